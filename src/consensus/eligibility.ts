@@ -1,0 +1,77 @@
+/**
+ * Proof-of-Sync local eligibility (DESIGN.md section 6, seed 001 `NetworkSnapshot` and
+ * `proof_of_sync_eligible`). Pure: the snapshot updater feeds it peer heights once a second.
+ */
+import type { ChainParams } from "./params.ts";
+
+/** Seed 001 sync states. */
+export type SyncState = "AtTip" | "CatchingUp" | "Behind" | "TooFarAhead";
+
+/** One snapshot tick's view of the network. Heights in blocks. */
+export interface NetworkSnapshot {
+  local_height: number;
+  tip_hash: string;
+  network_height: number;
+  lag_blocks: number;
+  sync_state: SyncState;
+  ready_peers: number;
+  /** consecutive ticks at tip */
+  eligible_streak: number;
+}
+
+type EligibilityParams = Pick<ChainParams, "max_desync_blocks" | "min_ready_peers" | "eligible_streak_required">;
+
+/**
+ * Median of the heights reported by connected peers: the lower middle value for an even count.
+ * Never includes the local height. Null when there are no peers.
+ */
+export function medianHeight(peerHeights: readonly number[]): number | null {
+  if (peerHeights.length === 0) return null;
+  const s = [...peerHeights].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+}
+
+/** Sync state from local and network heights (seed 001, plus TooFarAhead). */
+export function syncStateOf(localHeight: number, networkHeight: number, params: EligibilityParams): SyncState {
+  if (localHeight > networkHeight + params.max_desync_blocks) return "TooFarAhead";
+  const lag = Math.max(0, networkHeight - localHeight);
+  if (lag === 0) return "AtTip";
+  return lag <= params.max_desync_blocks ? "CatchingUp" : "Behind";
+}
+
+/**
+ * Next snapshot from the previous streak and this tick's readings. With fewer than
+ * `min_ready_peers` peers there is no network view: the network height is taken as the local one
+ * and the streak resets, so a node that was alone never starts producing the instant it connects.
+ */
+export function nextSnapshot(
+  prevStreak: number,
+  localHeight: number,
+  tipHash: string,
+  peerHeights: readonly number[],
+  params: EligibilityParams,
+): NetworkSnapshot {
+  const median = medianHeight(peerHeights);
+  const networkHeight = median ?? localHeight;
+  const syncState = syncStateOf(localHeight, networkHeight, params);
+  const quorum = peerHeights.length >= params.min_ready_peers && median !== null;
+  return {
+    local_height: localHeight,
+    tip_hash: tipHash,
+    network_height: networkHeight,
+    lag_blocks: Math.max(0, networkHeight - localHeight),
+    sync_state: syncState,
+    ready_peers: peerHeights.length,
+    eligible_streak: syncState === "AtTip" && quorum ? prevStreak + 1 : 0,
+  };
+}
+
+/** Eligible = AtTip, lag <= max_desync_blocks, ready peers >= min, streak >= required (seed 001). */
+export function proofOfSyncEligible(snap: NetworkSnapshot, params: EligibilityParams): boolean {
+  return (
+    snap.sync_state === "AtTip" &&
+    snap.lag_blocks <= params.max_desync_blocks &&
+    snap.ready_peers >= params.min_ready_peers &&
+    snap.eligible_streak >= params.eligible_streak_required
+  );
+}

@@ -1,0 +1,63 @@
+/**
+ * Consensus parameters and their defaults (DESIGN.md section 2; seed 001 constants, seed 004 PoW).
+ */
+
+/** Every `params` field of a chain spec. Times in ms, counts in blocks unless named otherwise. */
+export interface ChainParams {
+  block_time_ms: number;
+  mining_tick_ms: number;
+  claim_timeout_ms: number;
+  backup_slots: number;
+  jitter_min_ms: number;
+  jitter_max_ms: number;
+  max_desync_blocks: number;
+  min_ready_peers: number;
+  /** consecutive 1 s snapshot ticks at tip needed before producing */
+  eligible_streak_required: number;
+  pool_window: number;
+  attestation_max_age: number;
+  max_future_drift_ms: number;
+  fallback_difficulty: number;
+  max_block_txs: number;
+  genesis_difficulty: number;
+  target_block_time_ms: number;
+  difficulty_adjustment_interval: number;
+  max_difficulty_change: number;
+  min_difficulty: number;
+  max_difficulty: number;
+}
+
+/** Defaults from DESIGN.md section 2. */
+export const defaultChainParams: Readonly<ChainParams> = Object.freeze({
+  block_time_ms: 2000,
+  mining_tick_ms: 250,
+  claim_timeout_ms: 1200,
+  backup_slots: 6,
+  jitter_min_ms: 50,
+  jitter_max_ms: 400,
+  max_desync_blocks: 2,
+  min_ready_peers: 1,
+  eligible_streak_required: 3,
+  pool_window: 20,
+  attestation_max_age: 8,
+  max_future_drift_ms: 2000,
+  fallback_difficulty: 4,
+  max_block_txs: 500,
+  genesis_difficulty: 2,
+  target_block_time_ms: 10000,
+  difficulty_adjustment_interval: 10,
+  max_difficulty_change: 2,
+  min_difficulty: 1,
+  max_difficulty: 12,
+});
+
+/** Blocks per epoch (DESIGN.md section 1, seed 002). */
+export const EPOCH_LENGTH = 40;
+
+/** At most this many attestations in one block (DESIGN.md section 5). */
+export const MAX_ATTESTATIONS_PER_BLOCK = 128;
+
+/** epoch = floor(height / 40). */
+export function epochOf(height: number): number {
+  return Math.floor(height / EPOCH_LENGTH);
+}

@@ -1,0 +1,51 @@
+/**
+ * Wire types of consensus objects (DESIGN.md section 3, "Wire forms"). JSON keeps the seeds'
+ * snake_case names. Validation of untrusted input lives in `chain/schemas.ts`.
+ */
+
+/** 64 lowercase hex chars: an ed25519 public key (EBID) or a SHA-256 digest. */
+export type Hex32 = string;
+
+/** Block header (DESIGN.md section 3). `slot` is null for a proof-of-work block. */
+export interface Header {
+  version: 1;
+  height: number;
+  parent_hash: Hex32;
+  /** ms since the Unix epoch */
+  timestamp: number;
+  producer: Hex32;
+  slot: number | null;
+  difficulty: number;
+  nonce: number;
+  tx_root: Hex32;
+  attestations_root: Hex32;
+  state_root: Hex32;
+}
+
+/** Signed transfer `{chain_id, from, to, amount, fee, nonce, sig}`; amounts are decimal strings. */
+export interface Tx {
+  chain_id: string;
+  from: Hex32;
+  to: Hex32;
+  amount: string;
+  fee: string;
+  nonce: number;
+  sig: string;
+}
+
+/** "I am in sync at (height, block_hash)", signed by `ebid` (DESIGN.md section 5). */
+export interface Attestation {
+  ebid: Hex32;
+  height: number;
+  block_hash: Hex32;
+  sig: string;
+}
+
+/** Block in wire form: `{hash, header, signature, txs, attestations}`. */
+export interface Block {
+  hash: Hex32;
+  header: Header;
+  signature: string;
+  txs: Tx[];
+  attestations: Attestation[];
+}

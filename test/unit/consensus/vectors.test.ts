@@ -1,0 +1,97 @@
+// Conformance: every vector in ../shared/vectors must reproduce byte for byte.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { loadVector } from "../../helpers/vectors.ts";
+import {
+  blockHash, calculateJitter, epochSalt, expectedDifficulty, fromHex, hashJson, headerMeetsPow, jcs,
+  merkleRootOfHashes, merkleRootOfItems, miningSeed, pickWinnerWithRerolls, powHash, reroll, sealHash,
+  sign, toHex, u64, verify, ebidOf, Domain, defaultChainParams, omit, H, utf8, concatBytes,
+} from "../../../src/consensus/index.ts";
+
+test("jcs.json: canonical bytes and their SHA-256", () => {
+  const v = loadVector("jcs.json");
+  for (const c of v.cases) {
+    assert.equal(jcs(c.value), c.jcs);
+    assert.equal(toHex(hashJson(c.value)), c.sha256);
+  }
+});
+
+test("merkle.json: RFC 6962 roots over item hashes", () => {
+  const v = loadVector("merkle.json");
+  for (const c of v.cases) {
+    assert.equal(toHex(merkleRootOfHashes(c.items.map(fromHex))), c.root, `${c.items.length} items`);
+  }
+});
+
+test("selection.json: salt, seed, u64, reroll, winners and jitter", () => {
+  const v = loadVector("selection.json");
+  const p = defaultChainParams;
+  for (const c of v.cases) {
+    const salt = epochSalt(c.chain_id);
+    assert.equal(toHex(salt), c.epoch_salt);
+    const seed = miningSeed(c.parent_hash, c.height, salt);
+    assert.equal(toHex(seed), c.mining_seed);
+    assert.equal(u64(seed).toString(), c.u64);
+    assert.equal(toHex(reroll(seed, 0)), c.reroll_0);
+    assert.deepEqual(pickWinnerWithRerolls(seed, c.pool, p.backup_slots), c.winners, `height ${c.height}`);
+    for (const [ebid, ms] of Object.entries(c.jitter_ms)) {
+      assert.equal(calculateJitter(seed, ebid, p.jitter_min_ms, p.jitter_max_ms), ms);
+    }
+  }
+});
+
+test("signatures.json: keys, tx, attestation and hello_ack signatures", () => {
+  const v = loadVector("signatures.json");
+  const keys = new Map<string, Uint8Array>();
+  for (const k of v.keys) {
+    assert.equal(ebidOf(fromHex(k.secret_key)), k.ebid);
+    keys.set(k.ebid, fromHex(k.secret_key));
+  }
+  const tx = v.tx.signed;
+  assert.equal(sign(Domain.tx, tx, keys.get(tx.from)!), tx.sig);
+  assert.ok(verify(Domain.tx, tx, tx.sig, tx.from));
+  assert.equal(toHex(hashJson(omit(tx, "sig"))), v.tx.hash);
+  // the vector's "leaf_hash" is the item hash H(JCS(item)) that enters the RFC 6962 leaf
+  assert.equal(toHex(hashJson(tx)), v.tx.leaf_hash);
+  assert.equal(toHex(merkleRootOfItems([tx])), toHex(merkleRootOfHashes([fromHex(v.tx.leaf_hash)])));
+  const at = v.attestation.signed;
+  assert.equal(sign(Domain.attest, at, keys.get(at.ebid)!), at.sig);
+  assert.ok(verify(Domain.attest, at, at.sig, at.ebid));
+  assert.equal(toHex(hashJson(at)), v.attestation.leaf_hash);
+  const hello = v.hello_ack.object;
+  assert.equal(sign(Domain.hello, hello, keys.get(hello.ebid)!), v.hello_ack.sig);
+  assert.ok(verify(Domain.hello, hello, v.hello_ack.sig, hello.ebid));
+  // the same signature under another domain or key is refused
+  assert.equal(verify(Domain.block, hello, v.hello_ack.sig, hello.ebid), false);
+  assert.equal(verify(Domain.hello, hello, v.hello_ack.sig, hello.peer_ebid), false);
+});
+
+test("block.json: seal, pow and block hashes, roots and signature", () => {
+  const v = loadVector("block.json");
+  const b = v.block;
+  assert.equal(toHex(sealHash(b.header)), v.seal_hash);
+  assert.equal(toHex(powHash(sealHash(b.header), b.header.nonce)), v.pow_hash);
+  assert.equal(toHex(powHash(sealHash(b.header), 0)), v.pow_hash_nonce_0);
+  assert.ok(headerMeetsPow(b.header));
+  assert.equal(headerMeetsPow({ ...b.header, nonce: 0 }), false);
+  assert.equal(blockHash(b.header), b.hash);
+  assert.equal(toHex(merkleRootOfItems(b.txs)), b.header.tx_root);
+  assert.equal(toHex(merkleRootOfItems(b.attestations)), b.header.attestations_root);
+  assert.ok(verify(Domain.block, b.header, b.signature, b.header.producer));
+  // nonce 466 is the first that meets difficulty 2
+  const seal = sealHash(b.header);
+  for (let n = 0; n < 466; n++) assert.ok(!toHex(powHash(seal, n)).startsWith("00"));
+});
+
+test("difficulty.json: expected difficulty at every height", () => {
+  const v = loadVector("difficulty.json");
+  const ts: number[] = v.timestamps;
+  v.expected.forEach((d: number, i: number) => {
+    const height = i + 1;
+    assert.equal(expectedDifficulty(height, (h) => ts[h]!, v.params), d, `height ${height}`);
+  });
+});
+
+test("H concatenates its parts", () => {
+  assert.equal(toHex(H(utf8("ab"), utf8("c"))), toHex(H(concatBytes(utf8("a"), utf8("bc")))));
+});
