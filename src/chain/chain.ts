@@ -1,0 +1,399 @@
+/**
+ * The chain: imports blocks (fully validated), keeps the head by fork choice (DESIGN.md section 7),
+ * holds blocks from the future until due, parks blocks whose parent is unknown, and persists each
+ * import as one atomic LevelDB batch. Imports are serialized.
+ */
+import { EventEmitter } from "node:events";
+import PQueue from "p-queue";
+import { LRUCache } from "lru-cache";
+import type { Logger } from "pino";
+import type { Block } from "../consensus/types.ts";
+import { blockWeight, compareTips } from "../consensus/forkChoice.ts";
+import { epochSalt, miningSeed, pickWinnerWithRerolls } from "../consensus/selection.ts";
+import { poolFor, type PoolEntry } from "../consensus/pool.ts";
+import { isRetargetHeight, retarget } from "../consensus/difficulty.ts";
+import type { BlockMeta, ChainDb, ChainWrite } from "../storage/chainDb.ts";
+import { BlockError, ChainSpecError } from "./errors.ts";
+import { genesisBlock, type ChainSpec } from "./spec.ts";
+import { validateBlock, type Schedule } from "./validation.ts";
+
+/** Result of offering a block to the chain. */
+export type ImportOutcome =
+  | { status: "imported"; meta: BlockMeta; newHead: boolean; reorgDepth: number }
+  | { status: "known"; meta: BlockMeta }
+  | { status: "held"; dueAt: number }
+  | { status: "unknown-parent"; parentHash: string };
+
+/** Emitted when the head changes. */
+export interface HeadEvent {
+  head: BlockMeta;
+  previous: BlockMeta;
+  /** blocks of the old branch that left the canonical chain (0 for a plain extension) */
+  reorgDepth: number;
+}
+
+/** Chain tuning. */
+export interface ChainOptions {
+  spec: ChainSpec;
+  /** ms since the epoch; injected so tests can drive time */
+  now?: () => number;
+  /** blocks from the future held at most (default 64) */
+  maxHeldBlocks?: number;
+  /** blocks with an unknown parent parked at most (default 512) */
+  maxParked?: number;
+}
+
+/** Collaborators of the chain. */
+export interface ChainModules {
+  db: ChainDb;
+  logger: Logger;
+}
+
+interface ChainEvents {
+  head: [HeadEvent];
+  imported: [BlockMeta, Block];
+}
+
+/** Blockchain state over a ChainDb. Construct with `Chain.open`. */
+export class Chain extends EventEmitter<ChainEvents> {
+  readonly spec: ChainSpec;
+  readonly genesis: Block;
+  readonly salt: Uint8Array;
+  /** ms when this node first held the current head as its tip */
+  headSeenAt: number;
+  private _head: BlockMeta;
+  private readonly queue = new PQueue({ concurrency: 1 });
+  private readonly metas = new LRUCache<string, BlockMeta>({ max: 16_384 });
+  private readonly schedules = new LRUCache<string, Schedule>({ max: 1024 });
+  private readonly difficulties = new LRUCache<string, number>({ max: 4096 });
+  private readonly held = new Map<string, { block: Block; timer: NodeJS.Timeout }>();
+  private readonly parked = new Map<string, Block>();
+  private closed = false;
+
+  private constructor(
+    private readonly opts: Required<ChainOptions>,
+    private readonly db: ChainDb,
+    private readonly log: Logger,
+    head: BlockMeta,
+  ) {
+    super();
+    this.spec = opts.spec;
+    this.genesis = genesisBlock(opts.spec);
+    this.salt = epochSalt(opts.spec.chain_id);
+    this._head = head;
+    this.headSeenAt = opts.now();
+  }
+
+  /**
+   * Opens the chain on `db`, writing genesis on first use and resuming from the stored head.
+   * @throws ChainSpecError when the data dir holds another chain
+   */
+  static async open(opts: ChainOptions, modules: ChainModules): Promise<Chain> {
+    const full: Required<ChainOptions> = { now: Date.now, maxHeldBlocks: 64, maxParked: 512, ...opts };
+    const genesis = genesisBlock(opts.spec);
+    const stored = await modules.db.getGenesis();
+    if (stored !== undefined && stored !== genesis.hash) {
+      throw new ChainSpecError(`data dir holds chain with genesis ${stored}, not ${genesis.hash}: use another --data-dir`);
+    }
+    if (stored === undefined) {
+      const meta = metaOf(genesis, 0n, full.now());
+      meta.seen_at = null;
+      await modules.db.write([
+        { kind: "block", block: genesis },
+        { kind: "meta", meta },
+        { kind: "canonical", height: 0, hash: genesis.hash },
+        { kind: "head", hash: genesis.hash },
+      ]);
+      await modules.db.putGenesis(genesis.hash);
+    }
+    const headHash = (await modules.db.getHead()) ?? genesis.hash;
+    const head = await modules.db.getMeta(headHash);
+    if (!head) throw new ChainSpecError(`data dir is damaged: head ${headHash} has no metadata`);
+    const chain = new Chain(full, modules.db, modules.logger, head);
+    chain.log.info({ height: head.height, hash: head.hash, genesis: genesis.hash }, "Chain opened");
+    return chain;
+  }
+
+  /** The current tip. */
+  get head(): BlockMeta {
+    return this._head;
+  }
+
+  /** Metadata of any stored block, or undefined. */
+  async getMeta(hash: string): Promise<BlockMeta | undefined> {
+    const cached = this.metas.get(hash);
+    if (cached) return cached;
+    const m = await this.db.getMeta(hash);
+    if (m) this.metas.set(hash, m);
+    return m;
+  }
+
+  /** A stored block in wire form, or undefined. */
+  getBlock(hash: string): Promise<Block | undefined> {
+    return this.db.getBlock(hash);
+  }
+
+  /** Metadata of the canonical block at `height`, or undefined above the tip. */
+  async getCanonicalMeta(height: number): Promise<BlockMeta | undefined> {
+    if (height > this._head.height || height < 0) return undefined;
+    const hash = await this.db.getCanonicalHash(height);
+    return hash ? this.getMeta(hash) : undefined;
+  }
+
+  /** True when the block is stored (on any branch). */
+  async has(hash: string): Promise<boolean> {
+    return (await this.getMeta(hash)) !== undefined;
+  }
+
+  /**
+   * Block hashes of the branch ending at `tip`, by height, for heights in [from, tip.height].
+   * Walks parent links, so it is exact on side branches too.
+   */
+  async branchHashes(tip: BlockMeta, from: number): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    let m: BlockMeta | undefined = tip;
+    while (m && m.height >= Math.max(0, from)) {
+      out.set(m.height, m.hash);
+      if (m.height === 0) break;
+      m = await this.getMeta(m.parent_hash);
+    }
+    return out;
+  }
+
+  /** The producer schedule (pool, seed, winners) for the child of `parent` (DESIGN.md sections 4-5). */
+  async scheduleFor(parent: BlockMeta): Promise<Schedule> {
+    const cached = this.schedules.get(parent.hash);
+    if (cached) return cached;
+    const height = parent.height + 1;
+    const window: PoolEntry[] = [];
+    let m: BlockMeta | undefined = parent;
+    for (let i = 0; m && m.height > 0 && i < this.spec.params.pool_window; i++) {
+      window.push({ height: m.height, producer: m.producer, attesters: m.attesters });
+      m = await this.getMeta(m.parent_hash);
+    }
+    const pool = poolFor(height, window, {
+      initialPool: this.spec.initial_pool,
+      allowlist: this.spec.allowlist,
+      poolWindow: this.spec.params.pool_window,
+    });
+    const seed = miningSeed(parent.hash, height, this.salt);
+    const schedule: Schedule = { height, seed, pool, winners: pickWinnerWithRerolls(seed, pool, this.spec.params.backup_slots) };
+    this.schedules.set(parent.hash, schedule);
+    return schedule;
+  }
+
+  /**
+   * Offers a block. Validates it fully against its parent's branch, stores it and runs fork choice.
+   * @throws BlockError when a consensus rule fails (the block is not stored)
+   */
+  importBlock(block: Block): Promise<ImportOutcome> {
+    return this.queue.add(() => this.importNow(block)) as Promise<ImportOutcome>;
+  }
+
+  private async importNow(block: Block): Promise<ImportOutcome> {
+    if (this.closed) throw new Error("chain is closed");
+    const known = await this.getMeta(block.hash);
+    if (known) return { status: "known", meta: known };
+    if (block.header.height === 0) throw new BlockError("GENESIS_MISMATCH", "a different genesis block");
+    const parent = await this.getMeta(block.header.parent_hash);
+    if (!parent) {
+      this.park(block);
+      return { status: "unknown-parent", parentHash: block.header.parent_hash };
+    }
+    const params = this.spec.params;
+    const schedule = await this.scheduleFor(parent);
+    const ancestors = await this.branchHashes(parent, block.header.height - params.attestation_max_age);
+    const difficulty = this.spec.consensus === "pow" ? await this.expectedDifficultyFor(parent) : undefined;
+    validateBlock(block, {
+      spec: this.spec,
+      parent: { hash: parent.hash, height: parent.height, timestamp: parent.timestamp, stateRoot: parent.state_root },
+      schedule,
+      ancestors,
+      expectedDifficulty: difficulty,
+    });
+    const now = this.opts.now();
+    if (block.header.timestamp > now + params.max_future_drift_ms) return this.hold(block, now);
+    const outcome = await this.store(block, parent, now);
+    await this.unpark(block.hash);
+    return outcome;
+  }
+
+  private async store(block: Block, parent: BlockMeta, now: number): Promise<ImportOutcome> {
+    const h = block.header;
+    const weight = BigInt(parent.total_weight) + blockWeight(h.slot, h.difficulty, h.height, this.spec.consensus);
+    const meta = metaOf(block, weight, now);
+    const previous = this._head;
+    const better = compareTips(
+      { totalWeight: weight, height: h.height, hash: block.hash },
+      { totalWeight: BigInt(previous.total_weight), height: previous.height, hash: previous.hash },
+    ) < 0;
+    const writes: ChainWrite[] = [{ kind: "block", block }];
+    const updated: BlockMeta[] = [meta];
+    let reorgDepth = 0;
+    if (!better) {
+      const competing = await this.db.getCanonicalHash(h.height);
+      Object.assign(meta, {
+        is_canonical: false,
+        is_orphaned: true,
+        orphaned_at: now,
+        orphan_reason: "fork choice: canonical branch is heavier",
+        competing_hash: competing ?? null,
+      });
+    } else if (parent.hash === previous.hash) {
+      writes.push({ kind: "canonical", height: h.height, hash: block.hash }, { kind: "head", hash: block.hash });
+    } else {
+      // Reorg: find the common ancestor, demote the old branch, promote the new one.
+      const newBranch: BlockMeta[] = [meta];
+      const oldBranch: BlockMeta[] = [];
+      let a: BlockMeta = parent;
+      let b: BlockMeta = previous;
+      while (a.hash !== b.hash) {
+        if (a.height >= b.height) {
+          newBranch.push(a);
+          a = (await this.getMeta(a.parent_hash))!;
+        } else {
+          oldBranch.push(b);
+          b = (await this.getMeta(b.parent_hash))!;
+        }
+      }
+      const newAt = new Map(newBranch.map((m) => [m.height, m.hash]));
+      for (const o of oldBranch) {
+        const demoted: BlockMeta = {
+          ...o,
+          is_canonical: false,
+          is_orphaned: true,
+          orphaned_at: now,
+          orphan_reason: "reorg",
+          competing_hash: newAt.get(o.height) ?? null,
+        };
+        updated.push(demoted);
+        if (!newAt.has(o.height)) writes.push({ kind: "uncanonical", height: o.height });
+      }
+      for (const n of newBranch) {
+        const promoted: BlockMeta =
+          n === meta ? n : { ...n, is_canonical: true, is_orphaned: false, orphaned_at: null, orphan_reason: null, competing_hash: null };
+        if (n !== meta) updated.push(promoted);
+        writes.push({ kind: "canonical", height: n.height, hash: n.hash });
+      }
+      writes.push({ kind: "head", hash: block.hash });
+      reorgDepth = oldBranch.length;
+    }
+    for (const m of updated) writes.push({ kind: "meta", meta: m });
+    await this.db.write(writes);
+    for (const m of updated) this.metas.set(m.hash, m);
+    this.emit("imported", meta, block);
+    if (better) {
+      this._head = meta;
+      this.headSeenAt = now;
+      if (reorgDepth > 0) {
+        this.log.warn({ height: h.height, hash: block.hash, depth: reorgDepth, old_head: previous.hash }, "Chain reorg");
+      }
+      this.emit("head", { head: meta, previous, reorgDepth });
+    }
+    return { status: "imported", meta, newHead: better, reorgDepth };
+  }
+
+  private hold(block: Block, now: number): ImportOutcome {
+    const dueAt = block.header.timestamp - this.spec.params.max_future_drift_ms;
+    if (!this.held.has(block.hash)) {
+      if (this.held.size >= this.opts.maxHeldBlocks) {
+        throw new BlockError("TOO_EARLY", "too many blocks from the future are held already");
+      }
+      const timer = setTimeout(() => {
+        this.held.delete(block.hash);
+        this.importBlock(block).catch((e) => this.log.warn({ hash: block.hash, err: (e as Error).message }, "Held block refused"));
+      }, Math.max(0, dueAt - now));
+      timer.unref();
+      this.held.set(block.hash, { block, timer });
+      this.log.info({ height: block.header.height, hash: block.hash, due_in_ms: dueAt - now }, "Holding block from the future");
+    }
+    return { status: "held", dueAt };
+  }
+
+  private park(block: Block): void {
+    if (this.parked.has(block.hash)) return;
+    if (this.parked.size >= this.opts.maxParked) {
+      const oldest = this.parked.keys().next().value as string;
+      this.parked.delete(oldest);
+    }
+    this.parked.set(block.hash, block);
+  }
+
+  // Imports parked children of a newly stored block (they were waiting for it).
+  private async unpark(parentHash: string): Promise<void> {
+    const children = [...this.parked.values()].filter((b) => b.header.parent_hash === parentHash);
+    for (const child of children) {
+      this.parked.delete(child.hash);
+      try {
+        await this.importNow(child);
+      } catch (e) {
+        this.log.debug({ hash: child.hash, err: (e as Error).message }, "Parked block refused");
+      }
+    }
+  }
+
+  /**
+   * Expected PoW difficulty of the child of `parent` on `pow` chains (DESIGN.md section 8):
+   * unchanged between retarget heights, memoized by parent hash.
+   */
+  async expectedDifficultyFor(parent: BlockMeta): Promise<number> {
+    const cached = this.difficulties.get(parent.hash);
+    if (cached !== undefined) return cached;
+    const p = this.spec.params;
+    const height = parent.height + 1;
+    let d: number;
+    if (height < 2 * p.difficulty_adjustment_interval || parent.height === 0) {
+      d = p.genesis_difficulty;
+    } else {
+      const grand = (await this.getMeta(parent.parent_hash))!;
+      const prev = await this.expectedDifficultyFor(grand);
+      if (!isRetargetHeight(height, p)) {
+        d = prev;
+      } else {
+        const start = (await this.branchHashes(parent, height - 1 - p.difficulty_adjustment_interval)).get(
+          height - 1 - p.difficulty_adjustment_interval,
+        )!;
+        d = retarget(prev, parent.timestamp, (await this.getMeta(start))!.timestamp, p);
+      }
+    }
+    this.difficulties.set(parent.hash, d);
+    return d;
+  }
+
+  /** Number of blocks held from the future and parked for a parent. */
+  get pending(): { held: number; parked: number } {
+    return { held: this.held.size, parked: this.parked.size };
+  }
+
+  /** Waits for queued imports, then stops timers. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue.onIdle();
+    this.closed = true;
+    for (const { timer } of this.held.values()) clearTimeout(timer);
+    this.held.clear();
+    this.parked.clear();
+  }
+}
+
+function metaOf(block: Block, totalWeight: bigint, now: number): BlockMeta {
+  const h = block.header;
+  return {
+    hash: block.hash,
+    height: h.height,
+    parent_hash: h.parent_hash,
+    timestamp: h.timestamp,
+    producer: h.producer,
+    slot: h.slot,
+    difficulty: h.difficulty,
+    state_root: h.state_root,
+    attesters: block.attestations.map((a) => a.ebid),
+    total_weight: totalWeight.toString(),
+    is_canonical: true,
+    is_orphaned: false,
+    seen_at: now,
+    orphaned_at: null,
+    orphan_reason: null,
+    competing_hash: null,
+  };
+}

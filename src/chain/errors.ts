@@ -1,0 +1,39 @@
+/**
+ * Typed chain errors. Thrown inside `chain/`, translated once at each boundary (P2P: reject and
+ * penalise the peer; API: HTTP 400; CLI: message and exit 1).
+ */
+
+/** Why a block was refused. */
+export type BlockErrorCode =
+  | "MALFORMED"
+  | "BAD_HASH"
+  | "BAD_HEIGHT"
+  | "BAD_SIGNATURE"
+  | "WRONG_PRODUCER"
+  | "TOO_EARLY"
+  | "BAD_POW"
+  | "BAD_DIFFICULTY"
+  | "BAD_ROOT"
+  | "BAD_TX"
+  | "BAD_ATTESTATION"
+  | "TOO_MANY_TXS"
+  | "GENESIS_MISMATCH";
+
+/** A block that breaks a consensus rule; `code` says which. */
+export class BlockError extends Error {
+  constructor(
+    readonly code: BlockErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "BlockError";
+  }
+}
+
+/** A chain spec or data dir that cannot be used. */
+export class ChainSpecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ChainSpecError";
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Block validity (DESIGN.md sections 3, 5, 6 and 8; consensus). Pure given its context: the chain
+ * supplies the parent, the schedule for the parent and the branch's recent ancestors.
+ */
+import { blockHash, headerMeetsPow } from "../consensus/hashing.ts";
+import { merkleRootOfItems } from "../consensus/merkle.ts";
+import { toHex } from "../consensus/encoding.ts";
+import { Domain, verify } from "../consensus/signatures.ts";
+import { slotOpensAt } from "../consensus/timing.ts";
+import { MAX_ATTESTATIONS_PER_BLOCK } from "../consensus/params.ts";
+import type { Block } from "../consensus/types.ts";
+import type { ChainSpec } from "./spec.ts";
+import { BlockError } from "./errors.ts";
+
+/** What validation needs of the parent block. */
+export interface ParentInfo {
+  hash: string;
+  height: number;
+  timestamp: number;
+  stateRoot: string;
+}
+
+/** The producer schedule for the height being validated. */
+export interface Schedule {
+  height: number;
+  seed: Uint8Array;
+  pool: string[];
+  winners: string[];
+}
+
+/** Inputs that validation reads from the chain. */
+export interface ValidationContext {
+  spec: ChainSpec;
+  parent: ParentInfo;
+  schedule: Schedule;
+  /** canonical-on-this-branch block hash at each height in [n - attestation_max_age, n - 1] */
+  ancestors: ReadonlyMap<number, string>;
+  /** expected difficulty on `pow` chains */
+  expectedDifficulty?: number;
+}
+
+/**
+ * Checks every consensus rule of a block whose parent is known.
+ * Does not look at the wall clock: blocks from the future are held by the chain, not rejected.
+ * @throws BlockError with the rule that failed
+ */
+export function validateBlock(block: Block, ctx: ValidationContext): void {
+  const { header } = block;
+  const { spec, parent } = ctx;
+  const p = spec.params;
+  if (header.height !== parent.height + 1) {
+    throw new BlockError("BAD_HEIGHT", `height ${header.height} does not follow parent height ${parent.height}`);
+  }
+  if (header.parent_hash !== parent.hash) throw new BlockError("BAD_HEIGHT", "parent_hash mismatch");
+  if (blockHash(header) !== block.hash) throw new BlockError("BAD_HASH", "hash does not match the header");
+  if (block.txs.length > p.max_block_txs) {
+    throw new BlockError("TOO_MANY_TXS", `${block.txs.length} transactions, max ${p.max_block_txs}`);
+  }
+  if (block.txs.length > 0) throw new BlockError("BAD_TX", "this node does not execute transactions yet");
+  checkProducer(block, ctx);
+  if (!verify(Domain.block, header, block.signature, header.producer)) {
+    throw new BlockError("BAD_SIGNATURE", "block signature does not verify for its producer");
+  }
+  if (toHex(merkleRootOfItems(block.txs)) !== header.tx_root) throw new BlockError("BAD_ROOT", "tx_root mismatch");
+  if (toHex(merkleRootOfItems(block.attestations)) !== header.attestations_root) {
+    throw new BlockError("BAD_ROOT", "attestations_root mismatch");
+  }
+  checkAttestations(block, ctx);
+  if (header.state_root !== parent.stateRoot) throw new BlockError("BAD_ROOT", "state_root mismatch");
+}
+
+function checkProducer(block: Block, ctx: ValidationContext): void {
+  const { header } = block;
+  const { spec, parent, schedule } = ctx;
+  const p = spec.params;
+  if (spec.consensus === "pow") {
+    if (header.slot !== null) throw new BlockError("WRONG_PRODUCER", "pow chains take only slot null blocks");
+    const expected = ctx.expectedDifficulty ?? p.genesis_difficulty;
+    if (header.difficulty < expected) {
+      throw new BlockError("BAD_DIFFICULTY", `difficulty ${header.difficulty} below expected ${expected}`);
+    }
+    if (!headerMeetsPow(header)) throw new BlockError("BAD_POW", "pow_hash does not meet the difficulty");
+    if (header.timestamp <= parent.timestamp) throw new BlockError("TOO_EARLY", "timestamp not after the parent's");
+    return;
+  }
+  if (header.slot === null) {
+    // PoW fallback (DESIGN.md section 6): after every slot has passed, or at once for an empty pool.
+    const opens = slotOpensAt(parent.timestamp, schedule.winners.length, p);
+    if (header.timestamp < opens) {
+      throw new BlockError("TOO_EARLY", `fallback block at ${header.timestamp} before ${opens}`);
+    }
+    if (header.difficulty < p.fallback_difficulty) {
+      throw new BlockError("BAD_DIFFICULTY", `fallback difficulty ${header.difficulty} below ${p.fallback_difficulty}`);
+    }
+    if (!headerMeetsPow(header)) throw new BlockError("BAD_POW", "pow_hash does not meet the difficulty");
+    return;
+  }
+  if (header.difficulty !== 0) throw new BlockError("BAD_DIFFICULTY", "slot blocks carry difficulty 0");
+  const expected = schedule.winners[header.slot];
+  if (expected === undefined) {
+    throw new BlockError("WRONG_PRODUCER", `slot ${header.slot} does not exist (${schedule.winners.length} winners)`);
+  }
+  if (expected !== header.producer) {
+    throw new BlockError("WRONG_PRODUCER", `slot ${header.slot} belongs to ${expected.slice(0, 12)}, not the producer`);
+  }
+  const opens = slotOpensAt(parent.timestamp, header.slot, p);
+  if (header.timestamp < opens) {
+    throw new BlockError("TOO_EARLY", `timestamp ${header.timestamp} before slot ${header.slot} opens at ${opens}`);
+  }
+}
+
+function checkAttestations(block: Block, ctx: ValidationContext): void {
+  const n = block.header.height;
+  const maxAge = ctx.spec.params.attestation_max_age;
+  if (block.attestations.length > MAX_ATTESTATIONS_PER_BLOCK) {
+    throw new BlockError("BAD_ATTESTATION", `more than ${MAX_ATTESTATIONS_PER_BLOCK} attestations`);
+  }
+  const seen = new Set<string>();
+  for (const a of block.attestations) {
+    if (seen.has(a.ebid)) throw new BlockError("BAD_ATTESTATION", "two attestations from one EBID");
+    seen.add(a.ebid);
+    if (a.height >= n || a.height < n - maxAge) {
+      throw new BlockError("BAD_ATTESTATION", `attestation height ${a.height} outside [${n - maxAge}, ${n - 1}]`);
+    }
+    if (ctx.ancestors.get(a.height) !== a.block_hash) {
+      throw new BlockError("BAD_ATTESTATION", `attestation for a block not on this branch at height ${a.height}`);
+    }
+    if (!verify(Domain.attest, a, a.sig, a.ebid)) throw new BlockError("BAD_ATTESTATION", "attestation signature invalid");
+  }
+}

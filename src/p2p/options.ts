@@ -1,0 +1,43 @@
+/** P2P options (DESIGN.md section 9). Times in ms, sizes in bytes. */
+export interface P2POptions {
+  /** address the P2P server binds (default 0.0.0.0) */
+  host: string;
+  /** P2P port (seed 001 default 7072; 0 picks a free one) */
+  port: number;
+  /** configured peers, ws://host:port, redialled forever with backoff */
+  peers: string[];
+  handshakeTimeoutMs: number;
+  pingIntervalMs: number;
+  /** a peer silent this long is terminated */
+  idleTimeoutMs: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  /** a connection up this long resets its dial backoff */
+  backoffResetMs: number;
+  maxLineBytes: number;
+  /** WebSocket payload cap */
+  maxPayloadBytes: number;
+  maxBufferedBytes: number;
+  maxPeers: number;
+  /** strikes before a peer is disconnected and banned */
+  maxStrikes: number;
+  banMs: number;
+}
+
+export const defaultP2POptions: P2POptions = {
+  host: "0.0.0.0",
+  port: 7072,
+  peers: [],
+  handshakeTimeoutMs: 10_000,
+  pingIntervalMs: 15_000,
+  idleTimeoutMs: 30_000,
+  backoffBaseMs: 1_000,
+  backoffCapMs: 60_000,
+  backoffResetMs: 60_000,
+  maxLineBytes: 4 * 1024 * 1024,
+  maxPayloadBytes: 8 * 1024 * 1024,
+  maxBufferedBytes: 16 * 1024 * 1024,
+  maxPeers: 50,
+  maxStrikes: 10,
+  banMs: 5 * 60_000,
+};

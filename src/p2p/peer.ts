@@ -1,0 +1,236 @@
+/**
+ * One WebSocket connection to a peer: framing, the signed handshake (DESIGN.md section 9),
+ * request/response with timeouts, strikes and liveness.
+ */
+import { randomBytes } from "node:crypto";
+import type WebSocket from "ws";
+import { Domain, sign, verify } from "../consensus/signatures.ts";
+import { LineDecoder, encodeLine } from "./framing.ts";
+import { PROTOCOL_VERSION, parseMessage, type HelloMessage, type Message } from "./messages.ts";
+
+/** Who we are, for the handshake. */
+export interface LocalIdentity {
+  chainId: string;
+  genesisHash: string;
+  ebid: string;
+  secretKey: Uint8Array;
+  listenPort: number;
+}
+
+/** A response in seed 002's envelope. */
+export interface ResEnvelope {
+  ok: boolean;
+  data?: unknown;
+  errors?: unknown;
+}
+
+/** Callbacks from a peer to its manager. */
+export interface PeerEvents {
+  /** handshake completed; the manager may still close it (a duplicate EBID, a ban) */
+  onReady(peer: Peer): void;
+  onMessage(peer: Peer, msg: Message): void;
+  onStrike(peer: Peer, reason: string): void;
+  onClose(peer: Peer, reason: string): void;
+}
+
+/** Peer tuning, in ms and bytes. */
+export interface PeerOptions {
+  handshakeTimeoutMs: number;
+  maxLineBytes: number;
+  /** outbound bytes buffered before gossip to this peer is dropped */
+  maxBufferedBytes: number;
+}
+
+/** A connected peer. */
+export class Peer {
+  readonly nonce = randomBytes(32).toString("hex");
+  readonly connectedAt = Date.now();
+  state: "handshaking" | "ready" | "closed" = "handshaking";
+  hello?: HelloMessage;
+  height = 0;
+  tipHash = "";
+  lastSeen = Date.now();
+  strikes = 0;
+  /** ms when the handshake completed */
+  readyAt?: number;
+  closeReason?: string;
+  private readonly decoder: LineDecoder;
+  private readonly pending = new Map<number, { resolve: (r: ResEnvelope) => void; timer: NodeJS.Timeout }>();
+  private nextId = 1;
+  private ackVerified = false;
+  private handshakeTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly direction: "inbound" | "outbound",
+    readonly remoteAddress: string,
+    private readonly me: LocalIdentity,
+    private readonly opts: PeerOptions,
+    private readonly events: PeerEvents,
+    /** the configured address we dialled, for outbound peers */
+    readonly dialUrl?: string,
+  ) {
+    this.decoder = new LineDecoder(opts.maxLineBytes);
+    ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => this.onData(data));
+    ws.on("pong", () => (this.lastSeen = Date.now()));
+    ws.on("close", (code, reason) => this.closed(this.closeReason ?? (reason.toString() || `socket closed (${code})`)));
+    ws.on("error", (err) => this.closed(`socket error: ${err.message}`));
+  }
+
+  /** The peer's EBID once it sent hello. */
+  get ebid(): string | undefined {
+    return this.hello?.ebid;
+  }
+
+  /** ws://host:port where the peer listens, when known. */
+  get listenUrl(): string | undefined {
+    if (this.dialUrl) return this.dialUrl;
+    if (!this.hello || this.hello.listen_port === 0) return undefined;
+    const host = this.remoteAddress.includes(":") ? `[${this.remoteAddress}]` : this.remoteAddress;
+    return `ws://${host}:${this.hello.listen_port}`;
+  }
+
+  /** Sends our hello and arms the handshake timeout. */
+  start(status: { height: number; tip_hash: string }): void {
+    this.handshakeTimer = setTimeout(() => this.close("handshake timeout"), this.opts.handshakeTimeoutMs);
+    this.send({
+      type: "hello",
+      version: PROTOCOL_VERSION,
+      chain_id: this.me.chainId,
+      genesis_hash: this.me.genesisHash,
+      ebid: this.me.ebid,
+      nonce: this.nonce,
+      listen_port: this.me.listenPort,
+      height: status.height,
+      tip_hash: status.tip_hash,
+    });
+  }
+
+  /**
+   * Sends a message. With `droppable`, a peer that is not reading (too many bytes buffered) is
+   * skipped instead; returns false then.
+   */
+  send(msg: object, droppable = false): boolean {
+    if (this.state === "closed" || this.ws.readyState !== this.ws.OPEN) return false;
+    if (droppable && this.ws.bufferedAmount > this.opts.maxBufferedBytes) return false;
+    this.ws.send(encodeLine(msg));
+    return true;
+  }
+
+  /** Sends a request and waits for its response; a timeout answers `ok: false`. */
+  request(path: string, data: unknown, timeoutMs = 10_000): Promise<ResEnvelope> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ ok: false, errors: ["request timed out"] });
+      }, timeoutMs);
+      this.pending.set(id, { resolve, timer });
+      if (!this.send({ type: "req", id, path, data: data ?? null })) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve({ ok: false, errors: ["peer not connected"] });
+      }
+    });
+  }
+
+  /** Closes with a reason (logged by the manager). Idempotent. */
+  close(reason: string): void {
+    if (this.state === "closed") return;
+    this.closeReason = reason;
+    try {
+      this.ws.close(1000, reason.slice(0, 120));
+    } catch {
+      /* already closing */
+    }
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+    this.closed(reason);
+  }
+
+  private closed(reason: string): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.closeReason = reason;
+    clearTimeout(this.handshakeTimer);
+    for (const { resolve, timer } of this.pending.values()) {
+      clearTimeout(timer);
+      resolve({ ok: false, errors: ["peer disconnected"] });
+    }
+    this.pending.clear();
+    this.events.onClose(this, reason);
+  }
+
+  private onData(data: Buffer | ArrayBuffer | Buffer[]): void {
+    this.lastSeen = Date.now();
+    const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const { lines, oversized } = this.decoder.push(chunk);
+    for (let i = 0; i < oversized; i++) this.events.onStrike(this, "line over the size cap");
+    for (const line of lines) {
+      if (this.state === "closed") return;
+      const r = parseMessage(line);
+      if (!r.ok) {
+        this.events.onStrike(this, r.reason);
+        continue;
+      }
+      this.handle(r.msg);
+    }
+  }
+
+  private handle(msg: Message): void {
+    if (this.state === "handshaking") return this.handshake(msg);
+    if (msg.type === "hello" || msg.type === "hello_ack") return this.events.onStrike(this, "handshake message after handshake");
+    if (msg.type === "res") {
+      const p = typeof msg.id === "number" ? this.pending.get(msg.id) : undefined;
+      if (!p) return this.events.onStrike(this, "response to no request");
+      this.pending.delete(msg.id as number);
+      clearTimeout(p.timer);
+      p.resolve({ ok: msg.ok, data: msg.data, errors: msg.errors });
+      return;
+    }
+    if (msg.type === "status") {
+      this.height = msg.height;
+      this.tipHash = msg.tip_hash;
+    }
+    this.events.onMessage(this, msg);
+  }
+
+  private handshake(msg: Message): void {
+    if (msg.type === "hello") {
+      if (this.hello) return this.close("second hello");
+      if (msg.version !== PROTOCOL_VERSION) return this.close(`protocol version ${msg.version} not supported`);
+      if (msg.chain_id !== this.me.chainId) return this.close("hello for another chain (chain_id mismatch)");
+      if (msg.genesis_hash !== this.me.genesisHash) return this.close("hello for another chain (genesis mismatch)");
+      if (msg.ebid === this.me.ebid) return this.close("self-connection");
+      this.hello = msg;
+      this.height = msg.height;
+      this.tipHash = msg.tip_hash;
+      const sig = sign(Domain.hello, this.ackObject(this.me.ebid, msg.ebid, this.nonce, msg.nonce), this.me.secretKey);
+      this.send({ type: "hello_ack", sig });
+      return;
+    }
+    if (msg.type === "hello_ack") {
+      if (!this.hello || this.ackVerified) return this.close("hello_ack out of order");
+      const obj = this.ackObject(this.hello.ebid, this.me.ebid, this.hello.nonce, this.nonce);
+      if (!verify(Domain.hello, obj, msg.sig, this.hello.ebid)) return this.close("bad handshake signature");
+      this.ackVerified = true;
+      clearTimeout(this.handshakeTimer);
+      this.state = "ready";
+      this.readyAt = Date.now();
+      this.events.onReady(this);
+      return;
+    }
+    // Anything else before the handshake completes is a protocol violation.
+    this.close(`${msg.type} before handshake`);
+  }
+
+  private ackObject(ebid: string, peerEbid: string, nonce: string, peerNonce: string) {
+    return {
+      chain_id: this.me.chainId,
+      genesis_hash: this.me.genesisHash,
+      ebid,
+      peer_ebid: peerEbid,
+      nonce,
+      peer_nonce: peerNonce,
+    };
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * The P2P service (DESIGN.md section 9): a WebSocket server and a dialer of configured peers
+ * (exponential backoff with full jitter), keepalive, one connection per EBID, strikes and bans,
+ * and gossip to every ready peer but the sender. Knows nothing of the chain: the node passes
+ * handlers in.
+ */
+import { WebSocketServer, WebSocket } from "ws";
+import type { AddressInfo } from "node:net";
+import type { IncomingMessage } from "node:http";
+import type { Logger } from "pino";
+import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
+import type { Message } from "./messages.ts";
+import type { P2POptions } from "./options.ts";
+
+/** What the node supplies to the P2P layer. */
+export interface P2PHandlers {
+  /** our height and tip, for hello */
+  status(): { height: number; tip_hash: string };
+  onPeerReady(peer: Peer): void;
+  onPeerClosed(peer: Peer): void;
+  /** gossip and status messages from a ready peer */
+  onMessage(peer: Peer, msg: Message): void;
+  /** answers a `req` in seed 002's envelope */
+  onRequest(peer: Peer, path: string, data: unknown): Promise<ResEnvelope>;
+}
+
+/** P2P server health, for /api/health. */
+export interface P2PHealth {
+  listening: boolean;
+  port: number;
+  ready_peers: number;
+  handshaking: number;
+  banned: number;
+  server_error: string | null;
+}
+
+interface DialTarget {
+  url: string;
+  attempt: number;
+  ebid?: string;
+  timer?: NodeJS.Timeout;
+  connecting: boolean;
+  peer?: Peer;
+}
+
+/** The node's P2P service. `start()`/`stop()` are idempotent. */
+export class PeerManager {
+  private server?: WebSocketServer;
+  private readonly peers = new Set<Peer>();
+  private readonly targets = new Map<string, DialTarget>();
+  private readonly bans = new Map<string, number>();
+  private keepalive?: NodeJS.Timeout;
+  private listening = false;
+  private serverError: string | null = null;
+  private stopped = false;
+  private boundPort = 0;
+
+  constructor(
+    private readonly opts: P2POptions,
+    private readonly identity: Omit<LocalIdentity, "listenPort">,
+    private readonly handlers: P2PHandlers,
+    private readonly log: Logger,
+  ) {}
+
+  /** Binds the server and starts dialling. @throws when the port cannot be bound */
+  async start(): Promise<void> {
+    if (this.server) return;
+    this.stopped = false;
+    const server = new WebSocketServer({
+      host: this.opts.host,
+      port: this.opts.port,
+      perMessageDeflate: false,
+      maxPayload: this.opts.maxPayloadBytes,
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", reject);
+    });
+    this.listening = true;
+    this.boundPort = (server.address() as AddressInfo).port;
+    server.on("error", (err) => {
+      this.serverError = err.message;
+      this.log.error({ err: err.message }, "P2P server error");
+    });
+    server.on("close", () => {
+      this.listening = false;
+      if (!this.stopped) this.log.error("P2P server stopped unexpectedly");
+    });
+    server.on("connection", (ws, req) => this.accept(ws, req));
+    this.keepalive = setInterval(() => this.tickKeepalive(), this.opts.pingIntervalMs);
+    this.keepalive.unref();
+    for (const url of this.opts.peers) this.addTarget(url);
+    this.log.info({ port: this.boundPort, peers: this.opts.peers.length }, "P2P listening");
+  }
+
+  /** Closes every connection and the server. */
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.stopped = true;
+    clearInterval(this.keepalive);
+    for (const t of this.targets.values()) clearTimeout(t.timer);
+    this.targets.clear();
+    for (const p of this.peers) p.close("node shutting down");
+    const server = this.server;
+    this.server = undefined;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.listening = false;
+  }
+
+  /** The bound P2P port. */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Peers that completed the handshake. */
+  readyPeers(): Peer[] {
+    return [...this.peers].filter((p) => p.state === "ready");
+  }
+
+  /** Every connection, including handshakes in progress. */
+  allPeers(): Peer[] {
+    return [...this.peers];
+  }
+
+  /** Sends to every ready peer except `except`; slow readers are skipped. Returns how many got it. */
+  broadcast(msg: object, except?: Peer): { sent: number; skipped: number } {
+    let sent = 0;
+    let skipped = 0;
+    const line = msg;
+    for (const p of this.readyPeers()) {
+      if (p === except) continue;
+      if (p.send(line, true)) sent++;
+      else skipped++;
+    }
+    return { sent, skipped };
+  }
+
+  /**
+   * Records a strike against a peer (invalid data). Past `maxStrikes` the peer is disconnected and
+   * its EBID banned for `banMs`.
+   */
+  penalize(peer: Peer, reason: string): void {
+    peer.strikes++;
+    this.log.warn({ peer: short(peer.ebid), strikes: peer.strikes, reason }, "Peer sent invalid data");
+    if (peer.strikes >= this.opts.maxStrikes) {
+      if (peer.ebid) this.bans.set(peer.ebid, Date.now() + this.opts.banMs);
+      peer.close(`banned after ${peer.strikes} strikes (last: ${reason})`);
+    }
+  }
+
+  /** Server health for /api/health. */
+  health(): P2PHealth {
+    const now = Date.now();
+    let banned = 0;
+    for (const until of this.bans.values()) if (until > now) banned++;
+    return {
+      listening: this.listening,
+      port: this.boundPort,
+      ready_peers: this.readyPeers().length,
+      handshaking: [...this.peers].filter((p) => p.state === "handshaking").length,
+      banned,
+      server_error: this.serverError,
+    };
+  }
+
+  /** Starts dialling `url` (ws://host:port) and keeps it connected. */
+  addTarget(url: string): void {
+    if (this.targets.has(url) || this.stopped) return;
+    const t: DialTarget = { url, attempt: 0, connecting: false };
+    this.targets.set(url, t);
+    this.dial(t);
+  }
+
+  private identityFor(): LocalIdentity {
+    return { ...this.identity, listenPort: this.boundPort };
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const remote = req.socket.remoteAddress ?? "unknown";
+    if (this.peers.size >= this.opts.maxPeers) {
+      ws.close(1013, "too many peers");
+      return;
+    }
+    this.attach(ws, "inbound", remote);
+  }
+
+  private attach(ws: WebSocket, direction: "inbound" | "outbound", remote: string, target?: DialTarget): Peer {
+    const peer = new Peer(ws, direction, remote, this.identityFor(), this.opts, {
+      onReady: (p) => this.ready(p, target),
+      onMessage: (p, msg) => this.message(p, msg),
+      onStrike: (p, reason) => this.penalize(p, reason),
+      onClose: (p, reason) => this.closed(p, reason, target),
+    }, target?.url);
+    this.peers.add(peer);
+    peer.start(this.handlers.status());
+    return peer;
+  }
+
+  private ready(peer: Peer, target?: DialTarget): void {
+    const ebid = peer.ebid!;
+    const bannedUntil = this.bans.get(ebid);
+    if (bannedUntil && bannedUntil > Date.now()) {
+      peer.close("banned");
+      return;
+    }
+    if (target) target.ebid = ebid;
+    // One connection per EBID: both ends keep the one dialled by the lower EBID (the newer one when
+    // both were dialled by the same side), so they always close the same connection.
+    const dup = this.readyPeers().find((p) => p !== peer && p.ebid === ebid);
+    if (dup) {
+      const dialer = (p: Peer) => (p.direction === "outbound" ? this.identity.ebid : ebid);
+      const keepNew = dialer(peer) === dialer(dup) ? true : dialer(peer) < dialer(dup);
+      const loser = keepNew ? dup : peer;
+      loser.close("duplicate connection");
+      if (loser === peer) return;
+    }
+    this.log.info({ peer: short(ebid), direction: peer.direction, addr: peer.listenUrl }, "Peer connected");
+    this.handlers.onPeerReady(peer);
+  }
+
+  private message(peer: Peer, msg: Message): void {
+    if (msg.type === "req") {
+      this.handlers
+        .onRequest(peer, msg.path, msg.data)
+        .then((res) => peer.send({ type: "res", id: msg.id, ok: res.ok, data: res.data ?? null, errors: res.errors ?? null }))
+        .catch((e) => peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: [(e as Error).message] }));
+      return;
+    }
+    if (msg.type === "peers") {
+      for (const url of msg.peers) if (this.targets.size < this.opts.maxPeers && isWsUrl(url)) this.learn(url);
+      return;
+    }
+    this.handlers.onMessage(peer, msg);
+  }
+
+  // Addresses learned from peers are dialled like configured ones, unless we already reach them.
+  private learn(url: string): void {
+    if (this.targets.has(url)) return;
+    if (this.readyPeers().some((p) => p.listenUrl === url)) return;
+    if (url.endsWith(`:${this.boundPort}`) && /\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(url)) return;
+    this.addTarget(url);
+  }
+
+  private closed(peer: Peer, reason: string, target?: DialTarget): void {
+    this.peers.delete(peer);
+    if (peer.readyAt !== undefined && reason !== "duplicate connection") {
+      this.log.info({ peer: short(peer.ebid), reason }, "Peer disconnected");
+      this.handlers.onPeerClosed(peer);
+    } else if (reason === "duplicate connection" || reason === "node shutting down") {
+      this.log.debug({ peer: short(peer.ebid), reason }, "Connection closed");
+    } else if (peer.ebid) {
+      this.log.warn({ peer: short(peer.ebid), reason }, "Peer refused");
+    } else {
+      this.log.info({ addr: peer.remoteAddress, reason }, "Connection refused at handshake");
+    }
+    if (target) {
+      target.connecting = false;
+      target.peer = undefined;
+      if (Date.now() - peer.connectedAt >= this.opts.backoffResetMs) target.attempt = 0;
+      this.scheduleDial(target);
+    }
+  }
+
+  private readyPeersHas(ebid: string): boolean {
+    return this.readyPeers().some((p) => p.ebid === ebid);
+  }
+
+  private dial(t: DialTarget): void {
+    if (this.stopped || t.connecting) return;
+    // Already connected to this target's EBID (e.g. it dialled us): check again later.
+    if (t.ebid && this.readyPeersHas(t.ebid)) return this.scheduleDial(t, this.opts.backoffCapMs / 4);
+    t.connecting = true;
+    const ws = new WebSocket(t.url, { perMessageDeflate: false, maxPayload: this.opts.maxPayloadBytes, handshakeTimeout: this.opts.handshakeTimeoutMs });
+    let attached = false;
+    ws.once("open", () => {
+      attached = true;
+      t.peer = this.attach(ws, "outbound", t.url, t);
+    });
+    ws.once("error", (err) => {
+      if (attached) return;
+      t.connecting = false;
+      this.log.debug({ url: t.url, err: err.message, attempt: t.attempt }, "Dial failed");
+      this.scheduleDial(t);
+    });
+  }
+
+  // Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)].
+  private scheduleDial(t: DialTarget, fixedMs?: number): void {
+    if (this.stopped || !this.targets.has(t.url)) return;
+    clearTimeout(t.timer);
+    const ceiling = Math.min(this.opts.backoffCapMs, this.opts.backoffBaseMs * 2 ** Math.min(t.attempt, 30));
+    const delay = fixedMs ?? Math.random() * ceiling;
+    t.attempt++;
+    t.timer = setTimeout(() => this.dial(t), delay);
+    t.timer.unref();
+  }
+
+  private tickKeepalive(): void {
+    const now = Date.now();
+    for (const p of this.peers) {
+      if (now - p.lastSeen > this.opts.idleTimeoutMs) {
+        p.close("keepalive timeout");
+        p.ws.terminate();
+      } else if (p.ws.readyState === WebSocket.OPEN) {
+        p.ws.ping();
+      }
+    }
+  }
+
+  /** Requests from one ready peer. */
+  request(peer: Peer, path: string, data: unknown, timeoutMs?: number): Promise<ResEnvelope> {
+    return peer.request(path, data, timeoutMs);
+  }
+}
+
+function short(ebid?: string): string | undefined {
+  return ebid?.slice(0, 12);
+}
+
+function isWsUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === "ws:" || u.protocol === "wss:") && u.port !== "";
+  } catch {
+    return false;
+  }
+}

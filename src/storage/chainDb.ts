@@ -1,0 +1,101 @@
+/**
+ * LevelDB repository of blocks and chain metadata (`classic-level`). One atomic batch per
+ * imported block, so a crash leaves either all of a block's writes or none.
+ *
+ * Keys (utf8): `b!<hash>` block wire form, `m!<hash>` BlockMeta, `c!<height, 16 hex>` canonical
+ * hash at a height, `head` tip hash, `genesis` genesis hash. Values are JSON.
+ */
+import { ClassicLevel } from "classic-level";
+import type { Block } from "../consensus/types.ts";
+
+/** Per-block metadata, including the seed 002 MinerBlock status fields. */
+export interface BlockMeta {
+  hash: string;
+  height: number;
+  parent_hash: string;
+  timestamp: number;
+  producer: string;
+  slot: number | null;
+  difficulty: number;
+  state_root: string;
+  /** EBIDs of the block's attestations, in block order */
+  attesters: string[];
+  /** cumulative fork-choice weight from genesis, as a decimal string */
+  total_weight: string;
+  is_canonical: boolean;
+  is_orphaned: boolean;
+  /** ms when this node first stored the block */
+  seen_at: number | null;
+  orphaned_at: number | null;
+  orphan_reason: string | null;
+  competing_hash: string | null;
+}
+
+/** One write in an import batch. */
+export type ChainWrite =
+  | { kind: "block"; block: Block }
+  | { kind: "meta"; meta: BlockMeta }
+  | { kind: "canonical"; height: number; hash: string }
+  | { kind: "uncanonical"; height: number }
+  | { kind: "head"; hash: string };
+
+const heightKey = (h: number) => `c!${h.toString(16).padStart(16, "0")}`;
+
+/** Typed access to the node's LevelDB. */
+export class ChainDb {
+  private constructor(private readonly db: ClassicLevel<string, unknown>) {}
+
+  /** Opens (creating if needed) the database at `path`. @throws when LevelDB cannot open it (e.g. locked). */
+  static async open(path: string): Promise<ChainDb> {
+    const db = new ClassicLevel<string, unknown>(path, { valueEncoding: "json" });
+    await db.open();
+    return new ChainDb(db);
+  }
+
+  async getBlock(hash: string): Promise<Block | undefined> {
+    return (await this.db.get(`b!${hash}`)) as Block | undefined;
+  }
+
+  async getMeta(hash: string): Promise<BlockMeta | undefined> {
+    return (await this.db.get(`m!${hash}`)) as BlockMeta | undefined;
+  }
+
+  async getCanonicalHash(height: number): Promise<string | undefined> {
+    return (await this.db.get(heightKey(height))) as string | undefined;
+  }
+
+  async getHead(): Promise<string | undefined> {
+    return (await this.db.get("head")) as string | undefined;
+  }
+
+  async getGenesis(): Promise<string | undefined> {
+    return (await this.db.get("genesis")) as string | undefined;
+  }
+
+  async putGenesis(hash: string): Promise<void> {
+    await this.db.put("genesis", hash);
+  }
+
+  /** Applies every write atomically. */
+  async write(writes: readonly ChainWrite[]): Promise<void> {
+    const ops = writes.map((w) => {
+      switch (w.kind) {
+        case "block":
+          return { type: "put" as const, key: `b!${w.block.hash}`, value: w.block };
+        case "meta":
+          return { type: "put" as const, key: `m!${w.meta.hash}`, value: w.meta };
+        case "canonical":
+          return { type: "put" as const, key: heightKey(w.height), value: w.hash };
+        case "uncanonical":
+          return { type: "del" as const, key: heightKey(w.height) };
+        case "head":
+          return { type: "put" as const, key: "head", value: w.hash };
+      }
+    });
+    await this.db.batch(ops);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
