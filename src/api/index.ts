@@ -1,0 +1,27 @@
+/**
+ * The HTTP API (DESIGN.md section 10): a Hono app over narrow views of the node. Bad parameters get
+ * 400 `{error, message}`; unknown routes 404.
+ */
+import { Hono } from "hono";
+import type { ApiModules } from "./modules.ts";
+import { onError } from "./errors.ts";
+import { miningRoutes } from "./routes/mining.ts";
+import { chainRoutes } from "./routes/chain.ts";
+import { blockRoutes } from "./routes/blocks.ts";
+import { peerRoutes } from "./routes/peers.ts";
+import { healthRoutes } from "./routes/health.ts";
+
+export type { ApiModules } from "./modules.ts";
+
+/** Builds the API app. */
+export function createApi(m: ApiModules): Hono {
+  const app = new Hono();
+  app.route("/api/mining", miningRoutes(m));
+  app.route("/api/chain", chainRoutes(m));
+  app.route("/api/blocks", blockRoutes(m));
+  app.route("/api/peers", peerRoutes(m));
+  app.route("/api/health", healthRoutes(m));
+  app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError(onError);
+  return app;
+}

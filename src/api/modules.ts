@@ -1,0 +1,18 @@
+/** What the HTTP API reads: narrow views of the node's services. */
+import type { Chain } from "../chain/chain.ts";
+import type { PeerManager } from "../p2p/peerManager.ts";
+import type { SnapshotUpdater } from "../producer/snapshot.ts";
+import type { ClaimReceipts } from "../producer/claims.ts";
+import type { Syncer } from "../sync/syncer.ts";
+
+export interface ApiModules {
+  chain: Chain;
+  p2p: Pick<PeerManager, "readyPeers" | "health">;
+  snapshot: Pick<SnapshotUpdater, "current" | "eligible">;
+  claims: ClaimReceipts;
+  syncer: Pick<Syncer, "progress">;
+  /** this node's EBID */
+  ebid: string;
+  /** ms since the epoch when the node started */
+  startedAt: number;
+}

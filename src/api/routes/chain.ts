@@ -1,0 +1,22 @@
+/** `GET /api/chain/spec` and `GET /api/chain/head` (DESIGN.md section 10). */
+import { Hono } from "hono";
+import type { ApiModules } from "../modules.ts";
+
+export function chainRoutes(m: ApiModules): Hono {
+  const app = new Hono();
+  app.get("/spec", (c) => c.json({ ...m.chain.spec, genesis_hash: m.chain.genesis.hash }));
+  app.get("/head", (c) => {
+    const h = m.chain.head;
+    return c.json({
+      height: h.height,
+      hash: h.hash,
+      parent_hash: h.parent_hash,
+      timestamp: h.timestamp,
+      producer: h.producer,
+      slot: h.slot,
+      total_weight: h.total_weight,
+      genesis_hash: m.chain.genesis.hash,
+    });
+  });
+  return app;
+}

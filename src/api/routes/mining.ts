@@ -1,0 +1,52 @@
+/** `GET /api/mining/status` (seed 001, exactly its fields) and `GET /api/mining/claims`. */
+import { Hono } from "hono";
+import type { ApiModules } from "../modules.ts";
+
+/** The seed 001 response, field for field. */
+export interface MiningStatus {
+  next_height: number;
+  current_winner: string | null;
+  backups: string[];
+  my_node_id: string;
+  my_slot: number | null;
+  eligible: boolean;
+  sync_state: string;
+  local_height: number;
+  network_height: number;
+  lag_blocks: number;
+  eligible_pool_size: number;
+  ready_peers: number;
+  eligible_streak: number;
+  recent_claims: [number, { winner_id: string; tip_hash: string; claimed_at: number; slot_idx: number }][];
+}
+
+/** Builds the seed 001 status from the chain head's schedule and the latest snapshot. */
+export async function miningStatus(m: ApiModules): Promise<MiningStatus> {
+  const head = m.chain.head;
+  const schedule = await m.chain.scheduleFor(head);
+  const snap = m.snapshot.current;
+  const slot = schedule.winners.indexOf(m.ebid);
+  return {
+    next_height: head.height + 1,
+    current_winner: schedule.winners[0] ?? null,
+    backups: schedule.winners.slice(1),
+    my_node_id: m.ebid,
+    my_slot: slot === -1 ? null : slot,
+    eligible: m.snapshot.eligible,
+    sync_state: snap.sync_state,
+    local_height: head.height,
+    network_height: snap.network_height,
+    lag_blocks: snap.lag_blocks,
+    eligible_pool_size: schedule.pool.length,
+    ready_peers: m.p2p.readyPeers().length,
+    eligible_streak: snap.eligible_streak,
+    recent_claims: m.claims.recent(10),
+  };
+}
+
+export function miningRoutes(m: ApiModules): Hono {
+  const app = new Hono();
+  app.get("/status", async (c) => c.json(await miningStatus(m)));
+  app.get("/claims", (c) => c.json({ claims: m.claims.records(100) }));
+  return app;
+}

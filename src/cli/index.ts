@@ -1,0 +1,61 @@
+/**
+ * `vision-node` command line: start, testnet init, testnet, keygen. Errors print one line and exit 1.
+ */
+import { Command, Option } from "commander";
+import { intIn, parseLogLevel, parsePeers, parsePort } from "./parse.ts";
+import { runStart } from "./start.ts";
+import { runTestnet, runTestnetInit } from "./testnet.ts";
+import { runKeygen } from "./keygen.ts";
+
+const program = new Command("vision-node")
+  .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
+  .showHelpAfterError();
+
+program
+  .command("start")
+  .description("run a node")
+  .option("--data-dir <dir>", "data directory (chain database, node.key)", "./vision-data")
+  .option("--chain <file>", "chain spec JSON (default: the shipped testnet spec)")
+  .option("--p2p-port <port>", "P2P WebSocket port", parsePort, 7072)
+  .option("--p2p-host <host>", "P2P bind address", "0.0.0.0")
+  .option("--api-port <port>", "HTTP API port", parsePort, 8080)
+  .option("--api-host <host>", "HTTP API bind address", "127.0.0.1")
+  .option("--peers <urls>", "comma-separated ws://host:port peers to keep connected", parsePeers, [] as string[])
+  .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent", parseLogLevel, "info")
+  .option("--no-produce", "validate and relay blocks but never produce")
+  .action((o) => runStart(o));
+
+const testnet = program
+  .command("testnet")
+  .description("run a local N-node testnet (initialises DIR first if needed); Ctrl-C stops it")
+  .option("--nodes <n>", "number of nodes", intIn(1, 64), 3)
+  .option("--dir <dir>", "testnet directory", "./testnet-data")
+  .option("--block-time-ms <ms>", "block time for a new testnet", intIn(100, 600_000))
+  .option("--base-p2p-port <port>", "P2P port of node 1 (then +1 each)", parsePort, 7072)
+  .option("--base-api-port <port>", "API port of node 1 (then +1 each)", parsePort, 8080)
+  .addOption(new Option("--log-level <level>", "node log level").argParser(parseLogLevel).default("info"))
+  .action((o) => runTestnet(o));
+
+testnet
+  .command("init")
+  .description("write DIR/chain.json, DIR/node-<i>/node.key and DIR/faucet.key")
+  .requiredOption("--nodes <n>", "number of nodes", intIn(1, 64))
+  .requiredOption("--dir <dir>", "testnet directory")
+  .option("--block-time-ms <ms>", "block_time_ms of the chain", intIn(100, 600_000))
+  .option("--base-p2p-port <port>", "P2P port of node 1 (then +1 each)", parsePort, 7072)
+  .option("--base-api-port <port>", "API port of node 1 (then +1 each)", parsePort, 8080)
+  .option("--chain-id <id>", "chain_id", "vision-testnet-local")
+  .action((o) => runTestnetInit(o));
+
+program
+  .command("keygen")
+  .description("create an ed25519 node key (prints it, or writes FILE with mode 0600)")
+  .option("--out <file>", "key file to write")
+  .action((o) => runKeygen(o));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  process.stderr.write(`vision-node: ${(e as Error).message}\n`);
+  process.exit(1);
+}

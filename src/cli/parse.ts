@@ -1,0 +1,41 @@
+/** CLI argument parsers: each throws InvalidArgumentError with a message naming the flag's rule. */
+import { InvalidArgumentError } from "commander";
+
+/** A TCP port, 0..65535 (0 picks a free one). */
+export function parsePort(v: string): number {
+  if (!/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError("expected a port number 0..65535");
+  return Number(v);
+}
+
+/** A whole number within [min, max]. */
+export function intIn(min: number, max: number): (v: string) => number {
+  return (v) => {
+    if (!/^[0-9]{1,12}$/.test(v) || Number(v) < min || Number(v) > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    }
+    return Number(v);
+  };
+}
+
+/** Comma-separated ws://host:port addresses. */
+export function parsePeers(v: string): string[] {
+  const urls = v.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const u of urls) {
+    let ok = false;
+    try {
+      const url = new URL(u);
+      ok = (url.protocol === "ws:" || url.protocol === "wss:") && url.hostname !== "" && url.port !== "";
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new InvalidArgumentError(`"${u}" is not a ws://host:port address`);
+  }
+  return urls;
+}
+
+/** A pino log level. */
+export function parseLogLevel(v: string): string {
+  const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+  if (!levels.includes(v)) throw new InvalidArgumentError(`expected one of ${levels.join(", ")}`);
+  return v;
+}

@@ -1,0 +1,56 @@
+/** `vision-node start`: runs one node until SIGINT/SIGTERM (a second signal forces exit). */
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import pino from "pino";
+import { loadChainSpec } from "../chain/spec.ts";
+import { VisionNode } from "../node/node.ts";
+
+/** Flags of `start`, as parsed. */
+export interface StartFlags {
+  dataDir: string;
+  chain?: string;
+  p2pPort: number;
+  p2pHost: string;
+  apiPort: number;
+  apiHost: string;
+  peers: string[];
+  logLevel: string;
+  produce: boolean;
+}
+
+/** The chain spec shipped with the node. */
+export const DEFAULT_CHAIN = fileURLToPath(new URL("../../chains/testnet.json", import.meta.url));
+
+export async function runStart(flags: StartFlags): Promise<void> {
+  const log = pino({ level: flags.logLevel, base: { pid: process.pid } });
+  const spec = loadChainSpec(resolve(flags.chain ?? DEFAULT_CHAIN));
+  const node = await VisionNode.init(
+    {
+      dataDir: resolve(flags.dataDir),
+      spec,
+      p2p: { host: flags.p2pHost, port: flags.p2pPort, peers: flags.peers },
+      apiHost: flags.apiHost,
+      apiPort: flags.apiPort,
+      produce: flags.produce,
+    },
+    log,
+  );
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals > 1) {
+      log.warn({ signal: sig }, "Second signal: exiting now");
+      process.exit(130);
+    }
+    log.info({ signal: sig }, "Shutting down (send again to force)");
+    node.close().then(
+      () => process.exit(0),
+      (e) => {
+        log.error({ err: (e as Error).message }, "Shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+}

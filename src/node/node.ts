@@ -1,0 +1,226 @@
+/**
+ * The composition root: builds every service in order and closes them in reverse
+ * (producer and sync, API, P2P, chain, then the database last).
+ */
+import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import type { Server } from "node:http";
+import { serve } from "@hono/node-server";
+import type { Logger } from "pino";
+import { LRUCache } from "lru-cache";
+import type { Block, Attestation } from "../consensus/types.ts";
+import { Domain, sign, verify } from "../consensus/signatures.ts";
+import { ChainDb } from "../storage/chainDb.ts";
+import { Chain, type HeadEvent } from "../chain/chain.ts";
+import { AttestationPool } from "../chain/attestationPool.ts";
+import { BlockError } from "../chain/errors.ts";
+import type { ChainSpec } from "../chain/spec.ts";
+import { PeerManager } from "../p2p/peerManager.ts";
+import { defaultP2POptions, type P2POptions } from "../p2p/options.ts";
+import type { Peer } from "../p2p/peer.ts";
+import type { Message, MessageOf } from "../p2p/messages.ts";
+import { Syncer } from "../sync/syncer.ts";
+import { handleSyncRequest } from "../sync/protocol.ts";
+import { SnapshotUpdater } from "../producer/snapshot.ts";
+import { ClaimReceipts } from "../producer/claims.ts";
+import { Producer } from "../producer/producer.ts";
+import { createApi } from "../api/index.ts";
+import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
+
+/** Everything a node needs to start. */
+export interface NodeOptions {
+  dataDir: string;
+  spec: ChainSpec;
+  p2p: Partial<P2POptions>;
+  apiHost: string;
+  /** HTTP API port (seed 001 default 8080; 0 picks a free one) */
+  apiPort: number;
+  /** when false the node validates and relays but never produces */
+  produce: boolean;
+  /** key file; default `<dataDir>/node.key`, created on first start */
+  keyFile?: string;
+}
+
+/** A running vision-node. */
+export class VisionNode {
+  private closing?: Promise<void>;
+  private readonly seenBlocks = new LRUCache<string, true>({ max: 4096 });
+  private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
+
+  private constructor(
+    readonly key: NodeKey,
+    readonly db: ChainDb,
+    readonly chain: Chain,
+    readonly attestations: AttestationPool,
+    readonly p2p: PeerManager,
+    readonly syncer: Syncer,
+    readonly snapshot: SnapshotUpdater,
+    readonly claims: ClaimReceipts,
+    readonly producer: Producer | undefined,
+    private readonly httpServer: Server,
+    readonly apiPort: number,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Opens storage, the chain, P2P, sync, the producer and the API, in that order. A failure
+   * closes what already started and rethrows.
+   */
+  static async init(opts: NodeOptions, log: Logger): Promise<VisionNode> {
+    mkdirSync(opts.dataDir, { recursive: true });
+    const { key, created } = loadOrCreateKey(opts.keyFile ?? join(opts.dataDir, "node.key"));
+    if (created) log.info({ ebid: key.ebid }, "Created node key");
+    const cleanup: (() => Promise<void> | void)[] = [];
+    try {
+      const db = await ChainDb.open(join(opts.dataDir, "chaindata"));
+      cleanup.push(() => db.close());
+      const chain = await Chain.open({ spec: opts.spec }, { db, logger: log.child({ module: "chain" }) });
+      cleanup.push(() => chain.close());
+      const attestations = new AttestationPool();
+      const claims = new ClaimReceipts();
+      // Late-bound: P2P handlers call into the node once it exists.
+      let node: VisionNode | undefined;
+      const p2p = new PeerManager(
+        { ...defaultP2POptions, ...opts.p2p },
+        { chainId: opts.spec.chain_id, genesisHash: chain.genesis.hash, ebid: key.ebid, secretKey: key.secretKey },
+        {
+          status: () => ({ height: chain.head.height, tip_hash: chain.head.hash }),
+          onPeerReady: (p) => node?.onPeerReady(p),
+          onPeerClosed: () => undefined,
+          onMessage: (p, msg) => node?.onMessage(p, msg),
+          onRequest: (_p, path, data) => handleSyncRequest(chain, path, data),
+        },
+        log.child({ module: "p2p" }),
+      );
+      const syncer = new Syncer({ chain, penalize: (p, r) => p2p.penalize(p, r), log: log.child({ module: "sync" }) });
+      const snapshot = new SnapshotUpdater(
+        opts.spec.params,
+        { tip: () => chain.head, peerHeights: () => p2p.readyPeers().map((p) => p.height) },
+        log.child({ module: "mining" }),
+      );
+      const producer = opts.produce
+        ? new Producer(
+            { ebid: key.ebid, secretKey: key.secretKey },
+            {
+              chain,
+              attestations,
+              claims,
+              isEligible: () => snapshot.eligible,
+              broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
+              log: log.child({ module: "mining" }),
+            },
+          )
+        : undefined;
+      await p2p.start();
+      cleanup.push(() => p2p.stop());
+      const app = createApi({ chain, p2p, snapshot, claims, syncer, ebid: key.ebid, startedAt: Date.now() });
+      const { server, port } = await listen(app.fetch, opts.apiHost, opts.apiPort);
+      cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+      node = new VisionNode(key, db, chain, attestations, p2p, syncer, snapshot, claims, producer, server, port, log);
+      chain.on("head", (e) => node!.onHead(e));
+      snapshot.start();
+      producer?.start();
+      log.info({ ebid: key.ebid, p2p_port: p2p.port, api: `http://${opts.apiHost}:${port}`, height: chain.head.height }, "Node started");
+      return node;
+    } catch (e) {
+      for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Stops everything in reverse order of `init`. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.log.info("Node stopping");
+      await this.producer?.stop();
+      this.syncer.stop();
+      this.snapshot.stop();
+      await new Promise<void>((r) => {
+        this.httpServer.close(() => r());
+        this.httpServer.closeAllConnections?.();
+      });
+      await this.p2p.stop();
+      await this.chain.close();
+      await this.db.close();
+      this.log.info("Node stopped");
+    })();
+    return this.closing;
+  }
+
+  private onPeerReady(peer: Peer): void {
+    peer.send({ type: "status", height: this.chain.head.height, tip_hash: this.chain.head.hash });
+    const others = this.p2p.readyPeers().filter((p) => p !== peer).map((p) => p.listenUrl).filter((u): u is string => !!u);
+    if (others.length) peer.send({ type: "peers", peers: others.slice(0, 100) });
+    this.syncer.maybeSync(peer);
+  }
+
+  private onMessage(peer: Peer, msg: Message): void {
+    switch (msg.type) {
+      case "status":
+        this.syncer.maybeSync(peer);
+        return;
+      case "block":
+        void this.onBlock(peer, msg.block as Block);
+        return;
+      case "attestation":
+        this.onAttestation(peer, msg.attestation);
+        return;
+      case "tx":
+        return; // transactions arrive with issue 4
+    }
+  }
+
+  private async onBlock(peer: Peer, block: Block): Promise<void> {
+    if (this.seenBlocks.has(block.hash)) return;
+    this.seenBlocks.set(block.hash, true);
+    if (block.header.height > peer.height) {
+      peer.height = block.header.height;
+      peer.tipHash = block.hash;
+    }
+    try {
+      const out = await this.chain.importBlock(block);
+      if (out.status === "imported") {
+        this.p2p.broadcast({ type: "block", block }, peer);
+      } else if (out.status === "unknown-parent") {
+        this.syncer.maybeSync(peer);
+      }
+    } catch (e) {
+      this.seenBlocks.delete(block.hash);
+      if (e instanceof BlockError) this.p2p.penalize(peer, `invalid block: ${e.code}: ${e.message}`);
+      else this.log.error({ err: (e as Error).message }, "Block import failed");
+    }
+  }
+
+  private onAttestation(peer: Peer, a: MessageOf<"attestation">["attestation"]): void {
+    const id = `${a.ebid}:${a.block_hash}`;
+    if (this.seenAttestations.has(id)) return;
+    const head = this.chain.head.height;
+    const maxAge = this.chain.spec.params.attestation_max_age;
+    if (a.height > head + 1 || a.height + maxAge < head) return; // stale or far ahead: ignore quietly
+    if (!verify(Domain.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
+    this.seenAttestations.set(id, true);
+    this.attestations.add(a);
+    this.p2p.broadcast({ type: "attestation", attestation: a }, peer);
+  }
+
+  private onHead(e: HeadEvent): void {
+    const head = e.head;
+    this.p2p.broadcast({ type: "status", height: head.height, tip_hash: head.hash });
+    this.attestations.prune(head.height - 2 * this.chain.spec.params.attestation_max_age);
+    // Proof-of-Sync made verifiable: an eligible node attests each new tip it holds (DESIGN.md section 5).
+    if (this.snapshot.eligible) {
+      const body = { ebid: this.key.ebid, height: head.height, block_hash: head.hash };
+      const a: Attestation = { ...body, sig: sign(Domain.attest, body, this.key.secretKey) };
+      this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);
+      this.attestations.add(a);
+      this.p2p.broadcast({ type: "attestation", attestation: a });
+    }
+  }
+}
+
+function listen(fetch: Parameters<typeof serve>[0]["fetch"], hostname: string, port: number): Promise<{ server: Server; port: number }> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, (info) => resolve({ server, port: info.port })) as Server;
+    server.once("error", reject);
+  });
+}

@@ -1,0 +1,62 @@
+/**
+ * Claim receipts (seed 001 `ClaimReceipt`, DESIGN.md section 6): recorded before producing, with
+ * the outcome added after; the last 100 kept.
+ */
+
+/** Seed 001's receipt, exactly its fields. */
+export interface ClaimReceipt {
+  winner_id: string;
+  tip_hash: string;
+  /** ms since the epoch */
+  claimed_at: number;
+  slot_idx: number;
+}
+
+/** What became of a claim. */
+export type ClaimOutcome = "produced" | "failed" | "superseded";
+
+/** A receipt with its outcome, for /api/mining/claims. */
+export interface ClaimRecord extends ClaimReceipt {
+  height: number;
+  outcome: ClaimOutcome | null;
+  block_hash: string | null;
+  error: string | null;
+}
+
+/** Keeps the most recent receipts by height. */
+export class ClaimReceipts {
+  private readonly byHeight = new Map<number, ClaimRecord>();
+
+  constructor(private readonly keep = 100) {}
+
+  /** Records a claim before producing `height`. */
+  record(height: number, receipt: ClaimReceipt): void {
+    this.byHeight.delete(height);
+    this.byHeight.set(height, { height, ...receipt, outcome: null, block_hash: null, error: null });
+    while (this.byHeight.size > this.keep) this.byHeight.delete(this.byHeight.keys().next().value as number);
+  }
+
+  /** Adds the outcome to the claim for `height`. */
+  settle(height: number, outcome: ClaimOutcome, detail: { block_hash?: string; error?: string } = {}): void {
+    const r = this.byHeight.get(height);
+    if (!r) return;
+    r.outcome = outcome;
+    r.block_hash = detail.block_hash ?? null;
+    r.error = detail.error ?? null;
+  }
+
+  /** True when this node claimed `height`. */
+  isClaimed(height: number): boolean {
+    return this.byHeight.has(height);
+  }
+
+  /** The last `n` claims, newest first, in seed 001's `[[height, receipt], ...]` form. */
+  recent(n = 10): [number, ClaimReceipt][] {
+    return this.records(n).map((r) => [r.height, { winner_id: r.winner_id, tip_hash: r.tip_hash, claimed_at: r.claimed_at, slot_idx: r.slot_idx }]);
+  }
+
+  /** The last `n` claims with outcomes, newest first. */
+  records(n = 100): ClaimRecord[] {
+    return [...this.byHeight.values()].sort((a, b) => b.height - a.height).slice(0, n);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The network snapshot updater (seed 001, DESIGN.md section 6): once a second it reads the local
+ * tip and the heights connected peers report, and keeps the sync state and eligibility streak.
+ */
+import type { Logger } from "pino";
+import type { ChainParams } from "../consensus/params.ts";
+import { nextSnapshot, proofOfSyncEligible, type NetworkSnapshot } from "../consensus/eligibility.ts";
+
+/** Where the updater reads from. */
+export interface SnapshotSources {
+  tip(): { height: number; hash: string };
+  /** heights reported by ready peers (never our own) */
+  peerHeights(): number[];
+}
+
+/** Keeps the latest NetworkSnapshot. */
+export class SnapshotUpdater {
+  private snap: NetworkSnapshot;
+  private timer?: NodeJS.Timeout;
+  private lastLogged = 0;
+
+  constructor(
+    private readonly params: ChainParams,
+    private readonly sources: SnapshotSources,
+    private readonly log: Logger,
+    private readonly intervalMs = 1000,
+  ) {
+    const tip = sources.tip();
+    this.snap = nextSnapshot(0, tip.height, tip.hash, [], params);
+  }
+
+  /** The latest snapshot. */
+  get current(): NetworkSnapshot {
+    return this.snap;
+  }
+
+  /** Proof-of-Sync eligibility from the latest snapshot. */
+  get eligible(): boolean {
+    return proofOfSyncEligible(this.snap, this.params);
+  }
+
+  /** Computes one snapshot now (also called by the timer). */
+  tick(): NetworkSnapshot {
+    const tip = this.sources.tip();
+    const prev = this.snap;
+    this.snap = nextSnapshot(prev.eligible_streak, tip.height, tip.hash, this.sources.peerHeights(), this.params);
+    const s = this.snap;
+    const line = { height: s.local_height, lag: s.lag_blocks, peers: s.ready_peers, state: s.sync_state, streak: s.eligible_streak };
+    const msg = `Network snapshot: height=${s.local_height}, lag=${s.lag_blocks}, peers=${s.ready_peers}, state=${s.sync_state}, streak=${s.eligible_streak}`;
+    // Seed 001 logs every tick; at info we log changes of state or eligibility and every 30 s.
+    const changed = prev.sync_state !== s.sync_state || proofOfSyncEligible(prev, this.params) !== this.eligible || prev.ready_peers !== s.ready_peers;
+    if (changed || Date.now() - this.lastLogged >= 30_000) {
+      this.lastLogged = Date.now();
+      this.log.info({ ...line, eligible: this.eligible }, msg);
+    } else {
+      this.log.debug(line, msg);
+    }
+    return s;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
