@@ -6,17 +6,14 @@
  */
 import { setTimeout as sleepTimer } from "node:timers/promises";
 import type { Logger } from "pino";
-import type { Block, Header } from "../consensus/types.ts";
-import { blockHash } from "../consensus/hashing.ts";
-import { merkleRootOfItems } from "../consensus/merkle.ts";
-import { toHex } from "../consensus/encoding.ts";
-import { Domain, sign } from "../consensus/signatures.ts";
 import { calculateJitter } from "../consensus/selection.ts";
 import { proposeAt, slotOpensAt } from "../consensus/timing.ts";
 import type { Chain } from "../chain/chain.ts";
 import type { AttestationPool } from "../chain/attestationPool.ts";
 import type { BlockMeta } from "../storage/chainDb.ts";
 import type { ClaimReceipts } from "./claims.ts";
+import { buildBlock } from "./blockBuilder.ts";
+import type { Block } from "../consensus/types.ts";
 
 /** Producer identity and clock. */
 export interface ProducerOptions {
@@ -161,20 +158,15 @@ export class Producer {
     const p = chain.spec.params;
     const height = parent.height + 1;
     const ancestors = await chain.branchHashes(parent, height - p.attestation_max_age);
-    const atts = attestations.select(height, ancestors, p.attestation_max_age);
-    const header: Header = {
-      version: 1,
-      height,
-      parent_hash: parent.hash,
-      timestamp: Math.max(this.now(), slotOpensAt(parent.timestamp, slot, p)),
-      producer: this.opts.ebid,
-      slot,
-      difficulty: 0,
-      nonce: 0,
-      tx_root: toHex(merkleRootOfItems([])),
-      attestations_root: toHex(merkleRootOfItems(atts)),
-      state_root: parent.state_root,
-    };
-    return { hash: blockHash(header), header, signature: sign(Domain.block, header, this.opts.secretKey), txs: [], attestations: atts };
+    return buildBlock(
+      {
+        parent,
+        producer: this.opts.ebid,
+        slot,
+        timestamp: Math.max(this.now(), slotOpensAt(parent.timestamp, slot, p)),
+        attestations: attestations.select(height, ancestors, p.attestation_max_age),
+      },
+      this.opts.secretKey,
+    );
   }
 }

@@ -1,0 +1,48 @@
+/**
+ * Assembles and signs a block on a parent (DESIGN.md section 3). Used by the Proof-of-Sync
+ * producer; the PoW miner (issue 5) seals the same header with a nonce.
+ */
+import type { Attestation, Block, Header } from "../consensus/types.ts";
+import { blockHash } from "../consensus/hashing.ts";
+import { merkleRootOfItems } from "../consensus/merkle.ts";
+import { toHex } from "../consensus/encoding.ts";
+import { Domain, sign } from "../consensus/signatures.ts";
+
+/** What goes into a new block. */
+export interface BlockDraft {
+  parent: { hash: string; height: number; state_root: string };
+  producer: string;
+  slot: number | null;
+  /** ms since the epoch */
+  timestamp: number;
+  attestations: Attestation[];
+  difficulty?: number;
+  nonce?: number;
+}
+
+/** The unsigned header of a draft. */
+export function draftHeader(d: BlockDraft): Header {
+  return {
+    version: 1,
+    height: d.parent.height + 1,
+    parent_hash: d.parent.hash,
+    timestamp: d.timestamp,
+    producer: d.producer,
+    slot: d.slot,
+    difficulty: d.difficulty ?? 0,
+    nonce: d.nonce ?? 0,
+    tx_root: toHex(merkleRootOfItems([])),
+    attestations_root: toHex(merkleRootOfItems(d.attestations)),
+    state_root: d.parent.state_root,
+  };
+}
+
+/** Signs a header into a wire-form block. */
+export function sealBlock(header: Header, attestations: Attestation[], secretKey: Uint8Array): Block {
+  return { hash: blockHash(header), header, signature: sign(Domain.block, header, secretKey), txs: [], attestations };
+}
+
+/** Builds and signs a block from a draft. */
+export function buildBlock(d: BlockDraft, secretKey: Uint8Array): Block {
+  return sealBlock(draftHeader(d), d.attestations, secretKey);
+}

@@ -1,0 +1,110 @@
+// Shared fixtures: deterministic keys, chain specs, a chain over real LevelDB in a temp dir, and
+// signed blocks built the way the producer builds them.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { ebidOf } from "../../src/consensus/signatures.ts";
+import { slotOpensAt } from "../../src/consensus/timing.ts";
+import type { Attestation, Block } from "../../src/consensus/types.ts";
+import { Domain, sign } from "../../src/consensus/signatures.ts";
+import { normalizeChainSpec, type ChainSpec } from "../../src/chain/spec.ts";
+import { Chain } from "../../src/chain/chain.ts";
+import { ChainDb, type BlockMeta } from "../../src/storage/chainDb.ts";
+import { buildBlock } from "../../src/producer/blockBuilder.ts";
+
+export const silentLog = pino({ level: "silent" });
+
+export interface TestKey {
+  ebid: string;
+  secretKey: Uint8Array;
+}
+
+/** n deterministic keys (seed bytes 1, 2, ...). */
+export function makeKeys(n: number): TestKey[] {
+  return Array.from({ length: n }, (_, i) => {
+    const secretKey = new Uint8Array(32).fill(i + 1);
+    return { ebid: ebidOf(secretKey), secretKey };
+  });
+}
+
+export const GENESIS_TS = 1_767_225_600_000;
+
+export function makeSpec(keys: TestKey[], over: Record<string, unknown> = {}): ChainSpec {
+  return normalizeChainSpec({
+    chain_id: "vision-test",
+    genesis_timestamp: GENESIS_TS,
+    consensus: "proof-of-sync",
+    params: { block_time_ms: 2000 },
+    initial_pool: keys.map((k) => k.ebid),
+    alloc: {},
+    ...over,
+  });
+}
+
+export function tempDir(prefix = "vision-test-"): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A chain on real LevelDB in a temp dir, with a controllable clock. */
+export async function openTestChain(spec: ChainSpec, dir?: string) {
+  const t = dir ? { dir, cleanup: () => undefined } : tempDir();
+  const clock = { now: GENESIS_TS + 10_000_000 };
+  const db = await ChainDb.open(join(t.dir, "chaindata"));
+  const chain = await Chain.open({ spec, now: () => clock.now }, { db, logger: silentLog });
+  return {
+    chain,
+    db,
+    clock,
+    dir: t.dir,
+    async close() {
+      await chain.close();
+      await db.close();
+    },
+    async destroy() {
+      await this.close();
+      t.cleanup();
+    },
+  };
+}
+
+/** The signed block slot `slot`'s winner would produce on `parent`, at T(slot) unless told otherwise. */
+export async function blockFor(
+  chain: Chain,
+  parent: BlockMeta,
+  keys: TestKey[],
+  slot = 0,
+  opts: { timestamp?: number; attestations?: Attestation[]; signer?: TestKey } = {},
+): Promise<Block> {
+  const schedule = await chain.scheduleFor(parent);
+  const producer = schedule.winners[slot]!;
+  const key = opts.signer ?? keys.find((k) => k.ebid === producer)!;
+  return buildBlock(
+    {
+      parent,
+      producer,
+      slot,
+      timestamp: opts.timestamp ?? slotOpensAt(parent.timestamp, slot, chain.spec.params),
+      attestations: opts.attestations ?? [],
+    },
+    key.secretKey,
+  );
+}
+
+/** Extends the canonical chain by `n` primary blocks; returns them. */
+export async function extend(chain: Chain, keys: TestKey[], n: number, slot = 0): Promise<Block[]> {
+  const out: Block[] = [];
+  for (let i = 0; i < n; i++) {
+    const b = await blockFor(chain, chain.head, keys, slot);
+    const r = await chain.importBlock(b);
+    if (r.status !== "imported") throw new Error(`fixture block not imported: ${r.status}`);
+    out.push(b);
+  }
+  return out;
+}
+
+export function attest(key: TestKey, height: number, blockHash: string): Attestation {
+  const body = { ebid: key.ebid, height, block_hash: blockHash };
+  return { ...body, sig: sign(Domain.attest, body, key.secretKey) };
+}
