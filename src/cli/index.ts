@@ -9,7 +9,8 @@ import { runKeygen } from "./keygen.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .enablePositionalOptions();
 
 program
   .command("start")
@@ -34,6 +35,7 @@ const testnet = program
   .option("--base-p2p-port <port>", "P2P port of node 1 (then +1 each)", parsePort, 7072)
   .option("--base-api-port <port>", "API port of node 1 (then +1 each)", parsePort, 8080)
   .addOption(new Option("--log-level <level>", "node log level").argParser(parseLogLevel).default("info"))
+  .enablePositionalOptions()
   .action((o) => runTestnet(o));
 
 testnet

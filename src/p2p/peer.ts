@@ -164,11 +164,14 @@ export class Peer {
     this.lastSeen = Date.now();
     const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     const { lines, oversized } = this.decoder.push(chunk);
+    if (oversized > 0 && this.state === "handshaking") return this.close("line over the size cap before handshake");
     for (let i = 0; i < oversized; i++) this.events.onStrike(this, "line over the size cap");
     for (const line of lines) {
       if (this.state === "closed") return;
       const r = parseMessage(line);
       if (!r.ok) {
+        // Before the handshake nobody is accountable for the bytes: refuse the connection.
+        if (this.state === "handshaking") return this.close(`${r.reason} before handshake`);
         this.events.onStrike(this, r.reason);
         continue;
       }

@@ -1,0 +1,163 @@
+// End to end: three real `vision-node start` processes over real WebSockets and LevelDB.
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readFileSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { startNode, runCli, getJson, type NodeProc } from "../helpers/nodeProcess.ts";
+import { rawClient, waitFor } from "../helpers/net.ts";
+import { tempDir } from "../helpers/fixtures.ts";
+import { epochSalt, miningSeed, pickWinnerWithRerolls, poolFor, type PoolEntry } from "../../src/consensus/index.ts";
+import type { Block } from "../../src/consensus/types.ts";
+import type { ChainSpec } from "../../src/chain/spec.ts";
+import { Domain, ebidOf, sign } from "../../src/consensus/signatures.ts";
+import { readKeyFile } from "../../src/node/keyfile.ts";
+
+const t = tempDir("vision-e2e-");
+const dir = t.dir;
+let nodes: NodeProc[] = [];
+let spec: ChainSpec;
+
+before(async () => {
+  const init = runCli(["testnet", "init", "--nodes", "3", "--dir", dir, "--block-time-ms", "500"]);
+  assert.equal(init.status, 0, init.stderr);
+  spec = JSON.parse(readFileSync(join(dir, "chain.json"), "utf8"));
+  const n1 = await startNode({ dataDir: join(dir, "node-1"), chain: join(dir, "chain.json") });
+  const n2 = await startNode({ dataDir: join(dir, "node-2"), chain: join(dir, "chain.json"), peers: [`ws://127.0.0.1:${n1.p2pPort}`] });
+  const n3 = await startNode({
+    dataDir: join(dir, "node-3"),
+    chain: join(dir, "chain.json"),
+    peers: [`ws://127.0.0.1:${n1.p2pPort}`, `ws://127.0.0.1:${n2.p2pPort}`],
+  });
+  nodes = [n1, n2, n3];
+});
+
+after(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+  t.cleanup();
+});
+
+const height = async (n: NodeProc) => (await getJson(`${n.api}/api/chain/head`)).height as number;
+
+test("testnet init wrote the spec, the node keys (mode 0600) and a funded faucet", () => {
+  for (let i = 1; i <= 3; i++) {
+    const p = join(dir, `node-${i}`, "node.key");
+    assert.equal(statSync(p).mode & 0o777, 0o600);
+    assert.ok(spec.initial_pool.includes(readKeyFile(p).ebid));
+  }
+  assert.equal(statSync(join(dir, "faucet.key")).mode & 0o777, 0o600);
+  assert.ok(spec.alloc[readKeyFile(join(dir, "faucet.key")).ebid]);
+  assert.equal(spec.params.block_time_ms, 500);
+});
+
+test("three nodes produce 10 blocks with identical hashes and producer == winners[slot]", async () => {
+  await waitFor(async () => (await Promise.all(nodes.map(height))).every((h) => h >= 10), 60_000, "10 blocks on every node");
+  const chains = await Promise.all(nodes.map(async (n) => (await getJson(`${n.api}/api/blocks?from=0&to=10`)).blocks as Block[]));
+  for (let h = 0; h <= 10; h++) {
+    const hashes = chains.map((c) => c[h]!.hash);
+    assert.equal(new Set(hashes).size, 1, `height ${h}: ${hashes.join(" ")}`);
+  }
+  // Recompute every schedule from the chain data alone (DESIGN.md sections 4-5).
+  const blocks = chains[0]!;
+  const salt = epochSalt(spec.chain_id);
+  for (let h = 1; h <= 10; h++) {
+    const b = blocks[h]!;
+    const window: PoolEntry[] = blocks.slice(1, h).map((x) => ({ height: x.header.height, producer: x.header.producer, attesters: x.attestations.map((a) => a.ebid) }));
+    const pool = poolFor(h, window, { initialPool: spec.initial_pool, allowlist: spec.allowlist, poolWindow: spec.params.pool_window });
+    const winners = pickWinnerWithRerolls(miningSeed(blocks[h - 1]!.hash, h, salt), pool, spec.params.backup_slots);
+    assert.notEqual(b.header.slot, null);
+    assert.equal(b.header.producer, winners[b.header.slot!], `height ${h}`);
+    assert.ok(b.header.timestamp >= blocks[h - 1]!.header.timestamp + 500 + b.header.slot! * 1200, `height ${h} timestamp >= T(slot)`);
+  }
+  assert.ok(blocks.some((b) => b.attestations.length > 0), "attestations reach blocks");
+});
+
+test("/api/mining/status: seed fields with their types, and the same winner on every node", async () => {
+  const types: Record<string, string> = {
+    next_height: "number", current_winner: "string", backups: "array", my_node_id: "string", my_slot: "number|null",
+    eligible: "boolean", sync_state: "string", local_height: "number", network_height: "number", lag_blocks: "number",
+    eligible_pool_size: "number", ready_peers: "number", eligible_streak: "number", recent_claims: "array",
+  };
+  const typeOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
+  const sets = await waitFor(async () => {
+    const s = await Promise.all(nodes.map((n) => getJson(`${n.api}/api/mining/status`)));
+    return new Set(s.map((x) => x.next_height)).size === 1 ? s : undefined;
+  }, 30_000, "statuses at the same next_height");
+  for (const s of sets) {
+    assert.deepEqual(Object.keys(s).sort(), Object.keys(types).sort());
+    for (const [k, ty] of Object.entries(types)) assert.ok(ty.split("|").includes(typeOf(s[k])), `${k}: ${typeOf(s[k])}`);
+    assert.equal(s.backups.length, 2);
+    assert.equal(s.ready_peers, 2);
+    for (const [h, r] of s.recent_claims) {
+      assert.equal(typeof h, "number");
+      assert.deepEqual(Object.keys(r).sort(), ["claimed_at", "slot_idx", "tip_hash", "winner_id"]);
+    }
+  }
+  assert.equal(new Set(sets.map((s) => s.current_winner)).size, 1, "same current_winner for the same next_height");
+  assert.deepEqual(new Set(sets.map((s) => s.my_node_id)).size, 3);
+  assert.ok(sets.some((s) => s.recent_claims.length > 0), "someone has claims");
+});
+
+test("hostile P2P input is refused with a logged reason while the node keeps producing", async () => {
+  const target = nodes[0]!;
+  const url = `ws://127.0.0.1:${target.p2pPort}`;
+  const genesis = (await getJson(`${target.api}/api/chain/spec`)).genesis_hash as string;
+  const hello = (chainId: string, ebid: string, nonce: string) =>
+    JSON.stringify({ type: "hello", version: 1, chain_id: chainId, genesis_hash: genesis, ebid, nonce, listen_port: 0, height: 0, tip_hash: genesis }) + "\n";
+  // a hello for another chain
+  const other = await rawClient(url);
+  other.ws.send(hello("some-other-chain", "ab".repeat(32), randomBytes(32).toString("hex")));
+  assert.match((await other.closed).reason, /another chain/);
+  // malformed lines before the handshake
+  const junk = await rawClient(url);
+  junk.ws.send("\u0000\u0001 not json\n");
+  assert.match((await junk.closed).reason, /malformed JSON before handshake/);
+  // a full handshake as an outsider, then a block with a bad signature and malformed lines
+  const outsider = { secretKey: new Uint8Array(32).fill(99) };
+  const ebid = ebidOf(outsider.secretKey);
+  const c = await rawClient(url);
+  const nonce = randomBytes(32).toString("hex");
+  c.ws.send(hello(spec.chain_id, ebid, nonce));
+  await waitFor(() => c.lines.length >= 2, 5000, "hello + ack");
+  const theirs = JSON.parse(c.lines.find((l) => l.includes('"hello"'))!);
+  c.ws.send(JSON.stringify({ type: "hello_ack", sig: sign(Domain.hello, { chain_id: spec.chain_id, genesis_hash: genesis, ebid, peer_ebid: target.ebid, nonce, peer_nonce: theirs.nonce }, outsider.secretKey) }) + "\n");
+  await waitFor(() => target.logs.some((l) => l.msg === "Peer connected" && String(l.peer) === ebid.slice(0, 12)), 5000, "outsider connected");
+  const head = await getJson(`${target.api}/api/blocks/${await height(target)}`);
+  const forged = { hash: "cd".repeat(32), header: { ...head.header, height: head.header.height + 1, parent_hash: head.hash }, signature: "ef".repeat(64), txs: [], attestations: [] };
+  c.ws.send(JSON.stringify({ type: "block", block: forged }) + "\n");
+  c.ws.send('{"type":"block","block":{"hash":1}}\n{broken\n');
+  await waitFor(() => target.logs.some((l) => l.msg === "Peer sent invalid data" && /invalid block/.test(String(l.reason))), 5000, "invalid block logged");
+  await waitFor(() => target.logs.some((l) => l.msg === "Peer sent invalid data" && l.reason === "malformed JSON"), 5000, "malformed line logged");
+  assert.ok(target.logs.some((l) => /another chain/.test(String(l.reason))), "wrong chain logged with its reason");
+  c.ws.close();
+  // still producing and serving
+  const before = await height(target);
+  await waitFor(async () => (await height(target)) >= before + 2, 20_000, "more blocks");
+  const bad = await fetch(`${target.api}/api/blocks/not-a-block`);
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error, "bad_request");
+});
+
+test("a stopped node restarts from its data dir, catches up and rejoins", async () => {
+  const n3 = nodes[2]!;
+  assert.equal(await n3.stop(), 0, "graceful exit code 0");
+  const others = nodes.slice(0, 2);
+  const hBefore = await height(others[0]!);
+  await waitFor(async () => (await height(others[0]!)) >= hBefore + 3, 30_000, "the other two continue");
+  const restarted = await startNode({
+    dataDir: join(dir, "node-3"),
+    chain: join(dir, "chain.json"),
+    peers: others.map((n) => `ws://127.0.0.1:${n.p2pPort}`),
+  });
+  nodes[2] = restarted;
+  const opened = restarted.logs.find((l) => l.msg === "Chain opened")!;
+  assert.ok((opened.height as number) >= 10, `resumed from stored height ${opened.height}`);
+  await waitFor(async () => {
+    const hs = await Promise.all(nodes.map(height));
+    return hs[2]! >= hs[0]! - 1 && hs[2]! > (opened.height as number);
+  }, 30_000, "restarted node caught up");
+  const h = (await height(restarted)) - 1;
+  const hashes = await Promise.all(nodes.map(async (n) => (await getJson(`${n.api}/api/blocks/${h}`)).hash));
+  assert.equal(new Set(hashes).size, 1);
+  await waitFor(async () => (await getJson(`${restarted.api}/api/mining/status`)).eligible === true, 20_000, "eligible again");
+});

@@ -1,0 +1,70 @@
+// Spawns real `bin/vision-node` processes and reads their JSON log lines.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+
+export const BIN = fileURLToPath(new URL("../../bin/vision-node", import.meta.url));
+
+export interface NodeProc {
+  child: ChildProcess;
+  logs: Record<string, unknown>[];
+  p2pPort: number;
+  apiPort: number;
+  api: string;
+  ebid: string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs `vision-node start` with ports 0 and resolves once it logs "Node started". */
+export async function startNode(args: { dataDir: string; chain: string; peers?: string[]; extra?: string[] }): Promise<NodeProc> {
+  const argv = [BIN, "start", "--data-dir", args.dataDir, "--chain", args.chain, "--p2p-port", "0", "--api-port", "0", "--p2p-host", "127.0.0.1", "--log-level", "debug", ...(args.extra ?? [])];
+  if (args.peers?.length) argv.push("--peers", args.peers.join(","));
+  const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const started = new Promise<Record<string, unknown>>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      try {
+        const o = JSON.parse(line) as Record<string, unknown>;
+        logs.push(o);
+        if (o.msg === "Node started") resolve(o);
+      } catch {
+        /* not JSON */
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`node exited with ${code} before starting: ${stderr}`)));
+    setTimeout(() => reject(new Error(`node did not start in 30 s: ${stderr}`)), 30_000).unref();
+  });
+  const s = await started;
+  const apiPort = Number(new URL(s.api as string).port);
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  return {
+    child,
+    logs,
+    p2pPort: s.p2p_port as number,
+    apiPort,
+    api: `http://127.0.0.1:${apiPort}`,
+    ebid: s.ebid as string,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export async function getJson<T = any>(url: string): Promise<T> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return (await r.json()) as T;
+}

@@ -1,0 +1,109 @@
+// The HTTP API in-process (app.request) over a real chain on LevelDB; P2P and the snapshot are fakes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createApi } from "../../../src/api/index.ts";
+import { ClaimReceipts } from "../../../src/producer/claims.ts";
+import { nextSnapshot } from "../../../src/consensus/eligibility.ts";
+import { extend, makeKeys, makeSpec, openTestChain } from "../../helpers/fixtures.ts";
+
+const keys = makeKeys(3);
+const spec = makeSpec(keys);
+
+async function setup() {
+  const c = await openTestChain(spec);
+  const blocks = await extend(c.chain, keys, 4);
+  const claims = new ClaimReceipts();
+  claims.record(3, { winner_id: keys[0]!.ebid, tip_hash: blocks[1]!.hash, claimed_at: 123, slot_idx: 0 });
+  claims.settle(3, "produced", { block_hash: blocks[2]!.hash });
+  const snap = nextSnapshot(4, 4, c.chain.head.hash, [4, 4], spec.params);
+  const app = createApi({
+    chain: c.chain,
+    p2p: { readyPeers: () => [], health: () => ({ listening: true, port: 1, ready_peers: 0, handshaking: 0, banned: 0, server_error: null }) },
+    snapshot: { current: snap, eligible: true },
+    claims,
+    syncer: { progress: { syncing: false, peer: null, target_height: 0, imported: 0 } },
+    ebid: keys[0]!.ebid,
+    startedAt: Date.now(),
+  });
+  return { c, app, blocks };
+}
+
+test("GET /api/mining/status has exactly the seed 001 fields with their types", async () => {
+  const { c, app } = await setup();
+  try {
+    const res = await app.request("/api/mining/status");
+    assert.equal(res.status, 200);
+    const s = await res.json();
+    assert.deepEqual(Object.keys(s).sort(), [
+      "backups", "current_winner", "eligible", "eligible_pool_size", "eligible_streak", "lag_blocks", "local_height",
+      "my_node_id", "my_slot", "network_height", "next_height", "ready_peers", "recent_claims", "sync_state",
+    ]);
+    const schedule = await c.chain.scheduleFor(c.chain.head);
+    assert.equal(s.next_height, 5);
+    assert.equal(s.current_winner, schedule.winners[0]);
+    assert.deepEqual(s.backups, schedule.winners.slice(1));
+    assert.equal(s.my_node_id, keys[0]!.ebid);
+    assert.equal(s.my_slot, schedule.winners.indexOf(keys[0]!.ebid));
+    assert.equal(s.eligible, true);
+    assert.equal(s.sync_state, "AtTip");
+    assert.equal(s.local_height, 4);
+    assert.equal(s.network_height, 4);
+    assert.equal(s.lag_blocks, 0);
+    assert.equal(typeof s.eligible_pool_size, "number");
+    assert.equal(s.eligible_streak, 5);
+    assert.deepEqual(s.recent_claims, [[3, { winner_id: keys[0]!.ebid, tip_hash: s.recent_claims[0][1].tip_hash, claimed_at: 123, slot_idx: 0 }]]);
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("blocks by height, by hash and by range carry the MinerBlock status fields", async () => {
+  const { c, app, blocks } = await setup();
+  try {
+    const byHeight = await (await app.request("/api/blocks/2")).json();
+    assert.equal(byHeight.hash, blocks[1]!.hash);
+    assert.equal(byHeight.is_canonical, true);
+    assert.equal(byHeight.is_orphaned, false);
+    for (const k of ["seen_at", "orphaned_at", "orphan_reason", "competing_hash"]) assert.ok(k in byHeight, k);
+    const byHash = await (await app.request(`/api/blocks/${blocks[3]!.hash}`)).json();
+    assert.equal(byHash.header.height, 4);
+    const range = await (await app.request("/api/blocks?from=1&to=3")).json();
+    assert.deepEqual(range.blocks.map((b: { hash: string }) => b.hash), blocks.slice(0, 3).map((b) => b.hash));
+    const head = await (await app.request("/api/chain/head")).json();
+    assert.equal(head.hash, blocks[3]!.hash);
+    const specRes = await (await app.request("/api/chain/spec")).json();
+    assert.equal(specRes.genesis_hash, c.chain.genesis.hash);
+    assert.equal(specRes.chain_id, "vision-test");
+    assert.equal((await app.request("/api/health")).status, 200);
+    assert.deepEqual(await (await app.request("/api/peers")).json(), { peers: [] });
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("bad parameters get 400 with a JSON error; unknown things 404", async () => {
+  const { c, app } = await setup();
+  try {
+    const cases: [string, number][] = [
+      ["/api/blocks/xyz", 400],
+      ["/api/blocks/-1", 400],
+      ["/api/blocks/ABCDEF", 400],
+      ["/api/blocks?from=5&to=1", 400],
+      ["/api/blocks?from=a&to=2", 400],
+      ["/api/blocks?to=2", 400],
+      ["/api/blocks?from=0&to=500", 400],
+      ["/api/blocks/999", 404],
+      [`/api/blocks/${"ab".repeat(32)}`, 404],
+      ["/api/nothing", 404],
+    ];
+    for (const [path, status] of cases) {
+      const res = await app.request(path);
+      assert.equal(res.status, status, path);
+      const body = await res.json();
+      assert.equal(typeof body.error, "string", path);
+      assert.equal(typeof body.message, "string", path);
+    }
+  } finally {
+    await c.destroy();
+  }
+});

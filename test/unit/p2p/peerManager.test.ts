@@ -1,0 +1,125 @@
+// The P2P service over real WebSockets on 127.0.0.1 with ephemeral ports.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { PeerManager, type P2PHandlers } from "../../../src/p2p/peerManager.ts";
+import { defaultP2POptions } from "../../../src/p2p/options.ts";
+import type { Message } from "../../../src/p2p/messages.ts";
+import { Domain, sign } from "../../../src/consensus/signatures.ts";
+import { makeKeys, silentLog, type TestKey } from "../../helpers/fixtures.ts";
+import { rawClient, waitFor } from "../../helpers/net.ts";
+
+const keys = makeKeys(4);
+const GENESIS = "11".repeat(32);
+
+function node(key: TestKey, peers: string[] = [], chainId = "c1") {
+  const got: Message[] = [];
+  const handlers: P2PHandlers = {
+    status: () => ({ height: 7, tip_hash: "22".repeat(32) }),
+    onPeerReady: () => undefined,
+    onPeerClosed: () => undefined,
+    onMessage: (_p, m) => got.push(m),
+    onRequest: async (_p, path, data) => (path === "/echo" ? { ok: true, data } : { ok: false, errors: ["unknown path"] }),
+  };
+  const pm = new PeerManager(
+    { ...defaultP2POptions, host: "127.0.0.1", port: 0, peers, backoffBaseMs: 50, backoffCapMs: 200, maxStrikes: 3 },
+    { chainId, genesisHash: GENESIS, ebid: key.ebid, secretKey: key.secretKey },
+    handlers,
+    silentLog,
+  );
+  return { pm, got };
+}
+
+test("two nodes handshake, exchange gossip and requests; a mutual dial leaves one connection each", async () => {
+  const a = node(keys[0]!);
+  await a.pm.start();
+  const b = node(keys[1]!, [`ws://127.0.0.1:${a.pm.port}`]);
+  await b.pm.start();
+  a.pm.addTarget(`ws://127.0.0.1:${b.pm.port}`); // both dial: duplicates must resolve the same way
+  try {
+    await waitFor(() => a.pm.readyPeers().length === 1 && b.pm.readyPeers().length === 1, 5000, "ready peers");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(a.pm.readyPeers().length, 1);
+    assert.equal(b.pm.readyPeers().length, 1);
+    const pa = a.pm.readyPeers()[0]!;
+    assert.equal(pa.ebid, keys[1]!.ebid);
+    assert.equal(pa.height, 7);
+    b.pm.broadcast({ type: "status", height: 9, tip_hash: "33".repeat(32) });
+    await waitFor(() => a.got.some((m) => m.type === "status" && m.height === 9), 3000, "status");
+    const res = await pa.request("/echo", { x: 1 });
+    assert.deepEqual(res, { ok: true, data: { x: 1 }, errors: null });
+    const bad = await pa.request("/nope", null);
+    assert.equal(bad.ok, false);
+    assert.equal(a.pm.health().listening, true);
+  } finally {
+    await a.pm.stop();
+    await b.pm.stop();
+  }
+});
+
+test("a hello for another chain, a self-connection and a stalled handshake are refused", async () => {
+  const a = node(keys[0]!);
+  await a.pm.start();
+  const other = node(keys[1]!, [`ws://127.0.0.1:${a.pm.port}`], "another-chain");
+  await other.pm.start();
+  try {
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(a.pm.readyPeers().length, 0);
+    assert.equal(other.pm.readyPeers().length, 0);
+    // self-connection
+    a.pm.addTarget(`ws://127.0.0.1:${a.pm.port}`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(a.pm.readyPeers().length, 0);
+  } finally {
+    await other.pm.stop();
+    await a.pm.stop();
+  }
+  const short = new PeerManager(
+    { ...defaultP2POptions, host: "127.0.0.1", port: 0, handshakeTimeoutMs: 200 },
+    { chainId: "c1", genesisHash: GENESIS, ebid: keys[2]!.ebid, secretKey: keys[2]!.secretKey },
+    { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady() {}, onPeerClosed() {}, onMessage() {}, onRequest: async () => ({ ok: false }) },
+    silentLog,
+  );
+  await short.start();
+  try {
+    const c = await rawClient(`ws://127.0.0.1:${short.port}`);
+    const closed = await c.closed;
+    assert.match(closed.reason, /handshake timeout/);
+  } finally {
+    await short.stop();
+  }
+});
+
+test("a bad handshake signature is refused; malformed lines earn strikes and a ban", async () => {
+  const a = node(keys[0]!);
+  await a.pm.start();
+  try {
+    const hello = (k: TestKey, nonce: string) => ({
+      type: "hello", version: 1, chain_id: "c1", genesis_hash: GENESIS, ebid: k.ebid, nonce, listen_port: 0, height: 0, tip_hash: GENESIS,
+    });
+    const c = await rawClient(`ws://127.0.0.1:${a.pm.port}`);
+    const nonce = randomBytes(32).toString("hex");
+    c.ws.send(JSON.stringify(hello(keys[1]!, nonce)) + "\n");
+    await waitFor(() => c.lines.length >= 2, 2000, "hello and ack");
+    // sign with the wrong key
+    c.ws.send(JSON.stringify({ type: "hello_ack", sig: sign(Domain.hello, { x: 1 }, keys[2]!.secretKey) }) + "\n");
+    assert.match((await c.closed).reason, /bad handshake signature/);
+
+    // a correct handshake, then garbage lines until banned
+    const d = await rawClient(`ws://127.0.0.1:${a.pm.port}`);
+    const n2 = randomBytes(32).toString("hex");
+    d.ws.send(JSON.stringify(hello(keys[3]!, n2)) + "\n");
+    await waitFor(() => d.lines.length >= 2, 2000, "hello and ack");
+    const theirHello = JSON.parse(d.lines[0]!);
+    const ack = sign(Domain.hello, { chain_id: "c1", genesis_hash: GENESIS, ebid: keys[3]!.ebid, peer_ebid: keys[0]!.ebid, nonce: n2, peer_nonce: theirHello.nonce }, keys[3]!.secretKey);
+    d.ws.send(JSON.stringify({ type: "hello_ack", sig: ack }) + "\n");
+    await waitFor(() => a.pm.readyPeers().length === 1, 2000, "ready");
+    d.ws.send("{oops\n[1,2]\n" + '{"type":"status","height":"x"}\n');
+    const closed = await d.closed;
+    assert.match(closed.reason, /banned after 3 strikes/);
+    assert.equal(a.pm.health().banned, 1);
+    assert.equal(a.pm.health().listening, true, "the server keeps serving");
+  } finally {
+    await a.pm.stop();
+  }
+});
