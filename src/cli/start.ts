@@ -23,6 +23,13 @@ export const DEFAULT_CHAIN = fileURLToPath(new URL("../../chains/testnet.json", 
 
 export async function runStart(flags: StartFlags): Promise<void> {
   const log = pino({ level: flags.logLevel, base: { pid: process.pid } });
+  // A stray rejection is a bug to report, not a reason to stop producing; an uncaught exception
+  // leaves the process in an unknown state, so it is logged and the node exits.
+  process.on("unhandledRejection", (e) => log.error({ err: e instanceof Error ? e.stack : String(e) }, "Unhandled rejection"));
+  process.on("uncaughtException", (e) => {
+    log.fatal({ err: e.stack }, "Uncaught exception: exiting");
+    process.exit(1);
+  });
   const spec = loadChainSpec(resolve(flags.chain ?? DEFAULT_CHAIN));
   const node = await VisionNode.init(
     {

@@ -4,6 +4,7 @@
  * span several WebSocket messages. Works on bytes, so a UTF-8 character split across WebSocket
  * messages decodes intact.
  */
+import { concatBytes } from "../consensus/encoding.ts";
 
 /** Default cap on one line: 4 MiB. */
 export const MAX_LINE_BYTES = 4 * 1024 * 1024;
@@ -38,7 +39,7 @@ export class LineDecoder {
         oversized++;
       } else {
         this.parts.push(chunk.subarray(start, i));
-        const line = utf8Decoder.decode(concat(this.parts, this.buffered + (i - start)));
+        const line = utf8Decoder.decode(concat(this.parts));
         if (line.trim().length > 0) lines.push(line);
       }
       this.parts = [];
@@ -72,13 +73,6 @@ export function encodeLine(msg: object): string {
   return JSON.stringify(msg) + "\n";
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+function concat(parts: Uint8Array[]): Uint8Array {
+  return parts.length === 1 ? parts[0]! : concatBytes(...parts);
 }

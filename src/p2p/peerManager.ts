@@ -254,7 +254,11 @@ export class PeerManager {
     } else {
       this.log.info({ addr: peer.remoteAddress, reason }, "Connection refused at handshake");
     }
-    if (target) {
+    if (target && reason === "self-connection") {
+      // A configured or learned address that turns out to be ourselves is never dialled again.
+      clearTimeout(target.timer);
+      this.targets.delete(target.url);
+    } else if (target) {
       target.connecting = false;
       target.peer = undefined;
       if (Date.now() - peer.connectedAt >= this.opts.backoffResetMs) target.attempt = 0;

@@ -16,15 +16,10 @@ export const DEFAULT_CHUNK = 50;
 export const MAX_CHUNK = 1000;
 
 /** A block with seed 002's MinerBlock status fields. */
-export type MinerBlock = Block & {
-  epoch: number;
-  is_canonical: boolean;
-  is_orphaned: boolean;
-  seen_at: number | null;
-  orphaned_at: number | null;
-  orphan_reason: string | null;
-  competing_hash: string | null;
-};
+export type MinerBlock = Block & { epoch: number } & Pick<
+    BlockMeta,
+    "is_canonical" | "is_orphaned" | "seen_at" | "orphaned_at" | "orphan_reason" | "competing_hash"
+  >;
 
 /** Wire block plus its status fields. */
 export function toMinerBlock(block: Block, meta: BlockMeta): MinerBlock {

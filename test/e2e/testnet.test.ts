@@ -12,6 +12,7 @@ import type { Block } from "../../src/consensus/types.ts";
 import type { ChainSpec } from "../../src/chain/spec.ts";
 import { Domain, ebidOf, sign } from "../../src/consensus/signatures.ts";
 import { readKeyFile } from "../../src/node/keyfile.ts";
+import { draftHeader, sealBlock } from "../../src/producer/blockBuilder.ts";
 
 const t = tempDir("vision-e2e-");
 const dir = t.dir;
@@ -122,11 +123,17 @@ test("hostile P2P input is refused with a logged reason while the node keeps pro
   const theirs = JSON.parse(c.lines.find((l) => l.includes('"hello"'))!);
   c.ws.send(JSON.stringify({ type: "hello_ack", sig: sign(Domain.hello, { chain_id: spec.chain_id, genesis_hash: genesis, ebid, peer_ebid: target.ebid, nonce, peer_nonce: theirs.nonce }, outsider.secretKey) }) + "\n");
   await waitFor(() => target.logs.some((l) => l.msg === "Peer connected" && String(l.peer) === ebid.slice(0, 12)), 5000, "outsider connected");
-  const head = await getJson(`${target.api}/api/blocks/${await height(target)}`);
-  const forged = { hash: "cd".repeat(32), header: { ...head.header, height: head.header.height + 1, parent_hash: head.hash }, signature: "ef".repeat(64), txs: [], attestations: [] };
+  // A block for the next height by its scheduled primary, correct in every way but signed by the outsider.
+  const status = await getJson(`${target.api}/api/mining/status`);
+  const parent = await getJson(`${target.api}/api/blocks/${status.next_height - 1}`);
+  const forged = sealBlock(
+    draftHeader({ parent: { hash: parent.hash, height: parent.header.height, state_root: parent.header.state_root }, producer: status.current_winner, slot: 0, timestamp: parent.header.timestamp + 500, attestations: [] }),
+    [],
+    outsider.secretKey,
+  );
   c.ws.send(JSON.stringify({ type: "block", block: forged }) + "\n");
   c.ws.send('{"type":"block","block":{"hash":1}}\n{broken\n');
-  await waitFor(() => target.logs.some((l) => l.msg === "Peer sent invalid data" && /invalid block/.test(String(l.reason))), 5000, "invalid block logged");
+  await waitFor(() => target.logs.some((l) => l.msg === "Peer sent invalid data" && /invalid block: BAD_SIGNATURE/.test(String(l.reason))), 5000, "invalid block logged");
   await waitFor(() => target.logs.some((l) => l.msg === "Peer sent invalid data" && l.reason === "malformed JSON"), 5000, "malformed line logged");
   assert.ok(target.logs.some((l) => /another chain/.test(String(l.reason))), "wrong chain logged with its reason");
   c.ws.close();

@@ -1,0 +1,61 @@
+// The CLI as a user runs it: real processes, exit codes and messages.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { mkdirSync, writeFileSync, statSync, readFileSync } from "node:fs";
+import { runCli } from "../../helpers/nodeProcess.ts";
+import { tempDir } from "../../helpers/fixtures.ts";
+
+test("keygen prints a key, or writes a 0600 key file and refuses to overwrite it", () => {
+  const t = tempDir();
+  try {
+    const r = runCli(["keygen"]);
+    assert.equal(r.status, 0);
+    const k = JSON.parse(r.stdout);
+    assert.match(k.ebid, /^[0-9a-f]{64}$/);
+    assert.match(k.secret_key, /^[0-9a-f]{64}$/);
+    const out = join(t.dir, "k.key");
+    const w = runCli(["keygen", "--out", out]);
+    assert.equal(w.status, 0);
+    assert.equal(statSync(out).mode & 0o777, 0o600);
+    assert.equal(JSON.parse(readFileSync(out, "utf8")).ebid, w.stdout.trim());
+    const again = runCli(["keygen", "--out", out]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /exists already/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("bad flags, a bad chain spec and a bad key file exit 1 with a message naming the problem", () => {
+  const t = tempDir();
+  try {
+    const cases: [string[], RegExp][] = [
+      [["start", "--p2p-port", "70000"], /port number/],
+      [["start", "--api-port", "abc"], /port number/],
+      [["start", "--peers", "http://x:1"], /not a ws:\/\/host:port/],
+      [["start", "--log-level", "loud"], /expected one of/],
+      [["testnet", "init", "--nodes", "0", "--dir", t.dir], /whole number/],
+      [["nonsense"], /unknown command/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = runCli(args);
+      assert.equal(r.status, 1, args.join(" "));
+      assert.match(r.stderr, msg, args.join(" "));
+    }
+    const spec = join(t.dir, "bad.json");
+    writeFileSync(spec, JSON.stringify({ chain_id: "x", genesis_timestamp: 1, consensus: "proof-of-sync", initial_pool: ["nothex"] }));
+    const r = runCli(["start", "--data-dir", join(t.dir, "d"), "--chain", spec, "--p2p-port", "0", "--api-port", "0"]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /invalid chain spec: initial_pool\.0/);
+    const good = join(t.dir, "good.json");
+    writeFileSync(good, JSON.stringify({ chain_id: "x", genesis_timestamp: 1, consensus: "proof-of-sync", initial_pool: [] }));
+    mkdirSync(join(t.dir, "d2"));
+    writeFileSync(join(t.dir, "d2", "node.key"), JSON.stringify({ ebid: "ab".repeat(32), secret_key: "01".repeat(32) }));
+    const k = runCli(["start", "--data-dir", join(t.dir, "d2"), "--chain", good, "--p2p-port", "0", "--api-port", "0"]);
+    assert.equal(k.status, 1);
+    assert.match(k.stderr, /ebid does not match secret_key/);
+  } finally {
+    t.cleanup();
+  }
+});

@@ -1,0 +1,98 @@
+// Two in-process nodes over real WebSockets and LevelDB: a late node syncs 120 blocks by range
+// requests, and every seed 002 path answers well-formed and bad requests in its envelope.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { VisionNode } from "../../../src/node/node.ts";
+import { extend, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../../helpers/fixtures.ts";
+import { waitFor } from "../../helpers/net.ts";
+import type { Peer } from "../../../src/p2p/peer.ts";
+
+const keys = makeKeys(3);
+const spec = makeSpec(keys);
+const dirs = [tempDir(), tempDir()];
+let a: VisionNode;
+let b: VisionNode;
+let peer: Peer;
+
+function opts(dataDir: string, peers: string[] = []) {
+  return { dataDir, spec, p2p: { host: "127.0.0.1", port: 0, peers }, apiHost: "127.0.0.1", apiPort: 0, produce: false };
+}
+
+before(async () => {
+  const c = await openTestChain(spec, dirs[0]!.dir);
+  await extend(c.chain, keys, 120);
+  await c.close();
+  a = await VisionNode.init(opts(dirs[0]!.dir), silentLog);
+  b = await VisionNode.init(opts(dirs[1]!.dir, [`ws://127.0.0.1:${a.p2p.port}`]), silentLog);
+  peer = await waitFor(() => b.p2p.readyPeers()[0], 5000, "connection");
+});
+
+after(async () => {
+  await b.close();
+  await a.close();
+  for (const d of dirs) d.cleanup();
+});
+
+test("a node started late catches up by range sync and holds the same chain", async () => {
+  await waitFor(() => b.chain.head.height === 120, 20_000, "sync to 120");
+  assert.equal(b.chain.head.hash, a.chain.head.hash);
+  for (const h of [1, 50, 51, 119]) {
+    assert.equal((await b.chain.getCanonicalMeta(h))!.hash, (await a.chain.getCanonicalMeta(h))!.hash);
+  }
+  assert.equal(b.syncer.progress.syncing, false);
+});
+
+test("/data/miner_block/range: inclusive, chunked, has_more, MinerBlock fields", async () => {
+  const r = await peer.request("/data/miner_block/range", { from_index: 3, to_index: 7 });
+  assert.equal(r.ok, true);
+  const d = r.data as { blocks: { header: { height: number }; is_canonical: boolean; epoch: number }[]; count: number; has_more: boolean };
+  assert.deepEqual(d.blocks.map((x) => x.header.height), [3, 4, 5, 6, 7]);
+  assert.equal(d.count, 5);
+  assert.equal(d.has_more, false);
+  assert.equal(d.blocks[0]!.is_canonical, true);
+  assert.equal(d.blocks[0]!.epoch, 0);
+  const chunked = (await peer.request("/data/miner_block/range", { from_index: 1, to_index: 120, max_chunk_size: 10 })).data as typeof d;
+  assert.equal(chunked.count, 10);
+  assert.equal(chunked.has_more, true);
+  const def = (await peer.request("/data/miner_block/range", { from_index: 1, to_index: 120 })).data as typeof d;
+  assert.equal(def.count, 50, "default chunk 50");
+});
+
+test("epoch, get, canonical, chain_info and find_ancestor", async () => {
+  const epoch = (await peer.request("/data/miner_block/epoch", { epoch: 1 })).data as { blocks: { header: { height: number } }[]; count: number };
+  assert.equal(epoch.count, 40);
+  assert.equal(epoch.blocks[0]!.header.height, 40);
+  const h5 = (await a.chain.getCanonicalMeta(5))!;
+  const got = await peer.request("/data/miner_block/get", { hash: h5.hash });
+  assert.equal((got.data as { hash: string }).hash, h5.hash);
+  const canon = (await peer.request("/data/miner_block/canonical", null)).data as { count: number; has_more: boolean };
+  assert.equal(canon.count, 50);
+  assert.equal(canon.has_more, true);
+  const info = (await peer.request("/data/chain_info", null)).data as { height: number; genesis_hash: string };
+  assert.equal(info.height, 120);
+  assert.equal(info.genesis_hash, a.chain.genesis.hash);
+  const anc = (await peer.request("/data/find_ancestor", { hashes: ["ab".repeat(32), h5.hash] })).data as { hash: string; height: number };
+  assert.deepEqual(anc, { hash: h5.hash, height: 5 });
+});
+
+test("bad requests get ok: false with errors and the connection stays up", async () => {
+  const bad: [string, unknown][] = [
+    ["/data/miner_block/range", { from_index: 7, to_index: 3 }],
+    ["/data/miner_block/range", { from_index: 1, to_index: 5, max_chunk_size: 5000 }],
+    ["/data/miner_block/range", { from_index: "x" }],
+    ["/data/miner_block/range", null],
+    ["/data/miner_block/epoch", { epoch: -1 }],
+    ["/data/miner_block/get", { hash: "ab".repeat(32) }],
+    ["/data/miner_block/get", { hash: "nope" }],
+    ["/data/find_ancestor", { hashes: [] }],
+    ["/data/unknown", {}],
+  ];
+  for (const [path, data] of bad) {
+    const r = await peer.request(path, data);
+    assert.equal(r.ok, false, `${path} ${JSON.stringify(data)}`);
+    assert.ok(Array.isArray(r.errors) && r.errors.length > 0, path);
+  }
+  assert.equal(peer.state, "ready");
+  assert.equal((await peer.request("/data/chain_info", null)).ok, true);
+});
