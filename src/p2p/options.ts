@@ -19,6 +19,10 @@ export interface P2POptions {
   maxPayloadBytes: number;
   maxBufferedBytes: number;
   maxPeers: number;
+  /** messages per second a peer may send on average */
+  rateLimitPerSec: number;
+  /** messages a peer may send in one burst */
+  rateLimitBurst: number;
   /** strikes before a peer is disconnected and banned */
   maxStrikes: number;
   banMs: number;
@@ -38,6 +42,8 @@ export const defaultP2POptions: P2POptions = {
   maxPayloadBytes: 8 * 1024 * 1024,
   maxBufferedBytes: 16 * 1024 * 1024,
   maxPeers: 50,
+  rateLimitPerSec: 500,
+  rateLimitBurst: 2000,
   maxStrikes: 10,
   banMs: 5 * 60_000,
 };

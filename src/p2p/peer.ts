@@ -39,6 +39,10 @@ export interface PeerOptions {
   maxLineBytes: number;
   /** outbound bytes buffered before gossip to this peer is dropped */
   maxBufferedBytes: number;
+  /** messages per second a peer may send on average (token bucket refill) */
+  rateLimitPerSec: number;
+  /** token bucket capacity: the burst a peer may send at once */
+  rateLimitBurst: number;
 }
 
 /** A connected peer. */
@@ -57,6 +61,8 @@ export class Peer {
   private readonly decoder: LineDecoder;
   private readonly pending = new Map<number, { resolve: (r: ResEnvelope) => void; timer: NodeJS.Timeout }>();
   private nextId = 1;
+  private tokens: number;
+  private tokensAt = Date.now();
   private ackVerified = false;
   private handshakeTimer?: NodeJS.Timeout;
 
@@ -71,6 +77,7 @@ export class Peer {
     readonly dialUrl?: string,
   ) {
     this.decoder = new LineDecoder(opts.maxLineBytes);
+    this.tokens = opts.rateLimitBurst;
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => this.onData(data));
     ws.on("pong", () => (this.lastSeen = Date.now()));
     ws.on("close", (code, reason) => this.closed(this.closeReason ?? (reason.toString() || `socket closed (${code})`)));
@@ -168,6 +175,10 @@ export class Peer {
     for (let i = 0; i < oversized; i++) this.events.onStrike(this, "line over the size cap");
     for (const line of lines) {
       if (this.state === "closed") return;
+      if (!this.takeToken()) {
+        this.events.onStrike(this, "message rate limit exceeded");
+        continue;
+      }
       const r = parseMessage(line);
       if (!r.ok) {
         // Before the handshake nobody is accountable for the bytes: refuse the connection.
@@ -177,6 +188,16 @@ export class Peer {
       }
       this.handle(r.msg);
     }
+  }
+
+  // Token bucket over all messages; issue 7 refines it per message type.
+  private takeToken(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.opts.rateLimitBurst, this.tokens + ((now - this.tokensAt) * this.opts.rateLimitPerSec) / 1000);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
   }
 
   private handle(msg: Message): void {

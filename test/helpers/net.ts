@@ -31,3 +31,28 @@ export async function rawClient(url: string): Promise<{ ws: WebSocket; lines: st
   });
   return { ws, lines, closed };
 }
+
+/**
+ * A raw client that completes the signed handshake (DESIGN.md section 9) as `key`.
+ * Returns once the hello_ack is sent; the server marks it ready when it verifies the ack.
+ */
+export async function handshakeClient(
+  url: string,
+  key: { ebid: string; secretKey: Uint8Array },
+  chainId: string,
+  genesisHash: string,
+  peerEbid: string,
+) {
+  const { randomBytes } = await import("node:crypto");
+  const { Domain, sign } = await import("../../src/consensus/signatures.ts");
+  const c = await rawClient(url);
+  const nonce = randomBytes(32).toString("hex");
+  c.ws.send(
+    JSON.stringify({ type: "hello", version: 1, chain_id: chainId, genesis_hash: genesisHash, ebid: key.ebid, nonce, listen_port: 0, height: 0, tip_hash: genesisHash }) + "\n",
+  );
+  await waitFor(() => c.lines.some((l) => l.includes('"hello"')), 5000, "hello");
+  const theirs = JSON.parse(c.lines.find((l) => l.includes('"hello"'))!) as { nonce: string };
+  const sig = sign(Domain.hello, { chain_id: chainId, genesis_hash: genesisHash, ebid: key.ebid, peer_ebid: peerEbid, nonce, peer_nonce: theirs.nonce }, key.secretKey);
+  c.ws.send(JSON.stringify({ type: "hello_ack", sig }) + "\n");
+  return c;
+}

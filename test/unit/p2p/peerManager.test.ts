@@ -7,7 +7,7 @@ import { defaultP2POptions } from "../../../src/p2p/options.ts";
 import type { Message } from "../../../src/p2p/messages.ts";
 import { Domain, sign } from "../../../src/consensus/signatures.ts";
 import { makeKeys, silentLog, type TestKey } from "../../helpers/fixtures.ts";
-import { rawClient, waitFor } from "../../helpers/net.ts";
+import { handshakeClient, rawClient, waitFor } from "../../helpers/net.ts";
 
 const keys = makeKeys(4);
 const GENESIS = "11".repeat(32);
@@ -106,13 +106,7 @@ test("a bad handshake signature is refused; malformed lines earn strikes and a b
     assert.match((await c.closed).reason, /bad handshake signature/);
 
     // a correct handshake, then garbage lines until banned
-    const d = await rawClient(`ws://127.0.0.1:${a.pm.port}`);
-    const n2 = randomBytes(32).toString("hex");
-    d.ws.send(JSON.stringify(hello(keys[3]!, n2)) + "\n");
-    await waitFor(() => d.lines.length >= 2, 2000, "hello and ack");
-    const theirHello = JSON.parse(d.lines[0]!);
-    const ack = sign(Domain.hello, { chain_id: "c1", genesis_hash: GENESIS, ebid: keys[3]!.ebid, peer_ebid: keys[0]!.ebid, nonce: n2, peer_nonce: theirHello.nonce }, keys[3]!.secretKey);
-    d.ws.send(JSON.stringify({ type: "hello_ack", sig: ack }) + "\n");
+    const d = await handshakeClient(`ws://127.0.0.1:${a.pm.port}`, keys[3]!, "c1", GENESIS, keys[0]!.ebid);
     await waitFor(() => a.pm.readyPeers().length === 1, 2000, "ready");
     d.ws.send("{oops\n[1,2]\n" + '{"type":"status","height":"x"}\n');
     const closed = await d.closed;
@@ -121,5 +115,57 @@ test("a bad handshake signature is refused; malformed lines earn strikes and a b
     assert.equal(a.pm.health().listening, true, "the server keeps serving");
   } finally {
     await a.pm.stop();
+  }
+});
+
+test("a dropped peer is redialled with backoff when it comes back on the same port", async () => {
+  const a = node(keys[0]!);
+  await a.pm.start();
+  const port = a.pm.port;
+  const b = node(keys[1]!, [`ws://127.0.0.1:${port}`]);
+  await b.pm.start();
+  try {
+    await waitFor(() => b.pm.readyPeers().length === 1, 5000, "first connection");
+    await a.pm.stop();
+    await waitFor(() => b.pm.readyPeers().length === 0, 5000, "disconnect seen");
+    const again = new PeerManager(
+      { ...defaultP2POptions, host: "127.0.0.1", port },
+      { chainId: "c1", genesisHash: GENESIS, ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey },
+      { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady() {}, onPeerClosed() {}, onMessage() {}, onRequest: async () => ({ ok: false }) },
+      silentLog,
+    );
+    await again.start();
+    try {
+      await waitFor(() => b.pm.readyPeers().length === 1, 5000, "reconnected");
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    await b.pm.stop();
+  }
+});
+
+test("a peer that stops answering pings is terminated; a flooding peer is rate limited and banned", async () => {
+  const a = new PeerManager(
+    { ...defaultP2POptions, host: "127.0.0.1", port: 0, pingIntervalMs: 100, idleTimeoutMs: 400, rateLimitPerSec: 10, rateLimitBurst: 20, maxStrikes: 5 },
+    { chainId: "c1", genesisHash: GENESIS, ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey },
+    { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady() {}, onPeerClosed() {}, onMessage() {}, onRequest: async () => ({ ok: false }) },
+    silentLog,
+  );
+  await a.start();
+  try {
+    const silent = await handshakeClient(`ws://127.0.0.1:${a.port}`, keys[1]!, "c1", GENESIS, keys[0]!.ebid);
+    await waitFor(() => a.readyPeers().length === 1, 2000, "ready");
+    // stop reading: pings go unanswered
+    (silent.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    await waitFor(() => a.readyPeers().length === 0, 3000, "keepalive termination");
+
+    const flood = await handshakeClient(`ws://127.0.0.1:${a.port}`, keys[2]!, "c1", GENESIS, keys[0]!.ebid);
+    await waitFor(() => a.readyPeers().length === 1, 2000, "ready");
+    const status = JSON.stringify({ type: "status", height: 1, tip_hash: GENESIS }) + "\n";
+    flood.ws.send(status.repeat(100));
+    assert.match((await flood.closed).reason, /rate limit/);
+  } finally {
+    await a.stop();
   }
 });
