@@ -128,8 +128,15 @@ export async function watchHeights(apis: string[], names: Map<string, string>, s
       const b = blocks.find((x) => x) as { hash: string; header: { producer: string; slot: number | null; timestamp: number } } | undefined;
       if (!b) break;
       const agree = hashes.filter((x) => x === b.hash).length;
+      const answered = hashes.filter((x) => x !== undefined).length;
+      const down = heads.filter((x) => x === undefined).length;
+      const behind = heights.filter((x) => x >= 0 && x < h).length;
+      const verdict =
+        agree === apis.length
+          ? `all ${agree} nodes agree`
+          : `${agree}/${answered} nodes agree` + (down ? `, ${down} down` : "") + (behind ? `, ${behind} behind` : "");
       print(
-        `height ${String(h).padStart(6)}  hash ${b.hash.slice(0, 12)}  producer ${b.header.producer.slice(0, 8)} (${names.get(b.header.producer) ?? "?"})  slot ${b.header.slot ?? "pow"}  ${agree === apis.length ? `all ${agree} nodes agree` : `${agree}/${apis.length} nodes agree`}`,
+        `height ${String(h).padStart(6)}  hash ${b.hash.slice(0, 12)}  producer ${b.header.producer.slice(0, 8)} (${names.get(b.header.producer) ?? "?"})  slot ${b.header.slot ?? "pow"}  ${verdict}`,
       );
       printed = h;
       firstSeen.delete(h);
