@@ -5,6 +5,7 @@ import type { SnapshotUpdater } from "../producer/snapshot.ts";
 import type { ClaimReceipts } from "../producer/claims.ts";
 import type { Syncer } from "../sync/syncer.ts";
 
+/** The services the API reads; `api` never imports `node/`. */
 export interface ApiModules {
   chain: Chain;
   p2p: Pick<PeerManager, "readyPeers" | "health">;

@@ -17,6 +17,7 @@ export const decimalAmount = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, "expecte
 /** Hard cap on transactions per block accepted from the wire, whatever the spec says. */
 export const MAX_WIRE_TXS = 10_000;
 
+/** Header: exactly the DESIGN.md section 3 fields (extra fields would change the hash). */
 export const headerSchema = z
   .object({
     version: z.literal(1),
@@ -33,6 +34,7 @@ export const headerSchema = z
   })
   .strict();
 
+/** Signed transfer (DESIGN.md section 3). */
 export const txSchema = z
   .object({
     chain_id: z.string().min(1).max(64),
@@ -45,6 +47,7 @@ export const txSchema = z
   })
   .strict();
 
+/** Attestation `{ebid, height, block_hash, sig}` (DESIGN.md section 5). */
 export const attestationSchema = z
   .object({ ebid: hex32, height: uint, block_hash: hex32, sig: hexSig })
   .strict();
@@ -76,6 +79,7 @@ export const chainSpecFileSchema = z
   })
   .strict();
 
+/** A chain spec as parsed from its file, before defaults. */
 export type ChainSpecFile = z.infer<typeof chainSpecFileSchema>;
 
 /** Formats a zod error as one line: `path: message; ...`. */

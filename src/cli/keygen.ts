@@ -3,6 +3,7 @@ import { ebidOf, randomSecretKey } from "../consensus/signatures.ts";
 import { toHex } from "../consensus/encoding.ts";
 import { writeKeyFile } from "../node/keyfile.ts";
 
+/** Prints a new key as JSON, or writes it to `out` (mode 0600) and prints its EBID. @throws when `out` exists */
 export function runKeygen(o: { out?: string }): void {
   if (o.out) {
     const key = writeKeyFile(o.out);

@@ -21,6 +21,10 @@ export interface StartFlags {
 /** The chain spec shipped with the node. */
 export const DEFAULT_CHAIN = fileURLToPath(new URL("../../chains/testnet.json", import.meta.url));
 
+/**
+ * Starts a node and installs signal handlers; resolves once the node runs.
+ * @throws ChainSpecError, KeyFileError, or a bind error, which the CLI prints before exiting 1
+ */
 export async function runStart(flags: StartFlags): Promise<void> {
   const log = pino({ level: flags.logLevel, base: { pid: process.pid } });
   // A stray rejection is a bug to report, not a reason to stop producing; an uncaught exception

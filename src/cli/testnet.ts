@@ -14,6 +14,7 @@ export interface TestnetLayout {
   nodes: { name: string; ebid: string; data_dir: string; p2p_port: number; api_port: number }[];
 }
 
+/** Flags of `testnet init` (ports are those of node 1; node i gets base + i - 1). */
 export interface TestnetInitFlags {
   nodes: number;
   dir: string;
@@ -57,6 +58,7 @@ export function testnetInit(f: TestnetInitFlags): TestnetLayout {
   return layout;
 }
 
+/** `testnet init`: writes the testnet and prints each node's EBID and ports. */
 export function runTestnetInit(f: TestnetInitFlags): void {
   const layout = testnetInit(f);
   for (const n of layout.nodes) {
@@ -65,6 +67,7 @@ export function runTestnetInit(f: TestnetInitFlags): void {
   process.stdout.write(`wrote ${join(resolve(f.dir), "chain.json")}\n`);
 }
 
+/** Flags of `testnet`. */
 export interface TestnetFlags extends Omit<TestnetInitFlags, "chainId"> {
   logLevel: string;
 }

@@ -19,6 +19,7 @@ export const Domain = {
   attest: "vision-attest-v1",
   hello: "vision-hello-v1",
 } as const;
+/** One of the signature domains. */
 export type Domain = (typeof Domain)[keyof typeof Domain];
 
 const HEX64 = /^[0-9a-f]{64}$/;

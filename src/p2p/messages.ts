@@ -10,6 +10,7 @@ export const PROTOCOL_VERSION = 1;
 
 const port = z.number().int().min(0).max(65535);
 
+/** `hello` (DESIGN.md section 9 handshake). */
 export const helloSchema = z.object({
   type: z.literal("hello"),
   version: z.number().int(),
@@ -22,6 +23,7 @@ export const helloSchema = z.object({
   tip_hash: hex32,
 });
 
+/** Every P2P message, by `type`. */
 export const messageSchema = z.discriminatedUnion("type", [
   helloSchema,
   z.object({ type: z.literal("hello_ack"), sig: hexSig }),
@@ -47,6 +49,7 @@ export const messageSchema = z.discriminatedUnion("type", [
 
 /** Any valid P2P message. */
 export type Message = z.infer<typeof messageSchema>;
+/** A parsed `hello`. */
 export type HelloMessage = z.infer<typeof helloSchema>;
 /** The message with a given `type`. */
 export type MessageOf<T extends Message["type"]> = Extract<Message, { type: T }>;

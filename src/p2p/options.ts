@@ -28,6 +28,7 @@ export interface P2POptions {
   banMs: number;
 }
 
+/** Defaults from DESIGN.md section 9: ping 15 s, idle 30 s, backoff 1 s to 60 s, lines up to 4 MiB. */
 export const defaultP2POptions: P2POptions = {
   host: "0.0.0.0",
   port: 7072,

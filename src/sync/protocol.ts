@@ -11,8 +11,9 @@ import type { BlockMeta } from "../storage/chainDb.ts";
 import type { Block } from "../consensus/types.ts";
 import type { ResEnvelope } from "../p2p/peer.ts";
 
-/** Default and maximum blocks in one range reply. */
+/** Default blocks in one range reply. */
 export const DEFAULT_CHUNK = 50;
+/** Most blocks one range reply may carry. */
 export const MAX_CHUNK = 1000;
 
 /** A block with seed 002's MinerBlock status fields. */

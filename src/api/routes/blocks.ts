@@ -16,6 +16,7 @@ function parseHeight(name: string, v: string | undefined): number {
   return Number(v);
 }
 
+/** Block routes, mounted at /api/blocks. 400 for malformed ids or ranges, 404 for unknown blocks. */
 export function blockRoutes(m: ApiModules): Hono {
   const app = new Hono();
   app.get("/", async (c) => {

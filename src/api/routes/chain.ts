@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
 
+/** Chain routes, mounted at /api/chain. */
 export function chainRoutes(m: ApiModules): Hono {
   const app = new Hono();
   app.get("/spec", (c) => c.json({ ...m.chain.spec, genesis_hash: m.chain.genesis.hash }));

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
 
+/** Health route, mounted at /api/health: 200 when the P2P server listens, else 503. */
 export function healthRoutes(m: ApiModules): Hono {
   const app = new Hono();
   app.get("/", (c) => {

@@ -44,6 +44,7 @@ export async function miningStatus(m: ApiModules): Promise<MiningStatus> {
   };
 }
 
+/** Mining routes, mounted at /api/mining. */
 export function miningRoutes(m: ApiModules): Hono {
   const app = new Hono();
   app.get("/status", async (c) => c.json(await miningStatus(m)));

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
 
+/** Peer route, mounted at /api/peers. */
 export function peerRoutes(m: ApiModules): Hono {
   const app = new Hono();
   app.get("/", (c) =>

@@ -1,0 +1,60 @@
+// The README's run command, end to end: `vision-node testnet` starts three nodes, prints agreeing
+// heights, and stops every node cleanly on Ctrl-C (SIGINT).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { BIN } from "../helpers/nodeProcess.ts";
+import { tempDir } from "../helpers/fixtures.ts";
+
+// A base port with `n` consecutive free ports above it (checked by binding each).
+async function freeRange(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ok = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        new Promise<boolean>((resolve) => {
+          const s = createServer().once("error", () => resolve(false));
+          s.listen(base + i, "127.0.0.1", () => s.close(() => resolve(true)));
+        }),
+      ),
+    );
+    if (ok.every(Boolean)) return base;
+  }
+  throw new Error("no free port range");
+}
+
+test("vision-node testnet: three nodes, agreeing heights, clean stop on SIGINT", async () => {
+  const t = tempDir("vision-testnet-cmd-");
+  try {
+    const p2p = await freeRange(3);
+    const api = await freeRange(3);
+    const child = spawn(process.execPath, [BIN, "testnet", "--dir", t.dir, "--block-time-ms", "500", "--base-p2p-port", String(p2p), "--base-api-port", String(api)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const lines: string[] = [];
+    const agreed = new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on("line", (l) => {
+        lines.push(l);
+        if (lines.filter((x) => /all 3 nodes agree/.test(x)).length >= 5) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`testnet exited early (${code}): ${lines.join("\n")}`)));
+      setTimeout(() => reject(new Error(`no 5 agreeing heights in 40 s:\n${lines.join("\n")}`)), 40_000).unref();
+    });
+    await agreed;
+    const heights = lines.filter((l) => l.startsWith("height")).map((l) => Number(/height\s+(\d+)/.exec(l)![1]));
+    assert.deepEqual(heights, heights.map((_, i) => i + 1), "one line per height, in order");
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    child.kill("SIGINT");
+    assert.equal(await exited, 0);
+    for (let i = 1; i <= 3; i++) {
+      const log = readFileSync(join(t.dir, `node-${i}`, "node.log"), "utf8");
+      assert.match(log, /"msg":"Node stopped"/, `node-${i} stopped cleanly`);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
