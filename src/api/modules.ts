@@ -4,6 +4,7 @@ import type { PeerManager } from "../p2p/peerManager.ts";
 import type { SnapshotUpdater } from "../producer/snapshot.ts";
 import type { ClaimReceipts } from "../producer/claims.ts";
 import type { Syncer } from "../sync/syncer.ts";
+import type { AttestationPool } from "../chain/attestationPool.ts";
 
 /** The services the API reads; `api` never imports `node/`. */
 export interface ApiModules {
@@ -12,6 +13,7 @@ export interface ApiModules {
   snapshot: Pick<SnapshotUpdater, "current" | "eligible">;
   claims: ClaimReceipts;
   syncer: Pick<Syncer, "progress">;
+  attestations: Pick<AttestationPool, "size">;
   /** this node's EBID */
   ebid: string;
   /** ms since the epoch when the node started */

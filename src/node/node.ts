@@ -113,7 +113,7 @@ export class VisionNode {
         : undefined;
       await p2p.start();
       cleanup.push(() => p2p.stop());
-      const app = createApi({ chain, p2p, snapshot, claims, syncer, ebid: key.ebid, startedAt: Date.now() });
+      const app = createApi({ chain, p2p, snapshot, claims, syncer, attestations, ebid: key.ebid, startedAt: Date.now() });
       const { server, port } = await listen(app.fetch, opts.apiHost, opts.apiPort);
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
       node = new VisionNode(key, db, chain, attestations, p2p, syncer, snapshot, claims, producer, server, port, log);

@@ -61,11 +61,6 @@ export class LineDecoder {
     }
     return { lines, oversized };
   }
-
-  /** Bytes waiting for a newline. */
-  get pendingBytes(): number {
-    return this.buffered;
-  }
 }
 
 /** Encodes one message as a line. */

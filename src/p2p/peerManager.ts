@@ -127,10 +127,9 @@ export class PeerManager {
   broadcast(msg: object, except?: Peer): { sent: number; skipped: number } {
     let sent = 0;
     let skipped = 0;
-    const line = msg;
     for (const p of this.readyPeers()) {
       if (p === except) continue;
-      if (p.send(line, true)) sent++;
+      if (p.send(msg, true)) sent++;
       else skipped++;
     }
     return { sent, skipped };
@@ -310,11 +309,6 @@ export class PeerManager {
         p.ws.ping();
       }
     }
-  }
-
-  /** Requests from one ready peer. */
-  request(peer: Peer, path: string, data: unknown, timeoutMs?: number): Promise<ResEnvelope> {
-    return peer.request(path, data, timeoutMs);
   }
 }
 

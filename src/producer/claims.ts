@@ -45,11 +45,6 @@ export class ClaimReceipts {
     r.error = detail.error ?? null;
   }
 
-  /** True when this node claimed `height`. */
-  isClaimed(height: number): boolean {
-    return this.byHeight.has(height);
-  }
-
   /** The last `n` claims, newest first, in seed 001's `[[height, receipt], ...]` form. */
   recent(n = 10): [number, ClaimReceipt][] {
     return this.records(n).map((r) => [r.height, { winner_id: r.winner_id, tip_hash: r.tip_hash, claimed_at: r.claimed_at, slot_idx: r.slot_idx }]);

@@ -15,6 +15,8 @@ export function healthRoutes(m: ApiModules): Hono {
         p2p,
         chain: { height: head.height, tip_hash: head.hash, genesis_hash: m.chain.genesis.hash },
         sync: m.syncer.progress,
+        // blocks held from the future, blocks waiting for their parent, attestations waiting for a block
+        pending: { ...m.chain.pending, attestations: m.attestations.size },
         eligible: m.snapshot.eligible,
         uptime_s: Math.round((Date.now() - m.startedAt) / 1000),
       },

@@ -22,6 +22,7 @@ async function setup() {
     snapshot: { current: snap, eligible: true },
     claims,
     syncer: { progress: { syncing: false, peer: null, target_height: 0, imported: 0 } },
+    attestations: { size: 2 },
     ebid: keys[0]!.ebid,
     startedAt: Date.now(),
   });
@@ -74,7 +75,9 @@ test("blocks by height, by hash and by range carry the MinerBlock status fields"
     const specRes = await (await app.request("/api/chain/spec")).json();
     assert.equal(specRes.genesis_hash, c.chain.genesis.hash);
     assert.equal(specRes.chain_id, "vision-test");
-    assert.equal((await app.request("/api/health")).status, 200);
+    const health = await app.request("/api/health");
+    assert.equal(health.status, 200);
+    assert.deepEqual((await health.json()).pending, { held: 0, parked: 0, attestations: 2 });
     assert.deepEqual(await (await app.request("/api/peers")).json(), { peers: [] });
   } finally {
     await c.destroy();
