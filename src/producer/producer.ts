@@ -122,8 +122,12 @@ export class Producer {
     }
     this.m.claims.record(height, { winner_id: this.opts.ebid, tip_hash: parent.hash, claimed_at: this.now(), slot_idx: slot });
     try {
+      log.info({ height, slot }, `📦 Proposing block for height ${height}`);
       const block = await this.build(parent, slot);
-      log.info({ height, hash: block.hash, slot, attestations: block.attestations.length }, `📦 Proposing block for height ${height}`);
+      log.info(
+        { height, hash: block.hash, txs: block.txs.length, attestations: block.attestations.length },
+        `✅ Block ${height} created: ${block.txs.length} txs, hash: ${block.hash}`,
+      );
       const outcome = await chain.importBlock(block);
       if (outcome.status !== "imported") throw new Error(`own block not imported (${outcome.status})`);
       const { sent, skipped } = this.m.broadcast(block);
