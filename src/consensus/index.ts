@@ -11,3 +11,4 @@ export * from "./forkChoice.ts";
 export * from "./difficulty.ts";
 export * from "./params.ts";
 export * from "./types.ts";
+export * from "./wire.ts";

@@ -1,6 +1,6 @@
 /**
  * Wire types of consensus objects (DESIGN.md section 3, "Wire forms"). JSON keeps the seeds'
- * snake_case names. Validation of untrusted input lives in `chain/schemas.ts`.
+ * snake_case names. Validation of untrusted input lives in `consensus/wire.ts`.
  */
 
 /** 64 lowercase hex chars: an ed25519 public key (EBID) or a SHA-256 digest. */

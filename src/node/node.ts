@@ -86,7 +86,6 @@ export class VisionNode {
         {
           status: () => ({ height: chain.head.height, tip_hash: chain.head.hash }),
           onPeerReady: (p) => node?.onPeerReady(p),
-          onPeerClosed: () => undefined,
           onMessage: (p, msg) => node?.onMessage(p, msg),
           onRequest: (_p, path, data) => handleSyncRequest(chain, path, data),
         },

@@ -3,7 +3,7 @@
  * does not match is a strike, never a crash.
  */
 import { z } from "zod";
-import { attestationSchema, blockSchema, formatZodError, hex32, hexSig, txSchema, uint } from "../chain/schemas.ts";
+import { attestationSchema, blockSchema, formatZodError, hex32, hexSig, txSchema, uint } from "../consensus/wire.ts";
 
 /** P2P protocol version carried in `hello`. */
 export const PROTOCOL_VERSION = 1;

@@ -17,7 +17,6 @@ export interface P2PHandlers {
   /** our height and tip, for hello */
   status(): { height: number; tip_hash: string };
   onPeerReady(peer: Peer): void;
-  onPeerClosed(peer: Peer): void;
   /** gossip and status messages from a ready peer */
   onMessage(peer: Peer, msg: Message): void;
   /** answers a `req` in seed 002's envelope */
@@ -245,7 +244,6 @@ export class PeerManager {
     this.peers.delete(peer);
     if (peer.readyAt !== undefined && reason !== "duplicate connection") {
       this.log.info({ peer: short(peer.ebid), reason }, "Peer disconnected");
-      this.handlers.onPeerClosed(peer);
     } else if (reason === "duplicate connection" || reason === "node shutting down") {
       this.log.debug({ peer: short(peer.ebid), reason }, "Connection closed");
     } else if (peer.ebid) {

@@ -5,36 +5,15 @@
  */
 import { z } from "zod";
 import type { Chain } from "../chain/chain.ts";
-import { formatZodError, hex32, uint } from "../chain/schemas.ts";
-import { EPOCH_LENGTH, epochOf } from "../consensus/params.ts";
-import type { BlockMeta } from "../storage/chainDb.ts";
-import type { Block } from "../consensus/types.ts";
+import { formatZodError, hex32, uint } from "../consensus/wire.ts";
+import { EPOCH_LENGTH } from "../consensus/params.ts";
+import { canonicalRange, toMinerBlock } from "../chain/minerBlock.ts";
 import type { ResEnvelope } from "../p2p/peer.ts";
 
 /** Default blocks in one range reply. */
 export const DEFAULT_CHUNK = 50;
 /** Most blocks one range reply may carry. */
 export const MAX_CHUNK = 1000;
-
-/** A block with seed 002's MinerBlock status fields. */
-export type MinerBlock = Block & { epoch: number } & Pick<
-    BlockMeta,
-    "is_canonical" | "is_orphaned" | "seen_at" | "orphaned_at" | "orphan_reason" | "competing_hash"
-  >;
-
-/** Wire block plus its status fields. */
-export function toMinerBlock(block: Block, meta: BlockMeta): MinerBlock {
-  return {
-    ...block,
-    epoch: epochOf(block.header.height),
-    is_canonical: meta.is_canonical,
-    is_orphaned: meta.is_orphaned,
-    seen_at: meta.seen_at,
-    orphaned_at: meta.orphaned_at,
-    orphan_reason: meta.orphan_reason,
-    competing_hash: meta.competing_hash,
-  };
-}
 
 const rangeReq = z
   .object({ from_index: uint, to_index: uint, max_chunk_size: z.number().int().min(1).max(MAX_CHUNK).optional() })
@@ -43,19 +22,6 @@ const epochReq = z.object({ epoch: uint });
 const getReq = z.object({ hash: hex32 });
 const canonicalReq = z.object({ from_index: uint.optional(), limit: z.number().int().min(1).max(MAX_CHUNK).optional() }).nullish();
 const ancestorReq = z.object({ hashes: z.array(hex32).min(1).max(256) });
-
-/** Canonical blocks in [from, to] (inclusive), as MinerBlocks. */
-export async function canonicalRange(chain: Chain, from: number, to: number): Promise<MinerBlock[]> {
-  const out: MinerBlock[] = [];
-  for (let h = from; h <= Math.min(to, chain.head.height); h++) {
-    const meta = await chain.getCanonicalMeta(h);
-    if (!meta) break;
-    const block = await chain.getBlock(meta.hash);
-    if (!block) break;
-    out.push(toMinerBlock(block, meta));
-  }
-  return out;
-}
 
 /** Serves one sync request. */
 export async function handleSyncRequest(chain: Chain, path: string, data: unknown): Promise<ResEnvelope> {

@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import type { Chain } from "../chain/chain.ts";
 import { BlockError } from "../chain/errors.ts";
-import { blockSchema } from "../chain/schemas.ts";
+import { blockSchema } from "../consensus/wire.ts";
 import type { Block } from "../consensus/types.ts";
 import type { Peer } from "../p2p/peer.ts";
 import { DEFAULT_CHUNK } from "./protocol.ts";

@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
 import { badRequest, notFound } from "../errors.ts";
-import { canonicalRange, toMinerBlock } from "../../sync/protocol.ts";
+import { canonicalRange, toMinerBlock } from "../../chain/minerBlock.ts";
 
 /** Most blocks one range request returns. */
 export const MAX_API_RANGE = 100;

@@ -17,7 +17,6 @@ function node(key: TestKey, peers: string[] = [], chainId = "c1") {
   const handlers: P2PHandlers = {
     status: () => ({ height: 7, tip_hash: "22".repeat(32) }),
     onPeerReady: () => undefined,
-    onPeerClosed: () => undefined,
     onMessage: (_p, m) => got.push(m),
     onRequest: async (_p, path, data) => (path === "/echo" ? { ok: true, data } : { ok: false, errors: ["unknown path"] }),
   };
@@ -77,7 +76,7 @@ test("a hello for another chain, a self-connection and a stalled handshake are r
   const short = new PeerManager(
     { ...defaultP2POptions, host: "127.0.0.1", port: 0, handshakeTimeoutMs: 200 },
     { chainId: "c1", genesisHash: GENESIS, ebid: keys[2]!.ebid, secretKey: keys[2]!.secretKey },
-    { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady() {}, onPeerClosed() {}, onMessage() {}, onRequest: async () => ({ ok: false }) },
+    { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady() {}, onMessage() {}, onRequest: async () => ({ ok: false }) },
     silentLog,
   );
   await short.start();
@@ -131,7 +130,7 @@ test("a dropped peer is redialled with backoff when it comes back on the same po
     const again = new PeerManager(
       { ...defaultP2POptions, host: "127.0.0.1", port },
       { chainId: "c1", genesisHash: GENESIS, ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey },
-      { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady() {}, onPeerClosed() {}, onMessage() {}, onRequest: async () => ({ ok: false }) },
+      { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady() {}, onMessage() {}, onRequest: async () => ({ ok: false }) },
       silentLog,
     );
     await again.start();
@@ -149,7 +148,7 @@ test("a peer that stops answering pings is terminated; a flooding peer is rate l
   const a = new PeerManager(
     { ...defaultP2POptions, host: "127.0.0.1", port: 0, pingIntervalMs: 100, idleTimeoutMs: 400, rateLimitPerSec: 10, rateLimitBurst: 20, maxStrikes: 5 },
     { chainId: "c1", genesisHash: GENESIS, ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey },
-    { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady() {}, onPeerClosed() {}, onMessage() {}, onRequest: async () => ({ ok: false }) },
+    { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady() {}, onMessage() {}, onRequest: async () => ({ ok: false }) },
     silentLog,
   );
   await a.start();

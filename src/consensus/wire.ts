@@ -1,0 +1,70 @@
+/**
+ * Schemas of the wire forms (DESIGN.md section 3): every block, transaction and attestation that
+ * arrives from a peer or an HTTP body is parsed with one of these before anything else reads it.
+ */
+import { z } from "zod";
+import { MAX_ATTESTATIONS_PER_BLOCK } from "./params.ts";
+
+/** 64 lowercase hex chars. */
+export const hex32 = z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex chars");
+/** 128 lowercase hex chars: an ed25519 signature. */
+export const hexSig = z.string().regex(/^[0-9a-f]{128}$/, "expected 128 lowercase hex chars");
+/** A non-negative safe integer. */
+export const uint = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** A non-negative integer amount as a decimal string without leading zeros (at most 78 digits). */
+export const decimalAmount = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, "expected a non-negative integer as a decimal string");
+
+/** Hard cap on transactions per block accepted from the wire, whatever the spec says. */
+export const MAX_WIRE_TXS = 10_000;
+
+/** Header: exactly the DESIGN.md section 3 fields (extra fields would change the hash). */
+export const headerSchema = z
+  .object({
+    version: z.literal(1),
+    height: uint,
+    parent_hash: hex32,
+    timestamp: uint,
+    producer: hex32,
+    slot: z.number().int().min(0).max(64).nullable(),
+    difficulty: z.number().int().min(0).max(64),
+    nonce: uint,
+    tx_root: hex32,
+    attestations_root: hex32,
+    state_root: hex32,
+  })
+  .strict();
+
+/** Signed transfer (DESIGN.md section 3). */
+export const txSchema = z
+  .object({
+    chain_id: z.string().min(1).max(64),
+    from: hex32,
+    to: hex32,
+    amount: decimalAmount,
+    fee: decimalAmount,
+    nonce: uint,
+    sig: hexSig,
+  })
+  .strict();
+
+/** Attestation `{ebid, height, block_hash, sig}` (DESIGN.md section 5). */
+export const attestationSchema = z
+  .object({ ebid: hex32, height: uint, block_hash: hex32, sig: hexSig })
+  .strict();
+
+/** A block in wire form; extra top-level fields (e.g. MinerBlock status fields) are dropped. */
+export const blockSchema = z.object({
+  hash: hex32,
+  header: headerSchema,
+  signature: z.union([hexSig, z.literal("")]),
+  txs: z.array(txSchema).max(MAX_WIRE_TXS),
+  attestations: z.array(attestationSchema).max(MAX_ATTESTATIONS_PER_BLOCK),
+});
+
+/** Formats a zod error as one line: `path: message; ...`. */
+export function formatZodError(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`)
+    .join("; ");
+}
