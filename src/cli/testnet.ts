@@ -2,12 +2,11 @@
  * `vision-node testnet init` and `vision-node testnet`: a local N-node testnet (seed 001's 3-node
  * guide, P2P 7072.. and API 8080..), full mesh, one line per new height until Ctrl-C.
  */
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { spawn, type ChildProcess } from "node:child_process";
 import { writeKeyFile } from "../node/keyfile.ts";
 import { normalizeChainSpec } from "../chain/spec.ts";
+import { LocalNet, getJson } from "./localnet.ts";
 
 /** Where each node of a testnet listens; stored as DIR/testnet.json. */
 export interface TestnetLayout {
@@ -23,8 +22,6 @@ export interface TestnetInitFlags {
   baseApiPort: number;
   chainId?: string;
 }
-
-const BIN = fileURLToPath(new URL("../../bin/vision-node", import.meta.url));
 
 /** Faucet balance in `alloc` (base units). */
 export const FAUCET_BALANCE = "1000000000000";
@@ -76,36 +73,31 @@ export interface TestnetFlags extends Omit<TestnetInitFlags, "chainId"> {
 export async function runTestnet(f: TestnetFlags): Promise<void> {
   const dir = resolve(f.dir);
   if (!existsSync(join(dir, "chain.json"))) testnetInit(f);
-  const layout = JSON.parse(readFileSync(join(dir, "testnet.json"), "utf8")) as TestnetLayout;
-  const children: ChildProcess[] = [];
   let stopping = false;
-  for (const n of layout.nodes) {
-    const peers = layout.nodes.filter((o) => o !== n).map((o) => `ws://127.0.0.1:${o.p2p_port}`);
-    const log = openSync(join(n.data_dir, "node.log"), "a");
-    const args = [BIN, "start", "--data-dir", n.data_dir, "--chain", join(dir, "chain.json"), "--p2p-port", String(n.p2p_port), "--api-port", String(n.api_port), "--log-level", f.logLevel];
-    if (peers.length) args.push("--peers", peers.join(","));
-    // Own process group: a terminal Ctrl-C reaches only this runner, which then stops each node once.
-    const child = spawn(process.execPath, args, { stdio: ["ignore", log, log], detached: true });
-    child.on("exit", (code, sig) => {
-      if (!stopping) process.stdout.write(`${n.name} exited (${code ?? sig}); see ${join(n.data_dir, "node.log")}\n`);
-    });
-    children.push(child);
-    process.stdout.write(`started ${n.name} (pid ${child.pid}) p2p ${n.p2p_port} api http://127.0.0.1:${n.api_port} log ${join(n.data_dir, "node.log")}\n`);
+  const net = new LocalNet(dir, {
+    logLevel: f.logLevel,
+    onUnexpectedExit: (n, code, sig) => {
+      if (!stopping) process.stdout.write(`${n.name} exited (${code ?? sig}); see ${join(n.dataDir, "node.log")}\n`);
+    },
+  });
+  net.startAll();
+  for (const n of net.nodes) {
+    process.stdout.write(`started ${n.name} (pid ${n.proc!.pid}) p2p ${n.p2pPort} api ${n.api} log ${join(n.dataDir, "node.log")}\n`);
   }
-  const names = new Map(layout.nodes.map((n) => [n.ebid, n.name]));
   const abort = new AbortController();
   const stop = async () => {
     if (stopping) process.exit(130);
     stopping = true;
     abort.abort();
     process.stdout.write("stopping nodes...\n");
-    await Promise.all(children.map((c) => stopChild(c)));
+    await net.stopAll();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
-  process.on("exit", () => children.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
-  await watchHeights(layout.nodes.map((n) => `http://127.0.0.1:${n.api_port}`), names, abort.signal, (line) => process.stdout.write(line + "\n"));
+  process.on("exit", () => net.killAllNow());
+  const names = new Map(net.nodes.map((n) => [n.ebid, n.name]));
+  await watchHeights(net.nodes.map((n) => n.api), names, abort.signal, (line) => process.stdout.write(line + "\n"));
 }
 
 /**
@@ -146,22 +138,4 @@ export async function watchHeights(apis: string[], names: Map<string, string>, s
     }
     if (firstSeen.size > 1000) firstSeen = new Map();
   }
-}
-
-async function getJson(url: string): Promise<unknown> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return r.json();
-}
-
-function stopChild(c: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (c.exitCode !== null || c.signalCode !== null) return resolve();
-    const t = setTimeout(() => c.kill("SIGKILL"), 10_000);
-    c.once("exit", () => {
-      clearTimeout(t);
-      resolve();
-    });
-    c.kill("SIGTERM");
-  });
 }

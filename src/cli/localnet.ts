@@ -1,0 +1,111 @@
+/**
+ * A local testnet of real node processes (one `vision-node start` per node, full mesh on
+ * 127.0.0.1), as used by `vision-node testnet` and the drills. Each node logs to
+ * `<data_dir>/node.log` and runs in its own process group, so a terminal Ctrl-C reaches only the
+ * command that owns the testnet.
+ */
+import { openSync, closeSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawn, type ChildProcess } from "node:child_process";
+import type { TestnetLayout } from "./testnet.ts";
+
+const BIN = fileURLToPath(new URL("../../bin/vision-node", import.meta.url));
+
+/** One node of the local testnet. */
+export interface LocalNode {
+  name: string;
+  ebid: string;
+  dataDir: string;
+  p2pPort: number;
+  apiPort: number;
+  /** http://127.0.0.1:<api port> */
+  api: string;
+  proc?: ChildProcess;
+}
+
+/** Options of the local testnet. */
+export interface LocalNetOptions {
+  logLevel: string;
+  /** called when a node exits without being asked to */
+  onUnexpectedExit?: (node: LocalNode, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+/** Runs and controls the nodes of a testnet directory written by `testnet init`. */
+export class LocalNet {
+  readonly nodes: LocalNode[];
+  private readonly expectedExit = new Set<LocalNode>();
+
+  constructor(
+    readonly dir: string,
+    private readonly opts: LocalNetOptions,
+  ) {
+    const layout = JSON.parse(readFileSync(join(dir, "testnet.json"), "utf8")) as TestnetLayout;
+    this.nodes = layout.nodes.map((n) => ({
+      name: n.name,
+      ebid: n.ebid,
+      dataDir: n.data_dir,
+      p2pPort: n.p2p_port,
+      apiPort: n.api_port,
+      api: `http://127.0.0.1:${n.api_port}`,
+    }));
+  }
+
+  /** Node name by EBID. */
+  nameOf(ebid: string): string | undefined {
+    return this.nodes.find((n) => n.ebid === ebid)?.name;
+  }
+
+  /** Starts every node. */
+  startAll(): void {
+    for (const n of this.nodes) this.start(n);
+  }
+
+  /** Starts (or restarts) one node on its data dir, dialling every other node. */
+  start(n: LocalNode): ChildProcess {
+    const peers = this.nodes.filter((o) => o !== n).map((o) => `ws://127.0.0.1:${o.p2pPort}`);
+    const args = [
+      BIN, "start", "--data-dir", n.dataDir, "--chain", join(this.dir, "chain.json"),
+      "--p2p-port", String(n.p2pPort), "--p2p-host", "127.0.0.1", "--api-port", String(n.apiPort), "--log-level", this.opts.logLevel,
+    ];
+    if (peers.length) args.push("--peers", peers.join(","));
+    const log = openSync(join(n.dataDir, "node.log"), "a");
+    const child = spawn(process.execPath, args, { stdio: ["ignore", log, log], detached: true });
+    closeSync(log);
+    this.expectedExit.delete(n);
+    child.on("exit", (code, signal) => {
+      if (!this.expectedExit.has(n)) this.opts.onUnexpectedExit?.(n, code, signal);
+    });
+    n.proc = child;
+    return child;
+  }
+
+  /** Sends `signal` to a node (SIGKILL for a crash, SIGTERM for a clean stop) and waits for it to exit. */
+  async kill(n: LocalNode, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const c = n.proc;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    this.expectedExit.add(n);
+    const exited = new Promise<void>((r) => c.once("exit", () => r()));
+    const force = setTimeout(() => c.kill("SIGKILL"), 10_000);
+    c.kill(signal);
+    await exited;
+    clearTimeout(force);
+  }
+
+  /** Stops every node cleanly. */
+  async stopAll(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => this.kill(n, "SIGTERM")));
+  }
+
+  /** SIGKILLs whatever still runs (for process exit). */
+  killAllNow(): void {
+    for (const n of this.nodes) if (n.proc && n.proc.exitCode === null) n.proc.kill("SIGKILL");
+  }
+}
+
+/** GET a JSON document with a 2 s timeout. @throws on network errors and non-2xx answers */
+export async function getJson<T = unknown>(url: string): Promise<T> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return (await r.json()) as T;
+}
