@@ -6,6 +6,7 @@ import { intIn, parseLogLevel, parsePeers, parsePort } from "./parse.ts";
 import { runStart } from "./start.ts";
 import { runTestnet, runTestnetInit } from "./testnet.ts";
 import { runKeygen } from "./keygen.ts";
+import { runDrillFailover } from "./drill.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
@@ -48,6 +49,19 @@ testnet
   .option("--base-api-port <port>", "API port of node 1 (then +1 each)", parsePort, 8080)
   .option("--chain-id <id>", "chain_id", "vision-testnet-local")
   .action((o) => runTestnetInit(o));
+
+const drill = program.command("drill").description("run an operator drill on a local testnet of its own");
+drill
+  .command("failover")
+  .description("SIGKILL the primary of the next height each round; check that the first live backup takes over")
+  .option("--nodes <n>", "number of nodes", intIn(2, 16), 3)
+  .option("--rounds <n>", "rounds", intIn(1, 1000), 5)
+  .option("--block-time-ms <ms>", "block_time_ms of the drill's chain", intIn(100, 600_000), 2000)
+  .option("--dir <dir>", "testnet directory (default: a temp dir, removed afterwards)")
+  .option("--keep", "keep the temp dir", false)
+  .option("--json", "print the report as JSON", false)
+  .addOption(new Option("--log-level <level>", "node log level").argParser(parseLogLevel).default("info"))
+  .action((o) => runDrillFailover(o));
 
 program
   .command("keygen")

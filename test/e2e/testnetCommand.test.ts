@@ -3,29 +3,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { BIN } from "../helpers/nodeProcess.ts";
 import { tempDir } from "../helpers/fixtures.ts";
-
-// A base port with `n` consecutive free ports above it (checked by binding each).
-async function freeRange(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all(
-      Array.from({ length: n }, (_, i) =>
-        new Promise<boolean>((resolve) => {
-          const s = createServer().once("error", () => resolve(false));
-          s.listen(base + i, "127.0.0.1", () => s.close(() => resolve(true)));
-        }),
-      ),
-    );
-    if (ok.every(Boolean)) return base;
-  }
-  throw new Error("no free port range");
-}
+import { freePortRange as freeRange } from "../../src/cli/ports.ts";
 
 test("vision-node testnet: three nodes, agreeing heights, clean stop on SIGINT", async () => {
   const t = tempDir("vision-testnet-cmd-");
