@@ -1,14 +1,18 @@
 /**
- * `npm run bench [-- --blocks N] [-- --only import|interval]`: prints figures and ratios against
+ * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync]`: prints figures and ratios against
  * baselines measured in the same run.
  */
 import { parseArgs } from "node:util";
 import { benchBlockImport } from "./blockImport.ts";
 import { benchBlockInterval } from "./blockInterval.ts";
+import { benchFailover } from "./failover.ts";
+import { benchSync } from "./sync.ts";
 
-const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, only: { type: "string" } } });
+const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, rounds: { type: "string", default: "20" }, "sync-blocks": { type: "string", default: "10000" }, only: { type: "string" } } });
 const blocks = Number(values.blocks);
 if (!Number.isInteger(blocks) || blocks < 5) throw new Error("--blocks must be an integer >= 5");
 console.log(`vision-node bench (${new Date().toISOString()}, node ${process.version})`);
 if (!values.only || values.only === "import") await benchBlockImport();
 if (!values.only || values.only === "interval") await benchBlockInterval(blocks);
+if (!values.only || values.only === "failover") await benchFailover(Number(values.rounds));
+if (!values.only || values.only === "sync") await benchSync(Number(values["sync-blocks"]));

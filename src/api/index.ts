@@ -10,6 +10,7 @@ import { chainRoutes } from "./routes/chain.ts";
 import { blockRoutes } from "./routes/blocks.ts";
 import { peerRoutes } from "./routes/peers.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { evidenceRoutes } from "./routes/evidence.ts";
 
 export type { ApiModules } from "./modules.ts";
 
@@ -21,6 +22,7 @@ export function createApi(m: ApiModules): Hono {
   app.route("/api/blocks", blockRoutes(m));
   app.route("/api/peers", peerRoutes(m));
   app.route("/api/health", healthRoutes(m));
+  app.route("/api/evidence", evidenceRoutes(m));
   app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError(onError);
   return app;

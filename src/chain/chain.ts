@@ -12,7 +12,7 @@ import { blockWeight, compareTips } from "../consensus/forkChoice.ts";
 import { epochSalt, miningSeed, pickWinnerWithRerolls } from "../consensus/selection.ts";
 import { poolFor, type PoolEntry } from "../consensus/pool.ts";
 import { isRetargetHeight, retarget } from "../consensus/difficulty.ts";
-import type { BlockMeta, ChainDb, ChainWrite } from "../storage/chainDb.ts";
+import type { BlockMeta, ChainDb, ChainWrite, Equivocation } from "../storage/chainDb.ts";
 import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, type ChainSpec } from "./spec.ts";
 import { validateBlock, type Schedule } from "./validation.ts";
@@ -228,6 +228,8 @@ export class Chain extends EventEmitter<ChainEvents> {
       { totalWeight: BigInt(previous.total_weight), height: previous.height, hash: previous.hash },
     ) < 0;
     const writes: ChainWrite[] = [{ kind: "block", block }];
+    const evidence = await this.equivocation(block, now);
+    if (evidence) writes.push({ kind: "evidence", evidence });
     const updated: BlockMeta[] = [meta];
     let reorgDepth = 0;
     if (!better) {
@@ -282,6 +284,9 @@ export class Chain extends EventEmitter<ChainEvents> {
     await this.db.write(writes);
     for (const m of updated) this.metas.set(m.hash, m);
     this.emit("imported", meta, block);
+    if (evidence) {
+      this.log.warn({ height: h.height, producer: h.producer, blocks: evidence.block_hashes }, "Equivocation: producer signed two blocks at one height");
+    }
     if (better) {
       this._head = meta;
       this.headSeenAt = now;
@@ -291,6 +296,23 @@ export class Chain extends EventEmitter<ChainEvents> {
       this.emit("head", { head: meta, previous, reorgDepth });
     }
     return { status: "imported", meta, newHead: better, reorgDepth };
+  }
+
+  // A second valid block by the same producer at the same height is evidence (kept, and the block
+  // still takes part in fork choice like any other).
+  private async equivocation(block: Block, now: number): Promise<Equivocation | undefined> {
+    const h = block.header;
+    const same = (await this.db.blocksAtHeight(h.height)).filter((x) => x.producer === h.producer && x.hash !== block.hash);
+    if (same.length === 0) return undefined;
+    const prior = await this.db.getEvidence(h.height, h.producer);
+    const hashes = prior ? [...prior.block_hashes, block.hash] : [...same.map((x) => x.hash), block.hash];
+    const parents = await Promise.all(hashes.slice(0, -1).map(async (x) => (await this.getMeta(x))?.parent_hash ?? ""));
+    return { height: h.height, producer: h.producer, block_hashes: hashes, parent_hashes: [...parents, h.parent_hash], detected_at: now };
+  }
+
+  /** Recorded equivocations, newest height first. */
+  listEvidence(limit = 100): Promise<Equivocation[]> {
+    return this.db.listEvidence(limit);
   }
 
   private hold(block: Block, now: number): ImportOutcome {

@@ -91,7 +91,7 @@ export class VisionNode {
         },
         log.child({ module: "p2p" }),
       );
-      const syncer = new Syncer({ chain, penalize: (p, r) => p2p.penalize(p, r), log: log.child({ module: "sync" }) });
+      const syncer = new Syncer({ chain, peers: () => p2p.readyPeers(), penalize: (p, r) => p2p.penalize(p, r), log: log.child({ module: "sync" }) });
       const snapshot = new SnapshotUpdater(
         opts.spec.params,
         { tip: () => chain.head, peerHeights: () => p2p.readyPeers().map((p) => p.height) },

@@ -3,7 +3,9 @@
  * imported block, so a crash leaves either all of a block's writes or none.
  *
  * Keys (utf8): `b!<hash>` block wire form, `m!<hash>` BlockMeta, `c!<height, 16 hex>` canonical
- * hash at a height, `head` tip hash, `genesis` genesis hash. Values are JSON.
+ * hash at a height, `a!<height, 16 hex>!<hash>` every stored block at a height (its producer),
+ * `e!<height, 16 hex>!<producer>` equivocation evidence, `head` tip hash, `genesis` genesis hash.
+ * Values are JSON.
  */
 import { ClassicLevel } from "classic-level";
 import type { Block } from "../consensus/types.ts";
@@ -37,9 +39,23 @@ export type ChainWrite =
   | { kind: "meta"; meta: BlockMeta }
   | { kind: "canonical"; height: number; hash: string }
   | { kind: "uncanonical"; height: number }
-  | { kind: "head"; hash: string };
+  | { kind: "head"; hash: string }
+  | { kind: "evidence"; evidence: Equivocation };
 
-const heightKey = (h: number) => `c!${h.toString(16).padStart(16, "0")}`;
+/** One producer signed two different blocks at one height (DESIGN.md section 7; issue 3). */
+export interface Equivocation {
+  height: number;
+  producer: string;
+  /** the blocks, in the order this node stored them */
+  block_hashes: string[];
+  /** their parents: equal parents mean the same slot was signed twice */
+  parent_hashes: string[];
+  /** ms when this node stored the second block */
+  detected_at: number;
+}
+
+const hex16 = (h: number) => h.toString(16).padStart(16, "0");
+const heightKey = (h: number) => `c!${hex16(h)}`;
 
 /** Typed access to the node's LevelDB. */
 export class ChainDb {
@@ -81,7 +97,12 @@ export class ChainDb {
     const ops = writes.map((w) => {
       switch (w.kind) {
         case "block":
-          return { type: "put" as const, key: `b!${w.block.hash}`, value: w.block };
+          return [
+            { type: "put" as const, key: `b!${w.block.hash}`, value: w.block },
+            { type: "put" as const, key: `a!${hex16(w.block.header.height)}!${w.block.hash}`, value: w.block.header.producer },
+          ];
+        case "evidence":
+          return { type: "put" as const, key: `e!${hex16(w.evidence.height)}!${w.evidence.producer}`, value: w.evidence };
         case "meta":
           return { type: "put" as const, key: `m!${w.meta.hash}`, value: w.meta };
         case "canonical":
@@ -92,7 +113,29 @@ export class ChainDb {
           return { type: "put" as const, key: "head", value: w.hash };
       }
     });
-    await this.db.batch(ops);
+    await this.db.batch(ops.flat());
+  }
+
+  /** Every stored block at `height` (any branch) with its producer. */
+  async blocksAtHeight(height: number): Promise<{ hash: string; producer: string }[]> {
+    const prefix = `a!${hex16(height)}!`;
+    const out: { hash: string; producer: string }[] = [];
+    for await (const [key, value] of this.db.iterator({ gte: prefix, lt: `${prefix}~` })) {
+      out.push({ hash: key.slice(prefix.length), producer: value as string });
+    }
+    return out;
+  }
+
+  /** Equivocation evidence at a producer and height, if any. */
+  async getEvidence(height: number, producer: string): Promise<Equivocation | undefined> {
+    return (await this.db.get(`e!${hex16(height)}!${producer}`)) as Equivocation | undefined;
+  }
+
+  /** The most recent equivocations, newest height first. */
+  async listEvidence(limit: number): Promise<Equivocation[]> {
+    const out: Equivocation[] = [];
+    for await (const value of this.db.values({ gte: "e!", lt: "e!~", reverse: true, limit })) out.push(value as Equivocation);
+    return out;
   }
 
   async close(): Promise<void> {

@@ -21,7 +21,7 @@ async function setup() {
     p2p: { readyPeers: () => [], health: () => ({ listening: true, port: 1, ready_peers: 0, handshaking: 0, banned: 0, server_error: null }) },
     snapshot: { current: snap, eligible: true },
     claims,
-    syncer: { progress: { syncing: false, peer: null, target_height: 0, imported: 0 } },
+    syncer: { progress: { syncing: false, peer: null, start_height: 0, target_height: 0, imported: 0, blocks_per_s: 0 } },
     attestations: { size: 2 },
     ebid: keys[0]!.ebid,
     startedAt: Date.now(),

@@ -196,3 +196,26 @@ test("the pool keeps attesters and drops silent nodes after pool_window blocks",
     await c.destroy();
   }
 });
+
+test("a producer that signs two blocks at one height is recorded as equivocating", async () => {
+  const c = await openTestChain(spec);
+  try {
+    await extend(c.chain, keys, 2);
+    const parent = c.chain.head;
+    const a = await blockFor(c.chain, parent, keys, 0);
+    const b = await blockFor(c.chain, parent, keys, 0, { timestamp: a.header.timestamp + 1 });
+    await c.chain.importBlock(a);
+    assert.deepEqual(await c.chain.listEvidence(), []);
+    await c.chain.importBlock(b);
+    const [ev] = await c.chain.listEvidence();
+    assert.ok(ev);
+    assert.equal(ev.height, parent.height + 1);
+    assert.equal(ev.producer, a.header.producer);
+    assert.deepEqual(ev.block_hashes, [a.hash, b.hash]);
+    assert.deepEqual(ev.parent_hashes, [parent.hash, parent.hash]);
+    // fork choice still decides between them: equal weight, lower hash
+    assert.equal(c.chain.head.hash, [a.hash, b.hash].sort()[0]);
+  } finally {
+    await c.destroy();
+  }
+});

@@ -1,0 +1,71 @@
+/**
+ * Sync throughput: a node started empty syncs N blocks over loopback from a node that has them
+ * (two real processes), as blocks/s, against a baseline measured in the same run: importing the
+ * same blocks, fully validated, from a local LevelDB into a fresh chain in one process.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ChainDb } from "../src/storage/chainDb.ts";
+import { Chain } from "../src/chain/chain.ts";
+import { attest, blockFor, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../test/helpers/fixtures.ts";
+import { startNode, getJson } from "../test/helpers/nodeProcess.ts";
+import { fmt } from "./stats.ts";
+
+export async function benchSync(n = 10_000): Promise<Record<string, number>> {
+  const keys = makeKeys(3);
+  const spec = makeSpec(keys);
+  const t = tempDir("vision-bench-sync-");
+  try {
+    // A chain like a live 3-node testnet: every block carries the other nodes' attestations.
+    const src = await openTestChain(spec, join(t.dir, "src"));
+    process.stdout.write(`  building ${n} blocks...\r`);
+    for (let i = 0; i < n; i++) {
+      const parent = src.chain.head;
+      const atts = parent.height > 0 ? keys.map((k) => attest(k, parent.height, parent.hash)) : [];
+      await src.chain.importBlock(await blockFor(src.chain, parent, keys, 0, { attestations: atts }));
+    }
+    await src.close();
+
+    // Baseline: the same blocks from local disk into a fresh chain.
+    const from = await ChainDb.open(join(t.dir, "src", "chaindata"));
+    const db = await ChainDb.open(join(t.dir, "local", "chaindata"));
+    const chain = await Chain.open({ spec }, { db, logger: silentLog });
+    const t0 = performance.now();
+    for (let h = 1; h <= n; h++) {
+      const hash = (await from.getCanonicalHash(h))!;
+      await chain.importBlock((await from.getBlock(hash))!);
+    }
+    const localSecs = (performance.now() - t0) / 1000;
+    await chain.close();
+    await db.close();
+    await from.close();
+
+    // Over loopback: two node processes, the empty one dialling the full one.
+    const specFile = join(t.dir, "chain.json");
+    writeFileSync(specFile, JSON.stringify(spec));
+    const server = await startNode({ dataDir: join(t.dir, "src"), chain: specFile, extra: ["--no-produce", "--log-level", "info"] });
+    let client;
+    try {
+      const started = performance.now();
+      client = await startNode({ dataDir: join(t.dir, "dst"), chain: specFile, peers: [`ws://127.0.0.1:${server.p2pPort}`], extra: ["--no-produce", "--log-level", "info"] });
+      for (;;) {
+        const h = (await getJson(`${client.api}/api/chain/head`)).height as number;
+        if (h >= n) break;
+        if (performance.now() - started > 600_000) throw new Error(`sync stuck at ${h}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const netSecs = (performance.now() - started) / 1000;
+      const r = { blocks: n, local_blocks_per_s: n / localSecs, sync_blocks_per_s: n / netSecs, ratio: localSecs / netSecs };
+      console.log(`\nsync of ${n} blocks (3 attestations each):`);
+      console.log(`  over loopback (2 processes, incl. the empty node's start-up): ${fmt(r.sync_blocks_per_s, 0)} blocks/s (${fmt(netSecs, 1)} s)`);
+      console.log(`  baseline, import from local disk: ${fmt(r.local_blocks_per_s, 0)} blocks/s (${fmt(localSecs, 1)} s)`);
+      console.log(`  ratio sync/local: ${fmt(r.ratio)} (goal >= 0.7)`);
+      return r;
+    } finally {
+      await client?.stop();
+      await server.stop();
+    }
+  } finally {
+    t.cleanup();
+  }
+}
