@@ -18,11 +18,13 @@ export async function benchSync(n = 10_000): Promise<Record<string, number>> {
   try {
     // A chain like a live 3-node testnet: every block carries the other nodes' attestations.
     const src = await openTestChain(spec, join(t.dir, "src"));
+    src.clock.now = Date.now(); // 10,000 blocks at 2 s from the fixture genesis are all in the past
     process.stdout.write(`  building ${n} blocks...\r`);
     for (let i = 0; i < n; i++) {
       const parent = src.chain.head;
       const atts = parent.height > 0 ? keys.map((k) => attest(k, parent.height, parent.hash)) : [];
-      await src.chain.importBlock(await blockFor(src.chain, parent, keys, 0, { attestations: atts }));
+      const out = await src.chain.importBlock(await blockFor(src.chain, parent, keys, 0, { attestations: atts }));
+      if (out.status !== "imported") throw new Error(`fixture block ${parent.height + 1} not imported: ${out.status}`);
     }
     await src.close();
 

@@ -6,7 +6,8 @@ import { intIn, parseLogLevel, parsePeers, parsePort } from "./parse.ts";
 import { runStart } from "./start.ts";
 import { runTestnet, runTestnetInit } from "./testnet.ts";
 import { runKeygen } from "./keygen.ts";
-import { runDrillFailover } from "./drill.ts";
+import { runDrillFailover } from "./drill/failover.ts";
+import { runDrillPartition } from "./drill/partition.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
@@ -25,6 +26,7 @@ program
   .option("--peers <urls>", "comma-separated ws://host:port peers to keep connected", parsePeers, [] as string[])
   .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent", parseLogLevel, "info")
   .option("--no-produce", "validate and relay blocks but never produce")
+  .option("--no-discovery", "dial only --peers, not addresses learned from peers")
   .action((o) => runStart(o));
 
 const testnet = program
@@ -62,6 +64,19 @@ drill
   .option("--json", "print the report as JSON", false)
   .addOption(new Option("--log-level <level>", "node log level").argParser(parseLogLevel).default("info"))
   .action((o) => runDrillFailover(o));
+
+drill
+  .command("partition")
+  .description("cut one node's links for --seconds each round (user-space proxies); check it drops out, then catches up and is eligible again")
+  .option("--nodes <n>", "number of nodes", intIn(3, 16), 3)
+  .option("--rounds <n>", "rounds", intIn(1, 1000), 1)
+  .option("--seconds <s>", "how long a node stays cut off", intIn(1, 3600), 20)
+  .option("--block-time-ms <ms>", "block_time_ms of the drill's chain", intIn(100, 600_000), 2000)
+  .option("--dir <dir>", "testnet directory (default: a temp dir, removed afterwards)")
+  .option("--keep", "keep the temp dir", false)
+  .option("--json", "print the report as JSON", false)
+  .addOption(new Option("--log-level <level>", "node log level").argParser(parseLogLevel).default("info"))
+  .action((o) => runDrillPartition(o));
 
 program
   .command("keygen")

@@ -29,6 +29,10 @@ export interface LocalNetOptions {
   logLevel: string;
   /** called when a node exits without being asked to */
   onUnexpectedExit?: (node: LocalNode, code: number | null, signal: NodeJS.Signals | null) => void;
+  /** the address `from` dials to reach `to` (default: its P2P port; drills route through proxies) */
+  peerUrl?: (from: LocalNode, to: LocalNode) => string;
+  /** extra `start` flags for every node */
+  extraArgs?: string[];
 }
 
 /** Runs and controls the nodes of a testnet directory written by `testnet init`. */
@@ -63,12 +67,14 @@ export class LocalNet {
 
   /** Starts (or restarts) one node on its data dir, dialling every other node. */
   start(n: LocalNode): ChildProcess {
-    const peers = this.nodes.filter((o) => o !== n).map((o) => `ws://127.0.0.1:${o.p2pPort}`);
+    const url = this.opts.peerUrl ?? ((_from: LocalNode, to: LocalNode) => `ws://127.0.0.1:${to.p2pPort}`);
+    const peers = this.nodes.filter((o) => o !== n).map((o) => url(n, o));
     const args = [
       BIN, "start", "--data-dir", n.dataDir, "--chain", join(this.dir, "chain.json"),
       "--p2p-port", String(n.p2pPort), "--p2p-host", "127.0.0.1", "--api-port", String(n.apiPort), "--log-level", this.opts.logLevel,
     ];
     if (peers.length) args.push("--peers", peers.join(","));
+    args.push(...(this.opts.extraArgs ?? []));
     const log = openSync(join(n.dataDir, "node.log"), "a");
     const child = spawn(process.execPath, args, { stdio: ["ignore", log, log], detached: true });
     closeSync(log);

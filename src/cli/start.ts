@@ -16,6 +16,7 @@ export interface StartFlags {
   peers: string[];
   logLevel: string;
   produce: boolean;
+  discovery: boolean;
 }
 
 /** The chain spec shipped with the node. */
@@ -39,7 +40,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
     {
       dataDir: resolve(flags.dataDir),
       spec,
-      p2p: { host: flags.p2pHost, port: flags.p2pPort, peers: flags.peers },
+      p2p: { host: flags.p2pHost, port: flags.p2pPort, peers: flags.peers, discovery: flags.discovery },
       apiHost: flags.apiHost,
       apiPort: flags.apiPort,
       produce: flags.produce,

@@ -27,6 +27,9 @@ import { Producer } from "../producer/producer.ts";
 import { createApi } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 
+/** At most one status gossip per this many ms. */
+const STATUS_COALESCE_MS = 50;
+
 /** Everything a node needs to start. */
 export interface NodeOptions {
   dataDir: string;
@@ -44,6 +47,7 @@ export interface NodeOptions {
 /** A running vision-node. */
 export class VisionNode {
   private closing?: Promise<void>;
+  private statusTimer?: NodeJS.Timeout;
   private readonly seenBlocks = new LRUCache<string, true>({ max: 4096 });
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
 
@@ -132,6 +136,7 @@ export class VisionNode {
     this.closing ??= (async () => {
       this.log.info("Node stopping");
       await this.producer?.stop();
+      clearTimeout(this.statusTimer);
       this.syncer.stop();
       this.snapshot.stop();
       await new Promise<void>((r) => {
@@ -144,6 +149,17 @@ export class VisionNode {
       this.log.info("Node stopped");
     })();
     return this.closing;
+  }
+
+  // Status gossip is coalesced: during a sync the head moves hundreds of times a second, and one
+  // status per head would flood every peer (and trip their rate limits).
+  private scheduleStatus(): void {
+    if (this.statusTimer) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      this.p2p.broadcast({ type: "status", height: this.chain.head.height, tip_hash: this.chain.head.hash });
+    }, STATUS_COALESCE_MS);
+    this.statusTimer.unref();
   }
 
   private onPeerReady(peer: Peer): void {
@@ -204,10 +220,10 @@ export class VisionNode {
 
   private onHead(e: HeadEvent): void {
     const head = e.head;
-    this.p2p.broadcast({ type: "status", height: head.height, tip_hash: head.hash });
+    this.scheduleStatus();
     this.attestations.prune(head.height - 2 * this.chain.spec.params.attestation_max_age);
     // Proof-of-Sync made verifiable: an eligible node attests each new tip it holds (DESIGN.md section 5).
-    if (this.snapshot.eligible) {
+    if (this.snapshot.eligible && !this.syncer.progress.syncing) {
       const body = { ebid: this.key.ebid, height: head.height, block_hash: head.hash };
       const a: Attestation = { ...body, sig: sign(Domain.attest, body, this.key.secretKey) };
       this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);

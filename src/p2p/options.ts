@@ -6,6 +6,8 @@ export interface P2POptions {
   port: number;
   /** configured peers, ws://host:port, redialled forever with backoff */
   peers: string[];
+  /** dial addresses learned from peers' `peers` messages (off: only `peers` above) */
+  discovery: boolean;
   handshakeTimeoutMs: number;
   pingIntervalMs: number;
   /** a peer silent this long is terminated */
@@ -33,6 +35,7 @@ export const defaultP2POptions: P2POptions = {
   host: "0.0.0.0",
   port: 7072,
   peers: [],
+  discovery: true,
   handshakeTimeoutMs: 10_000,
   pingIntervalMs: 15_000,
   idleTimeoutMs: 30_000,

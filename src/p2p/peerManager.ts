@@ -226,6 +226,7 @@ export class PeerManager {
       return;
     }
     if (msg.type === "peers") {
+      if (!this.opts.discovery) return;
       for (const url of msg.peers) if (this.targets.size < this.opts.maxPeers && isWsUrl(url)) this.learn(url);
       return;
     }

@@ -15,15 +15,16 @@ let a: VisionNode;
 let b: VisionNode;
 let peer: Peer;
 
-function opts(dataDir: string, peers: string[] = []) {
-  return { dataDir, spec, p2p: { host: "127.0.0.1", port: 0, peers }, apiHost: "127.0.0.1", apiPort: 0, produce: false };
+function opts(dataDir: string, peers: string[] = [], p2p: Record<string, number> = {}) {
+  return { dataDir, spec, p2p: { host: "127.0.0.1", port: 0, peers, ...p2p }, apiHost: "127.0.0.1", apiPort: 0, produce: false };
 }
 
 before(async () => {
   const c = await openTestChain(spec, dirs[0]!.dir);
   await extend(c.chain, keys, 120);
   await c.close();
-  a = await VisionNode.init(opts(dirs[0]!.dir), silentLog);
+  // A strict rate limit on the serving node: a syncing peer must not flood it (one status per block did).
+  a = await VisionNode.init(opts(dirs[0]!.dir, [], { rateLimitPerSec: 20, rateLimitBurst: 40 }), silentLog);
   b = await VisionNode.init(opts(dirs[1]!.dir, [`ws://127.0.0.1:${a.p2p.port}`]), silentLog);
   peer = await waitFor(() => b.p2p.readyPeers()[0], 5000, "connection");
 });
@@ -41,6 +42,8 @@ test("a node started late catches up by range sync and holds the same chain", as
     assert.equal((await b.chain.getCanonicalMeta(h))!.hash, (await a.chain.getCanonicalMeta(h))!.hash);
   }
   assert.equal(b.syncer.progress.syncing, false);
+  assert.equal(a.p2p.health().banned, 0, "the syncing node stayed within the server's rate limit");
+  assert.equal(a.p2p.readyPeers().length, 1);
 });
 
 test("/data/miner_block/range: inclusive, chunked, has_more, MinerBlock fields", async () => {

@@ -5,23 +5,12 @@
  * height after its slot opened, restarts the killed node and waits until it is eligible again.
  * At the end every node must hold the same block at every height. Exit status 1 when a check fails.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { testnetInit } from "./testnet.ts";
-import { LocalNet, getJson, type LocalNode } from "./localnet.ts";
-import { freePortRange } from "./ports.ts";
-import type { ChainSpec } from "../chain/spec.ts";
+import { getJson } from "../localnet.ts";
+import { checkAgreement, countReorgs, drillNet, runDrill, settled, until, up, type BlockJson, type DrillFlags, type Head, type Status } from "./common.ts";
 
 /** Flags of `drill failover`. */
-export interface FailoverFlags {
-  nodes: number;
+export interface FailoverFlags extends DrillFlags {
   rounds: number;
-  blockTimeMs: number;
-  dir?: string;
-  json: boolean;
-  keep: boolean;
-  logLevel: string;
 }
 
 /** One failover round. Times in ms. */
@@ -62,66 +51,14 @@ export interface FailoverReport {
   ok: boolean;
 }
 
-type Head = { height: number; hash: string };
-type Status = { next_height: number; current_winner: string | null; backups: string[]; eligible: boolean; local_height: number };
-type BlockJson = { hash: string; header: { height: number; parent_hash: string; timestamp: number; producer: string; slot: number | null } };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(fn: () => Promise<T | undefined>, ms: number, what: string, stepMs = 50): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(stepMs);
-  }
-}
-
-const up = (n: LocalNode) => n.proc !== undefined && n.proc.exitCode === null && n.proc.signalCode === null;
-
-/** Waits until every running node is eligible and all hold the same tip. */
-async function settled(net: LocalNet, ms: number): Promise<void> {
-  await until(
-    async () => {
-      const live = net.nodes.filter(up);
-      const st = await Promise.all(live.map((n) => getJson<Status>(`${n.api}/api/mining/status`)));
-      const heads = await Promise.all(live.map((n) => getJson<Head>(`${n.api}/api/chain/head`)));
-      return st.every((s) => s.eligible) && new Set(heads.map((h) => h.hash)).size === 1 ? true : undefined;
-    },
-    ms,
-    "every node eligible at one tip",
-    200,
-  );
-}
-
-/** Compares every node's canonical hashes at heights 1..min tip. */
-export async function checkAgreement(net: LocalNet): Promise<{ heights: number; agree: boolean; firstMismatch: number | null }> {
-  const heads = await Promise.all(net.nodes.map((n) => getJson<Head>(`${n.api}/api/chain/head`)));
-  const top = Math.min(...heads.map((h) => h.height));
-  for (let from = 1; from <= top; from += 100) {
-    const to = Math.min(top, from + 99);
-    const ranges = await Promise.all(net.nodes.map(async (n) => (await getJson<{ blocks: BlockJson[] }>(`${n.api}/api/blocks?from=${from}&to=${to}`)).blocks));
-    for (let i = 0; i <= to - from; i++) {
-      if (new Set(ranges.map((r) => r[i]?.hash)).size !== 1) return { heights: top, agree: false, firstMismatch: from + i };
-    }
-  }
-  return { heights: top, agree: true, firstMismatch: null };
-}
-
 /** Runs the failover drill and returns its report. */
 export async function drillFailover(f: FailoverFlags, print: (line: string) => void): Promise<FailoverReport> {
-  const dir = f.dir ? resolve(f.dir) : mkdtempSync(join(tmpdir(), "vision-drill-"));
-  const p2p = await freePortRange(f.nodes);
-  const api = await freePortRange(f.nodes);
-  testnetInit({ nodes: f.nodes, dir, blockTimeMs: f.blockTimeMs, baseP2pPort: p2p, baseApiPort: api });
-  const spec = JSON.parse(readFileSync(join(dir, "chain.json"), "utf8")) as ChainSpec;
-  const p = spec.params;
-  const net = new LocalNet(dir, { logLevel: f.logLevel, onUnexpectedExit: (n, code, sig) => print(`! ${n.name} exited unexpectedly (${code ?? sig})`) });
+  const d = await drillNet(f, print);
+  const { net, dir } = d;
+  const p = d.spec.params;
   const goal = p.claim_timeout_ms + p.jitter_max_ms + 250;
   const rounds: FailoverRound[] = [];
   let voids = 0;
-  process.once("exit", () => net.killAllNow());
   try {
     net.startAll();
     print(`drill failover: ${f.nodes} nodes, block_time_ms ${p.block_time_ms}, ${f.rounds} rounds, data in ${dir}`);
@@ -193,7 +130,7 @@ export async function drillFailover(f: FailoverFlags, print: (line: string) => v
       r++;
     }
     const agreement = await checkAgreement(net);
-    const reorgs = net.nodes.map((n) => (readFileSync(join(n.dataDir, "node.log"), "utf8").match(/"msg":"Chain reorg"/g) ?? []).length).reduce((a, b) => a + b, 0);
+    const reorgs = countReorgs(net);
     const takeovers = rounds.map((x) => x.takeover_ms).sort((a, b) => a - b);
     const report: FailoverReport = {
       nodes: f.nodes,
@@ -215,14 +152,11 @@ export async function drillFailover(f: FailoverFlags, print: (line: string) => v
     print(report.ok ? "drill passed" : "drill FAILED");
     return report;
   } finally {
-    await net.stopAll();
-    if (!f.dir && !f.keep) rmSync(dir, { recursive: true, force: true });
+    await d.close();
   }
 }
 
 /** `vision-node drill failover`: prints the report (or JSON) and exits 1 when a check failed. */
-export async function runDrillFailover(f: FailoverFlags): Promise<void> {
-  const report = await drillFailover(f, f.json ? () => undefined : (l) => process.stdout.write(l + "\n"));
-  if (f.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-  process.exitCode = report.ok ? 0 : 1;
+export function runDrillFailover(f: FailoverFlags): Promise<void> {
+  return runDrill(f.json, (print) => drillFailover(f, print));
 }

@@ -1,0 +1,123 @@
+/**
+ * Shared parts of the drills: polling helpers over the node API and the agreement check.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { LocalNet, getJson, type LocalNetOptions, type LocalNode } from "../localnet.ts";
+import { testnetInit } from "../testnet.ts";
+import { freePortRange } from "../ports.ts";
+import type { ChainSpec } from "../../chain/spec.ts";
+
+/** `/api/chain/head`, the fields drills read. */
+export type Head = { height: number; hash: string };
+/** `/api/mining/status`, the fields drills read. */
+export type Status = { next_height: number; current_winner: string | null; backups: string[]; eligible: boolean; local_height: number };
+/** A block as the API returns it, the fields drills read. */
+export type BlockJson = { hash: string; header: { height: number; parent_hash: string; timestamp: number; producer: string; slot: number | null } };
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` every `stepMs` until it returns a value. @throws after `ms` */
+export async function until<T>(fn: () => Promise<T | undefined>, ms: number, what: string, stepMs = 50): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(stepMs);
+  }
+}
+
+/** True while the node's process runs. */
+export const up = (n: LocalNode) => n.proc !== undefined && n.proc.exitCode === null && n.proc.signalCode === null;
+
+/** Waits until every running node is eligible and all hold the same tip. */
+export async function settled(net: LocalNet, ms: number): Promise<void> {
+  await until(
+    async () => {
+      const live = net.nodes.filter(up);
+      const st = await Promise.all(live.map((n) => getJson<Status>(`${n.api}/api/mining/status`)));
+      const heads = await Promise.all(live.map((n) => getJson<Head>(`${n.api}/api/chain/head`)));
+      return st.every((s) => s.eligible) && new Set(heads.map((h) => h.hash)).size === 1 ? true : undefined;
+    },
+    ms,
+    "every node eligible at one tip",
+    200,
+  );
+}
+
+/** Compares every node's canonical hashes at heights 1..min tip. */
+export async function checkAgreement(net: LocalNet): Promise<{ heights: number; agree: boolean; firstMismatch: number | null }> {
+  const heads = await Promise.all(net.nodes.map((n) => getJson<Head>(`${n.api}/api/chain/head`)));
+  const top = Math.min(...heads.map((h) => h.height));
+  for (let from = 1; from <= top; from += 100) {
+    const to = Math.min(top, from + 99);
+    const ranges = await Promise.all(net.nodes.map(async (n) => (await getJson<{ blocks: BlockJson[] }>(`${n.api}/api/blocks?from=${from}&to=${to}`)).blocks));
+    for (let i = 0; i <= to - from; i++) {
+      if (new Set(ranges.map((r) => r[i]?.hash)).size !== 1) return { heights: top, agree: false, firstMismatch: from + i };
+    }
+  }
+  return { heights: top, agree: true, firstMismatch: null };
+}
+
+
+/** Counts "Chain reorg" log lines across the nodes' logs. */
+export function countReorgs(net: LocalNet): number {
+  return net.nodes.map((n) => (readFileSync(join(n.dataDir, "node.log"), "utf8").match(/"msg":"Chain reorg"/g) ?? []).length).reduce((a, b) => a + b, 0);
+}
+
+/** Flags every drill takes. */
+export interface DrillFlags {
+  nodes: number;
+  blockTimeMs: number;
+  /** testnet directory (default: a temp dir, removed afterwards unless `keep`) */
+  dir?: string;
+  keep: boolean;
+  json: boolean;
+  logLevel: string;
+}
+
+/** A drill's own testnet, initialised on free ports. */
+export interface DrillNet {
+  dir: string;
+  spec: ChainSpec;
+  net: LocalNet;
+  /** stops every node and removes a temp dir */
+  close(): Promise<void>;
+}
+
+/**
+ * Initialises a testnet for a drill (free ports, `testnet init`) and builds its LocalNet; nodes are
+ * not started yet. Extra LocalNet options route links through proxies and the like.
+ */
+export async function drillNet(f: DrillFlags, print: (line: string) => void, extra: Partial<LocalNetOptions> = {}): Promise<DrillNet> {
+  const dir = f.dir ? resolve(f.dir) : mkdtempSync(join(tmpdir(), "vision-drill-"));
+  const p2p = await freePortRange(f.nodes);
+  const api = await freePortRange(f.nodes);
+  testnetInit({ nodes: f.nodes, dir, blockTimeMs: f.blockTimeMs, baseP2pPort: p2p, baseApiPort: api });
+  const spec = JSON.parse(readFileSync(join(dir, "chain.json"), "utf8")) as ChainSpec;
+  const net = new LocalNet(dir, {
+    logLevel: f.logLevel,
+    onUnexpectedExit: (n, code, sig) => print(`! ${n.name} exited unexpectedly (${code ?? sig})`),
+    ...extra,
+  });
+  process.once("exit", () => net.killAllNow());
+  return {
+    dir,
+    spec,
+    net,
+    async close() {
+      await net.stopAll();
+      if (!f.dir && !f.keep) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Prints a drill's report (or JSON) and sets exit status 1 when a check failed. */
+export async function runDrill<R extends { ok: boolean }>(json: boolean, drill: (print: (line: string) => void) => Promise<R>): Promise<void> {
+  const report = await drill(json ? () => undefined : (l) => process.stdout.write(l + "\n"));
+  if (json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+  process.exitCode = report.ok ? 0 : 1;
+}

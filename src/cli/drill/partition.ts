@@ -1,0 +1,172 @@
+/**
+ * `vision-node drill partition`: seed 001's "Network Partition" scenario. Every link between two
+ * nodes runs through its own user-space proxy (no root or iptables needed), and nodes dial only
+ * their configured peers (`--no-discovery`), so cutting a node's links isolates it. Each round cuts
+ * one node off for `--seconds`, checks that it turns ineligible while the others keep producing,
+ * heals, and measures how long it takes to reconnect, catch up, become eligible again and return
+ * to the pool (an attestation of its in a block). Every node must agree at every height at the end.
+ */
+import { getJson, type LocalNode } from "../localnet.ts";
+import { LinkProxy } from "../linkProxy.ts";
+import { checkAgreement, countReorgs, drillNet, runDrill, settled, sleep, until, up, type DrillFlags, type Head, type Status } from "./common.ts";
+
+/** Flags of `drill partition`. */
+export interface PartitionFlags extends DrillFlags {
+  rounds: number;
+  /** how long the node stays cut off */
+  seconds: number;
+}
+
+/** One partition round. Times in ms from the heal unless said otherwise. */
+export interface PartitionRound {
+  round: number;
+  isolated: string;
+  /** ms after the cut until the isolated node reported eligible: false */
+  ineligible_after_cut_ms: number | null;
+  /** blocks the rest of the network produced while it was cut off */
+  blocks_during_cut: number;
+  reconnect_ms: number;
+  caught_up_ms: number;
+  eligible_ms: number;
+  /** caught up to eligible: the 3-tick hysteresis */
+  eligible_after_catch_up_ms: number;
+  back_in_pool_ms: number;
+  ok: boolean;
+  problem: string | null;
+}
+
+/** The drill's result. */
+export interface PartitionReport {
+  nodes: number;
+  block_time_ms: number;
+  cut_seconds: number;
+  rounds: PartitionRound[];
+  reorgs: number;
+  agree_heights: number;
+  agree: boolean;
+  ok: boolean;
+}
+
+type Detail = { attestations: { ebid: string }[]; header: { producer: string } };
+
+/** Runs the partition drill. */
+export async function drillPartition(f: PartitionFlags, print: (line: string) => void): Promise<PartitionReport> {
+  const proxies = new Map<string, LinkProxy>();
+  const key = (from: LocalNode, to: LocalNode) => `${from.name}>${to.name}`;
+  const ports = new Map<string, number>();
+  const d = await drillNet(f, print, {
+    peerUrl: (from, to) => `ws://127.0.0.1:${ports.get(key(from, to))}`,
+    extraArgs: ["--no-discovery"],
+  });
+  const { net } = d;
+  const p = d.spec.params;
+  const rounds: PartitionRound[] = [];
+  try {
+    for (const a of net.nodes) {
+      for (const b of net.nodes) {
+        if (a === b) continue;
+        const proxy = new LinkProxy(b.p2pPort);
+        ports.set(key(a, b), await proxy.listen());
+        proxies.set(key(a, b), proxy);
+      }
+    }
+    const links = (n: LocalNode) => [...proxies.entries()].filter(([k]) => k.startsWith(`${n.name}>`) || k.endsWith(`>${n.name}`)).map(([, v]) => v);
+    net.startAll();
+    print(`drill partition: ${f.nodes} nodes, block_time_ms ${p.block_time_ms}, ${f.rounds} rounds of ${f.seconds} s cut off, data in ${d.dir}`);
+    await settled(net, 60_000);
+    for (let r = 1; r <= f.rounds; r++) {
+      const victim = net.nodes[(r - 1) % net.nodes.length]!;
+      const others = net.nodes.filter((n) => n !== victim && up(n));
+      const watcher = others[0]!;
+      const problems: string[] = [];
+      const before = (await getJson<Head>(`${watcher.api}/api/chain/head`)).height;
+      const cutAt = Date.now();
+      for (const l of links(victim)) l.cut();
+      let ineligibleAt: number | null = null;
+      while (Date.now() - cutAt < f.seconds * 1000) {
+        const s = await getJson<Status>(`${victim.api}/api/mining/status`).catch(() => undefined);
+        if (s && !s.eligible && ineligibleAt === null) ineligibleAt = Date.now();
+        if (s?.eligible && ineligibleAt !== null) problems.push("eligible again while cut off");
+        await sleep(100);
+      }
+      if (ineligibleAt === null) problems.push("never reported eligible: false while cut off");
+      const during = (await getJson<Head>(`${watcher.api}/api/chain/head`)).height - before;
+      if (during < 1) problems.push("the rest of the network stopped producing");
+      const healAt = Date.now();
+      for (const l of links(victim)) l.heal();
+      const since = () => Date.now() - healAt;
+      const limit = 60_000 + p.block_time_ms * 10;
+      const reconnect = await until(async () => ((await getJson<{ peers: unknown[] }>(`${victim.api}/api/peers`)).peers.length > 0 ? since() : undefined), limit, "reconnect", 50);
+      const caughtUp = await until(
+        async () => {
+          const [v, w] = await Promise.all([getJson<Head>(`${victim.api}/api/chain/head`), getJson<Head>(`${watcher.api}/api/chain/head`)]);
+          return v.height >= w.height - 1 && v.height >= before + during ? since() : undefined;
+        },
+        limit,
+        "catch-up",
+        50,
+      );
+      const eligible = await until(async () => ((await getJson<Status>(`${victim.api}/api/mining/status`)).eligible ? since() : undefined), limit, "eligible again", 50);
+      const healHeight = (await getJson<Head>(`${watcher.api}/api/chain/head`)).height;
+      let checked = healHeight;
+      const backInPool = await until(
+        async () => {
+          const top = (await getJson<Head>(`${watcher.api}/api/chain/head`)).height;
+          for (; checked <= top; checked++) {
+            const b = await getJson<Detail>(`${watcher.api}/api/blocks/${checked}`);
+            if (b.header.producer === victim.ebid || b.attestations.some((a) => a.ebid === victim.ebid)) return since();
+          }
+          return undefined;
+        },
+        limit,
+        "an attestation of the healed node in a block",
+        100,
+      );
+      const round: PartitionRound = {
+        round: r,
+        isolated: victim.name,
+        ineligible_after_cut_ms: ineligibleAt === null ? null : ineligibleAt - cutAt,
+        blocks_during_cut: during,
+        reconnect_ms: reconnect,
+        caught_up_ms: caughtUp,
+        eligible_ms: eligible,
+        eligible_after_catch_up_ms: eligible - caughtUp,
+        back_in_pool_ms: backInPool,
+        ok: problems.length === 0,
+        problem: problems.length ? problems.join("; ") : null,
+      };
+      if (round.eligible_after_catch_up_ms > 5000) problems.push("eligible more than 5 s after catching up");
+      round.ok = problems.length === 0;
+      round.problem = problems.length ? problems.join("; ") : null;
+      rounds.push(round);
+      print(
+        `round ${r}: ${victim.name} cut off ${f.seconds} s: ineligible after ${round.ineligible_after_cut_ms ?? "never"} ms, others produced ${during} blocks; ` +
+          `after heal: reconnected ${reconnect} ms, caught up ${caughtUp} ms, eligible ${eligible} ms, back in the pool ${backInPool} ms` +
+          (round.ok ? "" : `; FAIL: ${round.problem}`),
+      );
+      await settled(net, 60_000);
+    }
+    const agreement = await checkAgreement(net);
+    const report: PartitionReport = {
+      nodes: f.nodes,
+      block_time_ms: p.block_time_ms,
+      cut_seconds: f.seconds,
+      rounds,
+      reorgs: countReorgs(net),
+      agree_heights: agreement.heights,
+      agree: agreement.agree,
+      ok: agreement.agree && rounds.every((x) => x.ok),
+    };
+    print(`reorgs seen ${report.reorgs}; all ${f.nodes} nodes agree at heights 1..${agreement.heights}: ${agreement.agree ? "yes" : `NO (first mismatch at ${agreement.firstMismatch})`}`);
+    print(report.ok ? "drill passed" : "drill FAILED");
+    return report;
+  } finally {
+    await d.close();
+    await Promise.all([...proxies.values()].map((x) => x.close()));
+  }
+}
+
+/** `vision-node drill partition`. */
+export function runDrillPartition(f: PartitionFlags): Promise<void> {
+  return runDrill(f.json, (print) => drillPartition(f, print));
+}
