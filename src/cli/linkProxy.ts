@@ -25,11 +25,6 @@ export class LinkProxy {
     return (server.address() as AddressInfo).port;
   }
 
-  /** True while the link is cut. */
-  get isCutNow(): boolean {
-    return this.isCut;
-  }
-
   /** Drops every connection through the link and refuses new ones. */
   cut(): void {
     this.isCut = true;

@@ -122,6 +122,7 @@ export async function drillPartition(f: PartitionFlags, print: (line: string) =>
         "an attestation of the healed node in a block",
         100,
       );
+      if (eligible - caughtUp > 5000) problems.push("eligible more than 5 s after catching up");
       const round: PartitionRound = {
         round: r,
         isolated: victim.name,
@@ -135,9 +136,6 @@ export async function drillPartition(f: PartitionFlags, print: (line: string) =>
         ok: problems.length === 0,
         problem: problems.length ? problems.join("; ") : null,
       };
-      if (round.eligible_after_catch_up_ms > 5000) problems.push("eligible more than 5 s after catching up");
-      round.ok = problems.length === 0;
-      round.problem = problems.length ? problems.join("; ") : null;
       rounds.push(round);
       print(
         `round ${r}: ${victim.name} cut off ${f.seconds} s: ineligible after ${round.ineligible_after_cut_ms ?? "never"} ms, others produced ${during} blocks; ` +

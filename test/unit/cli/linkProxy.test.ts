@@ -1,0 +1,53 @@
+// The drills' link proxy over real TCP: forwards bytes, cut drops and refuses, heal restores.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, connect, type Socket } from "node:net";
+import type { AddressInfo } from "node:net";
+import { LinkProxy } from "../../../src/cli/linkProxy.ts";
+
+function echoServer(): Promise<{ port: number; close: () => void }> {
+  const sockets = new Set<Socket>();
+  const s = createServer((c) => {
+    sockets.add(c);
+    c.pipe(c);
+  });
+  return new Promise((resolve) =>
+    s.listen(0, "127.0.0.1", () => resolve({ port: (s.address() as AddressInfo).port, close: () => (sockets.forEach((x) => x.destroy()), s.close()) })),
+  );
+}
+
+function roundTrip(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = connect(port, "127.0.0.1", () => c.write(text));
+    let got = "";
+    c.on("data", (d) => {
+      got += d;
+      if (got.length >= text.length) {
+        c.destroy();
+        resolve(got);
+      }
+    });
+    c.on("close", () => resolve(got));
+    c.on("error", reject);
+  });
+}
+
+test("link proxy forwards, cuts (dropping open connections) and heals", async () => {
+  const echo = await echoServer();
+  const proxy = new LinkProxy(echo.port);
+  const port = await proxy.listen();
+  try {
+    assert.equal(await roundTrip(port, "hello"), "hello");
+    const open = connect(port, "127.0.0.1");
+    await new Promise((r) => open.once("connect", r));
+    const closed = new Promise((r) => open.once("close", r));
+    proxy.cut();
+    await closed;
+    assert.equal(await roundTrip(port, "refused"), "", "new connections are dropped while cut");
+    proxy.heal();
+    assert.equal(await roundTrip(port, "again"), "again");
+  } finally {
+    await proxy.close();
+    echo.close();
+  }
+});
