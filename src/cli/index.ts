@@ -2,12 +2,13 @@
  * `vision-node` command line: start, testnet init, testnet, keygen. Errors print one line and exit 1.
  */
 import { Command, Option } from "commander";
-import { intIn, parseLogLevel, parsePeers, parsePort } from "./parse.ts";
+import { collectParam, intIn, parseLogLevel, parsePeers, parsePort } from "./parse.ts";
 import { runStart } from "./start.ts";
 import { runTestnet, runTestnetInit } from "./testnet.ts";
 import { runKeygen } from "./keygen.ts";
 import { runDrillFailover } from "./drill/failover.ts";
 import { runDrillPartition } from "./drill/partition.ts";
+import { runDrillLateJoin } from "./drill/lateJoin.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
@@ -50,33 +51,37 @@ testnet
   .option("--base-p2p-port <port>", "P2P port of node 1 (then +1 each)", parsePort, 7072)
   .option("--base-api-port <port>", "API port of node 1 (then +1 each)", parsePort, 8080)
   .option("--chain-id <id>", "chain_id", "vision-testnet-local")
+  .option("--param <name=value>", "a chain spec param (repeatable), e.g. --param jitter_max_ms=100", collectParam)
   .action((o) => runTestnetInit(o));
 
 const drill = program.command("drill").description("run an operator drill on a local testnet of its own");
-drill
-  .command("failover")
-  .description("SIGKILL the primary of the next height each round; check that the first live backup takes over")
-  .option("--nodes <n>", "number of nodes", intIn(2, 16), 3)
+
+/** A drill subcommand with the options every drill takes. */
+function drillCommand(name: string, description: string, minNodes: number): Command {
+  return drill
+    .command(name)
+    .description(description)
+    .option("--nodes <n>", "number of nodes", intIn(minNodes, 16), 3)
+    .option("--block-time-ms <ms>", "block_time_ms of the drill's chain", intIn(100, 600_000), 2000)
+    .option("--param <name=value>", "a chain spec param of the drill's chain (repeatable)", collectParam)
+    .option("--dir <dir>", "testnet directory (default: a temp dir, removed afterwards)")
+    .option("--keep", "keep the temp dir", false)
+    .option("--json", "print the report as JSON", false)
+    .addOption(new Option("--log-level <level>", "node log level").argParser(parseLogLevel).default("info"));
+}
+
+drillCommand("failover", "SIGKILL the primary of the next height each round; check that the first live backup takes over", 2)
   .option("--rounds <n>", "rounds", intIn(1, 1000), 5)
-  .option("--block-time-ms <ms>", "block_time_ms of the drill's chain", intIn(100, 600_000), 2000)
-  .option("--dir <dir>", "testnet directory (default: a temp dir, removed afterwards)")
-  .option("--keep", "keep the temp dir", false)
-  .option("--json", "print the report as JSON", false)
-  .addOption(new Option("--log-level <level>", "node log level").argParser(parseLogLevel).default("info"))
   .action((o) => runDrillFailover(o));
 
-drill
-  .command("partition")
-  .description("cut one node's links for --seconds each round (user-space proxies); check it drops out, then catches up and is eligible again")
-  .option("--nodes <n>", "number of nodes", intIn(3, 16), 3)
+drillCommand("partition", "cut one node's links for --seconds each round (user-space proxies); check it drops out, then catches up and is eligible again", 3)
   .option("--rounds <n>", "rounds", intIn(1, 1000), 1)
   .option("--seconds <s>", "how long a node stays cut off", intIn(1, 3600), 20)
-  .option("--block-time-ms <ms>", "block_time_ms of the drill's chain", intIn(100, 600_000), 2000)
-  .option("--dir <dir>", "testnet directory (default: a temp dir, removed afterwards)")
-  .option("--keep", "keep the temp dir", false)
-  .option("--json", "print the report as JSON", false)
-  .addOption(new Option("--log-level <level>", "node log level").argParser(parseLogLevel).default("info"))
   .action((o) => runDrillPartition(o));
+
+drillCommand("late-join", "start the last node after the others built --blocks blocks; measure its sync and rejoin", 3)
+  .option("--blocks <n>", "blocks before the last node starts", intIn(1, 1_000_000), 300)
+  .action((o) => runDrillLateJoin(o));
 
 program
   .command("keygen")

@@ -39,3 +39,10 @@ export function parseLogLevel(v: string): string {
   if (!levels.includes(v)) throw new InvalidArgumentError(`expected one of ${levels.join(", ")}`);
   return v;
 }
+
+/** One `--param name=value` (a chain spec param, whole number); accumulates into a record. */
+export function collectParam(v: string, prev: Record<string, number> = {}): Record<string, number> {
+  const m = /^([a-z_]+)=([0-9]{1,10})$/.exec(v);
+  if (!m) throw new InvalidArgumentError("expected name=value with a whole number, e.g. jitter_max_ms=100");
+  return { ...prev, [m[1]!]: Number(m[2]) };
+}

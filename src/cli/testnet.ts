@@ -18,6 +18,8 @@ export interface TestnetInitFlags {
   nodes: number;
   dir: string;
   blockTimeMs?: number;
+  /** further chain params (`--param name=value`); validated with the spec */
+  param?: Record<string, number>;
   baseP2pPort: number;
   baseApiPort: number;
   chainId?: string;
@@ -46,7 +48,7 @@ export function testnetInit(f: TestnetInitFlags): TestnetLayout {
     chain_id: f.chainId ?? "vision-testnet-local",
     genesis_timestamp: Date.now(),
     consensus: "proof-of-sync",
-    params: f.blockTimeMs ? { block_time_ms: f.blockTimeMs } : {},
+    params: { ...(f.param ?? {}), ...(f.blockTimeMs ? { block_time_ms: f.blockTimeMs } : {}) },
     initial_pool: layout.nodes.map((n) => n.ebid),
     alloc: { [faucet.ebid]: FAUCET_BALANCE },
   });

@@ -72,6 +72,8 @@ export function countReorgs(net: LocalNet): number {
 export interface DrillFlags {
   nodes: number;
   blockTimeMs: number;
+  /** further chain params */
+  param?: Record<string, number>;
   /** testnet directory (default: a temp dir, removed afterwards unless `keep`) */
   dir?: string;
   keep: boolean;
@@ -96,7 +98,7 @@ export async function drillNet(f: DrillFlags, print: (line: string) => void, ext
   const dir = f.dir ? resolve(f.dir) : mkdtempSync(join(tmpdir(), "vision-drill-"));
   const p2p = await freePortRange(f.nodes);
   const api = await freePortRange(f.nodes);
-  testnetInit({ nodes: f.nodes, dir, blockTimeMs: f.blockTimeMs, baseP2pPort: p2p, baseApiPort: api });
+  testnetInit({ nodes: f.nodes, dir, blockTimeMs: f.blockTimeMs, param: f.param, baseP2pPort: p2p, baseApiPort: api });
   const spec = JSON.parse(readFileSync(join(dir, "chain.json"), "utf8")) as ChainSpec;
   const net = new LocalNet(dir, {
     logLevel: f.logLevel,
