@@ -11,6 +11,7 @@ import { blockRoutes } from "./routes/blocks.ts";
 import { peerRoutes } from "./routes/peers.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { evidenceRoutes } from "./routes/evidence.ts";
+import { statusRoutes } from "./routes/status.ts";
 
 export type { ApiModules } from "./modules.ts";
 
@@ -23,6 +24,7 @@ export function createApi(m: ApiModules): Hono {
   app.route("/api/peers", peerRoutes(m));
   app.route("/api/health", healthRoutes(m));
   app.route("/api/evidence", evidenceRoutes(m));
+  app.route("/api/status", statusRoutes(m));
   app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError(onError);
   return app;

@@ -28,6 +28,7 @@ program
   .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent", parseLogLevel, "info")
   .option("--no-produce", "validate and relay blocks but never produce")
   .option("--no-discovery", "dial only --peers, not addresses learned from peers")
+  .addOption(new Option("--sync-strategy <s>", "how to ask peers for missing blocks").choices(["range", "epoch", "canonical"]).default("range"))
   .action((o) => runStart(o));
 
 const testnet = program

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { loadChainSpec } from "../chain/spec.ts";
 import { VisionNode } from "../node/node.ts";
+import type { SyncStrategy } from "../sync/syncer.ts";
 
 /** Flags of `start`, as parsed. */
 export interface StartFlags {
@@ -17,6 +18,7 @@ export interface StartFlags {
   logLevel: string;
   produce: boolean;
   discovery: boolean;
+  syncStrategy: SyncStrategy;
 }
 
 /** The chain spec shipped with the node. */
@@ -44,6 +46,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
       apiHost: flags.apiHost,
       apiPort: flags.apiPort,
       produce: flags.produce,
+      sync: { strategy: flags.syncStrategy },
     },
     log,
   );

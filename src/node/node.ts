@@ -19,7 +19,7 @@ import { PeerManager } from "../p2p/peerManager.ts";
 import { defaultP2POptions, type P2POptions } from "../p2p/options.ts";
 import type { Peer } from "../p2p/peer.ts";
 import type { Message, MessageOf } from "../p2p/messages.ts";
-import { Syncer } from "../sync/syncer.ts";
+import { Syncer, type SyncerOptions } from "../sync/syncer.ts";
 import { handleSyncRequest } from "../sync/protocol.ts";
 import { SnapshotUpdater } from "../producer/snapshot.ts";
 import { ClaimReceipts } from "../producer/claims.ts";
@@ -42,6 +42,8 @@ export interface NodeOptions {
   produce: boolean;
   /** key file; default `<dataDir>/node.key`, created on first start */
   keyFile?: string;
+  /** sync tuning (strategy, chunk size, parallel requests) */
+  sync?: Partial<SyncerOptions>;
 }
 
 /** A running vision-node. */
@@ -95,7 +97,10 @@ export class VisionNode {
         },
         log.child({ module: "p2p" }),
       );
-      const syncer = new Syncer({ chain, peers: () => p2p.readyPeers(), penalize: (p, r) => p2p.penalize(p, r), log: log.child({ module: "sync" }) });
+      const syncer = new Syncer(
+        { chain, peers: () => p2p.readyPeers(), penalize: (p, r) => p2p.penalize(p, r), log: log.child({ module: "sync" }) },
+        opts.sync,
+      );
       const snapshot = new SnapshotUpdater(
         opts.spec.params,
         { tip: () => chain.head, peerHeights: () => p2p.readyPeers().map((p) => p.height) },

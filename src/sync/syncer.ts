@@ -2,7 +2,7 @@
  * The sync engine (DESIGN.md section 9, seed 002). When a peer is ahead (a higher height, or an
  * unknown tip that its `/data/chain_info` shows to be better by fork choice), it finds the common
  * ancestor with `/data/find_ancestor` (a block locator: tip, tip-1, tip-2, tip-4, ... genesis),
- * then fetches `/data/miner_block/range` chunks spread over every peer that has them, several in
+ * then fetches chunks (range, epoch or canonical pages: `SyncStrategy`) spread over every peer that has them, several in
  * flight (`p-queue`), retrying a failed chunk on another peer, and imports them in order, each
  * fully validated. One sync runs at a time; progress is logged and exposed.
  */
@@ -15,6 +15,7 @@ import { compareTips } from "../consensus/forkChoice.ts";
 import type { Block } from "../consensus/types.ts";
 import type { Peer } from "../p2p/peer.ts";
 import { DEFAULT_CHUNK } from "./protocol.ts";
+import { EPOCH_LENGTH, epochOf } from "../consensus/params.ts";
 
 /** Collaborators of the syncer. */
 export interface SyncerModules {
@@ -26,8 +27,16 @@ export interface SyncerModules {
   log: Logger;
 }
 
+/**
+ * How ranges are asked for (seed 002's strategies): `range` (incremental, `/data/miner_block/range`
+ * chunks), `epoch` (`/data/miner_block/epoch`, 40 blocks per request, aligned to epochs) or
+ * `canonical` (full sync, `/data/miner_block/canonical` pages).
+ */
+export type SyncStrategy = "range" | "epoch" | "canonical";
+
 /** Sync tuning. */
 export interface SyncerOptions {
+  strategy: SyncStrategy;
   /** blocks per range request (default 50, cap 1000) */
   chunk: number;
   /** range requests in flight at once */
@@ -41,6 +50,7 @@ export interface SyncerOptions {
 }
 
 export const defaultSyncerOptions: SyncerOptions = {
+  strategy: "range",
   chunk: DEFAULT_CHUNK,
   parallel: 4,
   requestTimeoutMs: 10_000,
@@ -148,8 +158,7 @@ export class Syncer {
     const started = Date.now();
     this.status = { syncing: true, peer: peer.ebid ?? null, start_height: ancestor, target_height: target, imported: 0, blocks_per_s: 0 };
     log.info({ peer: peer.ebid?.slice(0, 12), from: ancestor + 1, to: target }, "Sync started");
-    const chunks: Chunk[] = [];
-    for (let f = ancestor + 1; f <= target; f += this.opts.chunk) chunks.push({ from: f, to: Math.min(target, f + this.opts.chunk - 1) });
+    const chunks = this.plan(ancestor + 1, target);
     const queue = new PQueue({ concurrency: this.opts.parallel });
     const pending = new Map<number, Promise<{ blocks: Block[]; source: Peer } | undefined>>();
     const window = this.opts.parallel * 2;
@@ -202,6 +211,28 @@ export class Syncer {
     }
   }
 
+  // Heights [from, to] cut into requests: fixed-size chunks, or whole epochs for `epoch`.
+  private plan(from: number, to: number): Chunk[] {
+    const chunks: Chunk[] = [];
+    for (let f = from; f <= to; ) {
+      const end = this.opts.strategy === "epoch" ? (epochOf(f) + 1) * EPOCH_LENGTH - 1 : f + this.opts.chunk - 1;
+      chunks.push({ from: f, to: Math.min(to, end) });
+      f = Math.min(to, end) + 1;
+    }
+    return chunks;
+  }
+
+  private requestFor(c: Chunk): { path: string; data: unknown } {
+    switch (this.opts.strategy) {
+      case "epoch":
+        return { path: "/data/miner_block/epoch", data: { epoch: epochOf(c.from) } };
+      case "canonical":
+        return { path: "/data/miner_block/canonical", data: { from_index: c.from, limit: c.to - c.from + 1 } };
+      default:
+        return { path: "/data/miner_block/range", data: { from_index: c.from, to_index: c.to, max_chunk_size: this.opts.chunk } };
+    }
+  }
+
   // Locator: our canonical hashes at tip, tip-1, tip-2, tip-4, ... and genesis; the peer answers
   // with the first one on its canonical chain.
   private async commonAncestor(peer: Peer): Promise<number | undefined> {
@@ -240,11 +271,11 @@ export class Syncer {
       const source = candidates.length ? candidates[(c.from / this.opts.chunk + attempt) % candidates.length | 0]! : undefined;
       if (!source) return undefined;
       tried.add(source);
-      const res = await queue.add(() =>
-        source.request("/data/miner_block/range", { from_index: c.from, to_index: c.to, max_chunk_size: this.opts.chunk }, this.opts.requestTimeoutMs),
-      );
+      const req = this.requestFor(c);
+      const res = await queue.add(() => source.request(req.path, req.data, this.opts.requestTimeoutMs));
       if (!res?.ok) continue;
-      const blocks = this.parseBlocks(source, res.data);
+      // an epoch reply may start before the chunk (we already hold those blocks)
+      const blocks = this.parseBlocks(source, res.data)?.filter((b) => b.header.height >= c.from && b.header.height <= c.to);
       if (!blocks) continue;
       const contiguous = blocks.length === c.to - c.from + 1 && blocks.every((b, i) => b.header.height === c.from + i && (i === 0 || b.header.parent_hash === blocks[i - 1]!.hash));
       if (!contiguous) {

@@ -79,6 +79,11 @@ test("blocks by height, by hash and by range carry the MinerBlock status fields"
     assert.equal(health.status, 200);
     assert.deepEqual((await health.json()).pending, { held: 0, parked: 0, attestations: 2 });
     assert.deepEqual(await (await app.request("/api/peers")).json(), { peers: [] });
+    const status = await (await app.request("/api/status")).json();
+    assert.equal(status.height, 4);
+    assert.equal(status.sync_progress.syncing, false);
+    assert.deepEqual(await (await app.request("/api/evidence")).json(), { evidence: [] });
+    assert.equal((await app.request("/api/evidence?limit=0")).status, 400);
   } finally {
     await c.destroy();
   }

@@ -7,6 +7,7 @@ import { VisionNode } from "../../../src/node/node.ts";
 import { extend, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
 import type { Peer } from "../../../src/p2p/peer.ts";
+import type { SyncerOptions, SyncStrategy } from "../../../src/sync/syncer.ts";
 
 const keys = makeKeys(3);
 const spec = makeSpec(keys);
@@ -15,8 +16,8 @@ let a: VisionNode;
 let b: VisionNode;
 let peer: Peer;
 
-function opts(dataDir: string, peers: string[] = [], p2p: Record<string, number> = {}) {
-  return { dataDir, spec, p2p: { host: "127.0.0.1", port: 0, peers, ...p2p }, apiHost: "127.0.0.1", apiPort: 0, produce: false };
+function opts(dataDir: string, peers: string[] = [], p2p: Record<string, number> = {}, sync: Partial<SyncerOptions> = {}) {
+  return { dataDir, spec, p2p: { host: "127.0.0.1", port: 0, peers, ...p2p }, apiHost: "127.0.0.1", apiPort: 0, produce: false, sync };
 }
 
 before(async () => {
@@ -98,4 +99,19 @@ test("bad requests get ok: false with errors and the connection stays up", async
   }
   assert.equal(peer.state, "ready");
   assert.equal((await peer.request("/data/chain_info", null)).ok, true);
+});
+
+test("the epoch and canonical strategies sync the same chain", async () => {
+  for (const strategy of ["epoch", "canonical"] as SyncStrategy[]) {
+    const t = tempDir();
+    const c = await VisionNode.init(opts(t.dir, [`ws://127.0.0.1:${a.p2p.port}`], {}, { strategy, chunk: 30 }), silentLog);
+    try {
+      await waitFor(() => c.chain.head.height === 120, 20_000, `${strategy} sync to 120`);
+      assert.equal(c.chain.head.hash, a.chain.head.hash, strategy);
+      assert.ok(c.syncer.progress.imported >= 1, strategy);
+    } finally {
+      await c.close();
+      t.cleanup();
+    }
+  }
 });

@@ -1,0 +1,26 @@
+/** `GET /api/status`: the node at a glance, with `sync_progress` (issue 3). */
+import { Hono } from "hono";
+import type { ApiModules } from "../modules.ts";
+
+/** Status route, mounted at /api/status. */
+export function statusRoutes(m: ApiModules): Hono {
+  const app = new Hono();
+  app.get("/", (c) => {
+    const head = m.chain.head;
+    const snap = m.snapshot.current;
+    return c.json({
+      node_id: m.ebid,
+      chain_id: m.chain.spec.chain_id,
+      genesis_hash: m.chain.genesis.hash,
+      height: head.height,
+      tip_hash: head.hash,
+      network_height: snap.network_height,
+      sync_state: snap.sync_state,
+      eligible: m.snapshot.eligible,
+      peers: m.p2p.readyPeers().length,
+      sync_progress: m.syncer.progress,
+      uptime_s: Math.round((Date.now() - m.startedAt) / 1000),
+    });
+  });
+  return app;
+}
