@@ -78,6 +78,7 @@ drillCommand("failover", "SIGKILL the primary of the next height each round; che
 drillCommand("partition", "cut one node's links for --seconds each round (user-space proxies); check it drops out, then catches up and is eligible again", 3)
   .option("--rounds <n>", "rounds", intIn(1, 1000), 1)
   .option("--seconds <s>", "how long a node stays cut off", intIn(1, 3600), 20)
+  .addOption(new Option("--mode <m>", "blackhole: links go silent, sockets stay open; cut: links close").choices(["blackhole", "cut"]).default("blackhole"))
   .action((o) => runDrillPartition(o));
 
 drillCommand("late-join", "start the last node after the others built --blocks blocks; measure its sync and rejoin", 3)

@@ -1,16 +1,21 @@
 /**
- * A user-space TCP proxy for one directed link between two local nodes, so a drill can cut and
- * heal the network without root, network namespaces or iptables: `cut()` drops every connection
- * through it and refuses new ones; `heal()` lets them through again.
+ * A user-space TCP proxy for one directed link between two local nodes, so a drill can partition
+ * the network without root, network namespaces or iptables:
+ * - `cut()` drops every connection through the link and refuses new ones (peers see the close);
+ * - `blackhole()` keeps connections open but stops moving bytes, as a real partition does (TCP
+ *   buffers and retransmits; nobody is told), so only silence reveals it;
+ * - `heal()` lets traffic through again (held bytes flow on).
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 
+type Mode = "open" | "cut" | "blackhole";
+
 /** Forwards 127.0.0.1:<port> to 127.0.0.1:<targetPort>. */
 export class LinkProxy {
   private server?: Server;
-  private readonly sockets = new Set<Socket>();
-  private isCut = false;
+  private readonly pairs = new Set<[Socket, Socket]>();
+  private mode: Mode = "open";
 
   constructor(readonly targetPort: number) {}
 
@@ -27,14 +32,24 @@ export class LinkProxy {
 
   /** Drops every connection through the link and refuses new ones. */
   cut(): void {
-    this.isCut = true;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
+    this.mode = "cut";
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    this.pairs.clear();
   }
 
-  /** Lets connections through again. */
+  /** Stops forwarding without closing anything. */
+  blackhole(): void {
+    this.mode = "blackhole";
+    for (const pair of this.pairs) stop(pair);
+  }
+
+  /** Lets traffic through again. */
   heal(): void {
-    this.isCut = false;
+    this.mode = "open";
+    for (const pair of this.pairs) flow(pair);
   }
 
   async close(): Promise<void> {
@@ -43,18 +58,30 @@ export class LinkProxy {
   }
 
   private accept(client: Socket): void {
-    if (this.isCut) return void client.destroy();
+    if (this.mode === "cut") return void client.destroy();
     const upstream = connect(this.targetPort, "127.0.0.1");
-    this.sockets.add(client).add(upstream);
+    const pair: [Socket, Socket] = [client, upstream];
+    this.pairs.add(pair);
     const drop = () => {
       client.destroy();
       upstream.destroy();
-      this.sockets.delete(client);
-      this.sockets.delete(upstream);
+      this.pairs.delete(pair);
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    if (this.mode === "open") flow(pair);
+    else stop(pair);
   }
+}
+
+function flow([a, b]: [Socket, Socket]): void {
+  a.pipe(b);
+  b.pipe(a);
+}
+
+function stop([a, b]: [Socket, Socket]): void {
+  a.unpipe(b);
+  b.unpipe(a);
+  a.pause();
+  b.pause();
 }

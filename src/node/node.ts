@@ -29,6 +29,10 @@ import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 
 /** At most one status gossip per this many ms. */
 const STATUS_COALESCE_MS = 50;
+/** Every node gossips its status at least this often, so silence means trouble. */
+const STATUS_HEARTBEAT_MS = 1000;
+/** A peer silent for longer does not count towards eligibility (3 missed heartbeats and then some). */
+const PEER_LIVE_MS = 5000;
 
 /** Everything a node needs to start. */
 export interface NodeOptions {
@@ -50,6 +54,7 @@ export interface NodeOptions {
 export class VisionNode {
   private closing?: Promise<void>;
   private statusTimer?: NodeJS.Timeout;
+  private heartbeat?: NodeJS.Timeout;
   private readonly seenBlocks = new LRUCache<string, true>({ max: 4096 });
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
 
@@ -103,7 +108,12 @@ export class VisionNode {
       );
       const snapshot = new SnapshotUpdater(
         opts.spec.params,
-        { tip: () => chain.head, peerHeights: () => p2p.readyPeers().map((p) => p.height) },
+        {
+          tip: () => chain.head,
+          // Only peers heard from lately count: a partition that leaves sockets open (no RST, no FIN)
+          // must still make this node ineligible well before keepalive gives up on the connection.
+          peerHeights: () => p2p.readyPeers().filter((p) => Date.now() - p.lastSeen <= PEER_LIVE_MS).map((p) => p.height),
+        },
         log.child({ module: "mining" }),
       );
       const producer = opts.produce
@@ -126,6 +136,8 @@ export class VisionNode {
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
       node = new VisionNode(key, db, chain, attestations, p2p, syncer, snapshot, claims, producer, server, port, log);
       chain.on("head", (e) => node!.onHead(e));
+      node.heartbeat = setInterval(() => node!.scheduleStatus(), STATUS_HEARTBEAT_MS);
+      node.heartbeat.unref();
       snapshot.start();
       producer?.start();
       log.info({ ebid: key.ebid, p2p_port: p2p.port, api: `http://${opts.apiHost}:${port}`, height: chain.head.height }, "Node started");
@@ -142,6 +154,7 @@ export class VisionNode {
       this.log.info("Node stopping");
       await this.producer?.stop();
       clearTimeout(this.statusTimer);
+      clearInterval(this.heartbeat);
       this.syncer.stop();
       this.snapshot.stop();
       await new Promise<void>((r) => {

@@ -38,7 +38,8 @@ export async function miningStatus(m: ApiModules): Promise<MiningStatus> {
     network_height: snap.network_height,
     lag_blocks: snap.lag_blocks,
     eligible_pool_size: schedule.pool.length,
-    ready_peers: m.p2p.readyPeers().length,
+    // peers heard from lately, as eligibility counts them (the connected count is in /api/peers)
+    ready_peers: snap.ready_peers,
     eligible_streak: snap.eligible_streak,
     recent_claims: m.claims.recent(10),
   };

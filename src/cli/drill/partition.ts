@@ -1,7 +1,9 @@
 /**
  * `vision-node drill partition`: seed 001's "Network Partition" scenario. Every link between two
  * nodes runs through its own user-space proxy (no root or iptables needed), and nodes dial only
- * their configured peers (`--no-discovery`), so cutting a node's links isolates it. Each round cuts
+ * their configured peers (`--no-discovery`), so cutting a node's links isolates it: by default the
+ * links go silent with their sockets open (`blackhole`, like a real partition), or they close
+ * (`--mode cut`). Each round cuts
  * one node off for `--seconds`, checks that it turns ineligible while the others keep producing,
  * heals, and measures how long it takes to reconnect, catch up, become eligible again and return
  * to the pool (an attestation of its in a block). Every node must agree at every height at the end.
@@ -15,6 +17,8 @@ export interface PartitionFlags extends DrillFlags {
   rounds: number;
   /** how long the node stays cut off */
   seconds: number;
+  /** `blackhole`: links go silent (sockets stay open, as in a real partition); `cut`: links close */
+  mode: "blackhole" | "cut";
 }
 
 /** One partition round. Times in ms from the heal unless said otherwise. */
@@ -40,6 +44,7 @@ export interface PartitionReport {
   nodes: number;
   block_time_ms: number;
   cut_seconds: number;
+  mode: "blackhole" | "cut";
   rounds: PartitionRound[];
   reorgs: number;
   agree_heights: number;
@@ -72,7 +77,7 @@ export async function drillPartition(f: PartitionFlags, print: (line: string) =>
     }
     const links = (n: LocalNode) => [...proxies.entries()].filter(([k]) => k.startsWith(`${n.name}>`) || k.endsWith(`>${n.name}`)).map(([, v]) => v);
     net.startAll();
-    print(`drill partition: ${f.nodes} nodes, block_time_ms ${p.block_time_ms}, ${f.rounds} rounds of ${f.seconds} s cut off, data in ${d.dir}`);
+    print(`drill partition: ${f.nodes} nodes, block_time_ms ${p.block_time_ms}, ${f.rounds} rounds of ${f.seconds} s cut off (${f.mode}), data in ${d.dir}`);
     await settled(net, 60_000);
     for (let r = 1; r <= f.rounds; r++) {
       const victim = net.nodes[(r - 1) % net.nodes.length]!;
@@ -81,7 +86,7 @@ export async function drillPartition(f: PartitionFlags, print: (line: string) =>
       const problems: string[] = [];
       const before = (await getJson<Head>(`${watcher.api}/api/chain/head`)).height;
       const cutAt = Date.now();
-      for (const l of links(victim)) l.cut();
+      for (const l of links(victim)) (f.mode === "cut" ? l.cut() : l.blackhole());
       let ineligibleAt: number | null = null;
       while (Date.now() - cutAt < f.seconds * 1000) {
         const s = await getJson<Status>(`${victim.api}/api/mining/status`).catch(() => undefined);
@@ -149,6 +154,7 @@ export async function drillPartition(f: PartitionFlags, print: (line: string) =>
       nodes: f.nodes,
       block_time_ms: p.block_time_ms,
       cut_seconds: f.seconds,
+      mode: f.mode,
       rounds,
       reorgs: countReorgs(net),
       agree_heights: agreement.heights,

@@ -32,6 +32,33 @@ function roundTrip(port: number, text: string): Promise<string> {
   });
 }
 
+test("link proxy blackhole holds bytes on open connections until healed", async () => {
+  const echo = await echoServer();
+  const proxy = new LinkProxy(echo.port);
+  const port = await proxy.listen();
+  try {
+    const c = connect(port, "127.0.0.1");
+    await new Promise((r) => c.once("connect", r));
+    let got = "";
+    c.on("data", (d) => (got += d));
+    c.write("one");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(got, "one");
+    proxy.blackhole();
+    c.write("two");
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(got, "one", "nothing crosses a blackholed link");
+    assert.equal(c.destroyed, false, "and nothing is closed");
+    proxy.heal();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(got, "onetwo", "held bytes flow on after the heal");
+    c.destroy();
+  } finally {
+    await proxy.close();
+    echo.close();
+  }
+});
+
 test("link proxy forwards, cuts (dropping open connections) and heals", async () => {
   const echo = await echoServer();
   const proxy = new LinkProxy(echo.port);
