@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { VisionNode } from "../../../src/node/node.ts";
 import { extend, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../../helpers/fixtures.ts";
-import { waitFor } from "../../helpers/net.ts";
+import { handshakeClient, waitFor } from "../../helpers/net.ts";
 import type { Peer } from "../../../src/p2p/peer.ts";
 import type { SyncerOptions, SyncStrategy } from "../../../src/sync/syncer.ts";
 
@@ -113,5 +113,36 @@ test("the epoch and canonical strategies sync the same chain", async () => {
       await c.close();
       t.cleanup();
     }
+  }
+});
+
+test("a peer that never answers range requests is timed out and its chunks are fetched from another", async () => {
+  const t = tempDir();
+  const c = await VisionNode.init(opts(t.dir, [], {}, { requestTimeoutMs: 400 }), silentLog);
+  try {
+    // A silent peer: it claims the whole chain and answers find_ancestor, but never a range.
+    const silent = await handshakeClient(`ws://127.0.0.1:${c.p2p.port}`, makeKeys(9)[8]!, spec.chain_id, a.chain.genesis.hash, c.key.ebid);
+    await waitFor(() => c.p2p.readyPeers().length === 1, 5000, "silent peer ready");
+    let rangeRequests = 0;
+    silent.ws.on("message", (d) => {
+      for (const line of d.toString().split("\n").filter(Boolean)) {
+        const m = JSON.parse(line);
+        if (m.type !== "req") continue;
+        if (m.path === "/data/find_ancestor") {
+          silent.ws.send(JSON.stringify({ type: "res", id: m.id, ok: true, data: { hash: a.chain.genesis.hash, height: 0 }, errors: null }) + "\n");
+        } else if (m.path === "/data/miner_block/range") rangeRequests++;
+      }
+    });
+    // The sync starts from the silent peer alone; the full node connects while its requests time out.
+    silent.ws.send(JSON.stringify({ type: "status", height: 120, tip_hash: a.chain.head.hash }) + "\n");
+    await waitFor(() => rangeRequests > 0, 5000, "range requests to the silent peer");
+    c.p2p.addTarget(`ws://127.0.0.1:${a.p2p.port}`);
+    await waitFor(() => c.chain.head.height === 120, 30_000, "sync to 120 despite the silent peer");
+    assert.equal(c.chain.head.hash, a.chain.head.hash);
+    assert.ok(rangeRequests >= 1, "the silent peer was asked, and timed out");
+    silent.ws.close();
+  } finally {
+    await c.close();
+    t.cleanup();
   }
 });
