@@ -310,6 +310,21 @@ export class Chain extends EventEmitter<ChainEvents> {
     return { height: h.height, producer: h.producer, block_hashes: hashes, parent_hashes: [...parents, h.parent_hash], detected_at: now };
   }
 
+  /**
+   * Blocks stored at heights [from, to] that are not canonical (lost a fork), with their status:
+   * `orphaned_at - seen_at` is how long this node held each as part of a branch it followed or saw.
+   */
+  async forks(from: number, to: number): Promise<BlockMeta[]> {
+    const out: BlockMeta[] = [];
+    for (let h = Math.max(1, from); h <= to; h++) {
+      for (const { hash } of await this.db.blocksAtHeight(h)) {
+        const meta = await this.getMeta(hash);
+        if (meta && !meta.is_canonical) out.push(meta);
+      }
+    }
+    return out;
+  }
+
   /** Recorded equivocations, newest height first. */
   listEvidence(limit = 100): Promise<Equivocation[]> {
     return this.db.listEvidence(limit);

@@ -96,7 +96,7 @@ export class Syncer {
 
   /** Called whenever a peer's reported tip changes or it connects. */
   maybeSync(peer: Peer): void {
-    if (this.stopped) return;
+    if (this.stopped || peer.tipHash === this.m.chain.head.hash) return;
     if (peer.height > this.m.chain.head.height) return this.begin(peer);
     // Same or lower height but a tip we do not hold: it may be a heavier branch (fork choice is by
     // weight). Give gossip a moment to deliver it, then ask the peer.

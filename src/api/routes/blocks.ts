@@ -27,6 +27,28 @@ export function blockRoutes(m: ApiModules): Hono {
     const blocks = await canonicalRange(m.chain, from, to);
     return c.json({ from, to, blocks, count: blocks.length });
   });
+  // Blocks that lost fork choice in [from, to] (at most 1000 heights), with their status fields.
+  app.get("/forks", async (c) => {
+    const from = parseHeight("from", c.req.query("from"));
+    const to = parseHeight("to", c.req.query("to"));
+    if (to < from) throw badRequest("to must be >= from");
+    if (to - from + 1 > 1000) throw badRequest("at most 1000 heights per request");
+    const forks = await m.chain.forks(from, to);
+    return c.json({
+      from,
+      to,
+      forks: forks.map((f) => ({
+        height: f.height,
+        hash: f.hash,
+        producer: f.producer,
+        slot: f.slot,
+        seen_at: f.seen_at,
+        orphaned_at: f.orphaned_at,
+        orphan_reason: f.orphan_reason,
+        competing_hash: f.competing_hash,
+      })),
+    });
+  });
   app.get("/:id", async (c) => {
     const id = c.req.param("id");
     let hash: string | undefined;

@@ -123,3 +123,28 @@ export async function runDrill<R extends { ok: boolean }>(json: boolean, drill: 
   if (json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
   process.exitCode = report.ok ? 0 : 1;
 }
+
+/** Blocks that lost fork choice, seen across every node, and how long they lasted. */
+export interface ForkSummary {
+  /** distinct orphaned blocks */
+  forks: number;
+  /** longest time any node held one of them before it was orphaned (ms) */
+  longest_ms: number;
+}
+
+/** Collects `/api/blocks/forks` from every node over heights 1..`to`. */
+export async function forkSummary(net: LocalNet, to: number): Promise<ForkSummary> {
+  const lasted = new Map<string, number>();
+  for (const n of net.nodes.filter(up)) {
+    for (let from = 1; from <= to; from += 1000) {
+      const r = await getJson<{ forks: { hash: string; seen_at: number | null; orphaned_at: number | null }[] }>(
+        `${n.api}/api/blocks/forks?from=${from}&to=${Math.min(to, from + 999)}`,
+      );
+      for (const f of r.forks) {
+        const ms = f.seen_at !== null && f.orphaned_at !== null ? f.orphaned_at - f.seen_at : 0;
+        lasted.set(f.hash, Math.max(lasted.get(f.hash) ?? 0, ms));
+      }
+    }
+  }
+  return { forks: lasted.size, longest_ms: Math.max(0, ...lasted.values()) };
+}

@@ -6,7 +6,7 @@
  * At the end every node must hold the same block at every height. Exit status 1 when a check fails.
  */
 import { getJson } from "../localnet.ts";
-import { checkAgreement, countReorgs, drillNet, runDrill, settled, until, up, type BlockJson, type DrillFlags, type Head, type Status } from "./common.ts";
+import { checkAgreement, countReorgs, forkSummary, type ForkSummary, drillNet, runDrill, settled, until, up, type BlockJson, type DrillFlags, type Head, type Status } from "./common.ts";
 
 /** Flags of `drill failover`. */
 export interface FailoverFlags extends DrillFlags {
@@ -46,6 +46,8 @@ export interface FailoverReport {
   takeover_max_ms: number;
   /** "Chain reorg" lines across all node logs */
   reorgs: number;
+  /** blocks that lost fork choice across all nodes, and the longest any node held one */
+  forks: ForkSummary;
   agree_heights: number;
   agree: boolean;
   ok: boolean;
@@ -141,13 +143,14 @@ export async function drillFailover(f: FailoverFlags, print: (line: string) => v
       takeover_median_ms: takeovers[Math.floor((takeovers.length - 1) / 2)] ?? NaN,
       takeover_max_ms: takeovers[takeovers.length - 1] ?? NaN,
       reorgs,
+      forks: await forkSummary(net, agreement.heights + 1),
       agree_heights: agreement.heights,
       agree: agreement.agree,
       ok: agreement.agree && rounds.length === f.rounds && rounds.every((x) => x.ok),
     };
     print(
       `takeover over ${rounds.length} rounds: median ${report.takeover_median_ms} ms, max ${report.takeover_max_ms} ms (goal <= ${goal}); ` +
-        `reorgs seen ${reorgs}; all ${f.nodes} nodes agree at heights 1..${agreement.heights}: ${agreement.agree ? "yes" : `NO (first mismatch at ${agreement.firstMismatch})`}`,
+        `reorgs seen ${reorgs}, forks ${report.forks.forks} (longest held ${report.forks.longest_ms} ms); all ${f.nodes} nodes agree at heights 1..${agreement.heights}: ${agreement.agree ? "yes" : `NO (first mismatch at ${agreement.firstMismatch})`}`,
     );
     print(report.ok ? "drill passed" : "drill FAILED");
     return report;

@@ -5,7 +5,7 @@
  * agree at every height at the end.
  */
 import { getJson } from "../localnet.ts";
-import { checkAgreement, countReorgs, drillNet, runDrill, settled, until, type DrillFlags, type Head, type Status } from "./common.ts";
+import { checkAgreement, countReorgs, forkSummary, type ForkSummary, drillNet, runDrill, settled, until, type DrillFlags, type Head, type Status } from "./common.ts";
 
 /** Flags of `drill late-join`. */
 export interface LateJoinFlags extends DrillFlags {
@@ -25,6 +25,8 @@ export interface LateJoinReport {
   eligible_ms: number;
   in_pool_ms: number;
   reorgs: number;
+  /** blocks that lost fork choice across all nodes, and the longest any node held one */
+  forks: ForkSummary;
   agree_heights: number;
   agree: boolean;
   ok: boolean;
@@ -98,6 +100,7 @@ export async function drillLateJoin(f: LateJoinFlags, print: (line: string) => v
       eligible_ms: eligible,
       in_pool_ms: inPool,
       reorgs: countReorgs(net),
+      forks: await forkSummary(net, agreement.heights + 1),
       agree_heights: agreement.heights,
       agree: agreement.agree,
       ok: agreement.agree,
@@ -106,7 +109,7 @@ export async function drillLateJoin(f: LateJoinFlags, print: (line: string) => v
       `${late.name} started at height ${joinHeight}: at the tip (${caughtUp.height}) after ${caughtUp.ms} ms (${report.sync_blocks_per_s} blocks/s incl. start-up), ` +
         `eligible after ${eligible} ms, in the pool after ${inPool} ms`,
     );
-    print(`reorgs seen ${report.reorgs}; all ${f.nodes} nodes agree at heights 1..${agreement.heights}: ${agreement.agree ? "yes" : `NO (first mismatch at ${agreement.firstMismatch})`}`);
+    print(`reorgs seen ${report.reorgs}, forks ${report.forks.forks} (longest held ${report.forks.longest_ms} ms); all ${f.nodes} nodes agree at heights 1..${agreement.heights}: ${agreement.agree ? "yes" : `NO (first mismatch at ${agreement.firstMismatch})`}`);
     print(report.ok ? "drill passed" : "drill FAILED");
     return report;
   } finally {

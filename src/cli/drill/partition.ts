@@ -10,7 +10,7 @@
  */
 import { getJson, type LocalNode } from "../localnet.ts";
 import { LinkProxy } from "../linkProxy.ts";
-import { checkAgreement, countReorgs, drillNet, runDrill, settled, sleep, until, up, type DrillFlags, type Head, type Status } from "./common.ts";
+import { checkAgreement, countReorgs, forkSummary, type ForkSummary, drillNet, runDrill, settled, sleep, until, up, type DrillFlags, type Head, type Status } from "./common.ts";
 
 /** Flags of `drill partition`. */
 export interface PartitionFlags extends DrillFlags {
@@ -47,6 +47,8 @@ export interface PartitionReport {
   mode: "blackhole" | "cut";
   rounds: PartitionRound[];
   reorgs: number;
+  /** blocks that lost fork choice across all nodes, and the longest any node held one */
+  forks: ForkSummary;
   agree_heights: number;
   agree: boolean;
   ok: boolean;
@@ -157,11 +159,12 @@ export async function drillPartition(f: PartitionFlags, print: (line: string) =>
       mode: f.mode,
       rounds,
       reorgs: countReorgs(net),
+      forks: await forkSummary(net, agreement.heights + 1),
       agree_heights: agreement.heights,
       agree: agreement.agree,
       ok: agreement.agree && rounds.every((x) => x.ok),
     };
-    print(`reorgs seen ${report.reorgs}; all ${f.nodes} nodes agree at heights 1..${agreement.heights}: ${agreement.agree ? "yes" : `NO (first mismatch at ${agreement.firstMismatch})`}`);
+    print(`reorgs seen ${report.reorgs}, forks ${report.forks.forks} (longest held ${report.forks.longest_ms} ms); all ${f.nodes} nodes agree at heights 1..${agreement.heights}: ${agreement.agree ? "yes" : `NO (first mismatch at ${agreement.firstMismatch})`}`);
     print(report.ok ? "drill passed" : "drill FAILED");
     return report;
   } finally {

@@ -79,6 +79,7 @@ test("blocks by height, by hash and by range carry the MinerBlock status fields"
     assert.equal(health.status, 200);
     assert.deepEqual((await health.json()).pending, { held: 0, parked: 0, attestations: 2 });
     assert.deepEqual(await (await app.request("/api/peers")).json(), { peers: [] });
+    assert.deepEqual(await (await app.request("/api/blocks/forks?from=0&to=4")).json(), { from: 0, to: 4, forks: [] });
     const status = await (await app.request("/api/status")).json();
     assert.equal(status.height, 4);
     assert.equal(status.sync_progress.syncing, false);
@@ -100,6 +101,8 @@ test("bad parameters get 400 with a JSON error; unknown things 404", async () =>
       ["/api/blocks?from=a&to=2", 400],
       ["/api/blocks?to=2", 400],
       ["/api/blocks?from=0&to=500", 400],
+      ["/api/blocks/forks?from=0&to=5000", 400],
+      ["/api/blocks/forks?from=3", 400],
       ["/api/blocks/999", 404],
       [`/api/blocks/${"ab".repeat(32)}`, 404],
       ["/api/nothing", 404],

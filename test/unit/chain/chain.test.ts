@@ -143,6 +143,8 @@ test("a heavier shorter branch reorgs a longer lighter one and the canonical ind
     assert.equal(old.is_canonical, false);
     assert.equal(old.orphan_reason, "reorg");
     assert.equal(old.competing_hash, h1.hash);
+    const forks = await c.chain.forks(0, 10);
+    assert.deepEqual(forks.map((f) => f.hash).sort(), light.map((b) => b.hash).sort(), "the three demoted blocks, and only they");
   } finally {
     await c.destroy();
   }
