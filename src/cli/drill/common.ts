@@ -148,3 +148,51 @@ export async function forkSummary(net: LocalNet, to: number): Promise<ForkSummar
   }
   return { forks: lasted.size, longest_ms: Math.max(0, ...lasted.values()) };
 }
+
+/** What every drill report ends with. */
+export interface DrillOutcome {
+  /** "Chain reorg" lines across all node logs */
+  reorgs: number;
+  /** blocks that lost fork choice across all nodes, and the longest any node held one */
+  forks: ForkSummary;
+  agree_heights: number;
+  agree: boolean;
+}
+
+/** Checks agreement, counts reorgs and forks, and prints the closing line. */
+export async function outcome(net: LocalNet, print: (line: string) => void): Promise<DrillOutcome> {
+  const agreement = await checkAgreement(net);
+  const o: DrillOutcome = {
+    reorgs: countReorgs(net),
+    forks: await forkSummary(net, agreement.heights + 1),
+    agree_heights: agreement.heights,
+    agree: agreement.agree,
+  };
+  print(
+    `reorgs seen ${o.reorgs}, forks ${o.forks.forks} (longest held ${o.forks.longest_ms} ms); all ${net.nodes.length} nodes agree at heights 1..${o.agree_heights}: ` +
+      (o.agree ? "yes" : `NO (first mismatch at ${agreement.firstMismatch})`),
+  );
+  return o;
+}
+
+/**
+ * Waits until a block from height `from` on (as `watcher` sees them) was produced by `ebid` or
+ * carries its attestation: the node is back in the pool (DESIGN.md section 5).
+ * @returns ms since `t0`
+ */
+export async function backInPool(watcher: LocalNode, ebid: string, from: number, t0: number, ms: number): Promise<number> {
+  let checked = from;
+  return until(
+    async () => {
+      const top = (await getJson<Head>(`${watcher.api}/api/chain/head`)).height;
+      for (; checked <= top; checked++) {
+        const b = await getJson<{ attestations: { ebid: string }[]; header: { producer: string } }>(`${watcher.api}/api/blocks/${checked}`);
+        if (b.header.producer === ebid || b.attestations.some((a) => a.ebid === ebid)) return Date.now() - t0;
+      }
+      return undefined;
+    },
+    ms,
+    "an attestation of the node in a block",
+    100,
+  );
+}

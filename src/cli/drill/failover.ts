@@ -6,7 +6,7 @@
  * At the end every node must hold the same block at every height. Exit status 1 when a check fails.
  */
 import { getJson } from "../localnet.ts";
-import { checkAgreement, countReorgs, forkSummary, type ForkSummary, drillNet, runDrill, settled, until, up, type BlockJson, type DrillFlags, type Head, type Status } from "./common.ts";
+import { drillNet, outcome, runDrill, settled, until, up, type BlockJson, type DrillFlags, type DrillOutcome, type Head, type Status } from "./common.ts";
 
 /** Flags of `drill failover`. */
 export interface FailoverFlags extends DrillFlags {
@@ -34,7 +34,7 @@ export interface FailoverRound {
 }
 
 /** The drill's result. */
-export interface FailoverReport {
+export interface FailoverReport extends DrillOutcome {
   nodes: number;
   block_time_ms: number;
   /** goal for takeover_ms: claim_timeout_ms + jitter_max_ms + 250 */
@@ -44,12 +44,6 @@ export interface FailoverReport {
   void_rounds: number;
   takeover_median_ms: number;
   takeover_max_ms: number;
-  /** "Chain reorg" lines across all node logs */
-  reorgs: number;
-  /** blocks that lost fork choice across all nodes, and the longest any node held one */
-  forks: ForkSummary;
-  agree_heights: number;
-  agree: boolean;
   ok: boolean;
 }
 
@@ -131,9 +125,9 @@ export async function drillFailover(f: FailoverFlags, print: (line: string) => v
       );
       r++;
     }
-    const agreement = await checkAgreement(net);
-    const reorgs = countReorgs(net);
     const takeovers = rounds.map((x) => x.takeover_ms).sort((a, b) => a - b);
+    print(`takeover over ${rounds.length} rounds: median ${takeovers[Math.floor((takeovers.length - 1) / 2)]} ms, max ${takeovers[takeovers.length - 1]} ms (goal <= ${goal})`);
+    const o = await outcome(net, print);
     const report: FailoverReport = {
       nodes: f.nodes,
       block_time_ms: p.block_time_ms,
@@ -142,16 +136,9 @@ export async function drillFailover(f: FailoverFlags, print: (line: string) => v
       void_rounds: voids,
       takeover_median_ms: takeovers[Math.floor((takeovers.length - 1) / 2)] ?? NaN,
       takeover_max_ms: takeovers[takeovers.length - 1] ?? NaN,
-      reorgs,
-      forks: await forkSummary(net, agreement.heights + 1),
-      agree_heights: agreement.heights,
-      agree: agreement.agree,
-      ok: agreement.agree && rounds.length === f.rounds && rounds.every((x) => x.ok),
+      ...o,
+      ok: o.agree && rounds.length === f.rounds && rounds.every((x) => x.ok),
     };
-    print(
-      `takeover over ${rounds.length} rounds: median ${report.takeover_median_ms} ms, max ${report.takeover_max_ms} ms (goal <= ${goal}); ` +
-        `reorgs seen ${reorgs}, forks ${report.forks.forks} (longest held ${report.forks.longest_ms} ms); all ${f.nodes} nodes agree at heights 1..${agreement.heights}: ${agreement.agree ? "yes" : `NO (first mismatch at ${agreement.firstMismatch})`}`,
-    );
     print(report.ok ? "drill passed" : "drill FAILED");
     return report;
   } finally {

@@ -5,7 +5,7 @@
  * agree at every height at the end.
  */
 import { getJson } from "../localnet.ts";
-import { checkAgreement, countReorgs, forkSummary, type ForkSummary, drillNet, runDrill, settled, until, type DrillFlags, type Head, type Status } from "./common.ts";
+import { backInPool, drillNet, outcome, runDrill, settled, until, type DrillFlags, type DrillOutcome, type Head, type Status } from "./common.ts";
 
 /** Flags of `drill late-join`. */
 export interface LateJoinFlags extends DrillFlags {
@@ -14,7 +14,7 @@ export interface LateJoinFlags extends DrillFlags {
 }
 
 /** The drill's result. Times in ms from the late node's start. */
-export interface LateJoinReport {
+export interface LateJoinReport extends DrillOutcome {
   nodes: number;
   block_time_ms: number;
   height_at_join: number;
@@ -24,15 +24,8 @@ export interface LateJoinReport {
   sync_blocks_per_s: number;
   eligible_ms: number;
   in_pool_ms: number;
-  reorgs: number;
-  /** blocks that lost fork choice across all nodes, and the longest any node held one */
-  forks: ForkSummary;
-  agree_heights: number;
-  agree: boolean;
   ok: boolean;
 }
-
-type Detail = { attestations: { ebid: string }[]; header: { producer: string } };
 
 /** Runs the late-join drill. */
 export async function drillLateJoin(f: LateJoinFlags, print: (line: string) => void): Promise<LateJoinReport> {
@@ -74,22 +67,9 @@ export async function drillLateJoin(f: LateJoinFlags, print: (line: string) => v
       50,
     );
     const eligible = await until(async () => ((await getJson<Status>(`${late.api}/api/mining/status`)).eligible ? since() : undefined), limit, "eligible", 50);
-    let checked = caughtUp.height;
-    const inPool = await until(
-      async () => {
-        const top = (await getJson<Head>(`${watcher.api}/api/chain/head`)).height;
-        for (; checked <= top; checked++) {
-          const b = await getJson<Detail>(`${watcher.api}/api/blocks/${checked}`);
-          if (b.header.producer === late.ebid || b.attestations.some((a) => a.ebid === late.ebid)) return since();
-        }
-        return undefined;
-      },
-      limit,
-      "an attestation of the late node in a block",
-      100,
-    );
+    const inPool = await backInPool(watcher, late.ebid, caughtUp.height, t0, limit);
     await settled(net, 60_000);
-    const agreement = await checkAgreement(net);
+    const o = await outcome(net, print);
     const report: LateJoinReport = {
       nodes: f.nodes,
       block_time_ms: p.block_time_ms,
@@ -99,17 +79,13 @@ export async function drillLateJoin(f: LateJoinFlags, print: (line: string) => v
       sync_blocks_per_s: Math.round((caughtUp.height * 1000) / Math.max(1, caughtUp.ms)),
       eligible_ms: eligible,
       in_pool_ms: inPool,
-      reorgs: countReorgs(net),
-      forks: await forkSummary(net, agreement.heights + 1),
-      agree_heights: agreement.heights,
-      agree: agreement.agree,
-      ok: agreement.agree,
+      ...o,
+      ok: o.agree,
     };
     print(
       `${late.name} started at height ${joinHeight}: at the tip (${caughtUp.height}) after ${caughtUp.ms} ms (${report.sync_blocks_per_s} blocks/s incl. start-up), ` +
         `eligible after ${eligible} ms, in the pool after ${inPool} ms`,
     );
-    print(`reorgs seen ${report.reorgs}, forks ${report.forks.forks} (longest held ${report.forks.longest_ms} ms); all ${f.nodes} nodes agree at heights 1..${agreement.heights}: ${agreement.agree ? "yes" : `NO (first mismatch at ${agreement.firstMismatch})`}`);
     print(report.ok ? "drill passed" : "drill FAILED");
     return report;
   } finally {

@@ -10,7 +10,7 @@
  */
 import { getJson, type LocalNode } from "../localnet.ts";
 import { LinkProxy } from "../linkProxy.ts";
-import { checkAgreement, countReorgs, forkSummary, type ForkSummary, drillNet, runDrill, settled, sleep, until, up, type DrillFlags, type Head, type Status } from "./common.ts";
+import { backInPool, drillNet, outcome, runDrill, settled, sleep, until, up, type DrillFlags, type DrillOutcome, type Head, type Status } from "./common.ts";
 
 /** Flags of `drill partition`. */
 export interface PartitionFlags extends DrillFlags {
@@ -40,21 +40,14 @@ export interface PartitionRound {
 }
 
 /** The drill's result. */
-export interface PartitionReport {
+export interface PartitionReport extends DrillOutcome {
   nodes: number;
   block_time_ms: number;
   cut_seconds: number;
   mode: "blackhole" | "cut";
   rounds: PartitionRound[];
-  reorgs: number;
-  /** blocks that lost fork choice across all nodes, and the longest any node held one */
-  forks: ForkSummary;
-  agree_heights: number;
-  agree: boolean;
   ok: boolean;
 }
-
-type Detail = { attestations: { ebid: string }[]; header: { producer: string } };
 
 /** Runs the partition drill. */
 export async function drillPartition(f: PartitionFlags, print: (line: string) => void): Promise<PartitionReport> {
@@ -114,21 +107,7 @@ export async function drillPartition(f: PartitionFlags, print: (line: string) =>
         50,
       );
       const eligible = await until(async () => ((await getJson<Status>(`${victim.api}/api/mining/status`)).eligible ? since() : undefined), limit, "eligible again", 50);
-      const healHeight = (await getJson<Head>(`${watcher.api}/api/chain/head`)).height;
-      let checked = healHeight;
-      const backInPool = await until(
-        async () => {
-          const top = (await getJson<Head>(`${watcher.api}/api/chain/head`)).height;
-          for (; checked <= top; checked++) {
-            const b = await getJson<Detail>(`${watcher.api}/api/blocks/${checked}`);
-            if (b.header.producer === victim.ebid || b.attestations.some((a) => a.ebid === victim.ebid)) return since();
-          }
-          return undefined;
-        },
-        limit,
-        "an attestation of the healed node in a block",
-        100,
-      );
+      const pool = await backInPool(watcher, victim.ebid, (await getJson<Head>(`${watcher.api}/api/chain/head`)).height, healAt, limit);
       if (eligible - caughtUp > 5000) problems.push("eligible more than 5 s after catching up");
       const round: PartitionRound = {
         round: r,
@@ -139,32 +118,28 @@ export async function drillPartition(f: PartitionFlags, print: (line: string) =>
         caught_up_ms: caughtUp,
         eligible_ms: eligible,
         eligible_after_catch_up_ms: eligible - caughtUp,
-        back_in_pool_ms: backInPool,
+        back_in_pool_ms: pool,
         ok: problems.length === 0,
         problem: problems.length ? problems.join("; ") : null,
       };
       rounds.push(round);
       print(
         `round ${r}: ${victim.name} cut off ${f.seconds} s: ineligible after ${round.ineligible_after_cut_ms ?? "never"} ms, others produced ${during} blocks; ` +
-          `after heal: reconnected ${reconnect} ms, caught up ${caughtUp} ms, eligible ${eligible} ms, back in the pool ${backInPool} ms` +
+          `after heal: reconnected ${reconnect} ms, caught up ${caughtUp} ms, eligible ${eligible} ms, back in the pool ${pool} ms` +
           (round.ok ? "" : `; FAIL: ${round.problem}`),
       );
       await settled(net, 60_000);
     }
-    const agreement = await checkAgreement(net);
+    const o = await outcome(net, print);
     const report: PartitionReport = {
       nodes: f.nodes,
       block_time_ms: p.block_time_ms,
       cut_seconds: f.seconds,
       mode: f.mode,
       rounds,
-      reorgs: countReorgs(net),
-      forks: await forkSummary(net, agreement.heights + 1),
-      agree_heights: agreement.heights,
-      agree: agreement.agree,
-      ok: agreement.agree && rounds.every((x) => x.ok),
+      ...o,
+      ok: o.agree && rounds.every((x) => x.ok),
     };
-    print(`reorgs seen ${report.reorgs}, forks ${report.forks.forks} (longest held ${report.forks.longest_ms} ms); all ${f.nodes} nodes agree at heights 1..${agreement.heights}: ${agreement.agree ? "yes" : `NO (first mismatch at ${agreement.firstMismatch})`}`);
     print(report.ok ? "drill passed" : "drill FAILED");
     return report;
   } finally {
