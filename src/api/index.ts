@@ -12,6 +12,7 @@ import { peerRoutes } from "./routes/peers.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { evidenceRoutes } from "./routes/evidence.ts";
 import { statusRoutes } from "./routes/status.ts";
+import { accountRoutes } from "./routes/accounts.ts";
 
 export type { ApiModules } from "./modules.ts";
 
@@ -25,6 +26,7 @@ export function createApi(m: ApiModules): Hono {
   app.route("/api/health", healthRoutes(m));
   app.route("/api/evidence", evidenceRoutes(m));
   app.route("/api/status", statusRoutes(m));
+  app.route("/api/accounts", accountRoutes(m));
   app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError(onError);
   return app;

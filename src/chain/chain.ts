@@ -16,6 +16,9 @@ import type { BlockMeta, ChainDb, ChainWrite, Equivocation } from "../storage/ch
 import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, type ChainSpec } from "./spec.ts";
 import { validateBlock, type Schedule } from "./validation.ts";
+import { executeBlock, type Execution } from "./execute.ts";
+import { accountsFromAlloc, applyChanges, decodeChanges, encodeChanges, type Account, type AccountChange } from "./state.ts";
+import type { Tx } from "../consensus/types.ts";
 
 /** Result of offering a block to the chain. */
 export type ImportOutcome =
@@ -62,6 +65,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   /** ms when this node first held the current head as its tip */
   headSeenAt: number;
   private _head: BlockMeta;
+  /** account state at the head */
+  private accounts: Map<string, Account>;
   private readonly queue = new PQueue({ concurrency: 1 });
   private readonly metas = new LRUCache<string, BlockMeta>({ max: 16_384 });
   private readonly schedules = new LRUCache<string, Schedule>({ max: 1024 });
@@ -75,8 +80,10 @@ export class Chain extends EventEmitter<ChainEvents> {
     private readonly db: ChainDb,
     private readonly log: Logger,
     head: BlockMeta,
+    accounts: Map<string, Account>,
   ) {
     super();
+    this.accounts = accounts;
     this.spec = opts.spec;
     this.genesis = genesisBlock(opts.spec);
     this.salt = epochSalt(opts.spec.chain_id);
@@ -98,18 +105,26 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (stored === undefined) {
       const meta = metaOf(genesis, 0n, full.now());
       meta.seen_at = null;
+      const alloc = accountsFromAlloc(opts.spec.alloc);
       await modules.db.write([
         { kind: "block", block: genesis },
         { kind: "meta", meta },
         { kind: "canonical", height: 0, hash: genesis.hash },
         { kind: "head", hash: genesis.hash },
+        { kind: "changes", hash: genesis.hash, changes: [] },
+        ...[...alloc].map(([address, a]) => ({ kind: "account" as const, address, account: [a.balance.toString(), a.nonce] as [string, number] })),
       ]);
       await modules.db.putGenesis(genesis.hash);
     }
     const headHash = (await modules.db.getHead()) ?? genesis.hash;
     const head = await modules.db.getMeta(headHash);
     if (!head) throw new ChainSpecError(`data dir is damaged: head ${headHash} has no metadata`);
-    const chain = new Chain(full, modules.db, modules.logger, head);
+    if ((await modules.db.getChanges(head.hash)) === undefined) {
+      throw new ChainSpecError("data dir was written by an older vision-node without account state: remove it and sync again");
+    }
+    const accounts = new Map<string, Account>();
+    for (const [address, [balance, nonce]] of await modules.db.loadAccounts()) accounts.set(address, { balance: BigInt(balance), nonce });
+    const chain = new Chain(full, modules.db, modules.logger, head, accounts);
     chain.log.info({ height: head.height, hash: head.hash, genesis: genesis.hash }, "Chain opened");
     return chain;
   }
@@ -206,19 +221,21 @@ export class Chain extends EventEmitter<ChainEvents> {
     const difficulty = this.spec.consensus === "pow" ? await this.expectedDifficultyFor(parent) : undefined;
     validateBlock(block, {
       spec: this.spec,
-      parent: { hash: parent.hash, height: parent.height, timestamp: parent.timestamp, stateRoot: parent.state_root },
+      parent: { hash: parent.hash, height: parent.height, timestamp: parent.timestamp },
       schedule,
       ancestors,
       expectedDifficulty: difficulty,
     });
+    const exec = await this.execute(parent, block);
+    if (exec.stateRoot !== block.header.state_root) throw new BlockError("BAD_ROOT", "state_root mismatch");
     const now = this.opts.now();
     if (block.header.timestamp > now + params.max_future_drift_ms) return this.hold(block, now);
-    const outcome = await this.store(block, parent, now);
+    const outcome = await this.store(block, parent, now, exec.changes);
     await this.unpark(block.hash);
     return outcome;
   }
 
-  private async store(block: Block, parent: BlockMeta, now: number): Promise<ImportOutcome> {
+  private async store(block: Block, parent: BlockMeta, now: number, changes: AccountChange[]): Promise<ImportOutcome> {
     const h = block.header;
     const weight = BigInt(parent.total_weight) + blockWeight(h.slot, h.difficulty, h.height, this.spec.consensus);
     const meta = metaOf(block, weight, now);
@@ -227,7 +244,8 @@ export class Chain extends EventEmitter<ChainEvents> {
       { totalWeight: weight, height: h.height, hash: block.hash },
       { totalWeight: BigInt(previous.total_weight), height: previous.height, hash: previous.hash },
     ) < 0;
-    const writes: ChainWrite[] = [{ kind: "block", block }];
+    const writes: ChainWrite[] = [{ kind: "block", block }, { kind: "changes", hash: block.hash, changes: encodeChanges(changes) }];
+    let accounts: Map<string, Account> | undefined;
     const evidence = await this.equivocation(block, now);
     if (evidence) writes.push({ kind: "evidence", evidence });
     const updated: BlockMeta[] = [meta];
@@ -243,6 +261,9 @@ export class Chain extends EventEmitter<ChainEvents> {
       });
     } else if (parent.hash === previous.hash) {
       writes.push({ kind: "canonical", height: h.height, hash: block.hash }, { kind: "head", hash: block.hash });
+      accounts = new Map(this.accounts);
+      applyChanges(accounts, changes, "redo");
+      writes.push(...accountWrites(accounts, changes));
     } else {
       // Reorg: find the common ancestor, demote the old branch, promote the new one.
       const newBranch: BlockMeta[] = [meta];
@@ -279,6 +300,20 @@ export class Chain extends EventEmitter<ChainEvents> {
       }
       writes.push({ kind: "head", hash: block.hash });
       reorgDepth = oldBranch.length;
+      // State: undo the old branch (newest first), redo the new one (oldest first).
+      accounts = new Map(this.accounts);
+      const touched: AccountChange[] = [];
+      for (const o of oldBranch) {
+        const c = await this.changesOf(o.hash);
+        applyChanges(accounts, c, "undo");
+        touched.push(...c);
+      }
+      for (const n of [...newBranch].reverse()) {
+        const c = n === meta ? changes : await this.changesOf(n.hash);
+        applyChanges(accounts, c, "redo");
+        touched.push(...c);
+      }
+      writes.push(...accountWrites(accounts, touched));
     }
     for (const m of updated) writes.push({ kind: "meta", meta: m });
     await this.db.write(writes);
@@ -289,6 +324,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
     if (better) {
       this._head = meta;
+      this.accounts = accounts!;
       this.headSeenAt = now;
       if (reorgDepth > 0) {
         this.log.warn({ height: h.height, hash: block.hash, depth: reorgDepth, old_head: previous.hash }, "Chain reorg");
@@ -328,6 +364,57 @@ export class Chain extends EventEmitter<ChainEvents> {
   /** Recorded equivocations, newest height first. */
   listEvidence(limit = 100): Promise<Equivocation[]> {
     return this.db.listEvidence(limit);
+  }
+
+  private async changesOf(hash: string): Promise<AccountChange[]> {
+    const stored = await this.db.getChanges(hash);
+    if (!stored) throw new Error(`account changes of ${hash} missing from the database`);
+    return decodeChanges(stored);
+  }
+
+  /**
+   * Account state after `parent`: the head's, or for another branch the head's with the head
+   * branch undone down to the common ancestor and the other branch redone up to `parent`.
+   */
+  async stateAt(parent: BlockMeta): Promise<Map<string, Account>> {
+    const accounts = new Map(this.accounts);
+    if (parent.hash === this._head.hash) return accounts;
+    let a: BlockMeta = this._head;
+    let b: BlockMeta = parent;
+    const redo: string[] = [];
+    while (a.hash !== b.hash) {
+      if (a.height >= b.height) {
+        applyChanges(accounts, await this.changesOf(a.hash), "undo");
+        a = (await this.getMeta(a.parent_hash))!;
+      } else {
+        redo.push(b.hash);
+        b = (await this.getMeta(b.parent_hash))!;
+      }
+    }
+    for (const hash of redo.reverse()) applyChanges(accounts, await this.changesOf(hash), "redo");
+    return accounts;
+  }
+
+  private async execute(parent: BlockMeta, block: Pick<Block, "txs"> & { header: { producer: string } }): Promise<Execution> {
+    return executeBlock(await this.stateAt(parent), block, { chainId: this.spec.chain_id, blockReward: BigInt(this.spec.block_reward) });
+  }
+
+  /**
+   * What a block by `producer` with `txs` on `parent` would do: its `stateRoot` goes in the header.
+   * @throws BlockError BAD_TX when a transaction cannot apply
+   */
+  previewState(parent: BlockMeta, producer: string, txs: Tx[]): Promise<Execution> {
+    return this.execute(parent, { txs, header: { producer } });
+  }
+
+  /** An account at the head (an empty one when unknown). */
+  account(address: string): Account {
+    return this.accounts.get(address) ?? { balance: 0n, nonce: 0 };
+  }
+
+  /** Every account at the head. */
+  get headAccounts(): ReadonlyMap<string, Account> {
+    return this.accounts;
   }
 
   private hold(block: Block, now: number): ImportOutcome {
@@ -433,4 +520,11 @@ function metaOf(block: Block, totalWeight: bigint, now: number): BlockMeta {
     orphan_reason: null,
     competing_hash: null,
   };
+}
+
+function accountWrites(accounts: ReadonlyMap<string, Account>, touched: readonly AccountChange[]): ChainWrite[] {
+  return [...new Set(touched.map((c) => c.address))].map((address) => {
+    const a = accounts.get(address);
+    return { kind: "account" as const, address, account: a ? ([a.balance.toString(), a.nonce] as [string, number]) : null };
+  });
 }

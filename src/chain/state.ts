@@ -1,8 +1,7 @@
 /**
  * Account state and its root (DESIGN.md section 3: `state_root` is an RFC 6962 root over
  * H(JCS([address, balance, nonce])) of every account in ascending address order).
- * Transfers and rewards arrive with issue 4; until then blocks carry no transactions and the
- * state is the genesis `alloc`.
+ * A block moves the state by its transfers, then pays its producer `block_reward` plus the fees.
  */
 import { merkleRootOfHashes } from "../consensus/merkle.ts";
 import { hashJson, toHex } from "../consensus/encoding.ts";
@@ -34,4 +33,63 @@ export function stateRoot(accounts: Accounts): string {
       }),
     ),
   );
+}
+
+/** One account's value before and after a block (before null: the account did not exist). */
+export interface AccountChange {
+  address: string;
+  before: Account | null;
+  after: Account;
+}
+
+/**
+ * Applies `changes` to `accounts` (mutated) forwards, or backwards to undo them: the undo/redo of a
+ * reorg (DESIGN.md section 7).
+ */
+export function applyChanges(accounts: Map<string, Account>, changes: readonly AccountChange[], direction: "redo" | "undo"): void {
+  if (direction === "redo") {
+    for (const c of changes) accounts.set(c.address, c.after);
+    return;
+  }
+  for (let i = changes.length - 1; i >= 0; i--) {
+    const c = changes[i]!;
+    if (c.before === null) accounts.delete(c.address);
+    else accounts.set(c.address, c.before);
+  }
+}
+
+/** The changes between two account maps, for the addresses in `touched`. */
+export function diffAccounts(before: ReadonlyMap<string, Account>, after: ReadonlyMap<string, Account>, touched: Iterable<string>): AccountChange[] {
+  const out: AccountChange[] = [];
+  for (const address of new Set(touched)) {
+    const a = after.get(address);
+    if (!a) continue;
+    const b = before.get(address) ?? null;
+    if (b && b.balance === a.balance && b.nonce === a.nonce) continue;
+    out.push({ address, before: b, after: a });
+  }
+  return out.sort((x, y) => (x.address < y.address ? -1 : 1));
+}
+
+/** JSON form of a change (bigints as decimal strings), for storage. */
+export interface StoredChange {
+  address: string;
+  before: [string, number] | null;
+  after: [string, number];
+}
+
+export function encodeChanges(changes: readonly AccountChange[]): StoredChange[] {
+  return changes.map((c) => ({
+    address: c.address,
+    before: c.before ? [c.before.balance.toString(), c.before.nonce] : null,
+    after: [c.after.balance.toString(), c.after.nonce],
+  }));
+}
+
+export function decodeChanges(stored: readonly StoredChange[]): AccountChange[] {
+  return stored.map((c) => ({
+    address: c.address,
+    before: c.before ? { balance: BigInt(c.before[0]), nonce: c.before[1] } : null,
+    after: { balance: BigInt(c.after[0]), nonce: c.after[1] },
+  }));
 }

@@ -2,7 +2,7 @@
  * Assembles and signs a block on a parent (DESIGN.md section 3). Used by the Proof-of-Sync
  * producer; the PoW miner (issue 5) seals the same header with a nonce.
  */
-import type { Attestation, Block, Header } from "../consensus/types.ts";
+import type { Attestation, Block, Header, Tx } from "../consensus/types.ts";
 import { blockHash } from "../consensus/hashing.ts";
 import { merkleRootOfItems } from "../consensus/merkle.ts";
 import { toHex } from "../consensus/encoding.ts";
@@ -10,12 +10,15 @@ import { Domain, sign } from "../consensus/signatures.ts";
 
 /** What goes into a new block. */
 export interface BlockDraft {
-  parent: { hash: string; height: number; state_root: string };
+  parent: { hash: string; height: number };
   producer: string;
   slot: number | null;
   /** ms since the epoch */
   timestamp: number;
   attestations: Attestation[];
+  txs?: Tx[];
+  /** the state root after executing the block (`Chain.previewState`) */
+  stateRoot: string;
   difficulty?: number;
   nonce?: number;
 }
@@ -31,18 +34,18 @@ export function draftHeader(d: BlockDraft): Header {
     slot: d.slot,
     difficulty: d.difficulty ?? 0,
     nonce: d.nonce ?? 0,
-    tx_root: toHex(merkleRootOfItems([])),
+    tx_root: toHex(merkleRootOfItems(d.txs ?? [])),
     attestations_root: toHex(merkleRootOfItems(d.attestations)),
-    state_root: d.parent.state_root,
+    state_root: d.stateRoot,
   };
 }
 
-/** Signs a header into a wire-form block. */
-export function sealBlock(header: Header, attestations: Attestation[], secretKey: Uint8Array): Block {
-  return { hash: blockHash(header), header, signature: sign(Domain.block, header, secretKey), txs: [], attestations };
+/** Signs a header into a wire-form block with its body. */
+export function sealBlock(header: Header, body: { txs?: Tx[]; attestations: Attestation[] }, secretKey: Uint8Array): Block {
+  return { hash: blockHash(header), header, signature: sign(Domain.block, header, secretKey), txs: body.txs ?? [], attestations: body.attestations };
 }
 
 /** Builds and signs a block from a draft. */
 export function buildBlock(d: BlockDraft, secretKey: Uint8Array): Block {
-  return sealBlock(draftHeader(d), d.attestations, secretKey);
+  return sealBlock(draftHeader(d), d, secretKey);
 }

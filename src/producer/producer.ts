@@ -13,7 +13,7 @@ import type { AttestationPool } from "../chain/attestationPool.ts";
 import type { BlockMeta } from "../storage/chainDb.ts";
 import type { ClaimReceipts } from "./claims.ts";
 import { buildBlock } from "./blockBuilder.ts";
-import type { Block } from "../consensus/types.ts";
+import type { Block, Tx } from "../consensus/types.ts";
 
 /** Producer identity and clock. */
 export interface ProducerOptions {
@@ -162,6 +162,8 @@ export class Producer {
     const p = chain.spec.params;
     const height = parent.height + 1;
     const ancestors = await chain.branchHashes(parent, height - p.attestation_max_age);
+    const txs: Tx[] = [];
+    const { stateRoot } = await chain.previewState(parent, this.opts.ebid, txs);
     return buildBlock(
       {
         parent,
@@ -169,6 +171,8 @@ export class Producer {
         slot,
         timestamp: Math.max(this.now(), slotOpensAt(parent.timestamp, slot, p)),
         attestations: attestations.select(height, ancestors, p.attestation_max_age),
+        txs,
+        stateRoot,
       },
       this.opts.secretKey,
     );

@@ -4,11 +4,13 @@
  *
  * Keys (utf8): `b!<hash>` block wire form, `m!<hash>` BlockMeta, `c!<height, 16 hex>` canonical
  * hash at a height, `a!<height, 16 hex>!<hash>` every stored block at a height (its producer),
- * `e!<height, 16 hex>!<producer>` equivocation evidence, `head` tip hash, `genesis` genesis hash.
+ * `e!<height, 16 hex>!<producer>` equivocation evidence, `d!<hash>` the block's account changes,
+ * `s!<address>` the account state at the head, `head` tip hash, `genesis` genesis hash.
  * Values are JSON.
  */
 import { ClassicLevel } from "classic-level";
 import type { Block } from "../consensus/types.ts";
+import type { StoredChange } from "../chain/state.ts";
 
 /** Per-block metadata, including the seed 002 MinerBlock status fields. */
 export interface BlockMeta {
@@ -40,7 +42,9 @@ export type ChainWrite =
   | { kind: "canonical"; height: number; hash: string }
   | { kind: "uncanonical"; height: number }
   | { kind: "head"; hash: string }
-  | { kind: "evidence"; evidence: Equivocation };
+  | { kind: "evidence"; evidence: Equivocation }
+  | { kind: "changes"; hash: string; changes: StoredChange[] }
+  | { kind: "account"; address: string; account: [string, number] | null };
 
 /** One producer signed two different blocks at one height (DESIGN.md section 7; issue 3). */
 export interface Equivocation {
@@ -101,6 +105,10 @@ export class ChainDb {
             { type: "put" as const, key: `b!${w.block.hash}`, value: w.block },
             { type: "put" as const, key: `a!${hex16(w.block.header.height)}!${w.block.hash}`, value: w.block.header.producer },
           ];
+        case "changes":
+          return { type: "put" as const, key: `d!${w.hash}`, value: w.changes };
+        case "account":
+          return w.account === null ? { type: "del" as const, key: `s!${w.address}` } : { type: "put" as const, key: `s!${w.address}`, value: w.account };
         case "evidence":
           return { type: "put" as const, key: `e!${hex16(w.evidence.height)}!${w.evidence.producer}`, value: w.evidence };
         case "meta":
@@ -114,6 +122,18 @@ export class ChainDb {
       }
     });
     await this.db.batch(ops.flat());
+  }
+
+  /** A block's account changes (stored at import), or undefined. */
+  async getChanges(hash: string): Promise<StoredChange[] | undefined> {
+    return (await this.db.get(`d!${hash}`)) as StoredChange[] | undefined;
+  }
+
+  /** The head's account state: address -> [balance, nonce]. */
+  async loadAccounts(): Promise<Map<string, [string, number]>> {
+    const out = new Map<string, [string, number]>();
+    for await (const [key, value] of this.db.iterator({ gte: "s!", lt: "s!~" })) out.set(key.slice(2), value as [string, number]);
+    return out;
   }
 
   /** Every stored block at `height` (any branch) with its producer. */

@@ -126,9 +126,10 @@ test("hostile P2P input is refused with a logged reason while the node keeps pro
   // A block for the next height by its scheduled primary, correct in every way but signed by the outsider.
   const status = await getJson(`${target.api}/api/mining/status`);
   const parent = await getJson(`${target.api}/api/blocks/${status.next_height - 1}`);
+  // (the signature is checked before the block is executed, so its state_root does not matter)
   const forged = sealBlock(
-    draftHeader({ parent: { hash: parent.hash, height: parent.header.height, state_root: parent.header.state_root }, producer: status.current_winner, slot: 0, timestamp: parent.header.timestamp + 500, attestations: [] }),
-    [],
+    draftHeader({ parent: { hash: parent.hash, height: parent.header.height }, producer: status.current_winner, slot: 0, timestamp: parent.header.timestamp + 500, attestations: [], stateRoot: parent.header.state_root }),
+    { attestations: [] },
     outsider.secretKey,
   );
   c.ws.send(JSON.stringify({ type: "block", block: forged }) + "\n");

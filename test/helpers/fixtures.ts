@@ -6,7 +6,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { ebidOf } from "../../src/consensus/signatures.ts";
 import { slotOpensAt } from "../../src/consensus/timing.ts";
-import type { Attestation, Block } from "../../src/consensus/types.ts";
+import type { Attestation, Block, Tx } from "../../src/consensus/types.ts";
 import { Domain, sign } from "../../src/consensus/signatures.ts";
 import { normalizeChainSpec, type ChainSpec } from "../../src/chain/spec.ts";
 import { Chain } from "../../src/chain/chain.ts";
@@ -75,11 +75,12 @@ export async function blockFor(
   parent: BlockMeta,
   keys: TestKey[],
   slot = 0,
-  opts: { timestamp?: number; attestations?: Attestation[]; signer?: TestKey } = {},
+  opts: { timestamp?: number; attestations?: Attestation[]; signer?: TestKey; txs?: Tx[] } = {},
 ): Promise<Block> {
   const schedule = await chain.scheduleFor(parent);
   const producer = schedule.winners[slot]!;
   const key = opts.signer ?? keys.find((k) => k.ebid === producer)!;
+  const txs = opts.txs ?? [];
   return buildBlock(
     {
       parent,
@@ -87,6 +88,8 @@ export async function blockFor(
       slot,
       timestamp: opts.timestamp ?? slotOpensAt(parent.timestamp, slot, chain.spec.params),
       attestations: opts.attestations ?? [],
+      txs,
+      stateRoot: (await chain.previewState(parent, producer, txs)).stateRoot,
     },
     key.secretKey,
   );

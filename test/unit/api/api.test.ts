@@ -85,6 +85,13 @@ test("blocks by height, by hash and by range carry the MinerBlock status fields"
     assert.equal(status.sync_progress.syncing, false);
     assert.deepEqual(await (await app.request("/api/evidence")).json(), { evidence: [] });
     assert.equal((await app.request("/api/evidence?limit=0")).status, 400);
+    const producer = (await c.chain.getCanonicalMeta(1))!.producer;
+    const acct = await (await app.request(`/api/accounts/${producer}`)).json();
+    let produced = 0;
+    for (let h = 1; h <= 4; h++) if ((await c.chain.getCanonicalMeta(h))!.producer === producer) produced++;
+    assert.equal(acct.balance, String(50 * produced), "block_reward 50 per block produced");
+    assert.equal(acct.nonce, 0);
+    assert.equal((await app.request("/api/accounts/xyz")).status, 400);
   } finally {
     await c.destroy();
   }

@@ -1,9 +1,9 @@
 // Chain import, validation, fork choice and persistence over real LevelDB in temp folders.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain, tempDir } from "../../helpers/fixtures.ts";
+import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain, tempDir, type TestKey } from "../../helpers/fixtures.ts";
 import { BlockError, ChainSpecError } from "../../../src/chain/errors.ts";
-import { sealBlock } from "../../../src/producer/blockBuilder.ts";
+import { draftHeader, sealBlock } from "../../../src/producer/blockBuilder.ts";
 import { Domain, sign } from "../../../src/consensus/signatures.ts";
 import type { Block } from "../../../src/consensus/types.ts";
 
@@ -16,7 +16,7 @@ async function rejects(p: Promise<unknown>, code: string) {
 
 // Re-signs (and so re-hashes) a block after its header was edited.
 function resign(b: Block, signer = keys.find((k) => k.ebid === b.header.producer)!): Block {
-  return sealBlock(b.header, b.attestations, signer.secretKey);
+  return sealBlock(b.header, b, signer.secretKey);
 }
 
 test("imports primary blocks, persists them, and resumes from disk", async () => {
@@ -72,9 +72,10 @@ test("refuses blocks that break each consensus rule, and stores none of them", a
     await rejects(c.chain.importBlock(await blockFor(c.chain, head, keys, 0, { attestations: [{ ...onBranch, sig: onBranch.sig.replace(/^./, (x) => (x === "0" ? "1" : "0")) }] })), "BAD_ATTESTATION");
     await rejects(c.chain.importBlock(await blockFor(c.chain, head, keys, 0, { attestations: [onBranch, attest(keys[1]!, head.height - 1, head.parent_hash)] })), "BAD_ATTESTATION");
     await rejects(c.chain.importBlock(await blockFor(c.chain, head, keys, 0, { attestations: [attest(keys[1]!, head.height + 1, head.hash)] })), "BAD_ATTESTATION");
-    // transactions are not executed yet
+    // a transaction that does not verify (roots right, so the block is executed)
     const tx = { chain_id: "vision-test", from: keys[0]!.ebid, to: keys[1]!.ebid, amount: "1", fee: "1", nonce: 0, sig: "aa".repeat(64) };
-    await rejects(c.chain.importBlock({ ...good, txs: [tx] }), "BAD_TX");
+    const withTx = sealBlock(draftHeader({ parent: head, producer: good.header.producer, slot: 0, timestamp: good.header.timestamp, attestations: [], txs: [tx], stateRoot: head.state_root }), { txs: [tx], attestations: [] }, keys.find((k) => k.ebid === good.header.producer)!.secretKey);
+    await rejects(c.chain.importBlock(withTx), "BAD_TX");
 
     assert.equal(c.chain.head.hash, head.hash, "nothing invalid moved the head");
     const r = await c.chain.importBlock(await blockFor(c.chain, head, keys, 0, { attestations: [onBranch] }));
@@ -219,5 +220,58 @@ test("a producer that signs two blocks at one height is recorded as equivocating
     assert.equal(c.chain.head.hash, [a.hash, b.hash].sort()[0]);
   } finally {
     await c.destroy();
+  }
+});
+
+test("transfers and rewards move the state; a reorg undoes and redoes it; restart keeps it", async () => {
+  const t = tempDir();
+  const [payer, payee] = makeKeys(6).slice(4) as [TestKey, TestKey]; // neither is a producer
+  const funded = makeSpec(keys, { alloc: { [payer.ebid]: "1000" }, block_reward: "50" });
+  try {
+    const c = await openTestChain(funded, t.dir);
+    await extend(c.chain, keys, 1);
+    const fork = c.chain.head;
+    const sign1 = (nonce: number, amount: string) => {
+      const body = { chain_id: "vision-test", from: payer.ebid, to: payee.ebid, amount, fee: "5", nonce };
+      return { ...body, sig: sign(Domain.tx, body, payer.secretKey) };
+    };
+    // branch A (one backup block): a transfer of 100
+    const a1 = await blockFor(c.chain, fork, keys, 1, { txs: [sign1(0, "100")] });
+    await c.chain.importBlock(a1);
+    assert.deepEqual(c.chain.account(payer.ebid), { balance: 895n, nonce: 1 });
+    const producerA = a1.header.producer;
+    const before = c.chain.account(producerA).balance;
+    // branch B (slot 0, heavier): a transfer of 300 instead
+    const b1 = await blockFor(c.chain, fork, keys, 0, { txs: [sign1(0, "300")] });
+    await c.chain.importBlock(b1);
+    assert.equal(c.chain.head.hash, b1.hash, "reorg to the heavier branch");
+    assert.deepEqual(c.chain.account(payer.ebid), { balance: 695n, nonce: 1 });
+    assert.deepEqual(c.chain.account(payee.ebid), { balance: 300n, nonce: 0 });
+    if (b1.header.producer !== producerA) assert.equal(c.chain.account(producerA).balance, before - 55n, "A's reward and fee undone");
+    // a block on the losing branch is validated against that branch's state
+    const a2 = await blockFor(c.chain, (await c.chain.getMeta(a1.hash))!, keys, 0, { txs: [sign1(1, "800")] });
+    assert.equal((await c.chain.importBlock(a2)).status, "imported");
+    assert.equal(c.chain.head.hash, a2.hash, "branch A (1 + 2) now outweighs B (2): reorg back");
+    assert.deepEqual(c.chain.account(payer.ebid), { balance: 90n, nonce: 2 });
+    assert.deepEqual(c.chain.account(payee.ebid), { balance: 900n, nonce: 0 });
+    // replaying a used nonce is refused
+    const head = c.chain.head;
+    const producer = (await c.chain.scheduleFor(head)).winners[0]!;
+    const replay = [sign1(0, "1")];
+    const bad = sealBlock(
+      draftHeader({ parent: head, producer, slot: 0, timestamp: head.timestamp + 2000, attestations: [], txs: replay, stateRoot: head.state_root }),
+      { txs: replay, attestations: [] },
+      keys.find((k) => k.ebid === producer)!.secretKey,
+    );
+    await assert.rejects(c.chain.importBlock(bad), (e) => e instanceof BlockError && e.code === "BAD_TX" && /NONCE_TOO_LOW/.test(e.message));
+    const headHash = c.chain.head.hash;
+    const balances = [...c.chain.headAccounts].map(([k, v]) => [k, v.balance, v.nonce]);
+    await c.close();
+    const again = await openTestChain(funded, t.dir);
+    assert.equal(again.chain.head.hash, headHash);
+    assert.deepEqual([...again.chain.headAccounts].map(([k, v]) => [k, v.balance, v.nonce]).sort(), balances.sort());
+    await again.close();
+  } finally {
+    t.cleanup();
   }
 });
