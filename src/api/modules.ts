@@ -5,6 +5,8 @@ import type { SnapshotUpdater } from "../producer/snapshot.ts";
 import type { ClaimReceipts } from "../producer/claims.ts";
 import type { Syncer } from "../sync/syncer.ts";
 import type { AttestationPool } from "../chain/attestationPool.ts";
+import type { AddOutcome, Mempool } from "../chain/mempool.ts";
+import type { Tx } from "../consensus/types.ts";
 
 /** The services the API reads; `api` never imports `node/`. */
 export interface ApiModules {
@@ -14,6 +16,9 @@ export interface ApiModules {
   claims: ClaimReceipts;
   syncer: Pick<Syncer, "progress">;
   attestations: Pick<AttestationPool, "size">;
+  mempool: Pick<Mempool, "size" | "get" | "list">;
+  /** accepts a transfer into the mempool and gossips it; throws TxError */
+  submitTx(tx: Tx): AddOutcome;
   /** this node's EBID */
   ebid: string;
   /** ms since the epoch when the node started */

@@ -19,6 +19,7 @@ import { validateBlock, type Schedule } from "./validation.ts";
 import { executeBlock, type Execution } from "./execute.ts";
 import { accountsFromAlloc, applyChanges, decodeChanges, encodeChanges, type Account, type AccountChange } from "./state.ts";
 import type { Tx } from "../consensus/types.ts";
+import { txHash } from "./tx.ts";
 
 /** Result of offering a block to the chain. */
 export type ImportOutcome =
@@ -33,6 +34,8 @@ export interface HeadEvent {
   previous: BlockMeta;
   /** blocks of the old branch that left the canonical chain (0 for a plain extension) */
   reorgDepth: number;
+  /** hashes of the blocks that left the canonical chain, newest first */
+  orphaned: string[];
 }
 
 /** Chain tuning. */
@@ -244,12 +247,17 @@ export class Chain extends EventEmitter<ChainEvents> {
       { totalWeight: weight, height: h.height, hash: block.hash },
       { totalWeight: BigInt(previous.total_weight), height: previous.height, hash: previous.hash },
     ) < 0;
-    const writes: ChainWrite[] = [{ kind: "block", block }, { kind: "changes", hash: block.hash, changes: encodeChanges(changes) }];
+    const writes: ChainWrite[] = [
+      { kind: "block", block },
+      { kind: "changes", hash: block.hash, changes: encodeChanges(changes) },
+      ...block.txs.map((tx) => ({ kind: "txIndex" as const, txHash: txHash(tx), blockHash: block.hash })),
+    ];
     let accounts: Map<string, Account> | undefined;
     const evidence = await this.equivocation(block, now);
     if (evidence) writes.push({ kind: "evidence", evidence });
     const updated: BlockMeta[] = [meta];
     let reorgDepth = 0;
+    let orphaned: string[] = [];
     if (!better) {
       const competing = await this.db.getCanonicalHash(h.height);
       Object.assign(meta, {
@@ -300,6 +308,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       }
       writes.push({ kind: "head", hash: block.hash });
       reorgDepth = oldBranch.length;
+      orphaned = oldBranch.map((o) => o.hash);
       // State: undo the old branch (newest first), redo the new one (oldest first).
       accounts = new Map(this.accounts);
       const touched: AccountChange[] = [];
@@ -329,7 +338,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       if (reorgDepth > 0) {
         this.log.warn({ height: h.height, hash: block.hash, depth: reorgDepth, old_head: previous.hash }, "Chain reorg");
       }
-      this.emit("head", { head: meta, previous, reorgDepth });
+      this.emit("head", { head: meta, previous, reorgDepth, orphaned });
     }
     return { status: "imported", meta, newHead: better, reorgDepth };
   }
@@ -405,6 +414,18 @@ export class Chain extends EventEmitter<ChainEvents> {
    */
   previewState(parent: BlockMeta, producer: string, txs: Tx[]): Promise<Execution> {
     return this.execute(parent, { txs, header: { producer } });
+  }
+
+  /**
+   * Where a transaction is on the canonical chain: its block's height and hash, or undefined.
+   * (The index lists every stored block that carried it; only a canonical one counts.)
+   */
+  async findTx(hash: string): Promise<{ height: number; block_hash: string } | undefined> {
+    for (const blockHash of await this.db.getTxBlocks(hash)) {
+      const meta = await this.getMeta(blockHash);
+      if (meta?.is_canonical) return { height: meta.height, block_hash: meta.hash };
+    }
+    return undefined;
   }
 
   /** An account at the head (an empty one when unknown). */

@@ -3,11 +3,11 @@
  * kept per sender in nonce order; a pending transaction is replaced by one with the same nonce and a
  * higher fee; block building takes, across senders, the highest fee among each sender's next
  * executable transaction, so every sender's nonces stay contiguous. Bounded in size, per sender and
- * in age. Callers check signatures (`checkTxStateless`) before `add`. Not wired into the node yet.
+ * in age. Callers check signatures (`checkTxStateless`) before `add`.
  */
 import type { Tx } from "../consensus/types.ts";
 import type { Account } from "./state.ts";
-import { TxError, accountOf, txAmounts, txHash } from "./tx.ts";
+import { TxError, accountOf, checkTxStateless, txAmounts, txHash } from "./tx.ts";
 
 /** Mempool limits. Times in ms. */
 export interface MempoolOptions {
@@ -46,9 +46,35 @@ export class Mempool {
     return this.byHash.size;
   }
 
+  /** Senders with pending transactions. */
+  senders(): string[] {
+    return [...this.bySender.keys()];
+  }
+
+  /** Up to `limit` pending transactions, by sender then nonce. */
+  list(limit: number): Tx[] {
+    const out: Tx[] = [];
+    for (const queue of this.bySender.values()) {
+      for (const n of [...queue.keys()].sort((a, b) => a - b)) {
+        if (out.length >= limit) return out;
+        out.push(queue.get(n)!.tx);
+      }
+    }
+    return out;
+  }
+
   /** A pending transaction by hash. */
   get(hash: string): Tx | undefined {
     return this.byHash.get(hash)?.tx;
+  }
+
+  /**
+   * Checks a transaction from outside (signature, chain id, amounts) and adds it.
+   * @throws TxError as `checkTxStateless` and `add`
+   */
+  admit(tx: Tx, chainId: string, sender: Account): AddOutcome {
+    checkTxStateless(tx, chainId);
+    return this.add(tx, sender);
   }
 
   /**

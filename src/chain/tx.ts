@@ -1,7 +1,7 @@
 /**
  * Transfer validity (issue 4; DESIGN.md section 3 wire form `{chain_id, from, to, amount, fee,
  * nonce, sig}`). Amounts are exact integers in base units, carried as decimal strings and
- * computed as bigint: no floats, no overflow. Not wired into block validation yet.
+ * computed as bigint: no floats, no overflow.
  */
 import { hashJson, omit, toHex } from "../consensus/encoding.ts";
 import { Domain, verify } from "../consensus/signatures.ts";

@@ -8,7 +8,9 @@ import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import type { Logger } from "pino";
 import { LRUCache } from "lru-cache";
-import type { Block, Attestation } from "../consensus/types.ts";
+import type { Block, Attestation, Tx } from "../consensus/types.ts";
+import { Mempool, type AddOutcome } from "../chain/mempool.ts";
+import { TxError, txHash } from "../chain/tx.ts";
 import { Domain, sign, verify } from "../consensus/signatures.ts";
 import { ChainDb } from "../storage/chainDb.ts";
 import { Chain, type HeadEvent } from "../chain/chain.ts";
@@ -57,12 +59,14 @@ export class VisionNode {
   private heartbeat?: NodeJS.Timeout;
   private readonly seenBlocks = new LRUCache<string, true>({ max: 4096 });
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
+  private readonly seenTxs = new LRUCache<string, true>({ max: 65_536 });
 
   private constructor(
     readonly key: NodeKey,
     readonly db: ChainDb,
     readonly chain: Chain,
     readonly attestations: AttestationPool,
+    readonly mempool: Mempool,
     readonly p2p: PeerManager,
     readonly syncer: Syncer,
     readonly snapshot: SnapshotUpdater,
@@ -88,6 +92,7 @@ export class VisionNode {
       const chain = await Chain.open({ spec: opts.spec }, { db, logger: log.child({ module: "chain" }) });
       cleanup.push(() => chain.close());
       const attestations = new AttestationPool();
+      const mempool = new Mempool();
       const claims = new ClaimReceipts();
       // Late-bound: P2P handlers call into the node once it exists.
       let node: VisionNode | undefined;
@@ -122,6 +127,7 @@ export class VisionNode {
             {
               chain,
               attestations,
+              mempool,
               claims,
               isEligible: () => snapshot.eligible,
               broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
@@ -131,12 +137,19 @@ export class VisionNode {
         : undefined;
       await p2p.start();
       cleanup.push(() => p2p.stop());
-      const app = createApi({ chain, p2p, snapshot, claims, syncer, attestations, ebid: key.ebid, startedAt: Date.now() });
+      // Late-bound like the P2P handlers: the API submits transactions through the node.
+      const app = createApi({
+        chain, p2p, snapshot, claims, syncer, attestations, mempool, ebid: key.ebid, startedAt: Date.now(),
+        submitTx: (tx) => node!.submitTx(tx),
+      });
       const { server, port } = await listen(app.fetch, opts.apiHost, opts.apiPort);
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-      node = new VisionNode(key, db, chain, attestations, p2p, syncer, snapshot, claims, producer, server, port, log);
+      node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, server, port, log);
       chain.on("head", (e) => node!.onHead(e));
-      node.heartbeat = setInterval(() => node!.scheduleStatus(), STATUS_HEARTBEAT_MS);
+      node.heartbeat = setInterval(() => {
+        node!.scheduleStatus();
+        node!.mempool.expire();
+      }, STATUS_HEARTBEAT_MS);
       node.heartbeat.unref();
       snapshot.start();
       producer?.start();
@@ -199,7 +212,8 @@ export class VisionNode {
         this.onAttestation(peer, msg.attestation);
         return;
       case "tx":
-        return; // transactions arrive with issue 4
+        this.onTx(peer, msg.tx as Tx);
+        return;
     }
   }
 
@@ -224,6 +238,46 @@ export class VisionNode {
     }
   }
 
+  /**
+   * Accepts a transfer into the mempool (signature, chain id, amounts, nonce, balance over pending)
+   * and gossips it. Used by `POST /api/tx` and for gossip.
+   * @throws TxError naming the rule it broke
+   */
+  submitTx(tx: Tx, from?: Peer): AddOutcome {
+    const out = this.mempool.admit(tx, this.chain.spec.chain_id, this.chain.account(tx.from));
+    this.seenTxs.set(out.hash, true);
+    if (out.status !== "known") this.p2p.broadcast({ type: "tx", tx }, from);
+    return out;
+  }
+
+  private onTx(peer: Peer, tx: Tx): void {
+    const hash = txHash(tx);
+    if (this.seenTxs.has(hash)) return;
+    this.seenTxs.set(hash, true);
+    try {
+      this.submitTx(tx, peer);
+    } catch (e) {
+      // A stale nonce or a balance spent meanwhile is normal in gossip; a forged one is not.
+      if (e instanceof TxError && (e.code === "BAD_SIGNATURE" || e.code === "BAD_CHAIN_ID")) this.p2p.penalize(peer, `invalid transaction: ${e.code}`);
+      else if (!(e instanceof TxError)) throw e;
+    }
+  }
+
+  // Transactions leave the pool when included; those of orphaned blocks come back (DESIGN.md section 7).
+  private async updateMempool(e: HeadEvent): Promise<void> {
+    for (const hash of e.orphaned) {
+      const block = await this.chain.getBlock(hash);
+      for (const tx of block?.txs ?? []) {
+        try {
+          this.mempool.add(tx, this.chain.account(tx.from));
+        } catch {
+          // included on the new branch too, or no longer affordable
+        }
+      }
+    }
+    this.mempool.removeIncluded(this.chain.headAccounts, this.mempool.senders());
+  }
+
   private onAttestation(peer: Peer, a: MessageOf<"attestation">["attestation"]): void {
     const id = `${a.ebid}:${a.block_hash}`;
     if (this.seenAttestations.has(id)) return;
@@ -239,6 +293,7 @@ export class VisionNode {
   private onHead(e: HeadEvent): void {
     const head = e.head;
     this.scheduleStatus();
+    this.updateMempool(e).catch((err) => this.log.warn({ err: (err as Error).message }, "Mempool update failed"));
     this.attestations.prune(head.height - 2 * this.chain.spec.params.attestation_max_age);
     // Proof-of-Sync made verifiable: an eligible node attests each new tip it holds (DESIGN.md section 5).
     if (this.snapshot.eligible && !this.syncer.progress.syncing) {

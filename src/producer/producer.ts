@@ -10,6 +10,7 @@ import { calculateJitter } from "../consensus/selection.ts";
 import { proposeAt, slotOpensAt } from "../consensus/timing.ts";
 import type { Chain } from "../chain/chain.ts";
 import type { AttestationPool } from "../chain/attestationPool.ts";
+import type { Mempool } from "../chain/mempool.ts";
 import type { BlockMeta } from "../storage/chainDb.ts";
 import type { ClaimReceipts } from "./claims.ts";
 import { buildBlock } from "./blockBuilder.ts";
@@ -29,6 +30,7 @@ export interface ProducerOptions {
 export interface ProducerModules {
   chain: Chain;
   attestations: AttestationPool;
+  mempool: Mempool;
   claims: ClaimReceipts;
   isEligible(): boolean;
   /** sends a block we produced to every peer */
@@ -162,8 +164,16 @@ export class Producer {
     const p = chain.spec.params;
     const height = parent.height + 1;
     const ancestors = await chain.branchHashes(parent, height - p.attestation_max_age);
-    const txs: Tx[] = [];
-    const { stateRoot } = await chain.previewState(parent, this.opts.ebid, txs);
+    let txs: Tx[] = this.m.mempool.select(p.max_block_txs, await chain.stateAt(parent));
+    let stateRoot: string;
+    try {
+      stateRoot = (await chain.previewState(parent, this.opts.ebid, txs)).stateRoot;
+    } catch (e) {
+      // The mempool only offers executable transfers; if one still fails, produce without them.
+      this.m.log.warn({ err: (e as Error).message }, "Mempool selection did not execute; producing an empty block");
+      txs = [];
+      stateRoot = (await chain.previewState(parent, this.opts.ebid, txs)).stateRoot;
+    }
     return buildBlock(
       {
         parent,

@@ -5,7 +5,8 @@
  * Keys (utf8): `b!<hash>` block wire form, `m!<hash>` BlockMeta, `c!<height, 16 hex>` canonical
  * hash at a height, `a!<height, 16 hex>!<hash>` every stored block at a height (its producer),
  * `e!<height, 16 hex>!<producer>` equivocation evidence, `d!<hash>` the block's account changes,
- * `s!<address>` the account state at the head, `head` tip hash, `genesis` genesis hash.
+ * `s!<address>` the account state at the head, `t!<tx hash>!<block hash>` blocks carrying a
+ * transaction, `head` tip hash, `genesis` genesis hash.
  * Values are JSON.
  */
 import { ClassicLevel } from "classic-level";
@@ -44,7 +45,8 @@ export type ChainWrite =
   | { kind: "head"; hash: string }
   | { kind: "evidence"; evidence: Equivocation }
   | { kind: "changes"; hash: string; changes: StoredChange[] }
-  | { kind: "account"; address: string; account: [string, number] | null };
+  | { kind: "account"; address: string; account: [string, number] | null }
+  | { kind: "txIndex"; txHash: string; blockHash: string };
 
 /** One producer signed two different blocks at one height (DESIGN.md section 7; issue 3). */
 export interface Equivocation {
@@ -107,6 +109,8 @@ export class ChainDb {
           ];
         case "changes":
           return { type: "put" as const, key: `d!${w.hash}`, value: w.changes };
+        case "txIndex":
+          return { type: "put" as const, key: `t!${w.txHash}!${w.blockHash}`, value: 1 };
         case "account":
           return w.account === null ? { type: "del" as const, key: `s!${w.address}` } : { type: "put" as const, key: `s!${w.address}`, value: w.account };
         case "evidence":
@@ -127,6 +131,14 @@ export class ChainDb {
   /** A block's account changes (stored at import), or undefined. */
   async getChanges(hash: string): Promise<StoredChange[] | undefined> {
     return (await this.db.get(`d!${hash}`)) as StoredChange[] | undefined;
+  }
+
+  /** Hashes of the stored blocks (any branch) that carry transaction `txHash`. */
+  async getTxBlocks(txHash: string): Promise<string[]> {
+    const prefix = `t!${txHash}!`;
+    const out: string[] = [];
+    for await (const key of this.db.keys({ gte: prefix, lt: `${prefix}~` })) out.push(key.slice(prefix.length));
+    return out;
   }
 
   /** The head's account state: address -> [balance, nonce]. */

@@ -146,6 +146,36 @@ test("hostile P2P input is refused with a logged reason while the node keeps pro
   assert.equal((await bad.json()).error, "bad_request");
 });
 
+test("transfers from the faucet submitted to one node are included, and every node agrees on balances", async () => {
+  const faucet = readKeyFile(join(dir, "faucet.key"));
+  const to = nodes.map((n) => n.ebid);
+  const hashes: string[] = [];
+  for (let nonce = 0; nonce < 6; nonce++) {
+    const body = { chain_id: spec.chain_id, from: faucet.ebid, to: to[nonce % 3]!, amount: String(1000 + nonce), fee: "2", nonce };
+    const r = await fetch(`${nodes[0]!.api}/api/tx`, { method: "POST", body: JSON.stringify({ ...body, sig: sign(Domain.tx, body, faucet.secretKey) }) });
+    assert.equal(r.status, 200, await r.clone().text());
+    hashes.push((await r.json()).hash);
+  }
+  // nonce reuse is refused with the reason
+  const dup = { chain_id: spec.chain_id, from: faucet.ebid, to: to[0]!, amount: "1", fee: "2", nonce: 0 };
+  const refused = await fetch(`${nodes[0]!.api}/api/tx`, { method: "POST", body: JSON.stringify({ ...dup, sig: sign(Domain.tx, dup, faucet.secretKey) }) });
+  assert.equal(refused.status, 400);
+  const included = await waitFor(async () => {
+    const st = await Promise.all(hashes.map((h) => getJson(`${nodes[2]!.api}/api/tx/${h}`)));
+    return st.every((x) => x.status === "included") ? st : undefined;
+  }, 30_000, "all transfers included (seen from another node)");
+  const top = Math.max(...included.map((x) => x.height as number));
+  await waitFor(async () => (await Promise.all(nodes.map(height))).every((h) => h >= top), 20_000, "every node past the last transfer");
+  const spent = 6n * 2n + [0, 1, 2, 3, 4, 5].reduce((a, n) => a + 1000n + BigInt(n), 0n);
+  for (const n of nodes) {
+    const acc = await getJson(`${n.api}/api/accounts/${faucet.ebid}`);
+    assert.equal(BigInt(acc.balance), BigInt(spec.alloc[faucet.ebid]!) - spent, n.ebid);
+    assert.equal(acc.nonce, 6);
+  }
+  const roots = await Promise.all(nodes.map(async (n) => (await getJson(`${n.api}/api/blocks/${top}`)).header.state_root));
+  assert.equal(new Set(roots).size, 1, "same state_root at the same height");
+});
+
 test("a stopped node restarts from its data dir, catches up and rejoins", async () => {
   const n3 = nodes[2]!;
   assert.equal(await n3.stop(), 0, "graceful exit code 0");

@@ -2,12 +2,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createApi } from "../../../src/api/index.ts";
+import { Mempool } from "../../../src/chain/mempool.ts";
+import { Domain, sign } from "../../../src/consensus/signatures.ts";
 import { ClaimReceipts } from "../../../src/producer/claims.ts";
 import { nextSnapshot } from "../../../src/consensus/eligibility.ts";
 import { extend, makeKeys, makeSpec, openTestChain } from "../../helpers/fixtures.ts";
 
 const keys = makeKeys(3);
-const spec = makeSpec(keys);
+const payer = makeKeys(5)[4]!; // funded, not a producer
+const spec = makeSpec(keys, { alloc: { [payer.ebid]: "1000" } });
 
 async function setup() {
   const c = await openTestChain(spec);
@@ -16,7 +19,10 @@ async function setup() {
   claims.record(3, { winner_id: keys[0]!.ebid, tip_hash: blocks[1]!.hash, claimed_at: 123, slot_idx: 0 });
   claims.settle(3, "produced", { block_hash: blocks[2]!.hash });
   const snap = nextSnapshot(4, 4, c.chain.head.hash, [4, 4], spec.params);
+  const mempool = new Mempool();
   const app = createApi({
+    mempool,
+    submitTx: (tx) => mempool.admit(tx, spec.chain_id, c.chain.account(tx.from)),
     chain: c.chain,
     p2p: { readyPeers: () => [], health: () => ({ listening: true, port: 1, ready_peers: 0, handshaking: 0, banned: 0, server_error: null }) },
     snapshot: { current: snap, eligible: true },
@@ -121,6 +127,53 @@ test("bad parameters get 400 with a JSON error; unknown things 404", async () =>
       assert.equal(typeof body.error, "string", path);
       assert.equal(typeof body.message, "string", path);
     }
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("POST /api/tx: 200 with the hash, or 400 naming the reason; GET /api/tx and /api/mempool", async () => {
+  const { c, app } = await setup();
+  const post = (body: unknown) => app.request("/api/tx", { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json" } });
+  const tx = (nonce: number, amount = "10", over: Record<string, unknown> = {}) => {
+    const body = { chain_id: spec.chain_id, from: payer.ebid, to: keys[0]!.ebid, amount, fee: "1", nonce, ...over };
+    return { ...body, sig: sign(Domain.tx, body, payer.secretKey) };
+  };
+  try {
+    const ok = await post(tx(0));
+    assert.equal(ok.status, 200);
+    const { hash, status } = await ok.json();
+    assert.equal(status, "added");
+    assert.deepEqual(await (await app.request(`/api/tx/${hash}`)).json(), { hash, status: "pending", tx: tx(0) });
+    const mp = await (await app.request("/api/mempool")).json();
+    assert.equal(mp.size, 1);
+    const cases: [unknown, string][] = [
+      [tx(0, "10", { fee: "1" }), ""], // the same again: known, 200
+      [tx(0, "20"), "fee_too_low"], // same nonce, same fee: no replacement
+      [{ ...tx(1), sig: tx(2).sig }, "bad_signature"],
+      [tx(1, "10", { chain_id: "other-chain" }), "bad_chain_id"],
+      [tx(1, "2000"), "insufficient_balance"],
+      [tx(1, (2n ** 128n).toString()), "bad_amount"],
+      [tx(1, "-5"), "bad_request"],
+      [tx(1, "1.5"), "bad_request"],
+      [{ ...tx(1), extra: 1 }, "bad_request"],
+      ["{not json", "bad_request"],
+    ];
+    for (const [body, error] of cases) {
+      const r = await post(body);
+      if (error === "") {
+        assert.equal(r.status, 200);
+        continue;
+      }
+      assert.equal(r.status, 400, JSON.stringify(body).slice(0, 80));
+      const j = await r.json();
+      assert.equal(j.error, error, j.message);
+      assert.ok(j.message.length > 0);
+    }
+    assert.equal((await post("x".repeat(20_000))).status, 400, "oversized body");
+    assert.equal((await (await app.request("/api/mempool")).json()).size, 1, "nothing half-applied");
+    assert.deepEqual(await (await app.request(`/api/tx/${"ab".repeat(32)}`)).json(), { hash: "ab".repeat(32), status: "unknown" });
+    assert.equal((await app.request("/api/tx/zz")).status, 400);
   } finally {
     await c.destroy();
   }

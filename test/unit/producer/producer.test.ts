@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { Producer } from "../../../src/producer/producer.ts";
 import { ClaimReceipts } from "../../../src/producer/claims.ts";
 import { AttestationPool } from "../../../src/chain/attestationPool.ts";
+import { Mempool } from "../../../src/chain/mempool.ts";
 import { calculateJitter, proposeAt, slotOpensAt } from "../../../src/consensus/index.ts";
 import type { Block } from "../../../src/consensus/types.ts";
 import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain, silentLog, type TestKey } from "../../helpers/fixtures.ts";
@@ -15,6 +16,7 @@ function producerFor(c: Awaited<ReturnType<typeof openTestChain>>, key: TestKey,
   const sent: Block[] = [];
   const claims = new ClaimReceipts();
   const attestations = new AttestationPool();
+  const mempool = new Mempool();
   const producer = new Producer(
     {
       ebid: key.ebid,
@@ -25,9 +27,9 @@ function producerFor(c: Awaited<ReturnType<typeof openTestChain>>, key: TestKey,
         await onSleep?.();
       },
     },
-    { chain: c.chain, attestations, claims, isEligible: () => true, broadcast: (b) => (sent.push(b), { sent: 2, skipped: 0 }), log: silentLog },
+    { chain: c.chain, attestations, mempool, claims, isEligible: () => true, broadcast: (b) => (sent.push(b), { sent: 2, skipped: 0 }), log: silentLog },
   );
-  return { producer, sent, claims, attestations };
+  return { producer, sent, claims, attestations, mempool };
 }
 
 test("the primary waits for T(0) + its jitter, then produces a valid block with pooled attestations", async () => {
@@ -114,7 +116,7 @@ test("an ineligible node and a node outside the winners never produce", async ()
     assert.equal(sent.length, 0);
     const ineligible = new Producer(
       { ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey, now: () => c.clock.now, sleep: async () => undefined },
-      { chain: c.chain, attestations: new AttestationPool(), claims: new ClaimReceipts(), isEligible: () => false, broadcast: () => ({ sent: 0, skipped: 0 }), log: silentLog },
+      { chain: c.chain, attestations: new AttestationPool(), mempool: new Mempool(), claims: new ClaimReceipts(), isEligible: () => false, broadcast: () => ({ sent: 0, skipped: 0 }), log: silentLog },
     );
     await ineligible.tick(new AbortController().signal);
     assert.equal(c.chain.head.height, 0);
