@@ -12,7 +12,7 @@ import { peerRoutes } from "./routes/peers.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { evidenceRoutes } from "./routes/evidence.ts";
 import { statusRoutes } from "./routes/status.ts";
-import { accountRoutes } from "./routes/accounts.ts";
+import { accountRoutes, rewardRoutes } from "./routes/accounts.ts";
 import { mempoolRoutes, txRoutes } from "./routes/tx.ts";
 
 export type { ApiModules } from "./modules.ts";
@@ -28,6 +28,7 @@ export function createApi(m: ApiModules): Hono {
   app.route("/api/evidence", evidenceRoutes(m));
   app.route("/api/status", statusRoutes(m));
   app.route("/api/accounts", accountRoutes(m));
+  app.route("/api/rewards", rewardRoutes(m));
   app.route("/api/tx", txRoutes(m));
   app.route("/api/mempool", mempoolRoutes(m));
   app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));

@@ -17,8 +17,8 @@ export interface ApiModules {
   syncer: Pick<Syncer, "progress">;
   attestations: Pick<AttestationPool, "size">;
   mempool: Pick<Mempool, "size" | "get" | "list">;
-  /** accepts a transfer into the mempool and gossips it; throws TxError */
-  submitTx(tx: Tx): AddOutcome;
+  /** accepts a transfer into the mempool (journaled) and gossips it; rejects with TxError */
+  submitTx(tx: Tx): Promise<AddOutcome>;
   /** this node's EBID */
   ebid: string;
   /** ms since the epoch when the node started */

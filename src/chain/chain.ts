@@ -12,7 +12,7 @@ import { blockWeight, compareTips } from "../consensus/forkChoice.ts";
 import { epochSalt, miningSeed, pickWinnerWithRerolls } from "../consensus/selection.ts";
 import { poolFor, type PoolEntry } from "../consensus/pool.ts";
 import { isRetargetHeight, retarget } from "../consensus/difficulty.ts";
-import type { BlockMeta, ChainDb, ChainWrite, Equivocation } from "../storage/chainDb.ts";
+import type { BlockMeta, ChainDb, ChainWrite, Equivocation, ProducerTotals } from "../storage/chainDb.ts";
 import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, type ChainSpec } from "./spec.ts";
 import { validateBlock, type Schedule } from "./validation.ts";
@@ -70,6 +70,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   private _head: BlockMeta;
   /** account state at the head */
   private accounts: Map<string, Account>;
+  /** blocks and rewards per producer on the canonical chain */
+  private totals = new Map<string, ProducerTotals>();
   private readonly queue = new PQueue({ concurrency: 1 });
   private readonly metas = new LRUCache<string, BlockMeta>({ max: 16_384 });
   private readonly schedules = new LRUCache<string, Schedule>({ max: 1024 });
@@ -128,6 +130,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     const accounts = new Map<string, Account>();
     for (const [address, [balance, nonce]] of await modules.db.loadAccounts()) accounts.set(address, { balance: BigInt(balance), nonce });
     const chain = new Chain(full, modules.db, modules.logger, head, accounts);
+    chain.totals = await modules.db.loadProducerTotals();
     chain.log.info({ height: head.height, hash: head.hash, genesis: genesis.hash }, "Chain opened");
     return chain;
   }
@@ -253,6 +256,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       ...block.txs.map((tx) => ({ kind: "txIndex" as const, txHash: txHash(tx), blockHash: block.hash })),
     ];
     let accounts: Map<string, Account> | undefined;
+    let totals: Map<string, ProducerTotals> | undefined;
     const evidence = await this.equivocation(block, now);
     if (evidence) writes.push({ kind: "evidence", evidence });
     const updated: BlockMeta[] = [meta];
@@ -272,6 +276,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       accounts = new Map(this.accounts);
       applyChanges(accounts, changes, "redo");
       writes.push(...accountWrites(accounts, changes));
+      totals = this.countRewards([block], []);
     } else {
       // Reorg: find the common ancestor, demote the old branch, promote the new one.
       const newBranch: BlockMeta[] = [meta];
@@ -323,8 +328,11 @@ export class Chain extends EventEmitter<ChainEvents> {
         touched.push(...c);
       }
       writes.push(...accountWrites(accounts, touched));
+      const blockOf = async (m: BlockMeta) => (m === meta ? block : (await this.getBlock(m.hash))!);
+      totals = this.countRewards(await Promise.all(newBranch.map(blockOf)), await Promise.all(oldBranch.map(blockOf)));
     }
     for (const m of updated) writes.push({ kind: "meta", meta: m });
+    if (totals) for (const [producer, stats] of totals) writes.push({ kind: "producerStats", producer, stats });
     await this.db.write(writes);
     for (const m of updated) this.metas.set(m.hash, m);
     this.emit("imported", meta, block);
@@ -334,6 +342,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (better) {
       this._head = meta;
       this.accounts = accounts!;
+      for (const [producer, stats] of totals!) this.totals.set(producer, stats);
       this.headSeenAt = now;
       if (reorgDepth > 0) {
         this.log.warn({ height: h.height, hash: block.hash, depth: reorgDepth, old_head: previous.hash }, "Chain reorg");
@@ -426,6 +435,27 @@ export class Chain extends EventEmitter<ChainEvents> {
       if (meta?.is_canonical) return { height: meta.height, block_hash: meta.hash };
     }
     return undefined;
+  }
+
+  // Totals of the producers touched when `added` blocks join the canonical chain and `removed` leave it.
+  private countRewards(added: Block[], removed: Block[]): Map<string, ProducerTotals> {
+    const out = new Map<string, ProducerTotals>();
+    const reward = BigInt(this.spec.block_reward);
+    const bump = (b: Block, sign: 1 | -1) => {
+      const cur = out.get(b.header.producer) ?? this.totals.get(b.header.producer) ?? { blocks: 0, rewards: "0" };
+      const earned = reward + b.txs.reduce((a, t) => a + BigInt(t.fee), 0n);
+      out.set(b.header.producer, { blocks: cur.blocks + sign, rewards: (BigInt(cur.rewards) + BigInt(sign) * earned).toString() });
+    };
+    for (const b of removed) bump(b, -1);
+    for (const b of added) bump(b, 1);
+    return out;
+  }
+
+  /** Blocks and rewards (reward plus fees, base units) per producer on the canonical chain. */
+  producerTotals(producer?: string): Map<string, ProducerTotals> {
+    if (producer === undefined) return new Map(this.totals);
+    const t = this.totals.get(producer);
+    return t ? new Map([[producer, t]]) : new Map();
   }
 
   /** An account at the head (an empty one when unknown). */

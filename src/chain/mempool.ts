@@ -63,6 +63,11 @@ export class Mempool {
     return out;
   }
 
+  /** True when `hash` is pending. */
+  has(hash: string): boolean {
+    return this.byHash.has(hash);
+  }
+
   /** A pending transaction by hash. */
   get(hash: string): Tx | undefined {
     return this.byHash.get(hash)?.tx;

@@ -60,6 +60,7 @@ export class VisionNode {
   private readonly seenBlocks = new LRUCache<string, true>({ max: 4096 });
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
   private readonly seenTxs = new LRUCache<string, true>({ max: 65_536 });
+  private readonly journaled = new Set<string>();
 
   private constructor(
     readonly key: NodeKey,
@@ -146,9 +147,10 @@ export class VisionNode {
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
       node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, server, port, log);
       chain.on("head", (e) => node!.onHead(e));
+      await node.restoreJournal();
       node.heartbeat = setInterval(() => {
         node!.scheduleStatus();
-        node!.mempool.expire();
+        if (node!.mempool.expire() > 0) void node!.trimJournal();
       }, STATUS_HEARTBEAT_MS);
       node.heartbeat.unref();
       snapshot.start();
@@ -243,24 +245,52 @@ export class VisionNode {
    * and gossips it. Used by `POST /api/tx` and for gossip.
    * @throws TxError naming the rule it broke
    */
-  submitTx(tx: Tx, from?: Peer): AddOutcome {
+  async submitTx(tx: Tx, from?: Peer): Promise<AddOutcome> {
     const out = this.mempool.admit(tx, this.chain.spec.chain_id, this.chain.account(tx.from));
     this.seenTxs.set(out.hash, true);
-    if (out.status !== "known") this.p2p.broadcast({ type: "tx", tx }, from);
+    if (out.status !== "known") {
+      // Journaled before anyone is told it was accepted: a crash after this loses nothing.
+      await this.db.journalTx(out.hash, tx);
+      this.journaled.add(out.hash);
+      this.p2p.broadcast({ type: "tx", tx }, from);
+    }
     return out;
+  }
+
+  /** Drops journal entries of transactions that left the pool (included, replaced, evicted, expired). */
+  private async trimJournal(): Promise<void> {
+    const gone = [...this.journaled].filter((h) => !this.mempool.has(h));
+    if (gone.length === 0) return;
+    for (const h of gone) this.journaled.delete(h);
+    await this.db.unjournalTxs(gone);
+  }
+
+  /** Re-admits journaled transactions after a restart, in nonce order, against the head state. */
+  private async restoreJournal(): Promise<void> {
+    const txs = (await this.db.loadJournal()).sort((a, b) => a.nonce - b.nonce);
+    const dropped: string[] = [];
+    for (const tx of txs) {
+      const hash = txHash(tx);
+      try {
+        this.mempool.admit(tx, this.chain.spec.chain_id, this.chain.account(tx.from));
+        this.journaled.add(hash);
+      } catch {
+        dropped.push(hash); // included before the restart, or no longer valid
+      }
+    }
+    await this.db.unjournalTxs(dropped);
+    if (txs.length) this.log.info({ restored: txs.length - dropped.length, dropped: dropped.length }, "Mempool journal restored");
   }
 
   private onTx(peer: Peer, tx: Tx): void {
     const hash = txHash(tx);
     if (this.seenTxs.has(hash)) return;
     this.seenTxs.set(hash, true);
-    try {
-      this.submitTx(tx, peer);
-    } catch (e) {
+    this.submitTx(tx, peer).catch((e) => {
       // A stale nonce or a balance spent meanwhile is normal in gossip; a forged one is not.
       if (e instanceof TxError && (e.code === "BAD_SIGNATURE" || e.code === "BAD_CHAIN_ID")) this.p2p.penalize(peer, `invalid transaction: ${e.code}`);
-      else if (!(e instanceof TxError)) throw e;
-    }
+      else if (!(e instanceof TxError)) this.log.warn({ err: (e as Error).message }, "Transaction not journaled");
+    });
   }
 
   // Transactions leave the pool when included; those of orphaned blocks come back (DESIGN.md section 7).
@@ -276,6 +306,7 @@ export class VisionNode {
       }
     }
     this.mempool.removeIncluded(this.chain.headAccounts, this.mempool.senders());
+    await this.trimJournal();
   }
 
   private onAttestation(peer: Peer, a: MessageOf<"attestation">["attestation"]): void {

@@ -6,11 +6,12 @@
  * hash at a height, `a!<height, 16 hex>!<hash>` every stored block at a height (its producer),
  * `e!<height, 16 hex>!<producer>` equivocation evidence, `d!<hash>` the block's account changes,
  * `s!<address>` the account state at the head, `t!<tx hash>!<block hash>` blocks carrying a
- * transaction, `head` tip hash, `genesis` genesis hash.
+ * transaction, `r!<producer>` its totals on the canonical chain, `p!<tx hash>` the mempool journal (accepted, not yet included), `head` tip hash,
+ * `genesis` genesis hash.
  * Values are JSON.
  */
 import { ClassicLevel } from "classic-level";
-import type { Block } from "../consensus/types.ts";
+import type { Block, Tx } from "../consensus/types.ts";
 import type { StoredChange } from "../chain/state.ts";
 
 /** Per-block metadata, including the seed 002 MinerBlock status fields. */
@@ -46,7 +47,14 @@ export type ChainWrite =
   | { kind: "evidence"; evidence: Equivocation }
   | { kind: "changes"; hash: string; changes: StoredChange[] }
   | { kind: "account"; address: string; account: [string, number] | null }
-  | { kind: "txIndex"; txHash: string; blockHash: string };
+  | { kind: "txIndex"; txHash: string; blockHash: string }
+  | { kind: "producerStats"; producer: string; stats: ProducerTotals };
+
+/** What a producer earned on the canonical chain: blocks, and reward plus fees (decimal string). */
+export interface ProducerTotals {
+  blocks: number;
+  rewards: string;
+}
 
 /** One producer signed two different blocks at one height (DESIGN.md section 7; issue 3). */
 export interface Equivocation {
@@ -109,6 +117,8 @@ export class ChainDb {
           ];
         case "changes":
           return { type: "put" as const, key: `d!${w.hash}`, value: w.changes };
+        case "producerStats":
+          return { type: "put" as const, key: `r!${w.producer}`, value: w.stats };
         case "txIndex":
           return { type: "put" as const, key: `t!${w.txHash}!${w.blockHash}`, value: 1 };
         case "account":
@@ -138,6 +148,30 @@ export class ChainDb {
     const prefix = `t!${txHash}!`;
     const out: string[] = [];
     for await (const key of this.db.keys({ gte: prefix, lt: `${prefix}~` })) out.push(key.slice(prefix.length));
+    return out;
+  }
+
+  /** Every producer's totals on the canonical chain. */
+  async loadProducerTotals(): Promise<Map<string, ProducerTotals>> {
+    const out = new Map<string, ProducerTotals>();
+    for await (const [key, value] of this.db.iterator({ gte: "r!", lt: "r!~" })) out.set(key.slice(2), value as ProducerTotals);
+    return out;
+  }
+
+  /** Journals an accepted transaction (awaited before the API answers, so a crash cannot lose it). */
+  async journalTx(hash: string, tx: Tx): Promise<void> {
+    await this.db.put(`p!${hash}`, tx);
+  }
+
+  /** Removes transactions from the journal. */
+  async unjournalTxs(hashes: readonly string[]): Promise<void> {
+    if (hashes.length) await this.db.batch(hashes.map((h) => ({ type: "del" as const, key: `p!${h}` })));
+  }
+
+  /** Every journaled transaction. */
+  async loadJournal(): Promise<Tx[]> {
+    const out: Tx[] = [];
+    for await (const value of this.db.values({ gte: "p!", lt: "p!~" })) out.push(value as Tx);
     return out;
   }
 

@@ -1,4 +1,7 @@
-/** `GET /api/accounts/:address`: an account at the head (balance in base units as a decimal string). */
+/**
+ * `GET /api/accounts/:address`: an account at the head (balance in base units as a decimal string,
+ * rewards earned and blocks produced on the canonical chain), and `GET /api/rewards`.
+ */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
 import { badRequest } from "../errors.ts";
@@ -10,7 +13,29 @@ export function accountRoutes(m: ApiModules): Hono {
     const address = c.req.param("address");
     if (!/^[0-9a-f]{64}$/.test(address)) throw badRequest("address must be 64 lowercase hex chars");
     const a = m.chain.account(address);
-    return c.json({ address, balance: a.balance.toString(), nonce: a.nonce, height: m.chain.head.height, state_root: m.chain.head.state_root });
+    const t = m.chain.producerTotals(address).get(address);
+    return c.json({
+      address,
+      balance: a.balance.toString(),
+      nonce: a.nonce,
+      rewards_earned: t?.rewards ?? "0",
+      blocks_produced: t?.blocks ?? 0,
+      height: m.chain.head.height,
+      state_root: m.chain.head.state_root,
+    });
+  });
+  return app;
+}
+
+/** `GET /api/rewards`: seed 001's "reward distribution tracking", per producer on the canonical chain. */
+export function rewardRoutes(m: ApiModules): Hono {
+  const app = new Hono();
+  app.get("/", (c) => {
+    const producers = [...m.chain.producerTotals()]
+      .map(([producer, t]) => ({ producer, blocks_produced: t.blocks, rewards_earned: t.rewards }))
+      .filter((p) => p.blocks_produced > 0)
+      .sort((a, b) => b.blocks_produced - a.blocks_produced || (a.producer < b.producer ? -1 : 1));
+    return c.json({ height: m.chain.head.height, block_reward: m.chain.spec.block_reward, producers });
   });
   return app;
 }

@@ -29,7 +29,7 @@ export function txRoutes(m: ApiModules): Hono {
       const parsed = txSchema.safeParse(raw);
       if (!parsed.success) throw badRequest(`invalid transaction: ${formatZodError(parsed.error)}`);
       try {
-        const out = m.submitTx(parsed.data as Tx);
+        const out = await m.submitTx(parsed.data as Tx);
         return c.json({ hash: out.hash, status: out.status, ...(out.replaced ? { replaced: out.replaced } : {}) });
       } catch (e) {
         if (e instanceof TxError) return c.json({ error: e.code.toLowerCase(), message: e.message }, 400);

@@ -22,7 +22,7 @@ async function setup() {
   const mempool = new Mempool();
   const app = createApi({
     mempool,
-    submitTx: (tx) => mempool.admit(tx, spec.chain_id, c.chain.account(tx.from)),
+    submitTx: async (tx) => mempool.admit(tx, spec.chain_id, c.chain.account(tx.from)),
     chain: c.chain,
     p2p: { readyPeers: () => [], health: () => ({ listening: true, port: 1, ready_peers: 0, handshaking: 0, banned: 0, server_error: null }) },
     snapshot: { current: snap, eligible: true },
@@ -97,6 +97,10 @@ test("blocks by height, by hash and by range carry the MinerBlock status fields"
     for (let h = 1; h <= 4; h++) if ((await c.chain.getCanonicalMeta(h))!.producer === producer) produced++;
     assert.equal(acct.balance, String(50 * produced), "block_reward 50 per block produced");
     assert.equal(acct.nonce, 0);
+    assert.equal(acct.blocks_produced, produced);
+    assert.equal(acct.rewards_earned, String(50 * produced));
+    const rewards = await (await app.request("/api/rewards")).json();
+    assert.equal(rewards.producers.reduce((a: number, p: { blocks_produced: number }) => a + p.blocks_produced, 0), 4);
     assert.equal((await app.request("/api/accounts/xyz")).status, 400);
   } finally {
     await c.destroy();

@@ -264,12 +264,19 @@ test("transfers and rewards move the state; a reorg undoes and redoes it; restar
       keys.find((k) => k.ebid === producer)!.secretKey,
     );
     await assert.rejects(c.chain.importBlock(bad), (e) => e instanceof BlockError && e.code === "BAD_TX" && /NONCE_TOO_LOW/.test(e.message));
+    // producer totals follow the canonical chain through both reorgs
+    const totalsBefore = c.chain.producerTotals();
+    const totals = [...totalsBefore.values()];
+    assert.equal(totals.reduce((a, t) => a + t.blocks, 0), c.chain.head.height);
+    const canonicalFees = 5n + 5n; // a1 and a2 are canonical, 5 each
+    assert.equal(totals.reduce((a, t) => a + BigInt(t.rewards), 0n), 50n * BigInt(c.chain.head.height) + canonicalFees);
     const headHash = c.chain.head.hash;
     const balances = [...c.chain.headAccounts].map(([k, v]) => [k, v.balance, v.nonce]);
     await c.close();
     const again = await openTestChain(funded, t.dir);
     assert.equal(again.chain.head.hash, headHash);
     assert.deepEqual([...again.chain.headAccounts].map(([k, v]) => [k, v.balance, v.nonce]).sort(), balances.sort());
+    assert.deepEqual(again.chain.producerTotals(), totalsBefore);
     await again.close();
   } finally {
     t.cleanup();
