@@ -2,7 +2,8 @@
  * `vision-node` command line: start, testnet init, testnet, keygen. Errors print one line and exit 1.
  */
 import { Command, Option } from "commander";
-import { collectParam, intIn, parseLogLevel, parsePeers, parsePort } from "./parse.ts";
+import { collectParam, intIn, parseAddress, parseAmount, parseLogLevel, parsePeers, parsePort } from "./parse.ts";
+import { runAccount, runLoad, runTxSend } from "./tx.ts";
 import { runStart } from "./start.ts";
 import { runTestnet, runTestnetInit } from "./testnet.ts";
 import { runKeygen } from "./keygen.ts";
@@ -84,6 +85,38 @@ drillCommand("partition", "cut one node's links for --seconds each round (user-s
 drillCommand("late-join", "start the last node after the others built --blocks blocks; measure its sync and rejoin", 3)
   .option("--blocks <n>", "blocks before the last node starts", intIn(1, 1_000_000), 300)
   .action((o) => runDrillLateJoin(o));
+
+const tx = program.command("tx").description("transactions");
+tx.command("send")
+  .description("sign a transfer with --key and submit it (the nonce comes from the node)")
+  .requiredOption("--key <file>", "key file of the sender")
+  .requiredOption("--to <address>", "recipient (64 hex chars)", parseAddress)
+  .requiredOption("--amount <n>", "amount in base units", parseAmount)
+  .option("--fee <n>", "fee in base units", parseAmount, "1")
+  .option("--api <url>", "node API", "http://127.0.0.1:8080")
+  .action((o) => runTxSend(o));
+
+program
+  .command("account <address>")
+  .description("balance, nonce, rewards earned and blocks produced of an address")
+  .option("--api <url>", "node API", "http://127.0.0.1:8080")
+  .action((address, o) => runAccount(parseAddress(address), o));
+
+program
+  .command("load")
+  .description("submit --tps transfers a second for --duration seconds and report submitted, accepted and included")
+  .requiredOption("--key <file>", "key file of the sender (e.g. testnet-data/faucet.key)")
+  .option("--tps <n>", "transfers per second", intIn(1, 10_000), 50)
+  .option("--duration <s>", "seconds", intIn(1, 3600), 10)
+  .option("--to <address>", "recipient (default: the sender itself)", parseAddress)
+  .option("--api <url>", "node API", "http://127.0.0.1:8080")
+  .action(async (o) => {
+    const r = await runLoad(o);
+    process.stdout.write(
+      `submitted ${r.submitted}, accepted ${r.accepted}, refused ${r.refused}, included ${r.included} in ${r.seconds.toFixed(1)} s (${r.included_per_s.toFixed(1)} included/s)\n`,
+    );
+    if (r.included < r.accepted) process.exitCode = 1;
+  });
 
 program
   .command("keygen")

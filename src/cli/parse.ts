@@ -46,3 +46,15 @@ export function collectParam(v: string, prev: Record<string, number> = {}): Reco
   if (!m) throw new InvalidArgumentError("expected name=value with a whole number, e.g. jitter_max_ms=100");
   return { ...prev, [m[1]!]: Number(m[2]) };
 }
+
+/** An address: 64 lowercase hex chars. */
+export function parseAddress(v: string): string {
+  if (!/^[0-9a-f]{64}$/.test(v)) throw new InvalidArgumentError("expected an address of 64 lowercase hex chars");
+  return v;
+}
+
+/** An amount in base units: a non-negative whole number, as a decimal string. */
+export function parseAmount(v: string): string {
+  if (!/^(0|[1-9][0-9]{0,38})$/.test(v)) throw new InvalidArgumentError("expected a whole number of base units (no sign, no decimals)");
+  return v;
+}

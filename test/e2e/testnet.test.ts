@@ -176,6 +176,29 @@ test("transfers from the faucet submitted to one node are included, and every no
   assert.equal(new Set(roots).size, 1, "same state_root at the same height");
 });
 
+test("CLI: tx send, account and a load run whose transfers are all included", () => {
+  const faucetFile = join(dir, "faucet.key");
+  const api = nodes[1]!.api;
+  const to = nodes[0]!.ebid;
+  const sent = runCli(["tx", "send", "--key", faucetFile, "--to", to, "--amount", "5", "--api", api]);
+  assert.equal(sent.status, 0, sent.stderr);
+  assert.match(sent.stdout, /^[0-9a-f]{64} \(nonce \d+, added\)/);
+  const bad = runCli(["tx", "send", "--key", faucetFile, "--to", to, "--amount", "1.5", "--api", api]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /whole number of base units/);
+  const broke = runCli(["tx", "send", "--key", faucetFile, "--to", to, "--amount", "99999999999999999999", "--api", api]);
+  assert.equal(broke.status, 1);
+  assert.match(broke.stderr, /insufficient_balance/);
+  const load = runCli(["load", "--key", faucetFile, "--tps", "40", "--duration", "3", "--api", api], 120_000);
+  assert.equal(load.status, 0, load.stderr + load.stdout);
+  const m = /submitted (\d+), accepted (\d+), refused (\d+), included (\d+)/.exec(load.stdout)!;
+  assert.deepEqual([m[1], m[2], m[3], m[4]], ["120", "120", "0", "120"], load.stdout);
+  const acct = runCli(["account", nodes[0]!.ebid, "--api", api]);
+  assert.equal(acct.status, 0);
+  const a = JSON.parse(acct.stdout);
+  assert.ok(BigInt(a.balance) > 0n && a.blocks_produced >= 0 && typeof a.rewards_earned === "string");
+});
+
 test("a stopped node restarts from its data dir, catches up and rejoins", async () => {
   const n3 = nodes[2]!;
   assert.equal(await n3.stop(), 0, "graceful exit code 0");
