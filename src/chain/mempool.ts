@@ -18,7 +18,7 @@ export interface MempoolOptions {
   now: () => number;
 }
 
-export const defaultMempoolOptions: MempoolOptions = { maxSize: 10_000, maxPerSender: 64, maxAgeMs: 10 * 60_000, now: Date.now };
+export const defaultMempoolOptions: MempoolOptions = { maxSize: 10_000, maxPerSender: 1024, maxAgeMs: 10 * 60_000, now: Date.now };
 
 interface Entry {
   tx: Tx;
