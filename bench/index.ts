@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|partition]`: prints figures and ratios against
+ * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|partition|tx]`: prints figures and ratios against
  * baselines measured in the same run.
  */
 import { parseArgs } from "node:util";
@@ -8,6 +8,7 @@ import { benchBlockInterval } from "./blockInterval.ts";
 import { benchFailover } from "./failover.ts";
 import { benchSync } from "./sync.ts";
 import { benchPartition } from "./partition.ts";
+import { benchTx } from "./tx.ts";
 
 const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, rounds: { type: "string", default: "20" }, "sync-blocks": { type: "string", default: "10000" }, only: { type: "string" } } });
 const blocks = Number(values.blocks);
@@ -18,3 +19,4 @@ if (!values.only || values.only === "interval") await benchBlockInterval(blocks)
 if (!values.only || values.only === "failover") await benchFailover(Number(values.rounds));
 if (!values.only || values.only === "sync") await benchSync(Number(values["sync-blocks"]));
 if (!values.only || values.only === "partition") await benchPartition();
+if (!values.only || values.only === "tx") await benchTx();

@@ -113,7 +113,9 @@ program
   .action(async (o) => {
     const r = await runLoad(o);
     process.stdout.write(
-      `submitted ${r.submitted}, accepted ${r.accepted}, refused ${r.refused}, included ${r.included} in ${r.seconds.toFixed(1)} s (${r.included_per_s.toFixed(1)} included/s)\n`,
+      `submitted ${r.submitted}, accepted ${r.accepted}, refused ${r.refused}, included ${r.included} in ${r.seconds.toFixed(1)} s (${r.included_per_s.toFixed(1)} included/s)` +
+        (Object.keys(r.first_try_refusals).length ? `; first-try refusals ${JSON.stringify(r.first_try_refusals)}` : "") +
+        "\n",
     );
     if (r.included < r.accepted) process.exitCode = 1;
   });

@@ -73,11 +73,14 @@ export interface LoadReport {
   included: number;
   seconds: number;
   included_per_s: number;
+  /** why submissions failed before their retries (error code or network error name) */
+  first_try_refusals: Record<string, number>;
 }
 
 /**
- * Submits `tps` transfers a second for `duration` seconds from one key (consecutive nonces), then
- * waits up to 60 s for them to be included.
+ * Submits `tps` transfers a second for `duration` seconds from one key (consecutive nonces),
+ * resubmits the ones refused (a gap would block every later nonce), then waits up to 60 s for them
+ * to be included.
  */
 export async function runLoad(f: LoadFlags, progress = process.stderr.isTTY): Promise<LoadReport> {
   const key = readKeyFile(f.key);
@@ -88,39 +91,61 @@ export async function runLoad(f: LoadFlags, progress = process.stderr.isTTY): Pr
   bar?.start(total, 0, { accepted: 0, refused: 0 });
   const started = Date.now();
   let accepted = 0;
-  let refused = 0;
-  let lastAccepted = first - 1;
+  const reasons = new Map<string, number>();
+  let lastReason = "";
+  const submit = async (tx: Tx): Promise<boolean> => {
+    try {
+      const r = await api(`${f.api}/api/tx`, { method: "POST", body: JSON.stringify(tx), headers: { "content-type": "application/json" } });
+      if (r.status === 200) return true;
+      lastReason = String(r.body.error ?? r.status);
+    } catch (e) {
+      lastReason = (e as Error).name;
+    }
+    reasons.set(lastReason, (reasons.get(lastReason) ?? 0) + 1);
+    return false;
+  };
+  const failed: Tx[] = [];
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
     const due = started + (i * 1000) / f.tps;
     if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
     const tx = signTransfer(key, { chain_id: chainId, to, amount: "1", fee: "1", nonce: first + i });
     inflight.push(
-      api(`${f.api}/api/tx`, { method: "POST", body: JSON.stringify(tx), headers: { "content-type": "application/json" } }).then(
-        (r) => {
-          if (r.status === 200) {
-            accepted++;
-            lastAccepted = Math.max(lastAccepted, tx.nonce);
-          } else refused++;
-          bar?.update(accepted + refused, { accepted, refused });
-        },
-        () => {
-          refused++;
-        },
-      ),
+      submit(tx).then((ok) => {
+        if (ok) accepted++;
+        else failed.push(tx);
+        bar?.update(accepted + failed.length, { accepted, refused: failed.length });
+      }),
     );
   }
   await Promise.all(inflight);
   bar?.stop();
+  // A refused transfer leaves a nonce gap that blocks every later one: resubmit in nonce order.
+  let refused = 0;
+  for (const tx of failed.sort((a, b) => a.nonce - b.nonce)) {
+    let ok = false;
+    // nonce_too_high: the node's pending window is full until blocks include more; wait for them.
+    for (let attempt = 0; attempt < 60 && !ok; attempt++) {
+      ok = await submit(tx);
+      if (!ok && lastReason !== "nonce_too_high" && attempt >= 2) break;
+      if (!ok) await new Promise((r) => setTimeout(r, 1000));
+    }
+    if (ok) accepted++;
+    else refused++;
+  }
   // Included = the sender's account nonce moved past them.
   const deadline = Date.now() + 60_000;
   let included = 0;
+  let lastProgress = Date.now();
   while (Date.now() < deadline) {
     const acct = await api(`${f.api}/api/accounts/${key.ebid}`);
-    included = Math.max(0, (acct.body.nonce as number) - first);
+    const now = Math.max(0, (acct.body.nonce as number) - first);
+    if (now > included) lastProgress = Date.now();
+    included = now;
     if (included >= accepted) break;
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 250));
   }
-  const seconds = (Date.now() - started) / 1000;
-  return { submitted: total, accepted, refused, included, seconds, included_per_s: included / seconds };
+  // Time until the last inclusion seen, so a stall at the end does not dilute the rate.
+  const seconds = (lastProgress - started) / 1000;
+  return { submitted: total, accepted, refused, included, seconds, included_per_s: included / seconds, first_try_refusals: Object.fromEntries(reasons) };
 }

@@ -1,0 +1,93 @@
+/**
+ * Transactions: signature verifications per second of `node:crypto` (the verifier DESIGN.md
+ * requires) against `@noble/ed25519`, both in this run; the import time of a block carrying 500
+ * transfers against block_time_ms; and the included transfers per second a 3-node testnet sustains
+ * under `vision-node load`, against the rate offered.
+ */
+import { join } from "node:path";
+import * as ed from "@noble/ed25519";
+import { Domain, sign, signingMessage, verify } from "../src/consensus/signatures.ts";
+import { blockFor, makeKeys, makeSpec, openTestChain, tempDir } from "../test/helpers/fixtures.ts";
+import { startNode, runCli, getJson, type NodeProc } from "../test/helpers/nodeProcess.ts";
+import { runLoad, signTransfer } from "../src/cli/tx.ts";
+import { fromHex } from "../src/consensus/encoding.ts";
+import { median, fmt } from "./stats.ts";
+
+function benchVerify(n = 3000): { crypto: number; noble: number } {
+  const [k] = makeKeys(1);
+  const items = Array.from({ length: n }, (_, i) => {
+    const body = { chain_id: "bench", from: k!.ebid, to: k!.ebid, amount: String(i + 1), fee: "1", nonce: i };
+    return { body, sig: sign(Domain.tx, body, k!.secretKey) };
+  });
+  const pub = fromHex(k!.ebid);
+  const rate = (fn: () => void) => {
+    const runs: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const t0 = performance.now();
+      fn();
+      runs.push(n / ((performance.now() - t0) / 1000));
+    }
+    return median(runs);
+  };
+  const crypto = rate(() => items.forEach((x) => verify(Domain.tx, x.body, x.sig, k!.ebid) || assertFalse()));
+  const noble = rate(() => items.forEach((x) => ed.verify(fromHex(x.sig), signingMessage(Domain.tx, x.body), pub) || assertFalse()));
+  return { crypto, noble };
+}
+
+function assertFalse(): never {
+  throw new Error("a valid signature did not verify");
+}
+
+async function bench500TxBlock(): Promise<number> {
+  const keys = makeKeys(3);
+  const payer = makeKeys(5)[4]!;
+  const spec = makeSpec(keys, { alloc: { [payer.ebid]: "1000000000" } });
+  const txs = Array.from({ length: 500 }, (_, nonce) => signTransfer(payer, { chain_id: spec.chain_id, to: keys[0]!.ebid, amount: "3", fee: "1", nonce }));
+  const src = await openTestChain(spec);
+  const block = await blockFor(src.chain, src.chain.head, keys, 0, { txs });
+  await src.destroy();
+  const times: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const c = await openTestChain(spec);
+    const t0 = performance.now();
+    const out = await c.chain.importBlock(block);
+    times.push(performance.now() - t0);
+    if (out.status !== "imported") throw new Error(`500-tx block not imported: ${out.status}`);
+    await c.destroy();
+  }
+  return median(times);
+}
+
+async function benchIncluded(tps: number, seconds: number): Promise<{ included_per_s: number; included: number; accepted: number }> {
+  const t = tempDir("vision-bench-tx-");
+  const nodes: NodeProc[] = [];
+  try {
+    const init = runCli(["testnet", "init", "--nodes", "3", "--dir", t.dir]);
+    if (init.status !== 0) throw new Error(init.stderr);
+    const chain = join(t.dir, "chain.json");
+    nodes.push(await startNode({ dataDir: join(t.dir, "node-1"), chain, extra: ["--log-level", "info"] }));
+    nodes.push(await startNode({ dataDir: join(t.dir, "node-2"), chain, peers: [`ws://127.0.0.1:${nodes[0]!.p2pPort}`], extra: ["--log-level", "info"] }));
+    nodes.push(await startNode({ dataDir: join(t.dir, "node-3"), chain, peers: nodes.map((n) => `ws://127.0.0.1:${n.p2pPort}`), extra: ["--log-level", "info"] }));
+    for (;;) {
+      if ((await getJson(`${nodes[0]!.api}/api/chain/head`)).height >= 2) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const r = await runLoad({ key: join(t.dir, "faucet.key"), tps, duration: seconds, api: nodes[1]!.api }, false);
+    return { included_per_s: r.included_per_s, included: r.included, accepted: r.accepted };
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+    t.cleanup();
+  }
+}
+
+export async function benchTx(tps = 300, seconds = 20): Promise<Record<string, number>> {
+  const v = benchVerify();
+  console.log(`\nsignature verifications per second (3000 tx signatures, median of 3):`);
+  console.log(`  node:crypto (OpenSSL, the verifier in use) ${fmt(v.crypto, 0)}/s; @noble/ed25519 ${fmt(v.noble, 0)}/s; ratio ${fmt(v.crypto / v.noble, 1)}x`);
+  const blockMs = await bench500TxBlock();
+  console.log(`block with 500 transfers: import (validation, execution, one LevelDB batch) median ${fmt(blockMs, 1)} ms = ${fmt((100 * blockMs) / 2000, 2)}% of block_time_ms 2000 (goal < 10%)`);
+  const inc = await benchIncluded(tps, seconds);
+  console.log(`3-node testnet (2000 ms blocks) under load at ${tps} tx/s offered for ${seconds} s: ${inc.accepted} accepted, ${inc.included} included`);
+  console.log(`  sustained ${fmt(inc.included_per_s, 1)} included tx/s, ratio to the offered rate ${fmt(inc.included_per_s / tps)}`);
+  return { verify_crypto: v.crypto, verify_noble: v.noble, block500_ms: blockMs, included_per_s: inc.included_per_s };
+}
