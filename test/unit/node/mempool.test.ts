@@ -1,9 +1,10 @@
-// The mempool journal over real LevelDB: an accepted transfer survives a restart; an included one
-// leaves the journal.
+// The node's mempool over real LevelDB: accepted transfers survive a restart (the journal), and a
+// reorg returns the orphaned blocks' transfers to the pool.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { VisionNode } from "../../../src/node/node.ts";
-import { makeKeys, makeSpec, silentLog, tempDir } from "../../helpers/fixtures.ts";
+import { blockFor, extend, makeKeys, makeSpec, silentLog, tempDir } from "../../helpers/fixtures.ts";
+import { waitFor } from "../../helpers/net.ts";
 import { Domain, sign } from "../../../src/consensus/signatures.ts";
 import { TxError, txHash } from "../../../src/chain/tx.ts";
 
@@ -31,6 +32,25 @@ test("accepted transfers survive a restart of the node", async () => {
       await b.close();
     }
   } finally {
+    t.cleanup();
+  }
+});
+
+test("a reorg returns the orphaned blocks' transfers to the mempool", async () => {
+  const t = tempDir();
+  const node = await VisionNode.init({ dataDir: t.dir, spec, p2p: { host: "127.0.0.1", port: 0 }, apiHost: "127.0.0.1", apiPort: 0, produce: false }, silentLog);
+  try {
+    await extend(node.chain, keys, 1);
+    const fork = node.chain.head;
+    const body = { chain_id: spec.chain_id, from: payer.ebid, to: keys[0]!.ebid, amount: "10", fee: "1", nonce: 0 };
+    const tx = { ...body, sig: sign(Domain.tx, body, payer.secretKey) };
+    await node.chain.importBlock(await blockFor(node.chain, fork, keys, 1, { txs: [tx] })); // the backup's block carries it
+    assert.equal(node.chain.account(payer.ebid).nonce, 1);
+    await node.chain.importBlock(await blockFor(node.chain, fork, keys, 0)); // the primary's, without it, wins
+    assert.equal(node.chain.account(payer.ebid).nonce, 0);
+    await waitFor(() => node.mempool.has(txHash(tx)), 3000, "the transfer back in the mempool");
+  } finally {
+    await node.close();
     t.cleanup();
   }
 });
