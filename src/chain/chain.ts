@@ -17,7 +17,8 @@ import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, type ChainSpec } from "./spec.ts";
 import { validateBlock, type Schedule } from "./validation.ts";
 import { executeBlock, type Execution } from "./execute.ts";
-import { accountsFromAlloc, applyChanges, decodeChanges, encodeChanges, type Account, type AccountChange } from "./state.ts";
+import { accountsFromAlloc, encodeChanges, type Account, type AccountChange } from "./state.ts";
+import { HeadState, type HeadMove, type MovedBlock } from "./headState.ts";
 import type { Tx } from "../consensus/types.ts";
 import { txHash } from "./tx.ts";
 
@@ -68,10 +69,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   /** ms when this node first held the current head as its tip */
   headSeenAt: number;
   private _head: BlockMeta;
-  /** account state at the head */
-  private accounts: Map<string, Account>;
-  /** blocks and rewards per producer on the canonical chain */
-  private totals = new Map<string, ProducerTotals>();
+  private readonly state: HeadState;
   private readonly queue = new PQueue({ concurrency: 1 });
   private readonly metas = new LRUCache<string, BlockMeta>({ max: 16_384 });
   private readonly schedules = new LRUCache<string, Schedule>({ max: 1024 });
@@ -85,10 +83,10 @@ export class Chain extends EventEmitter<ChainEvents> {
     private readonly db: ChainDb,
     private readonly log: Logger,
     head: BlockMeta,
-    accounts: Map<string, Account>,
+    state: HeadState,
   ) {
     super();
-    this.accounts = accounts;
+    this.state = state;
     this.spec = opts.spec;
     this.genesis = genesisBlock(opts.spec);
     this.salt = epochSalt(opts.spec.chain_id);
@@ -127,10 +125,8 @@ export class Chain extends EventEmitter<ChainEvents> {
     if ((await modules.db.getChanges(head.hash)) === undefined) {
       throw new ChainSpecError("data dir was written by an older vision-node without account state: remove it and sync again");
     }
-    const accounts = new Map<string, Account>();
-    for (const [address, [balance, nonce]] of await modules.db.loadAccounts()) accounts.set(address, { balance: BigInt(balance), nonce });
-    const chain = new Chain(full, modules.db, modules.logger, head, accounts);
-    chain.totals = await modules.db.loadProducerTotals();
+    const state = await HeadState.load(modules.db, BigInt(opts.spec.block_reward));
+    const chain = new Chain(full, modules.db, modules.logger, head, state);
     chain.log.info({ height: head.height, hash: head.hash, genesis: genesis.hash }, "Chain opened");
     return chain;
   }
@@ -255,8 +251,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       { kind: "changes", hash: block.hash, changes: encodeChanges(changes) },
       ...block.txs.map((tx) => ({ kind: "txIndex" as const, txHash: txHash(tx), blockHash: block.hash })),
     ];
-    let accounts: Map<string, Account> | undefined;
-    let totals: Map<string, ProducerTotals> | undefined;
+    let move: HeadMove | undefined;
     const evidence = await this.equivocation(block, now);
     if (evidence) writes.push({ kind: "evidence", evidence });
     const updated: BlockMeta[] = [meta];
@@ -273,10 +268,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       });
     } else if (parent.hash === previous.hash) {
       writes.push({ kind: "canonical", height: h.height, hash: block.hash }, { kind: "head", hash: block.hash });
-      accounts = new Map(this.accounts);
-      applyChanges(accounts, changes, "redo");
-      writes.push(...accountWrites(accounts, changes));
-      totals = this.countRewards([block], []);
+      move = this.state.prepareMove([], [{ block, changes }]);
     } else {
       // Reorg: find the common ancestor, demote the old branch, promote the new one.
       const newBranch: BlockMeta[] = [meta];
@@ -315,24 +307,12 @@ export class Chain extends EventEmitter<ChainEvents> {
       reorgDepth = oldBranch.length;
       orphaned = oldBranch.map((o) => o.hash);
       // State: undo the old branch (newest first), redo the new one (oldest first).
-      accounts = new Map(this.accounts);
-      const touched: AccountChange[] = [];
-      for (const o of oldBranch) {
-        const c = await this.changesOf(o.hash);
-        applyChanges(accounts, c, "undo");
-        touched.push(...c);
-      }
-      for (const n of [...newBranch].reverse()) {
-        const c = n === meta ? changes : await this.changesOf(n.hash);
-        applyChanges(accounts, c, "redo");
-        touched.push(...c);
-      }
-      writes.push(...accountWrites(accounts, touched));
-      const blockOf = async (m: BlockMeta) => (m === meta ? block : (await this.getBlock(m.hash))!);
-      totals = this.countRewards(await Promise.all(newBranch.map(blockOf)), await Promise.all(oldBranch.map(blockOf)));
+      const moved = async (m: BlockMeta): Promise<MovedBlock> =>
+        m === meta ? { block, changes } : { block: (await this.getBlock(m.hash))!, changes: await this.state.changesOf(m.hash) };
+      move = this.state.prepareMove(await Promise.all(oldBranch.map(moved)), await Promise.all([...newBranch].reverse().map(moved)));
     }
     for (const m of updated) writes.push({ kind: "meta", meta: m });
-    if (totals) for (const [producer, stats] of totals) writes.push({ kind: "producerStats", producer, stats });
+    if (move) writes.push(...move.writes);
     await this.db.write(writes);
     for (const m of updated) this.metas.set(m.hash, m);
     this.emit("imported", meta, block);
@@ -341,8 +321,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
     if (better) {
       this._head = meta;
-      this.accounts = accounts!;
-      for (const [producer, stats] of totals!) this.totals.set(producer, stats);
+      move!.commit();
       this.headSeenAt = now;
       if (reorgDepth > 0) {
         this.log.warn({ height: h.height, hash: block.hash, depth: reorgDepth, old_head: previous.hash }, "Chain reorg");
@@ -384,33 +363,9 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.db.listEvidence(limit);
   }
 
-  private async changesOf(hash: string): Promise<AccountChange[]> {
-    const stored = await this.db.getChanges(hash);
-    if (!stored) throw new Error(`account changes of ${hash} missing from the database`);
-    return decodeChanges(stored);
-  }
-
-  /**
-   * Account state after `parent`: the head's, or for another branch the head's with the head
-   * branch undone down to the common ancestor and the other branch redone up to `parent`.
-   */
-  async stateAt(parent: BlockMeta): Promise<Map<string, Account>> {
-    const accounts = new Map(this.accounts);
-    if (parent.hash === this._head.hash) return accounts;
-    let a: BlockMeta = this._head;
-    let b: BlockMeta = parent;
-    const redo: string[] = [];
-    while (a.hash !== b.hash) {
-      if (a.height >= b.height) {
-        applyChanges(accounts, await this.changesOf(a.hash), "undo");
-        a = (await this.getMeta(a.parent_hash))!;
-      } else {
-        redo.push(b.hash);
-        b = (await this.getMeta(b.parent_hash))!;
-      }
-    }
-    for (const hash of redo.reverse()) applyChanges(accounts, await this.changesOf(hash), "redo");
-    return accounts;
+  /** Account state after `parent` (on any branch). */
+  stateAt(parent: BlockMeta): Promise<Map<string, Account>> {
+    return this.state.at(this._head, parent, (h) => this.getMeta(h));
   }
 
   private async execute(parent: BlockMeta, block: Pick<Block, "txs"> & { header: { producer: string } }): Promise<Execution> {
@@ -437,35 +392,19 @@ export class Chain extends EventEmitter<ChainEvents> {
     return undefined;
   }
 
-  // Totals of the producers touched when `added` blocks join the canonical chain and `removed` leave it.
-  private countRewards(added: Block[], removed: Block[]): Map<string, ProducerTotals> {
-    const out = new Map<string, ProducerTotals>();
-    const reward = BigInt(this.spec.block_reward);
-    const bump = (b: Block, sign: 1 | -1) => {
-      const cur = out.get(b.header.producer) ?? this.totals.get(b.header.producer) ?? { blocks: 0, rewards: "0" };
-      const earned = reward + b.txs.reduce((a, t) => a + BigInt(t.fee), 0n);
-      out.set(b.header.producer, { blocks: cur.blocks + sign, rewards: (BigInt(cur.rewards) + BigInt(sign) * earned).toString() });
-    };
-    for (const b of removed) bump(b, -1);
-    for (const b of added) bump(b, 1);
-    return out;
-  }
-
   /** Blocks and rewards (reward plus fees, base units) per producer on the canonical chain. */
   producerTotals(producer?: string): Map<string, ProducerTotals> {
-    if (producer === undefined) return new Map(this.totals);
-    const t = this.totals.get(producer);
-    return t ? new Map([[producer, t]]) : new Map();
+    return this.state.producerTotals(producer);
   }
 
   /** An account at the head (an empty one when unknown). */
   account(address: string): Account {
-    return this.accounts.get(address) ?? { balance: 0n, nonce: 0 };
+    return this.state.account(address);
   }
 
   /** Every account at the head. */
   get headAccounts(): ReadonlyMap<string, Account> {
-    return this.accounts;
+    return this.state.all;
   }
 
   private hold(block: Block, now: number): ImportOutcome {
@@ -571,11 +510,4 @@ function metaOf(block: Block, totalWeight: bigint, now: number): BlockMeta {
     orphan_reason: null,
     competing_hash: null,
   };
-}
-
-function accountWrites(accounts: ReadonlyMap<string, Account>, touched: readonly AccountChange[]): ChainWrite[] {
-  return [...new Set(touched.map((c) => c.address))].map((address) => {
-    const a = accounts.get(address);
-    return { kind: "account" as const, address, account: a ? ([a.balance.toString(), a.nonce] as [string, number]) : null };
-  });
 }
