@@ -1,7 +1,7 @@
 /**
  * Header hashes (DESIGN.md section 3, consensus): `seal_hash`, `pow_hash`, `block_hash`.
  */
-import { H, fromHex, hashJson, omit, toHex, u64le } from "./encoding.ts";
+import { H, hashJson, omit, toHex, u64le } from "./encoding.ts";
 import type { Header } from "./types.ts";
 
 /** `seal_hash` = H(JCS(header without nonce)); 32 bytes. */

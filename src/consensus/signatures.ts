@@ -8,7 +8,7 @@ import { createPublicKey, verify as cryptoVerify, type KeyObject } from "node:cr
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { LRUCache } from "lru-cache";
-import { concatBytes, fromHex, hashJson, toHex, utf8 } from "./encoding.ts";
+import { concatBytes, hashJson, toHex, utf8 } from "./encoding.ts";
 
 ed.hashes.sha512 = sha512;
 

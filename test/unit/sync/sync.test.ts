@@ -2,7 +2,6 @@
 // requests, and every seed 002 path answers well-formed and bad requests in its envelope.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { VisionNode } from "../../../src/node/node.ts";
 import { extend, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../../helpers/fixtures.ts";
 import { handshakeClient, waitFor } from "../../helpers/net.ts";
