@@ -27,6 +27,11 @@ const HEX128 = /^[0-9a-f]{128}$/;
 // DER SubjectPublicKeyInfo prefix for a raw 32-byte ed25519 key (RFC 8410).
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const keyCache = new LRUCache<string, KeyObject>({ max: 4096 });
+// Signatures that verified, by signer, signature and signed bytes: a transfer is checked when it
+// enters the mempool and again in every block (and a producer imports its own block), so the
+// expensive ed25519 check runs once per signature. Only successes are cached; the key holds the
+// exact signed message, so a hit is the same verification again.
+const verified = new LRUCache<string, true>({ max: 16_384 });
 
 /** The bytes that are signed: utf8(domain) || H(JCS(obj without `sig`)). */
 export function signingMessage(domain: Domain, obj: object): Uint8Array {
@@ -58,11 +63,21 @@ export function verify(domain: Domain, obj: object, sigHex: string, ebid: string
     }
     keyCache.set(ebid, key);
   }
+  const message = signingMessage(domain, obj);
+  const id = `${ebid}${sigHex}${Buffer.from(message).toString("base64")}`;
+  if (verified.has(id)) return true;
   try {
-    return cryptoVerify(null, signingMessage(domain, obj), key, Buffer.from(sigHex, "hex"));
+    const ok = cryptoVerify(null, message, key, Buffer.from(sigHex, "hex"));
+    if (ok) verified.set(id, true);
+    return ok;
   } catch {
     return false;
   }
+}
+
+/** Forgets every cached verification (benchmarks measure cold verification with it). */
+export function clearVerifyCache(): void {
+  verified.clear();
 }
 
 /** The EBID (hex public key) of a 32-byte ed25519 seed. */

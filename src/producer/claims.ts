@@ -13,7 +13,7 @@ export interface ClaimReceipt {
 }
 
 /** What became of a claim. */
-export type ClaimOutcome = "produced" | "failed" | "superseded";
+export type ClaimOutcome = "produced" | "failed";
 
 /** A receipt with its outcome, for /api/mining/claims. */
 export interface ClaimRecord extends ClaimReceipt {

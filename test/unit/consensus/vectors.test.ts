@@ -5,7 +5,7 @@ import { loadVector } from "../../helpers/vectors.ts";
 import {
   blockHash, calculateJitter, epochSalt, expectedDifficulty, fromHex, hashJson, headerMeetsPow, jcs,
   merkleRootOfHashes, merkleRootOfItems, miningSeed, pickWinnerWithRerolls, powHash, reroll, sealHash,
-  sign, toHex, u64, verify, ebidOf, Domain, defaultChainParams, omit, H, utf8, concatBytes,
+  sign, toHex, u64, verify, clearVerifyCache, ebidOf, Domain, defaultChainParams, omit, H, utf8, concatBytes,
 } from "../../../src/consensus/index.ts";
 
 test("jcs.json: canonical bytes and their SHA-256", () => {
@@ -94,4 +94,16 @@ test("difficulty.json: expected difficulty at every height", () => {
 
 test("H concatenates its parts", () => {
   assert.equal(toHex(H(utf8("ab"), utf8("c"))), toHex(H(concatBytes(utf8("a"), utf8("bc")))));
+});
+
+test("the verified-signature cache never turns a bad signature good", () => {
+  const v = loadVector("signatures.json");
+  const tx = v.tx.signed;
+  assert.ok(verify(Domain.tx, tx, tx.sig, tx.from)); // now cached
+  assert.ok(verify(Domain.tx, tx, tx.sig, tx.from));
+  assert.equal(verify(Domain.tx, { ...tx, amount: "1001" }, tx.sig, tx.from), false, "other message, same signature");
+  assert.equal(verify(Domain.attest, tx, tx.sig, tx.from), false, "other domain");
+  assert.equal(verify(Domain.tx, tx, tx.sig, v.keys[1].ebid), false, "other signer");
+  clearVerifyCache();
+  assert.ok(verify(Domain.tx, tx, tx.sig, tx.from));
 });
