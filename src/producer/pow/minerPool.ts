@@ -1,0 +1,208 @@
+/**
+ * Proof-of-work over `worker_threads` (DESIGN.md section 3; seed 004's multi-core miner; seed 000
+ * fix 2). Each job gets a random starting nonce; worker i scans its own disjoint slice of
+ * 0 .. 2^53-1 from there. `abort()` bumps a shared generation word that every worker reads between
+ * batches of a few ms, so all of them stop well within 50 ms; the time until the last one stopped
+ * and the hashes tried after the abort are measured and returned.
+ */
+import { randomInt } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { compileKernel } from "./sha256x4.ts";
+import { MAX_NONCE } from "./kernel.ts";
+import { CTRL_GENERATION, type JobMessage, type WorkerData, type WorkerReply } from "./protocol.ts";
+
+/** Miner pool options. */
+export interface MinerPoolOptions {
+  /** worker threads; default: available parallelism */
+  workers?: number;
+}
+
+/** How a job ended. Times in ms, hashes counted exactly except `wastedHashes` (estimated per batch). */
+export type MineResult =
+  | { status: "found"; nonce: number; hashes: number; elapsedMs: number }
+  | {
+      status: "aborted";
+      hashes: number;
+      elapsedMs: number;
+      /** from `abort()` until the last worker stopped */
+      abortLatencyMs: number;
+      /** hashes tried after `abort()` (the in-flight batches' share after that moment) */
+      wastedHashes: number;
+    }
+  | { status: "exhausted"; hashes: number; elapsedMs: number };
+
+/** A pool of mining workers. One job at a time; `mine()` again aborts the previous job. */
+export class MinerPool {
+  readonly size: number;
+  private workers: Worker[] = [];
+  private starting?: Promise<void>;
+  private readonly ctrl = new Int32Array(new SharedArrayBuffer(4));
+  private readonly hashes: BigInt64Array;
+  private idle: Promise<void> = Promise.resolve();
+  private setup: Promise<unknown> = Promise.resolve();
+  private current?: {
+    generation: number;
+    resolve: (r: MineResult) => void;
+    reject: (e: Error) => void;
+    startedAt: number;
+    hashesAtStart: bigint;
+    abortedAt?: number;
+    pending: number;
+    stops: Extract<WorkerReply, { type: "stopped" }>[];
+    found?: number;
+  };
+
+  constructor(opts: MinerPoolOptions = {}) {
+    this.size = Math.max(1, Math.floor(opts.workers ?? availableParallelism()));
+    this.hashes = new BigInt64Array(new SharedArrayBuffer(8 * this.size));
+  }
+
+  /** Hashes tried by all workers since the pool started. */
+  get totalHashes(): number {
+    let s = 0n;
+    for (let i = 0; i < this.size; i++) s += Atomics.load(this.hashes, i);
+    return Number(s);
+  }
+
+  /** Starts the workers (compiling the kernel once). Idempotent. */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      const module = await compileKernel();
+      for (let index = 0; index < this.size; index++) {
+        const data: WorkerData = { index, module, ctrl: this.ctrl.buffer as SharedArrayBuffer, hashes: this.hashes.buffer as SharedArrayBuffer };
+        const w = new Worker(new URL("./worker.mjs", import.meta.url), { workerData: data });
+        w.on("message", (m: WorkerReply) => this.onReply(m));
+        w.on("error", (e) => this.fail(e));
+        w.unref(); // only a running job keeps the process alive (see mine())
+        this.workers.push(w);
+      }
+    })();
+    return this.starting;
+  }
+
+  /**
+   * Mines one seal hash (32 bytes) at `difficulty` (leading zero hex digits of pow_hash). Resolves
+   * when a worker finds a nonce, the job is aborted, or every worker's slice is exhausted.
+   * @param delayMs pause per 4-nonce step per worker (seed 000 `mining_delay_ms`)
+   * @throws Error when a worker fails
+   */
+  mine(seal: Uint8Array, difficulty: number, delayMs = 0): Promise<MineResult> {
+    // Calls are serialized up to the point where the job runs, so a second call always aborts the first.
+    const job = this.setup.then(() => this.begin(seal, difficulty, delayMs));
+    this.setup = job.catch(() => undefined);
+    return job.then((j) => j.result);
+  }
+
+  private async begin(seal: Uint8Array, difficulty: number, delayMs: number): Promise<{ result: Promise<MineResult> }> {
+    await this.start();
+    this.abort();
+    await this.idle;
+    const generation = Atomics.add(this.ctrl, CTRL_GENERATION, 1) + 1;
+    const slice = Math.floor(MAX_NONCE / this.size / 4) * 4;
+    const offset = randomInt(0, 2 ** 47) * 4; // random start, as seed 004's miners avoid collisions
+    let done!: () => void;
+    this.idle = new Promise<void>((r) => (done = r));
+    const result = new Promise<MineResult>((resolve, reject) => {
+      for (const w of this.workers) w.ref();
+      const settle = <T,>(f: (v: T) => void) => (v: T) => {
+        for (const w of this.workers) w.unref();
+        done();
+        f(v);
+      };
+      this.current = {
+        generation, resolve: settle(resolve), reject: settle(reject), startedAt: performance.now(), hashesAtStart: BigInt(this.totalHashes),
+        pending: this.size, stops: [],
+      };
+      this.workers.forEach((w, i) => {
+        const sliceStart = i * slice;
+        const start = sliceStart + (offset % slice);
+        const job: JobMessage = { generation, seal, difficulty, start, end: sliceStart + slice, delayMs };
+        w.postMessage(job);
+      });
+    });
+    return { result };
+  }
+
+  /** Stops the current job (if any) at once; its `mine()` resolves with `aborted`. */
+  abort(): void {
+    const cur = this.current;
+    if (!cur || cur.abortedAt !== undefined || cur.found !== undefined) return;
+    cur.abortedAt = performance.timeOrigin + performance.now();
+    this.bump();
+  }
+
+  /** Terminates the workers; a running job resolves as aborted. */
+  async stop(): Promise<void> {
+    this.abort();
+    const ws = this.workers;
+    this.workers = [];
+    this.starting = undefined;
+    await Promise.all(ws.map((w) => w.terminate()));
+    this.settleAborted();
+  }
+
+  private bump(): void {
+    Atomics.add(this.ctrl, CTRL_GENERATION, 1);
+    Atomics.notify(this.ctrl, CTRL_GENERATION);
+  }
+
+  private onReply(m: WorkerReply): void {
+    const cur = this.current;
+    if (!cur || m.generation !== cur.generation) return;
+    switch (m.type) {
+      case "found":
+        if (cur.found === undefined && cur.abortedAt === undefined) {
+          cur.found = m.nonce;
+          this.bump(); // the others stop; their "stopped" replies are ignored
+          this.current = undefined;
+          cur.resolve({ status: "found", nonce: m.nonce, hashes: this.jobHashes(cur), elapsedMs: performance.now() - cur.startedAt });
+        }
+        return;
+      case "stopped":
+        cur.stops.push(m);
+        if (--cur.pending === 0) this.settleAborted();
+        return;
+      case "exhausted":
+        if (--cur.pending === 0) {
+          this.current = undefined;
+          cur.resolve({ status: "exhausted", hashes: this.jobHashes(cur), elapsedMs: performance.now() - cur.startedAt });
+        }
+        return;
+      case "error":
+        this.fail(new Error(`miner worker ${m.index}: ${m.message}`));
+    }
+  }
+
+  private settleAborted(): void {
+    const cur = this.current;
+    if (!cur) return;
+    this.current = undefined;
+    const abortedAt = cur.abortedAt ?? performance.timeOrigin + performance.now();
+    let wasted = 0;
+    let lastStop = abortedAt;
+    for (const s of cur.stops) {
+      lastStop = Math.max(lastStop, s.stoppedAt);
+      const b = s.lastBatch;
+      if (b.end > abortedAt && b.end > b.start) wasted += (b.count * (b.end - Math.max(b.start, abortedAt))) / (b.end - b.start);
+    }
+    cur.resolve({
+      status: "aborted",
+      hashes: this.jobHashes(cur),
+      elapsedMs: performance.now() - cur.startedAt,
+      abortLatencyMs: lastStop - abortedAt,
+      wastedHashes: Math.round(wasted),
+    });
+  }
+
+  private jobHashes(cur: NonNullable<MinerPool["current"]>): number {
+    return Number(BigInt(this.totalHashes) - cur.hashesAtStart);
+  }
+
+  private fail(e: Error): void {
+    const cur = this.current;
+    this.current = undefined;
+    this.bump();
+    cur?.reject(e);
+  }
+}
