@@ -27,7 +27,10 @@ program
   .option("--api-host <host>", "HTTP API bind address", "127.0.0.1")
   .option("--peers <urls>", "comma-separated ws://host:port peers to keep connected", parsePeers, [] as string[])
   .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent", parseLogLevel, "info")
-  .option("--no-produce", "validate and relay blocks but never produce")
+  .option("--no-produce", "validate and relay blocks but never produce (no slots, no PoW, no attestations)")
+  .option("--no-mine", "never mine PoW (the fallback, or every block of a pow chain); still serve /mine_block templates")
+  .option("--mining-workers <n>", "PoW worker threads (default: config file, else all cores)", intIn(1, 256))
+  .option("--config <file>", "node config JSON: admin_token, mining_difficulty, mining_delay_ms, mining_workers")
   .option("--no-discovery", "dial only --peers, not addresses learned from peers")
   .addOption(new Option("--sync-strategy <s>", "how to ask peers for missing blocks").choices(["range", "epoch", "canonical"]).default("range"))
   .action((o) => runStart(o));
@@ -40,6 +43,10 @@ const testnet = program
   .option("--block-time-ms <ms>", "block time for a new testnet", intIn(100, 600_000))
   .option("--base-p2p-port <port>", "P2P port of node 1 (then +1 each)", parsePort, 7072)
   .option("--base-api-port <port>", "API port of node 1 (then +1 each)", parsePort, 8080)
+  .addOption(new Option("--consensus <c>", "consensus of a new testnet").choices(["proof-of-sync", "pow"]).default("proof-of-sync"))
+  .option("--empty-pool", "a new Proof-of-Sync testnet starts with an empty initial_pool (bootstraps on PoW fallback blocks)", false)
+  .option("--param <name=value>", "a chain spec param of a new testnet (repeatable)", collectParam)
+  .option("--mining-workers <n>", "PoW worker threads per node", intIn(1, 256), 1)
   .addOption(new Option("--log-level <level>", "node log level").argParser(parseLogLevel).default("info"))
   .enablePositionalOptions()
   .action((o) => runTestnet(o));
@@ -54,6 +61,8 @@ testnet
   .option("--base-api-port <port>", "API port of node 1 (then +1 each)", parsePort, 8080)
   .option("--chain-id <id>", "chain_id", "vision-testnet-local")
   .option("--param <name=value>", "a chain spec param (repeatable), e.g. --param jitter_max_ms=100", collectParam)
+  .addOption(new Option("--consensus <c>", "chain consensus (DESIGN.md section 8 for pow)").choices(["proof-of-sync", "pow"]).default("proof-of-sync"))
+  .option("--empty-pool", "empty initial_pool: the chain bootstraps on PoW fallback blocks", false)
   .action((o) => runTestnetInit(o));
 
 const drill = program.command("drill").description("run an operator drill on a local testnet of its own");

@@ -17,6 +17,9 @@ export interface StartFlags {
   peers: string[];
   logLevel: string;
   produce: boolean;
+  mine: boolean;
+  miningWorkers?: number;
+  config?: string;
   discovery: boolean;
   syncStrategy: SyncStrategy;
 }
@@ -26,7 +29,7 @@ export const DEFAULT_CHAIN = fileURLToPath(new URL("../../chains/testnet.json", 
 
 /**
  * Starts a node and installs signal handlers; resolves once the node runs.
- * @throws ChainSpecError, KeyFileError, or a bind error, which the CLI prints before exiting 1
+ * @throws ChainSpecError, ConfigError, KeyFileError, or a bind error, which the CLI prints before exiting 1
  */
 export async function runStart(flags: StartFlags): Promise<void> {
   const log = pino({ level: flags.logLevel, base: { pid: process.pid } });
@@ -46,6 +49,9 @@ export async function runStart(flags: StartFlags): Promise<void> {
       apiHost: flags.apiHost,
       apiPort: flags.apiPort,
       produce: flags.produce,
+      mine: flags.mine,
+      miningWorkers: flags.miningWorkers,
+      configFile: flags.config ? resolve(flags.config) : undefined,
       sync: { strategy: flags.syncStrategy },
     },
     log,

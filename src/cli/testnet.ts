@@ -23,13 +23,17 @@ export interface TestnetInitFlags {
   baseP2pPort: number;
   baseApiPort: number;
   chainId?: string;
+  /** "proof-of-sync" (default) or "pow" (DESIGN.md section 8) */
+  consensus?: "proof-of-sync" | "pow";
+  /** start Proof-of-Sync with an empty initial_pool: the chain bootstraps on PoW fallback blocks */
+  emptyPool?: boolean;
 }
 
 /** Faucet balance in `alloc` (base units). */
 export const FAUCET_BALANCE = "1000000000000";
 
 /**
- * Writes DIR/chain.json (initial_pool = the N nodes, genesis now), DIR/node-<i>/node.key,
+ * Writes DIR/chain.json (initial_pool = the N nodes unless `emptyPool` or a pow chain; genesis now), DIR/node-<i>/node.key,
  * DIR/faucet.key (funded in alloc) and DIR/testnet.json.
  * @throws when DIR already holds a testnet
  */
@@ -47,9 +51,9 @@ export function testnetInit(f: TestnetInitFlags): TestnetLayout {
   const spec = normalizeChainSpec({
     chain_id: f.chainId ?? "vision-testnet-local",
     genesis_timestamp: Date.now(),
-    consensus: "proof-of-sync",
+    consensus: f.consensus ?? "proof-of-sync",
     params: { ...(f.param ?? {}), ...(f.blockTimeMs ? { block_time_ms: f.blockTimeMs } : {}) },
-    initial_pool: layout.nodes.map((n) => n.ebid),
+    initial_pool: f.emptyPool || f.consensus === "pow" ? [] : layout.nodes.map((n) => n.ebid),
     alloc: { [faucet.ebid]: FAUCET_BALANCE },
   });
   writeFileSync(join(dir, "chain.json"), JSON.stringify(spec, null, 2) + "\n");
@@ -69,6 +73,8 @@ export function runTestnetInit(f: TestnetInitFlags): void {
 /** Flags of `testnet`. */
 export interface TestnetFlags extends Omit<TestnetInitFlags, "chainId"> {
   logLevel: string;
+  /** PoW worker threads per node */
+  miningWorkers: number;
 }
 
 /** Starts the nodes, prints each new height, and stops them on Ctrl-C. */
@@ -78,6 +84,7 @@ export async function runTestnet(f: TestnetFlags): Promise<void> {
   let stopping = false;
   const net = new LocalNet(dir, {
     logLevel: f.logLevel,
+    extraArgs: ["--mining-workers", String(f.miningWorkers)],
     onUnexpectedExit: (n, code, sig) => {
       if (!stopping) process.stdout.write(`${n.name} exited (${code ?? sig}); see ${join(n.dataDir, "node.log")}\n`);
     },

@@ -26,6 +26,9 @@ import { handleSyncRequest } from "../sync/protocol.ts";
 import { SnapshotUpdater } from "../producer/snapshot.ts";
 import { ClaimReceipts } from "../producer/claims.ts";
 import { Producer } from "../producer/producer.ts";
+import { Miner } from "../producer/miner.ts";
+import { MinerPool } from "../producer/pow/minerPool.ts";
+import { NodeSettings } from "./config.ts";
 import { createApi } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 
@@ -44,8 +47,14 @@ export interface NodeOptions {
   apiHost: string;
   /** HTTP API port (seed 001 default 8080; 0 picks a free one) */
   apiPort: number;
-  /** when false the node validates and relays but never produces */
+  /** when false the node validates and relays but never produces (no slots, no PoW, no attestations) */
   produce: boolean;
+  /** when false the node never mines PoW (fallback or `pow` chain blocks) but still serves templates */
+  mine: boolean;
+  /** mining worker threads (default: the config file's, else available parallelism) */
+  miningWorkers?: number;
+  /** the node's config file (`--config`); see `node/config.ts` */
+  configFile?: string;
   /** key file; default `<dataDir>/node.key`, created on first start */
   keyFile?: string;
   /** sync tuning (strategy, chunk size, parallel requests) */
@@ -73,6 +82,9 @@ export class VisionNode {
     readonly snapshot: SnapshotUpdater,
     readonly claims: ClaimReceipts,
     readonly producer: Producer | undefined,
+    readonly miner: Miner | undefined,
+    readonly minerPool: MinerPool,
+    readonly settings: NodeSettings,
     private readonly httpServer: Server,
     readonly apiPort: number,
     private readonly log: Logger,
@@ -84,6 +96,7 @@ export class VisionNode {
    */
   static async init(opts: NodeOptions, log: Logger): Promise<VisionNode> {
     mkdirSync(opts.dataDir, { recursive: true });
+    const settings = new NodeSettings(opts.configFile, join(opts.dataDir, "admin.token"));
     const { key, created } = loadOrCreateKey(opts.keyFile ?? join(opts.dataDir, "node.key"));
     if (created) log.info({ ebid: key.ebid }, "Created node key");
     const cleanup: (() => Promise<void> | void)[] = [];
@@ -108,6 +121,7 @@ export class VisionNode {
         },
         log.child({ module: "p2p" }),
       );
+      const livePeers = () => p2p.readyPeers().filter((p) => Date.now() - p.lastSeen <= PEER_LIVE_MS);
       const syncer = new Syncer(
         { chain, peers: () => p2p.readyPeers(), penalize: (p, r) => p2p.penalize(p, r), log: log.child({ module: "sync" }) },
         opts.sync,
@@ -118,11 +132,12 @@ export class VisionNode {
           tip: () => chain.head,
           // Only peers heard from lately count: a partition that leaves sockets open (no RST, no FIN)
           // must still make this node ineligible well before keepalive gives up on the connection.
-          peerHeights: () => p2p.readyPeers().filter((p) => Date.now() - p.lastSeen <= PEER_LIVE_MS).map((p) => p.height),
+          peerHeights: () => livePeers().map((p) => p.height),
         },
         log.child({ module: "mining" }),
       );
-      const producer = opts.produce
+      const pow = opts.spec.consensus === "pow";
+      const producer = opts.produce && !pow
         ? new Producer(
             { ebid: key.ebid, secretKey: key.secretKey },
             {
@@ -136,6 +151,30 @@ export class VisionNode {
             },
           )
         : undefined;
+      const minerPool = new MinerPool({ workers: opts.miningWorkers ?? settings.values.mining_workers });
+      cleanup.push(() => minerPool.stop());
+      const miner = opts.produce && opts.mine
+        ? new Miner(
+            { ebid: key.ebid, secretKey: key.secretKey, delayMs: () => settings.delayMs, minDifficulty: () => settings.minDifficulty },
+            {
+              chain,
+              attestations,
+              mempool,
+              pool: minerPool,
+              canMine: () => {
+                if (syncer.progress.syncing) return false;
+                if (!pow) return snapshot.eligible; // the fallback: any eligible node (DESIGN.md section 6)
+                const s = snapshot.current; // pow chains: at the tip with enough live peers; no streak needed
+                return s.sync_state === "AtTip" && s.ready_peers >= opts.spec.params.min_ready_peers;
+              },
+              networkHeight: () => Math.max(-1, ...livePeers().map((p) => p.height)),
+              broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
+              log: log.child({ module: "miner" }),
+            },
+          )
+        : undefined;
+      // Workers are ready before mining can start, so the first abort is as prompt as any other.
+      if (miner) await minerPool.start();
       await p2p.start();
       cleanup.push(() => p2p.stop());
       // Late-bound like the P2P handlers: the API submits transactions through the node.
@@ -145,7 +184,7 @@ export class VisionNode {
       });
       const { server, port } = await listen(app.fetch, opts.apiHost, opts.apiPort);
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-      node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, server, port, log);
+      node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, miner, minerPool, settings, server, port, log);
       chain.on("head", (e) => node!.onHead(e));
       await node.restoreJournal();
       node.heartbeat = setInterval(() => {
@@ -155,6 +194,7 @@ export class VisionNode {
       node.heartbeat.unref();
       snapshot.start();
       producer?.start();
+      miner?.start();
       log.info({ ebid: key.ebid, p2p_port: p2p.port, api: `http://${opts.apiHost}:${port}`, height: chain.head.height }, "Node started");
       return node;
     } catch (e) {
@@ -168,6 +208,8 @@ export class VisionNode {
     this.closing ??= (async () => {
       this.log.info("Node stopping");
       await this.producer?.stop();
+      await this.miner?.stop();
+      await this.minerPool.stop();
       clearTimeout(this.statusTimer);
       clearInterval(this.heartbeat);
       this.syncer.stop();
@@ -327,7 +369,8 @@ export class VisionNode {
     this.updateMempool(e).catch((err) => this.log.warn({ err: (err as Error).message }, "Mempool update failed"));
     this.attestations.prune(head.height - 2 * this.chain.spec.params.attestation_max_age);
     // Proof-of-Sync made verifiable: an eligible node attests each new tip it holds (DESIGN.md section 5).
-    if (this.snapshot.eligible && !this.syncer.progress.syncing) {
+    // Attesting volunteers for slots, so nodes that never produce do not attest; pow chains have no pool.
+    if (this.producer && this.snapshot.eligible && !this.syncer.progress.syncing) {
       const body = { ebid: this.key.ebid, height: head.height, block_hash: head.hash };
       const a: Attestation = { ...body, sig: sign(Domain.attest, body, this.key.secretKey) };
       this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);

@@ -13,8 +13,9 @@ import type { AttestationPool } from "../chain/attestationPool.ts";
 import type { Mempool } from "../chain/mempool.ts";
 import type { BlockMeta } from "../storage/chainDb.ts";
 import type { ClaimReceipts } from "./claims.ts";
-import { buildBlock } from "./blockBuilder.ts";
-import type { Block, Tx } from "../consensus/types.ts";
+import { sealBlock } from "./blockBuilder.ts";
+import { buildTemplate } from "./template.ts";
+import type { Block } from "../consensus/types.ts";
 
 /** Producer identity and clock. */
 export interface ProducerOptions {
@@ -160,31 +161,9 @@ export class Producer {
   }
 
   private async build(parent: BlockMeta, slot: number): Promise<Block> {
-    const { chain, attestations } = this.m;
-    const p = chain.spec.params;
-    const height = parent.height + 1;
-    const ancestors = await chain.branchHashes(parent, height - p.attestation_max_age);
-    let txs: Tx[] = this.m.mempool.select(p.max_block_txs, await chain.stateAt(parent));
-    let stateRoot: string;
-    try {
-      stateRoot = (await chain.previewState(parent, this.opts.ebid, txs)).stateRoot;
-    } catch (e) {
-      // The mempool only offers executable transfers; if one still fails, produce without them.
-      this.m.log.warn({ err: (e as Error).message }, "Mempool selection did not execute; producing an empty block");
-      txs = [];
-      stateRoot = (await chain.previewState(parent, this.opts.ebid, txs)).stateRoot;
-    }
-    return buildBlock(
-      {
-        parent,
-        producer: this.opts.ebid,
-        slot,
-        timestamp: Math.max(this.now(), slotOpensAt(parent.timestamp, slot, p)),
-        attestations: attestations.select(height, ancestors, p.attestation_max_age),
-        txs,
-        stateRoot,
-      },
-      this.opts.secretKey,
-    );
+    const p = this.m.chain.spec.params;
+    const timestamp = Math.max(this.now(), slotOpensAt(parent.timestamp, slot, p));
+    const t = await buildTemplate(this.m, parent, { producer: this.opts.ebid, slot, timestamp, difficulty: 0 });
+    return sealBlock(t.header, t, this.opts.secretKey);
   }
 }

@@ -65,18 +65,27 @@ export class MinerPool {
     return Number(s);
   }
 
-  /** Starts the workers (compiling the kernel once). Idempotent. */
+  /** Starts the workers (compiling the kernel once) and resolves when all are ready. Idempotent. */
   start(): Promise<void> {
     this.starting ??= (async () => {
       const module = await compileKernel();
+      const ready: Promise<void>[] = [];
       for (let index = 0; index < this.size; index++) {
         const data: WorkerData = { index, module, ctrl: this.ctrl.buffer as SharedArrayBuffer, hashes: this.hashes.buffer as SharedArrayBuffer };
         const w = new Worker(new URL("./worker.mjs", import.meta.url), { workerData: data });
+        ready.push(
+          new Promise<void>((resolve, reject) => {
+            const onReady = (m: WorkerReply) => m.type === "ready" && (w.off("message", onReady), resolve());
+            w.on("message", onReady);
+            w.once("error", reject);
+          }),
+        );
         w.on("message", (m: WorkerReply) => this.onReply(m));
         w.on("error", (e) => this.fail(e));
-        w.unref(); // only a running job keeps the process alive (see mine())
         this.workers.push(w);
       }
+      await Promise.all(ready);
+      for (const w of this.workers) w.unref(); // from now on only a running job keeps the process alive
     })();
     return this.starting;
   }
@@ -171,6 +180,9 @@ export class MinerPool {
         return;
       case "error":
         this.fail(new Error(`miner worker ${m.index}: ${m.message}`));
+        return;
+      case "ready":
+        return;
     }
   }
 

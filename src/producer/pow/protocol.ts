@@ -30,6 +30,7 @@ export interface JobMessage {
 
 /** Replies from a worker. Times are ms since the Unix epoch, with sub-ms precision. */
 export type WorkerReply =
+  | { type: "ready"; generation: 0; index: number }
   | { type: "found"; generation: number; index: number; nonce: number }
   | {
       type: "stopped";

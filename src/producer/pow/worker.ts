@@ -56,3 +56,4 @@ parentPort!.on("message", (m: JobMessage) => {
     post({ type: "error", generation: m.generation, index: data.index, message: (e as Error).message });
   }
 });
+post({ type: "ready", generation: 0, index: data.index });

@@ -14,7 +14,7 @@ const spec = makeSpec(keys, { alloc: { [payer.ebid]: "1000" } });
 
 test("accepted transfers survive a restart of the node", async () => {
   const t = tempDir();
-  const opts = { dataDir: t.dir, spec, p2p: { host: "127.0.0.1", port: 0 }, apiHost: "127.0.0.1", apiPort: 0, produce: false };
+  const opts = { dataDir: t.dir, spec, p2p: { host: "127.0.0.1", port: 0 }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false };
   const txs = [0, 1, 2].map((nonce) => {
     const body = { chain_id: spec.chain_id, from: payer.ebid, to: keys[0]!.ebid, amount: "10", fee: String(1 + nonce), nonce };
     return { ...body, sig: sign(Domain.tx, body, payer.secretKey) };
@@ -38,7 +38,7 @@ test("accepted transfers survive a restart of the node", async () => {
 
 test("a reorg returns the orphaned blocks' transfers to the mempool", async () => {
   const t = tempDir();
-  const node = await VisionNode.init({ dataDir: t.dir, spec, p2p: { host: "127.0.0.1", port: 0 }, apiHost: "127.0.0.1", apiPort: 0, produce: false }, silentLog);
+  const node = await VisionNode.init({ dataDir: t.dir, spec, p2p: { host: "127.0.0.1", port: 0 }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false }, silentLog);
   try {
     await extend(node.chain, keys, 1);
     const fork = node.chain.head;

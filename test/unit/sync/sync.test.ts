@@ -16,7 +16,7 @@ let b: VisionNode;
 let peer: Peer;
 
 function opts(dataDir: string, peers: string[] = [], p2p: Record<string, number> = {}, sync: Partial<SyncerOptions> = {}) {
-  return { dataDir, spec, p2p: { host: "127.0.0.1", port: 0, peers, ...p2p }, apiHost: "127.0.0.1", apiPort: 0, produce: false, sync };
+  return { dataDir, spec, p2p: { host: "127.0.0.1", port: 0, peers, ...p2p }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false, sync };
 }
 
 before(async () => {

@@ -1,0 +1,243 @@
+/**
+ * The PoW miner service (DESIGN.md sections 6 and 8; seed 000's three fixes; seed 004's stats).
+ * On `pow` chains it mines every height; on Proof-of-Sync chains it mines the `slot: null`
+ * fallback once every slot has passed with no block (or at once for an empty pool).
+ *
+ * - Fix 1: a job starts only on the current tip, after re-checking that no block filled its height.
+ * - Fix 2: a head change aborts the running job at once (the pool stops its workers within a batch
+ *   of a few ms); latency and the hashes tried after the abort are recorded.
+ * - Fix 3: each parent gets one attempt. If our block loses fork choice we move on to the next
+ *   height; nothing is retried on a filled height.
+ */
+import { setTimeout as sleepTimer } from "node:timers/promises";
+import type { HeadEvent } from "../chain/chain.ts";
+import type { BlockMeta } from "../storage/chainDb.ts";
+import type { Block } from "../consensus/types.ts";
+import { sealHash } from "../consensus/hashing.ts";
+import { calculateJitter } from "../consensus/selection.ts";
+import { sealBlock } from "./blockBuilder.ts";
+import { buildTemplate, powPlan, type TemplateModules } from "./template.ts";
+import type { MinerPool } from "./pow/minerPool.ts";
+
+/** Miner identity, clock and knobs. */
+export interface MinerOptions {
+  ebid: string;
+  secretKey: Uint8Array;
+  /** pause per 4-nonce step per worker, to provoke races (seed 000 `mining_delay_ms`); read per job */
+  delayMs: () => number;
+  /** the node's own mining difficulty on `pow` chains (config or `/difficulty/set`); only raises */
+  minDifficulty: () => number;
+  /** ms since the epoch */
+  now?: () => number;
+  /** loop tick (ms); default the chain's `mining_tick_ms` */
+  tickMs?: number;
+}
+
+/** Collaborators of the miner. */
+export interface MinerModules extends TemplateModules {
+  pool: MinerPool;
+  /** may this node mine now (in sync, enough live peers, not syncing) */
+  canMine(): boolean;
+  /** the highest height a live peer reports: a height it holds is filled (fix 1) */
+  networkHeight(): number;
+  /** sends a block we mined to every peer */
+  broadcast(block: Block): { sent: number; skipped: number };
+}
+
+/** How one mining job ended. */
+export type JobOutcome = "mined" | "aborted" | "lost" | "failed";
+
+/** One mining job, as `/api/mining/jobs` and the race drill show it. Times in ms since the epoch. */
+export interface MiningJob {
+  height: number;
+  parent_hash: string;
+  difficulty: number;
+  kind: "fallback" | "pow";
+  started_at: number;
+  ended_at: number | null;
+  outcome: JobOutcome | null;
+  hashes: number;
+  block_hash: string | null;
+  /** hash of the block that filled the height first (aborted or lost jobs) */
+  competing_hash: string | null;
+  /** from the head change to every worker stopped (aborted jobs) */
+  abort_latency_ms: number | null;
+  /** hashes tried after the head change (aborted jobs) */
+  wasted_hashes: number | null;
+  error: string | null;
+}
+
+/** Counters since start. */
+export interface MinerStats {
+  jobs: number;
+  blocks_mined: number;
+  /** jobs aborted because another block filled the height (seed 000's race, fix 2) */
+  aborted: number;
+  /** our block imported but another won fork choice at its height (fix 3: we moved on) */
+  lost: number;
+  failed: number;
+  /** jobs started on a parent that already had a child: always 0 by construction, counted as a check */
+  filled_height_starts: number;
+  /** second jobs on one parent: always 0 by construction, counted as a check */
+  retries: number;
+  wasted_hashes: number;
+}
+
+const JOBS_KEPT = 200;
+
+/** The miner. `start()`/`stop()` are idempotent. */
+export class Miner {
+  readonly stats: MinerStats = { jobs: 0, blocks_mined: 0, aborted: 0, lost: 0, failed: 0, filled_height_starts: 0, retries: 0, wasted_hashes: 0 };
+  private readonly jobs: MiningJob[] = [];
+  private readonly attempted = new Set<string>();
+  private controller?: AbortController;
+  private loop?: Promise<void>;
+  private job?: { parent: string; record: MiningJob };
+  private readonly now: () => number;
+  private readonly onHead = (e: HeadEvent) => this.headChanged(e);
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly opts: MinerOptions,
+    private readonly m: MinerModules,
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The last 200 jobs, newest last. */
+  recentJobs(limit = JOBS_KEPT): MiningJob[] {
+    return this.jobs.slice(-limit);
+  }
+
+  /** Hashes per second over the miner's life, and the mined blocks' mean interval (s). */
+  rates(): { hash_rate: number; average_block_time: number | null } {
+    const secs = Math.max(1, (Date.now() - this.startedAt) / 1000);
+    const mined = this.jobs.filter((j) => j.outcome === "mined");
+    const span = mined.length > 1 ? (mined.at(-1)!.ended_at! - mined[0]!.ended_at!) / 1000 / (mined.length - 1) : null;
+    return { hash_rate: this.m.pool.totalHashes / secs, average_block_time: span };
+  }
+
+  start(): void {
+    if (this.controller) return;
+    const controller = new AbortController();
+    this.controller = controller;
+    this.m.chain.on("head", this.onHead);
+    this.loop = this.run(controller.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.m.chain.off("head", this.onHead);
+    this.controller?.abort();
+    this.m.pool.abort();
+    await this.loop;
+    this.controller = undefined;
+    this.loop = undefined;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const tick = this.opts.tickMs ?? this.m.chain.spec.params.mining_tick_ms;
+    while (!signal.aborted) {
+      try {
+        await this.tick(signal);
+        await sleepTimer(tick, undefined, { signal });
+      } catch (e) {
+        if (signal.aborted) break;
+        this.m.log.error({ err: (e as Error).message }, "Miner tick failed");
+        await sleepTimer(tick, undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  // Fix 2: the moment the tip moves off our job's parent, the job is dead.
+  private headChanged(e: HeadEvent): void {
+    const job = this.job;
+    if (!job || e.head.hash === job.parent) return;
+    if (job.record.competing_hash === null && e.head.height === job.record.height) job.record.competing_hash = e.head.hash;
+    this.m.pool.abort();
+  }
+
+  /** One miner tick: plan, wait for the opening, mine one job. Exposed for tests. */
+  async tick(signal: AbortSignal): Promise<void> {
+    if (!this.m.canMine()) return;
+    const { chain } = this.m;
+    const parent = chain.head;
+    if (this.attempted.has(parent.hash)) return;
+    if (this.m.networkHeight() > parent.height) return; // a peer holds this height: sync, do not mine it
+    const plan = await powPlan(chain, parent, this.opts.minDifficulty());
+    // Fallback mining opens at T(len(winners)); our jitter keeps eligible nodes from all starting at once.
+    const p = chain.spec.params;
+    const startAt = plan.kind === "fallback" ? plan.opensAt + calculateJitter((await chain.scheduleFor(parent)).seed, this.opts.ebid, p.jitter_min_ms, p.jitter_max_ms) : plan.opensAt;
+    if (this.now() < startAt) return;
+    // Fix 1: never start on a height already filled. The tip is still our parent, so no valid block
+    // for the height has been imported; check the chain's own record too.
+    if (chain.head.hash !== parent.hash) return;
+    if ((await chain.getCanonicalMeta(parent.height + 1)) !== undefined) {
+      this.stats.filled_height_starts++;
+      return;
+    }
+    if (signal.aborted) return;
+    if (this.jobs.some((j) => j.parent_hash === parent.hash && j.outcome !== "failed")) this.stats.retries++;
+    this.attempted.add(parent.hash);
+    if (this.attempted.size > 4096) this.attempted.delete(this.attempted.values().next().value!);
+    const outcome = await this.mineOn(parent, plan.difficulty, Math.max(this.now(), plan.opensAt), plan.kind);
+    // A failure (not a lost race) may be retried on the same parent after a pause.
+    if (outcome === "failed") setTimeout(() => this.attempted.delete(parent.hash), 1000).unref();
+  }
+
+  private async mineOn(parent: BlockMeta, difficulty: number, timestamp: number, kind: "fallback" | "pow"): Promise<JobOutcome> {
+    const { chain, log } = this.m;
+    const height = parent.height + 1;
+    const template = await buildTemplate(this.m, parent, { producer: this.opts.ebid, slot: null, timestamp, difficulty });
+    const record: MiningJob = {
+      height, parent_hash: parent.hash, difficulty, kind, started_at: this.now(), ended_at: null, outcome: null, hashes: 0,
+      block_hash: null, competing_hash: null, abort_latency_ms: null, wasted_hashes: null, error: null,
+    };
+    this.jobs.push(record);
+    if (this.jobs.length > JOBS_KEPT) this.jobs.shift();
+    this.stats.jobs++;
+    this.job = { parent: parent.hash, record };
+    log.info({ height, difficulty, kind }, `⛏️  Mining block at index ${height}...`);
+    try {
+      // The tip may have moved while the template was built: then do not start at all.
+      if (chain.head.hash !== parent.hash) return this.end(record, "aborted", { abort_latency_ms: 0, wasted_hashes: 0 });
+      const result = await this.m.pool.mine(sealHash(template.header), difficulty, this.opts.delayMs());
+      record.hashes = result.hashes;
+      if (result.status === "aborted") {
+        this.stats.wasted_hashes += result.wastedHashes;
+        log.info(
+          { height, competing: record.competing_hash, abort_ms: +result.abortLatencyMs.toFixed(2), wasted: result.wastedHashes },
+          `⏭️ Block ${height} mined by another node, advancing`,
+        );
+        return this.end(record, "aborted", { abort_latency_ms: result.abortLatencyMs, wasted_hashes: result.wastedHashes });
+      }
+      if (result.status === "exhausted") throw new Error("nonce space exhausted");
+      const block = sealBlock({ ...template.header, nonce: result.nonce }, template, this.opts.secretKey);
+      const outcome = await chain.importBlock(block);
+      if (outcome.status !== "imported") throw new Error(`own block not imported (${outcome.status})`);
+      if (!outcome.newHead) {
+        // Fix 3: another block won fork choice at this height; move on, never retry it.
+        const winner = (await chain.getCanonicalMeta(height))?.hash ?? null;
+        log.info({ height, hash: block.hash, winner }, `⏭️ Block ${height} lost fork choice to ${winner?.slice(0, 12)}, advancing`);
+        this.m.broadcast(block); // still valid: peers may prefer it
+        return this.end(record, "lost", { block_hash: block.hash, competing_hash: winner });
+      }
+      const { sent } = this.m.broadcast(block);
+      this.stats.blocks_mined++;
+      log.info({ height, hash: block.hash, hashes: result.hashes, ms: Math.round(result.elapsedMs), sent }, `✅ Successfully mined and gossipped block ${height}`);
+      return this.end(record, "mined", { block_hash: block.hash });
+    } catch (e) {
+      log.warn({ height, err: (e as Error).message }, `⚠️  Failed to mine block ${height} (${(e as Error).message})`);
+      return this.end(record, "failed", { error: (e as Error).message });
+    } finally {
+      if (this.job?.record === record) this.job = undefined;
+    }
+  }
+
+  private end(record: MiningJob, outcome: JobOutcome, fields: Partial<MiningJob>): JobOutcome {
+    Object.assign(record, fields, { outcome, ended_at: this.now() });
+    if (outcome === "aborted") this.stats.aborted++;
+    else if (outcome === "lost") this.stats.lost++;
+    else if (outcome === "failed") this.stats.failed++;
+    return outcome;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Block templates: an unsigned header on a parent with the mempool's transfers and the pooled
+ * attestations (DESIGN.md sections 3, 5, 6 and 8). Used by the Proof-of-Sync producer, the PoW
+ * miner and seed 004's `POST /mine_block`.
+ */
+import type { Logger } from "pino";
+import type { Chain } from "../chain/chain.ts";
+import type { AttestationPool } from "../chain/attestationPool.ts";
+import type { Mempool } from "../chain/mempool.ts";
+import type { BlockMeta } from "../storage/chainDb.ts";
+import type { Attestation, Header, Tx } from "../consensus/types.ts";
+import { slotOpensAt } from "../consensus/timing.ts";
+import { draftHeader } from "./blockBuilder.ts";
+
+/** Where a template's contents come from. */
+export interface TemplateModules {
+  chain: Chain;
+  attestations: AttestationPool;
+  mempool: Mempool;
+  log: Logger;
+}
+
+/** A header ready to seal (nonce 0, unsigned) with its body. */
+export interface BlockTemplate {
+  header: Header;
+  txs: Tx[];
+  attestations: Attestation[];
+}
+
+/** When and how hard a PoW block on `parent` may be mined. Times in ms since the epoch. */
+export interface PowPlan {
+  /** earliest valid timestamp */
+  opensAt: number;
+  difficulty: number;
+  /** Proof-of-Sync fallback (slot null after every slot, DESIGN.md section 6) or a `pow` chain block */
+  kind: "fallback" | "pow";
+  /** winners scheduled for the height (empty on `pow` chains and for an empty pool) */
+  winners: string[];
+}
+
+/**
+ * The PoW plan for the child of `parent`: on `pow` chains the expected difficulty (raised by
+ * `minDifficulty` when higher) from parent.timestamp + 1; on Proof-of-Sync chains the fallback at
+ * `fallback_difficulty` from T(len(winners)), or T(0) for an empty pool.
+ */
+export async function powPlan(chain: Chain, parent: BlockMeta, minDifficulty = 0): Promise<PowPlan> {
+  const p = chain.spec.params;
+  if (chain.spec.consensus === "pow") {
+    const expected = await chain.expectedDifficultyFor(parent);
+    return { opensAt: parent.timestamp + 1, difficulty: Math.max(expected, minDifficulty), kind: "pow", winners: [] };
+  }
+  const { winners } = await chain.scheduleFor(parent);
+  return { opensAt: slotOpensAt(parent.timestamp, winners.length, p), difficulty: Math.max(p.fallback_difficulty, minDifficulty), kind: "fallback", winners };
+}
+
+/**
+ * Builds a template on `parent` for `producer`: the mempool's best executable transfers (none if
+ * they fail to execute), attestations for the branch, and the resulting state root.
+ * @param timestamp ms; the caller keeps it at or after the slot's or plan's opening
+ */
+export async function buildTemplate(
+  m: TemplateModules,
+  parent: BlockMeta,
+  fields: { producer: string; slot: number | null; timestamp: number; difficulty: number },
+): Promise<BlockTemplate> {
+  const { chain } = m;
+  const p = chain.spec.params;
+  const height = parent.height + 1;
+  const ancestors = await chain.branchHashes(parent, height - p.attestation_max_age);
+  let txs: Tx[] = m.mempool.select(p.max_block_txs, await chain.stateAt(parent));
+  let stateRoot: string;
+  try {
+    stateRoot = (await chain.previewState(parent, fields.producer, txs)).stateRoot;
+  } catch (e) {
+    // The mempool only offers executable transfers; if one still fails, produce without them.
+    m.log.warn({ err: (e as Error).message }, "Mempool selection did not execute; building an empty block");
+    txs = [];
+    stateRoot = (await chain.previewState(parent, fields.producer, txs)).stateRoot;
+  }
+  const attestations = m.attestations.select(height, ancestors, p.attestation_max_age);
+  const header = draftHeader({ parent, ...fields, attestations, txs, stateRoot, nonce: 0 });
+  return { header, txs, attestations };
+}
