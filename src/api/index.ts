@@ -14,6 +14,7 @@ import { evidenceRoutes } from "./routes/evidence.ts";
 import { statusRoutes } from "./routes/status.ts";
 import { accountRoutes, rewardRoutes } from "./routes/accounts.ts";
 import { mempoolRoutes, txRoutes } from "./routes/tx.ts";
+import { chainCoreRoutes } from "./routes/chaincore.ts";
 
 export type { ApiModules } from "./modules.ts";
 
@@ -31,6 +32,7 @@ export function createApi(m: ApiModules): Hono {
   app.route("/api/rewards", rewardRoutes(m));
   app.route("/api/tx", txRoutes(m));
   app.route("/api/mempool", mempoolRoutes(m));
+  app.route("/", chainCoreRoutes(m));
   app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError(onError);
   return app;

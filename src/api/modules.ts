@@ -6,7 +6,42 @@ import type { ClaimReceipts } from "../producer/claims.ts";
 import type { Syncer } from "../sync/syncer.ts";
 import type { AttestationPool } from "../chain/attestationPool.ts";
 import type { AddOutcome, Mempool } from "../chain/mempool.ts";
-import type { Tx } from "../consensus/types.ts";
+import type { Block, Tx } from "../consensus/types.ts";
+import type { BlockTemplate, PowPlan } from "../producer/template.ts";
+import type { Miner } from "../producer/miner.ts";
+
+/** What `POST /submit_block` made of a block (seed 004). */
+export type SubmitOutcome =
+  | { status: "accepted"; height: number; hash: string; total_weight: string; reorg_depth: number; known: boolean }
+  | { status: "stale"; height: number; hash: string; tip: { height: number; hash: string } }
+  | { status: "need_sync"; parent_hash: string; from_index: number; to_index: number }
+  | { status: "held"; due_at: number };
+
+/** The PoW side of the node, as seed 004's mining API needs it. */
+export interface MiningApi {
+  /** a template on the current tip with `producer` as its producer (nonce 0, unsigned) */
+  template(producer: string): Promise<{ template: BlockTemplate; plan: PowPlan }>;
+  /** imports a mined block and gossips it when valid; rejects with BlockError */
+  submit(block: Block): Promise<SubmitOutcome>;
+  settings: {
+    /** the config file's `mining_difficulty` (0 when unset) */
+    readonly configDifficulty: number;
+    readonly difficultyOverride: number | null;
+    /** the node's own minimum: the override, else the config's */
+    readonly minDifficulty: number;
+    readonly delayMs: number;
+    setOverride(d: number | null): void;
+    /** constant-time check of the admin bearer token */
+    checkToken(token: string): boolean;
+  };
+  /** re-reads the config file; throws (with a message for the operator) when it cannot */
+  refreshConfig(): Record<string, { old: unknown; new: unknown }>;
+  miner?: Pick<Miner, "stats" | "rates" | "recentJobs">;
+  /** mining worker threads */
+  workers: number;
+  /** hashes tried since start */
+  totalHashes(): number;
+}
 
 /** The services the API reads; `api` never imports `node/`. */
 export interface ApiModules {
@@ -19,6 +54,7 @@ export interface ApiModules {
   mempool: Pick<Mempool, "size" | "get" | "list">;
   /** accepts a transfer into the mempool (journaled) and gossips it; rejects with TxError */
   submitTx(tx: Tx): Promise<AddOutcome>;
+  mining: MiningApi;
   /** this node's EBID */
   ebid: string;
   /** ms since the epoch when the node started */

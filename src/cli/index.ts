@@ -7,6 +7,7 @@ import { runAccount, runLoad, runTxSend } from "./tx.ts";
 import { runStart } from "./start.ts";
 import { runTestnet, runTestnetInit } from "./testnet.ts";
 import { runKeygen } from "./keygen.ts";
+import { runMiner } from "./mine.ts";
 import { runDrillFailover } from "./drill/failover.ts";
 import { runDrillPartition } from "./drill/partition.ts";
 import { runDrillLateJoin } from "./drill/lateJoin.ts";
@@ -127,6 +128,24 @@ program
         "\n",
     );
     if (r.included < r.accepted) process.exitCode = 1;
+  });
+
+program
+  .command("mine")
+  .description("external PoW miner: templates from --node's /mine_block, blocks to /submit_block (seed 004)")
+  .requiredOption("--node <url>", "node API, e.g. http://127.0.0.1:8080")
+  .requiredOption("--key <file>", "key file: its EBID is the blocks' producer and gets the rewards")
+  .option("--workers <n>", "worker threads (default: all cores)", intIn(1, 256))
+  .option("--blocks <n>", "stop after this many accepted blocks", intIn(1, 1_000_000))
+  .action(async (o) => {
+    const abort = new AbortController();
+    let signals = 0;
+    const onSignal = () => (++signals > 1 ? process.exit(130) : abort.abort());
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    const r = await runMiner(o, abort.signal, (line) => process.stdout.write(line + "\n"));
+    process.stdout.write(`accepted ${r.accepted}, stale ${r.stale}, refused ${r.refused}, aborted ${r.aborted}, hashes ${r.hashes}\n`);
+    if (r.refused > 0) process.exitCode = 1;
   });
 
 program

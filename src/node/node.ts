@@ -29,6 +29,8 @@ import { Producer } from "../producer/producer.ts";
 import { Miner } from "../producer/miner.ts";
 import { MinerPool } from "../producer/pow/minerPool.ts";
 import { NodeSettings } from "./config.ts";
+import { buildTemplate, powPlan } from "../producer/template.ts";
+import type { SubmitOutcome } from "../api/modules.ts";
 import { createApi } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 
@@ -181,6 +183,24 @@ export class VisionNode {
       const app = createApi({
         chain, p2p, snapshot, claims, syncer, attestations, mempool, ebid: key.ebid, startedAt: Date.now(),
         submitTx: (tx) => node!.submitTx(tx),
+        mining: {
+          template: async (producer) => {
+            const parent = chain.head;
+            const plan = await powPlan(chain, parent, settings.minDifficulty);
+            const fields = { producer, slot: null, timestamp: Math.max(Date.now(), plan.opensAt), difficulty: plan.difficulty };
+            return { template: await buildTemplate({ chain, attestations, mempool, log }, parent, fields), plan };
+          },
+          submit: (block) => node!.submitMinedBlock(block),
+          settings,
+          refreshConfig: () => {
+            const changes = settings.refresh();
+            log.info({ changes }, "Configuration reloaded");
+            return changes;
+          },
+          miner,
+          workers: minerPool.size,
+          totalHashes: () => minerPool.totalHashes,
+        },
       });
       const { server, port } = await listen(app.fetch, opts.apiHost, opts.apiPort);
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
@@ -297,6 +317,38 @@ export class VisionNode {
       this.p2p.broadcast({ type: "tx", tx }, from);
     }
     return out;
+  }
+
+  /**
+   * Imports a block mined elsewhere (seed 004 `POST /submit_block`) and gossips it when it is valid.
+   * @throws BlockError naming the rule it broke
+   */
+  async submitMinedBlock(block: Block): Promise<SubmitOutcome> {
+    this.seenBlocks.set(block.hash, true);
+    const out = await this.chain.importBlock(block).catch((e) => {
+      this.seenBlocks.delete(block.hash);
+      throw e;
+    });
+    const tip = { height: this.chain.head.height, hash: this.chain.head.hash };
+    switch (out.status) {
+      case "imported":
+        this.p2p.broadcast({ type: "block", block }); // valid either way; peers run their own fork choice
+        if (out.newHead) {
+          this.log.info({ height: out.meta.height, hash: block.hash, producer: block.header.producer }, "Accepted submitted block");
+          return { status: "accepted", height: out.meta.height, hash: block.hash, total_weight: out.meta.total_weight, reorg_depth: out.reorgDepth, known: false };
+        }
+        return { status: "stale", height: out.meta.height, hash: block.hash, tip };
+      case "known":
+        if (out.meta.is_canonical) {
+          return { status: "accepted", height: out.meta.height, hash: block.hash, total_weight: out.meta.total_weight, reorg_depth: 0, known: true };
+        }
+        return { status: "stale", height: out.meta.height, hash: block.hash, tip };
+      case "held":
+        return { status: "held", due_at: out.dueAt };
+      case "unknown-parent":
+        for (const p of this.p2p.readyPeers()) this.syncer.maybeSync(p);
+        return { status: "need_sync", parent_hash: out.parentHash, from_index: tip.height + 1, to_index: block.header.height - 1 };
+    }
   }
 
   /** Drops journal entries of transactions that left the pool (included, replaced, evicted, expired). */

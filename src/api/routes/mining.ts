@@ -1,4 +1,4 @@
-/** `GET /api/mining/status` (seed 001, exactly its fields) and `GET /api/mining/claims`. */
+/** `GET /api/mining/status` (seed 001, exactly its fields), `GET /api/mining/claims` and `GET /api/mining/jobs`. */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
 
@@ -50,5 +50,7 @@ export function miningRoutes(m: ApiModules): Hono {
   const app = new Hono();
   app.get("/status", async (c) => c.json(await miningStatus(m)));
   app.get("/claims", (c) => c.json({ claims: m.claims.records(100) }));
+  // PoW jobs (seed 000's races made visible): outcome, abort latency and wasted hashes per job.
+  app.get("/jobs", (c) => c.json({ jobs: m.mining.miner?.recentJobs() ?? [], stats: m.mining.miner?.stats ?? null }));
   return app;
 }

@@ -31,6 +31,15 @@ async function setup() {
     attestations: { size: 2 },
     ebid: keys[0]!.ebid,
     startedAt: Date.now(),
+    // The PoW side is exercised through a real node in test/unit/api/chaincore.test.ts.
+    mining: {
+      template: () => Promise.reject(new Error("not in this test")),
+      submit: () => Promise.reject(new Error("not in this test")),
+      settings: { configDifficulty: 0, difficultyOverride: null, minDifficulty: 0, delayMs: 0, setOverride: () => undefined, checkToken: () => false },
+      refreshConfig: () => ({}),
+      workers: 1,
+      totalHashes: () => 0,
+    },
   });
   return { c, app, blocks };
 }

@@ -1,0 +1,123 @@
+/**
+ * `vision-node mine`: an external miner for seed 004's API. Loop: `POST /mine_block` for the key's
+ * EBID, mine the template's seal hash with worker threads, sign the header, `POST /submit_block`.
+ * While mining it polls `/api/chain/head`; when the tip moves off the template's parent the job is
+ * aborted and a fresh template fetched (stale-template detection). Requests time out after 10 s
+ * and are retried with backoff (1 s doubling to 30 s); a refused block is reported, never resubmitted.
+ */
+import { readKeyFile } from "../node/keyfile.ts";
+import { MinerPool } from "../producer/pow/minerPool.ts";
+import { sealBlock } from "../producer/blockBuilder.ts";
+import { sealHash } from "../consensus/hashing.ts";
+import type { Attestation, Block, Header, Tx } from "../consensus/types.ts";
+
+/** Flags of `mine`. */
+export interface MineFlags {
+  node: string;
+  key: string;
+  workers?: number;
+  /** stop after this many accepted blocks (default: run until Ctrl-C) */
+  blocks?: number;
+  /** ms between tip polls while mining */
+  pollMs?: number;
+}
+
+/** A `/mine_block` answer, as this client uses it. */
+interface TemplateAnswer {
+  block_template: { header: Header; txs: Tx[]; attestations: Attestation[]; target_difficulty: number; valid_from: number };
+}
+
+const REQUEST_TIMEOUT_MS = 10_000;
+
+async function call(url: string, init?: RequestInit): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), headers: { "content-type": "application/json" } });
+  const body = (await r.json().catch(() => ({}))) as Record<string, unknown>;
+  return { status: r.status, body };
+}
+
+/** Counters of a mining run. */
+export interface MineReport {
+  accepted: number;
+  stale: number;
+  refused: number;
+  aborted: number;
+  hashes: number;
+}
+
+/**
+ * Runs the external miner until `blocks` are accepted or `signal` aborts.
+ * @throws KeyFileError for a bad key file
+ */
+export async function runMiner(f: MineFlags, signal: AbortSignal, print: (line: string) => void): Promise<MineReport> {
+  const key = readKeyFile(f.key);
+  const node = f.node.replace(/\/+$/, "");
+  const pool = new MinerPool({ workers: f.workers });
+  const report: MineReport = { accepted: 0, stale: 0, refused: 0, aborted: 0, hashes: 0 };
+  let backoff = 1000;
+  const pause = (ms: number) => new Promise<void>((r) => { const t = setTimeout(r, ms); signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true }); });
+  await pool.start();
+  print(`mining for ${key.ebid} at ${node} with ${pool.size} worker(s)`);
+  try {
+    while (!signal.aborted && (f.blocks === undefined || report.accepted < f.blocks)) {
+      let tpl: TemplateAnswer;
+      try {
+        const r = await call(`${node}/mine_block`, { method: "POST", body: JSON.stringify({ miner_address: key.ebid, client_version: "vision-node" }) });
+        if (r.status !== 200) throw new Error(`template refused: HTTP ${r.status} ${String(r.body.message ?? "")}`);
+        tpl = r.body as unknown as TemplateAnswer;
+        backoff = 1000;
+      } catch (e) {
+        print(`node unreachable (${(e as Error).message}); retrying in ${backoff / 1000} s`);
+        await pause(backoff);
+        backoff = Math.min(30_000, backoff * 2);
+        continue;
+      }
+      const t = tpl.block_template;
+      // A Proof-of-Sync fallback that opens later: wait for it, then ask again (the tip may move first).
+      const wait = t.valid_from - Date.now();
+      if (wait > 1000) {
+        await pause(Math.min(wait, 5000));
+        continue;
+      }
+      const header = t.header;
+      print(`⛏️  Mining block at index ${header.height} (difficulty ${t.target_difficulty})`);
+      // Stale-template detection: poll the tip while the workers run.
+      const watcher = setInterval(() => {
+        call(`${node}/api/chain/head`)
+          .then((r) => { if (r.status === 200 && r.body.hash !== header.parent_hash) pool.abort(); })
+          .catch(() => undefined);
+      }, f.pollMs ?? 250);
+      const onAbort = () => pool.abort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      const result = await pool.mine(sealHash(header), t.target_difficulty).finally(() => {
+        clearInterval(watcher);
+        signal.removeEventListener("abort", onAbort);
+      });
+      report.hashes += result.hashes;
+      if (result.status !== "found") {
+        report.aborted++;
+        if (!signal.aborted) print(`⏭️ Template for block ${header.height} went stale, fetching a new one`);
+        continue;
+      }
+      const block: Block = sealBlock({ ...header, nonce: result.nonce }, t, key.secretKey);
+      const rate = result.elapsedMs > 0 ? Math.round(result.hashes / (result.elapsedMs / 1000)) : 0;
+      try {
+        const r = await call(`${node}/submit_block`, { method: "POST", body: JSON.stringify({ block }) });
+        if (r.body.status === "accepted") {
+          report.accepted++;
+          print(`✅ Block ${header.height} accepted: ${block.hash} (${result.hashes} hashes, ${rate} H/s)`);
+        } else if (r.body.status === "stale" || r.body.status === "need_sync") {
+          report.stale++;
+          print(`⏭️ Block ${header.height} ${String(r.body.status)}: ${String(r.body.message)}`);
+        } else {
+          report.refused++;
+          print(`⚠️  Block ${header.height} refused: ${String(r.body.error ?? r.status)}: ${String(r.body.message ?? "")}`);
+        }
+      } catch (e) {
+        print(`submit failed (${(e as Error).message}); fetching a new template`);
+      }
+    }
+  } finally {
+    await pool.stop();
+  }
+  return report;
+}
