@@ -13,6 +13,7 @@ import { epochSalt, miningSeed, pickWinnerWithRerolls } from "../consensus/selec
 import { poolFor, type PoolEntry } from "../consensus/pool.ts";
 import { isRetargetHeight, retarget } from "../consensus/difficulty.ts";
 import type { BlockMeta, ChainDb, ChainWrite, Equivocation, ProducerTotals } from "../storage/chainDb.ts";
+import { blockHash } from "../consensus/hashing.ts";
 import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, type ChainSpec } from "./spec.ts";
 import { validateBlock, type Schedule } from "./validation.ts";
@@ -209,6 +210,8 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   private async importNow(block: Block): Promise<ImportOutcome> {
     if (this.closed) throw new Error("chain is closed");
+    // Checked before the known-hash shortcut: a header that does not hash to `hash` is never "known".
+    if (blockHash(block.header) !== block.hash) throw new BlockError("BAD_HASH", "hash does not match the header");
     const known = await this.getMeta(block.hash);
     if (known) return { status: "known", meta: known };
     if (block.header.height === 0) throw new BlockError("GENESIS_MISMATCH", "a different genesis block");
