@@ -11,6 +11,7 @@ import { runMiner } from "./mine.ts";
 import { runDrillFailover } from "./drill/failover.ts";
 import { runDrillPartition } from "./drill/partition.ts";
 import { runDrillLateJoin } from "./drill/lateJoin.ts";
+import { runDrillMinerRace } from "./drill/minerRace.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
@@ -95,6 +96,12 @@ drillCommand("partition", "cut one node's links for --seconds each round (user-s
 drillCommand("late-join", "start the last node after the others built --blocks blocks; measure its sync and rejoin", 3)
   .option("--blocks <n>", "blocks before the last node starts", intIn(1, 1_000_000), 300)
   .action((o) => runDrillLateJoin(o));
+
+drillCommand("miner-race", "two PoW miners from one genesis with mining_delay_ms set (seed 000): races, abort latency, wasted hashes, convergence", 2)
+  .option("--blocks <n>", "run until both miners hold this height", intIn(1, 100_000), 10)
+  .option("--delay-ms <ms>", "mining_delay_ms of both miners (pause per 4-nonce step)", intIn(0, 60_000), 100)
+  .option("--difficulty <d>", "the chain's fixed difficulty", intIn(1, 8), 1)
+  .action((o) => runDrillMinerRace(o));
 
 const tx = program.command("tx").description("transactions");
 tx.command("send")

@@ -55,6 +55,11 @@ export class LocalNet {
     }));
   }
 
+  /** Replaces the extra `start` flags for nodes started from now on. */
+  setExtraArgs(args: string[]): void {
+    this.opts.extraArgs = args;
+  }
+
   /** Node name by EBID. */
   nameOf(ebid: string): string | undefined {
     return this.nodes.find((n) => n.ebid === ebid)?.name;

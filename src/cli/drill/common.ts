@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { LocalNet, getJson, type LocalNetOptions, type LocalNode } from "../localnet.ts";
-import { testnetInit } from "../testnet.ts";
+import { testnetInit, type TestnetInitFlags } from "../testnet.ts";
 import { freePortRange } from "../ports.ts";
 import type { ChainSpec } from "../../chain/spec.ts";
 
@@ -94,11 +94,16 @@ export interface DrillNet {
  * Initialises a testnet for a drill (free ports, `testnet init`) and builds its LocalNet; nodes are
  * not started yet. Extra LocalNet options route links through proxies and the like.
  */
-export async function drillNet(f: DrillFlags, print: (line: string) => void, extra: Partial<LocalNetOptions> = {}): Promise<DrillNet> {
+export async function drillNet(
+  f: DrillFlags,
+  print: (line: string) => void,
+  extra: Partial<LocalNetOptions> = {},
+  init: Pick<TestnetInitFlags, "consensus" | "emptyPool"> = {},
+): Promise<DrillNet> {
   const dir = f.dir ? resolve(f.dir) : mkdtempSync(join(tmpdir(), "vision-drill-"));
   const p2p = await freePortRange(f.nodes);
   const api = await freePortRange(f.nodes);
-  testnetInit({ nodes: f.nodes, dir, blockTimeMs: f.blockTimeMs, param: f.param, baseP2pPort: p2p, baseApiPort: api });
+  testnetInit({ nodes: f.nodes, dir, blockTimeMs: f.blockTimeMs, param: f.param, baseP2pPort: p2p, baseApiPort: api, ...init });
   const spec = JSON.parse(readFileSync(join(dir, "chain.json"), "utf8")) as ChainSpec;
   const net = new LocalNet(dir, {
     logLevel: f.logLevel,
