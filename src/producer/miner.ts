@@ -15,6 +15,7 @@ import type { BlockMeta } from "../storage/chainDb.ts";
 import type { Block } from "../consensus/types.ts";
 import { sealHash } from "../consensus/hashing.ts";
 import { calculateJitter } from "../consensus/selection.ts";
+import { proposeAt } from "../consensus/timing.ts";
 import { sealBlock } from "./blockBuilder.ts";
 import { buildTemplate, powPlan, type TemplateModules } from "./template.ts";
 import type { MinerPool } from "./pow/minerPool.ts";
@@ -164,9 +165,14 @@ export class Miner {
     if (this.attempted.has(parent.hash)) return;
     if (this.m.networkHeight() > parent.height) return; // a peer holds this height: sync, do not mine it
     const plan = await powPlan(chain, parent, this.opts.minDifficulty());
-    // Fallback mining opens at T(len(winners)); our jitter keeps eligible nodes from all starting at once.
+    // The fallback opens at T(len(winners)), anchored like the slots (DESIGN.md section 6): after a
+    // stall, when every T(k) is past, the scheduled producers still get their turns (seen + k *
+    // claim_timeout_ms) before anyone mines; our jitter keeps eligible miners from starting at once.
     const p = chain.spec.params;
-    const startAt = plan.kind === "fallback" ? plan.opensAt + calculateJitter((await chain.scheduleFor(parent)).seed, this.opts.ebid, p.jitter_min_ms, p.jitter_max_ms) : plan.opensAt;
+    const startAt =
+      plan.kind === "fallback"
+        ? proposeAt(parent.timestamp, chain.headSeenAt, plan.winners.length, calculateJitter((await chain.scheduleFor(parent)).seed, this.opts.ebid, p.jitter_min_ms, p.jitter_max_ms), p)
+        : plan.opensAt;
     if (this.now() < startAt) return;
     // Fix 1: never start on a height already filled. The tip is still our parent, so no valid block
     // for the height has been imported; check the chain's own record too.

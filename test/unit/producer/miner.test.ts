@@ -1,0 +1,150 @@
+// The miner service over a real chain on LevelDB (pow spec): seed 000's three fixes. The worker pool
+// is a fake here (it answers with a nonce found by the reference pow_hash, after a hook runs), so a
+// competing block can land at a chosen moment; the real pool is covered in pow.test.ts and e2e.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Miner } from "../../../src/producer/miner.ts";
+import { AttestationPool } from "../../../src/chain/attestationPool.ts";
+import { Mempool } from "../../../src/chain/mempool.ts";
+import { meetsDifficulty, powHash, sealHash } from "../../../src/consensus/hashing.ts";
+import { sealBlock } from "../../../src/producer/blockBuilder.ts";
+import { buildTemplate } from "../../../src/producer/template.ts";
+import type { MinerPool, MineResult } from "../../../src/producer/pow/minerPool.ts";
+import type { Block } from "../../../src/consensus/types.ts";
+import type { BlockMeta } from "../../../src/storage/chainDb.ts";
+import { GENESIS_TS, makeKeys, makeSpec, openTestChain, silentLog } from "../../helpers/fixtures.ts";
+
+const [me, rival] = makeKeys(2) as [ReturnType<typeof makeKeys>[number], ReturnType<typeof makeKeys>[number]];
+const spec = makeSpec([], { consensus: "pow", params: { genesis_difficulty: 2 } });
+
+function firstNonce(seal: Uint8Array, d: number): number {
+  for (let n = 0; ; n++) if (meetsDifficulty(powHash(seal, n), d)) return n;
+}
+
+/** A pool whose job runs `during` first, then either finds a nonce or reports an abort if abort() was called. */
+function fakePool(during: () => Promise<void> = async () => undefined) {
+  let aborted = false;
+  const pool = {
+    size: 1,
+    totalHashes: 0,
+    aborts: 0,
+    abort() {
+      aborted = true;
+      pool.aborts++;
+    },
+    async mine(seal: Uint8Array, d: number): Promise<MineResult> {
+      aborted = false;
+      await during();
+      if (aborted) return { status: "aborted", hashes: 10, elapsedMs: 1, abortLatencyMs: 0.5, wastedHashes: 1 };
+      return { status: "found", nonce: firstNonce(seal, d), hashes: 100, elapsedMs: 1 };
+    },
+  };
+  return pool;
+}
+
+async function rivalBlock(c: Awaited<ReturnType<typeof openTestChain>>, parent: BlockMeta, difficulty: number): Promise<Block> {
+  const t = await buildTemplate({ chain: c.chain, attestations: new AttestationPool(), mempool: new Mempool(), log: silentLog }, parent, {
+    producer: rival.ebid, slot: null, timestamp: parent.timestamp + 5, difficulty,
+  });
+  return sealBlock({ ...t.header, nonce: firstNonce(sealHash(t.header), difficulty) }, t, rival.secretKey);
+}
+
+function minerOn(c: Awaited<ReturnType<typeof openTestChain>>, pool: ReturnType<typeof fakePool>, networkHeight = () => -1) {
+  const sent: Block[] = [];
+  const miner = new Miner(
+    { ebid: me.ebid, secretKey: me.secretKey, delayMs: () => 0, minDifficulty: () => 0, now: () => c.clock.now, tickMs: 5 },
+    {
+      chain: c.chain, attestations: new AttestationPool(), mempool: new Mempool(), log: silentLog,
+      pool: pool as unknown as MinerPool, canMine: () => true, networkHeight, broadcast: (b) => (sent.push(b), { sent: 1, skipped: 0 }),
+    },
+  );
+  return { miner, sent };
+}
+
+test("mines the tip at the expected difficulty, imports and broadcasts; one attempt per parent", async () => {
+  const c = await openTestChain(spec);
+  try {
+    c.clock.now = GENESIS_TS + 1000;
+    const { miner, sent } = minerOn(c, fakePool());
+    await miner.tick(new AbortController().signal);
+    assert.equal(c.chain.head.height, 1);
+    assert.equal(c.chain.head.producer, me.ebid);
+    assert.equal(sent.length, 1);
+    const b = await c.chain.getBlock(c.chain.head.hash);
+    assert.equal(b!.header.difficulty, 2);
+    assert.ok(b!.header.timestamp > GENESIS_TS);
+    assert.deepEqual(miner.recentJobs().map((j) => [j.height, j.outcome]), [[1, "mined"]]);
+    c.clock.now += 1000;
+    await miner.tick(new AbortController().signal); // the next height, not the same one again
+    assert.deepEqual(miner.recentJobs().map((j) => [j.height, j.outcome]), [[1, "mined"], [2, "mined"]]);
+    assert.equal(miner.stats.retries, 0);
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("fix 1: no job for a height a peer already holds", async () => {
+  const c = await openTestChain(spec);
+  try {
+    const { miner } = minerOn(c, fakePool(), () => c.chain.head.height + 1);
+    await miner.tick(new AbortController().signal);
+    assert.equal(miner.recentJobs().length, 0);
+    assert.equal(c.chain.head.height, 0);
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("fix 2: a competing block for the height aborts the running job; the next job is on the new tip", async () => {
+  const c = await openTestChain(spec);
+  try {
+    const genesis = c.chain.head;
+    const pool = fakePool(async () => {
+      if (c.chain.head.hash === genesis.hash) await c.chain.importBlock(await rivalBlock(c, genesis, 2));
+    });
+    const { miner } = minerOn(c, pool);
+    miner.start();
+    await new Promise((r) => setTimeout(r, 100));
+    c.clock.now += 1000; // the rival's child may now be mined
+    await new Promise((r) => setTimeout(r, 100));
+    await miner.stop();
+    const jobs = miner.recentJobs();
+    assert.equal(jobs[0]!.outcome, "aborted");
+    assert.equal(jobs[0]!.competing_hash, (await c.chain.getCanonicalMeta(1))!.hash);
+    assert.equal(jobs[0]!.abort_latency_ms, 0.5);
+    assert.ok(pool.aborts >= 1, "the head change aborted the pool");
+    assert.equal(jobs[1]!.parent_hash, jobs[0]!.competing_hash, "then it mined on the rival's block");
+    assert.equal(miner.stats.retries, 0);
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("fix 3: a mined block that loses fork choice is not retried; the miner moves to the next height", async () => {
+  const c = await openTestChain(spec);
+  try {
+    const genesis = c.chain.head;
+    // The rival lands just as our nonce is found, with more work (difficulty 3), so it wins.
+    const pool = fakePool(async () => {
+      if (c.chain.head.hash === genesis.hash) await c.chain.importBlock(await rivalBlock(c, genesis, 3));
+    });
+    pool.abort = () => { pool.aborts++; }; // too late to abort: the nonce is already found
+    const { miner, sent } = minerOn(c, pool);
+    await miner.tick(new AbortController().signal);
+    const [job] = miner.recentJobs();
+    assert.equal(job!.outcome, "lost");
+    assert.equal(miner.stats.lost, 1);
+    assert.equal(sent.length, 1, "the valid losing block is still relayed");
+    assert.notEqual(c.chain.head.producer, me.ebid);
+    const rivalHash = c.chain.head.hash;
+    c.clock.now += 1000;
+    await miner.tick(new AbortController().signal);
+    const jobs = miner.recentJobs();
+    assert.equal(jobs.length, 2);
+    assert.equal(jobs[1]!.height, 2, "moved on to the next height");
+    assert.equal(jobs[1]!.parent_hash, rivalHash, "on the block that won");
+    assert.equal(new Set(jobs.map((j) => j.parent_hash)).size, 2, "never the same parent twice");
+  } finally {
+    await c.destroy();
+  }
+});
