@@ -1,6 +1,6 @@
 /**
  * Assembles and signs a block on a parent (DESIGN.md section 3). Used by the Proof-of-Sync
- * producer; the PoW miner (issue 5) seals the same header with a nonce.
+ * producer; the PoW miner and seed 004 miners seal the same header with a nonce (template.ts).
  */
 import type { Attestation, Block, Header, Tx } from "../consensus/types.ts";
 import { blockHash } from "../consensus/hashing.ts";
