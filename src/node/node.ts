@@ -175,8 +175,9 @@ export class VisionNode {
             },
           )
         : undefined;
-      // Workers are ready before mining can start, so the first abort is as prompt as any other.
-      if (miner) await minerPool.start();
+      // On pow chains the workers are ready before mining starts; Proof-of-Sync nodes start them on
+      // their first fallback job (the miner waits for them before it starts, so aborts stay prompt).
+      if (miner && pow) await minerPool.start();
       await p2p.start();
       cleanup.push(() => p2p.stop());
       // Late-bound like the P2P handlers: the API submits transactions through the node.

@@ -204,7 +204,9 @@ export class Miner {
     this.job = { parent: parent.hash, record };
     log.info({ height, difficulty, kind }, `⛏️  Mining block at index ${height}...`);
     try {
-      // The tip may have moved while the template was built: then do not start at all.
+      // Workers boot on first use (Proof-of-Sync nodes may never need them); the tip may have
+      // moved meanwhile or while the template was built: then do not start at all.
+      await this.m.pool.start();
       if (chain.head.hash !== parent.hash) return this.end(record, "aborted", { abort_latency_ms: 0, wasted_hashes: 0 });
       const result = await this.m.pool.mine(sealHash(template.header), difficulty, this.opts.delayMs());
       record.hashes = result.hashes;

@@ -28,6 +28,7 @@ function fakePool(during: () => Promise<void> = async () => undefined) {
     size: 1,
     totalHashes: 0,
     aborts: 0,
+    async start() {},
     abort() {
       aborted = true;
       pool.aborts++;
