@@ -2,7 +2,7 @@
  * `vision-node` command line: start, testnet init, testnet, keygen. Errors print one line and exit 1.
  */
 import { Command, Option } from "commander";
-import { collectParam, intIn, parseAddress, parseAmount, parseLogLevel, parsePeers, parsePort } from "./parse.ts";
+import { collectParam, intIn, parseAddress, parseAmount, parseHttpUrl, parseLogLevel, parsePeers, parsePort } from "./parse.ts";
 import { runAccount, runLoad, runTxSend } from "./tx.ts";
 import { runStart } from "./start.ts";
 import { runTestnet, runTestnetInit } from "./testnet.ts";
@@ -140,7 +140,7 @@ program
 program
   .command("mine")
   .description("external PoW miner: templates from --node's /mine_block, blocks to /submit_block (seed 004)")
-  .requiredOption("--node <url>", "node API, e.g. http://127.0.0.1:8080")
+  .requiredOption("--node <url>", "node API, e.g. http://127.0.0.1:8080", parseHttpUrl)
   .requiredOption("--key <file>", "key file: its EBID is the blocks' producer and gets the rewards")
   .option("--workers <n>", "worker threads (default: all cores)", intIn(1, 256))
   .option("--blocks <n>", "stop after this many accepted blocks", intIn(1, 1_000_000))

@@ -58,3 +58,16 @@ export function parseAmount(v: string): string {
   if (!/^(0|[1-9][0-9]{0,38})$/.test(v)) throw new InvalidArgumentError("expected a whole number of base units (no sign, no decimals)");
   return v;
 }
+
+/** An http:// or https:// base URL (a node's API). */
+export function parseHttpUrl(v: string): string {
+  let ok = false;
+  try {
+    const u = new URL(v);
+    ok = (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new InvalidArgumentError(`"${v}" is not an http(s)://host:port address`);
+  return v;
+}

@@ -37,6 +37,11 @@ test("bad flags, a bad chain spec and a bad key file exit 1 with a message namin
       [["start", "--log-level", "loud"], /expected one of/],
       [["testnet", "init", "--nodes", "0", "--dir", t.dir], /whole number/],
       [["nonsense"], /unknown command/],
+      [["start", "--mining-workers", "0"], /whole number from 1/],
+      [["testnet", "init", "--nodes", "1", "--dir", t.dir, "--consensus", "pos"], /Allowed choices are proof-of-sync, pow/],
+      [["mine", "--node", "ftp://x", "--key", "k"], /not an http\(s\):\/\/host:port/],
+      [["mine", "--node", "http://127.0.0.1:1", "--key", join(t.dir, "missing.key")], /missing\.key/],
+      [["drill", "miner-race", "--difficulty", "9"], /whole number from 1 to 8/],
     ];
     for (const [args, msg] of cases) {
       const r = runCli(args);
@@ -55,6 +60,16 @@ test("bad flags, a bad chain spec and a bad key file exit 1 with a message namin
     const k = runCli(["start", "--data-dir", join(t.dir, "d2"), "--chain", good, "--p2p-port", "0", "--api-port", "0"]);
     assert.equal(k.status, 1);
     assert.match(k.stderr, /ebid does not match secret_key/);
+    // A node config file with a bad field stops the start with the field named.
+    const config = join(t.dir, "node.json");
+    writeFileSync(config, JSON.stringify({ mining_delay_ms: "slow" }));
+    const c = runCli(["start", "--data-dir", join(t.dir, "d3"), "--chain", good, "--p2p-port", "0", "--api-port", "0", "--config", config]);
+    assert.equal(c.status, 1);
+    assert.match(c.stderr, /config .*node\.json: mining_delay_ms: /);
+    writeFileSync(config, JSON.stringify({ admin_token: "short" }));
+    const c2 = runCli(["start", "--data-dir", join(t.dir, "d3"), "--chain", good, "--p2p-port", "0", "--api-port", "0", "--config", config]);
+    assert.equal(c2.status, 1);
+    assert.match(c2.stderr, /admin_token/);
   } finally {
     t.cleanup();
   }
