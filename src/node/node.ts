@@ -166,8 +166,9 @@ export class VisionNode {
               canMine: () => {
                 if (syncer.progress.syncing) return false;
                 if (!pow) return snapshot.eligible; // the fallback: any eligible node (DESIGN.md section 6)
-                const s = snapshot.current; // pow chains: at the tip with enough live peers; no streak needed
-                return s.sync_state === "AtTip" && s.ready_peers >= opts.spec.params.min_ready_peers;
+                // pow chains: enough live peers, read now (blocks can come faster than the 1 s snapshot);
+                // being at the tip is checked per job against the heights peers report (fix 1).
+                return livePeers().length >= opts.spec.params.min_ready_peers;
               },
               networkHeight: () => Math.max(-1, ...livePeers().map((p) => p.height)),
               broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
