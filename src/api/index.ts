@@ -33,6 +33,10 @@ export function createApi(m: ApiModules): Hono {
   app.route("/api/tx", txRoutes(m));
   app.route("/api/mempool", mempoolRoutes(m));
   app.route("/", chainCoreRoutes(m));
+  app.get("/metrics", async (c) => {
+    if (!m.metrics) return c.json({ error: "not_found", message: "metrics are off" }, 404);
+    return c.body(await m.metrics.registry.metrics(), 200, { "content-type": m.metrics.registry.contentType });
+  });
   app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError(onError);
   return app;

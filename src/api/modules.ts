@@ -9,6 +9,7 @@ import type { AddOutcome, Mempool } from "../chain/mempool.ts";
 import type { Block, Tx } from "../consensus/types.ts";
 import type { BlockTemplate, PowPlan } from "../producer/template.ts";
 import type { Miner } from "../producer/miner.ts";
+import type { Metrics } from "../metrics/index.ts";
 
 /** What `POST /submit_block` made of a block (seed 004). */
 export type SubmitOutcome =
@@ -55,6 +56,8 @@ export interface ApiModules {
   /** accepts a transfer into the mempool (journaled) and gossips it; rejects with TxError */
   submitTx(tx: Tx): Promise<AddOutcome>;
   mining: MiningApi;
+  /** Prometheus registry for `GET /metrics` */
+  metrics?: Pick<Metrics, "registry">;
   /** this node's EBID */
   ebid: string;
   /** ms since the epoch when the node started */

@@ -59,7 +59,8 @@ export interface ChainModules {
 
 interface ChainEvents {
   head: [HeadEvent];
-  imported: [BlockMeta, Block];
+  /** a block was stored (any branch); `seconds` from the start of its import to stored */
+  imported: [BlockMeta, Block, number];
 }
 
 /** Blockchain state over a ChainDb. Construct with `Chain.open`. */
@@ -78,6 +79,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   private readonly held = new Map<string, { block: Block; timer: NodeJS.Timeout }>();
   private readonly parked = new Map<string, Block>();
   private closed = false;
+  private importStarted = 0;
 
   private constructor(
     private readonly opts: Required<ChainOptions>,
@@ -210,6 +212,7 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   private async importNow(block: Block): Promise<ImportOutcome> {
     if (this.closed) throw new Error("chain is closed");
+    this.importStarted = performance.now();
     // Checked before the known-hash shortcut: a header that does not hash to `hash` is never "known".
     if (blockHash(block.header) !== block.hash) throw new BlockError("BAD_HASH", "hash does not match the header");
     const known = await this.getMeta(block.hash);
@@ -318,7 +321,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (move) writes.push(...move.writes);
     await this.db.write(writes);
     for (const m of updated) this.metas.set(m.hash, m);
-    this.emit("imported", meta, block);
+    this.emit("imported", meta, block, (performance.now() - this.importStarted) / 1000);
     if (evidence) {
       this.log.warn({ height: h.height, producer: h.producer, blocks: evidence.block_hashes }, "Equivocation: producer signed two blocks at one height");
     }

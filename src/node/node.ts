@@ -29,6 +29,8 @@ import { Producer } from "../producer/producer.ts";
 import { Miner } from "../producer/miner.ts";
 import { MinerPool } from "../producer/pow/minerPool.ts";
 import { NodeSettings } from "./config.ts";
+import { createMetrics, POW_SLOT_BUCKET, type Metrics } from "../metrics/index.ts";
+import type { Schedule } from "../chain/validation.ts";
 import { buildTemplate, powPlan } from "../producer/template.ts";
 import type { SubmitOutcome } from "../api/modules.ts";
 import { createApi } from "../api/index.ts";
@@ -72,6 +74,8 @@ export class VisionNode {
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
   private readonly seenTxs = new LRUCache<string, true>({ max: 65_536 });
   private readonly journaled = new Set<string>();
+  /** the schedule for the child of the tip, refreshed on each head (metrics and the live stream) */
+  nextSchedule?: Schedule;
 
   private constructor(
     readonly key: NodeKey,
@@ -87,6 +91,7 @@ export class VisionNode {
     readonly miner: Miner | undefined,
     readonly minerPool: MinerPool,
     readonly settings: NodeSettings,
+    readonly metrics: Metrics,
     private readonly httpServer: Server,
     readonly apiPort: number,
     private readonly log: Logger,
@@ -110,6 +115,21 @@ export class VisionNode {
       const attestations = new AttestationPool();
       const mempool = new Mempool();
       const claims = new ClaimReceipts();
+      // Read at scrape time; the services below exist by the time anything scrapes.
+      const metrics = createMetrics({
+        height: () => chain.head.height,
+        poolSize: () => node?.nextSchedule?.pool.length ?? 0,
+        mySlot: () => node?.nextSchedule?.winners.indexOf(key.ebid) ?? -1,
+        peers: () => p2p.readyPeers().length,
+        mempoolSize: () => mempool.size,
+        sync: () => syncer.progress,
+        powHashes: () => minerPool.totalHashes,
+        eligible: () => snapshot.eligible,
+      });
+      chain.on("imported", (_meta, _block, seconds) => {
+        metrics.blockImportSeconds.observe(seconds);
+        metrics.blocksImportedTotal.inc();
+      });
       // Late-bound: P2P handlers call into the node once it exists.
       let node: VisionNode | undefined;
       const p2p = new PeerManager(
@@ -120,6 +140,10 @@ export class VisionNode {
           onPeerReady: (p) => node?.onPeerReady(p),
           onMessage: (p, msg) => node?.onMessage(p, msg),
           onRequest: (_p, path, data) => handleSyncRequest(chain, path, data),
+          onTraffic: (direction, type, bytes) => {
+            metrics.p2pMessagesTotal.inc({ direction, type });
+            metrics.p2pBytesTotal.inc({ direction, type }, bytes);
+          },
         },
         log.child({ module: "p2p" }),
       );
@@ -150,6 +174,7 @@ export class VisionNode {
               isEligible: () => snapshot.eligible,
               broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
               log: log.child({ module: "mining" }),
+              metrics,
             },
           )
         : undefined;
@@ -173,6 +198,7 @@ export class VisionNode {
               networkHeight: () => Math.max(-1, ...livePeers().map((p) => p.height)),
               broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
               log: log.child({ module: "miner" }),
+              metrics,
             },
           )
         : undefined;
@@ -185,6 +211,7 @@ export class VisionNode {
       const app = createApi({
         chain, p2p, snapshot, claims, syncer, attestations, mempool, ebid: key.ebid, startedAt: Date.now(),
         submitTx: (tx) => node!.submitTx(tx),
+        metrics,
         mining: {
           template: async (producer) => {
             const parent = chain.head;
@@ -206,8 +233,9 @@ export class VisionNode {
       });
       const { server, port } = await listen(app.fetch, opts.apiHost, opts.apiPort);
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-      node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, miner, minerPool, settings, server, port, log);
+      node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, miner, minerPool, settings, metrics, server, port, log);
       chain.on("head", (e) => node!.onHead(e));
+      node.nextSchedule = await chain.scheduleFor(chain.head);
       await node.restoreJournal();
       node.heartbeat = setInterval(() => {
         node!.scheduleStatus();
@@ -420,6 +448,12 @@ export class VisionNode {
   private onHead(e: HeadEvent): void {
     const head = e.head;
     this.scheduleStatus();
+    this.metrics.miningSlotDistribution.observe(head.slot ?? POW_SLOT_BUCKET);
+    if (e.reorgDepth > 0) {
+      this.metrics.reorgsTotal.inc();
+      this.metrics.reorgDepth.observe(e.reorgDepth);
+    }
+    this.chain.scheduleFor(head).then((s) => (this.nextSchedule = s), () => undefined);
     this.updateMempool(e).catch((err) => this.log.warn({ err: (err as Error).message }, "Mempool update failed"));
     this.attestations.prune(head.height - 2 * this.chain.spec.params.attestation_max_age);
     // Proof-of-Sync made verifiable: an eligible node attests each new tip it holds (DESIGN.md section 5).

@@ -31,6 +31,8 @@ export interface PeerEvents {
   onMessage(peer: Peer, msg: Message): void;
   onStrike(peer: Peer, reason: string): void;
   onClose(peer: Peer, reason: string): void;
+  /** every message sent or parsed, with its type and encoded size (bytes), for metrics */
+  onTraffic?(direction: "in" | "out", type: string, bytes: number): void;
 }
 
 /** Peer tuning, in ms and bytes. */
@@ -120,7 +122,9 @@ export class Peer {
   send(msg: object, droppable = false): boolean {
     if (this.state === "closed" || this.ws.readyState !== this.ws.OPEN) return false;
     if (droppable && this.ws.bufferedAmount > this.opts.maxBufferedBytes) return false;
-    this.ws.send(encodeLine(msg));
+    const line = encodeLine(msg);
+    this.ws.send(line);
+    this.events.onTraffic?.("out", (msg as { type?: string }).type ?? "unknown", Buffer.byteLength(line));
     return true;
   }
 
@@ -186,6 +190,7 @@ export class Peer {
         this.events.onStrike(this, r.reason);
         continue;
       }
+      this.events.onTraffic?.("in", r.msg.type, Buffer.byteLength(line) + 1);
       this.handle(r.msg);
     }
   }

@@ -21,6 +21,8 @@ export interface P2PHandlers {
   onMessage(peer: Peer, msg: Message): void;
   /** answers a `req` in seed 002's envelope */
   onRequest(peer: Peer, path: string, data: unknown): Promise<ResEnvelope>;
+  /** every message in or out, with its type and size in bytes (for metrics) */
+  onTraffic?(direction: "in" | "out", type: string, bytes: number): void;
 }
 
 /** P2P server health, for /api/health. */
@@ -189,6 +191,7 @@ export class PeerManager {
       onMessage: (p, msg) => this.message(p, msg),
       onStrike: (p, reason) => this.penalize(p, reason),
       onClose: (p, reason) => this.closed(p, reason, target),
+      onTraffic: this.handlers.onTraffic,
     }, target?.url);
     this.peers.add(peer);
     peer.start(this.handlers.status());

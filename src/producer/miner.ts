@@ -19,6 +19,7 @@ import { proposeAt } from "../consensus/timing.ts";
 import { sealBlock } from "./blockBuilder.ts";
 import { buildTemplate, powPlan, type TemplateModules } from "./template.ts";
 import type { MinerPool } from "./pow/minerPool.ts";
+import type { Metrics } from "../metrics/index.ts";
 
 /** Miner identity, clock and knobs. */
 export interface MinerOptions {
@@ -43,6 +44,7 @@ export interface MinerModules extends TemplateModules {
   networkHeight(): number;
   /** sends a block we mined to every peer */
   broadcast(block: Block): { sent: number; skipped: number };
+  metrics?: Pick<Metrics, "powJobsTotal" | "powAbortSeconds" | "powBlocksMinedTotal">;
 }
 
 /** How one mining job ended. */
@@ -243,6 +245,9 @@ export class Miner {
 
   private end(record: MiningJob, outcome: JobOutcome, fields: Partial<MiningJob>): JobOutcome {
     Object.assign(record, fields, { outcome, ended_at: this.now() });
+    this.m.metrics?.powJobsTotal.inc({ outcome });
+    if (outcome === "mined") this.m.metrics?.powBlocksMinedTotal.inc();
+    if (outcome === "aborted" && record.abort_latency_ms) this.m.metrics?.powAbortSeconds.observe(record.abort_latency_ms / 1000);
     if (outcome === "aborted") this.stats.aborted++;
     else if (outcome === "lost") this.stats.lost++;
     else if (outcome === "failed") this.stats.failed++;

@@ -16,6 +16,7 @@ import type { ClaimReceipts } from "./claims.ts";
 import { sealBlock } from "./blockBuilder.ts";
 import { buildTemplate } from "./template.ts";
 import type { Block } from "../consensus/types.ts";
+import type { Metrics } from "../metrics/index.ts";
 
 /** Producer identity and clock. */
 export interface ProducerOptions {
@@ -37,6 +38,7 @@ export interface ProducerModules {
   /** sends a block we produced to every peer */
   broadcast(block: Block): { sent: number; skipped: number };
   log: Logger;
+  metrics?: Pick<Metrics, "miningClaimsTotal" | "miningBlocksProduced">;
 }
 
 /** Outcome counters, for the API and benchmarks. */
@@ -124,6 +126,7 @@ export class Producer {
       return;
     }
     this.m.claims.record(height, { winner_id: this.opts.ebid, tip_hash: parent.hash, claimed_at: this.now(), slot_idx: slot });
+    this.m.metrics?.miningClaimsTotal.inc();
     try {
       log.info({ height, slot }, `📦 Proposing block for height ${height}`);
       const block = await this.build(parent, slot);
@@ -137,6 +140,7 @@ export class Producer {
       log.info({ height, sent, skipped }, `📡 Block ${height} broadcast: ${sent} success, ${skipped} failed`);
       this.m.claims.settle(height, "produced", { block_hash: block.hash });
       this.stats.produced++;
+      this.m.metrics?.miningBlocksProduced.inc();
       log.info({ height, hash: block.hash, slot }, `✨ Successfully produced block ${height}`);
     } catch (e) {
       this.stats.failed++;

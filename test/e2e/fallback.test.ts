@@ -4,28 +4,13 @@
 // T(len(winners)).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { makeKeys, makeSpec, tempDir } from "../helpers/fixtures.ts";
-import { getJson, startNode, type NodeProc } from "../helpers/nodeProcess.ts";
+import { getJson, startMesh, type NodeProc } from "../helpers/nodeProcess.ts";
 import { waitFor } from "../helpers/net.ts";
-import { writeKeyFile } from "../../src/node/keyfile.ts";
 import { H, hashJson, omit, u64le } from "../../src/consensus/encoding.ts";
 import type { Block, Header } from "../../src/consensus/types.ts";
 
 const powOk = (h: Header) => Buffer.from(H(H(hashJson(omit(h, "nonce")), u64le(h.nonce)))).toString("hex").startsWith("0".repeat(h.difficulty));
-
-async function startMesh(dir: string, keys: ReturnType<typeof makeKeys>, spec: ReturnType<typeof makeSpec>): Promise<NodeProc[]> {
-  const specFile = join(dir, "chain.json");
-  writeFileSync(specFile, JSON.stringify(spec));
-  const nodes: NodeProc[] = [];
-  for (const [i, k] of keys.entries()) {
-    const dataDir = join(dir, `n${i}`);
-    writeKeyFile(join(dataDir, "node.key"), k.secretKey);
-    nodes.push(await startNode({ dataDir, chain: specFile, peers: nodes.map((n) => `ws://127.0.0.1:${n.p2pPort}`), extra: ["--mining-workers", "1", "--log-level", "info"] }));
-  }
-  return nodes;
-}
 
 test("an empty initial_pool bootstraps on PoW fallback blocks, then moves to slot blocks", async () => {
   const t = tempDir();

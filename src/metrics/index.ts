@@ -1,0 +1,91 @@
+/**
+ * Prometheus metrics (`prom-client`), served at `GET /metrics`. Seed 001's five mining metrics keep
+ * their names; the rest follow Prometheus conventions (`vision_` prefix, units in the name, `_total`
+ * for counters). Values the node already holds (height, peers, mempool, sync) are read at scrape
+ * time through `collect` callbacks, so nothing on the hot path updates them.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Traffic direction label. */
+export type Direction = "in" | "out";
+
+/** Read at scrape time: views of the node's state. */
+export interface MetricSources {
+  height(): number;
+  /** eligible pool size for the next height (seed 001 `mining_eligible_nodes`) */
+  poolSize(): number;
+  /** this node's slot for the next height, -1 when it has none */
+  mySlot(): number;
+  peers(): number;
+  mempoolSize(): number;
+  sync(): { syncing: boolean; target_height: number; imported: number };
+  /** PoW hashes tried since start */
+  powHashes(): number;
+  eligible(): boolean;
+}
+
+/** The node's metrics, typed. */
+export interface Metrics {
+  registry: Registry;
+  miningClaimsTotal: Counter;
+  miningBlocksProduced: Counter;
+  miningSlotDistribution: Histogram;
+  blockImportSeconds: Histogram;
+  blocksImportedTotal: Counter;
+  reorgsTotal: Counter;
+  reorgDepth: Histogram;
+  p2pMessagesTotal: Counter<"direction" | "type">;
+  p2pBytesTotal: Counter<"direction" | "type">;
+  powBlocksMinedTotal: Counter;
+  powJobsTotal: Counter<"outcome">;
+  powAbortSeconds: Histogram;
+}
+
+/** Slots 0..6 and 7 for a PoW (slot null) block. */
+export const POW_SLOT_BUCKET = 7;
+
+/** Builds the registry with process defaults and every node metric. */
+export function createMetrics(src: MetricSources): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  new Gauge({ name: "mining_eligible_nodes", help: "Eligible pool size for the next height (seed 001)", registers: r, collect() { this.set(src.poolSize()); } });
+  new Gauge({ name: "mining_my_slot", help: "This node's slot for the next height: 0 = primary, -1 = none (seed 001)", registers: r, collect() { this.set(src.mySlot()); } });
+  new Gauge({ name: "vision_eligible", help: "1 when this node is Proof-of-Sync eligible", registers: r, collect() { this.set(src.eligible() ? 1 : 0); } });
+  new Gauge({ name: "vision_chain_height", help: "Height of the tip (blocks)", registers: r, collect() { this.set(src.height()); } });
+  new Gauge({ name: "vision_peers", help: "Peers with a completed handshake", registers: r, collect() { this.set(src.peers()); } });
+  new Gauge({ name: "vision_mempool_size", help: "Pending transfers in the mempool", registers: r, collect() { this.set(src.mempoolSize()); } });
+  new Gauge({ name: "vision_sync_syncing", help: "1 while a sync runs", registers: r, collect() { this.set(src.sync().syncing ? 1 : 0); } });
+  new Gauge({ name: "vision_sync_target_height", help: "Height the running or last sync aimed at (blocks)", registers: r, collect() { this.set(src.sync().target_height); } });
+  new Gauge({ name: "vision_sync_imported_blocks", help: "Blocks imported by the running or last sync", registers: r, collect() { this.set(src.sync().imported); } });
+  new Counter({ name: "vision_pow_hashes_total", help: "PoW hashes tried by this node's workers", registers: r, collect() { this.reset(); this.inc(src.powHashes()); } });
+  let last: { at: number; hashes: number } | undefined; // first read at the first scrape
+  new Gauge({
+    name: "vision_pow_hash_rate", help: "PoW hashes per second since the previous scrape", registers: r,
+    collect() {
+      const now = { at: performance.now(), hashes: src.powHashes() };
+      this.set(last && now.at > last.at ? ((now.hashes - last.hashes) * 1000) / (now.at - last.at) : 0);
+      last = now;
+    },
+  });
+  const powJobsTotal = new Counter({ name: "vision_pow_jobs_total", help: "PoW jobs by outcome (mined, aborted, lost, failed)", labelNames: ["outcome"], registers: r });
+  for (const outcome of ["mined", "aborted", "lost", "failed"]) powJobsTotal.inc({ outcome }, 0); // series exist before the first job
+  return {
+    registry,
+    powJobsTotal,
+    miningClaimsTotal: new Counter({ name: "mining_claims_total", help: "Claim receipts recorded: slots this node set out to produce (seed 001)", registers: r }),
+    miningBlocksProduced: new Counter({ name: "mining_blocks_produced", help: "Blocks this node produced in its slot (seed 001)", registers: r }),
+    miningSlotDistribution: new Histogram({
+      name: "mining_slot_distribution", help: "Slot that produced each canonical block: 0 = primary, 1..6 backups, 7 = PoW (seed 001)",
+      buckets: [0, 1, 2, 3, 4, 5, 6, POW_SLOT_BUCKET], registers: r,
+    }),
+    blockImportSeconds: new Histogram({ name: "vision_block_import_seconds", help: "Validation, execution and storage of one block", buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: r }),
+    blocksImportedTotal: new Counter({ name: "vision_blocks_imported_total", help: "Blocks imported (any branch)", registers: r }),
+    reorgsTotal: new Counter({ name: "vision_reorgs_total", help: "Head changes that left the old branch", registers: r }),
+    reorgDepth: new Histogram({ name: "vision_reorg_depth_blocks", help: "Blocks orphaned by each reorg", buckets: [1, 2, 3, 5, 10, 20, 50], registers: r }),
+    p2pMessagesTotal: new Counter({ name: "vision_p2p_messages_total", help: "P2P messages by direction and type", labelNames: ["direction", "type"], registers: r }),
+    p2pBytesTotal: new Counter({ name: "vision_p2p_bytes_total", help: "P2P bytes by direction and message type", labelNames: ["direction", "type"], registers: r }),
+    powBlocksMinedTotal: new Counter({ name: "vision_pow_blocks_mined_total", help: "PoW blocks this node mined that became the tip", registers: r }),
+    powAbortSeconds: new Histogram({ name: "vision_pow_abort_seconds", help: "From a competing block to every worker stopped", buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1], registers: r }),
+  };
+}
