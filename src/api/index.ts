@@ -15,8 +15,12 @@ import { statusRoutes } from "./routes/status.ts";
 import { accountRoutes, rewardRoutes } from "./routes/accounts.ts";
 import { mempoolRoutes, txRoutes } from "./routes/tx.ts";
 import { chainCoreRoutes } from "./routes/chaincore.ts";
+import { docsRoutes } from "./routes/docs.ts";
 
 export type { ApiModules } from "./modules.ts";
+
+/** Routes served outside the Hono app (WebSocket upgrades on the same server); see `api/live.ts`. */
+export const LIVE_ROUTES: readonly string[] = [];
 
 /** Builds the API app. */
 export function createApi(m: ApiModules): Hono {
@@ -32,6 +36,7 @@ export function createApi(m: ApiModules): Hono {
   app.route("/api/rewards", rewardRoutes(m));
   app.route("/api/tx", txRoutes(m));
   app.route("/api/mempool", mempoolRoutes(m));
+  app.route("/api", docsRoutes());
   app.route("/", chainCoreRoutes(m));
   app.get("/metrics", async (c) => {
     if (!m.metrics) return c.json({ error: "not_found", message: "metrics are off" }, 404);
