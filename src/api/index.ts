@@ -16,11 +16,18 @@ import { accountRoutes, rewardRoutes } from "./routes/accounts.ts";
 import { mempoolRoutes, txRoutes } from "./routes/tx.ts";
 import { chainCoreRoutes } from "./routes/chaincore.ts";
 import { docsRoutes } from "./routes/docs.ts";
+import { STREAM_PATH } from "./live.ts";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 export type { ApiModules } from "./modules.ts";
+export { attachLiveStream, type LiveStream } from "./live.ts";
 
 /** Routes served outside the Hono app (WebSocket upgrades on the same server); see `api/live.ts`. */
-export const LIVE_ROUTES: readonly string[] = [];
+export const LIVE_ROUTES: readonly string[] = [STREAM_PATH];
+
+/** The live dashboard page (`dashboards/live/index.html`). */
+export const DASHBOARD_FILE = fileURLToPath(new URL("../../dashboards/live/index.html", import.meta.url));
 
 /** Builds the API app. */
 export function createApi(m: ApiModules): Hono {
@@ -38,6 +45,7 @@ export function createApi(m: ApiModules): Hono {
   app.route("/api/mempool", mempoolRoutes(m));
   app.route("/api", docsRoutes());
   app.route("/", chainCoreRoutes(m));
+  app.get("/dashboard", (c) => c.html(readFileSync(DASHBOARD_FILE, "utf8")));
   app.get("/metrics", async (c) => {
     if (!m.metrics) return c.json({ error: "not_found", message: "metrics are off" }, 404);
     return c.body(await m.metrics.registry.metrics(), 200, { "content-type": m.metrics.registry.contentType });

@@ -33,7 +33,7 @@ import { createMetrics, POW_SLOT_BUCKET, type Metrics } from "../metrics/index.t
 import type { Schedule } from "../chain/validation.ts";
 import { buildTemplate, powPlan } from "../producer/template.ts";
 import type { SubmitOutcome } from "../api/modules.ts";
-import { createApi } from "../api/index.ts";
+import { attachLiveStream, createApi, type ApiModules, type LiveStream } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 
 /** At most one status gossip per this many ms. */
@@ -92,6 +92,7 @@ export class VisionNode {
     readonly minerPool: MinerPool,
     readonly settings: NodeSettings,
     readonly metrics: Metrics,
+    private readonly live: LiveStream,
     private readonly httpServer: Server,
     readonly apiPort: number,
     private readonly log: Logger,
@@ -208,7 +209,7 @@ export class VisionNode {
       await p2p.start();
       cleanup.push(() => p2p.stop());
       // Late-bound like the P2P handlers: the API submits transactions through the node.
-      const app = createApi({
+      const apiModules: ApiModules = {
         chain, p2p, snapshot, claims, syncer, attestations, mempool, ebid: key.ebid, startedAt: Date.now(),
         submitTx: (tx) => node!.submitTx(tx),
         metrics,
@@ -230,10 +231,13 @@ export class VisionNode {
           workers: minerPool.size,
           totalHashes: () => minerPool.totalHashes,
         },
-      });
+      };
+      const app = createApi(apiModules);
       const { server, port } = await listen(app.fetch, opts.apiHost, opts.apiPort);
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-      node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, miner, minerPool, settings, metrics, server, port, log);
+      const live = attachLiveStream(server, apiModules);
+      cleanup.push(() => live.close());
+      node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, miner, minerPool, settings, metrics, live, server, port, log);
       chain.on("head", (e) => node!.onHead(e));
       node.nextSchedule = await chain.scheduleFor(chain.head);
       await node.restoreJournal();
@@ -264,6 +268,7 @@ export class VisionNode {
       clearInterval(this.heartbeat);
       this.syncer.stop();
       this.snapshot.stop();
+      this.live.close();
       await new Promise<void>((r) => {
         this.httpServer.close(() => r());
         this.httpServer.closeAllConnections?.();
