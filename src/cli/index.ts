@@ -8,6 +8,7 @@ import { runStart } from "./start.ts";
 import { runTestnet, runTestnetInit } from "./testnet.ts";
 import { runKeygen } from "./keygen.ts";
 import { runMiner } from "./mine.ts";
+import { runPeers, runStatus } from "./status.ts";
 import { runDrillFailover } from "./drill/failover.ts";
 import { runDrillPartition } from "./drill/partition.ts";
 import { runDrillLateJoin } from "./drill/lateJoin.ts";
@@ -29,6 +30,7 @@ program
   .option("--api-host <host>", "HTTP API bind address", "127.0.0.1")
   .option("--peers <urls>", "comma-separated ws://host:port peers to keep connected", parsePeers, [] as string[])
   .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent", parseLogLevel, "info")
+  .addOption(new Option("--log-format <f>", "pretty: readable lines; json: one JSON object per line; auto: pretty on a terminal").choices(["auto", "pretty", "json"]).default("auto"))
   .option("--no-produce", "validate and relay blocks but never produce (no slots, no PoW, no attestations)")
   .option("--no-mine", "never mine PoW (the fallback, or every block of a pow chain); still serve /mine_block templates")
   .option("--mining-workers <n>", "PoW worker threads (default: config file, else all cores)", intIn(1, 256))
@@ -136,6 +138,20 @@ program
     );
     if (r.included < r.accepted) process.exitCode = 1;
   });
+
+program
+  .command("status")
+  .description("a readable table of /api/mining/status: tip, sync, eligibility, the next height's schedule, claims")
+  .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
+  .option("--watch", "redraw every --interval ms until Ctrl-C", false)
+  .option("--interval <ms>", "redraw interval with --watch", intIn(100, 60_000), 1000)
+  .action((o) => runStatus(o));
+
+program
+  .command("peers")
+  .description("the node's peers: EBID, direction, height, address, time connected, strikes")
+  .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
+  .action((o) => runPeers(o));
 
 program
   .command("mine")

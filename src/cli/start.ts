@@ -2,6 +2,8 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
+import pinoPretty from "pino-pretty";
+import cliProgress from "cli-progress";
 import { loadChainSpec } from "../chain/spec.ts";
 import { VisionNode } from "../node/node.ts";
 import type { SyncStrategy } from "../sync/syncer.ts";
@@ -16,6 +18,8 @@ export interface StartFlags {
   apiHost: string;
   peers: string[];
   logLevel: string;
+  /** auto: readable lines on a terminal, JSON lines otherwise */
+  logFormat: "auto" | "pretty" | "json";
   produce: boolean;
   mine: boolean;
   miningWorkers?: number;
@@ -32,7 +36,13 @@ export const DEFAULT_CHAIN = fileURLToPath(new URL("../../chains/testnet.json", 
  * @throws ChainSpecError, ConfigError, KeyFileError, or a bind error, which the CLI prints before exiting 1
  */
 export async function runStart(flags: StartFlags): Promise<void> {
-  const log = pino({ level: flags.logLevel, base: { pid: process.pid } });
+  const pretty = flags.logFormat === "pretty" || (flags.logFormat === "auto" && process.stdout.isTTY === true);
+  const log = pretty
+    ? pino(
+        { level: flags.logLevel, base: { pid: process.pid } },
+        pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", singleLine: true, sync: true }),
+      )
+    : pino({ level: flags.logLevel, base: { pid: process.pid } });
   // A stray rejection is a bug to report, not a reason to stop producing; an uncaught exception
   // leaves the process in an unknown state, so it is logged and the node exits.
   process.on("unhandledRejection", (e) => log.error({ err: e instanceof Error ? e.stack : String(e) }, "Unhandled rejection"));
@@ -56,6 +66,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
     },
     log,
   );
+  if (process.stderr.isTTY) showSyncProgress(node);
   let signals = 0;
   const onSignal = (sig: string) => {
     signals++;
@@ -74,4 +85,28 @@ export async function runStart(flags: StartFlags): Promise<void> {
   };
   process.on("SIGINT", () => onSignal("SIGINT"));
   process.on("SIGTERM", () => onSignal("SIGTERM"));
+}
+
+/** A progress bar on the terminal (stderr) while the node syncs: blocks imported of the gap. */
+function showSyncProgress(node: VisionNode): void {
+  let bar: cliProgress.SingleBar | undefined;
+  const timer = setInterval(() => {
+    const p = node.syncer.progress;
+    if (p.syncing && p.target_height > p.start_height) {
+      if (!bar) {
+        bar = new cliProgress.SingleBar(
+          { format: "sync [{bar}] {value}/{total} blocks | {rate} blocks/s | eta {eta_formatted}", stream: process.stderr, hideCursor: false },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(p.target_height - p.start_height, 0, { rate: 0 });
+      }
+      bar.setTotal(p.target_height - p.start_height);
+      bar.update(Math.min(p.imported, p.target_height - p.start_height), { rate: Math.round(p.blocks_per_s) });
+    } else if (bar) {
+      bar.update(bar.getTotal());
+      bar.stop();
+      bar = undefined;
+    }
+  }, 500);
+  timer.unref();
 }

@@ -1,0 +1,89 @@
+/**
+ * `vision-node status` and `vision-node peers`: readable tables of `/api/mining/status` and
+ * `/api/peers` for a terminal. `status --watch` redraws every second until Ctrl-C and keeps
+ * trying while the node is unreachable.
+ */
+import { getJson } from "./localnet.ts";
+
+/** Flags of `status`. */
+export interface StatusFlags {
+  api: string;
+  watch: boolean;
+  /** ms between redraws with --watch */
+  interval: number;
+}
+
+type MiningStatus = {
+  next_height: number; current_winner: string | null; backups: string[]; my_node_id: string; my_slot: number | null;
+  eligible: boolean; sync_state: string; local_height: number; network_height: number; lag_blocks: number;
+  eligible_pool_size: number; ready_peers: number; eligible_streak: number;
+  recent_claims: [number, { winner_id: string; tip_hash: string; claimed_at: number; slot_idx: number }][];
+};
+type Head = { height: number; hash: string; timestamp: number; producer: string; slot: number | null };
+type PeerRow = { ebid: string; direction: string; address: string | null; remote_address: string; height: number; connected_at: number; strikes: number };
+
+const short = (h: string | null | undefined) => (h ? h.slice(0, 12) : "-");
+
+/** Pads columns to their widest cell. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n");
+}
+
+/** The status screen, from the node's answers. */
+export function renderStatus(api: string, s: MiningStatus, head: Head, now = Date.now()): string {
+  const who = (e: string | null) => (e === null ? "-" : e === s.my_node_id ? `${short(e)} (this node)` : short(e));
+  const lines = [
+    `vision-node ${short(s.my_node_id)} at ${api}`,
+    "",
+    table([
+      ["tip", `height ${head.height}  ${short(head.hash)}  ${head.slot === null ? "PoW" : `slot ${head.slot}`} by ${who(head.producer)}, ${Math.max(0, Math.round((now - head.timestamp) / 1000))} s ago`],
+      ["sync", `${s.sync_state}  local ${s.local_height}, network ${s.network_height}, lag ${s.lag_blocks}`],
+      ["eligible", `${s.eligible ? "yes" : "no"}  streak ${s.eligible_streak}, ready peers ${s.ready_peers}`],
+      ["next height", `${s.next_height}  pool ${s.eligible_pool_size}`],
+      ["primary", who(s.current_winner)],
+      ["backups", s.backups.length ? s.backups.map((b, i) => `${i + 1}:${who(b)}`).join("  ") : "-"],
+      ["my slot", s.my_slot === null ? "none" : s.my_slot === 0 ? "0 (primary)" : `${s.my_slot} (backup)`],
+    ]),
+    "",
+  ];
+  if (s.recent_claims.length) {
+    lines.push("recent claims", table([["height", "slot", "tip", "claimed"], ...s.recent_claims.map(([h, c]) => [String(h), String(c.slot_idx), short(c.tip_hash), new Date(c.claimed_at).toISOString()])]));
+  } else {
+    lines.push("recent claims: none");
+  }
+  return lines.join("\n");
+}
+
+/** Prints the status once, or redraws it with --watch. @throws when the node cannot be reached (without --watch) */
+export async function runStatus(f: StatusFlags): Promise<void> {
+  const api = f.api.replace(/\/+$/, "");
+  const once = async () => renderStatus(api, await getJson<MiningStatus>(`${api}/api/mining/status`), await getJson<Head>(`${api}/api/chain/head`));
+  if (!f.watch) {
+    process.stdout.write((await once()) + "\n");
+    return;
+  }
+  const tty = process.stdout.isTTY;
+  for (;;) {
+    let screen: string;
+    try {
+      screen = await once();
+    } catch (e) {
+      screen = `${api}: ${(e as Error).message} (retrying)`;
+    }
+    process.stdout.write((tty ? "\x1b[H\x1b[2J" : "\n") + screen + "\n");
+    await new Promise((r) => setTimeout(r, f.interval));
+  }
+}
+
+/** Prints `/api/peers` as a table. @throws when the node cannot be reached */
+export async function runPeers(f: { api: string }): Promise<void> {
+  const api = f.api.replace(/\/+$/, "");
+  const { peers } = await getJson<{ peers: PeerRow[] }>(`${api}/api/peers`);
+  if (peers.length === 0) {
+    process.stdout.write("no peers\n");
+    return;
+  }
+  const rows = peers.map((p) => [short(p.ebid), p.direction, String(p.height), p.address ?? p.remote_address, `${Math.round((Date.now() - p.connected_at) / 1000)} s`, String(p.strikes)]);
+  process.stdout.write(table([["peer", "direction", "height", "address", "connected", "strikes"], ...rows]) + "\n");
+}
