@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|partition|tx|pow]`: prints figures and ratios against
+ * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|partition|tx|pow|api]`: prints figures and ratios against
  * baselines measured in the same run.
  */
 import { parseArgs } from "node:util";
@@ -10,6 +10,7 @@ import { benchSync } from "./sync.ts";
 import { benchPartition } from "./partition.ts";
 import { benchTx } from "./tx.ts";
 import { benchPow } from "./pow.ts";
+import { benchApi } from "./api.ts";
 
 const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, rounds: { type: "string", default: "20" }, "sync-blocks": { type: "string", default: "10000" }, only: { type: "string" } } });
 const blocks = Number(values.blocks);
@@ -22,3 +23,4 @@ if (!values.only || values.only === "sync") await benchSync(Number(values["sync-
 if (!values.only || values.only === "partition") await benchPartition();
 if (!values.only || values.only === "tx") await benchTx();
 if (!values.only || values.only === "pow") await benchPow();
+if (!values.only || values.only === "api") await benchApi();

@@ -1,0 +1,69 @@
+/**
+ * HTTP API latency under load: `GET /api/mining/status` and `GET /metrics` of a node in a running
+ * 3-node testnet (producing blocks at 2000 ms), 50 connections for 10 s each (autocannon), against a
+ * bare `node:http` server in its own process answering the same JSON body, measured in the same run.
+ * p50/p99 latency and requests per second.
+ */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { getJson, startMesh, type NodeProc } from "../test/helpers/nodeProcess.ts";
+import { makeKeys, makeSpec, tempDir } from "../test/helpers/fixtures.ts";
+import { fmt } from "./stats.ts";
+
+const CONNECTIONS = 50;
+const SECONDS = 10;
+
+type Figures = { p50: number; p99: number; rps: number; errors: number; non2xx: number };
+
+async function load(url: string): Promise<Figures> {
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS });
+  return { p50: r.latency.p50, p99: r.latency.p99, rps: r.requests.average, errors: r.errors, non2xx: r.non2xx };
+}
+
+/** A bare node:http server in a child process answering `body` as JSON; resolves with its URL. */
+async function bareServer(body: string): Promise<{ url: string; stop(): void }> {
+  const code = `const http = require("node:http"); const body = ${JSON.stringify(body)};
+    const s = http.createServer((req, res) => { res.writeHead(200, { "content-type": "application/json" }); res.end(body); });
+    s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
+  const child = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve) => child.stdout.once("data", (d) => resolve(Number(String(d).trim()))));
+  return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill() };
+}
+
+export async function benchApi(): Promise<void> {
+  console.log(`\n## HTTP API under load (${CONNECTIONS} connections, ${SECONDS} s each, node producing blocks)`);
+  const t = tempDir("vision-bench-");
+  const keys = makeKeys(3);
+  const spec = makeSpec(keys, { genesis_timestamp: Date.now(), params: { block_time_ms: 2000 } });
+  let nodes: NodeProc[] = [];
+  try {
+    nodes = await startMesh(join(t.dir), keys, spec, ["--mining-workers", "1", "--log-level", "info"]);
+    const api = nodes[0]!.api;
+    for (let i = 0; i < 200 && (await getJson(`${api}/api/chain/head`)).height < 2; i++) await new Promise((r) => setTimeout(r, 250));
+    const body = JSON.stringify(await getJson(`${api}/api/mining/status`));
+    const bare = await bareServer(body);
+    let baseline: Figures;
+    try {
+      baseline = await load(bare.url);
+    } finally {
+      bare.stop();
+    }
+    const h0 = (await getJson(`${api}/api/chain/head`)).height as number;
+    const status = await load(`${api}/api/mining/status`);
+    const metrics = await load(`${api}/metrics`);
+    const h1 = (await getJson(`${api}/api/chain/head`)).height as number;
+    const blocks = (await getJson<{ blocks: { header: { timestamp: number } }[] }>(`${api}/api/blocks?from=${h0}&to=${h1}`)).blocks;
+    const gaps = blocks.slice(1).map((b, i) => b.header.timestamp - blocks[i]!.header.timestamp);
+    const row = (name: string, f: Figures) =>
+      console.log(`${name.padEnd(34)} p50 ${fmt(f.p50, 0).padStart(4)} ms  p99 ${fmt(f.p99, 0).padStart(4)} ms  ${fmt(f.rps, 0).padStart(6)} req/s  errors ${f.errors}, non-2xx ${f.non2xx}`);
+    row("bare node:http, same JSON (baseline)", baseline);
+    row("GET /api/mining/status", status);
+    row("GET /metrics", metrics);
+    console.log(`ratios to the baseline: /api/mining/status p50 ${fmt(status.p50 / Math.max(1, baseline.p50), 1)}x, p99 ${fmt(status.p99 / Math.max(1, baseline.p99), 1)}x, throughput ${fmt(status.rps / baseline.rps, 2)}x; /metrics p99 ${fmt(metrics.p99 / Math.max(1, baseline.p99), 1)}x, throughput ${fmt(metrics.rps / baseline.rps, 2)}x`);
+    console.log(`while loaded (${2 * SECONDS} s): ${h1 - h0} blocks, longest interval ${fmt(Math.max(...gaps) / 1000, 2)} s (block_time_ms 2000)`);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+    t.cleanup();
+  }
+}
