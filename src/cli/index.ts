@@ -9,6 +9,7 @@ import { runTestnet, runTestnetInit } from "./testnet.ts";
 import { runKeygen } from "./keygen.ts";
 import { runMiner } from "./mine.ts";
 import { runPeers, runStatus } from "./status.ts";
+import { runDbVerify } from "./db.ts";
 import { runDrillFailover } from "./drill/failover.ts";
 import { runDrillPartition } from "./drill/partition.ts";
 import { runDrillLateJoin } from "./drill/lateJoin.ts";
@@ -138,6 +139,14 @@ program
     );
     if (r.included < r.accepted) process.exitCode = 1;
   });
+
+const db = program.command("db").description("data dir maintenance (the node must be stopped)");
+db.command("verify")
+  .description("re-hash every block, check parent links and the canonical index, replay the chain with full validation and compare the state")
+  .requiredOption("--data-dir <dir>", "the node's data directory")
+  .option("--chain <file>", "chain spec JSON (default: the shipped testnet spec)")
+  .option("--json", "print the report as JSON", false)
+  .action((o) => runDbVerify(o));
 
 program
   .command("status")

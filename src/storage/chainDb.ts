@@ -204,6 +204,19 @@ export class ChainDb {
     return out;
   }
 
+  /** Every stored block (any branch), in key order. */
+  async *blocks(): AsyncGenerator<Block> {
+    for await (const value of this.db.values({ gte: "b!", lt: "b!~" })) yield value as Block;
+  }
+
+  /** Every transaction-index entry as [txHash, blockHash]. */
+  async *txIndex(): AsyncGenerator<[string, string]> {
+    for await (const key of this.db.keys({ gte: "t!", lt: "t!~" })) {
+      const [, tx, block] = key.split("!");
+      yield [tx!, block!];
+    }
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }

@@ -1,0 +1,28 @@
+/** `vision-node db verify`: prints what `verifyDataDir` found; exit 1 when anything is wrong. */
+import { resolve } from "node:path";
+import { loadChainSpec } from "../chain/spec.ts";
+import { verifyDataDir } from "../chain/verify.ts";
+import { DEFAULT_CHAIN } from "./start.ts";
+
+/** Flags of `db verify`. */
+export interface DbVerifyFlags {
+  dataDir: string;
+  chain?: string;
+  json: boolean;
+}
+
+/** Runs the verification and prints the report. @throws when the data dir cannot be opened */
+export async function runDbVerify(f: DbVerifyFlags): Promise<void> {
+  const spec = loadChainSpec(resolve(f.chain ?? DEFAULT_CHAIN));
+  const r = await verifyDataDir(resolve(f.dataDir), spec);
+  if (f.json) {
+    process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+  } else {
+    process.stdout.write(
+      `${r.blocks} blocks stored, canonical height ${r.canonical_height}, ${r.replayed} replayed with full validation, ` +
+        `${r.accounts} accounts and ${r.tx_index_entries} index entries checked in ${r.seconds.toFixed(2)} s: ${r.ok ? "OK" : "FAILED"}\n`,
+    );
+    for (const p of r.problems) process.stdout.write(`  ${p}\n`);
+  }
+  process.exitCode = r.ok ? 0 : 1;
+}
