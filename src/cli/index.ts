@@ -14,6 +14,7 @@ import { runDrillFailover } from "./drill/failover.ts";
 import { runDrillPartition } from "./drill/partition.ts";
 import { runDrillLateJoin } from "./drill/lateJoin.ts";
 import { runDrillMinerRace } from "./drill/minerRace.ts";
+import { runDrillCrash } from "./drill/crash.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
@@ -105,6 +106,11 @@ drillCommand("miner-race", "two PoW miners from one genesis with mining_delay_ms
   .option("--delay-ms <ms>", "mining_delay_ms of both miners (pause per 4-nonce step)", intIn(0, 60_000), 100)
   .option("--difficulty <d>", "the chain's fixed difficulty", intIn(1, 8), 1)
   .action((o) => runDrillMinerRace(o));
+
+drillCommand("crash", "SIGKILL a node at a random moment each cycle, db verify its data dir, restart it, check nothing it acknowledged was lost", 2)
+  .option("--cycles <n>", "kill/restart cycles", intIn(1, 10_000), 50)
+  .option("--txs <n>", "transfers submitted to the victim before each kill", intIn(0, 100), 3)
+  .action((o) => runDrillCrash(o));
 
 const tx = program.command("tx").description("transactions");
 tx.command("send")
