@@ -47,12 +47,13 @@ export async function handshakeClient(
   const { Domain, sign } = await import("../../src/consensus/signatures.ts");
   const c = await rawClient(url);
   const nonce = randomBytes(32).toString("hex");
-  c.ws.send(
-    JSON.stringify({ type: "hello", version: 1, chain_id: chainId, genesis_hash: genesisHash, ebid: key.ebid, nonce, listen_port: 0, height: 0, tip_hash: genesisHash }) + "\n",
-  );
+  const helloLine = JSON.stringify({ type: "hello", version: 1, chain_id: chainId, genesis_hash: genesisHash, ebid: key.ebid, nonce, listen_port: 0, height: 0, tip_hash: genesisHash }) + "\n";
+  c.ws.send(helloLine);
   await waitFor(() => c.lines.some((l) => l.includes('"hello"')), 5000, "hello");
   const theirs = JSON.parse(c.lines.find((l) => l.includes('"hello"'))!) as { nonce: string };
   const sig = sign(Domain.hello, { chain_id: chainId, genesis_hash: genesisHash, ebid: key.ebid, peer_ebid: peerEbid, nonce, peer_nonce: theirs.nonce }, key.secretKey);
-  c.ws.send(JSON.stringify({ type: "hello_ack", sig }) + "\n");
-  return c;
+  const ackLine = JSON.stringify({ type: "hello_ack", sig }) + "\n";
+  c.ws.send(ackLine);
+  /** the two lines this client sent, for replay tests */
+  return { ...c, sent: [helloLine, ackLine] };
 }
