@@ -38,4 +38,6 @@ test("the docs: /api/openapi.json, the Swagger UI page and its assets, served lo
   }
   assert.equal((await app.request("/api/docs/assets/..%2Fpackage.json")).status, 404);
   assert.equal((await app.request("/api/docs/assets/index.html")).status, 404);
+  assert.equal((await app.request("/api/docs/assets/toString")).status, 404, "no prototype keys");
+  assert.equal((await app.request("/api/docs/assets/__proto__")).status, 404);
 });
