@@ -15,6 +15,7 @@ import { runDrillPartition } from "./drill/partition.ts";
 import { runDrillLateJoin } from "./drill/lateJoin.ts";
 import { runDrillMinerRace } from "./drill/minerRace.ts";
 import { runDrillCrash } from "./drill/crash.ts";
+import { runDrillSoak } from "./drill/soak.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
@@ -111,6 +112,11 @@ drillCommand("crash", "SIGKILL a node at a random moment each cycle, db verify i
   .option("--cycles <n>", "kill/restart cycles", intIn(1, 10_000), 50)
   .option("--txs <n>", "transfers submitted to the victim before each kill", intIn(0, 100), 3)
   .action((o) => runDrillCrash(o));
+
+drillCommand("soak", "3 nodes under transfer load for --minutes: identical hashes throughout, no failed dials, bounded memory, forks, block interval", 3)
+  .option("--minutes <m>", "duration", intIn(1, 24 * 60), 10)
+  .option("--tps <n>", "transfers per second offered", intIn(0, 1000), 10)
+  .action((o) => runDrillSoak(o));
 
 const tx = program.command("tx").description("transactions");
 tx.command("send")

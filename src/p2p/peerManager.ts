@@ -33,6 +33,8 @@ export interface P2PHealth {
   handshaking: number;
   banned: number;
   server_error: string | null;
+  /** outbound dials that failed (refused, unreachable, timed out) since start */
+  dial_failures: number;
 }
 
 interface DialTarget {
@@ -46,6 +48,7 @@ interface DialTarget {
 
 /** The node's P2P service. `start()`/`stop()` are idempotent. */
 export class PeerManager {
+  private dialFailures = 0;
   private server?: WebSocketServer;
   private readonly peers = new Set<Peer>();
   private readonly targets = new Map<string, DialTarget>();
@@ -161,6 +164,7 @@ export class PeerManager {
       handshaking: [...this.peers].filter((p) => p.state === "handshaking").length,
       banned,
       server_error: this.serverError,
+      dial_failures: this.dialFailures,
     };
   }
 
@@ -285,6 +289,7 @@ export class PeerManager {
     ws.once("error", (err) => {
       if (attached) return;
       t.connecting = false;
+      this.dialFailures++;
       this.log.debug({ url: t.url, err: err.message, attempt: t.attempt }, "Dial failed");
       this.scheduleDial(t);
     });

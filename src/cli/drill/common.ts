@@ -135,10 +135,12 @@ export interface ForkSummary {
   forks: number;
   /** longest time any node held one of them before it was orphaned (ms) */
   longest_ms: number;
+  /** how many some node held longer than `outlivedMs` (one block time, when given) */
+  outlived: number;
 }
 
 /** Collects `/api/blocks/forks` from every node over heights 1..`to`. */
-export async function forkSummary(net: LocalNet, to: number): Promise<ForkSummary> {
+export async function forkSummary(net: LocalNet, to: number, outlivedMs = Infinity): Promise<ForkSummary> {
   const lasted = new Map<string, number>();
   for (const n of net.nodes.filter(up)) {
     for (let from = 1; from <= to; from += 1000) {
@@ -151,7 +153,7 @@ export async function forkSummary(net: LocalNet, to: number): Promise<ForkSummar
       }
     }
   }
-  return { forks: lasted.size, longest_ms: Math.max(0, ...lasted.values()) };
+  return { forks: lasted.size, longest_ms: Math.max(0, ...lasted.values()), outlived: [...lasted.values()].filter((ms) => ms > outlivedMs).length };
 }
 
 /** What every drill report ends with. */

@@ -24,7 +24,7 @@ async function setup() {
     mempool,
     submitTx: async (tx) => mempool.admit(tx, spec.chain_id, c.chain.account(tx.from)),
     chain: c.chain,
-    p2p: { readyPeers: () => [], health: () => ({ listening: true, port: 1, ready_peers: 0, handshaking: 0, banned: 0, server_error: null }) },
+    p2p: { readyPeers: () => [], health: () => ({ listening: true, port: 1, ready_peers: 0, handshaking: 0, banned: 0, server_error: null, dial_failures: 0 }) },
     snapshot: { current: snap, eligible: true },
     claims,
     syncer: { progress: { syncing: false, peer: null, start_height: 0, target_height: 0, imported: 0, blocks_per_s: 0 } },
