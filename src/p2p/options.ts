@@ -28,6 +28,16 @@ export interface P2POptions {
   /** strikes before a peer is disconnected and banned */
   maxStrikes: number;
   banMs: number;
+  /** one strike is forgiven per this many ms, so rare glitches of a long-lived peer never add up to a ban */
+  strikeDecayMs: number;
+  /** per message type: messages per second on average and the burst allowed (types not listed: the global bucket only) */
+  typeRateLimits: Record<string, { perSec: number; burst: number }>;
+  /** a peer's requests we answer at once; more get `busy` */
+  maxInflightRequests: number;
+  /** our requests waiting on one peer; more fail at once */
+  maxPendingRequests: number;
+  /** inbound connections from one IP address (handshaking or ready) */
+  maxInboundPerAddress: number;
 }
 
 /** Defaults from DESIGN.md section 9: ping 15 s, idle 30 s, backoff 1 s to 60 s, lines up to 4 MiB. */
@@ -50,4 +60,16 @@ export const defaultP2POptions: P2POptions = {
   rateLimitBurst: 2000,
   maxStrikes: 10,
   banMs: 5 * 60_000,
+  strikeDecayMs: 60_000,
+  typeRateLimits: {
+    status: { perSec: 50, burst: 200 }, // nodes send at most one per 50 ms (coalesced)
+    block: { perSec: 100, burst: 400 },
+    attestation: { perSec: 300, burst: 1000 },
+    tx: { perSec: 400, burst: 2000 },
+    peers: { perSec: 1, burst: 5 },
+    req: { perSec: 100, burst: 300 },
+  },
+  maxInflightRequests: 16,
+  maxPendingRequests: 64,
+  maxInboundPerAddress: 32,
 };

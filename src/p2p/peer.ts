@@ -45,6 +45,10 @@ export interface PeerOptions {
   rateLimitPerSec: number;
   /** token bucket capacity: the burst a peer may send at once */
   rateLimitBurst: number;
+  /** per-type buckets, checked after the global one */
+  typeRateLimits: Record<string, { perSec: number; burst: number }>;
+  /** our requests waiting on this peer at most */
+  maxPendingRequests: number;
 }
 
 /** A connected peer. */
@@ -57,6 +61,11 @@ export class Peer {
   tipHash = "";
   lastSeen = Date.now();
   strikes = 0;
+  /** ms when the strikes were last decayed */
+  strikesAt = Date.now();
+  /** this peer's requests we are answering now */
+  inflightRequests = 0;
+  private readonly typeBuckets = new Map<string, { tokens: number; at: number }>();
   /** ms when the handshake completed */
   readyAt?: number;
   closeReason?: string;
@@ -131,6 +140,7 @@ export class Peer {
   /** Sends a request and waits for its response; a timeout answers `ok: false`. */
   request(path: string, data: unknown, timeoutMs = 10_000): Promise<ResEnvelope> {
     const id = this.nextId++;
+    if (this.pending.size >= this.opts.maxPendingRequests) return Promise.resolve({ ok: false, errors: ["too many pending requests to this peer"] });
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -191,6 +201,10 @@ export class Peer {
         continue;
       }
       this.events.onTraffic?.("in", r.msg.type, Buffer.byteLength(line) + 1);
+      if (this.state === "ready" && !this.takeTypeToken(r.msg.type)) {
+        this.events.onStrike(this, `rate limit for ${r.msg.type} messages exceeded`);
+        continue;
+      }
       this.handle(r.msg);
     }
   }
@@ -202,6 +216,20 @@ export class Peer {
     this.tokensAt = now;
     if (this.tokens < 1) return false;
     this.tokens -= 1;
+    return true;
+  }
+
+  // One bucket per limited message type: a flood of one kind cannot starve the others.
+  private takeTypeToken(type: string): boolean {
+    const limit = this.opts.typeRateLimits[type];
+    if (!limit || !Object.hasOwn(this.opts.typeRateLimits, type)) return true;
+    const now = Date.now();
+    const b = this.typeBuckets.get(type) ?? { tokens: limit.burst, at: now };
+    b.tokens = Math.min(limit.burst, b.tokens + ((now - b.at) * limit.perSec) / 1000);
+    b.at = now;
+    this.typeBuckets.set(type, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
     return true;
   }
 

@@ -144,6 +144,12 @@ export class PeerManager {
    * its EBID banned for `banMs`.
    */
   penalize(peer: Peer, reason: string): void {
+    const now = Date.now();
+    const forgiven = Math.floor((now - peer.strikesAt) / this.opts.strikeDecayMs);
+    if (forgiven > 0) {
+      peer.strikes = Math.max(0, peer.strikes - forgiven);
+      peer.strikesAt += forgiven * this.opts.strikeDecayMs;
+    }
     peer.strikes++;
     this.log.warn({ peer: short(peer.ebid), strikes: peer.strikes, reason }, "Peer sent invalid data");
     if (peer.strikes >= this.opts.maxStrikes) {
@@ -186,6 +192,13 @@ export class PeerManager {
       ws.close(1013, "too many peers");
       return;
     }
+    let fromAddress = 0;
+    for (const p of this.peers) if (p.direction === "inbound" && p.remoteAddress === remote) fromAddress++;
+    if (fromAddress >= this.opts.maxInboundPerAddress) {
+      this.log.debug({ addr: remote }, "Too many connections from one address");
+      ws.close(1013, "too many connections from this address");
+      return;
+    }
     this.attach(ws, "inbound", remote);
   }
 
@@ -226,10 +239,17 @@ export class PeerManager {
 
   private message(peer: Peer, msg: Message): void {
     if (msg.type === "req") {
+      // A peer gets a bounded share of our work: past the in-flight cap it is told to wait.
+      if (peer.inflightRequests >= this.opts.maxInflightRequests) {
+        peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: ["busy: too many requests in flight"] });
+        return;
+      }
+      peer.inflightRequests++;
       this.handlers
         .onRequest(peer, msg.path, msg.data)
         .then((res) => peer.send({ type: "res", id: msg.id, ok: res.ok, data: res.data ?? null, errors: res.errors ?? null }))
-        .catch((e) => peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: [(e as Error).message] }));
+        .catch((e) => peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: [(e as Error).message] }))
+        .finally(() => peer.inflightRequests--);
       return;
     }
     if (msg.type === "peers") {

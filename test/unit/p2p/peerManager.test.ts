@@ -168,3 +168,79 @@ test("a peer that stops answering pings is terminated; a flooding peer is rate l
     await a.stop();
   }
 });
+
+test("limits per message type, per address, on a peer's requests in flight and on ours pending", async () => {
+  let release!: () => void;
+  const hang = new Promise<void>((r) => (release = r));
+  const a = new PeerManager(
+    {
+      ...defaultP2POptions, host: "127.0.0.1", port: 0, maxStrikes: 3, maxInboundPerAddress: 2, maxInflightRequests: 2, maxPendingRequests: 3,
+      typeRateLimits: { ...defaultP2POptions.typeRateLimits, peers: { perSec: 1, burst: 2 } },
+    },
+    { chainId: "c1", genesisHash: GENESIS, ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey },
+    { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady() {}, onMessage() {}, onRequest: async () => (await hang, { ok: true, data: 1 }) },
+    silentLog,
+  );
+  await a.start();
+  const url = `ws://127.0.0.1:${a.port}`;
+  try {
+    // Requests: two are worked on, the third is told "busy" at once.
+    const c = await handshakeClient(url, keys[1]!, "c1", GENESIS, keys[0]!.ebid);
+    await waitFor(() => a.readyPeers().length === 1, 2000, "ready");
+    c.ws.send([1, 2, 3].map((id) => JSON.stringify({ type: "req", id, path: "/x", data: null })).join("\n") + "\n");
+    await waitFor(() => c.lines.some((l) => l.includes('"res"')), 2000, "a busy answer");
+    const busy = JSON.parse(c.lines.find((l) => l.includes('"res"'))!);
+    assert.deepEqual([busy.id, busy.ok, busy.errors], [3, false, ["busy: too many requests in flight"]]);
+    release();
+    await waitFor(() => c.lines.filter((l) => l.includes('"res"')).length === 3, 2000, "the other two answered");
+
+    // Our requests to a peer that never answers: past the cap they fail at once instead of piling up.
+    const peer = a.readyPeers()[0]!;
+    const waiting = [1, 2, 3].map(() => peer.request("/never", null, 60_000));
+    const t0 = Date.now();
+    assert.deepEqual(await peer.request("/never", null, 60_000), { ok: false, errors: ["too many pending requests to this peer"] });
+    assert.ok(Date.now() - t0 < 100);
+
+    // Per type: two `peers` messages pass, then each one is a strike: banned after three.
+    c.ws.send(Array.from({ length: 6 }, () => JSON.stringify({ type: "peers", peers: [] })).join("\n") + "\n");
+    assert.match((await c.closed).reason, /banned after 3 strikes \(last: rate limit for peers messages exceeded\)/);
+    await Promise.all(waiting);
+
+    // Per address: two inbound connections from 127.0.0.1 at once, the third is refused.
+    const x = await rawClient(url);
+    const y = await rawClient(url);
+    const z = await rawClient(url);
+    const closed = await z.closed;
+    assert.equal(closed.code, 1013);
+    assert.match(closed.reason, /too many connections from this address/);
+    x.ws.terminate();
+    y.ws.terminate();
+  } finally {
+    release();
+    await a.stop();
+  }
+});
+
+test("strikes decay: a long-lived peer's rare faults never add up to a ban", async () => {
+  const a = new PeerManager(
+    { ...defaultP2POptions, host: "127.0.0.1", port: 0, maxStrikes: 3, strikeDecayMs: 150 },
+    { chainId: "c1", genesisHash: GENESIS, ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey },
+    { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady() {}, onMessage() {}, onRequest: async () => ({ ok: false }) },
+    silentLog,
+  );
+  await a.start();
+  try {
+    const c = await handshakeClient(`ws://127.0.0.1:${a.port}`, keys[1]!, "c1", GENESIS, keys[0]!.ebid);
+    await waitFor(() => a.readyPeers().length === 1, 2000, "ready");
+    for (let i = 0; i < 6; i++) {
+      c.ws.send("{broken\n"); // one strike, then enough time for it to be forgiven
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(a.readyPeers().length, 1, "six faults spread out: still connected");
+    assert.ok(a.readyPeers()[0]!.strikes <= 1);
+    c.ws.send("{a\n{b\n{c\n"); // three at once: banned
+    assert.match((await c.closed).reason, /banned/);
+  } finally {
+    await a.stop();
+  }
+});
