@@ -1,7 +1,7 @@
 /**
  * `vision-node` command line: start, testnet init, testnet, keygen. Errors print one line and exit 1.
  */
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { collectParam, intIn, parseAddress, parseAmount, parseHttpUrl, parseLogLevel, parsePeers, parsePort } from "./parse.ts";
 import { runAccount, runLoad, runTxSend } from "./tx.ts";
 import { runStart } from "./start.ts";
@@ -16,6 +16,7 @@ import { runDrillLateJoin } from "./drill/lateJoin.ts";
 import { runDrillMinerRace } from "./drill/minerRace.ts";
 import { runDrillCrash } from "./drill/crash.ts";
 import { runDrillSoak } from "./drill/soak.ts";
+import { runDrillChaos } from "./drill/chaos.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
@@ -39,6 +40,10 @@ program
   .option("--mining-workers <n>", "PoW worker threads (default: config file, else all cores)", intIn(1, 256))
   .option("--config <file>", "node config JSON: admin_token, mining_difficulty, mining_delay_ms, mining_workers")
   .option("--no-discovery", "dial only --peers, not addresses learned from peers")
+  .addOption(new Option("--clock-offset-ms <ms>", "shift this node's clock (testing clock skew; drills use it)").argParser((v) => {
+    if (!/^-?[0-9]{1,7}$/.test(v)) throw new InvalidArgumentError("expected whole milliseconds within ±9999999");
+    return Number(v);
+  }).hideHelp())
   .addOption(new Option("--sync-strategy <s>", "how to ask peers for missing blocks").choices(["range", "epoch", "canonical"]).default("range"))
   .action((o) => runStart(o));
 
@@ -117,6 +122,11 @@ drillCommand("soak", "3 nodes under transfer load for --minutes: identical hashe
   .option("--minutes <m>", "duration", intIn(1, 24 * 60), 10)
   .option("--tps <n>", "transfers per second offered", intIn(0, 1000), 10)
   .action((o) => runDrillSoak(o));
+
+drillCommand("chaos", "random kills, restarts, pauses (SIGSTOP/SIGCONT), partitions (user-space proxies) and clock offsets for --minutes; convergence after each heal", 3)
+  .option("--minutes <m>", "duration", intIn(1, 24 * 60), 10)
+  .option("--every <s>", "mean seconds between faults", intIn(5, 3600), 20)
+  .action((o) => runDrillChaos(o));
 
 const tx = program.command("tx").description("transactions");
 tx.command("send")

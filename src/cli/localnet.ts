@@ -70,8 +70,8 @@ export class LocalNet {
     for (const n of this.nodes) this.start(n);
   }
 
-  /** Starts (or restarts) one node on its data dir, dialling every other node. */
-  start(n: LocalNode): ChildProcess {
+  /** Starts (or restarts) one node on its data dir, dialling every other node; `extra` flags for this start only. */
+  start(n: LocalNode, extra: string[] = []): ChildProcess {
     const url = this.opts.peerUrl ?? ((_from: LocalNode, to: LocalNode) => `ws://127.0.0.1:${to.p2pPort}`);
     const peers = this.nodes.filter((o) => o !== n).map((o) => url(n, o));
     const args = [
@@ -79,7 +79,7 @@ export class LocalNet {
       "--p2p-port", String(n.p2pPort), "--p2p-host", "127.0.0.1", "--api-port", String(n.apiPort), "--log-level", this.opts.logLevel,
     ];
     if (peers.length) args.push("--peers", peers.join(","));
-    args.push(...(this.opts.extraArgs ?? []));
+    args.push(...(this.opts.extraArgs ?? []), ...extra);
     const log = openSync(join(n.dataDir, "node.log"), "a");
     const child = spawn(process.execPath, args, { stdio: ["ignore", log, log], detached: true });
     closeSync(log);

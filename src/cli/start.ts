@@ -24,6 +24,7 @@ export interface StartFlags {
   mine: boolean;
   miningWorkers?: number;
   config?: string;
+  clockOffsetMs?: number;
   discovery: boolean;
   syncStrategy: SyncStrategy;
 }
@@ -61,6 +62,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
       produce: flags.produce,
       mine: flags.mine,
       miningWorkers: flags.miningWorkers,
+      clockOffsetMs: flags.clockOffsetMs,
       configFile: flags.config ? resolve(flags.config) : undefined,
       sync: { strategy: flags.syncStrategy },
     },

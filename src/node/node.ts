@@ -61,6 +61,8 @@ export interface NodeOptions {
   configFile?: string;
   /** key file; default `<dataDir>/node.key`, created on first start */
   keyFile?: string;
+  /** shifts this node's clock (ms; drills simulate clock skew with it, DESIGN.md section 6's drift rule) */
+  clockOffsetMs?: number;
   /** sync tuning (strategy, chunk size, parallel requests) */
   sync?: Partial<SyncerOptions>;
 }
@@ -111,7 +113,10 @@ export class VisionNode {
     try {
       const db = await ChainDb.open(join(opts.dataDir, "chaindata"));
       cleanup.push(() => db.close());
-      const chain = await Chain.open({ spec: opts.spec }, { db, logger: log.child({ module: "chain" }) });
+      const offset = opts.clockOffsetMs ?? 0;
+      const now = () => Date.now() + offset;
+      if (offset !== 0) log.warn({ clock_offset_ms: offset }, "Clock offset in effect (testing)");
+      const chain = await Chain.open({ spec: opts.spec, now }, { db, logger: log.child({ module: "chain" }) });
       cleanup.push(() => chain.close());
       const attestations = new AttestationPool();
       const mempool = new Mempool();
@@ -166,7 +171,7 @@ export class VisionNode {
       const pow = opts.spec.consensus === "pow";
       const producer = opts.produce && !pow
         ? new Producer(
-            { ebid: key.ebid, secretKey: key.secretKey },
+            { ebid: key.ebid, secretKey: key.secretKey, now },
             {
               chain,
               attestations,
@@ -183,7 +188,7 @@ export class VisionNode {
       cleanup.push(() => minerPool.stop());
       const miner = opts.produce && opts.mine
         ? new Miner(
-            { ebid: key.ebid, secretKey: key.secretKey, delayMs: () => settings.delayMs, minDifficulty: () => settings.minDifficulty },
+            { ebid: key.ebid, secretKey: key.secretKey, delayMs: () => settings.delayMs, minDifficulty: () => settings.minDifficulty, now },
             {
               chain,
               attestations,
@@ -217,7 +222,7 @@ export class VisionNode {
           template: async (producer) => {
             const parent = chain.head;
             const plan = await powPlan(chain, parent, settings.minDifficulty);
-            const fields = { producer, slot: null, timestamp: Math.max(Date.now(), plan.opensAt), difficulty: plan.difficulty };
+            const fields = { producer, slot: null, timestamp: Math.max(now(), plan.opensAt), difficulty: plan.difficulty };
             return { template: await buildTemplate({ chain, attestations, mempool, log }, parent, fields), plan };
           },
           submit: (block) => node!.submitMinedBlock(block),
