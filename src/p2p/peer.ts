@@ -39,7 +39,7 @@ export interface PeerEvents {
 export interface PeerOptions {
   handshakeTimeoutMs: number;
   maxLineBytes: number;
-  /** outbound bytes buffered before gossip to this peer is dropped */
+  /** outbound bytes buffered before gossip to this peer is dropped (4x: the peer is disconnected) */
   maxBufferedBytes: number;
   /** messages per second a peer may send on average (token bucket refill) */
   rateLimitPerSec: number;
@@ -131,6 +131,12 @@ export class Peer {
   send(msg: object, droppable = false): boolean {
     if (this.state === "closed" || this.ws.readyState !== this.ws.OPEN) return false;
     if (droppable && this.ws.bufferedAmount > this.opts.maxBufferedBytes) return false;
+    // Past four times the gossip threshold even responses stop: a peer that asks but never reads
+    // must not grow our memory without bound.
+    if (this.ws.bufferedAmount > 4 * this.opts.maxBufferedBytes) {
+      this.close(`slow reader: ${this.ws.bufferedAmount} bytes unread`);
+      return false;
+    }
     const line = encodeLine(msg);
     this.ws.send(line);
     this.events.onTraffic?.("out", (msg as { type?: string }).type ?? "unknown", Buffer.byteLength(line));
