@@ -61,6 +61,8 @@ export class MinerPool {
   private readonly hashes: BigInt64Array;
   private idle: Promise<void> = Promise.resolve();
   private setup: Promise<unknown> = Promise.resolve();
+  /** abort() calls so far: a mine() call that sees it change before its job starts is cancelled */
+  private aborts = 0;
   private current?: {
     generation: number;
     resolve: (r: MineResult) => void;
@@ -118,15 +120,18 @@ export class MinerPool {
    */
   mine(seal: Uint8Array, difficulty: number, delayMs = 0): Promise<MineResult> {
     // Calls are serialized up to the point where the job runs, so a second call always aborts the first.
-    const job = this.setup.then(() => this.begin(seal, difficulty, delayMs));
+    // An abort() between this call and the job's start cancels it too (the caller's tip moved).
+    const ticket = this.aborts;
+    const job = this.setup.then(() => this.begin(seal, difficulty, delayMs, ticket));
     this.setup = job.catch(() => undefined);
     return job.then((j) => j.result);
   }
 
-  private async begin(seal: Uint8Array, difficulty: number, delayMs: number): Promise<{ result: Promise<MineResult> }> {
+  private async begin(seal: Uint8Array, difficulty: number, delayMs: number, ticket: number): Promise<{ result: Promise<MineResult> }> {
     await this.start();
-    this.abort();
+    this.abortCurrent();
     await this.idle;
+    if (this.aborts !== ticket) return { result: Promise.resolve({ status: "aborted", hashes: 0, elapsedMs: 0, abortLatencyMs: 0, wastedHashes: 0 }) };
     const generation = Atomics.add(this.ctrl, CTRL_GENERATION, 1) + 1;
     const slice = Math.floor(MAX_NONCE / this.size / 4) * 4;
     const offset = randomInt(0, 2 ** 47) * 4; // random start, as seed 004's miners avoid collisions
@@ -153,8 +158,13 @@ export class MinerPool {
     return { result };
   }
 
-  /** Stops the current job (if any) at once; its `mine()` resolves with `aborted`. */
+  /** Stops the current job (if any) at once, and any `mine()` call not started yet; they resolve `aborted`. */
   abort(): void {
+    this.aborts++;
+    this.abortCurrent();
+  }
+
+  private abortCurrent(): void {
     const cur = this.current;
     if (!cur || cur.abortedAt !== undefined || cur.found !== undefined) return;
     cur.abortedAt = performance.timeOrigin + performance.now();

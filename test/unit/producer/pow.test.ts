@@ -69,6 +69,10 @@ test("the worker pool finds a nonce that meets the difficulty, and aborts prompt
     const second = pool.mine(randomBytes(32), 0);
     assert.equal((await first).status, "aborted");
     assert.equal((await second).status, "found");
+    // An abort right after mine() is called, before the job reached the workers, cancels it too.
+    const early = pool.mine(randomBytes(32), 12);
+    pool.abort();
+    assert.equal((await early).status, "aborted");
     const slow = pool.mine(randomBytes(32), 12, 5000);
     await new Promise((r) => setTimeout(r, 50));
     const t0 = performance.now();
