@@ -85,3 +85,37 @@ function stop([a, b]: [Socket, Socket]): void {
   a.pause();
   b.pause();
 }
+
+/**
+ * One LinkProxy per directed link between the nodes of a local testnet. Pass `peerUrl` to LocalNet
+ * (with `--no-discovery`), then `listen(nodes)` once the nodes' ports are known; `links(n)` are the
+ * proxies of every link to or from node `n`.
+ */
+export class ProxyMesh {
+  private readonly proxies = new Map<string, LinkProxy>();
+  private readonly ports = new Map<string, number>();
+
+  /** The address `from` dials to reach `to`. */
+  readonly peerUrl = (from: { name: string }, to: { name: string }): string => `ws://127.0.0.1:${this.ports.get(`${from.name}>${to.name}`)}`;
+
+  /** Starts a proxy for every ordered pair of nodes. */
+  async listen(nodes: readonly { name: string; p2pPort: number }[]): Promise<void> {
+    for (const a of nodes) {
+      for (const b of nodes) {
+        if (a === b) continue;
+        const proxy = new LinkProxy(b.p2pPort);
+        this.ports.set(`${a.name}>${b.name}`, await proxy.listen());
+        this.proxies.set(`${a.name}>${b.name}`, proxy);
+      }
+    }
+  }
+
+  /** Proxies of every link to or from `node`. */
+  links(node: { name: string }): LinkProxy[] {
+    return [...this.proxies.entries()].filter(([k]) => k.startsWith(`${node.name}>`) || k.endsWith(`>${node.name}`)).map(([, v]) => v);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.proxies.values()].map((p) => p.close().catch(() => undefined)));
+  }
+}

@@ -6,13 +6,14 @@
  * `<data dir>/admin.token` cookie). Field names are the seed's; blocks and transactions are in
  * DESIGN.md section 3's wire form.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { ApiModules } from "../modules.ts";
 import { badRequest } from "../errors.ts";
-import { blockSchema, formatZodError, hex32 } from "../../consensus/wire.ts";
+import { blockSchema, hex32 } from "../../consensus/wire.ts";
+import { jsonBody } from "../body.ts";
 import { BlockError } from "../../chain/errors.ts";
 import { txHash } from "../../chain/tx.ts";
 import { sealHash } from "../../consensus/hashing.ts";
@@ -35,18 +36,6 @@ const difficultySchema = z.strictObject({
   force: z.boolean().optional(),
   reason: z.string().max(200).optional(),
 });
-
-async function jsonBody<T>(c: Context, schema: z.ZodType<T>, what: string): Promise<T> {
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    throw badRequest("body is not JSON");
-  }
-  const r = schema.safeParse(raw);
-  if (!r.success) throw badRequest(`invalid ${what}: ${formatZodError(r.error)}`);
-  return r.data;
-}
 
 /** Routes mounted at the API root. */
 export function chainCoreRoutes(m: ApiModules): Hono {

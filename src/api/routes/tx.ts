@@ -6,7 +6,8 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ApiModules } from "../modules.ts";
 import { badRequest } from "../errors.ts";
-import { formatZodError, txSchema } from "../../consensus/wire.ts";
+import { txSchema } from "../../consensus/wire.ts";
+import { jsonBody } from "../body.ts";
 import { TxError } from "../../chain/tx.ts";
 import type { Tx } from "../../consensus/types.ts";
 
@@ -20,16 +21,9 @@ export function txRoutes(m: ApiModules): Hono {
     "/",
     bodyLimit({ maxSize: MAX_TX_BODY, onError: () => { throw badRequest(`body over ${MAX_TX_BODY} bytes`); } }),
     async (c) => {
-      let raw: unknown;
+      const tx = await jsonBody(c, txSchema, "transaction");
       try {
-        raw = await c.req.json();
-      } catch {
-        throw badRequest("body is not JSON");
-      }
-      const parsed = txSchema.safeParse(raw);
-      if (!parsed.success) throw badRequest(`invalid transaction: ${formatZodError(parsed.error)}`);
-      try {
-        const out = await m.submitTx(parsed.data as Tx);
+        const out = await m.submitTx(tx as Tx);
         return c.json({ hash: out.hash, status: out.status, ...(out.replaced ? { replaced: out.replaced } : {}) });
       } catch (e) {
         if (e instanceof TxError) return c.json({ error: e.code.toLowerCase(), message: e.message }, 400);

@@ -10,7 +10,7 @@
  * every height.
  */
 import { getJson, type LocalNode } from "../localnet.ts";
-import { LinkProxy } from "../linkProxy.ts";
+import { ProxyMesh } from "../linkProxy.ts";
 import { drillNet, outcome, runDrill, settled, sleep, until, up, type DrillFlags, type DrillOutcome, type Head } from "./common.ts";
 
 /** Flags of `drill chaos`. */
@@ -54,24 +54,15 @@ const rand = (min: number, max: number) => min + Math.floor(Math.random() * (max
 
 /** Runs the chaos drill. */
 export async function drillChaos(f: ChaosFlags, print: (line: string) => void): Promise<ChaosReport> {
-  const proxies = new Map<string, LinkProxy>();
-  const ports = new Map<string, number>();
-  const key = (from: LocalNode, to: LocalNode) => `${from.name}>${to.name}`;
-  const d = await drillNet(f, print, { peerUrl: (from, to) => `ws://127.0.0.1:${ports.get(key(from, to))}`, extraArgs: ["--no-discovery", "--mining-workers", "1"] });
+  const mesh = new ProxyMesh();
+  const d = await drillNet(f, print, { peerUrl: mesh.peerUrl, extraArgs: ["--no-discovery", "--mining-workers", "1"] });
   const { net, spec } = d;
   const events: ChaosEvent[] = [];
   const byKind: Record<Perturbation, number> = { kill: 0, pause: 0, partition: 0, clock: 0 };
-  const links = (n: LocalNode) => [...proxies.entries()].filter(([k]) => k.startsWith(`${n.name}>`) || k.endsWith(`>${n.name}`)).map(([, v]) => v);
+  const links = (n: LocalNode) => mesh.links(n);
   const best = async () => Math.max(...(await Promise.all(net.nodes.filter(up).map((n) => getJson<Head>(`${n.api}/api/chain/head`).then((h) => h.height, () => 0)))));
   try {
-    for (const a of net.nodes) {
-      for (const b of net.nodes) {
-        if (a === b) continue;
-        const proxy = new LinkProxy(b.p2pPort);
-        ports.set(key(a, b), await proxy.listen());
-        proxies.set(key(a, b), proxy);
-      }
-    }
+    await mesh.listen(net.nodes);
     net.startAll();
     print(`drill chaos: ${f.nodes} nodes, block_time_ms ${spec.params.block_time_ms}, ${f.minutes} min, a fault every ~${f.every} s, data in ${d.dir}`);
     await settled(net, 90_000);
@@ -149,7 +140,7 @@ export async function drillChaos(f: ChaosFlags, print: (line: string) => void): 
     );
     return report;
   } finally {
-    for (const p of proxies.values()) await p.close().catch(() => undefined);
+    await mesh.close();
     await d.close();
   }
 }

@@ -9,7 +9,7 @@
  * to the pool (an attestation of its in a block). Every node must agree at every height at the end.
  */
 import { getJson, type LocalNode } from "../localnet.ts";
-import { LinkProxy } from "../linkProxy.ts";
+import { ProxyMesh } from "../linkProxy.ts";
 import { backInPool, drillNet, outcome, runDrill, settled, sleep, until, up, type DrillFlags, type DrillOutcome, type Head, type Status } from "./common.ts";
 
 /** Flags of `drill partition`. */
@@ -51,26 +51,14 @@ export interface PartitionReport extends DrillOutcome {
 
 /** Runs the partition drill. */
 export async function drillPartition(f: PartitionFlags, print: (line: string) => void): Promise<PartitionReport> {
-  const proxies = new Map<string, LinkProxy>();
-  const key = (from: LocalNode, to: LocalNode) => `${from.name}>${to.name}`;
-  const ports = new Map<string, number>();
-  const d = await drillNet(f, print, {
-    peerUrl: (from, to) => `ws://127.0.0.1:${ports.get(key(from, to))}`,
-    extraArgs: ["--no-discovery"],
-  });
+  const mesh = new ProxyMesh();
+  const d = await drillNet(f, print, { peerUrl: mesh.peerUrl, extraArgs: ["--no-discovery"] });
   const { net } = d;
   const p = d.spec.params;
   const rounds: PartitionRound[] = [];
   try {
-    for (const a of net.nodes) {
-      for (const b of net.nodes) {
-        if (a === b) continue;
-        const proxy = new LinkProxy(b.p2pPort);
-        ports.set(key(a, b), await proxy.listen());
-        proxies.set(key(a, b), proxy);
-      }
-    }
-    const links = (n: LocalNode) => [...proxies.entries()].filter(([k]) => k.startsWith(`${n.name}>`) || k.endsWith(`>${n.name}`)).map(([, v]) => v);
+    await mesh.listen(net.nodes);
+    const links = (n: LocalNode) => mesh.links(n);
     net.startAll();
     print(`drill partition: ${f.nodes} nodes, block_time_ms ${p.block_time_ms}, ${f.rounds} rounds of ${f.seconds} s cut off (${f.mode}), data in ${d.dir}`);
     await settled(net, 60_000);
@@ -144,7 +132,7 @@ export async function drillPartition(f: PartitionFlags, print: (line: string) =>
     return report;
   } finally {
     await d.close();
-    await Promise.all([...proxies.values()].map((x) => x.close()));
+    await mesh.close();
   }
 }
 
