@@ -40,7 +40,10 @@ export async function liveView(m: ApiModules, history: readonly HistoryEntry[]):
   const schedule = await m.chain.scheduleFor(head);
   const p = m.chain.spec.params;
   const distribution: Record<string, number> = {};
-  for (const b of history) distribution[b.slot === null ? "pow" : String(b.slot)] = (distribution[b.slot === null ? "pow" : String(b.slot)] ?? 0) + 1;
+  for (const b of history) {
+    const k = b.slot === null ? "pow" : String(b.slot);
+    distribution[k] = (distribution[k] ?? 0) + 1;
+  }
   return {
     type: "view",
     at: Date.now(),

@@ -227,8 +227,8 @@ export class Peer {
 
   // One bucket per limited message type: a flood of one kind cannot starve the others.
   private takeTypeToken(type: string): boolean {
-    const limit = this.opts.typeRateLimits[type];
-    if (!limit || !Object.hasOwn(this.opts.typeRateLimits, type)) return true;
+    const limit = Object.hasOwn(this.opts.typeRateLimits, type) ? this.opts.typeRateLimits[type] : undefined;
+    if (!limit) return true;
     const now = Date.now();
     const b = this.typeBuckets.get(type) ?? { tokens: limit.burst, at: now };
     b.tokens = Math.min(limit.burst, b.tokens + ((now - b.at) * limit.perSec) / 1000);

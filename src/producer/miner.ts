@@ -172,8 +172,8 @@ export class Miner {
     // claim_timeout_ms) before anyone mines; our jitter keeps eligible miners from starting at once.
     const p = chain.spec.params;
     const startAt =
-      plan.kind === "fallback"
-        ? proposeAt(parent.timestamp, chain.headSeenAt, plan.winners.length, calculateJitter((await chain.scheduleFor(parent)).seed, this.opts.ebid, p.jitter_min_ms, p.jitter_max_ms), p)
+      plan.seed !== undefined
+        ? proposeAt(parent.timestamp, chain.headSeenAt, plan.winners.length, calculateJitter(plan.seed, this.opts.ebid, p.jitter_min_ms, p.jitter_max_ms), p)
         : plan.opensAt;
     if (this.now() < startAt) return;
     // Fix 1: never start on a height already filled. The tip is still our parent, so no valid block

@@ -36,6 +36,8 @@ export interface PowPlan {
   kind: "fallback" | "pow";
   /** winners scheduled for the height (empty on `pow` chains and for an empty pool) */
   winners: string[];
+  /** the height's mining seed (fallback jitter); absent on `pow` chains */
+  seed?: Uint8Array;
 }
 
 /**
@@ -49,8 +51,8 @@ export async function powPlan(chain: Chain, parent: BlockMeta, minDifficulty = 0
     const expected = await chain.expectedDifficultyFor(parent);
     return { opensAt: parent.timestamp + 1, difficulty: Math.max(expected, minDifficulty), kind: "pow", winners: [] };
   }
-  const { winners } = await chain.scheduleFor(parent);
-  return { opensAt: slotOpensAt(parent.timestamp, winners.length, p), difficulty: Math.max(p.fallback_difficulty, minDifficulty), kind: "fallback", winners };
+  const { winners, seed } = await chain.scheduleFor(parent);
+  return { opensAt: slotOpensAt(parent.timestamp, winners.length, p), difficulty: Math.max(p.fallback_difficulty, minDifficulty), kind: "fallback", winners, seed };
 }
 
 /**

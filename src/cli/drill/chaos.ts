@@ -140,8 +140,8 @@ export async function drillChaos(f: ChaosFlags, print: (line: string) => void): 
     );
     return report;
   } finally {
+    await d.close(); // nodes first, then their links, as the partition drill does
     await mesh.close();
-    await d.close();
   }
 }
 
