@@ -1,4 +1,4 @@
-// Conformance: every vector in ../shared/vectors must reproduce byte for byte.
+// Conformance: every vector in test/vectors/ (see its README) must reproduce byte for byte.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadVector } from "../../helpers/vectors.ts";
