@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Recomputes every value in test/vectors/*.json from docs/protocol.md alone, in Python.
+
+A second implementation, sharing no code with the node: canonical JSON from the standard
+library's json.dumps (sort_keys, compact separators, ensure_ascii=False; byte-identical to
+RFC 8785 for objects of strings, safe integers and null with ASCII keys), SHA-256 from hashlib,
+ed25519 from the `cryptography` package (OpenSSL's RFC 8032 signer and verifier).
+
+Usage: python3 test/vectors/crosscheck.py   (exit 0 and "all vectors agree", or a list of mismatches)
+"""
+import hashlib
+import json
+import os
+import sys
+
+try:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+    from cryptography.hazmat.primitives import serialization
+except ImportError:  # signatures are then skipped, and the run says so
+    Ed25519PrivateKey = None
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+failures = []
+checked = 0
+
+
+def load(name):
+    with open(os.path.join(HERE, name), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def check(what, got, want):
+    global checked
+    checked += 1
+    if got != want:
+        failures.append(f"{what}: computed {got!r}, vector says {want!r}")
+
+
+def H(*parts):
+    return hashlib.sha256(b"".join(parts)).digest()
+
+
+def jcs(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def hash_json(value):
+    return H(jcs(value).encode("utf-8"))
+
+
+def u64le(n):
+    return n.to_bytes(8, "little")
+
+
+def u64(s):
+    return int.from_bytes(s[:8], "little")
+
+
+def without(obj, key):
+    return {k: v for k, v in obj.items() if k != key}
+
+
+def merkle(item_hashes):
+    """RFC 6962 section 2.1 over 32-byte item hashes."""
+    if not item_hashes:
+        return H(b"")
+    def root(leaves):
+        if len(leaves) == 1:
+            return leaves[0]
+        k = 1
+        while k * 2 < len(leaves):
+            k *= 2
+        return H(b"\x01", root(leaves[:k]), root(leaves[k:]))
+    return root([H(b"\x00", h) for h in item_hashes])
+
+
+def seal_hash(header):
+    return H(jcs(without(header, "nonce")).encode("utf-8"))
+
+
+def pow_hash(seal, nonce):
+    return H(H(seal, u64le(nonce)))
+
+
+def winners(seed, pool, backup_slots):
+    pool = sorted(set(pool))
+    want = min(1 + backup_slots, len(pool))
+    if want == 0:
+        return []
+    out = [pool[u64(seed) % len(pool)]]
+    i = 0
+    while len(out) < want and i < 64:
+        w = pool[u64(H(seed, f"reroll{i}".encode())) % len(pool)]
+        if w not in out:
+            out.append(w)
+        i += 1
+    for w in pool:
+        if len(out) >= want:
+            break
+        if w not in out:
+            out.append(w)
+    return out
+
+
+def sign(domain, obj, secret_hex):
+    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(secret_hex))
+    return key.sign(domain.encode() + hash_json(without(obj, "sig"))).hex()
+
+
+def verify(domain, obj, sig_hex, ebid):
+    key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(ebid))
+    try:
+        key.verify(bytes.fromhex(sig_hex), domain.encode() + hash_json(without(obj, "sig")))
+        return True
+    except Exception:
+        return False
+
+
+def ebid_of(secret_hex):
+    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(secret_hex))
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+def main():
+    v = load("jcs.json")
+    for i, c in enumerate(v["cases"]):
+        check(f"jcs.json case {i} text", jcs(c["value"]), c["jcs"])
+        check(f"jcs.json case {i} sha256", hash_json(c["value"]).hex(), c["sha256"])
+
+    v = load("merkle.json")
+    for c in v["cases"]:
+        check(f"merkle.json {len(c['items'])} items", merkle([bytes.fromhex(x) for x in c["items"]]).hex(), c["root"])
+
+    v = load("selection.json")
+    jitter_min, jitter_max, backup_slots = 50, 400, 6
+    for c in v["cases"]:
+        at = f"selection.json height {c['height']}"
+        salt = H(c["chain_id"].encode(), b"mining-epoch-v1")
+        check(f"{at} epoch_salt", salt.hex(), c["epoch_salt"])
+        seed = H(c["parent_hash"].encode(), u64le(c["height"]), salt)
+        check(f"{at} mining_seed", seed.hex(), c["mining_seed"])
+        check(f"{at} u64", str(u64(seed)), c["u64"])
+        check(f"{at} reroll_0", H(seed, b"reroll0").hex(), c["reroll_0"])
+        check(f"{at} winners", winners(seed, c["pool"], backup_slots), c["winners"])
+        for ebid, ms in c["jitter_ms"].items():
+            got = u64(H(seed, ebid.encode())) % (jitter_max - jitter_min) + jitter_min
+            check(f"{at} jitter {ebid[:8]}", got, ms)
+
+    v = load("difficulty.json")
+    p, ts = v["params"], v["timestamps"]
+    interval = p["difficulty_adjustment_interval"]
+    for i, want in enumerate(v["expected"]):
+        n = i + 1
+        d = p["genesis_difficulty"]
+        for h in range(2 * interval, n + 1, interval):
+            r = (ts[h - 1] - ts[h - 1 - interval]) / (interval * p["target_block_time_ms"])
+            if r < 0.5:
+                d += p["max_difficulty_change"]
+            elif r < 0.75:
+                d += 1
+            elif r > 2.0:
+                d -= p["max_difficulty_change"]
+            elif r > 1.5:
+                d -= 1
+            d = min(p["max_difficulty"], max(p["min_difficulty"], d))
+        check(f"difficulty.json height {n}", d, want)
+
+    v = load("block.json")
+    b = v["block"]
+    seal = seal_hash(b["header"])
+    check("block.json seal_hash", seal.hex(), v["seal_hash"])
+    check("block.json pow_hash", pow_hash(seal, b["header"]["nonce"]).hex(), v["pow_hash"])
+    check("block.json pow_hash_nonce_0", pow_hash(seal, 0).hex(), v["pow_hash_nonce_0"])
+    first = next(n for n in range(1 << 20) if pow_hash(seal, n).hex().startswith("0" * b["header"]["difficulty"]))
+    check("block.json first nonce meeting the difficulty", first, b["header"]["nonce"])
+    check("block.json hash", hash_json(b["header"]).hex(), b["hash"])
+    check("block.json tx_root", merkle([hash_json(t) for t in b["txs"]]).hex(), b["header"]["tx_root"])
+    check("block.json attestations_root", merkle([hash_json(a) for a in b["attestations"]]).hex(), b["header"]["attestations_root"])
+
+    s = load("signatures.json")
+    tx, at = s["tx"]["signed"], s["attestation"]["signed"]
+    check("signatures.json tx hash", hash_json(without(tx, "sig")).hex(), s["tx"]["hash"])
+    check("signatures.json tx item hash (leaf_hash)", hash_json(tx).hex(), s["tx"]["leaf_hash"])
+    check("signatures.json attestation item hash (leaf_hash)", hash_json(at).hex(), s["attestation"]["leaf_hash"])
+    if Ed25519PrivateKey is None:
+        print("cryptography is not installed: ed25519 checks skipped")
+    else:
+        keys = {}
+        for k in s["keys"]:
+            check(f"signatures.json ebid of {k['secret_key'][:8]}", ebid_of(k["secret_key"]), k["ebid"])
+            keys[k["ebid"]] = k["secret_key"]
+        check("signatures.json tx sig", sign("vision-tx-v1", tx, keys[tx["from"]]), tx["sig"])
+        check("signatures.json attestation sig", sign("vision-attest-v1", at, keys[at["ebid"]]), at["sig"])
+        hello = s["hello_ack"]["object"]
+        check("signatures.json hello_ack sig", sign("vision-hello-v1", hello, keys[hello["ebid"]]), s["hello_ack"]["sig"])
+        check("signatures.json hello_ack under another domain", verify("vision-block-v1", hello, s["hello_ack"]["sig"], hello["ebid"]), False)
+        check("block.json block signature", verify("vision-block-v1", b["header"], b["signature"], b["header"]["producer"]), True)
+        for t in b["txs"]:
+            check("block.json tx signature", verify("vision-tx-v1", t, t["sig"], t["from"]), True)
+        for a in b["attestations"]:
+            check("block.json attestation signature", verify("vision-attest-v1", a, a["sig"], a["ebid"]), True)
+
+    if failures:
+        print("\n".join(failures))
+        print(f"{len(failures)} of {checked} checks disagree")
+        sys.exit(1)
+    print(f"all vectors agree ({checked} checks)")
+
+
+if __name__ == "__main__":
+    main()
