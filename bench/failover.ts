@@ -4,7 +4,7 @@
  * interval minus block_time_ms (the jitter a live primary adds), so the ratio shows what a failover
  * costs on top of a normal slot.
  */
-import { drillFailover } from "../src/cli/drill/failover.ts";
+import { drillFailover } from "../src/drill/failover.ts";
 import { fmt } from "./stats.ts";
 
 export async function benchFailover(rounds = 20, blockTimeMs = 2000): Promise<Record<string, number>> {

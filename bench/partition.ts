@@ -5,7 +5,7 @@
  * same run is the eligibility hysteresis itself (eligible_streak_required one-second ticks): the
  * least any recovery can take once caught up.
  */
-import { drillPartition } from "../src/cli/drill/partition.ts";
+import { drillPartition } from "../src/drill/partition.ts";
 import { median, fmt } from "./stats.ts";
 
 export async function benchPartition(rounds = 3, seconds = 20, blockTimeMs = 2000): Promise<Record<string, number>> {

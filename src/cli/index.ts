@@ -10,13 +10,13 @@ import { runKeygen } from "./keygen.ts";
 import { runMiner } from "./mine.ts";
 import { runPeers, runStatus } from "./status.ts";
 import { runDbVerify } from "./db.ts";
-import { runDrillFailover } from "./drill/failover.ts";
-import { runDrillPartition } from "./drill/partition.ts";
-import { runDrillLateJoin } from "./drill/lateJoin.ts";
-import { runDrillMinerRace } from "./drill/minerRace.ts";
-import { runDrillCrash } from "./drill/crash.ts";
-import { runDrillSoak } from "./drill/soak.ts";
-import { runDrillChaos } from "./drill/chaos.ts";
+import { runDrillFailover } from "../drill/failover.ts";
+import { runDrillPartition } from "../drill/partition.ts";
+import { runDrillLateJoin } from "../drill/lateJoin.ts";
+import { runDrillMinerRace } from "../drill/minerRace.ts";
+import { runDrillCrash } from "../drill/crash.ts";
+import { runDrillSoak } from "../drill/soak.ts";
+import { runDrillChaos } from "../drill/chaos.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")

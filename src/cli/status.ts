@@ -3,7 +3,7 @@
  * `/api/peers` for a terminal. `status --watch` redraws every second until Ctrl-C and keeps
  * trying while the node is unreachable.
  */
-import { getJson } from "./localnet.ts";
+import { getJson } from "../util/http.ts";
 
 /** Flags of `status`. */
 export interface StatusFlags {

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runCli } from "../helpers/nodeProcess.ts";
-import type { CrashReport } from "../../src/cli/drill/crash.ts";
+import type { CrashReport } from "../../src/drill/crash.ts";
 
 test("drill crash: 4 SIGKILL cycles, each data dir verifies, no acknowledged block or transfer lost", () => {
   const r = runCli(["drill", "crash", "--cycles", "4", "--block-time-ms", "1000", "--json"], 240_000);

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runCli } from "../helpers/nodeProcess.ts";
-import type { FailoverReport } from "../../src/cli/drill/failover.ts";
+import type { FailoverReport } from "../../src/drill/failover.ts";
 
 test("drill failover: the first live backup takes each height, survivors agree, the chain goes on", () => {
   const r = runCli(["drill", "failover", "--rounds", "2", "--block-time-ms", "1000", "--json"], 240_000);

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runCli } from "../helpers/nodeProcess.ts";
-import type { LateJoinReport } from "../../src/cli/drill/lateJoin.ts";
+import type { LateJoinReport } from "../../src/drill/lateJoin.ts";
 
 test("drill late-join: a node started after 300 blocks reaches the tip", () => {
   // A fast chain so 300 blocks take well under a minute.

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runCli } from "../helpers/nodeProcess.ts";
-import type { MinerRaceReport } from "../../src/cli/drill/minerRace.ts";
+import type { MinerRaceReport } from "../../src/drill/minerRace.ts";
 
 for (const [delay, difficulty] of [[100, 1], [0, 5]] as const) {
   test(`drill miner-race (mining_delay_ms ${delay}, difficulty ${difficulty}): races aborted within 50 ms, no filled-height mining, no retry, convergence`, () => {

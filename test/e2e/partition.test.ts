@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runCli } from "../helpers/nodeProcess.ts";
-import type { PartitionReport } from "../../src/cli/drill/partition.ts";
+import type { PartitionReport } from "../../src/drill/partition.ts";
 
 test("drill partition: a cut-off node drops out, then rejoins the chain and the pool", () => {
   const r = runCli(["drill", "partition", "--seconds", "10", "--block-time-ms", "1000", "--json"], 240_000);

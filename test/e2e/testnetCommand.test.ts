@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { BIN } from "../helpers/nodeProcess.ts";
 import { tempDir } from "../helpers/fixtures.ts";
-import { freePortRange as freeRange } from "../../src/cli/ports.ts";
+import { freePortRange as freeRange } from "../../src/drill/ports.ts";
 
 test("vision-node testnet: three nodes, agreeing heights, clean stop on SIGINT", async () => {
   const t = tempDir("vision-testnet-cmd-");

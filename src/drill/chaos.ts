@@ -9,8 +9,9 @@
  * few block times), and checks that the chain kept committing. At the end every node must agree at
  * every height.
  */
-import { getJson, type LocalNode } from "../localnet.ts";
-import { ProxyMesh } from "../linkProxy.ts";
+import { getJson } from "../util/http.ts";
+import type { LocalNode } from "./localnet.ts";
+import { ProxyMesh } from "./linkProxy.ts";
 import { drillNet, outcome, runDrill, settled, sleep, until, up, type DrillFlags, type DrillOutcome, type Head } from "./common.ts";
 
 /** Flags of `drill chaos`. */

@@ -4,7 +4,7 @@
  * tip, when it is eligible, and when its attestations put it back in the pool. Every node must
  * agree at every height at the end.
  */
-import { getJson } from "../localnet.ts";
+import { getJson } from "../util/http.ts";
 import { backInPool, drillNet, outcome, runDrill, settled, until, type DrillFlags, type DrillOutcome, type Head, type Status } from "./common.ts";
 
 /** Flags of `drill late-join`. */

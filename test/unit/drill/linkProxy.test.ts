@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, connect, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
-import { LinkProxy } from "../../../src/cli/linkProxy.ts";
+import { LinkProxy } from "../../../src/drill/linkProxy.ts";
 
 function echoServer(): Promise<{ port: number; close: () => void }> {
   const sockets = new Set<Socket>();

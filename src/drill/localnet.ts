@@ -8,7 +8,7 @@ import { openSync, closeSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawn, type ChildProcess } from "node:child_process";
-import type { TestnetLayout } from "./testnet.ts";
+import type { TestnetLayout } from "./testnetInit.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/vision-node", import.meta.url));
 
@@ -112,11 +112,4 @@ export class LocalNet {
   killAllNow(): void {
     for (const n of this.nodes) if (n.proc && n.proc.exitCode === null) n.proc.kill("SIGKILL");
   }
-}
-
-/** GET a JSON document with a 2 s timeout. @throws on network errors and non-2xx answers */
-export async function getJson<T = unknown>(url: string): Promise<T> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return (await r.json()) as T;
 }

@@ -6,11 +6,11 @@
  * for is pending or included. At the end all nodes must agree and every data dir must verify.
  */
 import { join } from "node:path";
-import { getJson } from "../localnet.ts";
-import { readKeyFile } from "../../node/keyfile.ts";
-import { verifyDataDir } from "../../chain/verify.ts";
-import { signTransfer } from "../tx.ts";
-import { txHash } from "../../chain/tx.ts";
+import { getJson } from "../util/http.ts";
+import { readKeyFile } from "../node/keyfile.ts";
+import { verifyDataDir } from "../chain/verify.ts";
+import { signTransfer } from "../cli/tx.ts";
+import { txHash } from "../chain/tx.ts";
 import { drillNet, outcome, runDrill, settled, sleep, until, up, type DrillFlags, type DrillOutcome, type Head } from "./common.ts";
 
 /** Flags of `drill crash`. */

@@ -7,8 +7,8 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { getJson } from "../localnet.ts";
-import type { MiningJob, MinerStats } from "../../producer/miner.ts";
+import { getJson } from "../util/http.ts";
+import type { MiningJob, MinerStats } from "../producer/miner.ts";
 import { checkAgreement, drillNet, runDrill, until, type DrillFlags, type Head } from "./common.ts";
 
 /** Flags of `drill miner-race`. */

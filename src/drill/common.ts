@@ -4,10 +4,11 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { LocalNet, getJson, type LocalNetOptions, type LocalNode } from "../localnet.ts";
-import { testnetInit, type TestnetInitFlags } from "../testnet.ts";
-import { freePortRange } from "../ports.ts";
-import type { ChainSpec } from "../../chain/spec.ts";
+import { LocalNet, type LocalNetOptions, type LocalNode } from "./localnet.ts";
+import { getJson } from "../util/http.ts";
+import { testnetInit, type TestnetInitFlags } from "./testnetInit.ts";
+import { freePortRange } from "./ports.ts";
+import type { ChainSpec } from "../chain/spec.ts";
 
 /** `/api/chain/head`, the fields drills read. */
 export type Head = { height: number; hash: string };

@@ -8,9 +8,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { getJson } from "../localnet.ts";
-import { readKeyFile } from "../../node/keyfile.ts";
-import { signTransfer } from "../tx.ts";
+import { getJson } from "../util/http.ts";
+import { readKeyFile } from "../node/keyfile.ts";
+import { signTransfer } from "../cli/tx.ts";
 import { checkAgreement, drillNet, forkSummary, runDrill, settled, sleep, type BlockJson, type DrillFlags, type Head } from "./common.ts";
 
 /** Flags of `drill soak`. */

@@ -5,7 +5,7 @@
  * height after its slot opened, restarts the killed node and waits until it is eligible again.
  * At the end every node must hold the same block at every height. Exit status 1 when a check fails.
  */
-import { getJson } from "../localnet.ts";
+import { getJson } from "../util/http.ts";
 import { drillNet, outcome, runDrill, settled, until, up, type BlockJson, type DrillFlags, type DrillOutcome, type Head, type Status } from "./common.ts";
 
 /** Flags of `drill failover`. */

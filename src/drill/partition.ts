@@ -8,8 +8,9 @@
  * heals, and measures how long it takes to reconnect, catch up, become eligible again and return
  * to the pool (an attestation of its in a block). Every node must agree at every height at the end.
  */
-import { getJson, type LocalNode } from "../localnet.ts";
-import { ProxyMesh } from "../linkProxy.ts";
+import { getJson } from "../util/http.ts";
+import type { LocalNode } from "./localnet.ts";
+import { ProxyMesh } from "./linkProxy.ts";
 import { backInPool, drillNet, outcome, runDrill, settled, sleep, until, up, type DrillFlags, type DrillOutcome, type Head, type Status } from "./common.ts";
 
 /** Flags of `drill partition`. */
