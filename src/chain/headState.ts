@@ -4,7 +4,8 @@
  * changes are stored at import (`d!<hash>`), so any branch's state can be rebuilt from the head's.
  */
 import type { Block } from "../consensus/types.ts";
-import type { BlockMeta, ChainDb, ChainWrite, ProducerTotals } from "../storage/chainDb.ts";
+import type { ChainDb } from "../storage/chainDb.ts";
+import type { BlockMeta, ChainWrite, ProducerTotals } from "../storage/records.ts";
 import { applyChanges, decodeChanges, type Account, type AccountChange } from "./state.ts";
 
 /** A block joining or leaving the canonical chain, with its account changes. */

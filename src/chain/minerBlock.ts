@@ -4,7 +4,7 @@
  */
 import type { Block } from "../consensus/types.ts";
 import { epochOf } from "../consensus/params.ts";
-import type { BlockMeta } from "../storage/chainDb.ts";
+import type { BlockMeta } from "../storage/records.ts";
 import type { Chain } from "./chain.ts";
 
 /** A block with seed 002's MinerBlock status fields. */

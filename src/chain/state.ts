@@ -5,6 +5,7 @@
  */
 import { merkleRootOfHashes } from "../consensus/merkle.ts";
 import { hashJson, toHex } from "../consensus/encoding.ts";
+import type { StoredChange } from "../storage/records.ts";
 
 /** One account: balance as a bigint of base units, nonce as the next expected tx nonce. */
 export interface Account {
@@ -71,13 +72,7 @@ export function diffAccounts(before: ReadonlyMap<string, Account>, after: Readon
   return out.sort((x, y) => (x.address < y.address ? -1 : 1));
 }
 
-/** JSON form of a change (bigints as decimal strings), for storage. */
-export interface StoredChange {
-  address: string;
-  before: [string, number] | null;
-  after: [string, number];
-}
-
+/** A block's account changes in their stored form (bigints as decimal strings). */
 export function encodeChanges(changes: readonly AccountChange[]): StoredChange[] {
   return changes.map((c) => ({
     address: c.address,
@@ -86,6 +81,7 @@ export function encodeChanges(changes: readonly AccountChange[]): StoredChange[]
   }));
 }
 
+/** The inverse of `encodeChanges`. */
 export function decodeChanges(stored: readonly StoredChange[]): AccountChange[] {
   return stored.map((c) => ({
     address: c.address,

@@ -11,7 +11,7 @@
  */
 import { setTimeout as sleepTimer } from "node:timers/promises";
 import type { HeadEvent } from "../chain/chain.ts";
-import type { BlockMeta } from "../storage/chainDb.ts";
+import type { BlockMeta } from "../storage/records.ts";
 import type { Block } from "../consensus/types.ts";
 import { sealHash } from "../consensus/hashing.ts";
 import { calculateJitter } from "../consensus/selection.ts";

@@ -11,7 +11,7 @@ import { proposeAt, slotOpensAt } from "../consensus/timing.ts";
 import type { Chain } from "../chain/chain.ts";
 import type { AttestationPool } from "../chain/attestationPool.ts";
 import type { Mempool } from "../chain/mempool.ts";
-import type { BlockMeta } from "../storage/chainDb.ts";
+import type { BlockMeta } from "../storage/records.ts";
 import type { ClaimReceipts } from "./claims.ts";
 import { sealBlock } from "./blockBuilder.ts";
 import { buildTemplate } from "./template.ts";

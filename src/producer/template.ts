@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import type { Chain } from "../chain/chain.ts";
 import type { AttestationPool } from "../chain/attestationPool.ts";
 import type { Mempool } from "../chain/mempool.ts";
-import type { BlockMeta } from "../storage/chainDb.ts";
+import type { BlockMeta } from "../storage/records.ts";
 import type { Attestation, Header, Tx } from "../consensus/types.ts";
 import { slotOpensAt } from "../consensus/timing.ts";
 import { draftHeader } from "./blockBuilder.ts";

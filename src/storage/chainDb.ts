@@ -12,61 +12,7 @@
  */
 import { ClassicLevel } from "classic-level";
 import type { Block, Tx } from "../consensus/types.ts";
-import type { StoredChange } from "../chain/state.ts";
-
-/** Per-block metadata, including the seed 002 MinerBlock status fields. */
-export interface BlockMeta {
-  hash: string;
-  height: number;
-  parent_hash: string;
-  timestamp: number;
-  producer: string;
-  slot: number | null;
-  difficulty: number;
-  state_root: string;
-  /** EBIDs of the block's attestations, in block order */
-  attesters: string[];
-  /** cumulative fork-choice weight from genesis, as a decimal string */
-  total_weight: string;
-  is_canonical: boolean;
-  is_orphaned: boolean;
-  /** ms when this node first stored the block */
-  seen_at: number | null;
-  orphaned_at: number | null;
-  orphan_reason: string | null;
-  competing_hash: string | null;
-}
-
-/** One write in an import batch. */
-export type ChainWrite =
-  | { kind: "block"; block: Block }
-  | { kind: "meta"; meta: BlockMeta }
-  | { kind: "canonical"; height: number; hash: string }
-  | { kind: "uncanonical"; height: number }
-  | { kind: "head"; hash: string }
-  | { kind: "evidence"; evidence: Equivocation }
-  | { kind: "changes"; hash: string; changes: StoredChange[] }
-  | { kind: "account"; address: string; account: [string, number] | null }
-  | { kind: "txIndex"; txHash: string; blockHash: string }
-  | { kind: "producerStats"; producer: string; stats: ProducerTotals };
-
-/** What a producer earned on the canonical chain: blocks, and reward plus fees (decimal string). */
-export interface ProducerTotals {
-  blocks: number;
-  rewards: string;
-}
-
-/** One producer signed two different blocks at one height (DESIGN.md section 7; issue 3). */
-export interface Equivocation {
-  height: number;
-  producer: string;
-  /** the blocks, in the order this node stored them */
-  block_hashes: string[];
-  /** their parents: equal parents mean the same slot was signed twice */
-  parent_hashes: string[];
-  /** ms when this node stored the second block */
-  detected_at: number;
-}
+import type { BlockMeta, ChainWrite, Equivocation, ProducerTotals, StoredAccount, StoredChange } from "./records.ts";
 
 const hex16 = (h: number) => h.toString(16).padStart(16, "0");
 const heightKey = (h: number) => `c!${hex16(h)}`;
@@ -176,9 +122,9 @@ export class ChainDb {
   }
 
   /** The head's account state: address -> [balance, nonce]. */
-  async loadAccounts(): Promise<Map<string, [string, number]>> {
-    const out = new Map<string, [string, number]>();
-    for await (const [key, value] of this.db.iterator({ gte: "s!", lt: "s!~" })) out.set(key.slice(2), value as [string, number]);
+  async loadAccounts(): Promise<Map<string, StoredAccount>> {
+    const out = new Map<string, StoredAccount>();
+    for await (const [key, value] of this.db.iterator({ gte: "s!", lt: "s!~" })) out.set(key.slice(2), value as StoredAccount);
     return out;
   }
 

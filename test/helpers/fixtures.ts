@@ -10,7 +10,8 @@ import type { Attestation, Block, Tx } from "../../src/consensus/types.ts";
 import { Domain, sign } from "../../src/consensus/signatures.ts";
 import { normalizeChainSpec, type ChainSpec } from "../../src/chain/spec.ts";
 import { Chain } from "../../src/chain/chain.ts";
-import { ChainDb, type BlockMeta } from "../../src/storage/chainDb.ts";
+import { ChainDb } from "../../src/storage/chainDb.ts";
+import type { BlockMeta } from "../../src/storage/records.ts";
 import { buildBlock } from "../../src/producer/blockBuilder.ts";
 
 export const silentLog = pino({ level: "silent" });

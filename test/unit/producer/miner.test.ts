@@ -11,7 +11,7 @@ import { sealBlock } from "../../../src/producer/blockBuilder.ts";
 import { buildTemplate } from "../../../src/producer/template.ts";
 import type { MinerPool, MineResult } from "../../../src/producer/pow/minerPool.ts";
 import type { Block } from "../../../src/consensus/types.ts";
-import type { BlockMeta } from "../../../src/storage/chainDb.ts";
+import type { BlockMeta } from "../../../src/storage/records.ts";
 import { GENESIS_TS, makeKeys, makeSpec, openTestChain, silentLog } from "../../helpers/fixtures.ts";
 
 const [me, rival] = makeKeys(2) as [ReturnType<typeof makeKeys>[number], ReturnType<typeof makeKeys>[number]];

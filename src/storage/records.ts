@@ -1,0 +1,71 @@
+/**
+ * The records the node persists in LevelDB, as stored (JSON values; bigints as decimal strings).
+ * They belong to storage so that storage imports nothing from chain; chain converts its in-memory
+ * forms to and from these (chain/state.ts `encodeChanges`/`decodeChanges`).
+ */
+import type { Block } from "../consensus/types.ts";
+
+/** An account as stored: [balance in base units as a decimal string, nonce]. */
+export type StoredAccount = [string, number];
+
+/** One account change of a block (bigints as decimal strings), kept so a reorg can undo it. */
+export interface StoredChange {
+  address: string;
+  /** the account before the block, or null when the block created it */
+  before: StoredAccount | null;
+  after: StoredAccount;
+}
+
+/** Per-block metadata, including the seed 002 MinerBlock status fields. */
+export interface BlockMeta {
+  hash: string;
+  height: number;
+  parent_hash: string;
+  timestamp: number;
+  producer: string;
+  slot: number | null;
+  difficulty: number;
+  state_root: string;
+  /** EBIDs of the block's attestations, in block order */
+  attesters: string[];
+  /** cumulative fork-choice weight from genesis, as a decimal string */
+  total_weight: string;
+  is_canonical: boolean;
+  is_orphaned: boolean;
+  /** ms when this node first stored the block */
+  seen_at: number | null;
+  orphaned_at: number | null;
+  orphan_reason: string | null;
+  competing_hash: string | null;
+}
+
+/** One write in an import batch. */
+export type ChainWrite =
+  | { kind: "block"; block: Block }
+  | { kind: "meta"; meta: BlockMeta }
+  | { kind: "canonical"; height: number; hash: string }
+  | { kind: "uncanonical"; height: number }
+  | { kind: "head"; hash: string }
+  | { kind: "evidence"; evidence: Equivocation }
+  | { kind: "changes"; hash: string; changes: StoredChange[] }
+  | { kind: "account"; address: string; account: StoredAccount | null }
+  | { kind: "txIndex"; txHash: string; blockHash: string }
+  | { kind: "producerStats"; producer: string; stats: ProducerTotals };
+
+/** What a producer earned on the canonical chain: blocks, and reward plus fees (decimal string). */
+export interface ProducerTotals {
+  blocks: number;
+  rewards: string;
+}
+
+/** One producer signed two different blocks at one height (docs/protocol.md §7). */
+export interface Equivocation {
+  height: number;
+  producer: string;
+  /** the blocks, in the order this node stored them */
+  block_hashes: string[];
+  /** their parents: equal parents mean the same slot was signed twice */
+  parent_hashes: string[];
+  /** ms when this node stored the second block */
+  detected_at: number;
+}
