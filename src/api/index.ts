@@ -1,6 +1,6 @@
 /**
- * The HTTP API (DESIGN.md section 10): a Hono app over narrow views of the node. Bad parameters get
- * 400 `{error, message}`; unknown routes 404.
+ * The HTTP API (docs/protocol.md §10, every route in `api/openapi.yaml`): a Hono app over narrow
+ * views of the node. Bad parameters get 400 `{error, message}`; unknown things 404.
  */
 import { Hono } from "hono";
 import type { ApiModules } from "./modules.ts";
@@ -17,11 +17,19 @@ import { mempoolRoutes, txRoutes } from "./routes/tx.ts";
 import { chainCoreRoutes } from "./routes/chaincore.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { STREAM_PATH } from "./live.ts";
+import { apiCors } from "./cors.ts";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export type { ApiModules } from "./modules.ts";
 export { attachLiveStream, type LiveStream } from "./live.ts";
+export { corsListSchema } from "./cors.ts";
+
+/** How the API app behaves, beyond what it reads. */
+export interface ApiOptions {
+  /** origins allowed to read the API from a browser (`--api-cors`; `*` for any); none by default */
+  cors?: readonly string[];
+}
 
 /** Routes served outside the Hono app (WebSocket upgrades on the same server); see `api/live.ts`. */
 export const LIVE_ROUTES: readonly string[] = [STREAM_PATH];
@@ -30,8 +38,9 @@ export const LIVE_ROUTES: readonly string[] = [STREAM_PATH];
 export const DASHBOARD_FILE = fileURLToPath(new URL("../../dashboards/live/index.html", import.meta.url));
 
 /** Builds the API app. */
-export function createApi(m: ApiModules): Hono {
+export function createApi(m: ApiModules, opts: ApiOptions = {}): Hono {
   const app = new Hono();
+  if (opts.cors?.length) app.use("*", apiCors(opts.cors));
   app.route("/api/mining", miningRoutes(m));
   app.route("/api/chain", chainRoutes(m));
   app.route("/api/blocks", blockRoutes(m));
@@ -46,9 +55,12 @@ export function createApi(m: ApiModules): Hono {
   app.route("/api", docsRoutes());
   app.route("/", chainCoreRoutes(m));
   app.get("/dashboard", (c) => c.html(readFileSync(DASHBOARD_FILE, "utf8")));
-  app.get("/metrics", async (c) => {
+  // At most a second old (metrics/exposition.ts); answered without waiting when a render is fresh.
+  app.get("/metrics", (c) => {
     if (!m.metrics) return c.json({ error: "not_found", message: "metrics are off" }, 404);
-    return c.body(await m.metrics.registry.metrics(), 200, { "content-type": m.metrics.registry.contentType });
+    const headers = { "content-type": m.metrics.registry.contentType };
+    const text = m.metrics.exposition.get();
+    return typeof text === "string" ? c.body(text, 200, headers) : text.then((t) => c.body(t, 200, headers));
   });
   app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError(onError);

@@ -51,6 +51,8 @@ export interface NodeOptions {
   apiHost: string;
   /** HTTP API port (seed 001 default 8080; 0 picks a free one) */
   apiPort: number;
+  /** origins allowed to read the API from a browser (`--api-cors`; `*` for any); none when absent */
+  apiCors?: string[];
   /** when false the node validates and relays but never produces (no slots, no PoW, no attestations) */
   produce: boolean;
   /** when false the node never mines PoW (fallback or `pow` chain blocks) but still serves templates */
@@ -237,7 +239,7 @@ export class VisionNode {
           totalHashes: () => minerPool.totalHashes,
         },
       };
-      const app = createApi(apiModules);
+      const app = createApi(apiModules, { cors: opts.apiCors });
       const { server, port } = await listen(app.fetch, opts.apiHost, opts.apiPort);
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
       const live = attachLiveStream(server, apiModules);

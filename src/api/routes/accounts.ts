@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
 import { badRequest } from "../errors.ts";
+import { pageOf, pageQuery } from "../page.ts";
 
 /** Account route, mounted at /api/accounts. 400 for an address that is not 64 lowercase hex chars. */
 export function accountRoutes(m: ApiModules): Hono {
@@ -27,7 +28,10 @@ export function accountRoutes(m: ApiModules): Hono {
   return app;
 }
 
-/** `GET /api/rewards`: seed 001's "reward distribution tracking", per producer on the canonical chain. */
+/**
+ * `GET /api/rewards`: reward distribution per producer on the canonical chain, most blocks first
+ * (then by EBID), paginated by position (`limit` 1..1000, default 100; see `api/page.ts`).
+ */
 export function rewardRoutes(m: ApiModules): Hono {
   const app = new Hono();
   app.get("/", (c) => {
@@ -35,7 +39,8 @@ export function rewardRoutes(m: ApiModules): Hono {
       .map(([producer, t]) => ({ producer, blocks_produced: t.blocks, rewards_earned: t.rewards }))
       .filter((p) => p.blocks_produced > 0)
       .sort((a, b) => b.blocks_produced - a.blocks_produced || (a.producer < b.producer ? -1 : 1));
-    return c.json({ height: m.chain.head.height, block_reward: m.chain.spec.block_reward, producers });
+    const { items, ...page } = pageOf(producers, pageQuery(c, { defaultLimit: 100, maxLimit: 1000 }));
+    return c.json({ height: m.chain.head.height, block_reward: m.chain.spec.block_reward, producers: items, ...page });
   });
   return app;
 }

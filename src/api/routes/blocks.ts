@@ -1,42 +1,48 @@
 /**
- * `GET /api/blocks/:height_or_hash` and `GET /api/blocks?from=&to=` (DESIGN.md section 10): blocks
- * in wire form plus the seed 002 MinerBlock status fields. At most 100 blocks per range.
+ * `GET /api/blocks/:height_or_hash` and `GET /api/blocks?from=&limit=` (docs/protocol.md §10): blocks
+ * in wire form plus the MinerBlock status fields, and `GET /api/blocks/forks` (blocks that lost fork
+ * choice). Both lists go by height, oldest first; `from` is a height (see `api/page.ts`).
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { ApiModules } from "../modules.ts";
 import { badRequest, notFound } from "../errors.ts";
 import { canonicalRange, toMinerBlock } from "../../chain/minerBlock.ts";
+import { pageQuery, uintParam, type PageOptions, type PageQuery } from "../page.ts";
 
-/** Most blocks one range request returns. */
+/** Most blocks one `/api/blocks` page returns. */
 export const MAX_API_RANGE = 100;
+/** Most heights one `/api/blocks/forks` page scans. */
+export const MAX_FORK_HEIGHTS = 1000;
 
-function parseHeight(name: string, v: string | undefined): number {
-  if (v === undefined || v === "") throw badRequest(`query parameter ${name} is required`);
-  if (!/^[0-9]{1,15}$/.test(v)) throw badRequest(`${name} must be a non-negative integer`);
-  return Number(v);
+/**
+ * `from` and `limit`, or `from` and `to` (the last height, inclusive), an alias kept for callers
+ * written before `limit`. @throws HTTPException 400 naming the bad parameter
+ */
+function heightPage(c: Context, o: PageOptions): PageQuery {
+  const to = uintParam(c, "to");
+  if (to === undefined) return pageQuery(c, o);
+  if (c.req.query("limit") !== undefined) throw badRequest("give limit or to, not both");
+  const from = uintParam(c, "from") ?? 0;
+  if (to < from) throw badRequest("to must be >= from");
+  if (to - from + 1 > o.maxLimit) throw badRequest(`at most ${o.maxLimit} heights per request`);
+  return { from, limit: to - from + 1 };
 }
 
-/** Block routes, mounted at /api/blocks. 400 for malformed ids or ranges, 404 for unknown blocks. */
+/** Block routes, mounted at /api/blocks. 400 for malformed ids or pages, 404 for unknown blocks. */
 export function blockRoutes(m: ApiModules): Hono {
   const app = new Hono();
   app.get("/", async (c) => {
-    const from = parseHeight("from", c.req.query("from"));
-    const to = parseHeight("to", c.req.query("to"));
-    if (to < from) throw badRequest("to must be >= from");
-    if (to - from + 1 > MAX_API_RANGE) throw badRequest(`at most ${MAX_API_RANGE} blocks per request`);
-    const blocks = await canonicalRange(m.chain, from, to);
-    return c.json({ from, to, blocks, count: blocks.length });
+    const { from, limit } = heightPage(c, { defaultLimit: MAX_API_RANGE, maxLimit: MAX_API_RANGE });
+    const blocks = await canonicalRange(m.chain, from, from + limit - 1);
+    // The next height not returned (a read cut short by a reorg resumes where it stopped).
+    const next = from + blocks.length;
+    return c.json({ blocks, from, limit, next_from: next <= m.chain.head.height ? next : null });
   });
-  // Blocks that lost fork choice in [from, to] (at most 1000 heights), with their status fields.
   app.get("/forks", async (c) => {
-    const from = parseHeight("from", c.req.query("from"));
-    const to = parseHeight("to", c.req.query("to"));
-    if (to < from) throw badRequest("to must be >= from");
-    if (to - from + 1 > 1000) throw badRequest("at most 1000 heights per request");
-    const forks = await m.chain.forks(from, to);
+    const { from, limit } = heightPage(c, { defaultLimit: MAX_FORK_HEIGHTS, maxLimit: MAX_FORK_HEIGHTS });
+    const forks = await m.chain.forks(from, from + limit - 1);
+    const next = from + limit;
     return c.json({
-      from,
-      to,
       forks: forks.map((f) => ({
         height: f.height,
         hash: f.hash,
@@ -47,6 +53,9 @@ export function blockRoutes(m: ApiModules): Hono {
         orphan_reason: f.orphan_reason,
         competing_hash: f.competing_hash,
       })),
+      from,
+      limit,
+      next_from: next <= m.chain.head.height ? next : null,
     });
   });
   app.get("/:id", async (c) => {

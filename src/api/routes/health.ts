@@ -1,26 +1,42 @@
-/** `GET /api/health`: P2P server health (seed 003's missing check), chain tip, sync, uptime. */
+/**
+ * `GET /api/health`: P2P server health, chain tip, sync, uptime. The status code follows the Beacon
+ * API's node health rule: 200 ready at the tip, 206 while syncing (the node answers, its data may be
+ * behind), 503 when the P2P server is not listening.
+ */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
 
-/** Health route, mounted at /api/health: 200 when the P2P server listens, else 503. */
+/** What `/api/health` makes of the node's state: its `status` field and status code. */
+export type Health = { status: "ok"; code: 200 } | { status: "syncing"; code: 206 } | { status: "degraded"; code: 503 };
+
+/**
+ * Syncing means a range sync is running, or the network is more than `max_desync_blocks` ahead
+ * (sync state `Behind`, docs/protocol.md §6); a lag within that bound is normal block propagation.
+ */
+export function healthOf(m: Pick<ApiModules, "p2p" | "syncer" | "snapshot">): Health {
+  if (!m.p2p.health().listening) return { status: "degraded", code: 503 };
+  if (m.syncer.progress.syncing || m.snapshot.current.sync_state === "Behind") return { status: "syncing", code: 206 };
+  return { status: "ok", code: 200 };
+}
+
+/** Health route, mounted at /api/health. */
 export function healthRoutes(m: ApiModules): Hono {
   const app = new Hono();
   app.get("/", (c) => {
-    const p2p = m.p2p.health();
+    const health = healthOf(m);
     const head = m.chain.head;
-    const ok = p2p.listening;
     return c.json(
       {
-        status: ok ? "ok" : "degraded",
-        p2p,
+        status: health.status,
+        p2p: m.p2p.health(),
         chain: { height: head.height, tip_hash: head.hash, genesis_hash: m.chain.genesis.hash },
         sync: m.syncer.progress,
         // blocks held from the future, blocks waiting for their parent, attestations waiting for a block
         pending: { ...m.chain.pending, attestations: m.attestations.size },
         eligible: m.snapshot.eligible,
-        uptime_s: Math.round((Date.now() - m.startedAt) / 1000),
+        uptime_seconds: Math.round((Date.now() - m.startedAt) / 1000),
       },
-      ok ? 200 : 503,
+      health.code,
     );
   });
   return app;

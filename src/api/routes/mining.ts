@@ -1,6 +1,16 @@
-/** `GET /api/mining/status` (seed 001, exactly its fields), `GET /api/mining/claims` and `GET /api/mining/jobs`. */
+/**
+ * `GET /api/mining/status` (the Proof-of-Sync mining spec's status, exactly its fields; docs/protocol.md
+ * §10), `GET /api/mining/claims` and `GET /api/mining/jobs` (both newest first, paginated by position:
+ * see `api/page.ts`).
+ */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
+import { pageOf, pageQuery } from "../page.ts";
+
+/** Claim receipts the node keeps (and most one page returns). */
+export const CLAIMS_KEPT = 100;
+/** PoW jobs the miner keeps (and most one page returns). */
+export const JOBS_KEPT = 200;
 
 /** The seed 001 response, field for field. */
 export interface MiningStatus {
@@ -49,8 +59,15 @@ export async function miningStatus(m: ApiModules): Promise<MiningStatus> {
 export function miningRoutes(m: ApiModules): Hono {
   const app = new Hono();
   app.get("/status", async (c) => c.json(await miningStatus(m)));
-  app.get("/claims", (c) => c.json({ claims: m.claims.records(100) }));
-  // PoW jobs (seed 000's races made visible): outcome, abort latency and wasted hashes per job.
-  app.get("/jobs", (c) => c.json({ jobs: m.mining.miner?.recentJobs() ?? [], stats: m.mining.miner?.stats ?? null }));
+  app.get("/claims", (c) => {
+    const { items, ...page } = pageOf(m.claims.records(CLAIMS_KEPT), pageQuery(c, { defaultLimit: CLAIMS_KEPT, maxLimit: CLAIMS_KEPT }));
+    return c.json({ claims: items, ...page });
+  });
+  // PoW jobs (the miner races made visible): outcome, abort latency and wasted hashes per job.
+  app.get("/jobs", (c) => {
+    const q = pageQuery(c, { defaultLimit: JOBS_KEPT, maxLimit: JOBS_KEPT });
+    const { items, ...page } = pageOf([...(m.mining.miner?.recentJobs() ?? [])].reverse(), q);
+    return c.json({ jobs: items, ...page, stats: m.mining.miner?.stats ?? null });
+  });
   return app;
 }

@@ -1,13 +1,18 @@
 /** `GET /api/peers`: connected peers and what they report. */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
+import { pageOf, pageQuery } from "../page.ts";
 
-/** Peer route, mounted at /api/peers. */
+/**
+ * Peer route, mounted at /api/peers: peers in the order they connected, paginated by
+ * position (`limit` 1..1000, default 100; see `api/page.ts`).
+ */
 export function peerRoutes(m: ApiModules): Hono {
   const app = new Hono();
-  app.get("/", (c) =>
-    c.json({
-      peers: m.p2p.readyPeers().map((p) => ({
+  app.get("/", (c) => {
+    const q = pageQuery(c, { defaultLimit: 100, maxLimit: 1000 });
+    const { items, ...page } = pageOf(
+      m.p2p.readyPeers().map((p) => ({
         ebid: p.ebid,
         direction: p.direction,
         address: p.listenUrl ?? null,
@@ -17,7 +22,9 @@ export function peerRoutes(m: ApiModules): Hono {
         connected_at: p.readyAt ?? p.connectedAt,
         strikes: p.strikes,
       })),
-    }),
-  );
+      q,
+    );
+    return c.json({ peers: items, ...page });
+  });
   return app;
 }

@@ -1,4 +1,4 @@
-/** `GET /api/status`: the node at a glance, with `sync_progress` (issue 3). */
+/** `GET /api/status`: the node at a glance, with `sync_progress`. */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
 
@@ -9,7 +9,7 @@ export function statusRoutes(m: ApiModules): Hono {
     const head = m.chain.head;
     const snap = m.snapshot.current;
     return c.json({
-      node_id: m.ebid,
+      ebid: m.ebid,
       chain_id: m.chain.spec.chain_id,
       genesis_hash: m.chain.genesis.hash,
       height: head.height,
@@ -19,7 +19,7 @@ export function statusRoutes(m: ApiModules): Hono {
       eligible: m.snapshot.eligible,
       peers: m.p2p.readyPeers().length,
       sync_progress: m.syncer.progress,
-      uptime_s: Math.round((Date.now() - m.startedAt) / 1000),
+      uptime_seconds: Math.round((Date.now() - m.startedAt) / 1000),
     });
   });
   return app;

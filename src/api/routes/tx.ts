@@ -1,11 +1,12 @@
 /**
- * Transactions (issue 4): `POST /api/tx` (200 with the hash, or 400 naming the reason),
- * `GET /api/tx/:hash` (pending, included at a height, or unknown) and `GET /api/mempool`.
+ * Transactions: `POST /api/tx` (200 with the hash, or 400 naming the reason), `GET /api/tx/:hash`
+ * (pending, or included at a height; 404 when the node knows neither) and `GET /api/mempool`.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ApiModules } from "../modules.ts";
-import { badRequest } from "../errors.ts";
+import { badRequest, notFound } from "../errors.ts";
+import { pageOf, pageQuery } from "../page.ts";
 import { txSchema } from "../../consensus/wire.ts";
 import { jsonBody } from "../body.ts";
 import { TxError } from "../../chain/tx.ts";
@@ -38,18 +39,21 @@ export function txRoutes(m: ApiModules): Hono {
     if (pending) return c.json({ hash, status: "pending", tx: pending });
     const found = await m.chain.findTx(hash);
     if (found) return c.json({ hash, status: "included", ...found });
-    return c.json({ hash, status: "unknown" });
+    throw notFound(`no transaction ${hash}: neither pending nor in the canonical chain`);
   });
   return app;
 }
 
-/** `GET /api/mempool?limit=` (1..1000, default 100): size and pending transactions. */
+/**
+ * `GET /api/mempool?from=&limit=`: the pool's size and a page of pending transactions, by sender
+ * then nonce, paginated by position (`limit` 1..1000, default 100; see `api/page.ts`).
+ */
 export function mempoolRoutes(m: ApiModules): Hono {
   const app = new Hono();
   app.get("/", (c) => {
-    const raw = c.req.query("limit") ?? "100";
-    if (!/^[0-9]{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000) throw badRequest("limit must be a whole number from 1 to 1000");
-    return c.json({ size: m.mempool.size, txs: m.mempool.list(Number(raw)) });
+    const q = pageQuery(c, { defaultLimit: 100, maxLimit: 1000 });
+    const { items, ...page } = pageOf(m.mempool.list(q.from + q.limit + 1), q);
+    return c.json({ size: m.mempool.size, txs: items, ...page });
   });
   return app;
 }

@@ -1,7 +1,7 @@
 // The HTTP API in-process (app.request) over a real chain on LevelDB; P2P and the snapshot are fakes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createApi } from "../../../src/api/index.ts";
+import { corsListSchema, createApi, type ApiModules, type ApiOptions } from "../../../src/api/index.ts";
 import { Mempool } from "../../../src/chain/mempool.ts";
 import { Domain, sign } from "../../../src/consensus/signatures.ts";
 import { ClaimReceipts } from "../../../src/producer/claims.ts";
@@ -12,13 +12,13 @@ const keys = makeKeys(3);
 const payer = makeKeys(5)[4]!; // funded, not a producer
 const spec = makeSpec(keys, { alloc: { [payer.ebid]: "1000" } });
 
-async function setup() {
+async function setup(over: Partial<ApiModules> = {}, opts: ApiOptions = {}, height = 4) {
   const c = await openTestChain(spec);
-  const blocks = await extend(c.chain, keys, 4);
+  const blocks = await extend(c.chain, keys, height);
   const claims = new ClaimReceipts();
   claims.record(3, { winner_id: keys[0]!.ebid, tip_hash: blocks[1]!.hash, claimed_at: 123, slot_idx: 0 });
   claims.settle(3, "produced", { block_hash: blocks[2]!.hash });
-  const snap = nextSnapshot(4, 4, c.chain.head.hash, [4, 4], spec.params);
+  const snap = nextSnapshot(height, height, c.chain.head.hash, [height, height], spec.params);
   const mempool = new Mempool();
   const app = createApi({
     mempool,
@@ -40,8 +40,9 @@ async function setup() {
       workers: 1,
       totalHashes: () => 0,
     },
-  });
-  return { c, app, blocks };
+    ...over,
+  }, opts);
+  return { c, app, blocks, mempool, claims };
 }
 
 test("GET /api/mining/status has exactly the seed 001 fields with their types", async () => {
@@ -93,12 +94,12 @@ test("blocks by height, by hash and by range carry the MinerBlock status fields"
     const health = await app.request("/api/health");
     assert.equal(health.status, 200);
     assert.deepEqual((await health.json()).pending, { held: 0, parked: 0, attestations: 2 });
-    assert.deepEqual(await (await app.request("/api/peers")).json(), { peers: [] });
-    assert.deepEqual(await (await app.request("/api/blocks/forks?from=0&to=4")).json(), { from: 0, to: 4, forks: [] });
+    assert.deepEqual(await (await app.request("/api/peers")).json(), { peers: [], from: 0, limit: 100, next_from: null });
+    assert.deepEqual(await (await app.request("/api/blocks/forks?from=0&to=4")).json(), { forks: [], from: 0, limit: 5, next_from: null });
     const status = await (await app.request("/api/status")).json();
     assert.equal(status.height, 4);
     assert.equal(status.sync_progress.syncing, false);
-    assert.deepEqual(await (await app.request("/api/evidence")).json(), { evidence: [] });
+    assert.deepEqual(await (await app.request("/api/evidence")).json(), { evidence: [], from: 0, limit: 100, next_from: null });
     assert.equal((await app.request("/api/evidence?limit=0")).status, 400);
     const producer = (await c.chain.getCanonicalMeta(1))!.producer;
     const acct = await (await app.request(`/api/accounts/${producer}`)).json();
@@ -125,10 +126,18 @@ test("bad parameters get 400 with a JSON error; unknown things 404", async () =>
       ["/api/blocks/ABCDEF", 400],
       ["/api/blocks?from=5&to=1", 400],
       ["/api/blocks?from=a&to=2", 400],
-      ["/api/blocks?to=2", 400],
+      ["/api/blocks?from=0&to=2&limit=3", 400],
+      ["/api/blocks?limit=0", 400],
+      ["/api/blocks?limit=101", 400],
+      ["/api/blocks?from=1e3", 400],
+      ["/api/mining/claims?limit=101", 400],
+      ["/api/mining/jobs?from=-1", 400],
+      ["/api/mempool?limit=1001", 400],
+      ["/api/rewards?limit=x", 400],
+      ["/api/peers?from=", 400],
       ["/api/blocks?from=0&to=500", 400],
       ["/api/blocks/forks?from=0&to=5000", 400],
-      ["/api/blocks/forks?from=3", 400],
+      ["/api/blocks/forks?limit=1001", 400],
       ["/api/blocks/999", 404],
       [`/api/blocks/${"ab".repeat(32)}`, 404],
       ["/api/nothing", 404],
@@ -185,9 +194,130 @@ test("POST /api/tx: 200 with the hash, or 400 naming the reason; GET /api/tx and
     }
     assert.equal((await post("x".repeat(20_000))).status, 400, "oversized body");
     assert.equal((await (await app.request("/api/mempool")).json()).size, 1, "nothing half-applied");
-    assert.deepEqual(await (await app.request(`/api/tx/${"ab".repeat(32)}`)).json(), { hash: "ab".repeat(32), status: "unknown" });
+    const unknown = await app.request(`/api/tx/${"ab".repeat(32)}`);
+    assert.equal(unknown.status, 404, "an unknown transaction is a 404, like an unknown block");
+    const err = await unknown.json();
+    assert.equal(err.error, "not_found");
+    assert.match(err.message, /no transaction abab/);
     assert.equal((await app.request("/api/tx/zz")).status, 400);
   } finally {
     await c.destroy();
+  }
+});
+
+test("pagination: next_from walks the whole chain oldest first with no gap or duplicate; claims newest first", async () => {
+  const { c, app, claims } = await setup({}, {}, 23);
+  try {
+    const heights: number[] = [];
+    let pages = 0;
+    for (let from: number | null = 0; from !== null; pages++) {
+      const page: { blocks: { header: { height: number } }[]; from: number; limit: number; next_from: number | null } = await (await app.request(`/api/blocks?from=${from}&limit=5`)).json();
+      assert.equal(page.from, from);
+      assert.equal(page.limit, 5);
+      heights.push(...page.blocks.map((b) => b.header.height));
+      from = page.next_from;
+    }
+    assert.deepEqual(heights, Array.from({ length: 24 }, (_, h) => h), "genesis to the tip, each once");
+    assert.equal(pages, 5);
+    const alias = await (await app.request("/api/blocks?from=3&to=7")).json();
+    const viaLimit = await (await app.request("/api/blocks?from=3&limit=5")).json();
+    assert.deepEqual(alias, viaLimit, "to is an alias of from + limit - 1");
+    assert.deepEqual(await (await app.request("/api/blocks?from=99")).json(), { blocks: [], from: 99, limit: 100, next_from: null });
+    const forks = await (await app.request("/api/blocks/forks?from=0&limit=10")).json();
+    assert.equal(forks.next_from, 10);
+
+    for (let h = 5; h <= 20; h++) claims.record(h, { winner_id: keys[0]!.ebid, tip_hash: "00".repeat(32), claimed_at: h, slot_idx: 0 });
+    const seen: number[] = [];
+    for (let from: number | null = 0; from !== null; ) {
+      const page: { claims: { height: number }[]; next_from: number | null } = await (await app.request(`/api/mining/claims?from=${from}&limit=4`)).json();
+      seen.push(...page.claims.map((x) => x.height));
+      from = page.next_from;
+    }
+    assert.deepEqual(seen, [...Array.from({ length: 16 }, (_, i) => 20 - i), 3], "claims newest first: 20..5, then the one at 3");
+    const jobs = await (await app.request("/api/mining/jobs")).json();
+    assert.deepEqual(jobs, { jobs: [], from: 0, limit: 200, next_from: null, stats: null });
+    const rewards = await (await app.request("/api/rewards?limit=1")).json();
+    assert.equal(rewards.producers.length, 1);
+    assert.equal(rewards.next_from, 1);
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("pagination: the mempool by sender then nonce, page by page", async () => {
+  const { c, app } = await setup();
+  try {
+    for (let n = 0; n < 7; n++) {
+      const body = { chain_id: spec.chain_id, from: payer.ebid, to: keys[0]!.ebid, amount: "1", fee: "1", nonce: n };
+      const r = await app.request("/api/tx", { method: "POST", body: JSON.stringify({ ...body, sig: sign(Domain.tx, body, payer.secretKey) }), headers: { "content-type": "application/json" } });
+      assert.equal(r.status, 200);
+    }
+    const nonces: number[] = [];
+    for (let from: number | null = 0; from !== null; ) {
+      const page: { size: number; txs: { nonce: number }[]; next_from: number | null } = await (await app.request(`/api/mempool?from=${from}&limit=3`)).json();
+      assert.equal(page.size, 7);
+      nonces.push(...page.txs.map((t) => t.nonce));
+      from = page.next_from;
+    }
+    assert.deepEqual(nonces, [0, 1, 2, 3, 4, 5, 6]);
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("GET /api/health: 200 at the tip, 206 while syncing or Behind, 503 when the P2P server is down", async () => {
+  const p2pHealth = (listening: boolean) => ({ listening, port: 1, ready_peers: 0, handshaking: 0, banned: 0, server_error: listening ? null : "EADDRINUSE", dial_failures: 0 });
+  const idle = { syncing: false, peer: null, start_height: 0, target_height: 0, imported: 0, blocks_per_s: 0 };
+  const cases: [string, Partial<ApiModules>, number, string][] = [
+    ["at the tip", {}, 200, "ok"],
+    ["range sync running", { syncer: { progress: { ...idle, syncing: true, peer: keys[1]!.ebid, start_height: 4, target_height: 400 } } }, 206, "syncing"],
+    ["more than max_desync_blocks behind", { snapshot: { current: nextSnapshot(0, 4, "00".repeat(32), [40, 40], spec.params), eligible: false } }, 206, "syncing"],
+    ["within max_desync_blocks", { snapshot: { current: nextSnapshot(0, 4, "00".repeat(32), [5, 5], spec.params), eligible: false } }, 200, "ok"],
+    ["P2P down", { p2p: { readyPeers: () => [], health: () => p2pHealth(false) } }, 503, "degraded"],
+    ["P2P down while syncing", { p2p: { readyPeers: () => [], health: () => p2pHealth(false) }, syncer: { progress: { ...idle, syncing: true } } }, 503, "degraded"],
+  ];
+  for (const [what, over, code, status] of cases) {
+    const { c, app } = await setup(over);
+    try {
+      const r = await app.request("/api/health");
+      assert.equal(r.status, code, what);
+      const body = await r.json();
+      assert.equal(body.status, status, what);
+      assert.equal(typeof body.uptime_seconds, "number");
+    } finally {
+      await c.destroy();
+    }
+  }
+});
+
+test("--api-cors: the header for an allowed origin, none for another, none without the option", async () => {
+  const { c, app } = await setup({}, { cors: ["http://allowed.example", "https://also.example:8443"] });
+  const open = await setup({}, { cors: ["*"] });
+  const closed = await setup();
+  try {
+    const get = (a: typeof app, origin: string) => a.request("/api/chain/head", { headers: { origin } });
+    assert.equal((await get(app, "http://allowed.example")).headers.get("access-control-allow-origin"), "http://allowed.example");
+    assert.equal((await get(app, "https://also.example:8443")).headers.get("access-control-allow-origin"), "https://also.example:8443");
+    const other = await get(app, "http://evil.example");
+    assert.equal(other.status, 200, "the request is served; the browser withholds it");
+    assert.equal(other.headers.get("access-control-allow-origin"), null);
+    const preflight = await app.request("/api/tx", { method: "OPTIONS", headers: { origin: "http://allowed.example", "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get("access-control-allow-origin"), "http://allowed.example");
+    assert.match(preflight.headers.get("access-control-allow-methods") ?? "", /POST/);
+    assert.equal((await get(open.app, "http://anything.example")).headers.get("access-control-allow-origin"), "*");
+    assert.equal((await get(closed.app, "http://allowed.example")).headers.get("access-control-allow-origin"), null);
+  } finally {
+    await c.destroy();
+    await open.c.destroy();
+    await closed.c.destroy();
+  }
+});
+
+test("--api-cors values: origins are * or http(s)://host[:port], comma-separated", () => {
+  assert.deepEqual(corsListSchema.parse("http://a.example, https://b.example:8443"), ["http://a.example", "https://b.example:8443"]);
+  assert.deepEqual(corsListSchema.parse("*"), ["*"]);
+  for (const bad of ["http://a.example/", "a.example", "ftp://a.example", "http://a.example/path"]) {
+    assert.equal(corsListSchema.safeParse(bad).success, false, bad);
   }
 });
