@@ -7,6 +7,7 @@ import type WebSocket from "ws";
 import { Domain, sign, verify } from "../consensus/signatures.ts";
 import { LineDecoder, encodeLine } from "./framing.ts";
 import { PROTOCOL_VERSION, parseMessage, type HelloMessage, type Message } from "./messages.ts";
+import { TokenBucket } from "../util/tokenBucket.ts";
 
 /** Who we are, for the handshake. */
 export interface LocalIdentity {
@@ -65,15 +66,16 @@ export class Peer {
   strikesAt = Date.now();
   /** this peer's requests we are answering now */
   inflightRequests = 0;
-  private readonly typeBuckets = new Map<string, { tokens: number; at: number }>();
+  /** per limited message type, made on first use */
+  private readonly typeBuckets = new Map<string, TokenBucket>();
   /** ms when the handshake completed */
   readyAt?: number;
   closeReason?: string;
   private readonly decoder: LineDecoder;
   private readonly pending = new Map<number, { resolve: (r: ResEnvelope) => void; timer: NodeJS.Timeout }>();
   private nextId = 1;
-  private tokens: number;
-  private tokensAt = Date.now();
+  /** over all messages, checked first */
+  private readonly rate: TokenBucket;
   private ackVerified = false;
   private handshakeTimer?: NodeJS.Timeout;
 
@@ -88,7 +90,7 @@ export class Peer {
     readonly dialUrl?: string,
   ) {
     this.decoder = new LineDecoder(opts.maxLineBytes);
-    this.tokens = opts.rateLimitBurst;
+    this.rate = new TokenBucket({ perSec: opts.rateLimitPerSec, burst: opts.rateLimitBurst }, Date.now());
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => this.onData(data));
     ws.on("pong", () => (this.lastSeen = Date.now()));
     ws.on("close", (code, reason) => this.closed(this.closeReason ?? (reason.toString() || `socket closed (${code})`)));
@@ -215,14 +217,9 @@ export class Peer {
     }
   }
 
-  // Token bucket over all messages; issue 7 refines it per message type.
+  // One bucket over all messages, then one per limited message type (takeTypeToken).
   private takeToken(): boolean {
-    const now = Date.now();
-    this.tokens = Math.min(this.opts.rateLimitBurst, this.tokens + ((now - this.tokensAt) * this.opts.rateLimitPerSec) / 1000);
-    this.tokensAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
+    return this.rate.take(Date.now());
   }
 
   // One bucket per limited message type: a flood of one kind cannot starve the others.
@@ -230,13 +227,9 @@ export class Peer {
     const limit = Object.hasOwn(this.opts.typeRateLimits, type) ? this.opts.typeRateLimits[type] : undefined;
     if (!limit) return true;
     const now = Date.now();
-    const b = this.typeBuckets.get(type) ?? { tokens: limit.burst, at: now };
-    b.tokens = Math.min(limit.burst, b.tokens + ((now - b.at) * limit.perSec) / 1000);
-    b.at = now;
-    this.typeBuckets.set(type, b);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
+    let b = this.typeBuckets.get(type);
+    if (!b) this.typeBuckets.set(type, (b = new TokenBucket(limit, now)));
+    return b.take(now);
   }
 
   private handle(msg: Message): void {
