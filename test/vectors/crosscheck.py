@@ -19,6 +19,16 @@ try:
 except ImportError:  # signatures are then skipped, and the run says so
     Ed25519PrivateKey = None
 
+# docs/protocol.md §2.1: every chain parameter and its default.
+DEFAULT_PARAMS = {
+    "block_time_ms": 2000, "mining_tick_ms": 250, "claim_timeout_ms": 1200, "backup_slots": 6,
+    "jitter_min_ms": 50, "jitter_max_ms": 400, "max_desync_blocks": 2, "min_ready_peers": 1,
+    "eligible_streak_required": 3, "pool_window": 20, "attestation_max_age": 8,
+    "max_future_drift_ms": 2000, "fallback_difficulty": 4, "max_block_txs": 500,
+    "genesis_difficulty": 2, "target_block_time_ms": 10000, "difficulty_adjustment_interval": 10,
+    "max_difficulty_change": 2, "min_difficulty": 1, "max_difficulty": 12,
+}
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 failures = []
 checked = 0
@@ -164,6 +174,32 @@ def main():
                 d -= 1
             d = min(p["max_difficulty"], max(p["min_difficulty"], d))
         check(f"difficulty.json height {n}", d, want)
+
+    v = load("genesis.json")
+    for c in v["cases"]:
+        at = f"genesis.json {c['name']}"
+        raw = c["spec"]
+        norm = {
+            "chain_id": raw["chain_id"],
+            "genesis_timestamp": raw["genesis_timestamp"],
+            "consensus": raw["consensus"],
+            "params": {**DEFAULT_PARAMS, **raw.get("params", {})},
+            "initial_pool": sorted(set(raw["initial_pool"])),
+            "alloc": raw.get("alloc", {}),
+            "block_reward": raw.get("block_reward", "50"),
+        }
+        if "allowlist" in raw:
+            norm["allowlist"] = sorted(set(raw["allowlist"]))
+        check(f"{at} normalized_jcs", jcs(norm), c["normalized_jcs"])
+        spec_hash = hash_json(norm).hex()
+        check(f"{at} spec_hash", spec_hash, c["spec_hash"])
+        empty = H(b"").hex()
+        state = merkle([hash_json([a, b, 0]) for a, b in sorted(norm["alloc"].items())]).hex()
+        header = {"version": 1, "height": 0, "parent_hash": spec_hash, "timestamp": norm["genesis_timestamp"],
+                  "producer": "0" * 64, "slot": None, "difficulty": 0, "nonce": 0,
+                  "tx_root": empty, "attestations_root": empty, "state_root": state}
+        check(f"{at} genesis header", header, c["genesis"]["header"])
+        check(f"{at} genesis hash", hash_json(header).hex(), c["genesis"]["hash"])
 
     v = load("block.json")
     b = v["block"]
