@@ -56,7 +56,7 @@ export function createApi(m: ApiModules, opts: ApiOptions = {}): Hono {
   app.route("/", chainCoreRoutes(m));
   app.get("/dashboard", (c) => c.html(readFileSync(DASHBOARD_FILE, "utf8")));
   // At most a second old (metrics/exposition.ts); answered without waiting when a render is fresh.
-  app.get("/metrics", (c) => {
+  app.get("/metrics", (c): Response | Promise<Response> => {
     if (!m.metrics) return c.json({ error: "not_found", message: "metrics are off" }, 404);
     const headers = { "content-type": m.metrics.registry.contentType };
     const text = m.metrics.exposition.get();

@@ -57,7 +57,7 @@ export interface ApiModules {
   submitTx(tx: Tx): Promise<AddOutcome>;
   mining: MiningApi;
   /** Prometheus registry for `GET /metrics` */
-  metrics?: Pick<Metrics, "registry">;
+  metrics?: Pick<Metrics, "registry" | "exposition">;
   /** this node's EBID */
   ebid: string;
   /** ms since the epoch when the node started */

@@ -5,6 +5,9 @@
  * time through `collect` callbacks, so nothing on the hot path updates them.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { ExpositionCache } from "./exposition.ts";
+
+export { EXPOSITION_MAX_AGE_MS, ExpositionCache } from "./exposition.ts";
 
 /** Traffic direction label. */
 export type Direction = "in" | "out";
@@ -27,6 +30,8 @@ export interface MetricSources {
 /** The node's metrics, typed. */
 export interface Metrics {
   registry: Registry;
+  /** the registry's text exposition, rendered at most once a second (what `GET /metrics` serves) */
+  exposition: ExpositionCache;
   miningClaimsTotal: Counter;
   miningBlocksProduced: Counter;
   miningSlotDistribution: Histogram;
@@ -72,6 +77,7 @@ export function createMetrics(src: MetricSources): Metrics {
   for (const outcome of ["mined", "aborted", "lost", "failed"]) powJobsTotal.inc({ outcome }, 0); // series exist before the first job
   return {
     registry,
+    exposition: new ExpositionCache(registry),
     powJobsTotal,
     miningClaimsTotal: new Counter({ name: "mining_claims_total", help: "Claim receipts recorded: slots this node set out to produce (seed 001)", registers: r }),
     miningBlocksProduced: new Counter({ name: "mining_blocks_produced", help: "Blocks this node produced in its slot (seed 001)", registers: r }),

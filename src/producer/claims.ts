@@ -26,11 +26,18 @@ export interface ClaimRecord extends ClaimReceipt {
 /** Keeps the most recent receipts by height. */
 export class ClaimReceipts {
   private readonly byHeight = new Map<number, ClaimRecord>();
+  private changes = 0;
+
+  /** Changes on every `record` and `settle`: readers cache what they derive from the claims by it. */
+  get version(): number {
+    return this.changes;
+  }
 
   constructor(private readonly keep = 100) {}
 
   /** Records a claim before producing `height`. */
   record(height: number, receipt: ClaimReceipt): void {
+    this.changes++;
     this.byHeight.delete(height);
     this.byHeight.set(height, { height, ...receipt, outcome: null, block_hash: null, error: null });
     while (this.byHeight.size > this.keep) this.byHeight.delete(this.byHeight.keys().next().value as number);
@@ -40,6 +47,7 @@ export class ClaimReceipts {
   settle(height: number, outcome: ClaimOutcome, detail: { block_hash?: string; error?: string } = {}): void {
     const r = this.byHeight.get(height);
     if (!r) return;
+    this.changes++;
     r.outcome = outcome;
     r.block_hash = detail.block_hash ?? null;
     r.error = detail.error ?? null;

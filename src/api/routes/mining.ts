@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
+import { statusBodyCache } from "../statusBody.ts";
 import { pageOf, pageQuery } from "../page.ts";
 
 /** Claim receipts the node keeps (and most one page returns). */
@@ -58,7 +59,13 @@ export async function miningStatus(m: ApiModules): Promise<MiningStatus> {
 /** Mining routes, mounted at /api/mining. */
 export function miningRoutes(m: ApiModules): Hono {
   const app = new Hono();
-  app.get("/status", async (c) => c.json(await miningStatus(m)));
+  // Serialized once per head, snapshot or claim change (api/statusBody.ts), not per request.
+  const statusBody = statusBodyCache(m, () => miningStatus(m));
+  const json = { "content-type": "application/json" };
+  app.get("/status", (c): Response | Promise<Response> => {
+    const body = statusBody();
+    return typeof body === "string" ? c.body(body, 200, json) : body.then((b) => c.body(b, 200, json));
+  });
   app.get("/claims", (c) => {
     const { items, ...page } = pageOf(m.claims.records(CLAIMS_KEPT), pageQuery(c, { defaultLimit: CLAIMS_KEPT, maxLimit: CLAIMS_KEPT }));
     return c.json({ claims: items, ...page });
