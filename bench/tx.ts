@@ -9,7 +9,8 @@ import * as ed from "@noble/ed25519";
 import { Domain, clearVerifyCache, sign, signingMessage, verify } from "../src/consensus/signatures.ts";
 import { blockFor, makeKeys, makeSpec, openTestChain, tempDir } from "../test/helpers/fixtures.ts";
 import { startNode, runCli, getJson, type NodeProc } from "../test/helpers/nodeProcess.ts";
-import { runLoad, signTransfer } from "../src/cli/tx.ts";
+import { runLoad } from "../src/cli/tx.ts";
+import { signTransfer } from "../src/chain/tx.ts";
 import { fromHex } from "../src/consensus/encoding.ts";
 import { median, fmt } from "./stats.ts";
 

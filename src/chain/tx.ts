@@ -4,7 +4,7 @@
  * computed as bigint: no floats, no overflow.
  */
 import { hashJson, omit, toHex } from "../consensus/encoding.ts";
-import { Domain, verify } from "../consensus/signatures.ts";
+import { Domain, sign, verify } from "../consensus/signatures.ts";
 import type { Tx } from "../consensus/types.ts";
 import type { Account } from "./state.ts";
 
@@ -79,4 +79,16 @@ export function applyTx(accounts: Map<string, Account>, tx: Tx): bigint {
   const to = accountOf(accounts, tx.to);
   accounts.set(tx.to, { balance: to.balance + amount, nonce: to.nonce });
   return fee;
+}
+
+/**
+ * Signs a transfer from `key` (its EBID is the sender) over the wire form without `sig`
+ * (docs/protocol.md §3). Amounts are base units as decimal strings; nothing is validated here.
+ */
+export function signTransfer(
+  key: { ebid: string; secretKey: Uint8Array },
+  body: { chain_id: string; to: string; amount: string; fee: string; nonce: number },
+): Tx {
+  const unsigned = { chain_id: body.chain_id, from: key.ebid, to: body.to, amount: body.amount, fee: body.fee, nonce: body.nonce };
+  return { ...unsigned, sig: sign(Domain.tx, unsigned, key.secretKey) };
 }

@@ -3,21 +3,15 @@
  * submitted, accepted and included counts. They talk to a node's HTTP API.
  */
 import { SingleBar, Presets } from "cli-progress";
-import { Domain, sign } from "../consensus/signatures.ts";
+import { signTransfer } from "../chain/tx.ts";
 import type { Tx } from "../consensus/types.ts";
-import { readKeyFile, type NodeKey } from "../node/keyfile.ts";
+import { readKeyFile } from "../node/keyfile.ts";
 
 type Json = Record<string, unknown>;
 
 async function api(url: string, init?: RequestInit): Promise<{ status: number; body: Json }> {
   const r = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
   return { status: r.status, body: (await r.json().catch(() => ({}))) as Json };
-}
-
-/** Signs a transfer from `key`. Amounts are base units as decimal strings. */
-export function signTransfer(key: NodeKey, body: { chain_id: string; to: string; amount: string; fee: string; nonce: number }): Tx {
-  const unsigned = { chain_id: body.chain_id, from: key.ebid, to: body.to, amount: body.amount, fee: body.fee, nonce: body.nonce };
-  return { ...unsigned, sig: sign(Domain.tx, unsigned, key.secretKey) };
 }
 
 async function chainIdAndNonce(base: string, address: string): Promise<{ chainId: string; nonce: number }> {

@@ -9,8 +9,7 @@ import { join } from "node:path";
 import { getJson } from "../util/http.ts";
 import { readKeyFile } from "../node/keyfile.ts";
 import { verifyDataDir } from "../chain/verify.ts";
-import { signTransfer } from "../cli/tx.ts";
-import { txHash } from "../chain/tx.ts";
+import { signTransfer, txHash } from "../chain/tx.ts";
 import { drillNet, outcome, runDrill, settled, sleep, until, up, type DrillFlags, type DrillOutcome, type Head } from "./common.ts";
 
 /** Flags of `drill crash`. */

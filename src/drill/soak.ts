@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { getJson } from "../util/http.ts";
 import { readKeyFile } from "../node/keyfile.ts";
-import { signTransfer } from "../cli/tx.ts";
+import { signTransfer } from "../chain/tx.ts";
 import { checkAgreement, drillNet, forkSummary, runDrill, settled, sleep, type BlockJson, type DrillFlags, type Head } from "./common.ts";
 
 /** Flags of `drill soak`. */

@@ -10,7 +10,7 @@ import { startNode, runCli, getJson, type NodeProc } from "../helpers/nodeProces
 import { tempDir } from "../helpers/fixtures.ts";
 import { waitFor } from "../helpers/net.ts";
 import { readKeyFile } from "../../src/node/keyfile.ts";
-import { signTransfer } from "../../src/cli/tx.ts";
+import { signTransfer } from "../../src/chain/tx.ts";
 import type { ChainSpec } from "../../src/chain/spec.ts";
 
 const t = tempDir("vision-burst-");
