@@ -1,10 +1,10 @@
 /**
  * A proof-of-work searcher for one thread: loads a template (seal hash and the nonce's high word)
- * into the SIMD kernel (`sha256x4.ts`) and scans nonce ranges. DESIGN.md section 3.
+ * into the SIMD kernel (`sha256x4.ts`) and scans nonce ranges. docs/protocol.md §3.
  */
 import { IV, K, KERNEL_FIRST_ROUND, LAST_UNIFORM_WORD, STATE_OFFSET, WORDS_OFFSET } from "./layout.ts";
 
-/** Nonces are JSON safe integers (DESIGN.md section 3): 0 .. 2^53-1. */
+/** Nonces are JSON safe integers (docs/protocol.md §3): 0 .. 2^53-1. */
 export const MAX_NONCE = Number.MAX_SAFE_INTEGER;
 const TWO32 = 2 ** 32;
 

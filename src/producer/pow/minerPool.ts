@@ -1,28 +1,30 @@
 /**
- * Proof-of-work over `worker_threads` (DESIGN.md section 3; seed 004's multi-core miner; seed 000
- * fix 2). Each job gets a random starting nonce; worker i scans its own disjoint slice of
- * 0 .. 2^53-1 from there. `abort()` bumps a shared generation word that every worker reads between
- * batches of a few ms, so all of them stop well within 50 ms; the time until the last one stopped
- * and the hashes tried after the abort are measured and returned.
+ * Proof-of-work over `worker_threads` (docs/protocol.md §3 and §8), on every core. Each job gets a
+ * random starting nonce; worker i scans its own disjoint slice of 0 .. 2^53-1 from there. `abort()`
+ * bumps a shared generation word that every worker reads between batches of a few ms, so all of
+ * them stop well within 50 ms; the time until the last one stopped and the hashes tried after the
+ * abort are measured and returned.
  */
 import { randomInt } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
-import { buildSync } from "esbuild";
 import { compileKernel } from "./sha256x4.ts";
 import { MAX_NONCE } from "./kernel.ts";
 import { CTRL_GENERATION, type JobMessage, type WorkerData, type WorkerReply } from "./protocol.ts";
 
-let workerSource: URL | undefined;
+let workerSource: Promise<URL> | undefined;
 
 /**
- * The worker's code as one ES module (a data: URL), bundled from `worker.ts` with esbuild once per
- * process. Workers then load 20 KB of plain JavaScript, not a TypeScript loader: a few MiB each
- * instead of about 30.
+ * Where the workers' code comes from. Compiled, it is `worker.js` beside this file (plain JavaScript).
+ * From sources (under tsx) `worker.ts` is bundled once per process with esbuild, a dev dependency
+ * loaded only then, into one ES module (a data: URL): workers load 20 KB of plain JavaScript, not a
+ * TypeScript loader, a few MiB each instead of about 30.
  */
-function workerUrl(): URL {
-  workerSource ??= (() => {
+function workerUrl(): Promise<URL> {
+  workerSource ??= (async () => {
+    if (!import.meta.url.endsWith(".ts")) return new URL("./worker.js", import.meta.url);
+    const { buildSync } = await import("esbuild");
     const out = buildSync({
       entryPoints: [fileURLToPath(new URL("./worker.ts", import.meta.url))],
       bundle: true, format: "esm", platform: "node", target: "node20", write: false, logLevel: "silent",
@@ -90,11 +92,11 @@ export class MinerPool {
   /** Starts the workers (compiling the kernel once) and resolves when all are ready. Idempotent. */
   start(): Promise<void> {
     this.starting ??= (async () => {
-      const module = await compileKernel();
+      const [module, url] = await Promise.all([compileKernel(), workerUrl()]);
       const ready: Promise<void>[] = [];
       for (let index = 0; index < this.size; index++) {
         const data: WorkerData = { index, module, ctrl: this.ctrl.buffer as SharedArrayBuffer, hashes: this.hashes.buffer as SharedArrayBuffer };
-        const w = new Worker(workerUrl(), { workerData: data, execArgv: [] }); // no inherited --import tsx: the bundle is plain JS
+        const w = new Worker(url, { workerData: data, execArgv: [] }); // no inherited --import tsx: the code is plain JS
         ready.push(
           new Promise<void>((resolve, reject) => {
             const onReady = (m: WorkerReply) => m.type === "ready" && (w.off("message", onReady), resolve());
@@ -115,7 +117,7 @@ export class MinerPool {
   /**
    * Mines one seal hash (32 bytes) at `difficulty` (leading zero hex digits of pow_hash). Resolves
    * when a worker finds a nonce, the job is aborted, or every worker's slice is exhausted.
-   * @param delayMs pause per 4-nonce step per worker (seed 000 `mining_delay_ms`)
+   * @param delayMs pause per 4-nonce step per worker (the node config's `mining_delay_ms`)
    * @throws Error when a worker fails
    */
   mine(seal: Uint8Array, difficulty: number, delayMs = 0): Promise<MineResult> {
@@ -134,7 +136,7 @@ export class MinerPool {
     if (this.aborts !== ticket) return { result: Promise.resolve({ status: "aborted", hashes: 0, elapsedMs: 0, abortLatencyMs: 0, wastedHashes: 0 }) };
     const generation = Atomics.add(this.ctrl, CTRL_GENERATION, 1) + 1;
     const slice = Math.floor(MAX_NONCE / this.size / 4) * 4;
-    const offset = randomInt(0, 2 ** 47) * 4; // random start, as seed 004's miners avoid collisions
+    const offset = randomInt(0, 2 ** 47) * 4; // random start, so that miners do not collide
     let done!: () => void;
     this.idle = new Promise<void>((r) => (done = r));
     const result = new Promise<MineResult>((resolve, reject) => {

@@ -24,7 +24,7 @@ export interface JobMessage {
   difficulty: number;
   start: number;
   end: number;
-  /** pause after every 4-nonce step (seed 000 `mining_delay_ms`); 0 for full speed */
+  /** pause after every 4-nonce step (the node config's `mining_delay_ms`); 0 for full speed */
   delayMs: number;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The proof-of-work search kernel: `pow_hash` = H(H(seal_hash || u64le(nonce))) (DESIGN.md section 3)
+ * The proof-of-work search kernel: `pow_hash` = H(H(seal_hash || u64le(nonce))) (docs/protocol.md §3)
  * for four nonces at once in WebAssembly SIMD (one i32x4 lane per nonce).
  *
  * A try hashes 40 bytes, one 64-byte block, so it costs two SHA-256 compressions. Per template the
@@ -7,14 +7,16 @@
  * hash and the nonce's high word, so they are precomputed once (`kernel.ts`) and the kernel starts
  * at round 8. Known words of the second block (its padding) are folded at code-generation time.
  *
- * The WebAssembly text is generated here and assembled with `wabt` at start-up; nothing binary is
- * checked in. Memory layout (little-endian i32 values):
+ * The WebAssembly text is generated here; the build assembles it with `wabt` into
+ * `lib/producer/pow/sha256x4.wasm`, which compiled code loads (nothing binary is checked in).
+ * Memory layout (little-endian i32 values):
  *   0..31    state a..h after round 7 of the first compression
  *   64..155  message words W0..W22 of the first compression (W8 unused: it holds the nonce)
  * Export `search(base, count, mask) -> i32`: tries nonce low words base, base+1, .., base+count-1
  * (count a multiple of 4, no wrap past 2^32) and returns the offset of the first whose pow_hash's
  * first word ANDed with `mask` is zero, or -1.
  */
+import { readFile } from "node:fs/promises";
 import { IV, K, KERNEL_FIRST_ROUND, LAST_UNIFORM_WORD, STATE_OFFSET, WORDS_OFFSET } from "./layout.ts";
 
 // A value during code generation: a constant folded here, or a WebAssembly expression
@@ -162,23 +164,37 @@ export function kernelWat(): string {
 `;
 }
 
+/** File name of the assembled kernel, written beside the compiled module by the build (`lib/producer/pow/`). */
+export const KERNEL_WASM_FILE = "sha256x4.wasm";
+
+/**
+ * Assembles the kernel's text into WebAssembly bytes with `wabt`, a build-time (dev) dependency:
+ * called by the build to write {@link KERNEL_WASM_FILE}, and at run time only from sources.
+ * @throws Error when `wabt` is not installed or rejects the text
+ */
+export async function assembleKernel(): Promise<Uint8Array<ArrayBuffer>> {
+  const { default: wabtInit } = await import("wabt");
+  const wabt = await wabtInit();
+  const mod = wabt.parseWat("pow_kernel.wat", kernelWat(), { simd: true });
+  try {
+    return new Uint8Array(mod.toBinary({}).buffer);
+  } finally {
+    mod.destroy();
+  }
+}
+
 let compiled: Promise<WebAssembly.Module> | undefined;
 
 /**
- * Assembles and compiles the kernel once per thread. The Module can be posted to workers.
- * @throws Error when the runtime lacks WebAssembly SIMD (Node 20 has it)
+ * Compiles the kernel once per thread. The Module can be posted to workers. Compiled code reads the
+ * WebAssembly the build wrote beside it; from sources (under tsx) it is assembled on first use.
+ * @throws Error when the built file is missing, or the runtime lacks WebAssembly SIMD (Node 20 has it)
  */
 export function compileKernel(): Promise<WebAssembly.Module> {
   compiled ??= (async () => {
-    const { default: wabtInit } = await import("wabt"); // loaded only by nodes that mine
-    const wabt = await wabtInit();
-    const mod = wabt.parseWat("pow_kernel.wat", kernelWat(), { simd: true });
-    try {
-      const { buffer } = mod.toBinary({});
-      return await WebAssembly.compile(new Uint8Array(buffer));
-    } finally {
-      mod.destroy();
-    }
+    const fromSources = import.meta.url.endsWith(".ts");
+    const bytes = fromSources ? await assembleKernel() : new Uint8Array(await readFile(new URL(`./${KERNEL_WASM_FILE}`, import.meta.url)));
+    return WebAssembly.compile(bytes);
   })();
   return compiled;
 }

@@ -3,7 +3,7 @@
  * kernel until it finds a nonce, its job's generation changes (abort or new job), or the range
  * ends. Between batches it reads the shared generation word, so an abort takes effect within one
  * batch (about `BATCH_TARGET_MS`). With `delayMs` set it pauses after every 4-nonce step, waking
- * at once on an abort (seed 000's `mining_delay_ms`).
+ * at once on an abort (the node config's `mining_delay_ms`).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { meetsDifficulty, powHash } from "../../consensus/hashing.ts";
