@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { defaultChainParams, type ChainParams } from "../consensus/params.ts";
-import { decimalAmount, hex32, uint } from "../consensus/wire.ts";
+import { decimalAmount, hex32, uint, wsUrl } from "../consensus/wire.ts";
 
 export { formatZodError } from "../consensus/wire.ts";
 
@@ -23,6 +23,8 @@ export const chainSpecFileSchema = z
     allowlist: z.array(hex32).max(10_000).optional(),
     alloc: z.record(hex32, decimalAmount).optional(),
     block_reward: decimalAmount.optional(),
+    /** P2P addresses a node dials when it has no configured peers; not part of the genesis commitment */
+    bootnodes: z.array(wsUrl).max(32, "at most 32 entries").optional(),
   })
   .strict();
 

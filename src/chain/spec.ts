@@ -11,7 +11,10 @@ import { chainSpecFileSchema, formatZodError } from "./schemas.ts";
 import { ChainSpecError } from "./errors.ts";
 import { accountsFromAlloc, stateRoot } from "./state.ts";
 
-/** A chain spec with every default filled in: what the genesis block commits to. */
+/**
+ * A chain spec with every default filled in. The genesis block commits to all of it but
+ * `bootnodes` (see {@link genesisCommitment}).
+ */
 export interface ChainSpec {
   chain_id: string;
   genesis_timestamp: number;
@@ -21,6 +24,12 @@ export interface ChainSpec {
   allowlist?: string[];
   alloc: Record<string, string>;
   block_reward: string;
+  /**
+   * ws://host:port P2P addresses (at most 32) that a node started without configured peers dials
+   * (docs/protocol.md §2). Left out of the genesis commitment: listing, adding or changing bootnodes
+   * never changes the genesis hash.
+   */
+  bootnodes?: string[];
 }
 
 /** The 64-zero producer of genesis. */
@@ -47,6 +56,7 @@ export function normalizeChainSpec(raw: unknown): ChainSpec {
     block_reward: s.block_reward ?? "50",
   };
   if (s.allowlist) spec.allowlist = [...new Set(s.allowlist)].sort();
+  if (s.bootnodes?.length) spec.bootnodes = [...new Set(s.bootnodes)];
   return spec;
 }
 
@@ -70,12 +80,24 @@ export function loadChainSpec(path: string): ChainSpec {
   return normalizeChainSpec(raw);
 }
 
-/** The unsigned genesis block: `parent_hash` = hex(H(JCS(spec))), `state_root` = root of alloc. */
+/**
+ * What the genesis block commits to (docs/protocol.md §2): the normalized spec without `bootnodes`,
+ * which are network hints, not chain rules.
+ */
+export function genesisCommitment(spec: ChainSpec): Omit<ChainSpec, "bootnodes"> {
+  const { bootnodes: _bootnodes, ...committed } = spec;
+  return committed;
+}
+
+/**
+ * The unsigned genesis block: `parent_hash` = hex(H(JCS(genesisCommitment(spec)))), `state_root` =
+ * root of alloc.
+ */
 export function genesisBlock(spec: ChainSpec): Block {
   const header: Header = {
     version: 1,
     height: 0,
-    parent_hash: toHex(hashJson(spec)),
+    parent_hash: toHex(hashJson(genesisCommitment(spec))),
     timestamp: spec.genesis_timestamp,
     producer: ZERO_HASH,
     slot: null,

@@ -17,6 +17,33 @@ export const decimalAmount = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, "expecte
 /** Hard cap on transactions per block accepted from the wire, whatever the spec says. */
 export const MAX_WIRE_TXS = 10_000;
 
+/** Longest P2P address accepted anywhere: hello `advertise_url`, `peers` entries, chain spec `bootnodes`. */
+export const MAX_WS_URL_CHARS = 256;
+
+// scheme://host:port with an optional trailing "/": a DNS name or IPv4 address, or an IPv6 address in brackets.
+const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?";
+const WS_URL = new RegExp(`^wss?://(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9A-Fa-f:.]{2,45}\\]):([0-9]{1,5})/?$`);
+
+/**
+ * True for a dialable P2P address (docs/protocol.md §9): `ws://host:port` or `wss://host:port`,
+ * an explicit port 1..65535, no credentials, path, query or fragment, at most
+ * {@link MAX_WS_URL_CHARS} chars.
+ */
+export function isWsUrl(s: string): boolean {
+  if (s.length > MAX_WS_URL_CHARS) return false;
+  const m = WS_URL.exec(s);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) return false;
+  try {
+    new URL(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A dialable P2P address, see {@link isWsUrl}. */
+export const wsUrl = z.string().max(MAX_WS_URL_CHARS).refine(isWsUrl, "expected ws://host:port or wss://host:port (port 1-65535, no path)");
+
 /** Header: exactly the DESIGN.md section 3 fields (extra fields would change the hash). */
 export const headerSchema = z
   .object({
