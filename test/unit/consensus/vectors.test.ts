@@ -7,6 +7,7 @@ import {
   merkleRootOfHashes, merkleRootOfItems, miningSeed, pickWinnerWithRerolls, powHash, reroll, sealHash,
   sign, toHex, u64, verify, clearVerifyCache, ebidOf, Domain, defaultChainParams, omit, H, utf8, concatBytes,
 } from "../../../src/consensus/index.ts";
+import { genesisBlock, genesisCommitment, normalizeChainSpec } from "../../../src/chain/spec.ts";
 
 test("jcs.json: canonical bytes and their SHA-256", () => {
   const v = loadVector("jcs.json");
@@ -90,6 +91,16 @@ test("difficulty.json: expected difficulty at every height", () => {
     const height = i + 1;
     assert.equal(expectedDifficulty(height, (h) => ts[h]!, v.params), d, `height ${height}`);
   });
+});
+
+test("genesis.json: genesis commitment, its hash and the whole genesis block", () => {
+  const v = loadVector("genesis.json");
+  for (const c of v.cases) {
+    const spec = normalizeChainSpec(c.spec);
+    assert.equal(jcs(genesisCommitment(spec)), c.normalized_jcs, c.name);
+    assert.equal(toHex(hashJson(genesisCommitment(spec))), c.spec_hash, c.name);
+    assert.deepEqual(genesisBlock(spec), c.genesis, c.name);
+  }
 });
 
 test("H concatenates its parts", () => {
