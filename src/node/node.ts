@@ -4,8 +4,9 @@
  */
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
+import { createServer as createHttpServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
 import type { Logger } from "pino";
 import { LRUCache } from "lru-cache";
 import type { Block, Attestation, Tx } from "../consensus/types.ts";
@@ -33,7 +34,7 @@ import { createMetrics, POW_SLOT_BUCKET, type Metrics } from "../metrics/index.t
 import type { Schedule } from "../chain/validation.ts";
 import { buildTemplate, powPlan } from "../producer/template.ts";
 import type { SubmitOutcome } from "../api/modules.ts";
-import { attachLiveStream, createApi, type ApiModules, type LiveStream } from "../api/index.ts";
+import { attachLiveStream, createApi, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 
 /** At most one status gossip per this many ms. */
@@ -240,7 +241,7 @@ export class VisionNode {
         },
       };
       const app = createApi(apiModules, { cors: opts.apiCors });
-      const { server, port } = await listen(app.fetch, opts.apiHost, opts.apiPort);
+      const { server, port } = await listen(withFastPath(apiModules, { cors: opts.apiCors }, getRequestListener(app.fetch)), opts.apiHost, opts.apiPort);
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
       const live = attachLiveStream(server, apiModules);
       cleanup.push(() => live.close());
@@ -480,9 +481,10 @@ export class VisionNode {
   }
 }
 
-function listen(fetch: Parameters<typeof serve>[0]["fetch"], hostname: string, port: number): Promise<{ server: Server; port: number }> {
+function listen(listener: RequestListener, hostname: string, port: number): Promise<{ server: Server; port: number }> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, (info) => resolve({ server, port: info.port })) as Server;
+    const server = createHttpServer(listener);
     server.once("error", reject);
+    server.listen(port, hostname, () => resolve({ server, port: (server.address() as AddressInfo).port }));
   });
 }

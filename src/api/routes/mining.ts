@@ -56,14 +56,24 @@ export async function miningStatus(m: ApiModules): Promise<MiningStatus> {
   };
 }
 
+const statusBodies = new WeakMap<ApiModules, () => string | Promise<string>>();
+
+/**
+ * The status as JSON text, serialized once per head, snapshot or claim change (api/statusBody.ts),
+ * not per request; one cache per node, shared by the route and the fast path (api/fastPath.ts).
+ */
+export function miningStatusBody(m: ApiModules): string | Promise<string> {
+  let body = statusBodies.get(m);
+  if (!body) statusBodies.set(m, (body = statusBodyCache(m, () => miningStatus(m))));
+  return body();
+}
+
 /** Mining routes, mounted at /api/mining. */
 export function miningRoutes(m: ApiModules): Hono {
   const app = new Hono();
-  // Serialized once per head, snapshot or claim change (api/statusBody.ts), not per request.
-  const statusBody = statusBodyCache(m, () => miningStatus(m));
   const json = { "content-type": "application/json" };
   app.get("/status", (c): Response | Promise<Response> => {
-    const body = statusBody();
+    const body = miningStatusBody(m);
     return typeof body === "string" ? c.body(body, 200, json) : body.then((b) => c.body(b, 200, json));
   });
   app.get("/claims", (c) => {
