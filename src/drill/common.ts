@@ -185,7 +185,7 @@ export async function outcome(net: LocalNet, print: (line: string) => void): Pro
 
 /**
  * Waits until a block from height `from` on (as `watcher` sees them) was produced by `ebid` or
- * carries its attestation: the node is back in the pool (DESIGN.md section 5).
+ * carries its attestation: the node is back in the pool (docs/protocol.md §5).
  * @returns ms since `t0`
  */
 export async function backInPool(watcher: LocalNode, ebid: string, from: number, t0: number, ms: number): Promise<number> {

@@ -1,5 +1,5 @@
 /**
- * `vision-node drill failover`: the operators' 3-node failover drill (seed 001, "Winner Offline").
+ * `vision-node drill failover`: the operators' 3-node failover drill (the primary of a height goes offline).
  * Starts its own local testnet, and each round SIGKILLs the primary of the next height right after
  * its parent arrives (before its slot opens), checks that the first live backup produced the
  * height after its slot opened, restarts the killed node and waits until it is eligible again.

@@ -1,7 +1,7 @@
 /**
- * `vision-node drill miner-race`: seed 000's race, provoked on purpose. Two miners on a fresh pow
+ * `vision-node drill miner-race`: the PoW miner race (docs/protocol.md §8), provoked on purpose. Two miners on a fresh pow
  * chain start from one genesis with `mining_delay_ms` set, so both are mining every height when the
- * other's block arrives. The report shows what seed 000's miners got wrong and ours must not:
+ * other's block arrives. The report shows what racing miners get wrong when they mine stale parents, and ours must not:
  * races seen, hashes tried after the competing block arrived, abort latency (goal < 50 ms), no
  * mining of a height the node already held, no second attempt on a parent, and convergence.
  */
@@ -15,7 +15,7 @@ import { checkAgreement, drillNet, runDrill, until, type DrillFlags, type Head }
 export interface MinerRaceFlags extends DrillFlags {
   /** run until both nodes hold this height */
   blocks: number;
-  /** seed 000's `mining_delay_ms` for both miners */
+  /** `mining_delay_ms` (pause per 4-nonce step of each worker) for both miners */
   delayMs: number;
   /** the chain's (fixed) difficulty */
   difficulty: number;

@@ -1,5 +1,5 @@
 /**
- * `vision-node drill partition`: seed 001's "Network Partition" scenario. Every link between two
+ * `vision-node drill partition`: a network partition of one node. Every link between two
  * nodes runs through its own user-space proxy (no root or iptables needed), and nodes dial only
  * their configured peers (`--no-discovery`), so cutting a node's links isolates it: by default the
  * links go silent with their sockets open (`blackhole`, like a real partition), or they close

@@ -1,5 +1,5 @@
 /**
- * `vision-node drill soak --minutes M`: seed 003's success criteria, exceeded and measured. Three
+ * `vision-node drill soak --minutes M`: long-run stability (agreement, no failed dials, bounded memory), measured. Three
  * nodes run for M minutes under a steady transfer load (faucet → node 1, spread over the nodes'
  * APIs). Every 15 s it checks identical hashes at every height, counts failed dials (refused
  * connections) after start-up, and samples each node's resident memory. At the end: blocks

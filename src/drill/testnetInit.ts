@@ -23,7 +23,7 @@ export interface TestnetInitFlags {
   baseP2pPort: number;
   baseApiPort: number;
   chainId?: string;
-  /** "proof-of-sync" (default) or "pow" (DESIGN.md section 8) */
+  /** "proof-of-sync" (default) or "pow" (docs/protocol.md §8) */
   consensus?: "proof-of-sync" | "pow";
   /** start Proof-of-Sync with an empty initial_pool: the chain bootstraps on PoW fallback blocks */
   emptyPool?: boolean;

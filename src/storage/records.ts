@@ -16,7 +16,7 @@ export interface StoredChange {
   after: StoredAccount;
 }
 
-/** Per-block metadata, including the seed 002 MinerBlock status fields. */
+/** Per-block metadata, including the MinerBlock status fields of the sync protocol (docs/protocol.md §9). */
 export interface BlockMeta {
   hash: string;
   height: number;
