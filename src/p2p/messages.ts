@@ -3,14 +3,24 @@
  * does not match is a strike, never a crash.
  */
 import { z } from "zod";
-import { attestationSchema, blockSchema, formatZodError, hex32, hexSig, txSchema, uint } from "../consensus/wire.ts";
+import { attestationSchema, blockSchema, formatZodError, hex32, hexSig, txSchema, uint, wsUrl } from "../consensus/wire.ts";
+import { AGENT_MAX_CHARS, PRINTABLE_ASCII } from "../version.ts";
 
 /** P2P protocol version carried in `hello`. */
 export const PROTOCOL_VERSION = 1;
 
 const port = z.number().int().min(0).max(65535);
 
-/** `hello` (DESIGN.md section 9 handshake). */
+/**
+ * A hello's `agent` (docs/protocol.md §9): 1..128 chars of printable ASCII. Informative only: shown
+ * to operators, never used in any decision.
+ */
+export const agentSchema = z.string().refine((s) => s.length <= AGENT_MAX_CHARS && PRINTABLE_ASCII.test(s), `expected 1 to ${AGENT_MAX_CHARS} printable ASCII chars`);
+
+/**
+ * `hello` (DESIGN.md section 9 handshake). `agent` and `advertise_url` are optional on receipt, so
+ * older nodes that send neither still connect; a present but bad value refuses the hello.
+ */
 export const helloSchema = z.object({
   type: z.literal("hello"),
   version: z.number().int(),
@@ -21,6 +31,9 @@ export const helloSchema = z.object({
   listen_port: port,
   height: uint,
   tip_hash: hex32,
+  agent: agentSchema.optional(),
+  /** where the sender accepts connections, when its operator said (`--p2p-advertise`) */
+  advertise_url: wsUrl.optional(),
 });
 
 /** Every P2P message, by `type`. */

@@ -1,3 +1,6 @@
+import { z } from "zod";
+import { wsUrl } from "../consensus/wire.ts";
+
 /** P2P options (DESIGN.md section 9). Times in ms, sizes in bytes. */
 export interface P2POptions {
   /** address the P2P server binds (default 0.0.0.0) */
@@ -8,6 +11,11 @@ export interface P2POptions {
   peers: string[];
   /** dial addresses learned from peers' `peers` messages (off: only `peers` above) */
   discovery: boolean;
+  /**
+   * ws://host:port or wss://host:port sent in our hello as `advertise_url` (`--p2p-advertise`): where
+   * peers should dial us when that differs from what they see (NAT, containers). Not sent when absent.
+   */
+  advertiseUrl?: string;
   handshakeTimeoutMs: number;
   pingIntervalMs: number;
   /** a peer silent this long is terminated */
@@ -20,6 +28,10 @@ export interface P2POptions {
   /** WebSocket payload cap */
   maxPayloadBytes: number;
   maxBufferedBytes: number;
+  /**
+   * connections at most (handshaking or ready, both directions): inbound past it are refused and
+   * learned addresses wait; configured peers are dialled regardless
+   */
   maxPeers: number;
   /** messages per second a peer may send on average */
   rateLimitPerSec: number;
@@ -27,6 +39,7 @@ export interface P2POptions {
   rateLimitBurst: number;
   /** strikes before a peer is disconnected and banned */
   maxStrikes: number;
+  /** how long a peer banned for its strikes is refused (by EBID); 0: disconnected, never refused */
   banMs: number;
   /** one strike is forgiven per this many ms, so rare glitches of a long-lived peer never add up to a ban */
   strikeDecayMs: number;
@@ -73,3 +86,89 @@ export const defaultP2POptions: P2POptions = {
   maxPendingRequests: 64,
   maxInboundPerAddress: 32,
 };
+
+/** P2P options that cannot be used; the message names the option (and its start flag). */
+export class P2POptionsError extends Error {
+  override name = "P2POptionsError";
+}
+
+const int = (min: number, max: number) => z.number({ error: `expected a whole number from ${min} to ${max}` }).int(`expected a whole number from ${min} to ${max}`).min(min, `expected a whole number from ${min} to ${max}`).max(max, `expected a whole number from ${min} to ${max}`);
+const HOUR_MS = 3_600_000;
+const MIB = 1024 * 1024;
+const bucket = z.object({ perSec: z.number().positive().max(1_000_000), burst: int(1, 10_000_000) }).strict();
+
+/** Ranges of every P2P option. */
+export const p2pOptionsSchema = z
+  .object({
+    host: z.string().min(1).max(255),
+    port: int(0, 65535),
+    peers: z.array(wsUrl).max(1024),
+    discovery: z.boolean(),
+    advertiseUrl: wsUrl.optional(),
+    handshakeTimeoutMs: int(50, 10 * 60_000),
+    pingIntervalMs: int(50, HOUR_MS),
+    idleTimeoutMs: int(100, 24 * HOUR_MS),
+    backoffBaseMs: int(1, HOUR_MS),
+    backoffCapMs: int(1, 24 * HOUR_MS),
+    backoffResetMs: int(0, 24 * HOUR_MS),
+    maxLineBytes: int(1024, 256 * MIB),
+    maxPayloadBytes: int(1024, 256 * MIB),
+    maxBufferedBytes: int(1024, 4096 * MIB),
+    maxPeers: int(1, 10_000),
+    rateLimitPerSec: z.number().positive().max(1_000_000),
+    rateLimitBurst: int(1, 10_000_000),
+    maxStrikes: int(1, 10_000),
+    banMs: int(0, 30 * 24 * HOUR_MS),
+    strikeDecayMs: int(1, 24 * HOUR_MS),
+    typeRateLimits: z.record(z.string(), bucket),
+    maxInflightRequests: int(1, 10_000),
+    maxPendingRequests: int(1, 100_000),
+    maxInboundPerAddress: int(1, 10_000),
+  })
+  .strict()
+  .refine((o) => o.idleTimeoutMs > o.pingIntervalMs, { path: ["idleTimeoutMs"], message: "must be longer than pingIntervalMs" })
+  .refine((o) => o.backoffCapMs >= o.backoffBaseMs, { path: ["backoffCapMs"], message: "must be at least backoffBaseMs" })
+  .refine((o) => o.maxLineBytes <= o.maxPayloadBytes, { path: ["maxLineBytes"], message: "must be at most maxPayloadBytes" });
+
+/** The start flag behind an option, for error messages. */
+const FLAGS: Partial<Record<keyof P2POptions, string>> = {
+  host: "--p2p-host",
+  port: "--p2p-port",
+  peers: "--peers",
+  discovery: "--no-discovery",
+  advertiseUrl: "--p2p-advertise",
+  maxPeers: "--p2p-max-peers",
+  maxInboundPerAddress: "--p2p-max-inbound-per-address",
+  banMs: "--p2p-ban-ms",
+};
+
+/**
+ * Checks every P2P option against its range.
+ * @throws P2POptionsError naming the first bad option and its flag, e.g.
+ *   `invalid P2P option maxPeers (--p2p-max-peers): expected a whole number from 1 to 10000`
+ */
+export function assertP2POptions(opts: P2POptions): void {
+  const r = p2pOptionsSchema.safeParse(opts);
+  if (r.success) return;
+  const issue = r.error.issues[0]!;
+  const key = String(issue.path[0] ?? "");
+  const flag = FLAGS[key as keyof P2POptions];
+  const where = issue.path.join(".") || "(options)";
+  throw new P2POptionsError(`invalid P2P option ${where}${flag ? ` (${flag})` : ""}: ${issue.message}`);
+}
+
+/**
+ * The options a node runs with: defaults, then `over`; when no peers are configured, the chain
+ * spec's `bootnodes` are dialled instead (docs/protocol.md §2).
+ * @throws P2POptionsError when an option is out of range
+ */
+export function resolveP2POptions(over: Partial<P2POptions>, bootnodes: readonly string[] = []): P2POptions {
+  const opts: P2POptions = { ...defaultP2POptions, ...stripUndefined(over) };
+  if (opts.peers.length === 0 && bootnodes.length > 0) opts.peers = [...bootnodes];
+  assertP2POptions(opts);
+  return opts;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -7,6 +7,7 @@ import type WebSocket from "ws";
 import { Domain, sign, verify } from "../consensus/signatures.ts";
 import { LineDecoder, encodeLine } from "./framing.ts";
 import { PROTOCOL_VERSION, parseMessage, type HelloMessage, type Message } from "./messages.ts";
+import { buildInfo } from "../version.ts";
 import { TokenBucket } from "../util/tokenBucket.ts";
 
 /** Who we are, for the handshake. */
@@ -16,6 +17,10 @@ export interface LocalIdentity {
   ebid: string;
   secretKey: Uint8Array;
   listenPort: number;
+  /** the hello `agent` (docs/protocol.md §9); this build's when absent */
+  agent?: string;
+  /** the hello `advertise_url`: where peers should dial us, when the operator said (`--p2p-advertise`) */
+  advertiseUrl?: string;
 }
 
 /** A response in seed 002's envelope. */
@@ -102,8 +107,12 @@ export class Peer {
     return this.hello?.ebid;
   }
 
-  /** ws://host:port where the peer listens, when known. */
+  /**
+   * ws://host:port where the peer listens, when known: the address it advertised, else the one we
+   * dialled, else its remote address with its hello's `listen_port` (docs/protocol.md §9).
+   */
   get listenUrl(): string | undefined {
+    if (this.hello?.advertise_url) return this.hello.advertise_url;
     if (this.dialUrl) return this.dialUrl;
     if (!this.hello || this.hello.listen_port === 0) return undefined;
     const host = this.remoteAddress.includes(":") ? `[${this.remoteAddress}]` : this.remoteAddress;
@@ -123,6 +132,8 @@ export class Peer {
       listen_port: this.me.listenPort,
       height: status.height,
       tip_hash: status.tip_hash,
+      agent: this.me.agent ?? buildInfo().agent,
+      ...(this.me.advertiseUrl ? { advertise_url: this.me.advertiseUrl } : {}),
     });
   }
 

@@ -10,7 +10,8 @@ import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
 import type { Message } from "./messages.ts";
-import type { P2POptions } from "./options.ts";
+import { assertP2POptions, type P2POptions } from "./options.ts";
+import { isWsUrl } from "../consensus/wire.ts";
 
 /** What the node supplies to the P2P layer. */
 export interface P2PHandlers {
@@ -37,9 +38,16 @@ export interface P2PHealth {
   dial_failures: number;
 }
 
+/** A learned address whose dials fail this many times in a row is forgotten (it may be learned again). */
+export const LEARNED_MAX_FAILURES = 5;
+
 interface DialTarget {
   url: string;
+  /** configured (`--peers`, bootnodes, addTarget): dialled whatever maxPeers says; learned ones wait for room */
+  configured: boolean;
   attempt: number;
+  /** dials in a row that failed or closed before the handshake completed */
+  failures: number;
   ebid?: string;
   timer?: NodeJS.Timeout;
   connecting: boolean;
@@ -64,7 +72,9 @@ export class PeerManager {
     private readonly identity: Omit<LocalIdentity, "listenPort">,
     private readonly handlers: P2PHandlers,
     private readonly log: Logger,
-  ) {}
+  ) {
+    assertP2POptions(opts);
+  }
 
   /** Binds the server and starts dialling. @throws when the port cannot be bound */
   async start(): Promise<void> {
@@ -174,16 +184,19 @@ export class PeerManager {
     };
   }
 
-  /** Starts dialling `url` (ws://host:port) and keeps it connected. */
-  addTarget(url: string): void {
+  /**
+   * Starts dialling `url` (ws://host:port) and keeps it connected. A configured target is dialled
+   * even past `maxPeers`; a learned one (`configured` false) only while there is room.
+   */
+  addTarget(url: string, configured = true): void {
     if (this.targets.has(url) || this.stopped) return;
-    const t: DialTarget = { url, attempt: 0, connecting: false };
+    const t: DialTarget = { url, configured, attempt: 0, failures: 0, connecting: false };
     this.targets.set(url, t);
     this.dial(t);
   }
 
   private identityFor(): LocalIdentity {
-    return { ...this.identity, listenPort: this.boundPort };
+    return { ...this.identity, listenPort: this.boundPort, advertiseUrl: this.opts.advertiseUrl };
   }
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
@@ -233,7 +246,9 @@ export class PeerManager {
       loser.close("duplicate connection");
       if (loser === peer) return;
     }
-    this.log.info({ peer: short(ebid), direction: peer.direction, addr: peer.listenUrl }, "Peer connected");
+    // At info only what we know ourselves; what the peer says of itself (agent, advertised address) at debug.
+    this.log.info({ peer: short(ebid), direction: peer.direction, addr: peer.dialUrl ?? peer.remoteAddress }, "Peer connected");
+    this.log.debug({ peer: short(ebid), agent: peer.hello?.agent, advertise_url: peer.hello?.advertise_url, listen_url: peer.listenUrl }, "Peer details");
     this.handlers.onPeerReady(peer);
   }
 
@@ -254,18 +269,36 @@ export class PeerManager {
     }
     if (msg.type === "peers") {
       if (!this.opts.discovery) return;
-      for (const url of msg.peers) if (this.targets.size < this.opts.maxPeers && isWsUrl(url)) this.learn(url);
+      // Learned addresses are bounded by maxPeers (configured ones do not count against it).
+      let learned = 0;
+      for (const t of this.targets.values()) if (!t.configured) learned++;
+      for (const url of msg.peers) {
+        if (learned >= this.opts.maxPeers) break;
+        if (isWsUrl(url) && this.learn(url)) learned++;
+      }
       return;
     }
     this.handlers.onMessage(peer, msg);
   }
 
   // Addresses learned from peers are dialled like configured ones, unless we already reach them.
-  private learn(url: string): void {
-    if (this.targets.has(url)) return;
-    if (this.readyPeers().some((p) => p.listenUrl === url)) return;
-    if (url.endsWith(`:${this.boundPort}`) && /\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(url)) return;
-    this.addTarget(url);
+  // Returns true when `url` became a new target.
+  private learn(url: string): boolean {
+    if (this.targets.has(url) || this.stopped) return false;
+    if (this.readyPeers().some((p) => p.listenUrl === url)) return false;
+    if (url.endsWith(`:${this.boundPort}`) && /\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(url)) return false;
+    if (url === this.opts.advertiseUrl) return false; // ourselves, as we told others
+    this.addTarget(url, false);
+    return true;
+  }
+
+  // A learned address that keeps failing is dropped, so dead addresses cannot fill the learned table for good.
+  private forgetIfDead(t: DialTarget): boolean {
+    if (t.configured || t.failures < LEARNED_MAX_FAILURES) return false;
+    clearTimeout(t.timer);
+    this.targets.delete(t.url);
+    this.log.debug({ url: t.url, failures: t.failures }, "Learned address forgotten");
+    return true;
   }
 
   private closed(peer: Peer, reason: string, target?: DialTarget): void {
@@ -286,6 +319,8 @@ export class PeerManager {
     } else if (target) {
       target.connecting = false;
       target.peer = undefined;
+      target.failures = peer.readyAt === undefined ? target.failures + 1 : 0;
+      if (this.forgetIfDead(target)) return;
       if (Date.now() - peer.connectedAt >= this.opts.backoffResetMs) target.attempt = 0;
       this.scheduleDial(target);
     }
@@ -299,6 +334,8 @@ export class PeerManager {
     if (this.stopped || t.connecting) return;
     // Already connected to this target's EBID (e.g. it dialled us): check again later.
     if (t.ebid && this.readyPeersHas(t.ebid)) return this.scheduleDial(t, this.opts.backoffCapMs / 4);
+    // A learned address waits while connections (and dials about to become ones) fill maxPeers.
+    if (!t.configured && this.peers.size + this.opensInFlight() >= this.opts.maxPeers) return this.scheduleDial(t);
     t.connecting = true;
     const ws = new WebSocket(t.url, { perMessageDeflate: false, maxPayload: this.opts.maxPayloadBytes, handshakeTimeout: this.opts.handshakeTimeoutMs });
     let attached = false;
@@ -309,10 +346,18 @@ export class PeerManager {
     ws.once("error", (err) => {
       if (attached) return;
       t.connecting = false;
+      t.failures++;
       this.dialFailures++;
       this.log.debug({ url: t.url, err: err.message, attempt: t.attempt }, "Dial failed");
-      this.scheduleDial(t);
+      if (!this.forgetIfDead(t)) this.scheduleDial(t);
     });
+  }
+
+  // Dials whose socket is not open yet: not in `peers`, but about to be.
+  private opensInFlight(): number {
+    let n = 0;
+    for (const t of this.targets.values()) if (t.connecting && !t.peer) n++;
+    return n;
   }
 
   // Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)].
@@ -328,6 +373,7 @@ export class PeerManager {
 
   private tickKeepalive(): void {
     const now = Date.now();
+    for (const [ebid, until] of this.bans) if (until <= now) this.bans.delete(ebid); // expired bans cost no memory
     for (const p of this.peers) {
       if (now - p.lastSeen > this.opts.idleTimeoutMs) {
         p.close("keepalive timeout");
@@ -341,13 +387,4 @@ export class PeerManager {
 
 function short(ebid?: string): string | undefined {
   return ebid?.slice(0, 12);
-}
-
-function isWsUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return (u.protocol === "ws:" || u.protocol === "wss:") && u.port !== "";
-  } catch {
-    return false;
-  }
 }
