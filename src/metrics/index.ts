@@ -5,6 +5,7 @@
  * time through `collect` callbacks, so nothing on the hot path updates them.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { buildInfo } from "../version.ts";
 import { ExpositionCache } from "./exposition.ts";
 
 export { EXPOSITION_MAX_AGE_MS, ExpositionCache } from "./exposition.ts";
@@ -54,6 +55,9 @@ export function createMetrics(src: MetricSources): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const r = [registry];
+  const build = buildInfo();
+  new Gauge({ name: "vision_build_info", help: "Always 1; the labels say which build runs (commit \"unknown\" when not built from a checkout)", labelNames: ["version", "commit", "node_version"], registers: r })
+    .set({ version: build.version, commit: build.commit ?? "unknown", node_version: build.nodeVersion }, 1);
   new Gauge({ name: "mining_eligible_nodes", help: "Eligible pool size for the next height (seed 001)", registers: r, collect() { this.set(src.poolSize()); } });
   new Gauge({ name: "mining_my_slot", help: "This node's slot for the next height: 0 = primary, -1 = none (seed 001)", registers: r, collect() { this.set(src.mySlot()); } });
   new Gauge({ name: "vision_eligible", help: "1 when this node is Proof-of-Sync eligible", registers: r, collect() { this.set(src.eligible() ? 1 : 0); } });

@@ -19,7 +19,7 @@ import { AttestationPool } from "../chain/attestationPool.ts";
 import { BlockError } from "../chain/errors.ts";
 import type { ChainSpec } from "../chain/spec.ts";
 import { PeerManager } from "../p2p/peerManager.ts";
-import { defaultP2POptions, type P2POptions } from "../p2p/options.ts";
+import { resolveP2POptions, type P2POptions } from "../p2p/options.ts";
 import type { Peer } from "../p2p/peer.ts";
 import type { Message, MessageOf } from "../p2p/messages.ts";
 import { Syncer, type SyncerOptions } from "../sync/syncer.ts";
@@ -36,6 +36,7 @@ import { buildTemplate, powPlan } from "../producer/template.ts";
 import type { SubmitOutcome } from "../api/modules.ts";
 import { attachLiveStream, createApi, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
+import { buildInfo } from "../version.ts";
 
 /** At most one status gossip per this many ms. */
 const STATUS_COALESCE_MS = 50;
@@ -108,6 +109,9 @@ export class VisionNode {
    * closes what already started and rethrows.
    */
   static async init(opts: NodeOptions, log: Logger): Promise<VisionNode> {
+    // Checked before anything is written: a bad option leaves the data dir as it was.
+    const p2pOpts = resolveP2POptions(opts.p2p, opts.spec.bootnodes);
+    if (!opts.p2p.peers?.length && p2pOpts.peers.length) log.info({ bootnodes: p2pOpts.peers.length }, "No peers configured: dialling the chain spec's bootnodes");
     mkdirSync(opts.dataDir, { recursive: true });
     const settings = new NodeSettings(opts.configFile, join(opts.dataDir, "admin.token"));
     const { key, created } = loadOrCreateKey(opts.keyFile ?? join(opts.dataDir, "node.key"));
@@ -142,8 +146,8 @@ export class VisionNode {
       // Late-bound: P2P handlers call into the node once it exists.
       let node: VisionNode | undefined;
       const p2p = new PeerManager(
-        { ...defaultP2POptions, ...opts.p2p },
-        { chainId: opts.spec.chain_id, genesisHash: chain.genesis.hash, ebid: key.ebid, secretKey: key.secretKey },
+        p2pOpts,
+        { chainId: opts.spec.chain_id, genesisHash: chain.genesis.hash, ebid: key.ebid, secretKey: key.secretKey, agent: buildInfo().agent },
         {
           status: () => ({ height: chain.head.height, tip_hash: chain.head.hash }),
           onPeerReady: (p) => node?.onPeerReady(p),
@@ -257,7 +261,8 @@ export class VisionNode {
       snapshot.start();
       producer?.start();
       miner?.start();
-      log.info({ ebid: key.ebid, p2p_port: p2p.port, api: `http://${opts.apiHost}:${port}`, height: chain.head.height }, "Node started");
+      const build = buildInfo();
+      log.info({ ebid: key.ebid, p2p_port: p2p.port, api: `http://${opts.apiHost}:${port}`, height: chain.head.height, version: build.version, commit: build.commit }, "Node started");
       return node;
     } catch (e) {
       for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => undefined);

@@ -15,6 +15,7 @@ export function peerRoutes(m: ApiModules): Hono {
       m.p2p.readyPeers().map((p) => ({
         ebid: p.ebid,
         direction: p.direction,
+        agent: p.hello?.agent ?? null,
         address: p.listenUrl ?? null,
         remote_address: p.remoteAddress,
         height: p.height,

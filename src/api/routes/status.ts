@@ -1,6 +1,7 @@
 /** `GET /api/status`: the node at a glance, with `sync_progress`. */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
+import { buildInfo } from "../../version.ts";
 
 /** Status route, mounted at /api/status. */
 export function statusRoutes(m: ApiModules): Hono {
@@ -19,6 +20,9 @@ export function statusRoutes(m: ApiModules): Hono {
       eligible: m.snapshot.eligible,
       peers: m.p2p.readyPeers().length,
       sync_progress: m.syncer.progress,
+      version: buildInfo().version,
+      commit: buildInfo().commit,
+      agent: buildInfo().agent,
       uptime_seconds: Math.round((Date.now() - m.startedAt) / 1000),
     });
   });
