@@ -10,6 +10,7 @@ import { runKeygen } from "./keygen.ts";
 import { runMiner } from "./mine.ts";
 import { runPeers, runStatus } from "./status.ts";
 import { runDbVerify } from "./db.ts";
+import { versionLine } from "../version.ts";
 import { runDrillFailover } from "../drill/failover.ts";
 import { runDrillPartition } from "../drill/partition.ts";
 import { runDrillLateJoin } from "../drill/lateJoin.ts";
@@ -20,6 +21,7 @@ import { runDrillChaos } from "../drill/chaos.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
+  .version(versionLine(), "-V, --version", "print the version, the git commit and the Node.js version")
   .showHelpAfterError()
   .enablePositionalOptions();
 
