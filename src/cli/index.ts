@@ -1,10 +1,12 @@
 /**
  * `vision-node` command line: start, testnet init, testnet, keygen. Errors print one line and exit 1.
  */
-import { Command, InvalidArgumentError, Option } from "commander";
-import { collectParam, intIn, parseAddress, parseAmount, parseHttpUrl, parseLogLevel, parsePeers, parsePort } from "./parse.ts";
+import { Command, Option } from "commander";
+import { collectParam, intIn, parseAddress, parseAmount, parseHttpUrl, parseLogLevel, parsePort } from "./parse.ts";
 import { runAccount, runLoad, runTxSend } from "./tx.ts";
 import { runStart } from "./start.ts";
+import { addStartOptions, resolveStartOptions } from "./startOptions.ts";
+import { renderConfigDump } from "./configDump.ts";
 import { runTestnet, runTestnetInit } from "./testnet.ts";
 import { runKeygen } from "./keygen.ts";
 import { runMiner } from "./mine.ts";
@@ -25,29 +27,13 @@ const program = new Command("vision-node")
   .showHelpAfterError()
   .enablePositionalOptions();
 
-program
-  .command("start")
-  .description("run a node")
-  .option("--data-dir <dir>", "data directory (chain database, node.key)", "./vision-data")
-  .option("--chain <file>", "chain spec JSON (default: the shipped testnet spec)")
-  .option("--p2p-port <port>", "P2P WebSocket port", parsePort, 7072)
-  .option("--p2p-host <host>", "P2P bind address", "0.0.0.0")
-  .option("--api-port <port>", "HTTP API port", parsePort, 8080)
-  .option("--api-host <host>", "HTTP API bind address", "127.0.0.1")
-  .option("--peers <urls>", "comma-separated ws://host:port peers to keep connected", parsePeers, [] as string[])
-  .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent", parseLogLevel, "info")
-  .addOption(new Option("--log-format <f>", "pretty: readable lines; json: one JSON object per line; auto: pretty on a terminal").choices(["auto", "pretty", "json"]).default("auto"))
-  .option("--no-produce", "validate and relay blocks but never produce (no slots, no PoW, no attestations)")
-  .option("--no-mine", "never mine PoW (the fallback, or every block of a pow chain); still serve /mine_block templates")
-  .option("--mining-workers <n>", "PoW worker threads (default: config file, else all cores)", intIn(1, 256))
-  .option("--config <file>", "node config JSON: admin_token, mining_difficulty, mining_delay_ms, mining_workers")
-  .option("--no-discovery", "dial only --peers, not addresses learned from peers")
-  .addOption(new Option("--clock-offset-ms <ms>", "shift this node's clock (testing clock skew; drills use it)").argParser((v) => {
-    if (!/^-?[0-9]{1,7}$/.test(v)) throw new InvalidArgumentError("expected whole milliseconds within ±9999999");
-    return Number(v);
-  }).hideHelp())
-  .addOption(new Option("--sync-strategy <s>", "how to ask peers for missing blocks").choices(["range", "epoch", "canonical"]).default("range"))
-  .action((o) => runStart(o));
+addStartOptions(program.command("start").description("run a node")).action((_o, cmd: Command) => runStart(resolveStartOptions(cmd)));
+
+const config = program.command("config").description("the node's configuration");
+addStartOptions(config.command("dump").description("print the effective start configuration (same options as start) as YAML, with each value's source; secrets hidden"))
+  .action((_o, cmd: Command) => {
+    process.stdout.write(renderConfigDump(resolveStartOptions(cmd)));
+  });
 
 const testnet = program
   .command("testnet")

@@ -6,37 +6,19 @@ import pinoPretty from "pino-pretty";
 import cliProgress from "cli-progress";
 import { loadChainSpec } from "../chain/spec.ts";
 import { VisionNode } from "../node/node.ts";
-import type { SyncStrategy } from "../sync/syncer.ts";
-
-/** Flags of `start`, as parsed. */
-export interface StartFlags {
-  dataDir: string;
-  chain?: string;
-  p2pPort: number;
-  p2pHost: string;
-  apiPort: number;
-  apiHost: string;
-  peers: string[];
-  logLevel: string;
-  /** auto: readable lines on a terminal, JSON lines otherwise */
-  logFormat: "auto" | "pretty" | "json";
-  produce: boolean;
-  mine: boolean;
-  miningWorkers?: number;
-  config?: string;
-  clockOffsetMs?: number;
-  discovery: boolean;
-  syncStrategy: SyncStrategy;
-}
+import type { ResolvedStartOptions } from "./startOptions.ts";
+import { envNameOf, fileKeyOf, OPTION_NAMES } from "../node/options/table.ts";
 
 /** The chain spec shipped with the node. */
 export const DEFAULT_CHAIN = fileURLToPath(new URL("../../chains/testnet.json", import.meta.url));
 
 /**
- * Starts a node and installs signal handlers; resolves once the node runs.
- * @throws ChainSpecError, ConfigError, KeyFileError, or a bind error, which the CLI prints before exiting 1
+ * Starts a node with the effective options (flags > env > config file > defaults) and installs
+ * signal handlers; resolves once the node runs.
+ * @throws ChainSpecError, ConfigError, KeyFileError, DataDirLockedError, or a bind error, which the CLI prints before exiting 1
  */
-export async function runStart(flags: StartFlags): Promise<void> {
+export async function runStart(resolved: ResolvedStartOptions): Promise<void> {
+  const flags = resolved.values;
   const pretty = flags.logFormat === "pretty" || (flags.logFormat === "auto" && process.stdout.isTTY === true);
   const log = pretty
     ? pino(
@@ -51,19 +33,34 @@ export async function runStart(flags: StartFlags): Promise<void> {
     log.fatal({ err: e.stack }, "Uncaught exception: exiting");
     process.exit(1);
   });
+  const fromEnv = OPTION_NAMES.filter((n) => resolved.sources[n] === "env").map(envNameOf);
+  const fromFile = OPTION_NAMES.filter((n) => resolved.sources[n] === "file").map(fileKeyOf);
+  if (fromEnv.length || resolved.configFile) log.info({ config_file: resolved.configFile, from_env: fromEnv, from_file: fromFile }, "Configuration read");
   const spec = loadChainSpec(resolve(flags.chain ?? DEFAULT_CHAIN));
   const node = await VisionNode.init(
     {
       dataDir: resolve(flags.dataDir),
       spec,
-      p2p: { host: flags.p2pHost, port: flags.p2pPort, peers: flags.peers, discovery: flags.discovery },
+      p2p: {
+        host: flags.p2pHost,
+        port: flags.p2pPort,
+        peers: flags.peers,
+        discovery: flags.discovery,
+        maxPeers: flags.p2pMaxPeers,
+        maxInboundPerAddress: flags.p2pMaxInboundPerAddress,
+        banMs: flags.p2pBanMs,
+      },
       apiHost: flags.apiHost,
       apiPort: flags.apiPort,
+      apiCors: flags.apiCors,
       produce: flags.produce,
       mine: flags.mine,
       miningWorkers: flags.miningWorkers,
       clockOffsetMs: flags.clockOffsetMs,
       configFile: flags.config ? resolve(flags.config) : undefined,
+      keyFile: flags.keyFile ? resolve(flags.keyFile) : undefined,
+      metricsHost: flags.metricsHost,
+      metricsPort: flags.metricsPort,
       sync: { strategy: flags.syncStrategy },
     },
     log,

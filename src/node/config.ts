@@ -1,55 +1,29 @@
 /**
- * The node's own configuration file (seed 004's `config.py`, as JSON) and its hot reload
- * (`POST /config/refresh`), plus the admin token that guards seed 004's admin calls.
- *
- * File fields, all optional: `admin_token` (16..256 chars), `mining_difficulty` (the node's own PoW
- * difficulty; it only ever raises the expected one), `mining_delay_ms` (seed 000's race knob: a
- * pause per 4-nonce step per worker), `mining_workers` (threads; applied at start only).
+ * The node's live settings: the config file's values (`options/file.ts`), the `/difficulty/set`
+ * override, and the admin token that guards the admin calls (`/difficulty/set`, `/config/refresh`).
+ * `POST /config/refresh` re-reads the file: `mining_difficulty` and `mining_delay_ms` apply at once;
+ * every other key is validated and reported, and applies at the next start.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
-import { z } from "zod";
+import { writeFileSync } from "node:fs";
+import { ConfigError } from "./options/errors.ts";
+import { readConfigFile } from "./options/file.ts";
+import { fileKeyOf, OPTION_NAMES, START_OPTIONS, type StartValues } from "./options/table.ts";
 
-/** Schema of the config file. Unknown fields are refused, so a typo is an error, not a no-op. */
-export const nodeConfigSchema = z.strictObject({
-  admin_token: z.string().min(16).max(256).optional(),
-  mining_difficulty: z.number().int().min(0).max(64).optional(),
-  mining_delay_ms: z.number().int().min(0).max(60_000).optional(),
-  mining_workers: z.number().int().min(1).max(256).optional(),
-});
+export { ConfigError } from "./options/errors.ts";
 
-/** A parsed config file. */
-export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+/** The changed keys of a refresh, each in `POST /config/refresh`'s `{old, new}` form. */
+export type ConfigChanges = Record<string, ConfigChange>;
 
-/** A config file that cannot be used. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
+/** A changed key: old and new values (null when unset; `<hidden>` for secrets), and `applies_at: "restart"` unless it applied at once. */
+export interface ConfigChange {
+  old: unknown;
+  new: unknown;
+  applies_at?: "restart";
 }
 
-/**
- * Reads and validates a config file.
- * @throws ConfigError naming the file and the field at fault
- */
-export function loadNodeConfig(path: string): NodeConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new ConfigError(`config ${path}: ${(e as Error).message}`);
-  }
-  const r = nodeConfigSchema.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new ConfigError(`config ${path}: ${i.path.join(".") || "(root)"}: ${i.message}`);
-  }
-  return r.data;
-}
-
-/** One changed field of a refresh, in seed 004's `{old, new}` form. */
-export type ConfigChanges = Record<string, { old: unknown; new: unknown }>;
+/** How a secret reads in reports and dumps. */
+export const HIDDEN = "<hidden>";
 
 /**
  * The live settings: the config file's values, the `/difficulty/set` override, and the admin token.
@@ -57,7 +31,7 @@ export type ConfigChanges = Record<string, { old: unknown; new: unknown }>;
  * as bitcoind does with its cookie file.
  */
 export class NodeSettings {
-  private config: NodeConfig;
+  private config: Partial<StartValues>;
   private override: number | null = null;
   readonly adminToken: string;
 
@@ -65,22 +39,23 @@ export class NodeSettings {
     private readonly path: string | undefined,
     cookiePath: string,
   ) {
-    this.config = path ? loadNodeConfig(path) : {};
-    if (this.config.admin_token) {
-      this.adminToken = this.config.admin_token;
+    this.config = path ? readConfigFile(path).values : {};
+    if (this.config.adminToken) {
+      this.adminToken = this.config.adminToken;
     } else {
       this.adminToken = randomBytes(32).toString("hex");
       writeFileSync(cookiePath, this.adminToken + "\n", { mode: 0o600 });
     }
   }
 
-  get values(): Readonly<NodeConfig> {
+  /** The config file's values (empty without a file). */
+  get values(): Readonly<Partial<StartValues>> {
     return this.config;
   }
 
   /** The configured mining difficulty (0 when unset). */
   get configDifficulty(): number {
-    return this.config.mining_difficulty ?? 0;
+    return this.config.miningDifficulty ?? 0;
   }
 
   /** The `/difficulty/set` override, or null. */
@@ -94,7 +69,7 @@ export class NodeSettings {
   }
 
   get delayMs(): number {
-    return this.config.mining_delay_ms ?? 0;
+    return this.config.miningDelayMs ?? 0;
   }
 
   /** Sets or (with null) clears the override. The caller checks it against the expected difficulty. */
@@ -110,18 +85,28 @@ export class NodeSettings {
   }
 
   /**
-   * Re-reads the config file and applies it; the admin token and worker count keep their
-   * start-up values (reported as changed only in the file).
+   * Re-reads the config file and applies its live keys (`mining_difficulty`, `mining_delay_ms`);
+   * other keys, the admin token included, are validated and reported with `applies_at: "restart"`.
    * @throws ConfigError when there is no file or it is invalid (the old settings stay)
    */
   refresh(): ConfigChanges {
     if (!this.path) throw new ConfigError("this node was started without --config: nothing to reload");
-    const next = loadNodeConfig(this.path);
+    const next = readConfigFile(this.path).values;
     const changes: ConfigChanges = {};
-    for (const key of Object.keys(nodeConfigSchema.shape) as (keyof NodeConfig)[]) {
-      if (next[key] !== this.config[key]) changes[key] = key === "admin_token" ? { old: "(hidden)", new: "(hidden, applies at restart)" } : { old: this.config[key] ?? null, new: next[key] ?? null };
+    const applied: Partial<StartValues> = { ...this.config };
+    for (const name of OPTION_NAMES) {
+      const def = START_OPTIONS[name];
+      const [a, b] = [this.config[name], next[name]];
+      if (JSON.stringify(a) === JSON.stringify(b)) continue;
+      const shown = (v: unknown) => (v === undefined ? null : def.secret ? HIDDEN : v);
+      if (def.applies === "live") {
+        changes[fileKeyOf(name)] = { old: shown(a), new: shown(b) };
+        (applied as Record<string, unknown>)[name] = b;
+      } else {
+        changes[fileKeyOf(name)] = { old: shown(a), new: shown(b), applies_at: "restart" };
+      }
     }
-    this.config = { ...next, admin_token: this.config.admin_token };
+    this.config = applied;
     return changes;
   }
 }

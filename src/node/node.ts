@@ -36,6 +36,8 @@ import { buildTemplate, powPlan } from "../producer/template.ts";
 import type { SubmitOutcome } from "../api/modules.ts";
 import { attachLiveStream, createApi, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
+import { openDataDir } from "./dataDir.ts";
+import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
 import { buildInfo } from "../version.ts";
 
 /** At most one status gossip per this many ms. */
@@ -67,6 +69,10 @@ export interface NodeOptions {
   keyFile?: string;
   /** shifts this node's clock (ms; drills simulate clock skew with it, DESIGN.md section 6's drift rule) */
   clockOffsetMs?: number;
+  /** bind address of the metrics listener (default 127.0.0.1) */
+  metricsHost?: string;
+  /** port of the metrics listener (`GET /metrics` only); off when undefined, 0 picks a free one */
+  metricsPort?: number;
   /** sync tuning (strategy, chunk size, parallel requests) */
   sync?: Partial<SyncerOptions>;
 }
@@ -76,12 +82,18 @@ export class VisionNode {
   private closing?: Promise<void>;
   private statusTimer?: NodeJS.Timeout;
   private heartbeat?: NodeJS.Timeout;
+  private metricsServer?: MetricsServer;
   private readonly seenBlocks = new LRUCache<string, true>({ max: 4096 });
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
   private readonly seenTxs = new LRUCache<string, true>({ max: 65_536 });
   private readonly journaled = new Set<string>();
   /** the schedule for the child of the tip, refreshed on each head (metrics and the live stream) */
   nextSchedule?: Schedule;
+
+  /** The metrics listener's port, when `metricsPort` was given. */
+  get metricsPort(): number | undefined {
+    return this.metricsServer?.port;
+  }
 
   private constructor(
     readonly key: NodeKey,
@@ -112,14 +124,14 @@ export class VisionNode {
     // Checked before anything is written: a bad option leaves the data dir as it was.
     const p2pOpts = resolveP2POptions(opts.p2p, opts.spec.bootnodes);
     if (!opts.p2p.peers?.length && p2pOpts.peers.length) log.info({ bootnodes: p2pOpts.peers.length }, "No peers configured: dialling the chain spec's bootnodes");
-    mkdirSync(opts.dataDir, { recursive: true });
-    const settings = new NodeSettings(opts.configFile, join(opts.dataDir, "admin.token"));
-    const { key, created } = loadOrCreateKey(opts.keyFile ?? join(opts.dataDir, "node.key"));
-    if (created) log.info({ ebid: key.ebid }, "Created node key");
-    const cleanup: (() => Promise<void> | void)[] = [];
+    // The database first: its lock keeps a second node off this data dir before anything is written.
+    const db = await openDataDir(opts.dataDir);
+    const cleanup: (() => Promise<void> | void)[] = [() => db.close()];
     try {
-      const db = await ChainDb.open(join(opts.dataDir, "chaindata"));
-      cleanup.push(() => db.close());
+      const settings = new NodeSettings(opts.configFile, join(opts.dataDir, "admin.token"));
+      const keyFile = opts.keyFile ?? join(opts.dataDir, "node.key");
+      const { key, created } = loadOrCreateKey(keyFile);
+      if (created) log.warn({ ebid: key.ebid, key_file: keyFile }, "Created a new node key: back it up");
       const offset = opts.clockOffsetMs ?? 0;
       const now = () => Date.now() + offset;
       if (offset !== 0) log.warn({ clock_offset_ms: offset }, "Clock offset in effect (testing)");
@@ -191,7 +203,7 @@ export class VisionNode {
             },
           )
         : undefined;
-      const minerPool = new MinerPool({ workers: opts.miningWorkers ?? settings.values.mining_workers });
+      const minerPool = new MinerPool({ workers: opts.miningWorkers ?? settings.values.miningWorkers });
       cleanup.push(() => minerPool.stop());
       const miner = opts.produce && opts.mine
         ? new Miner(
@@ -249,7 +261,13 @@ export class VisionNode {
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
       const live = attachLiveStream(server, apiModules);
       cleanup.push(() => live.close());
+      const metricsServer = opts.metricsPort === undefined ? undefined : await startMetricsServer({ host: opts.metricsHost ?? "127.0.0.1", port: opts.metricsPort }, app.fetch);
+      if (metricsServer) {
+        cleanup.push(() => metricsServer.close());
+        log.info({ url: `http://${opts.metricsHost ?? "127.0.0.1"}:${metricsServer.port}/metrics` }, "Metrics listening");
+      }
       node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, miner, minerPool, settings, metrics, live, server, port, log);
+      node.metricsServer = metricsServer;
       chain.on("head", (e) => node!.onHead(e));
       node.nextSchedule = await chain.scheduleFor(chain.head);
       await node.restoreJournal();
@@ -282,6 +300,7 @@ export class VisionNode {
       this.syncer.stop();
       this.snapshot.stop();
       this.live.close();
+      await this.metricsServer?.close();
       await new Promise<void>((r) => {
         this.httpServer.close(() => r());
         this.httpServer.closeAllConnections?.();

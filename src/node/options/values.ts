@@ -1,0 +1,105 @@
+/**
+ * Parsers of start option values. A value arrives as text from a flag, an environment variable or
+ * (converted to text, see `file.ts`) a config file, and goes through the same parser whatever its
+ * source, so `--api-port 70000`, `VISION_API_PORT=70000` and `api_port: 70000` fail alike.
+ * Each parser throws OptionValueError with a message saying what was expected; the caller adds
+ * where the value came from.
+ */
+
+/** A value that does not fit its option. The message says what was expected, not where it came from. */
+export class OptionValueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OptionValueError";
+  }
+}
+
+/** Parses the text form of one option value. @throws OptionValueError */
+export type ValueParser<T> = (v: string) => T;
+
+/** A non-empty path or name, at most 4096 chars, without control characters. */
+export const text: ValueParser<string> = (v) => {
+  if (v.length === 0 || v.length > 4096 || /[\u0000-\u001f]/.test(v)) throw new OptionValueError("expected a non-empty value without control characters");
+  return v;
+};
+
+/** A host name, an IPv4 address or an IPv6 address (what `listen()` accepts as a bind address). */
+export const host: ValueParser<string> = (v) => {
+  if (!/^[A-Za-z0-9._:%-]{1,253}$/.test(v)) throw new OptionValueError("expected a host name or an IP address");
+  return v;
+};
+
+/** A TCP port, 0..65535 (0 picks a free one). */
+export const port: ValueParser<number> = (v) => {
+  if (!/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) throw new OptionValueError("expected a port number 0..65535");
+  return Number(v);
+};
+
+/** A whole number within [min, max] (negative bounds allowed). */
+export function intIn(min: number, max: number): ValueParser<number> {
+  return (v) => {
+    if (!/^-?[0-9]{1,15}$/.test(v) || Number(v) < min || Number(v) > max) {
+      throw new OptionValueError(`expected a whole number from ${min} to ${max}`);
+    }
+    return Number(v);
+  };
+}
+
+/** `true` or `false` (also `1` or `0`), for the on/off options such as `produce`. */
+export const bool: ValueParser<boolean> = (v) => {
+  if (v === "true" || v === "1") return true;
+  if (v === "false" || v === "0") return false;
+  throw new OptionValueError("expected true or false");
+};
+
+/** One of `choices`. */
+export function oneOf<const C extends string>(choices: readonly C[]): ValueParser<C> {
+  return (v) => {
+    if (!(choices as readonly string[]).includes(v)) throw new OptionValueError(`expected one of ${choices.join(", ")}`);
+    return v as C;
+  };
+}
+
+/** pino's log levels. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** A `ws://host:port` or `wss://host:port` URL of at most 256 chars (a peer or an advertised address; docs/protocol.md §9). */
+export const wsUrl: ValueParser<string> = (v) => {
+  let ok = false;
+  try {
+    const u = new URL(v);
+    ok = (u.protocol === "ws:" || u.protocol === "wss:") && u.hostname !== "" && u.port !== "" && v.length <= 256;
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new OptionValueError(`"${v}" is not a ws://host:port address`);
+  return v;
+};
+
+/** Comma-separated items (blanks dropped), each checked by `item`; an empty text is an empty list. */
+export function list<T>(item: ValueParser<T>): ValueParser<T[]> {
+  return (v) => v.split(",").map((s) => s.trim()).filter(Boolean).map(item);
+}
+
+/** Browser origins allowed to call the API: `*`, or `http(s)://host[:port]` origins. */
+export const corsOrigins: ValueParser<string[]> = (v) => {
+  const origins = list(text)(v);
+  if (origins.length === 1 && origins[0] === "*") return origins;
+  for (const o of origins) {
+    let ok = false;
+    try {
+      const u = new URL(o);
+      ok = (u.protocol === "http:" || u.protocol === "https:") && u.origin === o;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new OptionValueError(`"${o}" is not an origin like https://example.org (or use * alone)`);
+  }
+  return origins;
+};
+
+/** A secret token: 16..256 printable ASCII chars. */
+export const token: ValueParser<string> = (v) => {
+  if (!/^[\x21-\x7e]{16,256}$/.test(v)) throw new OptionValueError("expected 16 to 256 printable characters without spaces");
+  return v;
+};
