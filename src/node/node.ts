@@ -3,7 +3,6 @@
  * (producer and sync, API, P2P, chain, then the database last).
  */
 import { join } from "node:path";
-import { mkdirSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
