@@ -56,7 +56,7 @@ export function createApi(m: ApiModules, opts: ApiOptions = {}): Hono {
   app.route("/api", docsRoutes());
   app.route("/", chainCoreRoutes(m));
   app.get("/dashboard", (c) => c.html(readFileSync(DASHBOARD_FILE, "utf8")));
-  // At most a second old (metrics/exposition.ts); answered without waiting when a render is fresh.
+  // At most 2 s old (metrics/exposition.ts); answered without waiting when a recent render exists.
   app.get("/metrics", (c): Response | Promise<Response> => {
     if (!m.metrics) return c.json({ error: "not_found", message: "metrics are off" }, 404);
     const headers = { "content-type": m.metrics.registry.contentType };

@@ -31,7 +31,7 @@ export interface MetricSources {
 /** The node's metrics, typed. */
 export interface Metrics {
   registry: Registry;
-  /** the registry's text exposition, rendered at most once a second (what `GET /metrics` serves) */
+  /** the registry's text exposition, at most 2 s old, rendered at most once a second (what `GET /metrics` serves) */
   exposition: ExpositionCache;
   miningClaimsTotal: Counter;
   miningBlocksProduced: Counter;

@@ -25,11 +25,18 @@ test("scrapes during a render share it; within the max age they get its text syn
   now = 999;
   assert.equal(cache.get(), "render 1");
   assert.equal(reg.renders, 1);
-  now = 1000; // the age counts from the start of the render
+  now = 1000; // the age counts from the start of the render: stale, served while a new one runs
+  assert.equal(cache.get(), "render 1");
+  assert.equal(cache.get(), "render 1");
+  assert.equal(reg.renders, 2, "one background render");
+  reg.release.shift()!();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(cache.get(), "render 2");
+  now = 1000 + 2000; // render 2 started at 1000: too old to serve, the scrape waits
   const c = cache.get();
   assert.ok(c instanceof Promise);
   reg.release.shift()!();
-  assert.equal(await c, "render 2");
+  assert.equal(await c, "render 3");
 });
 
 test("a failed render reaches its callers and is not kept; max age 0 renders every time", async () => {
