@@ -15,16 +15,17 @@ import { statusRoutes } from "./routes/status.ts";
 import { accountRoutes, rewardRoutes } from "./routes/accounts.ts";
 import { mempoolRoutes, txRoutes } from "./routes/tx.ts";
 import { chainCoreRoutes } from "./routes/chaincore.ts";
-import { docsRoutes } from "./routes/docs.ts";
-import { STREAM_PATH } from "./live.ts";
+import { docsRoutes, openApiDocument } from "./routes/docs.ts";
+import { STREAM_PATH, liveView, readHistory } from "./live.ts";
+import { strictQuery } from "./query.ts";
 import { apiCors } from "./cors.ts";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export type { ApiModules } from "./modules.ts";
 export { attachLiveStream, type LiveStream } from "./live.ts";
-export { corsListSchema } from "./cors.ts";
 export { withFastPath, FAST_PATHS, type RequestListener } from "./fastPath.ts";
+export { corsListSchema } from "./cors.ts";
 
 /** How the API app behaves, beyond what it reads. */
 export interface ApiOptions {
@@ -42,7 +43,10 @@ export const DASHBOARD_FILE = fileURLToPath(new URL("../../dashboards/live/index
 export function createApi(m: ApiModules, opts: ApiOptions = {}): Hono {
   const app = new Hono();
   if (opts.cors?.length) app.use("*", apiCors(opts.cors));
+  app.use("*", strictQuery(openApiDocument()));
   app.route("/api/mining", miningRoutes(m));
+  // The stream's path without an upgrade: one view, for curl and scripts.
+  app.get(STREAM_PATH, async (c) => c.json(await liveView(m, await readHistory(m))));
   app.route("/api/chain", chainRoutes(m));
   app.route("/api/blocks", blockRoutes(m));
   app.route("/api/peers", peerRoutes(m));

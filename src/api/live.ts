@@ -5,7 +5,8 @@
  * `{type: "view", at, status (exactly GET /api/mining/status), tip, my_jitter_ms, history (recent
  * canonical blocks: height, hash, producer, slot, timestamp, txs), slot_distribution, peers, claims,
  * pow (miner counters, or null)}`. Clients send nothing; anything they send is ignored, a message
- * over 1 KiB closes them. Slow readers are skipped, not buffered without bound.
+ * over 1 KiB closes them. Slow readers are skipped, not buffered without bound. A plain GET of the
+ * path (no upgrade) answers one view as JSON.
  */
 import type { Server } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -33,7 +34,30 @@ export interface HistoryEntry {
   txs: number;
 }
 
-/** Builds the view every client receives. */
+/**
+ * The last HISTORY_BLOCKS canonical blocks, oldest first, reusing entries of `previous` still
+ * canonical (after a reorg the changed tail is re-read).
+ */
+export async function readHistory(m: Pick<ApiModules, "chain">, previous: readonly HistoryEntry[] = []): Promise<HistoryEntry[]> {
+  const top = m.chain.head.height;
+  const from = Math.max(1, top - HISTORY_BLOCKS + 1);
+  const known = new Map(previous.map((h) => [h.height, h]));
+  const next: HistoryEntry[] = [];
+  for (let h = from; h <= top; h++) {
+    const meta = await m.chain.getCanonicalMeta(h);
+    if (!meta) continue;
+    const cached = known.get(h);
+    if (cached && cached.hash === meta.hash) {
+      next.push(cached);
+      continue;
+    }
+    const block = await m.chain.getBlock(meta.hash);
+    next.push({ height: h, hash: meta.hash, producer: meta.producer, slot: meta.slot, timestamp: meta.timestamp, txs: block?.txs.length ?? 0 });
+  }
+  return next;
+}
+
+/** Builds the view every client receives (and a plain GET of the stream's path answers). */
 export async function liveView(m: ApiModules, history: readonly HistoryEntry[]): Promise<Record<string, unknown>> {
   const status = await miningStatus(m);
   const head = m.chain.head;
@@ -74,22 +98,7 @@ export function attachLiveStream(server: Server, m: ApiModules): LiveStream {
   let sending = false;
 
   const refreshHistory = async () => {
-    const top = m.chain.head.height;
-    const from = Math.max(1, top - HISTORY_BLOCKS + 1);
-    // Reuse entries still canonical; fetch the rest (after a reorg the tail is re-read).
-    const known = new Map(history.map((h) => [h.height, h]));
-    const next: HistoryEntry[] = [];
-    for (let h = from; h <= top; h++) {
-      const meta = await m.chain.getCanonicalMeta(h);
-      if (!meta) continue;
-      const cached = known.get(h);
-      if (cached && cached.hash === meta.hash) {
-        next.push(cached);
-        continue;
-      }
-      const block = await m.chain.getBlock(meta.hash);
-      next.push({ height: h, hash: meta.hash, producer: meta.producer, slot: meta.slot, timestamp: meta.timestamp, txs: block?.txs.length ?? 0 });
-    }
+    const next = await readHistory(m, history);
     history.splice(0, history.length, ...next);
   };
 
