@@ -20,7 +20,7 @@ type MiningStatus = {
   recent_claims: [number, { winner_id: string; tip_hash: string; claimed_at: number; slot_idx: number }][];
 };
 type Head = { height: number; hash: string; timestamp: number; producer: string; slot: number | null };
-type PeerRow = { ebid: string; direction: string; address: string | null; remote_address: string; height: number; connected_at: number; strikes: number };
+type PeerRow = { ebid: string; direction: string; address: string | null; remote_address: string; height: number; connected_at: number; strikes: number; agent?: string | null };
 
 const short = (h: string | null | undefined) => (h ? h.slice(0, 12) : "-");
 
@@ -76,14 +76,31 @@ export async function runStatus(f: StatusFlags): Promise<void> {
   }
 }
 
-/** Prints `/api/peers` as a table. @throws when the node cannot be reached */
+/**
+ * Anything a peer told the node, made safe for a terminal: characters outside printable ASCII
+ * (escape sequences, newlines) become "?".
+ */
+export function printable(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, "?");
+}
+
+/** The peers table: one row per peer, the agent last (it may contain spaces). */
+export function renderPeers(peers: PeerRow[], now = Date.now()): string {
+  if (peers.length === 0) return "no peers";
+  const rows = peers.map((p) =>
+    [short(p.ebid), p.direction, String(p.height), p.address ?? p.remote_address, `${Math.round((now - p.connected_at) / 1000)} s`, String(p.strikes), p.agent ?? "-"].map((c) => printable(String(c))),
+  );
+  return table([["peer", "direction", "height", "address", "connected", "strikes", "agent"], ...rows]);
+}
+
+/** Prints every page of `/api/peers` as a table. @throws when the node cannot be reached */
 export async function runPeers(f: { api: string }): Promise<void> {
   const api = f.api.replace(/\/+$/, "");
-  const { peers } = await getJson<{ peers: PeerRow[] }>(`${api}/api/peers`);
-  if (peers.length === 0) {
-    process.stdout.write("no peers\n");
-    return;
+  const peers: PeerRow[] = [];
+  for (let from: number | null = 0, pages = 0; from !== null && pages < 100; pages++) {
+    const page: { peers: PeerRow[]; next_from?: number | null } = await getJson(`${api}/api/peers?from=${from}&limit=1000`);
+    peers.push(...page.peers);
+    from = page.next_from ?? null;
   }
-  const rows = peers.map((p) => [short(p.ebid), p.direction, String(p.height), p.address ?? p.remote_address, `${Math.round((Date.now() - p.connected_at) / 1000)} s`, String(p.strikes)]);
-  process.stdout.write(table([["peer", "direction", "height", "address", "connected", "strikes"], ...rows]) + "\n");
+  process.stdout.write(renderPeers(peers) + "\n");
 }

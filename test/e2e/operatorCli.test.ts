@@ -32,9 +32,12 @@ test("status and peers print readable tables of a running node", async () => {
     const p = runCli(["peers", "--api", api]);
     assert.equal(p.status, 0, p.stderr);
     const lines = p.stdout.trim().split("\n");
-    assert.match(lines[0]!, /^peer\s+direction\s+height\s+address\s+connected\s+strikes$/);
+    assert.match(lines[0]!, /^peer\s+direction\s+height\s+address\s+connected\s+strikes\s+agent$/);
     assert.equal(lines.length, 2);
     assert.ok(lines[1]!.startsWith(nodes[1]!.ebid.slice(0, 12)));
+    const agent = (await getJson(`${nodes[1]!.api}/api/status`)).agent as string;
+    assert.match(agent, /^vision-node\/v/);
+    assert.ok(lines[1]!.endsWith(` ${agent}`), `the peer's agent, last: ${lines[1]}`);
 
     // --watch redraws until stopped.
     const watch = spawn(process.execPath, [BIN, "status", "--api", api, "--watch", "--interval", "200"], { stdio: ["ignore", "pipe", "pipe"] });
