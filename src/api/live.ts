@@ -1,6 +1,6 @@
 /**
- * Live mining status over a WebSocket at `/api/mining/stream` (seed 001's "WebSocket live mining
- * status updates"), on the API's HTTP server. Every client gets a `view` message at once, then on
+ * Live mining status over a WebSocket at `/api/mining/stream` (the mining spec's live status
+ * updates), on the API's HTTP server. Every client gets a `view` message at once, then on
  * every new tip (at most one per 100 ms) and at least once a second:
  * `{type: "view", at, status (exactly GET /api/mining/status), tip, my_jitter_ms, history (recent
  * canonical blocks: height, hash, producer, slot, timestamp, txs), slot_distribution, peers, claims,

@@ -11,14 +11,14 @@ import type { BlockTemplate, PowPlan } from "../producer/template.ts";
 import type { Miner } from "../producer/miner.ts";
 import type { Metrics } from "../metrics/index.ts";
 
-/** What `POST /submit_block` made of a block (seed 004). */
+/** What `POST /submit_block` (the chain-core mining API) made of a block. */
 export type SubmitOutcome =
   | { status: "accepted"; height: number; hash: string; total_weight: string; reorg_depth: number; known: boolean }
   | { status: "stale"; height: number; hash: string; tip: { height: number; hash: string } }
   | { status: "need_sync"; parent_hash: string; from_index: number; to_index: number }
   | { status: "held"; due_at: number };
 
-/** The PoW side of the node, as seed 004's mining API needs it. */
+/** The PoW side of the node, as the chain-core mining API needs it. */
 export interface MiningApi {
   /** a template on the current tip with `producer` as its producer (nonce 0, unsigned) */
   template(producer: string): Promise<{ template: BlockTemplate; plan: PowPlan }>;

@@ -1,4 +1,4 @@
-/** `GET /api/chain/spec` and `GET /api/chain/head` (DESIGN.md section 10). */
+/** `GET /api/chain/spec` and `GET /api/chain/head` (docs/protocol.md §10). */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
 

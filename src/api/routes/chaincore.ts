@@ -1,10 +1,10 @@
 /**
- * Seed 004's (ChainCore) mining API, at the paths its miners use: `POST /mine_block`,
+ * The chain-core mining API (docs/protocol.md §10), at the paths its miners use: `POST /mine_block`,
  * `POST /submit_block`, `GET /status`, `GET /status/detailed`, `GET /blockchain`,
  * `GET /transaction_pool`, and the admin calls `POST /difficulty/set` and `POST /config/refresh`,
  * which need `Authorization: Bearer <admin token>` (the config's `admin_token`, else the
- * `<data dir>/admin.token` cookie). Field names are the seed's; blocks and transactions are in
- * DESIGN.md section 3's wire form.
+ * `<data dir>/admin.token` cookie). Field names are the ones its miners use; blocks and
+ * transactions are in the wire form of docs/protocol.md §3.
  */
 import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
@@ -22,7 +22,7 @@ import type { Block } from "../../consensus/types.ts";
 
 /** Largest `/submit_block` body (bytes): a full block of 500 transfers fits several times over. */
 export const MAX_BLOCK_BODY = 4 * 1024 * 1024;
-/** Seed 004's API version field. */
+/** The chain-core API's `api_version` field. */
 export const CHAINCORE_API_VERSION = "2.0";
 
 const mineBlockSchema = z.strictObject({
@@ -170,7 +170,7 @@ export function chainCoreRoutes(m: ApiModules): Hono {
     const expected = pow ? await m.chain.expectedDifficultyFor(m.chain.head) : m.chain.spec.params.fallback_difficulty;
     const max = m.chain.spec.params.max_difficulty;
     if (req.difficulty !== null && (req.difficulty < expected || req.difficulty > max)) {
-      // DESIGN.md section 8: a node's own difficulty may only raise the expected one.
+      // docs/protocol.md §8: a node's own difficulty may only raise the expected one.
       throw badRequest(`difficulty ${req.difficulty} outside [${expected} (expected), ${max} (max_difficulty)]: it may only raise the expected difficulty`);
     }
     const old = Math.max(expected, s.minDifficulty);

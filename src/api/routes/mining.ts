@@ -13,7 +13,7 @@ export const CLAIMS_KEPT = 100;
 /** PoW jobs the miner keeps (and most one page returns). */
 export const JOBS_KEPT = 200;
 
-/** The seed 001 response, field for field. */
+/** The mining status response (docs/protocol.md §10), field for field. */
 export interface MiningStatus {
   next_height: number;
   current_winner: string | null;
@@ -31,7 +31,7 @@ export interface MiningStatus {
   recent_claims: [number, { winner_id: string; tip_hash: string; claimed_at: number; slot_idx: number }][];
 }
 
-/** Builds the seed 001 status from the chain head's schedule and the latest snapshot. */
+/** Builds the mining status from the chain head's schedule and the latest snapshot. */
 export async function miningStatus(m: ApiModules): Promise<MiningStatus> {
   const head = m.chain.head;
   const schedule = await m.chain.scheduleFor(head);

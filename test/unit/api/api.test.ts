@@ -45,7 +45,7 @@ async function setup(over: Partial<ApiModules> = {}, opts: ApiOptions = {}, heig
   return { c, app, blocks, mempool, claims };
 }
 
-test("GET /api/mining/status has exactly the seed 001 fields with their types", async () => {
+test("GET /api/mining/status has exactly the mining status fields with their types", async () => {
   const { c, app } = await setup();
   try {
     const res = await app.request("/api/mining/status");

@@ -1,4 +1,4 @@
-// Seed 004's mining API on a real node (LevelDB, HTTP on an ephemeral port) of a pow chain that does
+// The chain-core mining API on a real node (LevelDB, HTTP on an ephemeral port) of a pow chain that does
 // not mine itself: templates, submitted blocks (accepted, wrong nonce, stale parent, unknown parent),
 // and the admin calls with and without the bearer token.
 import { test } from "node:test";
@@ -34,7 +34,7 @@ async function mined(api: string, key = miner, over: Partial<Header> = {}, valid
   return sealBlock({ ...header, nonce: nonceFor(header, valid) }, t, key.secretKey);
 }
 
-test("seed 004 mining API: template, submit, stale, need_sync, wrong nonce, admin token", async () => {
+test("chain-core mining API: template, submit, stale, need_sync, wrong nonce, admin token", async () => {
   const t = tempDir();
   const configFile = join(t.dir, "node.json");
   writeFileSync(configFile, JSON.stringify({ mining_delay_ms: 0 }));
@@ -96,7 +96,7 @@ test("seed 004 mining API: template, submit, stale, need_sync, wrong nonce, admi
     assert.deepEqual([needSync.body.status, needSync.body.sync], ["need_sync", { from_index: 3, to_index: 6 }]);
     assert.equal(node.chain.head.hash, a2.hash, "nothing refused or parked moved the tip");
 
-    // Read-only seed 004 views.
+    // Read-only chain-core views.
     const status = await (await fetch(`${api}/status`)).json();
     assert.equal(status.blockchain_length, 3);
     const chain = await (await fetch(`${api}/blockchain?from=1&limit=2`)).json();
