@@ -19,8 +19,14 @@ async function chainIdAndNonce(base: string, address: string): Promise<{ chainId
   const acct = await api(`${base}/api/accounts/${address}`);
   if (spec.status !== 200 || acct.status !== 200) throw new Error(`node at ${base} did not answer (HTTP ${spec.status}/${acct.status})`);
   // Pending transfers of this sender count too, so several sends in a row get consecutive nonces.
-  const pool = await api(`${base}/api/mempool?limit=1000`);
-  const pending = ((pool.body.txs as Tx[] | undefined) ?? []).filter((t) => t.from === address).map((t) => t.nonce);
+  // The mempool is read page by page (next_from) to its end.
+  const pending: number[] = [];
+  for (let from: number | null = 0; from !== null; ) {
+    const pool = await api(`${base}/api/mempool?from=${from}&limit=1000`);
+    if (pool.status !== 200) throw new Error(`node at ${base} did not answer /api/mempool (HTTP ${pool.status})`);
+    for (const t of (pool.body.txs as Tx[] | undefined) ?? []) if (t.from === address) pending.push(t.nonce);
+    from = (pool.body.next_from as number | null | undefined) ?? null;
+  }
   return { chainId: spec.body.chain_id as string, nonce: Math.max(acct.body.nonce as number, ...pending.map((n) => n + 1)) };
 }
 
