@@ -49,6 +49,7 @@ export async function runStart(resolved: ResolvedStartOptions): Promise<void> {
         maxPeers: flags.p2pMaxPeers,
         maxInboundPerAddress: flags.p2pMaxInboundPerAddress,
         banMs: flags.p2pBanMs,
+        advertiseUrl: flags.p2pAdvertise,
       },
       apiHost: flags.apiHost,
       apiPort: flags.apiPort,

@@ -31,7 +31,10 @@ export const HIDDEN = "<hidden>";
  * as bitcoind does with its cookie file.
  */
 export class NodeSettings {
+  /** the values in effect: the file's at start, with the live keys of the last reload */
   private config: Partial<StartValues>;
+  /** the file as last read, so a reload reports what changed in it since */
+  private lastRead: Partial<StartValues>;
   private override: number | null = null;
   readonly adminToken: string;
 
@@ -40,6 +43,7 @@ export class NodeSettings {
     cookiePath: string,
   ) {
     this.config = path ? readConfigFile(path).values : {};
+    this.lastRead = this.config;
     if (this.config.adminToken) {
       this.adminToken = this.config.adminToken;
     } else {
@@ -93,20 +97,16 @@ export class NodeSettings {
     if (!this.path) throw new ConfigError("this node was started without --config: nothing to reload");
     const next = readConfigFile(this.path).values;
     const changes: ConfigChanges = {};
-    const applied: Partial<StartValues> = { ...this.config };
     for (const name of OPTION_NAMES) {
       const def = START_OPTIONS[name];
-      const [a, b] = [this.config[name], next[name]];
+      const [a, b] = [this.lastRead[name], next[name]];
       if (JSON.stringify(a) === JSON.stringify(b)) continue;
       const shown = (v: unknown) => (v === undefined ? null : def.secret ? HIDDEN : v);
-      if (def.applies === "live") {
-        changes[fileKeyOf(name)] = { old: shown(a), new: shown(b) };
-        (applied as Record<string, unknown>)[name] = b;
-      } else {
-        changes[fileKeyOf(name)] = { old: shown(a), new: shown(b), applies_at: "restart" };
-      }
+      changes[fileKeyOf(name)] = def.applies === "live" ? { old: shown(a), new: shown(b) } : { old: shown(a), new: shown(b), applies_at: "restart" };
     }
-    this.config = applied;
+    this.lastRead = next;
+    const live = Object.fromEntries(OPTION_NAMES.filter((n) => START_OPTIONS[n].applies === "live").map((n) => [n, next[n]]));
+    this.config = { ...this.config, ...live };
     return changes;
   }
 }

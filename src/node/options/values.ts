@@ -5,6 +5,7 @@
  * Each parser throws OptionValueError with a message saying what was expected; the caller adds
  * where the value came from.
  */
+import { isWsUrl, MAX_WS_URL_CHARS } from "../../consensus/wire.ts";
 
 /** A value that does not fit its option. The message says what was expected, not where it came from. */
 export class OptionValueError extends Error {
@@ -63,16 +64,9 @@ export function oneOf<const C extends string>(choices: readonly C[]): ValueParse
 /** pino's log levels. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-/** A `ws://host:port` or `wss://host:port` URL of at most 256 chars (a peer or an advertised address; docs/protocol.md §9). */
+/** A dialable `ws://host:port` or `wss://host:port` address, as `isWsUrl` checks it (docs/protocol.md §9). */
 export const wsUrl: ValueParser<string> = (v) => {
-  let ok = false;
-  try {
-    const u = new URL(v);
-    ok = (u.protocol === "ws:" || u.protocol === "wss:") && u.hostname !== "" && u.port !== "" && v.length <= 256;
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new OptionValueError(`"${v}" is not a ws://host:port address`);
+  if (!isWsUrl(v)) throw new OptionValueError(`"${v}" is not a ws://host:port address (port 1-65535, no path, at most ${MAX_WS_URL_CHARS} chars)`);
   return v;
 };
 
