@@ -34,7 +34,8 @@ export interface Metrics {
   /** the registry's text exposition, at most 2 s old, rendered at most once a second (what `GET /metrics` serves) */
   exposition: ExpositionCache;
   miningClaimsTotal: Counter;
-  miningBlocksProduced: Counter;
+  /** counts into `mining_blocks_produced_total` and its original-name twin `mining_blocks_produced` */
+  miningBlocksProduced: { inc(blocks?: number): void };
   miningSlotDistribution: Histogram;
   blockImportSeconds: Histogram;
   blocksImportedTotal: Counter;
@@ -50,10 +51,33 @@ export interface Metrics {
 /** Slots 0..6 and 7 for a PoW (slot null) block. */
 export const POW_SLOT_BUCKET = 7;
 
+/** prom-client default metrics left out: gauges with a counter's `_total` suffix. */
+export const MISNAMED_DEFAULTS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
+
+/**
+ * Blocks produced, as the conventional counter `mining_blocks_produced_total` and, under the mining
+ * spec's original name, a gauge `mining_blocks_produced` with the same value (a counter must end in
+ * `_total`; the original name stays for the dashboards and scripts that know it).
+ */
+function blocksProduced(r: Registry[]): Metrics["miningBlocksProduced"] {
+  let produced = 0;
+  const total = new Counter({ name: "mining_blocks_produced_total", help: "Blocks this node produced in its slot (the Proof-of-Sync mining spec's mining_blocks_produced)", registers: r });
+  new Gauge({ name: "mining_blocks_produced", help: "Same value as mining_blocks_produced_total, under the mining spec's original name", registers: r, collect() { this.set(produced); } });
+  return {
+    inc(blocks = 1) {
+      produced += blocks;
+      total.inc(blocks);
+    },
+  };
+}
+
 /** Builds the registry with process defaults and every node metric. */
 export function createMetrics(src: MetricSources): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // prom-client's handle/request/resource totals are gauges named like counters (promtool refuses
+  // them); the same counts by type stay in nodejs_active_handles, _requests and _resources.
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
   const r = [registry];
   const build = buildInfo();
   new Gauge({ name: "vision_build_info", help: "Always 1; the labels say which build runs (commit \"unknown\" when not built from a checkout)", labelNames: ["version", "commit", "node_version"], registers: r })
@@ -84,7 +108,7 @@ export function createMetrics(src: MetricSources): Metrics {
     exposition: new ExpositionCache(registry),
     powJobsTotal,
     miningClaimsTotal: new Counter({ name: "mining_claims_total", help: "Claim receipts recorded: slots this node set out to produce (seed 001)", registers: r }),
-    miningBlocksProduced: new Counter({ name: "mining_blocks_produced", help: "Blocks this node produced in its slot (seed 001)", registers: r }),
+    miningBlocksProduced: blocksProduced(r),
     miningSlotDistribution: new Histogram({
       name: "mining_slot_distribution", help: "Slot that produced each canonical block: 0 = primary, 1..6 backups, 7 = PoW (seed 001)",
       buckets: [0, 1, 2, 3, 4, 5, 6, POW_SLOT_BUCKET], registers: r,

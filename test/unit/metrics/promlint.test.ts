@@ -1,0 +1,77 @@
+// /metrics passes the checks `promtool check metrics` makes (test/helpers/promlint.ts, as CI has no
+// promtool), blocks produced appear under both names, and the checker catches each rule.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createMetrics, MISNAMED_DEFAULTS } from "../../../src/metrics/index.ts";
+import { promLint } from "../../helpers/promlint.ts";
+
+function metrics() {
+  return createMetrics({
+    height: () => 7, poolSize: () => 3, mySlot: () => 1, peers: () => 2, mempoolSize: () => 4,
+    sync: () => ({ syncing: false, target_height: 7, imported: 5 }), powHashes: () => 1000, eligible: () => true,
+  });
+}
+
+/** Series name (labels dropped) → summed value. */
+function series(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? (\S+)$/gm)) out.set(m[1]!, (out.get(m[1]!) ?? 0) + Number(m[2]));
+  return out;
+}
+
+test("the node's exposition is promtool-clean, with every metric used at least once", async () => {
+  const m = metrics();
+  m.miningClaimsTotal.inc();
+  m.miningBlocksProduced.inc();
+  m.miningSlotDistribution.observe(0);
+  m.blockImportSeconds.observe(0.003);
+  m.blocksImportedTotal.inc();
+  m.reorgsTotal.inc();
+  m.reorgDepth.observe(1);
+  m.p2pMessagesTotal.inc({ direction: "in", type: "status" });
+  m.p2pBytesTotal.inc({ direction: "out", type: "block" }, 512);
+  m.powBlocksMinedTotal.inc();
+  m.powJobsTotal.inc({ outcome: "mined" });
+  m.powAbortSeconds.observe(0.002);
+  const text = await m.registry.metrics();
+  assert.deepEqual(promLint(text), []);
+  const s = series(text);
+  for (const name of MISNAMED_DEFAULTS) assert.equal(s.has(name), false, `${name} is left out`);
+  assert.ok(s.has("nodejs_active_handles"), "the handle counts by type stay");
+});
+
+test("blocks produced: the conventional counter and the mining spec's original name carry the same value", async () => {
+  const m = metrics();
+  m.miningBlocksProduced.inc();
+  m.miningBlocksProduced.inc(2);
+  const text = await m.registry.metrics();
+  assert.match(text, /^# TYPE mining_blocks_produced_total counter$/m);
+  assert.match(text, /^# TYPE mining_blocks_produced gauge$/m);
+  const s = series(text);
+  assert.equal(s.get("mining_blocks_produced_total"), 3);
+  assert.equal(s.get("mining_blocks_produced"), 3);
+});
+
+test("the checker finds each kind of problem promtool reports", () => {
+  const cases: [string, string, RegExp][] = [
+    ["counter without _total", "# HELP a_things x\n# TYPE a_things counter\na_things 1\n", /should have "_total" suffix/],
+    ["gauge with _total", "# HELP a_total x\n# TYPE a_total gauge\na_total 1\n", /non-counter metrics should not have "_total"/],
+    ["no HELP", "# TYPE a_total counter\na_total 1\n", /no help text/],
+    ["no TYPE", "# HELP a x\na 1\n", /without a TYPE line/],
+    ["milliseconds", "# HELP a_milliseconds x\n# TYPE a_milliseconds gauge\na_milliseconds 1\n", /use base unit "seconds" instead of "milliseconds"/],
+    ["abbreviated unit", "# HELP a_ms x\n# TYPE a_ms gauge\na_ms 1\n", /abbreviated units: ms/],
+    ["unit not last", "# HELP a_seconds_spent x\n# TYPE a_seconds_spent gauge\na_seconds_spent 1\n", /should be the last word/],
+    ["type in the name", "# HELP a_gauge x\n# TYPE a_gauge gauge\na_gauge 1\n", /should not include type 'gauge'/],
+    ["_count on a gauge", "# HELP a_count x\n# TYPE a_count gauge\na_count 1\n", /_count or _sum suffix/],
+    ["le on a gauge", '# HELP a x\n# TYPE a gauge\na{le="1"} 1\n', /should not have "le" label/],
+    ["camelCase", "# HELP aB x\n# TYPE aB gauge\naB 1\n", /camelCase/],
+    ["colon", "# HELP a:b x\n# TYPE a:b gauge\na:b 1\n", /should not contain ':'/],
+    ["bad value", "# HELP a x\n# TYPE a gauge\na one\n", /bad value/],
+  ];
+  for (const [what, text, expected] of cases) {
+    const problems = promLint(text);
+    assert.ok(problems.some((p) => expected.test(p.text)), `${what}: ${JSON.stringify(problems)}`);
+  }
+  const histogram = '# HELP h_seconds x\n# TYPE h_seconds histogram\nh_seconds_bucket{le="1"} 1\nh_seconds_bucket{le="+Inf"} 1\nh_seconds_sum 0.5\nh_seconds_count 1\n';
+  assert.deepEqual(promLint(histogram), []);
+});
