@@ -20,10 +20,10 @@ export interface NodeProc {
 }
 
 /** Runs `vision-node start` with ports 0 and resolves once it logs "Node started". */
-export async function startNode(args: { dataDir: string; chain: string; peers?: string[]; extra?: string[] }): Promise<NodeProc> {
+export async function startNode(args: { dataDir: string; chain: string; peers?: string[]; extra?: string[]; env?: Record<string, string> }): Promise<NodeProc> {
   const argv = [BIN, "start", "--data-dir", args.dataDir, "--chain", args.chain, "--p2p-port", "0", "--api-port", "0", "--p2p-host", "127.0.0.1", "--log-level", "debug", ...(args.extra ?? [])];
   if (args.peers?.length) argv.push("--peers", args.peers.join(","));
-  const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...args.env } });
   const logs: Record<string, unknown>[] = [];
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
@@ -61,9 +61,9 @@ export async function startNode(args: { dataDir: string; chain: string; peers?: 
   };
 }
 
-/** Runs the CLI to completion. */
-export function runCli(args: string[], timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: timeoutMs });
+/** Runs the CLI to completion (`env` is added to this process's environment). */
+export function runCli(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: timeoutMs, env: { ...process.env, ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
