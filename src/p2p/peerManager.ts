@@ -12,6 +12,7 @@ import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
 import type { Message } from "./messages.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
+import { mayLearn } from "./learn.ts";
 
 /** What the node supplies to the P2P layer. */
 export interface P2PHandlers {
@@ -274,7 +275,7 @@ export class PeerManager {
       for (const t of this.targets.values()) if (!t.configured) learned++;
       for (const url of msg.peers) {
         if (learned >= this.opts.maxPeers) break;
-        if (isWsUrl(url) && this.learn(url)) learned++;
+        if (isWsUrl(url) && mayLearn(url, senderHost(peer)) && this.learn(url)) learned++;
       }
       return;
     }
@@ -382,6 +383,16 @@ export class PeerManager {
         p.ws.ping();
       }
     }
+  }
+}
+
+// The peer's IP address (inbound), or the host we dialled (outbound: remoteAddress holds the URL).
+function senderHost(peer: Peer): string {
+  if (peer.direction === "inbound") return peer.remoteAddress;
+  try {
+    return new URL(peer.remoteAddress).hostname;
+  } catch {
+    return peer.remoteAddress;
   }
 }
 
