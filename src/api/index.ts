@@ -15,7 +15,7 @@ import { statusRoutes } from "./routes/status.ts";
 import { accountRoutes, rewardRoutes } from "./routes/accounts.ts";
 import { mempoolRoutes, txRoutes } from "./routes/tx.ts";
 import { chainCoreRoutes } from "./routes/chaincore.ts";
-import { docsRoutes, openApiDocument } from "./routes/docs.ts";
+import { docsRoutes } from "./routes/docs.ts";
 import { STREAM_PATH, liveView, readHistory } from "./live.ts";
 import { strictQuery } from "./query.ts";
 import { apiCors } from "./cors.ts";
@@ -43,7 +43,7 @@ export const DASHBOARD_FILE = fileURLToPath(new URL("../../dashboards/live/index
 export function createApi(m: ApiModules, opts: ApiOptions = {}): Hono {
   const app = new Hono();
   if (opts.cors?.length) app.use("*", apiCors(opts.cors));
-  app.use("*", strictQuery(openApiDocument()));
+  app.use("*", strictQuery(() => app.routes));
   app.route("/api/mining", miningRoutes(m));
   // The stream's path without an upgrade: one view, for curl and scripts.
   app.get(STREAM_PATH, async (c) => c.json(await liveView(m, await readHistory(m))));

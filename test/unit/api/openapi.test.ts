@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { WebSocket } from "ws";
 import { createApi, LIVE_ROUTES, type ApiModules } from "../../../src/api/index.ts";
 import { openApiDocument } from "../../../src/api/routes/docs.ts";
+import { ROUTE_QUERY } from "../../../src/api/query.ts";
 import { VisionNode } from "../../../src/node/node.ts";
 import { meetsDifficulty, powHash, sealHash } from "../../../src/consensus/hashing.ts";
 import { sealBlock } from "../../../src/producer/blockBuilder.ts";
@@ -35,6 +36,22 @@ test("every route the app serves is in api/openapi.yaml, and every path there is
   const unserved = [...described].filter((r) => !served.has(r));
   assert.deepEqual(undocumented, [], "routes missing from api/openapi.yaml");
   assert.deepEqual(unserved, [], "api/openapi.yaml describes routes the node does not serve");
+});
+
+test("every route takes exactly the query parameters api/openapi.yaml lists for it", () => {
+  const doc = openApiDocument() as Json;
+  const described: Record<string, string[]> = {};
+  for (const [path, ops] of Object.entries(doc.paths as Json)) {
+    for (const [method, op] of Object.entries(ops as Json)) {
+      const names = ((op.parameters ?? []) as Json[])
+        .map((p) => (p.$ref ? doc.components.parameters[(p.$ref as string).split("/").pop()!] : p))
+        .filter((p) => p.in === "query")
+        .map((p) => p.name as string);
+      if (names.length) described[`${method.toUpperCase()} ${path}`] = names.sort();
+    }
+  }
+  const implemented = Object.fromEntries(Object.entries(ROUTE_QUERY).map(([k, v]) => [k, [...v].sort()]));
+  assert.deepEqual(implemented, described);
 });
 
 test("the docs: /api/openapi.json, the Swagger UI page and its assets, served locally", async () => {
@@ -85,6 +102,7 @@ test("unknown query parameters are refused with 400, on every route", async () =
     assert.equal(body.error, "bad_request");
     assert.match(body.message, /unknown query parameter "limt"/);
   }
+  assert.equal((await app.request("/api/nothing?limt=5")).status, 404, "an unknown route is a 404, whatever its query");
   // Documented parameters pass the check (and reach the route's own validation).
   assert.equal((await app.request("/api/docs/assets/swagger-ui.css")).status, 200);
   // An app without a metrics registry answers /metrics with 404.
