@@ -76,7 +76,9 @@ export async function drillSoak(f: SoakFlags, print: (line: string) => void): Pr
     let stop = false;
 
     // Load: one transfer every 1/tps s to the nodes in turn; a refusal resyncs the nonce from the chain.
+    // --tps 0 is an idle soak: no load at all.
     const load = (async () => {
+      if (f.tps <= 0) return;
       let nonce = (await getJson<{ nonce: number }>(`${net.nodes[0]!.api}/api/accounts/${faucet.ebid}`)).nonce;
       let i = 0;
       const started = Date.now();
