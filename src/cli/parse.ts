@@ -1,44 +1,28 @@
 /** CLI argument parsers: each throws InvalidArgumentError with a message naming the flag's rule. */
 import { InvalidArgumentError } from "commander";
+import { intIn as intInValues, LOG_LEVELS, oneOf, OptionValueError, port, type ValueParser } from "../node/options/values.ts";
 
-/** A TCP port, 0..65535 (0 picks a free one). */
-export function parsePort(v: string): number {
-  if (!/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError("expected a port number 0..65535");
-  return Number(v);
-}
-
-/** A whole number within [min, max]. */
-export function intIn(min: number, max: number): (v: string) => number {
+/** Wraps a start option value parser (`node/options/values.ts`) for commander, so a check is written once. */
+export function forCommander<T>(parse: ValueParser<T>): (v: string) => T {
   return (v) => {
-    if (!/^[0-9]{1,12}$/.test(v) || Number(v) < min || Number(v) > max) {
-      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    try {
+      return parse(v);
+    } catch (e) {
+      throw e instanceof OptionValueError ? new InvalidArgumentError(e.message) : e;
     }
-    return Number(v);
   };
 }
 
-/** Comma-separated ws://host:port addresses. */
-export function parsePeers(v: string): string[] {
-  const urls = v.split(",").map((s) => s.trim()).filter(Boolean);
-  for (const u of urls) {
-    let ok = false;
-    try {
-      const url = new URL(u);
-      ok = (url.protocol === "ws:" || url.protocol === "wss:") && url.hostname !== "" && url.port !== "";
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw new InvalidArgumentError(`"${u}" is not a ws://host:port address`);
-  }
-  return urls;
+/** A TCP port, 0..65535 (0 picks a free one). */
+export const parsePort = forCommander(port);
+
+/** A whole number within [min, max]. */
+export function intIn(min: number, max: number): (v: string) => number {
+  return forCommander(intInValues(min, max));
 }
 
 /** A pino log level. */
-export function parseLogLevel(v: string): string {
-  const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
-  if (!levels.includes(v)) throw new InvalidArgumentError(`expected one of ${levels.join(", ")}`);
-  return v;
-}
+export const parseLogLevel = forCommander(oneOf(LOG_LEVELS));
 
 /** One `--param name=value` (a chain spec param, whole number); accumulates into a record. */
 export function collectParam(v: string, prev: Record<string, number> = {}): Record<string, number> {

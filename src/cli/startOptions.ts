@@ -5,11 +5,12 @@
  * source, and an error names the source and the key (`env VISION_API_PORT: expected a port number
  * 0..65535`, `config node.yaml: peers: ...`). An unknown `VISION_*` variable or file key is an error.
  */
-import { InvalidArgumentError, Option, type Command } from "commander";
+import { Option, type Command } from "commander";
+import { forCommander } from "./parse.ts";
 import { ConfigError } from "../node/options/errors.ts";
 import { readConfigFile, suggest } from "../node/options/file.ts";
 import { envNameOf, fileKeyOf, OPTION_NAMES, optionOfEnvName, START_OPTIONS, type OptionName, type StartValues } from "../node/options/table.ts";
-import { OptionValueError } from "../node/options/values.ts";
+import { OptionValueError, type ValueParser } from "../node/options/values.ts";
 
 /** Where an effective value came from. */
 export type ValueSource = "flag" | "env" | "file" | "default";
@@ -33,13 +34,7 @@ export function addStartOptions(cmd: Command): Command {
     const help = def.defaultText ? `${def.help} (default: ${def.defaultText})` : def.help;
     const o = new Option(def.flag, help);
     if (!def.flag.startsWith("--no-")) {
-      o.argParser((v: string) => {
-        try {
-          return def.parse(v);
-        } catch (e) {
-          throw e instanceof OptionValueError ? new InvalidArgumentError(e.message) : e;
-        }
-      });
+      o.argParser(forCommander(def.parse as ValueParser<unknown>));
       if (def.default !== undefined) o.default(def.default, Array.isArray(def.default) ? "none" : undefined);
     }
     if (def.hidden) o.hideHelp();
