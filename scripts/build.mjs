@@ -19,7 +19,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SRC = join(ROOT, "src");
 const LIB = join(ROOT, "lib");
-const CACHE = join(ROOT, "node_modules", ".cache", "vision-node");
+// Beside lib/, not in node_modules (a checkout may share node_modules with another by a symlink).
+const CACHE = join(ROOT, ".build-cache");
 const TSBUILDINFO = join(CACHE, "build.tsbuildinfo"); // must match tsconfig.build.json
 const STAMP = join(CACHE, "build-stamp.json");
 const LOCK = join(CACHE, "build.lock");
@@ -57,6 +58,11 @@ function fingerprint() {
       return [relative(ROOT, f), s.size, s.mtimeMs];
     }),
   );
+}
+
+// True when every .ts under src/ has its .js under lib/.
+function outputsExist() {
+  return walk(SRC).every((f) => !f.endsWith(".ts") || existsSync(join(LIB, relative(SRC, f)).slice(0, -3) + ".js"));
 }
 
 /** The last build's stamp: the fingerprint it compiled and whether it was type-checked. */
@@ -134,10 +140,11 @@ try {
   const files = fingerprint();
   const stamp = readStamp();
   const wasmFile = join(LIB, "producer", "pow", "sha256x4.wasm");
-  const fresh = stamp?.files === files && (stamp.checked || !check) && existsSync(join(LIB, "cli", "index.js")) && existsSync(wasmFile);
+  const complete = outputsExist() && existsSync(wasmFile);
+  const fresh = stamp?.files === files && (stamp.checked || !check) && complete;
   if (!fresh) {
-    // Without lib/ the incremental state would claim outputs that do not exist.
-    if (!existsSync(join(LIB, "cli", "index.js"))) rmSync(TSBUILDINFO, { force: true });
+    // With outputs missing the incremental state would claim files that do not exist: start over.
+    if (!complete) rmSync(TSBUILDINFO, { force: true });
     rmSync(STAMP, { force: true });
     const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
     const r = spawnSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.build.json"), ...(check ? [] : ["--noCheck"])], { cwd: ROOT, stdio: "inherit" });
