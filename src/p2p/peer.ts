@@ -8,6 +8,7 @@ import { Domain, sign, verify } from "../consensus/signatures.ts";
 import { LineDecoder, encodeLine } from "./framing.ts";
 import { PROTOCOL_VERSION, parseMessage, type HelloMessage, type Message } from "./messages.ts";
 import { buildInfo } from "../version.ts";
+import { mayLearn } from "./learn.ts";
 import { TokenBucket } from "../util/tokenBucket.ts";
 
 /** Who we are, for the handshake. */
@@ -102,17 +103,29 @@ export class Peer {
     ws.on("error", (err) => this.closed(`socket error: ${err.message}`));
   }
 
+  /** The peer's IP address (inbound), or the host we dialled (outbound). */
+  get host(): string {
+    if (this.direction === "inbound") return this.remoteAddress;
+    try {
+      return new URL(this.remoteAddress).hostname; // outbound: remoteAddress is the URL dialled
+    } catch {
+      return this.remoteAddress;
+    }
+  }
+
   /** The peer's EBID once it sent hello. */
   get ebid(): string | undefined {
     return this.hello?.ebid;
   }
 
   /**
-   * ws://host:port where the peer listens, when known: the address it advertised, else the one we
-   * dialled, else its remote address with its hello's `listen_port` (docs/protocol.md §9).
+   * ws://host:port where the peer listens, when known: the address it advertised (unless that is a
+   * loopback address and the peer is not on this machine), else the one we dialled, else its remote
+   * address with its hello's `listen_port` (docs/protocol.md §9).
    */
   get listenUrl(): string | undefined {
-    if (this.hello?.advertise_url) return this.hello.advertise_url;
+    const advertised = this.hello?.advertise_url;
+    if (advertised && mayLearn(advertised, this.host)) return advertised;
     if (this.dialUrl) return this.dialUrl;
     if (!this.hello || this.hello.listen_port === 0) return undefined;
     const host = this.remoteAddress.includes(":") ? `[${this.remoteAddress}]` : this.remoteAddress;

@@ -275,7 +275,7 @@ export class PeerManager {
       for (const t of this.targets.values()) if (!t.configured) learned++;
       for (const url of msg.peers) {
         if (learned >= this.opts.maxPeers) break;
-        if (isWsUrl(url) && mayLearn(url, senderHost(peer)) && this.learn(url)) learned++;
+        if (isWsUrl(url) && mayLearn(url, peer.host) && this.learn(url)) learned++;
       }
       return;
     }
@@ -383,16 +383,6 @@ export class PeerManager {
         p.ws.ping();
       }
     }
-  }
-}
-
-// The peer's IP address (inbound), or the host we dialled (outbound: remoteAddress holds the URL).
-function senderHost(peer: Peer): string {
-  if (peer.direction === "inbound") return peer.remoteAddress;
-  try {
-    return new URL(peer.remoteAddress).hostname;
-  } catch {
-    return peer.remoteAddress;
   }
 }
 

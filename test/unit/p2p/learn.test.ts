@@ -1,7 +1,10 @@
 // Which addresses from a `peers` message may be learned: local ones only from a local peer.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import type WebSocket from "ws";
 import { isLocalHost, mayLearn } from "../../../src/p2p/learn.ts";
+import { Peer } from "../../../src/p2p/peer.ts";
+import { defaultP2POptions } from "../../../src/p2p/options.ts";
 
 test("isLocalHost: loopback, unspecified and localhost names in every spelling", () => {
   const local = ["localhost", "LOCALHOST", "db.localhost", "127.0.0.1", "127.255.0.9", "0.0.0.0", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::", "[::]", "::ffff:127.0.0.1", "[::ffff:7f00:1]", "::ffff:0.0.0.0"];
@@ -27,4 +30,25 @@ test("mayLearn: a remote peer cannot point us at this machine; a local one can; 
     ["ws://192.0.2.8:7072", "127.0.0.1", true],
   ];
   for (const [url, sender, want] of cases) assert.equal(mayLearn(url, sender), want, `${url} from ${sender}`);
+});
+
+test("a peer's dialable address: its advertise_url, unless that points at this machine and the peer is not on it", () => {
+  const fakeWs = { on: () => undefined } as unknown as WebSocket;
+  const me = { chainId: "c1", genesisHash: "11".repeat(32), ebid: "22".repeat(32), secretKey: new Uint8Array(32), listenPort: 1 };
+  const events = { onReady() {}, onMessage() {}, onStrike() {}, onClose() {} };
+  const peer = (direction: "inbound" | "outbound", remote: string, advertise_url: string | undefined, dialUrl?: string) => {
+    const p = new Peer(fakeWs, direction, remote, me, defaultP2POptions, events, dialUrl);
+    p.hello = { type: "hello", version: 1, chain_id: "c1", genesis_hash: "11".repeat(32), ebid: "33".repeat(32), nonce: "44".repeat(32), listen_port: 7072, height: 0, tip_hash: "11".repeat(32), advertise_url };
+    return p;
+  };
+  const cases: [Peer, string][] = [
+    [peer("inbound", "192.0.2.7", "wss://node.example.org:443"), "wss://node.example.org:443"],
+    [peer("inbound", "192.0.2.7", "ws://localhost:7072"), "ws://192.0.2.7:7072"],
+    [peer("inbound", "fd00::7", "ws://[::1]:7072"), "ws://[fd00::7]:7072"],
+    [peer("inbound", "127.0.0.1", "ws://localhost:7072"), "ws://localhost:7072"],
+    [peer("inbound", "192.0.2.7", undefined), "ws://192.0.2.7:7072"],
+    [peer("outbound", "ws://192.0.2.7:9000", "ws://node.example.org:7072", "ws://192.0.2.7:9000"), "ws://node.example.org:7072"],
+    [peer("outbound", "ws://192.0.2.7:9000", "ws://127.0.0.1:7072", "ws://192.0.2.7:9000"), "ws://192.0.2.7:9000"],
+  ];
+  for (const [p, want] of cases) assert.equal(p.listenUrl, want, `${p.direction} ${p.remoteAddress} ${p.hello!.advertise_url}`);
 });
