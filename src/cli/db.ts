@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { loadChainSpec } from "../chain/spec.ts";
 import { verifyDataDir } from "../chain/verify.ts";
 import { DEFAULT_CHAIN } from "./start.ts";
+import { assertDataDirFree } from "../node/dataDir.ts";
 
 /** Flags of `db verify`. */
 export interface DbVerifyFlags {
@@ -11,9 +12,10 @@ export interface DbVerifyFlags {
   json: boolean;
 }
 
-/** Runs the verification and prints the report. @throws when the data dir cannot be opened */
+/** Runs the verification and prints the report. @throws DataDirLockedError while a node runs on it, or when the data dir cannot be opened */
 export async function runDbVerify(f: DbVerifyFlags): Promise<void> {
   const spec = loadChainSpec(resolve(f.chain ?? DEFAULT_CHAIN));
+  assertDataDirFree(resolve(f.dataDir)); // a running node's directory is refused before LevelDB touches it
   const r = await verifyDataDir(resolve(f.dataDir), spec);
   if (f.json) {
     process.stdout.write(JSON.stringify(r, null, 2) + "\n");

@@ -9,7 +9,7 @@ import { Option, type Command } from "commander";
 import { forCommander } from "./parse.ts";
 import { ConfigError } from "../node/options/errors.ts";
 import { readConfigFile, suggest } from "../node/options/file.ts";
-import { envNameOf, fileKeyOf, OPTION_NAMES, optionOfEnvName, START_OPTIONS, type OptionName, type StartValues } from "../node/options/table.ts";
+import { ENV_PREFIX, envNameOf, fileKeyOf, OPTION_NAMES, optionOfEnvName, START_OPTIONS, type OptionName, type StartValues } from "../node/options/table.ts";
 import { OptionValueError, type ValueParser } from "../node/options/values.ts";
 
 /** Where an effective value came from. */
@@ -22,9 +22,6 @@ export interface ResolvedStartOptions {
   /** the config file read, if any (as given) */
   configFile?: string;
 }
-
-/** Prefix of the environment variables the node reads; any other variable with it is refused. */
-export const ENV_PREFIX = "VISION_";
 
 /** Adds every start option of the table to `cmd` as a flag (with its parser, default and help). */
 export function addStartOptions(cmd: Command): Command {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawn, type ChildProcess } from "node:child_process";
 import type { TestnetLayout } from "./testnetInit.ts";
+import { withoutNodeEnv } from "../node/options/table.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/vision-node", import.meta.url));
 
@@ -81,7 +82,7 @@ export class LocalNet {
     if (peers.length) args.push("--peers", peers.join(","));
     args.push(...(this.opts.extraArgs ?? []), ...extra);
     const log = openSync(join(n.dataDir, "node.log"), "a");
-    const child = spawn(process.execPath, args, { stdio: ["ignore", log, log], detached: true });
+    const child = spawn(process.execPath, args, { stdio: ["ignore", log, log], detached: true, env: withoutNodeEnv(process.env) });
     closeSync(log);
     this.expectedExit.delete(n);
     child.on("exit", (code, signal) => {

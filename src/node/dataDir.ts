@@ -27,15 +27,24 @@ export class DataDirLockedError extends Error {
  */
 export async function openDataDir(dataDir: string): Promise<ChainDb> {
   mkdirSync(dataDir, { recursive: true });
+  assertDataDirFree(dataDir);
   const path = join(dataDir, "chaindata");
-  const held = lockHolder(join(path, "LOCK"));
-  if (held !== undefined) throw new DataDirLockedError(dataDir, held);
   try {
     return await ChainDb.open(path);
   } catch (e) {
     if ((e as { cause?: { code?: string } }).cause?.code === "LEVEL_LOCKED") throw new DataDirLockedError(dataDir, lockHolder(join(path, "LOCK")));
     throw e;
   }
+}
+
+/**
+ * Refuses a data dir that a running node holds, without touching it (on Linux; elsewhere it
+ * passes and LevelDB's own lock refuses the open).
+ * @throws DataDirLockedError
+ */
+export function assertDataDirFree(dataDir: string): void {
+  const held = lockHolder(join(dataDir, "chaindata", "LOCK"));
+  if (held !== undefined) throw new DataDirLockedError(dataDir, held);
 }
 
 /**

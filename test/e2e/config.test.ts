@@ -97,6 +97,10 @@ test("a second start on a running node's data dir exits 1 with one line and chan
     assert.equal(second.status, 1);
     assert.equal(second.stderr, `vision-node: data dir ${dataDir} is in use by another vision-node (pid ${first.child.pid})\n`);
     assert.equal(second.stdout, "", "it logged nothing either");
+    // db verify (which needs the node stopped) says the same, before LevelDB touches anything.
+    const verify = runCli(["db", "verify", "--data-dir", dataDir, "--chain", join(t.dir, "chain.json")]);
+    assert.equal(verify.status, 1);
+    assert.equal(verify.stderr, `vision-node: data dir ${dataDir} is in use by another vision-node (pid ${first.child.pid})\n`);
     for (const f of watched) assert.deepEqual(stateOf(join(dataDir, f)), before[f], `${f} unchanged`);
     assert.deepEqual(readdirSync(join(dataDir, "chaindata")).filter((f) => !/^\d+\.(log|ldb)$|^MANIFEST/.test(f)).sort(), entries);
     // The first node still holds its token and keeps producing.

@@ -106,6 +106,18 @@ export type OptionName = keyof StartValues;
 /** Every option name, in table order. */
 export const OPTION_NAMES = Object.keys(START_OPTIONS) as OptionName[];
 
+/** Prefix of the environment variables the node reads; `start` refuses any other variable with it. */
+export const ENV_PREFIX = "VISION_";
+
+/**
+ * `env` without the node's variables, for processes that must be configured by their flags alone
+ * (the nodes of `vision-node testnet` and the drills: an operator's VISION_CONFIG or VISION_KEY_FILE
+ * must not reach them).
+ */
+export function withoutNodeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith(ENV_PREFIX)));
+}
+
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 
 /** The config file key of an option: `apiPort` -> `api_port`. */
@@ -115,7 +127,7 @@ export function fileKeyOf(name: OptionName): string {
 
 /** The environment variable of an option: `apiPort` -> `VISION_API_PORT`; null for config-file-only keys. */
 export function envNameOf(name: OptionName): string | null {
-  return START_OPTIONS[name].flag === null ? null : "VISION_" + snake(name).toUpperCase();
+  return START_OPTIONS[name].flag === null ? null : ENV_PREFIX + snake(name).toUpperCase();
 }
 
 /** The option a config file key names, if any. */

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readFileSync, writeFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import { envNameOf, fileKeyOf, OPTION_NAMES, optionOfEnvName, optionOfFileKey, START_OPTIONS } from "../../../src/node/options/table.ts";
+import { envNameOf, fileKeyOf, OPTION_NAMES, optionOfEnvName, optionOfFileKey, START_OPTIONS, withoutNodeEnv } from "../../../src/node/options/table.ts";
 import { bool, corsOrigins, host, intIn, list, OptionValueError, port, token, wsUrl } from "../../../src/node/options/values.ts";
 import { parseConfigText, readConfigFile } from "../../../src/node/options/file.ts";
 import { ConfigError } from "../../../src/node/options/errors.ts";
@@ -30,6 +30,8 @@ test("every row's flag names its option, and env and file names derive from it",
   assert.equal(fileKeyOf("miningDelayMs"), "mining_delay_ms");
   assert.equal(optionOfFileKey("config"), undefined, "the config file cannot name another config file");
   assert.equal(envNameOf("config"), "VISION_CONFIG");
+  // Nodes the testnet and drills spawn get none of the operator's VISION_* variables.
+  assert.deepEqual(withoutNodeEnv({ PATH: "/bin", VISION_CONFIG: "/etc/n.yaml", VISION_KEY_FILE: "k", VISIONARY: "1" }), { PATH: "/bin", VISIONARY: "1" });
   // Defaults pass their own parser (a default that fails its check would be a trap).
   for (const name of OPTION_NAMES) {
     const d = START_OPTIONS[name].default;
