@@ -25,7 +25,6 @@ import { fileURLToPath } from "node:url";
 export type { ApiModules } from "./modules.ts";
 export { attachLiveStream, type LiveStream } from "./live.ts";
 export { withFastPath, FAST_PATHS, type RequestListener } from "./fastPath.ts";
-export { corsListSchema } from "./cors.ts";
 
 /** How the API app behaves, beyond what it reads. */
 export interface ApiOptions {

@@ -1,6 +1,6 @@
 // /api/health on real processes: a node started late against a peer holding many blocks answers
 // 206 (syncing) while it catches up and 200 once at the tip; the peer answers 200 throughout. Every
-// answer is checked against api/openapi.yaml's Health schema.
+// answer is checked against api/openapi.yaml's Health schema. The holder also runs with --api-cors.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
@@ -25,8 +25,11 @@ test(`health: 206 while a late node syncs ${BLOCKS} blocks from its peer, then 2
 
   const nodes: NodeProc[] = [];
   try {
-    const holder = await startNode({ dataDir: holderDir, chain: specFile, extra: ["--no-produce", "--log-level", "info"] });
+    const holder = await startNode({ dataDir: holderDir, chain: specFile, extra: ["--no-produce", "--log-level", "info", "--api-cors", "http://allowed.example"] });
     nodes.push(holder);
+    const origin = async (o: string) => (await fetch(`${holder.api}/api/mining/status`, { headers: { origin: o } })).headers.get("access-control-allow-origin");
+    assert.equal(await origin("http://allowed.example"), "http://allowed.example", "--api-cors: the allowed origin may read");
+    assert.equal(await origin("http://other.example"), null, "--api-cors: another origin gets no header");
     const health = async (n: NodeProc) => {
       const r = await fetch(`${n.api}/api/health`);
       const body = (await checkResponse("GET", `${n.api}/api/health`, r)) as { status: string; chain: { height: number }; sync: { syncing: boolean } };
