@@ -298,8 +298,8 @@ export class VisionNode {
       clearInterval(this.heartbeat);
       this.syncer.stop();
       this.snapshot.stop();
-      this.live.close();
       await this.metricsServer?.close();
+      this.live.close();
       await new Promise<void>((r) => {
         this.httpServer.close(() => r());
         this.httpServer.closeAllConnections?.();
