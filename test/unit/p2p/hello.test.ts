@@ -178,7 +178,7 @@ test("a learned address that keeps failing is forgotten; a configured one is red
 });
 
 test("banMs and maxInboundPerAddress from options", async () => {
-  const a = manager(keys[0]!, { maxStrikes: 1, banMs: 400, maxInboundPerAddress: 1 });
+  const a = manager(keys[0]!, { maxStrikes: 1, banMs: 2000, maxInboundPerAddress: 1 });
   await a.start();
   const url = `ws://127.0.0.1:${a.port}`;
   try {
@@ -193,8 +193,8 @@ test("banMs and maxInboundPerAddress from options", async () => {
     const t0 = Date.now();
     const again = await handshakeClient(url, keys[1]!, "c1", GENESIS, keys[0]!.ebid);
     assert.match((await again.closed).reason, /banned/);
-    assert.ok(Date.now() - t0 < 400, "still within banMs");
-    await sleep(450 - (Date.now() - t0));
+    assert.ok(Date.now() - t0 < 2000, "still within banMs");
+    await sleep(2100 - (Date.now() - t0));
     assert.equal(a.health().banned, 0, "the ban expired after banMs");
     await handshakeClient(url, keys[1]!, "c1", GENESIS, keys[0]!.ebid);
     await waitFor(() => a.readyPeers().length === 1, 2000, "accepted after the ban");
