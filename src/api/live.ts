@@ -4,7 +4,7 @@
  * every new tip (at most one per 100 ms) and at least once a second:
  * `{type: "view", at, status (exactly GET /api/mining/status), tip, my_jitter_ms, history (recent
  * canonical blocks: height, hash, producer, slot, timestamp, txs), slot_distribution, peers, claims,
- * pow (miner counters, or null)}`. Clients send nothing; anything they send is ignored, a message
+ * sync_progress, pow (miner counters, or null)}`. Clients send nothing; anything they send is ignored, a message
  * over 1 KiB closes them. Slow readers are skipped, not buffered without bound. A plain GET of the
  * path (no upgrade) answers one view as JSON.
  */
@@ -79,7 +79,7 @@ export async function liveView(m: ApiModules, history: readonly HistoryEntry[]):
     slot_distribution: distribution,
     peers: m.p2p.readyPeers().map((x) => ({ ebid: x.ebid, direction: x.direction, height: x.height, address: x.listenUrl ?? null })),
     claims: m.claims.records(10),
-    sync: m.syncer.progress,
+    sync_progress: m.syncer.progress,
     pow: m.mining.miner ? { ...m.mining.miner.stats, hash_rate: Math.round(m.mining.miner.rates().hash_rate) } : null,
   };
 }

@@ -32,7 +32,7 @@ test(`health: 206 while a late node syncs ${BLOCKS} blocks from its peer, then 2
     assert.equal(await origin("http://other.example"), null, "--api-cors: another origin gets no header");
     const health = async (n: NodeProc) => {
       const r = await fetch(`${n.api}/api/health`);
-      const body = (await checkResponse("GET", `${n.api}/api/health`, r)) as { status: string; chain: { height: number }; sync: { syncing: boolean } };
+      const body = (await checkResponse("GET", `${n.api}/api/health`, r)) as { status: string; chain: { height: number }; sync_progress: { syncing: boolean } };
       return { code: r.status, ...body };
     };
     const first = await health(holder);

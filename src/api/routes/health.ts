@@ -30,7 +30,7 @@ export function healthRoutes(m: ApiModules): Hono {
         status: health.status,
         p2p: m.p2p.health(),
         chain: { height: head.height, tip_hash: head.hash, genesis_hash: m.chain.genesis.hash },
-        sync: m.syncer.progress,
+        sync_progress: m.syncer.progress,
         // blocks held from the future, blocks waiting for their parent, attestations waiting for a block
         pending: { ...m.chain.pending, attestations: m.attestations.size },
         eligible: m.snapshot.eligible,
