@@ -4,7 +4,7 @@
  * no CDN: nodes often run without internet access).
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import { Hono } from "hono";
@@ -41,7 +41,9 @@ const page = `<!doctype html>
 /** Docs routes, mounted at /api. */
 export function docsRoutes(): Hono {
   const app = new Hono();
-  const dist = (createRequire(import.meta.url)("swagger-ui-dist") as { getAbsoluteFSPath(): string }).getAbsoluteFSPath();
+  // Resolved, not required: the package's main module evaluates the whole browser bundle
+  // (+40 MiB RSS, +12 MiB heap in a node that never runs it).
+  const dist = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
   app.get("/docs", (c) => c.html(page));
   app.get("/docs/assets/:file", (c) => {
