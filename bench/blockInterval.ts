@@ -39,7 +39,7 @@ export async function benchBlockInterval(blocks = 100, blockTimeMs = 2000): Prom
     const all: { header: { timestamp: number; slot: number | null }; hash: string }[] = [];
     for (let from = 1; from <= target; from += 100) {
       const to = Math.min(target, from + 99);
-      all.push(...(await getJson(`${nodes[0]!.api}/api/blocks?from=${from}&to=${to}`)).blocks);
+      all.push(...(await getJson(`${nodes[0]!.api}/api/blocks?from=${from}&limit=${to - from + 1}`)).blocks);
     }
     const intervals = all.slice(1).map((b, i) => b.header.timestamp - all[i]!.header.timestamp);
     const agree = await Promise.all(nodes.map(async (n) => (await getJson(`${n.api}/api/blocks/${target - 1}`)).hash));

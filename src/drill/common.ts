@@ -55,7 +55,7 @@ export async function checkAgreement(net: LocalNet): Promise<{ heights: number; 
   const top = Math.min(...heads.map((h) => h.height));
   for (let from = 1; from <= top; from += 100) {
     const to = Math.min(top, from + 99);
-    const ranges = await Promise.all(net.nodes.map(async (n) => (await getJson<{ blocks: BlockJson[] }>(`${n.api}/api/blocks?from=${from}&to=${to}`)).blocks));
+    const ranges = await Promise.all(net.nodes.map(async (n) => (await getJson<{ blocks: BlockJson[] }>(`${n.api}/api/blocks?from=${from}&limit=${to - from + 1}`)).blocks));
     for (let i = 0; i <= to - from; i++) {
       if (new Set(ranges.map((r) => r[i]?.hash)).size !== 1) return { heights: top, agree: false, firstMismatch: from + i };
     }
@@ -146,7 +146,7 @@ export async function forkSummary(net: LocalNet, to: number, outlivedMs = Infini
   for (const n of net.nodes.filter(up)) {
     for (let from = 1; from <= to; from += 1000) {
       const r = await getJson<{ forks: { hash: string; seen_at: number | null; orphaned_at: number | null }[] }>(
-        `${n.api}/api/blocks/forks?from=${from}&to=${Math.min(to, from + 999)}`,
+        `${n.api}/api/blocks/forks?from=${from}&limit=${Math.min(to, from + 999) - from + 1}`,
       );
       for (const f of r.forks) {
         const ms = f.seen_at !== null && f.orphaned_at !== null ? f.orphaned_at - f.seen_at : 0;

@@ -125,7 +125,7 @@ export async function drillSoak(f: SoakFlags, print: (line: string) => void): Pr
     const top = (await getJson<Head>(`${net.nodes[0]!.api}/api/chain/head`)).height;
     r.blocks = top - h0;
     const blocks: BlockJson[] = [];
-    for (let from = h0; from <= top; from += 100) blocks.push(...(await getJson<{ blocks: BlockJson[] }>(`${net.nodes[0]!.api}/api/blocks?from=${from}&to=${Math.min(top, from + 99)}`)).blocks);
+    for (let from = h0; from <= top; from += 100) blocks.push(...(await getJson<{ blocks: BlockJson[] }>(`${net.nodes[0]!.api}/api/blocks?from=${from}&limit=${Math.min(top, from + 99) - from + 1}`)).blocks);
     const intervals = blocks.slice(1).map((b, i) => b.header.timestamp - blocks[i]!.header.timestamp);
     r.interval_p50_ms = pct(intervals, 50);
     r.interval_p99_ms = pct(intervals, 99);

@@ -52,7 +52,7 @@ test("two miners on a pow chain: valid PoW at >= the expected difficulty, a reta
       return a.hash === b.hash;
     }, 30_000, "both miners on one tip");
 
-    const blocks = (await getJson<{ blocks: Block[] }>(`${nodes[0]!.api}/api/blocks?from=0&to=${target}`)).blocks;
+    const blocks = (await getJson<{ blocks: Block[] }>(`${nodes[0]!.api}/api/blocks?from=0&limit=${target + 1}`)).blocks;
     const headers = blocks.map((b) => b.header);
     const producers = new Set<string>();
     for (const b of blocks.slice(1)) {
@@ -68,7 +68,7 @@ test("two miners on a pow chain: valid PoW at >= the expected difficulty, a reta
     assert.equal(expected(headers, 12), 5, "clamped to max_difficulty at the next one");
     assert.ok(headers[8]!.difficulty >= 4 && headers[12]!.difficulty >= 5);
     assert.equal(producers.size, 2, "both miners found blocks");
-    const other = (await getJson<{ blocks: Block[] }>(`${nodes[1]!.api}/api/blocks?from=0&to=${target}`)).blocks;
+    const other = (await getJson<{ blocks: Block[] }>(`${nodes[1]!.api}/api/blocks?from=0&limit=${target + 1}`)).blocks;
     assert.deepEqual(other.map((b) => b.hash), blocks.map((b) => b.hash), "both nodes hold the same chain");
     const detailed = await getJson(`${nodes[0]!.api}/status/detailed`);
     assert.ok(detailed.mining_stats.total_hashes > 0);
@@ -92,7 +92,7 @@ test("an external miner process mines blocks through /mine_block and /submit_blo
     const r = runCli(["mine", "--node", node.api, "--key", keyFile, "--workers", "1", "--blocks", "3"], 120_000);
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /accepted 3, stale 0, refused 0/);
-    const blocks = (await getJson<{ blocks: Block[] }>(`${node.api}/api/blocks?from=1&to=3`)).blocks;
+    const blocks = (await getJson<{ blocks: Block[] }>(`${node.api}/api/blocks?from=1&limit=3`)).blocks;
     assert.equal(blocks.length, 3);
     for (const b of blocks) {
       assert.equal(b.header.producer, key.ebid, "the key's EBID is the producer");

@@ -53,7 +53,7 @@ test("testnet init wrote the spec, the node keys (mode 0600) and a funded faucet
 
 test("three nodes produce 10 blocks with identical hashes and producer == winners[slot]", async () => {
   await waitFor(async () => (await Promise.all(nodes.map(height))).every((h) => h >= 10), 60_000, "10 blocks on every node");
-  const chains = await Promise.all(nodes.map(async (n) => (await getJson(`${n.api}/api/blocks?from=0&to=10`)).blocks as Block[]));
+  const chains = await Promise.all(nodes.map(async (n) => (await getJson(`${n.api}/api/blocks?from=0&limit=11`)).blocks as Block[]));
   for (let h = 0; h <= 10; h++) {
     const hashes = chains.map((c) => c[h]!.hash);
     assert.equal(new Set(hashes).size, 1, `height ${h}: ${hashes.join(" ")}`);
