@@ -1,10 +1,9 @@
 /**
  * The metrics listener (`--metrics-host`, `--metrics-port`): `GET /metrics` on a port of its own, so
- * a Prometheus server can scrape a node whose API stays private. It forwards to the API app's own
- * `/metrics` route (the same registry, the same handler and its cache); every other request is 404.
+ * a Prometheus server can scrape a node whose API stays private. It hands `/metrics` to the API's
+ * own request handling (the same registry, the same route and its cache); every other request is 404.
  */
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 /** Where the metrics listener binds. */
 export interface MetricsServerOptions {
@@ -22,35 +21,36 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** What serves `/metrics`: the API app's fetch. */
-export type FetchHandler = (req: Request) => Response | Promise<Response>;
+/** A `node:http` request listener: what answers `GET /metrics` (the API's). */
+export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Path served by the listener. */
 export const METRICS_PATH = "/metrics";
+
+const NOT_FOUND = JSON.stringify({ error: "not_found", message: `this listener serves GET ${METRICS_PATH} only` });
 
 /**
  * Starts the listener.
  * @throws the bind error (e.g. EADDRINUSE) when the port cannot be taken
  */
-export function startMetricsServer(opts: MetricsServerOptions, apiFetch: FetchHandler): Promise<MetricsServer> {
-  const fetch: FetchHandler = (req) => {
-    const path = new URL(req.url).pathname;
-    if (req.method === "GET" && path === METRICS_PATH) return apiFetch(req);
-    return Response.json({ error: "not_found", message: `this listener serves GET ${METRICS_PATH} only` }, { status: 404 });
-  };
+export function startMetricsServer(opts: MetricsServerOptions, serveMetrics: MetricsHandler): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    if (req.method === "GET" && (req.url ?? "").split("?")[0] === METRICS_PATH) return serveMetrics(req, res);
+    res.writeHead(404, { "content-type": "application/json", "content-length": Buffer.byteLength(NOT_FOUND) }).end(NOT_FOUND);
+  });
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname: opts.host, port: opts.port }, (info) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => {
       server.off("error", reject);
       let closing: Promise<void> | undefined;
       resolve({
-        port: info.port,
+        port: (server.address() as { port: number }).port,
         close: () =>
           (closing ??= new Promise<void>((r) => {
             server.close(() => r());
-            server.closeAllConnections?.();
+            server.closeAllConnections();
           })),
       });
-    }) as Server;
-    server.once("error", reject);
+    });
   });
 }

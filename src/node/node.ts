@@ -260,7 +260,7 @@ export class VisionNode {
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
       const live = attachLiveStream(server, apiModules);
       cleanup.push(() => live.close());
-      const metricsServer = opts.metricsPort === undefined ? undefined : await startMetricsServer({ host: opts.metricsHost ?? "127.0.0.1", port: opts.metricsPort }, app.fetch);
+      const metricsServer = opts.metricsPort === undefined ? undefined : await startMetricsServer({ host: opts.metricsHost ?? "127.0.0.1", port: opts.metricsPort }, withFastPath(apiModules, {}, getRequestListener(app.fetch)));
       if (metricsServer) {
         cleanup.push(() => metricsServer.close());
         log.info({ url: `http://${opts.metricsHost ?? "127.0.0.1"}:${metricsServer.port}/metrics` }, "Metrics listening");
