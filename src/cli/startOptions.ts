@@ -37,14 +37,16 @@ export function addStartOptions(cmd: Command): Command {
     if (def.hidden) o.hideHelp();
     cmd.addOption(o);
   }
+  const keys = (pick: (n: OptionName) => boolean) => OPTION_NAMES.filter(pick).map(fileKeyOf).join(", ");
   return cmd.addHelpText(
     "after",
     `
 Every option can also be set by an environment variable ${ENV_PREFIX}<OPTION> (VISION_API_PORT=8081,
 VISION_PEERS=ws://a:7072,ws://b:7072, VISION_PRODUCE=false for --no-produce) or by a key of the
 --config file named as the option in lower_snake case (api_port: 8081, produce: false). Flags beat
-the environment, which beats the file, which beats the defaults. The file also takes admin_token,
-mining_difficulty and mining_delay_ms; POST /config/refresh reloads the last two.`,
+the environment, which beats the file, which beats the defaults. The file also takes
+${keys((n) => START_OPTIONS[n].flag === null)}; POST /config/refresh applies
+${keys((n) => START_OPTIONS[n].applies === "live")} at once.`,
   );
 }
 
