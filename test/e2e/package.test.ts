@@ -1,5 +1,6 @@
 // The release as an operator gets it: `npm pack` the project, install the tarball into an empty
-// folder, and run the installed `vision-node --version` and a short 2-node `vision-node testnet`.
+// folder, and run the installed `vision-node --version`, a short 2-node `vision-node testnet`, and
+// `vision-node start` on the shipped chain spec.
 // The installed folder must hold no sources, no TypeScript and no build/test tooling.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -39,6 +40,7 @@ function killQuietly(pid: number | undefined, signal: NodeJS.Signals = "SIGKILL"
 test("npm pack, install the tarball into an empty folder, run --version and a 2-node testnet from it", { timeout: 420_000 }, async () => {
   const t = tempDir("vision-package-");
   let testnet: ChildProcess | undefined;
+  let single: ChildProcess | undefined;
   const nodePids: number[] = [];
   try {
     // Pack and look at what the tarball holds. scripts/run-tests.mjs built lib/ just before, and
@@ -98,12 +100,30 @@ test("npm pack, install the tarball into an empty folder, run --version and a 2-
     assert.equal(docs.status, 200);
     assert.equal(((await docs.json()) as { openapi?: string }).openapi?.startsWith("3"), true);
     assert.equal((await fetch(`http://127.0.0.1:${api}/dashboard`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${api}/api/docs/assets/swagger-ui.css`)).status, 200);
 
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     child.kill("SIGINT");
     assert.equal(await exited, 0, "testnet stops cleanly");
+
+    // `start` without --chain runs the shipped testnet spec.
+    const port = await freePortRange(1);
+    single = spawn(bin, ["start", "--data-dir", join(t.dir, "single"), "--api-port", String(port), "--p2p-port", "0", "--p2p-host", "127.0.0.1", "--log-format", "json"], {
+      cwd: app,
+      env: ENV,
+      stdio: "ignore",
+    });
+    const shipped = JSON.parse(readFileSync(join(modules, "vision-node", "chains", "testnet.json"), "utf8")) as { chain_id: string };
+    let status: { chain_id?: string; version?: string } | undefined;
+    for (let i = 0; i < 300 && !status; i++) {
+      status = await fetch(`http://127.0.0.1:${port}/api/status`).then((r) => r.json() as Promise<typeof status>, () => undefined);
+      if (!status) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status?.chain_id, shipped.chain_id);
+    assert.equal(status?.version, VERSION);
   } finally {
     killQuietly(testnet?.pid);
+    killQuietly(single?.pid);
     for (const pid of nodePids) killQuietly(pid);
     t.cleanup();
   }
