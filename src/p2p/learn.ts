@@ -1,30 +1,54 @@
 /**
- * Which addresses from a peer's `peers` message may be dialled (docs/protocol.md §9.4). A loopback
- * or unspecified address means "this machine" to whoever dials it, so it is learned only from a
- * peer that is itself on this machine: a remote peer cannot point us at our own local services.
+ * Which addresses from a peer's `peers` message (or its `advertise_url`) may be dialled
+ * (docs/protocol.md §9.4). Addresses have a scope: this machine (loopback, unspecified), a private
+ * network (RFC 1918, shared address space, link-local, unique-local IPv6, multicast and reserved),
+ * or public. An address is learned only from a peer at least as close as the address: a remote
+ * peer cannot point us at our own local services, nor a peer on the Internet at hosts of our
+ * private network. A DNS name is public by name; the addresses it resolves to are checked when it
+ * is dialled ({@link guardedLookup}), so a name with an A record of 127.0.0.1 gains nothing.
  */
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
 import { BlockList, isIP } from "node:net";
+
+/** How close an address is: 0 this machine, 1 a private network, 2 public. */
+export type Scope = 0 | 1 | 2;
 
 const LOCAL = new BlockList();
 LOCAL.addSubnet("127.0.0.0", 8, "ipv4");
-LOCAL.addAddress("0.0.0.0", "ipv4");
+LOCAL.addSubnet("0.0.0.0", 8, "ipv4");
 LOCAL.addAddress("::1", "ipv6");
 LOCAL.addAddress("::", "ipv6");
 LOCAL.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
-LOCAL.addAddress("::ffff:0.0.0.0", "ipv6");
+LOCAL.addSubnet("::ffff:0.0.0.0", 104, "ipv6");
 
-/** True for localhost names, 127.0.0.0/8, 0.0.0.0, ::1, :: and their IPv4-mapped forms (brackets allowed). */
-export function isLocalHost(host: string): boolean {
+const PRIVATE = new BlockList();
+for (const [net, bits] of [["10.0.0.0", 8], ["172.16.0.0", 12], ["192.168.0.0", 16], ["100.64.0.0", 10], ["169.254.0.0", 16], ["224.0.0.0", 3]] as const) {
+  PRIVATE.addSubnet(net, bits, "ipv4");
+  PRIVATE.addSubnet(`::ffff:${net}`, 96 + bits, "ipv6");
+}
+PRIVATE.addSubnet("fc00::", 7, "ipv6"); // unique local
+PRIVATE.addSubnet("fe80::", 10, "ipv6"); // link-local
+PRIVATE.addSubnet("ff00::", 8, "ipv6"); // multicast
+
+/** The scope of a host name or IP address (brackets allowed). Names are public unless `localhost` ones. */
+export function scopeOf(host: string): Scope {
   const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-  if (h === "localhost" || h.endsWith(".localhost")) return true;
+  if (h === "localhost" || h.endsWith(".localhost")) return 0;
   const family = isIP(h);
-  return family !== 0 && LOCAL.check(h, family === 4 ? "ipv4" : "ipv6");
+  if (family === 0) return 2;
+  const type = family === 4 ? "ipv4" : "ipv6";
+  if (LOCAL.check(h, type)) return 0;
+  return PRIVATE.check(h, type) ? 1 : 2;
+}
+
+/** True for localhost names, 0.0.0.0/8, 127.0.0.0/8, ::1, :: and their IPv4-mapped forms (brackets allowed). */
+export function isLocalHost(host: string): boolean {
+  return scopeOf(host) === 0;
 }
 
 /**
  * Whether `url` (already checked dialable) heard from a peer at `senderHost` (its IP address, or
- * the host we dialled) may be learned: anything from a local peer, and non-local addresses from
- * anyone.
+ * the host we dialled) may be learned: only when the address is no closer than the sender.
  */
 export function mayLearn(url: string, senderHost: string): boolean {
   let host: string;
@@ -33,5 +57,29 @@ export function mayLearn(url: string, senderHost: string): boolean {
   } catch {
     return false;
   }
-  return !isLocalHost(host) || isLocalHost(senderHost);
+  return scopeOf(host) >= scopeOf(senderHost);
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for dialling an address learned from a peer at `senderHost`: resolves the name and
+ * keeps only the addresses no closer than that peer, failing with ENOTFOUND when none is left.
+ * IP literals never reach a lookup (they were checked by {@link mayLearn}).
+ */
+export function guardedLookup(senderHost: string): (hostname: string, options: LookupOptions, callback: LookupCallback) => void {
+  const floor = scopeOf(senderHost);
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, "");
+      const allowed = addresses.filter((a) => scopeOf(a.address) >= floor);
+      if (allowed.length === 0) {
+        const e: NodeJS.ErrnoException = new Error(`${hostname} resolves only to addresses closer than the peer that shared it`);
+        e.code = "ENOTFOUND";
+        return callback(e, "");
+      }
+      if (options.all) return callback(null, allowed);
+      callback(null, allowed[0]!.address, allowed[0]!.family);
+    });
+  };
 }

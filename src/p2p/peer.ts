@@ -126,6 +126,14 @@ export class Peer {
   get listenUrl(): string | undefined {
     const advertised = this.hello?.advertise_url;
     if (advertised && mayLearn(advertised, this.host)) return advertised;
+    return this.inferredUrl;
+  }
+
+  /**
+   * ws://host:port that we know reaches this peer, whatever it advertises: the address we dialled,
+   * else its remote IP address with its hello's `listen_port`.
+   */
+  get inferredUrl(): string | undefined {
     if (this.dialUrl) return this.dialUrl;
     if (!this.hello || this.hello.listen_port === 0) return undefined;
     const host = this.remoteAddress.includes(":") ? `[${this.remoteAddress}]` : this.remoteAddress;

@@ -12,7 +12,7 @@ import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
 import type { Message } from "./messages.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
-import { mayLearn } from "./learn.ts";
+import { guardedLookup, mayLearn } from "./learn.ts";
 
 /** What the node supplies to the P2P layer. */
 export interface P2PHandlers {
@@ -49,6 +49,8 @@ interface DialTarget {
   attempt: number;
   /** dials in a row that failed or closed before the handshake completed */
   failures: number;
+  /** learned ones: the host of the peer that shared it (what the address may resolve to depends on it) */
+  learnedFrom?: string;
   ebid?: string;
   timer?: NodeJS.Timeout;
   connecting: boolean;
@@ -187,11 +189,12 @@ export class PeerManager {
 
   /**
    * Starts dialling `url` (ws://host:port) and keeps it connected. A configured target is dialled
-   * even past `maxPeers`; a learned one (`configured` false) only while there is room.
+   * even past `maxPeers`; a learned one (`configured` false) only while there is room, and a name
+   * it has is dialled only if it resolves to a host no closer than `learnedFrom` (the sharing peer's host).
    */
-  addTarget(url: string, configured = true): void {
+  addTarget(url: string, configured = true, learnedFrom?: string): void {
     if (this.targets.has(url) || this.stopped) return;
-    const t: DialTarget = { url, configured, attempt: 0, failures: 0, connecting: false };
+    const t: DialTarget = { url, configured, attempt: 0, failures: 0, connecting: false, learnedFrom };
     this.targets.set(url, t);
     this.dial(t);
   }
@@ -275,7 +278,7 @@ export class PeerManager {
       for (const t of this.targets.values()) if (!t.configured) learned++;
       for (const url of msg.peers) {
         if (learned >= this.opts.maxPeers) break;
-        if (isWsUrl(url) && mayLearn(url, peer.host) && this.learn(url)) learned++;
+        if (isWsUrl(url) && mayLearn(url, peer.host) && this.learn(url, peer.host)) learned++;
       }
       return;
     }
@@ -284,12 +287,15 @@ export class PeerManager {
 
   // Addresses learned from peers are dialled like configured ones, unless we already reach them.
   // Returns true when `url` became a new target.
-  private learn(url: string): boolean {
+  // `from`: the sharing peer's host. Only an address we know reaches a peer counts as reached (one
+  // we dialled, or its IP with its listen port), never what a peer claims: a peer advertising an
+  // honest node's address must not keep us from dialling that node.
+  private learn(url: string, from: string): boolean {
     if (this.targets.has(url) || this.stopped) return false;
-    if (this.readyPeers().some((p) => p.listenUrl === url)) return false;
+    if (this.readyPeers().some((p) => p.inferredUrl === url)) return false;
     if (url.endsWith(`:${this.boundPort}`) && /\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(url)) return false;
     if (url === this.opts.advertiseUrl) return false; // ourselves, as we told others
-    this.addTarget(url, false);
+    this.addTarget(url, false, from);
     return true;
   }
 
@@ -338,7 +344,9 @@ export class PeerManager {
     // A learned address waits while connections (and dials about to become ones) fill maxPeers.
     if (!t.configured && this.peers.size + this.opensInFlight() >= this.opts.maxPeers) return this.scheduleDial(t);
     t.connecting = true;
-    const ws = new WebSocket(t.url, { perMessageDeflate: false, maxPayload: this.opts.maxPayloadBytes, handshakeTimeout: this.opts.handshakeTimeoutMs });
+    // A learned name is resolved through guardedLookup: it may not lead to a host closer than the peer that shared it.
+    const lookup = t.learnedFrom === undefined ? {} : { lookup: guardedLookup(t.learnedFrom) };
+    const ws = new WebSocket(t.url, { perMessageDeflate: false, maxPayload: this.opts.maxPayloadBytes, handshakeTimeout: this.opts.handshakeTimeoutMs, ...lookup });
     let attached = false;
     ws.once("open", () => {
       attached = true;

@@ -1,0 +1,114 @@
+// A hostile peer's `peers` messages and advertise_url, over real sockets: what it can make a node
+// dial, and whether it can keep a node from dialling honest addresses.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { makeKeys } from "../../helpers/fixtures.ts";
+import { waitFor } from "../../helpers/net.ts";
+import { guardedLookup, mayLearn, scopeOf } from "../../../src/p2p/learn.ts";
+import { handshake, manager, nonLoopback, recordingLog, sleep, victim } from "./attackKit.ts";
+
+const keys = makeKeys(8);
+const remote = nonLoopback("IPv4");
+const privateV6 = nonLoopback("IPv6", true);
+
+test("a remote peer cannot make a node dial this machine through a DNS name that resolves to loopback", { skip: remote ? false : "no non-loopback IPv4 address to connect from" }, async () => {
+  // "localhost" itself is refused by name; any other name pointing at 127.0.0.1 (here the /etc/hosts
+  // entry of this machine's hostname; on the Internet, a public name with an A record of 127.0.0.1)
+  // must be refused when it is dialled.
+  const { hostname } = await import("node:os");
+  const { lookup } = await import("node:dns/promises");
+  const name = hostname();
+  const resolved = await lookup(name).catch(() => undefined);
+  const service = await victim("127.0.0.1");
+  const x = manager(keys[0]!);
+  await x.start();
+  try {
+    assert.ok(resolved, `${name} resolves`);
+    const m = await handshake(`ws://127.0.0.1:${x.port}`, keys[1]!, keys[0]!.ebid, { localAddress: remote });
+    await waitFor(() => x.readyPeers().length === 1, 2000, "the hostile peer is ready");
+    assert.equal(x.readyPeers()[0]!.host, remote, "the node sees a remote peer");
+    m.send({ type: "peers", peers: [`ws://${name}:${service.port}`, `ws://${name}.:${service.port}`] });
+    await sleep(800);
+    if (resolved!.address.startsWith("127.") || resolved!.address === "::1") assert.equal(service.hits(), 0, "the local service was dialled");
+    m.ws.terminate();
+  } finally {
+    await x.stop();
+    await service.close();
+  }
+});
+
+test("a remote peer on a public address cannot make a node dial private-network addresses", { skip: remote ? false : "no non-loopback IPv4 address to connect from" }, async () => {
+  const rec = recordingLog();
+  const x = manager(keys[0]!, { handshakeTimeoutMs: 300 }, undefined, rec.log);
+  await x.start();
+  const service = privateV6 ? await victim(privateV6) : undefined; // a private address that reaches this machine, when it has one
+  try {
+    const m = await handshake(`ws://127.0.0.1:${x.port}`, keys[1]!, keys[0]!.ebid, { localAddress: remote });
+    await waitFor(() => x.readyPeers().length === 1, 2000, "the hostile peer is ready");
+    const targets = ["ws://169.254.169.254:80", "ws://10.255.255.1:6379", "ws://[::ffff:192.168.0.1]:80", ...(service ? [`ws://[${privateV6}]:${service.port}`] : [])];
+    m.send({ type: "peers", peers: targets });
+    await sleep(1000); // a dial would have failed (refused, or timed out after 300 ms) and been logged by now
+    const dialled = rec.entries.filter((e) => typeof e.url === "string" && targets.includes(e.url));
+    assert.deepEqual(dialled, [], "private addresses from a public peer were dialled");
+    assert.equal(service?.hits() ?? 0, 0);
+    m.ws.terminate();
+  } finally {
+    await x.stop();
+    await service?.close();
+  }
+});
+
+test("a peer that advertises an honest node's address does not keep the node from dialling that honest node", async () => {
+  const h = manager(keys[2]!);
+  await h.start();
+  const honest = `ws://127.0.0.1:${h.port}`;
+  const x = manager(keys[0]!);
+  await x.start();
+  try {
+    // The squatter claims the honest node's address as its own, then shares it.
+    const m = await handshake(`ws://127.0.0.1:${x.port}`, keys[3]!, keys[0]!.ebid, { hello: { advertise_url: honest } });
+    await waitFor(() => x.readyPeers().length === 1, 2000, "the squatter is ready");
+    assert.equal(x.readyPeers()[0]!.listenUrl, honest);
+    m.send({ type: "peers", peers: [honest] });
+    await waitFor(() => x.readyPeers().some((p) => p.ebid === keys[2]!.ebid), 3000, "the node dialled the honest address");
+    m.ws.terminate();
+  } finally {
+    await x.stop();
+    await h.stop();
+  }
+});
+
+test("scopeOf and mayLearn: an address is learned only from a peer at least as close as it", () => {
+  const scopes: [string, number][] = [
+    ["127.0.0.1", 0], ["0.1.2.3", 0], ["::ffff:0.0.0.1", 0], ["localhost", 0],
+    ["10.1.2.3", 1], ["172.16.0.1", 1], ["172.31.255.255", 1], ["192.168.1.1", 1], ["100.64.0.1", 1], ["169.254.169.254", 1],
+    ["[::ffff:169.254.169.254]", 1], ["::ffff:a9fe:a9fe", 1], ["fd00::2", 1], ["fe80::1", 1], ["224.0.0.1", 1], ["255.255.255.255", 1], ["ff02::1", 1],
+    ["172.32.0.1", 2], ["192.0.2.7", 2], ["8.8.8.8", 2], ["2001:db8::1", 2], ["node.example.org", 2], ["vm", 2],
+  ];
+  for (const [h, want] of scopes) assert.equal(scopeOf(h), want, h);
+  const cases: [string, string, boolean][] = [
+    ["ws://169.254.169.254:80", "192.0.2.7", false], // a cloud metadata service
+    ["ws://10.0.0.5:6379", "203.0.113.9", false],
+    ["ws://[fd00::5]:7072", "192.0.2.7", false],
+    ["ws://[::ffff:a00:5]:7072", "192.0.2.7", false], // 10.0.0.5, IPv4-mapped
+    ["ws://10.0.0.5:7072", "10.0.0.9", true], // a LAN testnet still learns its own addresses
+    ["ws://10.0.0.5:7072", "127.0.0.1", true],
+    ["ws://127.0.0.1:7072", "10.0.0.9", false],
+    ["ws://192.0.2.8:7072", "10.0.0.9", true],
+  ];
+  for (const [url, sender, want] of cases) assert.equal(mayLearn(url, sender), want, `${url} from ${sender}`);
+});
+
+test("guardedLookup drops resolved addresses closer than the sharing peer, in both callback forms", async () => {
+  const resolve = (sender: string, all: boolean) =>
+    new Promise<{ err: NodeJS.ErrnoException | null; address: unknown }>((r) => guardedLookup(sender)("localhost", { all }, (err, address) => r({ err, address })));
+  for (const all of [false, true]) {
+    const remoteSender = await resolve("192.0.2.7", all);
+    assert.equal(remoteSender.err?.code, "ENOTFOUND", `all: ${all}`);
+    assert.match(remoteSender.err!.message, /closer than the peer that shared it/);
+    const localSender = await resolve("127.0.0.1", all);
+    assert.equal(localSender.err, null);
+    const first = all ? (localSender.address as { address: string }[])[0]!.address : (localSender.address as string);
+    assert.equal(scopeOf(first), 0);
+  }
+});
