@@ -36,6 +36,8 @@ export function addStartOptions(cmd: Command): Command {
     }
     if (def.hidden) o.hideHelp();
     cmd.addOption(o);
+    // `--produce` too, so a flag can turn back on what a file or variable turned off.
+    if (def.flag.startsWith("--no-")) cmd.addOption(new Option(`--${def.flag.slice(5)}`, `the default: overrides ${envNameOf(name)}=false or ${fileKeyOf(name)}: false`));
   }
   const keys = (pick: (n: OptionName) => boolean) => OPTION_NAMES.filter(pick).map(fileKeyOf).join(", ");
   return cmd.addHelpText(

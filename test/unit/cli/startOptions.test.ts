@@ -37,6 +37,9 @@ test("flag beats env beats file beats default, for a number, a boolean, a list a
       apiPort: [9003, "flag"], produce: [false, "flag"], peers: [["ws://flag:1"], "flag"], logLevel: ["debug", "flag"], p2pBanMs: [1000, "file"],
     });
     assert.equal(r.configFile, file);
+    // On/off options take --x as well as --no-x, so a flag can undo a file's or a variable's "off".
+    const on = resolve(["--config", file, "--produce", "--discovery"], { VISION_DISCOVERY: "false" });
+    assert.deepEqual([on.values.produce, on.sources.produce, on.values.discovery, on.sources.discovery], [true, "flag", true, "flag"]);
     assert.equal(r.sources.config, "flag");
     // The config file itself may come from the environment; a --config flag beats it.
     assert.equal(resolve([], { VISION_CONFIG: file }).values.apiPort, 9001);
