@@ -29,8 +29,9 @@ export interface P2POptions {
   maxPayloadBytes: number;
   maxBufferedBytes: number;
   /**
-   * connections at most (handshaking or ready, both directions): inbound past it are refused and
-   * learned addresses wait; configured peers are dialled regardless
+   * connections at most (handshaking or ready, both directions): inbound past it, or past it less
+   * the slots kept for our own dials (a quarter, at most 8), are refused and learned addresses wait;
+   * configured peers are dialled regardless
    */
   maxPeers: number;
   /** messages per second a peer may send on average */

@@ -39,6 +39,14 @@ export interface P2PHealth {
   dial_failures: number;
 }
 
+/**
+ * Connection slots inbound peers cannot take, kept for our own dials: a quarter of `maxPeers`, at
+ * most 8. A stranger who opens many connections can then fill the inbound side, never all of it.
+ */
+export function outboundReserved(maxPeers: number): number {
+  return Math.min(8, Math.floor(maxPeers / 4));
+}
+
 /** A learned address whose dials fail this many times in a row is forgotten (it may be learned again). */
 export const LEARNED_MAX_FAILURES = 5;
 
@@ -205,12 +213,17 @@ export class PeerManager {
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const remote = req.socket.remoteAddress ?? "unknown";
-    if (this.peers.size >= this.opts.maxPeers) {
+    let inbound = 0;
+    let fromAddress = 0;
+    for (const p of this.peers) {
+      if (p.direction !== "inbound") continue;
+      inbound++;
+      if (p.remoteAddress === remote) fromAddress++;
+    }
+    if (this.peers.size >= this.opts.maxPeers || inbound >= this.opts.maxPeers - outboundReserved(this.opts.maxPeers)) {
       ws.close(1013, "too many peers");
       return;
     }
-    let fromAddress = 0;
-    for (const p of this.peers) if (p.direction === "inbound" && p.remoteAddress === remote) fromAddress++;
     if (fromAddress >= this.opts.maxInboundPerAddress) {
       this.log.debug({ addr: remote }, "Too many connections from one address");
       ws.close(1013, "too many connections from this address");

@@ -1,0 +1,45 @@
+// A hostile peer that opens many connections: what it can take from a node's connection slots.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { outboundReserved } from "../../../src/p2p/peerManager.ts";
+import { makeKeys } from "../../helpers/fixtures.ts";
+import { waitFor } from "../../helpers/net.ts";
+import { connect, handshake, manager, type Hostile } from "./attackKit.ts";
+
+const keys = makeKeys(8);
+
+test("connections held open by a stranger cannot take the slots kept for the node's own dials", async () => {
+  const h = manager(keys[2]!);
+  await h.start();
+  const x = manager(keys[0]!, { maxPeers: 4 });
+  await x.start();
+  const url = `ws://127.0.0.1:${x.port}`;
+  const held: Hostile[] = [];
+  try {
+    const y = await handshake(url, keys[1]!, keys[0]!.ebid); // an honest inbound peer that knows H
+    await waitFor(() => x.readyPeers().length === 1, 2000, "Y ready");
+    // The stranger fills every other slot it can with connections that never say hello.
+    let refused = 0;
+    for (let i = 0; i < 3; i++) {
+      const c = await connect(url);
+      held.push(c);
+      const early = await Promise.race([c.closed, new Promise((r) => setTimeout(() => r(undefined), 150))]);
+      if (early) refused++;
+    }
+    assert.equal(refused, 1, "inbound connections past maxPeers - reserved are refused");
+    const last = await held[2]!.closed;
+    assert.equal(last.code, 1013);
+    y.send({ type: "peers", peers: [`ws://127.0.0.1:${h.port}`] });
+    await waitFor(() => x.readyPeers().some((p) => p.ebid === keys[2]!.ebid), 3000, "the node dialled the honest address it learned");
+    y.ws.terminate();
+  } finally {
+    for (const c of held) c.ws.terminate();
+    await x.stop();
+    await h.stop();
+  }
+});
+
+test("outboundReserved: a quarter of maxPeers, at most 8", () => {
+  const cases: [number, number][] = [[1, 0], [3, 0], [4, 1], [8, 2], [50, 8], [10_000, 8]];
+  for (const [maxPeers, want] of cases) assert.equal(outboundReserved(maxPeers), want, String(maxPeers));
+});
