@@ -9,7 +9,8 @@
 //   --no-check  emit without type checking (tsc --noCheck), for test runs whose caller already
 //               type-checked; a type error in a file being edited then does not stop the tests
 // When nothing under src/ changed since the last build (same files, sizes and modification times)
-// tsc is not run at all. Concurrent builds of one checkout wait for each other (a lock directory).
+// tsc is not run at all. Concurrent builds of one checkout wait for each other (a lock directory
+// holding the builder's pid; a lock whose builder has gone is taken over).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -87,16 +88,30 @@ function sleep(ms) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** True when the build that took the lock (its pid in the lock directory) has gone. */
+function lockAbandoned() {
+  try {
+    const pid = Number(readFileSync(join(LOCK, "pid"), "utf8"));
+    if (pid > 0) process.kill(pid, 0);
+    return Date.now() - statSync(LOCK).mtimeMs > LOCK_STALE_MS;
+  } catch (e) {
+    // ESRCH: no such process. ENOENT: released meanwhile, or taken and its pid not written yet.
+    if (e.code === "ESRCH") return true;
+    return e.code === "ENOENT" && existsSync(LOCK) && Date.now() - statSync(LOCK).mtimeMs > 10_000;
+  }
+}
+
 function lock() {
   mkdirSync(CACHE, { recursive: true });
   for (;;) {
     try {
       mkdirSync(LOCK);
+      writeFileSync(join(LOCK, "pid"), String(process.pid));
       return;
     } catch (e) {
       if (e.code !== "EEXIST") throw e;
       try {
-        if (Date.now() - statSync(LOCK).mtimeMs > LOCK_STALE_MS) rmSync(LOCK, { recursive: true, force: true });
+        if (lockAbandoned()) rmSync(LOCK, { recursive: true, force: true });
       } catch {
         /* released meanwhile */
       }
