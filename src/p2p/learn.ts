@@ -83,3 +83,39 @@ export function guardedLookup(senderHost: string): (hostname: string, options: L
     });
   };
 }
+
+/**
+ * The group of hosts one operator can cheaply hold many of, for limits on what one group may fill:
+ * an IPv4 /24 or IPv6 /48 for public addresses, the address itself on a private network, the name
+ * for DNS names, and none (undefined: no limit) for this machine.
+ */
+export function addressGroup(host: string): string | undefined {
+  const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  const scope = scopeOf(h);
+  if (scope === 0) return undefined;
+  const family = isIP(h);
+  if (family === 0 || scope === 1) return h;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h)?.[1] ?? (family === 6 ? mappedHex(h) : undefined);
+  if (family === 4 || mapped) return `${(mapped ?? h).split(".").slice(0, 3).join(".")}.0/24`;
+  return `${expand6(h).slice(0, 3).join(":")}::/48`;
+}
+
+// ::ffff:7f00:1 -> 127.0.0.1 (URL parsing writes IPv4-mapped addresses in hex)
+function mappedHex(h: string): string | undefined {
+  const g = expand6(h);
+  if (g.slice(0, 5).some((x) => x !== "0") || g[5] !== "ffff") return undefined;
+  const [hi, lo] = [parseInt(g[6]!, 16), parseInt(g[7]!, 16)];
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+// The eight 16-bit groups of an IPv6 address, in lowercase hex without leading zeros.
+function expand6(h: string): string[] {
+  let s = h;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (v4) s = s.slice(0, v4.index) + [((+v4[1]! << 8) | +v4[2]!).toString(16), ((+v4[3]! << 8) | +v4[4]!).toString(16)].join(":");
+  const [head, tail] = s.includes("::") ? s.split("::") : [s, undefined];
+  const a = head ? head.split(":") : [];
+  const b = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? a : [...a, ...Array<string>(8 - a.length - b.length).fill("0"), ...b];
+  return groups.map((x) => parseInt(x || "0", 16).toString(16));
+}

@@ -12,7 +12,7 @@ import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
 import type { Message } from "./messages.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
-import { guardedLookup, mayLearn } from "./learn.ts";
+import { addressGroup, guardedLookup, mayLearn } from "./learn.ts";
 
 /** What the node supplies to the P2P layer. */
 export interface P2PHandlers {
@@ -47,6 +47,15 @@ export function outboundReserved(maxPeers: number): number {
   return Math.min(8, Math.floor(maxPeers / 4));
 }
 
+/**
+ * Learned addresses one group of hosts (an IPv4 /24, an IPv6 /48, one private address or name; see
+ * addressGroup) may fill, as the peers that shared them and as the addresses themselves: an eighth
+ * of maxPeers, at least 1. Addresses on or from this machine are not limited.
+ */
+export function learnedPerGroup(maxPeers: number): number {
+  return Math.max(1, Math.ceil(maxPeers / 8));
+}
+
 /** A learned address whose dials fail this many times in a row is forgotten (it may be learned again). */
 export const LEARNED_MAX_FAILURES = 5;
 
@@ -59,6 +68,9 @@ interface DialTarget {
   failures: number;
   /** learned ones: the host of the peer that shared it (what the address may resolve to depends on it) */
   learnedFrom?: string;
+  /** learned ones: addressGroup of the sharing peer's host, and of this address's host */
+  sourceGroup?: string;
+  group?: string;
   ebid?: string;
   timer?: NodeJS.Timeout;
   connecting: boolean;
@@ -203,6 +215,10 @@ export class PeerManager {
   addTarget(url: string, configured = true, learnedFrom?: string): void {
     if (this.targets.has(url) || this.stopped) return;
     const t: DialTarget = { url, configured, attempt: 0, failures: 0, connecting: false, learnedFrom };
+    if (learnedFrom !== undefined) {
+      t.sourceGroup = addressGroup(learnedFrom);
+      t.group = addressGroup(new URL(url).hostname);
+    }
     this.targets.set(url, t);
     this.dial(t);
   }
@@ -285,17 +301,38 @@ export class PeerManager {
       return;
     }
     if (msg.type === "peers") {
-      if (!this.opts.discovery) return;
-      // Learned addresses are bounded by maxPeers (configured ones do not count against it).
-      let learned = 0;
-      for (const t of this.targets.values()) if (!t.configured) learned++;
-      for (const url of msg.peers) {
-        if (learned >= this.opts.maxPeers) break;
-        if (isWsUrl(url) && mayLearn(url, peer.host) && this.learn(url, peer.host)) learned++;
-      }
+      if (this.opts.discovery) this.learnAll(peer, msg.peers);
       return;
     }
     this.handlers.onMessage(peer, msg);
+  }
+
+  // Learned addresses are bounded by maxPeers (configured ones do not count against it), and one
+  // group of hosts fills at most learnedPerGroup of them, both as sharer and as address: a stranger
+  // with one address and many ports cannot fill the table with its own listeners.
+  private learnAll(peer: Peer, urls: readonly string[]): void {
+    const cap = learnedPerGroup(this.opts.maxPeers);
+    const source = addressGroup(peer.host);
+    const perGroup = new Map<string, number>();
+    const bump = (g: string | undefined) => g !== undefined && perGroup.set(g, (perGroup.get(g) ?? 0) + 1);
+    let learned = 0;
+    let fromSource = 0;
+    for (const t of this.targets.values()) {
+      if (t.configured) continue;
+      learned++;
+      if (source !== undefined && t.sourceGroup === source) fromSource++;
+      bump(t.group);
+    }
+    for (const url of urls) {
+      if (learned >= this.opts.maxPeers || (source !== undefined && fromSource >= cap)) return;
+      if (!isWsUrl(url) || !mayLearn(url, peer.host)) continue;
+      const group = addressGroup(new URL(url).hostname);
+      if (group !== undefined && (perGroup.get(group) ?? 0) >= cap) continue;
+      if (!this.learn(url, peer.host)) continue;
+      learned++;
+      fromSource++;
+      bump(group);
+    }
   }
 
   // Addresses learned from peers are dialled like configured ones, unless we already reach them.

@@ -96,17 +96,26 @@ export async function handshake(url: string, key: TestKey, nodeEbid: string, opt
   return c;
 }
 
-/** A plain TCP listener that counts the connections it is sent (a victim service). */
-export async function victim(host: string): Promise<{ port: number; hits: () => number; close: () => Promise<void> }> {
+/**
+ * A plain TCP listener that counts the connections it is sent (a victim service); with `hold`, it
+ * keeps them open without a word (a stranger's listener that stalls every dial).
+ */
+export async function victim(host: string, hold = false): Promise<{ port: number; hits: () => number; close: () => Promise<void> }> {
   const { createServer } = await import("node:net");
   let hits = 0;
+  const held: import("node:net").Socket[] = [];
   const s = createServer((sock) => {
     hits++;
-    sock.destroy();
+    if (hold) held.push(sock.on("error", () => undefined));
+    else sock.destroy();
   });
+  s.on("close", () => held.forEach((x) => x.destroy()));
   await new Promise<void>((resolve, reject) => {
     s.once("error", reject);
     s.listen(0, host, resolve);
   });
-  return { port: (s.address() as { port: number }).port, hits: () => hits, close: () => new Promise((r) => s.close(() => r())) };
+  return { port: (s.address() as { port: number }).port, hits: () => hits, close: () => new Promise((r) => {
+    for (const x of held) x.destroy();
+    s.close(() => r());
+  }) };
 }

@@ -4,7 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { makeKeys } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
-import { guardedLookup, mayLearn, scopeOf } from "../../../src/p2p/learn.ts";
+import { addressGroup, guardedLookup, mayLearn, scopeOf } from "../../../src/p2p/learn.ts";
+import { learnedPerGroup } from "../../../src/p2p/peerManager.ts";
 import { handshake, manager, nonLoopback, recordingLog, sleep, victim } from "./attackKit.ts";
 
 const keys = makeKeys(8);
@@ -111,4 +112,45 @@ test("guardedLookup drops resolved addresses closer than the sharing peer, in bo
     const first = all ? (localSender.address as { address: string }[])[0]!.address : (localSender.address as string);
     assert.equal(scopeOf(first), 0);
   }
+});
+
+test("a stranger with one address and many ports cannot fill the learned table and crowd out honest addresses", { skip: remote ? false : "no non-loopback IPv4 address to connect from" }, async () => {
+  const maxPeers = 8;
+  const cap = learnedPerGroup(maxPeers);
+  const h = manager(keys[2]!);
+  await h.start();
+  // The stranger's listeners accept and then say nothing: each dial of them holds a slot until it times out.
+  const stalls = await Promise.all(Array.from({ length: maxPeers }, () => victim(remote!, true)));
+  const x = manager(keys[0]!, { maxPeers });
+  await x.start();
+  const url = `ws://127.0.0.1:${x.port}`;
+  try {
+    const m = await handshake(url, keys[1]!, keys[0]!.ebid, { localAddress: remote });
+    await waitFor(() => x.readyPeers().length === 1, 2000, "the stranger is ready");
+    m.send({ type: "peers", peers: stalls.map((s) => `ws://${remote}:${s.port}`) });
+    await sleep(300);
+    const dialled = stalls.filter((s) => s.hits() > 0).length;
+    assert.ok(dialled <= cap, `${dialled} of the stranger's addresses dialled, at most ${cap} expected`);
+    const y = await handshake(url, keys[3]!, keys[0]!.ebid); // an honest peer on this machine that knows H
+    await waitFor(() => x.readyPeers().length === 2, 2000, "Y ready");
+    y.send({ type: "peers", peers: [`ws://127.0.0.1:${h.port}`] });
+    await waitFor(() => x.readyPeers().some((p) => p.ebid === keys[2]!.ebid), 3000, "the node dialled the honest address");
+    m.ws.terminate();
+    y.ws.terminate();
+  } finally {
+    await x.stop();
+    await h.stop();
+    await Promise.all(stalls.map((s) => s.close()));
+  }
+});
+
+test("addressGroup: a /24, a /48, one private address or name; none on this machine", () => {
+  const cases: [string, string | undefined][] = [
+    ["127.0.0.1", undefined], ["localhost", undefined], ["[::1]", undefined],
+    ["192.0.2.7", "192.0.2.0/24"], ["192.0.2.250", "192.0.2.0/24"], ["::ffff:192.0.2.9", "192.0.2.0/24"], ["[::ffff:c000:209]", "192.0.2.0/24"],
+    ["2001:db8:1:2::5", "2001:db8:1::/48"], ["[2001:db8:1:ffff::1]", "2001:db8:1::/48"], ["2001:db8::1", "2001:db8:0::/48"],
+    ["10.1.2.3", "10.1.2.3"], ["fd00::2", "fd00::2"], ["node.example.org", "node.example.org"],
+  ];
+  for (const [host, want] of cases) assert.equal(addressGroup(host), want, host);
+  assert.deepEqual([1, 8, 9, 50].map(learnedPerGroup), [1, 1, 2, 7]);
 });
