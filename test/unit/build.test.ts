@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import semver from "semver";
 import { assembleKernel, KERNEL_WASM_FILE } from "../../src/producer/pow/sha256x4.ts";
 import { meetsDifficulty, powHash } from "../../src/consensus/hashing.ts";
 import { tempDir } from "../helpers/fixtures.ts";
@@ -81,6 +82,23 @@ test("the supported Node.js range is package.json engines and follows the depend
   ];
   for (const [v, ok] of table) assert.equal(nodeCheck.supported(v), ok, v);
   assert.ok(nodeCheck.supported(process.versions.node), "the Node.js running the tests is supported");
+});
+
+test("every run-time dependency in package-lock.json accepts every Node.js that engines allows", () => {
+  const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as {
+    packages: Record<string, { dev?: boolean; engines?: { node?: string } | string[] }>;
+  };
+  const narrower: string[] = [];
+  let floor = "0.0.0";
+  for (const [path, p] of Object.entries(lock.packages)) {
+    const range = Array.isArray(p.engines) ? undefined : p.engines?.node;
+    if (path === "" || p.dev || !range || !semver.validRange(range)) continue;
+    if (!semver.subset(pkg.engines.node, range)) narrower.push(`${path}: ${range}`);
+    const min = semver.minVersion(range)?.version;
+    if (min && semver.gt(min, floor)) floor = min;
+  }
+  assert.deepEqual(narrower, [], "dependencies that need more than package.json engines says");
+  assert.equal(semver.minVersion(pkg.engines.node)?.version, floor, "the floor is the highest floor of a dependency, no higher");
 });
 
 test("bin/vision-node on an unsupported Node.js: one line on stderr, exit 1, the CLI never runs", () => {
