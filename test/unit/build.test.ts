@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import semver from "semver";
@@ -112,6 +112,42 @@ test("bin/vision-node on an unsupported Node.js: one line on stderr, exit 1, the
     assert.equal(r.stdout, "");
     assert.equal(r.stderr, nodeCheck.refusal("18.20.4") + "\n");
     assert.match(r.stderr, /^vision-node: Node\.js v18\.20\.4 is not supported; use Node\.js \^20\.19\.0 \|\| >=22/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("bin/vision-node: a one-line error without lib/, a warning when src/ changed after the build, else it runs lib/", () => {
+  const t = tempDir("vision-bin-");
+  try {
+    // A checkout in miniature: the real bin/ files, a stub lib/cli/index.js, one source file.
+    mkdirSync(join(t.dir, "bin"));
+    for (const f of ["vision-node", "check-node.cjs", "package.json"]) copyFileSync(join(ROOT, "bin", f), join(t.dir, "bin", f));
+    writeFileSync(join(t.dir, "package.json"), JSON.stringify({ type: "module" }));
+    mkdirSync(join(t.dir, "src"));
+    writeFileSync(join(t.dir, "src", "a.ts"), "export {};\n");
+    const run = () => spawnSync(process.execPath, [join(t.dir, "bin", "vision-node")], { encoding: "utf8" });
+
+    const missing = run();
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /^vision-node: \S+lib\/cli\/index\.js is missing; run `npm run build` in \S+ first\n$/);
+
+    mkdirSync(join(t.dir, "lib", "cli"), { recursive: true });
+    writeFileSync(join(t.dir, "lib", "cli", "index.js"), `console.log("ran lib");\n`);
+    mkdirSync(join(t.dir, ".build-cache"));
+    const stamp = join(t.dir, ".build-cache", "build-stamp.json");
+    writeFileSync(stamp, "{}");
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(stamp, past, past);
+    const stale = run();
+    assert.equal(stale.status, 0);
+    assert.equal(stale.stdout, "ran lib\n");
+    assert.match(stale.stderr, /^vision-node: warning: \S+src\/a\.ts changed after the last build; lib\/ may be stale \(npm run build\)\n$/);
+
+    utimesSync(stamp, new Date(), new Date());
+    const fresh = run();
+    assert.equal(fresh.stdout, "ran lib\n");
+    assert.equal(fresh.stderr, "");
   } finally {
     t.cleanup();
   }
