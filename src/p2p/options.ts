@@ -42,6 +42,12 @@ export interface P2POptions {
   maxStrikes: number;
   /** how long a peer banned for its strikes is refused (by EBID); 0: disconnected, never refused */
   banMs: number;
+  /**
+   * EBIDs banned at once at most; past it the oldest ban is dropped. Identities are free, so bans
+   * slow a stranger down rather than stop it; without a bound, one that earns bans with fresh keys
+   * would grow this table for as long as banMs.
+   */
+  maxBans: number;
   /** one strike is forgiven per this many ms, so rare glitches of a long-lived peer never add up to a ban */
   strikeDecayMs: number;
   /** per message type: messages per second on average and the burst allowed (types not listed: the global bucket only) */
@@ -74,6 +80,7 @@ export const defaultP2POptions: P2POptions = {
   rateLimitBurst: 2000,
   maxStrikes: 10,
   banMs: 5 * 60_000,
+  maxBans: 10_000,
   strikeDecayMs: 60_000,
   typeRateLimits: {
     status: { perSec: 50, burst: 200 }, // nodes send at most one per 50 ms (coalesced)
@@ -120,6 +127,7 @@ export const p2pOptionsSchema = z
     rateLimitBurst: int(1, 10_000_000),
     maxStrikes: int(1, 10_000),
     banMs: int(0, 30 * 24 * HOUR_MS),
+    maxBans: int(1, 10_000_000),
     strikeDecayMs: int(1, 24 * HOUR_MS),
     typeRateLimits: z.record(z.string(), bucket),
     maxInflightRequests: int(1, 10_000),

@@ -186,9 +186,25 @@ export class PeerManager {
     peer.strikes++;
     this.log.warn({ peer: short(peer.ebid), strikes: peer.strikes, reason }, "Peer sent invalid data");
     if (peer.strikes >= this.opts.maxStrikes) {
-      if (peer.ebid) this.bans.set(peer.ebid, Date.now() + this.opts.banMs);
+      if (peer.ebid) this.ban(peer.ebid, now);
       peer.close(`banned after ${peer.strikes} strikes (last: ${reason})`);
     }
+  }
+
+  // Bans are kept in the order given (a renewed one moves to the end); at maxBans, expired ones go
+  // first, then the oldest.
+  private ban(ebid: string, now: number): void {
+    this.bans.delete(ebid);
+    if (this.bans.size >= this.opts.maxBans) this.pruneBans(now);
+    for (const oldest of this.bans.keys()) {
+      if (this.bans.size < this.opts.maxBans) break;
+      this.bans.delete(oldest);
+    }
+    this.bans.set(ebid, now + this.opts.banMs);
+  }
+
+  private pruneBans(now: number): void {
+    for (const [ebid, until] of this.bans) if (until <= now) this.bans.delete(ebid);
   }
 
   /** Server health for /api/health. */
@@ -432,7 +448,7 @@ export class PeerManager {
 
   private tickKeepalive(): void {
     const now = Date.now();
-    for (const [ebid, until] of this.bans) if (until <= now) this.bans.delete(ebid); // expired bans cost no memory
+    this.pruneBans(now); // expired bans cost no memory
     for (const p of this.peers) {
       if (now - p.lastSeen > this.opts.idleTimeoutMs) {
         p.close("keepalive timeout");

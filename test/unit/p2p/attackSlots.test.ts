@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { outboundReserved } from "../../../src/p2p/peerManager.ts";
 import { makeKeys } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
-import { connect, handshake, manager, type Hostile } from "./attackKit.ts";
+import { connect, freshKey, handshake, manager, type Hostile } from "./attackKit.ts";
 
 const keys = makeKeys(8);
 
@@ -42,4 +42,27 @@ test("connections held open by a stranger cannot take the slots kept for the nod
 test("outboundReserved: a quarter of maxPeers, at most 8", () => {
   const cases: [number, number][] = [[1, 0], [3, 0], [4, 1], [8, 2], [50, 8], [10_000, 8]];
   for (const [maxPeers, want] of cases) assert.equal(outboundReserved(maxPeers), want, String(maxPeers));
+});
+
+test("a stranger earning bans with fresh keys grows the ban table only to maxBans; the newest bans hold", async () => {
+  const x = manager(keys[0]!, { maxStrikes: 1, maxBans: 3, banMs: 60_000 });
+  await x.start();
+  const url = `ws://127.0.0.1:${x.port}`;
+  try {
+    const banned = Array.from({ length: 6 }, () => freshKey());
+    for (const k of banned) {
+      const c = await handshake(url, k, keys[0]!.ebid);
+      c.ws.send("{garbage\n");
+      assert.match((await c.closed).reason, /banned after 1 strikes/);
+    }
+    assert.equal(x.health().banned, 3, "the table holds maxBans entries");
+    const newest = await handshake(url, banned[5]!, keys[0]!.ebid);
+    assert.match((await newest.closed).reason, /banned/);
+    // The oldest ban made room; its key is let in again (a stranger had fresh keys anyway).
+    const oldest = await handshake(url, banned[0]!, keys[0]!.ebid);
+    await waitFor(() => x.readyPeers().some((p) => p.ebid === banned[0]!.ebid), 2000, "the oldest banned key let in");
+    oldest.ws.terminate();
+  } finally {
+    await x.stop();
+  }
 });
