@@ -13,6 +13,7 @@ import type { Message } from "./messages.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
 import { addressGroup, guardedLookup, mayLearn } from "./learn.ts";
+import { TokenBucket, type TokenBucketLimits } from "../util/tokenBucket.ts";
 
 /** What the node supplies to the P2P layer. */
 export interface P2PHandlers {
@@ -56,6 +57,16 @@ export function learnedPerGroup(maxPeers: number): number {
   return Math.max(1, Math.ceil(maxPeers / 8));
 }
 
+/**
+ * New inbound connections one group of addresses (see addressGroup; none on this machine) may open:
+ * each costs us a signature on its hello before it proves anything, so a stranger opening and
+ * dropping connections in a loop must not have our CPU. Honest nodes connect a few times an hour.
+ */
+export const INBOUND_PER_GROUP: TokenBucketLimits = { perSec: 10, burst: 40 };
+
+/** Groups whose inbound connection rate is tracked at most; past it the least recently seen is dropped. */
+export const INBOUND_GROUPS_TRACKED = 10_000;
+
 /** A learned address whose dials fail this many times in a row is forgotten (it may be learned again). */
 export const LEARNED_MAX_FAILURES = 5;
 
@@ -84,6 +95,8 @@ export class PeerManager {
   private readonly peers = new Set<Peer>();
   private readonly targets = new Map<string, DialTarget>();
   private readonly bans = new Map<string, number>();
+  /** per address group, in least recently seen order: the rate of new inbound connections */
+  private readonly inboundRate = new Map<string, { bucket: TokenBucket; at: number }>();
   private keepalive?: NodeJS.Timeout;
   private listening = false;
   private serverError: string | null = null;
@@ -108,6 +121,8 @@ export class PeerManager {
       port: this.opts.port,
       perMessageDeflate: false,
       maxPayload: this.opts.maxPayloadBytes,
+      // Checked before the WebSocket upgrade, the cheapest point to say no (HTTP 429).
+      verifyClient: (info, done) => (this.admitInbound(info.req.socket.remoteAddress ?? "unknown") ? done(true) : done(false, 429, "too many new connections from this address, try later")),
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -262,6 +277,35 @@ export class PeerManager {
       return;
     }
     this.attach(ws, "inbound", remote);
+  }
+
+  // One token bucket per address group (INBOUND_PER_GROUP), kept in least recently seen order.
+  private admitInbound(remote: string): boolean {
+    const group = addressGroup(remote);
+    if (group === undefined) return true;
+    const now = Date.now();
+    let entry = this.inboundRate.get(group);
+    this.inboundRate.delete(group);
+    if (!entry) {
+      if (this.inboundRate.size >= INBOUND_GROUPS_TRACKED) this.pruneInboundRate(now);
+      for (const oldest of this.inboundRate.keys()) {
+        if (this.inboundRate.size < INBOUND_GROUPS_TRACKED) break;
+        this.inboundRate.delete(oldest);
+      }
+      entry = { bucket: new TokenBucket(INBOUND_PER_GROUP, now), at: now };
+    }
+    entry.at = now;
+    this.inboundRate.set(group, entry);
+    return entry.bucket.take(now);
+  }
+
+  // A group quiet long enough for its bucket to be full again is the same as one never seen.
+  private pruneInboundRate(now: number): void {
+    const refillMs = (INBOUND_PER_GROUP.burst / INBOUND_PER_GROUP.perSec) * 1000;
+    for (const [group, { at }] of this.inboundRate) {
+      if (now - at < refillMs) break; // least recently seen first: the rest are newer
+      this.inboundRate.delete(group);
+    }
   }
 
   private attach(ws: WebSocket, direction: "inbound" | "outbound", remote: string, target?: DialTarget): Peer {
@@ -449,6 +493,7 @@ export class PeerManager {
   private tickKeepalive(): void {
     const now = Date.now();
     this.pruneBans(now); // expired bans cost no memory
+    this.pruneInboundRate(now);
     for (const p of this.peers) {
       if (now - p.lastSeen > this.opts.idleTimeoutMs) {
         p.close("keepalive timeout");

@@ -1,12 +1,13 @@
 // A hostile peer that opens many connections: what it can take from a node's connection slots.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { outboundReserved } from "../../../src/p2p/peerManager.ts";
+import { INBOUND_PER_GROUP, outboundReserved } from "../../../src/p2p/peerManager.ts";
 import { makeKeys } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
-import { connect, freshKey, handshake, manager, type Hostile } from "./attackKit.ts";
+import { connect, freshKey, handshake, manager, nonLoopback, sleep, type Hostile } from "./attackKit.ts";
 
 const keys = makeKeys(8);
+const remote = nonLoopback("IPv4");
 
 test("connections held open by a stranger cannot take the slots kept for the node's own dials", async () => {
   const h = manager(keys[2]!);
@@ -62,6 +63,40 @@ test("a stranger earning bans with fresh keys grows the ban table only to maxBan
     const oldest = await handshake(url, banned[0]!, keys[0]!.ebid);
     await waitFor(() => x.readyPeers().some((p) => p.ebid === banned[0]!.ebid), 2000, "the oldest banned key let in");
     oldest.ws.terminate();
+  } finally {
+    await x.stop();
+  }
+});
+
+test("a stranger opening connections in a loop is refused before the upgrade once past its group's rate; others are not", { skip: remote ? false : "no non-loopback IPv4 address to connect from" }, async () => {
+  const x = manager(keys[0]!);
+  await x.start();
+  const url = `ws://127.0.0.1:${x.port}`;
+  try {
+    // Each connection would cost the node a signature on the stranger's hello: open and drop them.
+    const tries = INBOUND_PER_GROUP.burst + 40;
+    let accepted = 0;
+    const errors: string[] = [];
+    const t0 = Date.now();
+    for (let i = 0; i < tries; i++) {
+      try {
+        const c = await connect(url, remote);
+        accepted++;
+        c.ws.terminate();
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    }
+    const slack = Math.ceil((INBOUND_PER_GROUP.perSec * (Date.now() - t0)) / 1000) + 1; // tokens refilled while the loop ran
+    assert.ok(accepted >= INBOUND_PER_GROUP.burst && accepted <= INBOUND_PER_GROUP.burst + slack, `${accepted} of ${tries} accepted`);
+    assert.ok(errors.length > 0 && errors.every((m) => /429/.test(m)), errors[0]);
+    // Another address is not held back by the stranger's rate, and the node still handshakes.
+    const honest = await handshake(url, keys[1]!, keys[0]!.ebid);
+    await waitFor(() => x.readyPeers().length === 1, 2000, "a peer from another address");
+    honest.ws.terminate();
+    // The stranger's group gets a new connection as its bucket refills.
+    await sleep(1000 / INBOUND_PER_GROUP.perSec + 50);
+    (await connect(url, remote)).ws.terminate();
   } finally {
     await x.stop();
   }
