@@ -67,7 +67,10 @@ export const INBOUND_PER_GROUP: TokenBucketLimits = { perSec: 10, burst: 40 };
 /** Groups whose inbound connection rate is tracked at most; past it the least recently seen is dropped. */
 export const INBOUND_GROUPS_TRACKED = 10_000;
 
-/** A learned address whose dials fail this many times in a row is forgotten (it may be learned again). */
+/**
+ * A learned address whose dials fail this many times in a row (no connection, or one that closed
+ * before it lasted backoffResetMs) is forgotten (it may be learned again).
+ */
 export const LEARNED_MAX_FAILURES = 5;
 
 interface DialTarget {
@@ -75,7 +78,7 @@ interface DialTarget {
   /** configured (`--peers`, bootnodes, addTarget): dialled whatever maxPeers says; learned ones wait for room */
   configured: boolean;
   attempt: number;
-  /** dials in a row that failed or closed before the handshake completed */
+  /** dials in a row that failed, or whose connection closed before it lasted backoffResetMs */
   failures: number;
   /** learned ones: the host of the peer that shared it (what the address may resolve to depends on it) */
   learnedFrom?: string;
@@ -436,7 +439,11 @@ export class PeerManager {
     } else if (target) {
       target.connecting = false;
       target.peer = undefined;
-      target.failures = peer.readyAt === undefined ? target.failures + 1 : 0;
+      // A connection that ended before it lasted backoffResetMs counts as a failed dial (a node that
+      // hangs up right after the handshake must not pin a learned address for good), unless it
+      // only lost to a connection we already have with the same peer.
+      const lasted = peer.readyAt !== undefined && (reason === "duplicate connection" || Date.now() - peer.readyAt >= this.opts.backoffResetMs);
+      target.failures = lasted ? 0 : target.failures + 1;
       if (this.forgetIfDead(target)) return;
       if (Date.now() - peer.connectedAt >= this.opts.backoffResetMs) target.attempt = 0;
       this.scheduleDial(target);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { makeKeys } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
 import { addressGroup, guardedLookup, mayLearn, scopeOf } from "../../../src/p2p/learn.ts";
-import { learnedPerGroup } from "../../../src/p2p/peerManager.ts";
+import { LEARNED_MAX_FAILURES, learnedPerGroup } from "../../../src/p2p/peerManager.ts";
 import { handshake, manager, nonLoopback, recordingLog, sleep, victim } from "./attackKit.ts";
 
 const keys = makeKeys(8);
@@ -153,4 +153,27 @@ test("addressGroup: a /24, a /48, one private address or name; none on this mach
   ];
   for (const [host, want] of cases) assert.equal(addressGroup(host), want, host);
   assert.deepEqual([1, 8, 9, 50].map(learnedPerGroup), [1, 1, 2, 7]);
+});
+
+test("a learned address whose node hangs up right after the handshake is forgotten like a dead one, not redialled forever", async () => {
+  let accepted = 0;
+  const rude = manager(keys[4]!, {}, (p) => {
+    accepted++;
+    p.close("bye"); // a stranger's listener: handshakes, then drops us, again and again
+  });
+  await rude.start();
+  const x = manager(keys[0]!);
+  await x.start();
+  try {
+    const y = await handshake(`ws://127.0.0.1:${x.port}`, keys[3]!, keys[0]!.ebid);
+    await waitFor(() => x.readyPeers().length === 1, 2000, "Y ready");
+    y.send({ type: "peers", peers: [`ws://127.0.0.1:${rude.port}`] });
+    await waitFor(() => accepted >= LEARNED_MAX_FAILURES, 5000, "the learned address dialled");
+    await sleep(1000); // backoff is at most 200 ms here: a kept target would have been dialled again
+    assert.equal(accepted, LEARNED_MAX_FAILURES, "dials after the address should have been forgotten");
+    y.ws.terminate();
+  } finally {
+    await x.stop();
+    await rude.stop();
+  }
 });
