@@ -1,6 +1,6 @@
 /**
- * Transfer validity (issue 4; DESIGN.md section 3 wire form `{chain_id, from, to, amount, fee,
- * nonce, sig}`). Amounts are exact integers in base units, carried as decimal strings and
+ * Transfer validity (docs/protocol.md §3 wire form `{chain_id, from, to, amount, fee, nonce,
+ * sig}`, §6.5 execution). Amounts are exact integers in base units, carried as decimal strings and
  * computed as bigint: no floats, no overflow.
  */
 import { hashJson, omit, toHex } from "../consensus/encoding.ts";

@@ -1,6 +1,6 @@
 /**
- * `vision-node testnet init` and `vision-node testnet`: a local N-node testnet (seed 001's 3-node
- * guide, P2P 7072.. and API 8080..), full mesh, one line per new height until Ctrl-C.
+ * `vision-node testnet init` and `vision-node testnet`: a local N-node testnet (3 nodes by
+ * default, P2P 7072.. and API 8080..), full mesh, one line per new height until Ctrl-C.
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";

@@ -1,5 +1,5 @@
 /**
- * Transaction commands (issue 4): `tx send`, `account`, and `load`, a load generator that reports
+ * Transaction commands: `tx send`, `account`, and `load`, a load generator that reports
  * submitted, accepted and included counts. They talk to a node's HTTP API.
  */
 import { SingleBar, Presets } from "cli-progress";
