@@ -325,8 +325,8 @@ export class VisionNode {
 
   private onPeerReady(peer: Peer): void {
     peer.send({ type: "status", height: this.chain.head.height, tip_hash: this.chain.head.hash });
-    const others = this.p2p.readyPeers().filter((p) => p !== peer).map((p) => p.listenUrl).filter((u): u is string => !!u);
-    if (others.length) peer.send({ type: "peers", peers: others.slice(0, 100) });
+    const others = this.p2p.addressesFor(peer);
+    if (others.length) peer.send({ type: "peers", peers: others });
     this.syncer.maybeSync(peer);
   }
 

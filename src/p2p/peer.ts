@@ -76,6 +76,8 @@ export class Peer {
   private readonly typeBuckets = new Map<string, TokenBucket>();
   /** ms when the handshake completed */
   readyAt?: number;
+  /** we reached this peer (its EBID) by dialling its `advertise_url` ourselves */
+  advertiseVerified = false;
   closeReason?: string;
   private readonly decoder: LineDecoder;
   private readonly pending = new Map<number, { resolve: (r: ResEnvelope) => void; timer: NodeJS.Timeout }>();
@@ -126,6 +128,17 @@ export class Peer {
   get listenUrl(): string | undefined {
     const advertised = this.hello?.advertise_url;
     if (advertised && mayLearn(advertised, this.host)) return advertised;
+    return this.inferredUrl;
+  }
+
+  /**
+   * The address we pass on to other peers in `peers` messages: its `advertise_url` once we reached
+   * it there ourselves (`advertiseVerified`), else {@link inferredUrl}. A claim we did not check is
+   * shown (listenUrl) but never spread, so a stranger cannot make the network dial a victim.
+   */
+  get shareUrl(): string | undefined {
+    const advertised = this.hello?.advertise_url;
+    if (advertised && this.advertiseVerified && mayLearn(advertised, this.host)) return advertised;
     return this.inferredUrl;
   }
 

@@ -178,6 +178,19 @@ export class PeerManager {
     return [...this.peers];
   }
 
+  /**
+   * What to tell `except` in a `peers` message (docs/protocol.md §9.3 step 6): the addresses of the
+   * other ready peers that we know reach them (Peer.shareUrl), at most 100, without repeats.
+   */
+  addressesFor(except?: Peer): string[] {
+    const urls = new Set<string>();
+    for (const p of this.readyPeers()) {
+      const url = p === except ? undefined : p.shareUrl;
+      if (url) urls.add(url);
+    }
+    return [...urls].slice(0, 100);
+  }
+
   /** Sends to every ready peer except `except`; slow readers are skipped. Returns how many got it. */
   broadcast(msg: object, except?: Peer): { sent: number; skipped: number } {
     let sent = 0;
@@ -331,7 +344,12 @@ export class PeerManager {
       peer.close("banned");
       return;
     }
-    if (target) target.ebid = ebid;
+    if (target) {
+      target.ebid = ebid;
+      // Dialling an address reached a peer that advertises it: that claim is checked.
+      for (const p of this.readyPeers()) if (p !== peer && p.ebid === ebid && p.hello?.advertise_url === target.url) p.advertiseVerified = true;
+      if (peer.hello?.advertise_url === target.url) peer.advertiseVerified = true;
+    }
     // One connection per EBID: both ends keep the one dialled by the lower EBID (the newer one when
     // both were dialled by the same side), so they always close the same connection.
     const dup = this.readyPeers().find((p) => p !== peer && p.ebid === ebid);
@@ -345,6 +363,10 @@ export class PeerManager {
     // At info only what we know ourselves; what the peer says of itself (agent, advertised address) at debug.
     this.log.info({ peer: short(ebid), direction: peer.direction, addr: peer.dialUrl ?? peer.remoteAddress }, "Peer connected");
     this.log.debug({ peer: short(ebid), agent: peer.hello?.agent, advertise_url: peer.hello?.advertise_url, listen_url: peer.listenUrl }, "Peer details");
+    // An inbound peer's advertise_url is checked by dialling it like a learned address (same limits)
+    // before we pass it on.
+    const advertised = peer.hello?.advertise_url;
+    if (peer.direction === "inbound" && advertised && this.opts.discovery) this.learnAll(peer, [advertised]);
     this.handlers.onPeerReady(peer);
   }
 

@@ -41,9 +41,11 @@ test("--p2p-advertise is shown and shared, a third node dials it; bootnodes are 
     const agentA = (await getJson<{ agent: string }>(`${a.api}/api/status`)).agent;
     assert.match(agentA, /^vision-node\/v[^/]+\/[a-z0-9]+-[a-z0-9]+\/node-\d+\.\d+\.\d+$/);
 
-    // B sees A inbound at the address A advertised, not ws://127.0.0.1:<port>, with A's agent.
+    // B shows A at the address A advertised, not ws://127.0.0.1:<port>, with A's agent.
     const rowA = await waitFor(async () => (await peersOf(b)).find((p) => p.ebid === a.ebid), 10_000, "A in B's peers");
-    assert.deepEqual([rowA.direction, rowA.address, rowA.agent], ["inbound", advertised, agentA]);
+    // Inbound (A dialled B), or outbound when B kept its own dial of A's advertised address, made to check it.
+    assert.deepEqual([rowA.address, rowA.agent], [advertised, agentA]);
+    assert.ok(["inbound", "outbound"].includes(rowA.direction), rowA.direction);
 
     // C knows only B: B shares A's advertised address, C dials it.
     const c = await startNode({ dataDir: join(t.dir, "c"), chain, peers: [`ws://127.0.0.1:${b.p2pPort}`], extra: quiet });

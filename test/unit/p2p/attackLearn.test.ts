@@ -6,7 +6,7 @@ import { makeKeys } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
 import { addressGroup, guardedLookup, mayLearn, scopeOf } from "../../../src/p2p/learn.ts";
 import { LEARNED_MAX_FAILURES, learnedPerGroup } from "../../../src/p2p/peerManager.ts";
-import { handshake, manager, nonLoopback, recordingLog, sleep, victim } from "./attackKit.ts";
+import { freePort, handshake, manager, nonLoopback, recordingLog, sleep, victim } from "./attackKit.ts";
 
 const keys = makeKeys(8);
 const remote = nonLoopback("IPv4");
@@ -68,8 +68,9 @@ test("a peer that advertises an honest node's address does not keep the node fro
   try {
     // The squatter claims the honest node's address as its own, then shares it.
     const m = await handshake(`ws://127.0.0.1:${x.port}`, keys[3]!, keys[0]!.ebid, { hello: { advertise_url: honest } });
-    await waitFor(() => x.readyPeers().length === 1, 2000, "the squatter is ready");
-    assert.equal(x.readyPeers()[0]!.listenUrl, honest);
+    const squatter = await waitFor(() => x.readyPeers().find((p) => p.ebid === keys[3]!.ebid), 2000, "the squatter is ready");
+    assert.equal(squatter.listenUrl, honest, "shown as it claims");
+    assert.notEqual(squatter.shareUrl, honest, "but not passed on as its address");
     m.send({ type: "peers", peers: [honest] });
     await waitFor(() => x.readyPeers().some((p) => p.ebid === keys[2]!.ebid), 3000, "the node dialled the honest address");
     m.ws.terminate();
@@ -175,5 +176,47 @@ test("a learned address whose node hangs up right after the handshake is forgott
   } finally {
     await x.stop();
     await rude.stop();
+  }
+});
+
+test("a peer's advertise_url is shared with other peers only once the node reached that peer there", async () => {
+  const v = await victim("127.0.0.1"); // what the stranger claims to be: any host it wants dialled
+  const claimed = `ws://127.0.0.1:${v.port}`;
+  const x = manager(keys[0]!, {}, (p) => {
+    const addresses = x.addressesFor(p); // what the node tells each new peer
+    if (addresses.length) p.send({ type: "peers", peers: addresses });
+  });
+  await x.start();
+  const url = `ws://127.0.0.1:${x.port}`;
+  try {
+    const m = await handshake(url, keys[1]!, keys[0]!.ebid, { hello: { advertise_url: claimed, listen_port: 0 } });
+    await waitFor(() => x.readyPeers().length === 1, 2000, "the stranger is ready");
+    await waitFor(() => v.hits() > 0, 3000, "the node checked the claim itself (one learned dial)");
+    const c = await handshake(url, keys[3]!, keys[0]!.ebid);
+    await waitFor(() => x.readyPeers().length === 2, 2000, "a newcomer is ready");
+    await sleep(200);
+    const told = c.lines.filter((l) => l.includes('"peers"')).flatMap((l) => (JSON.parse(l) as { peers: string[] }).peers);
+    assert.ok(!told.includes(claimed), `the unverified claim was passed on: ${told.join(", ")}`);
+    m.ws.terminate();
+    c.ws.terminate();
+
+    // An honest node that advertises where it listens is reached there, and then passed on.
+    const portA = await freePort();
+    const aUrl = `ws://localhost:${portA}`;
+    const a = manager(keys[2]!, { port: portA, advertiseUrl: aUrl, peers: [url] });
+    await a.start();
+    try {
+      const seen = await waitFor(() => x.readyPeers().find((p) => p.ebid === keys[2]!.ebid), 5000, "A connected");
+      assert.equal(seen.listenUrl, aUrl, "shown at once as the address it advertises");
+      await waitFor(() => x.addressesFor().includes(aUrl), 5000, "the node reached A at its advertised address");
+      const d = await handshake(url, keys[4]!, keys[0]!.ebid);
+      await waitFor(() => d.lines.some((l) => l.includes('"peers"') && l.includes(aUrl)), 5000, "A's advertised address passed on");
+      d.ws.terminate();
+    } finally {
+      await a.stop();
+    }
+  } finally {
+    await x.stop();
+    await v.close();
   }
 });
