@@ -45,6 +45,8 @@ const STATUS_COALESCE_MS = 50;
 const STATUS_HEARTBEAT_MS = 1000;
 /** A peer silent for longer does not count towards eligibility (3 missed heartbeats and then some). */
 const PEER_LIVE_MS = 5000;
+/** PoW workers of a Proof-of-Sync node are terminated after this long without a fallback job (ms). */
+const FALLBACK_WORKERS_IDLE_MS = 60_000;
 
 /** Everything a node needs to start. */
 export interface NodeOptions {
@@ -202,7 +204,8 @@ export class VisionNode {
             },
           )
         : undefined;
-      const minerPool = new MinerPool({ workers: opts.miningWorkers ?? settings.values.miningWorkers });
+      // Proof-of-Sync nodes mine only the fallback: their workers go after a minute without a job.
+      const minerPool = new MinerPool({ workers: opts.miningWorkers ?? settings.values.miningWorkers, idleStopMs: pow ? undefined : FALLBACK_WORKERS_IDLE_MS });
       cleanup.push(() => minerPool.stop());
       const miner = opts.produce && opts.mine
         ? new Miner(

@@ -38,6 +38,12 @@ function workerUrl(): Promise<URL> {
 export interface MinerPoolOptions {
   /** worker threads; default: available parallelism */
   workers?: number;
+  /**
+   * Terminate the workers after this many ms without a job (ms; default: never). Each worker is a
+   * V8 instance of its own (about 12 MiB resident): a Proof-of-Sync node mines only when slots
+   * are missed, so it gives them back until the next fallback job, which starts them again.
+   */
+  idleStopMs?: number;
 }
 
 /** How a job ended. Times in ms, hashes counted exactly except `wastedHashes` (estimated per batch). */
@@ -65,6 +71,9 @@ export class MinerPool {
   private setup: Promise<unknown> = Promise.resolve();
   /** abort() calls so far: a mine() call that sees it change before its job starts is cancelled */
   private aborts = 0;
+  /** mine() calls whose job has not started (or been cancelled) yet */
+  private queued = 0;
+  private retireTimer?: NodeJS.Timeout;
   private current?: {
     generation: number;
     resolve: (r: MineResult) => void;
@@ -77,7 +86,7 @@ export class MinerPool {
     found?: number;
   };
 
-  constructor(opts: MinerPoolOptions = {}) {
+  constructor(private readonly opts: MinerPoolOptions = {}) {
     this.size = Math.max(1, Math.floor(opts.workers ?? availableParallelism()));
     this.hashes = new BigInt64Array(new SharedArrayBuffer(8 * this.size));
   }
@@ -124,7 +133,12 @@ export class MinerPool {
     // Calls are serialized up to the point where the job runs, so a second call always aborts the first.
     // An abort() between this call and the job's start cancels it too (the caller's tip moved).
     const ticket = this.aborts;
-    const job = this.setup.then(() => this.begin(seal, difficulty, delayMs, ticket));
+    this.queued++;
+    clearTimeout(this.retireTimer);
+    const job = this.setup.then(() => this.begin(seal, difficulty, delayMs, ticket)).finally(() => {
+      this.queued--;
+      if (!this.current) this.scheduleRetire(); // cancelled before it ran
+    });
     this.setup = job.catch(() => undefined);
     return job.then((j) => j.result);
   }
@@ -145,6 +159,7 @@ export class MinerPool {
         for (const w of this.workers) w.unref();
         done();
         f(v);
+        this.scheduleRetire();
       };
       this.current = {
         generation, resolve: settle(resolve), reject: settle(reject), startedAt: performance.now(), hashesAtStart: BigInt(this.totalHashes),
@@ -173,8 +188,30 @@ export class MinerPool {
     this.bump();
   }
 
+  /** Workers running now (0 before the first job and after an idle stop). */
+  get running(): number {
+    return this.workers.length;
+  }
+
+  private scheduleRetire(): void {
+    if (this.opts.idleStopMs === undefined) return;
+    clearTimeout(this.retireTimer);
+    this.retireTimer = setTimeout(() => void this.retire(), this.opts.idleStopMs);
+    this.retireTimer.unref();
+  }
+
+  /** Terminates idle workers; the next job starts new ones (`start()` runs again). */
+  private async retire(): Promise<void> {
+    if (this.current || this.queued > 0 || this.workers.length === 0) return;
+    const ws = this.workers;
+    this.workers = [];
+    this.starting = undefined;
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+
   /** Terminates the workers; a running job resolves as aborted. */
   async stop(): Promise<void> {
+    clearTimeout(this.retireTimer);
     this.abort();
     const ws = this.workers;
     this.workers = [];

@@ -1,0 +1,45 @@
+// The worker pool gives its workers back after idleStopMs without a job, and starts them again for
+// the next one; without the option they stay.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { MinerPool } from "../../../src/producer/pow/minerPool.ts";
+
+test("idle workers are terminated after idleStopMs and restarted by the next job; hashes keep counting", async () => {
+  const pool = new MinerPool({ workers: 1, idleStopMs: 300 });
+  try {
+    assert.equal(pool.running, 0, "no workers before the first job");
+    const first = await pool.mine(randomBytes(32), 2);
+    assert.equal(first.status, "found");
+    assert.equal(pool.running, 1);
+    const hashes = pool.totalHashes;
+    await sleep(100);
+    assert.equal(pool.running, 1, "kept within idleStopMs");
+    for (let i = 0; i < 50 && pool.running > 0; i++) await sleep(50);
+    assert.equal(pool.running, 0, "terminated after idleStopMs");
+    const second = await pool.mine(randomBytes(32), 2);
+    assert.equal(second.status, "found");
+    assert.equal(pool.running, 1, "started again");
+    assert.ok(pool.totalHashes >= hashes + second.hashes, "the hash count survives the restart");
+    // a job arriving right before the timer fires keeps the workers
+    await sleep(250);
+    const third = pool.mine(randomBytes(32), 2);
+    await sleep(100);
+    assert.equal((await third).status, "found");
+    assert.equal(pool.running, 1);
+  } finally {
+    await pool.stop();
+  }
+});
+
+test("without idleStopMs the workers stay", async () => {
+  const pool = new MinerPool({ workers: 1 });
+  try {
+    await pool.mine(randomBytes(32), 1);
+    await sleep(400);
+    assert.equal(pool.running, 1);
+  } finally {
+    await pool.stop();
+  }
+});
