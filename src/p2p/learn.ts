@@ -100,6 +100,16 @@ export function addressGroup(host: string): string | undefined {
   return `${expand6(h).slice(0, 3).join(":")}::/48`;
 }
 
+/**
+ * What one inbound connection counts against for the per-address limit (maxInboundPerAddress): the
+ * IP address itself, but the /64 for a public IPv6 address, since one host commonly holds a whole /64.
+ */
+export function inboundKey(remote: string): string {
+  const h = remote.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  if (isIP(h) !== 6 || scopeOf(h) !== 2 || /^::ffff:/.test(h)) return h;
+  return `${expand6(h).slice(0, 4).join(":")}::/64`;
+}
+
 // ::ffff:7f00:1 -> 127.0.0.1 (URL parsing writes IPv4-mapped addresses in hex)
 function mappedHex(h: string): string | undefined {
   const g = expand6(h);

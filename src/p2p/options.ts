@@ -56,7 +56,7 @@ export interface P2POptions {
   maxInflightRequests: number;
   /** our requests waiting on one peer; more fail at once */
   maxPendingRequests: number;
-  /** inbound connections from one IP address (handshaking or ready) */
+  /** inbound connections from one IP address, or one /64 for public IPv6 (handshaking or ready) */
   maxInboundPerAddress: number;
 }
 

@@ -12,7 +12,7 @@ import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
 import type { Message } from "./messages.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
-import { addressGroup, guardedLookup, mayLearn } from "./learn.ts";
+import { addressGroup, guardedLookup, inboundKey, mayLearn } from "./learn.ts";
 import { TokenBucket, type TokenBucketLimits } from "../util/tokenBucket.ts";
 
 /** What the node supplies to the P2P layer. */
@@ -278,10 +278,11 @@ export class PeerManager {
     const remote = req.socket.remoteAddress ?? "unknown";
     let inbound = 0;
     let fromAddress = 0;
+    const key = inboundKey(remote);
     for (const p of this.peers) {
       if (p.direction !== "inbound") continue;
       inbound++;
-      if (p.remoteAddress === remote) fromAddress++;
+      if (inboundKey(p.remoteAddress) === key) fromAddress++;
     }
     if (this.peers.size >= this.opts.maxPeers || inbound >= this.opts.maxPeers - outboundReserved(this.opts.maxPeers)) {
       ws.close(1013, "too many peers");

@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { INBOUND_PER_GROUP, outboundReserved } from "../../../src/p2p/peerManager.ts";
+import { inboundKey } from "../../../src/p2p/learn.ts";
 import { makeKeys } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
 import { connect, freshKey, handshake, manager, nonLoopback, sleep, type Hostile } from "./attackKit.ts";
@@ -100,4 +101,13 @@ test("a stranger opening connections in a loop is refused before the upgrade onc
   } finally {
     await x.stop();
   }
+});
+
+test("inboundKey: a public IPv6 /64 counts as one address against maxInboundPerAddress (one host holds a whole /64)", () => {
+  const cases: [string, string][] = [
+    ["2001:db8:1:2::5", "2001:db8:1:2::/64"], ["2001:db8:1:2:ffff::9", "2001:db8:1:2::/64"], ["[2001:db8::1]", "2001:db8:0:0::/64"],
+    ["192.0.2.7", "192.0.2.7"], ["::ffff:192.0.2.7", "::ffff:192.0.2.7"], ["127.0.0.1", "127.0.0.1"], ["::1", "::1"],
+    ["fd00::2", "fd00::2"], ["fd00::3", "fd00::3"], // private: hosts of one LAN share a /64
+  ];
+  for (const [remote, want] of cases) assert.equal(inboundKey(remote), want, remote);
 });
