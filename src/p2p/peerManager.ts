@@ -64,6 +64,13 @@ export function learnedPerGroup(maxPeers: number): number {
  */
 export const INBOUND_PER_GROUP: TokenBucketLimits = { perSec: 10, burst: 40 };
 
+/**
+ * Log lines about one peer's doings (connected, disconnected, refused, invalid data) at info and
+ * above, per second on average and at once: a stranger cycling fresh keys through strikes and bans
+ * must not fill the operator's disk. Lines past it are counted and summed up in one warning.
+ */
+export const PEER_LOG_LIMIT: TokenBucketLimits = { perSec: 20, burst: 200 };
+
 /** Groups whose inbound connection rate is tracked at most; past it the least recently seen is dropped. */
 export const INBOUND_GROUPS_TRACKED = 10_000;
 
@@ -100,6 +107,8 @@ export class PeerManager {
   private readonly bans = new Map<string, number>();
   /** per address group, in least recently seen order: the rate of new inbound connections */
   private readonly inboundRate = new Map<string, { bucket: TokenBucket; at: number }>();
+  private readonly peerLogRate = new TokenBucket(PEER_LOG_LIMIT, Date.now());
+  private peerLogSuppressed = 0;
   private keepalive?: NodeJS.Timeout;
   private listening = false;
   private serverError: string | null = null;
@@ -215,7 +224,7 @@ export class PeerManager {
       peer.strikesAt += forgiven * this.opts.strikeDecayMs;
     }
     peer.strikes++;
-    this.log.warn({ peer: short(peer.ebid), strikes: peer.strikes, reason }, "Peer sent invalid data");
+    this.peerLog("warn", { peer: short(peer.ebid), strikes: peer.strikes, reason }, "Peer sent invalid data");
     if (peer.strikes >= this.opts.maxStrikes) {
       if (peer.ebid) this.ban(peer.ebid, now);
       peer.close(`banned after ${peer.strikes} strikes (last: ${reason})`);
@@ -232,6 +241,23 @@ export class PeerManager {
       this.bans.delete(oldest);
     }
     this.bans.set(ebid, now + this.opts.banMs);
+  }
+
+  // A line about a peer, within PEER_LOG_LIMIT; past it counted for flushPeerLog.
+  private peerLog(level: "info" | "warn", obj: object, msg: string): void {
+    const now = Date.now();
+    if (!this.peerLogRate.take(now)) {
+      this.peerLogSuppressed++;
+      return;
+    }
+    this.flushPeerLog();
+    this.log[level](obj, msg);
+  }
+
+  private flushPeerLog(): void {
+    if (this.peerLogSuppressed === 0) return;
+    this.log.warn({ suppressed: this.peerLogSuppressed, limit_per_s: PEER_LOG_LIMIT.perSec }, "Peer log lines suppressed");
+    this.peerLogSuppressed = 0;
   }
 
   private pruneBans(now: number): void {
@@ -362,7 +388,7 @@ export class PeerManager {
       if (loser === peer) return;
     }
     // At info only what we know ourselves; what the peer says of itself (agent, advertised address) at debug.
-    this.log.info({ peer: short(ebid), direction: peer.direction, addr: peer.dialUrl ?? peer.remoteAddress }, "Peer connected");
+    this.peerLog("info", { peer: short(ebid), direction: peer.direction, addr: peer.dialUrl ?? peer.remoteAddress }, "Peer connected");
     this.log.debug({ peer: short(ebid), agent: peer.hello?.agent, advertise_url: peer.hello?.advertise_url, listen_url: peer.listenUrl }, "Peer details");
     // An inbound peer's advertise_url is checked by dialling it like a learned address (same limits)
     // before we pass it on.
@@ -447,13 +473,13 @@ export class PeerManager {
   private closed(peer: Peer, reason: string, target?: DialTarget): void {
     this.peers.delete(peer);
     if (peer.readyAt !== undefined && reason !== "duplicate connection") {
-      this.log.info({ peer: short(peer.ebid), reason }, "Peer disconnected");
+      this.peerLog("info", { peer: short(peer.ebid), reason }, "Peer disconnected");
     } else if (reason === "duplicate connection" || reason === "node shutting down") {
       this.log.debug({ peer: short(peer.ebid), reason }, "Connection closed");
     } else if (peer.ebid) {
-      this.log.warn({ peer: short(peer.ebid), reason }, "Peer refused");
+      this.peerLog("warn", { peer: short(peer.ebid), reason }, "Peer refused");
     } else {
-      this.log.info({ addr: peer.remoteAddress, reason }, "Connection refused at handshake");
+      this.peerLog("info", { addr: peer.remoteAddress, reason }, "Connection refused at handshake");
     }
     if (target && reason === "self-connection") {
       // A configured or learned address that turns out to be ourselves is never dialled again.
@@ -524,6 +550,7 @@ export class PeerManager {
     const now = Date.now();
     this.pruneBans(now); // expired bans cost no memory
     this.pruneInboundRate(now);
+    this.flushPeerLog();
     for (const p of this.peers) {
       if (now - p.lastSeen > this.opts.idleTimeoutMs) {
         p.close("keepalive timeout");

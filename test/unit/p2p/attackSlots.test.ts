@@ -1,11 +1,11 @@
 // A hostile peer that opens many connections: what it can take from a node's connection slots.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { INBOUND_PER_GROUP, outboundReserved } from "../../../src/p2p/peerManager.ts";
+import { INBOUND_PER_GROUP, PEER_LOG_LIMIT, outboundReserved } from "../../../src/p2p/peerManager.ts";
 import { inboundKey } from "../../../src/p2p/learn.ts";
 import { makeKeys } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
-import { connect, freshKey, handshake, manager, nonLoopback, sleep, type Hostile } from "./attackKit.ts";
+import { connect, freshKey, handshake, manager, nonLoopback, recordingLog, sleep, type Hostile } from "./attackKit.ts";
 
 const keys = makeKeys(8);
 const remote = nonLoopback("IPv4");
@@ -110,4 +110,30 @@ test("inboundKey: a public IPv6 /64 counts as one address against maxInboundPerA
     ["fd00::2", "fd00::2"], ["fd00::3", "fd00::3"], // private: hosts of one LAN share a /64
   ];
   for (const [remote, want] of cases) assert.equal(inboundKey(remote), want, remote);
+});
+
+test("a stranger cycling fresh keys through strikes and bans cannot flood the log: peer event lines are capped and summed up", async () => {
+  const rec = recordingLog();
+  const x = manager(keys[0]!, { maxStrikes: 3, pingIntervalMs: 100, idleTimeoutMs: 5000 }, undefined, rec.log);
+  await x.start();
+  const url = `ws://127.0.0.1:${x.port}`;
+  const peerLines = () => rec.entries.filter((e) => (e.level as number) >= 30 && /^(Peer|Connection refused)/.test(String(e.msg)) && e.msg !== "Peer log lines suppressed").length;
+  try {
+    const t0 = Date.now();
+    const conns = Math.ceil(PEER_LOG_LIMIT.burst / 4) + 20; // each: connected, 3 strikes, disconnected
+    for (let i = 0; i < conns; i += 10) {
+      await Promise.all(Array.from({ length: 10 }, async () => {
+        const c = await handshake(url, freshKey(), keys[0]!.ebid);
+        c.ws.send("{a\n{b\n{c\n");
+        await c.closed;
+      }));
+    }
+    const allowed = PEER_LOG_LIMIT.burst + Math.ceil((PEER_LOG_LIMIT.perSec * (Date.now() - t0)) / 1000) + 1;
+    assert.ok(peerLines() <= allowed, `${peerLines()} peer lines, at most ${allowed} expected`);
+    const summary = await waitFor(() => rec.entries.find((e) => e.msg === "Peer log lines suppressed"), 3000, "the summary line");
+    assert.ok((summary.suppressed as number) > 0);
+    assert.equal(summary.level, 40);
+  } finally {
+    await x.stop();
+  }
 });
