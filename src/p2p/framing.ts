@@ -1,5 +1,5 @@
 /**
- * Newline-delimited JSON framing over WebSocket (DESIGN.md section 9, seed 003's fix): every message
+ * Newline-delimited JSON framing over WebSocket (docs/protocol.md §9.1): every message
  * is one JSON object followed by `\n`; a WebSocket message may carry several, and one object may
  * span several WebSocket messages. Works on bytes, so a UTF-8 character split across WebSocket
  * messages decodes intact.

@@ -1,5 +1,5 @@
 /**
- * P2P message schemas (DESIGN.md section 9). Every line from a peer is parsed here; anything that
+ * P2P message schemas (docs/protocol.md §9.2). Every line from a peer is parsed here; anything that
  * does not match is a strike, never a crash.
  */
 import { z } from "zod";
@@ -18,7 +18,7 @@ const port = z.number().int().min(0).max(65535);
 export const agentSchema = z.string().refine((s) => s.length <= AGENT_MAX_CHARS && PRINTABLE_ASCII.test(s), `expected 1 to ${AGENT_MAX_CHARS} printable ASCII chars`);
 
 /**
- * `hello` (DESIGN.md section 9 handshake). `agent` and `advertise_url` are optional on receipt, so
+ * `hello` (docs/protocol.md §9.2, §9.3). `agent` and `advertise_url` are optional on receipt, so
  * older nodes that send neither still connect; a present but bad value refuses the hello.
  */
 export const helloSchema = z.object({

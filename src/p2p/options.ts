@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { wsUrl } from "../consensus/wire.ts";
 
-/** P2P options (DESIGN.md section 9). Times in ms, sizes in bytes. */
+/** P2P options (docs/protocol.md §9.4). Times in ms, sizes in bytes. */
 export interface P2POptions {
   /** address the P2P server binds (default 0.0.0.0) */
   host: string;
-  /** P2P port (seed 001 default 7072; 0 picks a free one) */
+  /** P2P port (default 7072; 0 picks a free one) */
   port: number;
   /** configured peers, ws://host:port, redialled forever with backoff */
   peers: string[];
@@ -60,7 +60,7 @@ export interface P2POptions {
   maxInboundPerAddress: number;
 }
 
-/** Defaults from DESIGN.md section 9: ping 15 s, idle 30 s, backoff 1 s to 60 s, lines up to 4 MiB. */
+/** Defaults (docs/protocol.md §9.4): ping 15 s, idle 30 s, backoff 1 s to 60 s, lines up to 4 MiB. */
 export const defaultP2POptions: P2POptions = {
   host: "0.0.0.0",
   port: 7072,

@@ -1,5 +1,5 @@
 /**
- * One WebSocket connection to a peer: framing, the signed handshake (DESIGN.md section 9),
+ * One WebSocket connection to a peer: framing, the signed handshake (docs/protocol.md §9.3),
  * request/response with timeouts, strikes and liveness.
  */
 import { randomBytes } from "node:crypto";
@@ -24,7 +24,7 @@ export interface LocalIdentity {
   advertiseUrl?: string;
 }
 
-/** A response in seed 002's envelope. */
+/** A response in the MinerBlock sync protocol's envelope (docs/protocol.md §9.2 `res`). */
 export interface ResEnvelope {
   ok: boolean;
   data?: unknown;

@@ -1,8 +1,9 @@
 /**
- * The P2P service (DESIGN.md section 9): a WebSocket server and a dialer of configured peers
- * (exponential backoff with full jitter), keepalive, one connection per EBID, strikes and bans,
- * and gossip to every ready peer but the sender. Knows nothing of the chain: the node passes
- * handlers in.
+ * The P2P service (docs/protocol.md §9): a WebSocket server and a dialer of configured and learned
+ * peers (exponential backoff with full jitter), keepalive, one connection per EBID, strikes and
+ * bans, and gossip to every ready peer but the sender. What a stranger may take is bounded in
+ * limits.ts, which addresses may be learned in learn.ts. Knows nothing of the chain: the node
+ * passes handlers in.
  */
 import { WebSocketServer, WebSocket } from "ws";
 import type { AddressInfo } from "node:net";
@@ -13,7 +14,7 @@ import type { Message } from "./messages.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
 import { addressGroup, guardedLookup, inboundKey, mayLearn } from "./learn.ts";
-import { TokenBucket, type TokenBucketLimits } from "../util/tokenBucket.ts";
+import { BanList, InboundRate, PeerLog, learnedPerGroup, outboundReserved } from "./limits.ts";
 
 /** What the node supplies to the P2P layer. */
 export interface P2PHandlers {
@@ -22,7 +23,7 @@ export interface P2PHandlers {
   onPeerReady(peer: Peer): void;
   /** gossip and status messages from a ready peer */
   onMessage(peer: Peer, msg: Message): void;
-  /** answers a `req` in seed 002's envelope */
+  /** answers a `req` in the MinerBlock sync protocol's envelope */
   onRequest(peer: Peer, path: string, data: unknown): Promise<ResEnvelope>;
   /** every message in or out, with its type and size in bytes (for metrics) */
   onTraffic?(direction: "in" | "out", type: string, bytes: number): void;
@@ -39,40 +40,6 @@ export interface P2PHealth {
   /** outbound dials that failed (refused, unreachable, timed out) since start */
   dial_failures: number;
 }
-
-/**
- * Connection slots inbound peers cannot take, kept for our own dials: a quarter of `maxPeers`, at
- * most 8. A stranger who opens many connections can then fill the inbound side, never all of it.
- */
-export function outboundReserved(maxPeers: number): number {
-  return Math.min(8, Math.floor(maxPeers / 4));
-}
-
-/**
- * Learned addresses one group of hosts (an IPv4 /24, an IPv6 /48, one private address or name; see
- * addressGroup) may fill, as the peers that shared them and as the addresses themselves: an eighth
- * of maxPeers, at least 1. Addresses on or from this machine are not limited.
- */
-export function learnedPerGroup(maxPeers: number): number {
-  return Math.max(1, Math.ceil(maxPeers / 8));
-}
-
-/**
- * New inbound connections one group of addresses (see addressGroup; none on this machine) may open:
- * each costs us a signature on its hello before it proves anything, so a stranger opening and
- * dropping connections in a loop must not have our CPU. Honest nodes connect a few times an hour.
- */
-export const INBOUND_PER_GROUP: TokenBucketLimits = { perSec: 10, burst: 40 };
-
-/**
- * Log lines about one peer's doings (connected, disconnected, refused, invalid data) at info and
- * above, per second on average and at once: a stranger cycling fresh keys through strikes and bans
- * must not fill the operator's disk. Lines past it are counted and summed up in one warning.
- */
-export const PEER_LOG_LIMIT: TokenBucketLimits = { perSec: 20, burst: 200 };
-
-/** Groups whose inbound connection rate is tracked at most; past it the least recently seen is dropped. */
-export const INBOUND_GROUPS_TRACKED = 10_000;
 
 /**
  * A learned address whose dials fail this many times in a row (no connection, or one that closed
@@ -104,11 +71,9 @@ export class PeerManager {
   private server?: WebSocketServer;
   private readonly peers = new Set<Peer>();
   private readonly targets = new Map<string, DialTarget>();
-  private readonly bans = new Map<string, number>();
-  /** per address group, in least recently seen order: the rate of new inbound connections */
-  private readonly inboundRate = new Map<string, { bucket: TokenBucket; at: number }>();
-  private readonly peerLogRate = new TokenBucket(PEER_LOG_LIMIT, Date.now());
-  private peerLogSuppressed = 0;
+  private readonly bans: BanList;
+  private readonly inboundRate = new InboundRate();
+  private readonly peerLog: PeerLog;
   private keepalive?: NodeJS.Timeout;
   private listening = false;
   private serverError: string | null = null;
@@ -122,6 +87,8 @@ export class PeerManager {
     private readonly log: Logger,
   ) {
     assertP2POptions(opts);
+    this.bans = new BanList(opts.maxBans);
+    this.peerLog = new PeerLog(log);
   }
 
   /** Binds the server and starts dialling. @throws when the port cannot be bound */
@@ -134,7 +101,7 @@ export class PeerManager {
       perMessageDeflate: false,
       maxPayload: this.opts.maxPayloadBytes,
       // Checked before the WebSocket upgrade, the cheapest point to say no (HTTP 429).
-      verifyClient: (info, done) => (this.admitInbound(info.req.socket.remoteAddress ?? "unknown") ? done(true) : done(false, 429, "too many new connections from this address, try later")),
+      verifyClient: (info, done) => (this.inboundRate.admit(info.req.socket.remoteAddress ?? "unknown", Date.now()) ? done(true) : done(false, 429, "too many new connections from this address, try later")),
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -224,57 +191,22 @@ export class PeerManager {
       peer.strikesAt += forgiven * this.opts.strikeDecayMs;
     }
     peer.strikes++;
-    this.peerLog("warn", { peer: short(peer.ebid), strikes: peer.strikes, reason }, "Peer sent invalid data");
+    this.peerLog.line("warn", { peer: short(peer.ebid), strikes: peer.strikes, reason }, "Peer sent invalid data");
     if (peer.strikes >= this.opts.maxStrikes) {
-      if (peer.ebid) this.ban(peer.ebid, now);
+      if (peer.ebid) this.bans.ban(peer.ebid, now, this.opts.banMs);
       peer.close(`banned after ${peer.strikes} strikes (last: ${reason})`);
     }
-  }
-
-  // Bans are kept in the order given (a renewed one moves to the end); at maxBans, expired ones go
-  // first, then the oldest.
-  private ban(ebid: string, now: number): void {
-    this.bans.delete(ebid);
-    if (this.bans.size >= this.opts.maxBans) this.pruneBans(now);
-    for (const oldest of this.bans.keys()) {
-      if (this.bans.size < this.opts.maxBans) break;
-      this.bans.delete(oldest);
-    }
-    this.bans.set(ebid, now + this.opts.banMs);
-  }
-
-  // A line about a peer, within PEER_LOG_LIMIT; past it counted for flushPeerLog.
-  private peerLog(level: "info" | "warn", obj: object, msg: string): void {
-    const now = Date.now();
-    if (!this.peerLogRate.take(now)) {
-      this.peerLogSuppressed++;
-      return;
-    }
-    this.flushPeerLog();
-    this.log[level](obj, msg);
-  }
-
-  private flushPeerLog(): void {
-    if (this.peerLogSuppressed === 0) return;
-    this.log.warn({ suppressed: this.peerLogSuppressed, limit_per_s: PEER_LOG_LIMIT.perSec }, "Peer log lines suppressed");
-    this.peerLogSuppressed = 0;
-  }
-
-  private pruneBans(now: number): void {
-    for (const [ebid, until] of this.bans) if (until <= now) this.bans.delete(ebid);
   }
 
   /** Server health for /api/health. */
   health(): P2PHealth {
     const now = Date.now();
-    let banned = 0;
-    for (const until of this.bans.values()) if (until > now) banned++;
     return {
       listening: this.listening,
       port: this.boundPort,
       ready_peers: this.readyPeers().length,
       handshaking: [...this.peers].filter((p) => p.state === "handshaking").length,
-      banned,
+      banned: this.bans.count(now),
       server_error: this.serverError,
       dial_failures: this.dialFailures,
     };
@@ -322,35 +254,6 @@ export class PeerManager {
     this.attach(ws, "inbound", remote);
   }
 
-  // One token bucket per address group (INBOUND_PER_GROUP), kept in least recently seen order.
-  private admitInbound(remote: string): boolean {
-    const group = addressGroup(remote);
-    if (group === undefined) return true;
-    const now = Date.now();
-    let entry = this.inboundRate.get(group);
-    this.inboundRate.delete(group);
-    if (!entry) {
-      if (this.inboundRate.size >= INBOUND_GROUPS_TRACKED) this.pruneInboundRate(now);
-      for (const oldest of this.inboundRate.keys()) {
-        if (this.inboundRate.size < INBOUND_GROUPS_TRACKED) break;
-        this.inboundRate.delete(oldest);
-      }
-      entry = { bucket: new TokenBucket(INBOUND_PER_GROUP, now), at: now };
-    }
-    entry.at = now;
-    this.inboundRate.set(group, entry);
-    return entry.bucket.take(now);
-  }
-
-  // A group quiet long enough for its bucket to be full again is the same as one never seen.
-  private pruneInboundRate(now: number): void {
-    const refillMs = (INBOUND_PER_GROUP.burst / INBOUND_PER_GROUP.perSec) * 1000;
-    for (const [group, { at }] of this.inboundRate) {
-      if (now - at < refillMs) break; // least recently seen first: the rest are newer
-      this.inboundRate.delete(group);
-    }
-  }
-
   private attach(ws: WebSocket, direction: "inbound" | "outbound", remote: string, target?: DialTarget): Peer {
     const peer = new Peer(ws, direction, remote, this.identityFor(), this.opts, {
       onReady: (p) => this.ready(p, target),
@@ -366,8 +269,7 @@ export class PeerManager {
 
   private ready(peer: Peer, target?: DialTarget): void {
     const ebid = peer.ebid!;
-    const bannedUntil = this.bans.get(ebid);
-    if (bannedUntil && bannedUntil > Date.now()) {
+    if (this.bans.has(ebid, Date.now())) {
       peer.close("banned");
       return;
     }
@@ -388,7 +290,7 @@ export class PeerManager {
       if (loser === peer) return;
     }
     // At info only what we know ourselves; what the peer says of itself (agent, advertised address) at debug.
-    this.peerLog("info", { peer: short(ebid), direction: peer.direction, addr: peer.dialUrl ?? peer.remoteAddress }, "Peer connected");
+    this.peerLog.line("info", { peer: short(ebid), direction: peer.direction, addr: peer.dialUrl ?? peer.remoteAddress }, "Peer connected");
     this.log.debug({ peer: short(ebid), agent: peer.hello?.agent, advertise_url: peer.hello?.advertise_url, listen_url: peer.listenUrl }, "Peer details");
     // An inbound peer's advertise_url is checked by dialling it like a learned address (same limits)
     // before we pass it on.
@@ -473,13 +375,13 @@ export class PeerManager {
   private closed(peer: Peer, reason: string, target?: DialTarget): void {
     this.peers.delete(peer);
     if (peer.readyAt !== undefined && reason !== "duplicate connection") {
-      this.peerLog("info", { peer: short(peer.ebid), reason }, "Peer disconnected");
+      this.peerLog.line("info", { peer: short(peer.ebid), reason }, "Peer disconnected");
     } else if (reason === "duplicate connection" || reason === "node shutting down") {
       this.log.debug({ peer: short(peer.ebid), reason }, "Connection closed");
     } else if (peer.ebid) {
-      this.peerLog("warn", { peer: short(peer.ebid), reason }, "Peer refused");
+      this.peerLog.line("warn", { peer: short(peer.ebid), reason }, "Peer refused");
     } else {
-      this.peerLog("info", { addr: peer.remoteAddress, reason }, "Connection refused at handshake");
+      this.peerLog.line("info", { addr: peer.remoteAddress, reason }, "Connection refused at handshake");
     }
     if (target && reason === "self-connection") {
       // A configured or learned address that turns out to be ourselves is never dialled again.
@@ -548,9 +450,9 @@ export class PeerManager {
 
   private tickKeepalive(): void {
     const now = Date.now();
-    this.pruneBans(now); // expired bans cost no memory
-    this.pruneInboundRate(now);
-    this.flushPeerLog();
+    this.bans.prune(now);
+    this.inboundRate.prune(now);
+    this.peerLog.flush();
     for (const p of this.peers) {
       if (now - p.lastSeen > this.opts.idleTimeoutMs) {
         p.close("keepalive timeout");

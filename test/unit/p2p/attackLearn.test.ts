@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { makeKeys } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
 import { addressGroup, guardedLookup, mayLearn, scopeOf } from "../../../src/p2p/learn.ts";
-import { LEARNED_MAX_FAILURES, learnedPerGroup } from "../../../src/p2p/peerManager.ts";
+import { LEARNED_MAX_FAILURES } from "../../../src/p2p/peerManager.ts";
+import { learnedPerGroup } from "../../../src/p2p/limits.ts";
 import { freePort, handshake, manager, nonLoopback, recordingLog, sleep, victim } from "./attackKit.ts";
 
 const keys = makeKeys(8);

@@ -1,7 +1,7 @@
 // A hostile peer that opens many connections: what it can take from a node's connection slots.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { INBOUND_PER_GROUP, PEER_LOG_LIMIT, outboundReserved } from "../../../src/p2p/peerManager.ts";
+import { INBOUND_PER_GROUP, PEER_LOG_LIMIT, outboundReserved } from "../../../src/p2p/limits.ts";
 import { inboundKey } from "../../../src/p2p/learn.ts";
 import { makeKeys } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
