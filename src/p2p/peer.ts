@@ -96,6 +96,8 @@ export class Peer {
     private readonly events: PeerEvents,
     /** the configured address we dialled, for outbound peers */
     readonly dialUrl?: string,
+    /** outbound: the IP address that answered our dial (what a name in dialUrl resolved to) */
+    readonly answeredFrom?: string,
   ) {
     this.decoder = new LineDecoder(opts.maxLineBytes);
     this.rate = new TokenBucket({ perSec: opts.rateLimitPerSec, burst: opts.rateLimitBurst }, Date.now());
@@ -105,9 +107,13 @@ export class Peer {
     ws.on("error", (err) => this.closed(`socket error: ${err.message}`));
   }
 
-  /** The peer's IP address (inbound), or the host we dialled (outbound). */
+  /**
+   * The peer's IP address: the connection's (inbound), the one that answered our dial (outbound),
+   * else the host we dialled.
+   */
   get host(): string {
     if (this.direction === "inbound") return this.remoteAddress;
+    if (this.answeredFrom) return this.answeredFrom;
     try {
       return new URL(this.remoteAddress).hostname; // outbound: remoteAddress is the URL dialled
     } catch {

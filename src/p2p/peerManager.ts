@@ -254,14 +254,14 @@ export class PeerManager {
     this.attach(ws, "inbound", remote);
   }
 
-  private attach(ws: WebSocket, direction: "inbound" | "outbound", remote: string, target?: DialTarget): Peer {
+  private attach(ws: WebSocket, direction: "inbound" | "outbound", remote: string, target?: DialTarget, answeredFrom?: string): Peer {
     const peer = new Peer(ws, direction, remote, this.identityFor(), this.opts, {
       onReady: (p) => this.ready(p, target),
       onMessage: (p, msg) => this.message(p, msg),
       onStrike: (p, reason) => this.penalize(p, reason),
       onClose: (p, reason) => this.closed(p, reason, target),
       onTraffic: this.handlers.onTraffic,
-    }, target?.url);
+    }, target?.url, answeredFrom);
     this.peers.add(peer);
     peer.start(this.handlers.status());
     return peer;
@@ -416,9 +416,12 @@ export class PeerManager {
     const lookup = t.learnedFrom === undefined ? {} : { lookup: guardedLookup(t.learnedFrom) };
     const ws = new WebSocket(t.url, { perMessageDeflate: false, maxPayload: this.opts.maxPayloadBytes, handshakeTimeout: this.opts.handshakeTimeoutMs, ...lookup });
     let attached = false;
+    // Which address answered: a peer dialled by name is judged by it (its scope and group), as an inbound one is.
+    let answeredFrom: string | undefined;
+    ws.once("upgrade", (res) => (answeredFrom = res.socket.remoteAddress));
     ws.once("open", () => {
       attached = true;
-      t.peer = this.attach(ws, "outbound", t.url, t);
+      t.peer = this.attach(ws, "outbound", t.url, t, answeredFrom);
     });
     ws.once("error", (err) => {
       if (attached) return;

@@ -221,3 +221,24 @@ test("a peer's advertise_url is shared with other peers only once the node reach
     await v.close();
   }
 });
+
+test("a peer dialled by name is judged by the address it answered from: a LAN or container testnet named in --peers still learns its neighbours", async () => {
+  // Here the name is this machine's hostname (127.0.0.1 in /etc/hosts) and the neighbour a loopback
+  // address; in a container network, a service name and its private neighbours.
+  const { hostname } = await import("node:os");
+  const h = manager(keys[2]!);
+  await h.start();
+  const y = manager(keys[1]!, {}, (p) => p.send({ type: "peers", peers: [`ws://127.0.0.1:${h.port}`] }));
+  await y.start();
+  const x = manager(keys[0]!, { peers: [`ws://${hostname()}:${y.port}`] });
+  await x.start();
+  try {
+    const toY = await waitFor(() => x.readyPeers().find((p) => p.ebid === keys[1]!.ebid), 5000, "X dialled Y by name");
+    assert.equal(scopeOf(toY.host), 0, `host ${toY.host}`);
+    await waitFor(() => x.readyPeers().some((p) => p.ebid === keys[2]!.ebid), 5000, "X dialled the neighbour Y told it of");
+  } finally {
+    await x.stop();
+    await y.stop();
+    await h.stop();
+  }
+});
