@@ -30,7 +30,8 @@ export interface P2POptions {
   maxBufferedBytes: number;
   /**
    * connections at most (handshaking or ready, both directions): inbound past it, or past it less
-   * the slots kept for our own dials (a quarter, at most 8), are refused and learned addresses wait;
+   * the slots kept for our own dials (a quarter, at most 8), are refused (unless the address group
+   * holding the most inbound connections gives up its newest one) and learned addresses wait;
    * configured peers are dialled regardless
    */
   maxPeers: number;

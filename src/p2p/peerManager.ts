@@ -242,16 +242,38 @@ export class PeerManager {
       inbound++;
       if (inboundKey(p.remoteAddress) === key) fromAddress++;
     }
-    if (this.peers.size >= this.opts.maxPeers || inbound >= this.opts.maxPeers - outboundReserved(this.opts.maxPeers)) {
-      ws.close(1013, "too many peers");
-      return;
-    }
     if (fromAddress >= this.opts.maxInboundPerAddress) {
       this.log.debug({ addr: remote }, "Too many connections from one address");
       ws.close(1013, "too many connections from this address");
       return;
     }
+    const full = this.peers.size >= this.opts.maxPeers || inbound >= this.opts.maxPeers - outboundReserved(this.opts.maxPeers);
+    if (full && !this.evictForDiversity(remote)) {
+      ws.close(1013, "too many peers");
+      return;
+    }
     this.attach(ws, "inbound", remote);
+  }
+
+  // Inbound slots full: the group (addressGroup; this machine is one) holding the most inbound
+  // connections gives up its newest one, if it holds at least two more than the newcomer's group,
+  // so one stranger with a few addresses cannot keep every newcomer out. Returns true when a
+  // connection was closed to make room.
+  private evictForDiversity(remote: string): boolean {
+    if (this.peers.size > this.opts.maxPeers) return false; // one eviction would not make room (configured dials past the limit)
+    const groupOf = (addr: string) => addressGroup(addr) ?? "this machine";
+    const byGroup = new Map<string, Peer[]>();
+    for (const p of this.peers) {
+      if (p.direction !== "inbound") continue;
+      const g = groupOf(p.remoteAddress);
+      byGroup.set(g, [...(byGroup.get(g) ?? []), p]);
+    }
+    let largest: Peer[] = [];
+    for (const list of byGroup.values()) if (list.length > largest.length) largest = list;
+    if (largest.length < (byGroup.get(groupOf(remote))?.length ?? 0) + 2) return false;
+    const newest = largest.reduce((a, b) => (b.connectedAt > a.connectedAt ? b : a));
+    newest.close("evicted: its address group holds the most connections");
+    return true;
   }
 
   private attach(ws: WebSocket, direction: "inbound" | "outbound", remote: string, target?: DialTarget, answeredFrom?: string): Peer {

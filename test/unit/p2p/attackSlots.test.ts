@@ -137,3 +137,26 @@ test("a stranger cycling fresh keys through strikes and bans cannot flood the lo
     await x.stop();
   }
 });
+
+test("a stranger holding every inbound slot from one address group makes room for a newcomer from another group", { skip: remote ? false : "no non-loopback IPv4 address to connect from" }, async () => {
+  const maxPeers = 8;
+  const x = manager(keys[0]!, { maxPeers });
+  await x.start();
+  const url = `ws://127.0.0.1:${x.port}`;
+  const held: Hostile[] = [];
+  try {
+    const room = maxPeers - outboundReserved(maxPeers);
+    for (let i = 0; i < room; i++) held.push(await connect(url, remote)); // never say hello: cost nothing for 10 s
+    await sleep(100);
+    const closedAlready = await Promise.all(held.map((c) => Promise.race([c.closed.then(() => true), sleep(50).then(() => false)])));
+    assert.deepEqual(closedAlready.filter(Boolean), [], "the stranger's connections all fit");
+    const newcomer = await handshake(url, keys[1]!, keys[0]!.ebid); // from this machine: another group
+    await waitFor(() => x.readyPeers().some((p) => p.ebid === keys[1]!.ebid), 2000, "the newcomer let in");
+    const evicted = await Promise.race(held.map((c) => c.closed));
+    assert.match(evicted.reason, /evicted/);
+    newcomer.ws.terminate();
+  } finally {
+    for (const c of held) c.ws.terminate();
+    await x.stop();
+  }
+});
