@@ -135,3 +135,50 @@ export class PeerLog {
     this.suppressed = 0;
   }
 }
+
+/** How long a group whose learned addresses died stays closed to new learned addresses, in ms: one hour. */
+export const DEAD_GROUP_MS = 3_600_000;
+
+/** Groups remembered at most by {@link DeadGroups}; past it the oldest is dropped. */
+export const DEAD_GROUPS_TRACKED = 10_000;
+
+/**
+ * Address groups whose learned addresses were forgotten as dead, within {@link DEAD_GROUP_MS}: once
+ * a group has had `cap` of them, it takes no new learned address until the hour is over. A stranger
+ * feeding fresh dead addresses of a victim (new ports, new names in one /24) could otherwise have
+ * every node dial the victim again and again.
+ */
+export class DeadGroups {
+  // oldest first: group -> forgotten addresses and when the first of them was
+  private readonly groups = new Map<string, { count: number; since: number }>();
+
+  /** Records one learned address of `group` forgotten at `now`. */
+  record(group: string, now: number): void {
+    let entry = this.groups.get(group);
+    if (!entry || now - entry.since >= DEAD_GROUP_MS) {
+      this.groups.delete(group);
+      if (this.groups.size >= DEAD_GROUPS_TRACKED) this.prune(now);
+      for (const oldest of this.groups.keys()) {
+        if (this.groups.size < DEAD_GROUPS_TRACKED) break;
+        this.groups.delete(oldest);
+      }
+      entry = { count: 0, since: now };
+      this.groups.set(group, entry);
+    }
+    entry.count++;
+  }
+
+  /** Whether `group` had `cap` learned addresses forgotten within the hour before `now`. */
+  closed(group: string, now: number, cap: number): boolean {
+    const entry = this.groups.get(group);
+    return !!entry && now - entry.since < DEAD_GROUP_MS && entry.count >= cap;
+  }
+
+  /** Drops groups whose hour is over. */
+  prune(now: number): void {
+    for (const [group, { since }] of this.groups) {
+      if (now - since < DEAD_GROUP_MS) break; // oldest first
+      this.groups.delete(group);
+    }
+  }
+}

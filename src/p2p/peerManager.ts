@@ -14,7 +14,7 @@ import type { Message } from "./messages.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
 import { addressGroup, guardedLookup, inboundKey, mayLearn } from "./learn.ts";
-import { BanList, InboundRate, PeerLog, learnedPerGroup, outboundReserved } from "./limits.ts";
+import { BanList, DeadGroups, InboundRate, PeerLog, learnedPerGroup, outboundReserved } from "./limits.ts";
 
 /** What the node supplies to the P2P layer. */
 export interface P2PHandlers {
@@ -73,6 +73,7 @@ export class PeerManager {
   private readonly targets = new Map<string, DialTarget>();
   private readonly bans: BanList;
   private readonly inboundRate = new InboundRate();
+  private readonly deadGroups = new DeadGroups();
   private readonly peerLog: PeerLog;
   private keepalive?: NodeJS.Timeout;
   private listening = false;
@@ -345,7 +346,8 @@ export class PeerManager {
 
   // Learned addresses are bounded by maxPeers (configured ones do not count against it), and one
   // group of hosts fills at most learnedPerGroup of them, both as sharer and as address: a stranger
-  // with one address and many ports cannot fill the table with its own listeners.
+  // with one address and many ports cannot fill the table with its own listeners. A group that had
+  // as many learned addresses die within the hour takes none until it is over (DeadGroups).
   private learnAll(peer: Peer, urls: readonly string[]): void {
     const cap = learnedPerGroup(this.opts.maxPeers);
     const source = addressGroup(peer.host);
@@ -363,7 +365,7 @@ export class PeerManager {
       if (learned >= this.opts.maxPeers || (source !== undefined && fromSource >= cap)) return;
       if (!isWsUrl(url) || !mayLearn(url, peer.host)) continue;
       const group = addressGroup(new URL(url).hostname);
-      if (group !== undefined && (perGroup.get(group) ?? 0) >= cap) continue;
+      if (group !== undefined && ((perGroup.get(group) ?? 0) >= cap || this.deadGroups.closed(group, Date.now(), cap))) continue;
       if (!this.learn(url, peer.host)) continue;
       learned++;
       fromSource++;
@@ -390,6 +392,7 @@ export class PeerManager {
     if (t.configured || t.failures < LEARNED_MAX_FAILURES) return false;
     clearTimeout(t.timer);
     this.targets.delete(t.url);
+    if (t.group !== undefined) this.deadGroups.record(t.group, Date.now());
     this.log.debug({ url: t.url, failures: t.failures }, "Learned address forgotten");
     return true;
   }
@@ -477,6 +480,7 @@ export class PeerManager {
     const now = Date.now();
     this.bans.prune(now);
     this.inboundRate.prune(now);
+    this.deadGroups.prune(now);
     this.peerLog.flush();
     for (const p of this.peers) {
       if (now - p.lastSeen > this.opts.idleTimeoutMs) {

@@ -6,7 +6,8 @@ import { makeKeys } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
 import { addressGroup, guardedLookup, mayLearn, scopeOf } from "../../../src/p2p/learn.ts";
 import { LEARNED_MAX_FAILURES } from "../../../src/p2p/peerManager.ts";
-import { learnedPerGroup } from "../../../src/p2p/limits.ts";
+import { DEAD_GROUP_MS, DeadGroups, learnedPerGroup } from "../../../src/p2p/limits.ts";
+import { defaultP2POptions } from "../../../src/p2p/options.ts";
 import { freePort, handshake, manager, nonLoopback, recordingLog, sleep, victim } from "./attackKit.ts";
 
 const keys = makeKeys(8);
@@ -241,4 +242,48 @@ test("a peer dialled by name is judged by the address it answered from: a LAN or
     await y.stop();
     await h.stop();
   }
+});
+
+test("a stranger feeding fresh dead addresses of one victim group gets them dialled once per hour's quota, not again and again", { skip: remote ? false : "no non-loopback IPv4 address to connect from" }, async () => {
+  const rec = recordingLog();
+  const x = manager(keys[0]!, {}, undefined, rec.log);
+  await x.start();
+  const cap = learnedPerGroup(defaultP2POptions.maxPeers);
+  // Ports nobody listens on at the victim's address (each dial refused at once).
+  const closedPorts = await Promise.all(Array.from({ length: 2 * cap }, async () => {
+    const v = await victim(remote!);
+    await v.close();
+    return v.port;
+  }));
+  const dials = () => rec.entries.filter((e) => e.msg === "Dial failed").length;
+  try {
+    const m = await handshake(`ws://127.0.0.1:${x.port}`, keys[1]!, keys[0]!.ebid, { localAddress: remote });
+    await waitFor(() => x.readyPeers().length === 1, 2000, "the stranger is ready");
+    m.send({ type: "peers", peers: closedPorts.slice(0, cap).map((p) => `ws://${remote}:${p}`) });
+    await waitFor(() => rec.entries.filter((e) => e.msg === "Learned address forgotten").length === cap, 5000, "the first batch forgotten");
+    const first = dials();
+    assert.equal(first, cap * LEARNED_MAX_FAILURES);
+    m.send({ type: "peers", peers: closedPorts.slice(cap).map((p) => `ws://${remote}:${p}`) });
+    await sleep(1000);
+    assert.equal(dials(), first, "fresh addresses in a group whose learned addresses just died were dialled");
+    m.ws.terminate();
+  } finally {
+    await x.stop();
+  }
+});
+
+test("DeadGroups: a group closes after cap forgotten addresses within the hour and opens when it is over", () => {
+  const d = new DeadGroups();
+  const t0 = 1_000_000;
+  d.record("192.0.2.0/24", t0);
+  d.record("192.0.2.0/24", t0 + 10);
+  assert.equal(d.closed("192.0.2.0/24", t0 + 20, 3), false);
+  d.record("192.0.2.0/24", t0 + 30);
+  assert.equal(d.closed("192.0.2.0/24", t0 + 40, 3), true);
+  assert.equal(d.closed("198.51.100.0/24", t0 + 40, 3), false, "other groups stay open");
+  assert.equal(d.closed("192.0.2.0/24", t0 + DEAD_GROUP_MS, 3), false, "open again after the hour");
+  d.record("192.0.2.0/24", t0 + DEAD_GROUP_MS + 1); // a new hour counts from 1
+  assert.equal(d.closed("192.0.2.0/24", t0 + DEAD_GROUP_MS + 2, 2), false);
+  d.prune(t0 + 3 * DEAD_GROUP_MS);
+  assert.equal(d.closed("192.0.2.0/24", t0 + 3 * DEAD_GROUP_MS, 1), false);
 });
