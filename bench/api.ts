@@ -4,12 +4,16 @@
  * bare `node:http` server in its own process answering the same JSON body, measured in the same run
  * (before and after the node's runs, so load from elsewhere on the machine shows in both; the ratio
  * uses their mean). p50/p99 latency and requests per second, then each figure against its goal.
+ * With `--api-base DIR` the same run is made first on the nodes of another checkout (its own
+ * `test/helpers` start its own `bin/vision-node`), say the code before a change.
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { getJson, startMesh, type NodeProc } from "../test/helpers/nodeProcess.ts";
-import { makeKeys, makeSpec, tempDir } from "../test/helpers/fixtures.ts";
+import { resolve } from "node:path";
+import * as here from "../test/helpers/nodeProcess.ts";
+import * as hereFixtures from "../test/helpers/fixtures.ts";
+import type { NodeProc } from "../test/helpers/nodeProcess.ts";
 import { fmt } from "./stats.ts";
 
 const CONNECTIONS = 50;
@@ -41,8 +45,22 @@ export function goalLine(what: string, value: number, goal: number, better: "hig
   return `goal ${what}: ${fmt(value, digits)}${unit} (${better === "higher" ? ">=" : "<="} ${fmt(goal, digits)}${unit}) ${met ? "met" : "NOT MET"}`;
 }
 
-export async function benchApi(): Promise<void> {
+/** The API benchmark on this checkout, and first on `base` (another checkout) when given. */
+export async function benchApi(opts: { base?: string } = {}): Promise<void> {
   console.log(`\n## HTTP API under load (${CONNECTIONS} connections, ${SECONDS} s each, node producing blocks)`);
+  if (opts.base) {
+    const root = resolve(opts.base);
+    console.log(`### base: ${root}`);
+    await run((await import(`${root}/test/helpers/nodeProcess.ts`)) as typeof here, (await import(`${root}/test/helpers/fixtures.ts`)) as typeof hereFixtures);
+    console.log("### this checkout");
+  }
+  await run(here, hereFixtures);
+  console.log("(this checkout's /metrics text is at most 2 s old: metrics/exposition.ts)");
+}
+
+async function run(helpers: Pick<typeof here, "getJson" | "startMesh">, fixtures: Pick<typeof hereFixtures, "makeKeys" | "makeSpec" | "tempDir">): Promise<void> {
+  const { getJson, startMesh } = helpers;
+  const { makeKeys, makeSpec, tempDir } = fixtures;
   const t = tempDir("vision-bench-");
   const keys = makeKeys(3);
   const spec = makeSpec(keys, { genesis_timestamp: Date.now(), params: { block_time_ms: 2000 } });
@@ -64,7 +82,9 @@ export async function benchApi(): Promise<void> {
     } finally {
       bare.stop();
     }
-    const blocks = (await getJson<{ blocks: { header: { timestamp: number } }[] }>(`${api}/api/blocks?from=${h0}&limit=${h1 - h0 + 1}`)).blocks;
+    type Blocks = { blocks: { header: { timestamp: number } }[] };
+    // from&limit, or from&to on code from before the one pagination style
+    const blocks = (await getJson<Blocks>(`${api}/api/blocks?from=${h0}&limit=${h1 - h0 + 1}`).catch(() => getJson<Blocks>(`${api}/api/blocks?from=${h0}&to=${h1}`))).blocks;
     const gaps = blocks.slice(1).map((b, i) => b.header.timestamp - blocks[i]!.header.timestamp);
     const row = (name: string, f: Figures) =>
       console.log(`${name.padEnd(40)} p50 ${fmt(f.p50, 0).padStart(4)} ms  p99 ${fmt(f.p99, 0).padStart(4)} ms  ${fmt(f.rps, 0).padStart(6)} req/s  errors ${f.errors}, non-2xx ${f.non2xx}`);
@@ -78,7 +98,7 @@ export async function benchApi(): Promise<void> {
     console.log(goalLine("/api/mining/status throughput / bare", status.rps / bareRps, API_GOALS.statusThroughputRatio, "higher", "x"));
     console.log(goalLine("/api/mining/status p99", status.p99, API_GOALS.statusP99Ms, "lower", " ms", 0));
     console.log(goalLine("/metrics p99", metrics.p99, API_GOALS.metricsP99Ms, "lower", " ms", 0));
-    console.log(`while loaded (${2 * SECONDS} s): ${h1 - h0} blocks, longest interval ${gaps.length ? fmt(Math.max(...gaps) / 1000, 2) : "-"} s (block_time_ms 2000); /metrics text at most 2 s old (metrics/exposition.ts)`);
+    console.log(`while loaded (${2 * SECONDS} s): ${h1 - h0} blocks, longest interval ${gaps.length ? fmt(Math.max(...gaps) / 1000, 2) : "-"} s (block_time_ms 2000)`);
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
     t.cleanup();
