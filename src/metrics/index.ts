@@ -1,8 +1,10 @@
 /**
- * Prometheus metrics (`prom-client`), served at `GET /metrics`. Seed 001's five mining metrics keep
- * their names; the rest follow Prometheus conventions (`vision_` prefix, units in the name, `_total`
- * for counters). Values the node already holds (height, peers, mempool, sync) are read at scrape
- * time through `collect` callbacks, so nothing on the hot path updates them.
+ * Prometheus metrics (`prom-client`), served at `GET /metrics` (docs/protocol.md §10). The
+ * Proof-of-Sync mining spec's five mining metrics keep their names (`mining_blocks_produced` beside
+ * the conventional `mining_blocks_produced_total`); the rest follow Prometheus conventions
+ * (`vision_` prefix, units in the name, `_total` for counters), and `promtool check metrics` passes.
+ * Values the node already holds (height, peers, mempool, sync) are read at scrape time through
+ * `collect` callbacks, so nothing on the hot path updates them.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { buildInfo } from "../version.ts";
@@ -16,7 +18,7 @@ export type Direction = "in" | "out";
 /** Read at scrape time: views of the node's state. */
 export interface MetricSources {
   height(): number;
-  /** eligible pool size for the next height (seed 001 `mining_eligible_nodes`) */
+  /** eligible pool size for the next height (`mining_eligible_nodes`) */
   poolSize(): number;
   /** this node's slot for the next height, -1 when it has none */
   mySlot(): number;
@@ -82,8 +84,8 @@ export function createMetrics(src: MetricSources): Metrics {
   const build = buildInfo();
   new Gauge({ name: "vision_build_info", help: "Always 1; the labels say which build runs (commit \"unknown\" when not built from a checkout)", labelNames: ["version", "commit", "node_version"], registers: r })
     .set({ version: build.version, commit: build.commit ?? "unknown", node_version: build.nodeVersion }, 1);
-  new Gauge({ name: "mining_eligible_nodes", help: "Eligible pool size for the next height (seed 001)", registers: r, collect() { this.set(src.poolSize()); } });
-  new Gauge({ name: "mining_my_slot", help: "This node's slot for the next height: 0 = primary, -1 = none (seed 001)", registers: r, collect() { this.set(src.mySlot()); } });
+  new Gauge({ name: "mining_eligible_nodes", help: "Eligible pool size for the next height (Proof-of-Sync mining spec)", registers: r, collect() { this.set(src.poolSize()); } });
+  new Gauge({ name: "mining_my_slot", help: "This node's slot for the next height: 0 = primary, -1 = none (Proof-of-Sync mining spec)", registers: r, collect() { this.set(src.mySlot()); } });
   new Gauge({ name: "vision_eligible", help: "1 when this node is Proof-of-Sync eligible", registers: r, collect() { this.set(src.eligible() ? 1 : 0); } });
   new Gauge({ name: "vision_chain_height", help: "Height of the tip (blocks)", registers: r, collect() { this.set(src.height()); } });
   new Gauge({ name: "vision_peers", help: "Peers with a completed handshake", registers: r, collect() { this.set(src.peers()); } });
@@ -107,10 +109,10 @@ export function createMetrics(src: MetricSources): Metrics {
     registry,
     exposition: new ExpositionCache(registry),
     powJobsTotal,
-    miningClaimsTotal: new Counter({ name: "mining_claims_total", help: "Claim receipts recorded: slots this node set out to produce (seed 001)", registers: r }),
+    miningClaimsTotal: new Counter({ name: "mining_claims_total", help: "Claim receipts recorded: slots this node set out to produce (Proof-of-Sync mining spec)", registers: r }),
     miningBlocksProduced: blocksProduced(r),
     miningSlotDistribution: new Histogram({
-      name: "mining_slot_distribution", help: "Slot that produced each canonical block: 0 = primary, 1..6 backups, 7 = PoW (seed 001)",
+      name: "mining_slot_distribution", help: "Slot that produced each canonical block: 0 = primary, 1..6 backups, 7 = PoW (Proof-of-Sync mining spec)",
       buckets: [0, 1, 2, 3, 4, 5, 6, POW_SLOT_BUCKET], registers: r,
     }),
     blockImportSeconds: new Histogram({ name: "vision_block_import_seconds", help: "Validation, execution and storage of one block", buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: r }),
