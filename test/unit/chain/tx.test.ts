@@ -1,4 +1,4 @@
-// Transfer validity and the mempool (issue 4 groundwork): tables and properties.
+// Transfer validity and the mempool: tables and properties.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
