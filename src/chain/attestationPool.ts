@@ -1,5 +1,5 @@
 /**
- * Attestations heard by gossip, waiting to be included in a block (DESIGN.md section 5).
+ * Attestations heard by gossip, waiting to be included in a block (docs/protocol.md §5).
  * The caller verifies signatures before adding.
  */
 import type { Attestation } from "../consensus/types.ts";

@@ -1,5 +1,5 @@
 /**
- * The chain: imports blocks (fully validated), keeps the head by fork choice (DESIGN.md section 7),
+ * The chain: imports blocks (fully validated), keeps the head by fork choice (docs/protocol.md §7),
  * holds blocks from the future until due, parks blocks whose parent is unknown, and persists each
  * import as one atomic LevelDB batch. Imports are serialized.
  */
@@ -184,7 +184,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     return out;
   }
 
-  /** The producer schedule (pool, seed, winners) for the child of `parent` (DESIGN.md sections 4-5). */
+  /** The producer schedule (pool, seed, winners) for the child of `parent` (docs/protocol.md §4-§5). */
   async scheduleFor(parent: BlockMeta): Promise<Schedule> {
     const cached = this.schedules.get(parent.hash);
     if (cached) return cached;
@@ -457,7 +457,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   /**
-   * Expected PoW difficulty of the child of `parent` on `pow` chains (DESIGN.md section 8):
+   * Expected PoW difficulty of the child of `parent` on `pow` chains (docs/protocol.md §8):
    * unchanged between retarget heights, memoized by parent hash.
    */
   async expectedDifficultyFor(parent: BlockMeta): Promise<number> {

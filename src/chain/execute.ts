@@ -1,5 +1,5 @@
 /**
- * Block execution (issue 4, DESIGN.md section 3 `state_root`): the block's transfers in order, then
+ * Block execution (docs/protocol.md §6.5; `state_root` §3.6): the block's transfers in order, then
  * `block_reward` plus every fee to the producer. Pure: works on a copy of the parent's accounts.
  */
 import type { Block } from "../consensus/types.ts";

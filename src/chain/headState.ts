@@ -1,6 +1,6 @@
 /**
  * The account state and producer totals at the head, and how they move when the head does
- * (DESIGN.md section 7: a reorg undoes the old branch and redoes the new one). Each block's account
+ * (docs/protocol.md §7: a reorg undoes the old branch and redoes the new one). Each block's account
  * changes are stored at import (`d!<hash>`), so any branch's state can be rebuilt from the head's.
  */
 import type { Block } from "../consensus/types.ts";

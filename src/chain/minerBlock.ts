@@ -1,5 +1,5 @@
 /**
- * Blocks as seed 002's MinerBlock: the wire form plus status fields, as served over P2P sync and
+ * Blocks as the MinerBlock sync protocol's MinerBlock (docs/protocol.md §9.6): the wire form plus status fields, as served over P2P sync and
  * the HTTP API.
  */
 import type { Block } from "../consensus/types.ts";
@@ -7,7 +7,7 @@ import { epochOf } from "../consensus/params.ts";
 import type { BlockMeta } from "../storage/records.ts";
 import type { Chain } from "./chain.ts";
 
-/** A block with seed 002's MinerBlock status fields. */
+/** A block with the MinerBlock status fields. */
 export type MinerBlock = Block & { epoch: number } & Pick<
     BlockMeta,
     "is_canonical" | "is_orphaned" | "seen_at" | "orphaned_at" | "orphan_reason" | "competing_hash"

@@ -1,5 +1,5 @@
 /**
- * Boundary validation of the chain spec file (DESIGN.md section 2). Wire-form schemas live in
+ * Boundary validation of the chain spec file (docs/protocol.md §2). Wire-form schemas live in
  * `consensus/wire.ts`.
  */
 import { z } from "zod";
@@ -12,7 +12,7 @@ const paramShape = Object.fromEntries(
   Object.keys(defaultChainParams).map((k) => [k, z.number().int().min(0).max(1_000_000_000).optional()]),
 ) as { [K in keyof ChainParams]: z.ZodOptional<z.ZodNumber> };
 
-/** Chain spec as written in a file (DESIGN.md section 2); params may be partial. */
+/** Chain spec as written in a file (docs/protocol.md §2); params may be partial. */
 export const chainSpecFileSchema = z
   .object({
     chain_id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "chain_id: 1-64 chars of [A-Za-z0-9._-]"),

@@ -1,5 +1,5 @@
 /**
- * Chain spec loading and the genesis block (DESIGN.md section 2).
+ * Chain spec loading and the genesis block (docs/protocol.md §2).
  */
 import { readFileSync } from "node:fs";
 import { defaultChainParams, type ChainParams } from "../consensus/params.ts";

@@ -1,5 +1,5 @@
 /**
- * Account state and its root (DESIGN.md section 3: `state_root` is an RFC 6962 root over
+ * Account state and its root (docs/protocol.md §3: `state_root` is an RFC 6962 root over
  * H(JCS([address, balance, nonce])) of every account in ascending address order).
  * A block moves the state by its transfers, then pays its producer `block_reward` plus the fees.
  */
@@ -45,7 +45,7 @@ export interface AccountChange {
 
 /**
  * Applies `changes` to `accounts` (mutated) forwards, or backwards to undo them: the undo/redo of a
- * reorg (DESIGN.md section 7).
+ * reorg (docs/protocol.md §7).
  */
 export function applyChanges(accounts: Map<string, Account>, changes: readonly AccountChange[], direction: "redo" | "undo"): void {
   if (direction === "redo") {

@@ -1,5 +1,5 @@
 /**
- * Block validity (DESIGN.md sections 3, 5, 6 and 8; consensus). Pure given its context: the chain
+ * Block validity (docs/protocol.md §3, §5, §6 and §8; consensus). Pure given its context: the chain
  * supplies the parent, the schedule for the parent and the branch's recent ancestors.
  */
 import { blockHash, headerMeetsPow } from "../consensus/hashing.ts";
@@ -82,7 +82,7 @@ function checkProducer(block: Block, ctx: ValidationContext): void {
     return;
   }
   if (header.slot === null) {
-    // PoW fallback (DESIGN.md section 6): after every slot has passed, or at once for an empty pool.
+    // PoW fallback (docs/protocol.md §6): after every slot has passed, or at once for an empty pool.
     const opens = slotOpensAt(parent.timestamp, schedule.winners.length, p);
     if (header.timestamp < opens) {
       throw new BlockError("TOO_EARLY", `fallback block at ${header.timestamp} before ${opens}`);

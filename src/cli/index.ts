@@ -61,7 +61,7 @@ testnet
   .option("--base-api-port <port>", "API port of node 1 (then +1 each)", parsePort, 8080)
   .option("--chain-id <id>", "chain_id", "vision-testnet-local")
   .option("--param <name=value>", "a chain spec param (repeatable), e.g. --param jitter_max_ms=100", collectParam)
-  .addOption(new Option("--consensus <c>", "chain consensus (DESIGN.md section 8 for pow)").choices(["proof-of-sync", "pow"]).default("proof-of-sync"))
+  .addOption(new Option("--consensus <c>", "chain consensus (docs/protocol.md §8 for pow)").choices(["proof-of-sync", "pow"]).default("proof-of-sync"))
   .option("--empty-pool", "empty initial_pool: the chain bootstraps on PoW fallback blocks", false)
   .action((o) => runTestnetInit(o));
 
@@ -95,7 +95,7 @@ drillCommand("late-join", "start the last node after the others built --blocks b
   .option("--blocks <n>", "blocks before the last node starts", intIn(1, 1_000_000), 300)
   .action((o) => runDrillLateJoin(o));
 
-drillCommand("miner-race", "two PoW miners from one genesis with mining_delay_ms set (seed 000): races, abort latency, wasted hashes, convergence", 2)
+drillCommand("miner-race", "two PoW miners from one genesis with mining_delay_ms set (the miner race report): races, abort latency, wasted hashes, convergence", 2)
   .option("--blocks <n>", "run until both miners hold this height", intIn(1, 100_000), 10)
   .option("--delay-ms <ms>", "mining_delay_ms of both miners (pause per 4-nonce step)", intIn(0, 60_000), 100)
   .option("--difficulty <d>", "the chain's fixed difficulty", intIn(1, 8), 1)
@@ -174,7 +174,7 @@ program
 
 program
   .command("mine")
-  .description("external PoW miner: templates from --node's /mine_block, blocks to /submit_block (seed 004)")
+  .description("external PoW miner: templates from --node's /mine_block, blocks to /submit_block (the chain-core mining API)")
   .requiredOption("--node <url>", "node API, e.g. http://127.0.0.1:8080", parseHttpUrl)
   .requiredOption("--key <file>", "key file: its EBID is the blocks' producer and gets the rewards")
   .option("--workers <n>", "worker threads (default: all cores)", intIn(1, 256))

@@ -1,5 +1,5 @@
 /**
- * `vision-node mine`: an external miner for seed 004's API. Loop: `POST /mine_block` for the key's
+ * `vision-node mine`: an external miner for the chain-core mining API. Loop: `POST /mine_block` for the key's
  * EBID, mine the template's seal hash with worker threads, sign the header, `POST /submit_block`.
  * While mining it polls `/api/chain/head`; when the tip moves off the template's parent the job is
  * aborted and a fresh template fetched (stale-template detection). Requests time out after 10 s

@@ -1,5 +1,5 @@
 /**
- * Expected proof-of-work difficulty of `pow` chains (DESIGN.md section 8, seed 004 retargeting).
+ * Expected proof-of-work difficulty of `pow` chains (docs/protocol.md §8, the chain-core mining API's retargeting).
  */
 import type { ChainParams } from "./params.ts";
 

@@ -1,10 +1,10 @@
 /**
- * Proof-of-Sync local eligibility (DESIGN.md section 6, seed 001 `NetworkSnapshot` and
+ * Proof-of-Sync local eligibility (docs/protocol.md §6.1, the Proof-of-Sync mining spec's `NetworkSnapshot` and
  * `proof_of_sync_eligible`). Pure: the snapshot updater feeds it peer heights once a second.
  */
 import type { ChainParams } from "./params.ts";
 
-/** Seed 001 sync states. */
+/** The Proof-of-Sync mining spec's sync states. */
 export type SyncState = "AtTip" | "CatchingUp" | "Behind" | "TooFarAhead";
 
 /** One snapshot tick's view of the network. Heights in blocks. */
@@ -31,7 +31,7 @@ export function medianHeight(peerHeights: readonly number[]): number | null {
   return s[Math.floor((s.length - 1) / 2)]!;
 }
 
-/** Sync state from local and network heights (seed 001, plus TooFarAhead). */
+/** Sync state from local and network heights (docs/protocol.md §6.1). */
 export function syncStateOf(localHeight: number, networkHeight: number, params: EligibilityParams): SyncState {
   if (localHeight > networkHeight + params.max_desync_blocks) return "TooFarAhead";
   const lag = Math.max(0, networkHeight - localHeight);
@@ -66,7 +66,7 @@ export function nextSnapshot(
   };
 }
 
-/** Eligible = AtTip, lag <= max_desync_blocks, ready peers >= min, streak >= required (seed 001). */
+/** Eligible = AtTip, lag <= max_desync_blocks, ready peers >= min, streak >= required (docs/protocol.md §6.1). */
 export function proofOfSyncEligible(snap: NetworkSnapshot, params: EligibilityParams): boolean {
   return (
     snap.sync_state === "AtTip" &&

@@ -1,5 +1,5 @@
 /**
- * Byte-level encodings shared by every consensus computation (DESIGN.md section 3).
+ * Byte-level encodings shared by every consensus computation (docs/protocol.md §3).
  * Pure: no I/O, no clock.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -16,7 +16,7 @@ export function utf8(s: string): Uint8Array {
   return textEncoder.encode(s);
 }
 
-/** `H` = SHA-256 of the concatenation of the given byte arrays (DESIGN.md section 3). */
+/** `H` = SHA-256 of the concatenation of the given byte arrays (docs/protocol.md §3). */
 export function H(...parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return sha256(parts[0]!);
   return sha256(concatBytes(...parts));
@@ -58,7 +58,7 @@ export function u64le(n: number | bigint): Uint8Array {
   return out;
 }
 
-/** `u64(s)`: the first 8 bytes of `s` read little-endian (DESIGN.md section 4). */
+/** `u64(s)`: the first 8 bytes of `s` read little-endian (docs/protocol.md §4). */
 export function u64(s: Uint8Array): bigint {
   if (s.length < 8) throw new RangeError("need at least 8 bytes");
   return new DataView(s.buffer, s.byteOffset, 8).getBigUint64(0, true);
@@ -85,7 +85,7 @@ export function hashJson(value: unknown): Uint8Array {
   return H(jcsBytes(value));
 }
 
-/** Hashed objects may hold only strings, safe integers, booleans and null (DESIGN.md section 3). */
+/** Hashed objects may hold only strings, safe integers, booleans and null (docs/protocol.md §3). */
 function assertHashable(v: unknown, depth = 0): void {
   if (depth > 64) throw new TypeError("value nested too deeply");
   if (v === null || typeof v === "string" || typeof v === "boolean") return;

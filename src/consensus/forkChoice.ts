@@ -1,5 +1,5 @@
 /**
- * Fork choice (DESIGN.md section 7, consensus): greatest total weight, then the lower height, then
+ * Fork choice (docs/protocol.md §7, consensus): greatest total weight, then the lower height, then
  * the lower tip block_hash. Never first-seen, so every node converges whatever the arrival order.
  */
 import { workOf } from "./hashing.ts";

@@ -1,5 +1,5 @@
 /**
- * Header hashes (DESIGN.md section 3, consensus): `seal_hash`, `pow_hash`, `block_hash`.
+ * Header hashes (docs/protocol.md §3, consensus): `seal_hash`, `pow_hash`, `block_hash`.
  */
 import { H, hashJson, omit, toHex, u64le } from "./encoding.ts";
 import type { Header } from "./types.ts";
@@ -22,7 +22,7 @@ export function meetsDifficulty(pow: Uint8Array, difficulty: number): boolean {
   return true;
 }
 
-/** Work of a PoW header: 16^difficulty (DESIGN.md section 3). */
+/** Work of a PoW header: 16^difficulty (docs/protocol.md §3). */
 export function workOf(difficulty: number): bigint {
   return 16n ** BigInt(difficulty);
 }

@@ -1,4 +1,4 @@
-/** Public surface of the pure consensus rules (DESIGN.md sections 3-8). No I/O, no clock. */
+/** Public surface of the pure consensus rules (docs/protocol.md §3-§8). No I/O, no clock. */
 export * from "./encoding.ts";
 export * from "./merkle.ts";
 export * from "./hashing.ts";

@@ -1,5 +1,5 @@
 /**
- * RFC 6962 Merkle roots (DESIGN.md section 3): leaf = H(0x00 || itemHash), node = H(0x01 || l || r),
+ * RFC 6962 Merkle roots (docs/protocol.md §3): leaf = H(0x00 || itemHash), node = H(0x01 || l || r),
  * empty = H(""). Pure.
  */
 import { H, hashJson } from "./encoding.ts";

@@ -1,5 +1,5 @@
 /**
- * Consensus parameters and their defaults (DESIGN.md section 2; seed 001 constants, seed 004 PoW).
+ * Consensus parameters and their defaults (docs/protocol.md §2.1: the Proof-of-Sync mining spec's constants, the chain-core mining API's PoW parameters).
  */
 
 /** Every `params` field of a chain spec. Times in ms, counts in blocks unless named otherwise. */
@@ -27,7 +27,7 @@ export interface ChainParams {
   max_difficulty: number;
 }
 
-/** Defaults from DESIGN.md section 2. */
+/** Defaults from docs/protocol.md §2. */
 export const defaultChainParams: Readonly<ChainParams> = Object.freeze({
   block_time_ms: 2000,
   mining_tick_ms: 250,
@@ -51,10 +51,10 @@ export const defaultChainParams: Readonly<ChainParams> = Object.freeze({
   max_difficulty: 12,
 });
 
-/** Blocks per epoch (DESIGN.md section 1, seed 002). */
+/** Blocks per epoch (docs/protocol.md §1; the MinerBlock sync protocol's epochs). */
 export const EPOCH_LENGTH = 40;
 
-/** At most this many attestations in one block (DESIGN.md section 5). */
+/** At most this many attestations in one block (docs/protocol.md §5). */
 export const MAX_ATTESTATIONS_PER_BLOCK = 128;
 
 /** epoch = floor(height / 40). */

@@ -1,5 +1,5 @@
 /**
- * The producer pool as chain data (DESIGN.md section 5, consensus).
+ * The producer pool as chain data (docs/protocol.md §5, consensus).
  */
 import { normalizePool } from "./selection.ts";
 

@@ -1,8 +1,8 @@
 /**
- * Domain-separated ed25519 signatures (DESIGN.md section 3, consensus):
+ * Domain-separated ed25519 signatures (docs/protocol.md §3, consensus):
  * `sign(domain, obj)` = ed25519 over utf8(domain) || H(JCS(obj without sig)).
  * Signing uses `@noble/ed25519` (byte-identical to RFC 8032); verification uses OpenSSL through
- * `node:crypto`, the one verifier DESIGN.md allows.
+ * `node:crypto`, the one verifier docs/protocol.md §3 allows.
  */
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import * as ed from "@noble/ed25519";
@@ -12,7 +12,7 @@ import { concatBytes, hashJson, toHex, utf8 } from "./encoding.ts";
 
 ed.hashes.sha512 = sha512;
 
-/** Signature domains (DESIGN.md section 3). */
+/** Signature domains (docs/protocol.md §3). */
 export const Domain = {
   block: "vision-block-v1",
   tx: "vision-tx-v1",

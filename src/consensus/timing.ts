@@ -1,5 +1,5 @@
 /**
- * Slot timing (DESIGN.md section 6): slots are anchored to the parent's timestamp, never to when a
+ * Slot timing (docs/protocol.md §6): slots are anchored to the parent's timestamp, never to when a
  * node saw it. All times in ms since the Unix epoch.
  */
 import type { ChainParams } from "./params.ts";

@@ -1,12 +1,12 @@
 /**
- * Wire types of consensus objects (DESIGN.md section 3, "Wire forms"). JSON keeps the seeds'
+ * Wire types of consensus objects (docs/protocol.md §3, "Wire forms"). JSON keeps the source documents'
  * snake_case names. Validation of untrusted input lives in `consensus/wire.ts`.
  */
 
 /** 64 lowercase hex chars: an ed25519 public key (EBID) or a SHA-256 digest. */
 export type Hex32 = string;
 
-/** Block header (DESIGN.md section 3). `slot` is null for a proof-of-work block. */
+/** Block header (docs/protocol.md §3). `slot` is null for a proof-of-work block. */
 export interface Header {
   version: 1;
   height: number;
@@ -33,7 +33,7 @@ export interface Tx {
   sig: string;
 }
 
-/** "I am in sync at (height, block_hash)", signed by `ebid` (DESIGN.md section 5). */
+/** "I am in sync at (height, block_hash)", signed by `ebid` (docs/protocol.md §5). */
 export interface Attestation {
   ebid: Hex32;
   height: number;

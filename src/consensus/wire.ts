@@ -1,5 +1,5 @@
 /**
- * Schemas of the wire forms (DESIGN.md section 3): every block, transaction and attestation that
+ * Schemas of the wire forms (docs/protocol.md §3): every block, transaction and attestation that
  * arrives from a peer or an HTTP body is parsed with one of these before anything else reads it.
  */
 import { z } from "zod";
@@ -44,7 +44,7 @@ export function isWsUrl(s: string): boolean {
 /** A dialable P2P address, see {@link isWsUrl}. */
 export const wsUrl = z.string().refine(isWsUrl, "expected ws://host:port or wss://host:port (port 1-65535, no path, at most 256 chars)");
 
-/** Header: exactly the DESIGN.md section 3 fields (extra fields would change the hash). */
+/** Header: exactly the docs/protocol.md §3 fields (extra fields would change the hash). */
 export const headerSchema = z
   .object({
     version: z.literal(1),
@@ -61,7 +61,7 @@ export const headerSchema = z
   })
   .strict();
 
-/** Signed transfer (DESIGN.md section 3). */
+/** Signed transfer (docs/protocol.md §3). */
 export const txSchema = z
   .object({
     chain_id: z.string().min(1).max(64),
@@ -74,7 +74,7 @@ export const txSchema = z
   })
   .strict();
 
-/** Attestation `{ebid, height, block_hash, sig}` (DESIGN.md section 5). */
+/** Attestation `{ebid, height, block_hash, sig}` (docs/protocol.md §5). */
 export const attestationSchema = z
   .object({ ebid: hex32, height: uint, block_hash: hex32, sig: hexSig })
   .strict();

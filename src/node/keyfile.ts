@@ -1,5 +1,5 @@
 /**
- * Node key files (DESIGN.md section 1): JSON `{"ebid": "<hex public key>", "secret_key": "<hex
+ * Node key files (docs/protocol.md §1): JSON `{"ebid": "<hex public key>", "secret_key": "<hex
  * 32-byte ed25519 seed>"}`, mode 0600.
  */
 import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync, chmodSync } from "node:fs";

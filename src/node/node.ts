@@ -54,7 +54,7 @@ export interface NodeOptions {
   spec: ChainSpec;
   p2p: Partial<P2POptions>;
   apiHost: string;
-  /** HTTP API port (seed 001 default 8080; 0 picks a free one) */
+  /** HTTP API port (default 8080, as in the Proof-of-Sync mining spec; 0 picks a free one) */
   apiPort: number;
   /** origins allowed to read the API from a browser (`--api-cors`; `*` for any); none when absent */
   apiCors?: string[];
@@ -68,7 +68,7 @@ export interface NodeOptions {
   configFile?: string;
   /** key file; default `<dataDir>/node.key`, created on first start */
   keyFile?: string;
-  /** shifts this node's clock (ms; drills simulate clock skew with it, DESIGN.md section 6's drift rule) */
+  /** shifts this node's clock (ms; drills simulate clock skew with it, the drift rule of docs/protocol.md §6) */
   clockOffsetMs?: number;
   /** bind address of the metrics listener (default 127.0.0.1) */
   metricsHost?: string;
@@ -217,7 +217,7 @@ export class VisionNode {
               pool: minerPool,
               canMine: () => {
                 if (syncer.progress.syncing) return false;
-                if (!pow) return snapshot.eligible; // the fallback: any eligible node (DESIGN.md section 6)
+                if (!pow) return snapshot.eligible; // the fallback: any eligible node (docs/protocol.md §6)
                 // pow chains: enough live peers, read now (blocks can come faster than the 1 s snapshot);
                 // being at the tip is checked per job against the heights peers report (fix 1).
                 return livePeers().length >= opts.spec.params.min_ready_peers;
@@ -389,7 +389,7 @@ export class VisionNode {
   }
 
   /**
-   * Imports a block mined elsewhere (seed 004 `POST /submit_block`) and gossips it when it is valid.
+   * Imports a block mined elsewhere (the chain-core mining API's `POST /submit_block`) and gossips it when it is valid.
    * @throws BlockError naming the rule it broke
    */
   async submitMinedBlock(block: Block): Promise<SubmitOutcome> {
@@ -456,7 +456,7 @@ export class VisionNode {
     });
   }
 
-  // Transactions leave the pool when included; those of orphaned blocks come back (DESIGN.md section 7).
+  // Transactions leave the pool when included; those of orphaned blocks come back (docs/protocol.md §7).
   private async updateMempool(e: HeadEvent): Promise<void> {
     for (const hash of e.orphaned) {
       const block = await this.chain.getBlock(hash);
@@ -495,7 +495,7 @@ export class VisionNode {
     this.chain.scheduleFor(head).then((s) => (this.nextSchedule = s), () => undefined);
     this.updateMempool(e).catch((err) => this.log.warn({ err: (err as Error).message }, "Mempool update failed"));
     this.attestations.prune(head.height - 2 * this.chain.spec.params.attestation_max_age);
-    // Proof-of-Sync made verifiable: an eligible node attests each new tip it holds (DESIGN.md section 5).
+    // Proof-of-Sync made verifiable: an eligible node attests each new tip it holds (docs/protocol.md §5).
     // Attesting volunteers for slots, so nodes that never produce do not attest; pow chains have no pool.
     if (this.producer && this.snapshot.eligible && !this.syncer.progress.syncing) {
       const body = { ebid: this.key.ebid, height: head.height, block_hash: head.hash };

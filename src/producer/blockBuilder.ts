@@ -1,6 +1,6 @@
 /**
- * Assembles and signs a block on a parent (DESIGN.md section 3). Used by the Proof-of-Sync
- * producer; the PoW miner and seed 004 miners seal the same header with a nonce (template.ts).
+ * Assembles and signs a block on a parent (docs/protocol.md §3). Used by the Proof-of-Sync
+ * producer; the PoW miner and external miners of the chain-core mining API seal the same header with a nonce (template.ts).
  */
 import type { Attestation, Block, Header, Tx } from "../consensus/types.ts";
 import { blockHash } from "../consensus/hashing.ts";

@@ -1,9 +1,9 @@
 /**
- * Claim receipts (seed 001 `ClaimReceipt`, DESIGN.md section 6): recorded before producing, with
+ * Claim receipts (the Proof-of-Sync mining spec's `ClaimReceipt`, docs/protocol.md §6.2): recorded before producing, with
  * the outcome added after; the last 100 kept.
  */
 
-/** Seed 001's receipt, exactly its fields. */
+/** The mining spec's receipt, exactly its fields. */
 export interface ClaimReceipt {
   winner_id: string;
   tip_hash: string;
@@ -53,7 +53,7 @@ export class ClaimReceipts {
     r.error = detail.error ?? null;
   }
 
-  /** The last `n` claims, newest first, in seed 001's `[[height, receipt], ...]` form. */
+  /** The last `n` claims, newest first, in the mining spec's `[[height, receipt], ...]` form. */
   recent(n = 10): [number, ClaimReceipt][] {
     return this.records(n).map((r) => [r.height, { winner_id: r.winner_id, tip_hash: r.tip_hash, claimed_at: r.claimed_at, slot_idx: r.slot_idx }]);
   }

@@ -1,5 +1,5 @@
 /**
- * The PoW miner service (DESIGN.md sections 6 and 8; seed 000's three fixes; seed 004's stats).
+ * The PoW miner service (docs/protocol.md §6.3 and §8; the miner race report's three fixes; the chain-core mining API's stats).
  * On `pow` chains it mines every height; on Proof-of-Sync chains it mines the `slot: null`
  * fallback once every slot has passed with no block (or at once for an empty pool).
  *
@@ -25,7 +25,7 @@ import type { Metrics } from "../metrics/index.ts";
 export interface MinerOptions {
   ebid: string;
   secretKey: Uint8Array;
-  /** pause per 4-nonce step per worker, to provoke races (seed 000 `mining_delay_ms`); read per job */
+  /** pause per 4-nonce step per worker, to provoke races (the miner race report's `mining_delay_ms`); read per job */
   delayMs: () => number;
   /** the node's own mining difficulty on `pow` chains (config or `/difficulty/set`); only raises */
   minDifficulty: () => number;
@@ -74,7 +74,7 @@ export interface MiningJob {
 export interface MinerStats {
   jobs: number;
   blocks_mined: number;
-  /** jobs aborted because another block filled the height (seed 000's race, fix 2) */
+  /** jobs aborted because another block filled the height (the miner race report's fix 2) */
   aborted: number;
   /** our block imported but another won fork choice at its height (fix 3: we moved on) */
   lost: number;
@@ -167,7 +167,7 @@ export class Miner {
     if (this.attempted.has(parent.hash)) return;
     if (this.m.networkHeight() > parent.height) return; // a peer holds this height: sync, do not mine it
     const plan = await powPlan(chain, parent, this.opts.minDifficulty());
-    // The fallback opens at T(len(winners)), anchored like the slots (DESIGN.md section 6): after a
+    // The fallback opens at T(len(winners)), anchored like the slots (docs/protocol.md §6): after a
     // stall, when every T(k) is past, the scheduled producers still get their turns (seen + k *
     // claim_timeout_ms) before anyone mines; our jitter keeps eligible miners from starting at once.
     const p = chain.spec.params;

@@ -1,5 +1,5 @@
 /**
- * The Proof-of-Sync producer loop (seed 001, DESIGN.md section 6). Every `mining_tick_ms` an
+ * The Proof-of-Sync producer loop (the Proof-of-Sync mining spec, docs/protocol.md §6.2). Every `mining_tick_ms` an
  * eligible node computes the schedule for the next height; if it holds slot k it waits until
  * max(T(k), seen + k * claim_timeout_ms) + jitter, cancels if a lower slot's block arrives,
  * re-checks its tip, records a claim receipt, then builds, signs, imports and broadcasts.
@@ -158,7 +158,7 @@ export class Producer {
         this.stats.superseded++;
         return `slot ${head.slot} produced ${head.hash.slice(0, 12)}`;
       }
-      return undefined; // a higher slot or PoW block does not cancel a lower slot (DESIGN.md section 6)
+      return undefined; // a higher slot or PoW block does not cancel a lower slot (docs/protocol.md §6)
     }
     this.stats.superseded++;
     return `tip changed to ${head.hash.slice(0, 12)} at height ${head.height}`;

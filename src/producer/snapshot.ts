@@ -1,5 +1,5 @@
 /**
- * The network snapshot updater (seed 001, DESIGN.md section 6): once a second it reads the local
+ * The network snapshot updater (the Proof-of-Sync mining spec, docs/protocol.md §6.1): once a second it reads the local
  * tip and the heights connected peers report, and keeps the sync state and eligibility streak.
  */
 import type { Logger } from "pino";
@@ -47,7 +47,7 @@ export class SnapshotUpdater {
     const s = this.snap;
     const line = { height: s.local_height, lag: s.lag_blocks, peers: s.ready_peers, state: s.sync_state, streak: s.eligible_streak };
     const msg = `Network snapshot: height=${s.local_height}, lag=${s.lag_blocks}, peers=${s.ready_peers}, state=${s.sync_state}, streak=${s.eligible_streak}`;
-    // Seed 001 logs every tick; at info we log changes of state or eligibility and every 30 s.
+    // The mining spec logs every tick; at info we log changes of state or eligibility and every 30 s.
     const changed = prev.sync_state !== s.sync_state || proofOfSyncEligible(prev, this.params) !== this.eligible || prev.ready_peers !== s.ready_peers;
     if (changed || Date.now() - this.lastLogged >= 30_000) {
       this.lastLogged = Date.now();

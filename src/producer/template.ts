@@ -1,7 +1,7 @@
 /**
  * Block templates: an unsigned header on a parent with the mempool's transfers and the pooled
- * attestations (DESIGN.md sections 3, 5, 6 and 8). Used by the Proof-of-Sync producer, the PoW
- * miner and seed 004's `POST /mine_block`.
+ * attestations (docs/protocol.md §3, §5, §6 and §8). Used by the Proof-of-Sync producer, the PoW
+ * miner and the chain-core mining API's `POST /mine_block`.
  */
 import type { Logger } from "pino";
 import type { Chain } from "../chain/chain.ts";
@@ -32,7 +32,7 @@ export interface PowPlan {
   /** earliest valid timestamp */
   opensAt: number;
   difficulty: number;
-  /** Proof-of-Sync fallback (slot null after every slot, DESIGN.md section 6) or a `pow` chain block */
+  /** Proof-of-Sync fallback (slot null after every slot, docs/protocol.md §6) or a `pow` chain block */
   kind: "fallback" | "pow";
   /** winners scheduled for the height (empty on `pow` chains and for an empty pool) */
   winners: string[];

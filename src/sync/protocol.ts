@@ -1,6 +1,6 @@
 /**
- * The seed 002 sync protocol served over P2P request/response (DESIGN.md section 9). Replies use
- * seed 002's envelope `{ok, data, errors}`; a bad request gets `ok: false` with errors, never a
+ * The MinerBlock sync protocol served over P2P request/response (docs/protocol.md §9). Replies use
+ * its envelope `{ok, data, errors}`; a bad request gets `ok: false` with errors, never a
  * dropped connection.
  */
 import { z } from "zod";

@@ -1,5 +1,5 @@
 /**
- * The sync engine (DESIGN.md section 9, seed 002). When a peer is ahead (a higher height, or an
+ * The sync engine (docs/protocol.md §9.6, the MinerBlock sync protocol). When a peer is ahead (a higher height, or an
  * unknown tip that its `/data/chain_info` shows to be better by fork choice), it finds the common
  * ancestor with `/data/find_ancestor` (a block locator: tip, tip-1, tip-2, tip-4, ... genesis),
  * then fetches chunks (range, epoch or canonical pages: `SyncStrategy`) spread over every peer that has them, several in
@@ -28,7 +28,7 @@ export interface SyncerModules {
 }
 
 /**
- * How ranges are asked for (seed 002's strategies): `range` (incremental, `/data/miner_block/range`
+ * How ranges are asked for (the MinerBlock sync protocol's strategies): `range` (incremental, `/data/miner_block/range`
  * chunks), `epoch` (`/data/miner_block/epoch`, 40 blocks per request, aligned to epochs) or
  * `canonical` (full sync, `/data/miner_block/canonical` pages).
  */
