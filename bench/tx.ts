@@ -1,6 +1,6 @@
 /**
- * Transactions: signature verifications per second of `node:crypto` (the verifier DESIGN.md
- * requires) against `@noble/ed25519`, both in this run; the import time of a block carrying 500
+ * Transactions: signature verifications per second of `node:crypto` (the verifier docs/protocol.md
+ * §3 requires) against `@noble/ed25519`, both in this run; the import time of a block carrying 500
  * transfers against block_time_ms; and the included transfers per second a 3-node testnet sustains
  * under `vision-node load`, against the rate offered.
  */

@@ -1,4 +1,4 @@
-// Two branches built apart converge to the branch fork choice picks (DESIGN.md section 7), on real
+// Two branches built apart converge to the branch fork choice picks (docs/protocol.md §7), on real
 // node processes, whichever node dials: the shorter heavier branch beats the longer lighter one.
 import { test } from "node:test";
 import assert from "node:assert/strict";

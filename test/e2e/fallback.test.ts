@@ -1,4 +1,4 @@
-// The PoW fallback of Proof-of-Sync chains (DESIGN.md section 6) on real node processes: a testnet
+// The PoW fallback of Proof-of-Sync chains (docs/protocol.md §6) on real node processes: a testnet
 // with an empty initial_pool starts on PoW blocks and moves to slot blocks as attestations fill the
 // pool; and with every scheduled producer of a height stopped, a fallback block appears after
 // T(len(winners)).

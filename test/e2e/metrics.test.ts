@@ -1,4 +1,4 @@
-// Prometheus metrics on a running 3-node testnet (real processes): seed 001's five mining metrics are
+// Prometheus metrics on a running 3-node testnet (real processes): the Proof-of-Sync mining spec's five mining metrics are
 // there and move as blocks are produced, and every metric the Grafana dashboard queries exists.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -34,7 +34,7 @@ export function metricNames(expr: string): string[] {
   return [...bare.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)].map((m) => m[0]).filter((w) => !PROMQL_WORDS.has(w));
 }
 
-test("metrics: seed 001's five move as blocks are produced; every Grafana query has its metric", async () => {
+test("metrics: the mining spec's five move as blocks are produced; every Grafana query has its metric", async () => {
   const t = tempDir();
   const keys = makeKeys(3);
   const spec = makeSpec(keys, { genesis_timestamp: Date.now(), params: { block_time_ms: 500 } });

@@ -1,4 +1,4 @@
-// A pow chain (DESIGN.md section 8) mined by two real node processes: every block's pow_hash meets
+// A pow chain (docs/protocol.md §8) mined by two real node processes: every block's pow_hash meets
 // its difficulty, the difficulty is at least the expected one (recomputed here from the chain), a
 // retarget raises it when blocks come faster than the target, and both miners converge.
 import { test } from "node:test";

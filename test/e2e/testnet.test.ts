@@ -58,7 +58,7 @@ test("three nodes produce 10 blocks with identical hashes and producer == winner
     const hashes = chains.map((c) => c[h]!.hash);
     assert.equal(new Set(hashes).size, 1, `height ${h}: ${hashes.join(" ")}`);
   }
-  // Recompute every schedule from the chain data alone (DESIGN.md sections 4-5).
+  // Recompute every schedule from the chain data alone (docs/protocol.md §4-§5).
   const blocks = chains[0]!;
   const salt = epochSalt(spec.chain_id);
   for (let h = 1; h <= 10; h++) {

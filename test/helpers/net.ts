@@ -33,7 +33,7 @@ export async function rawClient(url: string): Promise<{ ws: WebSocket; lines: st
 }
 
 /**
- * A raw client that completes the signed handshake (DESIGN.md section 9) as `key`.
+ * A raw client that completes the signed handshake (docs/protocol.md §9) as `key`.
  * Returns once the hello_ack is sent; the server marks it ready when it verifies the ack.
  */
 export async function handshakeClient(

@@ -1,4 +1,4 @@
-// PoW chains (DESIGN.md section 8) through the real chain: expected difficulty from the chain,
+// PoW chains (docs/protocol.md §8) through the real chain: expected difficulty from the chain,
 // retargets, and refusal of blocks below it or without the work.
 import { test } from "node:test";
 import assert from "node:assert/strict";
