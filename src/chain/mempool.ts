@@ -1,9 +1,10 @@
 /**
- * The mempool (node policy, docs/protocol.md §6.5; producers build blocks from it, up to max_block_txs transactions). Transactions are
- * kept per sender in nonce order; a pending transaction is replaced by one with the same nonce and a
- * higher fee; block building takes, across senders, the highest fee among each sender's next
- * executable transaction, so every sender's nonces stay contiguous. Bounded in size, per sender and
- * in age. Callers check signatures (`checkTxStateless`) before `add`.
+ * The mempool (node policy, docs/protocol.md §6.5; producers build blocks from it, up to
+ * max_block_txs transactions). Transactions are kept per sender in nonce order; a pending
+ * transaction is replaced by one with the same nonce and a higher fee; block building takes, across
+ * senders, the highest fee among each sender's next executable transaction, so every sender's
+ * nonces stay contiguous. Bounded in size, per sender and in age. Callers check signatures
+ * (`checkTxStateless`) before `add`.
  */
 import type { Tx } from "../consensus/types.ts";
 import type { Account } from "./state.ts";

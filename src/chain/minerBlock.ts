@@ -1,6 +1,6 @@
 /**
- * Blocks as the MinerBlock sync protocol's MinerBlock (docs/protocol.md §9.6): the wire form plus status fields, as served over P2P sync and
- * the HTTP API.
+ * Blocks as the MinerBlock sync protocol's MinerBlock (docs/protocol.md §9.6): the wire form plus
+ * status fields, as served over P2P sync and the HTTP API.
  */
 import type { Block } from "../consensus/types.ts";
 import { epochOf } from "../consensus/params.ts";

@@ -1,9 +1,10 @@
 /**
- * `vision-node mine`: an external miner for the chain-core mining API. Loop: `POST /mine_block` for the key's
- * EBID, mine the template's seal hash with worker threads, sign the header, `POST /submit_block`.
- * While mining it polls `/api/chain/head`; when the tip moves off the template's parent the job is
- * aborted and a fresh template fetched (stale-template detection). Requests time out after 10 s
- * and are retried with backoff (1 s doubling to 30 s); a refused block is reported, never resubmitted.
+ * `vision-node mine`: an external miner for the chain-core mining API. Loop: `POST /mine_block` for
+ * the key's EBID, mine the template's seal hash with worker threads, sign the header, `POST
+ * /submit_block`. While mining it polls `/api/chain/head`; when the tip moves off the template's
+ * parent the job is aborted and a fresh template fetched (stale-template detection). Requests time
+ * out after 10 s and are retried with backoff (1 s doubling to 30 s); a refused block is reported,
+ * never resubmitted.
  */
 import { readKeyFile } from "../node/keyfile.ts";
 import { MinerPool } from "../producer/pow/minerPool.ts";

@@ -1,5 +1,6 @@
 /**
- * Expected proof-of-work difficulty of `pow` chains (docs/protocol.md §8, the chain-core mining API's retargeting).
+ * Expected proof-of-work difficulty of `pow` chains (docs/protocol.md §8, the chain-core mining
+ * API's retargeting).
  */
 import type { ChainParams } from "./params.ts";
 

@@ -1,6 +1,7 @@
 /**
- * Proof-of-Sync local eligibility (docs/protocol.md §6.1, the Proof-of-Sync mining spec's `NetworkSnapshot` and
- * `proof_of_sync_eligible`). Pure: the snapshot updater feeds it peer heights once a second.
+ * Proof-of-Sync local eligibility (docs/protocol.md §6.1, the Proof-of-Sync mining spec's
+ * `NetworkSnapshot` and `proof_of_sync_eligible`). Pure: the snapshot updater feeds it peer heights
+ * once a second.
  */
 import type { ChainParams } from "./params.ts";
 

@@ -1,5 +1,6 @@
 /**
- * Consensus parameters and their defaults (docs/protocol.md §2.1: the Proof-of-Sync mining spec's constants, the chain-core mining API's PoW parameters).
+ * Consensus parameters and their defaults (docs/protocol.md §2.1: the Proof-of-Sync mining spec's
+ * constants, the chain-core mining API's PoW parameters).
  */
 
 /** Every `params` field of a chain spec. Times in ms, counts in blocks unless named otherwise. */

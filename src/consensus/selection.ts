@@ -1,6 +1,7 @@
 /**
- * Producer selection (docs/protocol.md §4, consensus), under the Proof-of-Sync mining spec's names in camelCase.
- * Pure: every node computes the same winners from the same parent hash, height and pool.
+ * Producer selection (docs/protocol.md §4, consensus), under the Proof-of-Sync mining spec's names
+ * in camelCase. Pure: every node computes the same winners from the same parent hash, height and
+ * pool.
  */
 import { H, u64, u64le, utf8 } from "./encoding.ts";
 

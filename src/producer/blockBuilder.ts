@@ -1,6 +1,7 @@
 /**
  * Assembles and signs a block on a parent (docs/protocol.md §3). Used by the Proof-of-Sync
- * producer; the PoW miner and external miners of the chain-core mining API seal the same header with a nonce (template.ts).
+ * producer; the PoW miner and external miners of the chain-core mining API seal the same header
+ * with a nonce (template.ts).
  */
 import type { Attestation, Block, Header, Tx } from "../consensus/types.ts";
 import { blockHash } from "../consensus/hashing.ts";

@@ -1,6 +1,6 @@
 /**
- * Claim receipts (the Proof-of-Sync mining spec's `ClaimReceipt`, docs/protocol.md §6.2): recorded before producing, with
- * the outcome added after; the last 100 kept.
+ * Claim receipts (the Proof-of-Sync mining spec's `ClaimReceipt`, docs/protocol.md §6.2): recorded
+ * before producing, with the outcome added after; the last 100 kept.
  */
 
 /** The mining spec's receipt, exactly its fields. */

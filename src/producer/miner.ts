@@ -1,7 +1,8 @@
 /**
- * The PoW miner service (docs/protocol.md §6.3 and §8; the miner race report's three fixes; the chain-core mining API's stats).
- * On `pow` chains it mines every height; on Proof-of-Sync chains it mines the `slot: null`
- * fallback once every slot has passed with no block (or at once for an empty pool).
+ * The PoW miner service (docs/protocol.md §6.3 and §8; the miner race report's three fixes; the
+ * chain-core mining API's stats). On `pow` chains it mines every height; on Proof-of-Sync chains it
+ * mines the `slot: null` fallback once every slot has passed with no block (or at once for an empty
+ * pool).
  *
  * - Fix 1: a job starts only on the current tip, after re-checking that no block filled its height.
  * - Fix 2: a head change aborts the running job at once (the pool stops its workers within a batch

@@ -1,8 +1,8 @@
 /**
- * The Proof-of-Sync producer loop (the Proof-of-Sync mining spec, docs/protocol.md §6.2). Every `mining_tick_ms` an
- * eligible node computes the schedule for the next height; if it holds slot k it waits until
- * max(T(k), seen + k * claim_timeout_ms) + jitter, cancels if a lower slot's block arrives,
- * re-checks its tip, records a claim receipt, then builds, signs, imports and broadcasts.
+ * The Proof-of-Sync producer loop (the Proof-of-Sync mining spec, docs/protocol.md §6.2). Every
+ * `mining_tick_ms` an eligible node computes the schedule for the next height; if it holds slot k
+ * it waits until max(T(k), seen + k * claim_timeout_ms) + jitter, cancels if a lower slot's block
+ * arrives, re-checks its tip, records a claim receipt, then builds, signs, imports and broadcasts.
  */
 import { setTimeout as sleepTimer } from "node:timers/promises";
 import type { Logger } from "pino";

@@ -1,6 +1,7 @@
 /**
- * The network snapshot updater (the Proof-of-Sync mining spec, docs/protocol.md §6.1): once a second it reads the local
- * tip and the heights connected peers report, and keeps the sync state and eligibility streak.
+ * The network snapshot updater (the Proof-of-Sync mining spec, docs/protocol.md §6.1): once a
+ * second it reads the local tip and the heights connected peers report, and keeps the sync state
+ * and eligibility streak.
  */
 import type { Logger } from "pino";
 import type { ChainParams } from "../consensus/params.ts";

@@ -1,10 +1,11 @@
 /**
- * The sync engine (docs/protocol.md §9.6, the MinerBlock sync protocol). When a peer is ahead (a higher height, or an
- * unknown tip that its `/data/chain_info` shows to be better by fork choice), it finds the common
- * ancestor with `/data/find_ancestor` (a block locator: tip, tip-1, tip-2, tip-4, ... genesis),
- * then fetches chunks (range, epoch or canonical pages: `SyncStrategy`) spread over every peer that has them, several in
- * flight (`p-queue`), retrying a failed chunk on another peer, and imports them in order, each
- * fully validated. One sync runs at a time; progress is logged and exposed.
+ * The sync engine (docs/protocol.md §9.6, the MinerBlock sync protocol). When a peer is ahead (a
+ * higher height, or an unknown tip that its `/data/chain_info` shows to be better by fork choice),
+ * it finds the common ancestor with `/data/find_ancestor` (a block locator: tip, tip-1, tip-2,
+ * tip-4, ... genesis), then fetches chunks (range, epoch or canonical pages: `SyncStrategy`) spread
+ * over every peer that has them, several in flight (`p-queue`), retrying a failed chunk on another
+ * peer, and imports them in order, each fully validated. One sync runs at a time; progress is
+ * logged and exposed.
  */
 import PQueue from "p-queue";
 import type { Logger } from "pino";

@@ -1,5 +1,6 @@
-// Prometheus metrics on a running 3-node testnet (real processes): the Proof-of-Sync mining spec's five mining metrics are
-// there and move as blocks are produced, and every metric the Grafana dashboard queries exists.
+// Prometheus metrics on a running 3-node testnet (real processes): the Proof-of-Sync mining spec's
+// five mining metrics are there and move as blocks are produced, and every metric the Grafana
+// dashboard queries exists.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

@@ -1,6 +1,7 @@
-// The miner race report's race on real processes through `vision-node drill miner-race`: two miners from one
-// genesis, every height contested. Both the slowed-down form (mining_delay_ms) and full-speed
-// workers must abort promptly, never mine a filled height, never retry a parent, and converge.
+// The miner race report's race on real processes through `vision-node drill miner-race`: two miners
+// from one genesis, every height contested. Both the slowed-down form (mining_delay_ms) and
+// full-speed workers must abort promptly, never mine a filled height, never retry a parent, and
+// converge.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runCli } from "../helpers/nodeProcess.ts";

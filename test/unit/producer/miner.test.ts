@@ -1,6 +1,7 @@
-// The miner service over a real chain on LevelDB (pow spec): the miner race report's three fixes. The worker pool
-// is a fake here (it answers with a nonce found by the reference pow_hash, after a hook runs), so a
-// competing block can land at a chosen moment; the real pool is covered in pow.test.ts and e2e.
+// The miner service over a real chain on LevelDB (pow spec): the miner race report's three fixes.
+// The worker pool is a fake here (it answers with a nonce found by the reference pow_hash, after a
+// hook runs), so a competing block can land at a chosen moment; the real pool is covered in
+// pow.test.ts and e2e.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Miner } from "../../../src/producer/miner.ts";

@@ -1,5 +1,6 @@
 // Two in-process nodes over real WebSockets and LevelDB: a late node syncs 120 blocks by range
-// requests, and every MinerBlock sync protocol path answers well-formed and bad requests in its envelope.
+// requests, and every MinerBlock sync protocol path answers well-formed and bad requests in its
+// envelope.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { VisionNode } from "../../../src/node/node.ts";
