@@ -5,6 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -35,12 +37,29 @@ function repoFiles(): string[] {
       // no git binary: walk instead
     }
   }
-  const skip = new Set(["node_modules", "lib", ".git"]);
+  return walkFiles(ROOT);
+}
+
+/**
+ * Every file under `root` (paths relative to it, `/`-separated), skipping `.git`, `node_modules`,
+ * `lib` and the folders and `*.ext` patterns of the root `.gitignore`.
+ */
+export function walkFiles(root: string): string[] {
+  const skipDirs = new Set([".git", "node_modules", "lib"]);
+  const skipExt: string[] = [];
+  const ignore = join(root, ".gitignore");
+  for (const raw of existsSync(ignore) ? readFileSync(ignore, "utf8").split("\n") : []) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#") || line.startsWith("!")) continue;
+    if (/^\*\.[^*/]+$/.test(line)) skipExt.push(line.slice(1));
+    else if (!line.includes("*")) skipDirs.add(line.replace(/^\//, "").replace(/\/$/, ""));
+  }
   const walk = (dir: string): string[] =>
-    readdirSync(join(ROOT, dir)).flatMap((name) => {
-      if (skip.has(name)) return [];
+    readdirSync(join(root, dir)).flatMap((name) => {
       const rel = dir ? `${dir}/${name}` : name;
-      return statSync(join(ROOT, rel)).isDirectory() ? walk(rel) : [rel];
+      if (skipDirs.has(rel) || skipDirs.has(name)) return [];
+      if (statSync(join(root, rel)).isDirectory()) return walk(rel);
+      return skipExt.some((e) => name.endsWith(e)) ? [] : [rel];
     });
   return walk("");
 }
@@ -119,7 +138,7 @@ test("no tracked file refers to anything outside the repo", () => {
 
 test("the reference check catches what it must and passes what it should", () => {
   const bad = [
-    "see " + "../shared" + "/x",
+    "see " + "../" + "shared/x",
     "DESIGN" + ".md §4",
     "per seed " + "001",
     "(Issue " + "#7)",
@@ -142,4 +161,19 @@ test("the reference check catches what it must and passes what it should", () =>
     "README.md:1: link leaves the repo (../x.md)",
     "README.md:1: link to a missing file (docs/nope.md)",
   ]);
+});
+
+test("outside a git checkout the walk skips dependencies, build output and ignored folders", () => {
+  const root = mkdtempSync(join(tmpdir(), "vision-refs-"));
+  try {
+    const files = ["src/a.ts", "docs/b.md", "node_modules/x/i.js", "lib/cli/index.js", ".build-cache/t.json", "bench/out/r.json", "bench/c.ts", "n.log", ".git/HEAD"];
+    for (const f of files) {
+      mkdirSync(dirname(join(root, f)), { recursive: true });
+      writeFileSync(join(root, f), "x");
+    }
+    writeFileSync(join(root, ".gitignore"), "node_modules/\n/lib/\n/.build-cache/\n/bench/out/\n*.log\n");
+    assert.deepEqual(walkFiles(root).sort(), [".gitignore", "bench/c.ts", "docs/b.md", "src/a.ts"]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
