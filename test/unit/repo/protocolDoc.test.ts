@@ -6,6 +6,8 @@ import { defaultChainParams } from "../../../src/consensus/params.ts";
 import { chainSpecFileSchema } from "../../../src/chain/schemas.ts";
 import { messageSchema } from "../../../src/p2p/messages.ts";
 import { defaultP2POptions } from "../../../src/p2p/options.ts";
+import { INBOUND_PER_GROUP, learnedPerGroup, outboundReserved } from "../../../src/p2p/limits.ts";
+import { LEARNED_MAX_FAILURES } from "../../../src/p2p/peerManager.ts";
 
 const doc = readFileSync(new URL("../../../docs/protocol.md", import.meta.url), "utf8");
 
@@ -60,7 +62,7 @@ test("§9.2 lists every P2P message type", () => {
 
 /** Matches `words` in `text` with any run of whitespace (line breaks included) between words. */
 function assertSays(text: string, words: string, what: string): void {
-  const re = new RegExp(words.split(" ").map((w) => w.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("\\s+"));
+  const re = new RegExp(words.split(" ").map((w) => w.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("\\s+"), "i");
   assert.match(text, re, what);
 }
 
@@ -88,4 +90,11 @@ test("§9.4 states the code's default limits", () => {
   assertSays(text, `at most ${o.maxPendingRequests} wait`, "pending requests");
   assertSays(text, `min(${o.backoffCapMs / 1000} s, ${o.backoffBaseMs / 1000} s × 2^n)`, "backoff");
   assertSays(text, `a connection that stayed up ${o.backoffResetMs / 1000} s`, "backoff reset");
+  assertSays(text, `At most ${o.maxBans.toLocaleString("en-US")} bans are kept`, "ban table");
+  assertSays(text, `fail ${LEARNED_MAX_FAILURES} times in a row`, "learned address failures");
+  assertSays(text, `at most ${INBOUND_PER_GROUP.perSec} new inbound connections a second (burst ${INBOUND_PER_GROUP.burst})`, "inbound rate per group");
+  assertSays(text, "a quarter of the limit, at most 8", "outbound reserve");
+  for (const n of [1, 4, 20, 32, 33, 50, 1000]) assert.equal(outboundReserved(n), Math.min(8, Math.floor(n / 4)), `reserve of ${n}`);
+  assertSays(text, "at most an eighth of the peer limit", "learned per group");
+  for (const n of [1, 8, 9, 50]) assert.equal(learnedPerGroup(n), Math.max(1, Math.ceil(n / 8)), `learned per group of ${n}`);
 });
