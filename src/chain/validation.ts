@@ -94,6 +94,9 @@ function checkProducer(block: Block, ctx: ValidationContext): void {
     return;
   }
   if (header.difficulty !== 0) throw new BlockError("BAD_DIFFICULTY", "slot blocks carry difficulty 0");
+  // A free nonce would let a producer grind its block hash (the next height's selection seed and
+  // the fork-choice tie-break) at no cost; slot blocks carry no proof-of-work, so it is fixed at 0.
+  if (header.nonce !== 0) throw new BlockError("BAD_POW", "slot blocks carry nonce 0");
   const expected = schedule.winners[header.slot];
   if (expected === undefined) {
     throw new BlockError("WRONG_PRODUCER", `slot ${header.slot} does not exist (${schedule.winners.length} winners)`);

@@ -66,6 +66,8 @@ test("refuses blocks that break each consensus rule, and stores none of them", a
     await rejects(c.chain.importBlock(resign({ ...good, header: { ...good.header, state_root: "00".repeat(32) } })), "BAD_ROOT");
     // difficulty on a slot block
     await rejects(c.chain.importBlock(resign({ ...good, header: { ...good.header, difficulty: 1 } })), "BAD_DIFFICULTY");
+    // a nonce on a slot block (it would make the block hash free to grind)
+    await rejects(c.chain.importBlock(resign({ ...good, header: { ...good.header, nonce: 1 } })), "BAD_POW");
     // attestations: not on this branch, bad signature, two from one EBID, too old
     const onBranch = attest(keys[1]!, head.height, head.hash);
     await rejects(c.chain.importBlock(await blockFor(c.chain, head, keys, 0, { attestations: [attest(keys[1]!, head.height, "cd".repeat(32))] })), "BAD_ATTESTATION");
