@@ -3,22 +3,13 @@
 // its peers' agent in /api/peers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { makeKeys, makeSpec, tempDir } from "../helpers/fixtures.ts";
 import { getJson, startNode, type NodeProc } from "../helpers/nodeProcess.ts";
-import { waitFor } from "../helpers/net.ts";
+import { freePort, waitFor } from "../helpers/net.ts";
 
 type PeerRow = { ebid: string; agent: string | null; address: string | null; direction: string };
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const peersOf = async (n: NodeProc) => (await getJson<{ peers: PeerRow[] }>(`${n.api}/api/peers`)).peers;
 

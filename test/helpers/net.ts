@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import WebSocket from "ws";
 
 /** Polls `fn` until it returns a truthy value or `ms` pass. */
@@ -56,4 +57,13 @@ export async function handshakeClient(
   c.ws.send(ackLine);
   /** the two lines this client sent, for replay tests */
   return { ...c, sent: [helloLine, ackLine] };
+}
+
+/** A port that was free on 127.0.0.1 a moment ago (bound, read, closed). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }

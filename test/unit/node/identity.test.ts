@@ -5,28 +5,19 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { createServer } from "node:net";
 import pino from "pino";
 import { VisionNode, type NodeOptions } from "../../../src/node/node.ts";
 import { P2POptionsError, type P2POptions } from "../../../src/p2p/options.ts";
 import { normalizeChainSpec } from "../../../src/chain/spec.ts";
 import { buildInfo } from "../../../src/version.ts";
 import { makeKeys, makeSpec, silentLog, tempDir } from "../../helpers/fixtures.ts";
-import { waitFor } from "../../helpers/net.ts";
+import { freePort, waitFor } from "../../helpers/net.ts";
 
 const keys = makeKeys(3);
 const spec = makeSpec(keys);
 
 function opts(dataDir: string, p2p: Partial<P2POptions> = {}, s = spec): NodeOptions {
   return { dataDir, spec: s, p2p: { host: "127.0.0.1", port: 0, ...p2p }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 async function getJson<T>(url: string): Promise<T> {

@@ -2,43 +2,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
-import { LEARNED_MAX_FAILURES, PeerManager, type P2PHandlers } from "../../../src/p2p/peerManager.ts";
+import { LEARNED_MAX_FAILURES } from "../../../src/p2p/peerManager.ts";
 import { assertP2POptions, defaultP2POptions, P2POptionsError, resolveP2POptions, type P2POptions } from "../../../src/p2p/options.ts";
-import type { Peer } from "../../../src/p2p/peer.ts";
 import { buildInfo } from "../../../src/version.ts";
-import { makeKeys, silentLog, type TestKey } from "../../helpers/fixtures.ts";
-import { handshakeClient, rawClient, waitFor } from "../../helpers/net.ts";
+import { makeKeys, type TestKey } from "../../helpers/fixtures.ts";
+import { freePort, handshakeClient, rawClient, waitFor } from "../../helpers/net.ts";
+import { manager } from "./attackKit.ts";
 
 const keys = makeKeys(6);
 const GENESIS = "11".repeat(32);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function manager(key: TestKey, over: Partial<P2POptions> = {}, onReady: (p: Peer) => void = () => undefined): PeerManager {
-  const handlers: P2PHandlers = {
-    status: () => ({ height: 3, tip_hash: "22".repeat(32) }),
-    onPeerReady: onReady,
-    onMessage: () => undefined,
-    onRequest: async () => ({ ok: false }),
-  };
-  return new PeerManager(
-    { ...defaultP2POptions, host: "127.0.0.1", port: 0, backoffBaseMs: 50, backoffCapMs: 200, ...over },
-    { chainId: "c1", genesisHash: GENESIS, ebid: key.ebid, secretKey: key.secretKey },
-    handlers,
-    silentLog,
-  );
-}
-
 function hello(key: TestKey, extra: Record<string, unknown> = {}) {
   return { type: "hello", version: 1, chain_id: "c1", genesis_hash: GENESIS, ebid: key.ebid, nonce: randomBytes(32).toString("hex"), listen_port: 0, height: 0, tip_hash: GENESIS, ...extra };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 test("our hello carries this build's agent and no advertise_url unless configured; an older node's hello (neither field) is accepted", async () => {
