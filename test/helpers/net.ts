@@ -12,9 +12,9 @@ export async function waitFor<T>(fn: () => T | Promise<T>, ms = 10_000, what = "
   }
 }
 
-/** A raw WebSocket client that records every line it receives. */
-export async function rawClient(url: string): Promise<{ ws: WebSocket; lines: string[]; closed: Promise<{ code: number; reason: string }> }> {
-  const ws = new WebSocket(url);
+/** A raw WebSocket client that records every line it receives; from `localAddress` when given. */
+export async function rawClient(url: string, localAddress?: string): Promise<{ ws: WebSocket; lines: string[]; closed: Promise<{ code: number; reason: string }> }> {
+  const ws = new WebSocket(url, localAddress ? { localAddress } : {});
   const lines: string[] = [];
   let buf = "";
   ws.on("message", (d) => {

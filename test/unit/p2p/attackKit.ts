@@ -10,7 +10,7 @@ import { defaultP2POptions, type P2POptions } from "../../../src/p2p/options.ts"
 import type { Peer } from "../../../src/p2p/peer.ts";
 import { pino, type Logger } from "pino";
 import { silentLog, type TestKey } from "../../helpers/fixtures.ts";
-import { waitFor } from "../../helpers/net.ts";
+import { rawClient, waitFor } from "../../helpers/net.ts";
 
 /** A new identity: EBIDs cost a stranger nothing. */
 export function freshKey(): TestKey {
@@ -69,22 +69,8 @@ export interface Hostile {
 
 /** Opens a raw connection, from `localAddress` when given. */
 export async function connect(url: string, localAddress?: string): Promise<Hostile> {
-  const ws = new WebSocket(url, localAddress ? { localAddress } : {});
-  const lines: string[] = [];
-  let buf = "";
-  ws.on("message", (d) => {
-    buf += d.toString();
-    for (let i = buf.indexOf("\n"); i !== -1; i = buf.indexOf("\n")) {
-      lines.push(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })));
-  await new Promise<void>((resolve, reject) => {
-    ws.once("open", () => resolve());
-    ws.once("error", reject);
-  });
-  return { ws, lines, closed, send: (msg) => ws.send(JSON.stringify(msg) + "\n") };
+  const c = await rawClient(url, localAddress);
+  return { ...c, send: (msg) => c.ws.send(JSON.stringify(msg) + "\n") };
 }
 
 /**
