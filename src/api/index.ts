@@ -16,7 +16,7 @@ import { accountRoutes, rewardRoutes } from "./routes/accounts.ts";
 import { mempoolRoutes, txRoutes } from "./routes/tx.ts";
 import { chainCoreRoutes } from "./routes/chaincore.ts";
 import { docsRoutes } from "./routes/docs.ts";
-import { STREAM_PATH, liveView, readHistory } from "./live.ts";
+import { STREAM_PATH, liveView, recentHistory } from "./live.ts";
 import { strictQuery } from "./query.ts";
 import { apiCors } from "./cors.ts";
 import { readFileSync } from "node:fs";
@@ -45,7 +45,7 @@ export function createApi(m: ApiModules, opts: ApiOptions = {}): Hono {
   app.use("*", strictQuery(() => app.routes));
   app.route("/api/mining", miningRoutes(m));
   // The stream's path without an upgrade: one view, for curl and scripts.
-  app.get(STREAM_PATH, async (c) => c.json(await liveView(m, await readHistory(m))));
+  app.get(STREAM_PATH, async (c) => c.json(await liveView(m, await recentHistory(m))));
   app.route("/api/chain", chainRoutes(m));
   app.route("/api/blocks", blockRoutes(m));
   app.route("/api/peers", peerRoutes(m));

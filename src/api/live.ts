@@ -57,6 +57,22 @@ export async function readHistory(m: Pick<ApiModules, "chain">, previous: readon
   return next;
 }
 
+const latestHistory = new WeakMap<Pick<ApiModules, "chain">, { head: string; entries: HistoryEntry[] }>();
+
+/**
+ * {@link readHistory} for the plain GET of the stream's path, kept per node with the head it was
+ * read at: while the head stays, a request reads nothing; when it moves, only the changed tail is
+ * read (not HISTORY_BLOCKS blocks per request).
+ */
+export async function recentHistory(m: Pick<ApiModules, "chain">): Promise<readonly HistoryEntry[]> {
+  const head = m.chain.head.hash; // read before: a head that moves during the read makes the next call read again
+  const prev = latestHistory.get(m);
+  if (prev?.head === head) return prev.entries;
+  const entries = await readHistory(m, prev?.entries);
+  latestHistory.set(m, { head, entries });
+  return entries;
+}
+
 /** Builds the view every client receives (and a plain GET of the stream's path answers). */
 export async function liveView(m: ApiModules, history: readonly HistoryEntry[]): Promise<Record<string, unknown>> {
   const status = await miningStatus(m);
