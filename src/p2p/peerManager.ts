@@ -267,7 +267,9 @@ export class PeerManager {
     for (const p of this.peers) {
       if (p.direction !== "inbound") continue;
       const g = groupOf(p.remoteAddress);
-      byGroup.set(g, [...(byGroup.get(g) ?? []), p]);
+      let list = byGroup.get(g);
+      if (!list) byGroup.set(g, (list = []));
+      list.push(p); // not a spread copy: that is quadratic in the inbound connections of one group
     }
     let largest: Peer[] = [];
     for (const list of byGroup.values()) if (list.length > largest.length) largest = list;
