@@ -14,6 +14,7 @@ import type { ApiModules } from "../modules.ts";
 import { badRequest } from "../errors.ts";
 import { blockSchema, hex32 } from "../../consensus/wire.ts";
 import { jsonBody } from "../body.ts";
+import { pageQuery } from "../page.ts";
 import { BlockError } from "../../chain/errors.ts";
 import { txHash } from "../../chain/tx.ts";
 import { sealHash } from "../../consensus/hashing.ts";
@@ -142,9 +143,7 @@ export function chainCoreRoutes(m: ApiModules): Hono {
 
   app.get("/blockchain", async (c) => {
     const head = m.chain.head.height;
-    const from = uintQuery(c.req.query("from"), 0, "from");
-    const max = uintQuery(c.req.query("limit"), 100, "limit");
-    if (max < 1 || max > 100) throw badRequest("limit must be from 1 to 100");
+    const { from, limit: max } = pageQuery(c, { defaultLimit: 100, maxLimit: 100 });
     const chain: Block[] = [];
     for (let h = from; h <= Math.min(head, from + max - 1); h++) {
       const meta = await m.chain.getCanonicalMeta(h);
@@ -194,10 +193,4 @@ export function chainCoreRoutes(m: ApiModules): Hono {
     }
   });
   return app;
-}
-
-function uintQuery(v: string | undefined, dflt: number, name: string): number {
-  if (v === undefined) return dflt;
-  if (!/^[0-9]{1,12}$/.test(v)) throw badRequest(`${name} must be a whole number`);
-  return Number(v);
 }
