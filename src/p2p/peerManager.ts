@@ -70,6 +70,9 @@ export class PeerManager {
   private dialFailures = 0;
   private server?: WebSocketServer;
   private readonly peers = new Set<Peer>();
+  // Inbound peers' inboundKey and address group, worked out once: accept compares every inbound
+  // peer's on each new connection, and working them out there costs ~10 µs a peer (IPv6).
+  private readonly inboundKeys = new WeakMap<Peer, { key: string; group: string }>();
   private readonly targets = new Map<string, DialTarget>();
   private readonly bans: BanList;
   private readonly inboundRate = new InboundRate();
@@ -241,7 +244,7 @@ export class PeerManager {
     for (const p of this.peers) {
       if (p.direction !== "inbound") continue;
       inbound++;
-      if (inboundKey(p.remoteAddress) === key) fromAddress++;
+      if (this.inboundKeys.get(p)?.key === key) fromAddress++;
     }
     if (fromAddress >= this.opts.maxInboundPerAddress) {
       this.log.debug({ addr: remote }, "Too many connections from one address");
@@ -253,7 +256,7 @@ export class PeerManager {
       ws.close(1013, "too many peers");
       return;
     }
-    this.attach(ws, "inbound", remote);
+    this.inboundKeys.set(this.attach(ws, "inbound", remote), { key, group: groupOf(remote) });
   }
 
   // Inbound slots full: the group (addressGroup; this machine is one) holding the most inbound
@@ -262,11 +265,10 @@ export class PeerManager {
   // connection was closed to make room.
   private evictForDiversity(remote: string): boolean {
     if (this.peers.size > this.opts.maxPeers) return false; // one eviction would not make room (configured dials past the limit)
-    const groupOf = (addr: string) => addressGroup(addr) ?? "this machine";
     const byGroup = new Map<string, Peer[]>();
     for (const p of this.peers) {
       if (p.direction !== "inbound") continue;
-      const g = groupOf(p.remoteAddress);
+      const g = this.inboundKeys.get(p)?.group ?? groupOf(p.remoteAddress);
       let list = byGroup.get(g);
       if (!list) byGroup.set(g, (list = []));
       list.push(p); // not a spread copy: that is quadratic in the inbound connections of one group
@@ -493,6 +495,11 @@ export class PeerManager {
       }
     }
   }
+}
+
+// The address group an inbound connection counts in for eviction; this machine is one.
+function groupOf(addr: string): string {
+  return addressGroup(addr) ?? "this machine";
 }
 
 function short(ebid?: string): string | undefined {
