@@ -354,7 +354,10 @@ export class PeerManager {
   // as many learned addresses die within the hour takes none until it is over (DeadGroups).
   private learnAll(peer: Peer, urls: readonly string[]): void {
     const cap = learnedPerGroup(this.opts.maxPeers);
-    const source = addressGroup(peer.host);
+    const from = peer.host;
+    const source = addressGroup(from);
+    // What we already reach, once per message rather than once per address in it.
+    const reached = new Set(this.readyPeers().map((p) => p.inferredUrl));
     const perGroup = new Map<string, number>();
     const bump = (g: string | undefined) => g !== undefined && perGroup.set(g, (perGroup.get(g) ?? 0) + 1);
     let learned = 0;
@@ -367,10 +370,10 @@ export class PeerManager {
     }
     for (const url of urls) {
       if (learned >= this.opts.maxPeers || (source !== undefined && fromSource >= cap)) return;
-      if (!isWsUrl(url) || !mayLearn(url, peer.host)) continue;
+      if (!isWsUrl(url) || !mayLearn(url, from)) continue;
       const group = addressGroup(new URL(url).hostname);
       if (group !== undefined && ((perGroup.get(group) ?? 0) >= cap || this.deadGroups.closed(group, Date.now(), cap))) continue;
-      if (!this.learn(url, peer.host)) continue;
+      if (!this.learn(url, from, reached)) continue;
       learned++;
       fromSource++;
       bump(group);
@@ -381,10 +384,10 @@ export class PeerManager {
   // Returns true when `url` became a new target.
   // `from`: the sharing peer's host. Only an address we know reaches a peer counts as reached (one
   // we dialled, or its IP with its listen port), never what a peer claims: a peer advertising an
-  // honest node's address must not keep us from dialling that node.
-  private learn(url: string, from: string): boolean {
+  // honest node's address must not keep us from dialling that node. `reached`: the ready peers' inferredUrl.
+  private learn(url: string, from: string, reached: ReadonlySet<string | undefined>): boolean {
     if (this.targets.has(url) || this.stopped) return false;
-    if (this.readyPeers().some((p) => p.inferredUrl === url)) return false;
+    if (reached.has(url)) return false;
     if (url.endsWith(`:${this.boundPort}`) && /\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(url)) return false;
     if (url === this.opts.advertiseUrl) return false; // ourselves, as we told others
     this.addTarget(url, false, from);
