@@ -102,6 +102,8 @@ export class Syncer {
   private source?: Peer;
   /** ms of the running sync's last imported chunk (0: none yet) */
   private lastImportAt = 0;
+  /** peers asked for the common ancestor now */
+  private readonly probing = new Set<Peer>();
   /** peers whose last sync attempt imported nothing: their backed height then, and when */
   private readonly failed = new WeakMap<Peer, { backed: number; at: number }>();
 
@@ -201,16 +203,34 @@ export class Syncer {
     }
   }
 
+  // The common ancestor is asked of each peer on its own (one probe per peer at a time), so a peer
+  // that never answers holds nothing; the first answer starts the one fetch, which runs alone.
   private begin(peer: Peer): void {
     if (this.running) {
       if (!this.again || peer.height > this.again.height) this.again = peer;
       return;
     }
+    if (this.probing.has(peer)) return;
+    this.probing.add(peer);
+    const backed = peer.backedHeight;
+    void this.commonAncestor(peer)
+      .then((ancestor) => {
+        if (ancestor === undefined) {
+          this.failed.set(peer, { backed, at: Date.now() }); // not asked again on its next status
+          return;
+        }
+        if (this.running) return this.begin(peer); // another peer's fetch started meanwhile: queued
+        this.fetchFrom(peer, ancestor, backed);
+      })
+      .catch((e) => this.m.log.warn({ err: (e as Error).message }, "Sync failed"))
+      .finally(() => this.probing.delete(peer));
+  }
+
+  private fetchFrom(peer: Peer, ancestor: number, backed: number): void {
     this.running = true;
     this.source = peer;
     this.lastImportAt = 0;
-    const backed = peer.backedHeight;
-    void this.run(peer)
+    void this.run(peer, ancestor)
       .catch((e) => this.m.log.warn({ err: (e as Error).message }, "Sync failed"))
       .finally(() => {
         // An attempt that imported nothing is not repeated toward this peer on its next status.
@@ -224,10 +244,8 @@ export class Syncer {
       });
   }
 
-  private async run(peer: Peer): Promise<void> {
+  private async run(peer: Peer, ancestor: number): Promise<void> {
     const { chain, log } = this.m;
-    const ancestor = await this.commonAncestor(peer);
-    if (ancestor === undefined) return;
     const target = peer.height;
     if (target <= ancestor) return;
     const started = Date.now();

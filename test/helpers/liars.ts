@@ -1,6 +1,7 @@
 // Peers that lie about their height: each completes the signed handshake with a fresh key, reports a
-// height far above the node's tip in hello and in a status every 500 ms, never serves a block (every
-// request gets `ok: false` with no data) and comes back with a new key whenever it is dropped.
+// height far above the node's tip in hello and in a status every 500 ms, never serves a block (a
+// request gets `ok: false` with no data, or no answer at all) and comes back with a new key whenever
+// it is dropped, or on its own every `reconnectMs`.
 import { randomBytes } from "node:crypto";
 import { ebidOf } from "../../src/consensus/signatures.ts";
 import { Domain, sign } from "../../src/consensus/signatures.ts";
@@ -18,6 +19,16 @@ export interface LiarTarget {
   tipHeight(): number;
 }
 
+/** How the liars behave. */
+export interface LiarOptions {
+  /** how far above the tip they claim (default 1000) */
+  ahead?: number;
+  /** the odd-numbered liars never answer a request, the even ones refuse at once (default true) */
+  mixSilent?: boolean;
+  /** each liar drops its connection and comes back with a fresh key this often (ms; default never) */
+  reconnectMs?: number;
+}
+
 /** Counters of a running band of liars. */
 export interface LiarStats {
   connections: number;
@@ -31,12 +42,13 @@ export interface LiarStats {
  * Runs `count` liars against `target` until `stop()`: each claims `tipHeight() + ahead`. Resolves
  * `stop()` once every socket is closed.
  */
-export function runLiars(target: LiarTarget, count: number, ahead = 1000): { stats: LiarStats; stop(): Promise<void> } {
+export function runLiars(target: LiarTarget, count: number, opts: LiarOptions = {}): { stats: LiarStats; stop(): Promise<void> } {
   const stats: LiarStats = { connections: 0, statuses: 0, requests: 0, closes: [] };
   let stopped = false;
-  const loops = Array.from({ length: count }, async () => {
+  const loops = Array.from({ length: count }, async (_, i) => {
+    const silent = (opts.mixSilent ?? true) && i % 2 === 1;
     while (!stopped) {
-      await oneConnection(target, ahead, stats, () => stopped).catch(() => undefined);
+      await oneConnection(target, opts.ahead ?? 1000, silent, opts.reconnectMs, stats, () => stopped).catch(() => undefined);
       if (!stopped) await new Promise((r) => setTimeout(r, 100));
     }
   });
@@ -49,7 +61,7 @@ export function runLiars(target: LiarTarget, count: number, ahead = 1000): { sta
   };
 }
 
-async function oneConnection(t: LiarTarget, ahead: number, stats: LiarStats, stopped: () => boolean): Promise<void> {
+async function oneConnection(t: LiarTarget, ahead: number, silent: boolean, reconnectMs: number | undefined, stats: LiarStats, stopped: () => boolean): Promise<void> {
   const secretKey = new Uint8Array(randomBytes(32));
   const ebid = ebidOf(secretKey);
   const c = await rawClient(t.url);
@@ -78,7 +90,7 @@ async function oneConnection(t: LiarTarget, ahead: number, stats: LiarStats, sto
         send({ type: "hello_ack", sig: sign(Domain.hello, obj, secretKey) });
       } else if (m.type === "req") {
         stats.requests++;
-        send({ type: "res", id: m.id, ok: false, data: null, errors: ["not now"] });
+        if (!silent) send({ type: "res", id: m.id, ok: false, data: null, errors: ["not now"] });
       }
     }
   };
@@ -87,7 +99,9 @@ async function oneConnection(t: LiarTarget, ahead: number, stats: LiarStats, sto
     if (stopped()) return c.ws.close();
     if (acked && send({ type: "status", height: t.tipHeight() + ahead, tip_hash: fakeTip() })) stats.statuses++;
   }, 500);
+  const leave = reconnectMs === undefined ? undefined : setTimeout(() => c.ws.close(), reconnectMs);
   const closed = await c.closed;
   clearInterval(timer);
+  clearTimeout(leave);
   if (closed.reason) stats.closes.push(closed.reason);
 }
