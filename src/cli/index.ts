@@ -168,7 +168,7 @@ program
 
 program
   .command("peers")
-  .description("the node's peers: EBID, direction, height, address, time connected, strikes")
+  .description("the node's peers: EBID, direction, height (and the backed height when lower), address, time connected, strikes")
   .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
   .action((o) => runPeers(o));
 
