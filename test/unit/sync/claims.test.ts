@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { VisionNode } from "../../../src/node/node.ts";
 import { extend, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
-import { runLiars } from "../../helpers/liars.ts";
+import { runLiars } from "../../../src/drill/liars.ts";
 import type { SyncerOptions } from "../../../src/sync/syncer.ts";
 
 const keys = makeKeys(3);
