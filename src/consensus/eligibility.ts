@@ -23,8 +23,8 @@ export interface NetworkSnapshot {
 type EligibilityParams = Pick<ChainParams, "max_desync_blocks" | "min_ready_peers" | "eligible_streak_required">;
 
 /**
- * Median of the heights reported by connected peers: the lower middle value for an even count.
- * Never includes the local height. Null when there are no peers.
+ * Median of the live peers' counted heights (`countedHeights`): the lower middle value for an even
+ * count. Never includes the local height. Null when there are no peers.
  */
 export function medianHeight(peerHeights: readonly number[]): number | null {
   if (peerHeights.length === 0) return null;
