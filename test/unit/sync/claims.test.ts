@@ -23,8 +23,8 @@ function opts(dataDir: string, peers: string[] = []) {
   return { dataDir, spec, p2p: { host: "127.0.0.1", port: 0, peers }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false, sync };
 }
 
-function liarsAt(node: VisionNode, count = 4) {
-  return runLiars({ url: `ws://127.0.0.1:${node.p2p.port}`, chainId: spec.chain_id, genesisHash: node.chain.genesis.hash, ebid: node.key.ebid, tipHeight: () => node.chain.head.height }, count);
+function liarsAt(node: VisionNode, count = 4, ahead = 1000) {
+  return runLiars({ url: `ws://127.0.0.1:${node.p2p.port}`, chainId: spec.chain_id, genesisHash: node.chain.genesis.hash, ebid: node.key.ebid, tipHeight: () => node.chain.head.height }, count, { ahead });
 }
 
 before(async () => {
@@ -71,6 +71,21 @@ test("claims nobody backs move neither eligibility nor the miner's view; they ar
     assert.ok(requests <= 1, `${requests} sync requests for ${statuses} statuses from peers already tried`);
     assert.equal(a.syncer.progress.syncing, false);
     assert.equal(a.snapshot.current.sync_state, "AtTip");
+  } finally {
+    await liars.stop();
+  }
+});
+
+test("peers claiming height 0 do not make the node TooFarAhead", async () => {
+  const liars = liarsAt(a, 4, -HEIGHT);
+  try {
+    await waitFor(() => a.p2p.readyPeers().length === 5 && liars.stats.statuses >= 8, 5000, "four liars at 0 and the honest peer");
+    await new Promise((r) => setTimeout(r, 1500)); // two snapshot ticks with them
+    const snap = a.snapshot.current;
+    assert.equal(snap.sync_state, "AtTip", `liars at height 0 leave the node at the tip: ${JSON.stringify(snap)}`);
+    assert.equal(snap.network_height, HEIGHT);
+    assert.equal(snap.ready_peers, 1);
+    assert.equal(a.snapshot.eligible, true);
   } finally {
     await liars.stop();
   }
