@@ -20,6 +20,7 @@ import { runDrillMinerRace } from "../drill/minerRace.ts";
 import { runDrillCrash } from "../drill/crash.ts";
 import { runDrillSoak } from "../drill/soak.ts";
 import { runDrillChaos } from "../drill/chaos.ts";
+import { runDrillLiars } from "../drill/liars.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
@@ -116,6 +117,13 @@ drillCommand("chaos", "random kills, restarts, pauses (SIGSTOP/SIGCONT), partiti
   .option("--every <s>", "mean seconds between faults", intIn(5, 3600), 20)
   .action((o) => runDrillChaos(o));
 
+drillCommand("liars", "peers claiming a height far above the tip (fresh keys, never serving a block) against the first node: eligibility, Behind, its blocks and the interval, without and with them", 3)
+  .option("--liars <n>", "lying connections at once", intIn(1, 64), 4)
+  .option("--ahead <n>", "how far above the tip they claim", intIn(1, 1_000_000_000), 1000)
+  .option("--seconds <s>", "seconds with liars", intIn(5, 3600), 30)
+  .option("--baseline-seconds <s>", "seconds watched before the liars come", intIn(5, 3600), 30)
+  .action((o) => runDrillLiars(o));
+
 const tx = program.command("tx").description("transactions");
 tx.command("send")
   .description("sign a transfer with --key and submit it (the nonce comes from the node)")
@@ -168,7 +176,7 @@ program
 
 program
   .command("peers")
-  .description("the node's peers: EBID, direction, height, address, time connected, strikes")
+  .description("the node's peers: EBID, direction, height (and the backed height when lower), address, time connected, strikes")
   .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
   .action((o) => runPeers(o));
 

@@ -20,7 +20,7 @@ type MiningStatus = {
   recent_claims: [number, { winner_id: string; tip_hash: string; claimed_at: number; slot_idx: number }][];
 };
 type Head = { height: number; hash: string; timestamp: number; producer: string; slot: number | null };
-type PeerRow = { ebid: string; direction: string; address: string | null; remote_address: string; height: number; connected_at: number; strikes: number; agent?: string | null };
+type PeerRow = { ebid: string; direction: string; address: string | null; remote_address: string; height: number; backed_height?: number; connected_at: number; strikes: number; agent?: string | null };
 
 const short = (h: string | null | undefined) => (h ? h.slice(0, 12) : "-");
 
@@ -84,11 +84,16 @@ export function printable(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, "?");
 }
 
+/** A peer's height as claimed, with what it backed when that is less (docs/protocol.md §6.1). */
+function heightCell(p: PeerRow): string {
+  return p.backed_height !== undefined && p.backed_height < p.height ? `${p.height} (backed ${p.backed_height})` : String(p.height);
+}
+
 /** The peers table: one row per peer, the agent last (it may contain spaces). */
 export function renderPeers(peers: PeerRow[], now = Date.now()): string {
   if (peers.length === 0) return "no peers";
   const rows = peers.map((p) =>
-    [short(p.ebid), p.direction, String(p.height), p.address ?? p.remote_address, `${Math.round((now - p.connected_at) / 1000)} s`, String(p.strikes), p.agent ?? "-"].map((c) => printable(String(c))),
+    [short(p.ebid), p.direction, heightCell(p), p.address ?? p.remote_address, `${Math.round((now - p.connected_at) / 1000)} s`, String(p.strikes), p.agent ?? "-"].map((c) => printable(String(c))),
   );
   return table([["peer", "direction", "height", "address", "connected", "strikes", "agent"], ...rows]);
 }

@@ -23,13 +23,38 @@ export interface NetworkSnapshot {
 type EligibilityParams = Pick<ChainParams, "max_desync_blocks" | "min_ready_peers" | "eligible_streak_required">;
 
 /**
- * Median of the heights reported by connected peers: the lower middle value for an even count.
- * Never includes the local height. Null when there are no peers.
+ * Median of the live peers' counted heights (`countedHeights`): the lower middle value for an even
+ * count. Never includes the local height. Null when there are no peers.
  */
 export function medianHeight(peerHeights: readonly number[]): number | null {
   if (peerHeights.length === 0) return null;
   const s = [...peerHeights].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)]!;
+}
+
+/** What the snapshot knows of one live peer's height (docs/protocol.md §6.1). Heights in blocks. */
+export interface PeerHeightView {
+  /** the height it reports (hello, status, the height of a block it sent): a claim */
+  claimed: number;
+  /** the highest height it has backed: a valid block it sent or served, or its reported tip held here */
+  backed: number;
+  /** it is the source of a sync that is importing valid blocks from it now */
+  serving: boolean;
+}
+
+/**
+ * The heights that eligibility counts (docs/protocol.md §6.1): a peer counts at its backed height
+ * (`min(claimed, backed)`), or at its claim while it serves a sync that imports valid blocks; a
+ * peer counted more than `max_desync_blocks` below the local height is left out (it is catching up,
+ * or claims nothing it has shown), so a claim nobody backs never moves the median either way.
+ */
+export function countedHeights(peers: readonly PeerHeightView[], localHeight: number, params: Pick<ChainParams, "max_desync_blocks">): number[] {
+  const out: number[] = [];
+  for (const p of peers) {
+    const h = p.serving ? p.claimed : Math.min(p.claimed, p.backed);
+    if (h >= localHeight - params.max_desync_blocks) out.push(h);
+  }
+  return out;
 }
 
 /** Sync state from local and network heights (docs/protocol.md §6.1). */

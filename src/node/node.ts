@@ -38,6 +38,7 @@ import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 import { openDataDir } from "./dataDir.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
 import { buildInfo } from "../version.ts";
+import { countedHeights } from "../consensus/eligibility.ts";
 
 /** At most one status gossip per this many ms. */
 const STATUS_COALESCE_MS = 50;
@@ -90,6 +91,11 @@ export class VisionNode {
   private readonly journaled = new Set<string>();
   /** the schedule for the child of the tip, refreshed on each head (metrics and the live stream) */
   nextSchedule?: Schedule;
+  /**
+   * The live peers' heights that eligibility and the miner count: backed heights only
+   * (`countedHeights`, docs/protocol.md §6.1).
+   */
+  countedPeerHeights: () => number[] = () => [];
 
   /** The metrics listener's port, when `metricsPort` was given. */
   get metricsPort(): number | undefined {
@@ -178,14 +184,18 @@ export class VisionNode {
         { chain, peers: () => p2p.readyPeers(), penalize: (p, r) => p2p.penalize(p, r), log: log.child({ module: "sync" }) },
         opts.sync,
       );
+      // Only peers heard from lately count: a partition that leaves sockets open (no RST, no FIN)
+      // must still make this node ineligible well before keepalive gives up on the connection. And
+      // only backed heights count (docs/protocol.md §6.1): a claim nobody has shown moves nothing.
+      const peerHeights = () =>
+        countedHeights(
+          livePeers().map((p) => ({ claimed: p.height, backed: p.backedHeight, serving: p === syncer.serving })),
+          chain.head.height,
+          opts.spec.params,
+        );
       const snapshot = new SnapshotUpdater(
         opts.spec.params,
-        {
-          tip: () => chain.head,
-          // Only peers heard from lately count: a partition that leaves sockets open (no RST, no FIN)
-          // must still make this node ineligible well before keepalive gives up on the connection.
-          peerHeights: () => livePeers().map((p) => p.height),
-        },
+        { tip: () => chain.head, peerHeights },
         log.child({ module: "mining" }),
       );
       const pow = opts.spec.consensus === "pow";
@@ -218,11 +228,12 @@ export class VisionNode {
               canMine: () => {
                 if (syncer.progress.syncing) return false;
                 if (!pow) return snapshot.eligible; // the fallback: any eligible node (docs/protocol.md §6)
-                // pow chains: enough live peers, read now (blocks can come faster than the 1 s snapshot);
-                // being at the tip is checked per job against the heights peers report (fix 1).
-                return livePeers().length >= opts.spec.params.min_ready_peers;
+                // pow chains: enough live peers with backed heights, read now (blocks can come faster
+                // than the 1 s snapshot); being at the tip is checked per job against them (fix 1).
+                return peerHeights().length >= opts.spec.params.min_ready_peers;
               },
-              networkHeight: () => Math.max(-1, ...livePeers().map((p) => p.height)),
+              // backed heights only: one peer claiming a height it never shows must not stop mining
+              networkHeight: () => Math.max(-1, ...peerHeights()),
               broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
               log: log.child({ module: "miner" }),
               metrics,
@@ -270,11 +281,13 @@ export class VisionNode {
       }
       node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, miner, minerPool, settings, metrics, live, server, port, log);
       node.metricsServer = metricsServer;
+      node.countedPeerHeights = peerHeights;
       chain.on("head", (e) => node!.onHead(e));
       node.nextSchedule = await chain.scheduleFor(chain.head);
       await node.restoreJournal();
       node.heartbeat = setInterval(() => {
         node!.scheduleStatus();
+        node!.syncer.checkClaims();
         if (node!.mempool.expire() > 0) void node!.trimJournal();
       }, STATUS_HEARTBEAT_MS);
       node.heartbeat.unref();
@@ -353,15 +366,16 @@ export class VisionNode {
   private async onBlock(peer: Peer, block: Block): Promise<void> {
     if (this.seenBlocks.has(block.hash)) return;
     this.seenBlocks.set(block.hash, true);
-    if (block.header.height > peer.height) {
-      peer.height = block.header.height;
-      peer.tipHash = block.hash;
-    }
+    const height = block.header.height;
     try {
       const out = await this.chain.importBlock(block);
-      if (out.status === "imported") {
-        this.p2p.broadcast({ type: "block", block }, peer);
+      if (out.status === "imported" || out.status === "known") {
+        // A valid block backs its height (docs/protocol.md §6.1); an unvalidated one only claims it.
+        if (height > peer.height) peer.claim(height, block.hash);
+        peer.back(height);
+        if (out.status === "imported") this.p2p.broadcast({ type: "block", block }, peer);
       } else if (out.status === "unknown-parent") {
+        if (height > peer.height) peer.claim(height, block.hash);
         this.syncer.maybeSync(peer);
       }
     } catch (e) {
@@ -487,6 +501,8 @@ export class VisionNode {
   private onHead(e: HeadEvent): void {
     const head = e.head;
     this.scheduleStatus();
+    // Peers that reported this tip before we held it have now backed their claim.
+    for (const p of this.p2p.readyPeers()) if (p.claimSince !== undefined && p.tipHash === head.hash && p.height === head.height) p.back(head.height);
     this.metrics.miningSlotDistribution.observe(head.slot ?? POW_SLOT_BUCKET);
     if (e.reorgDepth > 0) {
       this.metrics.reorgsTotal.inc();

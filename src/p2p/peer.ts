@@ -64,8 +64,18 @@ export class Peer {
   readonly connectedAt = Date.now();
   state: "handshaking" | "ready" | "closed" = "handshaking";
   hello?: HelloMessage;
+  /** the height the peer claims (hello, status, the height of a block it sent): see {@link claim} */
   height = 0;
   tipHash = "";
+  /**
+   * The highest height this peer has backed (docs/protocol.md §6.1): a valid block it sent or served,
+   * or its reported tip found here. Genesis is backed by the handshake (same genesis hash).
+   */
+  backedHeight = 0;
+  /** ms since the claim went above backedHeight; undefined while the claim is backed */
+  claimSince?: number;
+  /** a claim of this peer went unbacked past the timeout: its heights above backedHeight are ignored */
+  claimsIgnored = false;
   lastSeen = Date.now();
   strikes = 0;
   /** ms when the strikes were last decayed */
@@ -157,6 +167,35 @@ export class Peer {
     if (!this.hello || this.hello.listen_port === 0) return undefined;
     const host = this.remoteAddress.includes(":") ? `[${this.remoteAddress}]` : this.remoteAddress;
     return `ws://${host}:${this.hello.listen_port}`;
+  }
+
+  /**
+   * Records a reported height and tip (hello, status, a block whose parent is unknown). A claim above
+   * {@link backedHeight} starts its backing clock ({@link claimSince}), which a higher claim does not
+   * restart.
+   */
+  claim(height: number, tipHash: string, now = Date.now()): void {
+    this.height = height;
+    this.tipHash = tipHash;
+    if (height <= this.backedHeight) this.claimSince = undefined;
+    else this.claimSince ??= now;
+  }
+
+  /**
+   * Records that the peer showed a valid block at `height` (sent, served, or its tip found here). A
+   * claim it fully backs is honoured again (clears {@link claimsIgnored}).
+   */
+  back(height: number): void {
+    if (height > this.backedHeight) this.backedHeight = height;
+    if (this.height <= this.backedHeight) {
+      this.claimSince = undefined;
+      this.claimsIgnored = false;
+    }
+  }
+
+  /** The height the sync may take from this peer: its claim, or only what it backed once its claims are ignored. */
+  get usableHeight(): number {
+    return this.claimsIgnored ? Math.min(this.height, this.backedHeight) : this.height;
   }
 
   /** Sends our hello and arms the handshake timeout. */
@@ -294,10 +333,7 @@ export class Peer {
       p.resolve({ ok: msg.ok, data: msg.data, errors: msg.errors });
       return;
     }
-    if (msg.type === "status") {
-      this.height = msg.height;
-      this.tipHash = msg.tip_hash;
-    }
+    if (msg.type === "status") this.claim(msg.height, msg.tip_hash);
     this.events.onMessage(this, msg);
   }
 
@@ -309,8 +345,7 @@ export class Peer {
       if (msg.genesis_hash !== this.me.genesisHash) return this.close("hello for another chain (genesis mismatch)");
       if (msg.ebid === this.me.ebid) return this.close("self-connection");
       this.hello = msg;
-      this.height = msg.height;
-      this.tipHash = msg.tip_hash;
+      this.claim(msg.height, msg.tip_hash);
       const sig = sign(Domain.hello, this.ackObject(this.me.ebid, msg.ebid, this.nonce, msg.nonce), this.me.secretKey);
       this.send({ type: "hello_ack", sig });
       return;

@@ -41,7 +41,10 @@ export interface MinerModules extends TemplateModules {
   pool: MinerPool;
   /** may this node mine now (in sync, enough live peers, not syncing) */
   canMine(): boolean;
-  /** the highest height a live peer reports: a height it holds is filled (fix 1) */
+  /**
+   * the highest counted height of a live peer (backed heights only, docs/protocol.md §6.1): a
+   * height a peer has shown is filled (fix 1); one it only claims is not
+   */
   networkHeight(): number;
   /** sends a block we mined to every peer */
   broadcast(block: Block): { sent: number; skipped: number };

@@ -1,7 +1,7 @@
 /**
  * The network snapshot updater (the Proof-of-Sync mining spec, docs/protocol.md §6.1): once a
- * second it reads the local tip and the heights connected peers report, and keeps the sync state
- * and eligibility streak.
+ * second it reads the local tip and the live peers' counted heights (what they backed, not what
+ * they claim), and keeps the sync state and eligibility streak.
  */
 import type { Logger } from "pino";
 import type { ChainParams } from "../consensus/params.ts";
@@ -10,7 +10,7 @@ import { nextSnapshot, proofOfSyncEligible, type NetworkSnapshot } from "../cons
 /** Where the updater reads from. */
 export interface SnapshotSources {
   tip(): { height: number; hash: string };
-  /** heights reported by ready peers (never our own) */
+  /** the counted heights of live peers (backed heights only: `countedHeights`, docs/protocol.md §6.1; never our own) */
   peerHeights(): number[];
 }
 

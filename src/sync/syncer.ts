@@ -6,6 +6,12 @@
  * over every peer that has them, several in flight (`p-queue`), retrying a failed chunk on another
  * peer, and imports them in order, each fully validated. One sync runs at a time; progress is
  * logged and exposed.
+ *
+ * It also keeps peers' height claims honest (docs/protocol.md §6.1, §9.6): a claim is backed when
+ * the peer's reported tip is held here or the peer served valid blocks up to it; a claim above our
+ * head that stays unbacked for `claimBackingMs` is a strike and the peer's claims are ignored until
+ * it backs one. A sync attempt toward a claim that imports nothing is not repeated toward the same
+ * peer until it backs a new height or `retryAfterMs` pass.
  */
 import PQueue from "p-queue";
 import type { Logger } from "pino";
@@ -48,6 +54,10 @@ export interface SyncerOptions {
   attempts: number;
   /** ms a peer's unknown tip may stay unknown before we ask whether its chain is better */
   unknownTipGraceMs: number;
+  /** ms a claimed height above our head may stay unbacked before the peer is struck and ignored */
+  claimBackingMs: number;
+  /** ms before a sync attempt that imported nothing is tried again toward the same peer */
+  retryAfterMs: number;
 }
 
 export const defaultSyncerOptions: SyncerOptions = {
@@ -57,10 +67,16 @@ export const defaultSyncerOptions: SyncerOptions = {
   requestTimeoutMs: 10_000,
   attempts: 3,
   unknownTipGraceMs: 1_000,
+  claimBackingMs: 10_000,
+  retryAfterMs: 30_000,
 };
 
 /** Sync progress, for the API (`sync_progress`). Heights in blocks. */
 export interface SyncStatus {
+  /**
+   * a sync is importing: it has imported valid blocks, the last within `requestTimeoutMs` (an
+   * attempt that waits on a peer that does not answer is not syncing)
+   */
   syncing: boolean;
   peer: string | null;
   start_height: number;
@@ -82,6 +98,14 @@ export class Syncer {
   private status: SyncStatus = { syncing: false, peer: null, start_height: 0, target_height: 0, imported: 0, blocks_per_s: 0 };
   private stopped = false;
   private readonly tipChecks = new Map<Peer, NodeJS.Timeout>();
+  /** the peer the running sync targets */
+  private source?: Peer;
+  /** ms of the running sync's last imported chunk (0: none yet) */
+  private lastImportAt = 0;
+  /** peers asked for the common ancestor now */
+  private readonly probing = new Set<Peer>();
+  /** peers whose last sync attempt imported nothing: their backed height then, and when */
+  private readonly failed = new WeakMap<Peer, { backed: number; at: number }>();
 
   constructor(
     private readonly m: SyncerModules,
@@ -92,13 +116,33 @@ export class Syncer {
 
   /** Current progress. */
   get progress(): SyncStatus {
-    return { ...this.status };
+    return { ...this.status, syncing: this.serving !== undefined };
   }
 
-  /** Called whenever a peer's reported tip changes or it connects. */
+  /** The peer a running sync is importing valid blocks from (its claim counts, §6.1), if any. */
+  get serving(): Peer | undefined {
+    if (!this.status.syncing || this.lastImportAt === 0 || Date.now() - this.lastImportAt > this.opts.requestTimeoutMs) return undefined;
+    return this.source;
+  }
+
+  /**
+   * Called whenever a peer's reported tip changes or it connects: backs its claim when its tip is
+   * held here, and syncs toward it when it is ahead (unless its claims are ignored, or an attempt
+   * toward it failed lately and it has backed nothing since).
+   */
   maybeSync(peer: Peer): void {
-    if (this.stopped || peer.tipHash === this.m.chain.head.hash) return;
-    if (peer.height > this.m.chain.head.height) return this.begin(peer);
+    if (this.stopped) return;
+    if (peer.tipHash === this.m.chain.head.hash) {
+      if (peer.height === this.m.chain.head.height) peer.back(peer.height);
+      return;
+    }
+    if (peer.claimSince !== undefined) void this.checkBacking(peer);
+    if (peer.claimsIgnored) return;
+    if (peer.height > this.m.chain.head.height) {
+      const f = this.failed.get(peer);
+      if (f && peer.backedHeight <= f.backed && Date.now() - f.at < this.opts.retryAfterMs) return;
+      return this.begin(peer);
+    }
     // Same or lower height but a tip we do not hold: it may be a heavier branch (fork choice is by
     // weight). Give gossip a moment to deliver it, then ask the peer.
     if (peer.tipHash && !this.tipChecks.has(peer)) {
@@ -109,6 +153,31 @@ export class Syncer {
       timer.unref();
       this.tipChecks.set(peer, timer);
     }
+  }
+
+  /**
+   * Once a second (the node's heartbeat): every claim above our head that stayed unbacked for
+   * `claimBackingMs` is a strike, and that peer's claims are ignored until it backs one. Not while a
+   * sync imports: a claim may be honest and waiting for our sync to reach it.
+   */
+  checkClaims(now = Date.now()): void {
+    if (this.stopped || this.serving) return;
+    const head = this.m.chain.head.height;
+    for (const p of this.m.peers()) {
+      if (p.claimSince === undefined || p.claimsIgnored) continue;
+      void this.checkBacking(p);
+      if (p.height <= head || now - p.claimSince < this.opts.claimBackingMs) continue;
+      p.claimsIgnored = true;
+      this.m.log.info({ peer: p.ebid?.slice(0, 12), claimed: p.height, backed: p.backedHeight, head }, "Height claim not backed: ignored");
+      this.m.penalize(p, `height ${p.height} claimed ${Math.round((now - p.claimSince) / 1000)} s ago and never backed`);
+    }
+  }
+
+  // A claim is backed when its tip is a block held here at the claimed height (imported from anyone).
+  private async checkBacking(peer: Peer): Promise<void> {
+    const { height, tipHash } = peer;
+    const meta = tipHash ? await this.m.chain.getMeta(tipHash) : undefined;
+    if (meta && meta.height === height) peer.back(height);
   }
 
   stop(): void {
@@ -134,26 +203,49 @@ export class Syncer {
     }
   }
 
+  // The common ancestor is asked of each peer on its own (one probe per peer at a time), so a peer
+  // that never answers holds nothing; the first answer starts the one fetch, which runs alone.
   private begin(peer: Peer): void {
     if (this.running) {
       if (!this.again || peer.height > this.again.height) this.again = peer;
       return;
     }
+    if (this.probing.has(peer)) return;
+    this.probing.add(peer);
+    const backed = peer.backedHeight;
+    void this.commonAncestor(peer)
+      .then((ancestor) => {
+        if (ancestor === undefined) {
+          this.failed.set(peer, { backed, at: Date.now() }); // not asked again on its next status
+          return;
+        }
+        if (this.running) return this.begin(peer); // another peer's fetch started meanwhile: queued
+        this.fetchFrom(peer, ancestor, backed);
+      })
+      .catch((e) => this.m.log.warn({ err: (e as Error).message }, "Sync failed"))
+      .finally(() => this.probing.delete(peer));
+  }
+
+  private fetchFrom(peer: Peer, ancestor: number, backed: number): void {
     this.running = true;
-    void this.run(peer)
+    this.source = peer;
+    this.lastImportAt = 0;
+    void this.run(peer, ancestor)
       .catch((e) => this.m.log.warn({ err: (e as Error).message }, "Sync failed"))
       .finally(() => {
+        // An attempt that imported nothing is not repeated toward this peer on its next status.
+        if (this.lastImportAt === 0) this.failed.set(peer, { backed, at: Date.now() });
+        else this.failed.delete(peer);
         this.running = false;
+        this.source = undefined;
         const next = this.again;
         this.again = undefined;
         if (next && next.state === "ready") this.maybeSync(next);
       });
   }
 
-  private async run(peer: Peer): Promise<void> {
+  private async run(peer: Peer, ancestor: number): Promise<void> {
     const { chain, log } = this.m;
-    const ancestor = await this.commonAncestor(peer);
-    if (ancestor === undefined) return;
     const target = peer.height;
     if (target <= ancestor) return;
     const started = Date.now();
@@ -194,6 +286,9 @@ export class Syncer {
           }
         }
         prevHash = got.blocks[got.blocks.length - 1]!.hash;
+        // Valid blocks up to here: the serving peer backed these heights, and the sync is importing.
+        got.source.back(got.blocks[got.blocks.length - 1]!.header.height);
+        this.lastImportAt = Date.now();
         const secs = (Date.now() - started) / 1000;
         this.status.blocks_per_s = Math.round(this.status.imported / Math.max(secs, 0.001));
         if (Date.now() - lastLog >= 2000) {
@@ -266,7 +361,7 @@ export class Syncer {
     const tried = new Set<Peer>();
     for (let attempt = 0; attempt < this.opts.attempts; attempt++) {
       const candidates = [primary, ...this.m.peers().filter((p) => p !== primary)].filter(
-        (p) => p.state === "ready" && p.height >= c.to && !tried.has(p),
+        (p) => p.state === "ready" && p.usableHeight >= c.to && !tried.has(p),
       );
       // spread chunks over peers: rotate by chunk start
       const source = candidates.length ? candidates[(c.from / this.opts.chunk + attempt) % candidates.length | 0]! : undefined;

@@ -10,8 +10,9 @@ import type { ApiModules } from "../modules.ts";
 export type Health = { status: "ok"; code: 200 } | { status: "syncing"; code: 206 } | { status: "degraded"; code: 503 };
 
 /**
- * Syncing means a range sync is running, or the network is more than `max_desync_blocks` ahead
- * (sync state `Behind`, docs/protocol.md §6); a lag within that bound is normal block propagation.
+ * Syncing means a range sync is importing blocks (not an attempt waiting on a peer that does not
+ * answer, docs/protocol.md §9.6), or the network is more than `max_desync_blocks` ahead (sync state
+ * `Behind`, §6.1); a lag within that bound is normal block propagation.
  */
 export function healthOf(m: Pick<ApiModules, "p2p" | "syncer" | "snapshot">): Health {
   if (!m.p2p.health().listening) return { status: "degraded", code: 503 };

@@ -18,7 +18,10 @@ export function peerRoutes(m: ApiModules): Hono {
         agent: p.hello?.agent ?? null,
         address: p.listenUrl ?? null,
         remote_address: p.remoteAddress,
+        // what the peer claims, and what it has shown (docs/protocol.md §6.1)
         height: p.height,
+        backed_height: p.backedHeight,
+        claims_ignored: p.claimsIgnored,
         tip_hash: p.tipHash,
         connected_at: p.readyAt ?? p.connectedAt,
         strikes: p.strikes,

@@ -22,3 +22,10 @@ test("control characters from the node's answer never reach the terminal", () =>
   assert.match(out, /evil\?\[2J\?\]0;title\?\?row\?\?31m\?$/);
   assert.deepEqual(["a\u0000b", "plain ~", ""].map(printable), ["a?b", "plain ~", ""]);
 });
+
+test("a height the peer has not backed is shown with what it backed", () => {
+  const out = renderPeers([{ ...row, height: 1012, backed_height: 12 }, { ...row, ebid: "cd".repeat(32), backed_height: 12 }], 61_000);
+  const lines = out.split("\n");
+  assert.match(lines[1]!, /^abababababab\s+inbound\s+1012 \(backed 12\)\s+ws:/);
+  assert.match(lines[2]!, /^cdcdcdcdcdcd\s+inbound\s+12\s+ws:/);
+});
