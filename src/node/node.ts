@@ -377,7 +377,7 @@ export class VisionNode {
    * @throws TxError naming the rule it broke
    */
   async submitTx(tx: Tx, from?: Peer): Promise<AddOutcome> {
-    const out = this.mempool.admit(tx, this.chain.spec.chain_id, this.chain.account(tx.from));
+    const out = this.mempool.admit(tx, this.chain.spec.chain_id, this.chain.headAccounts, this.chain.txRules);
     this.seenTxs.set(out.hash, true);
     if (out.status !== "known") {
       // Journaled before anyone is told it was accepted: a crash after this loses nothing.
@@ -435,7 +435,7 @@ export class VisionNode {
     for (const tx of txs) {
       const hash = txHash(tx);
       try {
-        this.mempool.admit(tx, this.chain.spec.chain_id, this.chain.account(tx.from));
+        this.mempool.admit(tx, this.chain.spec.chain_id, this.chain.headAccounts, this.chain.txRules);
         this.journaled.add(hash);
       } catch {
         dropped.push(hash); // included before the restart, or no longer valid
