@@ -19,7 +19,7 @@ import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, type ChainSpec } from "./spec.ts";
 import { validateBlock, type Schedule } from "./validation.ts";
 import { executeBlock, type Execution } from "./execute.ts";
-import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "./state.ts";
+import { accountsFromAlloc, encodeChanges, type Account, type IndexedAccount, type StateView } from "./state.ts";
 import { HeadState, type HeadMove, type MovedBlock } from "./headState.ts";
 import type { Tx } from "../consensus/types.ts";
 import { txHash, txRulesOf, type TxRules } from "./tx.ts";
@@ -417,8 +417,8 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.state.account(address);
   }
 
-  /** Every account at the head. */
-  get headAccounts(): ReadonlyMap<string, Account> {
+  /** Every account at the head, with its `state_root` leaf index (read-only). */
+  get headAccounts(): ReadonlyMap<string, IndexedAccount> {
     return this.state.all;
   }
 

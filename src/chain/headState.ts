@@ -64,7 +64,7 @@ export class HeadState implements StateBase {
   }
 
   /** Every account at the head (read-only; for verify and tests). */
-  get all(): ReadonlyMap<string, Account> {
+  get all(): ReadonlyMap<string, IndexedAccount> {
     return this.accounts;
   }
 

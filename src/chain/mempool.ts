@@ -95,7 +95,11 @@ export class Mempool {
    */
   add(tx: Tx, sender: Account, verify?: () => void): AddOutcome {
     const hash = txHash(tx);
-    if (this.byHash.has(hash)) return { status: "known", hash };
+    const known = this.byHash.get(hash);
+    if (known) {
+      if (known.tx.sig !== tx.sig) verify?.(); // same transfer, another signature: a forged copy is refused
+      return { status: "known", hash };
+    }
     const { amount, fee } = txAmounts(tx);
     if (tx.nonce < sender.nonce) throw new TxError("NONCE_TOO_LOW", `nonce ${tx.nonce} already used (next is ${sender.nonce})`);
     if (tx.nonce >= sender.nonce + this.opts.maxPerSender) {

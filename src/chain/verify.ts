@@ -137,9 +137,11 @@ export async function verifyDataDir(dataDir: string, spec: ChainSpec, onProgress
         const replayed = replay.headAccounts;
         report.accounts = stored.size;
         if (stored.size !== replayed.size) problem(`${stored.size} accounts stored, ${replayed.size} after replay`);
-        for (const [address, [balance, nonce]] of stored) {
+        for (const [address, [balance, nonce, index]] of stored) {
           const a = replayed.get(address);
-          if (!a || a.balance.toString() !== balance || a.nonce !== nonce) problem(`account ${address}: stored ${balance}/${nonce}, replayed ${a ? `${a.balance}/${a.nonce}` : "(none)"}`);
+          if (!a || a.balance.toString() !== balance || a.nonce !== nonce || a.index !== index) {
+            problem(`account ${address}: stored ${balance}/${nonce} at leaf ${index}, replayed ${a ? `${a.balance}/${a.nonce} at leaf ${a.index}` : "(none)"}`);
+          }
         }
         const totals = await db.loadProducerTotals();
         for (const [producer, t] of replay.producerTotals()) {
