@@ -19,7 +19,7 @@ import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, type ChainSpec } from "./spec.ts";
 import { validateBlock, type Schedule } from "./validation.ts";
 import { executeBlock, type Execution } from "./execute.ts";
-import { accountsFromAlloc, encodeChanges, type Account, type IndexedAccount, type StateView } from "./state.ts";
+import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "./state.ts";
 import { HeadState, type HeadMove, type MovedBlock } from "./headState.ts";
 import type { Tx } from "../consensus/types.ts";
 import { txHash, txRulesOf, type TxRules } from "./tx.ts";
@@ -373,9 +373,18 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.db.listEvidence(limit);
   }
 
-  /** Account state after `parent` (on any branch): an overlay on the head's, never a copy. */
-  stateAt(parent: BlockMeta): Promise<StateView> {
-    return this.state.at(this._head, parent, (h) => this.getMeta(h));
+  /**
+   * Account state after `parent` (on any branch): an overlay on the head's, never a copy, with the
+   * accounts of `addresses` loaded for reading. Consistent: rebuilt if the head moved meanwhile;
+   * use it before the next await.
+   */
+  async stateAt(parent: BlockMeta, addresses: Iterable<string> = []): Promise<StateView> {
+    const wanted = [...addresses];
+    for (;;) {
+      const version = this.state.version;
+      const view = await (await this.state.at(this._head, parent, (h) => this.getMeta(h))).withAccounts(wanted);
+      if (this.state.version === version) return view;
+    }
   }
 
   /** The chain's transfer minimums (`min_tx_fee`, `min_account_balance`). */
@@ -384,7 +393,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   private async execute(parent: BlockMeta, block: Pick<Block, "txs"> & { header: { producer: string } }): Promise<Execution> {
-    return executeBlock(await this.stateAt(parent), block, { chainId: this.spec.chain_id, blockReward: BigInt(this.spec.block_reward), rules: this.txRules });
+    const addresses = [block.header.producer, ...block.txs.flatMap((t) => [t.from, t.to])];
+    return executeBlock(await this.stateAt(parent, addresses), block, { chainId: this.spec.chain_id, blockReward: BigInt(this.spec.block_reward), rules: this.txRules });
   }
 
   /**
@@ -412,14 +422,14 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.state.producerTotals(producer);
   }
 
-  /** An account at the head (an empty one when unknown). */
-  account(address: string): Account {
+  /** An account at the head (an empty one when unknown), from the store or its cache. */
+  account(address: string): Promise<Account> {
     return this.state.account(address);
   }
 
-  /** Every account at the head, with its `state_root` leaf index (read-only). */
-  get headAccounts(): ReadonlyMap<string, IndexedAccount> {
-    return this.state.all;
+  /** The head's state with the accounts of `addresses` loaded (see `stateAt`). */
+  headState(addresses: Iterable<string>): Promise<StateView> {
+    return this.stateAt(this._head, addresses);
   }
 
   private hold(block: Block, now: number): ImportOutcome {

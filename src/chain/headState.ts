@@ -4,13 +4,20 @@
  * changes are stored at import (`d!<hash>`, with its producer and earnings), so any branch's state
  * is the head's plus an overlay of the changes between them: O(changed accounts), never O(N).
  *
- * The head's accounts are kept in memory (a Map, with each account's `state_root` leaf index) and in
- * LevelDB (`s!<address>`); the `state_root` tree's levels are rebuilt from them at open.
+ * The head's accounts live in LevelDB (`s!<address>`, with each account's `state_root` leaf index),
+ * read through a bounded LRU cache; only the `state_root` tree's levels are in memory (about 64 bytes
+ * an account), rebuilt from the stored accounts at open.
  */
+import { LRUCache } from "lru-cache";
 import type { ChainDb } from "../storage/chainDb.ts";
 import type { BlockMeta, ChainWrite, ProducerTotals, StoredHeadAccount } from "../storage/records.ts";
 import { StateTree, leafHash } from "./stateTree.ts";
 import { StateView, accountItemHash, decodeChanges, type Account, type AccountChange, type IndexedAccount, type StateBase } from "./state.ts";
+
+/** Head accounts cached (absent ones too): about 200 bytes each, so at most ~20 MiB. */
+const CACHED_ACCOUNTS = 100_000;
+
+type Cached = { a: IndexedAccount | null };
 
 /** A block joining or leaving the canonical chain: its producer, reward plus fees, account changes. */
 export interface MovedBlock {
@@ -25,26 +32,25 @@ export interface HeadMove {
   commit(): void;
 }
 
-/** Head account state and producer totals, in memory and in LevelDB. */
+/** Head account state (LevelDB behind an LRU cache, the tree in memory) and producer totals. */
 export class HeadState implements StateBase {
+  private readonly cache = new LRUCache<string, Cached>({ max: CACHED_ACCOUNTS });
+  private _version = 0;
+
   private constructor(
     private readonly db: ChainDb,
-    private readonly accounts: Map<string, IndexedAccount>,
     readonly tree: StateTree,
     private totals: Map<string, ProducerTotals>,
   ) {}
 
-  /** Loads what the data dir holds and rebuilds the `state_root` tree (O(accounts)). */
+  /** Rebuilds the `state_root` tree from the stored accounts (O(accounts), at open) and loads the totals. */
   static async load(db: ChainDb): Promise<HeadState> {
-    const accounts = new Map<string, IndexedAccount>();
     const leaves: Uint8Array[] = [];
-    for (const [address, [balance, nonce, index]] of await db.loadAccounts()) {
-      const a = { balance: BigInt(balance), nonce, index };
-      accounts.set(address, a);
-      leaves[index] = leafHash(accountItemHash(address, a));
+    for await (const [address, [balance, nonce, index]] of db.accounts()) {
+      leaves[index] = leafHash(accountItemHash(address, { balance: BigInt(balance), nonce }));
     }
     for (let i = 0; i < leaves.length; i++) if (!leaves[i]) throw new Error(`data dir is damaged: no account has state_root leaf ${i}`);
-    return new HeadState(db, accounts, StateTree.from(leaves), await db.loadProducerTotals());
+    return new HeadState(db, StateTree.from(leaves), await db.loadProducerTotals());
   }
 
   /** Leaves of the head's `state_root` list (= accounts). */
@@ -52,20 +58,36 @@ export class HeadState implements StateBase {
     return this.tree.size;
   }
 
-  /** An account at the head with its leaf index, or undefined. */
-  get(address: string): IndexedAccount | undefined {
-    return this.accounts.get(address);
+  /** Bumped on every head move. */
+  get version(): number {
+    return this._version;
+  }
+
+  /** Head accounts of `addresses` (undefined: absent), through the cache. */
+  async load(addresses: Iterable<string>): Promise<Map<string, IndexedAccount | undefined>> {
+    const out = new Map<string, IndexedAccount | undefined>();
+    const missing: string[] = [];
+    for (const a of addresses) {
+      const c = this.cache.get(a);
+      if (c) out.set(a, c.a ?? undefined);
+      else missing.push(a);
+    }
+    if (missing.length === 0) return out;
+    const version = this._version;
+    const stored = await this.db.getAccounts(missing);
+    missing.forEach((address, i) => {
+      const s = stored[i];
+      const a = s ? { balance: BigInt(s[0]), nonce: s[1], index: s[2] } : null;
+      if (this._version === version) this.cache.set(address, { a }); // a read racing a head move is not cached
+      out.set(address, a ?? undefined);
+    });
+    return out;
   }
 
   /** An account at the head (an empty one when unknown). */
-  account(address: string): Account {
-    const a = this.accounts.get(address);
+  async account(address: string): Promise<Account> {
+    const a = (await this.load([address])).get(address);
     return a ? { balance: a.balance, nonce: a.nonce } : { balance: 0n, nonce: 0 };
-  }
-
-  /** Every account at the head (read-only; for verify and tests). */
-  get all(): ReadonlyMap<string, IndexedAccount> {
-    return this.accounts;
   }
 
   /** Blocks and rewards per producer on the canonical chain (one producer, or all). */
@@ -126,14 +148,11 @@ export class HeadState implements StateBase {
       commit: () => {
         const leaves = new Map<number, Uint8Array>();
         for (const [address, a] of view.diff) {
-          if (a === null) {
-            this.accounts.delete(address);
-          } else {
-            this.accounts.set(address, a);
-            leaves.set(a.index, leafHash(accountItemHash(address, a)));
-          }
+          this.cache.set(address, { a });
+          if (a) leaves.set(a.index, leafHash(accountItemHash(address, a)));
         }
         this.tree.apply({ leaves, size: view.size });
+        this._version++;
         for (const [producer, stats] of totals) this.totals.set(producer, stats);
       },
     };

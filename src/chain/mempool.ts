@@ -53,6 +53,16 @@ export class Mempool {
     return [...this.bySender.keys()];
   }
 
+  /** Senders and recipients of pending transactions: the accounts `select` reads. */
+  addresses(): string[] {
+    const out = new Set<string>();
+    for (const [sender, queue] of this.bySender) {
+      out.add(sender);
+      for (const e of queue.values()) out.add(e.tx.to);
+    }
+    return [...out];
+  }
+
   /** Up to `limit` pending transactions, by sender then nonce. */
   list(limit: number): Tx[] {
     const out: Tx[] = [];
@@ -131,7 +141,8 @@ export class Mempool {
    * sender (ties by hash), each sender's nonces contiguous from its account nonce and within its
    * balance.
    */
-  select(max: number, accounts: AccountReader, rules: TxRules = NO_MINIMUMS): Tx[] {
+  select(max: number, accounts: AccountReader & { has?(address: string): boolean }, rules: TxRules = NO_MINIMUMS): Tx[] {
+    const readable = (a: string) => accounts.has?.(a) ?? true; // senders that arrived after the state was read wait
     const out: Tx[] = [];
     const cursor = new Map<string, { nonce: number; balance: bigint }>();
     const created = new Set<string>();
@@ -139,11 +150,12 @@ export class Mempool {
       const c = cursor.get(sender)!;
       const e = this.bySender.get(sender)?.get(c.nonce);
       // A transfer creating its recipient below the minimum waits (it could not execute).
-      if (e && e.cost - e.fee < rules.minAccountBalance && accounts.get(e.tx.to) === undefined && !created.has(e.tx.to)) return undefined;
+      if (e && e.cost - e.fee < rules.minAccountBalance && !created.has(e.tx.to) && (!readable(e.tx.to) || accounts.get(e.tx.to) === undefined)) return undefined;
       return e && e.cost <= c.balance ? e : undefined;
     };
     const candidates = new Map<string, Entry>();
     for (const sender of this.bySender.keys()) {
+      if (!readable(sender)) continue;
       const acc = accountOf(accounts, sender);
       cursor.set(sender, { nonce: acc.nonce, balance: acc.balance });
       const e = head(sender);
@@ -170,7 +182,7 @@ export class Mempool {
   removeIncluded(accounts: AccountReader, senders: Iterable<string>): void {
     for (const sender of senders) {
       const queue = this.bySender.get(sender);
-      if (!queue) continue;
+      if (!queue || (accounts as { has?(a: string): boolean }).has?.(sender) === false) continue;
       const next = accountOf(accounts, sender).nonce;
       for (const [n, e] of queue) {
         if (n < next) {

@@ -61,21 +61,28 @@ export interface AccountChange {
 
 /** The head's accounts and tree; what a {@link StateView} reads below its overlay. */
 export interface StateBase {
-  get(address: string): IndexedAccount | undefined;
+  /** leaves of the head's list */
   readonly size: number;
   readonly tree: StateTree;
+  /** bumped each time the head's state moves: a view built on an older one is stale */
+  readonly version: number;
+  /** head accounts of `addresses` (undefined: absent), from the store or its cache */
+  load(addresses: Iterable<string>): Promise<Map<string, IndexedAccount | undefined>>;
 }
 
 /**
  * The state after some block, as the accounts that differ from the head (null: absent there) and
- * the leaf count. Reading falls through to the head. Never mutated once built; `child()` starts a
- * block's execution on it.
+ * the leaf count, over the head. Reads below the overlay come from the head accounts loaded for
+ * this view (`withAccounts`): reading one that was not loaded is a bug and throws. Never mutated
+ * once built; `child()` starts a block's execution on it.
  */
 export class StateView implements AccountReader {
   constructor(
     readonly base: StateBase,
     readonly diff: ReadonlyMap<string, IndexedAccount | null>,
     readonly size: number,
+    private readonly loaded: ReadonlyMap<string, IndexedAccount | undefined> = new Map(),
+    readonly version = base.version,
   ) {}
 
   /** The head itself. */
@@ -83,10 +90,30 @@ export class StateView implements AccountReader {
     return new StateView(base, new Map(), base.size);
   }
 
+  /** True when `get(address)` can answer (in the overlay or loaded). */
+  has(address: string): boolean {
+    return this.diff.has(address) || this.loaded.has(address);
+  }
+
   get(address: string): IndexedAccount | undefined {
     const d = this.diff.get(address);
     if (d !== undefined) return d ?? undefined;
-    return this.base.get(address);
+    if (!this.loaded.has(address)) throw new Error(`account ${address} was not loaded for this state`);
+    return this.loaded.get(address);
+  }
+
+  /** This view with the head accounts of `addresses` loaded (those not in the overlay). */
+  async withAccounts(addresses: Iterable<string>): Promise<StateView> {
+    const missing = [...new Set(addresses)].filter((a) => !this.has(a));
+    if (missing.length === 0) return this;
+    const loaded = new Map(this.loaded);
+    for (const [a, acc] of await this.base.load(missing)) loaded.set(a, acc);
+    return new StateView(this.base, this.diff, this.size, loaded, this.version);
+  }
+
+  /** True while the head has not moved since this view was built. */
+  get current(): boolean {
+    return this.base.version === this.version;
   }
 
   /** A writable overlay for one block on this state. */
@@ -116,11 +143,12 @@ export class StateView implements AccountReader {
         }
       }
     }
-    return new StateView(this.base, diff, size);
+    return new StateView(this.base, diff, size, this.loaded, this.version);
   }
 
   /** `state_root` of this state: O(accounts in the overlay x log N). */
   root(): string {
+    if (!this.current) throw new Error("the head moved while this state was in use");
     const leaves = new Map<number, Uint8Array>();
     for (const [address, a] of this.diff) if (a && a.index < this.size) leaves.set(a.index, leafHash(accountItemHash(address, a)));
     return toHex(this.base.tree.rootWith({ leaves, size: this.size }));

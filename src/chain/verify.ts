@@ -134,7 +134,7 @@ export async function verifyDataDir(dataDir: string, spec: ChainSpec, onProgress
       if (report.replayed === head.height) {
         if (replay.head.hash !== head.hash) problem(`replay ended at ${replay.head.hash}, stored head is ${head.hash}`);
         const stored = await db.loadAccounts();
-        const replayed = replay.headAccounts;
+        const replayed = new Map([...(await replayDb.loadAccounts())].map(([a, [balance, nonce, index]]) => [a, { balance: BigInt(balance), nonce, index }]));
         report.accounts = stored.size;
         if (stored.size !== replayed.size) problem(`${stored.size} accounts stored, ${replayed.size} after replay`);
         for (const [address, [balance, nonce, index]] of stored) {

@@ -89,9 +89,14 @@ export class ChainDb {
     return (await this.db.get(`d!${hash}`)) as StoredBlockChanges | undefined;
   }
 
-  /** One account at the head, or undefined. */
-  async getAccount(address: string): Promise<StoredHeadAccount | undefined> {
-    return (await this.db.get(`s!${address}`)) as StoredHeadAccount | undefined;
+  /** Accounts at the head, in the order asked (undefined: absent). */
+  async getAccounts(addresses: readonly string[]): Promise<(StoredHeadAccount | undefined)[]> {
+    return (await this.db.getMany(addresses.map((a) => `s!${a}`))) as (StoredHeadAccount | undefined)[];
+  }
+
+  /** Every account at the head as [address, [balance, nonce, leaf index]], in address order. */
+  async *accounts(): AsyncGenerator<[string, StoredHeadAccount]> {
+    for await (const [key, value] of this.db.iterator({ gte: "s!", lt: "s!~" })) yield [key.slice(2), value as StoredHeadAccount];
   }
 
   /** Hashes of the stored blocks (any branch) that carry transaction `txHash`. */

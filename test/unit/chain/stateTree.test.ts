@@ -81,7 +81,7 @@ test("a chain's state_root after transfers creating accounts is the from-scratch
       const txs = recipients.map((to) => signTransfer(payer, { chain_id: spec.chain_id, to, amount: String(100 + round), fee: "1", nonce: nonce++ }));
       await c.chain.importBlock(await blockFor(c.chain, c.chain.head, keys, 0, { txs }));
     }
-    const accounts = c.chain.headAccounts;
+    const accounts = new Map([...(await c.db.loadAccounts())].map(([a, [balance, nonce, index]]) => [a, { balance: BigInt(balance), nonce, index }]));
     assert.equal(c.chain.head.state_root, stateRoot(accounts));
     const byIndex = [...accounts].sort(([, a], [, b]) => a.index - b.index);
     assert.deepEqual(byIndex.slice(0, 2).map(([a]) => a), [payer.ebid, "f".repeat(64)].sort(), "the alloc first, in address order");

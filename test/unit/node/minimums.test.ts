@@ -58,7 +58,7 @@ test("POST /api/tx refuses a zero-fee transfer and a dust transfer that would cr
       // Executes on the reopened state: the importer recomputes the root the builder put in the header.
       await again.chain.importBlock(await blockFor(again.chain, again.chain.head, keys, 0, { txs: [small] }));
       await extend(again.chain, keys, 1);
-      assert.equal(again.chain.account(fresh.ebid).balance, 1001n);
+      assert.equal((await again.chain.account(fresh.ebid)).balance, 1001n);
     } finally {
       await again.close();
     }
