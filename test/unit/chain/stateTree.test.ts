@@ -91,3 +91,28 @@ test("a chain's state_root after transfers creating accounts is the from-scratch
     await c.destroy();
   }
 });
+
+test("building and importing a block on a chain of 10,000 accounts hashes O(changed x log N) tree nodes", async () => {
+  const keys = makeKeys(4);
+  const payer = makeKeys(6)[5]!;
+  const alloc: Record<string, string> = { [payer.ebid]: "100000" };
+  for (let i = 0; i < 10_000; i++) alloc[i.toString(16).padStart(64, "0")] = "100";
+  const spec = makeSpec(keys, { alloc });
+  const c = await openTestChain(spec);
+  try {
+    const n = Object.keys(alloc).length;
+    const txs = ["e".repeat(64), (5).toString(16).padStart(64, "0"), "a".repeat(64)].map((to, nonce) =>
+      signTransfer(payer, { chain_id: spec.chain_id, to, amount: "100", fee: "1", nonce }),
+    );
+    const changed = 1 + txs.length + 1; // payer, recipients, producer
+    const bound = 2 * (changed + 1) * (Math.ceil(Math.log2(n)) + 1);
+    const block = await blockFor(c.chain, c.chain.head, keys, 0, { txs });
+    const tree = (await c.chain.stateAt(c.chain.head)).base.tree;
+    assert.ok(tree.lastHashes > 0 && tree.lastHashes <= bound, `building: ${tree.lastHashes} hashes, bound ${bound} (N = ${n})`);
+    await c.chain.importBlock(block);
+    assert.equal(c.chain.head.hash, block.hash);
+    assert.ok(tree.lastHashes <= bound, `importing and moving the head: ${tree.lastHashes} hashes, bound ${bound}`);
+  } finally {
+    await c.destroy();
+  }
+});
