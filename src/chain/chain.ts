@@ -19,10 +19,10 @@ import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, type ChainSpec } from "./spec.ts";
 import { validateBlock, type Schedule } from "./validation.ts";
 import { executeBlock, type Execution } from "./execute.ts";
-import { accountsFromAlloc, encodeChanges, type Account, type AccountChange } from "./state.ts";
+import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "./state.ts";
 import { HeadState, type HeadMove, type MovedBlock } from "./headState.ts";
 import type { Tx } from "../consensus/types.ts";
-import { txHash } from "./tx.ts";
+import { txHash, txRulesOf, type TxRules } from "./tx.ts";
 
 /** Result of offering a block to the chain. */
 export type ImportOutcome =
@@ -121,8 +121,8 @@ export class Chain extends EventEmitter<ChainEvents> {
         { kind: "meta", meta },
         { kind: "canonical", height: 0, hash: genesis.hash },
         { kind: "head", hash: genesis.hash },
-        { kind: "changes", hash: genesis.hash, changes: [] },
-        ...[...alloc].map(([address, a]) => ({ kind: "account" as const, address, account: [a.balance.toString(), a.nonce] as [string, number] })),
+        { kind: "changes", hash: genesis.hash, record: { producer: genesis.header.producer, earned: "0", changes: [] } },
+        ...[...alloc].map(([address, a]) => ({ kind: "account" as const, address, account: [a.balance.toString(), a.nonce, a.index] as [string, number, number] })),
       ]);
       await modules.db.putGenesis(genesis.hash);
     }
@@ -132,7 +132,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     if ((await modules.db.getChanges(head.hash)) === undefined) {
       throw new ChainSpecError("data dir was written by an older vision-node without account state: remove it and sync again");
     }
-    const state = await HeadState.load(modules.db, BigInt(opts.spec.block_reward));
+    const state = await HeadState.load(modules.db);
     const chain = new Chain(full, modules.db, modules.logger, head, state);
     chain.log.info({ height: head.height, hash: head.hash, genesis: genesis.hash }, "Chain opened");
     return chain;
@@ -242,12 +242,12 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (exec.stateRoot !== block.header.state_root) throw new BlockError("BAD_ROOT", "state_root mismatch");
     const now = this.opts.now();
     if (block.header.timestamp > now + params.max_future_drift_ms) return this.hold(block, now);
-    const outcome = await this.store(block, parent, now, exec.changes);
+    const outcome = await this.store(block, parent, now, { producer: block.header.producer, earned: BigInt(this.spec.block_reward) + exec.fees, changes: exec.changes });
     await this.unpark(block.hash);
     return outcome;
   }
 
-  private async store(block: Block, parent: BlockMeta, now: number, changes: AccountChange[]): Promise<ImportOutcome> {
+  private async store(block: Block, parent: BlockMeta, now: number, moved: MovedBlock): Promise<ImportOutcome> {
     const h = block.header;
     const weight = BigInt(parent.total_weight) + blockWeight(h.slot, h.difficulty, h.height, this.spec.consensus);
     const meta = metaOf(block, weight, now);
@@ -258,7 +258,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     ) < 0;
     const writes: ChainWrite[] = [
       { kind: "block", block },
-      { kind: "changes", hash: block.hash, changes: encodeChanges(changes) },
+      { kind: "changes", hash: block.hash, record: { producer: moved.producer, earned: moved.earned.toString(), changes: encodeChanges(moved.changes) } },
       ...block.txs.map((tx) => ({ kind: "txIndex" as const, txHash: txHash(tx), blockHash: block.hash })),
     ];
     let move: HeadMove | undefined;
@@ -278,7 +278,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       });
     } else if (parent.hash === previous.hash) {
       writes.push({ kind: "canonical", height: h.height, hash: block.hash }, { kind: "head", hash: block.hash });
-      move = this.state.prepareMove([], [{ block, changes }]);
+      move = this.state.prepareMove([], [moved]);
     } else {
       // Reorg: find the common ancestor, demote the old branch, promote the new one.
       const newBranch: BlockMeta[] = [meta];
@@ -316,10 +316,10 @@ export class Chain extends EventEmitter<ChainEvents> {
       writes.push({ kind: "head", hash: block.hash });
       reorgDepth = oldBranch.length;
       orphaned = oldBranch.map((o) => o.hash);
-      // State: undo the old branch (newest first), redo the new one (oldest first).
-      const moved = async (m: BlockMeta): Promise<MovedBlock> =>
-        m === meta ? { block, changes } : { block: (await this.getBlock(m.hash))!, changes: await this.state.changesOf(m.hash) };
-      move = this.state.prepareMove(await Promise.all(oldBranch.map(moved)), await Promise.all([...newBranch].reverse().map(moved)));
+      // State: undo the old branch (newest first), redo the new one (oldest first), from the blocks'
+      // changes records only (no block is loaded).
+      const movedOf = (m: BlockMeta): Promise<MovedBlock> => (m === meta ? Promise.resolve(moved) : this.state.movedOf(m.hash));
+      move = this.state.prepareMove(await Promise.all(oldBranch.map(movedOf)), await Promise.all([...newBranch].reverse().map(movedOf)));
     }
     for (const m of updated) writes.push({ kind: "meta", meta: m });
     if (move) writes.push(...move.writes);
@@ -373,13 +373,28 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.db.listEvidence(limit);
   }
 
-  /** Account state after `parent` (on any branch). */
-  stateAt(parent: BlockMeta): Promise<Map<string, Account>> {
-    return this.state.at(this._head, parent, (h) => this.getMeta(h));
+  /**
+   * Account state after `parent` (on any branch): an overlay on the head's, never a copy, with the
+   * accounts of `addresses` loaded for reading. Consistent: rebuilt if the head moved meanwhile;
+   * use it before the next await.
+   */
+  async stateAt(parent: BlockMeta, addresses: Iterable<string> = []): Promise<StateView> {
+    const wanted = [...addresses];
+    for (;;) {
+      const version = this.state.version;
+      const view = await (await this.state.at(this._head, parent, (h) => this.getMeta(h))).withAccounts(wanted);
+      if (this.state.version === version) return view;
+    }
+  }
+
+  /** The chain's transfer minimums (`min_tx_fee`, `min_account_balance`). */
+  get txRules(): TxRules {
+    return txRulesOf(this.spec.params);
   }
 
   private async execute(parent: BlockMeta, block: Pick<Block, "txs"> & { header: { producer: string } }): Promise<Execution> {
-    return executeBlock(await this.stateAt(parent), block, { chainId: this.spec.chain_id, blockReward: BigInt(this.spec.block_reward) });
+    const addresses = [block.header.producer, ...block.txs.flatMap((t) => [t.from, t.to])];
+    return executeBlock(await this.stateAt(parent, addresses), block, { chainId: this.spec.chain_id, blockReward: BigInt(this.spec.block_reward), rules: this.txRules });
   }
 
   /**
@@ -407,14 +422,14 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.state.producerTotals(producer);
   }
 
-  /** An account at the head (an empty one when unknown). */
-  account(address: string): Account {
+  /** An account at the head (an empty one when unknown), from the store or its cache. */
+  account(address: string): Promise<Account> {
     return this.state.account(address);
   }
 
-  /** Every account at the head. */
-  get headAccounts(): ReadonlyMap<string, Account> {
-    return this.state.all;
+  /** The head's state with the accounts of `addresses` loaded (see `stateAt`). */
+  headState(addresses: Iterable<string>): Promise<StateView> {
+    return this.stateAt(this._head, addresses);
   }
 
   private hold(block: Block, now: number): ImportOutcome {

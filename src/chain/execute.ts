@@ -1,35 +1,37 @@
 /**
  * Block execution (docs/protocol.md §6.5; `state_root` §3.6): the block's transfers in order, then
- * `block_reward` plus every fee to the producer. Pure: works on a copy of the parent's accounts.
+ * `block_reward` plus every fee to the producer. Pure: writes into an overlay of the parent's
+ * state, never into the parent's and never copying it, so a block costs O(touched accounts x log N).
  */
 import type { Block } from "../consensus/types.ts";
 import { BlockError } from "./errors.ts";
-import { TxError, accountOf, applyTx, checkTxStateless } from "./tx.ts";
-import { diffAccounts, stateRoot, type Account, type AccountChange } from "./state.ts";
+import { TxError, accountOf, applyTx, checkTxStateless, type TxRules } from "./tx.ts";
+import type { AccountChange, StateView } from "./state.ts";
 
 /** What a block did to the state. */
 export interface Execution {
-  accounts: Map<string, Account>;
+  /** the state after the block */
+  state: StateView;
   changes: AccountChange[];
   stateRoot: string;
   fees: bigint;
 }
 
 /**
- * Executes transfers and the reward on `parentAccounts` (not mutated).
+ * Executes transfers and the reward on `parent` (not mutated).
  * @throws BlockError BAD_TX naming the transaction and the rule it broke
  */
 export function executeBlock(
-  parentAccounts: ReadonlyMap<string, Account>,
+  parent: StateView,
   block: Pick<Block, "txs"> & { header: { producer: string } },
-  opts: { chainId: string; blockReward: bigint },
+  opts: { chainId: string; blockReward: bigint; rules: TxRules },
 ): Execution {
-  const accounts = new Map(parentAccounts);
+  const accounts = parent.child();
   let fees = 0n;
   block.txs.forEach((tx, i) => {
     try {
-      checkTxStateless(tx, opts.chainId);
-      fees += applyTx(accounts, tx);
+      checkTxStateless(tx, opts.chainId, opts.rules);
+      fees += applyTx(accounts, tx, opts.rules);
     } catch (e) {
       if (e instanceof TxError) throw new BlockError("BAD_TX", `transaction ${i}: ${e.code}: ${e.message}`);
       throw e;
@@ -37,6 +39,7 @@ export function executeBlock(
   });
   const producer = accountOf(accounts, block.header.producer);
   accounts.set(block.header.producer, { balance: producer.balance + opts.blockReward + fees, nonce: producer.nonce });
-  const touched = [block.header.producer, ...block.txs.flatMap((t) => [t.from, t.to])];
-  return { accounts, changes: diffAccounts(parentAccounts, accounts, touched), stateRoot: stateRoot(accounts), fees };
+  const changes = accounts.changes();
+  const state = parent.moved(changes, "redo");
+  return { state, changes, stateRoot: state.root(), fees };
 }

@@ -1,16 +1,28 @@
 /**
  * The account state and producer totals at the head, and how they move when the head does
  * (docs/protocol.md §7: a reorg undoes the old branch and redoes the new one). Each block's account
- * changes are stored at import (`d!<hash>`), so any branch's state can be rebuilt from the head's.
+ * changes are stored at import (`d!<hash>`, with its producer and earnings), so any branch's state
+ * is the head's plus an overlay of the changes between them: O(changed accounts), never O(N).
+ *
+ * The head's accounts live in LevelDB (`s!<address>`, with each account's `state_root` leaf index),
+ * read through a bounded LRU cache; only the `state_root` tree's levels are in memory (about 64 bytes
+ * an account), rebuilt from the stored accounts at open.
  */
-import type { Block } from "../consensus/types.ts";
+import { LRUCache } from "lru-cache";
 import type { ChainDb } from "../storage/chainDb.ts";
-import type { BlockMeta, ChainWrite, ProducerTotals } from "../storage/records.ts";
-import { applyChanges, decodeChanges, type Account, type AccountChange } from "./state.ts";
+import type { BlockMeta, ChainWrite, ProducerTotals, StoredHeadAccount } from "../storage/records.ts";
+import { StateTree, leafHash } from "./stateTree.ts";
+import { StateView, accountItemHash, decodeChanges, type Account, type AccountChange, type IndexedAccount, type StateBase } from "./state.ts";
 
-/** A block joining or leaving the canonical chain, with its account changes. */
+/** Head accounts cached (absent ones too): about 200 bytes each, so at most ~20 MiB. */
+const CACHED_ACCOUNTS = 100_000;
+
+type Cached = { a: IndexedAccount | null };
+
+/** A block joining or leaving the canonical chain: its producer, reward plus fees, account changes. */
 export interface MovedBlock {
-  block: Block;
+  producer: string;
+  earned: bigint;
   changes: AccountChange[];
 }
 
@@ -20,30 +32,62 @@ export interface HeadMove {
   commit(): void;
 }
 
-/** Head account state and producer totals, in memory and in LevelDB. */
-export class HeadState {
+/** Head account state (LevelDB behind an LRU cache, the tree in memory) and producer totals. */
+export class HeadState implements StateBase {
+  private readonly cache = new LRUCache<string, Cached>({ max: CACHED_ACCOUNTS });
+  private _version = 0;
+
   private constructor(
     private readonly db: ChainDb,
-    private readonly blockReward: bigint,
-    private accounts: Map<string, Account>,
+    readonly tree: StateTree,
     private totals: Map<string, ProducerTotals>,
   ) {}
 
-  /** Loads what the data dir holds. */
-  static async load(db: ChainDb, blockReward: bigint): Promise<HeadState> {
-    const accounts = new Map<string, Account>();
-    for (const [address, [balance, nonce]] of await db.loadAccounts()) accounts.set(address, { balance: BigInt(balance), nonce });
-    return new HeadState(db, blockReward, accounts, await db.loadProducerTotals());
+  /** Rebuilds the `state_root` tree from the stored accounts (O(accounts), at open) and loads the totals. */
+  static async load(db: ChainDb): Promise<HeadState> {
+    const leaves: Uint8Array[] = [];
+    for await (const [address, [balance, nonce, index]] of db.accounts()) {
+      leaves[index] = leafHash(accountItemHash(address, { balance: BigInt(balance), nonce }));
+    }
+    for (let i = 0; i < leaves.length; i++) if (!leaves[i]) throw new Error(`data dir is damaged: no account has state_root leaf ${i}`);
+    return new HeadState(db, StateTree.from(leaves), await db.loadProducerTotals());
+  }
+
+  /** Leaves of the head's `state_root` list (= accounts). */
+  get size(): number {
+    return this.tree.size;
+  }
+
+  /** Bumped on every head move. */
+  get version(): number {
+    return this._version;
+  }
+
+  /** Head accounts of `addresses` (undefined: absent), through the cache. */
+  async load(addresses: Iterable<string>): Promise<Map<string, IndexedAccount | undefined>> {
+    const out = new Map<string, IndexedAccount | undefined>();
+    const missing: string[] = [];
+    for (const a of addresses) {
+      const c = this.cache.get(a);
+      if (c) out.set(a, c.a ?? undefined);
+      else missing.push(a);
+    }
+    if (missing.length === 0) return out;
+    const version = this._version;
+    const stored = await this.db.getAccounts(missing);
+    missing.forEach((address, i) => {
+      const s = stored[i];
+      const a = s ? { balance: BigInt(s[0]), nonce: s[1], index: s[2] } : null;
+      if (this._version === version) this.cache.set(address, { a }); // a read racing a head move is not cached
+      out.set(address, a ?? undefined);
+    });
+    return out;
   }
 
   /** An account at the head (an empty one when unknown). */
-  account(address: string): Account {
-    return this.accounts.get(address) ?? { balance: 0n, nonce: 0 };
-  }
-
-  /** Every account at the head. */
-  get all(): ReadonlyMap<string, Account> {
-    return this.accounts;
+  async account(address: string): Promise<Account> {
+    const a = (await this.load([address])).get(address);
+    return a ? { balance: a.balance, nonce: a.nonce } : { balance: 0n, nonce: 0 };
   }
 
   /** Blocks and rewards per producer on the canonical chain (one producer, or all). */
@@ -53,66 +97,73 @@ export class HeadState {
     return t ? new Map([[producer, t]]) : new Map();
   }
 
-  /** A stored block's account changes. @throws when missing (a damaged data dir) */
-  async changesOf(hash: string): Promise<AccountChange[]> {
+  /** A stored block's changes record. @throws when missing (a damaged data dir) */
+  async movedOf(hash: string): Promise<MovedBlock> {
     const stored = await this.db.getChanges(hash);
     if (!stored) throw new Error(`account changes of ${hash} missing from the database`);
-    return decodeChanges(stored);
+    return { producer: stored.producer, earned: BigInt(stored.earned), changes: decodeChanges(stored.changes) };
   }
 
   /**
-   * Accounts after `parent`: the head's, or for another branch the head's with the head branch
-   * undone down to the common ancestor and the other branch redone up to `parent`.
+   * The state after `parent`: the head's, or for another branch an overlay of the head branch
+   * undone down to the common ancestor and the other branch redone up to `parent` (cost linear in
+   * the blocks and accounts on both branches, not in N).
    */
-  async at(head: BlockMeta, parent: BlockMeta, getMeta: (hash: string) => Promise<BlockMeta | undefined>): Promise<Map<string, Account>> {
-    const accounts = new Map(this.accounts);
+  async at(head: BlockMeta, parent: BlockMeta, getMeta: (hash: string) => Promise<BlockMeta | undefined>): Promise<StateView> {
+    const steps: { changes: AccountChange[]; direction: "redo" | "undo" }[] = [];
     let a = head;
     let b = parent;
     const redo: string[] = [];
     while (a.hash !== b.hash) {
       if (a.height >= b.height) {
-        applyChanges(accounts, await this.changesOf(a.hash), "undo");
+        steps.push({ changes: (await this.movedOf(a.hash)).changes, direction: "undo" });
         a = (await getMeta(a.parent_hash))!;
       } else {
         redo.push(b.hash);
         b = (await getMeta(b.parent_hash))!;
       }
     }
-    for (const hash of redo.reverse()) applyChanges(accounts, await this.changesOf(hash), "redo");
-    return accounts;
+    for (const hash of redo.reverse()) steps.push({ changes: (await this.movedOf(hash)).changes, direction: "redo" });
+    return StateView.head(this).walk(steps);
   }
 
   /**
    * Prepares the head moving: `removed` blocks leave the canonical chain (newest first), `added`
-   * join it (oldest first). Nothing changes until `commit()`.
+   * join it (oldest first). Nothing changes until `commit()`. O(changed accounts x log N).
    */
   prepareMove(removed: readonly MovedBlock[], added: readonly MovedBlock[]): HeadMove {
-    const accounts = new Map(this.accounts);
-    for (const r of removed) applyChanges(accounts, r.changes, "undo");
-    for (const a of added) applyChanges(accounts, a.changes, "redo");
-    const touched = new Set([...removed, ...added].flatMap((m) => m.changes.map((c) => c.address)));
-    const writes: ChainWrite[] = [...touched].map((address) => {
-      const a = accounts.get(address);
-      return { kind: "account" as const, address, account: a ? ([a.balance.toString(), a.nonce] as [string, number]) : null };
-    });
-    const totals = this.countRewards(added.map((m) => m.block), removed.map((m) => m.block));
+    const view = StateView.head(this).walk([
+      ...removed.map((r) => ({ changes: r.changes, direction: "undo" as const })),
+      ...added.map((a) => ({ changes: a.changes, direction: "redo" as const })),
+    ]);
+    const writes: ChainWrite[] = [...view.diff].map(([address, a]) => ({
+      kind: "account" as const,
+      address,
+      account: a ? ([a.balance.toString(), a.nonce, a.index] as StoredHeadAccount) : null,
+    }));
+    const totals = this.countRewards(added, removed);
     for (const [producer, stats] of totals) writes.push({ kind: "producerStats", producer, stats });
     return {
       writes,
       commit: () => {
-        this.accounts = accounts;
+        const leaves = new Map<number, Uint8Array>();
+        for (const [address, a] of view.diff) {
+          this.cache.set(address, { a });
+          if (a) leaves.set(a.index, leafHash(accountItemHash(address, a)));
+        }
+        this.tree.apply({ leaves, size: view.size });
+        this._version++;
         for (const [producer, stats] of totals) this.totals.set(producer, stats);
       },
     };
   }
 
   // Totals of the producers touched when `added` blocks join the canonical chain and `removed` leave it.
-  private countRewards(added: Block[], removed: Block[]): Map<string, ProducerTotals> {
+  private countRewards(added: readonly MovedBlock[], removed: readonly MovedBlock[]): Map<string, ProducerTotals> {
     const out = new Map<string, ProducerTotals>();
-    const bump = (b: Block, sign: 1 | -1) => {
-      const cur = out.get(b.header.producer) ?? this.totals.get(b.header.producer) ?? { blocks: 0, rewards: "0" };
-      const earned = this.blockReward + b.txs.reduce((a, t) => a + BigInt(t.fee), 0n);
-      out.set(b.header.producer, { blocks: cur.blocks + sign, rewards: (BigInt(cur.rewards) + BigInt(sign) * earned).toString() });
+    const bump = (b: MovedBlock, sign: 1 | -1) => {
+      const cur = out.get(b.producer) ?? this.totals.get(b.producer) ?? { blocks: 0, rewards: "0" };
+      out.set(b.producer, { blocks: cur.blocks + sign, rewards: (BigInt(cur.rewards) + BigInt(sign) * b.earned).toString() });
     };
     for (const b of removed) bump(b, -1);
     for (const b of added) bump(b, 1);

@@ -3,12 +3,13 @@
  * max_block_txs transactions). Transactions are kept per sender in nonce order; a pending
  * transaction is replaced by one with the same nonce and a higher fee; block building takes, across
  * senders, the highest fee among each sender's next executable transaction, so every sender's
- * nonces stay contiguous. Bounded in size, per sender and in age. Callers check signatures
- * (`checkTxStateless`) before `add`.
+ * nonces stay contiguous. Bounded in size, per sender and in age. `admit` checks a transfer from
+ * outside with the signature verified last, after every cheap check; `add` takes transfers whose
+ * signature was checked before (a reorg's returned transfers).
  */
 import type { Tx } from "../consensus/types.ts";
-import type { Account } from "./state.ts";
-import { TxError, accountOf, checkTxStateless, txAmounts, txHash } from "./tx.ts";
+import type { Account, AccountReader } from "./state.ts";
+import { NO_MINIMUMS, TxError, accountOf, checkCreation, checkTxSignature, checkTxStateless, txAmounts, txHash, type TxRules } from "./tx.ts";
 
 /** Mempool limits. Times in ms. */
 export interface MempoolOptions {
@@ -52,6 +53,16 @@ export class Mempool {
     return [...this.bySender.keys()];
   }
 
+  /** Senders and recipients of pending transactions: the accounts `select` reads. */
+  addresses(): string[] {
+    const out = new Set<string>();
+    for (const [sender, queue] of this.bySender) {
+      out.add(sender);
+      for (const e of queue.values()) out.add(e.tx.to);
+    }
+    return [...out];
+  }
+
   /** Up to `limit` pending transactions, by sender then nonce. */
   list(limit: number): Tx[] {
     const out: Tx[] = [];
@@ -75,12 +86,15 @@ export class Mempool {
   }
 
   /**
-   * Checks a transaction from outside (signature, chain id, amounts) and adds it.
-   * @throws TxError as `checkTxStateless` and `add`
+   * Checks a transaction from outside and adds it: chain id, amounts and minimum fee, then the
+   * checks of `add` against the head (`head` reads the sender and, for the creation minimum, the
+   * recipient), and only then the signature, the one costly check (docs/protocol.md §6.5).
+   * @throws TxError as `checkTxStateless`, `add` and `checkTxSignature`
    */
-  admit(tx: Tx, chainId: string, sender: Account): AddOutcome {
-    checkTxStateless(tx, chainId);
-    return this.add(tx, sender);
+  admit(tx: Tx, chainId: string, head: AccountReader, rules: TxRules = NO_MINIMUMS): AddOutcome {
+    checkTxStateless(tx, chainId, rules);
+    checkCreation(head, tx, txAmounts(tx).amount, rules);
+    return this.add(tx, accountOf(head, tx.from), () => checkTxSignature(tx));
   }
 
   /**
@@ -89,9 +103,13 @@ export class Mempool {
    *   (for this and the sender's earlier pending transactions), FEE_TOO_LOW (a replacement must pay
    *   more), POOL_FULL (and the fee does not beat the cheapest evictable transaction)
    */
-  add(tx: Tx, sender: Account): AddOutcome {
+  add(tx: Tx, sender: Account, verify?: () => void): AddOutcome {
     const hash = txHash(tx);
-    if (this.byHash.has(hash)) return { status: "known", hash };
+    const known = this.byHash.get(hash);
+    if (known) {
+      if (known.tx.sig !== tx.sig) verify?.(); // same transfer, another signature: a forged copy is refused
+      return { status: "known", hash };
+    }
     const { amount, fee } = txAmounts(tx);
     if (tx.nonce < sender.nonce) throw new TxError("NONCE_TOO_LOW", `nonce ${tx.nonce} already used (next is ${sender.nonce})`);
     if (tx.nonce >= sender.nonce + this.opts.maxPerSender) {
@@ -104,7 +122,9 @@ export class Mempool {
     let spend = amount + fee;
     for (const [n, e] of queue) if (n < tx.nonce) spend += e.cost;
     if (sender.balance < spend) throw new TxError("INSUFFICIENT_BALANCE", `balance ${sender.balance} < ${spend} for this and earlier pending transactions`);
-    if (!old && this.byHash.size >= this.opts.maxSize) this.evictFor(fee, tx.from);
+    const victim = !old && this.byHash.size >= this.opts.maxSize ? this.victimFor(fee, tx.from) : undefined;
+    verify?.(); // last: every cheap refusal above costs no signature verify
+    if (victim) this.evict(victim);
     const entry: Entry = { tx, hash, fee, cost: amount + fee, addedAt: this.opts.now() };
     queue.set(tx.nonce, entry);
     this.bySender.set(tx.from, queue);
@@ -121,16 +141,21 @@ export class Mempool {
    * sender (ties by hash), each sender's nonces contiguous from its account nonce and within its
    * balance.
    */
-  select(max: number, accounts: ReadonlyMap<string, Account>): Tx[] {
+  select(max: number, accounts: AccountReader & { has?(address: string): boolean }, rules: TxRules = NO_MINIMUMS): Tx[] {
+    const readable = (a: string) => accounts.has?.(a) ?? true; // senders that arrived after the state was read wait
     const out: Tx[] = [];
     const cursor = new Map<string, { nonce: number; balance: bigint }>();
+    const created = new Set<string>();
     const head = (sender: string): Entry | undefined => {
       const c = cursor.get(sender)!;
       const e = this.bySender.get(sender)?.get(c.nonce);
+      // A transfer creating its recipient below the minimum waits (it could not execute).
+      if (e && e.cost - e.fee < rules.minAccountBalance && !created.has(e.tx.to) && (!readable(e.tx.to) || accounts.get(e.tx.to) === undefined)) return undefined;
       return e && e.cost <= c.balance ? e : undefined;
     };
     const candidates = new Map<string, Entry>();
     for (const sender of this.bySender.keys()) {
+      if (!readable(sender)) continue;
       const acc = accountOf(accounts, sender);
       cursor.set(sender, { nonce: acc.nonce, balance: acc.balance });
       const e = head(sender);
@@ -143,6 +168,7 @@ export class Mempool {
       }
       const sender = best!.tx.from;
       out.push(best!.tx);
+      created.add(best!.tx.to);
       const c = cursor.get(sender)!;
       cursor.set(sender, { nonce: c.nonce + 1, balance: c.balance - best!.cost });
       const next = head(sender);
@@ -153,10 +179,10 @@ export class Mempool {
   }
 
   /** Drops transactions that a block included, or that are now below their sender's nonce. */
-  removeIncluded(accounts: ReadonlyMap<string, Account>, senders: Iterable<string>): void {
+  removeIncluded(accounts: AccountReader, senders: Iterable<string>): void {
     for (const sender of senders) {
       const queue = this.bySender.get(sender);
-      if (!queue) continue;
+      if (!queue || (accounts as { has?(a: string): boolean }).has?.(sender) === false) continue;
       const next = accountOf(accounts, sender).nonce;
       for (const [n, e] of queue) {
         if (n < next) {
@@ -189,7 +215,8 @@ export class Mempool {
 
   // Full pool: evict the cheapest tail of another sender (its highest nonce, so no sender gets a
   // gap), if the newcomer pays more.
-  private evictFor(fee: bigint, newcomer: string): void {
+  // Throws POOL_FULL unless there is one; mutates nothing.
+  private victimFor(fee: bigint, newcomer: string): Entry {
     let victim: Entry | undefined;
     for (const [sender, queue] of this.bySender) {
       if (sender === newcomer) continue;
@@ -197,6 +224,10 @@ export class Mempool {
       if (!victim || tail.fee < victim.fee) victim = tail;
     }
     if (!victim || victim.fee >= fee) throw new TxError("POOL_FULL", `mempool full (${this.opts.maxSize}); pay a fee above ${victim?.fee ?? 0n}`);
+    return victim;
+  }
+
+  private evict(victim: Entry): void {
     const queue = this.bySender.get(victim.tx.from)!;
     queue.delete(victim.tx.nonce);
     if (queue.size === 0) this.bySender.delete(victim.tx.from);

@@ -1,11 +1,15 @@
 /**
- * Account state and its root (docs/protocol.md §3: `state_root` is an RFC 6962 root over
- * H(JCS([address, balance, nonce])) of every account in ascending address order).
+ * Account state and its root (docs/protocol.md §3.6: `state_root` is an RFC 6962 root over
+ * H(JCS([address, balance, nonce])) of every account in account creation order: the alloc's in
+ * ascending address order, then each block's new accounts in the order its execution creates them).
  * A block moves the state by its transfers, then pays its producer `block_reward` plus the fees.
+ *
+ * Execution never copies the state: it reads the head through a {@link StateView} (an overlay of
+ * the accounts that differ from the head, plus the leaf count) and writes into a child overlay.
  */
-import { merkleRootOfHashes } from "../consensus/merkle.ts";
 import { hashJson, toHex } from "../consensus/encoding.ts";
 import type { StoredChange } from "../storage/records.ts";
+import { StateTree, leafHash } from "./stateTree.ts";
 
 /** One account: balance as a bigint of base units, nonce as the next expected tx nonce. */
 export interface Account {
@@ -13,69 +17,187 @@ export interface Account {
   nonce: number;
 }
 
+/** An account with its leaf index in the `state_root` list (its creation position). */
+export interface IndexedAccount extends Account {
+  index: number;
+}
+
 /** Accounts by address (hex EBID). */
 export type Accounts = ReadonlyMap<string, Account>;
 
-/** Builds accounts from a chain spec `alloc` (decimal strings). */
-export function accountsFromAlloc(alloc: Readonly<Record<string, string>>): Map<string, Account> {
-  const m = new Map<string, Account>();
-  for (const [address, balance] of Object.entries(alloc)) m.set(address, { balance: BigInt(balance), nonce: 0 });
+/** Read access to accounts: a Map, the head, or an overlay. */
+export interface AccountReader {
+  get(address: string): Account | undefined;
+}
+
+/** Builds accounts from a chain spec `alloc` (decimal strings), in ascending address order. */
+export function accountsFromAlloc(alloc: Readonly<Record<string, string>>): Map<string, IndexedAccount> {
+  const m = new Map<string, IndexedAccount>();
+  Object.keys(alloc)
+    .sort()
+    .forEach((address, index) => m.set(address, { balance: BigInt(alloc[address]!), nonce: 0, index }));
   return m;
 }
 
-/** `state_root` as hex. */
-export function stateRoot(accounts: Accounts): string {
-  const addresses = [...accounts.keys()].sort();
-  return toHex(
-    merkleRootOfHashes(
-      addresses.map((a) => {
-        const acc = accounts.get(a)!;
-        return hashJson([a, acc.balance.toString(), acc.nonce]);
-      }),
-    ),
-  );
+/** The item hash of an account: H(JCS([address, balance as a decimal string, nonce])). */
+export function accountItemHash(address: string, a: Account): Uint8Array {
+  return hashJson([address, a.balance.toString(), a.nonce]);
 }
 
-/** One account's value before and after a block (before null: the account did not exist). */
+/** `state_root` as hex, from scratch (O(N)): accounts ordered by their leaf index. */
+export function stateRoot(accounts: ReadonlyMap<string, IndexedAccount>): string {
+  const leaves: Uint8Array[] = [];
+  for (const [address, a] of accounts) leaves[a.index] = leafHash(accountItemHash(address, a));
+  return toHex(StateTree.from(leaves).root());
+}
+
+/** One account's value before and after a block (before null: the block created it at `index`). */
 export interface AccountChange {
   address: string;
+  index: number;
   before: Account | null;
   after: Account;
 }
 
+/** The head's accounts and tree; what a {@link StateView} reads below its overlay. */
+export interface StateBase {
+  /** leaves of the head's list */
+  readonly size: number;
+  readonly tree: StateTree;
+  /** bumped each time the head's state moves: a view built on an older one is stale */
+  readonly version: number;
+  /** head accounts of `addresses` (undefined: absent), from the store or its cache */
+  load(addresses: Iterable<string>): Promise<Map<string, IndexedAccount | undefined>>;
+}
+
 /**
- * Applies `changes` to `accounts` (mutated) forwards, or backwards to undo them: the undo/redo of a
- * reorg (docs/protocol.md §7).
+ * The state after some block, as the accounts that differ from the head (null: absent there) and
+ * the leaf count, over the head. Reads below the overlay come from the head accounts loaded for
+ * this view (`withAccounts`): reading one that was not loaded is a bug and throws. Never mutated
+ * once built; `child()` starts a block's execution on it.
  */
-export function applyChanges(accounts: Map<string, Account>, changes: readonly AccountChange[], direction: "redo" | "undo"): void {
-  if (direction === "redo") {
-    for (const c of changes) accounts.set(c.address, c.after);
-    return;
+export class StateView implements AccountReader {
+  constructor(
+    readonly base: StateBase,
+    readonly diff: ReadonlyMap<string, IndexedAccount | null>,
+    readonly size: number,
+    private readonly loaded: ReadonlyMap<string, IndexedAccount | undefined> = new Map(),
+    readonly version = base.version,
+  ) {}
+
+  /** The head itself. */
+  static head(base: StateBase): StateView {
+    return new StateView(base, new Map(), base.size);
   }
-  for (let i = changes.length - 1; i >= 0; i--) {
-    const c = changes[i]!;
-    if (c.before === null) accounts.delete(c.address);
-    else accounts.set(c.address, c.before);
+
+  /** True when `get(address)` can answer (in the overlay or loaded). */
+  has(address: string): boolean {
+    return this.diff.has(address) || this.loaded.has(address);
+  }
+
+  get(address: string): IndexedAccount | undefined {
+    const d = this.diff.get(address);
+    if (d !== undefined) return d ?? undefined;
+    if (!this.loaded.has(address)) throw new Error(`account ${address} was not loaded for this state`);
+    return this.loaded.get(address);
+  }
+
+  /** This view with the head accounts of `addresses` loaded (those not in the overlay). */
+  async withAccounts(addresses: Iterable<string>): Promise<StateView> {
+    const missing = [...new Set(addresses)].filter((a) => !this.has(a));
+    if (missing.length === 0) return this;
+    const loaded = new Map(this.loaded);
+    for (const [a, acc] of await this.base.load(missing)) loaded.set(a, acc);
+    return new StateView(this.base, this.diff, this.size, loaded, this.version);
+  }
+
+  /** True while the head has not moved since this view was built. */
+  get current(): boolean {
+    return this.base.version === this.version;
+  }
+
+  /** A writable overlay for one block on this state. */
+  child(): BlockOverlay {
+    return new BlockOverlay(this);
+  }
+
+  /** This view moved by `changes` (redo) or back over them (undo). */
+  moved(changes: readonly AccountChange[], direction: "redo" | "undo"): StateView {
+    return this.walk([{ changes, direction }]);
+  }
+
+  /** This view moved by each step in turn (one copy of the overlay for all). */
+  walk(steps: readonly { changes: readonly AccountChange[]; direction: "redo" | "undo" }[]): StateView {
+    const diff = new Map(this.diff);
+    let size = this.size;
+    for (const { changes, direction } of steps) {
+      if (direction === "redo") {
+        for (const c of changes) {
+          diff.set(c.address, { ...c.after, index: c.index });
+          if (c.before === null) size = Math.max(size, c.index + 1);
+        }
+      } else {
+        for (const c of changes) {
+          diff.set(c.address, c.before === null ? null : { ...c.before, index: c.index });
+          if (c.before === null) size = Math.min(size, c.index);
+        }
+      }
+    }
+    return new StateView(this.base, diff, size, this.loaded, this.version);
+  }
+
+  /** `state_root` of this state: O(accounts in the overlay x log N). */
+  root(): string {
+    if (!this.current) throw new Error("the head moved while this state was in use");
+    const leaves = new Map<number, Uint8Array>();
+    for (const [address, a] of this.diff) if (a && a.index < this.size) leaves.set(a.index, leafHash(accountItemHash(address, a)));
+    return toHex(this.base.tree.rootWith({ leaves, size: this.size }));
   }
 }
 
-/** The changes between two account maps, for the addresses in `touched`. */
-export function diffAccounts(before: ReadonlyMap<string, Account>, after: ReadonlyMap<string, Account>, touched: Iterable<string>): AccountChange[] {
-  const out: AccountChange[] = [];
-  for (const address of new Set(touched)) {
-    const a = after.get(address);
-    if (!a) continue;
-    const b = before.get(address) ?? null;
-    if (b && b.balance === a.balance && b.nonce === a.nonce) continue;
-    out.push({ address, before: b, after: a });
+/**
+ * One block's writes over a {@link StateView}: `set` on an absent address creates the account at
+ * the next leaf index (creation order, docs/protocol.md §3.6).
+ */
+export class BlockOverlay implements AccountReader {
+  private readonly writes = new Map<string, IndexedAccount>();
+  private size: number;
+
+  constructor(readonly parent: StateView) {
+    this.size = parent.size;
   }
-  return out.sort((x, y) => (x.address < y.address ? -1 : 1));
+
+  get(address: string): IndexedAccount | undefined {
+    return this.writes.get(address) ?? this.parent.get(address);
+  }
+
+  set(address: string, a: Account): void {
+    const index = this.get(address)?.index ?? this.size++;
+    this.writes.set(address, { balance: a.balance, nonce: a.nonce, index });
+  }
+
+  /** The block's account changes (unchanged accounts left out), in leaf order. */
+  changes(): AccountChange[] {
+    const out: AccountChange[] = [];
+    for (const [address, a] of this.writes) {
+      const b = this.parent.get(address);
+      if (b && b.balance === a.balance && b.nonce === a.nonce) continue;
+      out.push({ address, index: a.index, before: b ? { balance: b.balance, nonce: b.nonce } : null, after: { balance: a.balance, nonce: a.nonce } });
+    }
+    return out.sort((x, y) => x.index - y.index);
+  }
+
+  /** The state after the block. */
+  view(): StateView {
+    return this.parent.moved(this.changes(), "redo");
+  }
 }
 
 /** A block's account changes in their stored form (bigints as decimal strings). */
 export function encodeChanges(changes: readonly AccountChange[]): StoredChange[] {
   return changes.map((c) => ({
     address: c.address,
+    index: c.index,
     before: c.before ? [c.before.balance.toString(), c.before.nonce] : null,
     after: [c.after.balance.toString(), c.after.nonce],
   }));
@@ -85,6 +207,7 @@ export function encodeChanges(changes: readonly AccountChange[]): StoredChange[]
 export function decodeChanges(stored: readonly StoredChange[]): AccountChange[] {
   return stored.map((c) => ({
     address: c.address,
+    index: c.index,
     before: c.before ? { balance: BigInt(c.before[0]), nonce: c.before[1] } : null,
     after: { balance: BigInt(c.after[0]), nonce: c.after[1] },
   }));

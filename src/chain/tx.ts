@@ -6,7 +6,7 @@
 import { hashJson, omit, toHex } from "../consensus/encoding.ts";
 import { Domain, sign, verify } from "../consensus/signatures.ts";
 import type { Tx } from "../consensus/types.ts";
-import type { Account } from "./state.ts";
+import type { Account, AccountReader } from "./state.ts";
 
 /** Largest amount or fee: 2^128 - 1 base units. */
 export const MAX_AMOUNT = 2n ** 128n - 1n;
@@ -21,6 +21,8 @@ export type TxErrorCode =
   | "NONCE_TOO_HIGH"
   | "INSUFFICIENT_BALANCE"
   | "FEE_TOO_LOW"
+  | "FEE_BELOW_MINIMUM"
+  | "AMOUNT_BELOW_MINIMUM"
   | "POOL_FULL";
 
 /** A transaction that cannot be accepted; `code` says why, `message` says it for a person. */
@@ -48,33 +50,76 @@ export function txAmounts(tx: Tx): { amount: bigint; fee: bigint } {
   return { amount, fee };
 }
 
+/** The chain spec's transfer minimums (docs/protocol.md §2.1, §6.5), in base units. */
+export interface TxRules {
+  /** `min_tx_fee`: the least fee a transfer may carry */
+  minTxFee: bigint;
+  /** `min_account_balance`: the least amount of a transfer that creates its recipient */
+  minAccountBalance: bigint;
+}
+
+/** No minimums (unit tests of the other rules). */
+export const NO_MINIMUMS: TxRules = { minTxFee: 0n, minAccountBalance: 0n };
+
+/** The minimums of a chain spec's params. */
+export function txRulesOf(params: { min_tx_fee: number; min_account_balance: number }): TxRules {
+  return { minTxFee: BigInt(params.min_tx_fee), minAccountBalance: BigInt(params.min_account_balance) };
+}
+
 /**
- * Checks everything that does not depend on state: chain id, amounts, and the signature by `from`
- * (the one verifier, `node:crypto`). The wire schema has already checked the shape.
+ * Checks what needs neither state nor a signature verify: chain id, amounts, the minimum fee. The
+ * wire schema has already checked the shape. The signature is checked last (`checkTxSignature`),
+ * after the cheap state checks, so a flood of stale transfers costs no verify.
  * @throws TxError
  */
-export function checkTxStateless(tx: Tx, chainId: string): void {
+export function checkTxStateless(tx: Tx, chainId: string, rules: TxRules = NO_MINIMUMS): void {
   if (tx.chain_id !== chainId) throw new TxError("BAD_CHAIN_ID", `chain_id ${JSON.stringify(tx.chain_id)} is not ${chainId}`);
-  txAmounts(tx);
+  const { fee } = txAmounts(tx);
+  if (fee < rules.minTxFee) throw new TxError("FEE_BELOW_MINIMUM", `fee ${fee} is below the chain's min_tx_fee ${rules.minTxFee}`);
+}
+
+/** The signature by `from` (the one verifier, `node:crypto`). @throws TxError BAD_SIGNATURE */
+export function checkTxSignature(tx: Tx): void {
   if (!verify(Domain.tx, tx, tx.sig, tx.from)) throw new TxError("BAD_SIGNATURE", "signature does not verify for from");
 }
 
 /** The account of `address`, or an empty one. */
-export function accountOf(accounts: ReadonlyMap<string, Account>, address: string): Account {
+export function accountOf(accounts: AccountReader, address: string): Account {
   return accounts.get(address) ?? { balance: 0n, nonce: 0 };
 }
 
 /**
- * Applies a transfer to `accounts` (mutated): nonce must be the sender's next, balance must cover
- * amount + fee. Returns the fee, which goes to the block's producer.
- * @throws TxError, leaving `accounts` untouched
+ * Checks a transfer against the state: nonce must be the sender's next, balance must cover
+ * amount + fee, and a transfer that creates its recipient must carry at least
+ * `min_account_balance`. Returns amount and fee.
+ * @throws TxError
  */
-export function applyTx(accounts: Map<string, Account>, tx: Tx): bigint {
+export function checkTxState(accounts: AccountReader, tx: Tx, rules: TxRules = NO_MINIMUMS): { amount: bigint; fee: bigint } {
   const { amount, fee } = txAmounts(tx);
   const from = accountOf(accounts, tx.from);
   if (tx.nonce < from.nonce) throw new TxError("NONCE_TOO_LOW", `nonce ${tx.nonce} already used (next is ${from.nonce})`);
   if (tx.nonce > from.nonce) throw new TxError("NONCE_TOO_HIGH", `nonce ${tx.nonce} is ahead of the next, ${from.nonce}`);
   if (from.balance < amount + fee) throw new TxError("INSUFFICIENT_BALANCE", `balance ${from.balance} < amount + fee ${amount + fee}`);
+  checkCreation(accounts, tx, amount, rules);
+  return { amount, fee };
+}
+
+/** A transfer that creates its recipient must carry at least `min_account_balance`. @throws TxError */
+export function checkCreation(accounts: AccountReader, tx: Tx, amount: bigint, rules: TxRules): void {
+  if (amount < rules.minAccountBalance && accounts.get(tx.to) === undefined) {
+    throw new TxError("AMOUNT_BELOW_MINIMUM", `amount ${amount} would create account ${tx.to} below the chain's min_account_balance ${rules.minAccountBalance}`);
+  }
+}
+
+/**
+ * Applies a transfer to `accounts` (mutated) after `checkTxState` and then the signature (last,
+ * the costly check). Returns the fee, which goes to the block's producer.
+ * @throws TxError, leaving `accounts` untouched
+ */
+export function applyTx(accounts: AccountReader & { set(address: string, a: Account): unknown }, tx: Tx, rules: TxRules = NO_MINIMUMS): bigint {
+  const { amount, fee } = checkTxState(accounts, tx, rules);
+  checkTxSignature(tx);
+  const from = accountOf(accounts, tx.from);
   accounts.set(tx.from, { balance: from.balance - amount - fee, nonce: from.nonce + 1 });
   const to = accountOf(accounts, tx.to);
   accounts.set(tx.to, { balance: to.balance + amount, nonce: to.nonce });

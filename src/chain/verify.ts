@@ -134,12 +134,14 @@ export async function verifyDataDir(dataDir: string, spec: ChainSpec, onProgress
       if (report.replayed === head.height) {
         if (replay.head.hash !== head.hash) problem(`replay ended at ${replay.head.hash}, stored head is ${head.hash}`);
         const stored = await db.loadAccounts();
-        const replayed = replay.headAccounts;
+        const replayed = new Map([...(await replayDb.loadAccounts())].map(([a, [balance, nonce, index]]) => [a, { balance: BigInt(balance), nonce, index }]));
         report.accounts = stored.size;
         if (stored.size !== replayed.size) problem(`${stored.size} accounts stored, ${replayed.size} after replay`);
-        for (const [address, [balance, nonce]] of stored) {
+        for (const [address, [balance, nonce, index]] of stored) {
           const a = replayed.get(address);
-          if (!a || a.balance.toString() !== balance || a.nonce !== nonce) problem(`account ${address}: stored ${balance}/${nonce}, replayed ${a ? `${a.balance}/${a.nonce}` : "(none)"}`);
+          if (!a || a.balance.toString() !== balance || a.nonce !== nonce || a.index !== index) {
+            problem(`account ${address}: stored ${balance}/${nonce} at leaf ${index}, replayed ${a ? `${a.balance}/${a.nonce} at leaf ${a.index}` : "(none)"}`);
+          }
         }
         const totals = await db.loadProducerTotals();
         for (const [producer, t] of replay.producerTotals()) {

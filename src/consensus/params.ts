@@ -26,6 +26,10 @@ export interface ChainParams {
   max_difficulty_change: number;
   min_difficulty: number;
   max_difficulty: number;
+  /** least fee of a transfer, base units (docs/protocol.md §6.5) */
+  min_tx_fee: number;
+  /** least amount of a transfer that creates its recipient, base units (docs/protocol.md §6.5) */
+  min_account_balance: number;
 }
 
 /** Defaults from docs/protocol.md §2. */
@@ -50,6 +54,8 @@ export const defaultChainParams: Readonly<ChainParams> = Object.freeze({
   max_difficulty_change: 2,
   min_difficulty: 1,
   max_difficulty: 12,
+  min_tx_fee: 1,
+  min_account_balance: 10,
 });
 
 /** Blocks per epoch (docs/protocol.md §1; the MinerBlock sync protocol's epochs). */

@@ -68,7 +68,7 @@ export async function drillCrash(f: CrashFlags, print: (line: string) => void): 
         // Acknowledged writes: transfers the victim answered 200 for (journaled before the answer).
         const acked: string[] = [];
         for (let i = 0; i < f.txs; i++) {
-          const tx = signTransfer(faucet, { chain_id: spec.chain_id, to: net.nodes[0]!.ebid, amount: "1", fee: "1", nonce });
+          const tx = signTransfer(faucet, { chain_id: spec.chain_id, to: net.nodes[0]!.ebid, amount: String(spec.params.min_account_balance), fee: "1", nonce });
           const r = await fetch(`${victim.api}/api/tx`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(tx), signal: AbortSignal.timeout(5000) });
           if (r.ok) {
             acked.push(txHash(tx));

@@ -87,7 +87,7 @@ export async function drillSoak(f: SoakFlags, print: (line: string) => void): Pr
         if (due > Date.now()) await sleep(due - Date.now());
         const node = net.nodes[i % 3]!;
         i++;
-        const tx = signTransfer(faucet, { chain_id: spec.chain_id, to: net.nodes[0]!.ebid, amount: "1", fee: "1", nonce });
+        const tx = signTransfer(faucet, { chain_id: spec.chain_id, to: net.nodes[0]!.ebid, amount: String(spec.params.min_account_balance), fee: "1", nonce });
         const res = await fetch(`${node.api}/api/tx`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(tx), signal: AbortSignal.timeout(5000) }).catch(() => undefined);
         if (res?.ok) {
           r.txs_accepted++;

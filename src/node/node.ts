@@ -391,7 +391,7 @@ export class VisionNode {
    * @throws TxError naming the rule it broke
    */
   async submitTx(tx: Tx, from?: Peer): Promise<AddOutcome> {
-    const out = this.mempool.admit(tx, this.chain.spec.chain_id, this.chain.account(tx.from));
+    const out = this.mempool.admit(tx, this.chain.spec.chain_id, await this.chain.headState([tx.from, tx.to]), this.chain.txRules);
     this.seenTxs.set(out.hash, true);
     if (out.status !== "known") {
       // Journaled before anyone is told it was accepted: a crash after this loses nothing.
@@ -449,7 +449,7 @@ export class VisionNode {
     for (const tx of txs) {
       const hash = txHash(tx);
       try {
-        this.mempool.admit(tx, this.chain.spec.chain_id, this.chain.account(tx.from));
+        this.mempool.admit(tx, this.chain.spec.chain_id, await this.chain.headState([tx.from, tx.to]), this.chain.txRules);
         this.journaled.add(hash);
       } catch {
         dropped.push(hash); // included before the restart, or no longer valid
@@ -476,13 +476,14 @@ export class VisionNode {
       const block = await this.chain.getBlock(hash);
       for (const tx of block?.txs ?? []) {
         try {
-          this.mempool.add(tx, this.chain.account(tx.from));
+          this.mempool.add(tx, await this.chain.account(tx.from));
         } catch {
           // included on the new branch too, or no longer affordable
         }
       }
     }
-    this.mempool.removeIncluded(this.chain.headAccounts, this.mempool.senders());
+    const senders = this.mempool.senders();
+    this.mempool.removeIncluded(await this.chain.headState(senders), senders);
     await this.trimJournal();
   }
 

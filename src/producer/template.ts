@@ -69,7 +69,7 @@ export async function buildTemplate(
   const p = chain.spec.params;
   const height = parent.height + 1;
   const ancestors = await chain.branchHashes(parent, height - p.attestation_max_age);
-  let txs: Tx[] = m.mempool.select(p.max_block_txs, await chain.stateAt(parent));
+  let txs: Tx[] = m.mempool.select(p.max_block_txs, await chain.stateAt(parent, m.mempool.addresses()), chain.txRules);
   let stateRoot: string;
   try {
     stateRoot = (await chain.previewState(parent, fields.producer, txs)).stateRoot;

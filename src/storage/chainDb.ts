@@ -4,15 +4,15 @@
  *
  * Keys (utf8): `b!<hash>` block wire form, `m!<hash>` BlockMeta, `c!<height, 16 hex>` canonical
  * hash at a height, `a!<height, 16 hex>!<hash>` every stored block at a height (its producer),
- * `e!<height, 16 hex>!<producer>` equivocation evidence, `d!<hash>` the block's account changes,
- * `s!<address>` the account state at the head, `t!<tx hash>!<block hash>` blocks carrying a
+ * `e!<height, 16 hex>!<producer>` equivocation evidence, `d!<hash>` the block's account changes (with its producer and earnings),
+ * `s!<address>` the account state at the head (with its `state_root` leaf index), `t!<tx hash>!<block hash>` blocks carrying a
  * transaction, `r!<producer>` its totals on the canonical chain, `p!<tx hash>` the mempool journal (accepted, not yet included), `head` tip hash,
  * `genesis` genesis hash.
  * Values are JSON.
  */
 import { ClassicLevel } from "classic-level";
 import type { Block, Tx } from "../consensus/types.ts";
-import type { BlockMeta, ChainWrite, Equivocation, ProducerTotals, StoredAccount, StoredChange } from "./records.ts";
+import type { BlockMeta, ChainWrite, Equivocation, ProducerTotals, StoredBlockChanges, StoredHeadAccount } from "./records.ts";
 
 const hex16 = (h: number) => h.toString(16).padStart(16, "0");
 const heightKey = (h: number) => `c!${hex16(h)}`;
@@ -62,7 +62,7 @@ export class ChainDb {
             { type: "put" as const, key: `a!${hex16(w.block.header.height)}!${w.block.hash}`, value: w.block.header.producer },
           ];
         case "changes":
-          return { type: "put" as const, key: `d!${w.hash}`, value: w.changes };
+          return { type: "put" as const, key: `d!${w.hash}`, value: w.record };
         case "producerStats":
           return { type: "put" as const, key: `r!${w.producer}`, value: w.stats };
         case "txIndex":
@@ -85,8 +85,18 @@ export class ChainDb {
   }
 
   /** A block's account changes (stored at import), or undefined. */
-  async getChanges(hash: string): Promise<StoredChange[] | undefined> {
-    return (await this.db.get(`d!${hash}`)) as StoredChange[] | undefined;
+  async getChanges(hash: string): Promise<StoredBlockChanges | undefined> {
+    return (await this.db.get(`d!${hash}`)) as StoredBlockChanges | undefined;
+  }
+
+  /** Accounts at the head, in the order asked (undefined: absent). */
+  async getAccounts(addresses: readonly string[]): Promise<(StoredHeadAccount | undefined)[]> {
+    return (await this.db.getMany(addresses.map((a) => `s!${a}`))) as (StoredHeadAccount | undefined)[];
+  }
+
+  /** Every account at the head as [address, [balance, nonce, leaf index]], in address order. */
+  async *accounts(): AsyncGenerator<[string, StoredHeadAccount]> {
+    for await (const [key, value] of this.db.iterator({ gte: "s!", lt: "s!~" })) yield [key.slice(2), value as StoredHeadAccount];
   }
 
   /** Hashes of the stored blocks (any branch) that carry transaction `txHash`. */
@@ -121,10 +131,10 @@ export class ChainDb {
     return out;
   }
 
-  /** The head's account state: address -> [balance, nonce]. */
-  async loadAccounts(): Promise<Map<string, StoredAccount>> {
-    const out = new Map<string, StoredAccount>();
-    for await (const [key, value] of this.db.iterator({ gte: "s!", lt: "s!~" })) out.set(key.slice(2), value as StoredAccount);
+  /** The head's account state: address -> [balance, nonce, leaf index]. O(accounts): for open and verify. */
+  async loadAccounts(): Promise<Map<string, StoredHeadAccount>> {
+    const out = new Map<string, StoredHeadAccount>();
+    for await (const [key, value] of this.db.iterator({ gte: "s!", lt: "s!~" })) out.set(key.slice(2), value as StoredHeadAccount);
     return out;
   }
 

@@ -5,15 +5,30 @@
  */
 import type { Block } from "../consensus/types.ts";
 
-/** An account as stored: [balance in base units as a decimal string, nonce]. */
+/** An account as stored in a change: [balance in base units as a decimal string, nonce]. */
 export type StoredAccount = [string, number];
+
+/** An account at the head as stored: [balance, nonce, leaf index in the `state_root` list]. */
+export type StoredHeadAccount = [string, number, number];
 
 /** One account change of a block (bigints as decimal strings), kept so a reorg can undo it. */
 export interface StoredChange {
   address: string;
+  /** the account's leaf index (creation position, docs/protocol.md §3.6) */
+  index: number;
   /** the account before the block, or null when the block created it */
   before: StoredAccount | null;
   after: StoredAccount;
+}
+
+/**
+ * What a reorg needs of a block (`d!<hash>`): its account changes, and its producer and earnings
+ * (reward plus fees, decimal string) for the producer totals, so a reorg never loads whole blocks.
+ */
+export interface StoredBlockChanges {
+  producer: string;
+  earned: string;
+  changes: StoredChange[];
 }
 
 /** Per-block metadata, including the MinerBlock status fields of the sync protocol (docs/protocol.md §9). */
@@ -47,8 +62,8 @@ export type ChainWrite =
   | { kind: "uncanonical"; height: number }
   | { kind: "head"; hash: string }
   | { kind: "evidence"; evidence: Equivocation }
-  | { kind: "changes"; hash: string; changes: StoredChange[] }
-  | { kind: "account"; address: string; account: StoredAccount | null }
+  | { kind: "changes"; hash: string; record: StoredBlockChanges }
+  | { kind: "account"; address: string; account: StoredHeadAccount | null }
   | { kind: "txIndex"; txHash: string; blockHash: string }
   | { kind: "producerStats"; producer: string; stats: ProducerTotals };
 

@@ -32,7 +32,7 @@ test("1,000 transfers, receiving node killed mid-burst: none accepted is lost, a
   nodes = [n1, n2, n3];
   await waitFor(async () => (await getJson(`${n1.api}/api/chain/head`)).height >= 2, 30_000, "production");
   const faucet = readKeyFile(join(dir, "faucet.key"));
-  const txs = Array.from({ length: 1000 }, (_, nonce) => signTransfer(faucet, { chain_id: spec.chain_id, to: n3.ebid, amount: "1", fee: "1", nonce }));
+  const txs = Array.from({ length: 1000 }, (_, nonce) => signTransfer(faucet, { chain_id: spec.chain_id, to: n3.ebid, amount: String(spec.params.min_account_balance), fee: "1", nonce }));
   const accepted = new Set<number>();
   const failed: number[] = [];
   let target = n2;

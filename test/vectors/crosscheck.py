@@ -27,6 +27,7 @@ DEFAULT_PARAMS = {
     "max_future_drift_ms": 2000, "fallback_difficulty": 4, "max_block_txs": 500,
     "genesis_difficulty": 2, "target_block_time_ms": 10000, "difficulty_adjustment_interval": 10,
     "max_difficulty_change": 2, "min_difficulty": 1, "max_difficulty": 12,
+    "min_tx_fee": 1, "min_account_balance": 10,
 }
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -131,6 +132,70 @@ def ebid_of(secret_hex):
     return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
 
 
+def execute(accounts, order, producer, txs, v):
+    """docs/protocol.md §6.5 on copies: returns (accounts, order) or the (index, code) that fails.
+    `order` is the account creation order (§3.6): new accounts are appended when first credited."""
+    accounts = dict(accounts)
+    order = list(order)
+    fees = 0
+    min_fee, min_balance = int(v["min_tx_fee"]), int(v["min_account_balance"])
+
+    def credit(address, amount):
+        if address not in accounts:
+            accounts[address] = (0, 0)
+            order.append(address)
+        bal, nonce = accounts[address]
+        accounts[address] = (bal + amount, nonce)
+
+    for i, t in enumerate(txs):
+        amount, fee = int(t["amount"]), int(t["fee"])
+        if t["chain_id"] != v["chain_id"]:
+            return (i, "BAD_CHAIN_ID")
+        if fee < min_fee:
+            return (i, "FEE_BELOW_MINIMUM")
+        bal, nonce = accounts.get(t["from"], (0, 0))
+        if t["nonce"] != nonce:
+            return (i, "NONCE_TOO_LOW" if t["nonce"] < nonce else "NONCE_TOO_HIGH")
+        if bal < amount + fee:
+            return (i, "INSUFFICIENT_BALANCE")
+        if t["to"] not in accounts and amount < min_balance:
+            return (i, "AMOUNT_BELOW_MINIMUM")
+        accounts[t["from"]] = (bal - amount - fee, nonce + 1)
+        credit(t["to"], amount)
+        fees += fee
+    credit(producer, int(v["block_reward"]) + fees)
+    return accounts, order
+
+
+def state_root(accounts, order):
+    """docs/protocol.md §3.6: the Merkle root over the accounts in creation order."""
+    return merkle([hash_json([a, str(accounts[a][0]), accounts[a][1]]) for a in order]).hex()
+
+
+def check_state(v):
+    accounts = {a: (int(b), 0) for a, b in v["alloc"].items()}
+    order = sorted(accounts)
+    check("state.json genesis state_root", state_root(accounts, order), v["genesis_state_root"])
+    history = []
+    for n, step in enumerate(v["steps"]):
+        at = f"state.json step {n} ({step['op']})"
+        if step["op"] == "undo":
+            accounts, order = history.pop()
+            check(f"{at} state_root", state_root(accounts, order), step["state_root"])
+            continue
+        out = execute(accounts, order, step["producer"], step["txs"], v)
+        if "error" in step:
+            check(f"{at} error", list(out) if isinstance(out[0], int) else "valid", [step["error"]["tx"], step["error"]["code"]])
+            continue
+        history.append((accounts, order))
+        accounts, order = out
+        check(f"{at} accounts", [[a, str(accounts[a][0]), accounts[a][1]] for a in order], step["accounts"])
+        check(f"{at} state_root", state_root(accounts, order), step["state_root"])
+        if Ed25519PrivateKey is not None:
+            for t in step["txs"]:
+                check(f"{at} tx signature", verify("vision-tx-v1", t, t["sig"], t["from"]), True)
+
+
 def main():
     v = load("jcs.json")
     for i, c in enumerate(v["cases"]):
@@ -200,6 +265,9 @@ def main():
                   "tx_root": empty, "attestations_root": empty, "state_root": state}
         check(f"{at} genesis header", header, c["genesis"]["header"])
         check(f"{at} genesis hash", hash_json(header).hex(), c["genesis"]["hash"])
+
+    v = load("state.json")
+    check_state(v)
 
     v = load("block.json")
     b = v["block"]

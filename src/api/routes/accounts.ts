@@ -10,10 +10,10 @@ import { pageOf, pageQuery } from "../page.ts";
 /** Account route, mounted at /api/accounts. 400 for an address that is not 64 lowercase hex chars. */
 export function accountRoutes(m: ApiModules): Hono {
   const app = new Hono();
-  app.get("/:address", (c) => {
+  app.get("/:address", async (c) => {
     const address = c.req.param("address");
     if (!/^[0-9a-f]{64}$/.test(address)) throw badRequest("address must be 64 lowercase hex chars");
-    const a = m.chain.account(address);
+    const a = await m.chain.account(address);
     const t = m.chain.producerTotals(address).get(address);
     return c.json({
       address,

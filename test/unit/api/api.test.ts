@@ -22,7 +22,7 @@ async function setup(over: Partial<ApiModules> = {}, opts: ApiOptions = {}, heig
   const mempool = new Mempool();
   const app = createApi({
     mempool,
-    submitTx: async (tx) => mempool.admit(tx, spec.chain_id, c.chain.account(tx.from)),
+    submitTx: async (tx) => mempool.admit(tx, spec.chain_id, await c.chain.headState([tx.from, tx.to]), c.chain.txRules),
     chain: c.chain,
     p2p: { readyPeers: () => [], health: () => ({ listening: true, port: 1, ready_peers: 0, handshaking: 0, banned: 0, server_error: null, dial_failures: 0 }) },
     snapshot: { current: snap, eligible: true },

@@ -7,7 +7,7 @@ import { makeKeys, type TestKey } from "../../helpers/fixtures.ts";
 import { Domain, sign } from "../../../src/consensus/signatures.ts";
 import type { Tx } from "../../../src/consensus/types.ts";
 import { txSchema } from "../../../src/consensus/wire.ts";
-import { MAX_AMOUNT, TxError, applyTx, checkTxStateless, txHash } from "../../../src/chain/tx.ts";
+import { MAX_AMOUNT, TxError, applyTx, checkTxSignature, checkTxStateless, txHash } from "../../../src/chain/tx.ts";
 import { Mempool } from "../../../src/chain/mempool.ts";
 import type { Account } from "../../../src/chain/state.ts";
 
@@ -27,10 +27,14 @@ test("the signatures.json transfer is valid on its chain and hashes as the vecto
   assert.equal(txHash(v.tx.signed), v.tx.hash);
 });
 
-test("stateless checks: chain id, signature, amount range; the schema refuses negative and fractional amounts", () => {
+test("stateless checks: chain id, signature, amount range, minimum fee; the schema refuses negative and fractional amounts", () => {
   const [a, b] = [keys[0]!, keys[1]!];
   assert.throws(() => checkTxStateless(tx(a, b, 0, "10", "1", "other"), CHAIN), code("BAD_CHAIN_ID"));
-  assert.throws(() => checkTxStateless({ ...tx(a, b, 0), amount: "11" }, CHAIN), code("BAD_SIGNATURE"));
+  assert.throws(() => checkTxSignature({ ...tx(a, b, 0), amount: "11" }), code("BAD_SIGNATURE"));
+  assert.doesNotThrow(() => checkTxStateless({ ...tx(a, b, 0), amount: "11" }, CHAIN), "the signature is not a stateless check: it comes last");
+  const rules = { minTxFee: 2n, minAccountBalance: 50n };
+  assert.throws(() => checkTxStateless(tx(a, b, 0, "10", "1"), CHAIN, rules), code("FEE_BELOW_MINIMUM"));
+  assert.doesNotThrow(() => checkTxStateless(tx(a, b, 0, "10", "2"), CHAIN, rules));
   assert.throws(() => checkTxStateless(tx(a, b, 0, "0"), CHAIN), code("BAD_AMOUNT"));
   assert.throws(() => checkTxStateless(tx(a, b, 0, (MAX_AMOUNT + 1n).toString()), CHAIN), code("BAD_AMOUNT"));
   assert.throws(() => checkTxStateless(tx(a, b, 0, "1", (MAX_AMOUNT + 1n).toString()), CHAIN), code("BAD_FEE"));
@@ -54,6 +58,12 @@ test("applyTx: nonce in order, balance covers amount + fee, nothing half-applied
   // sending to oneself costs only the fee
   assert.equal(applyTx(accounts, tx(a, a, 1, "30", "2")), 2n);
   assert.deepEqual(accounts.get(a.ebid), { balance: 33n, nonce: 2 });
+  // the existential minimum binds only a transfer that creates its recipient
+  const rules = { minTxFee: 0n, minAccountBalance: 10n };
+  const c = keys[2]!;
+  assert.throws(() => applyTx(accounts, tx(a, c, 2, "9", "0"), rules), code("AMOUNT_BELOW_MINIMUM"));
+  assert.equal(applyTx(accounts, tx(a, b, 2, "1", "0"), rules), 0n, "b exists: any amount");
+  assert.equal(applyTx(accounts, tx(a, c, 3, "10", "0"), rules), 0n);
 });
 
 test("mempool: nonce window, balance over pending, replacement by a higher fee, fee-priority selection", () => {

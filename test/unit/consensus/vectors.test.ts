@@ -8,6 +8,10 @@ import {
   sign, toHex, u64, verify, clearVerifyCache, ebidOf, Domain, defaultChainParams, omit, H, utf8, concatBytes,
 } from "../../../src/consensus/index.ts";
 import { genesisBlock, genesisCommitment, normalizeChainSpec } from "../../../src/chain/spec.ts";
+import { StateTree, leafHash } from "../../../src/chain/stateTree.ts";
+import { StateView, accountItemHash, accountsFromAlloc, type AccountChange, type StateBase } from "../../../src/chain/state.ts";
+import { executeBlock } from "../../../src/chain/execute.ts";
+import { BlockError } from "../../../src/chain/errors.ts";
 
 test("jcs.json: canonical bytes and their SHA-256", () => {
   const v = loadVector("jcs.json");
@@ -100,6 +104,55 @@ test("genesis.json: genesis commitment, its hash and the whole genesis block", (
     assert.equal(jcs(genesisCommitment(spec)), c.normalized_jcs, c.name);
     assert.equal(toHex(hashJson(genesisCommitment(spec))), c.spec_hash, c.name);
     assert.deepEqual(genesisBlock(spec), c.genesis, c.name);
+  }
+});
+
+test("state.json: state_root in creation order through execution, minimums, and undo (truncation)", async () => {
+  const v = loadVector("state.json");
+  // The head as the node keeps it: accounts with leaf indices and the incremental tree.
+  const accounts = accountsFromAlloc(v.alloc);
+  const tree = StateTree.from([...accounts].map(([a, acc]) => leafHash(accountItemHash(a, acc))));
+  const base: StateBase = {
+    get size() {
+      return tree.size;
+    },
+    tree,
+    version: 0,
+    load: async (addresses) => new Map([...addresses].map((a) => [a, accounts.get(a)])),
+  };
+  const apply = (view: StateView) => {
+    const leaves = new Map<number, Uint8Array>();
+    for (const [a, acc] of view.diff) {
+      if (acc === null) accounts.delete(a);
+      else {
+        accounts.set(a, acc);
+        leaves.set(acc.index, leafHash(accountItemHash(a, acc)));
+      }
+    }
+    tree.apply({ leaves, size: view.size });
+  };
+  assert.equal(toHex(tree.root()), v.genesis_state_root);
+  const opts = { chainId: v.chain_id, blockReward: BigInt(v.block_reward), rules: { minTxFee: BigInt(v.min_tx_fee), minAccountBalance: BigInt(v.min_account_balance) } };
+  const history: AccountChange[][] = [];
+  for (const [n, step] of (v.steps as any[]).entries()) {
+    if (step.op === "undo") {
+      apply(StateView.head(base).moved(history.pop()!, "undo"));
+      assert.equal(toHex(tree.root()), step.state_root, `step ${n}`);
+      continue;
+    }
+    const parent = await StateView.head(base).withAccounts([step.producer, ...step.txs.flatMap((t: any) => [t.from, t.to])]);
+    const run = () => executeBlock(parent, { txs: step.txs, header: { producer: step.producer } }, opts);
+    if (step.error) {
+      assert.throws(run, (e) => e instanceof BlockError && e.message.startsWith(`transaction ${step.error.tx}: ${step.error.code}:`), `step ${n}`);
+      continue;
+    }
+    const e = run();
+    assert.equal(e.stateRoot, step.state_root, `step ${n} candidate root`);
+    apply(e.state);
+    history.push(e.changes);
+    assert.equal(toHex(tree.root()), step.state_root, `step ${n} head root`);
+    const listed = [...accounts].sort(([, a], [, b]) => a.index - b.index).map(([a, acc]) => [a, acc.balance.toString(), acc.nonce]);
+    assert.deepEqual(listed, step.accounts, `step ${n} accounts in creation order`);
   }
 });
 

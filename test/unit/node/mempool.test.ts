@@ -45,9 +45,9 @@ test("a reorg returns the orphaned blocks' transfers to the mempool", async () =
     const body = { chain_id: spec.chain_id, from: payer.ebid, to: keys[0]!.ebid, amount: "10", fee: "1", nonce: 0 };
     const tx = { ...body, sig: sign(Domain.tx, body, payer.secretKey) };
     await node.chain.importBlock(await blockFor(node.chain, fork, keys, 1, { txs: [tx] })); // the backup's block carries it
-    assert.equal(node.chain.account(payer.ebid).nonce, 1);
+    assert.equal((await node.chain.account(payer.ebid)).nonce, 1);
     await node.chain.importBlock(await blockFor(node.chain, fork, keys, 0)); // the primary's, without it, wins
-    assert.equal(node.chain.account(payer.ebid).nonce, 0);
+    assert.equal((await node.chain.account(payer.ebid)).nonce, 0);
     await waitFor(() => node.mempool.has(txHash(tx)), 3000, "the transfer back in the mempool");
   } finally {
     await node.close();
