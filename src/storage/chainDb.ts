@@ -109,6 +109,11 @@ export class ChainDb {
     await this.db.put(`p!${hash}`, tx);
   }
 
+  /** Journals transactions in one batch (those a reorg returned to the mempool). */
+  async journalTxs(entries: readonly (readonly [hash: string, tx: Tx])[]): Promise<void> {
+    if (entries.length) await this.db.batch(entries.map(([h, tx]) => ({ type: "put" as const, key: `p!${h}`, value: tx })));
+  }
+
   /** Removes transactions from the journal. */
   async unjournalTxs(hashes: readonly string[]): Promise<void> {
     if (hashes.length) await this.db.batch(hashes.map((h) => ({ type: "del" as const, key: `p!${h}` })));
