@@ -12,13 +12,13 @@
  *
  * Durability (docs/operations.md "Durability"): with `sync` (the default) every chain batch and
  * every journal write is fsynced before its promise resolves, so what a caller acknowledges after
- * awaiting it survives a power loss, not only a crash of the process. Journal writes go through a
- * group commit: those that arrive together share one fsync.
+ * awaiting it survives a power loss, not only a crash of the process. Concurrent writes share
+ * fsyncs: LevelDB's writer queue merges the batches waiting behind the one being written into one
+ * log write and one sync (group commit).
  */
 import { ClassicLevel } from "classic-level";
 import type { Block, Tx } from "../consensus/types.ts";
 import type { BlockMeta, ChainWrite, Equivocation, ProducerTotals, StoredAccount, StoredChange } from "./records.ts";
-import { GroupCommit } from "./groupCommit.ts";
 
 /** A mempool journal operation (`p!<tx hash>`). */
 type JournalOp = { type: "put"; key: string; value: Tx } | { type: "del"; key: string };
@@ -28,16 +28,11 @@ const heightKey = (h: number) => `c!${hex16(h)}`;
 
 /** Typed access to the node's LevelDB. */
 export class ChainDb {
-  /** the mempool journal's writes, merged while one is on its way */
-  readonly journal: GroupCommit<JournalOp>;
-
   private constructor(
     private readonly db: ClassicLevel<string, unknown>,
     /** fsync each chain batch and journal write before it resolves */
     readonly sync: boolean,
-  ) {
-    this.journal = new GroupCommit((ops, s) => this.db.batch(ops, { sync: s }));
-  }
+  ) {}
 
   /**
    * Opens (creating if needed) the database at `path`. `sync: false` (benchmarks' baselines only)
@@ -131,14 +126,17 @@ export class ChainDb {
     await this.journalTxs([[hash, tx]]);
   }
 
-  /** Journals transactions, fsynced, group-committed with other journal writes (see `journalTx`). */
+  /** Journals transactions in one batch, fsynced (see `journalTx`). */
   async journalTxs(entries: readonly (readonly [hash: string, tx: Tx])[]): Promise<void> {
-    if (entries.length) await this.journal.write(entries.map(([h, tx]) => ({ type: "put" as const, key: `p!${h}`, value: tx })), this.sync);
+    if (entries.length) await this.db.batch(entries.map(([h, tx]): JournalOp => ({ type: "put", key: `p!${h}`, value: tx })), { sync: this.sync });
   }
 
-  /** Removes transactions from the journal (in order with the journal's puts; not fsynced: an entry that comes back after a power loss is dropped at restore). */
+  /**
+   * Removes transactions from the journal. Not fsynced: an entry a power loss brings back is
+   * dropped at restore. The caller removes only entries whose `journalTx` has resolved.
+   */
   async unjournalTxs(hashes: readonly string[]): Promise<void> {
-    if (hashes.length) await this.journal.write(hashes.map((h) => ({ type: "del" as const, key: `p!${h}` })), false);
+    if (hashes.length) await this.db.batch(hashes.map((h): JournalOp => ({ type: "del", key: `p!${h}` })));
   }
 
   /** Every journaled transaction. */
@@ -191,7 +189,6 @@ export class ChainDb {
   }
 
   async close(): Promise<void> {
-    await this.journal.idle();
     await this.db.close();
   }
 }
