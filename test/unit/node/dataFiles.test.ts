@@ -2,7 +2,7 @@
 // start as a fresh 0600 file of the node's user, whatever was there before.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { VisionNode } from "../../../src/node/node.ts";
 import { makeKeys, makeSpec, silentLog, tempDir } from "../../helpers/fixtures.ts";
@@ -22,6 +22,7 @@ test("an existing admin.token with looser permissions or another owner is replac
     assert.equal((st.mode & 0o777).toString(8), "600");
     if (asRoot) assert.equal(st.uid, 0);
     assert.equal(readFileSync(token, "utf8"), node.settings.adminToken + "\n");
+    assert.deepEqual(readdirSync(t.dir).filter((f) => f.endsWith(".tmp")), [], "no temporary file left behind");
   } finally {
     await node.close();
     t.cleanup();
