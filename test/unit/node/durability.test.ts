@@ -44,7 +44,7 @@ test("transfers submitted together are each fsynced to the journal before POST /
   const node = await VisionNode.init({ dataDir: t.dir, spec, p2p: { host: "127.0.0.1", port: 0 }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false }, silentLog);
   try {
     const writes = watchWrites(node);
-    const txs = Array.from({ length: 40 }, (_, nonce) => signTransfer(payer, { chain_id: spec.chain_id, to: keys[0]!.ebid, amount: "5", fee: "1", nonce }));
+    const txs = Array.from({ length: 40 }, (_, nonce) => signTransfer(payer, { chain_id: spec.chain_id, to: keys[0]!.ebid, amount: "1000", fee: "10", nonce }));
     const acks = await Promise.all(
       txs.map(async (tx) => {
         const r = await fetch(`http://127.0.0.1:${node.apiPort}/api/tx`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(tx) });
