@@ -1,7 +1,8 @@
 /**
  * Transactions: signature verifications per second of `node:crypto` (the verifier docs/protocol.md
  * §3 requires) against `@noble/ed25519`, both in this run; the import time of a block carrying 500
- * transfers against block_time_ms; and the included transfers per second a 3-node testnet sustains
+ * transfers against block_time_ms; the mempool journal's fsynced writes per second against the
+ * same writes unsynced; and the included transfers per second a 3-node testnet sustains
  * under `vision-node load`, against the rate offered.
  */
 import { join } from "node:path";
@@ -10,7 +11,8 @@ import { Domain, clearVerifyCache, sign, signingMessage, verify } from "../src/c
 import { blockFor, makeKeys, makeSpec, openTestChain, tempDir } from "../test/helpers/fixtures.ts";
 import { startNode, runCli, getJson, type NodeProc } from "../test/helpers/nodeProcess.ts";
 import { runLoad } from "../src/cli/tx.ts";
-import { signTransfer } from "../src/chain/tx.ts";
+import { signTransfer, txHash } from "../src/chain/tx.ts";
+import { ChainDb } from "../src/storage/chainDb.ts";
 import { fromHex } from "../src/consensus/encoding.ts";
 import { median, fmt } from "./stats.ts";
 
@@ -90,6 +92,41 @@ async function benchIncluded(tps: number, seconds: number): Promise<{ included_p
   }
 }
 
+/**
+ * The mempool journal's durable write, as `POST /api/tx` awaits it before answering: transfers
+ * journaled one at a time (the latency of one acknowledgement) and 64 at once (a burst, whose
+ * writes LevelDB's writer queue folds into shared fsyncs), each fsynced and, as the baseline in
+ * this run, not.
+ */
+async function benchJournal(n = 512): Promise<Record<string, number>> {
+  const [k] = makeKeys(1);
+  const txs = Array.from({ length: n }, (_, nonce) => signTransfer(k!, { chain_id: "bench", to: k!.ebid, amount: "1", fee: "1", nonce }));
+  const hashes = txs.map((tx) => txHash(tx));
+  const t = tempDir("vision-bench-journal-");
+  const run = async (sync: boolean, concurrency: number) => {
+    const db = await ChainDb.open(join(t.dir, `${sync}-${concurrency}`), { sync });
+    const t0 = performance.now();
+    for (let i = 0; i < n; i += concurrency) await Promise.all(txs.slice(i, i + concurrency).map((tx, j) => db.journalTx(hashes[i + j]!, tx)));
+    const perS = n / ((performance.now() - t0) / 1000);
+    await db.close();
+    return { perS };
+  };
+  try {
+    const r = {
+      one_synced_per_s: (await run(true, 1)).perS,
+      one_unsynced_per_s: (await run(false, 1)).perS,
+      burst_synced_per_s: (await run(true, 64)).perS,
+      burst_unsynced_per_s: (await run(false, 64)).perS,
+    };
+    console.log(`mempool journal (${n} transfers), acknowledged writes per second:`);
+    console.log(`  one at a time: fsynced ${fmt(r.one_synced_per_s, 0)}/s, baseline unsynced ${fmt(r.one_unsynced_per_s, 0)}/s, ratio ${fmt(r.one_synced_per_s / r.one_unsynced_per_s, 2)}`);
+    console.log(`  64 at once: fsynced ${fmt(r.burst_synced_per_s, 0)}/s, baseline unsynced ${fmt(r.burst_unsynced_per_s, 0)}/s, ratio ${fmt(r.burst_synced_per_s / r.burst_unsynced_per_s, 2)}`);
+    return { journal_one_synced_per_s: r.one_synced_per_s, journal_one_unsynced_per_s: r.one_unsynced_per_s, journal_burst_synced_per_s: r.burst_synced_per_s, journal_burst_unsynced_per_s: r.burst_unsynced_per_s };
+  } finally {
+    t.cleanup();
+  }
+}
+
 export async function benchTx(tps = 300, seconds = 20): Promise<Record<string, number>> {
   const v = benchVerify();
   console.log(`\nsignature verifications per second (3000 tx signatures, median of 3):`);
@@ -98,8 +135,9 @@ export async function benchTx(tps = 300, seconds = 20): Promise<Record<string, n
   const blockMs = block.cold;
   console.log(`block with 500 transfers: import (validation, execution, one LevelDB batch) median ${fmt(blockMs, 1)} ms cold = ${fmt((100 * blockMs) / 2000, 2)}% of block_time_ms 2000 (goal < 10%)`);
   console.log(`  warm (signatures already verified at mempool entry): ${fmt(block.warm, 1)} ms, ratio cold/warm ${fmt(blockMs / block.warm, 1)}x`);
+  const journal = await benchJournal();
   const inc = await benchIncluded(tps, seconds);
   console.log(`3-node testnet (2000 ms blocks) under load at ${tps} tx/s offered for ${seconds} s: ${inc.accepted} accepted, ${inc.included} included`);
   console.log(`  sustained ${fmt(inc.included_per_s, 1)} included tx/s, ratio to the offered rate ${fmt(inc.included_per_s / tps)}`);
-  return { verify_crypto: v.crypto, verify_noble: v.noble, block500_ms: blockMs, included_per_s: inc.included_per_s };
+  return { verify_crypto: v.crypto, verify_noble: v.noble, block500_ms: blockMs, ...journal, included_per_s: inc.included_per_s };
 }

@@ -1,15 +1,31 @@
-/** `vision-node keygen [--out FILE]`. */
+/**
+ * `vision-node keygen [--out FILE | --print-secret]`: a new ed25519 node key (docs/protocol.md §1).
+ * The secret goes to a key file (mode 0600, `./node.key` unless `--out` names another, never
+ * overwritten) and only the EBID is printed, so the secret never lands in a terminal's scrollback,
+ * a shell log or CI output. `--print-secret` prints the key as JSON instead, for scripts that
+ * store it themselves.
+ */
 import { ebidOf, randomSecretKey } from "../consensus/signatures.ts";
 import { toHex } from "../consensus/encoding.ts";
 import { writeKeyFile } from "../node/keyfile.ts";
 
-/** Prints a new key as JSON, or writes it to `out` (mode 0600) and prints its EBID. @throws when `out` exists */
-export function runKeygen(o: { out?: string }): void {
-  if (o.out) {
-    const key = writeKeyFile(o.out);
-    process.stdout.write(`${key.ebid}\n`);
+/** The key file `keygen` writes without `--out`: the name the node looks for in its data dir. */
+export const DEFAULT_KEY_FILE = "node.key";
+
+/**
+ * Writes a new key to `out` (default `./node.key`) and prints its EBID, with the file's path on
+ * stderr; with `printSecret`, prints `{"ebid", "secret_key"}` and writes nothing.
+ * @throws KeyFileError when the file exists; Error when both `out` and `printSecret` are given
+ */
+export function runKeygen(o: { out?: string; printSecret?: boolean }): void {
+  if (o.printSecret) {
+    if (o.out !== undefined) throw new Error("keygen: --print-secret prints the key instead of writing it; drop --out or --print-secret");
+    const sk = randomSecretKey();
+    process.stdout.write(JSON.stringify({ ebid: ebidOf(sk), secret_key: toHex(sk) }) + "\n");
     return;
   }
-  const sk = randomSecretKey();
-  process.stdout.write(JSON.stringify({ ebid: ebidOf(sk), secret_key: toHex(sk) }) + "\n");
+  const out = o.out ?? DEFAULT_KEY_FILE;
+  const key = writeKeyFile(out);
+  process.stderr.write(`secret key written to ${out} (mode 0600)\n`);
+  process.stdout.write(`${key.ebid}\n`);
 }

@@ -5,10 +5,10 @@
  * every other key is validated and reported, and applies at the next start.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { writeFileSync } from "node:fs";
 import { ConfigError } from "./options/errors.ts";
 import { readConfigFile } from "./options/file.ts";
 import { fileKeyOf, OPTION_NAMES, START_OPTIONS, type StartValues } from "./options/table.ts";
+import { writeFileDurably } from "../util/durableFile.ts";
 
 export { ConfigError } from "./options/errors.ts";
 
@@ -27,8 +27,10 @@ export const HIDDEN = "<hidden>";
 
 /**
  * The live settings: the config file's values, the `/difficulty/set` override, and the admin token.
- * Without `admin_token` in the file a random token is written to `cookiePath` (mode 0600) at start,
- * as bitcoind does with its cookie file.
+ * Without `admin_token` in the file a random token is written to `cookiePath` at start, as bitcoind
+ * does with its cookie file: a new file (mode 0600, the node's user) renamed over the old one, so an
+ * existing file with looser permissions or another owner never holds the new token (the old token
+ * it held is void from this start on), and a power loss leaves the old or the new file whole.
  */
 export class NodeSettings {
   /** the values in effect: the file's at start, with the live keys of the last reload */
@@ -48,7 +50,7 @@ export class NodeSettings {
       this.adminToken = this.config.adminToken;
     } else {
       this.adminToken = randomBytes(32).toString("hex");
-      writeFileSync(cookiePath, this.adminToken + "\n", { mode: 0o600 });
+      writeFileDurably(cookiePath, this.adminToken + "\n", { mode: 0o600 });
     }
   }
 

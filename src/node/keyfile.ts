@@ -2,10 +2,11 @@
  * Node key files (docs/protocol.md §1): JSON `{"ebid": "<hex public key>", "secret_key": "<hex
  * 32-byte ed25519 seed>"}`, mode 0600.
  */
-import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync, chmodSync } from "node:fs";
+import { existsSync, readFileSync, statSync, mkdirSync, chmodSync } from "node:fs";
 import { dirname } from "node:path";
 import { ebidOf, randomSecretKey } from "../consensus/signatures.ts";
 import { fromHex, toHex } from "../consensus/encoding.ts";
+import { writeFileDurably } from "../util/durableFile.ts";
 
 /** A loaded key. */
 export interface NodeKey {
@@ -21,12 +22,22 @@ export class KeyFileError extends Error {
   }
 }
 
-/** Writes a new key file (mode 0600). @throws KeyFileError when the file exists */
+/**
+ * Writes a new key file (mode 0600), atomically and fsynced (`writeFileDurably`): a crash or power
+ * loss leaves no file or the whole key, never an empty one that would lose the identity.
+ * @throws KeyFileError when the file exists
+ */
 export function writeKeyFile(path: string, secretKey: Uint8Array = randomSecretKey()): NodeKey {
-  if (existsSync(path)) throw new KeyFileError(`${path} exists already; refusing to overwrite a key`);
+  const exists = () => new KeyFileError(`${path} exists already; refusing to overwrite a key`);
+  if (existsSync(path)) throw exists();
   mkdirSync(dirname(path), { recursive: true });
   const ebid = ebidOf(secretKey);
-  writeFileSync(path, JSON.stringify({ ebid, secret_key: toHex(secretKey) }, null, 2) + "\n", { mode: 0o600, flag: "wx" });
+  try {
+    writeFileDurably(path, JSON.stringify({ ebid, secret_key: toHex(secretKey) }, null, 2) + "\n", { mode: 0o600, exclusive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") throw exists();
+    throw e;
+  }
   chmodSync(path, 0o600);
   return { ebid, secretKey };
 }

@@ -89,6 +89,8 @@ export class VisionNode {
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
   private readonly seenTxs = new LRUCache<string, true>({ max: 65_536 });
   private readonly journaled = new Set<string>();
+  /** the mempool updates of head events, chained (see onHead) */
+  private mempoolUpdates: Promise<void> = Promise.resolve();
   /** the schedule for the child of the tip, refreshed on each head (metrics and the live stream) */
   nextSchedule?: Schedule;
   /**
@@ -321,6 +323,7 @@ export class VisionNode {
         this.httpServer.closeAllConnections?.();
       });
       await this.p2p.stop();
+      await this.mempoolUpdates;
       await this.chain.close();
       await this.db.close();
       this.log.info("Node stopped");
@@ -470,13 +473,16 @@ export class VisionNode {
     });
   }
 
-  // Transactions leave the pool when included; those of orphaned blocks come back (docs/protocol.md §7).
+  // Transactions leave the pool when included; those of orphaned blocks come back (docs/protocol.md §7)
+  // and are journaled like a submitted transfer, so a restart after the reorg still has them.
   private async updateMempool(e: HeadEvent): Promise<void> {
+    const returned = new Map<string, Tx>();
     for (const hash of e.orphaned) {
       const block = await this.chain.getBlock(hash);
       for (const tx of block?.txs ?? []) {
         try {
-          this.mempool.add(tx, await this.chain.account(tx.from));
+          const out = this.mempool.add(tx, await this.chain.account(tx.from));
+          if (out.status !== "known") returned.set(out.hash, tx);
         } catch {
           // included on the new branch too, or no longer affordable
         }
@@ -484,6 +490,11 @@ export class VisionNode {
     }
     const senders = this.mempool.senders();
     this.mempool.removeIncluded(await this.chain.headState(senders), senders);
+    const kept = [...returned].filter(([h]) => this.mempool.has(h) && !this.journaled.has(h));
+    if (kept.length) {
+      await this.db.journalTxs(kept);
+      for (const [h] of kept) this.journaled.add(h);
+    }
     await this.trimJournal();
   }
 
@@ -510,7 +521,8 @@ export class VisionNode {
       this.metrics.reorgDepth.observe(e.reorgDepth);
     }
     this.chain.scheduleFor(head).then((s) => (this.nextSchedule = s), () => undefined);
-    this.updateMempool(e).catch((err) => this.log.warn({ err: (err as Error).message }, "Mempool update failed"));
+    // One update at a time, in head order; close() waits for the last before closing the database.
+    this.mempoolUpdates = this.mempoolUpdates.then(() => this.updateMempool(e)).catch((err) => this.log.warn({ err: (err as Error).message }, "Mempool update failed"));
     this.attestations.prune(head.height - 2 * this.chain.spec.params.attestation_max_age);
     // Proof-of-Sync made verifiable: an eligible node attests each new tip it holds (docs/protocol.md §5).
     // Attesting volunteers for slots, so nodes that never produce do not attest; pow chains have no pool.

@@ -9,23 +9,40 @@
  * transaction, `r!<producer>` its totals on the canonical chain, `p!<tx hash>` the mempool journal (accepted, not yet included), `head` tip hash,
  * `genesis` genesis hash.
  * Values are JSON.
+ *
+ * Durability (docs/operations.md "Durability"): with `sync` (the default) every chain batch and
+ * every journal write is fsynced before its promise resolves, so what a caller acknowledges after
+ * awaiting it survives a power loss, not only a crash of the process. Concurrent writes share
+ * fsyncs: LevelDB's writer queue merges the batches waiting behind the one being written into one
+ * log write and one sync (group commit).
  */
 import { ClassicLevel } from "classic-level";
 import type { Block, Tx } from "../consensus/types.ts";
 import type { BlockMeta, ChainWrite, Equivocation, ProducerTotals, StoredBlockChanges, StoredHeadAccount } from "./records.ts";
+
+/** A mempool journal operation (`p!<tx hash>`). */
+type JournalOp = { type: "put"; key: string; value: Tx } | { type: "del"; key: string };
 
 const hex16 = (h: number) => h.toString(16).padStart(16, "0");
 const heightKey = (h: number) => `c!${hex16(h)}`;
 
 /** Typed access to the node's LevelDB. */
 export class ChainDb {
-  private constructor(private readonly db: ClassicLevel<string, unknown>) {}
+  private constructor(
+    private readonly db: ClassicLevel<string, unknown>,
+    /** fsync each chain batch and journal write before it resolves */
+    readonly sync: boolean,
+  ) {}
 
-  /** Opens (creating if needed) the database at `path`. @throws when LevelDB cannot open it (e.g. locked). */
-  static async open(path: string): Promise<ChainDb> {
+  /**
+   * Opens (creating if needed) the database at `path`. `sync: false` (benchmarks' baselines only)
+   * leaves writes in the OS page cache: they survive a crash of the process, not a power loss.
+   * @throws when LevelDB cannot open it (e.g. locked).
+   */
+  static async open(path: string, o: { sync?: boolean } = {}): Promise<ChainDb> {
     const db = new ClassicLevel<string, unknown>(path, { valueEncoding: "json" });
     await db.open();
-    return new ChainDb(db);
+    return new ChainDb(db, o.sync ?? true);
   }
 
   async getBlock(hash: string): Promise<Block | undefined> {
@@ -49,7 +66,7 @@ export class ChainDb {
   }
 
   async putGenesis(hash: string): Promise<void> {
-    await this.db.put("genesis", hash);
+    await this.db.put("genesis", hash, { sync: this.sync });
   }
 
   /** Applies every write atomically. */
@@ -81,7 +98,7 @@ export class ChainDb {
           return { type: "put" as const, key: "head", value: w.hash };
       }
     });
-    await this.db.batch(ops.flat());
+    await this.db.batch<unknown>(ops.flat(), { sync: this.sync });
   }
 
   /** A block's account changes (stored at import), or undefined. */
@@ -114,14 +131,22 @@ export class ChainDb {
     return out;
   }
 
-  /** Journals an accepted transaction (awaited before the API answers, so a crash cannot lose it). */
+  /** Journals an accepted transaction, fsynced (awaited before the API answers, so neither a crash nor a power loss loses it). */
   async journalTx(hash: string, tx: Tx): Promise<void> {
-    await this.db.put(`p!${hash}`, tx);
+    await this.journalTxs([[hash, tx]]);
   }
 
-  /** Removes transactions from the journal. */
+  /** Journals transactions in one batch, fsynced (see `journalTx`). */
+  async journalTxs(entries: readonly (readonly [hash: string, tx: Tx])[]): Promise<void> {
+    if (entries.length) await this.db.batch(entries.map(([h, tx]): JournalOp => ({ type: "put", key: `p!${h}`, value: tx })), { sync: this.sync });
+  }
+
+  /**
+   * Removes transactions from the journal. Not fsynced: an entry a power loss brings back is
+   * dropped at restore. The caller removes only entries whose `journalTx` has resolved.
+   */
   async unjournalTxs(hashes: readonly string[]): Promise<void> {
-    if (hashes.length) await this.db.batch(hashes.map((h) => ({ type: "del" as const, key: `p!${h}` })));
+    if (hashes.length) await this.db.batch(hashes.map((h): JournalOp => ({ type: "del", key: `p!${h}` })));
   }
 
   /** Every journaled transaction. */

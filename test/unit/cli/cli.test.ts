@@ -3,25 +3,42 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { mkdirSync, writeFileSync, statSync, readFileSync } from "node:fs";
-import { runCli } from "../../helpers/nodeProcess.ts";
+import { spawnSync } from "node:child_process";
+import { BIN, runCli } from "../../helpers/nodeProcess.ts";
 import { tempDir } from "../../helpers/fixtures.ts";
 
-test("keygen prints a key, or writes a 0600 key file and refuses to overwrite it", () => {
+test("keygen never prints the secret unless asked: it writes a 0600 key file (./node.key by default), prints the EBID, and refuses to overwrite", () => {
   const t = tempDir();
+  const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: t.dir });
   try {
-    const r = runCli(["keygen"]);
-    assert.equal(r.status, 0);
-    const k = JSON.parse(r.stdout);
-    assert.match(k.ebid, /^[0-9a-f]{64}$/);
-    assert.match(k.secret_key, /^[0-9a-f]{64}$/);
+    const r = cli(["keygen"]);
+    assert.equal(r.status, 0, r.stderr);
+    const file = join(t.dir, "node.key");
+    const key = JSON.parse(readFileSync(file, "utf8"));
+    assert.equal(r.stdout, `${key.ebid}\n`, "only the EBID on stdout");
+    assert.ok(!r.stdout.includes(key.secret_key) && !r.stderr.includes(key.secret_key), "the secret is in the file only");
+    assert.match(r.stderr, /node\.key/);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const again = cli(["keygen"]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /exists already/);
+
     const out = join(t.dir, "k.key");
-    const w = runCli(["keygen", "--out", out]);
+    const w = cli(["keygen", "--out", out]);
     assert.equal(w.status, 0);
     assert.equal(statSync(out).mode & 0o777, 0o600);
     assert.equal(JSON.parse(readFileSync(out, "utf8")).ebid, w.stdout.trim());
-    const again = runCli(["keygen", "--out", out]);
-    assert.equal(again.status, 1);
-    assert.match(again.stderr, /exists already/);
+    assert.match(cli(["keygen", "--out", out]).stderr, /exists already/);
+
+    // for scripts, on request: the key as JSON on stdout and no file
+    const p = cli(["keygen", "--print-secret"]);
+    assert.equal(p.status, 0, p.stderr);
+    const k = JSON.parse(p.stdout);
+    assert.match(k.ebid, /^[0-9a-f]{64}$/);
+    assert.match(k.secret_key, /^[0-9a-f]{64}$/);
+    const both = cli(["keygen", "--print-secret", "--out", join(t.dir, "x.key")]);
+    assert.equal(both.status, 1);
+    assert.match(both.stderr, /--print-secret.*--out|--out.*--print-secret/);
   } finally {
     t.cleanup();
   }

@@ -36,9 +36,10 @@ test("accepted transfers survive a restart of the node", async () => {
   }
 });
 
-test("a reorg returns the orphaned blocks' transfers to the mempool", async () => {
+test("a reorg returns the orphaned blocks' transfers to the mempool, journaled so a restart keeps them", async () => {
   const t = tempDir();
-  const node = await VisionNode.init({ dataDir: t.dir, spec, p2p: { host: "127.0.0.1", port: 0 }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false }, silentLog);
+  const opts = { dataDir: t.dir, spec, p2p: { host: "127.0.0.1", port: 0 }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false };
+  let node = await VisionNode.init(opts, silentLog);
   try {
     await extend(node.chain, keys, 1);
     const fork = node.chain.head;
@@ -49,6 +50,9 @@ test("a reorg returns the orphaned blocks' transfers to the mempool", async () =
     await node.chain.importBlock(await blockFor(node.chain, fork, keys, 0)); // the primary's, without it, wins
     assert.equal((await node.chain.account(payer.ebid)).nonce, 0);
     await waitFor(() => node.mempool.has(txHash(tx)), 3000, "the transfer back in the mempool");
+    await node.close();
+    node = await VisionNode.init(opts, silentLog);
+    assert.deepEqual(node.mempool.get(txHash(tx)), tx, "the returned transfer is still pending after a restart");
   } finally {
     await node.close();
     t.cleanup();
