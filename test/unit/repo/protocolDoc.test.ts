@@ -8,6 +8,7 @@ import { messageSchema } from "../../../src/p2p/messages.ts";
 import { defaultP2POptions } from "../../../src/p2p/options.ts";
 import { INBOUND_PER_GROUP, learnedPerGroup, outboundReserved } from "../../../src/p2p/limits.ts";
 import { LEARNED_MAX_FAILURES } from "../../../src/p2p/peerManager.ts";
+import { MAX_REPLY_BYTES } from "../../../src/sync/protocol.ts";
 
 const doc = readFileSync(new URL("../../../docs/protocol.md", import.meta.url), "utf8");
 
@@ -88,6 +89,7 @@ test("§9.4 states the code's default limits", () => {
   assertSays(text, `past ${mib(4 * o.maxBufferedBytes)} MiB the peer is disconnected`, "slow reader cut");
   assertSays(text, `at most ${o.maxInflightRequests} of one peer's requests`, "in-flight requests");
   assertSays(text, `at most ${o.maxPendingRequests} wait`, "pending requests");
+  assertSays(text, `holds at most ${mib(MAX_REPLY_BYTES)} MiB of blocks`, "reply byte cap");
   assertSays(text, `min(${o.backoffCapMs / 1000} s, ${o.backoffBaseMs / 1000} s × 2^n)`, "backoff");
   assertSays(text, `a connection that stayed up ${o.backoffResetMs / 1000} s`, "backoff reset");
   assertSays(text, `At most ${o.maxBans.toLocaleString("en-US")} bans are kept`, "ban table");

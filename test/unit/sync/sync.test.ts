@@ -8,6 +8,7 @@ import { extend, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from ".
 import { handshakeClient, waitFor } from "../../helpers/net.ts";
 import type { Peer } from "../../../src/p2p/peer.ts";
 import type { SyncerOptions, SyncStrategy } from "../../../src/sync/syncer.ts";
+import { cappedCanonicalRange } from "../../../src/sync/protocol.ts";
 
 const keys = makeKeys(3);
 const spec = makeSpec(keys);
@@ -61,6 +62,19 @@ test("/data/miner_block/range: inclusive, chunked, has_more, MinerBlock fields",
   assert.equal(chunked.has_more, true);
   const def = (await peer.request("/data/miner_block/range", { from_index: 1, to_index: 120 })).data as typeof d;
   assert.equal(def.count, 50, "default chunk 50");
+});
+
+test("a block-carrying reply is cut by bytes after at least one block, and says how far it got", async () => {
+  const all = await cappedCanonicalRange(a.chain, 1, 10);
+  assert.equal(all.blocks.length, 10);
+  assert.equal(all.cut, false);
+  const one = Buffer.byteLength(JSON.stringify(all.blocks[0]));
+  const cut = await cappedCanonicalRange(a.chain, 1, 10, 3 * one + 10);
+  assert.equal(cut.cut, true);
+  assert.deepEqual(cut.blocks.map((x) => x.header.height), [1, 2, 3]);
+  assert.ok(cut.bytes <= 3 * one + 10);
+  const tiny = await cappedCanonicalRange(a.chain, 5, 10, 1);
+  assert.deepEqual(tiny.blocks.map((x) => x.header.height), [5], "at least one block, whatever the cap");
 });
 
 test("epoch, get, canonical, chain_info and find_ancestor", async () => {
