@@ -236,38 +236,58 @@ export class PeerManager {
     return { ...this.identity, listenPort: this.boundPort, advertiseUrl: this.opts.advertiseUrl };
   }
 
+  // An inbound connection is let in as a handshake, within the per-address cap and the handshake
+  // caps; only once it is ready does it take a peer slot (ready()), so connections that never say
+  // hello cannot fill the slots, however many addresses they come from.
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const remote = req.socket.remoteAddress ?? "unknown";
-    let inbound = 0;
+    let handshaking = 0;
     let fromAddress = 0;
+    let handshakingFromAddress = 0;
     const key = inboundKey(remote);
     for (const p of this.peers) {
       if (p.direction !== "inbound") continue;
-      inbound++;
-      if (this.inboundKeys.get(p)?.key === key) fromAddress++;
+      const same = this.inboundKeys.get(p)?.key === key;
+      if (same) fromAddress++;
+      if (p.state !== "handshaking") continue;
+      handshaking++;
+      if (same) handshakingFromAddress++;
     }
     if (fromAddress >= this.opts.maxInboundPerAddress) {
       this.log.debug({ addr: remote }, "Too many connections from one address");
       ws.close(1013, "too many connections from this address");
       return;
     }
-    const full = this.peers.size >= this.opts.maxPeers || inbound >= this.opts.maxPeers - outboundReserved(this.opts.maxPeers);
-    if (full && !this.evictForDiversity(remote)) {
-      ws.close(1013, "too many peers");
+    if (handshaking >= this.opts.maxHandshakes || handshakingFromAddress >= this.opts.maxHandshakesPerAddress) {
+      this.log.debug({ addr: remote, handshaking }, "Too many handshakes in progress");
+      ws.close(1013, "too many handshakes in progress");
       return;
     }
     this.inboundKeys.set(this.attach(ws, "inbound", remote), { key, group: groupOf(remote) });
   }
 
-  // Inbound slots full: the group (addressGroup; this machine is one) holding the most inbound
-  // connections gives up its newest one, if it holds at least two more than the newcomer's group,
-  // so one stranger with a few addresses cannot keep every newcomer out. Returns true when a
-  // connection was closed to make room.
-  private evictForDiversity(remote: string): boolean {
-    if (this.peers.size > this.opts.maxPeers) return false; // one eviction would not make room (configured dials past the limit)
+  // Peer slots in use: every outbound connection and every ready inbound one (handshakes are capped apart).
+  private slotsUsed(except?: Peer): { all: number; inbound: number } {
+    let all = 0;
+    let inbound = 0;
+    for (const p of this.peers) {
+      if (p === except || (p.direction === "inbound" && p.state === "handshaking")) continue;
+      all++;
+      if (p.direction === "inbound") inbound++;
+    }
+    return { all, inbound };
+  }
+
+  // Inbound slots full: the group (addressGroup; this machine is one) holding the most ready inbound
+  // peers gives up its newest one, if it holds at least two more than the newcomer's group, so one
+  // stranger with a few addresses cannot keep every newcomer out. Returns true when a connection
+  // was closed to make room.
+  private evictForDiversity(newcomer: Peer): boolean {
+    const used = this.slotsUsed(newcomer);
+    if (used.all > this.opts.maxPeers) return false; // one eviction would not make room (configured dials past the limit)
     const byGroup = new Map<string, Peer[]>();
     for (const p of this.peers) {
-      if (p.direction !== "inbound") continue;
+      if (p === newcomer || p.direction !== "inbound" || p.state === "handshaking") continue;
       const g = this.inboundKeys.get(p)?.group ?? groupOf(p.remoteAddress);
       let list = byGroup.get(g);
       if (!list) byGroup.set(g, (list = []));
@@ -275,7 +295,8 @@ export class PeerManager {
     }
     let largest: Peer[] = [];
     for (const list of byGroup.values()) if (list.length > largest.length) largest = list;
-    if (largest.length < (byGroup.get(groupOf(remote))?.length ?? 0) + 2) return false;
+    const own = this.inboundKeys.get(newcomer)?.group ?? groupOf(newcomer.remoteAddress);
+    if (largest.length < (byGroup.get(own)?.length ?? 0) + 2) return false;
     const newest = largest.reduce((a, b) => (b.connectedAt > a.connectedAt ? b : a));
     newest.close("evicted: its address group holds the most connections");
     return true;
@@ -299,6 +320,14 @@ export class PeerManager {
     if (this.bans.has(ebid, Date.now())) {
       peer.close("banned");
       return;
+    }
+    if (peer.direction === "inbound") {
+      const used = this.slotsUsed(peer);
+      const full = used.all >= this.opts.maxPeers || used.inbound >= this.opts.maxPeers - outboundReserved(this.opts.maxPeers);
+      if (full && !this.evictForDiversity(peer)) {
+        peer.close("too many peers");
+        return;
+      }
     }
     if (target) {
       target.ebid = ebid;
@@ -442,7 +471,7 @@ export class PeerManager {
     // Already connected to this target's EBID (e.g. it dialled us): check again later.
     if (t.ebid && this.readyPeersHas(t.ebid)) return this.scheduleDial(t, this.opts.backoffCapMs / 4);
     // A learned address waits while connections (and dials about to become ones) fill maxPeers.
-    if (!t.configured && this.peers.size + this.opensInFlight() >= this.opts.maxPeers) return this.scheduleDial(t);
+    if (!t.configured && this.slotsUsed().all + this.opensInFlight() >= this.opts.maxPeers) return this.scheduleDial(t);
     t.connecting = true;
     // A learned name is resolved through guardedLookup: it may not lead to a host closer than the peer that shared it.
     const lookup = t.learnedFrom === undefined ? {} : { lookup: guardedLookup(t.learnedFrom) };

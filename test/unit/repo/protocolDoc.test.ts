@@ -82,7 +82,9 @@ test("§9.4 states the code's default limits", () => {
   assert.equal(o.strikeDecayMs, 60_000, "strike decay");
   assertSays(text, `a WebSocket ping every ${o.pingIntervalMs / 1000} s`, "ping");
   assertSays(text, `for ${o.idleTimeoutMs / 1000} s is terminated`, "idle timeout");
-  assertSays(text, `No ready within ${o.handshakeTimeoutMs / 1000} s closes it`, "handshake timeout");
+  assertSays(text, `no ready within ${o.handshakeTimeoutMs / 1000} s`, "handshake timeout");
+  assertSays(text, `No \`hello\` within ${o.helloTimeoutMs / 1000} s closes it`, "hello timeout");
+  assertSays(text, `at most ${o.maxHandshakes} of them at once, and ${o.maxHandshakesPerAddress} from one IP address`, "handshake caps");
   assertSays(text, `longer than ${mib(o.maxLineBytes)} MiB`, "line cap");
   assertSays(text, `over ${mib(o.maxPayloadBytes)} MiB closes`, "payload cap");
   assertSays(text, `more than ${mib(o.maxBufferedBytes)} MiB of unread output`, "slow reader");
