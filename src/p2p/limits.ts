@@ -75,6 +75,32 @@ export class InboundRate {
   }
 }
 
+/**
+ * EBID bans earned from one address (inboundKey) within the ban time after which the address itself
+ * is banned for the ban time: fresh keys cost nothing, an address does. This machine is exempt.
+ */
+export const ADDRESS_BAN_AFTER = 3;
+
+/** EBID bans recently earned from each address, for {@link ADDRESS_BAN_AFTER}; at most `max` addresses (the oldest go first). */
+export class AddressScores {
+  private readonly times = new Map<string, number[]>();
+
+  constructor(private readonly max: number) {}
+
+  /** Records a ban earned from `key` at `now`; returns the bans from it within the last `windowMs`. */
+  record(key: string, now: number, windowMs: number): number {
+    const recent = (this.times.get(key) ?? []).filter((t) => now - t < windowMs);
+    recent.push(now);
+    this.times.delete(key);
+    for (const oldest of this.times.keys()) {
+      if (this.times.size < this.max) break;
+      this.times.delete(oldest);
+    }
+    this.times.set(key, recent.slice(-ADDRESS_BAN_AFTER));
+    return recent.length;
+  }
+}
+
 /** Banned EBIDs with their end time (ms), at most `max`: at the cap expired bans go first, then the oldest. */
 export class BanList {
   // in the order given; a renewed ban moves to the end

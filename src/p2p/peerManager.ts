@@ -13,8 +13,8 @@ import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
 import type { Message } from "./messages.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
-import { addressGroup, guardedLookup, inboundKey, mayLearn } from "./learn.ts";
-import { BanList, DeadGroups, InboundRate, PeerLog, learnedPerGroup, outboundReserved } from "./limits.ts";
+import { addressGroup, guardedLookup, inboundKey, isLocalHost, mayLearn } from "./learn.ts";
+import { ADDRESS_BAN_AFTER, AddressScores, BanList, DeadGroups, InboundRate, PeerLog, learnedPerGroup, outboundReserved } from "./limits.ts";
 
 /** What the node supplies to the P2P layer. */
 export interface P2PHandlers {
@@ -75,6 +75,9 @@ export class PeerManager {
   private readonly inboundKeys = new WeakMap<Peer, { key: string; group: string }>();
   private readonly targets = new Map<string, DialTarget>();
   private readonly bans: BanList;
+  // Addresses (inboundKey) banned because their fresh keys kept earning bans, and their scores.
+  private readonly addressBans: BanList;
+  private readonly addressScores: AddressScores;
   private readonly inboundRate = new InboundRate();
   private readonly deadGroups = new DeadGroups();
   private readonly peerLog: PeerLog;
@@ -92,6 +95,8 @@ export class PeerManager {
   ) {
     assertP2POptions(opts);
     this.bans = new BanList(opts.maxBans);
+    this.addressBans = new BanList(opts.maxBans);
+    this.addressScores = new AddressScores(opts.maxBans);
     this.peerLog = new PeerLog(log);
   }
 
@@ -105,7 +110,12 @@ export class PeerManager {
       perMessageDeflate: false,
       maxPayload: this.opts.maxPayloadBytes,
       // Checked before the WebSocket upgrade, the cheapest point to say no (HTTP 429).
-      verifyClient: (info, done) => (this.inboundRate.admit(info.req.socket.remoteAddress ?? "unknown", Date.now()) ? done(true) : done(false, 429, "too many new connections from this address, try later")),
+      verifyClient: (info, done) => {
+        const remote = info.req.socket.remoteAddress ?? "unknown";
+        if (this.addressBans.has(inboundKey(remote), Date.now())) return done(false, 403, "address banned");
+        if (!this.inboundRate.admit(remote, Date.now())) return done(false, 429, "too many new connections from this address, try later");
+        done(true);
+      },
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -198,8 +208,20 @@ export class PeerManager {
     this.peerLog.line("warn", { peer: short(peer.ebid), strikes: peer.strikes, reason }, "Peer sent invalid data");
     if (peer.strikes >= this.opts.maxStrikes) {
       if (peer.ebid) this.bans.ban(peer.ebid, now, this.opts.banMs);
+      this.scoreAddress(peer, now);
       peer.close(`banned after ${peer.strikes} strikes (last: ${reason})`);
     }
+  }
+
+  // An EBID ban counts against the peer's address too: past ADDRESS_BAN_AFTER of them within the
+  // ban time, the address is banned (its new connections refused with 403 before the upgrade).
+  // This machine never is: local tools and nodes share it.
+  private scoreAddress(peer: Peer, now: number): void {
+    if (this.opts.banMs === 0 || isLocalHost(peer.host)) return;
+    const key = inboundKey(peer.host);
+    if (this.addressScores.record(key, now, this.opts.banMs) < ADDRESS_BAN_AFTER) return;
+    this.addressBans.ban(key, now, this.opts.banMs);
+    this.peerLog.line("warn", { addr: key, ms: this.opts.banMs }, "Address banned");
   }
 
   /** Server health for /api/health. */
@@ -317,7 +339,7 @@ export class PeerManager {
 
   private ready(peer: Peer, target?: DialTarget): void {
     const ebid = peer.ebid!;
-    if (this.bans.has(ebid, Date.now())) {
+    if (this.bans.has(ebid, Date.now()) || this.addressBans.has(inboundKey(peer.host), Date.now())) {
       peer.close("banned");
       return;
     }
@@ -515,6 +537,7 @@ export class PeerManager {
   private tickKeepalive(): void {
     const now = Date.now();
     this.bans.prune(now);
+    this.addressBans.prune(now);
     this.inboundRate.prune(now);
     this.deadGroups.prune(now);
     this.peerLog.flush();

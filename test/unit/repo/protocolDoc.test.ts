@@ -6,7 +6,7 @@ import { defaultChainParams } from "../../../src/consensus/params.ts";
 import { chainSpecFileSchema } from "../../../src/chain/schemas.ts";
 import { messageSchema } from "../../../src/p2p/messages.ts";
 import { defaultP2POptions } from "../../../src/p2p/options.ts";
-import { INBOUND_PER_GROUP, learnedPerGroup, outboundReserved } from "../../../src/p2p/limits.ts";
+import { ADDRESS_BAN_AFTER, INBOUND_PER_GROUP, learnedPerGroup, outboundReserved } from "../../../src/p2p/limits.ts";
 import { LEARNED_MAX_FAILURES } from "../../../src/p2p/peerManager.ts";
 import { MAX_REPLY_BYTES } from "../../../src/sync/protocol.ts";
 
@@ -79,6 +79,7 @@ test("§9.4 states the code's default limits", () => {
   assertSays(text, `at most ${o.maxInboundPerAddress} inbound`, "inbound per address");
   assertSays(text, `at ${o.maxStrikes} the peer is closed and its EBID banned for ${o.banMs / 60_000} minutes`, "strikes and ban");
   assertSays(text, `one strike is forgiven per minute`, "strike decay");
+  assertSays(text, `after ${ADDRESS_BAN_AFTER} EBID bans from one address`, "address bans");
   assert.equal(o.strikeDecayMs, 60_000, "strike decay");
   assertSays(text, `a WebSocket ping every ${o.pingIntervalMs / 1000} s`, "ping");
   assertSays(text, `for ${o.idleTimeoutMs / 1000} s is terminated`, "idle timeout");
