@@ -69,6 +69,9 @@ export interface P2POptions {
   maxHandshakes: number;
   /** inbound connections from one address (as maxInboundPerAddress) still in the handshake at once */
   maxHandshakesPerAddress: number;
+  /** bytes of replies served to one peer per second on average, and at once (ByteBudget) */
+  servedBytesPerSec: number;
+  servedBytesBurst: number;
 }
 
 /** Defaults (docs/protocol.md §9.4): ping 15 s, idle 30 s, backoff 1 s to 60 s, lines up to 4 MiB. */
@@ -107,6 +110,8 @@ export const defaultP2POptions: P2POptions = {
   helloTimeoutMs: 5_000,
   maxHandshakes: 64,
   maxHandshakesPerAddress: 16,
+  servedBytesPerSec: 8 * 1024 * 1024,
+  servedBytesBurst: 32 * 1024 * 1024,
 };
 
 /** P2P options that cannot be used; the message names the option (and its start flag). */
@@ -150,6 +155,8 @@ export const p2pOptionsSchema = z
     helloTimeoutMs: int(50, 10 * 60_000),
     maxHandshakes: int(1, 10_000),
     maxHandshakesPerAddress: int(1, 10_000),
+    servedBytesPerSec: int(1024, 4096 * MIB),
+    servedBytesBurst: int(1024, 4096 * MIB),
   })
   .strict()
   .refine((o) => o.idleTimeoutMs > o.pingIntervalMs, { path: ["idleTimeoutMs"], message: "must be longer than pingIntervalMs" })

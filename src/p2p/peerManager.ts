@@ -14,7 +14,7 @@ import type { Message } from "./messages.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
 import { addressGroup, guardedLookup, inboundKey, isLocalHost, mayLearn } from "./learn.ts";
-import { ADDRESS_BAN_AFTER, AddressScores, BanList, DeadGroups, InboundRate, PeerLog, learnedPerGroup, outboundReserved } from "./limits.ts";
+import { ADDRESS_BAN_AFTER, AddressScores, BanList, ByteBudget, DeadGroups, MAX_SERVE_DELAY_MS, InboundRate, PeerLog, learnedPerGroup, outboundReserved } from "./limits.ts";
 
 /** What the node supplies to the P2P layer. */
 export interface P2PHandlers {
@@ -73,6 +73,8 @@ export class PeerManager {
   // Inbound peers' inboundKey and address group, worked out once: accept compares every inbound
   // peer's on each new connection, and working them out there costs ~10 µs a peer (IPv6).
   private readonly inboundKeys = new WeakMap<Peer, { key: string; group: string }>();
+  // Bytes of replies served to each peer (docs/protocol.md §9.6).
+  private readonly served = new WeakMap<Peer, ByteBudget>();
   private readonly targets = new Map<string, DialTarget>();
   private readonly bans: BanList;
   // Addresses (inboundKey) banned because their fresh keys kept earning bans, and their scores.
@@ -384,11 +386,31 @@ export class PeerManager {
         peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: ["busy: too many requests in flight"] });
         return;
       }
+      // And a bounded share of our upload: replies wait for its byte budget, and past
+      // MAX_SERVE_DELAY_MS of debt a request is refused (a 100-byte request can ask for megabytes).
+      let budget = this.served.get(peer);
+      if (!budget) this.served.set(peer, (budget = new ByteBudget({ perSec: this.opts.servedBytesPerSec, burst: this.opts.servedBytesBurst }, Date.now())));
+      const wait = budget.waitMs(Date.now());
+      if (wait > MAX_SERVE_DELAY_MS) {
+        this.peerLog.line("warn", { peer: short(peer.ebid), retry_ms: wait }, "Request refused: served byte budget spent");
+        peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: [`busy: served byte budget spent, retry in ${wait} ms`] });
+        return;
+      }
+      const spend = budget;
       peer.inflightRequests++;
       this.handlers
         .onRequest(peer, msg.path, msg.data)
-        .then((res) => peer.send({ type: "res", id: msg.id, ok: res.ok, data: res.data ?? null, errors: res.errors ?? null }))
-        .catch((e) => peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: [(e as Error).message] }))
+        .then(
+          (res) => ({ type: "res", id: msg.id, ok: res.ok, data: res.data ?? null, errors: res.errors ?? null }),
+          (e: unknown) => ({ type: "res", id: msg.id, ok: false, data: null, errors: [(e as Error).message] }),
+        )
+        .then(async (reply) => {
+          const now = Date.now();
+          const delay = spend.waitMs(now);
+          spend.spend(Buffer.byteLength(JSON.stringify(reply)) + 1, now);
+          if (delay > 0) await new Promise((r) => setTimeout(r, delay).unref());
+          peer.send(reply);
+        })
         .finally(() => peer.inflightRequests--);
       return;
     }

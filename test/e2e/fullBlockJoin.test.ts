@@ -37,6 +37,8 @@ test("a node joining a chain of 200 blocks of 500 transfers catches up from its 
     assert.equal(head.hash, tipHash, "the joining node agrees on the tip");
     const strikes = [...server.logs, ...joiner.logs].filter((l) => l.msg === "Peer sent invalid data").map((l) => l.reason);
     assert.deepEqual(strikes, [], "no strikes between honest peers");
+    const refused = server.logs.filter((l) => l.msg === "Request refused: served byte budget spent");
+    assert.deepEqual(refused, [], "honest sync at full speed stays within the served-byte budget");
   } finally {
     for (const n of nodes.reverse()) await n.stop();
     t.cleanup();

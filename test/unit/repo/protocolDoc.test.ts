@@ -6,7 +6,7 @@ import { defaultChainParams } from "../../../src/consensus/params.ts";
 import { chainSpecFileSchema } from "../../../src/chain/schemas.ts";
 import { messageSchema } from "../../../src/p2p/messages.ts";
 import { defaultP2POptions } from "../../../src/p2p/options.ts";
-import { ADDRESS_BAN_AFTER, INBOUND_PER_GROUP, learnedPerGroup, outboundReserved } from "../../../src/p2p/limits.ts";
+import { ADDRESS_BAN_AFTER, MAX_SERVE_DELAY_MS, INBOUND_PER_GROUP, learnedPerGroup, outboundReserved } from "../../../src/p2p/limits.ts";
 import { LEARNED_MAX_FAILURES } from "../../../src/p2p/peerManager.ts";
 import { MAX_REPLY_BYTES } from "../../../src/sync/protocol.ts";
 
@@ -93,6 +93,8 @@ test("§9.4 states the code's default limits", () => {
   assertSays(text, `at most ${o.maxInflightRequests} of one peer's requests`, "in-flight requests");
   assertSays(text, `at most ${o.maxPendingRequests} wait`, "pending requests");
   assertSays(text, `holds at most ${mib(MAX_REPLY_BYTES)} MiB of blocks`, "reply byte cap");
+  assertSays(text, `one peer: ${mib(o.servedBytesPerSec)} MiB/s with a burst of ${mib(o.servedBytesBurst)} MiB`, "served byte budget");
+  assertSays(text, `more than ${MAX_SERVE_DELAY_MS / 1000} s of debt`, "served byte budget delay");
   assertSays(text, `min(${o.backoffCapMs / 1000} s, ${o.backoffBaseMs / 1000} s × 2^n)`, "backoff");
   assertSays(text, `a connection that stayed up ${o.backoffResetMs / 1000} s`, "backoff reset");
   assertSays(text, `At most ${o.maxBans.toLocaleString("en-US")} bans are kept`, "ban table");
