@@ -25,7 +25,7 @@ test("a node joining a chain of 200 blocks of 500 transfers catches up from its 
     const joiner = await startNode({ dataDir: join(t.dir, "join"), chain: specFile, peers: [`ws://127.0.0.1:${server.p2pPort}`], extra: ["--no-produce", "--log-level", "info"] });
     nodes.push(joiner);
     let head = { height: 0, hash: "" };
-    while (performance.now() - started < 45_000) {
+    while (performance.now() - started < 150_000) { // generous: the machine may be loaded; the time is printed
       head = await getJson<{ height: number; hash: string }>(`${joiner.api}/api/chain/head`);
       if (head.height >= BLOCKS) break;
       await new Promise((r) => setTimeout(r, 100));
