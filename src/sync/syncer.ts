@@ -267,6 +267,7 @@ export class Syncer {
   private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer): Promise<{ blocks: Block[]; source: Peer } | undefined> {
     const tried = new Set<Peer>();
     const blocks: Block[] = [];
+    let busyWaits = 0;
     let source: Peer | undefined;
     for (let attempt = 0; attempt < this.opts.attempts && blocks.length <= c.to - c.from; attempt++) {
       const candidates = [primary, ...this.m.peers().filter((p) => p !== primary)].filter(
@@ -282,7 +283,16 @@ export class Syncer {
         const from = c.from + blocks.length;
         const peer = source;
         const res = await queue.add(() => peer.request(req.path, req.data, this.opts.requestTimeoutMs));
-        if (!res?.ok) break;
+        if (!res?.ok) {
+          // A peer that is busy (its served-byte budget, or requests in flight) is asked again after
+          // the wait it names, a few times, before the chunk moves on to another peer.
+          const wait = busyRetryMs(res?.errors);
+          if (wait !== undefined && busyWaits++ < MAX_BUSY_WAITS) {
+            await new Promise((r) => setTimeout(r, wait));
+            continue;
+          }
+          break;
+        }
         // an epoch reply may start before the chunk (we already hold those blocks)
         const got = this.parseBlocks(source, res.data)?.filter((b) => b.header.height >= from && b.header.height <= c.to);
         if (!got) break;
@@ -324,4 +334,18 @@ export class Syncer {
     }
     return out;
   }
+}
+
+/** Busy replies waited out per chunk before it moves to another peer. */
+const MAX_BUSY_WAITS = 5;
+
+/**
+ * The ms to wait before asking again after a `busy` reply (docs/protocol.md §9.6): the `retry in N
+ * ms` it names (at most 5 s), 250 ms for other busy replies; undefined for any other error.
+ */
+export function busyRetryMs(errors: unknown): number | undefined {
+  const first = Array.isArray(errors) ? errors[0] : undefined;
+  if (typeof first !== "string" || !first.startsWith("busy:")) return undefined;
+  const m = /retry in (\d+) ms/.exec(first);
+  return m ? Math.min(5_000, Number(m[1])) : 250;
 }

@@ -7,7 +7,7 @@ import { VisionNode } from "../../../src/node/node.ts";
 import { extend, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../../helpers/fixtures.ts";
 import { handshakeClient, waitFor } from "../../helpers/net.ts";
 import type { Peer } from "../../../src/p2p/peer.ts";
-import type { SyncerOptions, SyncStrategy } from "../../../src/sync/syncer.ts";
+import { busyRetryMs, type SyncerOptions, type SyncStrategy } from "../../../src/sync/syncer.ts";
 import { cappedCanonicalRange } from "../../../src/sync/protocol.ts";
 
 const keys = makeKeys(3);
@@ -159,4 +159,32 @@ test("a peer that never answers range requests is timed out and its chunks are f
     await c.close();
     t.cleanup();
   }
+});
+
+test("a sync from a peer whose served-byte budget runs out waits out its busy replies and completes", async () => {
+  const ts = tempDir();
+  const tc = tempDir();
+  // The same 120 blocks, served at ~20 KB/s after a 16 KB burst: most replies wait or are refused busy.
+  const src = await openTestChain(spec, ts.dir);
+  for (let h = 1; h <= 120; h++) await src.chain.importBlock((await a.chain.getBlock((await a.chain.getCanonicalMeta(h))!.hash))!);
+  await src.close();
+  const server = await VisionNode.init(opts(ts.dir, [], { servedBytesPerSec: 20_000, servedBytesBurst: 16_000 }), silentLog);
+  const c = await VisionNode.init(opts(tc.dir, [`ws://127.0.0.1:${server.p2p.port}`], {}, { parallel: 4 }), silentLog);
+  try {
+    await waitFor(() => c.chain.head.height === 120, 30_000, "sync to 120 through busy replies");
+    assert.equal(c.chain.head.hash, a.chain.head.hash);
+  } finally {
+    await c.close();
+    await server.close();
+    ts.cleanup();
+    tc.cleanup();
+  }
+});
+
+test("busyRetryMs: the wait a busy reply names, capped; other errors are not busy", () => {
+  assert.equal(busyRetryMs(["busy: served byte budget spent, retry in 1200 ms"]), 1200);
+  assert.equal(busyRetryMs(["busy: served byte budget spent, retry in 99999 ms"]), 5000);
+  assert.equal(busyRetryMs(["busy: too many requests in flight"]), 250);
+  assert.equal(busyRetryMs(["unknown path"]), undefined);
+  assert.equal(busyRetryMs(null), undefined);
 });
