@@ -1,12 +1,12 @@
 /**
- * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|partition|tx|pow|api|fuzz|memory|state]` `[-- --state-accounts N]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
+ * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|sync-full|partition|tx|pow|api|fuzz|memory|state]` `[-- --state-accounts N]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
  * baselines measured in the same run.
  */
 import { parseArgs } from "node:util";
 import { benchBlockImport } from "./blockImport.ts";
 import { benchBlockInterval } from "./blockInterval.ts";
 import { benchFailover } from "./failover.ts";
-import { benchSync } from "./sync.ts";
+import { benchFullBlockSync, benchSync } from "./sync.ts";
 import { benchPartition } from "./partition.ts";
 import { benchTx } from "./tx.ts";
 import { benchPow } from "./pow.ts";
@@ -23,6 +23,7 @@ if (!values.only || values.only === "import") await benchBlockImport();
 if (!values.only || values.only === "interval") await benchBlockInterval(blocks);
 if (!values.only || values.only === "failover") await benchFailover(Number(values.rounds));
 if (!values.only || values.only === "sync") await benchSync(Number(values["sync-blocks"]));
+if (!values.only || values.only === "sync" || values.only === "sync-full") await benchFullBlockSync();
 if (!values.only || values.only === "partition") await benchPartition();
 if (!values.only || values.only === "tx") await benchTx();
 if (!values.only || values.only === "pow") await benchPow();

@@ -376,7 +376,10 @@ export class VisionNode {
         // A valid block backs its height (docs/protocol.md §6.1); an unvalidated one only claims it.
         if (height > peer.height) peer.claim(height, block.hash);
         peer.back(height);
-        if (out.status === "imported") this.p2p.broadcast({ type: "block", block }, peer);
+        if (out.status === "imported") {
+          this.knowAttestations(block);
+          this.p2p.broadcast({ type: "block", block }, peer);
+        }
       } else if (out.status === "unknown-parent") {
         if (height > peer.height) peer.claim(height, block.hash);
         this.syncer.maybeSync(peer);
@@ -418,6 +421,7 @@ export class VisionNode {
     const tip = { height: this.chain.head.height, hash: this.chain.head.hash };
     switch (out.status) {
       case "imported":
+        this.knowAttestations(block);
         this.p2p.broadcast({ type: "block", block }); // valid either way; peers run their own fork choice
         if (out.newHead) {
           this.log.info({ height: out.meta.height, hash: block.hash, producer: block.header.producer }, "Accepted submitted block");
@@ -506,8 +510,13 @@ export class VisionNode {
     if (a.height > head + 1 || a.height + maxAge < head) return; // stale or far ahead: ignore quietly
     if (!verify(Domain.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
     this.seenAttestations.set(id, true);
-    this.attestations.add(a);
-    this.p2p.broadcast({ type: "attestation", attestation: a }, peer);
+    // Relay only what is new: not one the pool already holds (seenAttestations is bounded and forgets).
+    if (this.attestations.add(a)) this.p2p.broadcast({ type: "attestation", attestation: a }, peer);
+  }
+
+  // The attestations an imported block carries are known: gossip of them is not relayed again.
+  private knowAttestations(block: Block): void {
+    for (const a of block.attestations) this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);
   }
 
   private onHead(e: HeadEvent): void {

@@ -75,6 +75,72 @@ export class InboundRate {
   }
 }
 
+/** Most ms a reply may wait for a peer's served-byte budget; past it the request is refused `busy`. */
+export const MAX_SERVE_DELAY_MS = 2_000;
+
+/**
+ * Bytes of replies a node serves one peer (docs/protocol.md §9.6): a token bucket in bytes that may
+ * go into debt by one reply. A reply is sent once the debt before it is repaid (waitMs); a request
+ * that arrives with more than MAX_SERVE_DELAY_MS of debt is refused.
+ */
+export class ByteBudget {
+  private tokens: number;
+  private at: number;
+
+  /** @param limits bytes per second and burst (bytes); @param now ms */
+  constructor(
+    private readonly limits: TokenBucketLimits,
+    now: number,
+  ) {
+    this.tokens = limits.burst;
+    this.at = now;
+  }
+
+  private refill(now: number): void {
+    if (now <= this.at) return;
+    this.tokens = Math.min(this.limits.burst, this.tokens + ((now - this.at) * this.limits.perSec) / 1000);
+    this.at = now;
+  }
+
+  /** ms until the debt is repaid at `now` (0: none). */
+  waitMs(now: number): number {
+    this.refill(now);
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.limits.perSec);
+  }
+
+  /** Takes `bytes` (may leave a debt). */
+  spend(bytes: number, now: number): void {
+    this.refill(now);
+    this.tokens -= bytes;
+  }
+}
+
+/**
+ * EBID bans earned from one address (inboundKey) within the ban time after which the address itself
+ * is banned for the ban time: fresh keys cost nothing, an address does. This machine is exempt.
+ */
+export const ADDRESS_BAN_AFTER = 3;
+
+/** EBID bans recently earned from each address, for {@link ADDRESS_BAN_AFTER}; at most `max` addresses (the oldest go first). */
+export class AddressScores {
+  private readonly times = new Map<string, number[]>();
+
+  constructor(private readonly max: number) {}
+
+  /** Records a ban earned from `key` at `now`; returns the bans from it within the last `windowMs`. */
+  record(key: string, now: number, windowMs: number): number {
+    const recent = (this.times.get(key) ?? []).filter((t) => now - t < windowMs);
+    recent.push(now);
+    this.times.delete(key);
+    for (const oldest of this.times.keys()) {
+      if (this.times.size < this.max) break;
+      this.times.delete(oldest);
+    }
+    this.times.set(key, recent.slice(-ADDRESS_BAN_AFTER));
+    return recent.length;
+  }
+}
+
 /** Banned EBIDs with their end time (ms), at most `max`: at the cap expired bans go first, then the oldest. */
 export class BanList {
   // in the order given; a renewed ban moves to the end

@@ -29,9 +29,10 @@ export interface P2POptions {
   maxPayloadBytes: number;
   maxBufferedBytes: number;
   /**
-   * connections at most (handshaking or ready, both directions): inbound past it, or past it less
-   * the slots kept for our own dials (a quarter, at most 8), are refused (unless the address group
-   * holding the most inbound connections gives up its newest one) and learned addresses wait;
+   * connections at most (ready inbound, and outbound ready or handshaking; inbound handshakes are
+   * capped by maxHandshakes instead): an inbound peer that completes its handshake past it, or past
+   * it less the slots kept for our own dials (a quarter, at most 8), is closed (unless the address
+   * group holding the most inbound peers gives up its newest one) and learned addresses wait;
    * configured peers are dialled regardless
    */
   maxPeers: number;
@@ -59,6 +60,18 @@ export interface P2POptions {
   maxPendingRequests: number;
   /** inbound connections from one IP address, or one /64 for public IPv6 (handshaking or ready) */
   maxInboundPerAddress: number;
+  /** ms an inbound or outbound connection has to send its `hello` before it is closed */
+  helloTimeoutMs: number;
+  /**
+   * inbound connections still in the handshake at once; more are refused (1013). They do not take
+   * peer slots: maxPeers counts ready peers and our own connections only
+   */
+  maxHandshakes: number;
+  /** inbound connections from one address (as maxInboundPerAddress) still in the handshake at once */
+  maxHandshakesPerAddress: number;
+  /** bytes of replies served to one peer per second on average, and at once (ByteBudget) */
+  servedBytesPerSec: number;
+  servedBytesBurst: number;
 }
 
 /** Defaults (docs/protocol.md §9.4): ping 15 s, idle 30 s, backoff 1 s to 60 s, lines up to 4 MiB. */
@@ -94,6 +107,11 @@ export const defaultP2POptions: P2POptions = {
   maxInflightRequests: 16,
   maxPendingRequests: 64,
   maxInboundPerAddress: 32,
+  helloTimeoutMs: 5_000,
+  maxHandshakes: 64,
+  maxHandshakesPerAddress: 16,
+  servedBytesPerSec: 8 * 1024 * 1024,
+  servedBytesBurst: 32 * 1024 * 1024,
 };
 
 /** P2P options that cannot be used; the message names the option (and its start flag). */
@@ -134,6 +152,11 @@ export const p2pOptionsSchema = z
     maxInflightRequests: int(1, 10_000),
     maxPendingRequests: int(1, 100_000),
     maxInboundPerAddress: int(1, 10_000),
+    helloTimeoutMs: int(50, 10 * 60_000),
+    maxHandshakes: int(1, 10_000),
+    maxHandshakesPerAddress: int(1, 10_000),
+    servedBytesPerSec: int(1024, 4096 * MIB),
+    servedBytesBurst: int(1024, 4096 * MIB),
   })
   .strict()
   .refine((o) => o.idleTimeoutMs > o.pingIntervalMs, { path: ["idleTimeoutMs"], message: "must be longer than pingIntervalMs" })

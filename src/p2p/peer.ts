@@ -45,6 +45,8 @@ export interface PeerEvents {
 /** Peer tuning, in ms and bytes. */
 export interface PeerOptions {
   handshakeTimeoutMs: number;
+  /** ms the peer has to send its `hello` (shorter than the whole handshake: a silent connection goes early) */
+  helloTimeoutMs: number;
   maxLineBytes: number;
   /** outbound bytes buffered before gossip to this peer is dropped (4x: the peer is disconnected) */
   maxBufferedBytes: number;
@@ -96,6 +98,7 @@ export class Peer {
   private readonly rate: TokenBucket;
   private ackVerified = false;
   private handshakeTimer?: NodeJS.Timeout;
+  private helloTimer?: NodeJS.Timeout;
 
   constructor(
     readonly ws: WebSocket,
@@ -201,6 +204,7 @@ export class Peer {
   /** Sends our hello and arms the handshake timeout. */
   start(status: { height: number; tip_hash: string }): void {
     this.handshakeTimer = setTimeout(() => this.close("handshake timeout"), this.opts.handshakeTimeoutMs);
+    this.helloTimer = setTimeout(() => this.hello || this.close("hello timeout"), Math.min(this.opts.helloTimeoutMs, this.opts.handshakeTimeoutMs));
     this.send({
       type: "hello",
       version: PROTOCOL_VERSION,
@@ -271,6 +275,7 @@ export class Peer {
     this.state = "closed";
     this.closeReason = reason;
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.helloTimer);
     for (const { resolve, timer } of this.pending.values()) {
       clearTimeout(timer);
       resolve({ ok: false, errors: ["peer disconnected"] });
@@ -345,6 +350,7 @@ export class Peer {
       if (msg.genesis_hash !== this.me.genesisHash) return this.close("hello for another chain (genesis mismatch)");
       if (msg.ebid === this.me.ebid) return this.close("self-connection");
       this.hello = msg;
+      clearTimeout(this.helloTimer);
       this.claim(msg.height, msg.tip_hash);
       const sig = sign(Domain.hello, this.ackObject(this.me.ebid, msg.ebid, this.nonce, msg.nonce), this.me.secretKey);
       this.send({ type: "hello_ack", sig });

@@ -13,8 +13,8 @@ import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
 import type { Message } from "./messages.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
-import { addressGroup, guardedLookup, inboundKey, mayLearn } from "./learn.ts";
-import { BanList, DeadGroups, InboundRate, PeerLog, learnedPerGroup, outboundReserved } from "./limits.ts";
+import { addressGroup, guardedLookup, inboundKey, isLocalHost, mayLearn } from "./learn.ts";
+import { ADDRESS_BAN_AFTER, AddressScores, BanList, ByteBudget, DeadGroups, MAX_SERVE_DELAY_MS, InboundRate, PeerLog, learnedPerGroup, outboundReserved } from "./limits.ts";
 
 /** What the node supplies to the P2P layer. */
 export interface P2PHandlers {
@@ -73,8 +73,13 @@ export class PeerManager {
   // Inbound peers' inboundKey and address group, worked out once: accept compares every inbound
   // peer's on each new connection, and working them out there costs ~10 µs a peer (IPv6).
   private readonly inboundKeys = new WeakMap<Peer, { key: string; group: string }>();
+  // Bytes of replies served to each peer (docs/protocol.md §9.6).
+  private readonly served = new WeakMap<Peer, ByteBudget>();
   private readonly targets = new Map<string, DialTarget>();
   private readonly bans: BanList;
+  // Addresses (inboundKey) banned because their fresh keys kept earning bans, and their scores.
+  private readonly addressBans: BanList;
+  private readonly addressScores: AddressScores;
   private readonly inboundRate = new InboundRate();
   private readonly deadGroups = new DeadGroups();
   private readonly peerLog: PeerLog;
@@ -92,6 +97,8 @@ export class PeerManager {
   ) {
     assertP2POptions(opts);
     this.bans = new BanList(opts.maxBans);
+    this.addressBans = new BanList(opts.maxBans);
+    this.addressScores = new AddressScores(opts.maxBans);
     this.peerLog = new PeerLog(log);
   }
 
@@ -105,7 +112,12 @@ export class PeerManager {
       perMessageDeflate: false,
       maxPayload: this.opts.maxPayloadBytes,
       // Checked before the WebSocket upgrade, the cheapest point to say no (HTTP 429).
-      verifyClient: (info, done) => (this.inboundRate.admit(info.req.socket.remoteAddress ?? "unknown", Date.now()) ? done(true) : done(false, 429, "too many new connections from this address, try later")),
+      verifyClient: (info, done) => {
+        const remote = info.req.socket.remoteAddress ?? "unknown";
+        if (this.addressBans.has(inboundKey(remote), Date.now())) return done(false, 403, "address banned");
+        if (!this.inboundRate.admit(remote, Date.now())) return done(false, 429, "too many new connections from this address, try later");
+        done(true);
+      },
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -198,8 +210,20 @@ export class PeerManager {
     this.peerLog.line("warn", { peer: short(peer.ebid), strikes: peer.strikes, reason }, "Peer sent invalid data");
     if (peer.strikes >= this.opts.maxStrikes) {
       if (peer.ebid) this.bans.ban(peer.ebid, now, this.opts.banMs);
+      this.scoreAddress(peer, now);
       peer.close(`banned after ${peer.strikes} strikes (last: ${reason})`);
     }
+  }
+
+  // An EBID ban counts against the peer's address too: past ADDRESS_BAN_AFTER of them within the
+  // ban time, the address is banned (its new connections refused with 403 before the upgrade).
+  // This machine never is: local tools and nodes share it.
+  private scoreAddress(peer: Peer, now: number): void {
+    if (this.opts.banMs === 0 || isLocalHost(peer.host)) return;
+    const key = inboundKey(peer.host);
+    if (this.addressScores.record(key, now, this.opts.banMs) < ADDRESS_BAN_AFTER) return;
+    this.addressBans.ban(key, now, this.opts.banMs);
+    this.peerLog.line("warn", { addr: key, ms: this.opts.banMs }, "Address banned");
   }
 
   /** Server health for /api/health. */
@@ -236,38 +260,58 @@ export class PeerManager {
     return { ...this.identity, listenPort: this.boundPort, advertiseUrl: this.opts.advertiseUrl };
   }
 
+  // An inbound connection is let in as a handshake, within the per-address cap and the handshake
+  // caps; only once it is ready does it take a peer slot (ready()), so connections that never say
+  // hello cannot fill the slots, however many addresses they come from.
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const remote = req.socket.remoteAddress ?? "unknown";
-    let inbound = 0;
+    let handshaking = 0;
     let fromAddress = 0;
+    let handshakingFromAddress = 0;
     const key = inboundKey(remote);
     for (const p of this.peers) {
       if (p.direction !== "inbound") continue;
-      inbound++;
-      if (this.inboundKeys.get(p)?.key === key) fromAddress++;
+      const same = this.inboundKeys.get(p)?.key === key;
+      if (same) fromAddress++;
+      if (p.state !== "handshaking") continue;
+      handshaking++;
+      if (same) handshakingFromAddress++;
     }
     if (fromAddress >= this.opts.maxInboundPerAddress) {
       this.log.debug({ addr: remote }, "Too many connections from one address");
       ws.close(1013, "too many connections from this address");
       return;
     }
-    const full = this.peers.size >= this.opts.maxPeers || inbound >= this.opts.maxPeers - outboundReserved(this.opts.maxPeers);
-    if (full && !this.evictForDiversity(remote)) {
-      ws.close(1013, "too many peers");
+    if (handshaking >= this.opts.maxHandshakes || handshakingFromAddress >= this.opts.maxHandshakesPerAddress) {
+      this.log.debug({ addr: remote, handshaking }, "Too many handshakes in progress");
+      ws.close(1013, "too many handshakes in progress");
       return;
     }
     this.inboundKeys.set(this.attach(ws, "inbound", remote), { key, group: groupOf(remote) });
   }
 
-  // Inbound slots full: the group (addressGroup; this machine is one) holding the most inbound
-  // connections gives up its newest one, if it holds at least two more than the newcomer's group,
-  // so one stranger with a few addresses cannot keep every newcomer out. Returns true when a
-  // connection was closed to make room.
-  private evictForDiversity(remote: string): boolean {
-    if (this.peers.size > this.opts.maxPeers) return false; // one eviction would not make room (configured dials past the limit)
+  // Peer slots in use: every outbound connection and every ready inbound one (handshakes are capped apart).
+  private slotsUsed(except?: Peer): { all: number; inbound: number } {
+    let all = 0;
+    let inbound = 0;
+    for (const p of this.peers) {
+      if (p === except || (p.direction === "inbound" && p.state === "handshaking")) continue;
+      all++;
+      if (p.direction === "inbound") inbound++;
+    }
+    return { all, inbound };
+  }
+
+  // Inbound slots full: the group (addressGroup; this machine is one) holding the most ready inbound
+  // peers gives up its newest one, if it holds at least two more than the newcomer's group, so one
+  // stranger with a few addresses cannot keep every newcomer out. Returns true when a connection
+  // was closed to make room.
+  private evictForDiversity(newcomer: Peer): boolean {
+    const used = this.slotsUsed(newcomer);
+    if (used.all > this.opts.maxPeers) return false; // one eviction would not make room (configured dials past the limit)
     const byGroup = new Map<string, Peer[]>();
     for (const p of this.peers) {
-      if (p.direction !== "inbound") continue;
+      if (p === newcomer || p.direction !== "inbound" || p.state === "handshaking") continue;
       const g = this.inboundKeys.get(p)?.group ?? groupOf(p.remoteAddress);
       let list = byGroup.get(g);
       if (!list) byGroup.set(g, (list = []));
@@ -275,7 +319,8 @@ export class PeerManager {
     }
     let largest: Peer[] = [];
     for (const list of byGroup.values()) if (list.length > largest.length) largest = list;
-    if (largest.length < (byGroup.get(groupOf(remote))?.length ?? 0) + 2) return false;
+    const own = this.inboundKeys.get(newcomer)?.group ?? groupOf(newcomer.remoteAddress);
+    if (largest.length < (byGroup.get(own)?.length ?? 0) + 2) return false;
     const newest = largest.reduce((a, b) => (b.connectedAt > a.connectedAt ? b : a));
     newest.close("evicted: its address group holds the most connections");
     return true;
@@ -296,9 +341,17 @@ export class PeerManager {
 
   private ready(peer: Peer, target?: DialTarget): void {
     const ebid = peer.ebid!;
-    if (this.bans.has(ebid, Date.now())) {
+    if (this.bans.has(ebid, Date.now()) || this.addressBans.has(inboundKey(peer.host), Date.now())) {
       peer.close("banned");
       return;
+    }
+    if (peer.direction === "inbound") {
+      const used = this.slotsUsed(peer);
+      const full = used.all >= this.opts.maxPeers || used.inbound >= this.opts.maxPeers - outboundReserved(this.opts.maxPeers);
+      if (full && !this.evictForDiversity(peer)) {
+        peer.close("too many peers");
+        return;
+      }
     }
     if (target) {
       target.ebid = ebid;
@@ -333,11 +386,31 @@ export class PeerManager {
         peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: ["busy: too many requests in flight"] });
         return;
       }
+      // And a bounded share of our upload: replies wait for its byte budget, and past
+      // MAX_SERVE_DELAY_MS of debt a request is refused (a 100-byte request can ask for megabytes).
+      let budget = this.served.get(peer);
+      if (!budget) this.served.set(peer, (budget = new ByteBudget({ perSec: this.opts.servedBytesPerSec, burst: this.opts.servedBytesBurst }, Date.now())));
+      const wait = budget.waitMs(Date.now());
+      if (wait > MAX_SERVE_DELAY_MS) {
+        this.peerLog.line("warn", { peer: short(peer.ebid), retry_ms: wait }, "Request refused: served byte budget spent");
+        peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: [`busy: served byte budget spent, retry in ${wait} ms`] });
+        return;
+      }
+      const spend = budget;
       peer.inflightRequests++;
       this.handlers
         .onRequest(peer, msg.path, msg.data)
-        .then((res) => peer.send({ type: "res", id: msg.id, ok: res.ok, data: res.data ?? null, errors: res.errors ?? null }))
-        .catch((e) => peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: [(e as Error).message] }))
+        .then(
+          (res) => ({ type: "res", id: msg.id, ok: res.ok, data: res.data ?? null, errors: res.errors ?? null }),
+          (e: unknown) => ({ type: "res", id: msg.id, ok: false, data: null, errors: [(e as Error).message] }),
+        )
+        .then(async (reply) => {
+          const now = Date.now();
+          const delay = spend.waitMs(now);
+          spend.spend(Buffer.byteLength(JSON.stringify(reply)) + 1, now);
+          if (delay > 0) await new Promise((r) => setTimeout(r, delay).unref());
+          peer.send(reply);
+        })
         .finally(() => peer.inflightRequests--);
       return;
     }
@@ -442,7 +515,7 @@ export class PeerManager {
     // Already connected to this target's EBID (e.g. it dialled us): check again later.
     if (t.ebid && this.readyPeersHas(t.ebid)) return this.scheduleDial(t, this.opts.backoffCapMs / 4);
     // A learned address waits while connections (and dials about to become ones) fill maxPeers.
-    if (!t.configured && this.peers.size + this.opensInFlight() >= this.opts.maxPeers) return this.scheduleDial(t);
+    if (!t.configured && this.slotsUsed().all + this.opensInFlight() >= this.opts.maxPeers) return this.scheduleDial(t);
     t.connecting = true;
     // A learned name is resolved through guardedLookup: it may not lead to a host closer than the peer that shared it.
     const lookup = t.learnedFrom === undefined ? {} : { lookup: guardedLookup(t.learnedFrom) };
@@ -486,6 +559,7 @@ export class PeerManager {
   private tickKeepalive(): void {
     const now = Date.now();
     this.bans.prune(now);
+    this.addressBans.prune(now);
     this.inboundRate.prune(now);
     this.deadGroups.prune(now);
     this.peerLog.flush();

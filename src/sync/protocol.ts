@@ -7,13 +7,57 @@ import { z } from "zod";
 import type { Chain } from "../chain/chain.ts";
 import { formatZodError, hex32, uint } from "../consensus/wire.ts";
 import { EPOCH_LENGTH } from "../consensus/params.ts";
-import { canonicalRange, toMinerBlock } from "../chain/minerBlock.ts";
+import { toMinerBlock, type MinerBlock } from "../chain/minerBlock.ts";
 import type { ResEnvelope } from "../p2p/peer.ts";
+import { MAX_LINE_BYTES } from "../p2p/framing.ts";
 
 /** Default blocks in one range reply. */
 export const DEFAULT_CHUNK = 50;
 /** Most blocks one range reply may carry. */
 export const MAX_CHUNK = 1000;
+/**
+ * Most bytes of blocks (serialized MinerBlocks, UTF-8) one block-carrying reply holds: 2 MiB, half
+ * the line cap, so a reply always fits one line with its envelope (docs/protocol.md §9.6). A
+ * reply always carries at least one block, whatever its size.
+ */
+export const MAX_REPLY_BYTES = 2 * 1024 * 1024;
+
+/** Canonical blocks `from..to` (inclusive, stopping at the head), cut after `maxBytes` of them. */
+export interface CappedRange {
+  blocks: MinerBlock[];
+  /** bytes of the blocks as serialized */
+  bytes: number;
+  /** true when the byte cap, not `to` or the head, ended the range */
+  cut: boolean;
+}
+
+/**
+ * Reads canonical blocks `from..to` until the head or until the next block would take the total
+ * past `maxBytes` (the first block is always taken).
+ * @param maxBytes cap on the serialized blocks, bytes (UTF-8 of their JSON)
+ */
+export async function cappedCanonicalRange(chain: Chain, from: number, to: number, maxBytes = MAX_REPLY_BYTES): Promise<CappedRange> {
+  const blocks: MinerBlock[] = [];
+  let bytes = 0;
+  for (let h = from; h <= Math.min(to, chain.head.height); h++) {
+    const meta = await chain.getCanonicalMeta(h);
+    if (!meta) break;
+    const block = await chain.getBlock(meta.hash);
+    if (!block) break;
+    const mb = toMinerBlock(block, meta);
+    const size = Buffer.byteLength(JSON.stringify(mb));
+    if (blocks.length > 0 && bytes + size > maxBytes) return { blocks, bytes, cut: true };
+    blocks.push(mb);
+    bytes += size;
+  }
+  return { blocks, bytes, cut: false };
+}
+
+// A single block too big for one line cannot be sent; say so instead of a reply the peer drops.
+function tooBig(r: CappedRange): ResEnvelope | undefined {
+  if (r.bytes < MAX_LINE_BYTES - 64 * 1024) return undefined;
+  return { ok: false, data: null, errors: [`block at height ${r.blocks[0]!.header.height} is ${r.bytes} bytes, more than one P2P line carries`] };
+}
 
 const rangeReq = z
   .object({ from_index: uint, to_index: uint, max_chunk_size: z.number().int().min(1).max(MAX_CHUNK).optional() })
@@ -31,25 +75,28 @@ export async function handleSyncRequest(chain: Chain, path: string, data: unknow
       const r = rangeReq.safeParse(data);
       if (!r.success) return bad(r.error);
       const chunk = r.data.max_chunk_size ?? DEFAULT_CHUNK;
-      const to = Math.min(r.data.to_index, r.data.from_index + chunk - 1);
-      const blocks = await canonicalRange(chain, r.data.from_index, to);
+      const range = await cappedCanonicalRange(chain, r.data.from_index, Math.min(r.data.to_index, r.data.from_index + chunk - 1));
+      const { blocks } = range;
+      const to = range.cut ? r.data.from_index + blocks.length - 1 : Math.min(r.data.to_index, r.data.from_index + chunk - 1);
       const has_more = to < Math.min(r.data.to_index, chain.head.height);
-      return { ok: true, data: { from_index: r.data.from_index, to_index: to, blocks, count: blocks.length, has_more }, errors: null };
+      return tooBig(range) ?? { ok: true, data: { from_index: r.data.from_index, to_index: to, blocks, count: blocks.length, has_more }, errors: null };
     }
     case "/data/miner_block/epoch": {
       const r = epochReq.safeParse(data);
       if (!r.success) return bad(r.error);
       const from = r.data.epoch * EPOCH_LENGTH;
-      const blocks = await canonicalRange(chain, from, from + EPOCH_LENGTH - 1);
-      return { ok: true, data: { epoch: r.data.epoch, blocks, count: blocks.length }, errors: null };
+      const range = await cappedCanonicalRange(chain, from, from + EPOCH_LENGTH - 1);
+      const { blocks } = range;
+      return tooBig(range) ?? { ok: true, data: { epoch: r.data.epoch, blocks, count: blocks.length, has_more: range.cut }, errors: null };
     }
     case "/data/miner_block/canonical": {
       const r = canonicalReq.safeParse(data);
       if (!r.success) return bad(r.error);
       const from = r.data?.from_index ?? 0;
       const limit = r.data?.limit ?? DEFAULT_CHUNK;
-      const blocks = await canonicalRange(chain, from, from + limit - 1);
-      return { ok: true, data: { blocks, count: blocks.length, has_more: from + limit - 1 < chain.head.height }, errors: null };
+      const range = await cappedCanonicalRange(chain, from, from + limit - 1);
+      const { blocks } = range;
+      return tooBig(range) ?? { ok: true, data: { blocks, count: blocks.length, has_more: range.cut || from + limit - 1 < chain.head.height }, errors: null };
     }
     case "/data/miner_block/get": {
       const r = getReq.safeParse(data);

@@ -21,7 +21,7 @@ import { blockSchema } from "../consensus/wire.ts";
 import { compareTips } from "../consensus/forkChoice.ts";
 import type { Block } from "../consensus/types.ts";
 import type { Peer } from "../p2p/peer.ts";
-import { DEFAULT_CHUNK } from "./protocol.ts";
+import { DEFAULT_CHUNK, MAX_CHUNK } from "./protocol.ts";
 import { EPOCH_LENGTH, epochOf } from "../consensus/params.ts";
 
 /** Collaborators of the syncer. */
@@ -355,32 +355,61 @@ export class Syncer {
     return d.height;
   }
 
-  // Fetches one chunk, preferring `primary`, then any other peer that reports the height; each try
-  // goes through the shared queue so at most `parallel` requests are in flight.
+  // Fetches one chunk, preferring `primary`, then any other peer that reports the height; each
+  // request goes through the shared queue so at most `parallel` are in flight. A reply may hold
+  // only the first part of what was asked (replies are capped by bytes, docs/protocol.md §9.6): the
+  // rest is asked for with range requests from the next height, from the same peer, then others.
   private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer): Promise<{ blocks: Block[]; source: Peer } | undefined> {
     const tried = new Set<Peer>();
-    for (let attempt = 0; attempt < this.opts.attempts; attempt++) {
+    const blocks: Block[] = [];
+    let busyWaits = 0;
+    let source: Peer | undefined;
+    for (let attempt = 0; attempt < this.opts.attempts && blocks.length <= c.to - c.from; attempt++) {
       const candidates = [primary, ...this.m.peers().filter((p) => p !== primary)].filter(
         (p) => p.state === "ready" && p.usableHeight >= c.to && !tried.has(p),
       );
       // spread chunks over peers: rotate by chunk start
-      const source = candidates.length ? candidates[(c.from / this.opts.chunk + attempt) % candidates.length | 0]! : undefined;
+      source = candidates.length ? candidates[(c.from / this.opts.chunk + attempt) % candidates.length | 0]! : undefined;
       if (!source) return undefined;
       tried.add(source);
-      const req = this.requestFor(c);
-      const res = await queue.add(() => source.request(req.path, req.data, this.opts.requestTimeoutMs));
-      if (!res?.ok) continue;
-      // an epoch reply may start before the chunk (we already hold those blocks)
-      const blocks = this.parseBlocks(source, res.data)?.filter((b) => b.header.height >= c.from && b.header.height <= c.to);
-      if (!blocks) continue;
-      const contiguous = blocks.length === c.to - c.from + 1 && blocks.every((b, i) => b.header.height === c.from + i && (i === 0 || b.header.parent_hash === blocks[i - 1]!.hash));
-      if (!contiguous) {
-        this.m.penalize(source, "range reply is not the contiguous range asked for");
-        continue;
+      // The strategy's own request first; continuations (after a partial reply) are ranges.
+      let req = blocks.length === 0 ? this.requestFor(c) : this.rangeRequest(c.from + blocks.length, c.to);
+      while (blocks.length <= c.to - c.from) {
+        const from = c.from + blocks.length;
+        const peer = source;
+        const res = await queue.add(() => peer.request(req.path, req.data, this.opts.requestTimeoutMs));
+        if (!res?.ok) {
+          // A peer that is busy (its served-byte budget, or requests in flight) is asked again after
+          // the wait it names, a few times, before the chunk moves on to another peer.
+          const wait = busyRetryMs(res?.errors);
+          if (wait !== undefined && busyWaits++ < MAX_BUSY_WAITS) {
+            await new Promise((r) => setTimeout(r, wait));
+            continue;
+          }
+          break;
+        }
+        // an epoch reply may start before the chunk (we already hold those blocks)
+        const got = this.parseBlocks(source, res.data)?.filter((b) => b.header.height >= from && b.header.height <= c.to);
+        if (!got) break;
+        const prev = blocks[blocks.length - 1];
+        const contiguous = got.every((b, i) => b.header.height === from + i && (i === 0 ? !prev || b.header.parent_hash === prev.hash : b.header.parent_hash === got[i - 1]!.hash));
+        const whole = got.length === c.to - from + 1;
+        const hasMore = (res.data as { has_more?: unknown }).has_more === true;
+        if (!contiguous || (!whole && !hasMore)) {
+          this.m.penalize(source, "range reply is not the contiguous range asked for");
+          break;
+        }
+        // Only an epoch reply cut before our chunk starts may hold nothing new: go on with a range.
+        if (got.length === 0 && req.path !== "/data/miner_block/epoch") break;
+        blocks.push(...got);
+        req = this.rangeRequest(c.from + blocks.length, c.to);
       }
-      return { blocks, source };
     }
-    return undefined;
+    return blocks.length === c.to - c.from + 1 ? { blocks, source: source! } : undefined;
+  }
+
+  private rangeRequest(from: number, to: number): { path: string; data: unknown } {
+    return { path: "/data/miner_block/range", data: { from_index: from, to_index: to, max_chunk_size: Math.min(MAX_CHUNK, to - from + 1) } };
   }
 
   private parseBlocks(peer: Peer, data: unknown): Block[] | undefined {
@@ -400,4 +429,18 @@ export class Syncer {
     }
     return out;
   }
+}
+
+/** Busy replies waited out per chunk before it moves to another peer. */
+const MAX_BUSY_WAITS = 5;
+
+/**
+ * The ms to wait before asking again after a `busy` reply (docs/protocol.md §9.6): the `retry in N
+ * ms` it names (at most 5 s), 250 ms for other busy replies; undefined for any other error.
+ */
+export function busyRetryMs(errors: unknown): number | undefined {
+  const first = Array.isArray(errors) ? errors[0] : undefined;
+  if (typeof first !== "string" || !first.startsWith("busy:")) return undefined;
+  const m = /retry in (\d+) ms/.exec(first);
+  return m ? Math.min(5_000, Number(m[1])) : 250;
 }

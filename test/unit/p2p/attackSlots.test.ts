@@ -20,7 +20,7 @@ test("connections held open by a stranger cannot take the slots kept for the nod
   try {
     const y = await handshake(url, keys[1]!, keys[0]!.ebid); // an honest inbound peer that knows H
     await waitFor(() => x.readyPeers().length === 1, 2000, "Y ready");
-    // The stranger fills every other slot it can with connections that never say hello.
+    // The stranger opens connections that never say hello: handshakes, capped apart, take no slot.
     let refused = 0;
     for (let i = 0; i < 3; i++) {
       const c = await connect(url);
@@ -28,9 +28,13 @@ test("connections held open by a stranger cannot take the slots kept for the nod
       const early = await Promise.race([c.closed, new Promise((r) => setTimeout(() => r(undefined), 150))]);
       if (early) refused++;
     }
-    assert.equal(refused, 1, "inbound connections past maxPeers - reserved are refused");
-    const last = await held[2]!.closed;
-    assert.equal(last.code, 1013);
+    assert.equal(refused, 0, "connections in the handshake take no peer slot");
+    // Peers that complete the handshake take the inbound slots (maxPeers - reserved = 3); past them, closed.
+    for (let i = 0; i < 2; i++) held.push(await handshake(url, freshKey(), keys[0]!.ebid));
+    await waitFor(() => x.readyPeers().length === 3, 2000, "three inbound peers ready");
+    const extra = await handshake(url, freshKey(), keys[0]!.ebid);
+    held.push(extra);
+    assert.equal((await extra.closed).reason, "too many peers");
     y.send({ type: "peers", peers: [`ws://127.0.0.1:${h.port}`] });
     await waitFor(() => x.readyPeers().some((p) => p.ebid === keys[2]!.ebid), 3000, "the node dialled the honest address it learned");
     y.ws.terminate();
@@ -146,7 +150,7 @@ test("a stranger holding every inbound slot from one address group makes room fo
   const held: Hostile[] = [];
   try {
     const room = maxPeers - outboundReserved(maxPeers);
-    for (let i = 0; i < room; i++) held.push(await connect(url, remote)); // never say hello: cost nothing for 10 s
+    for (let i = 0; i < room; i++) held.push(await handshake(url, freshKey(), keys[0]!.ebid, { localAddress: remote })); // fresh keys cost nothing
     await sleep(100);
     const closedAlready = await Promise.all(held.map((c) => Promise.race([c.closed.then(() => true), sleep(50).then(() => false)])));
     assert.deepEqual(closedAlready.filter(Boolean), [], "the stranger's connections all fit");

@@ -6,8 +6,9 @@ import { defaultChainParams } from "../../../src/consensus/params.ts";
 import { chainSpecFileSchema } from "../../../src/chain/schemas.ts";
 import { messageSchema } from "../../../src/p2p/messages.ts";
 import { defaultP2POptions } from "../../../src/p2p/options.ts";
-import { INBOUND_PER_GROUP, learnedPerGroup, outboundReserved } from "../../../src/p2p/limits.ts";
+import { ADDRESS_BAN_AFTER, MAX_SERVE_DELAY_MS, INBOUND_PER_GROUP, learnedPerGroup, outboundReserved } from "../../../src/p2p/limits.ts";
 import { LEARNED_MAX_FAILURES } from "../../../src/p2p/peerManager.ts";
+import { MAX_REPLY_BYTES } from "../../../src/sync/protocol.ts";
 
 const doc = readFileSync(new URL("../../../docs/protocol.md", import.meta.url), "utf8");
 
@@ -78,16 +79,22 @@ test("§9.4 states the code's default limits", () => {
   assertSays(text, `at most ${o.maxInboundPerAddress} inbound`, "inbound per address");
   assertSays(text, `at ${o.maxStrikes} the peer is closed and its EBID banned for ${o.banMs / 60_000} minutes`, "strikes and ban");
   assertSays(text, `one strike is forgiven per minute`, "strike decay");
+  assertSays(text, `after ${ADDRESS_BAN_AFTER} EBID bans from one address`, "address bans");
   assert.equal(o.strikeDecayMs, 60_000, "strike decay");
   assertSays(text, `a WebSocket ping every ${o.pingIntervalMs / 1000} s`, "ping");
   assertSays(text, `for ${o.idleTimeoutMs / 1000} s is terminated`, "idle timeout");
-  assertSays(text, `No ready within ${o.handshakeTimeoutMs / 1000} s closes it`, "handshake timeout");
+  assertSays(text, `no ready within ${o.handshakeTimeoutMs / 1000} s`, "handshake timeout");
+  assertSays(text, `No \`hello\` within ${o.helloTimeoutMs / 1000} s closes it`, "hello timeout");
+  assertSays(text, `at most ${o.maxHandshakes} of them at once, and ${o.maxHandshakesPerAddress} from one IP address`, "handshake caps");
   assertSays(text, `longer than ${mib(o.maxLineBytes)} MiB`, "line cap");
   assertSays(text, `over ${mib(o.maxPayloadBytes)} MiB closes`, "payload cap");
   assertSays(text, `more than ${mib(o.maxBufferedBytes)} MiB of unread output`, "slow reader");
   assertSays(text, `past ${mib(4 * o.maxBufferedBytes)} MiB the peer is disconnected`, "slow reader cut");
   assertSays(text, `at most ${o.maxInflightRequests} of one peer's requests`, "in-flight requests");
   assertSays(text, `at most ${o.maxPendingRequests} wait`, "pending requests");
+  assertSays(text, `holds at most ${mib(MAX_REPLY_BYTES)} MiB of blocks`, "reply byte cap");
+  assertSays(text, `one peer: ${mib(o.servedBytesPerSec)} MiB/s with a burst of ${mib(o.servedBytesBurst)} MiB`, "served byte budget");
+  assertSays(text, `more than ${MAX_SERVE_DELAY_MS / 1000} s of debt`, "served byte budget delay");
   assertSays(text, `min(${o.backoffCapMs / 1000} s, ${o.backoffBaseMs / 1000} s × 2^n)`, "backoff");
   assertSays(text, `a connection that stayed up ${o.backoffResetMs / 1000} s`, "backoff reset");
   assertSays(text, `At most ${o.maxBans.toLocaleString("en-US")} bans are kept`, "ban table");

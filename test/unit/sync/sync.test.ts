@@ -7,7 +7,8 @@ import { VisionNode } from "../../../src/node/node.ts";
 import { extend, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../../helpers/fixtures.ts";
 import { handshakeClient, waitFor } from "../../helpers/net.ts";
 import type { Peer } from "../../../src/p2p/peer.ts";
-import type { SyncerOptions, SyncStrategy } from "../../../src/sync/syncer.ts";
+import { busyRetryMs, type SyncerOptions, type SyncStrategy } from "../../../src/sync/syncer.ts";
+import { cappedCanonicalRange } from "../../../src/sync/protocol.ts";
 
 const keys = makeKeys(3);
 const spec = makeSpec(keys);
@@ -61,6 +62,19 @@ test("/data/miner_block/range: inclusive, chunked, has_more, MinerBlock fields",
   assert.equal(chunked.has_more, true);
   const def = (await peer.request("/data/miner_block/range", { from_index: 1, to_index: 120 })).data as typeof d;
   assert.equal(def.count, 50, "default chunk 50");
+});
+
+test("a block-carrying reply is cut by bytes after at least one block, and says how far it got", async () => {
+  const all = await cappedCanonicalRange(a.chain, 1, 10);
+  assert.equal(all.blocks.length, 10);
+  assert.equal(all.cut, false);
+  const one = Buffer.byteLength(JSON.stringify(all.blocks[0]));
+  const cut = await cappedCanonicalRange(a.chain, 1, 10, 3 * one + 10);
+  assert.equal(cut.cut, true);
+  assert.deepEqual(cut.blocks.map((x) => x.header.height), [1, 2, 3]);
+  assert.ok(cut.bytes <= 3 * one + 10);
+  const tiny = await cappedCanonicalRange(a.chain, 5, 10, 1);
+  assert.deepEqual(tiny.blocks.map((x) => x.header.height), [5], "at least one block, whatever the cap");
 });
 
 test("epoch, get, canonical, chain_info and find_ancestor", async () => {
@@ -145,4 +159,32 @@ test("a peer that never answers range requests is timed out and its chunks are f
     await c.close();
     t.cleanup();
   }
+});
+
+test("a sync from a peer whose served-byte budget runs out waits out its busy replies and completes", async () => {
+  const ts = tempDir();
+  const tc = tempDir();
+  // The same 120 blocks, served at ~20 KB/s after a 16 KB burst: most replies wait or are refused busy.
+  const src = await openTestChain(spec, ts.dir);
+  for (let h = 1; h <= 120; h++) await src.chain.importBlock((await a.chain.getBlock((await a.chain.getCanonicalMeta(h))!.hash))!);
+  await src.close();
+  const server = await VisionNode.init(opts(ts.dir, [], { servedBytesPerSec: 20_000, servedBytesBurst: 16_000 }), silentLog);
+  const c = await VisionNode.init(opts(tc.dir, [`ws://127.0.0.1:${server.p2p.port}`], {}, { parallel: 4 }), silentLog);
+  try {
+    await waitFor(() => c.chain.head.height === 120, 30_000, "sync to 120 through busy replies");
+    assert.equal(c.chain.head.hash, a.chain.head.hash);
+  } finally {
+    await c.close();
+    await server.close();
+    ts.cleanup();
+    tc.cleanup();
+  }
+});
+
+test("busyRetryMs: the wait a busy reply names, capped; other errors are not busy", () => {
+  assert.equal(busyRetryMs(["busy: served byte budget spent, retry in 1200 ms"]), 1200);
+  assert.equal(busyRetryMs(["busy: served byte budget spent, retry in 99999 ms"]), 5000);
+  assert.equal(busyRetryMs(["busy: too many requests in flight"]), 250);
+  assert.equal(busyRetryMs(["unknown path"]), undefined);
+  assert.equal(busyRetryMs(null), undefined);
 });

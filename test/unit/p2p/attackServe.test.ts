@@ -1,0 +1,48 @@
+// A peer that asks for megabytes with 100-byte requests, 16 in flight, all the time: what a node
+// serves it is bounded by its served-byte budget (docs/protocol.md §9.6), past which it is told
+// `busy` in a clear reply, and the connection stays up.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { PeerManager } from "../../../src/p2p/peerManager.ts";
+import { defaultP2POptions } from "../../../src/p2p/options.ts";
+import { makeKeys, silentLog } from "../../helpers/fixtures.ts";
+import { CHAIN_ID, GENESIS, handshake, sleep } from "./attackKit.ts";
+
+const keys = makeKeys(2);
+const MIB = 1024 * 1024;
+const REPLY = "x".repeat(256 * 1024);
+
+test("a peer pulling replies as fast as it can gets at most its served-byte budget, then busy replies", async () => {
+  const budget = { servedBytesPerSec: 1 * MIB, servedBytesBurst: 2 * MIB };
+  const x = new PeerManager(
+    { ...defaultP2POptions, host: "127.0.0.1", port: 0, ...budget },
+    { chainId: CHAIN_ID, genesisHash: GENESIS, ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey },
+    { status: () => ({ height: 3, tip_hash: "22".repeat(32) }), onPeerReady: () => undefined, onMessage: () => undefined, onRequest: async () => ({ ok: true, data: REPLY }) },
+    silentLog,
+  );
+  await x.start();
+  try {
+    const c = await handshake(`ws://127.0.0.1:${x.port}`, keys[1]!, keys[0]!.ebid);
+    let id = 0;
+    const answered = () => c.lines.filter((l) => l.startsWith('{"type":"res"')).length;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 2000) {
+      while (id - answered() < 16) c.send({ type: "req", id: id++, path: "/data/miner_block/range", data: { from_index: 0, to_index: 999, max_chunk_size: 1000 } });
+      await sleep(10);
+    }
+    const secs = (Date.now() - t0) / 1000;
+    const res = c.lines.filter((l) => l.startsWith('{"type":"res"')).map((l) => JSON.parse(l) as { ok: boolean; errors: string[] | null });
+    const servedBytes = c.lines.filter((l) => l.startsWith('{"type":"res"') && l.includes('"ok":true')).reduce((n, l) => n + l.length, 0);
+    const bound = budget.servedBytesBurst + budget.servedBytesPerSec * secs + REPLY.length;
+    console.log(`# served ${(servedBytes / MIB).toFixed(1)} MiB in ${secs.toFixed(1)} s; bound ${(bound / MIB).toFixed(1)} MiB; ${res.filter((r) => !r.ok).length} busy replies`);
+    assert.ok(servedBytes <= bound, `served ${servedBytes} bytes, budget allows ${bound}`);
+    const busy = res.find((r) => !r.ok);
+    assert.ok(busy, "refused past the budget");
+    assert.match(busy.errors![0]!, /^busy: served byte budget spent, retry in \d+ ms$/);
+    assert.equal(c.ws.readyState, c.ws.OPEN, "a refusal, not a drop");
+    assert.equal(x.readyPeers().length, 1);
+    c.ws.terminate();
+  } finally {
+    await x.stop();
+  }
+});
