@@ -6,6 +6,7 @@ import { defaultChainParams, type ChainParams } from "../consensus/params.ts";
 import type { ConsensusKind } from "../consensus/forkChoice.ts";
 import type { Block, Header } from "../consensus/types.ts";
 import { blockHash } from "../consensus/hashing.ts";
+import { MAX_WIRE_TXS } from "../consensus/wire.ts";
 import { H, hashJson, toHex } from "../consensus/encoding.ts";
 import { chainSpecFileSchema, formatZodError } from "./schemas.ts";
 import { ChainSpecError } from "./errors.ts";
@@ -124,7 +125,7 @@ function checkParams(p: ChainParams): void {
   if (p.jitter_max_ms < p.jitter_min_ms) fail("jitter_max_ms must be >= jitter_min_ms");
   if (p.pool_window < 1) fail("pool_window must be >= 1");
   if (p.attestation_max_age < 1) fail("attestation_max_age must be >= 1");
-  if (p.max_block_txs > 10_000) fail("max_block_txs must be <= 10000");
+  if (p.max_block_txs > MAX_WIRE_TXS) fail(`max_block_txs must be <= ${MAX_WIRE_TXS}`);
   if (p.difficulty_adjustment_interval < 1) fail("difficulty_adjustment_interval must be >= 1");
   if (p.min_difficulty > p.max_difficulty) fail("min_difficulty must be <= max_difficulty");
   if (p.max_difficulty > 64 || p.fallback_difficulty > 64 || p.genesis_difficulty > 64) fail("difficulties must be <= 64");

@@ -15,7 +15,9 @@ export const uint = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const decimalAmount = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, "expected a non-negative integer as a decimal string");
 
 /** Hard cap on transactions per block accepted from the wire, whatever the spec says. */
-export const MAX_WIRE_TXS = 10_000;
+// 3,000 transfers with every field at its longest is ~1.66 MiB as a MinerBlock, so any valid block
+// fits one sync reply (2 MiB) and one line (4 MiB): docs/protocol.md §9.6.
+export const MAX_WIRE_TXS = 3_000;
 
 /** Longest P2P address accepted anywhere: hello `advertise_url`, `peers` entries, chain spec `bootnodes`. */
 export const MAX_WS_URL_CHARS = 256;

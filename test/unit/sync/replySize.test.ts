@@ -7,6 +7,7 @@ import { defaultChainParams, MAX_ATTESTATIONS_PER_BLOCK } from "../../../src/con
 import { MAX_WIRE_TXS } from "../../../src/consensus/wire.ts";
 import { MAX_REPLY_BYTES } from "../../../src/sync/protocol.ts";
 import { defaultP2POptions } from "../../../src/p2p/options.ts";
+import { makeSpec } from "../../helpers/fixtures.ts";
 
 const MIB = 2 ** 20;
 const h64 = "f".repeat(64);
@@ -26,12 +27,15 @@ test("§9.6: the largest block under the default max_block_txs is ~0.31 MiB, so 
   assert.ok(Math.floor(MAX_REPLY_BYTES / size(defaultChainParams.max_block_txs)) >= 6);
 });
 
-test("§9.6: at the spec's 10,000 transfers a block is ~5.4 MiB; ~3,600 fill a reply and ~7,200 a line", () => {
-  assert.equal(MAX_WIRE_TXS, 10_000);
-  const mib = size(MAX_WIRE_TXS) / MIB;
-  assert.ok(Math.abs(mib - 5.4) < 0.1, `${mib} MiB`);
-  const fillReply = Math.floor((MAX_REPLY_BYTES - base) / txBytes);
-  assert.ok(Math.abs(fillReply - 3600) < 100, String(fillReply));
-  const fillLine = Math.floor((defaultP2POptions.maxLineBytes - 64 * 1024 - base) / txBytes);
-  assert.ok(Math.abs(fillLine - 7200) < 100, String(fillLine));
+test("§9.6: at the spec's limit of 3,000 transfers a block is ~1.66 MiB, so any valid block fits one reply and one line", () => {
+  assert.equal(MAX_WIRE_TXS, 3_000);
+  const bytes = size(MAX_WIRE_TXS);
+  assert.ok(Math.abs(bytes / MIB - 1.66) < 0.02, `${bytes / MIB} MiB`);
+  assert.ok(bytes <= MAX_REPLY_BYTES, "fits one reply");
+  assert.ok(bytes <= defaultP2POptions.maxLineBytes - 64 * 1024, "fits one line");
+});
+
+test("a chain spec with max_block_txs above the wire limit is refused", () => {
+  assert.throws(() => makeSpec([], { params: { max_block_txs: MAX_WIRE_TXS + 1 } }), /max_block_txs must be <= 3000/);
+  assert.equal(makeSpec([], { params: { max_block_txs: MAX_WIRE_TXS } }).params.max_block_txs, MAX_WIRE_TXS);
 });
