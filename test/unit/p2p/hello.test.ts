@@ -79,21 +79,40 @@ test("advertise_url replaces the inferred address; a node that hears it from a p
   await b.start();
   const a = manager(keys[0]!, { port: portA, advertiseUrl: advertised, peers: [`ws://127.0.0.1:${b.port}`] });
   await a.start();
-  const c = manager(keys[2]!, { peers: [`ws://127.0.0.1:${b.port}`] });
+  // A peer shares A's own advertised address back to it, then an address that is not A's (a closed port).
+  const notA = `ws://127.0.0.1:${await freePort()}`;
+  const c = manager(keys[2]!, { peers: [`ws://127.0.0.1:${b.port}`] }, (p) => {
+    if (p.ebid === keys[0]!.ebid) p.send({ type: "peers", peers: [advertised, notA] });
+  });
+  // Every address A takes up as a dial target (learned addresses go through addTarget).
+  const targetsOfA: string[] = [];
+  const addTarget = a.addTarget.bind(a);
+  a.addTarget = (url, configured, learnedFrom) => {
+    targetsOfA.push(url);
+    addTarget(url, configured, learnedFrom);
+  };
   try {
     const seenByB = await waitFor(() => b.readyPeers().find((p) => p.ebid === keys[0]!.ebid), 5000, "A connected to B");
-    // A dialled B (inbound); B may then keep its own dial of A's advertised address, made to check it.
-    assert.ok(seenByB.direction === "inbound" || seenByB.dialUrl === advertised, seenByB.direction);
     assert.equal(seenByB.hello!.advertise_url, advertised);
-    assert.equal(seenByB.listenUrl, advertised, `not the inferred ws://127.0.0.1:${portA}`);
+    assert.equal(seenByB.listenUrl, advertised, `shown at once, not the inferred ws://127.0.0.1:${portA}`);
     assert.equal(seenByB.hello!.agent, buildInfo().agent);
+    // B passes A's advertised address on only once it reached A there itself (its own dial, like a
+    // learned address); until then it passes on the inferred one. C must hear the advertised one.
+    await waitFor(() => b.addressesFor().includes(advertised), 5000, "B reached A at its advertised address");
+    const checked = b.readyPeers().filter((p) => p.ebid === keys[0]!.ebid);
+    assert.equal(checked.length, 1, "one connection per EBID");
+    // A dialled B (inbound); B kept its own dial of A's advertised address if the tie-break chose it.
+    assert.ok(checked[0]!.direction === "inbound" || checked[0]!.dialUrl === advertised, checked[0]!.direction);
+    // B told A of its other peers when each connection to A became ready: C was not among them yet,
+    // so C's only connection to A is the one C dials at the address B passed on.
     await c.start();
     const cToA = await waitFor(() => c.readyPeers().find((p) => p.ebid === keys[0]!.ebid), 5000, "C dialled A through B");
     assert.equal(cToA.direction, "outbound");
     assert.equal(cToA.dialUrl, advertised);
-    // A never dials its own advertised address when a peer shares it back.
-    await sleep(200);
-    assert.ok(a.readyPeers().every((p) => p.ebid !== keys[0]!.ebid));
+    // A takes up the other address of C's peers message but never its own advertised one: both come
+    // in one message, handled in order, so once the later one is a target the earlier was judged.
+    await waitFor(() => targetsOfA.includes(notA), 5000, "A learned the other address C shared");
+    assert.ok(!targetsOfA.includes(advertised), targetsOfA.join(", "));
   } finally {
     await c.stop();
     await a.stop();
