@@ -38,7 +38,10 @@ function transfer(chainId: string, from: Sender, to: string, nonce: number): Tx 
 export async function buildFullChain(dir: string, specFile: string, blocks: number, txsPerBlock: number): Promise<{ spec: ChainSpec; keys: TestKey[]; tipHash: string }> {
   const keys = makeKeys(1);
   const senders = Array.from({ length: txsPerBlock }, (_, i) => sender(i));
-  const spec = makeSpec(keys, { alloc: Object.fromEntries(senders.map((s) => [s.ebid, "1000000000"])) });
+  // The sink (the producer) is in the alloc, so a transfer of 1 never creates an account
+  // (docs/protocol.md §6.5, min_account_balance).
+  const alloc = Object.fromEntries([...senders.map((s) => [s.ebid, "1000000000"]), [keys[0]!.ebid, "0"]]);
+  const spec = makeSpec(keys, { alloc });
   writeFileSync(specFile, JSON.stringify(spec));
   const c = await openTestChain(spec, dir);
   try {
