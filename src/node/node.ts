@@ -358,9 +358,10 @@ export class VisionNode {
       peer.tipHash = block.hash;
     }
     try {
-      const out = await this.chain.importBlock(block);
+      const out = await this.chain.importBlock(block, { source: `peer:${peer.ebid ?? peer.remoteAddress}` });
       if (out.status === "imported") {
-        this.p2p.broadcast({ type: "block", block }, peer);
+        // Side blocks that cannot become the head are stored, not relayed (docs/protocol.md §9.5).
+        if (out.newHead || this.chain.worthRelaying(out.meta)) this.p2p.broadcast({ type: "block", block }, peer);
       } else if (out.status === "unknown-parent") {
         this.syncer.maybeSync(peer);
       }
@@ -394,14 +395,16 @@ export class VisionNode {
    */
   async submitMinedBlock(block: Block): Promise<SubmitOutcome> {
     this.seenBlocks.set(block.hash, true);
-    const out = await this.chain.importBlock(block).catch((e) => {
+    // The API is one more source for the held and parked bounds (docs/protocol.md §6.4).
+    const out = await this.chain.importBlock(block, { source: "api" }).catch((e) => {
       this.seenBlocks.delete(block.hash);
       throw e;
     });
     const tip = { height: this.chain.head.height, hash: this.chain.head.hash };
     switch (out.status) {
       case "imported":
-        this.p2p.broadcast({ type: "block", block }); // valid either way; peers run their own fork choice
+        // Peers run their own fork choice; a side block that cannot become the head is not relayed.
+        if (out.newHead || this.chain.worthRelaying(out.meta)) this.p2p.broadcast({ type: "block", block });
         if (out.newHead) {
           this.log.info({ height: out.meta.height, hash: block.hash, producer: block.header.producer }, "Accepted submitted block");
           return { status: "accepted", height: out.meta.height, hash: block.hash, total_weight: out.meta.total_weight, reorg_depth: out.reorgDepth, known: false };
