@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|partition|tx|pow|api|fuzz|memory]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
+ * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|partition|tx|pow|api|fuzz|memory|junk]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
  * baselines measured in the same run.
  */
 import { parseArgs } from "node:util";
@@ -13,6 +13,7 @@ import { benchPow } from "./pow.ts";
 import { benchApi } from "./api.ts";
 import { benchFuzz } from "./fuzz.ts";
 import { benchMemory } from "./memory.ts";
+import { benchJunk } from "./junk.ts";
 
 const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, rounds: { type: "string", default: "20" }, "sync-blocks": { type: "string", default: "10000" }, "fuzz-cases": { type: "string", default: "100000" }, "memory-idle-minutes": { type: "string", default: "2" }, "memory-soak-minutes": { type: "string", default: "3" }, "memory-base": { type: "string" }, "api-base": { type: "string" }, only: { type: "string" } } });
 const blocks = Number(values.blocks);
@@ -28,3 +29,4 @@ if (!values.only || values.only === "pow") await benchPow();
 if (!values.only || values.only === "api") await benchApi({ base: values["api-base"] });
 if (!values.only || values.only === "fuzz") await benchFuzz(Number(values["fuzz-cases"]));
 if (!values.only || values.only === "memory") await benchMemory({ idleMinutes: Number(values["memory-idle-minutes"]), soakMinutes: Number(values["memory-soak-minutes"]), base: values["memory-base"] });
+if (!values.only || values.only === "junk") await benchJunk();

@@ -1,0 +1,85 @@
+// Memory and liveness under junk (real processes over P2P): 1,000 valid-looking blocks with unknown
+// parents and 1,000 valid fallback side blocks on old parents, sent by hostile peers with fresh
+// keys to a producing node of a 2-node testnet, leave its heap within a bound and its block interval
+// as it was. The attacker builds its blocks with a replica of the chain (same spec, real LevelDB).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { makeKeys, makeSpec, openTestChain, tempDir } from "../helpers/fixtures.ts";
+import { getJson, startMesh, type NodeProc } from "../helpers/nodeProcess.ts";
+import { junkPeer, junkSideBlock, junkOrphan, heapUsed, medianInterval, transfers, syncReplica } from "../helpers/junk.ts";
+import { MAX_PARKED_BYTES } from "../../src/chain/chain.ts";
+
+/** The heap a node may gain from the junk: the parked budget twice over (objects outweigh their JSON) plus 32 MiB of slack for the garbage collector's timing. */
+const HEAP_BOUND = 2 * MAX_PARKED_BYTES + 32 * 1024 * 1024;
+
+test("1,000 unknown-parent junk blocks and 1,000 fallback side blocks leave the heap within its bound and the block interval unchanged", async () => {
+  const t = tempDir();
+  const keys = makeKeys(2);
+  const spec = makeSpec(keys, { genesis_timestamp: Date.now(), params: { block_time_ms: 500, fallback_difficulty: 1 } });
+  const replica = await openTestChain(spec);
+  Object.defineProperty(replica.clock, "now", { get: () => Date.now() + 3600_000 });
+  let nodes: NodeProc[] = [];
+  try {
+    nodes = await startMesh(t.dir, keys, spec);
+    const target = nodes[0]!;
+    const head = async () => (await getJson(`${target.api}/api/chain/head`)).height as number;
+    await waitHeight(head, 10);
+    const h0 = await head();
+    await waitHeight(head, h0 + 20);
+    const h1 = await head();
+    const before = await medianInterval(target, h0, h1);
+    const heap0 = await heapUsed(target);
+
+    // The junk, from fresh identities (a new one every 8 blocks: refused blocks are strikes).
+    const txs = transfers(spec, 200);
+    let peer = await junkPeer(target, spec, replica.chain.genesis.hash);
+    let sent = 0;
+    const next = async () => {
+      if (++sent % 8 === 0) {
+        peer.close();
+        peer = await junkPeer(target, spec, replica.chain.genesis.hash);
+      }
+    };
+    let height = 0;
+    for (let i = 0; i < 1000; i++) {
+      if (i % 50 === 0) height = await head();
+      peer.send(junkOrphan(peer.key, txs, Math.max(1, height - 1)));
+      await next();
+    }
+    await syncReplica(replica.chain, target);
+    const tip = replica.chain.head.height;
+    for (let i = 0; i < 1000; i++) {
+      // Parents 6 to 60 blocks below the tip: those past the fork horizon are refused at once, the
+      // others are stored but not relayed.
+      const parent = (await replica.chain.getCanonicalMeta(Math.max(1, tip - 6 - (i % 55))))!;
+      peer.send(await junkSideBlock(replica.chain, parent));
+      await next();
+    }
+    peer.close();
+    const h2 = await head();
+    await waitHeight(head, h2 + 20);
+    const h3 = await head();
+    const during = await medianInterval(target, h1, h3);
+    const heap1 = await heapUsed(target);
+    const mib = (x: number) => (x / 1024 / 1024).toFixed(1);
+    console.log(`# heap used ${mib(heap0)} MiB before, ${mib(heap1)} MiB after (bound +${mib(HEAP_BOUND)} MiB); median interval ${before} ms before, ${during} ms with the junk`);
+    assert.ok(heap1 - heap0 <= HEAP_BOUND, `heap grew ${mib(heap1 - heap0)} MiB, bound ${mib(HEAP_BOUND)} MiB`);
+    assert.ok(during <= 1.5 * before + 100, `median block interval ${during} ms with the junk, ${before} ms without`);
+    const health = await getJson(`${target.api}/api/health`);
+    assert.ok(health.pending.parked <= 512);
+    const hashes = await Promise.all(nodes.map(async (n) => (await getJson(`${n.api}/api/blocks/${h3 - 2}`)).hash));
+    assert.equal(new Set(hashes).size, 1, "both nodes agree");
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await replica.destroy();
+    t.cleanup();
+  }
+});
+
+async function waitHeight(head: () => Promise<number>, h: number): Promise<void> {
+  const start = Date.now();
+  while ((await head()) < h) {
+    if (Date.now() - start > 60_000) throw new Error(`height ${h} not reached in 60 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
