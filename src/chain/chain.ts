@@ -1,7 +1,9 @@
 /**
  * The chain: imports blocks (fully validated), keeps the head by fork choice (docs/protocol.md §7),
- * holds blocks from the future until due, parks blocks whose parent is unknown, and persists each
- * import as one atomic LevelDB batch. Imports are serialized.
+ * holds blocks from the near future until due, parks blocks whose parent is unknown, and persists
+ * each import as one atomic LevelDB batch. Imports are serialized. What it keeps in memory for later
+ * is bounded by node policy (docs/protocol.md §6.4: hold horizon, held and parked budgets per
+ * source), and side blocks forking past the fork horizon are refused outside sync (§7).
  */
 import { EventEmitter } from "node:events";
 import PQueue from "p-queue";
