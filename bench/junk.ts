@@ -1,9 +1,9 @@
 /**
  * Junk blocks against a producing node of a 2-node testnet (real processes, P2P over loopback):
- * 1,000 valid-looking blocks with unknown parents (200 transfers each) and 1,000 valid fallback side
- * blocks on parents 6..60 below the tip, from hostile peers with fresh keys. Prints the node's heap
- * (`nodejs_heap_size_used_bytes`) before and after, and the median block interval without the junk
- * (baseline, same run) and while it arrives, with their ratio.
+ * 1,000 valid-looking blocks with unknown parents (max_block_txs transfers each, 500 by default)
+ * and 1,000 valid fallback side blocks on parents 6..60 below the tip, from hostile peers with fresh
+ * keys. Prints the node's heap (`nodejs_heap_size_used_bytes`) before and after, and the median
+ * block interval without the junk (baseline, same run) and while it arrives, with their ratio.
  */
 import { makeKeys, makeSpec, openTestChain, tempDir } from "../test/helpers/fixtures.ts";
 import { getJson, startMesh, type NodeProc } from "../test/helpers/nodeProcess.ts";
@@ -30,7 +30,7 @@ export async function benchJunk(count = 1000, blockTimeMs = 1000): Promise<Recor
     const h1 = await head();
     const baseline = await medianInterval(target, h0, h1);
     const heap0 = await heapUsed(target);
-    const txs = transfers(spec, 200);
+    const txs = transfers(spec, spec.params.max_block_txs);
     let peer = await junkPeer(target, spec, replica.chain.genesis.hash);
     let sent = 0;
     const next = async () => {
@@ -62,7 +62,7 @@ export async function benchJunk(count = 1000, blockTimeMs = 1000): Promise<Recor
     const health = await getJson(`${target.api}/api/health`);
     const mib = (x: number) => x / 1024 / 1024;
     const r = { heap_before_mib: mib(heap0), heap_after_mib: mib(heap1), interval_baseline_ms: baseline, interval_junk_ms: during, ratio: during / baseline, parked: health.pending.parked };
-    console.log(`\njunk blocks: ${count} unknown-parent (200 transfers each) and ${count} fallback side blocks, sent in ${fmt(sendSeconds, 1)} s, block_time_ms ${blockTimeMs}:`);
+    console.log(`\njunk blocks: ${count} unknown-parent (${txs.length} transfers each) and ${count} fallback side blocks, sent in ${fmt(sendSeconds, 1)} s, block_time_ms ${blockTimeMs}:`);
     console.log(`  heap used ${fmt(r.heap_before_mib, 1)} MiB before, ${fmt(r.heap_after_mib, 1)} MiB after (+${fmt(r.heap_after_mib - r.heap_before_mib, 1)} MiB); ${r.parked} blocks parked`);
     console.log(`  median block interval ${baseline} ms without junk, ${during} ms with it: ${fmt(r.ratio, 3)}x`);
     console.log(`  goal heap growth <= 96 MiB: ${r.heap_after_mib - r.heap_before_mib <= 96 ? "met" : "NOT MET"}; goal interval ratio <= 1.2: ${r.ratio <= 1.2 ? "met" : "NOT MET"}`);
