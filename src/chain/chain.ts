@@ -59,9 +59,9 @@ export const HOLD_HORIZON_BLOCKS = 4;
 /** Node policy: a side block whose parent is more than this many blocks below the head is refused unless it wins fork choice at once or comes from a sync. */
 export const FORK_HORIZON_BLOCKS = 32;
 /** Node policy: bytes (JSON wire form) of all parked blocks. */
-export const MAX_PARKED_BYTES = 32 * 1024 * 1024;
+export const MAX_PARKED_BYTES = 16 * 1024 * 1024;
 /** Node policy: bytes (JSON wire form) of the blocks parked from one source (a peer, or the API). */
-export const MAX_PARKED_BYTES_PER_SOURCE = 4 * 1024 * 1024;
+export const MAX_PARKED_BYTES_PER_SOURCE = 2 * 1024 * 1024;
 
 /** Chain tuning. */
 export interface ChainOptions {

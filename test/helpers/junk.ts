@@ -87,6 +87,16 @@ export async function heapUsed(node: NodeProc): Promise<number> {
   return Number(m[1]);
 }
 
+/** The least of `samples` readings of `heapUsed`, 1 s apart: what stays live, less uncollected garbage. */
+export async function heapSettled(node: NodeProc, samples = 5): Promise<number> {
+  let least = Infinity;
+  for (let i = 0; i < samples; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 1000));
+    least = Math.min(least, await heapUsed(node));
+  }
+  return least;
+}
+
 /** Median ms between consecutive canonical blocks in heights [from, to], from header timestamps. */
 export async function medianInterval(node: NodeProc, from: number, to: number): Promise<number> {
   const ts: number[] = [];
