@@ -1,6 +1,6 @@
 // Costs of hostile but well-formed input at the chain, over real LevelDB: equivocation evidence
 // written per block (linear bytes), and the expected pow difficulty of a long chain opened fresh
-// (no recursion down to genesis).
+// (no recursion down to genesis), and the bounds of the held set.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { expectedDifficulty, headerMeetsPow } from "../../../src/consensus/index
 import { ChainDb } from "../../../src/storage/chainDb.ts";
 import { Chain } from "../../../src/chain/chain.ts";
 import { genesisBlock } from "../../../src/chain/spec.ts";
+import { BlockError } from "../../../src/chain/errors.ts";
 import type { BlockMeta, ChainWrite } from "../../../src/storage/records.ts";
 import type { Header } from "../../../src/consensus/types.ts";
 
@@ -114,6 +115,37 @@ test("the expected difficulty of a 20,000-block pow chain opened fresh is found 
       await db.close();
     }
   } finally {
+    t.cleanup();
+  }
+});
+
+test("the held set keeps at most its size and per-source share, preferring blocks due sooner", async () => {
+  const keys = makeKeys(1);
+  const spec = makeSpec([], { params: { block_time_ms: 1000, fallback_difficulty: 1 } });
+  const t = tempDir();
+  const db = await ChainDb.open(join(t.dir, "chaindata"));
+  const clock = { now: spec.genesis_timestamp + 10_000_000 };
+  const chain = await Chain.open({ spec, now: () => clock.now, maxHeldBlocks: 4, maxHeldPerSource: 2 }, { db, logger: silentLog });
+  try {
+    const parent = chain.head;
+    const { stateRoot } = await chain.previewState(parent, keys[0]!.ebid, []);
+    const due = (ms: number) => {
+      const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: clock.now + spec.params.max_future_drift_ms + ms, attestations: [], difficulty: 1, stateRoot }));
+      return sealBlock(h, { attestations: [] }, keys[0]!.secretKey);
+    };
+    const tooEarly = (e: unknown) => e instanceof BlockError && e.code === "TOO_EARLY";
+    assert.equal((await chain.importBlock(due(3000), { source: "a" })).status, "held");
+    assert.equal((await chain.importBlock(due(3001), { source: "a" })).status, "held");
+    await assert.rejects(chain.importBlock(due(100), { source: "a" }), tooEarly, "a third from one source");
+    assert.equal((await chain.importBlock(due(3002), { source: "b" })).status, "held");
+    assert.equal((await chain.importBlock(due(3003), { source: "c" })).status, "held");
+    await assert.rejects(chain.importBlock(due(3500), { source: "d" }), tooEarly, "full, and due later than all held");
+    assert.equal((await chain.importBlock(due(100), { source: "d" })).status, "held", "due sooner: takes the place of the one due last");
+    assert.equal(chain.pending.held, 4);
+    await assert.rejects(chain.importBlock(due(4 * spec.params.block_time_ms + 1), { source: "e" }), (e) => e instanceof BlockError && e.code === "TOO_FAR_AHEAD");
+  } finally {
+    await chain.close();
+    await db.close();
     t.cleanup();
   }
 });
