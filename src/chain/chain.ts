@@ -1,7 +1,9 @@
 /**
  * The chain: imports blocks (fully validated), keeps the head by fork choice (docs/protocol.md §7),
- * holds blocks from the future until due, parks blocks whose parent is unknown, and persists each
- * import as one atomic LevelDB batch. Imports are serialized.
+ * holds blocks from the near future until due, parks blocks whose parent is unknown, and persists
+ * each import as one atomic LevelDB batch. Imports are serialized. What it keeps in memory for later
+ * is bounded by node policy (docs/protocol.md §6.4: hold horizon, held and parked budgets per
+ * source), and side blocks forking past the fork horizon are refused outside sync (§7).
  */
 import { EventEmitter } from "node:events";
 import PQueue from "p-queue";
@@ -11,13 +13,13 @@ import type { Block } from "../consensus/types.ts";
 import { blockWeight, compareTips } from "../consensus/forkChoice.ts";
 import { epochSalt, miningSeed, pickWinnerWithRerolls } from "../consensus/selection.ts";
 import { poolFor, type PoolEntry } from "../consensus/pool.ts";
-import { isRetargetHeight, retarget } from "../consensus/difficulty.ts";
+import { retarget } from "../consensus/difficulty.ts";
 import type { ChainDb } from "../storage/chainDb.ts";
-import type { BlockMeta, ChainWrite, Equivocation, ProducerTotals } from "../storage/records.ts";
+import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals } from "../storage/records.ts";
 import { blockHash } from "../consensus/hashing.ts";
 import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, type ChainSpec } from "./spec.ts";
-import { validateBlock, type Schedule } from "./validation.ts";
+import { validateBlock, validateDetached, type Schedule } from "./validation.ts";
 import { executeBlock, type Execution } from "./execute.ts";
 import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "./state.ts";
 import { HeadState, type HeadMove, type MovedBlock } from "./headState.ts";
@@ -41,6 +43,26 @@ export interface HeadEvent {
   orphaned: string[];
 }
 
+/** Where an offered block came from (docs/protocol.md §6.4, §7 node policy). */
+export interface ImportSource {
+  /** who sent it, for the per-source bounds on held and parked blocks: a peer's id, `"api"`, `"self"` */
+  source?: string;
+  /**
+   * true for blocks of a range sync from a peer that claims a better chain: such a branch arrives
+   * block by block from the fork point, so the fork horizon does not apply to it
+   */
+  sync?: boolean;
+}
+
+/** Node policy: a block due (timestamp - max_future_drift_ms) more than this many block times ahead is refused. */
+export const HOLD_HORIZON_BLOCKS = 4;
+/** Node policy: a side block whose parent is more than this many blocks below the head is refused unless it wins fork choice at once or comes from a sync. */
+export const FORK_HORIZON_BLOCKS = 32;
+/** Node policy: bytes (JSON wire form) of all parked blocks. */
+export const MAX_PARKED_BYTES = 16 * 1024 * 1024;
+/** Node policy: bytes (JSON wire form) of the blocks parked from one source (a peer, or the API). */
+export const MAX_PARKED_BYTES_PER_SOURCE = 2 * 1024 * 1024;
+
 /** Chain tuning. */
 export interface ChainOptions {
   spec: ChainSpec;
@@ -48,8 +70,23 @@ export interface ChainOptions {
   now?: () => number;
   /** blocks from the future held at most (default 64) */
   maxHeldBlocks?: number;
+  /** blocks from the future held at most per source (default 16) */
+  maxHeldPerSource?: number;
+  /** ms past `now` a block may be due and still be held (default HOLD_HORIZON_BLOCKS block times) */
+  holdHorizonMs?: number;
   /** blocks with an unknown parent parked at most (default 512) */
   maxParked?: number;
+  /** bytes of parked blocks at most, in all (default MAX_PARKED_BYTES) and per source (MAX_PARKED_BYTES_PER_SOURCE) */
+  maxParkedBytes?: number;
+  maxParkedBytesPerSource?: number;
+  /** blocks below the head a side block's parent may be (default FORK_HORIZON_BLOCKS) */
+  forkHorizon?: number;
+}
+
+interface Parked {
+  block: Block;
+  source: string;
+  bytes: number;
 }
 
 /** Collaborators of the chain. */
@@ -80,8 +117,10 @@ export class Chain extends EventEmitter<ChainEvents> {
   private readonly metas = new LRUCache<string, BlockMeta>({ max: 4096 });
   private readonly schedules = new LRUCache<string, Schedule>({ max: 1024 });
   private readonly difficulties = new LRUCache<string, number>({ max: 4096 });
-  private readonly held = new Map<string, { block: Block; timer: NodeJS.Timeout }>();
-  private readonly parked = new Map<string, Block>();
+  private readonly held = new Map<string, { block: Block; timer: NodeJS.Timeout; source: string; dueAt: number }>();
+  private readonly parked = new Map<string, Parked>();
+  private readonly parkedBySource = new Map<string, number>();
+  private parkedBytes = 0;
   private closed = false;
   private importStarted = 0;
 
@@ -106,7 +145,17 @@ export class Chain extends EventEmitter<ChainEvents> {
    * @throws ChainSpecError when the data dir holds another chain
    */
   static async open(opts: ChainOptions, modules: ChainModules): Promise<Chain> {
-    const full: Required<ChainOptions> = { now: Date.now, maxHeldBlocks: 64, maxParked: 512, ...opts };
+    const full: Required<ChainOptions> = {
+      now: Date.now,
+      maxHeldBlocks: 64,
+      maxHeldPerSource: 16,
+      holdHorizonMs: HOLD_HORIZON_BLOCKS * opts.spec.params.block_time_ms,
+      maxParked: 512,
+      maxParkedBytes: MAX_PARKED_BYTES,
+      maxParkedBytesPerSource: MAX_PARKED_BYTES_PER_SOURCE,
+      forkHorizon: FORK_HORIZON_BLOCKS,
+      ...opts,
+    };
     const genesis = genesisBlock(opts.spec);
     const stored = await modules.db.getGenesis();
     if (stored !== undefined && stored !== genesis.hash) {
@@ -208,13 +257,16 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   /**
    * Offers a block. Validates it fully against its parent's branch, stores it and runs fork choice.
-   * @throws BlockError when a consensus rule fails (the block is not stored)
+   * A block whose parent is unknown is checked as far as it can be without the parent
+   * (`validateDetached`) and parked; one from the near future is held (docs/protocol.md §6.4).
+   * @throws BlockError when a consensus rule or a node policy bound (`TOO_FAR_AHEAD`, `TOO_EARLY`
+   * for a full held set, `DEEP_FORK`) refuses it (the block is not stored)
    */
-  importBlock(block: Block): Promise<ImportOutcome> {
-    return this.queue.add(() => this.importNow(block)) as Promise<ImportOutcome>;
+  importBlock(block: Block, from: ImportSource = {}): Promise<ImportOutcome> {
+    return this.queue.add(() => this.importNow(block, from)) as Promise<ImportOutcome>;
   }
 
-  private async importNow(block: Block): Promise<ImportOutcome> {
+  private async importNow(block: Block, from: ImportSource): Promise<ImportOutcome> {
     if (this.closed) throw new Error("chain is closed");
     this.importStarted = performance.now();
     // Checked before the known-hash shortcut: a header that does not hash to `hash` is never "known".
@@ -222,12 +274,26 @@ export class Chain extends EventEmitter<ChainEvents> {
     const known = await this.getMeta(block.hash);
     if (known) return { status: "known", meta: known };
     if (block.header.height === 0) throw new BlockError("GENESIS_MISMATCH", "a different genesis block");
+    const params = this.spec.params;
+    const dueIn = block.header.timestamp - params.max_future_drift_ms - this.opts.now();
+    if (dueIn > this.opts.holdHorizonMs) {
+      throw new BlockError("TOO_FAR_AHEAD", `timestamp ${block.header.timestamp} is due in ${dueIn} ms, past the hold horizon of ${this.opts.holdHorizonMs} ms`);
+    }
     const parent = await this.getMeta(block.header.parent_hash);
     if (!parent) {
-      this.park(block);
+      validateDetached(block, this.spec);
+      this.park(block, from.source ?? "unknown");
       return { status: "unknown-parent", parentHash: block.header.parent_hash };
     }
-    const params = this.spec.params;
+    if (!from.sync && this._head.height - parent.height > this.opts.forkHorizon) {
+      const h = block.header;
+      const weight = BigInt(parent.total_weight) + blockWeight(h.slot, h.difficulty, h.height, this.spec.consensus);
+      const head = this._head;
+      const wins = compareTips({ totalWeight: weight, height: h.height, hash: block.hash }, { totalWeight: BigInt(head.total_weight), height: head.height, hash: head.hash }) < 0;
+      if (!wins) {
+        throw new BlockError("DEEP_FORK", `parent at height ${parent.height} is more than ${this.opts.forkHorizon} blocks below the head ${head.height} and the block does not win fork choice`);
+      }
+    }
     const schedule = await this.scheduleFor(parent);
     const ancestors = await this.branchHashes(parent, block.header.height - params.attestation_max_age);
     const difficulty = this.spec.consensus === "pow" ? await this.expectedDifficultyFor(parent) : undefined;
@@ -241,7 +307,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     const exec = await this.execute(parent, block);
     if (exec.stateRoot !== block.header.state_root) throw new BlockError("BAD_ROOT", "state_root mismatch");
     const now = this.opts.now();
-    if (block.header.timestamp > now + params.max_future_drift_ms) return this.hold(block, now);
+    if (block.header.timestamp > now + params.max_future_drift_ms) return this.hold(block, now, from.source ?? "unknown");
     const outcome = await this.store(block, parent, now, { producer: block.header.producer, earned: BigInt(this.spec.block_reward) + exec.fees, changes: exec.changes });
     await this.unpark(block.hash);
     return outcome;
@@ -263,7 +329,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     ];
     let move: HeadMove | undefined;
     const evidence = await this.equivocation(block, now);
-    if (evidence) writes.push({ kind: "evidence", evidence });
+    for (const record of evidence) writes.push({ kind: "evidence", record });
     const updated: BlockMeta[] = [meta];
     let reorgDepth = 0;
     let orphaned: string[] = [];
@@ -326,8 +392,8 @@ export class Chain extends EventEmitter<ChainEvents> {
     await this.db.write(writes);
     for (const m of updated) this.metas.set(m.hash, m);
     this.emit("imported", meta, block, (performance.now() - this.importStarted) / 1000);
-    if (evidence) {
-      this.log.warn({ height: h.height, producer: h.producer, blocks: evidence.block_hashes }, "Equivocation: producer signed two blocks at one height");
+    if (evidence.length) {
+      this.log.warn({ height: h.height, producer: h.producer, block: block.hash, blocks_at_height: evidence[evidence.length - 1]!.index + 1 }, "Equivocation: producer signed two blocks at one height");
     }
     if (better) {
       this._head = meta;
@@ -342,15 +408,22 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   // A second valid block by the same producer at the same height is evidence (kept, and the block
-  // still takes part in fork choice like any other).
-  private async equivocation(block: Block, now: number): Promise<Equivocation | undefined> {
+  // still takes part in fork choice like any other). One record per block: on the first detection
+  // the earlier block's and this one's, after that only this one's, so k blocks cost k records.
+  private async equivocation(block: Block, now: number): Promise<EvidenceRecord[]> {
     const h = block.header;
     const same = (await this.db.blocksAtHeight(h.height)).filter((x) => x.producer === h.producer && x.hash !== block.hash);
-    if (same.length === 0) return undefined;
-    const prior = await this.db.getEvidence(h.height, h.producer);
-    const hashes = prior ? [...prior.block_hashes, block.hash] : [...same.map((x) => x.hash), block.hash];
-    const parents = await Promise.all(hashes.slice(0, -1).map(async (x) => (await this.getMeta(x))?.parent_hash ?? ""));
-    return { height: h.height, producer: h.producer, block_hashes: hashes, parent_hashes: [...parents, h.parent_hash], detected_at: now };
+    if (same.length === 0) return [];
+    const record = (hash: string, parent: string, index: number): EvidenceRecord => ({
+      height: h.height, producer: h.producer, block_hash: hash, parent_hash: parent, index, detected_at: now,
+    });
+    const out: EvidenceRecord[] = [];
+    if (same.length === 1) {
+      const first = await this.getMeta(same[0]!.hash);
+      out.push(record(same[0]!.hash, first?.parent_hash ?? "", 0));
+    }
+    out.push(record(block.hash, h.parent_hash, same.length));
+    return out;
   }
 
   /**
@@ -432,39 +505,79 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.stateAt(this._head, addresses);
   }
 
-  private hold(block: Block, now: number): ImportOutcome {
+  // Held blocks are due within the hold horizon (checked on entry), so the timer never overflows
+  // setTimeout's 2^31-1 ms. When the held set is full, a block due sooner takes the place of the one
+  // due last; one source holds at most maxHeldPerSource.
+  private hold(block: Block, now: number, source: string): ImportOutcome {
     const dueAt = block.header.timestamp - this.spec.params.max_future_drift_ms;
     if (!this.held.has(block.hash)) {
+      let mine = 0;
+      let latest: { hash: string; dueAt: number } | undefined;
+      for (const [hash, h] of this.held) {
+        if (h.source === source) mine++;
+        if (!latest || h.dueAt > latest.dueAt) latest = { hash, dueAt: h.dueAt };
+      }
+      if (mine >= this.opts.maxHeldPerSource) {
+        throw new BlockError("TOO_EARLY", `${mine} blocks from the future from this source are held already`);
+      }
       if (this.held.size >= this.opts.maxHeldBlocks) {
-        throw new BlockError("TOO_EARLY", "too many blocks from the future are held already");
+        if (!latest || latest.dueAt <= dueAt) throw new BlockError("TOO_EARLY", "too many blocks from the future are held already");
+        clearTimeout(this.held.get(latest.hash)!.timer);
+        this.held.delete(latest.hash);
       }
       const timer = setTimeout(() => {
         this.held.delete(block.hash);
-        this.importBlock(block).catch((e) => this.log.warn({ hash: block.hash, err: (e as Error).message }, "Held block refused"));
+        this.importBlock(block, { source }).catch((e) => this.log.warn({ hash: block.hash, err: (e as Error).message }, "Held block refused"));
       }, Math.max(0, dueAt - now));
       timer.unref();
-      this.held.set(block.hash, { block, timer });
+      this.held.set(block.hash, { block, timer, source, dueAt });
       this.log.info({ height: block.header.height, hash: block.hash, due_in_ms: dueAt - now }, "Holding block from the future");
     }
     return { status: "held", dueAt };
   }
 
-  private park(block: Block): void {
+  // Parked blocks are bounded by count, by bytes in all and by bytes per source. A source over its
+  // budget loses its own oldest blocks; over the total, the source holding the most bytes loses its
+  // oldest, so one sender cannot push out what the others parked.
+  private park(block: Block, source: string): void {
     if (this.parked.has(block.hash)) return;
-    if (this.parked.size >= this.opts.maxParked) {
-      const oldest = this.parked.keys().next().value as string;
-      this.parked.delete(oldest);
+    const bytes = JSON.stringify(block).length;
+    if (bytes > this.opts.maxParkedBytesPerSource) return;
+    const entry: Parked = { block, source, bytes };
+    this.parked.set(block.hash, entry);
+    this.parkedBytes += bytes;
+    this.parkedBySource.set(source, (this.parkedBySource.get(source) ?? 0) + bytes);
+    while ((this.parkedBySource.get(source) ?? 0) > this.opts.maxParkedBytesPerSource) this.unparkOldest(source);
+    while (this.parkedBytes > this.opts.maxParkedBytes || this.parked.size > this.opts.maxParked) {
+      let biggest = source;
+      for (const [s, b] of this.parkedBySource) if (b > (this.parkedBySource.get(biggest) ?? 0)) biggest = s;
+      this.unparkOldest(biggest);
     }
-    this.parked.set(block.hash, block);
+  }
+
+  private unparkOldest(source: string): void {
+    for (const [hash, p] of this.parked) {
+      if (p.source === source) return this.dropParked(hash);
+    }
+  }
+
+  private dropParked(hash: string): void {
+    const p = this.parked.get(hash);
+    if (!p) return;
+    this.parked.delete(hash);
+    this.parkedBytes -= p.bytes;
+    const left = (this.parkedBySource.get(p.source) ?? 0) - p.bytes;
+    if (left > 0) this.parkedBySource.set(p.source, left);
+    else this.parkedBySource.delete(p.source);
   }
 
   // Imports parked children of a newly stored block (they were waiting for it).
   private async unpark(parentHash: string): Promise<void> {
-    const children = [...this.parked.values()].filter((b) => b.header.parent_hash === parentHash);
-    for (const child of children) {
-      this.parked.delete(child.hash);
+    const children = [...this.parked.values()].filter((p) => p.block.header.parent_hash === parentHash);
+    for (const { block: child, source } of children) {
+      this.dropParked(child.hash);
       try {
-        await this.importNow(child);
+        await this.importNow(child, { source });
       } catch (e) {
         this.log.debug({ hash: child.hash, err: (e as Error).message }, "Parked block refused");
       }
@@ -472,36 +585,77 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   /**
-   * Expected PoW difficulty of the child of `parent` on `pow` chains (docs/protocol.md §8):
-   * unchanged between retarget heights, memoized by parent hash.
+   * Expected PoW difficulty of the child of `parent` on `pow` chains (docs/protocol.md §8): unchanged
+   * between retarget heights, memoized by parent hash. Iterative: it walks back to the newest
+   * memoized retarget (or the first one) one retarget interval at a time, jumping through the
+   * canonical index where the branch is canonical, so a fresh start on a long chain neither
+   * recurses nor reads every block.
    */
   async expectedDifficultyFor(parent: BlockMeta): Promise<number> {
     const cached = this.difficulties.get(parent.hash);
     if (cached !== undefined) return cached;
     const p = this.spec.params;
+    const interval = p.difficulty_adjustment_interval;
     const height = parent.height + 1;
-    let d: number;
-    if (height < 2 * p.difficulty_adjustment_interval || parent.height === 0) {
-      d = p.genesis_difficulty;
-    } else {
-      const grand = (await this.getMeta(parent.parent_hash))!;
-      const prev = await this.expectedDifficultyFor(grand);
-      if (!isRetargetHeight(height, p)) {
-        d = prev;
-      } else {
-        const start = (await this.branchHashes(parent, height - 1 - p.difficulty_adjustment_interval)).get(
-          height - 1 - p.difficulty_adjustment_interval,
-        )!;
-        d = retarget(prev, parent.timestamp, (await this.getMeta(start))!.timestamp, p);
+    // The retarget heights R <= height, newest first, until one whose anchor (block R-1) is memoized.
+    const anchors: BlockMeta[] = [];
+    let d: number | undefined;
+    for (let r = Math.floor(height / interval) * interval; r >= 2 * interval; r -= interval) {
+      const anchor = await this.ancestorAt(anchors[anchors.length - 1] ?? parent, r - 1);
+      const known = this.difficulties.get(anchor.hash);
+      if (known !== undefined) {
+        d = known;
+        break;
       }
+      anchors.push(anchor);
+    }
+    d ??= p.genesis_difficulty;
+    for (const anchor of anchors.reverse()) {
+      const start = await this.ancestorAt(anchor, anchor.height - interval);
+      d = retarget(d, anchor.timestamp, start.timestamp, p);
+      this.difficulties.set(anchor.hash, d);
     }
     this.difficulties.set(parent.hash, d);
     return d;
   }
 
+  // The block at `height` on the branch ending at `tip` (height <= tip.height): parent links off the
+  // canonical chain, the canonical index on it.
+  private async ancestorAt(tip: BlockMeta, height: number): Promise<BlockMeta> {
+    let m = tip;
+    while (m.height > height) {
+      if (m.is_canonical) {
+        const c = await this.getCanonicalMeta(height);
+        if (c) return c;
+      }
+      m = (await this.getMeta(m.parent_hash))!;
+    }
+    return m;
+  }
+
+  /**
+   * Node policy (docs/protocol.md §9.5): whether a stored block is worth relaying. The head is; a
+   * side block only while one more block on it could overtake the head, that is while its deficit
+   * in total weight is at most what one child can add (2 on Proof-of-Sync chains, a slot-0 block;
+   * on `pow` chains the work of a block at its own difficulty). Other side blocks cannot become the
+   * head without a branch this node would sync, so relaying them only spreads their cost.
+   */
+  worthRelaying(meta: BlockMeta): boolean {
+    const head = this._head;
+    if (meta.hash === head.hash) return true;
+    const deficit = BigInt(head.total_weight) - BigInt(meta.total_weight);
+    const child = this.spec.consensus === "pow" ? blockWeight(null, meta.difficulty, meta.height + 1, "pow") : 2n;
+    return deficit <= child;
+  }
+
   /** Number of blocks held from the future and parked for a parent. */
   get pending(): { held: number; parked: number } {
     return { held: this.held.size, parked: this.parked.size };
+  }
+
+  /** Bytes (JSON wire form) of the parked blocks. */
+  get parkedBytesTotal(): number {
+    return this.parkedBytes;
   }
 
   /** Waits for queued imports, then stops timers. Idempotent. */
@@ -512,6 +666,8 @@ export class Chain extends EventEmitter<ChainEvents> {
     for (const { timer } of this.held.values()) clearTimeout(timer);
     this.held.clear();
     this.parked.clear();
+    this.parkedBySource.clear();
+    this.parkedBytes = 0;
   }
 }
 

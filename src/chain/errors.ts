@@ -17,7 +17,11 @@ export type BlockErrorCode =
   | "BAD_TX"
   | "BAD_ATTESTATION"
   | "TOO_MANY_TXS"
-  | "GENESIS_MISMATCH";
+  | "GENESIS_MISMATCH"
+  /** node policy: timestamp past the hold horizon (docs/protocol.md §6.4) */
+  | "TOO_FAR_AHEAD"
+  /** node policy: a side block forking deeper than the fork horizon that cannot win fork choice (docs/protocol.md §7) */
+  | "DEEP_FORK";
 
 /** A block that breaks a consensus rule; `code` says which. */
 export class BlockError extends Error {

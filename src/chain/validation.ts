@@ -67,6 +67,50 @@ export function validateBlock(block: Block, ctx: ValidationContext): void {
   // state_root is checked by the chain after executing the block on the parent's state.
 }
 
+/**
+ * The rules of docs/protocol.md §6.4 that need no parent, state or schedule: hash, height above
+ * genesis, transfer and attestation counts, the producer's signature over the header, `tx_root` and
+ * `attestations_root`, duplicate attesters, and the shape of the producer rule (slot blocks carry
+ * difficulty 0 and nonce 0; `slot: null` blocks meet their stated difficulty, at least
+ * `fallback_difficulty` on Proof-of-Sync chains, `genesis_difficulty` being no bound on `pow` chains
+ * whose expected difficulty needs the branch). A block that passes may still be invalid on its
+ * parent; one that fails is invalid on every parent. The chain runs it before parking a block whose
+ * parent is unknown, so a parked block costs a signature check to forge.
+ * @throws BlockError with the rule that failed
+ */
+export function validateDetached(block: Block, spec: ChainSpec): void {
+  const { header } = block;
+  const p = spec.params;
+  if (blockHash(header) !== block.hash) throw new BlockError("BAD_HASH", "hash does not match the header");
+  if (header.height < 1) throw new BlockError("BAD_HEIGHT", "only genesis has height 0");
+  if (block.txs.length > p.max_block_txs) {
+    throw new BlockError("TOO_MANY_TXS", `${block.txs.length} transactions, max ${p.max_block_txs}`);
+  }
+  if (block.attestations.length > MAX_ATTESTATIONS_PER_BLOCK) {
+    throw new BlockError("BAD_ATTESTATION", `more than ${MAX_ATTESTATIONS_PER_BLOCK} attestations`);
+  }
+  if (header.slot === null) {
+    if (spec.consensus !== "pow" && header.difficulty < p.fallback_difficulty) {
+      throw new BlockError("BAD_DIFFICULTY", `fallback difficulty ${header.difficulty} below ${p.fallback_difficulty}`);
+    }
+    if (!headerMeetsPow(header)) throw new BlockError("BAD_POW", "pow_hash does not meet the difficulty");
+  } else {
+    if (spec.consensus === "pow") throw new BlockError("WRONG_PRODUCER", "pow chains take only slot null blocks");
+    if (header.difficulty !== 0) throw new BlockError("BAD_DIFFICULTY", "slot blocks carry difficulty 0");
+    if (header.nonce !== 0) throw new BlockError("BAD_POW", "slot blocks carry nonce 0");
+  }
+  if (!verify(Domain.block, header, block.signature, header.producer)) {
+    throw new BlockError("BAD_SIGNATURE", "block signature does not verify for its producer");
+  }
+  if (toHex(merkleRootOfItems(block.txs)) !== header.tx_root) throw new BlockError("BAD_ROOT", "tx_root mismatch");
+  if (toHex(merkleRootOfItems(block.attestations)) !== header.attestations_root) {
+    throw new BlockError("BAD_ROOT", "attestations_root mismatch");
+  }
+  if (new Set(block.attestations.map((a) => a.ebid)).size !== block.attestations.length) {
+    throw new BlockError("BAD_ATTESTATION", "two attestations from one EBID");
+  }
+}
+
 function checkProducer(block: Block, ctx: ValidationContext): void {
   const { header } = block;
   const { spec, parent, schedule } = ctx;

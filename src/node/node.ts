@@ -371,14 +371,15 @@ export class VisionNode {
     this.seenBlocks.set(block.hash, true);
     const height = block.header.height;
     try {
-      const out = await this.chain.importBlock(block);
+      const out = await this.chain.importBlock(block, { source: `peer:${peer.ebid ?? peer.remoteAddress}` });
       if (out.status === "imported" || out.status === "known") {
         // A valid block backs its height (docs/protocol.md §6.1); an unvalidated one only claims it.
         if (height > peer.height) peer.claim(height, block.hash);
         peer.back(height);
         if (out.status === "imported") {
           this.knowAttestations(block);
-          this.p2p.broadcast({ type: "block", block }, peer);
+          // Side blocks that cannot become the head are stored, not relayed (docs/protocol.md §9.5).
+          if (out.newHead || this.chain.worthRelaying(out.meta)) this.p2p.broadcast({ type: "block", block }, peer);
         }
       } else if (out.status === "unknown-parent") {
         if (height > peer.height) peer.claim(height, block.hash);
@@ -414,7 +415,8 @@ export class VisionNode {
    */
   async submitMinedBlock(block: Block): Promise<SubmitOutcome> {
     this.seenBlocks.set(block.hash, true);
-    const out = await this.chain.importBlock(block).catch((e) => {
+    // The API is one more source for the held and parked bounds (docs/protocol.md §6.4).
+    const out = await this.chain.importBlock(block, { source: "api" }).catch((e) => {
       this.seenBlocks.delete(block.hash);
       throw e;
     });
@@ -422,7 +424,8 @@ export class VisionNode {
     switch (out.status) {
       case "imported":
         this.knowAttestations(block);
-        this.p2p.broadcast({ type: "block", block }); // valid either way; peers run their own fork choice
+        // Peers run their own fork choice; a side block that cannot become the head is not relayed.
+        if (out.newHead || this.chain.worthRelaying(out.meta)) this.p2p.broadcast({ type: "block", block });
         if (out.newHead) {
           this.log.info({ height: out.meta.height, hash: block.hash, producer: block.header.producer }, "Accepted submitted block");
           return { status: "accepted", height: out.meta.height, hash: block.hash, total_weight: out.meta.total_weight, reorg_depth: out.reorgDepth, known: false };

@@ -4,8 +4,10 @@
  *
  * Keys (utf8): `b!<hash>` block wire form, `m!<hash>` BlockMeta, `c!<height, 16 hex>` canonical
  * hash at a height, `a!<height, 16 hex>!<hash>` every stored block at a height (its producer),
- * `e!<height, 16 hex>!<producer>` equivocation evidence, `d!<hash>` the block's account changes (with its producer and earnings),
- * `s!<address>` the account state at the head (with its `state_root` leaf index), `t!<tx hash>!<block hash>` blocks carrying a
+ * `e!<height, 16 hex>!<producer>!<index, 8 hex>` one block of an equivocation (an `EvidenceRecord`;
+ * older data dirs may also hold a whole `Equivocation` at `e!<height, 16 hex>!<producer>`),
+ * `d!<hash>` the block's account changes (with its producer and earnings), `s!<address>` the
+ * account state at the head (with its `state_root` leaf index), `t!<tx hash>!<block hash>` blocks carrying a
  * transaction, `r!<producer>` its totals on the canonical chain, `p!<tx hash>` the mempool journal (accepted, not yet included), `head` tip hash,
  * `genesis` genesis hash.
  * Values are JSON.
@@ -18,7 +20,7 @@
  */
 import { ClassicLevel } from "classic-level";
 import type { Block, Tx } from "../consensus/types.ts";
-import type { BlockMeta, ChainWrite, Equivocation, ProducerTotals, StoredBlockChanges, StoredHeadAccount } from "./records.ts";
+import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals, StoredBlockChanges, StoredHeadAccount } from "./records.ts";
 
 /** A mempool journal operation (`p!<tx hash>`). */
 type JournalOp = { type: "put"; key: string; value: Tx } | { type: "del"; key: string };
@@ -87,7 +89,7 @@ export class ChainDb {
         case "account":
           return w.account === null ? { type: "del" as const, key: `s!${w.address}` } : { type: "put" as const, key: `s!${w.address}`, value: w.account };
         case "evidence":
-          return { type: "put" as const, key: `e!${hex16(w.evidence.height)}!${w.evidence.producer}`, value: w.evidence };
+          return { type: "put" as const, key: `e!${hex16(w.record.height)}!${w.record.producer}!${w.record.index.toString(16).padStart(8, "0")}`, value: w.record };
         case "meta":
           return { type: "put" as const, key: `m!${w.meta.hash}`, value: w.meta };
         case "canonical":
@@ -173,15 +175,30 @@ export class ChainDb {
     return out;
   }
 
-  /** Equivocation evidence at a producer and height, if any. */
-  async getEvidence(height: number, producer: string): Promise<Equivocation | undefined> {
-    return (await this.db.get(`e!${hex16(height)}!${producer}`)) as Equivocation | undefined;
-  }
-
-  /** The most recent equivocations, newest height first. */
+  /**
+   * The most recent equivocations, newest height first: the per-block records of each (height,
+   * producer) joined into one `Equivocation`, blocks in the order this node stored them.
+   */
   async listEvidence(limit: number): Promise<Equivocation[]> {
     const out: Equivocation[] = [];
-    for await (const value of this.db.values({ gte: "e!", lt: "e!~", reverse: true, limit })) out.push(value as Equivocation);
+    let group: { key: string; legacy?: Equivocation; records: EvidenceRecord[] } | undefined;
+    const flush = () => {
+      if (group) out.push(joinEvidence(group.legacy, group.records.reverse()));
+      group = undefined;
+    };
+    for await (const [key, value] of this.db.iterator({ gte: "e!", lt: "e!~", reverse: true })) {
+      const [, height, producer] = key.split("!");
+      const groupKey = `${height}!${producer}`;
+      if (group?.key !== groupKey) {
+        flush();
+        if (out.length >= limit) break;
+        group = { key: groupKey, records: [] };
+      }
+      const v = value as EvidenceRecord | Equivocation;
+      if ("block_hashes" in v) group!.legacy = v;
+      else group!.records.push(v);
+    }
+    if (out.length < limit) flush();
     return out;
   }
 
@@ -201,4 +218,23 @@ export class ChainDb {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+// One Equivocation from a group's records (oldest first), after a whole record of an older data dir.
+function joinEvidence(legacy: Equivocation | undefined, records: EvidenceRecord[]): Equivocation {
+  const block_hashes = [...(legacy?.block_hashes ?? [])];
+  const parent_hashes = [...(legacy?.parent_hashes ?? [])];
+  for (const r of records) {
+    if (block_hashes.includes(r.block_hash)) continue;
+    block_hashes.push(r.block_hash);
+    parent_hashes.push(r.parent_hash);
+  }
+  const first = records[0]!;
+  return {
+    height: legacy?.height ?? first.height,
+    producer: legacy?.producer ?? first.producer,
+    block_hashes,
+    parent_hashes,
+    detected_at: legacy?.detected_at ?? records.reduce((t, r) => Math.min(t, r.detected_at), Infinity),
+  };
 }

@@ -61,7 +61,7 @@ export type ChainWrite =
   | { kind: "canonical"; height: number; hash: string }
   | { kind: "uncanonical"; height: number }
   | { kind: "head"; hash: string }
-  | { kind: "evidence"; evidence: Equivocation }
+  | { kind: "evidence"; record: EvidenceRecord }
   | { kind: "changes"; hash: string; record: StoredBlockChanges }
   | { kind: "account"; address: string; account: StoredHeadAccount | null }
   | { kind: "txIndex"; txHash: string; blockHash: string }
@@ -71,6 +71,21 @@ export type ChainWrite =
 export interface ProducerTotals {
   blocks: number;
   rewards: string;
+}
+
+/**
+ * One block of an equivocation, stored on its own so that each further block by the producer at
+ * that height adds one small record instead of rewriting a growing list.
+ */
+export interface EvidenceRecord {
+  height: number;
+  producer: string;
+  block_hash: string;
+  parent_hash: string;
+  /** position in the order this node stored the producer's blocks at this height (0 = the first) */
+  index: number;
+  /** ms when this node recorded it (for the first two blocks: when it stored the second) */
+  detected_at: number;
 }
 
 /** One producer signed two different blocks at one height (docs/protocol.md §7). */

@@ -278,7 +278,7 @@ export class Syncer {
         }
         for (const b of got.blocks) {
           try {
-            const out = await chain.importBlock(b);
+            const out = await chain.importBlock(b, { source: `peer:${got.source.ebid ?? got.source.remoteAddress}`, sync: true });
             if (out.status === "imported") this.status.imported++;
           } catch (e) {
             if (e instanceof BlockError) return this.m.penalize(got.source, `invalid block in range: ${e.code}: ${e.message}`);

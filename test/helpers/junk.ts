@@ -1,0 +1,108 @@
+// Junk blocks for memory and liveness tests and benchmarks: hostile peers with fresh keys sending
+// valid-looking blocks on unknown parents and valid fallback side blocks on old parents.
+import { randomBytes } from "node:crypto";
+import type { Chain } from "../../src/chain/chain.ts";
+import type { ChainSpec } from "../../src/chain/spec.ts";
+import { draftHeader, sealBlock } from "../../src/producer/blockBuilder.ts";
+import { headerMeetsPow } from "../../src/consensus/hashing.ts";
+import { slotOpensAt } from "../../src/consensus/timing.ts";
+import { ebidOf } from "../../src/consensus/signatures.ts";
+import { signTransfer } from "../../src/chain/tx.ts";
+import type { Block, Header, Tx } from "../../src/consensus/types.ts";
+import type { BlockMeta } from "../../src/storage/records.ts";
+import { handshakeClient, waitFor } from "./net.ts";
+import { getJson, type NodeProc } from "./nodeProcess.ts";
+import type { TestKey } from "./fixtures.ts";
+import { median } from "../../bench/stats.ts";
+
+export function freshKey(): TestKey {
+  const secretKey = new Uint8Array(randomBytes(32));
+  return { ebid: ebidOf(secretKey), secretKey };
+}
+
+/**
+ * A hostile peer with a fresh key. It reports the node's own head in `status` every 500 ms, like an
+ * honest peer at the tip, so what is measured is the blocks it sends, not a lie about its height.
+ */
+export async function junkPeer(node: NodeProc, spec: ChainSpec, genesisHash: string) {
+  const key = freshKey();
+  const c = await handshakeClient(`ws://127.0.0.1:${node.p2pPort}`, key, spec.chain_id, genesisHash, node.ebid);
+  await waitFor(() => c.lines.filter((l) => l.includes('"status"')).length > 0, 5000, "the node's status");
+  const status = async () => {
+    const h = await getJson(`${node.api}/api/chain/head`).catch(() => undefined);
+    if (h && c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify({ type: "status", height: h.height, tip_hash: h.hash }) + "\n");
+  };
+  await status();
+  const timer = setInterval(() => void status(), 500);
+  timer.unref();
+  return {
+    key,
+    send: (block: Block) => c.ws.send(JSON.stringify({ type: "block", block }) + "\n"),
+    close: () => {
+      clearInterval(timer);
+      c.ws.close();
+    },
+  };
+}
+
+/** `n` signed transfers from a fresh key (valid in form; the sender has no funds). */
+export function transfers(spec: ChainSpec, n: number): Tx[] {
+  const payer = freshKey();
+  return Array.from({ length: n }, (_, i) => signTransfer(payer, { chain_id: spec.chain_id, to: payer.ebid, amount: "1", fee: "0", nonce: i }));
+}
+
+/** A signed slot block at `height` on a parent nobody has: passes every check that needs no parent. */
+export function junkOrphan(key: TestKey, txs: Tx[], height: number): Block {
+  const h = draftHeader({ parent: { hash: randomBytes(32).toString("hex"), height: height - 1 }, producer: key.ebid, slot: 0, timestamp: Date.now(), attestations: [], txs, stateRoot: "00".repeat(32) });
+  return sealBlock(h, { txs, attestations: [] }, key.secretKey);
+}
+
+/** A valid fallback block by a fresh key on `parent` (stored in `chain`), as early as the fallback opens. */
+export async function junkSideBlock(chain: Chain, parent: BlockMeta): Promise<Block> {
+  const key = freshKey();
+  const timestamp = slotOpensAt(parent.timestamp, (await chain.scheduleFor(parent)).winners.length, chain.spec.params);
+  const { stateRoot } = await chain.previewState(parent, key.ebid, []);
+  let h: Header = draftHeader({ parent, producer: key.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot });
+  while (!headerMeetsPow(h)) h = { ...h, nonce: h.nonce + 1 };
+  return sealBlock(h, { attestations: [] }, key.secretKey);
+}
+
+/** Imports into `chain` the node's canonical blocks above `chain`'s head. */
+export async function syncReplica(chain: Chain, node: NodeProc): Promise<void> {
+  const top = (await getJson(`${node.api}/api/chain/head`)).height as number;
+  for (let from = chain.head.height + 1; from <= top; from += 100) {
+    const { blocks } = await getJson<{ blocks: (Block & Record<string, unknown>)[] }>(`${node.api}/api/blocks?from=${from}&limit=100`);
+    for (const b of blocks) {
+      if (b.header.height > top) break;
+      await chain.importBlock({ hash: b.hash, header: b.header, signature: b.signature, txs: b.txs, attestations: b.attestations });
+    }
+  }
+}
+
+/** `nodejs_heap_size_used_bytes` of a node, from its `/metrics`. */
+export async function heapUsed(node: NodeProc): Promise<number> {
+  const text = await (await fetch(`${node.api}/metrics`)).text();
+  const m = /^nodejs_heap_size_used_bytes\s+(\d+(?:\.\d+)?(?:e\+\d+)?)/m.exec(text);
+  if (!m) throw new Error("no nodejs_heap_size_used_bytes in /metrics");
+  return Number(m[1]);
+}
+
+/** The least of `samples` readings of `heapUsed`, 1 s apart: what stays live, less uncollected garbage. */
+export async function heapSettled(node: NodeProc, samples = 5): Promise<number> {
+  let least = Infinity;
+  for (let i = 0; i < samples; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 1000));
+    least = Math.min(least, await heapUsed(node));
+  }
+  return least;
+}
+
+/** Median ms between consecutive canonical blocks in heights [from, to], from header timestamps. */
+export async function medianInterval(node: NodeProc, from: number, to: number): Promise<number> {
+  const ts: number[] = [];
+  for (let f = from; f <= to; f += 100) {
+    const { blocks } = await getJson<{ blocks: { header: { timestamp: number } }[] }>(`${node.api}/api/blocks?from=${f}&limit=${Math.min(100, to - f + 1)}`);
+    ts.push(...blocks.map((b) => b.header.timestamp));
+  }
+  return median(ts.slice(1).map((x, i) => x - ts[i]!));
+}
