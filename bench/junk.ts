@@ -7,8 +7,8 @@
  * interval without the junk (baseline, same run) and while it arrives, with their ratio.
  */
 import { makeKeys, makeSpec, openTestChain, tempDir } from "../test/helpers/fixtures.ts";
-import { getJson, startMesh, type NodeProc } from "../test/helpers/nodeProcess.ts";
-import { heapSettled, junkOrphan, junkPeer, junkSideBlock, medianInterval, syncReplica, transfers } from "../test/helpers/junk.ts";
+import { getJson, type NodeProc } from "../test/helpers/nodeProcess.ts";
+import { heapSettled, medianInterval, sendJunk, startCappedMesh } from "../test/helpers/junk.ts";
 import { fmt } from "./stats.ts";
 
 export async function benchJunk(count = 1000, blockTimeMs = 1000): Promise<Record<string, number>> {
@@ -20,14 +20,7 @@ export async function benchJunk(count = 1000, blockTimeMs = 1000): Promise<Recor
   let nodes: NodeProc[] = [];
   try {
     // V8's old space capped at 128 MiB, as in the e2e test: a node whose live heap passes it aborts.
-    const options = process.env.NODE_OPTIONS;
-    process.env.NODE_OPTIONS = `${options ?? ""} --max-old-space-size=128`.trim();
-    try {
-      nodes = await startMesh(t.dir, keys, spec);
-    } finally {
-      if (options === undefined) delete process.env.NODE_OPTIONS;
-      else process.env.NODE_OPTIONS = options;
-    }
+    nodes = await startCappedMesh(t.dir, keys, spec, 128);
     const target = nodes[0]!;
     const head = async () => (await getJson(`${target.api}/api/chain/head`)).height as number;
     const waitHeight = async (h: number) => {
@@ -39,29 +32,8 @@ export async function benchJunk(count = 1000, blockTimeMs = 1000): Promise<Recor
     const h1 = await head();
     const baseline = await medianInterval(target, h0, h1);
     const heap0 = await heapSettled(target);
-    const txs = transfers(spec, spec.params.max_block_txs);
-    let peer = await junkPeer(target, spec, replica.chain.genesis.hash);
-    let sent = 0;
-    const next = async () => {
-      if (++sent % 8 === 0) {
-        peer.close();
-        peer = await junkPeer(target, spec, replica.chain.genesis.hash);
-      }
-    };
     const started = Date.now();
-    let height = 0;
-    for (let i = 0; i < count; i++) {
-      if (i % 50 === 0) height = await head();
-      peer.send(junkOrphan(peer.key, txs, Math.max(1, height - 1)));
-      await next();
-    }
-    await syncReplica(replica.chain, target);
-    const tip = replica.chain.head.height;
-    for (let i = 0; i < count; i++) {
-      peer.send(await junkSideBlock(replica.chain, (await replica.chain.getCanonicalMeta(Math.max(1, tip - 6 - (i % 55))))!));
-      await next();
-    }
-    peer.close();
+    const txsPerBlock = await sendJunk(target, spec, replica.chain, count);
     const sendSeconds = (Date.now() - started) / 1000;
     const h2 = await head().catch(() => {
       throw new Error(`the node died under the junk (exit ${target.child.exitCode}): its heap passed the 128 MiB old space`);
@@ -73,7 +45,7 @@ export async function benchJunk(count = 1000, blockTimeMs = 1000): Promise<Recor
     const health = await getJson(`${target.api}/api/health`);
     const mib = (x: number) => x / 1024 / 1024;
     const r = { heap_before_mib: mib(heap0), heap_after_mib: mib(heap1), interval_baseline_ms: baseline, interval_junk_ms: during, ratio: during / baseline, parked: health.pending.parked };
-    console.log(`\njunk blocks: ${count} unknown-parent (${txs.length} transfers each) and ${count} fallback side blocks, sent in ${fmt(sendSeconds, 1)} s, block_time_ms ${blockTimeMs}:`);
+    console.log(`\njunk blocks: ${count} unknown-parent (${txsPerBlock} transfers each) and ${count} fallback side blocks, sent in ${fmt(sendSeconds, 1)} s, block_time_ms ${blockTimeMs}:`);
     console.log(`  heap used ${fmt(r.heap_before_mib, 1)} MiB before, ${fmt(r.heap_after_mib, 1)} MiB after (+${fmt(r.heap_after_mib - r.heap_before_mib, 1)} MiB); ${r.parked} blocks parked`);
     console.log(`  median block interval ${baseline} ms without junk, ${during} ms with it: ${fmt(r.ratio, 3)}x`);
     console.log(`  goal: alive within a 128 MiB old space: met; goal interval ratio <= 1.2: ${r.ratio <= 1.2 ? "met" : "NOT MET"}`);

@@ -5,8 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { makeKeys, makeSpec, openTestChain, tempDir } from "../helpers/fixtures.ts";
-import { getJson, startMesh, type NodeProc } from "../helpers/nodeProcess.ts";
-import { junkPeer, junkSideBlock, junkOrphan, heapSettled, medianInterval, transfers, syncReplica } from "../helpers/junk.ts";
+import { getJson, type NodeProc } from "../helpers/nodeProcess.ts";
+import { heapSettled, medianInterval, sendJunk, startCappedMesh } from "../helpers/junk.ts";
 import { MAX_PARKED_BYTES } from "../../src/chain/chain.ts";
 
 /**
@@ -24,14 +24,7 @@ test("1,000 unknown-parent junk blocks and 1,000 fallback side blocks leave the 
   Object.defineProperty(replica.clock, "now", { get: () => Date.now() + 3600_000 });
   let nodes: NodeProc[] = [];
   try {
-    const options = process.env.NODE_OPTIONS;
-    process.env.NODE_OPTIONS = `${options ?? ""} --max-old-space-size=${HEAP_BOUND_MIB}`.trim();
-    try {
-      nodes = await startMesh(t.dir, keys, spec);
-    } finally {
-      if (options === undefined) delete process.env.NODE_OPTIONS;
-      else process.env.NODE_OPTIONS = options;
-    }
+    nodes = await startCappedMesh(t.dir, keys, spec, HEAP_BOUND_MIB);
     const target = nodes[0]!;
     const head = async () => (await getJson(`${target.api}/api/chain/head`)).height as number;
     await waitHeight(head, 10);
@@ -44,34 +37,10 @@ test("1,000 unknown-parent junk blocks and 1,000 fallback side blocks leave the 
     const alive = (e: unknown) => {
       throw target.child.exitCode === null && target.child.signalCode === null ? e : new Error(`the node died under the junk (exit ${target.child.exitCode}, signal ${target.child.signalCode}): ${(e as Error).message}`);
     };
-    // The junk, from fresh identities (a new one every 8 blocks: refused blocks are strikes).
+    // The junk, from fresh identities.
     let h3 = 0;
     try {
-      const txs = transfers(spec, spec.params.max_block_txs);
-      let peer = await junkPeer(target, spec, replica.chain.genesis.hash);
-      let sent = 0;
-      const next = async () => {
-        if (++sent % 8 === 0) {
-          peer.close();
-          peer = await junkPeer(target, spec, replica.chain.genesis.hash);
-        }
-      };
-      let height = 0;
-      for (let i = 0; i < 1000; i++) {
-        if (i % 50 === 0) height = await head();
-        peer.send(junkOrphan(peer.key, txs, Math.max(1, height - 1)));
-        await next();
-      }
-      await syncReplica(replica.chain, target);
-      const tip = replica.chain.head.height;
-      for (let i = 0; i < 1000; i++) {
-        // Parents 6 to 60 blocks below the tip: those past the fork horizon are refused at once, the
-        // others are stored but not relayed.
-        const parent = (await replica.chain.getCanonicalMeta(Math.max(1, tip - 6 - (i % 55))))!;
-        peer.send(await junkSideBlock(replica.chain, parent));
-        await next();
-      }
-      peer.close();
+      await sendJunk(target, spec, replica.chain, 1000);
       const h2 = await head();
       await waitHeight(head, h2 + 20);
       h3 = await head();

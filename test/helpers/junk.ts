@@ -11,7 +11,7 @@ import { signTransfer } from "../../src/chain/tx.ts";
 import type { Block, Header, Tx } from "../../src/consensus/types.ts";
 import type { BlockMeta } from "../../src/storage/records.ts";
 import { handshakeClient, waitFor } from "./net.ts";
-import { getJson, type NodeProc } from "./nodeProcess.ts";
+import { getJson, startMesh, type NodeProc } from "./nodeProcess.ts";
 import type { TestKey } from "./fixtures.ts";
 import { median } from "../../bench/stats.ts";
 
@@ -105,4 +105,55 @@ export async function medianInterval(node: NodeProc, from: number, to: number): 
     ts.push(...blocks.map((b) => b.header.timestamp));
   }
   return median(ts.slice(1).map((x, i) => x - ts[i]!));
+}
+
+/**
+ * Starts a mesh of node processes (`startMesh`) whose V8 old space is capped at `oldSpaceMib`: a
+ * node whose live heap passes it aborts, so a heap bound holds whatever the collector's timing.
+ */
+export async function startCappedMesh(dir: string, keys: TestKey[], spec: ChainSpec, oldSpaceMib: number): Promise<NodeProc[]> {
+  const options = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = `${options ?? ""} --max-old-space-size=${oldSpaceMib}`.trim();
+  try {
+    return await startMesh(dir, keys, spec);
+  } finally {
+    if (options === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = options;
+  }
+}
+
+/**
+ * Sends `count` unknown-parent blocks of max_block_txs transfers, then (after bringing `replica` to
+ * the node's tip) `count` fallback side blocks on parents 6..60 below the tip, to `target` from
+ * hostile peers with fresh keys (a new one every 8 blocks: refused blocks are strikes).
+ * @returns the transfers carried per junk block
+ */
+export async function sendJunk(target: NodeProc, spec: ChainSpec, replica: Chain, count: number): Promise<number> {
+  const head = async () => (await getJson(`${target.api}/api/chain/head`)).height as number;
+  const txs = transfers(spec, spec.params.max_block_txs);
+  let peer = await junkPeer(target, spec, replica.genesis.hash);
+  let sent = 0;
+  const next = async () => {
+    if (++sent % 8 === 0) {
+      peer.close();
+      peer = await junkPeer(target, spec, replica.genesis.hash);
+    }
+  };
+  let height = 0;
+  for (let i = 0; i < count; i++) {
+    if (i % 50 === 0) height = await head();
+    peer.send(junkOrphan(peer.key, txs, Math.max(1, height - 1)));
+    await next();
+  }
+  await syncReplica(replica, target);
+  const tip = replica.head.height;
+  for (let i = 0; i < count; i++) {
+    // Parents 6 to 60 blocks below the tip: those past the fork horizon are refused at once, the
+    // others are stored but not relayed.
+    const parent = (await replica.getCanonicalMeta(Math.max(1, tip - 6 - (i % 55))))!;
+    peer.send(await junkSideBlock(replica, parent));
+    await next();
+  }
+  peer.close();
+  return txs.length;
 }
