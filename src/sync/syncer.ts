@@ -254,6 +254,9 @@ export class Syncer {
     const chunks = this.plan(ancestor + 1, target);
     const queue = new PQueue({ concurrency: this.opts.parallel });
     const pending = new Map<number, Promise<{ blocks: Block[]; source: Peer } | undefined>>();
+    // Peers (but the one we sync toward) that failed a request of this sync: no further chunk is
+    // asked of them, so a peer that claims the heights and never serves costs one request a sync.
+    const unhelpful = new Set<Peer>();
     const window = this.opts.parallel * 2;
     let next = 0;
     let lastLog = Date.now();
@@ -262,7 +265,7 @@ export class Syncer {
       for (let i = 0; i < chunks.length && !this.stopped; i++) {
         while (next < chunks.length && next < i + window) {
           const c = chunks[next]!;
-          pending.set(next, this.fetchChunk(queue, c, peer));
+          pending.set(next, this.fetchChunk(queue, c, peer, unhelpful));
           next++;
         }
         const got = await pending.get(i)!;
@@ -355,23 +358,29 @@ export class Syncer {
     return d.height;
   }
 
-  // Fetches one chunk, preferring `primary`, then any other peer that reports the height; each
-  // request goes through the shared queue so at most `parallel` are in flight. A reply may hold
-  // only the first part of what was asked (replies are capped by bytes, docs/protocol.md §9.6): the
-  // rest is asked for with range requests from the next height, from the same peer, then others.
-  private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer): Promise<{ blocks: Block[]; source: Peer } | undefined> {
+  // Fetches one chunk from the peers that report its heights (the first try rotates over them to
+  // spread the load, a retry goes to `primary`, the peer the sync targets, first); each request
+  // goes through the shared queue so at most `parallel` are in flight. A peer that fails a request
+  // (no answer, a refusal, a bad reply) joins `unhelpful` and is asked for no other chunk of this
+  // sync: peers that claim the heights and never serve cannot fail the chunks (3 tries each) of a
+  // sync an honest peer serves. A reply may hold only the first part of what was asked (replies are
+  // capped by bytes, docs/protocol.md §9.6): the rest is asked for with range requests from the next
+  // height, from the same peer, then others.
+  private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer, unhelpful: Set<Peer>): Promise<{ blocks: Block[]; source: Peer } | undefined> {
     const tried = new Set<Peer>();
     const blocks: Block[] = [];
     let busyWaits = 0;
     let source: Peer | undefined;
     for (let attempt = 0; attempt < this.opts.attempts && blocks.length <= c.to - c.from; attempt++) {
       const candidates = [primary, ...this.m.peers().filter((p) => p !== primary)].filter(
-        (p) => p.state === "ready" && p.usableHeight >= c.to && !tried.has(p),
+        (p) => p.state === "ready" && p.usableHeight >= c.to && !tried.has(p) && !unhelpful.has(p),
       );
-      // spread chunks over peers: rotate by chunk start
-      source = candidates.length ? candidates[(c.from / this.opts.chunk + attempt) % candidates.length | 0]! : undefined;
+      // spread chunks over peers (rotate by chunk start); a retry asks the sync's peer first
+      const retryPrimary = attempt > 0 && candidates[0] === primary;
+      source = candidates.length ? candidates[retryPrimary ? 0 : (c.from / this.opts.chunk + attempt) % candidates.length | 0]! : undefined;
       if (!source) return undefined;
       tried.add(source);
+      const failed = (p: Peer) => p !== primary && unhelpful.add(p);
       // The strategy's own request first; continuations (after a partial reply) are ranges.
       let req = blocks.length === 0 ? this.requestFor(c) : this.rangeRequest(c.from + blocks.length, c.to);
       while (blocks.length <= c.to - c.from) {
@@ -386,21 +395,29 @@ export class Syncer {
             await new Promise((r) => setTimeout(r, wait));
             continue;
           }
+          if (wait === undefined) failed(peer);
           break;
         }
         // an epoch reply may start before the chunk (we already hold those blocks)
         const got = this.parseBlocks(source, res.data)?.filter((b) => b.header.height >= from && b.header.height <= c.to);
-        if (!got) break;
+        if (!got) {
+          failed(peer);
+          break;
+        }
         const prev = blocks[blocks.length - 1];
         const contiguous = got.every((b, i) => b.header.height === from + i && (i === 0 ? !prev || b.header.parent_hash === prev.hash : b.header.parent_hash === got[i - 1]!.hash));
         const whole = got.length === c.to - from + 1;
         const hasMore = (res.data as { has_more?: unknown }).has_more === true;
         if (!contiguous || (!whole && !hasMore)) {
           this.m.penalize(source, "range reply is not the contiguous range asked for");
+          failed(peer);
           break;
         }
         // Only an epoch reply cut before our chunk starts may hold nothing new: go on with a range.
-        if (got.length === 0 && req.path !== "/data/miner_block/epoch") break;
+        if (got.length === 0 && req.path !== "/data/miner_block/epoch") {
+          failed(peer);
+          break;
+        }
         blocks.push(...got);
         req = this.rangeRequest(c.from + blocks.length, c.to);
       }
