@@ -282,12 +282,34 @@ export class PeerManager {
       ws.close(1013, "too many connections from this address");
       return;
     }
-    if (handshaking >= this.opts.maxHandshakes || handshakingFromAddress >= this.opts.maxHandshakesPerAddress) {
+    if (handshakingFromAddress >= this.opts.maxHandshakesPerAddress || (handshaking >= this.opts.maxHandshakes && !this.evictHandshake())) {
       this.log.debug({ addr: remote, handshaking }, "Too many handshakes in progress");
       ws.close(1013, "too many handshakes in progress");
       return;
     }
     this.inboundKeys.set(this.attach(ws, "inbound", remote), { key, group: groupOf(remote) });
+  }
+
+  // Handshake places full: the oldest handshake of the address group holding the most gives way to
+  // the newcomer. An honest handshake takes a round trip; one that is still going when the places
+  // run out is most likely held open, so a stranger holding every place from a few addresses
+  // (16 each) cannot keep newcomers out: it would have to open maxHandshakes connections within
+  // an honest handshake's round trip. Returns true when one was closed.
+  private evictHandshake(): boolean {
+    const byGroup = new Map<string, Peer[]>();
+    for (const p of this.peers) {
+      if (p.direction !== "inbound" || p.state !== "handshaking") continue;
+      const g = this.inboundKeys.get(p)?.group ?? groupOf(p.remoteAddress);
+      let list = byGroup.get(g);
+      if (!list) byGroup.set(g, (list = []));
+      list.push(p);
+    }
+    let largest: Peer[] = [];
+    for (const list of byGroup.values()) if (list.length > largest.length) largest = list;
+    if (largest.length === 0) return false;
+    const oldest = largest.reduce((a, b) => (b.connectedAt < a.connectedAt ? b : a));
+    oldest.close("evicted: too many handshakes in progress");
+    return true;
   }
 
   // Peer slots in use: every outbound connection and every ready inbound one (handshakes are capped apart).
