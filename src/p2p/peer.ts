@@ -86,6 +86,9 @@ export class Peer {
   inflightRequests = 0;
   /** per limited message type, made on first use */
   private readonly typeBuckets = new Map<string, TokenBucket>();
+  /** gossip we send: over all types, then per type, made on first use (see {@link send}) */
+  private outRate?: TokenBucket;
+  private readonly outTypeBuckets = new Map<string, TokenBucket>();
   /** ms when the handshake completed */
   readyAt?: number;
   /** we reached this peer (its EBID) by dialling its `advertise_url` ourselves */
@@ -221,12 +224,15 @@ export class Peer {
   }
 
   /**
-   * Sends a message. With `droppable`, a peer that is not reading (too many bytes buffered) is
-   * skipped instead; returns false then.
+   * Sends a message. With `droppable` (gossip), it is skipped instead when the peer is not reading
+   * (too many bytes buffered), or when it would take this link past {@link RELAY_SHARE} of the
+   * message rate limits (the peer's, taken to be ours): a node relays what all its peers send it,
+   * so without this budget the sum of several sources' allowed rates overran an honest peer's limit
+   * and earned the relaying node strikes and a ban. Returns false when skipped.
    */
   send(msg: object, droppable = false): boolean {
     if (this.state === "closed" || this.ws.readyState !== this.ws.OPEN) return false;
-    if (droppable && this.ws.bufferedAmount > this.opts.maxBufferedBytes) return false;
+    if (droppable && (this.ws.bufferedAmount > this.opts.maxBufferedBytes || !this.takeOutToken((msg as { type?: string }).type ?? ""))) return false;
     // Past four times the gossip threshold even responses stop: a peer that asks but never reads
     // must not grow our memory without bound.
     if (this.ws.bufferedAmount > 4 * this.opts.maxBufferedBytes) {
@@ -312,6 +318,20 @@ export class Peer {
     }
   }
 
+  // Room on this link for one more gossip message of `type`: its type's bucket, then the one over
+  // all messages, each at RELAY_SHARE of the limit a peer enforces (docs/protocol.md §9.4).
+  private takeOutToken(type: string): boolean {
+    const now = Date.now();
+    const limit = Object.hasOwn(this.opts.typeRateLimits, type) ? this.opts.typeRateLimits[type] : undefined;
+    if (limit) {
+      let b = this.outTypeBuckets.get(type);
+      if (!b) this.outTypeBuckets.set(type, (b = new TokenBucket(share(limit), now)));
+      if (!b.take(now)) return false;
+    }
+    this.outRate ??= new TokenBucket(share({ perSec: this.opts.rateLimitPerSec, burst: this.opts.rateLimitBurst }), now);
+    return this.outRate.take(now);
+  }
+
   // One bucket over all messages, then one per limited message type (takeTypeToken).
   private takeToken(): boolean {
     return this.rate.take(Date.now());
@@ -381,4 +401,14 @@ export class Peer {
       peer_nonce: peerNonce,
     };
   }
+}
+
+/**
+ * The share of a peer's message rate limits that gossip to it may use: the rest is room for our
+ * requests, replies and statuses, which are never dropped, and for timing jitter on the link.
+ */
+export const RELAY_SHARE = 0.8;
+
+function share(l: { perSec: number; burst: number }): { perSec: number; burst: number } {
+  return { perSec: l.perSec * RELAY_SHARE, burst: Math.max(1, Math.floor(l.burst * RELAY_SHARE)) };
 }
