@@ -14,7 +14,8 @@ import type { Message } from "./messages.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
 import { addressGroup, guardedLookup, inboundKey, isLocalHost, mayLearn } from "./learn.ts";
-import { ADDRESS_BAN_AFTER, AddressScores, BanList, ByteBudget, DeadGroups, MAX_SERVE_DELAY_MS, InboundRate, PeerLog, learnedPerGroup, outboundReserved } from "./limits.ts";
+import { LRUCache } from "lru-cache";
+import { ADDRESS_BAN_AFTER, AddressScores, BanList, ByteBudget, DeadGroups, MAX_SERVE_DELAY_MS, InboundRate, PeerLog, SERVED_ADDRESSES_TRACKED, learnedPerGroup, outboundReserved } from "./limits.ts";
 
 /** What the node supplies to the P2P layer. */
 export interface P2PHandlers {
@@ -73,8 +74,11 @@ export class PeerManager {
   // Inbound peers' inboundKey and address group, worked out once: accept compares every inbound
   // peer's on each new connection, and working them out there costs ~10 µs a peer (IPv6).
   private readonly inboundKeys = new WeakMap<Peer, { key: string; group: string }>();
-  // Bytes of replies served to each peer (docs/protocol.md §9.6).
+  // Bytes of replies served (docs/protocol.md §9.6): to each address (inboundKey) of a remote peer,
+  // whatever keys it connects with, so fresh keys do not bring fresh budgets; to each connection
+  // from this machine (local nodes and tools share its addresses).
   private readonly served = new WeakMap<Peer, ByteBudget>();
+  private readonly servedByAddress = new LRUCache<string, ByteBudget>({ max: SERVED_ADDRESSES_TRACKED });
   private readonly targets = new Map<string, DialTarget>();
   private readonly bans: BanList;
   // Addresses (inboundKey) banned because their fresh keys kept earning bans, and their scores.
@@ -410,8 +414,7 @@ export class PeerManager {
       }
       // And a bounded share of our upload: replies wait for its byte budget, and past
       // MAX_SERVE_DELAY_MS of debt a request is refused (a 100-byte request can ask for megabytes).
-      let budget = this.served.get(peer);
-      if (!budget) this.served.set(peer, (budget = new ByteBudget({ perSec: this.opts.servedBytesPerSec, burst: this.opts.servedBytesBurst }, Date.now())));
+      const budget = this.servedBudget(peer);
       const wait = budget.waitMs(Date.now());
       if (wait > MAX_SERVE_DELAY_MS) {
         this.peerLog.line("warn", { peer: short(peer.ebid), retry_ms: wait }, "Request refused: served byte budget spent");
@@ -441,6 +444,18 @@ export class PeerManager {
       return;
     }
     this.handlers.onMessage(peer, msg);
+  }
+
+  // The served-byte budget a peer's replies draw on: its address's, or its own when it is on this machine.
+  private servedBudget(peer: Peer): ByteBudget {
+    const local = isLocalHost(peer.host);
+    const key = local ? undefined : inboundKey(peer.host);
+    let budget = key === undefined ? this.served.get(peer) : this.servedByAddress.get(key);
+    if (budget) return budget;
+    budget = new ByteBudget({ perSec: this.opts.servedBytesPerSec, burst: this.opts.servedBytesBurst }, Date.now());
+    if (key === undefined) this.served.set(peer, budget);
+    else this.servedByAddress.set(key, budget);
+    return budget;
   }
 
   // Learned addresses are bounded by maxPeers (configured ones do not count against it), and one
