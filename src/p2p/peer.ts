@@ -96,6 +96,8 @@ export class Peer {
   closeReason?: string;
   private readonly decoder: LineDecoder;
   private readonly pending = new Map<number, { resolve: (r: ResEnvelope) => void; timer: NodeJS.Timeout }>();
+  /** ids of our requests that timed out, oldest first, at most LATE_REPLIES_KEPT: a reply to one comes late, not forged */
+  private readonly timedOut = new Set<number>();
   private nextId = 1;
   /** over all messages, checked first */
   private readonly rate: TokenBucket;
@@ -252,6 +254,8 @@ export class Peer {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.timedOut.add(id);
+        if (this.timedOut.size > LATE_REPLIES_KEPT) this.timedOut.delete(this.timedOut.values().next().value as number);
         resolve({ ok: false, errors: ["request timed out"] });
       }, timeoutMs);
       this.pending.set(id, { resolve, timer });
@@ -352,6 +356,9 @@ export class Peer {
     if (msg.type === "hello" || msg.type === "hello_ack") return this.events.onStrike(this, "handshake message after handshake");
     if (msg.type === "res") {
       const p = typeof msg.id === "number" ? this.pending.get(msg.id) : undefined;
+      // A reply after our timeout is late, not invalid: a loaded honest node answers late, and a
+      // strike for it would let whoever loads it get it banned by every honest node that asks it.
+      if (!p && typeof msg.id === "number" && this.timedOut.delete(msg.id)) return;
       if (!p) return this.events.onStrike(this, "response to no request");
       this.pending.delete(msg.id as number);
       clearTimeout(p.timer);
@@ -402,6 +409,9 @@ export class Peer {
     };
   }
 }
+
+/** Ids of our timed-out requests remembered per peer, whose late replies are dropped without a strike. */
+export const LATE_REPLIES_KEPT = 256;
 
 /**
  * The share of a peer's message rate limits that gossip to it may use: the rest is room for our
