@@ -432,6 +432,13 @@ export class PeerManager {
         .then(async (reply) => {
           const now = Date.now();
           const delay = spend.waitMs(now);
+          // Other replies on the same budget (this address's other connections, this peer's other
+          // requests) may have run it further into debt since the request came: past the busy
+          // threshold it is busy now, so no reply waits longer than that (the asker's timeout).
+          if (delay > MAX_SERVE_DELAY_MS) {
+            peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: [`busy: served byte budget spent, retry in ${delay} ms`] });
+            return;
+          }
           spend.spend(Buffer.byteLength(JSON.stringify(reply)) + 1, now);
           if (delay > 0) await new Promise((r) => setTimeout(r, delay).unref());
           peer.send(reply);
