@@ -102,6 +102,8 @@ export class Syncer {
   private source?: Peer;
   /** ms of the running sync's last imported chunk (0: none yet) */
   private lastImportAt = 0;
+  /** the peer the running sync aimed at served one of its chunks */
+  private primaryServed = false;
   /** peers asked for the common ancestor now */
   private readonly probing = new Set<Peer>();
   /** peers whose last sync attempt imported nothing: their backed height then, and when */
@@ -119,7 +121,7 @@ export class Syncer {
     return { ...this.status, syncing: this.serving !== undefined };
   }
 
-  /** The peer a running sync is importing valid blocks from (its claim counts, §6.1), if any. */
+  /** The peer a running sync is importing valid blocks from now (its claim counts, §6.1; the last chunk's server), if any. */
   get serving(): Peer | undefined {
     if (!this.status.syncing || this.lastImportAt === 0 || Date.now() - this.lastImportAt > this.opts.requestTimeoutMs) return undefined;
     return this.source;
@@ -230,11 +232,13 @@ export class Syncer {
     this.running = true;
     this.source = peer;
     this.lastImportAt = 0;
+    this.primaryServed = false;
     void this.run(peer, ancestor)
       .catch((e) => this.m.log.warn({ err: (e as Error).message }, "Sync failed"))
       .finally(() => {
-        // An attempt that imported nothing is not repeated toward this peer on its next status.
-        if (this.lastImportAt === 0) this.failed.set(peer, { backed, at: Date.now() });
+        // An attempt this peer served nothing of is not repeated toward it on its next status (the
+        // chunks may have come from others: its claim still went unshown).
+        if (!this.primaryServed) this.failed.set(peer, { backed, at: Date.now() });
         else this.failed.delete(peer);
         this.running = false;
         this.source = undefined;
@@ -289,8 +293,11 @@ export class Syncer {
           }
         }
         prevHash = got.blocks[got.blocks.length - 1]!.hash;
-        // Valid blocks up to here: the serving peer backed these heights, and the sync is importing.
+        // Valid blocks up to here: the serving peer backed these heights, and the sync is importing
+        // from it (its claim is the one that counts now, not that of the peer the sync aimed at).
         got.source.back(got.blocks[got.blocks.length - 1]!.header.height);
+        this.source = got.source;
+        if (got.source === peer) this.primaryServed = true;
         this.lastImportAt = Date.now();
         const secs = (Date.now() - started) / 1000;
         this.status.blocks_per_s = Math.round(this.status.imported / Math.max(secs, 0.001));

@@ -49,7 +49,15 @@ test("liars that never serve do not stop a joining node's sync from its honest p
     await waitFor(() => c.p2p.readyPeers().length === 4, 5000, "four liars ready");
     c.p2p.addTarget(`ws://127.0.0.1:${a.p2p.port}`);
     const started = Date.now();
-    await waitFor(() => c.chain.head.height === HEIGHT, 15_000, `caught up from the honest peer (at ${c.chain.head.height} of ${HEIGHT})`);
+    // While it imports, the peer whose claim counts (§6.1: the one the sync imports from) is the
+    // honest one, never a liar the sync was aimed at.
+    const counted = new Set<string>();
+    const watch = setInterval(() => {
+      const s = c.syncer.serving;
+      if (s?.ebid) counted.add(s.ebid === a.key.ebid ? "honest" : "liar");
+    }, 5);
+    await waitFor(() => c.chain.head.height === HEIGHT, 15_000, `caught up from the honest peer (at ${c.chain.head.height} of ${HEIGHT})`).finally(() => clearInterval(watch));
+    assert.deepEqual([...counted], ["honest"], "the claim counted while importing");
     assert.equal(c.chain.head.hash, a.chain.head.hash);
     const ms = Date.now() - started;
     assert.ok(ms < 15_000, `${ms} ms`);
