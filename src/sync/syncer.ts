@@ -74,8 +74,9 @@ export const defaultSyncerOptions: SyncerOptions = {
 /** Sync progress, for the API (`sync_progress`). Heights in blocks. */
 export interface SyncStatus {
   /**
-   * a sync is importing: it has imported valid blocks, the last within `requestTimeoutMs` (an
-   * attempt that waits on a peer that does not answer is not syncing)
+   * a sync is importing: it has imported valid blocks it did not hold, the last within
+   * `requestTimeoutMs` (an attempt that waits on a peer that does not answer, or fetches blocks
+   * held here already, is not syncing)
    */
   syncing: boolean;
   peer: string | null;
@@ -140,11 +141,10 @@ export class Syncer {
     }
     if (peer.claimSince !== undefined) void this.checkBacking(peer);
     if (peer.claimsIgnored) return;
-    if (peer.height > this.m.chain.head.height) {
-      const f = this.failed.get(peer);
-      if (f && peer.backedHeight <= f.backed && Date.now() - f.at < this.opts.retryAfterMs) return;
-      return this.begin(peer);
-    }
+    // A peer an attempt failed toward lately is not chased again until it backs a new height,
+    // whether it claims a greater height or a heavier tip.
+    if (this.failedLately(peer)) return;
+    if (peer.height > this.m.chain.head.height) return this.begin(peer);
     // Same or lower height but a tip we do not hold: it may be a heavier branch (fork choice is by
     // weight). Give gossip a moment to deliver it, then ask the peer.
     if (peer.tipHash && !this.tipChecks.has(peer)) {
@@ -175,6 +175,12 @@ export class Syncer {
     }
   }
 
+  // The last attempt toward `peer` served nothing of it, within retryAfterMs, and it backed nothing new since.
+  private failedLately(peer: Peer): boolean {
+    const f = this.failed.get(peer);
+    return f !== undefined && peer.backedHeight <= f.backed && Date.now() - f.at < this.opts.retryAfterMs;
+  }
+
   // A claim is backed when its tip is a block held here at the claimed height (imported from anyone).
   private async checkBacking(peer: Peer): Promise<void> {
     const { height, tipHash } = peer;
@@ -189,7 +195,7 @@ export class Syncer {
   }
 
   private async checkUnknownTip(peer: Peer): Promise<void> {
-    if (this.stopped || peer.state !== "ready" || (await this.m.chain.has(peer.tipHash))) return;
+    if (this.stopped || peer.state !== "ready" || this.failedLately(peer) || (await this.m.chain.has(peer.tipHash))) return;
     const res = await peer.request("/data/chain_info", null, this.opts.requestTimeoutMs);
     const info = res.data as { height?: unknown; tip_hash?: unknown; total_weight?: unknown } | null;
     if (!res.ok || !info || typeof info.height !== "number" || typeof info.tip_hash !== "string" || typeof info.total_weight !== "string" || !/^[0-9]{1,80}$/.test(info.total_weight)) return;
@@ -283,22 +289,31 @@ export class Syncer {
           log.info({ height: chunks[i]!.from }, "Sync stopped: range does not connect (peers on different branches)");
           return;
         }
+        let fresh = 0;
         for (const b of got.blocks) {
           try {
             const out = await chain.importBlock(b);
-            if (out.status === "imported") this.status.imported++;
+            if (out.status === "imported") {
+              fresh++;
+              this.status.imported++;
+            }
           } catch (e) {
             if (e instanceof BlockError) return this.m.penalize(got.source, `invalid block in range: ${e.code}: ${e.message}`);
             throw e;
           }
         }
         prevHash = got.blocks[got.blocks.length - 1]!.hash;
-        // Valid blocks up to here: the serving peer backed these heights, and the sync is importing
-        // from it (its claim is the one that counts now, not that of the peer the sync aimed at).
+        // Valid blocks up to here: the serving peer backed these heights. Only a chunk that brought
+        // blocks we did not hold makes the sync importing (`syncing`, which pauses attestations and
+        // mining) from that peer (its claim is the one that counts now, not the target's): a peer
+        // that answers a heavier tip with an ancestor far below must not pause us while we fetch
+        // blocks we hold.
         got.source.back(got.blocks[got.blocks.length - 1]!.header.height);
-        this.source = got.source;
         if (got.source === peer) this.primaryServed = true;
-        this.lastImportAt = Date.now();
+        if (fresh > 0) {
+          this.source = got.source;
+          this.lastImportAt = Date.now();
+        }
         const secs = (Date.now() - started) / 1000;
         this.status.blocks_per_s = Math.round(this.status.imported / Math.max(secs, 0.001));
         if (Date.now() - lastLog >= 2000) {
