@@ -79,6 +79,8 @@ export class PeerManager {
   // from this machine (local nodes and tools share its addresses).
   private readonly served = new WeakMap<Peer, ByteBudget>();
   private readonly servedByAddress = new LRUCache<string, ByteBudget>({ max: SERVED_ADDRESSES_TRACKED });
+  // Requests being answered per address (inboundKey) of remote peers; an entry lives while one is.
+  private readonly inflightByAddress = new Map<string, number>();
   private readonly targets = new Map<string, DialTarget>();
   private readonly bans: BanList;
   // Addresses (inboundKey) banned because their fresh keys kept earning bans, and their scores.
@@ -407,8 +409,12 @@ export class PeerManager {
 
   private message(peer: Peer, msg: Message): void {
     if (msg.type === "req") {
-      // A peer gets a bounded share of our work: past the in-flight cap it is told to wait.
-      if (peer.inflightRequests >= this.opts.maxInflightRequests) {
+      // A peer gets a bounded share of our work: past the in-flight cap it is told to wait. The cap
+      // holds per address for peers not on this machine (fresh keys are free, and each reply being
+      // built holds up to a 2 MiB range in memory).
+      const addr = isLocalHost(peer.host) ? undefined : inboundKey(peer.host);
+      const inflight = addr === undefined ? peer.inflightRequests : (this.inflightByAddress.get(addr) ?? 0);
+      if (inflight >= this.opts.maxInflightRequests) {
         peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: ["busy: too many requests in flight"] });
         return;
       }
@@ -423,6 +429,7 @@ export class PeerManager {
       }
       const spend = budget;
       peer.inflightRequests++;
+      if (addr !== undefined) this.inflightByAddress.set(addr, inflight + 1);
       this.handlers
         .onRequest(peer, msg.path, msg.data)
         .then(
@@ -443,7 +450,13 @@ export class PeerManager {
           if (delay > 0) await new Promise((r) => setTimeout(r, delay).unref());
           peer.send(reply);
         })
-        .finally(() => peer.inflightRequests--);
+        .finally(() => {
+          peer.inflightRequests--;
+          if (addr === undefined) return;
+          const n = (this.inflightByAddress.get(addr) ?? 1) - 1;
+          if (n > 0) this.inflightByAddress.set(addr, n);
+          else this.inflightByAddress.delete(addr);
+        });
       return;
     }
     if (msg.type === "peers") {

@@ -126,3 +126,37 @@ test("a reply never waits on the served-byte budget past the busy threshold: rep
     await x.stop();
   }
 });
+
+test("fresh keys from one address share its requests-in-flight cap: the work (and memory) of replies being built is bounded per address", { skip: remote ? false : "needs a non-loopback IPv4 address" }, async () => {
+  let now = 0;
+  let most = 0;
+  const x = new PeerManager(
+    { ...defaultP2POptions, host: "0.0.0.0", port: 0 },
+    { chainId: CHAIN_ID, genesisHash: GENESIS, ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey },
+    {
+      status: () => ({ height: 3, tip_hash: "22".repeat(32) }), onPeerReady: () => undefined, onMessage: () => undefined,
+      // Each reply takes a while to build (a 2 MiB range read from the store, serialized).
+      onRequest: async () => {
+        most = Math.max(most, ++now);
+        await sleep(200);
+        now--;
+        return { ok: true, data: "small" };
+      },
+    },
+    silentLog,
+  );
+  await x.start();
+  const conns: Awaited<ReturnType<typeof handshake>>[] = [];
+  try {
+    for (let i = 0; i < 4; i++) conns.push(await handshake(`ws://${remote}:${x.port}`, freshKey(), keys[0]!.ebid, { localAddress: remote }));
+    for (const c of conns) for (let id = 0; id < defaultP2POptions.maxInflightRequests; id++) c.send({ type: "req", id, path: "/data/miner_block/range", data: { from_index: 0, to_index: 999 } });
+    const got = () => conns.reduce((n, c) => n + c.lines.filter((l) => l.startsWith('{"type":"res"')).length, 0);
+    const { waitFor } = await import("../../helpers/net.ts");
+    await waitFor(() => got() === 4 * defaultP2POptions.maxInflightRequests, 5000, "every request answered (data or busy)");
+    console.log(`# 4 keys of one address, 16 requests each: at most ${most} replies being built at once`);
+    assert.ok(most <= defaultP2POptions.maxInflightRequests, `${most} replies built at once for one address`);
+  } finally {
+    for (const c of conns) c.ws.terminate();
+    await x.stop();
+  }
+});
