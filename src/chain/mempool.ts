@@ -1,7 +1,8 @@
 /**
  * The mempool (node policy, docs/protocol.md §6.5; producers build blocks from it, up to
  * max_block_txs transactions). Transactions are kept per sender in nonce order; a pending
- * transaction is replaced by one with the same nonce and a higher fee; block building takes, across
+ * transaction is replaced by one with the same nonce and a fee at least a tenth higher
+ * (`replacementFee`); block building takes, across
  * senders, the highest fee among each sender's next executable transaction, so every sender's
  * nonces stay contiguous. Bounded in size, per sender and in age. `admit` checks a transfer from
  * outside with the signature verified last, after every cheap check; `add` takes transfers whose
@@ -117,7 +118,9 @@ export class Mempool {
     }
     const queue = this.bySender.get(tx.from) ?? new Map<number, Entry>();
     const old = queue.get(tx.nonce);
-    if (old && fee <= old.fee) throw new TxError("FEE_TOO_LOW", `a pending transaction has nonce ${tx.nonce}; a replacement must pay a fee above ${old.fee}`);
+    if (old && fee < replacementFee(old.fee)) {
+      throw new TxError("FEE_TOO_LOW", `a pending transaction has nonce ${tx.nonce} with fee ${old.fee}; a replacement must pay at least ${replacementFee(old.fee)}`);
+    }
     // The sender must afford everything pending up to and including this nonce.
     let spend = amount + fee;
     for (const [n, e] of queue) if (n < tx.nonce) spend += e.cost;
@@ -233,4 +236,17 @@ export class Mempool {
     if (queue.size === 0) this.bySender.delete(victim.tx.from);
     this.byHash.delete(victim.hash);
   }
+}
+
+/** How much more a replacement pays, in percent of the pending transfer's fee (rounded up, at least 1 base unit). */
+export const REPLACEMENT_BUMP_PERCENT = 10n;
+
+/**
+ * The least fee that replaces a pending transfer paying `fee`: a tenth more, at least one unit.
+ * Every replacement is a new transfer that every node relays, so a bump of one unit let one funded
+ * sender make a relayed transfer per unit of fee it would pay at most once.
+ */
+export function replacementFee(fee: bigint): bigint {
+  const bump = (fee * REPLACEMENT_BUMP_PERCENT + 99n) / 100n;
+  return fee + (bump > 0n ? bump : 1n);
 }

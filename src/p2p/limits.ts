@@ -79,6 +79,12 @@ export class InboundRate {
 export const MAX_SERVE_DELAY_MS = 2_000;
 
 /**
+ * Addresses whose served-byte budget is kept at most; past it the least recently used is forgotten
+ * (it comes back full: a stranger would need this many addresses in turn to gain by it).
+ */
+export const SERVED_ADDRESSES_TRACKED = 10_000;
+
+/**
  * Bytes of replies a node serves one peer (docs/protocol.md §9.6): a token bucket in bytes that may
  * go into debt by one reply. A reply is sent once the debt before it is repaid (waitMs); a request
  * that arrives with more than MAX_SERVE_DELAY_MS of debt is refused.

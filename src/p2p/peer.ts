@@ -86,6 +86,9 @@ export class Peer {
   inflightRequests = 0;
   /** per limited message type, made on first use */
   private readonly typeBuckets = new Map<string, TokenBucket>();
+  /** gossip we send: over all types, then per type, made on first use (see {@link send}) */
+  private outRate?: TokenBucket;
+  private readonly outTypeBuckets = new Map<string, TokenBucket>();
   /** ms when the handshake completed */
   readyAt?: number;
   /** we reached this peer (its EBID) by dialling its `advertise_url` ourselves */
@@ -93,6 +96,8 @@ export class Peer {
   closeReason?: string;
   private readonly decoder: LineDecoder;
   private readonly pending = new Map<number, { resolve: (r: ResEnvelope) => void; timer: NodeJS.Timeout }>();
+  /** ids of our requests that timed out, oldest first, at most LATE_REPLIES_KEPT: a reply to one comes late, not forged */
+  private readonly timedOut = new Set<number>();
   private nextId = 1;
   /** over all messages, checked first */
   private readonly rate: TokenBucket;
@@ -221,12 +226,15 @@ export class Peer {
   }
 
   /**
-   * Sends a message. With `droppable`, a peer that is not reading (too many bytes buffered) is
-   * skipped instead; returns false then.
+   * Sends a message. With `droppable` (gossip), it is skipped instead when the peer is not reading
+   * (too many bytes buffered), or when it would take this link past {@link RELAY_SHARE} of the
+   * message rate limits (the peer's, taken to be ours): a node relays what all its peers send it,
+   * so without this budget the sum of several sources' allowed rates overran an honest peer's limit
+   * and earned the relaying node strikes and a ban. Returns false when skipped.
    */
   send(msg: object, droppable = false): boolean {
     if (this.state === "closed" || this.ws.readyState !== this.ws.OPEN) return false;
-    if (droppable && this.ws.bufferedAmount > this.opts.maxBufferedBytes) return false;
+    if (droppable && (this.ws.bufferedAmount > this.opts.maxBufferedBytes || !this.takeOutToken((msg as { type?: string }).type ?? ""))) return false;
     // Past four times the gossip threshold even responses stop: a peer that asks but never reads
     // must not grow our memory without bound.
     if (this.ws.bufferedAmount > 4 * this.opts.maxBufferedBytes) {
@@ -246,6 +254,8 @@ export class Peer {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.timedOut.add(id);
+        if (this.timedOut.size > LATE_REPLIES_KEPT) this.timedOut.delete(this.timedOut.values().next().value as number);
         resolve({ ok: false, errors: ["request timed out"] });
       }, timeoutMs);
       this.pending.set(id, { resolve, timer });
@@ -312,6 +322,20 @@ export class Peer {
     }
   }
 
+  // Room on this link for one more gossip message of `type`: its type's bucket, then the one over
+  // all messages, each at RELAY_SHARE of the limit a peer enforces (docs/protocol.md §9.4).
+  private takeOutToken(type: string): boolean {
+    const now = Date.now();
+    const limit = Object.hasOwn(this.opts.typeRateLimits, type) ? this.opts.typeRateLimits[type] : undefined;
+    if (limit) {
+      let b = this.outTypeBuckets.get(type);
+      if (!b) this.outTypeBuckets.set(type, (b = new TokenBucket(share(limit), now)));
+      if (!b.take(now)) return false;
+    }
+    this.outRate ??= new TokenBucket(share({ perSec: this.opts.rateLimitPerSec, burst: this.opts.rateLimitBurst }), now);
+    return this.outRate.take(now);
+  }
+
   // One bucket over all messages, then one per limited message type (takeTypeToken).
   private takeToken(): boolean {
     return this.rate.take(Date.now());
@@ -332,6 +356,9 @@ export class Peer {
     if (msg.type === "hello" || msg.type === "hello_ack") return this.events.onStrike(this, "handshake message after handshake");
     if (msg.type === "res") {
       const p = typeof msg.id === "number" ? this.pending.get(msg.id) : undefined;
+      // A reply after our timeout is late, not invalid: a loaded honest node answers late, and a
+      // strike for it would let whoever loads it get it banned by every honest node that asks it.
+      if (!p && typeof msg.id === "number" && this.timedOut.delete(msg.id)) return;
       if (!p) return this.events.onStrike(this, "response to no request");
       this.pending.delete(msg.id as number);
       clearTimeout(p.timer);
@@ -381,4 +408,17 @@ export class Peer {
       peer_nonce: peerNonce,
     };
   }
+}
+
+/** Ids of our timed-out requests remembered per peer, whose late replies are dropped without a strike. */
+export const LATE_REPLIES_KEPT = 256;
+
+/**
+ * The share of a peer's message rate limits that gossip to it may use: the rest is room for our
+ * requests, replies and statuses, which are never dropped, and for timing jitter on the link.
+ */
+export const RELAY_SHARE = 0.8;
+
+function share(l: { perSec: number; burst: number }): { perSec: number; burst: number } {
+  return { perSec: l.perSec * RELAY_SHARE, burst: Math.max(1, Math.floor(l.burst * RELAY_SHARE)) };
 }

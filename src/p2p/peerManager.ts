@@ -14,7 +14,8 @@ import type { Message } from "./messages.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
 import { addressGroup, guardedLookup, inboundKey, isLocalHost, mayLearn } from "./learn.ts";
-import { ADDRESS_BAN_AFTER, AddressScores, BanList, ByteBudget, DeadGroups, MAX_SERVE_DELAY_MS, InboundRate, PeerLog, learnedPerGroup, outboundReserved } from "./limits.ts";
+import { LRUCache } from "lru-cache";
+import { ADDRESS_BAN_AFTER, AddressScores, BanList, ByteBudget, DeadGroups, MAX_SERVE_DELAY_MS, InboundRate, PeerLog, SERVED_ADDRESSES_TRACKED, learnedPerGroup, outboundReserved } from "./limits.ts";
 
 /** What the node supplies to the P2P layer. */
 export interface P2PHandlers {
@@ -73,8 +74,13 @@ export class PeerManager {
   // Inbound peers' inboundKey and address group, worked out once: accept compares every inbound
   // peer's on each new connection, and working them out there costs ~10 µs a peer (IPv6).
   private readonly inboundKeys = new WeakMap<Peer, { key: string; group: string }>();
-  // Bytes of replies served to each peer (docs/protocol.md §9.6).
+  // Bytes of replies served (docs/protocol.md §9.6): to each address (inboundKey) of a remote peer,
+  // whatever keys it connects with, so fresh keys do not bring fresh budgets; to each connection
+  // from this machine (local nodes and tools share its addresses).
   private readonly served = new WeakMap<Peer, ByteBudget>();
+  private readonly servedByAddress = new LRUCache<string, ByteBudget>({ max: SERVED_ADDRESSES_TRACKED });
+  // Requests being answered per address (inboundKey) of remote peers; an entry lives while one is.
+  private readonly inflightByAddress = new Map<string, number>();
   private readonly targets = new Map<string, DialTarget>();
   private readonly bans: BanList;
   // Addresses (inboundKey) banned because their fresh keys kept earning bans, and their scores.
@@ -282,12 +288,34 @@ export class PeerManager {
       ws.close(1013, "too many connections from this address");
       return;
     }
-    if (handshaking >= this.opts.maxHandshakes || handshakingFromAddress >= this.opts.maxHandshakesPerAddress) {
+    if (handshakingFromAddress >= this.opts.maxHandshakesPerAddress || (handshaking >= this.opts.maxHandshakes && !this.evictHandshake())) {
       this.log.debug({ addr: remote, handshaking }, "Too many handshakes in progress");
       ws.close(1013, "too many handshakes in progress");
       return;
     }
     this.inboundKeys.set(this.attach(ws, "inbound", remote), { key, group: groupOf(remote) });
+  }
+
+  // Handshake places full: the oldest handshake of the address group holding the most gives way to
+  // the newcomer. An honest handshake takes a round trip; one that is still going when the places
+  // run out is most likely held open, so a stranger holding every place from a few addresses
+  // (16 each) cannot keep newcomers out: it would have to open maxHandshakes connections within
+  // an honest handshake's round trip. Returns true when one was closed.
+  private evictHandshake(): boolean {
+    const byGroup = new Map<string, Peer[]>();
+    for (const p of this.peers) {
+      if (p.direction !== "inbound" || p.state !== "handshaking") continue;
+      const g = this.inboundKeys.get(p)?.group ?? groupOf(p.remoteAddress);
+      let list = byGroup.get(g);
+      if (!list) byGroup.set(g, (list = []));
+      list.push(p);
+    }
+    let largest: Peer[] = [];
+    for (const list of byGroup.values()) if (list.length > largest.length) largest = list;
+    if (largest.length === 0) return false;
+    const oldest = largest.reduce((a, b) => (b.connectedAt < a.connectedAt ? b : a));
+    oldest.close("evicted: too many handshakes in progress");
+    return true;
   }
 
   // Peer slots in use: every outbound connection and every ready inbound one (handshakes are capped apart).
@@ -381,15 +409,18 @@ export class PeerManager {
 
   private message(peer: Peer, msg: Message): void {
     if (msg.type === "req") {
-      // A peer gets a bounded share of our work: past the in-flight cap it is told to wait.
-      if (peer.inflightRequests >= this.opts.maxInflightRequests) {
+      // A peer gets a bounded share of our work: past the in-flight cap it is told to wait. The cap
+      // holds per address for peers not on this machine (fresh keys are free, and each reply being
+      // built holds up to a 2 MiB range in memory).
+      const addr = isLocalHost(peer.host) ? undefined : inboundKey(peer.host);
+      const inflight = addr === undefined ? peer.inflightRequests : (this.inflightByAddress.get(addr) ?? 0);
+      if (inflight >= this.opts.maxInflightRequests) {
         peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: ["busy: too many requests in flight"] });
         return;
       }
       // And a bounded share of our upload: replies wait for its byte budget, and past
       // MAX_SERVE_DELAY_MS of debt a request is refused (a 100-byte request can ask for megabytes).
-      let budget = this.served.get(peer);
-      if (!budget) this.served.set(peer, (budget = new ByteBudget({ perSec: this.opts.servedBytesPerSec, burst: this.opts.servedBytesBurst }, Date.now())));
+      const budget = this.servedBudget(peer);
       const wait = budget.waitMs(Date.now());
       if (wait > MAX_SERVE_DELAY_MS) {
         this.peerLog.line("warn", { peer: short(peer.ebid), retry_ms: wait }, "Request refused: served byte budget spent");
@@ -398,6 +429,7 @@ export class PeerManager {
       }
       const spend = budget;
       peer.inflightRequests++;
+      if (addr !== undefined) this.inflightByAddress.set(addr, inflight + 1);
       this.handlers
         .onRequest(peer, msg.path, msg.data)
         .then(
@@ -407,11 +439,24 @@ export class PeerManager {
         .then(async (reply) => {
           const now = Date.now();
           const delay = spend.waitMs(now);
+          // Other replies on the same budget (this address's other connections, this peer's other
+          // requests) may have run it further into debt since the request came: past the busy
+          // threshold it is busy now, so no reply waits longer than that (the asker's timeout).
+          if (delay > MAX_SERVE_DELAY_MS) {
+            peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: [`busy: served byte budget spent, retry in ${delay} ms`] });
+            return;
+          }
           spend.spend(Buffer.byteLength(JSON.stringify(reply)) + 1, now);
           if (delay > 0) await new Promise((r) => setTimeout(r, delay).unref());
           peer.send(reply);
         })
-        .finally(() => peer.inflightRequests--);
+        .finally(() => {
+          peer.inflightRequests--;
+          if (addr === undefined) return;
+          const n = (this.inflightByAddress.get(addr) ?? 1) - 1;
+          if (n > 0) this.inflightByAddress.set(addr, n);
+          else this.inflightByAddress.delete(addr);
+        });
       return;
     }
     if (msg.type === "peers") {
@@ -419,6 +464,18 @@ export class PeerManager {
       return;
     }
     this.handlers.onMessage(peer, msg);
+  }
+
+  // The served-byte budget a peer's replies draw on: its address's, or its own when it is on this machine.
+  private servedBudget(peer: Peer): ByteBudget {
+    const local = isLocalHost(peer.host);
+    const key = local ? undefined : inboundKey(peer.host);
+    let budget = key === undefined ? this.served.get(peer) : this.servedByAddress.get(key);
+    if (budget) return budget;
+    budget = new ByteBudget({ perSec: this.opts.servedBytesPerSec, burst: this.opts.servedBytesBurst }, Date.now());
+    if (key === undefined) this.served.set(peer, budget);
+    else this.servedByAddress.set(key, budget);
+    return budget;
   }
 
   // Learned addresses are bounded by maxPeers (configured ones do not count against it), and one

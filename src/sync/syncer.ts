@@ -74,8 +74,9 @@ export const defaultSyncerOptions: SyncerOptions = {
 /** Sync progress, for the API (`sync_progress`). Heights in blocks. */
 export interface SyncStatus {
   /**
-   * a sync is importing: it has imported valid blocks, the last within `requestTimeoutMs` (an
-   * attempt that waits on a peer that does not answer is not syncing)
+   * a sync is importing: it has imported valid blocks it did not hold, the last within
+   * `requestTimeoutMs` (an attempt that waits on a peer that does not answer, or fetches blocks
+   * held here already, is not syncing)
    */
   syncing: boolean;
   peer: string | null;
@@ -102,6 +103,8 @@ export class Syncer {
   private source?: Peer;
   /** ms of the running sync's last imported chunk (0: none yet) */
   private lastImportAt = 0;
+  /** the peer the running sync aimed at served one of its chunks */
+  private primaryServed = false;
   /** peers asked for the common ancestor now */
   private readonly probing = new Set<Peer>();
   /** peers whose last sync attempt imported nothing: their backed height then, and when */
@@ -119,7 +122,7 @@ export class Syncer {
     return { ...this.status, syncing: this.serving !== undefined };
   }
 
-  /** The peer a running sync is importing valid blocks from (its claim counts, §6.1), if any. */
+  /** The peer a running sync is importing valid blocks from now (its claim counts, §6.1; the last chunk's server), if any. */
   get serving(): Peer | undefined {
     if (!this.status.syncing || this.lastImportAt === 0 || Date.now() - this.lastImportAt > this.opts.requestTimeoutMs) return undefined;
     return this.source;
@@ -138,11 +141,10 @@ export class Syncer {
     }
     if (peer.claimSince !== undefined) void this.checkBacking(peer);
     if (peer.claimsIgnored) return;
-    if (peer.height > this.m.chain.head.height) {
-      const f = this.failed.get(peer);
-      if (f && peer.backedHeight <= f.backed && Date.now() - f.at < this.opts.retryAfterMs) return;
-      return this.begin(peer);
-    }
+    // A peer an attempt failed toward lately is not chased again until it backs a new height,
+    // whether it claims a greater height or a heavier tip.
+    if (this.failedLately(peer)) return;
+    if (peer.height > this.m.chain.head.height) return this.begin(peer);
     // Same or lower height but a tip we do not hold: it may be a heavier branch (fork choice is by
     // weight). Give gossip a moment to deliver it, then ask the peer.
     if (peer.tipHash && !this.tipChecks.has(peer)) {
@@ -173,6 +175,12 @@ export class Syncer {
     }
   }
 
+  // The last attempt toward `peer` served nothing of it, within retryAfterMs, and it backed nothing new since.
+  private failedLately(peer: Peer): boolean {
+    const f = this.failed.get(peer);
+    return f !== undefined && peer.backedHeight <= f.backed && Date.now() - f.at < this.opts.retryAfterMs;
+  }
+
   // A claim is backed when its tip is a block held here at the claimed height (imported from anyone).
   private async checkBacking(peer: Peer): Promise<void> {
     const { height, tipHash } = peer;
@@ -187,7 +195,7 @@ export class Syncer {
   }
 
   private async checkUnknownTip(peer: Peer): Promise<void> {
-    if (this.stopped || peer.state !== "ready" || (await this.m.chain.has(peer.tipHash))) return;
+    if (this.stopped || peer.state !== "ready" || this.failedLately(peer) || (await this.m.chain.has(peer.tipHash))) return;
     const res = await peer.request("/data/chain_info", null, this.opts.requestTimeoutMs);
     const info = res.data as { height?: unknown; tip_hash?: unknown; total_weight?: unknown } | null;
     if (!res.ok || !info || typeof info.height !== "number" || typeof info.tip_hash !== "string" || typeof info.total_weight !== "string" || !/^[0-9]{1,80}$/.test(info.total_weight)) return;
@@ -230,11 +238,13 @@ export class Syncer {
     this.running = true;
     this.source = peer;
     this.lastImportAt = 0;
+    this.primaryServed = false;
     void this.run(peer, ancestor)
       .catch((e) => this.m.log.warn({ err: (e as Error).message }, "Sync failed"))
       .finally(() => {
-        // An attempt that imported nothing is not repeated toward this peer on its next status.
-        if (this.lastImportAt === 0) this.failed.set(peer, { backed, at: Date.now() });
+        // An attempt this peer served nothing of is not repeated toward it on its next status (the
+        // chunks may have come from others: its claim still went unshown).
+        if (!this.primaryServed) this.failed.set(peer, { backed, at: Date.now() });
         else this.failed.delete(peer);
         this.running = false;
         this.source = undefined;
@@ -254,6 +264,9 @@ export class Syncer {
     const chunks = this.plan(ancestor + 1, target);
     const queue = new PQueue({ concurrency: this.opts.parallel });
     const pending = new Map<number, Promise<{ blocks: Block[]; source: Peer } | undefined>>();
+    // Peers (but the one we sync toward) that failed a request of this sync: no further chunk is
+    // asked of them, so a peer that claims the heights and never serves costs one request a sync.
+    const unhelpful = new Set<Peer>();
     const window = this.opts.parallel * 2;
     let next = 0;
     let lastLog = Date.now();
@@ -262,7 +275,7 @@ export class Syncer {
       for (let i = 0; i < chunks.length && !this.stopped; i++) {
         while (next < chunks.length && next < i + window) {
           const c = chunks[next]!;
-          pending.set(next, this.fetchChunk(queue, c, peer));
+          pending.set(next, this.fetchChunk(queue, c, peer, unhelpful));
           next++;
         }
         const got = await pending.get(i)!;
@@ -276,19 +289,31 @@ export class Syncer {
           log.info({ height: chunks[i]!.from }, "Sync stopped: range does not connect (peers on different branches)");
           return;
         }
+        let fresh = 0;
         for (const b of got.blocks) {
           try {
             const out = await chain.importBlock(b, { source: `peer:${got.source.ebid ?? got.source.remoteAddress}`, sync: true });
-            if (out.status === "imported") this.status.imported++;
+            if (out.status === "imported") {
+              fresh++;
+              this.status.imported++;
+            }
           } catch (e) {
             if (e instanceof BlockError) return this.m.penalize(got.source, `invalid block in range: ${e.code}: ${e.message}`);
             throw e;
           }
         }
         prevHash = got.blocks[got.blocks.length - 1]!.hash;
-        // Valid blocks up to here: the serving peer backed these heights, and the sync is importing.
+        // Valid blocks up to here: the serving peer backed these heights. Only a chunk that brought
+        // blocks we did not hold makes the sync importing (`syncing`, which pauses attestations and
+        // mining) from that peer (its claim is the one that counts now, not the target's): a peer
+        // that answers a heavier tip with an ancestor far below must not pause us while we fetch
+        // blocks we hold.
         got.source.back(got.blocks[got.blocks.length - 1]!.header.height);
-        this.lastImportAt = Date.now();
+        if (got.source === peer) this.primaryServed = true;
+        if (fresh > 0) {
+          this.source = got.source;
+          this.lastImportAt = Date.now();
+        }
         const secs = (Date.now() - started) / 1000;
         this.status.blocks_per_s = Math.round(this.status.imported / Math.max(secs, 0.001));
         if (Date.now() - lastLog >= 2000) {
@@ -355,23 +380,29 @@ export class Syncer {
     return d.height;
   }
 
-  // Fetches one chunk, preferring `primary`, then any other peer that reports the height; each
-  // request goes through the shared queue so at most `parallel` are in flight. A reply may hold
-  // only the first part of what was asked (replies are capped by bytes, docs/protocol.md §9.6): the
-  // rest is asked for with range requests from the next height, from the same peer, then others.
-  private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer): Promise<{ blocks: Block[]; source: Peer } | undefined> {
+  // Fetches one chunk from the peers that report its heights (the first try rotates over them to
+  // spread the load, a retry goes to `primary`, the peer the sync targets, first); each request
+  // goes through the shared queue so at most `parallel` are in flight. A peer that fails a request
+  // (no answer, a refusal, a bad reply) joins `unhelpful` and is asked for no other chunk of this
+  // sync: peers that claim the heights and never serve cannot fail the chunks (3 tries each) of a
+  // sync an honest peer serves. A reply may hold only the first part of what was asked (replies are
+  // capped by bytes, docs/protocol.md §9.6): the rest is asked for with range requests from the next
+  // height, from the same peer, then others.
+  private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer, unhelpful: Set<Peer>): Promise<{ blocks: Block[]; source: Peer } | undefined> {
     const tried = new Set<Peer>();
     const blocks: Block[] = [];
     let busyWaits = 0;
     let source: Peer | undefined;
     for (let attempt = 0; attempt < this.opts.attempts && blocks.length <= c.to - c.from; attempt++) {
       const candidates = [primary, ...this.m.peers().filter((p) => p !== primary)].filter(
-        (p) => p.state === "ready" && p.usableHeight >= c.to && !tried.has(p),
+        (p) => p.state === "ready" && p.usableHeight >= c.to && !tried.has(p) && !unhelpful.has(p),
       );
-      // spread chunks over peers: rotate by chunk start
-      source = candidates.length ? candidates[(c.from / this.opts.chunk + attempt) % candidates.length | 0]! : undefined;
+      // spread chunks over peers (rotate by chunk start); a retry asks the sync's peer first
+      const retryPrimary = attempt > 0 && candidates[0] === primary;
+      source = candidates.length ? candidates[retryPrimary ? 0 : (c.from / this.opts.chunk + attempt) % candidates.length | 0]! : undefined;
       if (!source) return undefined;
       tried.add(source);
+      const failed = (p: Peer) => p !== primary && unhelpful.add(p);
       // The strategy's own request first; continuations (after a partial reply) are ranges.
       let req = blocks.length === 0 ? this.requestFor(c) : this.rangeRequest(c.from + blocks.length, c.to);
       while (blocks.length <= c.to - c.from) {
@@ -386,21 +417,29 @@ export class Syncer {
             await new Promise((r) => setTimeout(r, wait));
             continue;
           }
+          if (wait === undefined) failed(peer);
           break;
         }
         // an epoch reply may start before the chunk (we already hold those blocks)
         const got = this.parseBlocks(source, res.data)?.filter((b) => b.header.height >= from && b.header.height <= c.to);
-        if (!got) break;
+        if (!got) {
+          failed(peer);
+          break;
+        }
         const prev = blocks[blocks.length - 1];
         const contiguous = got.every((b, i) => b.header.height === from + i && (i === 0 ? !prev || b.header.parent_hash === prev.hash : b.header.parent_hash === got[i - 1]!.hash));
         const whole = got.length === c.to - from + 1;
         const hasMore = (res.data as { has_more?: unknown }).has_more === true;
         if (!contiguous || (!whole && !hasMore)) {
           this.m.penalize(source, "range reply is not the contiguous range asked for");
+          failed(peer);
           break;
         }
         // Only an epoch reply cut before our chunk starts may hold nothing new: go on with a range.
-        if (got.length === 0 && req.path !== "/data/miner_block/epoch") break;
+        if (got.length === 0 && req.path !== "/data/miner_block/epoch") {
+          failed(peer);
+          break;
+        }
         blocks.push(...got);
         req = this.rangeRequest(c.from + blocks.length, c.to);
       }

@@ -135,3 +135,28 @@ test("property: a selection keeps each sender's nonces contiguous from its accou
     { numRuns: 300 },
   );
 });
+
+test("mempool: a replacement pays at least a tenth more, so fee bumps cannot make a new relayed transfer per base unit", () => {
+  const [a, b] = [keys[0]!, keys[1]!];
+  const pool = new Mempool();
+  const acc: Account = { balance: 10_000n, nonce: 0 };
+  pool.add(tx(a, b, 0, "10", "100"), acc);
+  assert.throws(() => pool.add(tx(a, b, 0, "10", "109"), acc), code("FEE_TOO_LOW"));
+  assert.equal(pool.add(tx(a, b, 0, "10", "110"), acc).status, "replaced");
+  // Every replacement is a new transfer that every node relays: from fee 110 to 1,000, one per unit
+  // of fee was 890 relayed transfers for the price of the last one.
+  let replacements = 0;
+  for (let fee = 111; fee <= 1000; fee++) {
+    try {
+      if (pool.add(tx(a, b, 0, "10", String(fee)), acc).status === "replaced") replacements++;
+    } catch (e) {
+      assert.ok(code("FEE_TOO_LOW")(e));
+    }
+  }
+  assert.ok(replacements <= 25, `${replacements} replacements between fees 111 and 1,000`);
+  // A fee of 0 or 1 is still replaced by one a unit higher (a tenth rounds up to 1).
+  const low = new Mempool();
+  low.add(tx(b, a, 0, "10", "0"), acc);
+  assert.equal(low.add(tx(b, a, 0, "10", "1"), acc).status, "replaced");
+  assert.equal(low.add(tx(b, a, 0, "10", "2"), acc).status, "replaced");
+});
