@@ -389,7 +389,13 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
     for (const m of updated) writes.push({ kind: "meta", meta: m });
     if (move) writes.push(...move.writes);
-    await this.db.write(writes);
+    if (move) this.state.beginWrite();
+    try {
+      await this.db.write(writes);
+    } catch (e) {
+      this.state.endWrite();
+      throw e;
+    }
     for (const m of updated) this.metas.set(m.hash, m);
     this.emit("imported", meta, block, (performance.now() - this.importStarted) / 1000);
     if (evidence.length) {
@@ -454,6 +460,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   async stateAt(parent: BlockMeta, addresses: Iterable<string> = []): Promise<StateView> {
     const wanted = [...addresses];
     for (;;) {
+      await this.state.idle(); // a head move being written: its accounts may be half visible
       const version = this.state.version;
       const view = await (await this.state.at(this._head, parent, (h) => this.getMeta(h))).withAccounts(wanted);
       if (this.state.version === version) return view;

@@ -36,6 +36,7 @@ export interface HeadMove {
 export class HeadState implements StateBase {
   private readonly cache = new LRUCache<string, Cached>({ max: CACHED_ACCOUNTS });
   private _version = 0;
+  private writing: { promise: Promise<void>; resolve: () => void } | undefined;
 
   private constructor(
     private readonly db: ChainDb,
@@ -58,9 +59,34 @@ export class HeadState implements StateBase {
     return this.tree.size;
   }
 
-  /** Bumped on every head move. */
+  /** Bumped when a head move's batch starts being written and again when it is committed. */
   get version(): number {
     return this._version;
+  }
+
+  /**
+   * Call just before writing a head move's batch, and `endWrite()` once it is committed or failed. A
+   * LevelDB read that overlaps the write may see the new accounts before `commit()`: a cache fill or
+   * view begun before it is discarded (the version moved), and `idle()` lets a view wait it out.
+   */
+  beginWrite(): void {
+    this._version++;
+    if (!this.writing) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.writing = { promise, resolve };
+    }
+  }
+
+  /** Ends what `beginWrite` began (`commit()` calls it). */
+  endWrite(): void {
+    this.writing?.resolve();
+    this.writing = undefined;
+  }
+
+  /** Resolves when no head move is being written. */
+  async idle(): Promise<void> {
+    while (this.writing) await this.writing.promise;
   }
 
   /** Head accounts of `addresses` (undefined: absent), through the cache. */
@@ -153,6 +179,7 @@ export class HeadState implements StateBase {
         }
         this.tree.apply({ leaves, size: view.size });
         this._version++;
+        this.endWrite();
         for (const [producer, stats] of totals) this.totals.set(producer, stats);
       },
     };
