@@ -2,9 +2,16 @@
 // Runs every test/**/*.test.ts with Node's built-in runner and tsx (Node 20 has no --test globs),
 // after building lib/ (scripts/build.mjs; quick when src/ did not change).
 // Usage: node scripts/run-tests.mjs [unit|e2e|path-fragment ...]
-import { spawnSync } from "node:child_process";
+//
+// Two runs: test/unit/ two files at a time (in-process tests, generous timeouts), then test/e2e/ one
+// file at a time (real node processes whose block intervals and latencies the drills measure, so
+// nothing else runs beside them). Their TAP goes to stdout as it comes, as one stream: top-level test
+// points numbered on across both runs, one plan and one summary of both at the end, in the
+// runner's own format.
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 function walk(dir) {
@@ -23,5 +30,34 @@ if (files.length === 0) {
 // Not type-checked here (npm test runs tsc --noEmit before this script).
 const build = spawnSync(process.execPath, [fileURLToPath(new URL("./build.mjs", import.meta.url)), "--no-check"], { stdio: "inherit" });
 if (build.status !== 0) process.exit(build.status ?? 1);
-const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", ...files], { stdio: "inherit" });
-process.exit(r.status ?? 1);
+
+const isE2e = (f) => f.split(/[\\/]/).includes("e2e");
+const runs = [
+  { files: files.filter((f) => !isE2e(f)), concurrency: 2 },
+  { files: files.filter(isE2e), concurrency: 1 },
+].filter((r) => r.files.length > 0);
+
+// The runner's closing summary, unindented: `# tests 12`, `# pass 12`, ... `# duration_ms 345.6`.
+const SUMMARY = /^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) (\d+(?:\.\d+)?)$/;
+const POINT = /^(ok|not ok) \d+ /;
+const PLAN = /^1\.\.\d+$/;
+const totals = new Map();
+let points = 0;
+let status = 0;
+process.stdout.write("TAP version 13\n");
+for (const run of runs) {
+  const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", `--test-concurrency=${run.concurrency}`, ...run.files], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  for await (const line of createInterface({ input: child.stdout })) {
+    const m = SUMMARY.exec(line);
+    if (m) totals.set(m[1], (totals.get(m[1]) ?? 0) + Number(m[2]));
+    else if (POINT.test(line)) process.stdout.write(line.replace(POINT, (_, ok) => `${ok} ${++points} `) + "\n");
+    else if (line !== "TAP version 13" && !PLAN.test(line)) process.stdout.write(line + "\n");
+  }
+  const code = await new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on("close", resolve)));
+  if (code !== 0) status = code ?? 1;
+}
+process.stdout.write(`1..${points}\n`);
+for (const [key, value] of totals) process.stdout.write(`# ${key} ${key === "duration_ms" ? value.toFixed(3) : value}\n`);
+process.exit(status);
