@@ -182,10 +182,10 @@ export class Mempool {
   }
 
   /** Drops transactions that a block included, or that are now below their sender's nonce. */
-  removeIncluded(accounts: AccountReader, senders: Iterable<string>): void {
+  removeIncluded(accounts: AccountReader & { has?(address: string): boolean }, senders: Iterable<string>): void {
     for (const sender of senders) {
       const queue = this.bySender.get(sender);
-      if (!queue || (accounts as { has?(a: string): boolean }).has?.(sender) === false) continue;
+      if (!queue || accounts.has?.(sender) === false) continue;
       const next = accountOf(accounts, sender).nonce;
       for (const [n, e] of queue) {
         if (n < next) {
