@@ -161,7 +161,7 @@ export class ChainDb {
   /** The head's account state: address -> [balance, nonce, leaf index]. O(accounts): for open and verify. */
   async loadAccounts(): Promise<Map<string, StoredHeadAccount>> {
     const out = new Map<string, StoredHeadAccount>();
-    for await (const [key, value] of this.db.iterator({ gte: "s!", lt: "s!~" })) out.set(key.slice(2), value as StoredHeadAccount);
+    for await (const [address, account] of this.accounts()) out.set(address, account);
     return out;
   }
 
@@ -224,8 +224,10 @@ export class ChainDb {
 function joinEvidence(legacy: Equivocation | undefined, records: EvidenceRecord[]): Equivocation {
   const block_hashes = [...(legacy?.block_hashes ?? [])];
   const parent_hashes = [...(legacy?.parent_hashes ?? [])];
+  const seen = new Set(block_hashes); // a producer may sign many blocks at one height: no O(k^2) scan
   for (const r of records) {
-    if (block_hashes.includes(r.block_hash)) continue;
+    if (seen.has(r.block_hash)) continue;
+    seen.add(r.block_hash);
     block_hashes.push(r.block_hash);
     parent_hashes.push(r.parent_hash);
   }
