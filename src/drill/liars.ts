@@ -14,6 +14,7 @@ import { PROTOCOL_VERSION } from "../p2p/messages.ts";
 import { getJson } from "../util/http.ts";
 import { drillNet, outcome, runDrill, settled, sleep, until, type BlockJson, type DrillFlags, type DrillOutcome } from "./common.ts";
 import type { LocalNode } from "./localnet.ts";
+import { MAX_API_RANGE } from "../api/routes/blocks.ts";
 
 /** What a liar needs to know of its target. */
 export interface LiarTarget {
@@ -178,8 +179,8 @@ export interface LiarsReport extends DrillOutcome {
 
 type MiningStatus = { eligible: boolean; sync_state: string; network_height: number; local_height: number };
 
-// Samples the node every 500 ms for `seconds`, then reads the blocks of the window.
-async function watch(n: LocalNode, seconds: number, onTip: (h: number) => void): Promise<LiarsPhase> {
+/** Samples the node every 500 ms for `seconds`, then reads the blocks of the window (exported for its test). */
+export async function watchPhase(n: Pick<LocalNode, "api" | "ebid">, seconds: number, onTip: (h: number) => void): Promise<LiarsPhase> {
   const samples: MiningStatus[] = [];
   const first = (await getJson<MiningStatus>(`${n.api}/api/mining/status`)).local_height;
   const end = Date.now() + seconds * 1000;
@@ -190,7 +191,12 @@ async function watch(n: LocalNode, seconds: number, onTip: (h: number) => void):
     await sleep(500);
   }
   const last = (await getJson<MiningStatus>(`${n.api}/api/mining/status`)).local_height;
-  const blocks = last > first ? (await getJson<{ blocks: BlockJson[] }>(`${n.api}/api/blocks?from=${first + 1}&limit=${last - first}`)).blocks : [];
+  // in pages the API serves (MAX_API_RANGE heights a request): a long phase has more blocks than one
+  const blocks: BlockJson[] = [];
+  for (let from = first + 1; from <= last; from += MAX_API_RANGE) {
+    const limit = Math.min(MAX_API_RANGE, last - from + 1);
+    blocks.push(...(await getJson<{ blocks: BlockJson[] }>(`${n.api}/api/blocks?from=${from}&limit=${limit}`)).blocks);
+  }
   const gaps = blocks.slice(1).map((b, i) => b.header.timestamp - blocks[i]!.header.timestamp).sort((a, b) => a - b);
   return {
     seconds,
@@ -221,11 +227,11 @@ export async function drillLiars(f: LiarsFlags, print: (line: string) => void): 
     await until(async () => ((await getJson<MiningStatus>(`${target.api}/api/mining/status`)).local_height >= 3 ? true : undefined), 120_000, "height 3", 200);
     await settled(net, 60_000);
     let tip = 0;
-    const without = await watch(target, f.baselineSeconds, (h) => (tip = h));
+    const without = await watchPhase(target, f.baselineSeconds, (h) => (tip = h));
     print(line("without liars", without));
     const genesis = (await getJson<{ genesis_hash: string }>(`${target.api}/api/chain/spec`)).genesis_hash;
     liars = runLiars({ url: `ws://127.0.0.1:${target.p2pPort}`, chainId: d.spec.chain_id, genesisHash: genesis, ebid: target.ebid, tipHeight: () => tip }, f.liars, { ahead: f.ahead, reconnectMs: 5000 });
-    const withLiars = await watch(target, f.seconds, (h) => (tip = h));
+    const withLiars = await watchPhase(target, f.seconds, (h) => (tip = h));
     const stats = { ...liars.stats };
     await liars.stop();
     liars = undefined;
