@@ -6,7 +6,7 @@
  * name itself is on disk. The result is a fresh inode: whatever mode or owner an older file at the
  * path had is gone with it.
  */
-import { closeSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 
@@ -28,7 +28,7 @@ export function writeFileDurably(path: string, data: string | Uint8Array, o: Dur
   const fd = openSync(tmp, "wx", o.mode ?? 0o600);
   try {
     try {
-      writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+      writeFileSync(fd, data); // loops until every byte is written (one writeSync may write fewer)
       fsyncSync(fd);
     } finally {
       closeSync(fd);
