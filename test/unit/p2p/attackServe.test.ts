@@ -3,8 +3,8 @@
 // `busy` in a clear reply, and the connection stays up.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PeerManager } from "../../../src/p2p/peerManager.ts";
-import { defaultP2POptions } from "../../../src/p2p/options.ts";
+import { PeerManager, type P2PHandlers } from "../../../src/p2p/peerManager.ts";
+import { defaultP2POptions, type P2POptions } from "../../../src/p2p/options.ts";
 import { MAX_SERVE_DELAY_MS } from "../../../src/p2p/limits.ts";
 import { makeKeys, silentLog } from "../../helpers/fixtures.ts";
 import { CHAIN_ID, GENESIS, freshKey, handshake, nonLoopback, sleep } from "./attackKit.ts";
@@ -13,15 +13,26 @@ const keys = makeKeys(2);
 const MIB = 1024 * 1024;
 const REPLY = "x".repeat(256 * 1024);
 const remote = nonLoopback("IPv4");
+const BUDGET = { servedBytesPerSec: 1 * MIB, servedBytesBurst: 2 * MIB };
+type Conn = Awaited<ReturnType<typeof handshake>>;
 
-test("a peer pulling replies as fast as it can gets at most its served-byte budget, then busy replies", async () => {
-  const budget = { servedBytesPerSec: 1 * MIB, servedBytesBurst: 2 * MIB };
-  const x = new PeerManager(
-    { ...defaultP2POptions, host: "127.0.0.1", port: 0, ...budget },
+/** Node 0's P2P service on `host`, with P2P options `over`, answering every request with `onRequest` (a 256 KiB reply by default). */
+function servingNode(host: string, over: Partial<P2POptions>, onRequest: P2PHandlers["onRequest"] = async () => ({ ok: true, data: REPLY })): PeerManager {
+  return new PeerManager(
+    { ...defaultP2POptions, host, port: 0, ...over },
     { chainId: CHAIN_ID, genesisHash: GENESIS, ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey },
-    { status: () => ({ height: 3, tip_hash: "22".repeat(32) }), onPeerReady: () => undefined, onMessage: () => undefined, onRequest: async () => ({ ok: true, data: REPLY }) },
+    { status: () => ({ height: 3, tip_hash: "22".repeat(32) }), onPeerReady: () => undefined, onMessage: () => undefined, onRequest },
     silentLog,
   );
+}
+
+/** Adds to `conns` four handshaken connections to `x`, each with a fresh key, all from the one non-loopback address `remote` (each is added as it opens, so a caller's `finally` closes them all). */
+async function fourFreshKeysFromRemote(x: PeerManager, conns: Conn[]): Promise<void> {
+  for (let i = 0; i < 4; i++) conns.push(await handshake(`ws://${remote}:${x.port}`, freshKey(), keys[0]!.ebid, { localAddress: remote }));
+}
+
+test("a peer pulling replies as fast as it can gets at most its served-byte budget, then busy replies", async () => {
+  const x = servingNode("127.0.0.1", BUDGET);
   await x.start();
   try {
     const c = await handshake(`ws://127.0.0.1:${x.port}`, keys[1]!, keys[0]!.ebid);
@@ -35,7 +46,7 @@ test("a peer pulling replies as fast as it can gets at most its served-byte budg
     const secs = (Date.now() - t0) / 1000;
     const res = c.lines.filter((l) => l.startsWith('{"type":"res"')).map((l) => JSON.parse(l) as { ok: boolean; errors: string[] | null });
     const servedBytes = c.lines.filter((l) => l.startsWith('{"type":"res"') && l.includes('"ok":true')).reduce((n, l) => n + l.length, 0);
-    const bound = budget.servedBytesBurst + budget.servedBytesPerSec * secs + REPLY.length;
+    const bound = BUDGET.servedBytesBurst + BUDGET.servedBytesPerSec * secs + REPLY.length;
     console.log(`# served ${(servedBytes / MIB).toFixed(1)} MiB in ${secs.toFixed(1)} s; bound ${(bound / MIB).toFixed(1)} MiB; ${res.filter((r) => !r.ok).length} busy replies`);
     assert.ok(servedBytes <= bound, `served ${servedBytes} bytes, budget allows ${bound}`);
     const busy = res.find((r) => !r.ok);
@@ -50,18 +61,12 @@ test("a peer pulling replies as fast as it can gets at most its served-byte budg
 });
 
 test("fresh keys from one address share that address's served-byte budget", { skip: remote ? false : "needs a non-loopback IPv4 address" }, async () => {
-  const budget = { servedBytesPerSec: 1 * MIB, servedBytesBurst: 2 * MIB };
-  const x = new PeerManager(
-    { ...defaultP2POptions, host: "0.0.0.0", port: 0, ...budget },
-    { chainId: CHAIN_ID, genesisHash: GENESIS, ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey },
-    { status: () => ({ height: 3, tip_hash: "22".repeat(32) }), onPeerReady: () => undefined, onMessage: () => undefined, onRequest: async () => ({ ok: true, data: REPLY }) },
-    silentLog,
-  );
+  const x = servingNode("0.0.0.0", BUDGET);
   await x.start();
-  const conns: Awaited<ReturnType<typeof handshake>>[] = [];
+  const conns: Conn[] = [];
   try {
     // Four connections from one (non-local) address, each with a fresh key: identities are free.
-    for (let i = 0; i < 4; i++) conns.push(await handshake(`ws://${remote}:${x.port}`, freshKey(), keys[0]!.ebid, { localAddress: remote }));
+    await fourFreshKeysFromRemote(x, conns);
     const ids = conns.map(() => 0);
     const answered = (c: (typeof conns)[number]) => c.lines.filter((l) => l.startsWith('{"type":"res"')).length;
     const t0 = Date.now();
@@ -74,7 +79,7 @@ test("fresh keys from one address share that address's served-byte budget", { sk
     const secs = (Date.now() - t0) / 1000;
     const servedBytes = conns.flatMap((c) => c.lines).filter((l) => l.startsWith('{"type":"res"') && l.includes('"ok":true')).reduce((n, l) => n + l.length, 0);
     // One address's budget, plus one reply per connection that may go out on the debt.
-    const bound = budget.servedBytesBurst + budget.servedBytesPerSec * secs + conns.length * REPLY.length;
+    const bound = BUDGET.servedBytesBurst + BUDGET.servedBytesPerSec * secs + conns.length * REPLY.length;
     console.log(`# served ${(servedBytes / MIB).toFixed(1)} MiB to 4 keys of one address in ${secs.toFixed(1)} s; bound ${(bound / MIB).toFixed(1)} MiB`);
     assert.ok(servedBytes <= bound, `served ${servedBytes} bytes to one address, its budget allows ${bound}`);
   } finally {
@@ -84,17 +89,11 @@ test("fresh keys from one address share that address's served-byte budget", { sk
 });
 
 test("a reply never waits on the served-byte budget past the busy threshold: replies in flight from one address do not stack", { skip: remote ? false : "needs a non-loopback IPv4 address" }, async () => {
-  const budget = { servedBytesPerSec: 1 * MIB, servedBytesBurst: 2 * MIB };
-  const x = new PeerManager(
-    { ...defaultP2POptions, host: "0.0.0.0", port: 0, ...budget },
-    { chainId: CHAIN_ID, genesisHash: GENESIS, ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey },
-    { status: () => ({ height: 3, tip_hash: "22".repeat(32) }), onPeerReady: () => undefined, onMessage: () => undefined, onRequest: async () => ({ ok: true, data: REPLY }) },
-    silentLog,
-  );
+  const x = servingNode("0.0.0.0", BUDGET);
   await x.start();
-  const conns: Awaited<ReturnType<typeof handshake>>[] = [];
+  const conns: Conn[] = [];
   try {
-    for (let i = 0; i < 4; i++) conns.push(await handshake(`ws://${remote}:${x.port}`, freshKey(), keys[0]!.ebid, { localAddress: remote }));
+    await fourFreshKeysFromRemote(x, conns);
     // 4 x 16 requests at once, with no debt yet: each passes the check on arrival (16 MiB asked).
     const sent = new Map<string, number>();
     conns.forEach((c, i) => {
@@ -130,25 +129,17 @@ test("a reply never waits on the served-byte budget past the busy threshold: rep
 test("fresh keys from one address share its requests-in-flight cap: the work (and memory) of replies being built is bounded per address", { skip: remote ? false : "needs a non-loopback IPv4 address" }, async () => {
   let now = 0;
   let most = 0;
-  const x = new PeerManager(
-    { ...defaultP2POptions, host: "0.0.0.0", port: 0 },
-    { chainId: CHAIN_ID, genesisHash: GENESIS, ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey },
-    {
-      status: () => ({ height: 3, tip_hash: "22".repeat(32) }), onPeerReady: () => undefined, onMessage: () => undefined,
-      // Each reply takes a while to build (a 2 MiB range read from the store, serialized).
-      onRequest: async () => {
-        most = Math.max(most, ++now);
-        await sleep(200);
-        now--;
-        return { ok: true, data: "small" };
-      },
-    },
-    silentLog,
-  );
+  // Each reply takes a while to build (a 2 MiB range read from the store, serialized).
+  const x = servingNode("0.0.0.0", {}, async () => {
+    most = Math.max(most, ++now);
+    await sleep(200);
+    now--;
+    return { ok: true, data: "small" };
+  });
   await x.start();
-  const conns: Awaited<ReturnType<typeof handshake>>[] = [];
+  const conns: Conn[] = [];
   try {
-    for (let i = 0; i < 4; i++) conns.push(await handshake(`ws://${remote}:${x.port}`, freshKey(), keys[0]!.ebid, { localAddress: remote }));
+    await fourFreshKeysFromRemote(x, conns);
     for (const c of conns) for (let id = 0; id < defaultP2POptions.maxInflightRequests; id++) c.send({ type: "req", id, path: "/data/miner_block/range", data: { from_index: 0, to_index: 999 } });
     const got = () => conns.reduce((n, c) => n + c.lines.filter((l) => l.startsWith('{"type":"res"')).length, 0);
     const { waitFor } = await import("../../helpers/net.ts");
