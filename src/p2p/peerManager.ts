@@ -420,14 +420,13 @@ export class PeerManager {
       }
       // And a bounded share of our upload: replies wait for its byte budget, and past
       // MAX_SERVE_DELAY_MS of debt a request is refused (a 100-byte request can ask for megabytes).
-      const budget = this.servedBudget(peer);
+      const budget = this.servedBudget(peer, addr);
       const wait = budget.waitMs(Date.now());
       if (wait > MAX_SERVE_DELAY_MS) {
         this.peerLog.line("warn", { peer: short(peer.ebid), retry_ms: wait }, "Request refused: served byte budget spent");
         peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: [`busy: served byte budget spent, retry in ${wait} ms`] });
         return;
       }
-      const spend = budget;
       peer.inflightRequests++;
       if (addr !== undefined) this.inflightByAddress.set(addr, inflight + 1);
       this.handlers
@@ -438,7 +437,7 @@ export class PeerManager {
         )
         .then(async (reply) => {
           const now = Date.now();
-          const delay = spend.waitMs(now);
+          const delay = budget.waitMs(now);
           // Other replies on the same budget (this address's other connections, this peer's other
           // requests) may have run it further into debt since the request came: past the busy
           // threshold it is busy now, so no reply waits longer than that (the asker's timeout).
@@ -446,7 +445,7 @@ export class PeerManager {
             peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: [`busy: served byte budget spent, retry in ${delay} ms`] });
             return;
           }
-          spend.spend(Buffer.byteLength(JSON.stringify(reply)) + 1, now);
+          budget.spend(Buffer.byteLength(JSON.stringify(reply)) + 1, now);
           if (delay > 0) await new Promise((r) => setTimeout(r, delay).unref());
           peer.send(reply);
         })
@@ -466,10 +465,9 @@ export class PeerManager {
     this.handlers.onMessage(peer, msg);
   }
 
-  // The served-byte budget a peer's replies draw on: its address's, or its own when it is on this machine.
-  private servedBudget(peer: Peer): ByteBudget {
-    const local = isLocalHost(peer.host);
-    const key = local ? undefined : inboundKey(peer.host);
+  // The served-byte budget a peer's replies draw on: its address's (`key`, its inboundKey), or its
+  // own when it is on this machine (`key` undefined). The caller has the key already.
+  private servedBudget(peer: Peer, key: string | undefined): ByteBudget {
     let budget = key === undefined ? this.served.get(peer) : this.servedByAddress.get(key);
     if (budget) return budget;
     budget = new ByteBudget({ perSec: this.opts.servedBytesPerSec, burst: this.opts.servedBytesBurst }, Date.now());
