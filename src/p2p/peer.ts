@@ -235,15 +235,24 @@ export class Peer {
   send(msg: object, droppable = false): boolean {
     if (this.state === "closed" || this.ws.readyState !== this.ws.OPEN) return false;
     if (droppable && (this.ws.bufferedAmount > this.opts.maxBufferedBytes || !this.takeOutToken((msg as { type?: string }).type ?? ""))) return false;
+    return this.sendLine(encodeLine(msg), (msg as { type?: string }).type ?? "unknown");
+  }
+
+  /**
+   * Sends a message of `type` already encoded (`encodeLine`), never dropped as gossip: for a reply
+   * whose size was needed before sending (the served-byte budget), so it is serialized once.
+   * Returns false when the peer is closed or closed now as a slow reader.
+   */
+  sendLine(line: string, type: string): boolean {
+    if (this.state === "closed" || this.ws.readyState !== this.ws.OPEN) return false;
     // Past four times the gossip threshold even responses stop: a peer that asks but never reads
     // must not grow our memory without bound.
     if (this.ws.bufferedAmount > 4 * this.opts.maxBufferedBytes) {
       this.close(`slow reader: ${this.ws.bufferedAmount} bytes unread`);
       return false;
     }
-    const line = encodeLine(msg);
     this.ws.send(line);
-    this.events.onTraffic?.("out", (msg as { type?: string }).type ?? "unknown", Buffer.byteLength(line));
+    this.events.onTraffic?.("out", type, Buffer.byteLength(line));
     return true;
   }
 

@@ -11,6 +11,7 @@ import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
 import type { Message } from "./messages.ts";
+import { encodeLine } from "./framing.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
 import { addressGroup, guardedLookup, inboundKey, isLocalHost, mayLearn } from "./learn.ts";
@@ -445,9 +446,10 @@ export class PeerManager {
             peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: [`busy: served byte budget spent, retry in ${delay} ms`] });
             return;
           }
-          budget.spend(Buffer.byteLength(JSON.stringify(reply)) + 1, now);
+          const line = encodeLine(reply); // serialized once: measured here, sent as is
+          budget.spend(Buffer.byteLength(line), now);
           if (delay > 0) await new Promise((r) => setTimeout(r, delay).unref());
-          peer.send(reply);
+          peer.sendLine(line, "res");
         })
         .finally(() => {
           peer.inflightRequests--;
