@@ -303,20 +303,24 @@ export class PeerManager {
   // (16 each) cannot keep newcomers out: it would have to open maxHandshakes connections within
   // an honest handshake's round trip. Returns true when one was closed.
   private evictHandshake(): boolean {
-    const byGroup = new Map<string, Peer[]>();
-    for (const p of this.peers) {
-      if (p.direction !== "inbound" || p.state !== "handshaking") continue;
-      const g = this.inboundKeys.get(p)?.group ?? groupOf(p.remoteAddress);
-      let list = byGroup.get(g);
-      if (!list) byGroup.set(g, (list = []));
-      list.push(p);
-    }
-    let largest: Peer[] = [];
-    for (const list of byGroup.values()) if (list.length > largest.length) largest = list;
+    const largest = largestGroup(this.inboundByGroup((p) => p.state === "handshaking"));
     if (largest.length === 0) return false;
     const oldest = largest.reduce((a, b) => (b.connectedAt < a.connectedAt ? b : a));
     oldest.close("evicted: too many handshakes in progress");
     return true;
+  }
+
+  // The inbound peers that pass `keep`, by address group (addressGroup; this machine is one).
+  private inboundByGroup(keep: (p: Peer) => boolean): Map<string, Peer[]> {
+    const byGroup = new Map<string, Peer[]>();
+    for (const p of this.peers) {
+      if (p.direction !== "inbound" || !keep(p)) continue;
+      const g = this.inboundKeys.get(p)?.group ?? groupOf(p.remoteAddress);
+      let list = byGroup.get(g);
+      if (!list) byGroup.set(g, (list = []));
+      list.push(p); // not a spread copy: that is quadratic in the inbound connections of one group
+    }
+    return byGroup;
   }
 
   // Peer slots in use: every outbound connection and every ready inbound one (handshakes are capped apart).
@@ -338,16 +342,8 @@ export class PeerManager {
   private evictForDiversity(newcomer: Peer): boolean {
     const used = this.slotsUsed(newcomer);
     if (used.all > this.opts.maxPeers) return false; // one eviction would not make room (configured dials past the limit)
-    const byGroup = new Map<string, Peer[]>();
-    for (const p of this.peers) {
-      if (p === newcomer || p.direction !== "inbound" || p.state === "handshaking") continue;
-      const g = this.inboundKeys.get(p)?.group ?? groupOf(p.remoteAddress);
-      let list = byGroup.get(g);
-      if (!list) byGroup.set(g, (list = []));
-      list.push(p); // not a spread copy: that is quadratic in the inbound connections of one group
-    }
-    let largest: Peer[] = [];
-    for (const list of byGroup.values()) if (list.length > largest.length) largest = list;
+    const byGroup = this.inboundByGroup((p) => p !== newcomer && p.state !== "handshaking");
+    const largest = largestGroup(byGroup);
     const own = this.inboundKeys.get(newcomer)?.group ?? groupOf(newcomer.remoteAddress);
     if (largest.length < (byGroup.get(own)?.length ?? 0) + 2) return false;
     const newest = largest.reduce((a, b) => (b.connectedAt > a.connectedAt ? b : a));
@@ -638,4 +634,11 @@ function groupOf(addr: string): string {
 
 function short(ebid?: string): string | undefined {
   return ebid?.slice(0, 12);
+}
+
+/** The longest of the groups (empty when there are none); the first of equals. */
+function largestGroup(byGroup: Map<string, Peer[]>): Peer[] {
+  let largest: Peer[] = [];
+  for (const list of byGroup.values()) if (list.length > largest.length) largest = list;
+  return largest;
 }
