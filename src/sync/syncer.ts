@@ -386,8 +386,8 @@ export class Syncer {
   // (no answer, a refusal, a bad reply) joins `unhelpful` and is asked for no other chunk of this
   // sync: peers that claim the heights and never serve cannot fail the chunks (3 tries each) of a
   // sync an honest peer serves. A reply may hold only the first part of what was asked (replies are
-  // capped by bytes, docs/protocol.md §9.6): the rest is asked for with range requests from the next
-  // height, from the same peer, then others.
+  // capped by bytes, docs/protocol.md §9.6): the rest is asked of the same peer with range requests
+  // from the next height; a chunk another peer takes over is asked of it whole.
   private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer, unhelpful: Set<Peer>): Promise<{ blocks: Block[]; source: Peer } | undefined> {
     const tried = new Set<Peer>();
     const blocks: Block[] = [];
@@ -403,8 +403,11 @@ export class Syncer {
       if (!source) return undefined;
       tried.add(source);
       const failed = (p: Peer) => p !== primary && unhelpful.add(p);
+      // Each peer serves the whole chunk: what an earlier one served in part may be another branch,
+      // and the chunk's blocks are credited to (or blamed on) the one peer that sent them.
+      blocks.length = 0;
       // The strategy's own request first; continuations (after a partial reply) are ranges.
-      let req = blocks.length === 0 ? this.requestFor(c) : this.rangeRequest(c.from + blocks.length, c.to);
+      let req = this.requestFor(c);
       while (blocks.length <= c.to - c.from) {
         const from = c.from + blocks.length;
         const peer = source;
