@@ -27,15 +27,20 @@ export function toMinerBlock(block: Block, meta: BlockMeta): MinerBlock {
   };
 }
 
+/** Canonical blocks in [from, to] (inclusive, stopping at the head), as MinerBlocks, one at a time. */
+export async function* canonicalBlocks(chain: Chain, from: number, to: number): AsyncGenerator<MinerBlock> {
+  for (let h = from; h <= Math.min(to, chain.head.height); h++) {
+    const meta = await chain.getCanonicalMeta(h);
+    if (!meta) return;
+    const block = await chain.getBlock(meta.hash);
+    if (!block) return;
+    yield toMinerBlock(block, meta);
+  }
+}
+
 /** Canonical blocks in [from, to] (inclusive), as MinerBlocks. */
 export async function canonicalRange(chain: Chain, from: number, to: number): Promise<MinerBlock[]> {
   const out: MinerBlock[] = [];
-  for (let h = from; h <= Math.min(to, chain.head.height); h++) {
-    const meta = await chain.getCanonicalMeta(h);
-    if (!meta) break;
-    const block = await chain.getBlock(meta.hash);
-    if (!block) break;
-    out.push(toMinerBlock(block, meta));
-  }
+  for await (const mb of canonicalBlocks(chain, from, to)) out.push(mb);
   return out;
 }

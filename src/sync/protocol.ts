@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { Chain } from "../chain/chain.ts";
 import { formatZodError, hex32, uint } from "../consensus/wire.ts";
 import { EPOCH_LENGTH } from "../consensus/params.ts";
-import { toMinerBlock, type MinerBlock } from "../chain/minerBlock.ts";
+import { canonicalBlocks, toMinerBlock, type MinerBlock } from "../chain/minerBlock.ts";
 import type { ResEnvelope } from "../p2p/peer.ts";
 import { MAX_LINE_BYTES } from "../p2p/framing.ts";
 
@@ -39,12 +39,7 @@ export interface CappedRange {
 export async function cappedCanonicalRange(chain: Chain, from: number, to: number, maxBytes = MAX_REPLY_BYTES): Promise<CappedRange> {
   const blocks: MinerBlock[] = [];
   let bytes = 0;
-  for (let h = from; h <= Math.min(to, chain.head.height); h++) {
-    const meta = await chain.getCanonicalMeta(h);
-    if (!meta) break;
-    const block = await chain.getBlock(meta.hash);
-    if (!block) break;
-    const mb = toMinerBlock(block, meta);
+  for await (const mb of canonicalBlocks(chain, from, to)) {
     const size = Buffer.byteLength(JSON.stringify(mb));
     if (blocks.length > 0 && bytes + size > maxBytes) return { blocks, bytes, cut: true };
     blocks.push(mb);
@@ -53,10 +48,12 @@ export async function cappedCanonicalRange(chain: Chain, from: number, to: numbe
   return { blocks, bytes, cut: false };
 }
 
-// A single block too big for one line cannot be sent; say so instead of a reply the peer drops.
+// A reply too big for one line cannot be sent (with the byte cap below the line cap, only a lone
+// block can be): say so instead of a reply the peer drops.
 function tooBig(r: CappedRange): ResEnvelope | undefined {
   if (r.bytes < MAX_LINE_BYTES - 64 * 1024) return undefined;
-  return { ok: false, data: null, errors: [`block at height ${r.blocks[0]!.header.height} is ${r.bytes} bytes, more than one P2P line carries`] };
+  const what = r.blocks.length === 1 ? "block" : `${r.blocks.length} blocks from`;
+  return { ok: false, data: null, errors: [`${what} height ${r.blocks[0]!.header.height}: ${r.bytes} bytes, more than one P2P line carries`] };
 }
 
 const rangeReq = z
