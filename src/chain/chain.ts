@@ -13,6 +13,7 @@ import type { Block } from "../consensus/types.ts";
 import { blockWeight, compareTips } from "../consensus/forkChoice.ts";
 import { epochSalt, miningSeed, pickWinnerWithRerolls } from "../consensus/selection.ts";
 import { poolFor, type PoolEntry } from "../consensus/pool.ts";
+import type { RegistryReader, ValidatorRecord } from "../consensus/validators.ts";
 import { retarget } from "../consensus/difficulty.ts";
 import type { ChainDb } from "../storage/chainDb.ts";
 import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals } from "../storage/records.ts";
@@ -233,6 +234,17 @@ export class Chain extends EventEmitter<ChainEvents> {
     return out;
   }
 
+  /**
+   * The validator records after `meta` (on its branch): who is bonded, their BLS keys and epochs
+   * (docs/protocol.md §5).
+   */
+  // Groundwork: the genesis validators only, until the registry joins the state.
+  async registryAfter(_meta: BlockMeta): Promise<RegistryReader> {
+    const records: ValidatorRecord[] = this.spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null }));
+    const byEbid = new Map(records.map((r) => [r.ebid, r]));
+    return { get: (ebid) => byEbid.get(ebid), all: () => records, size: records.length };
+  }
+
   /** The producer schedule (pool, seed, winners) for the child of `parent` (docs/protocol.md §4-§5). */
   async scheduleFor(parent: BlockMeta): Promise<Schedule> {
     const cached = this.schedules.get(parent.hash);
@@ -245,7 +257,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       m = await this.getMeta(m.parent_hash);
     }
     const pool = poolFor(height, window, {
-      initialPool: this.spec.initial_pool,
+      initialPool: this.spec.validators.map((v) => v.ebid),
       allowlist: this.spec.allowlist,
       poolWindow: this.spec.params.pool_window,
     });

@@ -3,7 +3,7 @@
  * status fields, as served over P2P sync and the HTTP API.
  */
 import type { Block } from "../consensus/types.ts";
-import { epochOf } from "../consensus/params.ts";
+import { syncEpochOf } from "../consensus/params.ts";
 import type { BlockMeta } from "../storage/records.ts";
 import type { Chain } from "./chain.ts";
 
@@ -17,7 +17,7 @@ export type MinerBlock = Block & { epoch: number } & Pick<
 export function toMinerBlock(block: Block, meta: BlockMeta): MinerBlock {
   return {
     ...block,
-    epoch: epochOf(block.header.height),
+    epoch: syncEpochOf(block.header.height),
     is_canonical: meta.is_canonical,
     is_orphaned: meta.is_orphaned,
     seen_at: meta.seen_at,

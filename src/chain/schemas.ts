@@ -19,7 +19,19 @@ export const chainSpecFileSchema = z
     genesis_timestamp: uint,
     consensus: z.enum(["proof-of-sync", "pow"]),
     params: z.object(paramShape).strict().optional(),
-    initial_pool: z.array(hex32).max(10_000),
+    /** genesis validators (docs/protocol.md §2, §5); their bonds are minted at genesis */
+    validators: z
+      .array(
+        z
+          .object({
+            ebid: hex32,
+            bls_pubkey: z.string().regex(/^[0-9a-f]{96}$/, "bls_pubkey: 96 lowercase hex chars (a compressed BLS12-381 G1 key)"),
+            bond: decimalAmount,
+          })
+          .strict(),
+      )
+      .max(10_000)
+      .optional(),
     allowlist: z.array(hex32).max(10_000).optional(),
     alloc: z.record(hex32, decimalAmount).optional(),
     block_reward: decimalAmount.optional(),

@@ -11,6 +11,7 @@ import { H, hashJson, toHex } from "../consensus/encoding.ts";
 import { chainSpecFileSchema, formatZodError } from "./schemas.ts";
 import { ChainSpecError } from "./errors.ts";
 import { accountsFromAlloc, stateRoot } from "./state.ts";
+import { isValidBlsPublicKey } from "../consensus/bls.ts";
 
 /**
  * A chain spec with every default filled in. The genesis block commits to all of it but
@@ -21,7 +22,8 @@ export interface ChainSpec {
   genesis_timestamp: number;
   consensus: ConsensusKind;
   params: ChainParams;
-  initial_pool: string[];
+  /** genesis validators, ascending by EBID (docs/protocol.md §2.1) */
+  validators: GenesisValidator[];
   allowlist?: string[];
   alloc: Record<string, string>;
   block_reward: string;
@@ -33,15 +35,27 @@ export interface ChainSpec {
   bootnodes?: string[];
 }
 
+/** A validator listed in the chain spec: active from epoch 0 with a bond minted at genesis. */
+export interface GenesisValidator {
+  ebid: string;
+  /** 96 hex: compressed BLS12-381 G1 public key */
+  bls_pubkey: string;
+  /** decimal string of base units, at least `min_bond` */
+  bond: string;
+}
+
 /** The 64-zero producer of genesis. */
 export const ZERO_HASH = "0".repeat(64);
 
 /**
- * Validates a parsed chain spec and fills defaults. `initial_pool` and `allowlist` are sorted
- * and deduplicated so equal pools give equal genesis hashes.
+ * Validates a parsed chain spec and fills defaults. `validators` are sorted by EBID and `allowlist`
+ * sorted and deduplicated, so equal specs give equal genesis hashes.
  * @throws ChainSpecError naming the bad field
  */
 export function normalizeChainSpec(raw: unknown): ChainSpec {
+  if (raw !== null && typeof raw === "object" && "initial_pool" in raw) {
+    throw new ChainSpecError("invalid chain spec: initial_pool was replaced by validators in protocol version 2 (entries {ebid, bls_pubkey, bond})");
+  }
   const r = chainSpecFileSchema.safeParse(raw);
   if (!r.success) throw new ChainSpecError(`invalid chain spec: ${formatZodError(r.error)}`);
   const s = r.data;
@@ -52,12 +66,13 @@ export function normalizeChainSpec(raw: unknown): ChainSpec {
     genesis_timestamp: s.genesis_timestamp,
     consensus: s.consensus,
     params,
-    initial_pool: [...new Set(s.initial_pool)].sort(),
+    validators: [...(s.validators ?? [])].sort((a, b) => (a.ebid < b.ebid ? -1 : a.ebid > b.ebid ? 1 : 0)),
     alloc: Object.fromEntries(Object.entries(s.alloc ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))),
     block_reward: s.block_reward ?? "50",
   };
   if (s.allowlist) spec.allowlist = [...new Set(s.allowlist)].sort();
   if (s.bootnodes?.length) spec.bootnodes = [...new Set(s.bootnodes)];
+  checkValidators(spec);
   return spec;
 }
 
@@ -130,6 +145,35 @@ function checkParams(p: ChainParams): void {
   if (p.min_difficulty > p.max_difficulty) fail("min_difficulty must be <= max_difficulty");
   if (p.max_difficulty > 64 || p.fallback_difficulty > 64 || p.genesis_difficulty > 64) fail("difficulties must be <= 64");
   if (p.target_block_time_ms < 1) fail("target_block_time_ms must be >= 1");
+  if (p.epoch_length < 1) fail("epoch_length must be >= 1");
+  if (p.min_bond < 1) fail("min_bond must be >= 1");
+  // >= 2: the pool of epoch e must be fixed by the blocks of epoch e-2 (docs/protocol.md §5).
+  if (p.activation_delay_epochs < 2) fail("activation_delay_epochs must be >= 2");
+  if (p.unbonding_epochs < 1) fail("unbonding_epochs must be >= 1");
+  if (p.max_validators < 1 || p.max_validators > 10_000) fail("max_validators must be 1..10000");
+}
+
+function checkValidators(spec: ChainSpec): void {
+  const fail = (m: string) => {
+    throw new ChainSpecError(`invalid chain spec: validators: ${m}`);
+  };
+  const vs = spec.validators;
+  if (spec.consensus === "pow" && vs.length > 0) fail("pow chains have no validators");
+  if (vs.length > spec.params.max_validators) fail(`${vs.length} entries, more than params.max_validators (${spec.params.max_validators})`);
+  const allow = spec.allowlist ? new Set(spec.allowlist) : undefined;
+  const ebids = new Set<string>();
+  const keys = new Set<string>();
+  for (const v of vs) {
+    const who = v.ebid.slice(0, 12);
+    if (ebids.has(v.ebid)) fail(`${who}… is listed twice`);
+    if (keys.has(v.bls_pubkey)) fail(`${who}…: bls_pubkey is another validator's`);
+    ebids.add(v.ebid);
+    keys.add(v.bls_pubkey);
+    if (BigInt(v.bond) < BigInt(spec.params.min_bond)) fail(`${who}…: bond ${v.bond} below params.min_bond (${spec.params.min_bond})`);
+    if (BigInt(v.bond) >= 2n ** 128n) fail(`${who}…: bond must be below 2^128`);
+    if (!isValidBlsPublicKey(v.bls_pubkey)) fail(`${who}…: bls_pubkey is not a valid BLS12-381 G1 public key`);
+    if (allow && !allow.has(v.ebid)) fail(`${who}… is not in the allowlist`);
+  }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

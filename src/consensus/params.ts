@@ -30,6 +30,16 @@ export interface ChainParams {
   min_tx_fee: number;
   /** least amount of a transfer that creates its recipient, base units (docs/protocol.md §6.5) */
   min_account_balance: number;
+  /** blocks per consensus epoch (docs/protocol.md §5): the pool is fixed per epoch */
+  epoch_length: number;
+  /** least bond of a validator, base units (docs/protocol.md §6.5) */
+  min_bond: number;
+  /** epochs from a bond's (or an unbond's) inclusion to its activation (or exit); >= 2 */
+  activation_delay_epochs: number;
+  /** epochs from a validator's exit to when its bond may be withdrawn */
+  unbonding_epochs: number;
+  /** validator records held at once (pending, active, exiting and exited alike) */
+  max_validators: number;
 }
 
 /** Defaults from docs/protocol.md §2. */
@@ -56,15 +66,24 @@ export const defaultChainParams: Readonly<ChainParams> = Object.freeze({
   max_difficulty: 12,
   min_tx_fee: 1,
   min_account_balance: 10,
+  epoch_length: 20,
+  min_bond: 1000,
+  activation_delay_epochs: 2,
+  unbonding_epochs: 10,
+  max_validators: 1024,
 });
 
-/** Blocks per epoch (docs/protocol.md §1; the MinerBlock sync protocol's epochs). */
-export const EPOCH_LENGTH = 40;
+/**
+ * Heights per page of the MinerBlock sync protocol's `/data/miner_block/epoch` request and its
+ * MinerBlock `epoch` field (docs/protocol.md §9.6). Fixed by that protocol and unrelated to the
+ * consensus epochs of `epoch_length`.
+ */
+export const SYNC_EPOCH_LENGTH = 40;
 
 /** At most this many attestations in one block (docs/protocol.md §5). */
 export const MAX_ATTESTATIONS_PER_BLOCK = 128;
 
-/** epoch = floor(height / 40). */
-export function epochOf(height: number): number {
-  return Math.floor(height / EPOCH_LENGTH);
+/** The sync protocol's epoch of a height: floor(height / 40). */
+export function syncEpochOf(height: number): number {
+  return Math.floor(height / SYNC_EPOCH_LENGTH);
 }

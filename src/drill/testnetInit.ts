@@ -25,7 +25,7 @@ export interface TestnetInitFlags {
   chainId?: string;
   /** "proof-of-sync" (default) or "pow" (docs/protocol.md §8) */
   consensus?: "proof-of-sync" | "pow";
-  /** start Proof-of-Sync with an empty initial_pool: the chain bootstraps on PoW fallback blocks */
+  /** start Proof-of-Sync with no genesis validators: the chain bootstraps on PoW fallback blocks */
   emptyPool?: boolean;
 }
 
@@ -33,7 +33,7 @@ export interface TestnetInitFlags {
 export const FAUCET_BALANCE = "1000000000000";
 
 /**
- * Writes DIR/chain.json (initial_pool = the N nodes unless `emptyPool` or a pow chain; genesis now), DIR/node-<i>/node.key,
+ * Writes DIR/chain.json (genesis validators: the N nodes unless `emptyPool` or a pow chain; genesis now), DIR/node-<i>/node.key,
  * DIR/faucet.key (funded in alloc) and DIR/testnet.json.
  * @throws when DIR already holds a testnet
  */
@@ -53,7 +53,7 @@ export function testnetInit(f: TestnetInitFlags): TestnetLayout {
     genesis_timestamp: Date.now(),
     consensus: f.consensus ?? "proof-of-sync",
     params: { ...(f.param ?? {}), ...(f.blockTimeMs ? { block_time_ms: f.blockTimeMs } : {}) },
-    initial_pool: f.emptyPool || f.consensus === "pow" ? [] : layout.nodes.map((n) => n.ebid),
+    validators: [], // the genesis validators need the nodes' BLS keys: next step
     alloc: { [faucet.ebid]: FAUCET_BALANCE },
   });
   writeFileSync(join(dir, "chain.json"), JSON.stringify(spec, null, 2) + "\n");

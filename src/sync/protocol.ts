@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Chain } from "../chain/chain.ts";
 import { formatZodError, hex32, uint } from "../consensus/wire.ts";
-import { EPOCH_LENGTH } from "../consensus/params.ts";
+import { SYNC_EPOCH_LENGTH } from "../consensus/params.ts";
 import { canonicalBlocks, toMinerBlock, type MinerBlock } from "../chain/minerBlock.ts";
 import type { ResEnvelope } from "../p2p/peer.ts";
 import { MAX_LINE_BYTES } from "../p2p/framing.ts";
@@ -81,8 +81,8 @@ export async function handleSyncRequest(chain: Chain, path: string, data: unknow
     case "/data/miner_block/epoch": {
       const r = epochReq.safeParse(data);
       if (!r.success) return bad(r.error);
-      const from = r.data.epoch * EPOCH_LENGTH;
-      const range = await cappedCanonicalRange(chain, from, from + EPOCH_LENGTH - 1);
+      const from = r.data.epoch * SYNC_EPOCH_LENGTH;
+      const range = await cappedCanonicalRange(chain, from, from + SYNC_EPOCH_LENGTH - 1);
       const { blocks } = range;
       return tooBig(range) ?? { ok: true, data: { epoch: r.data.epoch, blocks, count: blocks.length, has_more: range.cut }, errors: null };
     }

@@ -22,7 +22,7 @@ import { compareTips } from "../consensus/forkChoice.ts";
 import type { Block } from "../consensus/types.ts";
 import type { Peer } from "../p2p/peer.ts";
 import { DEFAULT_CHUNK, MAX_CHUNK } from "./protocol.ts";
-import { EPOCH_LENGTH, epochOf } from "../consensus/params.ts";
+import { SYNC_EPOCH_LENGTH, syncEpochOf } from "../consensus/params.ts";
 
 /** Collaborators of the syncer. */
 export interface SyncerModules {
@@ -336,7 +336,7 @@ export class Syncer {
   private plan(from: number, to: number): Chunk[] {
     const chunks: Chunk[] = [];
     for (let f = from; f <= to; ) {
-      const end = this.opts.strategy === "epoch" ? (epochOf(f) + 1) * EPOCH_LENGTH - 1 : f + this.opts.chunk - 1;
+      const end = this.opts.strategy === "epoch" ? (syncEpochOf(f) + 1) * SYNC_EPOCH_LENGTH - 1 : f + this.opts.chunk - 1;
       chunks.push({ from: f, to: Math.min(to, end) });
       f = Math.min(to, end) + 1;
     }
@@ -346,7 +346,7 @@ export class Syncer {
   private requestFor(c: Chunk): { path: string; data: unknown } {
     switch (this.opts.strategy) {
       case "epoch":
-        return { path: "/data/miner_block/epoch", data: { epoch: epochOf(c.from) } };
+        return { path: "/data/miner_block/epoch", data: { epoch: syncEpochOf(c.from) } };
       case "canonical":
         return { path: "/data/miner_block/canonical", data: { from_index: c.from, limit: c.to - c.from + 1 } };
       default:

@@ -1,5 +1,5 @@
 // The PoW fallback of Proof-of-Sync chains (docs/protocol.md §6) on real node processes: a testnet
-// with an empty initial_pool starts on PoW blocks and moves to slot blocks as attestations fill the
+// with no genesis validators starts on PoW blocks and moves to slot blocks as attestations fill the
 // pool; and with every scheduled producer of a height stopped, a fallback block appears after
 // T(len(winners)).
 import { test } from "node:test";
@@ -12,10 +12,10 @@ import type { Block, Header } from "../../src/consensus/types.ts";
 
 const powOk = (h: Header) => Buffer.from(H(H(hashJson(omit(h, "nonce")), u64le(h.nonce)))).toString("hex").startsWith("0".repeat(h.difficulty));
 
-test("an empty initial_pool bootstraps on PoW fallback blocks, then moves to slot blocks", async () => {
+test("no genesis validators bootstraps on PoW fallback blocks, then moves to slot blocks", async () => {
   const t = tempDir();
   const keys = makeKeys(3);
-  const spec = makeSpec(keys, { initial_pool: [], genesis_timestamp: Date.now(), params: { block_time_ms: 1000 } });
+  const spec = makeSpec(keys, { validators: [], genesis_timestamp: Date.now(), params: { block_time_ms: 1000 } });
   let nodes: NodeProc[] = [];
   try {
     nodes = await startMesh(t.dir, keys, spec);

@@ -7,13 +7,12 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeSpec, openTestChain, tempDir, type TestKey } from "../helpers/fixtures.ts";
+import { makeSpec, openTestChain, tempDir, testKey, type TestKey } from "../helpers/fixtures.ts";
 import { getJson, startNode, type NodeProc } from "../helpers/nodeProcess.ts";
 import { handshakeClient, waitFor } from "../helpers/net.ts";
 import { draftHeader, sealBlock } from "../../src/producer/blockBuilder.ts";
 import { headerMeetsPow } from "../../src/consensus/hashing.ts";
 import { slotOpensAt } from "../../src/consensus/timing.ts";
-import { ebidOf } from "../../src/consensus/signatures.ts";
 import { signTransfer } from "../../src/chain/tx.ts";
 import { MAX_PARKED_BYTES_PER_SOURCE } from "../../src/chain/chain.ts";
 import type { Block, Header, Tx } from "../../src/consensus/types.ts";
@@ -21,8 +20,7 @@ import type { BlockMeta } from "../../src/storage/records.ts";
 
 const DAY = 24 * 3600 * 1000;
 const freshKey = (): TestKey => {
-  const secretKey = new Uint8Array(randomBytes(32));
-  return { ebid: ebidOf(secretKey), secretKey };
+  return testKey(new Uint8Array(randomBytes(32)));
 };
 // An empty pool: a fallback block may follow any parent one block time later, so the attacker can
 // make valid blocks on any parent with its own keys; difficulty 1 keeps the work to ~16 hashes.

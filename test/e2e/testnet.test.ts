@@ -44,7 +44,7 @@ test("testnet init wrote the spec, the node keys (mode 0600) and a funded faucet
   for (let i = 1; i <= 3; i++) {
     const p = join(dir, `node-${i}`, "node.key");
     assert.equal(statSync(p).mode & 0o777, 0o600);
-    assert.ok(spec.initial_pool.includes(readKeyFile(p).ebid));
+    assert.ok(spec.validators.some((v) => v.ebid === readKeyFile(p).ebid));
   }
   assert.equal(statSync(join(dir, "faucet.key")).mode & 0o777, 0o600);
   assert.ok(spec.alloc[readKeyFile(join(dir, "faucet.key")).ebid]);
@@ -64,7 +64,7 @@ test("three nodes produce 10 blocks with identical hashes and producer == winner
   for (let h = 1; h <= 10; h++) {
     const b = blocks[h]!;
     const window: PoolEntry[] = blocks.slice(1, h).map((x) => ({ height: x.header.height, producer: x.header.producer, attesters: x.attestations.map((a) => a.ebid) }));
-    const pool = poolFor(h, window, { initialPool: spec.initial_pool, allowlist: spec.allowlist, poolWindow: spec.params.pool_window });
+    const pool = poolFor(h, window, { initialPool: spec.validators.map((v) => v.ebid), allowlist: spec.allowlist, poolWindow: spec.params.pool_window });
     const winners = pickWinnerWithRerolls(miningSeed(blocks[h - 1]!.hash, h, salt), pool, spec.params.backup_slots);
     assert.notEqual(b.header.slot, null);
     assert.equal(b.header.producer, winners[b.header.slot!], `height ${h}`);

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { ebidOf } from "../../src/consensus/signatures.ts";
+import { blsPublicKeyHex, blsSecretKeyFromIkm } from "../../src/consensus/bls.ts";
 import { slotOpensAt } from "../../src/consensus/timing.ts";
 import type { Attestation, Block, Tx } from "../../src/consensus/types.ts";
 import { Domain, sign } from "../../src/consensus/signatures.ts";
@@ -19,14 +20,26 @@ export const silentLog = pino({ level: "silent" });
 export interface TestKey {
   ebid: string;
   secretKey: Uint8Array;
+  /** BLS12-381 secret key, derived from the ed25519 seed (KeyGen with it as key material) */
+  blsSecretKey: Uint8Array;
+  /** 96 hex */
+  blsPubkey: string;
 }
 
-/** n deterministic keys (seed bytes 1, 2, ...). */
-export function makeKeys(n: number): TestKey[] {
-  return Array.from({ length: n }, (_, i) => {
-    const secretKey = new Uint8Array(32).fill(i + 1);
-    return { ebid: ebidOf(secretKey), secretKey };
-  });
+/** n deterministic keys (seed bytes 1, 2, ...), each with its BLS key. */
+export function makeKeys(n: number, first = 1): TestKey[] {
+  return Array.from({ length: n }, (_, i) => testKey(new Uint8Array(32).fill((first + i) % 256)));
+}
+
+/** The test key of an ed25519 seed, its BLS key derived from the seed. */
+export function testKey(secretKey: Uint8Array): TestKey {
+  const blsSecretKey = blsSecretKeyFromIkm(secretKey);
+  return { ebid: ebidOf(secretKey), secretKey, blsSecretKey, blsPubkey: blsPublicKeyHex(blsSecretKey) };
+}
+
+/** Genesis validator entries for `keys`, each bonded with `bond` (default: the default min_bond). */
+export function genesisValidators(keys: readonly TestKey[], bond = "1000"): { ebid: string; bls_pubkey: string; bond: string }[] {
+  return keys.map((k) => ({ ebid: k.ebid, bls_pubkey: k.blsPubkey, bond }));
 }
 
 export const GENESIS_TS = 1_767_225_600_000;
@@ -37,7 +50,7 @@ export function makeSpec(keys: TestKey[], over: Record<string, unknown> = {}): C
     genesis_timestamp: GENESIS_TS,
     consensus: "proof-of-sync",
     params: { block_time_ms: 2000 },
-    initial_pool: keys.map((k) => k.ebid),
+    validators: genesisValidators(keys),
     alloc: {},
     ...over,
   });

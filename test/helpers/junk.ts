@@ -6,18 +6,16 @@ import type { ChainSpec } from "../../src/chain/spec.ts";
 import { draftHeader, sealBlock } from "../../src/producer/blockBuilder.ts";
 import { headerMeetsPow } from "../../src/consensus/hashing.ts";
 import { slotOpensAt } from "../../src/consensus/timing.ts";
-import { ebidOf } from "../../src/consensus/signatures.ts";
 import { signTransfer } from "../../src/chain/tx.ts";
 import type { Block, Header, Tx } from "../../src/consensus/types.ts";
 import type { BlockMeta } from "../../src/storage/records.ts";
 import { handshakeClient, waitFor } from "./net.ts";
 import { getJson, startMesh, type NodeProc } from "./nodeProcess.ts";
-import type { TestKey } from "./fixtures.ts";
+import { testKey, type TestKey } from "./fixtures.ts";
 import { median } from "../../bench/stats.ts";
 
 export function freshKey(): TestKey {
-  const secretKey = new Uint8Array(randomBytes(32));
-  return { ebid: ebidOf(secretKey), secretKey };
+  return testKey(new Uint8Array(randomBytes(32)));
 }
 
 /**

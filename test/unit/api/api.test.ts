@@ -248,7 +248,7 @@ test("pagination: the mempool by sender then nonce, page by page", async () => {
   const { c, app } = await setup();
   try {
     for (let n = 0; n < 7; n++) {
-      const body = { chain_id: spec.chain_id, from: payer.ebid, to: keys[0]!.ebid, amount: "1", fee: "1", nonce: n };
+      const body = { chain_id: spec.chain_id, from: payer.ebid, to: keys[0]!.ebid, amount: "10", fee: "1", nonce: n };
       const r = await app.request("/api/tx", { method: "POST", body: JSON.stringify({ ...body, sig: sign(Domain.tx, body, payer.secretKey) }), headers: { "content-type": "application/json" } });
       assert.equal(r.status, 200);
     }

@@ -59,7 +59,7 @@ test("equivocation evidence for k blocks by one producer at one height grows lin
 test("the expected difficulty of a 20,000-block pow chain opened fresh is found without recursing to genesis", async () => {
   const keys = makeKeys(1);
   const params = { block_time_ms: 1000, genesis_difficulty: 2, difficulty_adjustment_interval: 100, max_difficulty_change: 2, min_difficulty: 1, max_difficulty: 8, target_block_time_ms: 1000 };
-  const spec = makeSpec(keys, { consensus: "pow", initial_pool: [], params });
+  const spec = makeSpec(keys, { consensus: "pow", validators: [], params });
   const t = tempDir();
   const n = 20_000;
   try {

@@ -10,7 +10,7 @@ import type { Header } from "../../../src/consensus/types.ts";
 
 const keys = makeKeys(1);
 const params = { block_time_ms: 1000, genesis_difficulty: 1, difficulty_adjustment_interval: 2, max_difficulty_change: 2, min_difficulty: 1, max_difficulty: 3, target_block_time_ms: 1000 };
-const spec = makeSpec(keys, { consensus: "pow", initial_pool: [], params });
+const spec = makeSpec(keys, { consensus: "pow", validators: [], params });
 
 function mine(h: Header): Header {
   for (let nonce = 0; ; nonce++) {

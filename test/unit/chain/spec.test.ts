@@ -5,14 +5,14 @@ import { readFileSync } from "node:fs";
 import { genesisBlock, genesisCommitment, normalizeChainSpec } from "../../../src/chain/spec.ts";
 import { ChainSpecError } from "../../../src/chain/errors.ts";
 import { jcs } from "../../../src/consensus/encoding.ts";
-import { makeKeys } from "../../helpers/fixtures.ts";
+import { genesisValidators, makeKeys } from "../../helpers/fixtures.ts";
 
 const keys = makeKeys(2);
 const base = {
   chain_id: "vision-bootnodes",
   genesis_timestamp: 1_767_225_600_000,
   consensus: "proof-of-sync",
-  initial_pool: keys.map((k) => k.ebid),
+  validators: genesisValidators(keys),
 };
 
 test("the same spec with and without bootnodes has the same genesis hash; bootnodes stay in the spec", () => {

@@ -66,12 +66,12 @@ test("bad flags, a bad chain spec and a bad key file exit 1 with a message namin
       assert.match(r.stderr, msg, args.join(" "));
     }
     const spec = join(t.dir, "bad.json");
-    writeFileSync(spec, JSON.stringify({ chain_id: "x", genesis_timestamp: 1, consensus: "proof-of-sync", initial_pool: ["nothex"] }));
+    writeFileSync(spec, JSON.stringify({ chain_id: "x", genesis_timestamp: 1, consensus: "proof-of-sync", validators: [{ ebid: "nothex", bls_pubkey: "00", bond: "1" }] }));
     const r = runCli(["start", "--data-dir", join(t.dir, "d"), "--chain", spec, "--p2p-port", "0", "--api-port", "0"]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /invalid chain spec: initial_pool\.0/);
+    assert.match(r.stderr, /invalid chain spec: validators\.0\.ebid/);
     const good = join(t.dir, "good.json");
-    writeFileSync(good, JSON.stringify({ chain_id: "x", genesis_timestamp: 1, consensus: "proof-of-sync", initial_pool: [] }));
+    writeFileSync(good, JSON.stringify({ chain_id: "x", genesis_timestamp: 1, consensus: "proof-of-sync" }));
     mkdirSync(join(t.dir, "d2"));
     writeFileSync(join(t.dir, "d2", "node.key"), JSON.stringify({ ebid: "ab".repeat(32), secret_key: "01".repeat(32) }));
     const k = runCli(["start", "--data-dir", join(t.dir, "d2"), "--chain", good, "--p2p-port", "0", "--api-port", "0"]);

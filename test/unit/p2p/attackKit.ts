@@ -4,18 +4,17 @@
 import { randomBytes } from "node:crypto";
 import { networkInterfaces } from "node:os";
 import WebSocket from "ws";
-import { Domain, ebidOf, sign } from "../../../src/consensus/signatures.ts";
+import { Domain, sign } from "../../../src/consensus/signatures.ts";
 import { PeerManager, type P2PHandlers } from "../../../src/p2p/peerManager.ts";
 import { defaultP2POptions, type P2POptions } from "../../../src/p2p/options.ts";
 import type { Peer } from "../../../src/p2p/peer.ts";
 import { pino, type Logger } from "pino";
-import { silentLog, type TestKey } from "../../helpers/fixtures.ts";
+import { silentLog, testKey, type TestKey } from "../../helpers/fixtures.ts";
 import { rawClient, waitFor } from "../../helpers/net.ts";
 
 /** A new identity: EBIDs cost a stranger nothing. */
 export function freshKey(): TestKey {
-  const secretKey = new Uint8Array(randomBytes(32));
-  return { ebid: ebidOf(secretKey), secretKey };
+  return testKey(new Uint8Array(randomBytes(32)));
 }
 
 /** The chain every attack test runs on. */
