@@ -11,6 +11,7 @@ import { genesisBlock, genesisCommitment, normalizeChainSpec } from "../../../sr
 import { StateTree, leafHash } from "../../../src/chain/stateTree.ts";
 import { StateView, accountItemHash, accountsFromAlloc, type AccountChange, type StateBase } from "../../../src/chain/state.ts";
 import { executeBlock } from "../../../src/chain/execute.ts";
+import { HeadRegistry } from "../../../src/chain/registry.ts";
 import { BlockError } from "../../../src/chain/errors.ts";
 
 test("jcs.json: canonical bytes and their SHA-256", () => {
@@ -119,6 +120,7 @@ test("state.json: state_root in creation order through execution, minimums, and 
     tree,
     version: 0,
     load: async (addresses) => new Map([...addresses].map((a) => [a, accounts.get(a)])),
+    registry: HeadRegistry.from([]),
   };
   const apply = (view: StateView) => {
     const leaves = new Map<number, Uint8Array>();
@@ -141,7 +143,7 @@ test("state.json: state_root in creation order through execution, minimums, and 
       continue;
     }
     const parent = await StateView.head(base).withAccounts([step.producer, ...step.txs.flatMap((t: any) => [t.from, t.to])]);
-    const run = () => executeBlock(parent, { txs: step.txs, header: { producer: step.producer } }, opts);
+    const run = () => executeBlock(parent, { txs: step.txs, header: { producer: step.producer, height: n + 1 } }, opts);
     if (step.error) {
       assert.throws(run, (e) => e instanceof BlockError && e.message.startsWith(`transaction ${step.error.tx}: ${step.error.code}:`), `step ${n}`);
       continue;
