@@ -172,10 +172,10 @@ export function checkTxSignature(tx: Tx): void {
  */
 export function checkTxPop(tx: Tx): void {
   if (isTransfer(tx) || tx.kind !== "bond") return;
+  // blsVerify refuses an invalid key too; the key is checked on its own only to name the failure.
+  if (blsVerify(tx.bls_pubkey, popMessage(tx.chain_id, tx.from, tx.bls_pubkey), tx.pop)) return;
   if (!isValidBlsPublicKey(tx.bls_pubkey)) throw new TxError("BAD_BLS_KEY", "bls_pubkey is not a valid BLS12-381 public key");
-  if (!blsVerify(tx.bls_pubkey, popMessage(tx.chain_id, tx.from, tx.bls_pubkey), tx.pop)) {
-    throw new TxError("BAD_POP", "pop is not bls_pubkey's signature over the proof-of-possession message for from");
-  }
+  throw new TxError("BAD_POP", "pop is not bls_pubkey's signature over the proof-of-possession message for from");
 }
 
 /** The signatures, ed25519 then BLS. @throws TxError BAD_SIGNATURE, BAD_BLS_KEY, BAD_POP */
