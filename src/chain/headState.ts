@@ -136,7 +136,7 @@ export class HeadState implements StateBase {
   async movedOf(hash: string): Promise<MovedBlock> {
     const stored = await this.db.getChanges(hash);
     if (!stored) throw new Error(`account changes of ${hash} missing from the database`);
-    return { producer: stored.producer, earned: BigInt(stored.earned), changes: decodeChanges(stored.changes), validators: decodeValidatorChanges(stored.validators) };
+    return { producer: stored.producer, earned: BigInt(stored.earned), changes: decodeChanges(stored.changes), validators: decodeValidatorChanges(stored.validators ?? []) };
   }
 
   /**

@@ -37,6 +37,7 @@ export class HeadRegistry implements RegistryView {
   private readonly records = new Map<string, ValidatorRecord>();
   private readonly bls = new Map<string, string>();
   private _root = validatorsRoot([]);
+  private sorted: ValidatorRecord[] | undefined;
 
   /** The registry holding `records`. */
   static from(records: Iterable<ValidatorRecord>): HeadRegistry {
@@ -59,7 +60,8 @@ export class HeadRegistry implements RegistryView {
   }
 
   all(): ValidatorRecord[] {
-    return [...this.records.values()].sort(byEbid);
+    this.sorted ??= [...this.records.values()].sort(byEbid);
+    return [...this.sorted];
   }
 
   blsKeyOwner(blsPubkey: string): string | undefined {
@@ -79,7 +81,9 @@ export class HeadRegistry implements RegistryView {
         this.bls.set(r.bls_pubkey, ebid);
       } else this.records.delete(ebid);
     }
-    if (changed) this._root = validatorsRoot(this.records.values());
+    if (!changed) return;
+    this.sorted = undefined;
+    this._root = validatorsRoot(this.records.values());
   }
 }
 
