@@ -46,8 +46,13 @@ export class HeadState implements StateBase {
     private readonly db: ChainDb,
     readonly tree: StateTree,
     private totals: Map<string, ProducerTotals>,
-    readonly registry: HeadRegistry,
+    private _registry: HeadRegistry,
   ) {}
+
+  /** The head's validator records (replaced by each head move that changes one). */
+  get registry(): HeadRegistry {
+    return this._registry;
+  }
 
   /**
    * Rebuilds the `state_root` tree from the stored accounts (O(accounts), at open) and loads the
@@ -192,7 +197,7 @@ export class HeadState implements StateBase {
           if (a) leaves.set(a.index, leafHash(accountItemHash(address, a)));
         }
         this.tree.apply({ leaves, size: view.size });
-        this.registry.apply(view.vdiff);
+        this._registry = this._registry.applied(view.vdiff);
         this._version++;
         this.endWrite();
         for (const [producer, stats] of totals) this.totals.set(producer, stats);

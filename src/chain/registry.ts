@@ -30,25 +30,24 @@ export function sameRecord(a: ValidatorRecord | null | undefined, b: ValidatorRe
 }
 
 /**
- * The head's records, by EBID and by BLS key, and their `validators_root`, recomputed (O(records))
- * only when a head move changes a record.
+ * The head's records, by EBID and by BLS key, and their `validators_root`: immutable. A head move
+ * that changes a record makes a new one (`applied`, O(records)); views keep the one they were
+ * built on, so a head move never changes a view already handed out.
  */
 export class HeadRegistry implements RegistryView {
-  private readonly records = new Map<string, ValidatorRecord>();
-  private readonly bls = new Map<string, string>();
-  private _root = validatorsRoot([]);
   private sorted: ValidatorRecord[] | undefined;
+
+  private constructor(
+    private readonly records: ReadonlyMap<string, ValidatorRecord>,
+    private readonly bls: ReadonlyMap<string, string>,
+    /** `validators_root` of these records */
+    readonly root: string,
+  ) {}
 
   /** The registry holding `records`. */
   static from(records: Iterable<ValidatorRecord>): HeadRegistry {
-    const r = new HeadRegistry();
-    r.apply(new Map([...records].map((v) => [v.ebid, v])));
-    return r;
-  }
-
-  /** `validators_root` of the head's records (cached). */
-  get root(): string {
-    return this._root;
+    const byEbid = new Map([...records].map((r) => [r.ebid, r]));
+    return new HeadRegistry(byEbid, new Map([...byEbid.values()].map((r) => [r.bls_pubkey, r.ebid])), validatorsRoot(byEbid.values()));
   }
 
   get size(): number {
@@ -68,22 +67,16 @@ export class HeadRegistry implements RegistryView {
     return this.bls.get(blsPubkey);
   }
 
-  /** Moves the head's records by an overlay (null: deleted) and recomputes the root if any changed. */
-  apply(diff: ReadonlyMap<string, ValidatorRecord | null>): void {
-    let changed = false;
-    for (const [ebid, r] of diff) {
-      const old = this.records.get(ebid);
-      if (sameRecord(old, r)) continue;
-      changed = true;
-      if (old) this.bls.delete(old.bls_pubkey);
-      if (r) {
-        this.records.set(ebid, r);
-        this.bls.set(r.bls_pubkey, ebid);
-      } else this.records.delete(ebid);
+  /** These records moved by an overlay (null: deleted): this registry when nothing changes, else a new one. */
+  applied(diff: ReadonlyMap<string, ValidatorRecord | null>): HeadRegistry {
+    const changed = [...diff].filter(([ebid, r]) => !sameRecord(this.records.get(ebid), r));
+    if (changed.length === 0) return this;
+    const records = new Map(this.records);
+    for (const [ebid, r] of changed) {
+      if (r) records.set(ebid, r);
+      else records.delete(ebid);
     }
-    if (!changed) return;
-    this.sorted = undefined;
-    this._root = validatorsRoot(this.records.values());
+    return HeadRegistry.from(records.values());
   }
 }
 

@@ -72,7 +72,10 @@ export interface StateBase {
   readonly version: number;
   /** head accounts of `addresses` (undefined: absent), from the store or its cache */
   load(addresses: Iterable<string>): Promise<Map<string, IndexedAccount | undefined>>;
-  /** the head's validator records and their (cached) `validators_root` */
+  /**
+   * the head's validator records and their (cached) `validators_root`: an immutable snapshot,
+   * replaced (not changed) when a head move changes a record
+   */
   readonly registry: RegistryView & { readonly root: string };
 }
 
@@ -103,11 +106,13 @@ export class StateView implements AccountReader {
     readonly vdiff: ReadonlyMap<string, ValidatorRecord | null> = new Map(),
     /** height of the block this is the state after, when known (the mempool reads the next epoch from it) */
     readonly height?: number,
+    /** the head's records when this view was built (an immutable snapshot: a later head move does not change it) */
+    readonly headRecords: StateBase["registry"] = base.registry,
   ) {}
 
   /** The validator records of this state. */
   get registry(): RegistryView {
-    return (this._registry ??= new RegistryOverlay(this.base.registry, this.vdiff));
+    return (this._registry ??= new RegistryOverlay(this.headRecords, this.vdiff));
   }
 
   /**
@@ -115,13 +120,13 @@ export class StateView implements AccountReader {
    * the head's, else computed once (O(records)) and kept.
    */
   validatorsRoot(): string {
-    if (this.vdiff.size === 0) return this.base.registry.root;
+    if (this.vdiff.size === 0) return this.headRecords.root;
     return (this._validatorsRoot ??= validatorsRoot(this.registry.all()));
   }
 
   /** This view, known to be the state after the block at `height`. */
   at(height: number): StateView {
-    return new StateView(this.base, this.diff, this.size, this.loaded, this.version, this.vdiff, height);
+    return new StateView(this.base, this.diff, this.size, this.loaded, this.version, this.vdiff, height, this.headRecords);
   }
 
   /** The head itself. */
@@ -147,7 +152,7 @@ export class StateView implements AccountReader {
     if (missing.length === 0) return this;
     const loaded = new Map(this.loaded);
     for (const [a, acc] of await this.base.load(missing)) loaded.set(a, acc);
-    return new StateView(this.base, this.diff, this.size, loaded, this.version, this.vdiff, this.height);
+    return new StateView(this.base, this.diff, this.size, loaded, this.version, this.vdiff, this.height, this.headRecords);
   }
 
   /** True while the head has not moved since this view was built. */
@@ -187,7 +192,7 @@ export class StateView implements AccountReader {
         }
       }
     }
-    return new StateView(this.base, diff, size, this.loaded, this.version, vdiff);
+    return new StateView(this.base, diff, size, this.loaded, this.version, vdiff, undefined, this.headRecords);
   }
 
   /** `state_root` of this state: O(accounts in the overlay x log N). */

@@ -42,7 +42,10 @@ test("a bond activates activation_delay_epochs after its epoch; unbond sets exit
     const genesisRoot = validatorsRoot(await records(c.chain, c.chain.head));
     assert.equal((await c.chain.previewState(c.chain.head, k0.ebid, [])).validatorsRoot, genesisRoot, "no record changed: the parent's root");
     const preview = await c.chain.previewState(c.chain.head, k0.ebid, [bondTx(k2, CHAIN, 0, { amount: "2500", fee: "3" })]);
+    const handedOut = await c.chain.registryAfter(c.chain.head);
     await mine(c.chain, [bondTx(k2, CHAIN, 0, { amount: "2500", fee: "3" })]); // height 1, epoch 0
+    assert.equal(handedOut.get(k2.ebid), undefined, "a view handed out before the head moved keeps its records");
+    assert.equal(handedOut.size, 2);
     const reg = await c.chain.registryAfter(c.chain.head);
     assert.deepEqual(reg.get(k2.ebid), { ebid: k2.ebid, bls_pubkey: k2.blsPubkey, bond: 2500n, activation_epoch: 2, exit_epoch: null });
     assert.equal(reg.size, 3);
