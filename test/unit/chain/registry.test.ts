@@ -152,6 +152,10 @@ test("property: random bonds, unbonds and withdraws over a few keys, applied and
         steps.push({ changes: e.changes, validators: e.validators });
         view = e.state;
       }
+      // the head moved to the end state holds the same records and root as the view of it
+      const moved = registry.applied(view.vdiff);
+      assert.deepEqual(moved.all(), view.registry.all());
+      assert.equal(moved.root, view.validatorsRoot());
       const back = view.walk(steps.reverse().map((s) => ({ ...s, direction: "undo" as const })));
       assert.deepEqual(back.registry.all(), genesis);
       assert.equal(back.validatorsRoot(), registry.root);
