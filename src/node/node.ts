@@ -41,7 +41,7 @@ import { buildInfo } from "../version.ts";
 import { countedHeights } from "../consensus/eligibility.ts";
 
 /** Transaction refusals that strike the peer that relayed it: no honest node relays such a transaction. */
-const STRIKE_TX_CODES: ReadonlySet<TxErrorCode> = new Set<TxErrorCode>(["BAD_SIGNATURE", "BAD_CHAIN_ID", "BAD_BLS_KEY", "BAD_POP"]);
+const STRIKE_TX_CODES: ReadonlySet<TxErrorCode> = new Set<TxErrorCode>(["BAD_SIGNATURE", "BAD_CHAIN_ID", "BAD_KIND", "BAD_BLS_KEY", "BAD_POP"]);
 
 /** At most one status gossip per this many ms. */
 const STATUS_COALESCE_MS = 50;
