@@ -13,7 +13,7 @@ import type { Block } from "../consensus/types.ts";
 import { blockWeight, compareTips } from "../consensus/forkChoice.ts";
 import { epochSalt, miningSeed, pickWinnerWithRerolls } from "../consensus/selection.ts";
 import { poolFor, type PoolEntry } from "../consensus/pool.ts";
-import type { RegistryReader, ValidatorRecord } from "../consensus/validators.ts";
+import type { ValidatorRecord } from "../consensus/validators.ts";
 import { retarget } from "../consensus/difficulty.ts";
 import type { ChainDb } from "../storage/chainDb.ts";
 import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals } from "../storage/records.ts";
@@ -25,7 +25,8 @@ import { executeBlock, type Execution } from "./execute.ts";
 import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "./state.ts";
 import { HeadState, type HeadMove, type MovedBlock } from "./headState.ts";
 import type { Tx } from "../consensus/types.ts";
-import { txHash, txRulesOf, type TxRules } from "./tx.ts";
+import { txAddresses, txHash, txRulesOf, type TxRules } from "./tx.ts";
+import { encodeRecord, encodeValidatorChanges, type RegistryView } from "./registry.ts";
 
 /** Result of offering a block to the chain. */
 export type ImportOutcome =
@@ -118,12 +119,15 @@ export class Chain extends EventEmitter<ChainEvents> {
   private readonly metas = new LRUCache<string, BlockMeta>({ max: 4096 });
   private readonly schedules = new LRUCache<string, Schedule>({ max: 1024 });
   private readonly difficulties = new LRUCache<string, number>({ max: 4096 });
+  // validators_root after a block, by block hash (a block that changes no record keeps its parent's).
+  private readonly validatorRoots = new LRUCache<string, string>({ max: 4096 });
   private readonly held = new Map<string, { block: Block; timer: NodeJS.Timeout; source: string; dueAt: number }>();
   private readonly parked = new Map<string, Parked>();
   private readonly parkedBySource = new Map<string, number>();
   private parkedBytes = 0;
   private closed = false;
   private importStarted = 0;
+  private _txRules: TxRules | undefined;
 
   private constructor(
     private readonly opts: Required<ChainOptions>,
@@ -171,8 +175,9 @@ export class Chain extends EventEmitter<ChainEvents> {
         { kind: "meta", meta },
         { kind: "canonical", height: 0, hash: genesis.hash },
         { kind: "head", hash: genesis.hash },
-        { kind: "changes", hash: genesis.hash, record: { producer: genesis.header.producer, earned: "0", changes: [] } },
+        { kind: "changes", hash: genesis.hash, record: { producer: genesis.header.producer, earned: "0", changes: [], validators: [] } },
         ...[...alloc].map(([address, a]) => ({ kind: "account" as const, address, account: [a.balance.toString(), a.nonce, a.index] as [string, number, number] })),
+        ...genesisRecords(opts.spec).map((r) => ({ kind: "validator" as const, ebid: r.ebid, record: encodeRecord(r) })),
       ]);
       await modules.db.putGenesis(genesis.hash);
     }
@@ -236,13 +241,23 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   /**
    * The validator records after `meta` (on its branch): who is bonded, their BLS keys and epochs
-   * (docs/protocol.md §5).
+   * (docs/protocol.md §5). The same view walk as validation: the head's records with the branch's
+   * changes undone and redone, O(blocks between them), never a copy of the registry.
    */
-  // Groundwork: the genesis validators only, until the registry joins the state.
-  async registryAfter(_meta: BlockMeta): Promise<RegistryReader> {
-    const records: ValidatorRecord[] = this.spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null }));
-    const byEbid = new Map(records.map((r) => [r.ebid, r]));
-    return { get: (ebid) => byEbid.get(ebid), all: () => records, size: records.length };
+  async registryAfter(meta: BlockMeta): Promise<RegistryView> {
+    return (await this.stateAt(meta)).registry;
+  }
+
+  /**
+   * `validators_root` of the records after `meta` (on its branch): cached per block, the head's
+   * kept with the head's records.
+   */
+  async validatorsRootAfter(meta: BlockMeta): Promise<string> {
+    const cached = this.validatorRoots.get(meta.hash);
+    if (cached !== undefined) return cached;
+    const root = (await this.stateAt(meta)).validatorsRoot();
+    this.validatorRoots.set(meta.hash, root);
+    return root;
   }
 
   /** The producer schedule (pool, seed, winners) for the child of `parent` (docs/protocol.md §4-§5). */
@@ -320,7 +335,8 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (exec.stateRoot !== block.header.state_root) throw new BlockError("BAD_ROOT", "state_root mismatch");
     const now = this.opts.now();
     if (block.header.timestamp > now + params.max_future_drift_ms) return this.hold(block, now, from.source ?? "unknown");
-    const outcome = await this.store(block, parent, now, { producer: block.header.producer, earned: BigInt(this.spec.block_reward) + exec.fees, changes: exec.changes });
+    this.validatorRoots.set(block.hash, exec.validatorsRoot);
+    const outcome = await this.store(block, parent, now, { producer: block.header.producer, earned: BigInt(this.spec.block_reward) + exec.fees, changes: exec.changes, validators: exec.validators });
     await this.unpark(block.hash);
     return outcome;
   }
@@ -336,7 +352,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     ) < 0;
     const writes: ChainWrite[] = [
       { kind: "block", block },
-      { kind: "changes", hash: block.hash, record: { producer: moved.producer, earned: moved.earned.toString(), changes: encodeChanges(moved.changes) } },
+      {
+        kind: "changes",
+        hash: block.hash,
+        record: { producer: moved.producer, earned: moved.earned.toString(), changes: encodeChanges(moved.changes), validators: encodeValidatorChanges(moved.validators) },
+      },
       ...block.txs.map((tx) => ({ kind: "txIndex" as const, txHash: txHash(tx), blockHash: block.hash })),
     ];
     let move: HeadMove | undefined;
@@ -479,18 +499,21 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
   }
 
-  /** The chain's transfer minimums (`min_tx_fee`, `min_account_balance`). */
+  /** The chain's transaction rules: minimums (`min_tx_fee`, `min_account_balance`) and the registry's. */
   get txRules(): TxRules {
-    return txRulesOf(this.spec.params);
+    return (this._txRules ??= txRulesOf(this.spec));
   }
 
   private async execute(parent: BlockMeta, block: Pick<Block, "txs"> & { header: { producer: string } }): Promise<Execution> {
-    const addresses = [block.header.producer, ...block.txs.flatMap((t) => [t.from, t.to])];
-    return executeBlock(await this.stateAt(parent, addresses), block, { chainId: this.spec.chain_id, blockReward: BigInt(this.spec.block_reward), rules: this.txRules });
+    const addresses = [block.header.producer, ...block.txs.flatMap(txAddresses)];
+    const header = { producer: block.header.producer, height: parent.height + 1 };
+    const opts = { chainId: this.spec.chain_id, blockReward: BigInt(this.spec.block_reward), rules: this.txRules, parentValidatorsRoot: this.validatorRoots.get(parent.hash) };
+    return executeBlock(await this.stateAt(parent, addresses), { txs: block.txs, header }, opts);
   }
 
   /**
-   * What a block by `producer` with `txs` on `parent` would do: its `stateRoot` goes in the header.
+   * What a block by `producer` with `txs` on `parent` would do: its `stateRoot` and
+   * `validatorsRoot` go in the header.
    * @throws BlockError BAD_TX when a transaction cannot apply
    */
   previewState(parent: BlockMeta, producer: string, txs: Tx[]): Promise<Execution> {
@@ -688,6 +711,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     this.parkedBySource.clear();
     this.parkedBytes = 0;
   }
+}
+
+/** The genesis validators' records (docs/protocol.md §2.1): active from epoch 0, bonds minted. */
+export function genesisRecords(spec: ChainSpec): ValidatorRecord[] {
+  return spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null }));
 }
 
 function metaOf(block: Block, totalWeight: bigint, now: number): BlockMeta {

@@ -6,24 +6,28 @@
  *
  * The head's accounts live in LevelDB (`s!<address>`, with each account's `state_root` leaf index),
  * read through a bounded LRU cache; only the `state_root` tree's levels are in memory (about 64 bytes
- * an account), rebuilt from the stored accounts at open.
+ * an account), rebuilt from the stored accounts at open. The head's validator records (`v!<ebid>`,
+ * at most `max_validators`) are all in memory, loaded at open, with their `validators_root`.
  */
 import { LRUCache } from "lru-cache";
 import type { ChainDb } from "../storage/chainDb.ts";
+import type { AccountChange } from "./state.ts";
 import type { BlockMeta, ChainWrite, ProducerTotals, StoredHeadAccount } from "../storage/records.ts";
 import { StateTree, leafHash } from "./stateTree.ts";
-import { StateView, accountItemHash, decodeChanges, type Account, type AccountChange, type IndexedAccount, type StateBase } from "./state.ts";
+import { StateView, accountItemHash, decodeChanges, type Account, type IndexedAccount, type StateBase, type StateStep } from "./state.ts";
+import { HeadRegistry, decodeRecord, decodeValidatorChanges, encodeRecord, type ValidatorChange } from "./registry.ts";
 
 /** Head accounts cached (absent ones too): about 200 bytes each, so at most ~20 MiB. */
 const CACHED_ACCOUNTS = 100_000;
 
 type Cached = { a: IndexedAccount | null };
 
-/** A block joining or leaving the canonical chain: its producer, reward plus fees, account changes. */
+/** A block joining or leaving the canonical chain: its producer, reward plus fees, account and record changes. */
 export interface MovedBlock {
   producer: string;
   earned: bigint;
   changes: AccountChange[];
+  validators: ValidatorChange[];
 }
 
 /** A prepared head move: writes for the import batch, and `commit()` once the batch is written. */
@@ -42,16 +46,26 @@ export class HeadState implements StateBase {
     private readonly db: ChainDb,
     readonly tree: StateTree,
     private totals: Map<string, ProducerTotals>,
+    private _registry: HeadRegistry,
   ) {}
 
-  /** Rebuilds the `state_root` tree from the stored accounts (O(accounts), at open) and loads the totals. */
+  /** The head's validator records (replaced by each head move that changes one). */
+  get registry(): HeadRegistry {
+    return this._registry;
+  }
+
+  /**
+   * Rebuilds the `state_root` tree from the stored accounts (O(accounts), at open) and loads the
+   * totals and the validator records.
+   */
   static async load(db: ChainDb): Promise<HeadState> {
     const leaves: Uint8Array[] = [];
     for await (const [address, [balance, nonce, index]] of db.accounts()) {
       leaves[index] = leafHash(accountItemHash(address, { balance: BigInt(balance), nonce }));
     }
     for (let i = 0; i < leaves.length; i++) if (!leaves[i]) throw new Error(`data dir is damaged: no account has state_root leaf ${i}`);
-    return new HeadState(db, StateTree.from(leaves), await db.loadProducerTotals());
+    const registry = HeadRegistry.from((await db.loadValidators()).map(decodeRecord));
+    return new HeadState(db, StateTree.from(leaves), await db.loadProducerTotals(), registry);
   }
 
   /** Leaves of the head's `state_root` list (= accounts). */
@@ -127,7 +141,7 @@ export class HeadState implements StateBase {
   async movedOf(hash: string): Promise<MovedBlock> {
     const stored = await this.db.getChanges(hash);
     if (!stored) throw new Error(`account changes of ${hash} missing from the database`);
-    return { producer: stored.producer, earned: BigInt(stored.earned), changes: decodeChanges(stored.changes) };
+    return { producer: stored.producer, earned: BigInt(stored.earned), changes: decodeChanges(stored.changes), validators: decodeValidatorChanges(stored.validators ?? []) };
   }
 
   /**
@@ -136,21 +150,25 @@ export class HeadState implements StateBase {
    * the blocks and accounts on both branches, not in N).
    */
   async at(head: BlockMeta, parent: BlockMeta, getMeta: (hash: string) => Promise<BlockMeta | undefined>): Promise<StateView> {
-    const steps: { changes: AccountChange[]; direction: "redo" | "undo" }[] = [];
+    const steps: StateStep[] = [];
     let a = head;
     let b = parent;
     const redo: string[] = [];
     while (a.hash !== b.hash) {
       if (a.height >= b.height) {
-        steps.push({ changes: (await this.movedOf(a.hash)).changes, direction: "undo" });
+        const { changes, validators } = await this.movedOf(a.hash);
+        steps.push({ changes, validators, direction: "undo" });
         a = (await getMeta(a.parent_hash))!;
       } else {
         redo.push(b.hash);
         b = (await getMeta(b.parent_hash))!;
       }
     }
-    for (const hash of redo.reverse()) steps.push({ changes: (await this.movedOf(hash)).changes, direction: "redo" });
-    return StateView.head(this).walk(steps);
+    for (const hash of redo.reverse()) {
+      const { changes, validators } = await this.movedOf(hash);
+      steps.push({ changes, validators, direction: "redo" });
+    }
+    return StateView.head(this).walk(steps).at(parent.height);
   }
 
   /**
@@ -159,14 +177,15 @@ export class HeadState implements StateBase {
    */
   prepareMove(removed: readonly MovedBlock[], added: readonly MovedBlock[]): HeadMove {
     const view = StateView.head(this).walk([
-      ...removed.map((r) => ({ changes: r.changes, direction: "undo" as const })),
-      ...added.map((a) => ({ changes: a.changes, direction: "redo" as const })),
+      ...removed.map((r) => ({ changes: r.changes, validators: r.validators, direction: "undo" as const })),
+      ...added.map((a) => ({ changes: a.changes, validators: a.validators, direction: "redo" as const })),
     ]);
     const writes: ChainWrite[] = [...view.diff].map(([address, a]) => ({
       kind: "account" as const,
       address,
       account: a ? ([a.balance.toString(), a.nonce, a.index] as StoredHeadAccount) : null,
     }));
+    for (const [ebid, r] of view.vdiff) writes.push({ kind: "validator", ebid, record: r && encodeRecord(r) });
     const totals = this.countRewards(added, removed);
     for (const [producer, stats] of totals) writes.push({ kind: "producerStats", producer, stats });
     return {
@@ -178,6 +197,7 @@ export class HeadState implements StateBase {
           if (a) leaves.set(a.index, leafHash(accountItemHash(address, a)));
         }
         this.tree.apply({ leaves, size: view.size });
+        this._registry = this._registry.applied(view.vdiff);
         this._version++;
         this.endWrite();
         for (const [producer, stats] of totals) this.totals.set(producer, stats);

@@ -4,13 +4,22 @@
  * transaction is replaced by one with the same nonce and a fee at least a tenth higher
  * (`replacementFee`); block building takes, across
  * senders, the highest fee among each sender's next executable transaction, so every sender's
- * nonces stay contiguous. Bounded in size, per sender and in age. `admit` checks a transfer from
- * outside with the signature verified last, after every cheap check; `add` takes transfers whose
- * signature was checked before (a reorg's returned transfers).
+ * nonces stay contiguous. Bounded in size, per sender and in age. `admit` checks a transaction from
+ * outside with the signatures verified last, after every cheap check; `add` takes transactions whose
+ * signatures were checked before (a reorg's returned transactions). Bonds, unbonds and withdraws are
+ * checked against the head's validator records; a sender has at most one pending of each of them.
  */
 import type { Tx } from "../consensus/types.ts";
+import { MAX_BONDS_PER_BLOCK, epochAt } from "../consensus/validators.ts";
 import type { Account, AccountReader } from "./state.ts";
-import { NO_MINIMUMS, TxError, accountOf, checkCreation, checkTxSignature, checkTxStateless, txAmounts, txHash, type TxRules } from "./tx.ts";
+import type { RegistryView } from "./registry.ts";
+import {
+  NO_MINIMUMS, TxError, accountOf, checkCreation, checkRegistry, checkTxSignatures, checkTxStateless, isTransfer, txAddresses, txAmounts, txHash, txKind,
+  type TxRules,
+} from "./tx.ts";
+
+/** The state the mempool checks against: accounts, and the validator records after the block at `height`. */
+export type MempoolState = AccountReader & { has?(address: string): boolean; readonly registry?: RegistryView; readonly height?: number };
 
 /** Mempool limits. Times in ms. */
 export interface MempoolOptions {
@@ -59,7 +68,7 @@ export class Mempool {
     const out = new Set<string>();
     for (const [sender, queue] of this.bySender) {
       out.add(sender);
-      for (const e of queue.values()) out.add(e.tx.to);
+      for (const e of queue.values()) for (const a of txAddresses(e.tx)) out.add(a);
     }
     return [...out];
   }
@@ -87,24 +96,32 @@ export class Mempool {
   }
 
   /**
-   * Checks a transaction from outside and adds it: chain id, amounts and minimum fee, then the
-   * checks of `add` against the head (`head` reads the sender and, for the creation minimum, the
-   * recipient), and only then the signature, the one costly check (docs/protocol.md §6.5).
-   * @throws TxError as `checkTxStateless`, `add` and `checkTxSignature`
+   * Checks a transaction from outside and adds it: chain id, kind, amounts and minimum fee, then
+   * the checks of `add` against the head (`head` reads the sender and, for the creation minimum, the
+   * recipient; a bond, unbond or withdraw is checked against the head's records at the next
+   * height's epoch), and only then the signatures, the costly checks (docs/protocol.md §6.5).
+   * @throws TxError as `checkTxStateless`, `checkRegistry`, `add` and `checkTxSignatures`
    */
-  admit(tx: Tx, chainId: string, head: AccountReader, rules: TxRules = NO_MINIMUMS): AddOutcome {
+  admit(tx: Tx, chainId: string, head: MempoolState, rules: TxRules = NO_MINIMUMS): AddOutcome {
     checkTxStateless(tx, chainId, rules);
-    checkCreation(head, tx, txAmounts(tx).amount, rules);
-    return this.add(tx, accountOf(head, tx.from), () => checkTxSignature(tx));
+    let credit = 0n;
+    if (isTransfer(tx)) checkCreation(head, tx, txAmounts(tx).amount, rules);
+    else {
+      if (!head.registry || !rules.registry) throw new TxError("BAD_KIND", `${tx.kind} transactions are not valid on this chain`);
+      credit = checkRegistry(head.registry, tx, rules.registry, epochAt((head.height ?? 0) + 1, rules.registry.epochLength)).credit;
+    }
+    return this.add(tx, accountOf(head, tx.from), () => checkTxSignatures(tx), credit);
   }
 
   /**
-   * Adds a (signature-checked) transaction given its sender's account at the tip.
+   * Adds a (signature-checked) transaction given its sender's account at the tip; `credit` is what
+   * it pays into the sender's balance (a withdraw's bond).
    * @throws TxError: NONCE_TOO_LOW, NONCE_TOO_HIGH (past the per-sender window), INSUFFICIENT_BALANCE
    *   (for this and the sender's earlier pending transactions), FEE_TOO_LOW (a replacement must pay
-   *   more), POOL_FULL (and the fee does not beat the cheapest evictable transaction)
+   *   more), POOL_FULL (and the fee does not beat the cheapest evictable transaction),
+   *   ALREADY_BONDED, ALREADY_EXITING, NOT_BONDED (a bond, unbond or withdraw of the sender is pending)
    */
-  add(tx: Tx, sender: Account, verify?: () => void): AddOutcome {
+  add(tx: Tx, sender: Account, verify?: () => void, credit = 0n): AddOutcome {
     const hash = txHash(tx);
     const known = this.byHash.get(hash);
     if (known) {
@@ -117,18 +134,21 @@ export class Mempool {
       throw new TxError("NONCE_TOO_HIGH", `nonce ${tx.nonce} is more than ${this.opts.maxPerSender} past the next, ${sender.nonce}`);
     }
     const queue = this.bySender.get(tx.from) ?? new Map<number, Entry>();
+    if (!isTransfer(tx)) {
+      for (const [n, e] of queue) if (n !== tx.nonce && txKind(e.tx) === tx.kind) throw pendingTwice(tx.kind, n);
+    }
     const old = queue.get(tx.nonce);
     if (old && fee < replacementFee(old.fee)) {
       throw new TxError("FEE_TOO_LOW", `a pending transaction has nonce ${tx.nonce} with fee ${old.fee}; a replacement must pay at least ${replacementFee(old.fee)}`);
     }
     // The sender must afford everything pending up to and including this nonce.
-    let spend = amount + fee;
+    let spend = amount + fee - credit;
     for (const [n, e] of queue) if (n < tx.nonce) spend += e.cost;
     if (sender.balance < spend) throw new TxError("INSUFFICIENT_BALANCE", `balance ${sender.balance} < ${spend} for this and earlier pending transactions`);
     const victim = !old && this.byHash.size >= this.opts.maxSize ? this.victimFor(fee, tx.from) : undefined;
     verify?.(); // last: every cheap refusal above costs no signature verify
     if (victim) this.evict(victim);
-    const entry: Entry = { tx, hash, fee, cost: amount + fee, addedAt: this.opts.now() };
+    const entry: Entry = { tx, hash, fee, cost: amount + fee - credit, addedAt: this.opts.now() };
     queue.set(tx.nonce, entry);
     this.bySender.set(tx.from, queue);
     this.byHash.set(hash, entry);
@@ -140,21 +160,42 @@ export class Mempool {
   }
 
   /**
-   * Transactions for a block, at most `max`: repeatedly the highest-fee next transaction of any
-   * sender (ties by hash), each sender's nonces contiguous from its account nonce and within its
-   * balance.
+   * Transactions for a block on the state `accounts` (after the parent, whose `height` it knows), at
+   * most `max`: repeatedly the highest-fee next transaction of any sender (ties by hash), each
+   * sender's nonces contiguous from its account nonce and within its balance. A bond, unbond or
+   * withdraw that could not execute on the parent's records waits, and so do bonds past
+   * MAX_BONDS_PER_BLOCK, past `max_validators`, or of a BLS key another bond in the block carries.
    */
-  select(max: number, accounts: AccountReader & { has?(address: string): boolean }, rules: TxRules = NO_MINIMUMS): Tx[] {
+  select(max: number, accounts: MempoolState, rules: TxRules = NO_MINIMUMS): Tx[] {
     const readable = (a: string) => accounts.has?.(a) ?? true; // senders that arrived after the state was read wait
     const out: Tx[] = [];
     const cursor = new Map<string, { nonce: number; balance: bigint }>();
     const created = new Set<string>();
+    const blsKeys = new Set<string>();
+    const registry = accounts.registry;
+    const r = rules.registry;
+    const epoch = r && accounts.height !== undefined ? epochAt(accounts.height + 1, r.epochLength) : undefined;
+    const fits = (e: Entry): boolean => {
+      const tx = e.tx;
+      if (isTransfer(tx)) {
+        // A transfer creating its recipient below the minimum waits (it could not execute).
+        return !(e.cost - e.fee < rules.minAccountBalance && !created.has(tx.to) && (!readable(tx.to) || accounts.get(tx.to) === undefined));
+      }
+      if (!r || !registry) return false;
+      if (tx.kind === "bond") {
+        if (blsKeys.size >= MAX_BONDS_PER_BLOCK || blsKeys.has(tx.bls_pubkey) || registry.size + blsKeys.size >= r.maxValidators) return false;
+      }
+      try {
+        checkRegistry(registry, tx, r, epoch ?? Number.MAX_SAFE_INTEGER);
+        return true;
+      } catch {
+        return false;
+      }
+    };
     const head = (sender: string): Entry | undefined => {
       const c = cursor.get(sender)!;
       const e = this.bySender.get(sender)?.get(c.nonce);
-      // A transfer creating its recipient below the minimum waits (it could not execute).
-      if (e && e.cost - e.fee < rules.minAccountBalance && !created.has(e.tx.to) && (!readable(e.tx.to) || accounts.get(e.tx.to) === undefined)) return undefined;
-      return e && e.cost <= c.balance ? e : undefined;
+      return e && e.cost <= c.balance && fits(e) ? e : undefined;
     };
     const candidates = new Map<string, Entry>();
     for (const sender of this.bySender.keys()) {
@@ -170,8 +211,13 @@ export class Mempool {
         if (!best || e.fee > best.fee || (e.fee === best.fee && e.hash < best.hash)) best = e;
       }
       const sender = best!.tx.from;
+      if (!fits(best!)) {
+        candidates.delete(sender); // a bond that another picked meanwhile made wait
+        continue;
+      }
       out.push(best!.tx);
-      created.add(best!.tx.to);
+      if (isTransfer(best!.tx)) created.add(best!.tx.to);
+      else if (best!.tx.kind === "bond") blsKeys.add(best!.tx.bls_pubkey);
       const c = cursor.get(sender)!;
       cursor.set(sender, { nonce: c.nonce + 1, balance: c.balance - best!.cost });
       const next = head(sender);
@@ -182,7 +228,7 @@ export class Mempool {
   }
 
   /** Drops transactions that a block included, or that are now below their sender's nonce. */
-  removeIncluded(accounts: AccountReader & { has?(address: string): boolean }, senders: Iterable<string>): void {
+  removeIncluded(accounts: MempoolState, senders: Iterable<string>): void {
     for (const sender of senders) {
       const queue = this.bySender.get(sender);
       if (!queue || accounts.has?.(sender) === false) continue;
@@ -236,6 +282,12 @@ export class Mempool {
     if (queue.size === 0) this.bySender.delete(victim.tx.from);
     this.byHash.delete(victim.hash);
   }
+}
+
+// A second pending bond, unbond or withdraw of one sender could not execute after the first.
+function pendingTwice(kind: "bond" | "unbond" | "withdraw", nonce: number): TxError {
+  const code = kind === "bond" ? "ALREADY_BONDED" : kind === "unbond" ? "ALREADY_EXITING" : "NOT_BONDED";
+  return new TxError(code, `a ${kind} of this sender is pending (nonce ${nonce})`);
 }
 
 /** How much more a replacement pays, in percent of the pending transfer's fee (rounded up, at least 1 base unit). */

@@ -6,10 +6,14 @@
  *
  * Execution never copies the state: it reads the head through a {@link StateView} (an overlay of
  * the accounts that differ from the head, plus the leaf count) and writes into a child overlay.
+ * The validator records ride along the same way (an overlay of the records that differ from the
+ * head's, chain/registry.ts).
  */
 import { hashJson, toHex } from "../consensus/encoding.ts";
 import type { StoredChange } from "../storage/records.ts";
+import { validatorsRoot, type ValidatorRecord } from "../consensus/validators.ts";
 import { StateTree, leafHash } from "./stateTree.ts";
+import { RegistryOverlay, RegistryWriter, type RegistryView, type ValidatorChange } from "./registry.ts";
 
 /** One account: balance as a bigint of base units, nonce as the next expected tx nonce. */
 export interface Account {
@@ -68,22 +72,62 @@ export interface StateBase {
   readonly version: number;
   /** head accounts of `addresses` (undefined: absent), from the store or its cache */
   load(addresses: Iterable<string>): Promise<Map<string, IndexedAccount | undefined>>;
+  /**
+   * the head's validator records and their (cached) `validators_root`: an immutable snapshot,
+   * replaced (not changed) when a head move changes a record
+   */
+  readonly registry: RegistryView & { readonly root: string };
+}
+
+/** One block's moves of the state, for a walk: its account and record changes. */
+export interface StateStep {
+  changes: readonly AccountChange[];
+  validators?: readonly ValidatorChange[];
+  direction: "redo" | "undo";
 }
 
 /**
  * The state after some block, as the accounts that differ from the head (null: absent there) and
  * the leaf count, over the head. Reads below the overlay come from the head accounts loaded for
- * this view (`withAccounts`): reading one that was not loaded is a bug and throws. Never mutated
- * once built; `child()` starts a block's execution on it.
+ * this view (`withAccounts`): reading one that was not loaded is a bug and throws. The validator
+ * records are `vdiff` (records that differ from the head's; null: absent there) over the head's,
+ * all in memory. Never mutated once built; `child()` starts a block's execution on it.
  */
 export class StateView implements AccountReader {
+  private _registry: RegistryOverlay | undefined;
+  private _validatorsRoot: string | undefined;
+
   constructor(
     readonly base: StateBase,
     readonly diff: ReadonlyMap<string, IndexedAccount | null>,
     readonly size: number,
     private readonly loaded: ReadonlyMap<string, IndexedAccount | undefined> = new Map(),
     readonly version = base.version,
+    readonly vdiff: ReadonlyMap<string, ValidatorRecord | null> = new Map(),
+    /** height of the block this is the state after, when known (the mempool reads the next epoch from it) */
+    readonly height?: number,
+    /** the head's records when this view was built (an immutable snapshot: a later head move does not change it) */
+    readonly headRecords: StateBase["registry"] = base.registry,
   ) {}
+
+  /** The validator records of this state. */
+  get registry(): RegistryView {
+    return (this._registry ??= new RegistryOverlay(this.headRecords, this.vdiff));
+  }
+
+  /**
+   * `validators_root` of this state's records: the head's cached root when no record differs from
+   * the head's, else computed once (O(records)) and kept.
+   */
+  validatorsRoot(): string {
+    if (this.vdiff.size === 0) return this.headRecords.root;
+    return (this._validatorsRoot ??= validatorsRoot(this.registry.all()));
+  }
+
+  /** This view, known to be the state after the block at `height`. */
+  at(height: number): StateView {
+    return new StateView(this.base, this.diff, this.size, this.loaded, this.version, this.vdiff, height, this.headRecords);
+  }
 
   /** The head itself. */
   static head(base: StateBase): StateView {
@@ -108,7 +152,7 @@ export class StateView implements AccountReader {
     if (missing.length === 0) return this;
     const loaded = new Map(this.loaded);
     for (const [a, acc] of await this.base.load(missing)) loaded.set(a, acc);
-    return new StateView(this.base, this.diff, this.size, loaded, this.version);
+    return new StateView(this.base, this.diff, this.size, loaded, this.version, this.vdiff, this.height, this.headRecords);
   }
 
   /** True while the head has not moved since this view was built. */
@@ -122,15 +166,20 @@ export class StateView implements AccountReader {
   }
 
   /** This view moved by `changes` (redo) or back over them (undo). */
-  moved(changes: readonly AccountChange[], direction: "redo" | "undo"): StateView {
-    return this.walk([{ changes, direction }]);
+  moved(changes: readonly AccountChange[], direction: "redo" | "undo", validators: readonly ValidatorChange[] = []): StateView {
+    return this.walk([{ changes, validators, direction }]);
   }
 
-  /** This view moved by each step in turn (one copy of the overlay for all). */
-  walk(steps: readonly { changes: readonly AccountChange[]; direction: "redo" | "undo" }[]): StateView {
+  /**
+   * This view moved by each step in turn (one copy of the overlays for all). The height of the
+   * result is unknown (set it with `at`).
+   */
+  walk(steps: readonly StateStep[]): StateView {
     const diff = new Map(this.diff);
+    const vdiff = steps.some((s) => s.validators?.length) ? new Map(this.vdiff) : this.vdiff;
     let size = this.size;
-    for (const { changes, direction } of steps) {
+    for (const { changes, validators = [], direction } of steps) {
+      for (const v of validators) (vdiff as Map<string, ValidatorRecord | null>).set(v.ebid, direction === "redo" ? v.after : v.before);
       if (direction === "redo") {
         for (const c of changes) {
           diff.set(c.address, { ...c.after, index: c.index });
@@ -143,7 +192,7 @@ export class StateView implements AccountReader {
         }
       }
     }
-    return new StateView(this.base, diff, size, this.loaded, this.version);
+    return new StateView(this.base, diff, size, this.loaded, this.version, vdiff, undefined, this.headRecords);
   }
 
   /** `state_root` of this state: O(accounts in the overlay x log N). */
@@ -162,9 +211,12 @@ export class StateView implements AccountReader {
 export class BlockOverlay implements AccountReader {
   private readonly writes = new Map<string, IndexedAccount>();
   private size: number;
+  /** the block's validator record writes over the parent's records */
+  readonly registry: RegistryWriter;
 
   constructor(readonly parent: StateView) {
     this.size = parent.size;
+    this.registry = new RegistryWriter(parent.registry);
   }
 
   get(address: string): IndexedAccount | undefined {
@@ -187,9 +239,14 @@ export class BlockOverlay implements AccountReader {
     return out.sort((x, y) => x.index - y.index);
   }
 
+  /** The block's validator record changes, ascending by EBID. */
+  validatorChanges(): ValidatorChange[] {
+    return this.registry.changes();
+  }
+
   /** The state after the block. */
   view(): StateView {
-    return this.parent.moved(this.changes(), "redo");
+    return this.parent.moved(this.changes(), "redo", this.validatorChanges());
   }
 }
 

@@ -6,8 +6,8 @@
  *    the entry below, and every canonical block is marked canonical.
  * 3. Replay: the canonical chain is imported block by block into a fresh chain in a temp dir with
  *    full validation (signatures, schedule, PoW, roots, state_root after execution). The replay must
- *    reach the same head; its account state and producer totals must equal the stored ones; every
- *    canonical transfer must be in the transaction index.
+ *    reach the same head; its account state, validator records and producer totals must equal the
+ *    stored ones; every canonical transaction must be in the transaction index.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -126,7 +126,7 @@ export async function verifyDataDir(dataDir: string, spec: ChainSpec, onProgress
           problem(`replay of ${block.hash} at ${height} refused: ${(e as Error).message}`);
           break;
         }
-        for (const tx of block.txs) if (!txIndex.has(`${txHash(tx)}!${block.hash}`)) problem(`transfer ${txHash(tx)} in block ${height} is missing from the transaction index`);
+        for (const tx of block.txs) if (!txIndex.has(`${txHash(tx)}!${block.hash}`)) problem(`transaction ${txHash(tx)} in block ${height} is missing from the transaction index`);
         report.replayed++;
         if (height % 200 === 0) onProgress?.(height, head.height);
       }
@@ -142,6 +142,11 @@ export async function verifyDataDir(dataDir: string, spec: ChainSpec, onProgress
           if (!a || a.balance.toString() !== balance || a.nonce !== nonce || a.index !== index) {
             problem(`account ${address}: stored ${balance}/${nonce} at leaf ${index}, replayed ${a ? `${a.balance}/${a.nonce} at leaf ${a.index}` : "(none)"}`);
           }
+        }
+        const storedRecords = new Map((await db.loadValidators()).map((r) => [r.ebid, JSON.stringify(r)]));
+        const replayedRecords = new Map((await replayDb.loadValidators()).map((r) => [r.ebid, JSON.stringify(r)]));
+        for (const ebid of new Set([...storedRecords.keys(), ...replayedRecords.keys()])) {
+          if (storedRecords.get(ebid) !== replayedRecords.get(ebid)) problem(`validator ${ebid}: stored ${storedRecords.get(ebid) ?? "(none)"}, replayed ${replayedRecords.get(ebid) ?? "(none)"}`);
         }
         const totals = await db.loadProducerTotals();
         for (const [producer, t] of replay.producerTotals()) {

@@ -3,7 +3,7 @@
  */
 import { Command, Option } from "commander";
 import { collectParam, intIn, parseAddress, parseAmount, parseHttpUrl, parseLogLevel, parsePort } from "./parse.ts";
-import { runAccount, runLoad, runTxSend } from "./tx.ts";
+import { runAccount, runLoad, runTxBond, runTxExit, runTxSend } from "./tx.ts";
 import { runStart } from "./start.ts";
 import { addStartOptions, resolveStartOptions } from "./startOptions.ts";
 import { renderConfigDump } from "./configDump.ts";
@@ -133,6 +133,21 @@ tx.command("send")
   .option("--fee <n>", "fee in base units", parseAmount, "1")
   .option("--api <url>", "node API", "http://127.0.0.1:8080")
   .action((o) => runTxSend(o));
+tx.command("bond")
+  .description("bond --amount (at least the chain's min_bond) from --key's EBID with its BLS key: it becomes a validator two epochs after inclusion")
+  .requiredOption("--key <file>", "key file of the validator (with bls_secret_key)")
+  .requiredOption("--amount <n>", "bond in base units", parseAmount)
+  .option("--fee <n>", "fee in base units", parseAmount, "1")
+  .option("--api <url>", "node API", "http://127.0.0.1:8080")
+  .action((o) => runTxBond(o));
+for (const [kind, what] of [["unbond", "start --key's validator exit (effective two epochs after inclusion)"], ["withdraw", "withdraw --key's bond once unbonding_epochs have passed since its exit"]] as const) {
+  tx.command(kind)
+    .description(what)
+    .requiredOption("--key <file>", "key file of the validator")
+    .option("--fee <n>", "fee in base units", parseAmount, "1")
+    .option("--api <url>", "node API", "http://127.0.0.1:8080")
+    .action((o) => runTxExit(kind, o));
+}
 
 program
   .command("account <address>")

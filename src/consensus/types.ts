@@ -22,8 +22,8 @@ export interface Header {
   state_root: Hex32;
 }
 
-/** Signed transfer `{chain_id, from, to, amount, fee, nonce, sig}`; amounts are decimal strings. */
-export interface Tx {
+/** Signed transfer `{chain_id, from, to, amount, fee, nonce, sig}`; amounts are decimal strings. No `kind` field. */
+export interface Transfer {
   chain_id: string;
   from: Hex32;
   to: Hex32;
@@ -32,6 +32,49 @@ export interface Tx {
   nonce: number;
   sig: string;
 }
+
+/**
+ * Bond (docs/protocol.md §3.4): `from` locks `amount` and becomes a validator with the BLS key
+ * `bls_pubkey` (96 hex); `pop` (192 hex) is that key's signature over `popMessage(chain_id, from,
+ * bls_pubkey)`.
+ */
+export interface Bond {
+  chain_id: string;
+  kind: "bond";
+  from: Hex32;
+  amount: string;
+  fee: string;
+  nonce: number;
+  bls_pubkey: string;
+  pop: string;
+  sig: string;
+}
+
+/** Unbond (docs/protocol.md §3.4): `from`'s record gets its exit epoch. */
+export interface Unbond {
+  chain_id: string;
+  kind: "unbond";
+  from: Hex32;
+  fee: string;
+  nonce: number;
+  sig: string;
+}
+
+/** Withdraw (docs/protocol.md §3.4): `from`'s record is deleted and its bond credited. */
+export interface Withdraw {
+  chain_id: string;
+  kind: "withdraw";
+  from: Hex32;
+  fee: string;
+  nonce: number;
+  sig: string;
+}
+
+/** Any signed transaction: a transfer (no `kind`) or a bond, unbond or withdraw. */
+export type Tx = Transfer | Bond | Unbond | Withdraw;
+
+/** The kind of a transaction (`transfer` for one without a `kind` field). */
+export type TxKind = "transfer" | Bond["kind"] | Unbond["kind"] | Withdraw["kind"];
 
 /** "I am in sync at (height, block_hash)", signed by `ebid` (docs/protocol.md §5). */
 export interface Attestation {

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { MAX_ATTESTATIONS_PER_BLOCK } from "./params.ts";
+import type { Tx } from "./types.ts";
 
 /** 64 lowercase hex chars. */
 export const hex32 = z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex chars");
@@ -63,18 +64,58 @@ export const headerSchema = z
   })
   .strict();
 
-/** Signed transfer (docs/protocol.md §3). */
-export const txSchema = z
+/** 96 lowercase hex chars: a compressed BLS12-381 G1 public key (validity is checked in execution). */
+export const hexBlsPubkey = z.string().regex(/^[0-9a-f]{96}$/, "expected 96 lowercase hex chars");
+/** 192 lowercase hex chars: a compressed BLS12-381 G2 signature. */
+export const hexBlsSig = z.string().regex(/^[0-9a-f]{192}$/, "expected 192 lowercase hex chars");
+
+const chainId = z.string().min(1).max(64);
+
+/** Signed transfer `{chain_id, from, to, amount, fee, nonce, sig}` (docs/protocol.md §3.4). */
+export const transferSchema = z
+  .object({ chain_id: chainId, from: hex32, to: hex32, amount: decimalAmount, fee: decimalAmount, nonce: uint, sig: hexSig })
+  .strict();
+
+/** Bond `{chain_id, kind: "bond", from, amount, fee, nonce, bls_pubkey, pop, sig}` (docs/protocol.md §3.4). */
+export const bondSchema = z
   .object({
-    chain_id: z.string().min(1).max(64),
+    chain_id: chainId,
+    kind: z.literal("bond"),
     from: hex32,
-    to: hex32,
     amount: decimalAmount,
     fee: decimalAmount,
     nonce: uint,
+    bls_pubkey: hexBlsPubkey,
+    pop: hexBlsSig,
     sig: hexSig,
   })
   .strict();
+
+/** Unbond `{chain_id, kind: "unbond", from, fee, nonce, sig}` (docs/protocol.md §3.4). */
+export const unbondSchema = z.object({ chain_id: chainId, kind: z.literal("unbond"), from: hex32, fee: decimalAmount, nonce: uint, sig: hexSig }).strict();
+
+/** Withdraw `{chain_id, kind: "withdraw", from, fee, nonce, sig}` (docs/protocol.md §3.4). */
+export const withdrawSchema = z.object({ chain_id: chainId, kind: z.literal("withdraw"), from: hex32, fee: decimalAmount, nonce: uint, sig: hexSig }).strict();
+
+const kindSchemas = { bond: bondSchema, unbond: unbondSchema, withdraw: withdrawSchema } as const;
+
+/**
+ * Any signed transaction (docs/protocol.md §3.4): an object without `kind` is a transfer, one with
+ * `kind` the exact field set of that kind; extra or missing fields are refused (they would change
+ * the hash).
+ */
+export const txSchema = z.unknown().transform((v, ctx): Tx => {
+  const kind = v !== null && typeof v === "object" && !Array.isArray(v) ? (v as { kind?: unknown }).kind : undefined;
+  const schema = kind === undefined ? transferSchema : typeof kind === "string" && Object.hasOwn(kindSchemas, kind) ? kindSchemas[kind as keyof typeof kindSchemas] : undefined;
+  if (!schema) {
+    ctx.addIssue({ code: "custom", path: ["kind"], message: 'expected "bond", "unbond" or "withdraw" (a transfer has no kind)' });
+    return z.NEVER;
+  }
+  const r = schema.safeParse(v);
+  if (r.success) return r.data as Tx;
+  for (const i of r.error.issues) ctx.addIssue({ code: "custom", path: i.path, message: i.message });
+  return z.NEVER;
+});
 
 /** Attestation `{ebid, height, block_hash, sig}` (docs/protocol.md §5). */
 export const attestationSchema = z

@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import { LRUCache } from "lru-cache";
 import type { Block, Attestation, Tx } from "../consensus/types.ts";
 import { Mempool, type AddOutcome } from "../chain/mempool.ts";
-import { TxError, txHash } from "../chain/tx.ts";
+import { TxError, txAddresses, txHash, type TxErrorCode } from "../chain/tx.ts";
 import { Domain, sign, verify } from "../consensus/signatures.ts";
 import { ChainDb } from "../storage/chainDb.ts";
 import { Chain, type HeadEvent } from "../chain/chain.ts";
@@ -39,6 +39,9 @@ import { openDataDir } from "./dataDir.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
 import { buildInfo } from "../version.ts";
 import { countedHeights } from "../consensus/eligibility.ts";
+
+/** Transaction refusals that strike the peer that relayed it: no honest node relays such a transaction. */
+const STRIKE_TX_CODES: ReadonlySet<TxErrorCode> = new Set<TxErrorCode>(["BAD_SIGNATURE", "BAD_CHAIN_ID", "BAD_KIND", "BAD_BLS_KEY", "BAD_POP"]);
 
 /** At most one status gossip per this many ms. */
 const STATUS_COALESCE_MS = 50;
@@ -398,7 +401,7 @@ export class VisionNode {
    * @throws TxError naming the rule it broke
    */
   async submitTx(tx: Tx, from?: Peer): Promise<AddOutcome> {
-    const out = this.mempool.admit(tx, this.chain.spec.chain_id, await this.chain.headState([tx.from, tx.to]), this.chain.txRules);
+    const out = this.mempool.admit(tx, this.chain.spec.chain_id, await this.chain.headState(txAddresses(tx)), this.chain.txRules);
     this.seenTxs.set(out.hash, true);
     if (out.status !== "known") {
       // Journaled before anyone is told it was accepted: a crash after this loses nothing.
@@ -459,7 +462,7 @@ export class VisionNode {
     for (const tx of txs) {
       const hash = txHash(tx);
       try {
-        this.mempool.admit(tx, this.chain.spec.chain_id, await this.chain.headState([tx.from, tx.to]), this.chain.txRules);
+        this.mempool.admit(tx, this.chain.spec.chain_id, await this.chain.headState(txAddresses(tx)), this.chain.txRules);
         this.journaled.add(hash);
       } catch {
         dropped.push(hash); // included before the restart, or no longer valid
@@ -474,8 +477,9 @@ export class VisionNode {
     if (this.seenTxs.has(hash)) return;
     this.seenTxs.set(hash, true);
     this.submitTx(tx, peer).catch((e) => {
-      // A stale nonce or a balance spent meanwhile is normal in gossip; a forged one is not.
-      if (e instanceof TxError && (e.code === "BAD_SIGNATURE" || e.code === "BAD_CHAIN_ID")) this.p2p.penalize(peer, `invalid transaction: ${e.code}`);
+      // A stale nonce or a balance spent meanwhile is normal in gossip; a forged one (a bad
+      // signature, or a bond's bad BLS key or proof of possession) is not.
+      if (e instanceof TxError && STRIKE_TX_CODES.has(e.code)) this.p2p.penalize(peer, `invalid transaction: ${e.code}`);
       else if (!(e instanceof TxError)) this.log.warn({ err: (e as Error).message }, "Transaction not journaled");
     });
   }

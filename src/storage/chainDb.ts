@@ -7,7 +7,8 @@
  * `e!<height, 16 hex>!<producer>!<index, 8 hex>` one block of an equivocation (an `EvidenceRecord`;
  * older data dirs may also hold a whole `Equivocation` at `e!<height, 16 hex>!<producer>`),
  * `d!<hash>` the block's account changes (with its producer and earnings), `s!<address>` the
- * account state at the head (with its `state_root` leaf index), `t!<tx hash>!<block hash>` blocks carrying a
+ * account state at the head (with its `state_root` leaf index), `v!<ebid>` the validator record at
+ * the head, `t!<tx hash>!<block hash>` blocks carrying a
  * transaction, `r!<producer>` its totals on the canonical chain, `p!<tx hash>` the mempool journal (accepted, not yet included), `head` tip hash,
  * `genesis` genesis hash.
  * Values are JSON.
@@ -20,7 +21,7 @@
  */
 import { ClassicLevel } from "classic-level";
 import type { Block, Tx } from "../consensus/types.ts";
-import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals, StoredBlockChanges, StoredHeadAccount } from "./records.ts";
+import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals, StoredBlockChanges, StoredHeadAccount, StoredValidatorRecord } from "./records.ts";
 
 /** A mempool journal operation (`p!<tx hash>`). */
 type JournalOp = { type: "put"; key: string; value: Tx } | { type: "del"; key: string };
@@ -88,6 +89,8 @@ export class ChainDb {
           return { type: "put" as const, key: `t!${w.txHash}!${w.blockHash}`, value: 1 };
         case "account":
           return w.account === null ? { type: "del" as const, key: `s!${w.address}` } : { type: "put" as const, key: `s!${w.address}`, value: w.account };
+        case "validator":
+          return w.record === null ? { type: "del" as const, key: `v!${w.ebid}` } : { type: "put" as const, key: `v!${w.ebid}`, value: w.record };
         case "evidence":
           return { type: "put" as const, key: `e!${hex16(w.record.height)}!${w.record.producer}!${w.record.index.toString(16).padStart(8, "0")}`, value: w.record };
         case "meta":
@@ -116,6 +119,13 @@ export class ChainDb {
   /** Every account at the head as [address, [balance, nonce, leaf index]], in address order. */
   async *accounts(): AsyncGenerator<[string, StoredHeadAccount]> {
     for await (const [key, value] of this.db.iterator({ gte: "s!", lt: "s!~" })) yield [key.slice(2), value as StoredHeadAccount];
+  }
+
+  /** Every validator record at the head, ascending by EBID. O(records): read once at open. */
+  async loadValidators(): Promise<StoredValidatorRecord[]> {
+    const out: StoredValidatorRecord[] = [];
+    for await (const value of this.db.values({ gte: "v!", lt: "v!~" })) out.push(value as StoredValidatorRecord);
+    return out;
   }
 
   /** Hashes of the stored blocks (any branch) that carry transaction `txHash`. */

@@ -21,14 +21,35 @@ export interface StoredChange {
   after: StoredAccount;
 }
 
+/** A validator record as stored (docs/protocol.md §5), at the head (`v!<ebid>`) or in a change. */
+export interface StoredValidatorRecord {
+  ebid: string;
+  /** 96 hex */
+  bls_pubkey: string;
+  /** base units, decimal string */
+  bond: string;
+  activation_epoch: number;
+  exit_epoch: number | null;
+}
+
+/** One validator record change of a block: before and after (null: absent). */
+export interface StoredValidatorChange {
+  ebid: string;
+  before: StoredValidatorRecord | null;
+  after: StoredValidatorRecord | null;
+}
+
 /**
- * What a reorg needs of a block (`d!<hash>`): its account changes, and its producer and earnings
- * (reward plus fees, decimal string) for the producer totals, so a reorg never loads whole blocks.
+ * What a reorg needs of a block (`d!<hash>`): its account changes, its validator record changes,
+ * and its producer and earnings (reward plus fees, decimal string) for the producer totals, so a
+ * reorg never loads whole blocks.
  */
 export interface StoredBlockChanges {
   producer: string;
   earned: string;
   changes: StoredChange[];
+  /** record changes, ascending by EBID */
+  validators: StoredValidatorChange[];
 }
 
 /** Per-block metadata, including the MinerBlock status fields of the sync protocol (docs/protocol.md §9). */
@@ -64,6 +85,7 @@ export type ChainWrite =
   | { kind: "evidence"; record: EvidenceRecord }
   | { kind: "changes"; hash: string; record: StoredBlockChanges }
   | { kind: "account"; address: string; account: StoredHeadAccount | null }
+  | { kind: "validator"; ebid: string; record: StoredValidatorRecord | null }
   | { kind: "txIndex"; txHash: string; blockHash: string }
   | { kind: "producerStats"; producer: string; stats: ProducerTotals };
 

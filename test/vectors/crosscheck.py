@@ -196,6 +196,39 @@ def check_state(v):
                 check(f"{at} tx signature", verify("vision-tx-v1", t, t["sig"], t["from"]), True)
 
 
+def check_validators(v):
+    """docs/protocol.md §5: validators_root over the records ascending by EBID."""
+    for c in v["cases"]:
+        at = f"validators.json {c['name']}"
+        records = sorted(c["records"], key=lambda r: r["ebid"])
+        items = [hash_json([r["ebid"], r["bls_pubkey"], r["bond"], r["activation_epoch"], r["exit_epoch"]]) for r in records]
+        check(f"{at} item hashes", [h.hex() for h in items], c["item_hashes"])
+        check(f"{at} validators_root", merkle(items).hex(), c["validators_root"])
+
+
+def check_transactions(v):
+    """docs/protocol.md §3.4: bond, unbond and withdraw; their hashes, item hashes and signatures
+    (the bond's BLS proof of possession is checked by the TypeScript test: no BLS in the stdlib)."""
+    fields = {
+        "bond": ["chain_id", "kind", "from", "amount", "fee", "nonce", "bls_pubkey", "pop", "sig"],
+        "unbond": ["chain_id", "kind", "from", "fee", "nonce", "sig"],
+        "withdraw": ["chain_id", "kind", "from", "fee", "nonce", "sig"],
+    }
+    t = v["bond"]["signed"]
+    msg = b"vision-pop-v2" + hash_json({"bls_pubkey": t["bls_pubkey"], "chain_id": t["chain_id"], "ebid": t["from"]})
+    check("transactions.json pop_message", msg.hex(), v["pop_message"])
+    keys = {k["ebid"]: k["secret_key"] for k in v["keys"]}
+    for kind, names in fields.items():
+        tx = v[kind]["signed"]
+        check(f"transactions.json {kind} fields", sorted(tx), sorted(names))
+        check(f"transactions.json {kind} kind", tx["kind"], kind)
+        check(f"transactions.json {kind} hash", hash_json(without(tx, "sig")).hex(), v[kind]["hash"])
+        check(f"transactions.json {kind} item hash", hash_json(tx).hex(), v[kind]["item_hash"])
+        if Ed25519PrivateKey is not None:
+            check(f"transactions.json {kind} sig", sign("vision-tx-v1", tx, keys[tx["from"]]), tx["sig"])
+            check(f"transactions.json {kind} ebid", ebid_of(keys[tx["from"]]), tx["from"])
+
+
 def main():
     v = load("jcs.json")
     for i, c in enumerate(v["cases"]):
@@ -303,6 +336,9 @@ def main():
             check("block.json tx signature", verify("vision-tx-v1", t, t["sig"], t["from"]), True)
         for a in b["attestations"]:
             check("block.json attestation signature", verify("vision-attest-v1", a, a["sig"], a["ebid"]), True)
+
+    check_validators(load("validators.json"))
+    check_transactions(load("transactions.json"))
 
     if failures:
         print("\n".join(failures))

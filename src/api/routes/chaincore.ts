@@ -16,7 +16,7 @@ import { blockSchema, hex32 } from "../../consensus/wire.ts";
 import { jsonBody } from "../body.ts";
 import { pageQuery } from "../page.ts";
 import { BlockError } from "../../chain/errors.ts";
-import { txHash } from "../../chain/tx.ts";
+import { txHash, txKind } from "../../chain/tx.ts";
 import { sealHash } from "../../consensus/hashing.ts";
 import { toHex } from "../../consensus/encoding.ts";
 import type { Block } from "../../consensus/types.ts";
@@ -156,7 +156,7 @@ export function chainCoreRoutes(m: ApiModules): Hono {
   app.get("/transaction_pool", (c) => {
     const txs = m.mempool.list(1000);
     return c.json({
-      pending_transactions: txs.map((tx) => ({ transaction_id: txHash(tx), ...tx })),
+      pending_transactions: txs.map((tx) => ({ transaction_id: txHash(tx), kind: txKind(tx), ...tx })),
       pool_size: m.mempool.size,
       total_fees: txs.reduce((s, t) => s + BigInt(t.fee), 0n).toString(),
     });

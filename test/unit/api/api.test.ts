@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createApi, type ApiModules, type ApiOptions } from "../../../src/api/index.ts";
 import { Mempool } from "../../../src/chain/mempool.ts";
+import { txAddresses } from "../../../src/chain/tx.ts";
 import { Domain, sign } from "../../../src/consensus/signatures.ts";
 import { ClaimReceipts } from "../../../src/producer/claims.ts";
 import { nextSnapshot } from "../../../src/consensus/eligibility.ts";
@@ -22,7 +23,7 @@ async function setup(over: Partial<ApiModules> = {}, opts: ApiOptions = {}, heig
   const mempool = new Mempool();
   const app = createApi({
     mempool,
-    submitTx: async (tx) => mempool.admit(tx, spec.chain_id, await c.chain.headState([tx.from, tx.to]), c.chain.txRules),
+    submitTx: async (tx) => mempool.admit(tx, spec.chain_id, await c.chain.headState(txAddresses(tx)), c.chain.txRules),
     chain: c.chain,
     p2p: { readyPeers: () => [], health: () => ({ listening: true, port: 1, ready_peers: 0, handshaking: 0, banned: 0, server_error: null, dial_failures: 0 }) },
     snapshot: { current: snap, eligible: true },

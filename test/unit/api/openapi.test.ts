@@ -15,6 +15,7 @@ import { sealBlock } from "../../../src/producer/blockBuilder.ts";
 import { Domain, sign } from "../../../src/consensus/signatures.ts";
 import type { Block, Header } from "../../../src/consensus/types.ts";
 import { makeKeys, makeSpec, silentLog, tempDir } from "../../helpers/fixtures.ts";
+import { bondTx, exitTx } from "../../helpers/validatorTxs.ts";
 import { call, checkResponse, componentSchema, covered, operations } from "../../helpers/openapi.ts";
 import { waitFor } from "../../helpers/net.ts";
 import { writeKeyFile } from "../../../src/node/keyfile.ts";
@@ -150,6 +151,7 @@ test("every route's real responses, 2xx and 4xx, match their schemas (pow node w
     assert.equal((await get("/transaction_pool")).pool_size, 1);
     await post("/api/tx", { ...tx, sig: "00".repeat(64) }, 400);
     await post("/api/tx", { ...tx, extra: 1 }, 400);
+    assert.equal((await post("/api/tx", bondTx(payer, powSpec.chain_id, 1), 400)).error, "bad_kind", "no bonds on pow chains");
 
     // Blocks: accepted (with the transfer), a rival and an equivocation (stale), bad ones, need_sync.
     const a1 = await mined();
@@ -318,4 +320,15 @@ test("coverage: every operation's real responses were checked, a 2xx and a 4xx f
     }
   }
   assert.deepEqual(missing, [], "documented responses no test checked against the node");
+});
+
+test("the Tx schema takes every kind of transaction in its exact wire form, like the node's wire schema", () => {
+  const [a, b] = makeKeys(2) as [ReturnType<typeof makeKeys>[number], ReturnType<typeof makeKeys>[number]];
+  const body = { chain_id: "vision-test", from: a.ebid, to: b.ebid, amount: "10", fee: "1", nonce: 0 };
+  const transfer = { ...body, sig: sign(Domain.tx, body, a.secretKey) };
+  const isTx = componentSchema("Tx");
+  for (const t of [transfer, bondTx(a, "vision-test", 0), exitTx("unbond", a, "vision-test", 1), exitTx("withdraw", a, "vision-test", 2)]) assert.equal(isTx(t), true, JSON.stringify(t));
+  assert.equal(isTx({ ...transfer, kind: "transfer" }), false);
+  assert.equal(isTx({ ...exitTx("unbond", a, "vision-test", 1), amount: "5" }), false);
+  assert.equal(isTx({ ...bondTx(a, "vision-test", 0), to: b.ebid }), false);
 });

@@ -80,7 +80,7 @@ test("the expected difficulty of a 20,000-block pow chain opened fresh is found 
       }
       prev = meta;
     }
-    writes.push({ kind: "head", hash: prev.hash }, { kind: "changes", hash: prev.hash, record: { producer: prev.producer, earned: "0", changes: [] } });
+    writes.push({ kind: "head", hash: prev.hash }, { kind: "changes", hash: prev.hash, record: { producer: prev.producer, earned: "0", changes: [], validators: [] } });
     await c.db.write(writes);
     await c.close();
 

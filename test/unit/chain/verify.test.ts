@@ -1,5 +1,5 @@
 // `db verify` over real LevelDB: a healthy data dir passes; a tampered block, a hole in the canonical
-// index and a changed account are each found and named.
+// index, a changed account and a changed validator record are each found and named.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -59,6 +59,10 @@ test("db verify: tampering is found and named", async () => {
       b.txs = [];
       await db.put(`b!${d.txBlock}`, b);
     }, /replay of .* refused: tx_root mismatch/],
+    ["a validator record", async (db) => {
+      const r = await db.get(`v!${keys[1]!.ebid}`);
+      await db.put(`v!${keys[1]!.ebid}`, { ...r, bond: "5" });
+    }, new RegExp(`validator ${keys[1]!.ebid}: stored .*"bond":"5"`)],
   ];
   for (const [what, corrupt, expected] of cases) {
     const d = await buildDir();

@@ -11,6 +11,12 @@ import { genesisBlock, genesisCommitment, normalizeChainSpec } from "../../../sr
 import { StateTree, leafHash } from "../../../src/chain/stateTree.ts";
 import { StateView, accountItemHash, accountsFromAlloc, type AccountChange, type StateBase } from "../../../src/chain/state.ts";
 import { executeBlock } from "../../../src/chain/execute.ts";
+import { HeadRegistry } from "../../../src/chain/registry.ts";
+import { checkTxPop, signBond, signExit, txHash } from "../../../src/chain/tx.ts";
+import { txSchema } from "../../../src/consensus/wire.ts";
+import { validatorItemHash, validatorsRoot, type ValidatorRecord } from "../../../src/consensus/validators.ts";
+import { blsPublicKeyHex, blsSecretKeyFromIkm, blsVerify } from "../../../src/consensus/bls.ts";
+import { popMessage } from "../../../src/consensus/randao.ts";
 import { BlockError } from "../../../src/chain/errors.ts";
 
 test("jcs.json: canonical bytes and their SHA-256", () => {
@@ -119,6 +125,7 @@ test("state.json: state_root in creation order through execution, minimums, and 
     tree,
     version: 0,
     load: async (addresses) => new Map([...addresses].map((a) => [a, accounts.get(a)])),
+    registry: HeadRegistry.from([]),
   };
   const apply = (view: StateView) => {
     const leaves = new Map<number, Uint8Array>();
@@ -141,7 +148,7 @@ test("state.json: state_root in creation order through execution, minimums, and 
       continue;
     }
     const parent = await StateView.head(base).withAccounts([step.producer, ...step.txs.flatMap((t: any) => [t.from, t.to])]);
-    const run = () => executeBlock(parent, { txs: step.txs, header: { producer: step.producer } }, opts);
+    const run = () => executeBlock(parent, { txs: step.txs, header: { producer: step.producer, height: n + 1 } }, opts);
     if (step.error) {
       assert.throws(run, (e) => e instanceof BlockError && e.message.startsWith(`transaction ${step.error.tx}: ${step.error.code}:`), `step ${n}`);
       continue;
@@ -170,4 +177,39 @@ test("the verified-signature cache never turns a bad signature good", () => {
   assert.equal(verify(Domain.tx, tx, tx.sig, v.keys[1].ebid), false, "other signer");
   clearVerifyCache();
   assert.ok(verify(Domain.tx, tx, tx.sig, tx.from));
+});
+
+test("validators.json: item hashes and validators_root of 0, 1 and 3 records, one exiting", () => {
+  const v = loadVector("validators.json");
+  for (const c of v.cases) {
+    const records: ValidatorRecord[] = c.records.map((r: any) => ({ ...r, bond: BigInt(r.bond) }));
+    const sorted = [...records].sort((a, b) => (a.ebid < b.ebid ? -1 : 1));
+    assert.deepEqual(sorted.map((r) => toHex(validatorItemHash(r))), c.item_hashes, c.name);
+    assert.equal(validatorsRoot(records), c.validators_root, c.name);
+    assert.equal(HeadRegistry.from(records).root, c.validators_root, `${c.name}: the head's cached root`);
+  }
+});
+
+test("transactions.json: bond, unbond and withdraw parse, hash, sign and (the bond) prove possession as pinned", () => {
+  const v = loadVector("transactions.json");
+  for (const k of v.keys) {
+    assert.equal(ebidOf(fromHex(k.secret_key)), k.ebid);
+    assert.equal(toHex(blsSecretKeyFromIkm(fromHex(k.secret_key))), k.bls_secret_key);
+    assert.equal(blsPublicKeyHex(fromHex(k.bls_secret_key)), k.bls_pubkey);
+  }
+  const bond = v.bond.signed;
+  assert.equal(toHex(popMessage(bond.chain_id, bond.from, bond.bls_pubkey)), v.pop_message);
+  assert.ok(blsVerify(bond.bls_pubkey, fromHex(v.pop_message), bond.pop), "the PoP verifies");
+  assert.doesNotThrow(() => checkTxPop(bond));
+  const key = v.keys.find((k: any) => k.ebid === bond.from);
+  const signer = { ebid: key.ebid, secretKey: fromHex(key.secret_key), blsSecretKey: fromHex(key.bls_secret_key) };
+  assert.deepEqual(signBond(signer, { chain_id: bond.chain_id, amount: bond.amount, fee: bond.fee, nonce: bond.nonce }), bond);
+  for (const kind of ["bond", "unbond", "withdraw"] as const) {
+    const c = v[kind];
+    assert.deepEqual(txSchema.parse(c.signed), c.signed, kind);
+    assert.equal(txHash(c.signed), c.hash, kind);
+    assert.equal(toHex(hashJson(c.signed)), c.item_hash, kind);
+    assert.ok(verify(Domain.tx, c.signed, c.signed.sig, c.signed.from), kind);
+    if (kind !== "bond") assert.deepEqual(signExit(signer, kind, { chain_id: c.signed.chain_id, fee: c.signed.fee, nonce: c.signed.nonce }), c.signed);
+  }
 });
