@@ -60,6 +60,8 @@ export interface ApiModules {
   metrics?: Pick<Metrics, "registry" | "exposition">;
   /** this node's EBID */
   ebid: string;
+  /** this node's BLS public key (96 hex), when it has one */
+  blsPubkey?: string;
   /** ms since the epoch when the node started */
   startedAt: number;
 }

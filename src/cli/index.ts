@@ -215,9 +215,9 @@ program
 
 program
   .command("keygen")
-  .description("create an ed25519 node key: writes the key file (mode 0600, never overwritten) and prints its EBID")
+  .description("create a node key (ed25519 identity and BLS key): writes the key file (mode 0600, never overwritten) and prints its EBID")
   .option("--out <file>", "key file to write (default: ./node.key)")
-  .option("--print-secret", "print the key as JSON {ebid, secret_key} instead of writing a file (for scripts)")
+  .option("--print-secret", "print the key as JSON {ebid, secret_key, bls_secret_key, bls_pubkey} instead of writing a file (for scripts)")
   .action((o) => runKeygen(o));
 
 try {

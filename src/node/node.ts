@@ -142,8 +142,9 @@ export class VisionNode {
     try {
       const settings = new NodeSettings(opts.configFile, join(opts.dataDir, "admin.token"));
       const keyFile = opts.keyFile ?? join(opts.dataDir, "node.key");
-      const { key, created } = loadOrCreateKey(keyFile);
+      const { key, created, blsAdded } = loadOrCreateKey(keyFile);
       if (created) log.warn({ ebid: key.ebid, key_file: keyFile }, "Created a new node key: back it up");
+      if (blsAdded) log.warn({ bls_pubkey: key.blsPubkey, key_file: keyFile }, `Node key had no BLS key: added one to ${keyFile} (protocol version 2 validators sign RANDAO reveals with it)`);
       const offset = opts.clockOffsetMs ?? 0;
       const now = () => Date.now() + offset;
       if (offset !== 0) log.warn({ clock_offset_ms: offset }, "Clock offset in effect (testing)");
@@ -252,7 +253,7 @@ export class VisionNode {
       cleanup.push(() => p2p.stop());
       // Late-bound like the P2P handlers: the API submits transactions through the node.
       const apiModules: ApiModules = {
-        chain, p2p, snapshot, claims, syncer, attestations, mempool, ebid: key.ebid, startedAt: Date.now(),
+        chain, p2p, snapshot, claims, syncer, attestations, mempool, ebid: key.ebid, blsPubkey: key.blsPubkey, startedAt: Date.now(),
         submitTx: (tx) => node!.submitTx(tx),
         metrics,
         mining: {
@@ -300,7 +301,7 @@ export class VisionNode {
       producer?.start();
       miner?.start();
       const build = buildInfo();
-      log.info({ ebid: key.ebid, p2p_port: p2p.port, api: `http://${opts.apiHost}:${port}`, height: chain.head.height, version: build.version, commit: build.commit }, "Node started");
+      log.info({ ebid: key.ebid, bls_pubkey: key.blsPubkey, p2p_port: p2p.port, api: `http://${opts.apiHost}:${port}`, height: chain.head.height, version: build.version, commit: build.commit }, "Node started");
       return node;
     } catch (e) {
       for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => undefined);

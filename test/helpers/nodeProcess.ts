@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeKeyFile } from "../../src/node/keyfile.ts";
+import { blsSecretKeyFromIkm } from "../../src/consensus/bls.ts";
 import type { ChainSpec } from "../../src/chain/spec.ts";
 
 export const BIN = fileURLToPath(new URL("../../bin/vision-node", import.meta.url));
@@ -73,14 +74,17 @@ export async function getJson<T = any>(url: string): Promise<T> {
   return (await r.json()) as T;
 }
 
-/** Writes the spec and each key's node.key, then starts one node per key, each dialling the earlier ones. */
-export async function startMesh(dir: string, keys: { secretKey: Uint8Array }[], spec: ChainSpec, extra: string[] = ["--mining-workers", "1", "--log-level", "info"]): Promise<NodeProc[]> {
+/**
+ * Writes the spec and each key's node.key (its BLS key, when not given, derived as the fixtures derive it:
+ * `blsSecretKeyFromIkm(ed25519 seed)`), then starts one node per key, each dialling the earlier ones.
+ */
+export async function startMesh(dir: string, keys: { secretKey: Uint8Array; blsSecretKey?: Uint8Array }[], spec: ChainSpec, extra: string[] = ["--mining-workers", "1", "--log-level", "info"]): Promise<NodeProc[]> {
   const specFile = join(dir, "chain.json");
   writeFileSync(specFile, JSON.stringify(spec));
   const nodes: NodeProc[] = [];
   for (const [i, k] of keys.entries()) {
     const dataDir = join(dir, `n${i}`);
-    writeKeyFile(join(dataDir, "node.key"), k.secretKey);
+    writeKeyFile(join(dataDir, "node.key"), k.secretKey, k.blsSecretKey ?? blsSecretKeyFromIkm(k.secretKey));
     nodes.push(await startNode({ dataDir, chain: specFile, peers: nodes.map((n) => `ws://127.0.0.1:${n.p2pPort}`), extra }));
   }
   return nodes;

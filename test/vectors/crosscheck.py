@@ -4,11 +4,14 @@
 A second implementation, sharing no code with the node: canonical JSON from the standard
 library's json.dumps (sort_keys, compact separators, ensure_ascii=False; byte-identical to
 RFC 8785 for objects of strings, safe integers and null with ASCII keys), SHA-256 from hashlib,
-ed25519 from the `cryptography` package (OpenSSL's RFC 8032 signer and verifier).
+ed25519 from the `cryptography` package (OpenSSL's RFC 8032 signer and verifier), HKDF for BLS
+KeyGen from hmac. BLS12-381 itself is not in the standard library: randao.json's public keys and
+signatures are verified by @noble/curves in vectors.test.ts instead.
 
 Usage: python3 test/vectors/crosscheck.py   (exit 0 and "all vectors agree", or a list of mismatches)
 """
 import hashlib
+import hmac
 import json
 import os
 import sys
@@ -229,6 +232,63 @@ def check_transactions(v):
             check(f"transactions.json {kind} ebid", ebid_of(keys[tx["from"]]), tx["from"])
 
 
+BLS_R = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001  # BLS12-381 group order
+
+
+def bls_keygen(ikm):
+    """KeyGen of draft-irtf-cfrg-bls-signature-05 section 2.3 (key_info empty), HKDF-SHA-256 by hand."""
+    salt = b"BLS-SIG-KEYGEN-SALT-"
+    while True:
+        salt = H(salt)
+        prk = hmac.new(salt, ikm + b"\x00", hashlib.sha256).digest()
+        okm, block, i = b"", b"", 1
+        while len(okm) < 48:
+            block = hmac.new(prk, block + b"\x00\x30" + bytes([i]), hashlib.sha256).digest()
+            okm += block
+            i += 1
+        sk = int.from_bytes(okm[:48], "big") % BLS_R
+        if sk != 0:
+            return sk.to_bytes(32, "big")
+
+
+def check_randao(v):
+    """docs/protocol.md section 3.3 and 4 (protocol version 2): what needs no BLS arithmetic. Python's
+    standard library has no BLS12-381, so the public keys, reveals and proofs are checked for form and
+    consistency here; vectors.test.ts verifies them with @noble/curves, a second implementation."""
+    chain = v["chain_id"]
+    reveal_of = {}
+    for n, k in enumerate(v["keys"]):
+        at = f"randao.json key {n}"
+        check(f"{at} secret_key (KeyGen of the ikm)", bls_keygen(bytes.fromhex(k["ikm"])).hex(), k["secret_key"])
+        check(f"{at} public_key form", len(k["public_key"]) == 96 and k["public_key"] == k["public_key"].lower(), True)
+        for r in k["reveals"]:
+            msg = b"vision-randao-v2" + hash_json({"chain_id": chain, "height": r["height"]})
+            check(f"{at} reveal message at height {r['height']}", msg.hex(), r["message"])
+            check(f"{at} reveal form at height {r['height']}", len(r["reveal"]) == 192 and r["reveal"] == r["reveal"].lower(), True)
+            reveal_of[(n, r["height"])] = r["reveal"]
+        pop = k["pop"]
+        msg = b"vision-pop-v2" + hash_json({"bls_pubkey": k["public_key"], "chain_id": chain, "ebid": pop["ebid"]})
+        check(f"{at} pop message", msg.hex(), pop["message"])
+        check(f"{at} pop form", len(pop["pop"]) == 192, True)
+        if Ed25519PrivateKey is not None:
+            check(f"{at} pop ebid (the ed25519 key of the same seed)", ebid_of(k["ikm"]), pop["ebid"])
+    m = v["mix_chain"]
+    salt = H(chain.encode(), b"mining-epoch-v1")
+    check("randao.json epoch_salt", salt.hex(), m["epoch_salt"])
+    mix = H(b"vision-mix-v2", bytes.fromhex(m["spec_hash"]))
+    check("randao.json genesis_mix", mix.hex(), m["genesis_mix"])
+    for st in m["steps"]:
+        at = f"randao.json mix chain height {st['height']}"
+        check(f"{at} seed", H(mix, u64le(st["height"]), salt).hex(), st["seed"])
+        if st["reveal"] == "":
+            check(f"{at} producer", st["producer_key"], None)
+        else:
+            check(f"{at} reveal is its producer's for the height", reveal_of.get((st["producer_key"], st["height"])), st["reveal"])
+            mix = H(mix, H(bytes.fromhex(st["reveal"])))
+        check(f"{at} mix", mix.hex(), st["mix"])
+    check("randao.json next_seed", H(mix, u64le(len(m["steps"]) + 1), salt).hex(), m["next_seed"])
+
+
 def main():
     v = load("jcs.json")
     for i, c in enumerate(v["cases"]):
@@ -301,6 +361,8 @@ def main():
 
     v = load("state.json")
     check_state(v)
+
+    check_randao(load("randao.json"))
 
     v = load("block.json")
     b = v["block"]

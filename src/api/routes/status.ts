@@ -11,6 +11,7 @@ export function statusRoutes(m: ApiModules): Hono {
     const snap = m.snapshot.current;
     return c.json({
       ebid: m.ebid,
+      ...(m.blsPubkey === undefined ? {} : { bls_pubkey: m.blsPubkey }),
       chain_id: m.chain.spec.chain_id,
       genesis_hash: m.chain.genesis.hash,
       height: head.height,

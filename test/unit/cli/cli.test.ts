@@ -6,8 +6,12 @@ import { mkdirSync, writeFileSync, statSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { BIN, runCli } from "../../helpers/nodeProcess.ts";
 import { tempDir } from "../../helpers/fixtures.ts";
+import { readKeyFile } from "../../../src/node/keyfile.ts";
+import { blsPublicKeyHex } from "../../../src/consensus/bls.ts";
+import { ebidOf } from "../../../src/consensus/signatures.ts";
+import { fromHex } from "../../../src/consensus/encoding.ts";
 
-test("keygen never prints the secret unless asked: it writes a 0600 key file (./node.key by default), prints the EBID, and refuses to overwrite", () => {
+test("keygen never prints the secrets unless asked: it writes a 0600 key file with the ed25519 and the BLS key (./node.key by default), prints the EBID, and refuses to overwrite", () => {
   const t = tempDir();
   const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: t.dir });
   try {
@@ -17,6 +21,8 @@ test("keygen never prints the secret unless asked: it writes a 0600 key file (./
     const key = JSON.parse(readFileSync(file, "utf8"));
     assert.equal(r.stdout, `${key.ebid}\n`, "only the EBID on stdout");
     assert.ok(!r.stdout.includes(key.secret_key) && !r.stderr.includes(key.secret_key), "the secret is in the file only");
+    assert.match(key.bls_secret_key, /^[0-9a-f]{64}$/, "the BLS secret beside it");
+    assert.ok(!r.stdout.includes(key.bls_secret_key) && !r.stderr.includes(key.bls_secret_key), "the BLS secret is in the file only");
     assert.match(r.stderr, /node\.key/);
     assert.equal(statSync(file).mode & 0o777, 0o600);
     const again = cli(["keygen"]);
@@ -28,6 +34,11 @@ test("keygen never prints the secret unless asked: it writes a 0600 key file (./
     assert.equal(w.status, 0);
     assert.equal(statSync(out).mode & 0o777, 0o600);
     assert.equal(JSON.parse(readFileSync(out, "utf8")).ebid, w.stdout.trim());
+    // the node reads the file it wrote: both keys, and the BLS public key keygen names on stderr
+    const read = readKeyFile(out);
+    assert.equal(read.ebid, w.stdout.trim());
+    assert.equal(read.blsPubkey, blsPublicKeyHex(read.blsSecretKey!));
+    assert.ok(w.stderr.includes(`bls_pubkey ${read.blsPubkey}`), w.stderr);
     assert.match(cli(["keygen", "--out", out]).stderr, /exists already/);
 
     // for scripts, on request: the key as JSON on stdout and no file
@@ -36,6 +47,9 @@ test("keygen never prints the secret unless asked: it writes a 0600 key file (./
     const k = JSON.parse(p.stdout);
     assert.match(k.ebid, /^[0-9a-f]{64}$/);
     assert.match(k.secret_key, /^[0-9a-f]{64}$/);
+    assert.match(k.bls_secret_key, /^[0-9a-f]{64}$/);
+    assert.equal(k.bls_pubkey, blsPublicKeyHex(fromHex(k.bls_secret_key)));
+    assert.equal(k.ebid, ebidOf(fromHex(k.secret_key)));
     const both = cli(["keygen", "--print-secret", "--out", join(t.dir, "x.key")]);
     assert.equal(both.status, 1);
     assert.match(both.stderr, /--print-secret.*--out|--out.*--print-secret/);

@@ -15,9 +15,10 @@ import { HeadRegistry } from "../../../src/chain/registry.ts";
 import { checkTxPop, signBond, signExit, txHash } from "../../../src/chain/tx.ts";
 import { txSchema } from "../../../src/consensus/wire.ts";
 import { validatorItemHash, validatorsRoot, type ValidatorRecord } from "../../../src/consensus/validators.ts";
-import { blsPublicKeyHex, blsSecretKeyFromIkm, blsVerify } from "../../../src/consensus/bls.ts";
-import { popMessage } from "../../../src/consensus/randao.ts";
 import { BlockError } from "../../../src/chain/errors.ts";
+import { blsPublicKeyHex, blsSecretKeyFromIkm, blsSignHex, blsVerify } from "../../../src/consensus/bls.ts";
+import { genesisMix, nextMix, popMessage, revealMessage, seedFromMix } from "../../../src/consensus/randao.ts";
+import { bls12_381 } from "@noble/curves/bls12-381.js";
 
 test("jcs.json: canonical bytes and their SHA-256", () => {
   const v = loadVector("jcs.json");
@@ -212,4 +213,48 @@ test("transactions.json: bond, unbond and withdraw parse, hash, sign and (the bo
     assert.ok(verify(Domain.tx, c.signed, c.signed.sig, c.signed.from), kind);
     if (kind !== "bond") assert.deepEqual(signExit(signer, kind, { chain_id: c.signed.chain_id, fee: c.signed.fee, nonce: c.signed.nonce }), c.signed);
   }
+});
+
+test("randao.json: BLS keys from IKM, reveals and proofs of possession (verified by blst and by @noble/curves), the mix chain and its seeds", () => {
+  const v = loadVector("randao.json");
+  const POP_DST = "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
+  const noble = bls12_381.longSignatures;
+  const nobleVerify = (pk: string, msg: Uint8Array, sig: string) => noble.verify(fromHex(sig), noble.hash(msg, POP_DST), fromHex(pk));
+  const publicKeys: string[] = [];
+  for (const k of v.keys) {
+    const sk = blsSecretKeyFromIkm(fromHex(k.ikm));
+    assert.equal(toHex(sk), k.secret_key);
+    assert.equal(blsPublicKeyHex(sk), k.public_key);
+    assert.equal(noble.getPublicKey(sk).toHex(true), k.public_key, "noble derives the same public key");
+    publicKeys.push(k.public_key);
+    for (const r of k.reveals) {
+      const msg = revealMessage(v.chain_id, r.height);
+      assert.equal(toHex(msg), r.message);
+      assert.equal(blsSignHex(sk, msg), r.reveal);
+      assert.ok(blsVerify(k.public_key, msg, r.reveal));
+      assert.ok(nobleVerify(k.public_key, msg, r.reveal), `noble verifies the reveal at height ${r.height}`);
+      assert.equal(blsVerify(k.public_key, revealMessage(v.chain_id, r.height + 1), r.reveal), false, "not a reveal for another height");
+    }
+    // the test keys' convention: the BLS IKM is the ed25519 seed of the EBID the proof binds
+    assert.equal(k.pop.ebid, ebidOf(fromHex(k.ikm)));
+    const msg = popMessage(v.chain_id, k.pop.ebid, k.public_key);
+    assert.equal(toHex(msg), k.pop.message);
+    assert.equal(blsSignHex(sk, msg), k.pop.pop);
+    assert.ok(blsVerify(k.public_key, msg, k.pop.pop));
+    assert.ok(nobleVerify(k.public_key, msg, k.pop.pop), "noble verifies the proof of possession");
+    assert.equal(blsVerify(k.public_key, popMessage(v.chain_id, v.keys[0].pop.ebid === k.pop.ebid ? v.keys[1].pop.ebid : v.keys[0].pop.ebid, k.public_key), k.pop.pop), false, "not a proof for another EBID");
+  }
+  const m = v.mix_chain;
+  const salt = epochSalt(v.chain_id);
+  assert.equal(toHex(salt), m.epoch_salt);
+  assert.equal(genesisMix(m.spec_hash), m.genesis_mix);
+  let mix: string = m.genesis_mix;
+  for (const s of m.steps) {
+    assert.equal(toHex(seedFromMix(mix, s.height, salt)), s.seed, `seed at height ${s.height}`);
+    if (s.reveal === "") assert.equal(s.producer_key, null);
+    else assert.ok(blsVerify(publicKeys[s.producer_key]!, revealMessage(v.chain_id, s.height), s.reveal), `the reveal at height ${s.height} is its producer's`);
+    mix = nextMix(mix, s.reveal);
+    assert.equal(mix, s.mix, `mix at height ${s.height}`);
+  }
+  assert.equal(toHex(seedFromMix(mix, m.steps.length + 1, salt)), m.next_seed);
 });
