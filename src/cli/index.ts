@@ -45,7 +45,7 @@ const testnet = program
   .option("--base-p2p-port <port>", "P2P port of node 1 (then +1 each)", parsePort, 7072)
   .option("--base-api-port <port>", "API port of node 1 (then +1 each)", parsePort, 8080)
   .addOption(new Option("--consensus <c>", "consensus of a new testnet").choices(["proof-of-sync", "pow"]).default("proof-of-sync"))
-  .option("--empty-pool", "a new Proof-of-Sync testnet starts with an empty initial_pool (bootstraps on PoW fallback blocks)", false)
+  .option("--empty-pool", "a new Proof-of-Sync testnet has no genesis validators (bootstraps on PoW fallback blocks until nodes bond)", false)
   .option("--param <name=value>", "a chain spec param of a new testnet (repeatable)", collectParam)
   .option("--mining-workers <n>", "PoW worker threads per node", intIn(1, 256), 1)
   .addOption(new Option("--log-level <level>", "node log level").argParser(parseLogLevel).default("info"))
@@ -63,7 +63,7 @@ testnet
   .option("--chain-id <id>", "chain_id", "vision-testnet-local")
   .option("--param <name=value>", "a chain spec param (repeatable), e.g. --param jitter_max_ms=100", collectParam)
   .addOption(new Option("--consensus <c>", "chain consensus (docs/protocol.md §8 for pow)").choices(["proof-of-sync", "pow"]).default("proof-of-sync"))
-  .option("--empty-pool", "empty initial_pool: the chain bootstraps on PoW fallback blocks", false)
+  .option("--empty-pool", "no genesis validators: the chain bootstraps on PoW fallback blocks until nodes bond", false)
   .action((o) => runTestnetInit(o));
 
 const drill = program.command("drill").description("run an operator drill on a local testnet of its own");

@@ -7,10 +7,17 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeKeyFile } from "../node/keyfile.ts";
 import { normalizeChainSpec } from "../chain/spec.ts";
+import { defaultChainParams } from "../consensus/params.ts";
 
 /** Where each node of a testnet listens; stored as DIR/testnet.json. */
 export interface TestnetLayout {
   nodes: { name: string; ebid: string; data_dir: string; p2p_port: number; api_port: number }[];
+}
+
+/** A node's key as the layout builder needs it: its EBID and BLS public key. */
+interface NodeIdentity {
+  ebid: string;
+  blsPubkey: string;
 }
 
 /** Flags of `testnet init` (ports are those of node 1; node i gets base + i - 1). */
@@ -42,18 +49,22 @@ export function testnetInit(f: TestnetInitFlags): TestnetLayout {
   if (existsSync(join(dir, "chain.json"))) throw new Error(`${join(dir, "chain.json")} exists already`);
   mkdirSync(dir, { recursive: true });
   const layout: TestnetLayout = { nodes: [] };
+  const identities: NodeIdentity[] = [];
   for (let i = 1; i <= f.nodes; i++) {
     const dataDir = join(dir, `node-${i}`);
     const key = writeKeyFile(join(dataDir, "node.key"));
+    identities.push(key);
     layout.nodes.push({ name: `node-${i}`, ebid: key.ebid, data_dir: dataDir, p2p_port: f.baseP2pPort + i - 1, api_port: f.baseApiPort + i - 1 });
   }
+  const params: Record<string, number> = { ...(f.param ?? {}), ...(f.blockTimeMs ? { block_time_ms: f.blockTimeMs } : {}) };
+  const bond = String(params.min_bond ?? defaultChainParams.min_bond);
   const faucet = writeKeyFile(join(dir, "faucet.key"));
   const spec = normalizeChainSpec({
     chain_id: f.chainId ?? "vision-testnet-local",
     genesis_timestamp: Date.now(),
     consensus: f.consensus ?? "proof-of-sync",
-    params: { ...(f.param ?? {}), ...(f.blockTimeMs ? { block_time_ms: f.blockTimeMs } : {}) },
-    validators: [], // the genesis validators need the nodes' BLS keys: next step
+    params,
+    validators: f.emptyPool || f.consensus === "pow" ? [] : identities.map((k) => ({ ebid: k.ebid, bls_pubkey: k.blsPubkey, bond })),
     alloc: { [faucet.ebid]: FAUCET_BALANCE },
   });
   writeFileSync(join(dir, "chain.json"), JSON.stringify(spec, null, 2) + "\n");
