@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|sync-full|partition|tx|pow|api|fuzz|memory|state|junk]` `[-- --state-accounts N]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
+ * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|sync-full|partition|tx|pow|api|fuzz|memory|state|junk|bls]` `[-- --state-accounts N]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
  * baselines measured in the same run.
  */
 import { parseArgs } from "node:util";
@@ -15,6 +15,7 @@ import { benchFuzz } from "./fuzz.ts";
 import { benchMemory } from "./memory.ts";
 import { benchState } from "./state.ts";
 import { benchJunk } from "./junk.ts";
+import { benchBls } from "./bls.ts";
 
 const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, rounds: { type: "string", default: "20" }, "sync-blocks": { type: "string", default: "10000" }, "fuzz-cases": { type: "string", default: "100000" }, "memory-idle-minutes": { type: "string", default: "2" }, "memory-soak-minutes": { type: "string", default: "3" }, "memory-base": { type: "string" }, "state-accounts": { type: "string", default: "1000000" }, "api-base": { type: "string" }, only: { type: "string" } } });
 const blocks = Number(values.blocks);
@@ -33,3 +34,4 @@ if (!values.only || values.only === "fuzz") await benchFuzz(Number(values["fuzz-
 if (!values.only || values.only === "memory") await benchMemory({ idleMinutes: Number(values["memory-idle-minutes"]), soakMinutes: Number(values["memory-soak-minutes"]), base: values["memory-base"] });
 if (!values.only || values.only === "state") await benchState(Number(values["state-accounts"]));
 if (!values.only || values.only === "junk") await benchJunk();
+if (!values.only || values.only === "bls") await benchBls();
