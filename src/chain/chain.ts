@@ -13,13 +13,13 @@ import type { Block } from "../consensus/types.ts";
 import { blockWeight, compareTips } from "../consensus/forkChoice.ts";
 import { epochSalt, miningSeed, pickWinnerWithRerolls } from "../consensus/selection.ts";
 import { poolFor, type PoolEntry } from "../consensus/pool.ts";
-import type { RegistryReader, ValidatorRecord } from "../consensus/validators.ts";
+import { validatorsRoot, type RegistryReader, type ValidatorRecord } from "../consensus/validators.ts";
 import { retarget } from "../consensus/difficulty.ts";
 import type { ChainDb } from "../storage/chainDb.ts";
 import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals } from "../storage/records.ts";
 import { blockHash } from "../consensus/hashing.ts";
 import { BlockError, ChainSpecError } from "./errors.ts";
-import { genesisBlock, type ChainSpec } from "./spec.ts";
+import { genesisBlock, genesisValidatorRecords, type ChainSpec } from "./spec.ts";
 import { validateBlock, validateDetached, type Schedule } from "./validation.ts";
 import { executeBlock, type Execution } from "./execute.ts";
 import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "./state.ts";
@@ -240,7 +240,7 @@ export class Chain extends EventEmitter<ChainEvents> {
    */
   // Groundwork: the genesis validators only, until the registry joins the state.
   async registryAfter(_meta: BlockMeta): Promise<RegistryReader> {
-    const records: ValidatorRecord[] = this.spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null }));
+    const records: ValidatorRecord[] = genesisValidatorRecords(this.spec);
     const byEbid = new Map(records.map((r) => [r.ebid, r]));
     return { get: (ebid) => byEbid.get(ebid), all: () => records, size: records.length };
   }
@@ -318,6 +318,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     });
     const exec = await this.execute(parent, block);
     if (exec.stateRoot !== block.header.state_root) throw new BlockError("BAD_ROOT", "state_root mismatch");
+    if ((await this.validatorsRootAfter(parent, exec)) !== block.header.validators_root) throw new BlockError("BAD_ROOT", "validators_root mismatch");
     const now = this.opts.now();
     if (block.header.timestamp > now + params.max_future_drift_ms) return this.hold(block, now, from.source ?? "unknown");
     const outcome = await this.store(block, parent, now, { producer: block.header.producer, earned: BigInt(this.spec.block_reward) + exec.fees, changes: exec.changes });
@@ -495,6 +496,16 @@ export class Chain extends EventEmitter<ChainEvents> {
    */
   previewState(parent: BlockMeta, producer: string, txs: Tx[]): Promise<Execution> {
     return this.execute(parent, { txs, header: { producer } });
+  }
+
+  /**
+   * `validators_root` after executing a block on `parent` whose execution is `exec`
+   * (docs/protocol.md §3.2, §6.4): the producer's header carries it and import checks it (BAD_ROOT).
+   */
+  // Until the registry joins the state no block changes a record, so this is the root of the
+  // records after the parent. Once execution returns the root after the block, return that instead.
+  async validatorsRootAfter(parent: BlockMeta, _exec: Execution): Promise<string> {
+    return validatorsRoot((await this.registryAfter(parent)).all());
   }
 
   /**
@@ -701,6 +712,7 @@ function metaOf(block: Block, totalWeight: bigint, now: number): BlockMeta {
     slot: h.slot,
     difficulty: h.difficulty,
     state_root: h.state_root,
+    mix: h.mix,
     attesters: block.attestations.map((a) => a.ebid),
     total_weight: totalWeight.toString(),
     is_canonical: true,

@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 import type { Chain } from "../chain/chain.ts";
+import type { Execution } from "../chain/execute.ts";
 import type { AttestationPool } from "../chain/attestationPool.ts";
 import type { Mempool } from "../chain/mempool.ts";
 import type { BlockMeta } from "../storage/records.ts";
@@ -70,16 +71,18 @@ export async function buildTemplate(
   const height = parent.height + 1;
   const ancestors = await chain.branchHashes(parent, height - p.attestation_max_age);
   let txs: Tx[] = m.mempool.select(p.max_block_txs, await chain.stateAt(parent, m.mempool.addresses()), chain.txRules);
-  let stateRoot: string;
+  let exec: Execution;
   try {
-    stateRoot = (await chain.previewState(parent, fields.producer, txs)).stateRoot;
+    exec = await chain.previewState(parent, fields.producer, txs);
   } catch (e) {
     // The mempool only offers executable transfers; if one still fails, produce without them.
     m.log.warn({ err: (e as Error).message }, "Mempool selection did not execute; building an empty block");
     txs = [];
-    stateRoot = (await chain.previewState(parent, fields.producer, txs)).stateRoot;
+    exec = await chain.previewState(parent, fields.producer, txs);
   }
+  const stateRoot = exec.stateRoot;
+  const validatorsRoot = await chain.validatorsRootAfter(parent, exec);
   const attestations = m.attestations.select(height, ancestors, p.attestation_max_age);
-  const header = draftHeader({ parent, ...fields, attestations, txs, stateRoot, nonce: 0 });
+  const header = draftHeader({ parent, ...fields, attestations, txs, stateRoot, validatorsRoot, nonce: 0 });
   return { header, txs, attestations };
 }

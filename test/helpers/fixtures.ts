@@ -99,6 +99,7 @@ export async function blockFor(
   const producer = schedule.winners[slot]!;
   const key = opts.signer ?? keys.find((k) => k.ebid === producer)!;
   const txs = opts.txs ?? [];
+  const roots = await previewRoots(chain, parent, producer, txs);
   return buildBlock(
     {
       parent,
@@ -107,10 +108,17 @@ export async function blockFor(
       timestamp: opts.timestamp ?? slotOpensAt(parent.timestamp, slot, chain.spec.params),
       attestations: opts.attestations ?? [],
       txs,
-      stateRoot: (await chain.previewState(parent, producer, txs)).stateRoot,
+      stateRoot: roots.stateRoot,
+      validatorsRoot: roots.validatorsRoot,
     },
     key.secretKey,
   );
+}
+
+/** The roots a block by `producer` with `txs` on `parent` carries: `state_root` and `validators_root`. */
+export async function previewRoots(chain: Chain, parent: BlockMeta, producer: string, txs: Tx[] = []): Promise<{ stateRoot: string; validatorsRoot: string }> {
+  const exec = await chain.previewState(parent, producer, txs);
+  return { stateRoot: exec.stateRoot, validatorsRoot: await chain.validatorsRootAfter(parent, exec) };
 }
 
 /** Extends the canonical chain by `n` primary blocks; returns them. */

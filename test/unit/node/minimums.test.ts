@@ -78,7 +78,7 @@ test("a forged transfer with a stale nonce is refused for its nonce, in the memp
     const head = node.chain.head;
     const producer = (await node.chain.scheduleFor(head)).winners[0]!;
     const key = keys.find((k) => k.ebid === producer)!;
-    const header = draftHeader({ parent: head, producer, slot: 0, timestamp: head.timestamp + 2000, attestations: [], txs: [forged], stateRoot: head.state_root });
+    const header = draftHeader({ parent: head, producer, slot: 0, timestamp: head.timestamp + 2000, attestations: [], txs: [forged], stateRoot: head.state_root, validatorsRoot: node.chain.genesis.header.validators_root });
     const block = sealBlock(header, { txs: [forged], attestations: [] }, key.secretKey);
     await assert.rejects(node.chain.importBlock(block), (e) => e instanceof BlockError && e.code === "BAD_TX" && /NONCE_TOO_HIGH/.test(e.message));
   } finally {
