@@ -11,9 +11,9 @@ import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
 import type { Block } from "../consensus/types.ts";
 import { blockWeight, compareTips } from "../consensus/forkChoice.ts";
-import { epochSalt, miningSeed, pickWinnerWithRerolls } from "../consensus/selection.ts";
-import { poolFor, type PoolEntry } from "../consensus/pool.ts";
-import { validatorsRoot, type RegistryReader, type ValidatorRecord } from "../consensus/validators.ts";
+import { epochSalt, pickWinnerWithRerolls } from "../consensus/selection.ts";
+import { seedFromMix } from "../consensus/randao.ts";
+import { activeAt, epochAt, livenessWindow, poolForEpoch, validatorsRoot, type RegistryReader, type ValidatorRecord } from "../consensus/validators.ts";
 import { retarget } from "../consensus/difficulty.ts";
 import type { ChainDb } from "../storage/chainDb.ts";
 import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals } from "../storage/records.ts";
@@ -117,6 +117,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   // than 16384 (about 14 MiB once a node has run that long).
   private readonly metas = new LRUCache<string, BlockMeta>({ max: 4096 });
   private readonly schedules = new LRUCache<string, Schedule>({ max: 1024 });
+  // pool(e) by `${e}!${hash of the branch's block at height (e-1)*epoch_length - 1, or genesis}`
+  private readonly pools = new LRUCache<string, string[]>({ max: 256 });
   private readonly difficulties = new LRUCache<string, number>({ max: 4096 });
   private readonly held = new Map<string, { block: Block; timer: NodeJS.Timeout; source: string; dueAt: number }>();
   private readonly parked = new Map<string, Parked>();
@@ -245,26 +247,50 @@ export class Chain extends EventEmitter<ChainEvents> {
     return { get: (ebid) => byEbid.get(ebid), all: () => records, size: records.length };
   }
 
-  /** The producer schedule (pool, seed, winners) for the child of `parent` (docs/protocol.md §4-§5). */
+  /**
+   * The producer schedule for the child of `parent` (docs/protocol.md §4-§5): seed =
+   * seedFromMix(parent.mix, n, epoch_salt); pool = poolForEpoch(e, records after the parent, live)
+   * where live = the producers and attesters of the branch's blocks in livenessWindow(e); winners;
+   * and what validation needs besides: the records after the parent and the EBIDs active at e.
+   * `parent` need not be stored (its ancestors must be): a candidate block's meta will do.
+   */
   async scheduleFor(parent: BlockMeta): Promise<Schedule> {
     const cached = this.schedules.get(parent.hash);
     if (cached) return cached;
+    const p = this.spec.params;
     const height = parent.height + 1;
-    const window: PoolEntry[] = [];
-    let m: BlockMeta | undefined = parent;
-    for (let i = 0; m && m.height > 0 && i < this.spec.params.pool_window; i++) {
-      window.push({ height: m.height, producer: m.producer, attesters: m.attesters });
-      m = await this.getMeta(m.parent_hash);
-    }
-    const pool = poolFor(height, window, {
-      initialPool: this.spec.validators.map((v) => v.ebid),
-      allowlist: this.spec.allowlist,
-      poolWindow: this.spec.params.pool_window,
-    });
-    const seed = miningSeed(parent.hash, height, this.salt);
-    const schedule: Schedule = { height, seed, pool, winners: pickWinnerWithRerolls(seed, pool, this.spec.params.backup_slots) };
+    const epoch = epochAt(height, p.epoch_length);
+    const registry = await this.registryAfter(parent);
+    const pool = await this.poolFor(epoch, parent, registry);
+    const seed = seedFromMix(parent.mix, height, this.salt);
+    const schedule: Schedule = { height, epoch, seed, pool, winners: pickWinnerWithRerolls(seed, pool, p.backup_slots), registry, active: activeAt(registry, epoch) };
     this.schedules.set(parent.hash, schedule);
     return schedule;
+  }
+
+  // pool(e) on the branch of `parent` (a block of epoch e-1 or e), cached by e and the branch's block
+  // at height (e-1)*epoch_length - 1 (genesis for epochs 0 and 1): every input is fixed there
+  // (docs/protocol.md §5): the liveness window ends at it, and the records' activity at e was fixed
+  // by the blocks of epochs <= e-2.
+  private async poolFor(epoch: number, parent: BlockMeta, registry: RegistryReader): Promise<string[]> {
+    const p = this.spec.params;
+    const window = livenessWindow(epoch, p.epoch_length, p.pool_window);
+    const anchorHeight = Math.max(0, window.to);
+    let m: BlockMeta | undefined = parent;
+    while (m && m.height > anchorHeight) m = await this.getMeta(m.parent_hash);
+    if (!m) throw new Error(`branch of ${parent.hash} is missing a block above height ${anchorHeight}`);
+    const key = `${epoch}!${m.hash}`;
+    const cached = this.pools.get(key);
+    if (cached) return cached;
+    const live = new Set<string>();
+    while (m && m.height >= window.from && m.height > 0) {
+      live.add(m.producer);
+      for (const a of m.attesters) live.add(a);
+      m = await this.getMeta(m.parent_hash);
+    }
+    const pool = poolForEpoch(epoch, registry.all(), live);
+    this.pools.set(key, pool);
+    return pool;
   }
 
   /**
@@ -701,7 +727,11 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 }
 
-function metaOf(block: Block, totalWeight: bigint, now: number): BlockMeta {
+/**
+ * The metadata of `block` as the chain stores it (canonical, seen `now`), e.g. to ask `scheduleFor`
+ * about a child of a block that is not stored.
+ */
+export function metaOf(block: Block, totalWeight: bigint, now: number): BlockMeta {
   const h = block.header;
   return {
     hash: block.hash,

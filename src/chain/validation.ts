@@ -9,6 +9,7 @@ import { Domain, verify } from "../consensus/signatures.ts";
 import { slotOpensAt } from "../consensus/timing.ts";
 import { MAX_ATTESTATIONS_PER_BLOCK } from "../consensus/params.ts";
 import type { Block } from "../consensus/types.ts";
+import type { RegistryReader } from "../consensus/validators.ts";
 import type { ChainSpec } from "./spec.ts";
 import { BlockError } from "./errors.ts";
 
@@ -19,12 +20,19 @@ export interface ParentInfo {
   timestamp: number;
 }
 
-/** The producer schedule for the height being validated. */
+/** The producer schedule for the height being validated (docs/protocol.md §4, §5). */
 export interface Schedule {
   height: number;
+  /** epochAt(height) */
+  epoch: number;
   seed: Uint8Array;
+  /** pool(epoch) on this branch, ascending */
   pool: string[];
   winners: string[];
+  /** the validator records after the parent */
+  registry: RegistryReader;
+  /** EBIDs of the records active at `epoch`, ascending */
+  active: string[];
 }
 
 /** Inputs that validation reads from the chain. */

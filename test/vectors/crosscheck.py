@@ -212,8 +212,8 @@ def main():
         at = f"selection.json height {c['height']}"
         salt = H(c["chain_id"].encode(), b"mining-epoch-v1")
         check(f"{at} epoch_salt", salt.hex(), c["epoch_salt"])
-        seed = H(c["parent_hash"].encode(), u64le(c["height"]), salt)
-        check(f"{at} mining_seed", seed.hex(), c["mining_seed"])
+        seed = H(bytes.fromhex(c["parent_mix"]), u64le(c["height"]), salt)
+        check(f"{at} seed", seed.hex(), c["seed"])
         check(f"{at} u64", str(u64(seed)), c["u64"])
         check(f"{at} reroll_0", H(seed, b"reroll0").hex(), c["reroll_0"])
         check(f"{at} winners", winners(seed, c["pool"], backup_slots), c["winners"])

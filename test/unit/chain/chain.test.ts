@@ -185,23 +185,6 @@ test("a block from the future is held, not rejected, and imported when due", asy
   }
 });
 
-test("the pool keeps attesters and drops silent nodes after pool_window blocks", async () => {
-  const small = makeSpec(keys, { params: { block_time_ms: 2000, pool_window: 3 } });
-  const c = await openTestChain(small);
-  try {
-    // heights 1..3 still include the initial pool
-    assert.equal((await c.chain.scheduleFor(c.chain.head)).pool.length, 4);
-    await extend(c.chain, keys, 3);
-    const s = await c.chain.scheduleFor(c.chain.head);
-    assert.ok(s.pool.length < 4 && s.pool.length >= 1, "only recent producers remain");
-    const producers = new Set<string>();
-    for (let h = 1; h <= 3; h++) producers.add((await c.chain.getCanonicalMeta(h))!.producer);
-    assert.deepEqual(s.pool, [...producers].sort());
-  } finally {
-    await c.destroy();
-  }
-});
-
 test("a producer that signs two blocks at one height is recorded as equivocating", async () => {
   const c = await openTestChain(spec);
   try {
