@@ -337,7 +337,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     const difficulty = this.spec.consensus === "pow" ? await this.expectedDifficultyFor(parent) : undefined;
     validateBlock(block, {
       spec: this.spec,
-      parent: { hash: parent.hash, height: parent.height, timestamp: parent.timestamp },
+      parent: { hash: parent.hash, height: parent.height, timestamp: parent.timestamp, mix: parent.mix },
       schedule,
       ancestors,
       expectedDifficulty: difficulty,
