@@ -93,8 +93,12 @@ export async function buildTemplate(
   }
   const stateRoot = exec.stateRoot;
   const validatorsRoot = await chain.validatorsRootAfter(parent, exec);
-  const attestations = m.attestations.select(height, ancestors, p.attestation_max_age);
-  const randaoReveal = blsSecretKey && mustReveal(chain.spec, await chain.scheduleFor(parent)) ? blsSignHex(blsSecretKey, revealMessage(chain.spec.chain_id, height)) : "";
+  // Only validators active at the epoch may attest in a block (docs/protocol.md §5): whatever the
+  // pool holds, the template carries no other, so the producer's own block is never BAD_ATTESTATION.
+  const schedule = await chain.scheduleFor(parent);
+  const active = new Set(schedule.active);
+  const attestations = m.attestations.select(height, ancestors, p.attestation_max_age).filter((a) => active.has(a.ebid));
+  const randaoReveal = blsSecretKey && mustReveal(chain.spec, schedule) ? blsSignHex(blsSecretKey, revealMessage(chain.spec.chain_id, height)) : "";
   const header = draftHeader({ parent, ...fields, attestations, txs, stateRoot, validatorsRoot, randaoReveal, nonce: 0 });
   return { header, txs, attestations };
 }
