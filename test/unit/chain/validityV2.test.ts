@@ -124,3 +124,20 @@ test("sybil: attestations from 200 fresh unbonded keys, validly signed, are refu
     await c.destroy();
   }
 });
+
+test("a block whose parent is unknown is checked for version and the shapes of mix and reveal before it is parked", async () => {
+  const c = await openTestChain(spec);
+  try {
+    const key = keys[0]!;
+    const orphan = (over: Partial<Header>): Block => {
+      const header = { ...draftHeader({ parent: { hash: randomBytes(32).toString("hex"), height: 7, mix: randomBytes(32).toString("hex") }, producer: key.ebid, slot: 0, timestamp: c.clock.now, attestations: [], stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32) }), ...over } as Header;
+      return sealBlock(header, { attestations: [] }, key.secretKey);
+    };
+    await rejects(c.chain.importBlock(orphan({ version: 1 as unknown as 2 })), "MALFORMED", "a version 1 header");
+    await rejects(c.chain.importBlock(orphan({ randao_reveal: "ab".repeat(40) })), "BAD_REVEAL", "a reveal of the wrong length");
+    await rejects(c.chain.importBlock(orphan({ mix: "XY".repeat(32) })), "BAD_MIX", "a mix that is not hex");
+    assert.equal((await c.chain.importBlock(orphan({ randao_reveal: "ab".repeat(96) }))).status, "unknown-parent", "a well-formed reveal is parked (its BLS verify needs the registry)");
+  } finally {
+    await c.destroy();
+  }
+});
