@@ -11,15 +11,15 @@ import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
 import type { Block } from "../consensus/types.ts";
 import { blockWeight, compareTips } from "../consensus/forkChoice.ts";
-import { epochSalt, miningSeed, pickWinnerWithRerolls } from "../consensus/selection.ts";
-import { poolFor, type PoolEntry } from "../consensus/pool.ts";
-import type { ValidatorRecord } from "../consensus/validators.ts";
+import { epochSalt, pickWinnerWithRerolls } from "../consensus/selection.ts";
+import { seedFromMix } from "../consensus/randao.ts";
+import { activeAt, epochAt, livenessWindow, poolForEpoch, type RegistryReader } from "../consensus/validators.ts";
 import { retarget } from "../consensus/difficulty.ts";
 import type { ChainDb } from "../storage/chainDb.ts";
 import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals } from "../storage/records.ts";
 import { blockHash } from "../consensus/hashing.ts";
 import { BlockError, ChainSpecError } from "./errors.ts";
-import { genesisBlock, type ChainSpec } from "./spec.ts";
+import { genesisBlock, genesisValidatorRecords, type ChainSpec } from "./spec.ts";
 import { validateBlock, validateDetached, type Schedule } from "./validation.ts";
 import { executeBlock, type Execution } from "./execute.ts";
 import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "./state.ts";
@@ -118,6 +118,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   // than 16384 (about 14 MiB once a node has run that long).
   private readonly metas = new LRUCache<string, BlockMeta>({ max: 4096 });
   private readonly schedules = new LRUCache<string, Schedule>({ max: 1024 });
+  // pool(e) by `${e}!${hash of the branch's block at height (e-1)*epoch_length - 1, or genesis}`
+  private readonly pools = new LRUCache<string, string[]>({ max: 256 });
   private readonly difficulties = new LRUCache<string, number>({ max: 4096 });
   // validators_root after a block, by block hash (a block that changes no record keeps its parent's).
   private readonly validatorRoots = new LRUCache<string, string>({ max: 4096 });
@@ -177,7 +179,7 @@ export class Chain extends EventEmitter<ChainEvents> {
         { kind: "head", hash: genesis.hash },
         { kind: "changes", hash: genesis.hash, record: { producer: genesis.header.producer, earned: "0", changes: [], validators: [] } },
         ...[...alloc].map(([address, a]) => ({ kind: "account" as const, address, account: [a.balance.toString(), a.nonce, a.index] as [string, number, number] })),
-        ...genesisRecords(opts.spec).map((r) => ({ kind: "validator" as const, ebid: r.ebid, record: encodeRecord(r) })),
+        ...genesisValidatorRecords(opts.spec).map((r) => ({ kind: "validator" as const, ebid: r.ebid, record: encodeRecord(r) })),
       ]);
       await modules.db.putGenesis(genesis.hash);
     }
@@ -260,26 +262,50 @@ export class Chain extends EventEmitter<ChainEvents> {
     return root;
   }
 
-  /** The producer schedule (pool, seed, winners) for the child of `parent` (docs/protocol.md §4-§5). */
+  /**
+   * The producer schedule for the child of `parent` (docs/protocol.md §4-§5): seed =
+   * seedFromMix(parent.mix, n, epoch_salt); pool = poolForEpoch(e, records after the parent, live)
+   * where live = the producers and attesters of the branch's blocks in livenessWindow(e); winners;
+   * and what validation needs besides: the records after the parent and the EBIDs active at e.
+   * `parent` need not be stored (its ancestors must be): a candidate block's meta will do.
+   */
   async scheduleFor(parent: BlockMeta): Promise<Schedule> {
     const cached = this.schedules.get(parent.hash);
     if (cached) return cached;
+    const p = this.spec.params;
     const height = parent.height + 1;
-    const window: PoolEntry[] = [];
-    let m: BlockMeta | undefined = parent;
-    for (let i = 0; m && m.height > 0 && i < this.spec.params.pool_window; i++) {
-      window.push({ height: m.height, producer: m.producer, attesters: m.attesters });
-      m = await this.getMeta(m.parent_hash);
-    }
-    const pool = poolFor(height, window, {
-      initialPool: this.spec.validators.map((v) => v.ebid),
-      allowlist: this.spec.allowlist,
-      poolWindow: this.spec.params.pool_window,
-    });
-    const seed = miningSeed(parent.hash, height, this.salt);
-    const schedule: Schedule = { height, seed, pool, winners: pickWinnerWithRerolls(seed, pool, this.spec.params.backup_slots) };
+    const epoch = epochAt(height, p.epoch_length);
+    const registry = await this.registryAfter(parent);
+    const pool = await this.poolFor(epoch, parent, registry);
+    const seed = seedFromMix(parent.mix, height, this.salt);
+    const schedule: Schedule = { height, epoch, seed, pool, winners: pickWinnerWithRerolls(seed, pool, p.backup_slots), registry, active: activeAt(registry, epoch) };
     this.schedules.set(parent.hash, schedule);
     return schedule;
+  }
+
+  // pool(e) on the branch of `parent` (a block of epoch e-1 or e), cached by e and the branch's block
+  // at height (e-1)*epoch_length - 1 (genesis for epochs 0 and 1): every input is fixed there
+  // (docs/protocol.md §5): the liveness window ends at it, and the records' activity at e was fixed
+  // by the blocks of epochs <= e-2.
+  private async poolFor(epoch: number, parent: BlockMeta, registry: RegistryReader): Promise<string[]> {
+    const p = this.spec.params;
+    const window = livenessWindow(epoch, p.epoch_length, p.pool_window);
+    const anchorHeight = Math.max(0, window.to);
+    let m: BlockMeta | undefined = parent;
+    while (m && m.height > anchorHeight) m = await this.getMeta(m.parent_hash);
+    if (!m) throw new Error(`branch of ${parent.hash} is missing a block above height ${anchorHeight}`);
+    const key = `${epoch}!${m.hash}`;
+    const cached = this.pools.get(key);
+    if (cached) return cached;
+    const live = new Set<string>();
+    while (m && m.height >= window.from && m.height > 0) {
+      live.add(m.producer);
+      for (const a of m.attesters) live.add(a);
+      m = await this.getMeta(m.parent_hash);
+    }
+    const pool = poolForEpoch(epoch, registry.all(), live);
+    this.pools.set(key, pool);
+    return pool;
   }
 
   /**
@@ -326,13 +352,14 @@ export class Chain extends EventEmitter<ChainEvents> {
     const difficulty = this.spec.consensus === "pow" ? await this.expectedDifficultyFor(parent) : undefined;
     validateBlock(block, {
       spec: this.spec,
-      parent: { hash: parent.hash, height: parent.height, timestamp: parent.timestamp },
+      parent: { hash: parent.hash, height: parent.height, timestamp: parent.timestamp, mix: parent.mix },
       schedule,
       ancestors,
       expectedDifficulty: difficulty,
     });
     const exec = await this.execute(parent, block);
     if (exec.stateRoot !== block.header.state_root) throw new BlockError("BAD_ROOT", "state_root mismatch");
+    if (exec.validatorsRoot !== block.header.validators_root) throw new BlockError("BAD_ROOT", "validators_root mismatch");
     const now = this.opts.now();
     if (block.header.timestamp > now + params.max_future_drift_ms) return this.hold(block, now, from.source ?? "unknown");
     this.validatorRoots.set(block.hash, exec.validatorsRoot);
@@ -713,12 +740,11 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 }
 
-/** The genesis validators' records (docs/protocol.md §2.1): active from epoch 0, bonds minted. */
-export function genesisRecords(spec: ChainSpec): ValidatorRecord[] {
-  return spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null }));
-}
-
-function metaOf(block: Block, totalWeight: bigint, now: number): BlockMeta {
+/**
+ * The metadata of `block` as the chain stores it (canonical, seen `now`), e.g. to ask `scheduleFor`
+ * about a child of a block that is not stored.
+ */
+export function metaOf(block: Block, totalWeight: bigint, now: number): BlockMeta {
   const h = block.header;
   return {
     hash: block.hash,
@@ -729,6 +755,7 @@ function metaOf(block: Block, totalWeight: bigint, now: number): BlockMeta {
     slot: h.slot,
     difficulty: h.difficulty,
     state_root: h.state_root,
+    mix: h.mix,
     attesters: block.attestations.map((a) => a.ebid),
     total_weight: totalWeight.toString(),
     is_canonical: true,

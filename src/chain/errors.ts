@@ -16,6 +16,10 @@ export type BlockErrorCode =
   | "BAD_ROOT"
   | "BAD_TX"
   | "BAD_ATTESTATION"
+  /** the RANDAO reveal is missing, present where none is allowed, or does not verify (docs/protocol.md §6.4) */
+  | "BAD_REVEAL"
+  /** `mix` is not nextMix(parent mix, randao_reveal) (docs/protocol.md §6.4) */
+  | "BAD_MIX"
   | "TOO_MANY_TXS"
   | "GENESIS_MISMATCH"
   /** node policy: timestamp past the hold horizon (docs/protocol.md §6.4) */

@@ -12,6 +12,8 @@ import { chainSpecFileSchema, formatZodError } from "./schemas.ts";
 import { ChainSpecError } from "./errors.ts";
 import { accountsFromAlloc, stateRoot } from "./state.ts";
 import { isValidBlsPublicKey } from "../consensus/bls.ts";
+import { genesisMix } from "../consensus/randao.ts";
+import { validatorsRoot, type ValidatorRecord } from "../consensus/validators.ts";
 
 /**
  * A chain spec with every default filled in. The genesis block commits to all of it but
@@ -106,14 +108,24 @@ export function genesisCommitment(spec: ChainSpec): Omit<ChainSpec, "bootnodes">
 }
 
 /**
- * The unsigned genesis block: `parent_hash` = hex(H(JCS(genesisCommitment(spec)))), `state_root` =
- * root of alloc.
+ * The genesis validators' records (docs/protocol.md §2.3): `{ebid, bls_pubkey, bond,
+ * activation_epoch: 0, exit_epoch: null}`, ascending by EBID.
+ */
+export function genesisValidatorRecords(spec: ChainSpec): ValidatorRecord[] {
+  return spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null }));
+}
+
+/**
+ * The unsigned genesis block (docs/protocol.md §2.3): `parent_hash` = spec_hash =
+ * hex(H(JCS(genesisCommitment(spec)))), `state_root` = root of alloc, `validators_root` = root of
+ * the genesis validators' records, `mix` = genesisMix(spec_hash), `randao_reveal` "".
  */
 export function genesisBlock(spec: ChainSpec): Block {
+  const specHash = toHex(hashJson(genesisCommitment(spec)));
   const header: Header = {
-    version: 1,
+    version: 2,
     height: 0,
-    parent_hash: toHex(hashJson(genesisCommitment(spec))),
+    parent_hash: specHash,
     timestamp: spec.genesis_timestamp,
     producer: ZERO_HASH,
     slot: null,
@@ -122,6 +134,9 @@ export function genesisBlock(spec: ChainSpec): Block {
     tx_root: EMPTY_ROOT,
     attestations_root: EMPTY_ROOT,
     state_root: stateRoot(accountsFromAlloc(spec.alloc)),
+    validators_root: validatorsRoot(genesisValidatorRecords(spec)),
+    mix: genesisMix(specHash),
+    randao_reveal: "",
   };
   return { hash: blockHash(header), header, signature: "", txs: [], attestations: [] };
 }

@@ -9,6 +9,9 @@ import { Domain, verify } from "../consensus/signatures.ts";
 import { slotOpensAt } from "../consensus/timing.ts";
 import { MAX_ATTESTATIONS_PER_BLOCK } from "../consensus/params.ts";
 import type { Block } from "../consensus/types.ts";
+import { blsVerify } from "../consensus/bls.ts";
+import { nextMix, revealMessage } from "../consensus/randao.ts";
+import type { RegistryReader } from "../consensus/validators.ts";
 import type { ChainSpec } from "./spec.ts";
 import { BlockError } from "./errors.ts";
 
@@ -17,14 +20,32 @@ export interface ParentInfo {
   hash: string;
   height: number;
   timestamp: number;
+  /** the parent header's RANDAO mix */
+  mix: string;
 }
 
-/** The producer schedule for the height being validated. */
+/** The producer schedule for the height being validated (docs/protocol.md §4, §5). */
 export interface Schedule {
   height: number;
+  /** epochAt(height) */
+  epoch: number;
   seed: Uint8Array;
+  /** pool(epoch) on this branch, ascending */
   pool: string[];
   winners: string[];
+  /** the validator records after the parent */
+  registry: RegistryReader;
+  /** EBIDs of the records active at `epoch`, ascending */
+  active: string[];
+}
+
+/**
+ * Whether the block of `schedule` must carry its producer's RANDAO reveal (docs/protocol.md §6.4):
+ * on Proof-of-Sync chains when at least one validator is active at its epoch; otherwise (the
+ * bootstrap of a chain with no validators, and `pow` chains) its reveal must be "".
+ */
+export function mustReveal(spec: ChainSpec, schedule: Pick<Schedule, "active">): boolean {
+  return spec.consensus !== "pow" && schedule.active.length > 0;
 }
 
 /** Inputs that validation reads from the chain. */
@@ -47,6 +68,7 @@ export function validateBlock(block: Block, ctx: ValidationContext): void {
   const { header } = block;
   const { spec, parent } = ctx;
   const p = spec.params;
+  if (header.version !== PROTOCOL_VERSION) throw new BlockError("MALFORMED", `header version ${String(header.version)}, not ${PROTOCOL_VERSION}`);
   if (header.height !== parent.height + 1) {
     throw new BlockError("BAD_HEIGHT", `height ${header.height} does not follow parent height ${parent.height}`);
   }
@@ -63,13 +85,39 @@ export function validateBlock(block: Block, ctx: ValidationContext): void {
   if (toHex(merkleRootOfItems(block.attestations)) !== header.attestations_root) {
     throw new BlockError("BAD_ROOT", "attestations_root mismatch");
   }
+  checkReveal(block, ctx);
   checkAttestations(block, ctx);
-  // state_root is checked by the chain after executing the block on the parent's state.
+  // state_root and validators_root are checked by the chain after executing the block on the parent's state.
+}
+
+/** The header version of protocol version 2 (docs/protocol.md §3.2). */
+export const PROTOCOL_VERSION = 2;
+
+// docs/protocol.md §6.4: the mix first (cheap: BAD_MIX), then the reveal: "" exactly when the
+// producer must not reveal, else a BLS signature by the producer's record's key over
+// revealMessage(chain_id, n) (BAD_REVEAL).
+function checkReveal(block: Block, ctx: ValidationContext): void {
+  const { header } = block;
+  const { spec, parent, schedule } = ctx;
+  if (header.mix !== nextMix(parent.mix, header.randao_reveal)) {
+    throw new BlockError("BAD_MIX", "mix is not nextMix(parent mix, randao_reveal)");
+  }
+  if (!mustReveal(spec, schedule)) {
+    if (header.randao_reveal !== "") throw new BlockError("BAD_REVEAL", "no validator is active: randao_reveal must be empty");
+    return;
+  }
+  if (header.randao_reveal === "") throw new BlockError("BAD_REVEAL", "randao_reveal missing: the producer is an active validator and must reveal");
+  const record = schedule.registry.get(header.producer);
+  // the producer rule (checkProducer) already refused producers that are not active at the epoch
+  if (!record || !blsVerify(record.bls_pubkey, revealMessage(spec.chain_id, header.height), header.randao_reveal)) {
+    throw new BlockError("BAD_REVEAL", `randao_reveal does not verify under the producer's BLS key for height ${header.height}`);
+  }
 }
 
 /**
- * The rules of docs/protocol.md §6.4 that need no parent, state or schedule: hash, height above
- * genesis, transfer and attestation counts, the producer's signature over the header, `tx_root` and
+ * The rules of docs/protocol.md §6.4 that need no parent, state or schedule: hash, version, height
+ * above genesis, the shape of `mix` (64 hex) and `randao_reveal` ("" or 192 hex; "" on `pow`
+ * chains, which carry no attestations either), transfer and attestation counts, the producer's signature over the header, `tx_root` and
  * `attestations_root`, duplicate attesters, and the shape of the producer rule (slot blocks carry
  * difficulty 0 and nonce 0; `slot: null` blocks meet their stated difficulty, at least
  * `fallback_difficulty` on Proof-of-Sync chains, `genesis_difficulty` being no bound on `pow` chains
@@ -82,7 +130,12 @@ export function validateDetached(block: Block, spec: ChainSpec): void {
   const { header } = block;
   const p = spec.params;
   if (blockHash(header) !== block.hash) throw new BlockError("BAD_HASH", "hash does not match the header");
+  if (header.version !== PROTOCOL_VERSION) throw new BlockError("MALFORMED", `header version ${String(header.version)}, not ${PROTOCOL_VERSION}`);
   if (header.height < 1) throw new BlockError("BAD_HEIGHT", "only genesis has height 0");
+  if (!HEX64.test(header.mix)) throw new BlockError("BAD_MIX", "mix is not 64 hex");
+  if (header.randao_reveal !== "" && !HEX192.test(header.randao_reveal)) throw new BlockError("BAD_REVEAL", "randao_reveal is neither empty nor 192 hex");
+  if (spec.consensus === "pow" && header.randao_reveal !== "") throw new BlockError("BAD_REVEAL", "pow chains carry no randao_reveal");
+  if (spec.consensus === "pow" && block.attestations.length > 0) throw new BlockError("BAD_ATTESTATION", "pow chains have no validators to attest");
   if (block.txs.length > p.max_block_txs) {
     throw new BlockError("TOO_MANY_TXS", `${block.txs.length} transactions, max ${p.max_block_txs}`);
   }
@@ -111,6 +164,9 @@ export function validateDetached(block: Block, spec: ChainSpec): void {
   }
 }
 
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX192 = /^[0-9a-f]{192}$/;
+
 function checkProducer(block: Block, ctx: ValidationContext): void {
   const { header } = block;
   const { spec, parent, schedule } = ctx;
@@ -126,7 +182,11 @@ function checkProducer(block: Block, ctx: ValidationContext): void {
     return;
   }
   if (header.slot === null) {
-    // PoW fallback (docs/protocol.md §6): after every slot has passed, or at once for an empty pool.
+    // PoW fallback (docs/protocol.md §6): after every slot has passed, or at once for an empty pool;
+    // only by a validator active at the epoch when there is one (protocol version 2).
+    if (schedule.active.length > 0 && !schedule.active.includes(header.producer)) {
+      throw new BlockError("WRONG_PRODUCER", `fallback block by ${header.producer.slice(0, 12)}, not a validator active at epoch ${schedule.epoch}`);
+    }
     const opens = slotOpensAt(parent.timestamp, schedule.winners.length, p);
     if (header.timestamp < opens) {
       throw new BlockError("TOO_EARLY", `fallback block at ${header.timestamp} before ${opens}`);
@@ -161,9 +221,13 @@ function checkAttestations(block: Block, ctx: ValidationContext): void {
     throw new BlockError("BAD_ATTESTATION", `more than ${MAX_ATTESTATIONS_PER_BLOCK} attestations`);
   }
   const seen = new Set<string>();
+  const active = new Set(ctx.schedule.active);
   for (const a of block.attestations) {
     if (seen.has(a.ebid)) throw new BlockError("BAD_ATTESTATION", "two attestations from one EBID");
     seen.add(a.ebid);
+    if (!active.has(a.ebid)) {
+      throw new BlockError("BAD_ATTESTATION", `attestation by ${a.ebid.slice(0, 12)}, not a validator active at epoch ${ctx.schedule.epoch}`);
+    }
     if (a.height >= n || a.height < n - maxAge) {
       throw new BlockError("BAD_ATTESTATION", `attestation height ${a.height} outside [${n - maxAge}, ${n - 1}]`);
     }

@@ -7,6 +7,8 @@
  * never resubmitted.
  */
 import { readKeyFile } from "../node/keyfile.ts";
+import { blsSignHex } from "../consensus/bls.ts";
+import { nextMix, revealMessage } from "../consensus/randao.ts";
 import { MinerPool } from "../producer/pow/minerPool.ts";
 import { sealBlock } from "../producer/blockBuilder.ts";
 import { sealHash } from "../consensus/hashing.ts";
@@ -25,7 +27,7 @@ export interface MineFlags {
 
 /** A `/mine_block` answer, as this client uses it. */
 interface TemplateAnswer {
-  block_template: { header: Header; txs: Tx[]; attestations: Attestation[]; target_difficulty: number; valid_from: number };
+  block_template: { header: Header; txs: Tx[]; attestations: Attestation[]; target_difficulty: number; valid_from: number; reveal_required?: boolean };
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -51,6 +53,10 @@ export interface MineReport {
  */
 export async function runMiner(f: MineFlags, signal: AbortSignal, print: (line: string) => void): Promise<MineReport> {
   const key = readKeyFile(f.key);
+  // The BLS key signs the RANDAO reveal of an active validator's fallback blocks (key files carry
+  // `bls_secret_key` from protocol version 2).
+  const blsKey = (key as { blsSecretKey?: Uint8Array }).blsSecretKey;
+  let chainId: string | undefined;
   const node = f.node.replace(/\/+$/, "");
   const pool = new MinerPool({ workers: f.workers });
   const report: MineReport = { accepted: 0, stale: 0, refused: 0, aborted: 0, hashes: 0 };
@@ -79,7 +85,15 @@ export async function runMiner(f: MineFlags, signal: AbortSignal, print: (line: 
         await pause(Math.min(wait, 5000));
         continue;
       }
-      const header = t.header;
+      // The template's reveal is "" and its mix the parent's: an active validator's fallback carries
+      // its reveal (docs/protocol.md §6.4), which moves the mix, before anything is hashed.
+      let header = t.header;
+      if (t.reveal_required) {
+        if (!blsKey) throw new Error("this chain takes fallback blocks only from active validators with their RANDAO reveal: the key file has no bls_secret_key");
+        chainId ??= String((await call(`${node}/api/status`)).body.chain_id);
+        const randao_reveal = blsSignHex(blsKey, revealMessage(chainId, header.height));
+        header = { ...header, randao_reveal, mix: nextMix(header.mix, randao_reveal) };
+      }
       print(`⛏️  Mining block at index ${header.height} (difficulty ${t.target_difficulty})`);
       // Stale-template detection: poll the tip while the workers run.
       const watcher = setInterval(() => {

@@ -1,9 +1,9 @@
 /**
  * Producer selection (docs/protocol.md §4, consensus), under the Proof-of-Sync mining spec's names
- * in camelCase. Pure: every node computes the same winners from the same parent hash, height and
- * pool.
+ * in camelCase. Pure: every node computes the same winners from the same seed (`seedFromMix`,
+ * randao.ts: the parent's RANDAO mix, the height and `epoch_salt`) and pool.
  */
-import { H, u64, u64le, utf8 } from "./encoding.ts";
+import { H, u64, utf8 } from "./encoding.ts";
 
 /** Rerolls tried before the rest of the pool follows in pool order. */
 export const MAX_REROLLS = 64;
@@ -11,15 +11,6 @@ export const MAX_REROLLS = 64;
 /** `epoch_salt` = H(utf8(chain_id) || utf8("mining-epoch-v1")). */
 export function epochSalt(chainId: string): Uint8Array {
   return H(utf8(chainId), utf8("mining-epoch-v1"));
-}
-
-/**
- * `mining_seed(p, h)` = H(utf8(p) || u64le(h) || epoch_salt).
- * @param parentHash the parent block_hash as hex text
- * @param height the height being produced (parent height + 1)
- */
-export function miningSeed(parentHash: string, height: number, salt: Uint8Array): Uint8Array {
-  return H(utf8(parentHash), u64le(height), salt);
 }
 
 /** `reroll(s, i)` = H(s || utf8("reroll" + decimal(i))). */

@@ -8,7 +8,7 @@ export type Hex32 = string;
 
 /** Block header (docs/protocol.md §3). `slot` is null for a proof-of-work block. */
 export interface Header {
-  version: 1;
+  version: 2;
   height: number;
   parent_hash: Hex32;
   /** ms since the Unix epoch */
@@ -20,6 +20,12 @@ export interface Header {
   tx_root: Hex32;
   attestations_root: Hex32;
   state_root: Hex32;
+  /** `validatorsRoot` of the validator records after executing the block (docs/protocol.md §3.2, §5) */
+  validators_root: Hex32;
+  /** the RANDAO mix: nextMix(parent.mix, randao_reveal); genesis: genesisMix(spec_hash) */
+  mix: Hex32;
+  /** the producer's BLS signature over revealMessage(chain_id, height) (192 hex), or "" */
+  randao_reveal: string;
 }
 
 /** Signed transfer `{chain_id, from, to, amount, fee, nonce, sig}`; amounts are decimal strings. No `kind` field. */

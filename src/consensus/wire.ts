@@ -10,6 +10,8 @@ import type { Tx } from "./types.ts";
 export const hex32 = z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex chars");
 /** 128 lowercase hex chars: an ed25519 signature. */
 export const hexSig = z.string().regex(/^[0-9a-f]{128}$/, "expected 128 lowercase hex chars");
+/** 192 lowercase hex chars: a BLS12-381 G2 signature (a RANDAO reveal, a proof of possession). */
+export const hexBlsSig = z.string().regex(/^[0-9a-f]{192}$/, "expected 192 lowercase hex chars");
 /** A non-negative safe integer. */
 export const uint = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** A non-negative integer amount as a decimal string without leading zeros (at most 78 digits). */
@@ -50,7 +52,7 @@ export const wsUrl = z.string().refine(isWsUrl, "expected ws://host:port or wss:
 /** Header: exactly the docs/protocol.md §3 fields (extra fields would change the hash). */
 export const headerSchema = z
   .object({
-    version: z.literal(1),
+    version: z.literal(2),
     height: uint,
     parent_hash: hex32,
     timestamp: uint,
@@ -61,13 +63,14 @@ export const headerSchema = z
     tx_root: hex32,
     attestations_root: hex32,
     state_root: hex32,
+    validators_root: hex32,
+    mix: hex32,
+    randao_reveal: z.union([hexBlsSig, z.literal("")]),
   })
   .strict();
 
 /** 96 lowercase hex chars: a compressed BLS12-381 G1 public key (validity is checked in execution). */
 export const hexBlsPubkey = z.string().regex(/^[0-9a-f]{96}$/, "expected 96 lowercase hex chars");
-/** 192 lowercase hex chars: a compressed BLS12-381 G2 signature. */
-export const hexBlsSig = z.string().regex(/^[0-9a-f]{192}$/, "expected 192 lowercase hex chars");
 
 const chainId = z.string().min(1).max(64);
 

@@ -8,10 +8,12 @@ import { blockHash } from "../consensus/hashing.ts";
 import { merkleRootOfItems } from "../consensus/merkle.ts";
 import { toHex } from "../consensus/encoding.ts";
 import { Domain, sign } from "../consensus/signatures.ts";
+import { nextMix } from "../consensus/randao.ts";
 
 /** What goes into a new block. */
 export interface BlockDraft {
-  parent: { hash: string; height: number };
+  /** the parent's hash, height and RANDAO `mix` */
+  parent: { hash: string; height: number; mix: string };
   producer: string;
   slot: number | null;
   /** ms since the epoch */
@@ -20,14 +22,19 @@ export interface BlockDraft {
   txs?: Tx[];
   /** the state root after executing the block (`Chain.previewState`) */
   stateRoot: string;
+  /** the validators root after executing the block (`Chain.previewState`) */
+  validatorsRoot: string;
+  /** the producer's RANDAO reveal (192 hex), or "" (the default) when it must not reveal (docs/protocol.md §6.4) */
+  randaoReveal?: string;
   difficulty?: number;
   nonce?: number;
 }
 
-/** The unsigned header of a draft. */
+/** The unsigned header of a draft; `mix` = nextMix(parent.mix, reveal). */
 export function draftHeader(d: BlockDraft): Header {
+  const reveal = d.randaoReveal ?? "";
   return {
-    version: 1,
+    version: 2,
     height: d.parent.height + 1,
     parent_hash: d.parent.hash,
     timestamp: d.timestamp,
@@ -38,6 +45,9 @@ export function draftHeader(d: BlockDraft): Header {
     tx_root: toHex(merkleRootOfItems(d.txs ?? [])),
     attestations_root: toHex(merkleRootOfItems(d.attestations)),
     state_root: d.stateRoot,
+    validators_root: d.validatorsRoot,
+    mix: nextMix(d.parent.mix, reveal),
+    randao_reveal: reveal,
   };
 }
 

@@ -22,6 +22,8 @@ import type { Metrics } from "../metrics/index.ts";
 export interface ProducerOptions {
   ebid: string;
   secretKey: Uint8Array;
+  /** the BLS secret key (32 bytes) that signs this producer's RANDAO reveals (docs/protocol.md §6.4) */
+  blsSecretKey?: Uint8Array;
   /** ms since the epoch */
   now?: () => number;
   /** resolves after `ms`, or rejects when `signal` aborts */
@@ -167,7 +169,7 @@ export class Producer {
   private async build(parent: BlockMeta, slot: number): Promise<Block> {
     const p = this.m.chain.spec.params;
     const timestamp = Math.max(this.now(), slotOpensAt(parent.timestamp, slot, p));
-    const t = await buildTemplate(this.m, parent, { producer: this.opts.ebid, slot, timestamp, difficulty: 0 });
+    const t = await buildTemplate(this.m, parent, { producer: this.opts.ebid, slot, timestamp, difficulty: 0 }, this.opts.blsSecretKey);
     return sealBlock(t.header, t, this.opts.secretKey);
   }
 }

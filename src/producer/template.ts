@@ -5,12 +5,16 @@
  */
 import type { Logger } from "pino";
 import type { Chain } from "../chain/chain.ts";
+import type { Execution } from "../chain/execute.ts";
 import type { AttestationPool } from "../chain/attestationPool.ts";
 import type { Mempool } from "../chain/mempool.ts";
 import type { BlockMeta } from "../storage/records.ts";
 import type { Attestation, Header, Tx } from "../consensus/types.ts";
 import { slotOpensAt } from "../consensus/timing.ts";
 import { draftHeader } from "./blockBuilder.ts";
+import { mustReveal } from "../chain/validation.ts";
+import { blsSignHex } from "../consensus/bls.ts";
+import { revealMessage } from "../consensus/randao.ts";
 
 /** Where a template's contents come from. */
 export interface TemplateModules {
@@ -38,6 +42,8 @@ export interface PowPlan {
   winners: string[];
   /** the height's mining seed (fallback jitter); absent on `pow` chains */
   seed?: Uint8Array;
+  /** whether the block must carry its producer's RANDAO reveal (docs/protocol.md §6.4): an active validator exists */
+  mustReveal: boolean;
 }
 
 /**
@@ -49,37 +55,50 @@ export async function powPlan(chain: Chain, parent: BlockMeta, minDifficulty = 0
   const p = chain.spec.params;
   if (chain.spec.consensus === "pow") {
     const expected = await chain.expectedDifficultyFor(parent);
-    return { opensAt: parent.timestamp + 1, difficulty: Math.max(expected, minDifficulty), kind: "pow", winners: [] };
+    return { opensAt: parent.timestamp + 1, difficulty: Math.max(expected, minDifficulty), kind: "pow", winners: [], mustReveal: false };
   }
-  const { winners, seed } = await chain.scheduleFor(parent);
-  return { opensAt: slotOpensAt(parent.timestamp, winners.length, p), difficulty: Math.max(p.fallback_difficulty, minDifficulty), kind: "fallback", winners, seed };
+  const schedule = await chain.scheduleFor(parent);
+  const { winners, seed } = schedule;
+  return { opensAt: slotOpensAt(parent.timestamp, winners.length, p), difficulty: Math.max(p.fallback_difficulty, minDifficulty), kind: "fallback", winners, seed, mustReveal: mustReveal(chain.spec, schedule) };
 }
 
 /**
  * Builds a template on `parent` for `producer`: the mempool's best executable transfers (none if
- * they fail to execute), attestations for the branch, and the resulting state root.
+ * they fail to execute), attestations for the branch, the resulting state and validators roots,
+ * and the RANDAO reveal (docs/protocol.md §6.4): signed with `blsSecretKey` over
+ * revealMessage(chain_id, n) when the block must reveal and the key is given; "" otherwise (the
+ * chain-core API's templates: the miner fills in its reveal and the mix before hashing).
  * @param timestamp ms; the caller keeps it at or after the slot's or plan's opening
+ * @param blsSecretKey the producer's BLS secret key (32 bytes)
  */
 export async function buildTemplate(
   m: TemplateModules,
   parent: BlockMeta,
   fields: { producer: string; slot: number | null; timestamp: number; difficulty: number },
+  blsSecretKey?: Uint8Array,
 ): Promise<BlockTemplate> {
   const { chain } = m;
   const p = chain.spec.params;
   const height = parent.height + 1;
   const ancestors = await chain.branchHashes(parent, height - p.attestation_max_age);
   let txs: Tx[] = m.mempool.select(p.max_block_txs, await chain.stateAt(parent, m.mempool.addresses()), chain.txRules);
-  let stateRoot: string;
+  let exec: Execution;
   try {
-    stateRoot = (await chain.previewState(parent, fields.producer, txs)).stateRoot;
+    exec = await chain.previewState(parent, fields.producer, txs);
   } catch (e) {
     // The mempool only offers executable transfers; if one still fails, produce without them.
     m.log.warn({ err: (e as Error).message }, "Mempool selection did not execute; building an empty block");
     txs = [];
-    stateRoot = (await chain.previewState(parent, fields.producer, txs)).stateRoot;
+    exec = await chain.previewState(parent, fields.producer, txs);
   }
-  const attestations = m.attestations.select(height, ancestors, p.attestation_max_age);
-  const header = draftHeader({ parent, ...fields, attestations, txs, stateRoot, nonce: 0 });
+  const stateRoot = exec.stateRoot;
+  const validatorsRoot = exec.validatorsRoot;
+  // Only validators active at the epoch may attest in a block (docs/protocol.md §5): whatever the
+  // pool holds, the template carries no other, so the producer's own block is never BAD_ATTESTATION.
+  const schedule = await chain.scheduleFor(parent);
+  const active = new Set(schedule.active);
+  const attestations = m.attestations.select(height, ancestors, p.attestation_max_age).filter((a) => active.has(a.ebid));
+  const randaoReveal = blsSecretKey && mustReveal(chain.spec, schedule) ? blsSignHex(blsSecretKey, revealMessage(chain.spec.chain_id, height)) : "";
+  const header = draftHeader({ parent, ...fields, attestations, txs, stateRoot, validatorsRoot, randaoReveal, nonce: 0 });
   return { header, txs, attestations };
 }

@@ -62,6 +62,8 @@ export interface BlockMeta {
   slot: number | null;
   difficulty: number;
   state_root: string;
+  /** the header's RANDAO `mix` (docs/protocol.md §3.2): the child's selection seed reads it */
+  mix: string;
   /** EBIDs of the block's attestations, in block order */
   attesters: string[];
   /** cumulative fork-choice weight from genesis, as a decimal string */

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { startNode, runCli, getJson, type NodeProc } from "../helpers/nodeProcess.ts";
 import { rawClient, waitFor } from "../helpers/net.ts";
 import { tempDir } from "../helpers/fixtures.ts";
-import { epochSalt, miningSeed, pickWinnerWithRerolls, poolFor, type PoolEntry } from "../../src/consensus/index.ts";
+import { epochAt, epochSalt, livenessWindow, pickWinnerWithRerolls, poolForEpoch, seedFromMix } from "../../src/consensus/index.ts";
 import type { Block } from "../../src/consensus/types.ts";
 import type { ChainSpec } from "../../src/chain/spec.ts";
 import { Domain, ebidOf, sign } from "../../src/consensus/signatures.ts";
@@ -58,14 +58,19 @@ test("three nodes produce 10 blocks with identical hashes and producer == winner
     const hashes = chains.map((c) => c[h]!.hash);
     assert.equal(new Set(hashes).size, 1, `height ${h}: ${hashes.join(" ")}`);
   }
-  // Recompute every schedule from the chain data alone (docs/protocol.md §4-§5).
+  // Recompute every schedule from the chain data alone (docs/protocol.md §4-§5): the seed from the
+  // parent's mix, the pool from the genesis validators (no block changes a record here) and the
+  // liveness window of the height's epoch.
   const blocks = chains[0]!;
   const salt = epochSalt(spec.chain_id);
+  const records = spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null }));
   for (let h = 1; h <= 10; h++) {
     const b = blocks[h]!;
-    const window: PoolEntry[] = blocks.slice(1, h).map((x) => ({ height: x.header.height, producer: x.header.producer, attesters: x.attestations.map((a) => a.ebid) }));
-    const pool = poolFor(h, window, { initialPool: spec.validators.map((v) => v.ebid), allowlist: spec.allowlist, poolWindow: spec.params.pool_window });
-    const winners = pickWinnerWithRerolls(miningSeed(blocks[h - 1]!.hash, h, salt), pool, spec.params.backup_slots);
+    const e = epochAt(h, spec.params.epoch_length);
+    const w = livenessWindow(e, spec.params.epoch_length, spec.params.pool_window);
+    const live = new Set(blocks.slice(Math.max(1, w.from), Math.max(1, w.to + 1)).flatMap((x) => [x.header.producer, ...x.attestations.map((a) => a.ebid)]));
+    const pool = poolForEpoch(e, records, live);
+    const winners = pickWinnerWithRerolls(seedFromMix(blocks[h - 1]!.header.mix, h, salt), pool, spec.params.backup_slots);
     assert.notEqual(b.header.slot, null);
     assert.equal(b.header.producer, winners[b.header.slot!], `height ${h}`);
     assert.ok(b.header.timestamp >= blocks[h - 1]!.header.timestamp + 500 + b.header.slot! * 1200, `height ${h} timestamp >= T(slot)`);
@@ -128,7 +133,7 @@ test("hostile P2P input is refused with a logged reason while the node keeps pro
   const parent = await getJson(`${target.api}/api/blocks/${status.next_height - 1}`);
   // (the signature is checked before the block is executed, so its state_root does not matter)
   const forged = sealBlock(
-    draftHeader({ parent: { hash: parent.hash, height: parent.header.height }, producer: status.current_winner, slot: 0, timestamp: parent.header.timestamp + 500, attestations: [], stateRoot: parent.header.state_root }),
+    draftHeader({ parent: { hash: parent.hash, height: parent.header.height, mix: parent.header.mix }, producer: status.current_winner, slot: 0, timestamp: parent.header.timestamp + 500, attestations: [], stateRoot: parent.header.state_root, validatorsRoot: parent.header.validators_root }),
     { attestations: [] },
     outsider.secretKey,
   );

@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { ebidOf } from "../../src/consensus/signatures.ts";
-import { blsPublicKeyHex, blsSecretKeyFromIkm } from "../../src/consensus/bls.ts";
+import { blsPublicKeyHex, blsSecretKeyFromIkm, blsSignHex } from "../../src/consensus/bls.ts";
+import { revealMessage } from "../../src/consensus/randao.ts";
+import { mustReveal, type Schedule } from "../../src/chain/validation.ts";
 import { slotOpensAt } from "../../src/consensus/timing.ts";
 import type { Attestation, Block, Tx } from "../../src/consensus/types.ts";
 import { Domain, sign } from "../../src/consensus/signatures.ts";
@@ -87,30 +89,48 @@ export async function openTestChain(spec: ChainSpec, dir?: string) {
   };
 }
 
-/** The signed block slot `slot`'s winner would produce on `parent`, at T(slot) unless told otherwise. */
+/**
+ * The signed block slot `slot`'s winner would produce on `parent`, at T(slot) unless told otherwise,
+ * with the producer's RANDAO reveal when it must reveal (docs/protocol.md §6.4), as the producer
+ * builds it.
+ */
 export async function blockFor(
   chain: Chain,
   parent: BlockMeta,
   keys: TestKey[],
   slot = 0,
-  opts: { timestamp?: number; attestations?: Attestation[]; signer?: TestKey; txs?: Tx[] } = {},
+  opts: { timestamp?: number; attestations?: Attestation[]; signer?: TestKey; txs?: Tx[]; randaoReveal?: string } = {},
 ): Promise<Block> {
   const schedule = await chain.scheduleFor(parent);
   const producer = schedule.winners[slot]!;
   const key = opts.signer ?? keys.find((k) => k.ebid === producer)!;
   const txs = opts.txs ?? [];
+  const roots = await previewRoots(chain, parent, producer, txs);
   return buildBlock(
     {
+      randaoReveal: opts.randaoReveal ?? revealFor(chain, schedule, key),
       parent,
       producer,
       slot,
       timestamp: opts.timestamp ?? slotOpensAt(parent.timestamp, slot, chain.spec.params),
       attestations: opts.attestations ?? [],
       txs,
-      stateRoot: (await chain.previewState(parent, producer, txs)).stateRoot,
+      stateRoot: roots.stateRoot,
+      validatorsRoot: roots.validatorsRoot,
     },
     key.secretKey,
   );
+}
+
+/** The reveal `key` puts in a block with `schedule`: its BLS signature over the height when it must reveal, else "". */
+export function revealFor(chain: Chain, schedule: Schedule, key: TestKey): string {
+  return mustReveal(chain.spec, schedule) ? blsSignHex(key.blsSecretKey, revealMessage(chain.spec.chain_id, schedule.height)) : "";
+}
+
+/** The roots a block by `producer` with `txs` on `parent` carries: `state_root` and `validators_root`. */
+export async function previewRoots(chain: Chain, parent: BlockMeta, producer: string, txs: Tx[] = []): Promise<{ stateRoot: string; validatorsRoot: string }> {
+  const exec = await chain.previewState(parent, producer, txs);
+  return { stateRoot: exec.stateRoot, validatorsRoot: exec.validatorsRoot };
 }
 
 /** Extends the canonical chain by `n` primary blocks; returns them. */

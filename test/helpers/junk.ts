@@ -11,7 +11,7 @@ import type { Block, Header, Tx } from "../../src/consensus/types.ts";
 import type { BlockMeta } from "../../src/storage/records.ts";
 import { handshakeClient, waitFor } from "./net.ts";
 import { getJson, startMesh, type NodeProc } from "./nodeProcess.ts";
-import { testKey, type TestKey } from "./fixtures.ts";
+import { previewRoots, testKey, type TestKey } from "./fixtures.ts";
 import { median } from "../../bench/stats.ts";
 
 export function freshKey(): TestKey {
@@ -51,7 +51,7 @@ export function transfers(spec: ChainSpec, n: number): Tx[] {
 
 /** A signed slot block at `height` on a parent nobody has: passes every check that needs no parent. */
 export function junkOrphan(key: TestKey, txs: Tx[], height: number): Block {
-  const h = draftHeader({ parent: { hash: randomBytes(32).toString("hex"), height: height - 1 }, producer: key.ebid, slot: 0, timestamp: Date.now(), attestations: [], txs, stateRoot: "00".repeat(32) });
+  const h = draftHeader({ parent: { hash: randomBytes(32).toString("hex"), mix: randomBytes(32).toString("hex"), height: height - 1 }, producer: key.ebid, slot: 0, timestamp: Date.now(), attestations: [], txs, stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32) });
   return sealBlock(h, { txs, attestations: [] }, key.secretKey);
 }
 
@@ -59,8 +59,8 @@ export function junkOrphan(key: TestKey, txs: Tx[], height: number): Block {
 export async function junkSideBlock(chain: Chain, parent: BlockMeta): Promise<Block> {
   const key = freshKey();
   const timestamp = slotOpensAt(parent.timestamp, (await chain.scheduleFor(parent)).winners.length, chain.spec.params);
-  const { stateRoot } = await chain.previewState(parent, key.ebid, []);
-  let h: Header = draftHeader({ parent, producer: key.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot });
+  const { stateRoot, validatorsRoot } = await previewRoots(chain, parent, key.ebid, []);
+  let h: Header = draftHeader({ parent, producer: key.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot });
   while (!headerMeetsPow(h)) h = { ...h, nonce: h.nonce + 1 };
   return sealBlock(h, { attestations: [] }, key.secretKey);
 }

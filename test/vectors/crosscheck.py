@@ -31,6 +31,8 @@ DEFAULT_PARAMS = {
     "genesis_difficulty": 2, "target_block_time_ms": 10000, "difficulty_adjustment_interval": 10,
     "max_difficulty_change": 2, "min_difficulty": 1, "max_difficulty": 12,
     "min_tx_fee": 1, "min_account_balance": 10,
+    "epoch_length": 20, "min_bond": 1000, "activation_delay_epochs": 2, "unbonding_epochs": 10,
+    "max_validators": 1024,
 }
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -289,6 +291,34 @@ def check_randao(v):
     check("randao.json next_seed", H(mix, u64le(len(m["steps"]) + 1), salt).hex(), m["next_seed"])
 
 
+def validator_item_hash(r):
+    return hash_json([r["ebid"], r["bls_pubkey"], r["bond"], r["activation_epoch"], r["exit_epoch"]])
+
+
+def validators_root(records):
+    """docs/protocol.md §3.2: RFC 6962 root over the records' item hashes in ascending EBID order."""
+    return merkle([validator_item_hash(r) for r in sorted(records, key=lambda r: r["ebid"])]).hex()
+
+
+def check_pool(v):
+    """docs/protocol.md §5: liveness windows, live sets and pool(e) over validator records."""
+    L, W, records = v["epoch_length"], v["pool_window"], v["records"]
+    for r in records:
+        check(f"pool.json item hash {r['ebid'][:8]}", validator_item_hash(r).hex(), v["item_hashes"][r["ebid"]])
+    check("pool.json validators_root", validators_root(records), v["validators_root"])
+    check("pool.json validators_root of none", validators_root([]), v["validators_root_empty"])
+    for c in v["epochs"]:
+        e = c["epoch"]
+        s = (e - 1) * L
+        window = {"from": max(1, s - W), "to": s - 1}
+        check(f"pool.json epoch {e} window", window, c["window"])
+        live = sorted({x for h in range(window["from"], window["to"] + 1) for x in v["named_per_height"].get(str(h), [])})
+        check(f"pool.json epoch {e} live", live, c["live"])
+        active = [r for r in records if r["activation_epoch"] <= e and (r["exit_epoch"] is None or e < r["exit_epoch"])]
+        pool = sorted({r["ebid"] for r in active if r["activation_epoch"] >= e - 1 or r["ebid"] in live})
+        check(f"pool.json epoch {e} pool", pool, c["pool"])
+
+
 def main():
     v = load("jcs.json")
     for i, c in enumerate(v["cases"]):
@@ -305,8 +335,8 @@ def main():
         at = f"selection.json height {c['height']}"
         salt = H(c["chain_id"].encode(), b"mining-epoch-v1")
         check(f"{at} epoch_salt", salt.hex(), c["epoch_salt"])
-        seed = H(c["parent_hash"].encode(), u64le(c["height"]), salt)
-        check(f"{at} mining_seed", seed.hex(), c["mining_seed"])
+        seed = H(bytes.fromhex(c["parent_mix"]), u64le(c["height"]), salt)
+        check(f"{at} seed", seed.hex(), c["seed"])
         check(f"{at} u64", str(u64(seed)), c["u64"])
         check(f"{at} reroll_0", H(seed, b"reroll0").hex(), c["reroll_0"])
         check(f"{at} winners", winners(seed, c["pool"], backup_slots), c["winners"])
@@ -342,7 +372,7 @@ def main():
             "genesis_timestamp": raw["genesis_timestamp"],
             "consensus": raw["consensus"],
             "params": {**DEFAULT_PARAMS, **raw.get("params", {})},
-            "initial_pool": sorted(set(raw["initial_pool"])),
+            "validators": sorted(raw.get("validators", []), key=lambda v: v["ebid"]),
             "alloc": raw.get("alloc", {}),
             "block_reward": raw.get("block_reward", "50"),
         }
@@ -353,9 +383,12 @@ def main():
         check(f"{at} spec_hash", spec_hash, c["spec_hash"])
         empty = H(b"").hex()
         state = merkle([hash_json([a, b, 0]) for a, b in sorted(norm["alloc"].items())]).hex()
-        header = {"version": 1, "height": 0, "parent_hash": spec_hash, "timestamp": norm["genesis_timestamp"],
+        records = [{**v, "activation_epoch": 0, "exit_epoch": None} for v in norm["validators"]]
+        header = {"version": 2, "height": 0, "parent_hash": spec_hash, "timestamp": norm["genesis_timestamp"],
                   "producer": "0" * 64, "slot": None, "difficulty": 0, "nonce": 0,
-                  "tx_root": empty, "attestations_root": empty, "state_root": state}
+                  "tx_root": empty, "attestations_root": empty, "state_root": state,
+                  "validators_root": validators_root(records),
+                  "mix": H(b"vision-mix-v2", bytes.fromhex(spec_hash)).hex(), "randao_reveal": ""}
         check(f"{at} genesis header", header, c["genesis"]["header"])
         check(f"{at} genesis hash", hash_json(header).hex(), c["genesis"]["hash"])
 
@@ -363,6 +396,7 @@ def main():
     check_state(v)
 
     check_randao(load("randao.json"))
+    check_pool(load("pool.json"))
 
     v = load("block.json")
     b = v["block"]

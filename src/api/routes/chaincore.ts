@@ -65,6 +65,7 @@ export function chainCoreRoutes(m: ApiModules): Hono {
         target_difficulty: plan.difficulty,
         kind: plan.kind,
         valid_from: plan.opensAt,
+        reveal_required: plan.mustReveal,
       },
       target_difficulty: plan.difficulty,
       mining_metadata: { transaction_count: template.txs.length, total_fees: fees.toString(), block_reward: m.chain.spec.block_reward },

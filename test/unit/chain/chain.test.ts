@@ -1,7 +1,7 @@
 // Chain import, validation, fork choice and persistence over real LevelDB in temp folders.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain, tempDir, type TestKey } from "../../helpers/fixtures.ts";
+import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain, revealFor, tempDir, type TestKey } from "../../helpers/fixtures.ts";
 import { BlockError, ChainSpecError } from "../../../src/chain/errors.ts";
 import { draftHeader, sealBlock } from "../../../src/producer/blockBuilder.ts";
 import { Domain, sign } from "../../../src/consensus/signatures.ts";
@@ -76,7 +76,7 @@ test("refuses blocks that break each consensus rule, and stores none of them", a
     await rejects(c.chain.importBlock(await blockFor(c.chain, head, keys, 0, { attestations: [attest(keys[1]!, head.height + 1, head.hash)] })), "BAD_ATTESTATION");
     // a transaction that does not verify (roots right, so the block is executed)
     const tx = { chain_id: "vision-test", from: keys[0]!.ebid, to: keys[1]!.ebid, amount: "1", fee: "1", nonce: 0, sig: "aa".repeat(64) };
-    const withTx = sealBlock(draftHeader({ parent: head, producer: good.header.producer, slot: 0, timestamp: good.header.timestamp, attestations: [], txs: [tx], stateRoot: head.state_root }), { txs: [tx], attestations: [] }, keys.find((k) => k.ebid === good.header.producer)!.secretKey);
+    const withTx = sealBlock(draftHeader({ parent: head, producer: good.header.producer, slot: 0, timestamp: good.header.timestamp, attestations: [], txs: [tx], stateRoot: head.state_root, validatorsRoot: c.chain.genesis.header.validators_root, randaoReveal: revealFor(c.chain, await c.chain.scheduleFor(head), keys.find((k) => k.ebid === good.header.producer)!) }), { txs: [tx], attestations: [] }, keys.find((k) => k.ebid === good.header.producer)!.secretKey);
     await rejects(c.chain.importBlock(withTx), "BAD_TX");
 
     assert.equal(c.chain.head.hash, head.hash, "nothing invalid moved the head");
@@ -185,23 +185,6 @@ test("a block from the future is held, not rejected, and imported when due", asy
   }
 });
 
-test("the pool keeps attesters and drops silent nodes after pool_window blocks", async () => {
-  const small = makeSpec(keys, { params: { block_time_ms: 2000, pool_window: 3 } });
-  const c = await openTestChain(small);
-  try {
-    // heights 1..3 still include the initial pool
-    assert.equal((await c.chain.scheduleFor(c.chain.head)).pool.length, 4);
-    await extend(c.chain, keys, 3);
-    const s = await c.chain.scheduleFor(c.chain.head);
-    assert.ok(s.pool.length < 4 && s.pool.length >= 1, "only recent producers remain");
-    const producers = new Set<string>();
-    for (let h = 1; h <= 3; h++) producers.add((await c.chain.getCanonicalMeta(h))!.producer);
-    assert.deepEqual(s.pool, [...producers].sort());
-  } finally {
-    await c.destroy();
-  }
-});
-
 test("a producer that signs two blocks at one height is recorded as equivocating", async () => {
   const c = await openTestChain(spec);
   try {
@@ -261,7 +244,7 @@ test("transfers and rewards move the state; a reorg undoes and redoes it; restar
     const producer = (await c.chain.scheduleFor(head)).winners[0]!;
     const replay = [sign1(0, "1")];
     const bad = sealBlock(
-      draftHeader({ parent: head, producer, slot: 0, timestamp: head.timestamp + 2000, attestations: [], txs: replay, stateRoot: head.state_root }),
+      draftHeader({ parent: head, producer, slot: 0, timestamp: head.timestamp + 2000, attestations: [], txs: replay, stateRoot: head.state_root, validatorsRoot: c.chain.genesis.header.validators_root, randaoReveal: revealFor(c.chain, await c.chain.scheduleFor(head), keys.find((k) => k.ebid === producer)!) }),
       { txs: replay, attestations: [] },
       keys.find((k) => k.ebid === producer)!.secretKey,
     );

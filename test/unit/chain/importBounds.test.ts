@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../../helpers/fixtures.ts";
+import { makeKeys, makeSpec, openTestChain, previewRoots, silentLog, tempDir } from "../../helpers/fixtures.ts";
 import { draftHeader, sealBlock } from "../../../src/producer/blockBuilder.ts";
 import { expectedDifficulty, headerMeetsPow } from "../../../src/consensus/index.ts";
 import { ChainDb } from "../../../src/storage/chainDb.ts";
@@ -34,11 +34,11 @@ test("equivocation evidence for k blocks by one producer at one height grows lin
       return write(writes);
     };
     const parent = c.chain.head;
-    const { stateRoot } = await c.chain.previewState(parent, keys[0]!.ebid, []);
+    const { stateRoot, validatorsRoot } = await previewRoots(c.chain, parent, keys[0]!.ebid, []);
     const bytesAfter: number[] = [];
     const k = 80;
     for (let i = 0; i < k; i++) {
-      const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: parent.timestamp + 1000 + i, attestations: [], difficulty: 1, stateRoot }));
+      const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: parent.timestamp + 1000 + i, attestations: [], difficulty: 1, stateRoot, validatorsRoot }));
       const out = await c.chain.importBlock(sealBlock(h, { attestations: [] }, keys[0]!.secretKey));
       assert.equal(out.status, "imported");
       bytesAfter.push(evidenceBytes);
@@ -128,9 +128,9 @@ test("the held set keeps at most its size and per-source share, preferring block
   const chain = await Chain.open({ spec, now: () => clock.now, maxHeldBlocks: 4, maxHeldPerSource: 2 }, { db, logger: silentLog });
   try {
     const parent = chain.head;
-    const { stateRoot } = await chain.previewState(parent, keys[0]!.ebid, []);
+    const { stateRoot, validatorsRoot } = await previewRoots(chain, parent, keys[0]!.ebid, []);
     const due = (ms: number) => {
-      const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: clock.now + spec.params.max_future_drift_ms + ms, attestations: [], difficulty: 1, stateRoot }));
+      const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: clock.now + spec.params.max_future_drift_ms + ms, attestations: [], difficulty: 1, stateRoot, validatorsRoot }));
       return sealBlock(h, { attestations: [] }, keys[0]!.secretKey);
     };
     const tooEarly = (e: unknown) => e instanceof BlockError && e.code === "TOO_EARLY";

@@ -10,6 +10,7 @@ import { messageSchema } from "../../../src/p2p/messages.ts";
 import { MAX_BONDS_PER_BLOCK } from "../../../src/consensus/validators.ts";
 import type { Tx } from "../../../src/consensus/types.ts";
 import { BlockError } from "../../../src/chain/errors.ts";
+import { EMPTY_ROOT } from "../../../src/chain/spec.ts";
 import { MAX_AMOUNT, TxError, txHash } from "../../../src/chain/tx.ts";
 import { Mempool } from "../../../src/chain/mempool.ts";
 import { buildBlock } from "../../../src/producer/blockBuilder.ts";
@@ -124,7 +125,7 @@ test(`a block with ${MAX_BONDS_PER_BLOCK + 1} bonds is BAD_TX; ${MAX_BONDS_PER_B
     const parent = c.chain.head;
     const schedule = await c.chain.scheduleFor(parent);
     const producer = keys.find((k) => k.ebid === schedule.winners[0])!;
-    const block = buildBlock({ parent, producer: producer.ebid, slot: 0, timestamp: parent.timestamp + 2000, attestations: [], txs: bonds, stateRoot: parent.state_root }, producer.secretKey);
+    const block = buildBlock({ parent, producer: producer.ebid, slot: 0, timestamp: parent.timestamp + 2000, attestations: [], txs: bonds, stateRoot: parent.state_root, validatorsRoot: EMPTY_ROOT }, producer.secretKey);
     c.clock.now = block.header.timestamp;
     await assert.rejects(c.chain.importBlock(block), (e: unknown) => e instanceof BlockError && e.code === "BAD_TX" && e.message.includes("TOO_MANY_BONDS"));
     const ok = await c.chain.previewState(parent, producer.ebid, bonds.slice(0, MAX_BONDS_PER_BLOCK));

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  blockWeight, compareTips, defaultChainParams as p, medianHeight, nextSnapshot, poolFor, proofOfSyncEligible,
+  blockWeight, compareTips, defaultChainParams as p, medianHeight, nextSnapshot, proofOfSyncEligible,
   proposeAt, slotOpensAt, syncStateOf, meetsDifficulty, isRetargetHeight, retarget,
 } from "../../../src/consensus/index.ts";
 
@@ -50,22 +50,6 @@ test("fork choice: weight, then lower height, then lower hash", () => {
   assert.equal(blockWeight(null, 4, 3, "proof-of-sync"), 1n);
   assert.equal(blockWeight(null, 3, 3, "pow"), 4096n);
   assert.equal(blockWeight(null, 0, 0, "proof-of-sync"), 0n);
-});
-
-test("pool: window, initial pool until pool_window, allowlist, genesis excluded", () => {
-  const spec = { initialPool: ["i1", "i2"], poolWindow: 3 };
-  const w = [
-    { height: 0, producer: "zero", attesters: [] },
-    { height: 1, producer: "a", attesters: ["x"] },
-    { height: 2, producer: "b", attesters: [] },
-    { height: 3, producer: "c", attesters: ["a"] },
-    { height: 4, producer: "d", attesters: [] },
-  ];
-  assert.deepEqual(poolFor(1, w, spec), ["i1", "i2"]);
-  assert.deepEqual(poolFor(3, w, spec), ["a", "b", "i1", "i2", "x"]);
-  assert.deepEqual(poolFor(5, w, spec), ["a", "b", "c", "d"]);
-  assert.deepEqual(poolFor(5, w, { ...spec, allowlist: ["c", "d", "zz"] }), ["c", "d"]);
-  assert.deepEqual(poolFor(50, w, spec), []);
 });
 
 test("slot timing is anchored to the parent; the primary keeps its head start after a stall", () => {

@@ -4,17 +4,17 @@ import assert from "node:assert/strict";
 import { loadVector } from "../../helpers/vectors.ts";
 import {
   blockHash, calculateJitter, epochSalt, expectedDifficulty, fromHex, hashJson, headerMeetsPow, jcs,
-  merkleRootOfHashes, merkleRootOfItems, miningSeed, pickWinnerWithRerolls, powHash, reroll, sealHash,
+  merkleRootOfHashes, merkleRootOfItems, pickWinnerWithRerolls, powHash, reroll, sealHash,
   sign, toHex, u64, verify, clearVerifyCache, ebidOf, Domain, defaultChainParams, omit, H, utf8, concatBytes,
 } from "../../../src/consensus/index.ts";
 import { genesisBlock, genesisCommitment, normalizeChainSpec } from "../../../src/chain/spec.ts";
+import { livenessWindow, poolForEpoch, validatorItemHash, validatorsRoot, type ValidatorRecord } from "../../../src/consensus/validators.ts";
 import { StateTree, leafHash } from "../../../src/chain/stateTree.ts";
 import { StateView, accountItemHash, accountsFromAlloc, type AccountChange, type StateBase } from "../../../src/chain/state.ts";
 import { executeBlock } from "../../../src/chain/execute.ts";
 import { HeadRegistry } from "../../../src/chain/registry.ts";
 import { checkTxPop, signBond, signExit, txHash } from "../../../src/chain/tx.ts";
 import { txSchema } from "../../../src/consensus/wire.ts";
-import { validatorItemHash, validatorsRoot, type ValidatorRecord } from "../../../src/consensus/validators.ts";
 import { BlockError } from "../../../src/chain/errors.ts";
 import { blsPublicKeyHex, blsSecretKeyFromIkm, blsSignHex, blsVerify } from "../../../src/consensus/bls.ts";
 import { genesisMix, nextMix, popMessage, revealMessage, seedFromMix } from "../../../src/consensus/randao.ts";
@@ -35,14 +35,14 @@ test("merkle.json: RFC 6962 roots over item hashes", () => {
   }
 });
 
-test("selection.json: salt, seed, u64, reroll, winners and jitter", () => {
+test("selection.json: salt, seed from the parent mix, u64, reroll, winners and jitter", () => {
   const v = loadVector("selection.json");
   const p = defaultChainParams;
   for (const c of v.cases) {
     const salt = epochSalt(c.chain_id);
     assert.equal(toHex(salt), c.epoch_salt);
-    const seed = miningSeed(c.parent_hash, c.height, salt);
-    assert.equal(toHex(seed), c.mining_seed);
+    const seed = seedFromMix(c.parent_mix, c.height, salt);
+    assert.equal(toHex(seed), c.seed);
     assert.equal(u64(seed).toString(), c.u64);
     assert.equal(toHex(reroll(seed, 0)), c.reroll_0);
     assert.deepEqual(pickWinnerWithRerolls(seed, c.pool, p.backup_slots), c.winners, `height ${c.height}`);
@@ -90,9 +90,29 @@ test("block.json: seal, pow and block hashes, roots and signature", () => {
   assert.equal(toHex(merkleRootOfItems(b.txs)), b.header.tx_root);
   assert.equal(toHex(merkleRootOfItems(b.attestations)), b.header.attestations_root);
   assert.ok(verify(Domain.block, b.header, b.signature, b.header.producer));
-  // nonce 466 is the first that meets difficulty 2
+  // the block's nonce is the first that meets difficulty 2
   const seal = sealHash(b.header);
-  for (let n = 0; n < 466; n++) assert.ok(!toHex(powHash(seal, n)).startsWith("00"));
+  for (let n = 0; n < b.header.nonce; n++) assert.ok(!toHex(powHash(seal, n)).startsWith("00"));
+  // a version 2 header: no reveal on a pow block
+  assert.equal(b.header.version, 2);
+  assert.equal(b.header.randao_reveal, "");
+});
+
+test("pool.json: validator item hashes, validators_root, liveness windows, live sets and pool(e)", () => {
+  const v = loadVector("pool.json");
+  const records: ValidatorRecord[] = v.records.map((r: { bond: string }) => ({ ...r, bond: BigInt(r.bond) }));
+  for (const r of records) assert.equal(toHex(validatorItemHash(r)), v.item_hashes[r.ebid]);
+  assert.equal(validatorsRoot(records), v.validators_root);
+  assert.equal(validatorsRoot([...records].reverse()), v.validators_root, "order of the input does not matter");
+  assert.equal(validatorsRoot([]), v.validators_root_empty);
+  for (const c of v.epochs) {
+    const w = livenessWindow(c.epoch, v.epoch_length, v.pool_window);
+    assert.deepEqual(w, c.window, `epoch ${c.epoch}`);
+    const live = new Set<string>();
+    for (let h = w.from; h <= w.to; h++) for (const x of v.named_per_height[h] ?? []) live.add(x);
+    assert.deepEqual([...live].sort(), c.live, `epoch ${c.epoch}`);
+    assert.deepEqual(poolForEpoch(c.epoch, records, live), c.pool, `epoch ${c.epoch}`);
+  }
 });
 
 test("difficulty.json: expected difficulty at every height", () => {

@@ -21,6 +21,7 @@ function producerFor(c: Awaited<ReturnType<typeof openTestChain>>, key: TestKey,
     {
       ebid: key.ebid,
       secretKey: key.secretKey,
+      blsSecretKey: key.blsSecretKey,
       now: () => c.clock.now,
       sleep: async (ms) => {
         c.clock.now += ms;
