@@ -26,6 +26,7 @@ import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "
 import { HeadState, type HeadMove, type MovedBlock } from "./headState.ts";
 import type { Tx } from "../consensus/types.ts";
 import { txHash, txRulesOf, type TxRules } from "./tx.ts";
+import { PROTOCOL_RELEASES, PROTOCOL_VERSION } from "../version.ts";
 
 /** Result of offering a block to the chain. */
 export type ImportOutcome =
@@ -142,8 +143,23 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   /**
+   * Refuses a database written by a node of an older protocol version (its stored genesis, another
+   * chain than `genesisHash`, has a header `version` below PROTOCOL_VERSION), with one line naming
+   * the version. Reads only: the node calls it before it writes anything in the data dir.
+   * @throws ChainSpecError `data dir holds a protocol version 1 chain (vision-node 0.2.x); ...`
+   */
+  static async refuseOlderProtocol(db: ChainDb, genesisHash: string): Promise<void> {
+    const stored = await db.getGenesis();
+    if (stored === undefined || stored === genesisHash) return;
+    const version = (await db.getBlock(stored))?.header.version as number | undefined;
+    if (version === undefined || version >= PROTOCOL_VERSION) return;
+    const release = PROTOCOL_RELEASES[version] ? ` (${PROTOCOL_RELEASES[version]})` : "";
+    throw new ChainSpecError(`data dir holds a protocol version ${version} chain${release}; this node runs protocol version ${PROTOCOL_VERSION}: use another --data-dir or remove it`);
+  }
+
+  /**
    * Opens the chain on `db`, writing genesis on first use and resuming from the stored head.
-   * @throws ChainSpecError when the data dir holds another chain
+   * @throws ChainSpecError when the data dir holds another chain (an older protocol's: see refuseOlderProtocol)
    */
   static async open(opts: ChainOptions, modules: ChainModules): Promise<Chain> {
     const full: Required<ChainOptions> = {
@@ -158,6 +174,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       ...opts,
     };
     const genesis = genesisBlock(opts.spec);
+    await Chain.refuseOlderProtocol(modules.db, genesis.hash);
     const stored = await modules.db.getGenesis();
     if (stored !== undefined && stored !== genesis.hash) {
       throw new ChainSpecError(`data dir holds chain with genesis ${stored}, not ${genesis.hash}: use another --data-dir`);

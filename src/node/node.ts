@@ -16,7 +16,7 @@ import { ChainDb } from "../storage/chainDb.ts";
 import { Chain, type HeadEvent } from "../chain/chain.ts";
 import { AttestationPool } from "../chain/attestationPool.ts";
 import { BlockError } from "../chain/errors.ts";
-import type { ChainSpec } from "../chain/spec.ts";
+import { genesisBlock, type ChainSpec } from "../chain/spec.ts";
 import { PeerManager } from "../p2p/peerManager.ts";
 import { resolveP2POptions, type P2POptions } from "../p2p/options.ts";
 import type { Peer } from "../p2p/peer.ts";
@@ -137,6 +137,8 @@ export class VisionNode {
     const db = await openDataDir(opts.dataDir);
     const cleanup: (() => Promise<void> | void)[] = [() => db.close()];
     try {
+      // An older protocol's data dir is refused before the key file or admin token is touched.
+      await Chain.refuseOlderProtocol(db, genesisBlock(opts.spec).hash);
       const settings = new NodeSettings(opts.configFile, join(opts.dataDir, "admin.token"));
       const keyFile = opts.keyFile ?? join(opts.dataDir, "node.key");
       const { key, created } = loadOrCreateKey(keyFile);
