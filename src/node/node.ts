@@ -39,6 +39,8 @@ import { openDataDir } from "./dataDir.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
 import { buildInfo } from "../version.ts";
 import { countedHeights } from "../consensus/eligibility.ts";
+import { activeAt, epochAt } from "../consensus/validators.ts";
+import type { BlockMeta } from "../storage/records.ts";
 
 /** At most one status gossip per this many ms. */
 const STATUS_COALESCE_MS = 50;
@@ -148,7 +150,7 @@ export class VisionNode {
       if (offset !== 0) log.warn({ clock_offset_ms: offset }, "Clock offset in effect (testing)");
       const chain = await Chain.open({ spec: opts.spec, now }, { db, logger: log.child({ module: "chain" }) });
       cleanup.push(() => chain.close());
-      const attestations = new AttestationPool();
+      const attestations = new AttestationPool({ epochLength: opts.spec.params.epoch_length });
       const mempool = new Mempool();
       const claims = new ClaimReceipts();
       // Read at scrape time; the services below exist by the time anything scrapes.
@@ -162,7 +164,8 @@ export class VisionNode {
         powHashes: () => minerPool.totalHashes,
         eligible: () => snapshot.eligible,
       });
-      chain.on("imported", (_meta, _block, seconds) => {
+      chain.on("imported", (_meta, block, seconds) => {
+        attestations.noteBlock(block); // what its branch carries is not selected again there
         metrics.blockImportSeconds.observe(seconds);
         metrics.blocksImportedTotal.inc();
       });
@@ -288,6 +291,7 @@ export class VisionNode {
       node.countedPeerHeights = peerHeights;
       chain.on("head", (e) => node!.onHead(e));
       node.nextSchedule = await chain.scheduleFor(chain.head);
+      await node.refreshActive(chain.head);
       await node.restoreJournal();
       node.heartbeat = setInterval(() => {
         node!.scheduleStatus();
@@ -513,10 +517,32 @@ export class VisionNode {
     const head = this.chain.head.height;
     const maxAge = this.chain.spec.params.attestation_max_age;
     if (a.height > head + 1 || a.height + maxAge < head) return; // stale or far ahead: ignore quietly
+    // Only validators active at epoch(head) or epoch(head + 1), checked before the signature (a
+    // lookup, so unbonded keys cost nothing): others are ignored quietly, not struck (one that just
+    // exited is not hostile), not stored and not relayed.
+    if (!this.activeNowOrNext(a.ebid)) return;
     if (!verify(Domain.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
     this.seenAttestations.set(id, true);
     // Relay only what is new: not one the pool already holds (seenAttestations is bounded and forgets).
     if (this.attestations.add(a)) this.p2p.broadcast({ type: "attestation", attestation: a }, peer);
+  }
+
+  /**
+   * Gives the attestation pool the validators active at epoch(head) .. epoch(head + 2) from the
+   * registry after `head` (activity is fixed two epochs ahead: docs/protocol.md §5), so the gossip
+   * check, the attesting decision and the selection are lookups.
+   */
+  private async refreshActive(head: BlockMeta): Promise<void> {
+    const registry = await this.chain.registryAfter(head);
+    const L = this.chain.spec.params.epoch_length;
+    for (let e = epochAt(head.height, L); e <= epochAt(head.height + 2, L); e++) this.attestations.setActive(e, activeAt(registry, e));
+  }
+
+  /** Whether `ebid` is a validator active at epoch(head) or epoch(head + 1). */
+  private activeNowOrNext(ebid: string): boolean {
+    const h = this.chain.head.height;
+    const L = this.chain.spec.params.epoch_length;
+    return this.attestations.isActive(ebid, epochAt(h, L)) === true || this.attestations.isActive(ebid, epochAt(h + 1, L)) === true;
   }
 
   // The attestations an imported block carries are known: gossip of them is not relayed again.
@@ -535,12 +561,24 @@ export class VisionNode {
       this.metrics.reorgDepth.observe(e.reorgDepth);
     }
     this.chain.scheduleFor(head).then((s) => (this.nextSchedule = s), () => undefined);
+    // Activity first (the attesting decision reads it), then attest if this head is still the head.
+    this.refreshActive(head).then(
+      () => this.maybeAttest(head),
+      (err) => this.log.warn({ err: (err as Error).message }, "Validator registry read failed"),
+    );
     // One update at a time, in head order; close() waits for the last before closing the database.
     this.mempoolUpdates = this.mempoolUpdates.then(() => this.updateMempool(e)).catch((err) => this.log.warn({ err: (err as Error).message }, "Mempool update failed"));
     this.attestations.prune(head.height - 2 * this.chain.spec.params.attestation_max_age);
-    // Proof-of-Sync made verifiable: an eligible node attests each new tip it holds (docs/protocol.md §5).
-    // Attesting volunteers for slots, so nodes that never produce do not attest; pow chains have no pool.
-    if (this.producer && this.snapshot.eligible && !this.syncer.progress.syncing) {
+  }
+
+  /**
+   * Proof-of-Sync made verifiable: an eligible node attests each new tip it holds (docs/protocol.md
+   * §5). Attesting volunteers for slots, so nodes that never produce do not attest, and only a
+   * validator active at epoch(head) or epoch(head + 1) attests (pow chains have none).
+   */
+  private maybeAttest(head: BlockMeta): void {
+    if (this.chain.head.hash !== head.hash || this.closing) return;
+    if (this.producer && this.snapshot.eligible && !this.syncer.progress.syncing && this.activeNowOrNext(this.key.ebid)) {
       const body = { ebid: this.key.ebid, height: head.height, block_hash: head.hash };
       const a: Attestation = { ...body, sig: sign(Domain.attest, body, this.key.secretKey) };
       this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);
