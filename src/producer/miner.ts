@@ -2,7 +2,9 @@
  * The PoW miner service (docs/protocol.md §6.3 and §8; the miner race report's three fixes; the
  * chain-core mining API's stats). On `pow` chains it mines every height; on Proof-of-Sync chains it
  * mines the `slot: null` fallback once every slot has passed with no block (or at once for an empty
- * pool).
+ * pool), and only when it may produce it: when some validator is active at the height's epoch, only
+ * an active validator mines the fallback (anyone else's would be invalid); with none, anyone
+ * eligible does (the bootstrap of a chain without validators).
  *
  * - Fix 1: a job starts only on the current tip, after re-checking that no block filled its height.
  * - Fix 2: a head change aborts the running job at once (the pool stops its workers within a batch
@@ -21,6 +23,7 @@ import { sealBlock } from "./blockBuilder.ts";
 import { buildTemplate, powPlan, type TemplateModules } from "./template.ts";
 import type { MinerPool } from "./pow/minerPool.ts";
 import type { Metrics } from "../metrics/index.ts";
+import { epochAt, isActive, type RegistryReader } from "../consensus/validators.ts";
 
 /** Miner identity, clock and knobs. */
 export interface MinerOptions {
@@ -91,6 +94,17 @@ export interface MinerStats {
 }
 
 const JOBS_KEPT = 200;
+
+/**
+ * Whether `ebid` may mine the Proof-of-Sync fallback at an epoch (docs/protocol.md §6): when the
+ * records (after the parent) hold a validator active at `epoch`, only an active validator may; with
+ * none, anyone (the bootstrap).
+ */
+export function mayMineFallback(registry: RegistryReader, ebid: string, epoch: number): boolean {
+  const own = registry.get(ebid);
+  if (own && isActive(own, epoch)) return true;
+  return !registry.all().some((r) => isActive(r, epoch));
+}
 
 /** The miner. `start()`/`stop()` are idempotent. */
 export class Miner {
@@ -170,6 +184,11 @@ export class Miner {
     const parent = chain.head;
     if (this.attempted.has(parent.hash)) return;
     if (this.m.networkHeight() > parent.height) return; // a peer holds this height: sync, do not mine it
+    if (chain.spec.consensus !== "pow") {
+      // Only an active validator's fallback is valid while any validator is active: others do not start.
+      const epoch = epochAt(parent.height + 1, chain.spec.params.epoch_length);
+      if (!mayMineFallback(await chain.registryAfter(parent), this.opts.ebid, epoch)) return;
+    }
     const plan = await powPlan(chain, parent, this.opts.minDifficulty());
     // The fallback opens at T(len(winners)), anchored like the slots (docs/protocol.md §6): after a
     // stall, when every T(k) is past, the scheduled producers still get their turns (seen + k *
