@@ -101,6 +101,8 @@ interface ChainEvents {
   head: [HeadEvent];
   /** a block was stored (any branch); `seconds` from the start of its import to stored */
   imported: [BlockMeta, Block, number];
+  /** a block's RANDAO reveal passed its BLS verification (docs/protocol.md §6.4); counted by the metrics */
+  revealVerified: [];
 }
 
 /** Blockchain state over a ChainDb. Construct with `Chain.open`. */

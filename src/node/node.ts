@@ -164,6 +164,7 @@ export class VisionNode {
         powHashes: () => minerPool.totalHashes,
         eligible: () => snapshot.eligible,
       });
+      chain.on("revealVerified", () => metrics.randaoRevealsVerifiedTotal.inc());
       chain.on("imported", (_meta, block, seconds) => {
         attestations.noteBlock(block); // what its branch carries is not selected again there
         metrics.blockImportSeconds.observe(seconds);
@@ -536,6 +537,12 @@ export class VisionNode {
     const registry = await this.chain.registryAfter(head);
     const L = this.chain.spec.params.epoch_length;
     for (let e = epochAt(head.height, L); e <= epochAt(head.height + 2, L); e++) this.attestations.setActive(e, activeAt(registry, e));
+    // The metrics of the next height: its epoch's active validators, and those of them in its pool.
+    const next = epochAt(head.height + 1, L);
+    const pool = (await this.chain.scheduleFor(head)).pool;
+    if (this.chain.head.hash !== head.hash) return; // a later head's refresh sets them
+    this.metrics.validatorsActive.set(this.attestations.activeCount(next) ?? 0);
+    this.metrics.validatorsLive.set(pool.filter((ebid) => this.attestations.isActive(ebid, next) === true).length);
   }
 
   /** Whether `ebid` is a validator active at epoch(head) or epoch(head + 1). */
