@@ -293,6 +293,11 @@ export class VisionNode {
       chain.on("head", (e) => node!.onHead(e));
       node.nextSchedule = await chain.scheduleFor(chain.head);
       await node.refreshActive(chain.head);
+      // What the head's last attestation_max_age blocks carry (imports note it from now on).
+      for (const hash of (await chain.branchHashes(chain.head, chain.head.height - opts.spec.params.attestation_max_age + 1)).values()) {
+        const block = await chain.getBlock(hash);
+        if (block) attestations.noteBlock(block);
+      }
       await node.restoreJournal();
       node.heartbeat = setInterval(() => {
         node!.scheduleStatus();
