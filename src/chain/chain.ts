@@ -20,13 +20,13 @@ import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotal
 import { blockHash } from "../consensus/hashing.ts";
 import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, type ChainSpec } from "./spec.ts";
+import { PROTOCOL_RELEASES, PROTOCOL_VERSION } from "../version.ts";
 import { validateBlock, validateDetached, type Schedule } from "./validation.ts";
 import { executeBlock, type Execution } from "./execute.ts";
 import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "./state.ts";
 import { HeadState, type HeadMove, type MovedBlock } from "./headState.ts";
 import type { Tx } from "../consensus/types.ts";
 import { txHash, txRulesOf, type TxRules } from "./tx.ts";
-import { PROTOCOL_RELEASES, PROTOCOL_VERSION } from "../version.ts";
 
 /** Result of offering a block to the chain. */
 export type ImportOutcome =
