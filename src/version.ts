@@ -12,6 +12,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
+/**
+ * The protocol version this build speaks (docs/protocol.md): the hello's `version` and the block
+ * header's. 2 since the bonded validators; 1 was vision-node 0.2.x.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** The releases that spoke each older protocol version, for messages to operators. */
+export const PROTOCOL_RELEASES: Readonly<Record<number, string>> = { 1: "vision-node 0.2.x" };
+
 /** Longest `agent` string a hello may carry (docs/protocol.md §9). */
 export const AGENT_MAX_CHARS = 128;
 

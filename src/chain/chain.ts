@@ -20,6 +20,7 @@ import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotal
 import { blockHash } from "../consensus/hashing.ts";
 import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, genesisValidatorRecords, type ChainSpec } from "./spec.ts";
+import { PROTOCOL_RELEASES, PROTOCOL_VERSION } from "../version.ts";
 import { validateBlock, validateDetached, type Schedule } from "./validation.ts";
 import { executeBlock, type Execution } from "./execute.ts";
 import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "./state.ts";
@@ -101,6 +102,8 @@ interface ChainEvents {
   head: [HeadEvent];
   /** a block was stored (any branch); `seconds` from the start of its import to stored */
   imported: [BlockMeta, Block, number];
+  /** a block's RANDAO reveal passed its BLS verification (docs/protocol.md §6.4); counted by the metrics */
+  revealVerified: [];
 }
 
 /** Blockchain state over a ChainDb. Construct with `Chain.open`. */
@@ -148,8 +151,23 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   /**
+   * Refuses a database written by a node of an older protocol version (its stored genesis, another
+   * chain than `genesisHash`, has a header `version` below PROTOCOL_VERSION), with one line naming
+   * the version. Reads only: the node calls it before it writes anything in the data dir.
+   * @throws ChainSpecError `data dir holds a protocol version 1 chain (vision-node 0.2.x); ...`
+   */
+  static async refuseOlderProtocol(db: ChainDb, genesisHash: string): Promise<void> {
+    const stored = await db.getGenesis();
+    if (stored === undefined || stored === genesisHash) return;
+    const version = (await db.getBlock(stored))?.header.version as number | undefined;
+    if (version === undefined || version >= PROTOCOL_VERSION) return;
+    const release = PROTOCOL_RELEASES[version] ? ` (${PROTOCOL_RELEASES[version]})` : "";
+    throw new ChainSpecError(`data dir holds a protocol version ${version} chain${release}; this node runs protocol version ${PROTOCOL_VERSION}: use another --data-dir or remove it`);
+  }
+
+  /**
    * Opens the chain on `db`, writing genesis on first use and resuming from the stored head.
-   * @throws ChainSpecError when the data dir holds another chain
+   * @throws ChainSpecError when the data dir holds another chain (an older protocol's: see refuseOlderProtocol)
    */
   static async open(opts: ChainOptions, modules: ChainModules): Promise<Chain> {
     const full: Required<ChainOptions> = {
@@ -164,6 +182,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       ...opts,
     };
     const genesis = genesisBlock(opts.spec);
+    await Chain.refuseOlderProtocol(modules.db, genesis.hash);
     const stored = await modules.db.getGenesis();
     if (stored !== undefined && stored !== genesis.hash) {
       throw new ChainSpecError(`data dir holds chain with genesis ${stored}, not ${genesis.hash}: use another --data-dir`);
@@ -357,6 +376,8 @@ export class Chain extends EventEmitter<ChainEvents> {
       ancestors,
       expectedDifficulty: difficulty,
     });
+    // validateBlock verified a non-empty reveal (docs/protocol.md §6.4): count it for the metrics
+    if (block.header.randao_reveal !== "") this.emit("revealVerified");
     const exec = await this.execute(parent, block);
     if (exec.stateRoot !== block.header.state_root) throw new BlockError("BAD_ROOT", "state_root mismatch");
     if (exec.validatorsRoot !== block.header.validators_root) throw new BlockError("BAD_ROOT", "validators_root mismatch");

@@ -48,6 +48,12 @@ export interface Metrics {
   powBlocksMinedTotal: Counter;
   powJobsTotal: Counter<"outcome">;
   powAbortSeconds: Histogram;
+  /** validators active at the epoch of the next height (docs/protocol.md §5), set at each head */
+  validatorsActive: Gauge;
+  /** of those, the ones in the pool for the next height (active and live), set at each head */
+  validatorsLive: Gauge;
+  /** RANDAO reveals whose BLS signature verified, in imported blocks (docs/protocol.md §6.4) */
+  randaoRevealsVerifiedTotal: Counter;
 }
 
 /** Slots 0..6 and 7 for a PoW (slot null) block. */
@@ -123,5 +129,8 @@ export function createMetrics(src: MetricSources): Metrics {
     p2pBytesTotal: new Counter({ name: "vision_p2p_bytes_total", help: "P2P bytes by direction and message type", labelNames: ["direction", "type"], registers: r }),
     powBlocksMinedTotal: new Counter({ name: "vision_pow_blocks_mined_total", help: "PoW blocks this node mined that became the tip", registers: r }),
     powAbortSeconds: new Histogram({ name: "vision_pow_abort_seconds", help: "From a competing block to every worker stopped", buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1], registers: r }),
+    validatorsActive: new Gauge({ name: "vision_validators_active", help: "Validators active at the epoch of the next height", registers: r }),
+    validatorsLive: new Gauge({ name: "vision_validators_live", help: "Active validators in the pool for the next height (produced or attested in the liveness window, or newly active)", registers: r }),
+    randaoRevealsVerifiedTotal: new Counter({ name: "vision_randao_reveals_verified_total", help: "RANDAO reveals whose BLS signature verified in blocks this node validated", registers: r }),
   };
 }

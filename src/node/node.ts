@@ -16,7 +16,7 @@ import { ChainDb } from "../storage/chainDb.ts";
 import { Chain, type HeadEvent } from "../chain/chain.ts";
 import { AttestationPool } from "../chain/attestationPool.ts";
 import { BlockError } from "../chain/errors.ts";
-import type { ChainSpec } from "../chain/spec.ts";
+import { genesisBlock, type ChainSpec } from "../chain/spec.ts";
 import { PeerManager } from "../p2p/peerManager.ts";
 import { resolveP2POptions, type P2POptions } from "../p2p/options.ts";
 import type { Peer } from "../p2p/peer.ts";
@@ -39,6 +39,8 @@ import { openDataDir } from "./dataDir.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
 import { buildInfo } from "../version.ts";
 import { countedHeights } from "../consensus/eligibility.ts";
+import { activeAt, epochAt } from "../consensus/validators.ts";
+import type { BlockMeta } from "../storage/records.ts";
 
 /** Transaction refusals that strike the peer that relayed it: no honest node relays such a transaction. */
 const STRIKE_TX_CODES: ReadonlySet<TxErrorCode> = new Set<TxErrorCode>(["BAD_SIGNATURE", "BAD_CHAIN_ID", "BAD_KIND", "BAD_BLS_KEY", "BAD_POP"]);
@@ -140,6 +142,8 @@ export class VisionNode {
     const db = await openDataDir(opts.dataDir);
     const cleanup: (() => Promise<void> | void)[] = [() => db.close()];
     try {
+      // An older protocol's data dir is refused before the key file or admin token is touched.
+      await Chain.refuseOlderProtocol(db, genesisBlock(opts.spec).hash);
       const settings = new NodeSettings(opts.configFile, join(opts.dataDir, "admin.token"));
       const keyFile = opts.keyFile ?? join(opts.dataDir, "node.key");
       const { key, created, blsAdded } = loadOrCreateKey(keyFile);
@@ -150,7 +154,7 @@ export class VisionNode {
       if (offset !== 0) log.warn({ clock_offset_ms: offset }, "Clock offset in effect (testing)");
       const chain = await Chain.open({ spec: opts.spec, now }, { db, logger: log.child({ module: "chain" }) });
       cleanup.push(() => chain.close());
-      const attestations = new AttestationPool();
+      const attestations = new AttestationPool({ epochLength: opts.spec.params.epoch_length });
       const mempool = new Mempool();
       const claims = new ClaimReceipts();
       // Read at scrape time; the services below exist by the time anything scrapes.
@@ -164,7 +168,9 @@ export class VisionNode {
         powHashes: () => minerPool.totalHashes,
         eligible: () => snapshot.eligible,
       });
-      chain.on("imported", (_meta, _block, seconds) => {
+      chain.on("revealVerified", () => metrics.randaoRevealsVerifiedTotal.inc());
+      chain.on("imported", (_meta, block, seconds) => {
+        attestations.noteBlock(block); // what its branch carries is not selected again there
         metrics.blockImportSeconds.observe(seconds);
         metrics.blocksImportedTotal.inc();
       });
@@ -207,7 +213,7 @@ export class VisionNode {
       const pow = opts.spec.consensus === "pow";
       const producer = opts.produce && !pow
         ? new Producer(
-            { ebid: key.ebid, secretKey: key.secretKey, now },
+            { ebid: key.ebid, secretKey: key.secretKey, blsSecretKey: key.blsSecretKey, now },
             {
               chain,
               attestations,
@@ -225,7 +231,7 @@ export class VisionNode {
       cleanup.push(() => minerPool.stop());
       const miner = opts.produce && opts.mine
         ? new Miner(
-            { ebid: key.ebid, secretKey: key.secretKey, delayMs: () => settings.delayMs, minDifficulty: () => settings.minDifficulty, now },
+            { ebid: key.ebid, secretKey: key.secretKey, blsSecretKey: key.blsSecretKey, delayMs: () => settings.delayMs, minDifficulty: () => settings.minDifficulty, now },
             {
               chain,
               attestations,
@@ -233,7 +239,7 @@ export class VisionNode {
               pool: minerPool,
               canMine: () => {
                 if (syncer.progress.syncing) return false;
-                if (!pow) return snapshot.eligible; // the fallback: any eligible node (docs/protocol.md §6)
+                if (!pow) return snapshot.eligible; // the fallback: an eligible validator, or anyone while none is active (docs/protocol.md §6.3; the miner checks who)
                 // pow chains: enough live peers with backed heights, read now (blocks can come faster
                 // than the 1 s snapshot); being at the tip is checked per job against them (fix 1).
                 return peerHeights().length >= opts.spec.params.min_ready_peers;
@@ -290,6 +296,12 @@ export class VisionNode {
       node.countedPeerHeights = peerHeights;
       chain.on("head", (e) => node!.onHead(e));
       node.nextSchedule = await chain.scheduleFor(chain.head);
+      await node.refreshActive(chain.head);
+      // What the head's last attestation_max_age blocks carry (imports note it from now on).
+      for (const hash of (await chain.branchHashes(chain.head, chain.head.height - opts.spec.params.attestation_max_age + 1)).values()) {
+        const block = await chain.getBlock(hash);
+        if (block) attestations.noteBlock(block);
+      }
       await node.restoreJournal();
       node.heartbeat = setInterval(() => {
         node!.scheduleStatus();
@@ -516,10 +528,38 @@ export class VisionNode {
     const head = this.chain.head.height;
     const maxAge = this.chain.spec.params.attestation_max_age;
     if (a.height > head + 1 || a.height + maxAge < head) return; // stale or far ahead: ignore quietly
+    // Only validators active at epoch(head) or epoch(head + 1), checked before the signature (a
+    // lookup, so unbonded keys cost nothing): others are ignored quietly, not struck (one that just
+    // exited is not hostile), not stored and not relayed.
+    if (!this.activeNowOrNext(a.ebid)) return;
     if (!verify(Domain.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
     this.seenAttestations.set(id, true);
     // Relay only what is new: not one the pool already holds (seenAttestations is bounded and forgets).
     if (this.attestations.add(a)) this.p2p.broadcast({ type: "attestation", attestation: a }, peer);
+  }
+
+  /**
+   * Gives the attestation pool the validators active at epoch(head) .. epoch(head + 2) from the
+   * registry after `head` (activity is fixed two epochs ahead: docs/protocol.md §5), so the gossip
+   * check, the attesting decision and the selection are lookups.
+   */
+  private async refreshActive(head: BlockMeta): Promise<void> {
+    const registry = await this.chain.registryAfter(head);
+    const L = this.chain.spec.params.epoch_length;
+    for (let e = epochAt(head.height, L); e <= epochAt(head.height + 2, L); e++) this.attestations.setActive(e, activeAt(registry, e));
+    // The metrics of the next height: its epoch's active validators, and those of them in its pool.
+    const next = epochAt(head.height + 1, L);
+    const pool = (await this.chain.scheduleFor(head)).pool;
+    if (this.chain.head.hash !== head.hash) return; // a later head's refresh sets them
+    this.metrics.validatorsActive.set(this.attestations.activeCount(next) ?? 0);
+    this.metrics.validatorsLive.set(pool.filter((ebid) => this.attestations.isActive(ebid, next) === true).length);
+  }
+
+  /** Whether `ebid` is a validator active at epoch(head) or epoch(head + 1). */
+  private activeNowOrNext(ebid: string): boolean {
+    const h = this.chain.head.height;
+    const L = this.chain.spec.params.epoch_length;
+    return this.attestations.isActive(ebid, epochAt(h, L)) === true || this.attestations.isActive(ebid, epochAt(h + 1, L)) === true;
   }
 
   // The attestations an imported block carries are known: gossip of them is not relayed again.
@@ -538,12 +578,24 @@ export class VisionNode {
       this.metrics.reorgDepth.observe(e.reorgDepth);
     }
     this.chain.scheduleFor(head).then((s) => (this.nextSchedule = s), () => undefined);
+    // Activity first (the attesting decision reads it), then attest if this head is still the head.
+    this.refreshActive(head).then(
+      () => this.maybeAttest(head),
+      (err) => this.log.warn({ err: (err as Error).message }, "Validator registry read failed"),
+    );
     // One update at a time, in head order; close() waits for the last before closing the database.
     this.mempoolUpdates = this.mempoolUpdates.then(() => this.updateMempool(e)).catch((err) => this.log.warn({ err: (err as Error).message }, "Mempool update failed"));
     this.attestations.prune(head.height - 2 * this.chain.spec.params.attestation_max_age);
-    // Proof-of-Sync made verifiable: an eligible node attests each new tip it holds (docs/protocol.md §5).
-    // Attesting volunteers for slots, so nodes that never produce do not attest; pow chains have no pool.
-    if (this.producer && this.snapshot.eligible && !this.syncer.progress.syncing) {
+  }
+
+  /**
+   * Proof-of-Sync made verifiable: an eligible node attests each new tip it holds (docs/protocol.md
+   * §5). Attesting volunteers for slots, so nodes that never produce do not attest, and only a
+   * validator active at epoch(head) or epoch(head + 1) attests (pow chains have none).
+   */
+  private maybeAttest(head: BlockMeta): void {
+    if (this.chain.head.hash !== head.hash || this.closing) return;
+    if (this.producer && this.snapshot.eligible && !this.syncer.progress.syncing && this.activeNowOrNext(this.key.ebid)) {
       const body = { ebid: this.key.ebid, height: head.height, block_hash: head.hash };
       const a: Attestation = { ...body, sig: sign(Domain.attest, body, this.key.secretKey) };
       this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);

@@ -6,8 +6,8 @@ import { z } from "zod";
 import { attestationSchema, blockSchema, formatZodError, hex32, hexSig, txSchema, uint, wsUrl } from "../consensus/wire.ts";
 import { AGENT_MAX_CHARS, PRINTABLE_ASCII } from "../version.ts";
 
-/** P2P protocol version carried in `hello`. */
-export const PROTOCOL_VERSION = 1;
+/** P2P protocol version carried in `hello` (docs/protocol.md §9.3); a peer of another version is refused. */
+export { PROTOCOL_VERSION } from "../version.ts";
 
 const port = z.number().int().min(0).max(65535);
 

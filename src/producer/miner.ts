@@ -2,7 +2,9 @@
  * The PoW miner service (docs/protocol.md §6.3 and §8; the miner race report's three fixes; the
  * chain-core mining API's stats). On `pow` chains it mines every height; on Proof-of-Sync chains it
  * mines the `slot: null` fallback once every slot has passed with no block (or at once for an empty
- * pool).
+ * pool), and only when it may produce it: when some validator is active at the height's epoch, only
+ * an active validator mines the fallback (anyone else's would be invalid); with none, anyone
+ * eligible does (the bootstrap of a chain without validators).
  *
  * - Fix 1: a job starts only on the current tip, after re-checking that no block filled its height.
  * - Fix 2: a head change aborts the running job at once (the pool stops its workers within a batch
@@ -21,11 +23,14 @@ import { sealBlock } from "./blockBuilder.ts";
 import { buildTemplate, powPlan, type TemplateModules } from "./template.ts";
 import type { MinerPool } from "./pow/minerPool.ts";
 import type { Metrics } from "../metrics/index.ts";
+import { epochAt, isActive, type RegistryReader } from "../consensus/validators.ts";
 
 /** Miner identity, clock and knobs. */
 export interface MinerOptions {
   ebid: string;
   secretKey: Uint8Array;
+  /** the BLS secret key that signs the RANDAO reveal of a validator's fallback block (docs/protocol.md §6.4) */
+  blsSecretKey?: Uint8Array;
   /** pause per 4-nonce step per worker, to provoke races (the miner race report's `mining_delay_ms`); read per job */
   delayMs: () => number;
   /** the node's own mining difficulty on `pow` chains (config or `/difficulty/set`); only raises */
@@ -91,6 +96,17 @@ export interface MinerStats {
 }
 
 const JOBS_KEPT = 200;
+
+/**
+ * Whether `ebid` may mine the Proof-of-Sync fallback at an epoch (docs/protocol.md §6): when the
+ * records (after the parent) hold a validator active at `epoch`, only an active validator may; with
+ * none, anyone (the bootstrap).
+ */
+export function mayMineFallback(registry: RegistryReader, ebid: string, epoch: number): boolean {
+  const own = registry.get(ebid);
+  if (own && isActive(own, epoch)) return true;
+  return !registry.all().some((r) => isActive(r, epoch));
+}
 
 /** The miner. `start()`/`stop()` are idempotent. */
 export class Miner {
@@ -170,6 +186,11 @@ export class Miner {
     const parent = chain.head;
     if (this.attempted.has(parent.hash)) return;
     if (this.m.networkHeight() > parent.height) return; // a peer holds this height: sync, do not mine it
+    if (chain.spec.consensus !== "pow") {
+      // Only an active validator's fallback is valid while any validator is active: others do not start.
+      const epoch = epochAt(parent.height + 1, chain.spec.params.epoch_length);
+      if (!mayMineFallback(await chain.registryAfter(parent), this.opts.ebid, epoch)) return;
+    }
     const plan = await powPlan(chain, parent, this.opts.minDifficulty());
     // The fallback opens at T(len(winners)), anchored like the slots (docs/protocol.md §6): after a
     // stall, when every T(k) is past, the scheduled producers still get their turns (seen + k *
@@ -199,7 +220,7 @@ export class Miner {
   private async mineOn(parent: BlockMeta, difficulty: number, timestamp: number, kind: "fallback" | "pow"): Promise<JobOutcome> {
     const { chain, log } = this.m;
     const height = parent.height + 1;
-    const template = await buildTemplate(this.m, parent, { producer: this.opts.ebid, slot: null, timestamp, difficulty });
+    const template = await buildTemplate(this.m, parent, { producer: this.opts.ebid, slot: null, timestamp, difficulty }, this.opts.blsSecretKey);
     const record: MiningJob = {
       height, parent_hash: parent.hash, difficulty, kind, started_at: this.now(), ended_at: null, outcome: null, hashes: 0,
       block_hash: null, competing_hash: null, abort_latency_ms: null, wasted_hashes: null, error: null,

@@ -9,6 +9,7 @@ import { makeKeys, makeSpec, tempDir } from "../helpers/fixtures.ts";
 import { getJson, startMesh, type NodeProc } from "../helpers/nodeProcess.ts";
 import { handshakeClient, rawClient, waitFor } from "../helpers/net.ts";
 import { Domain, sign } from "../../src/consensus/signatures.ts";
+import { PROTOCOL_VERSION } from "../../src/p2p/messages.ts";
 
 test("hostile peers are refused or banned; the node keeps producing and serving", async () => {
   const t = tempDir();
@@ -38,14 +39,14 @@ test("hostile peers are refused or banned; the node keeps producing and serving"
     // A handshake that stalls is cut by the 10 s timeout (checked in the P2P unit tests with 200 ms);
     // here: a hello and then silence is still open after 1 s but holds no ready slot.
     const stall = await rawClient(url);
-    stall.ws.send(JSON.stringify({ type: "hello", version: 1, chain_id: spec.chain_id, genesis_hash: genesis, ebid: other.ebid, nonce: randomBytes(32).toString("hex"), listen_port: 0, height: 0, tip_hash: genesis }) + "\n");
+    stall.ws.send(JSON.stringify({ type: "hello", version: PROTOCOL_VERSION, chain_id: spec.chain_id, genesis_hash: genesis, ebid: other.ebid, nonce: randomBytes(32).toString("hex"), listen_port: 0, height: 0, tip_hash: genesis }) + "\n");
     await new Promise((r) => setTimeout(r, 1000));
     assert.ok(!(await getJson(`${target.api}/api/peers`)).peers.some((p: { ebid: string }) => p.ebid === other.ebid), "a stalled handshake is not a peer");
     stall.ws.terminate();
 
     // A wrong signature in hello_ack: refused.
     const w = await rawClient(url);
-    w.ws.send(JSON.stringify({ type: "hello", version: 1, chain_id: spec.chain_id, genesis_hash: genesis, ebid: attacker.ebid, nonce: randomBytes(32).toString("hex"), listen_port: 0, height: 0, tip_hash: genesis }) + "\n");
+    w.ws.send(JSON.stringify({ type: "hello", version: PROTOCOL_VERSION, chain_id: spec.chain_id, genesis_hash: genesis, ebid: attacker.ebid, nonce: randomBytes(32).toString("hex"), listen_port: 0, height: 0, tip_hash: genesis }) + "\n");
     await waitFor(() => w.lines.length >= 1, 3000, "the node's hello");
     w.ws.send(JSON.stringify({ type: "hello_ack", sig: sign(Domain.hello, { forged: true }, attacker.secretKey) }) + "\n");
     assert.match((await w.closed).reason, /bad handshake signature/);

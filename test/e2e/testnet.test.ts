@@ -12,6 +12,7 @@ import type { Block } from "../../src/consensus/types.ts";
 import type { ChainSpec } from "../../src/chain/spec.ts";
 import { Domain, ebidOf, sign } from "../../src/consensus/signatures.ts";
 import { readKeyFile } from "../../src/node/keyfile.ts";
+import { PROTOCOL_VERSION } from "../../src/p2p/messages.ts";
 import { draftHeader, sealBlock } from "../../src/producer/blockBuilder.ts";
 
 const t = tempDir("vision-e2e-");
@@ -109,7 +110,7 @@ test("hostile P2P input is refused with a logged reason while the node keeps pro
   const url = `ws://127.0.0.1:${target.p2pPort}`;
   const genesis = (await getJson(`${target.api}/api/chain/spec`)).genesis_hash as string;
   const hello = (chainId: string, ebid: string, nonce: string) =>
-    JSON.stringify({ type: "hello", version: 1, chain_id: chainId, genesis_hash: genesis, ebid, nonce, listen_port: 0, height: 0, tip_hash: genesis }) + "\n";
+    JSON.stringify({ type: "hello", version: PROTOCOL_VERSION, chain_id: chainId, genesis_hash: genesis, ebid, nonce, listen_port: 0, height: 0, tip_hash: genesis }) + "\n";
   // a hello for another chain
   const other = await rawClient(url);
   other.ws.send(hello("some-other-chain", "ab".repeat(32), randomBytes(32).toString("hex")));

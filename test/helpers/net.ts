@@ -1,5 +1,6 @@
 import { createServer } from "node:net";
 import WebSocket from "ws";
+import { PROTOCOL_VERSION } from "../../src/p2p/messages.ts";
 
 /** Polls `fn` until it returns a truthy value or `ms` pass. */
 export async function waitFor<T>(fn: () => T | Promise<T>, ms = 10_000, what = "condition"): Promise<NonNullable<T>> {
@@ -48,7 +49,7 @@ export async function handshakeClient(
   const { Domain, sign } = await import("../../src/consensus/signatures.ts");
   const c = await rawClient(url);
   const nonce = randomBytes(32).toString("hex");
-  const helloLine = JSON.stringify({ type: "hello", version: 1, chain_id: chainId, genesis_hash: genesisHash, ebid: key.ebid, nonce, listen_port: 0, height: 0, tip_hash: genesisHash }) + "\n";
+  const helloLine = JSON.stringify({ type: "hello", version: PROTOCOL_VERSION, chain_id: chainId, genesis_hash: genesisHash, ebid: key.ebid, nonce, listen_port: 0, height: 0, tip_hash: genesisHash }) + "\n";
   c.ws.send(helloLine);
   await waitFor(() => c.lines.some((l) => l.includes('"hello"')), 5000, "hello");
   const theirs = JSON.parse(c.lines.find((l) => l.includes('"hello"'))!) as { nonce: string };

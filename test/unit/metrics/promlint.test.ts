@@ -33,6 +33,9 @@ test("the node's exposition is promtool-clean, with every metric used at least o
   m.powBlocksMinedTotal.inc();
   m.powJobsTotal.inc({ outcome: "mined" });
   m.powAbortSeconds.observe(0.002);
+  m.validatorsActive.set(4);
+  m.validatorsLive.set(3);
+  m.randaoRevealsVerifiedTotal.inc();
   const text = await m.registry.metrics();
   assert.deepEqual(promLint(text), []);
   const s = series(text);
@@ -74,4 +77,20 @@ test("the checker finds each kind of problem promtool reports", () => {
   }
   const histogram = '# HELP h_seconds x\n# TYPE h_seconds histogram\nh_seconds_bucket{le="1"} 1\nh_seconds_bucket{le="+Inf"} 1\nh_seconds_sum 0.5\nh_seconds_count 1\n';
   assert.deepEqual(promLint(histogram), []);
+});
+
+test("validators: active and live gauges, and the RANDAO reveals verified counter", async () => {
+  const m = metrics();
+  m.validatorsActive.set(5);
+  m.validatorsLive.set(2);
+  m.randaoRevealsVerifiedTotal.inc();
+  m.randaoRevealsVerifiedTotal.inc();
+  const text = await m.registry.metrics();
+  assert.match(text, /^# TYPE vision_validators_active gauge$/m);
+  assert.match(text, /^# TYPE vision_validators_live gauge$/m);
+  assert.match(text, /^# TYPE vision_randao_reveals_verified_total counter$/m);
+  const s = series(text);
+  assert.equal(s.get("vision_validators_active"), 5);
+  assert.equal(s.get("vision_validators_live"), 2);
+  assert.equal(s.get("vision_randao_reveals_verified_total"), 2);
 });

@@ -55,3 +55,29 @@ test("an attestation already carried by an imported block is not relayed; a new 
     dir.cleanup();
   }
 });
+
+test("after a restart, an attestation the branch's recent blocks already carry is not selected again", async () => {
+  const dir = tempDir();
+  const c = await openTestChain(spec, dir.dir);
+  const [b1] = await extend(c.chain, keys, 1);
+  const known = attest(keys[1]!, 1, b1!.hash);
+  await c.chain.importBlock(await blockFor(c.chain, c.chain.head, keys, 0, { attestations: [known] }));
+  await c.close();
+  const node = await VisionNode.init(
+    { dataDir: dir.dir, spec, p2p: { host: "127.0.0.1", port: 0, peers: [] }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false },
+    silentLog,
+  );
+  try {
+    const fresh = attest(keys[2]!, 1, b1!.hash);
+    node.attestations.add(known); // heard again by gossip after the restart
+    node.attestations.add(fresh);
+    const { buildTemplate } = await import("../../../src/producer/template.ts");
+    const t = await buildTemplate({ chain: node.chain, attestations: node.attestations, mempool: node.mempool, log: silentLog }, node.chain.head, {
+      producer: keys[0]!.ebid, slot: 0, timestamp: node.chain.head.timestamp + 1, difficulty: 1,
+    });
+    assert.deepEqual(t.attestations.map((a) => a.ebid), [fresh.ebid]);
+  } finally {
+    await node.close();
+    dir.cleanup();
+  }
+});

@@ -2,6 +2,7 @@
 // not take the node's peer slots (docs/protocol.md §9.4: handshakes are counted and capped apart).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { PROTOCOL_VERSION } from "../../../src/p2p/messages.ts";
 import { makeKeys } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
 import { connect, freshKey, handshake, manager, nonLoopback, sleep, type Hostile } from "./attackKit.ts";
@@ -68,7 +69,7 @@ test("handshakes a stranger holds open from a few addresses cannot keep an hones
     for (const addr of ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]) {
       for (let i = 0; i < 2; i++) {
         const c = await connect(url, addr);
-        c.send({ type: "hello", version: 1, chain_id: "c1", genesis_hash: "11".repeat(32), ebid: freshKey().ebid, nonce: "ab".repeat(32), listen_port: 0, height: 0, tip_hash: "11".repeat(32) });
+        c.send({ type: "hello", version: PROTOCOL_VERSION, chain_id: "c1", genesis_hash: "11".repeat(32), ebid: freshKey().ebid, nonce: "ab".repeat(32), listen_port: 0, height: 0, tip_hash: "11".repeat(32) });
         held.push(c);
       }
     }

@@ -8,6 +8,7 @@ import { Domain, sign } from "../../../src/consensus/signatures.ts";
 import { PeerManager, type P2PHandlers } from "../../../src/p2p/peerManager.ts";
 import { defaultP2POptions, type P2POptions } from "../../../src/p2p/options.ts";
 import type { Peer } from "../../../src/p2p/peer.ts";
+import { PROTOCOL_VERSION } from "../../../src/p2p/messages.ts";
 import { pino, type Logger } from "pino";
 import { silentLog, testKey, type TestKey } from "../../helpers/fixtures.ts";
 import { rawClient, waitFor } from "../../helpers/net.ts";
@@ -80,7 +81,7 @@ export async function connect(url: string, localAddress?: string): Promise<Hosti
 export async function handshake(url: string, key: TestKey, nodeEbid: string, opts: { localAddress?: string; hello?: Record<string, unknown> } = {}): Promise<Hostile> {
   const c = await connect(url, opts.localAddress);
   const nonce = randomBytes(32).toString("hex");
-  c.send({ type: "hello", version: 1, chain_id: CHAIN_ID, genesis_hash: GENESIS, ebid: key.ebid, nonce, listen_port: 0, height: 0, tip_hash: GENESIS, ...opts.hello });
+  c.send({ type: "hello", version: PROTOCOL_VERSION, chain_id: CHAIN_ID, genesis_hash: GENESIS, ebid: key.ebid, nonce, listen_port: 0, height: 0, tip_hash: GENESIS, ...opts.hello });
   await waitFor(() => c.lines.some((l) => l.includes('"hello_ack"')), 5000, "the node's hello and ack");
   const theirs = JSON.parse(c.lines.find((l) => l.includes('"hello"'))!) as { nonce: string };
   c.send({ type: "hello_ack", sig: sign(Domain.hello, { chain_id: CHAIN_ID, genesis_hash: GENESIS, ebid: key.ebid, peer_ebid: nodeEbid, nonce, peer_nonce: theirs.nonce }, key.secretKey) });

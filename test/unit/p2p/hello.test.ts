@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { LEARNED_MAX_FAILURES } from "../../../src/p2p/peerManager.ts";
 import { assertP2POptions, defaultP2POptions, P2POptionsError, resolveP2POptions, type P2POptions } from "../../../src/p2p/options.ts";
 import { buildInfo } from "../../../src/version.ts";
+import { PROTOCOL_VERSION } from "../../../src/p2p/messages.ts";
 import { makeKeys, type TestKey } from "../../helpers/fixtures.ts";
 import { freePort, handshakeClient, rawClient, waitFor } from "../../helpers/net.ts";
 import { freshKey, handshake, manager } from "./attackKit.ts";
@@ -14,7 +15,7 @@ const GENESIS = "11".repeat(32);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function hello(key: TestKey, extra: Record<string, unknown> = {}) {
-  return { type: "hello", version: 1, chain_id: "c1", genesis_hash: GENESIS, ebid: key.ebid, nonce: randomBytes(32).toString("hex"), listen_port: 0, height: 0, tip_hash: GENESIS, ...extra };
+  return { type: "hello", version: PROTOCOL_VERSION, chain_id: "c1", genesis_hash: GENESIS, ebid: key.ebid, nonce: randomBytes(32).toString("hex"), listen_port: 0, height: 0, tip_hash: GENESIS, ...extra };
 }
 
 test("our hello carries this build's agent and no advertise_url unless configured; an older node's hello (neither field) is accepted", async () => {
@@ -222,4 +223,23 @@ test("P2P options are checked: each bad value is a P2POptionsError naming the op
   assert.deepEqual(resolveP2POptions({}, ["ws://boot:7072"]).peers, ["ws://boot:7072"]);
   assert.deepEqual(resolveP2POptions({ peers: ["ws://mine:7072"] }, ["ws://boot:7072"]).peers, ["ws://mine:7072"]);
   assert.equal(resolveP2POptions({ maxPeers: undefined }).maxPeers, defaultP2POptions.maxPeers);
+});
+
+test("protocol version 2: our hello says version 2; a version 1 hello is refused, naming the version, over a real socket", async () => {
+  const a = manager(keys[0]!);
+  await a.start();
+  try {
+    const c = await rawClient(`ws://127.0.0.1:${a.port}`);
+    c.ws.send(JSON.stringify(hello(keys[1]!, { version: 1 })) + "\n");
+    const closed = await c.closed;
+    assert.equal(closed.reason, "protocol version 1 not supported");
+    const ours = JSON.parse(c.lines.find((l) => l.includes('"hello"'))!) as Record<string, unknown>;
+    assert.equal(ours.version, 2);
+    assert.equal(a.readyPeers().length, 0);
+    // A version 2 hello from the same key completes the handshake.
+    await handshakeClient(`ws://127.0.0.1:${a.port}`, keys[1]!, "c1", GENESIS, keys[0]!.ebid);
+    await waitFor(() => a.readyPeers()[0], 2000, "version 2 peer ready");
+  } finally {
+    await a.stop();
+  }
 });

@@ -5,6 +5,7 @@ import type WebSocket from "ws";
 import { isLocalHost, mayLearn } from "../../../src/p2p/learn.ts";
 import { Peer } from "../../../src/p2p/peer.ts";
 import { defaultP2POptions } from "../../../src/p2p/options.ts";
+import { PROTOCOL_VERSION } from "../../../src/p2p/messages.ts";
 
 test("isLocalHost: loopback, unspecified and localhost names in every spelling", () => {
   const local = ["localhost", "LOCALHOST", "db.localhost", "127.0.0.1", "127.255.0.9", "0.0.0.0", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::", "[::]", "::ffff:127.0.0.1", "[::ffff:7f00:1]", "::ffff:0.0.0.0"];
@@ -38,7 +39,7 @@ test("a peer's dialable address: its advertise_url, unless that points at this m
   const events = { onReady() {}, onMessage() {}, onStrike() {}, onClose() {} };
   const peer = (direction: "inbound" | "outbound", remote: string, advertise_url: string | undefined, dialUrl?: string) => {
     const p = new Peer(fakeWs, direction, remote, me, defaultP2POptions, events, dialUrl);
-    p.hello = { type: "hello", version: 1, chain_id: "c1", genesis_hash: "11".repeat(32), ebid: "33".repeat(32), nonce: "44".repeat(32), listen_port: 7072, height: 0, tip_hash: "11".repeat(32), advertise_url };
+    p.hello = { type: "hello", version: PROTOCOL_VERSION, chain_id: "c1", genesis_hash: "11".repeat(32), ebid: "33".repeat(32), nonce: "44".repeat(32), listen_port: 7072, height: 0, tip_hash: "11".repeat(32), advertise_url };
     return p;
   };
   const cases: [Peer, string][] = [

@@ -6,6 +6,7 @@ import { PeerManager, type P2PHandlers } from "../../../src/p2p/peerManager.ts";
 import { defaultP2POptions } from "../../../src/p2p/options.ts";
 import type { Message } from "../../../src/p2p/messages.ts";
 import { Domain, sign } from "../../../src/consensus/signatures.ts";
+import { PROTOCOL_VERSION } from "../../../src/p2p/messages.ts";
 import { makeKeys, silentLog, type TestKey } from "../../helpers/fixtures.ts";
 import { handshakeClient, rawClient, waitFor } from "../../helpers/net.ts";
 
@@ -94,7 +95,7 @@ test("a bad handshake signature is refused; malformed lines earn strikes and a b
   await a.pm.start();
   try {
     const hello = (k: TestKey, nonce: string) => ({
-      type: "hello", version: 1, chain_id: "c1", genesis_hash: GENESIS, ebid: k.ebid, nonce, listen_port: 0, height: 0, tip_hash: GENESIS,
+      type: "hello", version: PROTOCOL_VERSION, chain_id: "c1", genesis_hash: GENESIS, ebid: k.ebid, nonce, listen_port: 0, height: 0, tip_hash: GENESIS,
     });
     const c = await rawClient(`ws://127.0.0.1:${a.pm.port}`);
     const nonce = randomBytes(32).toString("hex");

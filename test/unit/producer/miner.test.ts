@@ -4,7 +4,8 @@
 // pow.test.ts and e2e.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Miner } from "../../../src/producer/miner.ts";
+import { mayMineFallback, Miner } from "../../../src/producer/miner.ts";
+import type { RegistryReader, ValidatorRecord } from "../../../src/consensus/validators.ts";
 import { AttestationPool } from "../../../src/chain/attestationPool.ts";
 import { Mempool } from "../../../src/chain/mempool.ts";
 import { meetsDifficulty, powHash, sealHash } from "../../../src/consensus/hashing.ts";
@@ -149,4 +150,56 @@ test("fix 3: a mined block that loses fork choice is not retried; the miner move
   } finally {
     await c.destroy();
   }
+});
+
+/** A Proof-of-Sync chain whose genesis validators are `validators`; the clock far past every slot of height 1. */
+async function posChainWith(validators: ReturnType<typeof makeKeys>) {
+  const c = await openTestChain(makeSpec(validators));
+  c.clock.now += 3_600_000;
+  return c;
+}
+
+test("fallback (Proof-of-Sync): with an active validator, only an active validator starts the job; with none, anyone eligible mines (bootstrap)", async () => {
+  // an outsider: some validator is active at epoch(1), and it is not one of them
+  const outsider = await posChainWith([rival]);
+  try {
+    const { miner } = minerOn(outsider, fakePool());
+    await miner.tick(new AbortController().signal);
+    assert.deepEqual(miner.recentJobs(), [], "no fallback job for a node that is not an active validator");
+    assert.equal(outsider.chain.head.height, 0);
+  } finally {
+    await outsider.destroy();
+  }
+  // an active validator mines the fallback once every slot has passed
+  const validator = await posChainWith([me, rival]);
+  try {
+    const { miner } = minerOn(validator, fakePool());
+    await miner.tick(new AbortController().signal);
+    assert.deepEqual(miner.recentJobs().map((j) => [j.height, j.kind]), [[1, "fallback"]]);
+  } finally {
+    await validator.destroy();
+  }
+  // no validator at all: the bootstrap, anyone eligible mines
+  const bootstrap = await posChainWith([]);
+  try {
+    const { miner } = minerOn(bootstrap, fakePool());
+    await miner.tick(new AbortController().signal);
+    assert.deepEqual(miner.recentJobs().map((j) => [j.height, j.kind]), [[1, "fallback"]]);
+  } finally {
+    await bootstrap.destroy();
+  }
+});
+
+test("mayMineFallback: an active validator may; a pending, exited or unknown key may not while another is active; anyone when none is active", () => {
+  const rec = (ebid: string, activation_epoch: number, exit_epoch: number | null): ValidatorRecord => ({ ebid, bls_pubkey: "", bond: 1000n, activation_epoch, exit_epoch });
+  const reg = (...rs: ValidatorRecord[]): RegistryReader => ({ get: (e) => rs.find((r) => r.ebid === e), all: () => rs, size: rs.length });
+  const r = reg(rec("a", 0, null), rec("p", 5, null), rec("x", 0, 3));
+  assert.equal(mayMineFallback(r, "a", 4), true, "active");
+  assert.equal(mayMineFallback(r, "p", 4), false, "pending until epoch 5");
+  assert.equal(mayMineFallback(r, "p", 5), true, "active from its activation epoch");
+  assert.equal(mayMineFallback(r, "x", 2), true, "exiting, still active before exit_epoch");
+  assert.equal(mayMineFallback(r, "x", 3), false, "exited");
+  assert.equal(mayMineFallback(r, "stranger", 4), false);
+  assert.equal(mayMineFallback(reg(rec("p", 5, null), rec("x", 0, 3)), "stranger", 4), true, "no validator active at epoch 4: the bootstrap");
+  assert.equal(mayMineFallback(reg(), "stranger", 0), true, "no validators at all");
 });
