@@ -17,7 +17,7 @@ const [k0, k1, bonder] = keys as [(typeof keys)[number], (typeof keys)[number], 
 const spec = makeSpec([k0, k1], { alloc: { [bonder.ebid]: "100000", [k1.ebid]: "100" }, params: { block_time_ms: 2000, epoch_length: 4 } });
 
 /** The API app over `chain`, with fakes for what these routes do not read. */
-export function appOver(chain: Chain, over: Partial<ApiModules> = {}) {
+function appOver(chain: Chain, over: Partial<ApiModules> = {}) {
   const snap = nextSnapshot(chain.head.height, chain.head.height, chain.head.hash, [chain.head.height], spec.params);
   return createApi({
     mempool: new Mempool(),
