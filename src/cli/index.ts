@@ -195,7 +195,7 @@ db.command("verify")
 
 program
   .command("status")
-  .description("a readable table of /api/mining/status: tip, sync, eligibility, the next height's schedule, claims")
+  .description("a readable table of /api/mining/status: tip, sync, eligibility, the next height's schedule, this node's validator state and the set's counts, claims")
   .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
   .option("--watch", "redraw every --interval ms until Ctrl-C", false)
   .option("--interval <ms>", "redraw interval with --watch", intIn(100, 60_000), 1000)

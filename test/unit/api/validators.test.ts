@@ -54,7 +54,7 @@ async function lastActivity(chain: Chain, ebid: string): Promise<{ last_produced
   return { last_produced: produced, last_attested: attested };
 }
 
-test("GET /api/validators: records with status at the next epoch, bond, epochs, pool and activity; pages; one by EBID", async () => {
+test("GET /api/validators: records with status at the next epoch, bond, epochs, pool and activity; pages; one by EBID; this node's in /api/status and the live view", async () => {
   const c = await openTestChain(spec);
   try {
     const b = await extend(c.chain, keys, 2);
@@ -120,6 +120,14 @@ test("GET /api/validators: records with status at the next epoch, bond, epochs, 
     assert.equal(unknown.status, 404);
     assert.equal((await unknown.json()).error, "not_found");
     assert.equal((await app.request("/api/validators/xyz")).status, 400);
+
+    // This node's own record in /api/status and in the live view (null when it has none).
+    for (const [ebid, expected] of [[bonder.ebid, bonded], [k0.ebid, byEbid.get(k0.ebid)], ["cd".repeat(32), null]] as const) {
+      const own = appOver(c.chain, { ebid });
+      assert.deepEqual((await (await own.request("/api/status")).json()).validator, expected, ebid);
+      const view = await (await own.request("/api/mining/stream")).json();
+      assert.deepEqual(view.validators, { height: head.height, epoch: body.epoch, next_epoch: next, epoch_length: p.epoch_length, counts: body.counts, list: body.validators, me: expected });
+    }
   } finally {
     await c.destroy();
   }

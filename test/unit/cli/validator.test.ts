@@ -31,6 +31,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 
 test("CLI validator bond, unbond, withdraw and status: signed with the key file's keys and submitted; min_bond by default; refusals named", async () => {
   const t = tempDir();
+  writeKeyFile(join(t.dir, "node", "node.key"), keys[0]!.secretKey, keys[0]!.blsSecretKey); // the node is a genesis validator
   const node = await VisionNode.init({ dataDir: join(t.dir, "node"), spec, p2p: { host: "127.0.0.1", port: 0, peers: [] }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false, sync: {} }, silentLog);
   const api = `http://127.0.0.1:${node.apiPort}`;
   const keyFile = join(t.dir, "bonder.key");
@@ -70,6 +71,10 @@ test("CLI validator bond, unbond, withdraw and status: signed with the key file'
     const refused = await cli(["validator", "unbond", "--key", keyFile, "--api", api]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /refused: not_bonded/);
+    // `vision-node status`: this node's validator state and the set's counts on one line.
+    const status = await cli(["status", "--api", api]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^validator\s+active, in pool {2}epoch 0; validators 2: active 2, pending 0, exiting 0, live 2$/m);
     const bad = await cli(["validator", "status", "xyz", "--api", api]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /64 lowercase hex/);
