@@ -8,7 +8,8 @@
  * attesters), seeded when first asked for by a scan of the last `pool_window + 2 * epoch_length`
  * canonical blocks and then kept up to date from the chain's `head` events (a reorg re-reads the
  * new branch down to the common ancestor). Older activity is not indexed: a validator whose last
- * block or attestation is below that window at start shows null until it produces or attests again.
+ * block or attestation is below that window at start (or at a reorg deeper than the window, which
+ * drops what had left it) shows null until it produces or attests again.
  */
 import type { Chain } from "../chain/chain.ts";
 import type { BlockMeta } from "../storage/records.ts";
@@ -120,6 +121,12 @@ export class ValidatorActivity {
     while (m && m.height >= floor && this.entries.get(m.height)?.hash !== m.hash) {
       this.entries.set(m.height, { hash: m.hash, producer: m.producer, attesters: m.attesters });
       m = await this.chain.getMeta(m.parent_hash);
+    }
+    // The walk covered the whole window without meeting the indexed branch: a reorg deeper than
+    // the window. What left the window may be off the canonical chain now: forget it.
+    if (m && m.height < floor && m.height >= 1 && this.entries.get(m.height)?.hash !== m.hash && (this.entries.has(m.height) || this.older.size > 0)) {
+      this.older.clear();
+      for (const h of this.entries.keys()) if (h < floor) this.entries.delete(h);
     }
     for (const [h, e] of this.entries) {
       if (h >= floor) continue;

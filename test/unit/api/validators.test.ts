@@ -132,3 +132,44 @@ test("GET /api/validators: records with status at the next epoch, bond, epochs, 
     await c.destroy();
   }
 });
+
+test("the activity index follows the canonical chain through reorgs and keeps what left its window", async () => {
+  const c = await openTestChain(spec);
+  try {
+    await extend(c.chain, keys, 2);
+    const { ValidatorActivity } = await import("../../../src/api/validators.ts");
+    const small = new ValidatorActivity(c.chain, 2); // the last 2 heights block by block, older ones summed up
+    const large = new ValidatorActivity(c.chain, 100);
+    const fork = (await c.chain.getCanonicalMeta(1))!;
+    const b = await extend(c.chain, keys, 2);
+    const withAttestation = await blockFor(c.chain, c.chain.head, keys, 0, { attestations: [attest(k1, b[1]!.header.height, b[1]!.hash)] });
+    await c.chain.importBlock(withAttestation);
+    await Promise.all([small.settled(), large.settled()]);
+    for (const k of [k0, k1]) {
+      assert.deepEqual(small.of(k.ebid), await lastActivity(c.chain, k.ebid), `before the reorg, small window: ${k.ebid}`);
+      assert.deepEqual(large.of(k.ebid), await lastActivity(c.chain, k.ebid), `before the reorg: ${k.ebid}`);
+    }
+
+    // A heavier branch from height 1 made of backup blocks (weight 1 each, against 2 a primary):
+    // a reorg whose blocks replace the indexed ones, deeper than the small window.
+    let parent = fork;
+    for (let i = 0; i < 10; i++) {
+      const blk = await blockFor(c.chain, parent, keys, 1);
+      await c.chain.importBlock(blk);
+      parent = (await c.chain.getMeta(blk.hash))!;
+    }
+    assert.equal(c.chain.head.hash, parent.hash, "the branch won fork choice");
+    await Promise.all([small.settled(), large.settled()]);
+    for (const k of [k0, k1]) {
+      assert.deepEqual(large.of(k.ebid), await lastActivity(c.chain, k.ebid), `after the reorg: ${k.ebid}`);
+      // Deeper than its window: only the window's blocks count, never the orphaned branch's.
+      const all = await lastActivity(c.chain, k.ebid);
+      const inWindow = (h: number | null) => (h !== null && h > c.chain.head.height - 2 ? h : null);
+      assert.deepEqual(small.of(k.ebid), { last_produced: inWindow(all.last_produced), last_attested: inWindow(all.last_attested) }, `after the reorg, small window: ${k.ebid}`);
+    }
+    small.close();
+    large.close();
+  } finally {
+    await c.destroy();
+  }
+});
