@@ -95,14 +95,30 @@ export class ValidatorActivity {
 
   /** Last produced and attested heights of `ebid` (null: none indexed). */
   of(ebid: string): { last_produced: number | null; last_attested: number | null } {
-    let produced: number | null = null;
-    let attested: number | null = null;
+    this.summary ??= this.summarize();
+    const s = this.summary.get(ebid);
+    return { last_produced: s?.produced ?? null, last_attested: s?.attested ?? null };
+  }
+
+  /** Per EBID, the highest heights of the window's blocks, over what left the window. */
+  private summary: Map<string, { produced: number | null; attested: number | null }> | undefined;
+
+  private summarize(): Map<string, { produced: number | null; attested: number | null }> {
+    const out = new Map([...this.older].map(([k, v]) => [k, { ...v }]));
+    const at = (ebid: string) => {
+      let e = out.get(ebid);
+      if (!e) out.set(ebid, (e = { produced: null, attested: null }));
+      return e;
+    };
     for (const [h, e] of this.entries) {
-      if (e.producer === ebid && (produced === null || h > produced)) produced = h;
-      if ((attested === null || h > attested) && e.attesters.includes(ebid)) attested = h;
+      const p = at(e.producer);
+      p.produced = Math.max(p.produced ?? 0, h);
+      for (const a of e.attesters) {
+        const x = at(a);
+        x.attested = Math.max(x.attested ?? 0, h);
+      }
     }
-    const old = this.older.get(ebid);
-    return { last_produced: produced ?? old?.produced ?? null, last_attested: attested ?? old?.attested ?? null };
+    return out;
   }
 
   // Serialized: each head is indexed after the previous one.
@@ -112,6 +128,7 @@ export class ValidatorActivity {
   }
 
   private async index(head: BlockMeta): Promise<void> {
+    this.summary = undefined;
     const floor = Math.max(1, head.height - this.window + 1);
     // Heights above the new head left the canonical chain.
     for (let h = head.height + 1; h <= this.top; h++) this.entries.delete(h);
@@ -140,6 +157,7 @@ export class ValidatorActivity {
         this.older.set(a, o);
       }
     }
+    this.summary = undefined; // a read during the walk above may have summed up a half-done index
   }
 }
 
