@@ -310,6 +310,7 @@ test("a mining node and a producing node: jobs, claims, PoW counters and the str
     const set = await call(api2, "GET", "/api/validators?from=0&limit=1", 200);
     assert.equal(set.counts.total, 2);
     assert.equal((await call(api2, "GET", `/api/validators/${producer.key.ebid}`, 200)).validator.status, "active");
+    assert.equal((await call(api2, "GET", "/api/status", 200)).validator.ebid, producer.key.ebid, "a validator's own record");
   } finally {
     for (const p of producers.reverse()) await p.close();
     for (const d of dirs) d.cleanup();
