@@ -5,8 +5,8 @@
  * `{type: "view", at, status (exactly GET /api/mining/status), tip, my_jitter_ms, history (recent
  * canonical blocks: height, hash, producer, slot, timestamp, txs), slot_distribution, peers, claims,
  * sync_progress, pow (miner counters, or null), validators (the set after the head: epochs, counts,
- * the first VIEW_VALIDATORS records and this node's own, as `GET /api/validators` shows them)}`. Clients send nothing; anything they send is ignored, a message
- * over 1 KiB closes them. Slow readers are skipped, not buffered without bound. A plain GET of the
+ * the first VIEW_VALIDATORS records and this node's own, as `GET /api/validators` shows them)}`.
+ * Clients send nothing; anything they send is ignored, a message over 1 KiB closes them. Slow readers are skipped, not buffered without bound. A plain GET of the
  * path (no upgrade) answers one view as JSON.
  */
 import type { Server } from "node:http";
