@@ -16,6 +16,7 @@ import { accountRoutes, rewardRoutes } from "./routes/accounts.ts";
 import { mempoolRoutes, txRoutes } from "./routes/tx.ts";
 import { chainCoreRoutes } from "./routes/chaincore.ts";
 import { docsRoutes } from "./routes/docs.ts";
+import { validatorRoutes } from "./routes/validators.ts";
 import { STREAM_PATH, liveView, recentHistory } from "./live.ts";
 import { strictQuery } from "./query.ts";
 import { apiCors } from "./cors.ts";
@@ -24,6 +25,7 @@ import { fileURLToPath } from "node:url";
 
 export type { ApiModules } from "./modules.ts";
 export { attachLiveStream, type LiveStream } from "./live.ts";
+export { validatorActivity, type ValidatorActivity } from "./validators.ts";
 export { withFastPath, FAST_PATHS, type RequestListener } from "./fastPath.ts";
 
 /** How the API app behaves, beyond what it reads. */
@@ -56,6 +58,7 @@ export function createApi(m: ApiModules, opts: ApiOptions = {}): Hono {
   app.route("/api/rewards", rewardRoutes(m));
   app.route("/api/tx", txRoutes(m));
   app.route("/api/mempool", mempoolRoutes(m));
+  app.route("/api/validators", validatorRoutes(m));
   app.route("/api", docsRoutes());
   app.route("/", chainCoreRoutes(m));
   app.get("/dashboard", (c) => c.html(readFileSync(DASHBOARD_FILE, "utf8")));

@@ -4,8 +4,9 @@
  * every new tip (at most one per 100 ms) and at least once a second:
  * `{type: "view", at, status (exactly GET /api/mining/status), tip, my_jitter_ms, history (recent
  * canonical blocks: height, hash, producer, slot, timestamp, txs), slot_distribution, peers, claims,
- * sync_progress, pow (miner counters, or null)}`. Clients send nothing; anything they send is ignored, a message
- * over 1 KiB closes them. Slow readers are skipped, not buffered without bound. A plain GET of the
+ * sync_progress, pow (miner counters, or null), validators (the set after the head: epochs, counts,
+ * the first VIEW_VALIDATORS records and this node's own, as `GET /api/validators` shows them)}`.
+ * Clients send nothing; anything they send is ignored, a message over 1 KiB closes them. Slow readers are skipped, not buffered without bound. A plain GET of the
  * path (no upgrade) answers one view as JSON.
  */
 import type { Server } from "node:http";
@@ -13,11 +14,14 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { ApiModules } from "./modules.ts";
 import { miningStatus } from "./routes/mining.ts";
 import { calculateJitter } from "../consensus/selection.ts";
+import { validatorSet } from "./validators.ts";
 
 /** The stream's path. */
 export const STREAM_PATH = "/api/mining/stream";
 /** Recent blocks in each view (winner history). */
 export const HISTORY_BLOCKS = 50;
+/** Validators listed in each view (the counts cover every one; `GET /api/validators` pages the rest). */
+export const VIEW_VALIDATORS = 100;
 const MAX_CLIENTS = 100;
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 const COALESCE_MS = 100;
@@ -77,6 +81,7 @@ export async function recentHistory(m: Pick<ApiModules, "chain">): Promise<reado
 export async function liveView(m: ApiModules, history: readonly HistoryEntry[]): Promise<Record<string, unknown>> {
   const status = await miningStatus(m);
   const head = m.chain.head;
+  const set = await validatorSet(m.chain);
   const schedule = await m.chain.scheduleFor(head);
   const p = m.chain.spec.params;
   const distribution: Record<string, number> = {};
@@ -97,6 +102,15 @@ export async function liveView(m: ApiModules, history: readonly HistoryEntry[]):
     claims: m.claims.records(10),
     sync_progress: m.syncer.progress,
     pow: m.mining.miner ? { ...m.mining.miner.stats, hash_rate: Math.round(m.mining.miner.rates().hash_rate) } : null,
+    validators: {
+      height: set.height,
+      epoch: set.epoch,
+      next_epoch: set.next_epoch,
+      epoch_length: set.epoch_length,
+      counts: set.counts,
+      list: set.validators.slice(0, VIEW_VALIDATORS),
+      me: set.validators.find((v) => v.ebid === m.ebid) ?? null,
+    },
   };
 }
 

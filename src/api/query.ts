@@ -16,6 +16,7 @@ export const ROUTE_QUERY: Readonly<Record<string, readonly string[]>> = {
   "GET /api/peers": ["from", "limit"],
   "GET /api/rewards": ["from", "limit"],
   "GET /api/mempool": ["from", "limit"],
+  "GET /api/validators": ["from", "limit"],
   "GET /blockchain": ["from", "limit"],
 };
 

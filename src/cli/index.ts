@@ -3,7 +3,8 @@
  */
 import { Command, Option } from "commander";
 import { collectParam, intIn, parseAddress, parseAmount, parseHttpUrl, parseLogLevel, parsePort } from "./parse.ts";
-import { runAccount, runLoad, runTxBond, runTxExit, runTxSend } from "./tx.ts";
+import { runAccount, runLoad, runTxSend } from "./tx.ts";
+import { runValidatorBond, runValidatorExit, runValidatorStatus } from "./validator.ts";
 import { runStart } from "./start.ts";
 import { addStartOptions, resolveStartOptions } from "./startOptions.ts";
 import { renderConfigDump } from "./configDump.ts";
@@ -133,21 +134,32 @@ tx.command("send")
   .option("--fee <n>", "fee in base units", parseAmount, "1")
   .option("--api <url>", "node API", "http://127.0.0.1:8080")
   .action((o) => runTxSend(o));
-tx.command("bond")
-  .description("bond --amount (at least the chain's min_bond) from --key's EBID with its BLS key: it becomes a validator two epochs after inclusion")
-  .requiredOption("--key <file>", "key file of the validator (with bls_secret_key)")
-  .requiredOption("--amount <n>", "bond in base units", parseAmount)
+
+const validator = program.command("validator").description("a validator's bond, exit and withdrawal, and the validator set (docs/protocol.md §5)");
+validator
+  .command("bond")
+  .description("bond --amount (default: the chain's min_bond) from --key's EBID with its BLS key: it becomes a validator activation_delay_epochs after inclusion")
+  .requiredOption("--key <file>", "key file of the validator (with its BLS key)")
+  .option("--amount <n>", "bond in base units (default: the chain's min_bond)", parseAmount)
   .option("--fee <n>", "fee in base units", parseAmount, "1")
-  .option("--api <url>", "node API", "http://127.0.0.1:8080")
-  .action((o) => runTxBond(o));
-for (const [kind, what] of [["unbond", "start --key's validator exit (effective two epochs after inclusion)"], ["withdraw", "withdraw --key's bond once unbonding_epochs have passed since its exit"]] as const) {
-  tx.command(kind)
+  .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
+  .action((o) => runValidatorBond(o));
+for (const [kind, what] of [["unbond", "start --key's validator exit (effective activation_delay_epochs after inclusion)"], ["withdraw", "withdraw --key's bond once unbonding_epochs have passed since its exit epoch"]] as const) {
+  validator
+    .command(kind)
     .description(what)
     .requiredOption("--key <file>", "key file of the validator")
     .option("--fee <n>", "fee in base units", parseAmount, "1")
-    .option("--api <url>", "node API", "http://127.0.0.1:8080")
-    .action((o) => runTxExit(kind, o));
+    .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
+    .action((o) => runValidatorExit(kind, o));
 }
+validator
+  .command("status")
+  .description("one validator's state (EBID, else --key's), or with neither every validator; then the epoch and the set's counts")
+  .argument("[ebid]", "the validator's EBID (64 hex chars)", parseAddress)
+  .option("--key <file>", "key file whose EBID to show")
+  .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
+  .action((ebid: string | undefined, o) => runValidatorStatus({ ...o, ebid }));
 
 program
   .command("account <address>")
@@ -183,7 +195,7 @@ db.command("verify")
 
 program
   .command("status")
-  .description("a readable table of /api/mining/status: tip, sync, eligibility, the next height's schedule, claims")
+  .description("a readable table of /api/mining/status: tip, sync, eligibility, the next height's schedule, this node's validator state and the set's counts, claims")
   .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
   .option("--watch", "redraw every --interval ms until Ctrl-C", false)
   .option("--interval <ms>", "redraw interval with --watch", intIn(100, 60_000), 1000)

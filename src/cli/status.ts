@@ -1,9 +1,11 @@
 /**
- * `vision-node status` and `vision-node peers`: readable tables of `/api/mining/status` and
+ * `vision-node status` and `vision-node peers`: readable tables of `/api/mining/status` (with this
+ * node's validator state from `/api/status` and the set's counts from `/api/validators`) and
  * `/api/peers` for a terminal. `status --watch` redraws every second until Ctrl-C and keeps
  * trying while the node is unreachable.
  */
 import { getJson } from "../util/http.ts";
+import { validatorState, type ValidatorRow, type ValidatorSetHead } from "./validator.ts";
 
 /** Flags of `status`. */
 export interface StatusFlags {
@@ -30,8 +32,21 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n");
 }
 
+/** This node's validator record (null: not bonded) and the set's epochs and counts. */
+export interface ValidatorLine {
+  me: ValidatorRow | null;
+  set: ValidatorSetHead;
+}
+
+/** The status screen's validator line: this node's state, then the epoch and the set's counts. */
+export function validatorLine(v: ValidatorLine): string {
+  const c = v.set.counts;
+  const me = validatorState(v.me) + (v.me?.in_pool ? ", in pool" : "");
+  return `${me}  epoch ${v.set.epoch}; validators ${c.total}: active ${c.active}, pending ${c.pending}, exiting ${c.exiting}, live ${c.live}`;
+}
+
 /** The status screen, from the node's answers. */
-export function renderStatus(api: string, s: MiningStatus, head: Head, now = Date.now()): string {
+export function renderStatus(api: string, s: MiningStatus, head: Head, validators: ValidatorLine, now = Date.now()): string {
   const who = (e: string | null) => (e === null ? "-" : e === s.my_node_id ? `${short(e)} (this node)` : short(e));
   const lines = [
     `vision-node ${short(s.my_node_id)} at ${api}`,
@@ -44,6 +59,7 @@ export function renderStatus(api: string, s: MiningStatus, head: Head, now = Dat
       ["primary", who(s.current_winner)],
       ["backups", s.backups.length ? s.backups.map((b, i) => `${i + 1}:${who(b)}`).join("  ") : "-"],
       ["my slot", s.my_slot === null ? "none" : s.my_slot === 0 ? "0 (primary)" : `${s.my_slot} (backup)`],
+      ["validator", validatorLine(validators)],
     ]),
     "",
   ];
@@ -58,7 +74,15 @@ export function renderStatus(api: string, s: MiningStatus, head: Head, now = Dat
 /** Prints the status once, or redraws it with --watch. @throws when the node cannot be reached (without --watch) */
 export async function runStatus(f: StatusFlags): Promise<void> {
   const api = f.api.replace(/\/+$/, "");
-  const once = async () => renderStatus(api, await getJson<MiningStatus>(`${api}/api/mining/status`), await getJson<Head>(`${api}/api/chain/head`));
+  const once = async () => {
+    const [s, head, node, set] = await Promise.all([
+      getJson<MiningStatus>(`${api}/api/mining/status`),
+      getJson<Head>(`${api}/api/chain/head`),
+      getJson<{ validator: ValidatorRow | null }>(`${api}/api/status`),
+      getJson<ValidatorSetHead>(`${api}/api/validators?limit=1`),
+    ]);
+    return renderStatus(api, s, head, { me: node.validator, set });
+  };
   if (!f.watch) {
     process.stdout.write((await once()) + "\n");
     return;

@@ -1,22 +1,27 @@
 /**
- * Transaction commands: `tx send`, `tx bond`, `tx unbond`, `tx withdraw`, `account`, and `load`, a
- * load generator that reports submitted, accepted and included counts. They talk to a node's HTTP API.
+ * Transaction commands: `tx send`, `account`, and `load`, a load generator that reports submitted,
+ * accepted and included counts. They talk to a node's HTTP API. The validator transactions (bond,
+ * unbond, withdraw) are `vision-node validator ...` (cli/validator.ts), built on the helpers here.
  */
-import { readFileSync } from "node:fs";
 import { SingleBar, Presets } from "cli-progress";
-import { signBond, signExit, signTransfer } from "../chain/tx.ts";
-import { fromHex } from "../consensus/encoding.ts";
+import { signTransfer } from "../chain/tx.ts";
 import type { Tx } from "../consensus/types.ts";
 import { readKeyFile } from "../node/keyfile.ts";
 
 type Json = Record<string, unknown>;
 
-async function api(url: string, init?: RequestInit): Promise<{ status: number; body: Json }> {
+/** A JSON request to a node's API (10 s timeout): the status and the body (`{}` when not JSON). */
+export async function api(url: string, init?: RequestInit): Promise<{ status: number; body: Json }> {
   const r = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
   return { status: r.status, body: (await r.json().catch(() => ({}))) as Json };
 }
 
-async function chainIdAndNonce(base: string, address: string): Promise<{ chainId: string; nonce: number }> {
+/**
+ * The chain id (and the spec as `/api/chain/spec` gives it) and the next nonce of `address`: its
+ * account's, or past its pending transactions in the mempool.
+ * @throws when the node does not answer
+ */
+export async function chainIdAndNonce(base: string, address: string): Promise<{ chainId: string; nonce: number; spec: Json }> {
   const spec = await api(`${base}/api/chain/spec`);
   const acct = await api(`${base}/api/accounts/${address}`);
   if (spec.status !== 200 || acct.status !== 200) throw new Error(`node at ${base} did not answer (HTTP ${spec.status}/${acct.status})`);
@@ -29,7 +34,7 @@ async function chainIdAndNonce(base: string, address: string): Promise<{ chainId
     for (const t of (pool.body.txs as Tx[] | undefined) ?? []) if (t.from === address) pending.push(t.nonce);
     from = (pool.body.next_from as number | null | undefined) ?? null;
   }
-  return { chainId: spec.body.chain_id as string, nonce: Math.max(acct.body.nonce as number, ...pending.map((n) => n + 1)) };
+  return { spec: spec.body, chainId: spec.body.chain_id as string, nonce: Math.max(acct.body.nonce as number, ...pending.map((n) => n + 1)) };
 }
 
 /** Flags of `tx send`. */
@@ -48,45 +53,11 @@ export async function runTxSend(f: TxSendFlags): Promise<void> {
   await submit(f.api, signTransfer(key, { chain_id: chainId, to: f.to, amount: f.amount, fee: f.fee, nonce }), nonce);
 }
 
-// Submits a signed transaction; prints its hash, or throws the node's reason.
-async function submit(apiUrl: string, tx: Tx, nonce: number): Promise<void> {
+/** Submits a signed transaction; prints its hash and nonce. @throws "refused: <code>: <message>" with the node's reason */
+export async function submit(apiUrl: string, tx: Tx, nonce: number): Promise<void> {
   const r = await api(`${apiUrl}/api/tx`, { method: "POST", body: JSON.stringify(tx), headers: { "content-type": "application/json" } });
   if (r.status !== 200) throw new Error(`refused: ${r.body.error ?? r.status}: ${r.body.message ?? ""}`);
   process.stdout.write(`${r.body.hash} (nonce ${nonce}, ${r.body.status})\n`);
-}
-
-// The key file's BLS secret key (`bls_secret_key`, 64 hex), which signs a bond's proof of possession.
-function blsSecretKeyOf(path: string): Uint8Array {
-  const o = JSON.parse(readFileSync(path, "utf8")) as { bls_secret_key?: unknown };
-  if (typeof o.bls_secret_key !== "string" || !/^[0-9a-f]{64}$/.test(o.bls_secret_key)) {
-    throw new Error(`key file ${path} has no bls_secret_key (64 lowercase hex chars): a node started with it adds one`);
-  }
-  return fromHex(o.bls_secret_key);
-}
-
-/** Flags of `tx bond`. */
-export interface TxBondFlags {
-  key: string;
-  amount: string;
-  fee: string;
-  api: string;
-}
-
-/**
- * `vision-node tx bond`: bonds `amount` from the key file's EBID with its BLS key (docs/protocol.md
- * §3.4), the proof of possession signed by that key; prints the hash, or the node's reason and exits 1.
- */
-export async function runTxBond(f: TxBondFlags): Promise<void> {
-  const key = { ...readKeyFile(f.key), blsSecretKey: blsSecretKeyOf(f.key) };
-  const { chainId, nonce } = await chainIdAndNonce(f.api, key.ebid);
-  await submit(f.api, signBond(key, { chain_id: chainId, amount: f.amount, fee: f.fee, nonce }), nonce);
-}
-
-/** `vision-node tx unbond` and `tx withdraw` (docs/protocol.md §3.4): prints the hash, or the node's reason and exits 1. */
-export async function runTxExit(kind: "unbond" | "withdraw", f: { key: string; fee: string; api: string }): Promise<void> {
-  const key = readKeyFile(f.key);
-  const { chainId, nonce } = await chainIdAndNonce(f.api, key.ebid);
-  await submit(f.api, signExit(key, kind, { chain_id: chainId, fee: f.fee, nonce }), nonce);
 }
 
 /** `vision-node account ADDR`. */

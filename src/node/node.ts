@@ -33,7 +33,7 @@ import { createMetrics, POW_SLOT_BUCKET, type Metrics } from "../metrics/index.t
 import type { Schedule } from "../chain/validation.ts";
 import { buildTemplate, powPlan } from "../producer/template.ts";
 import type { SubmitOutcome } from "../api/modules.ts";
-import { attachLiveStream, createApi, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
+import { attachLiveStream, createApi, validatorActivity, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 import { openDataDir } from "./dataDir.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
@@ -282,6 +282,9 @@ export class VisionNode {
         },
       };
       const app = createApi(apiModules, { cors: opts.apiCors });
+      // The validator activity index (`GET /api/validators`) follows heads from start.
+      const activity = validatorActivity(chain);
+      cleanup.push(() => activity.close());
       const { server, port } = await listen(withFastPath(apiModules, { cors: opts.apiCors }, getRequestListener(app.fetch)), opts.apiHost, opts.apiPort);
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
       const live = attachLiveStream(server, apiModules);

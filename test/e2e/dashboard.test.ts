@@ -1,5 +1,6 @@
 // The live dashboard in a real browser (Debian's chromium, headless, driven by playwright-core) on a
-// running 3-node testnet: the height advances without a reload; a screenshot goes to test-output/.
+// running 3-node testnet: the height advances without a reload, the validator set and this node's
+// validator state are shown; a screenshot goes to test-output/.
 // Also the stream itself: a view at once, another on the next block, and a client that talks too
 // much is closed.
 import { test } from "node:test";
@@ -43,6 +44,11 @@ test("dashboard: rendered in chromium, the height advances live; the stream push
     assert.ok((await page.locator("#schedule tr").count()) === 3, "primary and two backups for the next height");
     assert.equal((await page.locator("#peers tr").count()), 2);
     assert.match((await page.textContent("#slots")) ?? "", /primary/);
+    // The validator set and this node's own state (the three nodes are genesis validators).
+    assert.equal(await page.locator("#validators tr").count(), 3, "one row per validator");
+    assert.match((await page.textContent("#myvalidator")) ?? "", /^active/);
+    assert.match((await page.textContent("#vcounts")) ?? "", /^3 validators: 3 active, 0 pending, 0 exiting, \d live/);
+    assert.match((await page.locator("#validators tr.me").textContent()) ?? "", /this node\s*active/);
     assert.deepEqual(errors, [], "no script errors");
     mkdirSync(OUT, { recursive: true });
     const shot = join(OUT, "dashboard.png");

@@ -1,12 +1,18 @@
-/** `GET /api/status`: the node at a glance, with `sync_progress`. */
+/**
+ * `GET /api/status`: the node at a glance, with `sync_progress` and `validator`: this node's
+ * validator record as `GET /api/validators` shows it (`api/validators.ts`), or null when its EBID
+ * has no bond record.
+ */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
 import { buildInfo } from "../../version.ts";
+import { ownValidator } from "../validators.ts";
 
 /** Status route, mounted at /api/status. */
 export function statusRoutes(m: ApiModules): Hono {
   const app = new Hono();
-  app.get("/", (c) => {
+  app.get("/", async (c) => {
+    const validator = await ownValidator(m.chain, m.ebid);
     const head = m.chain.head;
     const snap = m.snapshot.current;
     return c.json({
@@ -25,6 +31,7 @@ export function statusRoutes(m: ApiModules): Hono {
       commit: buildInfo().commit,
       agent: buildInfo().agent,
       uptime_seconds: Math.round((Date.now() - m.startedAt) / 1000),
+      validator,
     });
   });
   return app;

@@ -196,6 +196,10 @@ test("every route's real responses, 2xx and 4xx, match their schemas (pow node w
     await get("/api/rewards");
     await get("/api/rewards?limit=x", 400);
     await get("/api/mempool?limit=0", 400);
+    assert.deepEqual((await get("/api/validators")).validators, [], "no validators on pow chains");
+    await get("/api/validators?limit=0", 400);
+    await get(`/api/validators/${payer.ebid}`, 404);
+    await get("/api/validators/xyz", 400);
 
     // Node views, with the peer connected.
     await waitFor(async () => (await (await fetch(`${api}/api/peers`)).json()).peers.length === 1, 10_000, "the peer");
@@ -303,6 +307,10 @@ test("a mining node and a producing node: jobs, claims, PoW counters and the str
     await call(api2, "GET", `/api/accounts/${producer.key.ebid}`, 200);
     await call(api2, "GET", "/api/mining/stream", 200);
     await call(api2, "GET", "/api/peers", 200);
+    const set = await call(api2, "GET", "/api/validators?from=0&limit=1", 200);
+    assert.equal(set.counts.total, 2);
+    assert.equal((await call(api2, "GET", `/api/validators/${producer.key.ebid}`, 200)).validator.status, "active");
+    assert.equal((await call(api2, "GET", "/api/status", 200)).validator.ebid, producer.key.ebid, "a validator's own record");
   } finally {
     for (const p of producers.reverse()) await p.close();
     for (const d of dirs) d.cleanup();

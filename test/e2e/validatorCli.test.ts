@@ -1,0 +1,63 @@
+// A validator's life through the operator's commands against a running 2-node testnet: `validator
+// bond` from an outside key (min_bond by default), `validator status` showing it pending, then
+// active, `validator unbond`, the early withdraw refused by name (exit 1), then withdrawable, the
+// withdraw, and the bond back in the balance; `vision-node status` on a genesis validator's node.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { makeKeys, makeSpec, tempDir } from "../helpers/fixtures.ts";
+import { getJson, runCli, startMesh, type NodeProc } from "../helpers/nodeProcess.ts";
+import { waitFor } from "../helpers/net.ts";
+import { writeKeyFile } from "../../src/node/keyfile.ts";
+
+test("validator bond, status, unbond, withdraw: a key's whole validator life through the command line", async () => {
+  const t = tempDir();
+  const keys = makeKeys(3);
+  const bonder = keys[2]!;
+  const spec = makeSpec(keys.slice(0, 2), {
+    genesis_timestamp: Date.now(),
+    alloc: { [bonder.ebid]: "100000" },
+    params: { block_time_ms: 500, epoch_length: 2, activation_delay_epochs: 2, unbonding_epochs: 1 },
+  });
+  const keyFile = join(t.dir, "bonder.key");
+  writeKeyFile(keyFile, bonder.secretKey, bonder.blsSecretKey);
+  let nodes: NodeProc[] = [];
+  try {
+    nodes = await startMesh(t.dir, keys.slice(0, 2), spec);
+    const api = nodes[0]!.api;
+    const status = () => runCli(["validator", "status", "--key", keyFile, "--api", api]).stdout;
+    const balance = async () => BigInt((await getJson(`${api}/api/accounts/${bonder.ebid}`)).balance as string);
+    await waitFor(async () => (await getJson(`${api}/api/chain/head`)).height >= 1, 60_000, "height 1");
+    assert.match(status(), new RegExp(`^${bonder.ebid}: not bonded\\n`));
+
+    const bond = runCli(["validator", "bond", "--key", keyFile, "--api", api]);
+    assert.equal(bond.status, 0, bond.stderr);
+    assert.match(bond.stdout, /^[0-9a-f]{64} \(nonce 0, added\)$/m);
+    await waitFor(() => /: pending until epoch \d+\n/.test(status()), 30_000, "pending");
+    assert.equal(await balance(), 100000n - 1000n - 1n, "min_bond and the fee left the balance");
+    await waitFor(() => /: active\n/.test(status()), 30_000, "active");
+    const all = runCli(["validator", "status", "--api", api]).stdout;
+    assert.match(all, /validators 3: active 3, pending 0, exiting 0/);
+
+    const unbond = runCli(["validator", "unbond", "--key", keyFile, "--api", api]);
+    assert.equal(unbond.status, 0, unbond.stderr);
+    await waitFor(() => /: exiting at epoch \d+\n/.test(status()), 30_000, "exiting");
+    const early = runCli(["validator", "withdraw", "--key", keyFile, "--api", api]);
+    assert.equal(early.status, 1);
+    assert.match(early.stderr, /refused: not_withdrawable/);
+    await waitFor(() => /: withdrawable since epoch \d+\n/.test(status()), 30_000, "withdrawable");
+    const before = await balance();
+    const withdraw = runCli(["validator", "withdraw", "--key", keyFile, "--api", api]);
+    assert.equal(withdraw.status, 0, withdraw.stderr);
+    await waitFor(() => /: not bonded\n/.test(status()), 30_000, "withdrawn");
+    assert.equal(await balance(), before + 1000n - 1n, "the bond is back, less the fee");
+
+    // The node of a genesis validator: `vision-node status` has its one validator line.
+    const s = runCli(["status", "--api", api]);
+    assert.equal(s.status, 0, s.stderr);
+    assert.match(s.stdout, /^validator\s+active(, in pool)? {2}epoch \d+; validators 2: active 2, pending 0, exiting 0, live \d$/m);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+    t.cleanup();
+  }
+});
