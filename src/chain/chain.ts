@@ -123,6 +123,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   private readonly schedules = new LRUCache<string, Schedule>({ max: 1024 });
   // pool(e) by `${e}!${hash of the branch's block at height (e-1)*epoch_length - 1, or genesis}`
   private readonly pools = new LRUCache<string, string[]>({ max: 256 });
+  // the validator records after each epoch's anchor block (see epochAnchor), by its hash
+  private readonly anchorRegistries = new LRUCache<string, RegistryReader>({ max: 64 });
   private readonly difficulties = new LRUCache<string, number>({ max: 4096 });
   // validators_root after a block, by block hash (a block that changes no record keeps its parent's).
   private readonly validatorRoots = new LRUCache<string, string>({ max: 4096 });
@@ -294,29 +296,50 @@ export class Chain extends EventEmitter<ChainEvents> {
     const p = this.spec.params;
     const height = parent.height + 1;
     const epoch = epochAt(height, p.epoch_length);
-    const registry = await this.registryAfter(parent);
-    const pool = await this.poolFor(epoch, parent, registry);
+    const anchor = await this.epochAnchor(epoch, parent);
+    const registry = await this.anchorRegistry(anchor);
+    const pool = await this.poolFor(epoch, anchor, registry);
     const seed = seedFromMix(parent.mix, height, this.salt);
     const schedule: Schedule = { height, epoch, seed, pool, winners: pickWinnerWithRerolls(seed, pool, p.backup_slots), registry, active: activeAt(registry, epoch) };
     this.schedules.set(parent.hash, schedule);
     return schedule;
   }
 
-  // pool(e) on the branch of `parent` (a block of epoch e-1 or e), cached by e and the branch's block
-  // at height (e-1)*epoch_length - 1 (genesis for epochs 0 and 1): every input is fixed there
-  // (docs/protocol.md §5): the liveness window ends at it, and the records' activity at e was fixed
-  // by the blocks of epochs <= e-2.
-  private async poolFor(epoch: number, parent: BlockMeta, registry: RegistryReader): Promise<string[]> {
+  // The branch's block at height (e-1)*epoch_length - 1 (genesis for epochs 0 and 1): the last
+  // block of epoch e-2, where every input of epoch e's schedule but the seed is fixed (docs/protocol.md
+  // §5). The records after it answer "active at e" and give those validators' BLS keys exactly as the
+  // records after any later block of the branch would: a bond or unbond included in epoch e-1 or e
+  // takes effect at e+1 at the earliest, and a withdraw deletes only a record inactive since before e.
+  // Reading them here, not after the parent, is what lets a candidate block that is not stored (a
+  // producer's, or a test's variant) be asked about the next height.
+  private async epochAnchor(epoch: number, parent: BlockMeta): Promise<BlockMeta> {
     const p = this.spec.params;
-    const window = livenessWindow(epoch, p.epoch_length, p.pool_window);
-    const anchorHeight = Math.max(0, window.to);
+    const anchorHeight = Math.max(0, livenessWindow(epoch, p.epoch_length, p.pool_window).to);
     let m: BlockMeta | undefined = parent;
     while (m && m.height > anchorHeight) m = await this.getMeta(m.parent_hash);
     if (!m) throw new Error(`branch of ${parent.hash} is missing a block above height ${anchorHeight}`);
-    const key = `${epoch}!${m.hash}`;
+    return m;
+  }
+
+  private async anchorRegistry(anchor: BlockMeta): Promise<RegistryReader> {
+    const cached = this.anchorRegistries.get(anchor.hash);
+    if (cached) return cached;
+    const registry = await this.registryAfter(anchor);
+    this.anchorRegistries.set(anchor.hash, registry);
+    return registry;
+  }
+
+  // pool(e) on the branch ending at `anchor` (epochAnchor), cached by e and the anchor: every input is fixed there
+  // (docs/protocol.md §5): the liveness window ends at it, and the records' activity at e was fixed
+  // by the blocks of epochs <= e-2.
+  private async poolFor(epoch: number, anchor: BlockMeta, registry: RegistryReader): Promise<string[]> {
+    const p = this.spec.params;
+    const window = livenessWindow(epoch, p.epoch_length, p.pool_window);
+    const key = `${epoch}!${anchor.hash}`;
     const cached = this.pools.get(key);
     if (cached) return cached;
     const live = new Set<string>();
+    let m: BlockMeta | undefined = anchor;
     while (m && m.height >= window.from && m.height > 0) {
       live.add(m.producer);
       for (const a of m.attesters) live.add(a);
@@ -326,6 +349,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     this.pools.set(key, pool);
     return pool;
   }
+
 
   /**
    * Offers a block. Validates it fully against its parent's branch, stores it and runs fork choice.

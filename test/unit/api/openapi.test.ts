@@ -289,7 +289,7 @@ test("a mining node and a producing node: jobs, claims, PoW counters and the str
   const dirs = keys.map(() => tempDir());
   const producers: VisionNode[] = [];
   for (const [i, key] of keys.entries()) {
-    writeKeyFile(join(dirs[i]!.dir, "node.key"), key.secretKey);
+    writeKeyFile(join(dirs[i]!.dir, "node.key"), key.secretKey, key.blsSecretKey);
     const peers = producers.map((p) => `ws://127.0.0.1:${p.p2p.port}`);
     producers.push(await VisionNode.init({ dataDir: dirs[i]!.dir, spec: pos, p2p: { host: "127.0.0.1", port: 0, peers }, apiHost: "127.0.0.1", apiPort: 0, produce: true, mine: false }, silentLog));
   }
