@@ -1,32 +1,89 @@
-// The PoW fallback of Proof-of-Sync chains (docs/protocol.md §6) on real node processes: a testnet
-// with no genesis validators starts on PoW blocks and moves to slot blocks as attestations fill the
-// pool; and with every scheduled producer of a height stopped, a fallback block appears after
-// T(len(winners)).
+// The PoW fallback of Proof-of-Sync chains (docs/protocol.md §6.3) on real node processes: a chain
+// with no validators starts on fallback blocks, its operators bond through the CLI and slot
+// production takes over (a validator's lifecycle, docs/protocol.md §5, §6.5); and with every
+// scheduled producer of a height stopped, a fallback block appears after T(len(winners)).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { makeKeys, makeSpec, tempDir } from "../helpers/fixtures.ts";
-import { getJson, startMesh, type NodeProc } from "../helpers/nodeProcess.ts";
+import { getJson, runCli, startMesh, type NodeProc } from "../helpers/nodeProcess.ts";
+import { writeKeyFile } from "../../src/node/keyfile.ts";
+import { join } from "node:path";
 import { waitFor } from "../helpers/net.ts";
 import { H, hashJson, omit, u64le } from "../../src/consensus/encoding.ts";
 import type { Block, Header } from "../../src/consensus/types.ts";
 
 const powOk = (h: Header) => Buffer.from(H(H(hashJson(omit(h, "nonce")), u64le(h.nonce)))).toString("hex").startsWith("0".repeat(h.difficulty));
 
-test("no genesis validators bootstraps on PoW fallback blocks, then moves to slot blocks", async () => {
+test("lifecycle: a chain with no validators bootstraps on fallback blocks, its nodes bond through the CLI, slot production takes over, and one unbonds, leaves the pool and withdraws", async () => {
   const t = tempDir();
   const keys = makeKeys(3);
-  const spec = makeSpec(keys, { validators: [], genesis_timestamp: Date.now(), params: { block_time_ms: 1000 } });
+  // Funded like a testnet's first operators (a faucet's transfer or their fallback rewards); short
+  // epochs so activation (2 epochs) and unbonding (1 epoch) take seconds.
+  const spec = makeSpec(keys, {
+    validators: [],
+    genesis_timestamp: Date.now(),
+    alloc: Object.fromEntries(keys.map((k) => [k.ebid, "100000"])),
+    params: { block_time_ms: 500, epoch_length: 4, activation_delay_epochs: 2, unbonding_epochs: 1, pool_window: 4 },
+  });
+  const keyFiles = keys.map((k, i) => {
+    const f = join(t.dir, `operator-${i}.key`);
+    writeKeyFile(f, k.secretKey, k.blsSecretKey);
+    return f;
+  });
   let nodes: NodeProc[] = [];
   try {
     nodes = await startMesh(t.dir, keys, spec);
-    await waitFor(async () => (await getJson(`${nodes[0]!.api}/api/chain/head`)).height >= 5, 60_000, "height 5");
-    const blocks = (await getJson<{ blocks: Block[] }>(`${nodes[0]!.api}/api/blocks?from=0&limit=6`)).blocks;
-    const first = blocks[1]!.header;
-    assert.equal(first.slot, null, "height 1 is a PoW block: the pool was empty");
+    const api = nodes[0]!.api;
+    const head = async () => (await getJson(`${api}/api/chain/head`)).height as number;
+    await waitFor(async () => (await head()) >= 2, 60_000, "height 2");
+    const early = (await getJson<{ blocks: Block[] }>(`${api}/api/blocks?from=0&limit=3`)).blocks;
+    const first = early[1]!.header;
+    assert.equal(first.slot, null, "height 1 is a fallback block: no validator, an empty pool");
     assert.ok(first.difficulty >= spec.params.fallback_difficulty && powOk(first));
-    assert.ok(first.timestamp >= blocks[0]!.header.timestamp + spec.params.block_time_ms, "timestamp >= T(0) for an empty pool");
-    assert.ok(keys.some((k) => k.ebid === first.producer));
-    assert.ok(blocks.slice(2).some((b) => b.header.slot !== null), "slot production took over once the pool filled");
+    assert.ok(first.timestamp >= early[0]!.header.timestamp + spec.params.block_time_ms, "timestamp >= T(0) for an empty pool");
+    assert.equal(first.randao_reveal, "", "no validator: no reveal");
+
+    // The three operators bond through the command line.
+    for (const f of keyFiles) {
+      const r = runCli(["validator", "bond", "--key", f, "--api", api]);
+      assert.equal(r.status, 0, r.stderr);
+    }
+    const status = (i: number) => runCli(["validator", "status", "--key", keyFiles[i]!, "--api", api]).stdout;
+    await waitFor(() => keys.every((_, i) => /: active/.test(status(i))), 60_000, "all three active");
+    // Slot production takes over: primaries' blocks, with reveals, on every node alike.
+    const from = await head();
+    await waitFor(async () => (await head()) >= from + 6, 60_000, "six more blocks");
+    const blocks = (await getJson<{ blocks: Block[] }>(`${api}/api/blocks?from=${from}&limit=7`)).blocks;
+    const slot0 = blocks.filter((b) => b.header.slot === 0);
+    assert.ok(slot0.length >= 3, `slot-0 blocks after activation: ${blocks.map((b) => b.header.slot).join(",")}`);
+    assert.ok(slot0.every((b) => b.header.randao_reveal.length === 192 && keys.some((k) => k.ebid === b.header.producer)));
+    const at = blocks[blocks.length - 1]!;
+    for (const n of nodes) {
+      const same = await waitFor(() => getJson<Block>(`${n.api}/api/blocks/${at.header.height}`).catch(() => undefined), 10_000, "the block on every node");
+      assert.equal(same.hash, at.hash, "every node holds the same block");
+    }
+
+    // One unbonds: it leaves the pool once its exit epoch comes; its early withdraw is refused.
+    const leaver = keys[2]!;
+    const unbond = runCli(["validator", "unbond", "--key", keyFiles[2]!, "--api", api]);
+    assert.equal(unbond.status, 0, unbond.stderr);
+    await waitFor(() => /: exiting at epoch \d+/.test(status(2)), 30_000, "exiting");
+    const refused = runCli(["validator", "withdraw", "--key", keyFiles[2]!, "--api", api]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /not_withdrawable/);
+    await waitFor(async () => {
+      const v = await getJson(`${api}/api/validators/${leaver.ebid}`).catch(() => undefined);
+      return v && v.validator.status !== "exiting" && v.validator.in_pool === false;
+    }, 60_000, "the leaver out of the pool");
+    const pool = await getJson(`${api}/api/mining/status`);
+    assert.ok(![pool.current_winner, ...pool.backups].includes(leaver.ebid), "no slot for the leaver");
+    await waitFor(() => /: withdrawable/.test(status(2)), 60_000, "withdrawable");
+    const balance = async () => BigInt((await getJson(`${api}/api/accounts/${leaver.ebid}`)).balance as string);
+    const before = await balance();
+    const withdraw = runCli(["validator", "withdraw", "--key", keyFiles[2]!, "--api", api]);
+    assert.equal(withdraw.status, 0, withdraw.stderr);
+    await waitFor(() => /: not bonded/.test(status(2)), 30_000, "withdrawn");
+    assert.ok((await balance()) >= before + BigInt(spec.params.min_bond) - 1n, "the bond is back, less the fee");
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
     t.cleanup();
