@@ -20,6 +20,13 @@ export interface AttestationPoolOptions {
 }
 
 /** Holds at most one attestation per (block_hash, ebid), and what the recent blocks carry. */
+/**
+ * At most this many attestations of one EBID at one height are held (node policy): an honest
+ * validator attests each tip it holds, a few per height across competing blocks; a validator
+ * signing attestations for made-up block hashes would otherwise be held and relayed without bound.
+ */
+export const MAX_ATTESTATIONS_PER_EBID_HEIGHT = 4;
+
 export class AttestationPool {
   private readonly byBlock = new Map<string, Map<string, Attestation>>();
   private readonly heightOf = new Map<string, number>();
@@ -28,19 +35,30 @@ export class AttestationPool {
   /** epoch → EBIDs of the validators active at it */
   private readonly activeByEpoch = new Map<number, ReadonlySet<string>>();
 
+  /** height → EBID → attestations held (for MAX_ATTESTATIONS_PER_EBID_HEIGHT) */
+  private readonly countsAt = new Map<number, Map<string, number>>();
+
   constructor(private readonly opts?: AttestationPoolOptions) {}
 
-  /** Adds an attestation; false when it was already held. */
+  /** Adds an attestation; false when it was already held, or `ebid` has the most held at `height` (`full`). */
   add(a: Attestation): boolean {
+    if (this.byBlock.get(a.block_hash)?.has(a.ebid) || this.full(a.ebid, a.height)) return false;
     let m = this.byBlock.get(a.block_hash);
     if (!m) {
       m = new Map();
       this.byBlock.set(a.block_hash, m);
       this.heightOf.set(a.block_hash, a.height);
     }
-    if (m.has(a.ebid)) return false;
     m.set(a.ebid, a);
+    let counts = this.countsAt.get(a.height);
+    if (!counts) this.countsAt.set(a.height, (counts = new Map()));
+    counts.set(a.ebid, (counts.get(a.ebid) ?? 0) + 1);
     return true;
+  }
+
+  /** True when MAX_ATTESTATIONS_PER_EBID_HEIGHT attestations of `ebid` at `height` are held: a lookup, checked before the signature. */
+  full(ebid: string, height: number): boolean {
+    return (this.countsAt.get(height)?.get(ebid) ?? 0) >= MAX_ATTESTATIONS_PER_EBID_HEIGHT;
   }
 
   /** Records the (ebid, height) pairs an imported block carries (any branch), so selection on its branch skips them. */
@@ -107,6 +125,7 @@ export class AttestationPool {
       }
     }
     for (const [hash, c] of this.carriedBy) if (c.height < minHeight) this.carriedBy.delete(hash);
+    for (const h of this.countsAt.keys()) if (h < minHeight) this.countsAt.delete(h);
   }
 
   /** Number of attestations held. */

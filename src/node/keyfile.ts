@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, statSync, mkdirSync, chmodSync, realpathSync } from "node:fs";
 import { dirname } from "node:path";
 import { ebidOf, randomSecretKey } from "../consensus/signatures.ts";
-import { blsPublicKeyHex, blsRandomSecretKey } from "../consensus/bls.ts";
+import { blsPublicKeyHex, blsRandomSecretKey, blsSecretKeyFromIkm } from "../consensus/bls.ts";
 import { fromHex, toHex } from "../consensus/encoding.ts";
 import { writeFileDurably } from "../util/durableFile.ts";
 
@@ -108,7 +108,8 @@ export function readKeyFile(path: string): StoredKey {
 
 /**
  * The key a node starts with. Reads `path`, creating a fresh key there first if it does not exist.
- * A file without `bls_secret_key` (written before protocol version 2) gets a fresh one added: the
+ * A file without `bls_secret_key` (written before protocol version 2) gets one added, derived from
+ * its ed25519 secret (`blsSecretKeyFromIkm`, so two starts racing on the file add the same key): the
  * file is replaced atomically (`writeFileDurably`: a temporary file holding the old fields and
  * the new key, fsynced, renamed onto the path, mode 0600), so a crash leaves the old file or the new
  * one, never one without the ed25519 secret. Through a symlink, its target is replaced.
@@ -122,7 +123,10 @@ export function loadOrCreateKey(path: string): { key: NodeKey; created: boolean;
     if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
     return { key: { ...key, blsSecretKey: key.blsSecretKey, blsPubkey: key.blsPubkey }, created: false, blsAdded: false };
   }
-  const blsSecretKey = blsRandomSecretKey();
+  // Derived from the ed25519 secret (EIP-2333 KeyGen over it), not random: two starts racing on
+  // one old file (two processes, or a node and a CLI command) add the same key, so neither runs with
+  // a key that the other's rename took off the disk.
+  const blsSecretKey = blsSecretKeyFromIkm(key.secretKey);
   const target = realpathSync(path);
   try {
     writeFileDurably(target, keyFileText({ ...raw, ebid: key.ebid, bls_secret_key: toHex(blsSecretKey) }), { mode: 0o600 });

@@ -535,6 +535,7 @@ export class VisionNode {
     // lookup, so unbonded keys cost nothing): others are ignored quietly, not struck (one that just
     // exited is not hostile), not stored and not relayed.
     if (!this.activeNowOrNext(a.ebid)) return;
+    if (this.attestations.full(a.ebid, a.height)) return; // a bounded few per (ebid, height): no verify, no relay
     if (!verify(Domain.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
     this.seenAttestations.set(id, true);
     // Relay only what is new: not one the pool already holds (seenAttestations is bounded and forgets).

@@ -13,7 +13,7 @@ import type { Attestation, Header, Tx } from "../consensus/types.ts";
 import { slotOpensAt } from "../consensus/timing.ts";
 import { draftHeader } from "./blockBuilder.ts";
 import { mustReveal } from "../chain/validation.ts";
-import { blsSignHex } from "../consensus/bls.ts";
+import { blsPublicKeyHex, blsSignHex } from "../consensus/bls.ts";
 import { revealMessage } from "../consensus/randao.ts";
 
 /** Where a template's contents come from. */
@@ -98,7 +98,17 @@ export async function buildTemplate(
   const schedule = await chain.scheduleFor(parent);
   const active = new Set(schedule.active);
   const attestations = m.attestations.select(height, ancestors, p.attestation_max_age).filter((a) => active.has(a.ebid));
-  const randaoReveal = blsSecretKey && mustReveal(chain.spec, schedule) ? blsSignHex(blsSecretKey, revealMessage(chain.spec.chain_id, height)) : "";
+  let randaoReveal = "";
+  if (blsSecretKey && mustReveal(chain.spec, schedule)) {
+    // A reveal under another key than the record's is BAD_REVEAL on every node (a key file replaced
+    // after bonding): refuse here rather than hand the producer, or the miner after its PoW, such a block.
+    const own = blsPublicKeyHex(blsSecretKey);
+    const bonded = schedule.registry.get(fields.producer)?.bls_pubkey;
+    if (bonded !== undefined && bonded !== own) {
+      throw new Error(`this node's BLS key ${own.slice(0, 16)}… is not the one the validator record of ${fields.producer.slice(0, 12)}… holds (${bonded.slice(0, 16)}…): its RANDAO reveals would be refused; start with the key file it bonded with`);
+    }
+    randaoReveal = blsSignHex(blsSecretKey, revealMessage(chain.spec.chain_id, height));
+  }
   const header = draftHeader({ parent, ...fields, attestations, txs, stateRoot, validatorsRoot, randaoReveal, nonce: 0 });
   return { header, txs, attestations };
 }
