@@ -113,7 +113,10 @@ export async function benchFairShare(heights = 5000): Promise<Record<string, num
   const vPrimary = (bias.slot0.get(v.ebid) ?? 0) + bias.withheld;
   console.log(`withholding validator 0: primary ${vPrimary} times, withheld ${bias.withheld} (${fmt(share(bias.withheld, vPrimary) * 100, 1)}%); slot-1 blocks ${ball - b0}`);
   const hPrimary = honest.slot0.get(v.ebid) ?? 0;
-  console.log(`  V primary at ${fmt(share(vPrimary, heights), 4)} of heights vs honest ${fmt(share(hPrimary, heights), 4)} (${fmt(vPrimary / hPrimary, 3)}x): the seeds its withholding steered`);
+  // With its own reveal and the slot-1 producer's as two draws, V follows itself as primary with
+  // probability p + (1-p)p instead of p: the stationary share is p / (1 - p(1-p)).
+  const model = p / (1 - p * (1 - p));
+  console.log(`  V primary at ${fmt(share(vPrimary, heights), 4)} of heights vs honest ${fmt(share(hPrimary, heights), 4)} (${fmt(vPrimary / hPrimary, 3)}x) vs 1/${keys.length} (${fmt(share(vPrimary, heights) / p, 3)}x; two-draw model ${fmt(model, 4)}): the seeds its withholding steered`);
   console.log(`  V slot-0 share ${fmt(wSlot0, 4)} vs honest ${fmt(hSlot0, 4)} (${fmt(wSlot0 / hSlot0, 3)}x) vs 1/${keys.length} (${fmt(wSlot0 / p, 3)}x; ${fmt((wSlot0 - p) / sigma, 2)} sigma)`);
   console.log(`  V share of all blocks ${fmt(wAll, 4)} vs honest ${fmt(hAll, 4)} (${fmt(wAll / hAll, 3)}x) vs 1/${keys.length} (${fmt(wAll / p, 3)}x)`);
   console.log(`  V share of rewards ${fmt(wRew, 4)} vs honest ${fmt(hRew, 4)} (${fmt(wRew / hRew, 3)}x) vs 1/${keys.length} (${fmt(wRew / p, 3)}x)`);
