@@ -8,28 +8,13 @@ import { signBond, signExit } from "../chain/tx.ts";
 import { readKeyFile } from "../node/keyfile.ts";
 import { api, chainIdAndNonce, submit } from "./tx.ts";
 import { table } from "./status.ts";
+import type { ValidatorSet, ValidatorView } from "../api/validators.ts";
 
-/** A validator as `GET /api/validators` shows it. */
-export interface ValidatorRow {
-  ebid: string;
-  bls_pubkey: string;
-  bond: string;
-  status: "pending" | "active" | "exiting" | "exited" | "withdrawable";
-  activation_epoch: number;
-  exit_epoch: number | null;
-  withdrawable_epoch: number | null;
-  in_pool: boolean;
-  last_produced: number | null;
-  last_attested: number | null;
-}
+/** A validator as `GET /api/validators` shows it (the API's own view type). */
+export type ValidatorRow = ValidatorView;
 
 /** The set's epochs and counts, as `GET /api/validators` gives them. */
-export interface ValidatorSetHead {
-  height: number;
-  epoch: number;
-  next_epoch: number;
-  counts: { total: number; active: number; pending: number; exiting: number; exited: number; withdrawable: number; live: number };
-}
+export type ValidatorSetHead = Pick<ValidatorSet, "height" | "epoch" | "next_epoch" | "counts">;
 
 /** Flags of `validator bond`. */
 export interface BondFlags {
