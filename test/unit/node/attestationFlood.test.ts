@@ -6,34 +6,21 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { VisionNode } from "../../../src/node/node.ts";
-import { ebidOf } from "../../../src/consensus/signatures.ts";
 import { MAX_ATTESTATIONS_PER_EBID_HEIGHT } from "../../../src/chain/attestationPool.ts";
-import { attest, makeKeys, makeSpec, silentLog, tempDir } from "../../helpers/fixtures.ts";
-import { handshakeClient, waitFor } from "../../helpers/net.ts";
-import { freshKey } from "../p2p/attackKit.ts";
+import { attest, makeKeys, makeSpec } from "../../helpers/fixtures.ts";
+import { waitFor } from "../../helpers/net.ts";
+import { loneNode } from "../../helpers/loneNode.ts";
 
 const keys = makeKeys(3);
 const spec = makeSpec(keys);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("a validator's attestations for 200 made-up blocks at one height: the pool holds and relays a bounded few; another validator's still gets through", async () => {
-  const dir = tempDir();
-  const node = await VisionNode.init(
-    { dataDir: dir.dir, spec, p2p: { host: "127.0.0.1", port: 0, peers: [] }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false, sync: {} },
-    silentLog,
-  );
+  const lone = await loneNode(spec);
+  const { node, genesis } = lone;
   try {
-    const url = `ws://127.0.0.1:${node.p2p.port}`;
-    const genesis = node.chain.genesis.hash;
-    const join = async (i: number) => {
-      const k = freshKey();
-      const cl = await handshakeClient(url, { ebid: ebidOf(k.secretKey), secretKey: k.secretKey }, spec.chain_id, genesis, node.key.ebid);
-      await waitFor(() => node.p2p.readyPeers().length === i, 3000, `peer ${i} ready`);
-      return cl;
-    };
-    const from = await join(1);
-    const to = await join(2);
+    const from = await lone.join();
+    const to = await lone.join();
     const relayed = () => to.lines.filter((l) => l.includes('"type":"attestation"')).length;
     await waitFor(() => node.attestations.isActive(keys[1]!.ebid, 0) === true, 3000, "active set known");
     for (let i = 0; i < 200; i++) from.ws.send(JSON.stringify({ type: "attestation", attestation: attest(keys[1]!, 0, randomBytes(32).toString("hex")) }) + "\n");
@@ -46,7 +33,6 @@ test("a validator's attestations for 200 made-up blocks at one height: the pool 
     from.ws.terminate();
     to.ws.terminate();
   } finally {
-    await node.close();
-    dir.cleanup();
+    await lone.close();
   }
 });

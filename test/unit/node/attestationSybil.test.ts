@@ -6,11 +6,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
-import { VisionNode } from "../../../src/node/node.ts";
-import { ebidOf } from "../../../src/consensus/signatures.ts";
 import { buildTemplate } from "../../../src/producer/template.ts";
-import { attest, makeKeys, makeSpec, silentLog, tempDir } from "../../helpers/fixtures.ts";
-import { handshakeClient, waitFor } from "../../helpers/net.ts";
+import { attest, makeKeys, makeSpec, silentLog } from "../../helpers/fixtures.ts";
+import { waitFor } from "../../helpers/net.ts";
+import { loneNode } from "../../helpers/loneNode.ts";
 import { freshKey } from "../p2p/attackKit.ts";
 
 const keys = makeKeys(3);
@@ -18,24 +17,13 @@ const spec = makeSpec(keys);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("attestations from 200 unbonded keys are refused on import (before the signature) and not relayed; the pool does not change; a validator's is relayed and included", async () => {
-  const dir = tempDir();
   const warnings: Record<string, unknown>[] = [];
   const log = pino({ level: "warn" }, { write: (l: string) => void warnings.push(JSON.parse(l) as Record<string, unknown>) });
-  const node = await VisionNode.init(
-    { dataDir: dir.dir, spec, p2p: { host: "127.0.0.1", port: 0, peers: [] }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false, sync: {} },
-    log,
-  );
+  const lone = await loneNode(spec, log);
+  const { node, genesis } = lone;
   try {
-    const url = `ws://127.0.0.1:${node.p2p.port}`;
-    const genesis = node.chain.genesis.hash;
-    const join = async (i: number) => {
-      const k = freshKey();
-      const cl = await handshakeClient(url, { ebid: ebidOf(k.secretKey), secretKey: k.secretKey }, spec.chain_id, genesis, node.key.ebid);
-      await waitFor(() => node.p2p.readyPeers().length === i, 3000, `peer ${i} ready`);
-      return cl;
-    };
-    const from = await join(1);
-    const to = await join(2);
+    const from = await lone.join();
+    const to = await lone.join();
     const relayed = () => to.lines.filter((l) => l.includes('"type":"attestation"')).map((l) => (JSON.parse(l) as { attestation: { ebid: string } }).attestation.ebid);
     const sybils = Array.from({ length: 200 }, () => attest(freshKey(), 0, genesis));
     for (const a of sybils) from.ws.send(JSON.stringify({ type: "attestation", attestation: a }) + "\n");
@@ -57,7 +45,6 @@ test("attestations from 200 unbonded keys are refused on import (before the sign
     from.ws.terminate();
     to.ws.terminate();
   } finally {
-    await node.close();
-    dir.cleanup();
+    await lone.close();
   }
 });

@@ -5,12 +5,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
-import { VisionNode } from "../../../src/node/node.ts";
-import { ebidOf } from "../../../src/consensus/signatures.ts";
-import { makeKeys, makeSpec, tempDir } from "../../helpers/fixtures.ts";
+import { makeKeys, makeSpec } from "../../helpers/fixtures.ts";
 import { bondTx } from "../../helpers/validatorTxs.ts";
-import { handshakeClient, waitFor } from "../../helpers/net.ts";
-import { freshKey } from "../p2p/attackKit.ts";
+import { waitFor } from "../../helpers/net.ts";
+import { loneNode } from "../../helpers/loneNode.ts";
 import { blsSecretKeyFromIkm } from "../../../src/consensus/bls.ts";
 
 const keys = makeKeys(4);
@@ -19,23 +17,12 @@ const spec = makeSpec(keys.slice(0, 2), { alloc });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("gossip: a bond with a bad proof of possession is a strike; a valid one is pooled; an already bonded sender's bond is refused quietly", async () => {
-  const dir = tempDir();
   const warnings: Record<string, unknown>[] = [];
   const log = pino({ level: "warn" }, { write: (l: string) => void warnings.push(JSON.parse(l) as Record<string, unknown>) });
-  const node = await VisionNode.init(
-    { dataDir: dir.dir, spec, p2p: { host: "127.0.0.1", port: 0, peers: [] }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false, sync: {} },
-    log,
-  );
+  const lone = await loneNode(spec, log);
+  const { node } = lone;
   try {
-    const url = `ws://127.0.0.1:${node.p2p.port}`;
-    const genesis = node.chain.genesis.hash;
-    const join = async (i: number) => {
-      const k = freshKey();
-      const cl = await handshakeClient(url, { ebid: ebidOf(k.secretKey), secretKey: k.secretKey }, spec.chain_id, genesis, node.key.ebid);
-      await waitFor(() => node.p2p.readyPeers().length === i, 3000, `peer ${i} ready`);
-      return cl;
-    };
-    const from = await join(1);
+    const from = await lone.join();
     const strikes = () => warnings.filter((w) => w.msg === "Peer sent invalid data");
     const send = (tx: unknown) => from.ws.send(JSON.stringify({ type: "tx", tx }) + "\n");
     // an already bonded sender (a genesis validator): ALREADY_BONDED before any signature, no strike
@@ -54,7 +41,6 @@ test("gossip: a bond with a bad proof of possession is a strike; a valid one is 
     assert.equal(strikes().length, 1);
     from.ws.terminate();
   } finally {
-    await node.close();
-    dir.cleanup();
+    await lone.close();
   }
 });
