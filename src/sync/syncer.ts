@@ -289,13 +289,16 @@ export class Syncer {
           log.info({ height: chunks[i]!.from }, "Sync stopped: range does not connect (peers on different branches)");
           return;
         }
-        let fresh = 0;
         for (const b of got.blocks) {
           try {
             const out = await chain.importBlock(b, { source: `peer:${got.source.ebid ?? got.source.remoteAddress}`, sync: true });
             if (out.status === "imported") {
-              fresh++;
               this.status.imported++;
+              // Progress per block, not per chunk: a chunk of full blocks on a busy machine may take
+              // longer to import than the claim backing timeout, and its server must not be struck
+              // meanwhile (a block valid on our branch backs its server's heights up to it).
+              this.source = got.source;
+              this.lastImportAt = Date.now();
             }
           } catch (e) {
             if (e instanceof BlockError) return this.m.penalize(got.source, `invalid block in range: ${e.code}: ${e.message}`);
@@ -303,17 +306,13 @@ export class Syncer {
           }
         }
         prevHash = got.blocks[got.blocks.length - 1]!.hash;
-        // Valid blocks up to here: the serving peer backed these heights. Only a chunk that brought
-        // blocks we did not hold makes the sync importing (`syncing`, which pauses attestations and
-        // mining) from that peer (its claim is the one that counts now, not the target's): a peer
-        // that answers a heavier tip with an ancestor far below must not pause us while we fetch
-        // blocks we hold.
+        // Valid blocks up to here: the serving peer backed these heights. Only blocks we did not
+        // hold (above) make the sync importing (`syncing`, which pauses attestations and mining)
+        // from that peer (its claim is the one that counts now, not the target's): a peer that
+        // answers a heavier tip with an ancestor far below must not pause us while we fetch blocks
+        // we hold.
         got.source.back(got.blocks[got.blocks.length - 1]!.header.height);
         if (got.source === peer) this.primaryServed = true;
-        if (fresh > 0) {
-          this.source = got.source;
-          this.lastImportAt = Date.now();
-        }
         const secs = (Date.now() - started) / 1000;
         this.status.blocks_per_s = Math.round(this.status.imported / Math.max(secs, 0.001));
         if (Date.now() - lastLog >= 2000) {
