@@ -134,6 +134,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   private parkedBytes = 0;
   private closed = false;
   private importStarted = 0;
+  private storing: string | undefined;
   private _txRules: TxRules | undefined;
 
   private constructor(
@@ -233,6 +234,14 @@ export class Chain extends EventEmitter<ChainEvents> {
   /** A stored block in wire form, or undefined. */
   getBlock(hash: string): Promise<Block | undefined> {
     return this.db.getBlock(hash);
+  }
+
+  /**
+   * True while a valid child of `parentHash` is being written (it has its `seen_at`; fork choice has
+   * not run yet): a miner must not start a job on the height that block fills.
+   */
+  isStoringChildOf(parentHash: string): boolean {
+    return this.storing === parentHash;
   }
 
   /** Metadata of the canonical block at `height`, or undefined above the tip. */
@@ -408,7 +417,14 @@ export class Chain extends EventEmitter<ChainEvents> {
     const now = this.opts.now();
     if (block.header.timestamp > now + params.max_future_drift_ms) return this.hold(block, now, from.source ?? "unknown");
     this.validatorRoots.set(block.hash, exec.validatorsRoot);
-    const outcome = await this.store(block, parent, now, { producer: block.header.producer, earned: BigInt(this.spec.block_reward) + exec.fees, changes: exec.changes, validators: exec.validators });
+    // From `seen_at` until fork choice has run, a valid child of `parent` is being stored.
+    this.storing = parent.hash;
+    let outcome: ImportOutcome;
+    try {
+      outcome = await this.store(block, parent, now, { producer: block.header.producer, earned: BigInt(this.spec.block_reward) + exec.fees, changes: exec.changes, validators: exec.validators });
+    } finally {
+      this.storing = undefined;
+    }
     await this.unpark(block.hash);
     return outcome;
   }

@@ -88,7 +88,7 @@ export interface MinerStats {
   /** our block imported but another won fork choice at its height (fix 3: we moved on) */
   lost: number;
   failed: number;
-  /** jobs started on a parent that already had a child: always 0 by construction, counted as a check */
+  /** jobs started after this node saw a valid block filling their height (0 by construction: a check) */
   filled_height_starts: number;
   /** second jobs on one parent: always 0 by construction, counted as a check */
   retries: number;
@@ -175,7 +175,11 @@ export class Miner {
   private headChanged(e: HeadEvent): void {
     const job = this.job;
     if (!job || e.head.hash === job.parent) return;
-    if (job.record.competing_hash === null && e.head.height === job.record.height) job.record.competing_hash = e.head.hash;
+    if (job.record.competing_hash === null && e.head.height === job.record.height) {
+      job.record.competing_hash = e.head.hash;
+      // The competing block was seen before this job started: a start on a filled height.
+      if (e.head.seen_at !== null && e.head.seen_at < job.record.started_at) this.stats.filled_height_starts++;
+    }
     this.m.pool.abort();
   }
 
@@ -201,26 +205,30 @@ export class Miner {
         ? proposeAt(parent.timestamp, chain.headSeenAt, plan.winners.length, calculateJitter(plan.seed, this.opts.ebid, p.jitter_min_ms, p.jitter_max_ms), p)
         : plan.opensAt;
     if (this.now() < startAt) return;
-    // Fix 1: never start on a height already filled. The tip is still our parent, so no valid block
-    // for the height has been imported; check the chain's own record too.
-    if (chain.head.hash !== parent.hash) return;
-    if ((await chain.getCanonicalMeta(parent.height + 1)) !== undefined) {
-      this.stats.filled_height_starts++;
-      return;
-    }
+    if (!this.mayStartOn(parent)) return;
     if (signal.aborted) return;
     if (this.jobs.some((j) => j.parent_hash === parent.hash && j.outcome !== "failed")) this.stats.retries++;
     this.attempted.add(parent.hash);
     if (this.attempted.size > 4096) this.attempted.delete(this.attempted.values().next().value!);
     const outcome = await this.mineOn(parent, plan.difficulty, Math.max(this.now(), plan.opensAt), plan.kind);
-    // A failure (not a lost race) may be retried on the same parent after a pause.
+    // A failure (not a lost race) may be retried on the same parent after a pause; a job that never
+    // started (its height filled meanwhile) on the next tick, should that block not become the tip.
     if (outcome === "failed") setTimeout(() => this.attempted.delete(parent.hash), 1000).unref();
+    if (outcome === "not-started") this.attempted.delete(parent.hash);
   }
 
-  private async mineOn(parent: BlockMeta, difficulty: number, timestamp: number, kind: "fallback" | "pow"): Promise<JobOutcome> {
+  // Fix 1: never start on a height already filled. The tip must still be our parent, and no valid
+  // child of it may be in the middle of its import (seen, written, fork choice not yet run).
+  private mayStartOn(parent: BlockMeta): boolean {
+    return this.m.chain.head.hash === parent.hash && !this.m.chain.isStoringChildOf(parent.hash);
+  }
+
+  private async mineOn(parent: BlockMeta, difficulty: number, timestamp: number, kind: "fallback" | "pow"): Promise<JobOutcome | "not-started"> {
     const { chain, log } = this.m;
     const height = parent.height + 1;
     const template = await buildTemplate(this.m, parent, { producer: this.opts.ebid, slot: null, timestamp, difficulty }, this.opts.blsSecretKey);
+    // Checked again after the template's awaits, in the same turn as the job's start time is taken.
+    if (!this.mayStartOn(parent)) return "not-started";
     const record: MiningJob = {
       height, parent_hash: parent.hash, difficulty, kind, started_at: this.now(), ended_at: null, outcome: null, hashes: 0,
       block_hash: null, competing_hash: null, abort_latency_ms: null, wasted_hashes: null, error: null,

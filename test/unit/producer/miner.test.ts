@@ -98,6 +98,42 @@ test("fix 1: no job for a height a peer already holds", async () => {
   }
 });
 
+test("fix 1: no job for a height whose valid block is being written (seen, fork choice not yet run)", async () => {
+  const c = await openTestChain(spec);
+  try {
+    const genesis = c.chain.head;
+    c.clock.now = GENESIS_TS + 1000;
+    const rb = await rivalBlock(c, genesis, 2);
+    // The rival's store is held at its LevelDB write until the miner has ticked (or 300 ms).
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let writing = false;
+    const write = c.db.write.bind(c.db);
+    c.db.write = async (writes) => {
+      if (writes.some((w) => w.kind === "block" && w.block.hash === rb.hash)) {
+        writing = true;
+        await gate;
+      }
+      return write(writes);
+    };
+    const importing = c.chain.importBlock(rb);
+    while (!writing) await new Promise((r) => setTimeout(r, 1));
+    const { miner } = minerOn(c, fakePool(async () => release()));
+    const timer = setTimeout(release, 300);
+    await miner.tick(new AbortController().signal);
+    release();
+    clearTimeout(timer);
+    assert.equal((await importing).status, "imported");
+    assert.deepEqual(miner.recentJobs(), [], "no job began on the height being filled");
+    assert.equal(c.chain.head.hash, rb.hash);
+    await miner.tick(new AbortController().signal); // and the next tick mines on the rival's block
+    assert.deepEqual(miner.recentJobs().map((j) => [j.parent_hash, j.outcome]), [[rb.hash, "mined"]]);
+    assert.equal(miner.stats.filled_height_starts, 0);
+  } finally {
+    await c.destroy();
+  }
+});
+
 test("fix 2: a competing block for the height aborts the running job; the next job is on the new tip", async () => {
   const c = await openTestChain(spec);
   try {
