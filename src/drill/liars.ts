@@ -214,6 +214,14 @@ function line(name: string, p: LiarsPhase): string {
   return `${name}: eligible ${p.eligible_pct}% of ${p.samples} samples, Behind ${p.behind_samples}, worst lag ${p.worst_lag}; ${p.blocks} blocks, ${p.produced} by the node, median interval ${p.median_interval_ms} ms`;
 }
 
+/**
+ * The least count of a binomial(n, p) that is not a three-sigma shortfall: max(0, ceil(n p - 3 sqrt(n p (1 - p)))).
+ * Exported for its test.
+ */
+export function binomialFloor(n: number, p: number): number {
+  return Math.max(0, Math.ceil(n * p - 3 * Math.sqrt(n * p * (1 - p))));
+}
+
 /** Runs the liars drill. */
 export async function drillLiars(f: LiarsFlags, print: (line: string) => void): Promise<LiarsReport> {
   const d = await drillNet(f, print);
@@ -241,9 +249,14 @@ export async function drillLiars(f: LiarsFlags, print: (line: string) => void): 
     const o = await outcome(net, print);
     // Generous bounds: the machine may be shared, and a slot lost to scheduling costs a sample or two.
     const intervalOk = withLiars.median_interval_ms <= Math.max(without.median_interval_ms * 1.3, p.block_time_ms * 1.5);
+    // The node is each height's primary with probability 1/nodes (the seed is a RANDAO mix): its
+    // count is binomial, so the floor is the mean less three standard deviations, not half the mean
+    // (which a short honest run misses by chance).
+    const minProduced = binomialFloor(withLiars.blocks, 1 / f.nodes);
+    print(`the node produced ${withLiars.produced} of ${withLiars.blocks} blocks with liars (at least ${minProduced} expected: 1/${f.nodes} less 3 sigma)`);
     const ok =
       o.agree && withLiars.eligible_pct >= 90 && withLiars.behind_samples === 0 && intervalOk &&
-      withLiars.blocks > 0 && withLiars.produced >= withLiars.blocks / (2 * f.nodes);
+      withLiars.blocks > 0 && withLiars.produced >= minProduced;
     const report: LiarsReport = {
       nodes: f.nodes, block_time_ms: p.block_time_ms, liars: f.liars, ahead: f.ahead, without, with: withLiars,
       liar_connections: stats.connections, liar_statuses: stats.statuses, liar_requests: stats.requests, ...o, ok,

@@ -1,11 +1,12 @@
 // The liars drill reads a phase's blocks in pages the API serves (at most MAX_API_RANGE heights a
 // request): a phase with more blocks than one page must still be measured, not fail with HTTP 400.
 // A small HTTP server on 127.0.0.1 stands in for the node's API, with the real limit.
+// Its pass rule for production is a binomial floor (mean less three sigma), checked by simulation.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { watchPhase } from "../../../src/drill/liars.ts";
+import { binomialFloor, watchPhase } from "../../../src/drill/liars.ts";
 import { MAX_API_RANGE } from "../../../src/api/routes/blocks.ts";
 
 test("a phase with more blocks than one API page is read page by page", async () => {
@@ -41,4 +42,20 @@ test("a phase with more blocks than one API page is read page by page", async ()
   } finally {
     server.close();
   }
+});
+
+test("the liars drill's production floor: an honest node's binomial count clears it, a starved one does not", () => {
+  // 2,000 honest runs of 300 heights at 1/3 each, from a fixed xorshift stream.
+  let x = 0x9e3779b9;
+  const rand = () => ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5), (x >>> 0) / 2 ** 32);
+  const floor = binomialFloor(300, 1 / 3);
+  let below = 0;
+  for (let run = 0; run < 2000; run++) {
+    let k = 0;
+    for (let i = 0; i < 300; i++) if (rand() < 1 / 3) k++;
+    if (k < floor) below++;
+  }
+  assert.ok(below <= 10, `${below} of 2000 honest runs fell below ${floor}`);
+  assert.ok(50 < floor, `a node that produced half its share (50 of 300) fails: floor ${floor}`);
+  assert.equal(binomialFloor(6, 1 / 3), 0, "a short run cannot tell a starved node from an unlucky one");
 });
