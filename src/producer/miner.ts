@@ -242,7 +242,8 @@ export class Miner {
       // Workers boot on first use (Proof-of-Sync nodes may never need them); the tip may have
       // moved meanwhile or while the template was built: then do not start at all.
       await this.m.pool.start();
-      if (chain.head.hash !== parent.hash) return this.end(record, "aborted", { abort_latency_ms: 0, wasted_hashes: 0 });
+      // (stop() may have run meanwhile: its abort came before this job, so nothing would cancel it)
+      if (chain.head.hash !== parent.hash || this.controller?.signal.aborted) return this.end(record, "aborted", { abort_latency_ms: 0, wasted_hashes: 0 });
       const result = await this.m.pool.mine(sealHash(template.header), difficulty, this.opts.delayMs());
       record.hashes = result.hashes;
       if (result.status === "aborted") {

@@ -69,6 +69,8 @@ export class MinerPool {
   private readonly hashes: BigInt64Array;
   private idle: Promise<void> = Promise.resolve();
   private setup: Promise<unknown> = Promise.resolve();
+  /** bumped by stop() and retire(): a boot that began before it creates no workers */
+  private life = 0;
   /** abort() calls so far: a mine() call that sees it change before its job starts is cancelled */
   private aborts = 0;
   /** mine() calls whose job has not started (or been cancelled) yet */
@@ -101,7 +103,10 @@ export class MinerPool {
   /** Starts the workers (compiling the kernel once) and resolves when all are ready. Idempotent. */
   start(): Promise<void> {
     this.starting ??= (async () => {
+      const life = this.life;
       const [module, url] = await Promise.all([compileKernel(), workerUrl()]);
+      // stop() (or an idle retire) ran while the kernel compiled: start no worker it cannot see.
+      if (life !== this.life) throw new Error("the mining pool stopped while its workers booted");
       const ready: Promise<void>[] = [];
       for (let index = 0; index < this.size; index++) {
         const data: WorkerData = { index, module, ctrl: this.ctrl.buffer as SharedArrayBuffer, hashes: this.hashes.buffer as SharedArrayBuffer };
@@ -203,6 +208,7 @@ export class MinerPool {
   /** Terminates idle workers; the next job starts new ones (`start()` runs again). */
   private async retire(): Promise<void> {
     if (this.current || this.queued > 0 || this.workers.length === 0) return;
+    this.life++;
     const ws = this.workers;
     this.workers = [];
     this.starting = undefined;
@@ -213,6 +219,7 @@ export class MinerPool {
   async stop(): Promise<void> {
     clearTimeout(this.retireTimer);
     this.abort();
+    this.life++;
     const ws = this.workers;
     this.workers = [];
     this.starting = undefined;

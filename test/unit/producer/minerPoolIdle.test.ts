@@ -1,5 +1,5 @@
 // The worker pool gives its workers back after idleStopMs without a job, and starts them again for
-// the next one; without the option they stay.
+// the next one; without the option they stay; stop() during their boot leaves none behind.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -42,4 +42,13 @@ test("without idleStopMs the workers stay", async () => {
   } finally {
     await pool.stop();
   }
+});
+
+test("stop() while the workers boot leaves none behind (a node closed during its first job's start)", async () => {
+  const pool = new MinerPool({ workers: 2 });
+  const booting = pool.start();
+  await pool.stop();
+  await booting.catch(() => undefined);
+  await sleep(50);
+  assert.equal(pool.running, 0, "no worker outlives stop()");
 });
