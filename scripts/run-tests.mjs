@@ -46,7 +46,9 @@ let points = 0;
 let status = 0;
 process.stdout.write("TAP version 13\n");
 for (const run of runs) {
-  const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", `--test-concurrency=${run.concurrency}`, ...run.files], {
+  // A test that hangs fails after 5 minutes with its name (a test may set a longer timeout itself),
+  // instead of holding the whole run until CI kills it.
+  const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", "--test-timeout=300000", `--test-concurrency=${run.concurrency}`, ...run.files], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   for await (const line of createInterface({ input: child.stdout })) {
