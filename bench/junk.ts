@@ -33,7 +33,7 @@ export async function benchJunk(count = 1000, blockTimeMs = 1000): Promise<Recor
     const baseline = await medianInterval(target, h0, h1);
     const heap0 = await heapSettled(target);
     const started = Date.now();
-    const txsPerBlock = await sendJunk(target, spec, replica.chain, count);
+    const txsPerBlock = await sendJunk(target, spec, replica.chain, count, keys[1]!);
     const sendSeconds = (Date.now() - started) / 1000;
     const h2 = await head().catch(() => {
       throw new Error(`the node died under the junk (exit ${target.child.exitCode}): its heap passed the 128 MiB old space`);

@@ -1,7 +1,8 @@
 // Memory and liveness under junk (real processes over P2P): 1,000 valid-looking full blocks with
-// unknown parents and 1,000 valid fallback side blocks on old parents, sent by hostile peers with fresh
-// keys to a producing node of a 2-node testnet, leave its heap within a bound and its block interval
-// as it was. The attacker builds its blocks with a replica of the chain (same spec, real LevelDB).
+// unknown parents and 1,000 valid fallback side blocks on old parents by a hostile validator, sent by
+// peers with fresh keys to a producing node of a 2-node testnet, leave its heap within a bound and
+// its block interval as it was. The attacker builds its blocks with a replica of the chain (same
+// spec, real LevelDB).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { makeKeys, makeSpec, openTestChain, tempDir } from "../helpers/fixtures.ts";
@@ -40,7 +41,7 @@ test("1,000 unknown-parent junk blocks and 1,000 fallback side blocks leave the 
     // The junk, from fresh identities.
     let h3 = 0;
     try {
-      await sendJunk(target, spec, replica.chain, 1000);
+      await sendJunk(target, spec, replica.chain, 1000, keys[1]!); // the second node's key: a hostile validator
       const h2 = await head();
       await waitHeight(head, h2 + 20);
       h3 = await head();
@@ -55,6 +56,9 @@ test("1,000 unknown-parent junk blocks and 1,000 fallback side blocks leave the 
     assert.equal(target.child.exitCode, null, "the node is still running (its heap stayed within the bound)");
     assert.ok(heap1 <= HEAP_BOUND_MIB * 1024 * 1024, `heap used ${mib(heap1)} MiB, bound ${HEAP_BOUND_MIB} MiB`);
     assert.ok(during <= 1.5 * before + 100, `median block interval ${during} ms with the junk, ${before} ms without`);
+    // The side blocks within the fork horizon were valid: stored as forks, not refused.
+    const { forks } = await getJson<{ forks: { producer: string }[] }>(`${target.api}/api/blocks/forks?from=1&limit=1000`);
+    assert.ok(forks.filter((f) => f.producer === keys[1]!.ebid).length > 0, "the validator's side blocks were stored as forks");
     const health = await getJson(`${target.api}/api/health`);
     assert.ok(health.pending.parked <= 512);
     const hashes = await Promise.all(nodes.map(async (n) => (await getJson(`${n.api}/api/blocks/${h3 - 2}`)).hash));

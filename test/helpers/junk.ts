@@ -1,5 +1,5 @@
 // Junk blocks for memory and liveness tests and benchmarks: hostile peers with fresh keys sending
-// valid-looking blocks on unknown parents and valid fallback side blocks on old parents.
+// valid-looking blocks on unknown parents and a validator's valid fallback side blocks on old parents.
 import { randomBytes } from "node:crypto";
 import type { Chain } from "../../src/chain/chain.ts";
 import type { ChainSpec } from "../../src/chain/spec.ts";
@@ -11,7 +11,7 @@ import type { Block, Header, Tx } from "../../src/consensus/types.ts";
 import type { BlockMeta } from "../../src/storage/records.ts";
 import { handshakeClient, waitFor } from "./net.ts";
 import { getJson, startMesh, type NodeProc } from "./nodeProcess.ts";
-import { previewRoots, testKey, type TestKey } from "./fixtures.ts";
+import { previewRoots, revealFor, testKey, type TestKey } from "./fixtures.ts";
 import { median } from "../../bench/stats.ts";
 
 export function freshKey(): TestKey {
@@ -55,14 +55,19 @@ export function junkOrphan(key: TestKey, txs: Tx[], height: number): Block {
   return sealBlock(h, { txs, attestations: [] }, key.secretKey);
 }
 
-/** A valid fallback block by a fresh key on `parent` (stored in `chain`), as early as the fallback opens. */
-export async function junkSideBlock(chain: Chain, parent: BlockMeta): Promise<Block> {
-  const key = freshKey();
-  const timestamp = slotOpensAt(parent.timestamp, (await chain.scheduleFor(parent)).winners.length, chain.spec.params);
-  const { stateRoot, validatorsRoot } = await previewRoots(chain, parent, key.ebid, []);
-  let h: Header = draftHeader({ parent, producer: key.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot });
+/**
+ * A valid fallback block on `parent` (stored in `chain`), as early as the fallback opens, by
+ * `producer`, an active validator (since protocol version 2 only one may make a fallback block
+ * while validators are active: an outsider's is refused at once), with its RANDAO reveal.
+ */
+export async function junkSideBlock(chain: Chain, parent: BlockMeta, producer: TestKey): Promise<Block> {
+  const schedule = await chain.scheduleFor(parent);
+  const timestamp = slotOpensAt(parent.timestamp, schedule.winners.length, chain.spec.params);
+  const { stateRoot, validatorsRoot } = await previewRoots(chain, parent, producer.ebid, []);
+  const randaoReveal = revealFor(chain, schedule, producer);
+  let h: Header = draftHeader({ parent, producer: producer.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, randaoReveal });
   while (!headerMeetsPow(h)) h = { ...h, nonce: h.nonce + 1 };
-  return sealBlock(h, { attestations: [] }, key.secretKey);
+  return sealBlock(h, { attestations: [] }, producer.secretKey);
 }
 
 /** Imports into `chain` the node's canonical blocks above `chain`'s head. */
@@ -122,11 +127,12 @@ export async function startCappedMesh(dir: string, keys: TestKey[], spec: ChainS
 
 /**
  * Sends `count` unknown-parent blocks of max_block_txs transfers, then (after bringing `replica` to
- * the node's tip) `count` fallback side blocks on parents 6..60 below the tip, to `target` from
- * hostile peers with fresh keys (a new one every 8 blocks: refused blocks are strikes).
+ * the node's tip) `count` fallback side blocks by `validator` (a hostile active validator: the
+ * worst valid case) on parents 6..60 below the tip, to `target` from hostile peers with fresh keys
+ * (a new one every 8 blocks: refused blocks are strikes).
  * @returns the transfers carried per junk block
  */
-export async function sendJunk(target: NodeProc, spec: ChainSpec, replica: Chain, count: number): Promise<number> {
+export async function sendJunk(target: NodeProc, spec: ChainSpec, replica: Chain, count: number, validator: TestKey): Promise<number> {
   const head = async () => (await getJson(`${target.api}/api/chain/head`)).height as number;
   const txs = transfers(spec, spec.params.max_block_txs);
   let peer = await junkPeer(target, spec, replica.genesis.hash);
@@ -149,7 +155,7 @@ export async function sendJunk(target: NodeProc, spec: ChainSpec, replica: Chain
     // Parents 6 to 60 blocks below the tip: those past the fork horizon are refused at once, the
     // others are stored but not relayed.
     const parent = (await replica.getCanonicalMeta(Math.max(1, tip - 6 - (i % 55))))!;
-    peer.send(await junkSideBlock(replica, parent));
+    peer.send(await junkSideBlock(replica, parent, validator));
     await next();
   }
   peer.close();
