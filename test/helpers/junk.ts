@@ -12,6 +12,8 @@ import type { BlockMeta } from "../../src/storage/records.ts";
 import { handshakeClient, waitFor } from "./net.ts";
 import { getJson, startMesh, type NodeProc } from "./nodeProcess.ts";
 import { previewRoots, revealFor, testKey, type TestKey } from "./fixtures.ts";
+
+type Roots = Awaited<ReturnType<typeof previewRoots>>;
 import { median } from "../../bench/stats.ts";
 
 export function freshKey(): TestKey {
@@ -58,12 +60,16 @@ export function junkOrphan(key: TestKey, txs: Tx[], height: number): Block {
 /**
  * A valid fallback block on `parent` (stored in `chain`), as early as the fallback opens, by
  * `producer`, an active validator (since protocol version 2 only one may make a fallback block
- * while validators are active: an outsider's is refused at once), with its RANDAO reveal.
+ * while validators are active: an outsider's is refused at once), with its RANDAO reveal;
+ * `variant` ms later than that, so one parent yields many blocks; `roots` caches roots by parent.
  */
-export async function junkSideBlock(chain: Chain, parent: BlockMeta, producer: TestKey): Promise<Block> {
+export async function junkSideBlock(chain: Chain, parent: BlockMeta, producer: TestKey, variant = 0, roots = new Map<string, Roots>()): Promise<Block> {
   const schedule = await chain.scheduleFor(parent);
-  const timestamp = slotOpensAt(parent.timestamp, schedule.winners.length, chain.spec.params);
-  const { stateRoot, validatorsRoot } = await previewRoots(chain, parent, producer.ebid, []);
+  const timestamp = slotOpensAt(parent.timestamp, schedule.winners.length, chain.spec.params) + variant;
+  // An empty block by one producer on one parent has the same roots whatever its timestamp.
+  let r = roots.get(parent.hash);
+  if (!r) roots.set(parent.hash, (r = await previewRoots(chain, parent, producer.ebid, [])));
+  const { stateRoot, validatorsRoot } = r;
   const randaoReveal = revealFor(chain, schedule, producer);
   let h: Header = draftHeader({ parent, producer: producer.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, randaoReveal });
   while (!headerMeetsPow(h)) h = { ...h, nonce: h.nonce + 1 };
@@ -151,11 +157,12 @@ export async function sendJunk(target: NodeProc, spec: ChainSpec, replica: Chain
   }
   await syncReplica(replica, target);
   const tip = replica.head.height;
+  const roots = new Map<string, Roots>();
   for (let i = 0; i < count; i++) {
     // Parents 6 to 60 blocks below the tip: those past the fork horizon are refused at once, the
     // others are stored but not relayed.
     const parent = (await replica.getCanonicalMeta(Math.max(1, tip - 6 - (i % 55))))!;
-    peer.send(await junkSideBlock(replica, parent, validator));
+    peer.send(await junkSideBlock(replica, parent, validator, Math.floor(i / 55), roots));
     await next();
   }
   peer.close();
