@@ -28,7 +28,7 @@
  * reset silently (a reset is how double votes happen). `vision-node db reset-protection` moves it
  * aside explicitly (`resetProtection`).
  */
-import { chmodSync, existsSync, readFileSync, renameSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -91,6 +91,12 @@ export interface SlashingProtectionOptions {
   onRefusal?: (kind: RefusalKind) => void;
 }
 
+/** The chain's `checkpoint_interval` (docs/protocol.md §2.1), or the default for a spec without it. */
+export function checkpointIntervalOf(params: object): number {
+  const v = (params as { checkpoint_interval?: unknown }).checkpoint_interval;
+  return typeof v === "number" ? v : DEFAULT_CHECKPOINT_INTERVAL;
+}
+
 /** The FFG vote an attestation-shaped object carries, or undefined when it carries none (attestations before protocol version 3). */
 export function ffgVoteOf(a: object): FfgVote | undefined {
   const r = voteSchema.safeParse(pickVote(a as Record<string, unknown>));
@@ -141,6 +147,7 @@ export class SlashingProtection {
     const path = join(dataDir, PROTECTION_FILE);
     const reset = `(it is never reset on its own: move it aside with \`vision-node db reset-protection --data-dir ${dataDir}\` only if no other copy of this key has signed since it was written)`;
     if (!existsSync(path)) {
+      mkdirSync(dataDir, { recursive: true });
       const rec: ProtectionRecord = { ebid, max_block_height: 0, max_source_height: 0, max_target_height: 0, target: null };
       const p = new SlashingProtection(path, rec, o);
       p.write(rec);
@@ -242,6 +249,20 @@ export class SlashingProtection {
     this.rec = next;
     this.scheduleFlush();
     return true;
+  }
+
+  /**
+   * Observes a block stored from anywhere (gossip, sync, the API, this node): raises the watermarks
+   * to it when this key produced it and to the FFG votes of this key's attestations it carries.
+   */
+  observeChainBlock(block: { header: { producer: string; height: number }; attestations: readonly object[] }): void {
+    const ebid = this.rec.ebid;
+    if (block.header.producer === ebid) this.observeBlock(block.header.height);
+    for (const a of block.attestations) {
+      if ((a as { ebid?: unknown }).ebid !== ebid) continue;
+      const v = ffgVoteOf(a);
+      if (v) this.observeVote(v);
+    }
   }
 
   /**
