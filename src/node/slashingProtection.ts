@@ -28,7 +28,7 @@
  * reset silently (a reset is how double votes happen). `vision-node db reset-protection` moves it
  * aside explicitly (`resetProtection`).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -145,6 +145,7 @@ export class SlashingProtection {
    */
   static open(dataDir: string, ebid: string, o: SlashingProtectionOptions = {}): SlashingProtection {
     const path = join(dataDir, PROTECTION_FILE);
+    removeStaleTemps(dataDir);
     const reset = `(it is never reset on its own: move it aside with \`vision-node db reset-protection --data-dir ${dataDir}\` only if no other copy of this key has signed since it was written)`;
     if (!existsSync(path)) {
       mkdirSync(dataDir, { recursive: true });
@@ -318,6 +319,28 @@ export class SlashingProtection {
     if (this.warned.size >= WARNED_KEPT) this.warned.clear();
     this.warned.add(key);
     this.o.log?.warn({ kind, height, ...fields }, `Slashing protection refused to sign a ${kind} at height ${height}: ${why}`);
+  }
+}
+
+/**
+ * Removes temporary files of record writes that a crash cut short (`writeFileDurably` names them
+ * `.slashing-protection.json.<pid>.<random>.tmp`; the record itself is whole either way). The data
+ * dir's lock keeps any other writer away, so none of them is being written.
+ */
+function removeStaleTemps(dataDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dataDir);
+  } catch {
+    return; // no data dir yet
+  }
+  for (const name of names) {
+    if (!name.startsWith(`.${PROTECTION_FILE}.`) || !name.endsWith(".tmp")) continue;
+    try {
+      unlinkSync(join(dataDir, name));
+    } catch {
+      // gone meanwhile
+    }
   }
 }
 
