@@ -54,6 +54,8 @@ export interface Metrics {
   validatorsLive: Gauge;
   /** RANDAO reveals whose BLS signature verified, in imported blocks (docs/protocol.md §6.4) */
   randaoRevealsVerifiedTotal: Counter;
+  /** signatures slashing protection refused, by kind (`block`, `vote`: docs/protocol.md §6.6) */
+  slashingProtectionRefusals: Counter<"kind">;
 }
 
 /** Slots 0..6 and 7 for a PoW (slot null) block. */
@@ -111,10 +113,15 @@ export function createMetrics(src: MetricSources): Metrics {
   });
   const powJobsTotal = new Counter({ name: "vision_pow_jobs_total", help: "PoW jobs by outcome (mined, aborted, lost, failed)", labelNames: ["outcome"], registers: r });
   for (const outcome of ["mined", "aborted", "lost", "failed"]) powJobsTotal.inc({ outcome }, 0); // series exist before the first job
+  const slashingProtectionRefusals = new Counter({
+    name: "vision_slashing_protection_refusals_total", help: "Blocks and votes slashing protection refused to sign (they would conflict with what this key signed)", labelNames: ["kind"], registers: r,
+  });
+  for (const kind of ["block", "vote"]) slashingProtectionRefusals.inc({ kind }, 0);
   return {
     registry,
     exposition: new ExpositionCache(registry),
     powJobsTotal,
+    slashingProtectionRefusals,
     miningClaimsTotal: new Counter({ name: "mining_claims_total", help: "Claim receipts recorded: slots this node set out to produce (Proof-of-Sync mining spec)", registers: r }),
     miningBlocksProduced: blocksProduced(r),
     miningSlotDistribution: new Histogram({

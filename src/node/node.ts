@@ -37,6 +37,7 @@ import { attachLiveStream, createApi, validatorActivity, withFastPath, type ApiM
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 import { openDataDir } from "./dataDir.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
+import { checkpointIntervalOf, SlashingProtection } from "./slashingProtection.ts";
 import { buildInfo } from "../version.ts";
 import { countedHeights } from "../consensus/eligibility.ts";
 import { activeAt, epochAt } from "../consensus/validators.ts";
@@ -104,6 +105,9 @@ export class VisionNode {
    */
   countedPeerHeights: () => number[] = () => [];
 
+  /** The record of what this node's key signed (docs/protocol.md §6.6): every block and vote is signed through it. */
+  protection!: SlashingProtection;
+
   /** The metrics listener's port, when `metricsPort` was given. */
   get metricsPort(): number | undefined {
     return this.metricsServer?.port;
@@ -149,6 +153,13 @@ export class VisionNode {
       const { key, created, blsAdded } = loadOrCreateKey(keyFile);
       if (created) log.warn({ ebid: key.ebid, key_file: keyFile }, "Created a new node key: back it up");
       if (blsAdded) log.warn({ bls_pubkey: key.blsPubkey, key_file: keyFile }, `Node key had no BLS key: added one to ${keyFile} (protocol version 2 validators sign RANDAO reveals with it)`);
+      // Before anything can sign: a record that cannot be read, or is another key's, stops the start.
+      const protection = SlashingProtection.open(opts.dataDir, key.ebid, {
+        checkpointInterval: checkpointIntervalOf(opts.spec.params),
+        log: log.child({ module: "protection" }),
+        onRefusal: (kind) => metrics.slashingProtectionRefusals.inc({ kind }),
+      });
+      cleanup.push(() => protection.flush());
       const offset = opts.clockOffsetMs ?? 0;
       const now = () => Date.now() + offset;
       if (offset !== 0) log.warn({ clock_offset_ms: offset }, "Clock offset in effect (testing)");
@@ -169,6 +180,14 @@ export class VisionNode {
         eligible: () => snapshot.eligible,
       });
       chain.on("revealVerified", () => metrics.randaoRevealsVerifiedTotal.inc());
+      // This key's blocks and votes, wherever they come from (a sync after restoring an old data
+      // dir copy brings the later ones), raise the record; the recent canonical blocks at start too.
+      chain.on("imported", (_meta, block) => protection.observeChainBlock(block));
+      const interval = checkpointIntervalOf(opts.spec.params);
+      for (const hash of (await chain.branchHashes(chain.head, chain.head.height - 2 * interval - opts.spec.params.attestation_max_age)).values()) {
+        const block = await chain.getBlock(hash);
+        if (block) protection.observeChainBlock(block);
+      }
       chain.on("imported", (_meta, block, seconds) => {
         attestations.noteBlock(block); // what its branch carries is not selected again there
         metrics.blockImportSeconds.observe(seconds);
@@ -221,6 +240,7 @@ export class VisionNode {
               claims,
               isEligible: () => snapshot.eligible,
               broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
+              protection,
               log: log.child({ module: "mining" }),
               metrics,
             },
@@ -247,6 +267,7 @@ export class VisionNode {
               // backed heights only: one peer claiming a height it never shows must not stop mining
               networkHeight: () => Math.max(-1, ...peerHeights()),
               broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
+              protection,
               log: log.child({ module: "miner" }),
               metrics,
             },
@@ -296,6 +317,10 @@ export class VisionNode {
       }
       node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, miner, minerPool, settings, metrics, live, server, port, log);
       node.metricsServer = metricsServer;
+      node.protection = protection;
+      // The doppelganger wait (docs/protocol.md §6.6) ends once the synced head crosses a checkpoint.
+      const synced = () => snapshot.eligible && !syncer.progress.syncing;
+      chain.on("head", (e) => protection.noteHead(e.head.height, synced()));
       node.countedPeerHeights = peerHeights;
       chain.on("head", (e) => node!.onHead(e));
       node.nextSchedule = await chain.scheduleFor(chain.head);
@@ -309,6 +334,7 @@ export class VisionNode {
       node.heartbeat = setInterval(() => {
         node!.scheduleStatus();
         node!.syncer.checkClaims();
+        protection.noteHead(chain.head.height, synced());
         if (node!.mempool.expire() > 0) void node!.trimJournal();
       }, STATUS_HEARTBEAT_MS);
       node.heartbeat.unref();
@@ -331,6 +357,7 @@ export class VisionNode {
       await this.producer?.stop();
       await this.miner?.stop();
       await this.minerPool.stop();
+      this.protection.flush();
       clearTimeout(this.statusTimer);
       clearInterval(this.heartbeat);
       this.syncer.stop();

@@ -10,6 +10,27 @@ import { toHex } from "../consensus/encoding.ts";
 import { Domain, sign } from "../consensus/signatures.ts";
 import { nextMix } from "../consensus/randao.ts";
 
+/**
+ * Slashing protection as the block signers see it (the node's record, `node/slashingProtection.ts`,
+ * docs/protocol.md §6.6): every block the node signs goes through it.
+ */
+export interface BlockSigningGuard {
+  /** whether a block at `height` may be signed now (a check only: nothing is recorded or counted) */
+  mayProposeBlock(height: number): boolean;
+  /**
+   * records `height` durably, then calls `sign` and returns its result; undefined (and `sign` not
+   * called) when the key already signed a block at `height` or above
+   */
+  signBlock<T>(height: number, sign: () => T): T | undefined;
+}
+
+/** Seals and signs a header through the guard. @throws Error when the guard refuses the height */
+export function sealGuarded(guard: BlockSigningGuard, header: Header, body: { txs?: Tx[]; attestations: Attestation[] }, secretKey: Uint8Array): Block {
+  const block = guard.signBlock(header.height, () => sealBlock(header, body, secretKey));
+  if (!block) throw new Error(`slashing protection refused a block at height ${header.height}: this key signed one there or above`);
+  return block;
+}
+
 /** What goes into a new block. */
 export interface BlockDraft {
   /** the parent's hash, height and RANDAO `mix` */
