@@ -18,26 +18,11 @@ import {
   type SlashingItem,
   type Vote,
 } from "../../../src/consensus/slashing.ts";
+import { fakeHash, vote } from "../../helpers/slashing.ts";
 import { blockFor, extend, makeKeys, makeSpec, openTestChain, type TestKey } from "../../helpers/fixtures.ts";
 
 const keys = makeKeys(3);
 const [k0, k1] = keys as [TestKey, TestKey];
-const hash = (n: number) => toHex(H(new Uint8Array([n])));
-
-/** A signed FFG vote by `k`: the head at `height`, the link source -> target (hashes from seeds). */
-function vote(k: TestKey, s: number, t: number, o: { height?: number; head?: number; sourceHash?: string; targetHash?: string; domain?: Domain; signer?: TestKey } = {}): Vote {
-  const body = {
-    ebid: k.ebid,
-    height: o.height ?? t + 1,
-    block_hash: hash(o.head ?? 100 + t),
-    source_height: s,
-    source_hash: o.sourceHash ?? hash(s),
-    target_height: t,
-    target_hash: o.targetHash ?? hash(t),
-  };
-  return { ...body, sig: sign(o.domain ?? Domain.attestV3, body, (o.signer ?? k).secretKey) };
-}
-
 const votes = (a: Vote, b: Vote): SlashingItem => ({ kind: "votes", a, b });
 
 function accepted(item: SlashingItem, offender: string, what: string): void {
@@ -55,13 +40,13 @@ function refused(item: SlashingItem, what: string, why: RegExp): void {
 }
 
 test("votes: a double vote (one target height, another target hash or source) and a surround either way are slashable", () => {
-  accepted(votes(vote(k0, 0, 8), vote(k0, 0, 8, { targetHash: hash(200) })), k0.ebid, "double vote: two targets at one height");
+  accepted(votes(vote(k0, 0, 8), vote(k0, 0, 8, { targetHash: fakeHash(200) })), k0.ebid, "double vote: two targets at one height");
   accepted(votes(vote(k0, 0, 16), vote(k0, 8, 16)), k0.ebid, "double vote: one target, two sources");
-  accepted(votes(vote(k0, 8, 16, { sourceHash: hash(201) }), vote(k0, 8, 16)), k0.ebid, "double vote: one target, two source hashes at one height");
+  accepted(votes(vote(k0, 8, 16, { sourceHash: fakeHash(201) }), vote(k0, 8, 16)), k0.ebid, "double vote: one target, two source hashes at one height");
   accepted(votes(vote(k0, 0, 32), vote(k0, 8, 16)), k0.ebid, "a surrounds b");
   accepted(votes(vote(k0, 8, 16), vote(k0, 0, 32)), k0.ebid, "b surrounds a");
   assert.equal(votesConflict(vote(k0, 0, 32), vote(k0, 8, 16)), "surround");
-  assert.equal(votesConflict(vote(k0, 0, 8), vote(k0, 0, 8, { targetHash: hash(200) })), "double vote");
+  assert.equal(votesConflict(vote(k0, 0, 8), vote(k0, 0, 8, { targetHash: fakeHash(200) })), "double vote");
 });
 
 test("votes: the same vote twice, another head with the same FFG data, non-strict or no surround, two validators and bad signatures are refused", () => {
@@ -72,7 +57,7 @@ test("votes: the same vote twice, another head with the same FFG data, non-stric
   refused(votes(vote(k0, 8, 24), vote(k0, 8, 16)), "one source height, later", /not conflicting/);
   refused(votes(vote(k0, 0, 8), vote(k0, 8, 16)), "consecutive links", /not conflicting/);
   refused(votes(vote(k0, 0, 24), vote(k0, 8, 32)), "overlapping, not surrounding", /not conflicting/);
-  refused(votes(vote(k0, 0, 8), vote(k1, 0, 8, { targetHash: hash(200) })), "two validators", /two validators/);
+  refused(votes(vote(k0, 0, 8), vote(k1, 0, 8, { targetHash: fakeHash(200) })), "two validators", /two validators/);
   refused(votes(vote(k0, 0, 32), vote(k0, 8, 16, { signer: k1 })), "b signed by another key", /signature/);
   refused(votes(vote(k0, 0, 32, { domain: Domain.attest }), vote(k0, 8, 16)), "a signed under vision-attest-v1", /signature/);
   const forged = vote(k0, 8, 16);
@@ -116,7 +101,7 @@ test("schema, item hash and slashings_root: exact fields, H(JCS(item)), RFC 6962
   assert.equal(slashingItemSchema.safeParse({ ...item, a: { ...item.a, source_height: -1 } }).success, false, "a negative height");
   assert.equal(slashingItemSchema.safeParse({ kind: "blocks", a: item.a, b: item.b }).success, false, "votes as blocks");
   assert.deepEqual(slashingItemHash(item), hashJson(item));
-  const other = votes(vote(k0, 0, 8), vote(k0, 0, 8, { targetHash: hash(200) }));
+  const other = votes(vote(k0, 0, 8), vote(k0, 0, 8, { targetHash: fakeHash(200) }));
   assert.equal(slashingsRoot([item, other]), toHex(merkleRootOfItems([item, other])));
   assert.equal(slashingsRoot([item, other]), toHex(merkleRootOfHashes([slashingItemHash(item), slashingItemHash(other)])));
   assert.equal(slashingsRoot([]), toHex(H(new Uint8Array(0))));
