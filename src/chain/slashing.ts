@@ -6,11 +6,35 @@
  * settled stays as it was (§5). Whether an item is evidence at all (conflict, signatures) is
  * checked before execution by `verifySlashing` (consensus/slashing.ts).
  */
-import { MAX_SLASHINGS_PER_BLOCK, slashingOffender, type SlashingItem } from "../consensus/slashing.ts";
+import { MAX_SLASHINGS_PER_BLOCK, slashingOffender, verifySlashing, type SlashingItem } from "../consensus/slashing.ts";
+import type { ConsensusKind } from "../consensus/forkChoice.ts";
 import type { ValidatorRecord } from "../consensus/validators.ts";
 import { BlockError } from "./errors.ts";
 import type { RegistryView, ValidatorChange } from "./registry.ts";
 import type { RegistryRules } from "./tx.ts";
+
+/**
+ * The rules on a block's slashing items that need no parent (docs/protocol.md §6.4 rule 11, §6.5):
+ * at most MAX_SLASHINGS_PER_BLOCK, none on `pow` chains. Cheap: for the checks before parking.
+ * @throws BlockError BAD_SLASHING
+ */
+export function checkSlashingsDetached(items: readonly SlashingItem[], consensus: ConsensusKind): void {
+  if (items.length === 0) return;
+  if (consensus === "pow") throw new BlockError("BAD_SLASHING", "slashing items are not valid on pow chains");
+  if (items.length > MAX_SLASHINGS_PER_BLOCK) throw new BlockError("BAD_SLASHING", `${items.length} slashing items: at most ${MAX_SLASHINGS_PER_BLOCK} per block`);
+}
+
+/**
+ * Each item is evidence (`verifySlashing`: one signer, a conflict, valid signatures), in block
+ * order; up to two ed25519 verifications an item. Run with the attestations, before execution.
+ * @throws BlockError BAD_SLASHING naming the item and the rule
+ */
+export function checkSlashings(items: readonly SlashingItem[]): void {
+  items.forEach((item, i) => {
+    const r = verifySlashing(item);
+    if (!r.ok) throw new BlockError("BAD_SLASHING", `slashing ${i}: ${r.message}`);
+  });
+}
 
 /**
  * The record of a validator slashed at `epoch`: `bond: 0`, `slashed: true`, `exit_epoch =

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { activeAt, isActive } from "../../../src/consensus/validators.ts";
 import { executeBlock, type Execution } from "../../../src/chain/execute.ts";
-import { applySlashings } from "../../../src/chain/slashing.ts";
+import { applySlashings, checkSlashings, checkSlashingsDetached } from "../../../src/chain/slashing.ts";
 import { HeadState } from "../../../src/chain/headState.ts";
 import { StateView, encodeChanges } from "../../../src/chain/state.ts";
 import { encodeValidatorChanges } from "../../../src/chain/registry.ts";
@@ -18,7 +18,7 @@ import type { SlashingItem } from "../../../src/consensus/slashing.ts";
 import type { Tx } from "../../../src/consensus/types.ts";
 import { extend, makeKeys, makeSpec, openTestChain, type TestKey } from "../../helpers/fixtures.ts";
 import { exitTx } from "../../helpers/validatorTxs.ts";
-import { doubleVote, fakeHash } from "../../helpers/slashing.ts";
+import { doubleVote, fakeHash, vote } from "../../helpers/slashing.ts";
 
 const keys = makeKeys(4);
 const [k0, k1, k2, outsider] = keys as [TestKey, TestKey, TestKey, TestKey];
@@ -124,4 +124,17 @@ test("the exit epoch: min(exit_epoch, max(e + activation_delay_epochs, activatio
   const many = Array.from({ length: 9 }, (_, i) => doubleVote(k0, 8 * (i + 1)));
   assert.throws(() => applySlashings(many, reg([]), 5, r), (e: BlockError) => e.code === "BAD_SLASHING" && /at most 8/.test(e.message));
   assert.deepEqual(applySlashings([], reg([]), 5, undefined), [], "no items: nothing, on any chain");
+});
+
+test("the checks before execution: BAD_SLASHING for a pow chain, more than 8 items, or an item that is no evidence (named by its index)", () => {
+  assert.doesNotThrow(() => checkSlashingsDetached([], "pow"));
+  assert.doesNotThrow(() => checkSlashingsDetached([doubleVote(k0)], "proof-of-sync"));
+  assert.throws(() => checkSlashingsDetached([doubleVote(k0)], "pow"), (e: BlockError) => e.code === "BAD_SLASHING" && /pow/.test(e.message));
+  const nine = Array.from({ length: 9 }, (_, i) => doubleVote(keys[i % 4]!, 8 * (i + 1)));
+  assert.throws(() => checkSlashingsDetached(nine, "proof-of-sync"), (e: BlockError) => e.code === "BAD_SLASHING" && /at most 8/.test(e.message));
+  assert.doesNotThrow(() => checkSlashings([doubleVote(k0), doubleVote(k1)]));
+  const reVote: SlashingItem = { kind: "votes", a: vote(k1, 0, 8), b: vote(k1, 0, 8, { head: 9 }) };
+  assert.throws(() => checkSlashings([doubleVote(k0), reVote]), (e: BlockError) => e.code === "BAD_SLASHING" && /^slashing 1: votes not conflicting/.test(e.message));
+  const forged: SlashingItem = { kind: "votes", a: vote(k1, 0, 8), b: vote(k1, 0, 8, { targetHash: fakeHash(77), signer: k2 }) };
+  assert.throws(() => checkSlashings([forged]), (e: BlockError) => e.code === "BAD_SLASHING" && /slashing 0: vote b: bad signature/.test(e.message));
 });
