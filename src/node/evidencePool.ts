@@ -57,9 +57,12 @@ export class EvidencePool {
 
   /**
    * Keeps `item` when it is evidence (`verifySlashing`) against an offender the pool holds nothing
-   * on; when full, the oldest offender's item makes room. Returns whether it was kept.
+   * on and, when `registry` is given, whose record there is slashable (so keys without a bond, such
+   * as a bootstrap chain's fallback miners, cannot crowd real evidence out); when full, the oldest
+   * offender's item makes room. Returns whether it was kept.
    */
-  add(item: SlashingItem): boolean {
+  add(item: SlashingItem, registry?: RegistryReader): boolean {
+    if (registry && !slashable(registry, slashingOffender(item))) return false;
     const check = verifySlashing(item);
     if (!check.ok || this.items.has(check.offender)) return false;
     if (this.items.size >= this.maxItems) this.items.delete(this.items.keys().next().value!);
@@ -71,18 +74,22 @@ export class EvidencePool {
    * A `blocks` item from an equivocation record: the first two of its blocks, read from the store.
    * Undefined when a block is missing or the pool holds an item on the producer already.
    */
-  async noteEquivocation(e: Equivocation, source: Pick<EvidenceSource, "getBlock">): Promise<SlashingItem | undefined> {
+  async noteEquivocation(e: Equivocation, source: Pick<EvidenceSource, "getBlock">, registry?: RegistryReader): Promise<SlashingItem | undefined> {
     if (this.items.has(e.producer) || e.block_hashes.length < 2) return undefined;
+    if (registry && !slashable(registry, e.producer)) return undefined;
     const [a, b] = await Promise.all(e.block_hashes.slice(0, 2).map((h) => source.getBlock(h)));
     if (!a || !b) return undefined;
     const item: SlashingItem = { kind: "blocks", a: { header: a.header, signature: a.signature }, b: { header: b.header, signature: b.signature } };
-    return this.add(item) ? item : undefined;
+    return this.add(item, registry) ? item : undefined;
   }
 
-  /** Reads the chain's latest `limit` equivocation records into the pool; returns how many items it added. */
-  async fromChain(source: EvidenceSource, limit = MAX_EVIDENCE): Promise<number> {
+  /**
+   * Reads the chain's latest `limit` equivocation records into the pool (only offenders slashable in
+   * `registry` when given); returns how many items it added.
+   */
+  async fromChain(source: EvidenceSource, registry?: RegistryReader, limit = MAX_EVIDENCE): Promise<number> {
     let added = 0;
-    for (const e of await source.listEvidence(limit)) if (await this.noteEquivocation(e, source)) added++;
+    for (const e of await source.listEvidence(limit)) if (await this.noteEquivocation(e, source, registry)) added++;
     return added;
   }
 
@@ -90,9 +97,11 @@ export class EvidencePool {
    * Notes an FFG vote (an attestation of protocol version 3, from gossip or a block). Returns the
    * `votes` item it completes when it conflicts with a vote remembered from the same EBID and the
    * pool took the item; else undefined. A vote whose signature does not verify is ignored (a verify
-   * the gossip path already made is a cache hit).
+   * the gossip path already made is a cache hit). With `registry`, a vote by an EBID without a
+   * slashable record there is ignored.
    */
-  noteVote(vote: Vote): SlashingItem | undefined {
+  noteVote(vote: Vote, registry?: RegistryReader): SlashingItem | undefined {
+    if (registry && !slashable(registry, vote.ebid)) return undefined;
     if (!verify(Domain.attestV3, vote, vote.sig, vote.ebid)) return undefined;
     const key = `${vote.ebid}!${vote.target_height}`;
     const same = this.votes.get(key);
@@ -114,7 +123,7 @@ export class EvidencePool {
     }
     if (!other || this.items.has(vote.ebid)) return undefined;
     const item: SlashingItem = { kind: "votes", a: other, b: vote };
-    return this.add(item) ? item : undefined;
+    return this.add(item, registry) ? item : undefined;
   }
 
   /**
@@ -126,17 +135,19 @@ export class EvidencePool {
     const out: SlashingItem[] = [];
     for (const [ebid, item] of this.items) {
       if (out.length >= max) break;
-      const r = registry.get(ebid);
-      if (r && !r.slashed) out.push(item);
+      if (slashable(registry, ebid)) out.push(item);
     }
     return out;
   }
 
   /** Drops the items whose offender has no record or is slashed in `registry` (records no reorg can undo, e.g. a finalized state's). */
   prune(registry: RegistryReader): void {
-    for (const [ebid, item] of this.items) {
-      const r = registry.get(slashingOffender(item));
-      if (!r || r.slashed) this.items.delete(ebid);
-    }
+    for (const ebid of [...this.items.keys()]) if (!slashable(registry, ebid)) this.items.delete(ebid);
   }
+}
+
+/** True when `ebid` has a record in `registry` that is not slashed (docs/protocol.md §6.5). */
+function slashable(registry: RegistryReader, ebid: string): boolean {
+  const r = registry.get(ebid);
+  return r !== undefined && !r.slashed;
 }

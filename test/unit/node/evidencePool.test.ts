@@ -29,8 +29,10 @@ test("an equivocation the chain stored (two real blocks by one producer at one h
     assert.equal((await c.chain.importBlock(b1)).status, "imported");
     assert.equal((await c.chain.importBlock(b2)).status, "imported");
     assert.equal((await c.chain.listEvidence()).length, 1, "the chain recorded the equivocation");
+    const unbonded = new EvidencePool();
+    assert.equal(await unbonded.fromChain(c.chain, registry([])), 0, "an offender without a record is not kept");
     const pool = new EvidencePool();
-    assert.equal(await pool.fromChain(c.chain), 1);
+    assert.equal(await pool.fromChain(c.chain, await c.chain.registryAfter(c.chain.head)), 1);
     assert.equal(await pool.fromChain(c.chain), 0, "one item per offender");
     const [item] = pool.pending(await c.chain.registryAfter(c.chain.head));
     assert.ok(item);
@@ -65,6 +67,15 @@ test("noteVote: a double vote or a surround (either order) yields a votes item; 
   assert.ok(inner, "a later vote surrounded by an earlier one");
   assert.deepEqual(verifySlashing(inner), { ok: true, offender: k2.ebid });
   assert.equal(pool.size, 3);
+
+  const bonded = registry([k0.ebid], [k1.ebid]);
+  const strict = new EvidencePool();
+  strict.noteVote(vote(k1, 0, 8), bonded);
+  assert.equal(strict.noteVote(vote(k1, 0, 8, { targetHash: fakeHash(900) }), bonded), undefined, "a slashed offender's votes are ignored");
+  strict.noteVote(vote(k2, 0, 8), bonded);
+  assert.equal(strict.noteVote(vote(k2, 0, 8, { targetHash: fakeHash(900) }), bonded), undefined, "an EBID without a record is ignored");
+  strict.noteVote(vote(k0, 0, 8), bonded);
+  assert.ok(strict.noteVote(vote(k0, 0, 8, { targetHash: fakeHash(900) }), bonded));
 });
 
 test("bounds: 64 items (the oldest offender dropped first), a bounded vote memory; pending() offers at most 8 slashable offenders", () => {
