@@ -20,6 +20,10 @@ export type BlockErrorCode =
   | "BAD_REVEAL"
   /** `mix` is not nextMix(parent mix, randao_reveal) (docs/protocol.md §6.4) */
   | "BAD_MIX"
+  /** a slashing item that is malformed, not conflicting, badly signed, or on a `pow` chain (docs/protocol.md §6.5) */
+  | "BAD_SLASHING"
+  /** a slashing item whose offender has no record or is slashed already (docs/protocol.md §6.5) */
+  | "NOT_SLASHABLE"
   | "TOO_MANY_TXS"
   | "GENESIS_MISMATCH"
   /** node policy: timestamp past the hold horizon (docs/protocol.md §6.4) */

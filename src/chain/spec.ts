@@ -109,10 +109,10 @@ export function genesisCommitment(spec: ChainSpec): Omit<ChainSpec, "bootnodes">
 
 /**
  * The genesis validators' records (docs/protocol.md §2.3): `{ebid, bls_pubkey, bond,
- * activation_epoch: 0, exit_epoch: null}`, ascending by EBID.
+ * activation_epoch: 0, exit_epoch: null, slashed: false}`, ascending by EBID.
  */
 export function genesisValidatorRecords(spec: ChainSpec): ValidatorRecord[] {
-  return spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null }));
+  return spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null, slashed: false }));
 }
 
 /**

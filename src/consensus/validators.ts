@@ -26,6 +26,8 @@ export interface ValidatorRecord {
   activation_epoch: number;
   /** first epoch in which it is no longer active (null: not unbonding) */
   exit_epoch: number | null;
+  /** true once a slashing item against it executed (docs/protocol.md §6.5): its bond is then 0 */
+  slashed: boolean;
 }
 
 /** What a validator is at an epoch (the API's `status`). */
@@ -57,9 +59,12 @@ export function statusAt(r: ValidatorRecord, epoch: number, unbondingEpochs: num
   return epoch >= r.exit_epoch + unbondingEpochs ? "withdrawable" : "exited";
 }
 
-/** Item hash of a record: H(JCS([ebid, bls_pubkey, bond as a decimal string, activation_epoch, exit_epoch])). */
+/**
+ * Item hash of a record (docs/protocol.md §3.6): H(JCS([ebid, bls_pubkey, bond as a decimal string,
+ * activation_epoch, exit_epoch, slashed])).
+ */
 export function validatorItemHash(r: ValidatorRecord): Uint8Array {
-  return hashJson([r.ebid, r.bls_pubkey, r.bond.toString(), r.activation_epoch, r.exit_epoch]);
+  return hashJson([r.ebid, r.bls_pubkey, r.bond.toString(), r.activation_epoch, r.exit_epoch, r.slashed]);
 }
 
 /**

@@ -134,6 +134,28 @@ export const blockSchema = z.object({
   attestations: z.array(attestationSchema).max(MAX_ATTESTATIONS_PER_BLOCK),
 });
 
+/**
+ * An FFG vote as slashing evidence carries it (docs/protocol.md §6.5): the fields of a protocol
+ * version 3 attestation, `{ebid, height, block_hash, source_height, source_hash, target_height,
+ * target_hash, sig}`; whether the heights are checkpoint heights is not a schema rule.
+ */
+export const voteSchema = z
+  .object({ ebid: hex32, height: uint, block_hash: hex32, source_height: uint, source_hash: hex32, target_height: uint, target_hash: hex32, sig: hexSig })
+  .strict();
+
+/** A header with its producer's signature, `{header, signature}` (docs/protocol.md §6.5 `blocks` evidence). */
+export const signedHeaderSchema = z.object({ header: headerSchema, signature: hexSig }).strict();
+
+/**
+ * A slashing item (docs/protocol.md §6.5): `{kind: "votes", a, b}` with two votes, or `{kind:
+ * "blocks", a, b}` with two signed headers; exactly these fields. Here, beside the block schema
+ * that carries them, so that neither imports the other's module in a cycle.
+ */
+export const slashingItemSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("votes"), a: voteSchema, b: voteSchema }).strict(),
+  z.object({ kind: z.literal("blocks"), a: signedHeaderSchema, b: signedHeaderSchema }).strict(),
+]);
+
 /** Formats a zod error as one line: `path: message; ...`. */
 export function formatZodError(err: z.ZodError): string {
   return err.issues

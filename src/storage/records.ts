@@ -30,6 +30,8 @@ export interface StoredValidatorRecord {
   bond: string;
   activation_epoch: number;
   exit_epoch: number | null;
+  /** docs/protocol.md §3.6, §6.5 */
+  slashed: boolean;
 }
 
 /** One validator record change of a block: before and after (null: absent). */

@@ -64,7 +64,7 @@ test("three nodes produce 10 blocks with identical hashes and producer == winner
   // liveness window of the height's epoch.
   const blocks = chains[0]!;
   const salt = epochSalt(spec.chain_id);
-  const records = spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null }));
+  const records = spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null, slashed: false }));
   for (let h = 1; h <= 10; h++) {
     const b = blocks[h]!;
     const e = epochAt(h, spec.params.epoch_length);

@@ -206,7 +206,7 @@ def check_validators(v):
     for c in v["cases"]:
         at = f"validators.json {c['name']}"
         records = sorted(c["records"], key=lambda r: r["ebid"])
-        items = [hash_json([r["ebid"], r["bls_pubkey"], r["bond"], r["activation_epoch"], r["exit_epoch"]]) for r in records]
+        items = [validator_item_hash(r) for r in records]
         check(f"{at} item hashes", [h.hex() for h in items], c["item_hashes"])
         check(f"{at} validators_root", merkle(items).hex(), c["validators_root"])
 
@@ -292,7 +292,10 @@ def check_randao(v):
 
 
 def validator_item_hash(r):
-    return hash_json([r["ebid"], r["bls_pubkey"], r["bond"], r["activation_epoch"], r["exit_epoch"]])
+    """docs/protocol.md §3.6: H(JCS([ebid, bls_pubkey, bond, activation_epoch, exit_epoch, slashed])); slashed a JSON boolean."""
+    if not isinstance(r["slashed"], bool):
+        raise ValueError(f"record {r['ebid'][:8]}: slashed must be a boolean")
+    return hash_json([r["ebid"], r["bls_pubkey"], r["bond"], r["activation_epoch"], r["exit_epoch"], r["slashed"]])
 
 
 def validators_root(records):
@@ -383,7 +386,7 @@ def main():
         check(f"{at} spec_hash", spec_hash, c["spec_hash"])
         empty = H(b"").hex()
         state = merkle([hash_json([a, b, 0]) for a, b in sorted(norm["alloc"].items())]).hex()
-        records = [{**v, "activation_epoch": 0, "exit_epoch": None} for v in norm["validators"]]
+        records = [{**v, "activation_epoch": 0, "exit_epoch": None, "slashed": False} for v in norm["validators"]]
         header = {"version": 2, "height": 0, "parent_hash": spec_hash, "timestamp": norm["genesis_timestamp"],
                   "producer": "0" * 64, "slot": None, "difficulty": 0, "nonce": 0,
                   "tx_root": empty, "attestations_root": empty, "state_root": state,

@@ -88,6 +88,7 @@ test("GET /api/validators: records with status at the next epoch, bond, epochs, 
         activation_epoch: r.activation_epoch,
         exit_epoch: r.exit_epoch,
         withdrawable_epoch: r.exit_epoch === null ? null : r.exit_epoch + p.unbonding_epochs,
+        slashed: r.slashed,
         in_pool: pool.includes(r.ebid),
         ...(await lastActivity(c.chain, r.ebid)),
       });

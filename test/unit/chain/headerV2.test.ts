@@ -19,7 +19,7 @@ test("the genesis header is version 2 with validators_root, mix and an empty rev
   assert.equal(h.version, 2);
   assert.equal(h.randao_reveal, "");
   assert.equal(h.mix, genesisMix(g.header.parent_hash));
-  const records = spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null }));
+  const records = spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null, slashed: false }));
   assert.equal(h.validators_root, validatorsRoot(records));
   assert.notEqual(h.validators_root, EMPTY_ROOT);
   // no validators: the empty root

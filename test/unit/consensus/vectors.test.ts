@@ -200,7 +200,7 @@ test("the verified-signature cache never turns a bad signature good", () => {
   assert.ok(verify(Domain.tx, tx, tx.sig, tx.from));
 });
 
-test("validators.json: item hashes and validators_root of 0, 1 and 3 records, one exiting", () => {
+test("validators.json: item hashes and validators_root of 0, 1 and 3 records, one exiting, then one slashed", () => {
   const v = loadVector("validators.json");
   for (const c of v.cases) {
     const records: ValidatorRecord[] = c.records.map((r: any) => ({ ...r, bond: BigInt(r.bond) }));

@@ -234,7 +234,7 @@ test("fallback (Proof-of-Sync): with an active validator, only an active validat
 });
 
 test("mayMineFallback: an active validator may; a pending, exited or unknown key may not while another is active; anyone when none is active", () => {
-  const rec = (ebid: string, activation_epoch: number, exit_epoch: number | null): ValidatorRecord => ({ ebid, bls_pubkey: "", bond: 1000n, activation_epoch, exit_epoch });
+  const rec = (ebid: string, activation_epoch: number, exit_epoch: number | null): ValidatorRecord => ({ ebid, bls_pubkey: "", bond: 1000n, activation_epoch, exit_epoch, slashed: false });
   const reg = (...rs: ValidatorRecord[]): RegistryReader => ({ get: (e) => rs.find((r) => r.ebid === e), all: () => rs, size: rs.length });
   const r = reg(rec("a", 0, null), rec("p", 5, null), rec("x", 0, 3));
   assert.equal(mayMineFallback(r, "a", 4), true, "active");

@@ -1,0 +1,57 @@
+/**
+ * Slashing evidence (docs/protocol.md §6.5): the time of `verifySlashing` per item, for `votes`
+ * items (two FFG votes, vision-attest-v3) and `blocks` items (two signed headers, vision-block-v1),
+ * with the signature cache emptied before each pass (cold: evidence from a block not seen before)
+ * and warm (the votes already verified in gossip); against the node's ed25519 verify (node:crypto,
+ * cold) in the same run. A valid item costs two signature verifications plus hashing, so a cold
+ * item should be about 2x the baseline; a block carries at most 8 items.
+ */
+import { Domain, clearVerifyCache, sign, verify } from "../src/consensus/signatures.ts";
+import { MAX_SLASHINGS_PER_BLOCK, verifySlashing, type SlashingItem } from "../src/consensus/slashing.ts";
+import { genesisBlock } from "../src/chain/spec.ts";
+import { makeKeys, makeSpec } from "../test/helpers/fixtures.ts";
+import { doubleVote } from "../test/helpers/slashing.ts";
+import { fmt, median } from "./stats.ts";
+
+function mustHold(ok: boolean): void {
+  if (!ok) throw new Error("valid evidence did not verify");
+}
+
+/** Mean ms per item of one pass of `fn` over `items`; `cold` empties the verify cache first. */
+function pass<T>(items: readonly T[], cold: boolean, fn: (x: T) => void): number {
+  if (cold) clearVerifyCache();
+  const t0 = performance.now();
+  for (const x of items) fn(x);
+  return (performance.now() - t0) / items.length;
+}
+
+export async function benchSlashing(n = 500, passes = 7): Promise<{ votesMs: number; votesWarmMs: number; blocksMs: number; ed25519VerifyMs: number }> {
+  const keys = makeKeys(8);
+  const votes: SlashingItem[] = Array.from({ length: n }, (_, i) => doubleVote(keys[i % keys.length]!, 8 * (i + 1)));
+  const base = genesisBlock(makeSpec(keys)).header;
+  const blocks: SlashingItem[] = Array.from({ length: n }, (_, i) => {
+    const k = keys[i % keys.length]!;
+    const a = { ...base, height: i + 1, producer: k.ebid, timestamp: base.timestamp + 2000 * (i + 1) };
+    const b = { ...a, timestamp: a.timestamp + 1 };
+    return { kind: "blocks", a: { header: a, signature: sign(Domain.block, a, k.secretKey) }, b: { header: b, signature: sign(Domain.block, b, k.secretKey) } };
+  });
+  const check = (item: SlashingItem) => mustHold(verifySlashing(item).ok);
+  const sigs = votes.flatMap((item) => (item.kind === "votes" ? [item.a, item.b] : []));
+  // the measurements take turns within each pass, so load on a shared machine hits all alike
+  const runs = { votes: [] as number[], warm: [] as number[], blocks: [] as number[], ed: [] as number[] };
+  for (let r = 0; r < passes; r++) {
+    runs.ed.push(pass(sigs, true, (v) => mustHold(verify(Domain.attestV3, v, v.sig, v.ebid))));
+    runs.votes.push(pass(votes, true, check));
+    runs.warm.push(pass(votes, false, check));
+    runs.blocks.push(pass(blocks, true, check));
+  }
+  const [votesMs, votesWarmMs, blocksMs, ed25519VerifyMs] = [median(runs.votes), median(runs.warm), median(runs.blocks), median(runs.ed)];
+
+  console.log(`\nSlashing evidence: verifySlashing, ms per item (medians of ${passes} passes over ${n} items of each kind):`);
+  console.log(`  votes item (cold cache): ${fmt(votesMs, 4)} ms = ${fmt(votesMs / ed25519VerifyMs, 2)}x an ed25519 verify`);
+  console.log(`  votes item (signatures verified before, as after gossip): ${fmt(votesWarmMs, 4)} ms = ${fmt(votesWarmMs / ed25519VerifyMs, 2)}x`);
+  console.log(`  blocks item (cold cache): ${fmt(blocksMs, 4)} ms = ${fmt(blocksMs / ed25519VerifyMs, 2)}x`);
+  console.log(`  baseline ed25519 verify (node:crypto, cold, the node's path): ${fmt(ed25519VerifyMs, 4)} ms`);
+  console.log(`  a block's ${MAX_SLASHINGS_PER_BLOCK} items at most: ${fmt(MAX_SLASHINGS_PER_BLOCK * Math.max(votesMs, blocksMs), 3)} ms`);
+  return { votesMs, votesWarmMs, blocksMs, ed25519VerifyMs };
+}
