@@ -54,3 +54,26 @@ test("on a chain with no validator the template carries no reveal even with a ke
     await c.destroy();
   }
 });
+
+test("an attestation whose height is not its block's (signed by an active validator) stays out of templates, so the producer's block still imports", async () => {
+  const c = await openTestChain(spec);
+  try {
+    await extend(c.chain, keys, 3);
+    const parent = c.chain.head;
+    const grandparent = (await c.chain.getMeta(parent.parent_hash))!;
+    const s = await c.chain.scheduleFor(parent);
+    const producer = keys.find((k) => k.ebid === s.winners[0])!;
+    const liar = keys.find((k) => k.ebid !== producer.ebid)!;
+    const honest = keys.find((k) => k.ebid !== producer.ebid && k.ebid !== liar.ebid)!;
+    const pool = new AttestationPool();
+    // Validly signed, heights in range, but it names the grandparent's hash at the parent's height.
+    pool.add(attest(liar, parent.height, grandparent.hash));
+    pool.add(attest(honest, grandparent.height, grandparent.hash));
+    const m = { chain: c.chain, attestations: pool, mempool: new Mempool(), log: silentLog };
+    const t = await buildTemplate(m, parent, { producer: producer.ebid, slot: 0, timestamp: parent.timestamp + spec.params.block_time_ms, difficulty: 0 }, producer.blsSecretKey);
+    assert.equal((await c.chain.importBlock(sealBlock(t.header, t, producer.secretKey))).status, "imported");
+    assert.deepEqual(t.attestations.map((a) => a.ebid), [honest.ebid]);
+  } finally {
+    await c.destroy();
+  }
+});
