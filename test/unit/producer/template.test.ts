@@ -77,3 +77,24 @@ test("an attestation whose height is not its block's (signed by an active valida
     await c.destroy();
   }
 });
+
+test("the template picks attestations by the branch's own active set, not the pool's last-set one (a reorg, or a set not yet refreshed)", async () => {
+  const c = await openTestChain(spec);
+  try {
+    await extend(c.chain, keys, 2);
+    const parent = c.chain.head;
+    const s = await c.chain.scheduleFor(parent);
+    const producer = keys.find((k) => k.ebid === s.winners[0])!;
+    const other = keys.find((k) => k.ebid !== producer.ebid)!;
+    const pool = new AttestationPool({ epochLength: spec.params.epoch_length });
+    // The pool's set for the epoch came from another branch, on which `other` is not active.
+    pool.setActive(s.epoch, []);
+    pool.add(attest(other, parent.height, parent.hash));
+    const m = { chain: c.chain, attestations: pool, mempool: new Mempool(), log: silentLog };
+    const t = await buildTemplate(m, parent, { producer: producer.ebid, slot: 0, timestamp: parent.timestamp + spec.params.block_time_ms, difficulty: 0 }, producer.blsSecretKey);
+    assert.ok(s.active.includes(other.ebid));
+    assert.deepEqual(t.attestations.map((a) => a.ebid), [other.ebid]);
+  } finally {
+    await c.destroy();
+  }
+});
