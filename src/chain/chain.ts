@@ -294,9 +294,11 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   /**
    * The producer schedule for the child of `parent` (docs/protocol.md §4-§5): seed =
-   * seedFromMix(parent.mix, n, epoch_salt); pool = poolForEpoch(e, records after the parent, live)
-   * where live = the producers and attesters of the branch's blocks in livenessWindow(e); winners;
-   * and what validation needs besides: the records after the parent and the EBIDs active at e.
+   * seedFromMix(parent.mix, n, epoch_salt); pool = poolForEpoch(e, records, live) where records are
+   * those after the epoch's anchor (epochAnchor: the branch's last block of epoch e-2, which agree
+   * with the records after the parent on who is active at e and their BLS keys) and live = the
+   * producers and attesters of the branch's blocks in livenessWindow(e); winners; and what
+   * validation needs besides: those records and the EBIDs active at e.
    * `parent` need not be stored (its ancestors must be): a candidate block's meta will do.
    */
   async scheduleFor(parent: BlockMeta): Promise<Schedule> {
