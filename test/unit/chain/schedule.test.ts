@@ -135,3 +135,25 @@ test("the schedule reads the records at the epoch's anchor, and they agree with 
     await c.destroy();
   }
 });
+
+test("the schedule of a new height reads a bounded number of ancestors, however long the epoch: the anchor of the parent's parent is reused", async () => {
+  // a long epoch: epochs 0 and 1 span 2,000 heights, all anchored at genesis
+  const spec = makeSpec(keys, { params: { block_time_ms: 2000, epoch_length: 1000 } });
+  const c = await openTestChain(spec);
+  try {
+    await extend(c.chain, keys, 150);
+    const chain = c.chain as unknown as { getMeta: (h: string) => Promise<unknown> };
+    const original = chain.getMeta.bind(c.chain);
+    let reads = 0;
+    chain.getMeta = (h: string) => {
+      reads++;
+      return original(h);
+    };
+    const blocks = 20;
+    await extend(c.chain, keys, blocks);
+    // per block: its import (parent, attestation ancestors) and its schedule; never a walk to genesis
+    assert.ok(reads / blocks < 40, `${reads / blocks} meta reads per block`);
+  } finally {
+    await c.destroy();
+  }
+});
