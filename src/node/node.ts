@@ -508,7 +508,7 @@ export class VisionNode {
       const block = await this.chain.getBlock(hash);
       for (const tx of block?.txs ?? []) {
         try {
-          const out = this.mempool.add(tx, await this.chain.account(tx.from));
+          const out = this.mempool.readd(tx, await this.chain.headState([tx.from]));
           if (out.status !== "known") returned.set(out.hash, tx);
         } catch {
           // included on the new branch too, or no longer affordable
