@@ -1,5 +1,5 @@
 /**
- * The validator registry as part of the state (docs/protocol.md §5, §6.5): the head's records in
+ * The validator registry as part of the state (docs/protocol.md §3.6, §5, §6.5): the head's records in
  * memory (at most `max_validators`, persisted one LevelDB key per EBID) with their cached
  * `validators_root`, and read/write overlays of them for the state after any block on any branch,
  * the way {@link StateView} overlays accounts. A block's record changes are kept in its changes
