@@ -504,7 +504,9 @@ export class VisionNode {
   // and are journaled like a submitted transfer, so a restart after the reorg still has them.
   private async updateMempool(e: HeadEvent): Promise<void> {
     const returned = new Map<string, Tx>();
-    for (const hash of e.orphaned) {
+    // oldest block first, so each sender's transactions come back in nonce order (a withdraw before
+    // the transfers its bond pays for)
+    for (const hash of [...e.orphaned].reverse()) {
       const block = await this.chain.getBlock(hash);
       for (const tx of block?.txs ?? []) {
         try {

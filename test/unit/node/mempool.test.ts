@@ -60,7 +60,7 @@ test("a reorg returns the orphaned blocks' transfers to the mempool, journaled s
   }
 });
 
-test("a reorg returns an orphaned withdraw to the mempool even when only its bond pays its fee", async () => {
+test("a reorg returns an orphaned withdraw to the mempool even when only its bond pays its fee, and the transfers spending the bond after it", async () => {
   // epochs of 2 blocks: a bond at height 1 activates at epoch 2, its unbond at height 2 exits at
   // epoch 3, and the bond is withdrawable from epoch 4 (height 8)
   const bonder = makeKeys(1, 90)[0]!;
@@ -76,11 +76,20 @@ test("a reorg returns an orphaned withdraw to the mempool even when only its bon
     assert.equal((await node.chain.account(bonder.ebid)).balance, 0n, "everything is in the bond");
     const fork = node.chain.head;
     const withdraw = exitTx("withdraw", bonder, chainId, 2);
-    await node.chain.importBlock(await blockFor(node.chain, fork, all, 1, { txs: [withdraw] })); // the backup's block carries it
-    assert.equal((await node.chain.account(bonder.ebid)).balance, 999n);
-    await node.chain.importBlock(await blockFor(node.chain, fork, all, 0)); // the primary's, without it, wins
+    const body = { chain_id: chainId, from: bonder.ebid, to: keys[0]!.ebid, amount: "900", fee: "1", nonce: 3 };
+    const spend = { ...body, sig: sign(Domain.tx, body, bonder.secretKey) };
+    // the branch that carries them: the backup's block with the withdraw, then a block with the transfer
+    const a1 = await blockFor(node.chain, fork, all, 1, { txs: [withdraw] });
+    await node.chain.importBlock(a1);
+    await node.chain.importBlock(await blockFor(node.chain, (await node.chain.getMeta(a1.hash))!, all, 0, { txs: [spend] }));
+    assert.equal((await node.chain.account(bonder.ebid)).balance, 98n);
+    // the primaries' branch, without them, wins
+    const b1 = await blockFor(node.chain, fork, all, 0);
+    await node.chain.importBlock(b1);
+    await node.chain.importBlock(await blockFor(node.chain, (await node.chain.getMeta(b1.hash))!, all, 0));
     assert.equal((await node.chain.account(bonder.ebid)).nonce, 2);
     await waitFor(() => node.mempool.has(txHash(withdraw)), 3000, "the withdraw back in the mempool");
+    await waitFor(() => node.mempool.has(txHash(spend)), 3000, "the transfer spending the bond back in the mempool");
   } finally {
     await node.close();
     t.cleanup();
