@@ -478,7 +478,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       });
     } else if (parent.hash === previous.hash) {
       writes.push({ kind: "canonical", height: h.height, hash: block.hash }, { kind: "head", hash: block.hash });
-      move = this.state.prepareMove([], [moved]);
+      move = this.state.prepareMove([], [moved], h.validators_root);
     } else {
       // Reorg: find the common ancestor, demote the old branch, promote the new one.
       const newBranch: BlockMeta[] = [meta];
@@ -519,7 +519,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       // State: undo the old branch (newest first), redo the new one (oldest first), from the blocks'
       // changes records only (no block is loaded).
       const movedOf = (m: BlockMeta): Promise<MovedBlock> => (m === meta ? Promise.resolve(moved) : this.state.movedOf(m.hash));
-      move = this.state.prepareMove(await Promise.all(oldBranch.map(movedOf)), await Promise.all([...newBranch].reverse().map(movedOf)));
+      move = this.state.prepareMove(await Promise.all(oldBranch.map(movedOf)), await Promise.all([...newBranch].reverse().map(movedOf)), h.validators_root);
     }
     for (const m of updated) writes.push({ kind: "meta", meta: m });
     if (move) writes.push(...move.writes);

@@ -1,5 +1,5 @@
 /**
- * Block execution (docs/protocol.md §6.5; `state_root` §3.6, `validators_root` §5): the block's
+ * Block execution (docs/protocol.md §6.5; `state_root` §3.6, `validators_root` §3.6): the block's
  * transactions in order, then `block_reward` plus every fee to the producer. Pure: writes into an
  * overlay of the parent's state, never into the parent's and never copying it, so a block costs
  * O(touched accounts x log N), plus O(records) for `validators_root` only when it changed a record.
