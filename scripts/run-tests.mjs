@@ -3,11 +3,11 @@
 // after building lib/ (scripts/build.mjs; quick when src/ did not change).
 // Usage: node scripts/run-tests.mjs [unit|e2e|path-fragment ...]
 //
-// Two runs: test/unit/ two files at a time (in-process tests, generous timeouts), then test/e2e/ one
-// file at a time (real node processes whose block intervals and latencies the drills measure, so
-// nothing else runs beside them). Their TAP goes to stdout as it comes, as one stream: top-level test
-// points numbered on across both runs, one plan and one summary of both at the end, in the
-// runner's own format.
+// Three runs: test/unit/ two files at a time (in-process tests, generous timeouts), then test/e2e/'s
+// untimed files two at a time, then its timed ones (real node processes whose block intervals and
+// latencies the drills measure) one at a time, with nothing beside them. Their TAP goes to stdout
+// as it comes, as one stream: top-level test points numbered on across the runs, one plan and one
+// summary of all at the end, in the runner's own format.
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -32,9 +32,14 @@ const build = spawnSync(process.execPath, [fileURLToPath(new URL("./build.mjs", 
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 const isE2e = (f) => f.split(/[\\/]/).includes("e2e");
+// End-to-end tests that assert timing (block intervals, takeover and abort latencies, eligibility
+// shares) run alone; the others only wait on real processes and run two at a time.
+const TIMED = ["failover", "partition", "liars", "junkMemory", "minerRace", "pow", "fallback", "operatorCli"];
+const isTimed = (f) => TIMED.some((name) => f.endsWith(`${name}.test.ts`));
 const runs = [
   { files: files.filter((f) => !isE2e(f)), concurrency: 2 },
-  { files: files.filter(isE2e), concurrency: 1 },
+  { files: files.filter((f) => isE2e(f) && !isTimed(f)), concurrency: 2 },
+  { files: files.filter((f) => isE2e(f) && isTimed(f)), concurrency: 1 },
 ].filter((r) => r.files.length > 0);
 
 // The runner's closing summary, unindented: `# tests 12`, `# pass 12`, ... `# duration_ms 345.6`.

@@ -3,8 +3,8 @@
  * policy). The caller checks the attester's activity and the signature before adding.
  *
  * Selection for a block at height n on a branch: valid attestations (height in n -
- * attestation_max_age .. n - 1, for the branch's block at that height) from validators active at
- * epoch(n), oldest first (height ascending, then EBID), one per EBID, skipping an (ebid, height)
+ * attestation_max_age .. n - 1, for the branch's block at that height and naming that height) from
+ * validators active at epoch(n), oldest first (height ascending, then EBID), one per EBID, skipping an (ebid, height)
  * pair that one of the branch's last attestation_max_age blocks already carries, at most 128.
  * Oldest first includes an attestation before it ages out; skipping carried pairs keeps one
  * validator's one statement from filling block after block.
@@ -109,7 +109,9 @@ export class AttestationPool {
       const byEbid = [...m.values()].sort((a, b) => (a.ebid < b.ebid ? -1 : a.ebid > b.ebid ? 1 : 0));
       for (const a of byEbid) {
         if (chosen.size >= MAX_ATTESTATIONS_PER_BLOCK) break;
-        if (chosen.has(a.ebid) || carried.has(`${a.ebid}:${a.height}`) || !isActive(a.ebid)) continue;
+        // The block at h is `a.block_hash`: one naming another height (a validator can sign any pair)
+        // would make the block BAD_ATTESTATION (docs/protocol.md §5), so it is never chosen.
+        if (a.height !== h || chosen.has(a.ebid) || carried.has(`${a.ebid}:${a.height}`) || !isActive(a.ebid)) continue;
         chosen.set(a.ebid, a);
       }
     }

@@ -125,6 +125,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   private readonly pools = new LRUCache<string, string[]>({ max: 256 });
   // the validator records after each epoch's anchor block (see epochAnchor), by its hash
   private readonly anchorRegistries = new LRUCache<string, RegistryReader>({ max: 64 });
+  // epochAnchor(e, block) by `${e}!${block hash}`, for blocks above the anchor
+  private readonly anchors = new LRUCache<string, BlockMeta>({ max: 4096 });
   private readonly difficulties = new LRUCache<string, number>({ max: 4096 });
   // validators_root after a block, by block hash (a block that changes no record keeps its parent's).
   private readonly validatorRoots = new LRUCache<string, string>({ max: 4096 });
@@ -294,9 +296,11 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   /**
    * The producer schedule for the child of `parent` (docs/protocol.md §4-§5): seed =
-   * seedFromMix(parent.mix, n, epoch_salt); pool = poolForEpoch(e, records after the parent, live)
-   * where live = the producers and attesters of the branch's blocks in livenessWindow(e); winners;
-   * and what validation needs besides: the records after the parent and the EBIDs active at e.
+   * seedFromMix(parent.mix, n, epoch_salt); pool = poolForEpoch(e, records, live) where records are
+   * those after the epoch's anchor (epochAnchor: the branch's last block of epoch e-2, which agree
+   * with the records after the parent on who is active at e and their BLS keys) and live = the
+   * producers and attesters of the branch's blocks in livenessWindow(e); winners; and what
+   * validation needs besides: those records and the EBIDs active at e.
    * `parent` need not be stored (its ancestors must be): a candidate block's meta will do.
    */
   async scheduleFor(parent: BlockMeta): Promise<Schedule> {
@@ -321,13 +325,23 @@ export class Chain extends EventEmitter<ChainEvents> {
   // takes effect at e+1 at the earliest, and a withdraw deletes only a record inactive since before e.
   // Reading them here, not after the parent, is what lets a candidate block that is not stored (a
   // producer's, or a test's variant) be asked about the next height.
+  // Every block of the branch between the anchor and the parent has the same anchor for epoch e, so
+  // the walk stops at the first one whose anchor is cached: the parent's parent's, for a node that
+  // follows its head, so a height costs O(1) reads, not O(epoch_length) (O(height) in epochs 0 and 1).
   private async epochAnchor(epoch: number, parent: BlockMeta): Promise<BlockMeta> {
     const p = this.spec.params;
     const anchorHeight = Math.max(0, livenessWindow(epoch, p.epoch_length, p.pool_window).to);
     let m: BlockMeta | undefined = parent;
-    while (m && m.height > anchorHeight) m = await this.getMeta(m.parent_hash);
-    if (!m) throw new Error(`branch of ${parent.hash} is missing a block above height ${anchorHeight}`);
-    return m;
+    let anchor: BlockMeta | undefined;
+    while (m && m.height > anchorHeight) {
+      anchor = this.anchors.get(`${epoch}!${m.hash}`);
+      if (anchor) break;
+      m = await this.getMeta(m.parent_hash);
+    }
+    anchor ??= m;
+    if (!anchor) throw new Error(`branch of ${parent.hash} is missing a block above height ${anchorHeight}`);
+    if (parent.height > anchorHeight) this.anchors.set(`${epoch}!${parent.hash}`, anchor);
+    return anchor;
   }
 
   private async anchorRegistry(anchor: BlockMeta): Promise<RegistryReader> {
@@ -464,7 +478,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       });
     } else if (parent.hash === previous.hash) {
       writes.push({ kind: "canonical", height: h.height, hash: block.hash }, { kind: "head", hash: block.hash });
-      move = this.state.prepareMove([], [moved]);
+      move = this.state.prepareMove([], [moved], h.validators_root);
     } else {
       // Reorg: find the common ancestor, demote the old branch, promote the new one.
       const newBranch: BlockMeta[] = [meta];
@@ -505,7 +519,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       // State: undo the old branch (newest first), redo the new one (oldest first), from the blocks'
       // changes records only (no block is loaded).
       const movedOf = (m: BlockMeta): Promise<MovedBlock> => (m === meta ? Promise.resolve(moved) : this.state.movedOf(m.hash));
-      move = this.state.prepareMove(await Promise.all(oldBranch.map(movedOf)), await Promise.all([...newBranch].reverse().map(movedOf)));
+      move = this.state.prepareMove(await Promise.all(oldBranch.map(movedOf)), await Promise.all([...newBranch].reverse().map(movedOf)), h.validators_root);
     }
     for (const m of updated) writes.push({ kind: "meta", meta: m });
     if (move) writes.push(...move.writes);

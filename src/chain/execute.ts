@@ -1,8 +1,9 @@
 /**
- * Block execution (docs/protocol.md §6.5; `state_root` §3.6, `validators_root` §5): the block's
- * transactions in order, then its slashing items, then `block_reward` plus every fee to the producer. Pure: writes into an
- * overlay of the parent's state, never into the parent's and never copying it, so a block costs
- * O(touched accounts x log N), plus O(records) for `validators_root` only when it changed a record.
+ * Block execution (docs/protocol.md §6.5; `state_root` and `validators_root` §3.6): the block's
+ * transactions in order, then its slashing items, then `block_reward` plus every fee to the
+ * producer. Pure: writes into an overlay of the parent's state, never into the parent's and never
+ * copying it, so a block costs O(touched accounts x log N), plus O(records) for `validators_root`
+ * only when it changed a record.
  */
 import type { Block } from "../consensus/types.ts";
 import { epochAt } from "../consensus/validators.ts";

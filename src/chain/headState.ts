@@ -173,9 +173,11 @@ export class HeadState implements StateBase {
 
   /**
    * Prepares the head moving: `removed` blocks leave the canonical chain (newest first), `added`
-   * join it (oldest first). Nothing changes until `commit()`. O(changed accounts x log N).
+   * join it (oldest first). Nothing changes until `commit()`. O(changed accounts x log N), plus
+   * O(records) when a record changes. `validatorsRoot`, the new head's (its validated header's),
+   * spares recomputing the root of its records.
    */
-  prepareMove(removed: readonly MovedBlock[], added: readonly MovedBlock[]): HeadMove {
+  prepareMove(removed: readonly MovedBlock[], added: readonly MovedBlock[], validatorsRoot?: string): HeadMove {
     const view = StateView.head(this).walk([
       ...removed.map((r) => ({ changes: r.changes, validators: r.validators, direction: "undo" as const })),
       ...added.map((a) => ({ changes: a.changes, validators: a.validators, direction: "redo" as const })),
@@ -197,7 +199,7 @@ export class HeadState implements StateBase {
           if (a) leaves.set(a.index, leafHash(accountItemHash(address, a)));
         }
         this.tree.apply({ leaves, size: view.size });
-        this._registry = this._registry.applied(view.vdiff);
+        this._registry = this._registry.applied(view.vdiff, validatorsRoot);
         this._version++;
         this.endWrite();
         for (const [producer, stats] of totals) this.totals.set(producer, stats);

@@ -5,7 +5,7 @@
  * (`replacementFee`); block building takes, across
  * senders, the highest fee among each sender's next executable transaction, so every sender's
  * nonces stay contiguous. Bounded in size, per sender and in age. `admit` checks a transaction from
- * outside with the signatures verified last, after every cheap check; `add` takes transactions whose
+ * outside with the signatures verified last, after every cheap check; `readd` takes transactions whose
  * signatures were checked before (a reorg's returned transactions). Bonds, unbonds and withdraws are
  * checked against the head's validator records; a sender has at most one pending of each of them.
  */
@@ -111,6 +111,17 @@ export class Mempool {
       credit = checkRegistry(head.registry, tx, rules.registry, epochAt((head.height ?? 0) + 1, rules.registry.epochLength)).credit;
     }
     return this.add(tx, accountOf(head, tx.from), () => checkTxSignatures(tx), credit);
+  }
+
+  /**
+   * Adds a transaction whose signatures were checked before (an orphaned block's, after a reorg)
+   * against the head state `head`: its sender's account, and for a withdraw the bond it credits
+   * (without it, a withdraw whose fee only the bond covers would be refused).
+   * @throws TxError as `add`
+   */
+  readd(tx: Tx, head: MempoolState): AddOutcome {
+    const credit = !isTransfer(tx) && tx.kind === "withdraw" ? (head.registry?.get(tx.from)?.bond ?? 0n) : 0n;
+    return this.add(tx, accountOf(head, tx.from), undefined, credit);
   }
 
   /**

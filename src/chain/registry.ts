@@ -1,11 +1,13 @@
 /**
- * The validator registry as part of the state (docs/protocol.md §5, §6.5): the head's records in
+ * The validator registry as part of the state (docs/protocol.md §3.6, §5, §6.5): the head's records in
  * memory (at most `max_validators`, persisted one LevelDB key per EBID) with their cached
  * `validators_root`, and read/write overlays of them for the state after any block on any branch,
  * the way {@link StateView} overlays accounts. A block's record changes are kept in its changes
  * record (`d!`) so a reorg can undo and redo them.
  */
-import { validatorsRoot, type RegistryReader, type ValidatorRecord } from "../consensus/validators.ts";
+import { validatorItemHash, type RegistryReader, type ValidatorRecord } from "../consensus/validators.ts";
+import { merkleRootOfHashes } from "../consensus/merkle.ts";
+import { toHex } from "../consensus/encoding.ts";
 import type { StoredValidatorChange, StoredValidatorRecord } from "../storage/records.ts";
 
 /** One record's value before and after a block (null: absent). */
@@ -22,6 +24,29 @@ export interface RegistryView extends RegistryReader {
 }
 
 const byEbid = (a: ValidatorRecord, b: ValidatorRecord) => (a.ebid < b.ebid ? -1 : a.ebid > b.ebid ? 1 : 0);
+
+// Item hashes of records, by record object. Records are never changed in place (a change makes a
+// new object: checkRegistry, decodeRecord, `{ ...record, exit_epoch }`), and the same objects are
+// shared by the head's registry and every overlay, so a root recomputed after a block that changed
+// one record hashes one item, not all of them.
+const itemHashes = new WeakMap<ValidatorRecord, Uint8Array>();
+
+/**
+ * `validators_root` (docs/protocol.md §3.6) of `records`: the same as consensus `validatorsRoot`,
+ * with each record's item hash computed once per record object. O(records) sort and tree hashes.
+ */
+export function registryRoot(records: Iterable<ValidatorRecord>): string {
+  const sorted = [...records].sort(byEbid);
+  return toHex(
+    merkleRootOfHashes(
+      sorted.map((r) => {
+        let h = itemHashes.get(r);
+        if (!h) itemHashes.set(r, (h = validatorItemHash(r)));
+        return h;
+      }),
+    ),
+  );
+}
 
 /** True when two records (or absences) are equal field for field. */
 export function sameRecord(a: ValidatorRecord | null | undefined, b: ValidatorRecord | null | undefined): boolean {
@@ -44,10 +69,13 @@ export class HeadRegistry implements RegistryView {
     readonly root: string,
   ) {}
 
-  /** The registry holding `records`. */
-  static from(records: Iterable<ValidatorRecord>): HeadRegistry {
+  /**
+   * The registry holding `records`; `root`, when the caller knows their `validators_root` (a
+   * validated block header's), spares computing it.
+   */
+  static from(records: Iterable<ValidatorRecord>, root?: string): HeadRegistry {
     const byEbid = new Map([...records].map((r) => [r.ebid, r]));
-    return new HeadRegistry(byEbid, new Map([...byEbid.values()].map((r) => [r.bls_pubkey, r.ebid])), validatorsRoot(byEbid.values()));
+    return new HeadRegistry(byEbid, new Map([...byEbid.values()].map((r) => [r.bls_pubkey, r.ebid])), root ?? registryRoot(byEbid.values()));
   }
 
   get size(): number {
@@ -67,8 +95,11 @@ export class HeadRegistry implements RegistryView {
     return this.bls.get(blsPubkey);
   }
 
-  /** These records moved by an overlay (null: deleted): this registry when nothing changes, else a new one. */
-  applied(diff: ReadonlyMap<string, ValidatorRecord | null>): HeadRegistry {
+  /**
+   * These records moved by an overlay (null: deleted): this registry when nothing changes, else a
+   * new one, whose root is `root` when given (the caller knows it: a validated header's).
+   */
+  applied(diff: ReadonlyMap<string, ValidatorRecord | null>, root?: string): HeadRegistry {
     const changed = [...diff].filter(([ebid, r]) => !sameRecord(this.records.get(ebid), r));
     if (changed.length === 0) return this;
     const records = new Map(this.records);
@@ -76,7 +107,7 @@ export class HeadRegistry implements RegistryView {
       if (r) records.set(ebid, r);
       else records.delete(ebid);
     }
-    return HeadRegistry.from(records.values());
+    return HeadRegistry.from(records.values(), root);
   }
 }
 

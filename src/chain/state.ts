@@ -11,9 +11,9 @@
  */
 import { hashJson, toHex } from "../consensus/encoding.ts";
 import type { StoredChange } from "../storage/records.ts";
-import { validatorsRoot, type ValidatorRecord } from "../consensus/validators.ts";
+import type { ValidatorRecord } from "../consensus/validators.ts";
 import { StateTree, leafHash } from "./stateTree.ts";
-import { RegistryOverlay, RegistryWriter, type RegistryView, type ValidatorChange } from "./registry.ts";
+import { RegistryOverlay, RegistryWriter, registryRoot, type RegistryView, type ValidatorChange } from "./registry.ts";
 
 /** One account: balance as a bigint of base units, nonce as the next expected tx nonce. */
 export interface Account {
@@ -121,7 +121,7 @@ export class StateView implements AccountReader {
    */
   validatorsRoot(): string {
     if (this.vdiff.size === 0) return this.headRecords.root;
-    return (this._validatorsRoot ??= validatorsRoot(this.registry.all()));
+    return (this._validatorsRoot ??= registryRoot(this.registry.all()));
   }
 
   /** This view, known to be the state after the block at `height`. */

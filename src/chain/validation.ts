@@ -12,6 +12,7 @@ import type { Block } from "../consensus/types.ts";
 import { blsVerify } from "../consensus/bls.ts";
 import { nextMix, revealMessage } from "../consensus/randao.ts";
 import type { RegistryReader } from "../consensus/validators.ts";
+import { PROTOCOL_VERSION } from "../version.ts";
 import type { ChainSpec } from "./spec.ts";
 import { BlockError } from "./errors.ts";
 
@@ -33,7 +34,12 @@ export interface Schedule {
   /** pool(epoch) on this branch, ascending */
   pool: string[];
   winners: string[];
-  /** the validator records after the parent */
+  /**
+   * the validator records after the branch's block at height (epoch - 1) × epoch_length - 1 (genesis
+   * for epochs 0 and 1), not after the parent: they agree with the records after the parent on who
+   * is active at `epoch` and on those validators' `bls_pubkey` (docs/protocol.md §5), which is all
+   * validation reads; other fields may be older (an unbond of the last two epochs is missing)
+   */
   registry: RegistryReader;
   /** EBIDs of the records active at `epoch`, ascending */
   active: string[];
@@ -89,9 +95,6 @@ export function validateBlock(block: Block, ctx: ValidationContext): void {
   checkAttestations(block, ctx);
   // state_root and validators_root are checked by the chain after executing the block on the parent's state.
 }
-
-/** The header version of protocol version 2 (docs/protocol.md §3.2). */
-export const PROTOCOL_VERSION = 2;
 
 // docs/protocol.md §6.4: the mix first (cheap: BAD_MIX), then the reveal: "" exactly when the
 // producer must not reveal, else a BLS signature by the producer's record's key over

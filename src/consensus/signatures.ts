@@ -8,6 +8,7 @@ import { createPublicKey, verify as cryptoVerify, type KeyObject } from "node:cr
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { LRUCache } from "lru-cache";
+import { clearBlsVerifyCache } from "./bls.ts";
 import { concatBytes, hashJson, toHex, utf8 } from "./encoding.ts";
 
 ed.hashes.sha512 = sha512;
@@ -77,9 +78,10 @@ export function verify(domain: Domain, obj: object, sigHex: string, ebid: string
   }
 }
 
-/** Forgets every cached verification (benchmarks measure cold verification with it). */
+/** Forgets every cached verification, ed25519 and BLS (benchmarks measure cold verification with it). */
 export function clearVerifyCache(): void {
   verified.clear();
+  clearBlsVerifyCache();
 }
 
 /** The EBID (hex public key) of a 32-byte ed25519 seed. */

@@ -72,7 +72,7 @@ function parseKeyFile(path: string): { raw: Record<string, unknown>; key: Stored
     throw new KeyFileError(`cannot read key file ${path}: ${(e as Error).message}`);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new KeyFileError(`key file ${path}: expected a JSON object`);
-  const o = raw as { ebid?: unknown; secret_key?: unknown; bls_secret_key?: unknown };
+  const o = raw as { ebid?: unknown; secret_key?: unknown; bls_secret_key?: unknown; bls_pubkey?: unknown };
   if (typeof o.secret_key !== "string" || !/^[0-9a-f]{64}$/.test(o.secret_key)) {
     throw new KeyFileError(`key file ${path}: secret_key must be 64 lowercase hex chars`);
   }
@@ -91,12 +91,18 @@ function parseKeyFile(path: string): { raw: Record<string, unknown>; key: Stored
       throw new KeyFileError(`key file ${path}: bls_secret_key is not a valid BLS12-381 secret key (it must be a nonzero number below the group order)`);
     }
   }
+  // `keygen --print-secret` gives bls_pubkey too: a file storing it must not name another key (nor
+  // one it lacks the secret of: the key added on start would be another).
+  if (o.bls_pubkey !== undefined && o.bls_pubkey !== key.blsPubkey) {
+    throw new KeyFileError(`key file ${path}: bls_pubkey ${key.blsSecretKey ? "does not match bls_secret_key" : "given without bls_secret_key"}`);
+  }
   return { raw: raw as Record<string, unknown>, key };
 }
 
 /**
  * Reads a key file and checks that its `ebid` matches its secret key and, when it has one, that
- * `bls_secret_key` is a valid BLS secret key. Tightens a looser mode to 0600.
+ * `bls_secret_key` is a valid BLS secret key (and a stored `bls_pubkey` its public key). Tightens
+ * a looser mode to 0600.
  * @returns the keys; `blsSecretKey`/`blsPubkey` absent for a file without `bls_secret_key`
  * @throws KeyFileError naming what is wrong
  */

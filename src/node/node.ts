@@ -531,11 +531,13 @@ export class VisionNode {
   // and are journaled like a submitted transfer, so a restart after the reorg still has them.
   private async updateMempool(e: HeadEvent): Promise<void> {
     const returned = new Map<string, Tx>();
-    for (const hash of e.orphaned) {
+    // oldest block first, so each sender's transactions come back in nonce order (a withdraw before
+    // the transfers its bond pays for)
+    for (const hash of [...e.orphaned].reverse()) {
       const block = await this.chain.getBlock(hash);
       for (const tx of block?.txs ?? []) {
         try {
-          const out = this.mempool.add(tx, await this.chain.account(tx.from));
+          const out = this.mempool.readd(tx, await this.chain.headState([tx.from]));
           if (out.status !== "known") returned.set(out.hash, tx);
         } catch {
           // included on the new branch too, or no longer affordable

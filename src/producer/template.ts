@@ -95,9 +95,11 @@ export async function buildTemplate(
   const validatorsRoot = exec.validatorsRoot;
   // Only validators active at the epoch may attest in a block (docs/protocol.md §5): whatever the
   // pool holds, the template carries no other, so the producer's own block is never BAD_ATTESTATION.
+  // Selection filters by this branch's set (not the pool's last-set one), so none of the 128 places
+  // goes to an attestation dropped afterwards and none active here is missed.
   const schedule = await chain.scheduleFor(parent);
   const active = new Set(schedule.active);
-  const attestations = m.attestations.select(height, ancestors, p.attestation_max_age).filter((a) => active.has(a.ebid));
+  const attestations = m.attestations.select(height, ancestors, p.attestation_max_age, (ebid) => active.has(ebid));
   let randaoReveal = "";
   if (blsSecretKey && mustReveal(chain.spec, schedule)) {
     // A reveal under another key than the record's is BAD_REVEAL on every node (a key file replaced

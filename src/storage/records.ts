@@ -21,7 +21,7 @@ export interface StoredChange {
   after: StoredAccount;
 }
 
-/** A validator record as stored (docs/protocol.md §5), at the head (`v!<ebid>`) or in a change. */
+/** A validator record as stored (docs/protocol.md §3.6), at the head (`v!<ebid>`) or in a change. */
 export interface StoredValidatorRecord {
   ebid: string;
   /** 96 hex */

@@ -2,10 +2,12 @@
 // from the records after the parent and the liveness window of the epoch, over real LevelDB chains.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain } from "../../helpers/fixtures.ts";
+import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain, type TestKey } from "../../helpers/fixtures.ts";
+import { bondTx, exitTx } from "../../helpers/validatorTxs.ts";
+import type { Tx } from "../../../src/consensus/types.ts";
 import { epochSalt, pickWinnerWithRerolls } from "../../../src/consensus/selection.ts";
 import { seedFromMix } from "../../../src/consensus/randao.ts";
-import { epochAt, livenessWindow, poolForEpoch } from "../../../src/consensus/validators.ts";
+import { activeAt, epochAt, livenessWindow, poolForEpoch } from "../../../src/consensus/validators.ts";
 import { toHex } from "../../../src/consensus/encoding.ts";
 
 const keys = makeKeys(4);
@@ -89,6 +91,68 @@ test("leaving the pool: a genesis validator that stops producing and attesting l
     const last = await c.chain.scheduleFor(c.chain.head);
     const w = livenessWindow(last.epoch, L, W);
     assert.ok(last.pool.includes((await c.chain.getCanonicalMeta(w.to))!.producer));
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("the schedule reads the records at the epoch's anchor, and they agree with the records after the parent on who is active and their BLS keys, across bonds, unbonds, withdraws and re-bonds at epoch boundaries", async () => {
+  const [k0, k1, k2, k3] = keys as [TestKey, TestKey, TestKey, TestKey];
+  const CHAIN = "vision-test";
+  const alloc = Object.fromEntries(keys.map((k) => [k.ebid, "100000"]));
+  // epochs of 2 blocks: the anchor of epoch e is height 2e - 3; a bond at height h activates at floor(h/2) + 2
+  const spec = makeSpec([k0, k1], { params: { block_time_ms: 2000, epoch_length: 2, unbonding_epochs: 1, min_tx_fee: 1, min_account_balance: 10 }, alloc });
+  const c = await openTestChain(spec);
+  // height -> transactions: k2 bonds in epoch 0; k3 bonds in the anchor block of epoch 3 (height 3);
+  // k2 unbonds at height 4 (exit 4), withdraws at height 10 (epoch 5) and bonds again at height 11
+  const plan: Record<number, Tx[]> = {
+    1: [bondTx(k2, CHAIN, 0)],
+    3: [bondTx(k3, CHAIN, 0)],
+    4: [exitTx("unbond", k2, CHAIN, 1)],
+    10: [exitTx("withdraw", k2, CHAIN, 2)],
+    11: [bondTx(k2, CHAIN, 3)],
+  };
+  const activeSeen = new Map<string, number[]>();
+  try {
+    for (let n = 1; n <= 20; n++) {
+      const parent = c.chain.head;
+      const s = await c.chain.scheduleFor(parent);
+      const afterParent = await c.chain.registryAfter(parent);
+      assert.deepEqual(s.active, activeAt(afterParent, s.epoch), `active at height ${n}`);
+      for (const ebid of s.active) {
+        // the key agrees; exit_epoch may not (an unbond of the last two epochs is not in the anchor's records)
+        assert.equal(s.registry.get(ebid)?.bls_pubkey, afterParent.get(ebid)?.bls_pubkey, `key of ${ebid.slice(0, 8)} at height ${n}`);
+        activeSeen.set(ebid, [...(activeSeen.get(ebid) ?? []), n]);
+      }
+      const b = await blockFor(c.chain, parent, keys, 0, { txs: plan[n] ?? [] });
+      assert.equal((await c.chain.importBlock(b)).status, "imported", `block ${n}`);
+    }
+    // k3 (bond at height 3, epoch 1) is active from epoch 3 = height 6; k2 from height 4 until its exit at epoch 4 (height 8),
+    // then again from epoch 5 + 2 = 7 (height 14)
+    assert.equal(activeSeen.get(k3.ebid)?.[0], 6);
+    assert.deepEqual(activeSeen.get(k2.ebid), [4, 5, 6, 7, 14, 15, 16, 17, 18, 19, 20]);
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("the schedule of a new height reads a bounded number of ancestors, however long the epoch: the anchor of the parent's parent is reused", async () => {
+  // a long epoch: epochs 0 and 1 span 2,000 heights, all anchored at genesis
+  const spec = makeSpec(keys, { params: { block_time_ms: 2000, epoch_length: 1000 } });
+  const c = await openTestChain(spec);
+  try {
+    await extend(c.chain, keys, 150);
+    const chain = c.chain as unknown as { getMeta: (h: string) => Promise<unknown> };
+    const original = chain.getMeta.bind(c.chain);
+    let reads = 0;
+    chain.getMeta = (h: string) => {
+      reads++;
+      return original(h);
+    };
+    const blocks = 20;
+    await extend(c.chain, keys, blocks);
+    // per block: its import (parent, attestation ancestors) and its schedule; never a walk to genesis
+    assert.ok(reads / blocks < 40, `${reads / blocks} meta reads per block`);
   } finally {
     await c.destroy();
   }

@@ -1,4 +1,4 @@
-// Chain spec `bootnodes`: validated, kept in the normalized spec, left out of the genesis commitment.
+// Chain spec: `bootnodes` (validated, kept in the normalized spec, left out of the genesis commitment) and genesis validators.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -59,4 +59,36 @@ test("bad bootnodes are a ChainSpecError naming the entry", () => {
     assert.throws(() => normalizeChainSpec({ ...base, bootnodes }), (e) => e instanceof ChainSpecError && re.test(e.message) && !e.message.includes("\n"), JSON.stringify(bootnodes).slice(0, 80));
   }
   assert.equal(normalizeChainSpec({ ...base, bootnodes: Array.from({ length: 32 }, (_, i) => `ws://10.0.0.${i}:7072`) }).bootnodes!.length, 32);
+});
+
+test("genesis validators and the registry parameters: each bad entry is a ChainSpecError naming it; the list is sorted by EBID", () => {
+  const three = makeKeys(3, 20);
+  const v = genesisValidators(three);
+  const who = (i: number) => three[i]!.ebid.slice(0, 12);
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ initial_pool: [] }, /initial_pool was replaced by validators/],
+    [{ validators: [v[0], v[0]] }, new RegExp(`${who(0)}… is listed twice`)],
+    [{ validators: [v[0], { ...v[1], bls_pubkey: v[0]!.bls_pubkey }] }, /bls_pubkey is another validator's/],
+    [{ validators: [{ ...v[0], bond: "999" }] }, /bond 999 below params\.min_bond \(1000\)/],
+    [{ validators: [{ ...v[0], bond: (2n ** 128n).toString() }] }, /bond must be below 2\^128/],
+    [{ validators: [{ ...v[0], bls_pubkey: `c0${"0".repeat(94)}` }] }, /not a valid BLS12-381 G1 public key/], // the identity
+    [{ validators: [{ ...v[0], bls_pubkey: "11".repeat(48) }] }, /not a valid BLS12-381 G1 public key/],
+    [{ validators: [{ ...v[0], bls_pubkey: v[0]!.bls_pubkey.toUpperCase() }] }, /validators\.0\.bls_pubkey/],
+    [{ validators: v, allowlist: [three[0]!.ebid, three[2]!.ebid] }, new RegExp(`${who(1)}… is not in the allowlist`)],
+    [{ validators: v, consensus: "pow" }, /pow chains have no validators/],
+    [{ validators: v, params: { max_validators: 2 } }, /3 entries, more than params\.max_validators \(2\)/],
+    [{ params: { activation_delay_epochs: 1 } }, /activation_delay_epochs must be >= 2/],
+    [{ params: { epoch_length: 0 } }, /epoch_length must be >= 1/],
+    [{ params: { unbonding_epochs: 0 } }, /unbonding_epochs must be >= 1/],
+    [{ params: { min_bond: 0 } }, /min_bond must be >= 1/],
+    [{ params: { max_validators: 0 } }, /max_validators must be 1\.\.10000/],
+    [{ params: { max_validators: 10_001 } }, /max_validators must be 1\.\.10000/],
+  ];
+  for (const [over, re] of bad) {
+    assert.throws(() => normalizeChainSpec({ ...base, ...over }), (e) => e instanceof ChainSpecError && re.test(e.message), JSON.stringify(over).slice(0, 80));
+  }
+  const ok = normalizeChainSpec({ ...base, validators: [v[2], v[0], v[1]], allowlist: three.map((k) => k.ebid) });
+  assert.deepEqual(ok.validators.map((x) => x.ebid), three.map((k) => k.ebid).sort());
+  assert.equal(genesisBlock(ok).hash, genesisBlock(normalizeChainSpec({ ...base, validators: v, allowlist: three.map((k) => k.ebid) })).hash, "the order listed does not matter");
+  assert.deepEqual(normalizeChainSpec({ ...base, validators: undefined }).validators, [], "absent means none");
 });

@@ -175,3 +175,23 @@ test("property: for random keys and messages blst and noble sign alike and verif
     { numRuns: 20 },
   );
 });
+
+test("a reveal verified once is not verified again (equivocating blocks at one height share one), and the cache never turns a bad signature good", () => {
+  const sk = blsSecretKeyFromIkm(new Uint8Array(32).fill(0x5a));
+  const pk = blsPublicKeyHex(sk);
+  const message = revealMessage("vision-test", 777);
+  const reveal = blsSignHex(sk, message);
+  let started = performance.now();
+  assert.ok(blsVerify(pk, message, reveal));
+  const first = performance.now() - started;
+  started = performance.now();
+  for (let i = 0; i < 50; i++) assert.ok(blsVerify(pk, message, reveal));
+  const again = performance.now() - started;
+  // uncached, 50 verifications cost about 50 times the first one
+  assert.ok(again < 10 * first, `50 repeated verifications took ${again.toFixed(2)} ms, the first ${first.toFixed(2)} ms`);
+  const other = blsSecretKeyFromIkm(new Uint8Array(32).fill(0x5b));
+  assert.equal(blsVerify(pk, revealMessage("vision-test", 778), reveal), false, "another height");
+  assert.equal(blsVerify(pk, revealMessage("vision-other", 777), reveal), false, "another chain");
+  assert.equal(blsVerify(blsPublicKeyHex(other), message, reveal), false, "another key");
+  assert.equal(blsVerify(pk, message, blsSignHex(other, message)), false, "another key's signature");
+});

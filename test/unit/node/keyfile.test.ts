@@ -132,6 +132,28 @@ test("a bad bls_secret_key is refused with a KeyFileError naming it, and the fil
   }
 });
 
+test("a key file whose bls_pubkey (as keygen --print-secret gives it) is not its bls_secret_key's is refused, like a mismatched ebid", () => {
+  const t = tempDir();
+  try {
+    const [a, b] = makeKeys(2) as [ReturnType<typeof makeKeys>[number], ReturnType<typeof makeKeys>[number]];
+    const fields = (pub: string) => ({ ebid: a.ebid, secret_key: toHex(a.secretKey), bls_secret_key: toHex(a.blsSecretKey), bls_pubkey: pub });
+    const good = join(t.dir, "good.key");
+    writeFileSync(good, JSON.stringify(fields(a.blsPubkey)), { mode: 0o600 });
+    assert.equal(readKeyFile(good).blsPubkey, a.blsPubkey, "a matching bls_pubkey reads");
+    const mixed = join(t.dir, "mixed.key");
+    writeFileSync(mixed, JSON.stringify(fields(b.blsPubkey)), { mode: 0o600 }); // fields of two keys pasted together
+    for (const read of [() => readKeyFile(mixed), () => loadOrCreateKey(mixed)]) {
+      assert.throws(read, (e) => e instanceof KeyFileError && /bls_pubkey does not match bls_secret_key/.test(e.message) && e.message.includes(mixed));
+    }
+    const half = join(t.dir, "half.key");
+    const { bls_secret_key: _, ...noSecret } = fields(a.blsPubkey);
+    writeFileSync(half, JSON.stringify(noSecret), { mode: 0o600 });
+    assert.throws(() => loadOrCreateKey(half), /bls_pubkey given without bls_secret_key/, "not upgraded to a key that is not the named one");
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("node start: an old key file gains a BLS key with one warn line; the start log carries bls_pubkey", async () => {
   const t = tempDir();
   const lines: Record<string, unknown>[] = [];

@@ -7,6 +7,7 @@ import { blockFor, extend, makeKeys, makeSpec, silentLog, tempDir } from "../../
 import { waitFor } from "../../helpers/net.ts";
 import { Domain, sign } from "../../../src/consensus/signatures.ts";
 import { TxError, txHash } from "../../../src/chain/tx.ts";
+import { bondTx, exitTx } from "../../helpers/validatorTxs.ts";
 
 const keys = makeKeys(3);
 const payer = makeKeys(5)[4]!;
@@ -53,6 +54,42 @@ test("a reorg returns the orphaned blocks' transfers to the mempool, journaled s
     await node.close();
     node = await VisionNode.init(opts, silentLog);
     assert.deepEqual(node.mempool.get(txHash(tx)), tx, "the returned transfer is still pending after a restart");
+  } finally {
+    await node.close();
+    t.cleanup();
+  }
+});
+
+test("a reorg returns an orphaned withdraw to the mempool even when only its bond pays its fee, and the transfers spending the bond after it", async () => {
+  // epochs of 2 blocks: a bond at height 1 activates at epoch 2, its unbond at height 2 exits at
+  // epoch 3, and the bond is withdrawable from epoch 4 (height 8)
+  const bonder = makeKeys(1, 90)[0]!;
+  const all = [...keys, bonder];
+  const vspec = makeSpec(keys, { params: { block_time_ms: 2000, epoch_length: 2, unbonding_epochs: 1 }, alloc: { [bonder.ebid]: "1002" }, block_reward: "0" });
+  const t = tempDir();
+  const node = await VisionNode.init({ dataDir: t.dir, spec: vspec, p2p: { host: "127.0.0.1", port: 0 }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false }, silentLog);
+  try {
+    const chainId = vspec.chain_id;
+    await node.chain.importBlock(await blockFor(node.chain, node.chain.head, all, 0, { txs: [bondTx(bonder, chainId, 0, { amount: "1000" })] }));
+    await node.chain.importBlock(await blockFor(node.chain, node.chain.head, all, 0, { txs: [exitTx("unbond", bonder, chainId, 1)] }));
+    await extend(node.chain, all, 5);
+    assert.equal((await node.chain.account(bonder.ebid)).balance, 0n, "everything is in the bond");
+    const fork = node.chain.head;
+    const withdraw = exitTx("withdraw", bonder, chainId, 2);
+    const body = { chain_id: chainId, from: bonder.ebid, to: keys[0]!.ebid, amount: "900", fee: "1", nonce: 3 };
+    const spend = { ...body, sig: sign(Domain.tx, body, bonder.secretKey) };
+    // the branch that carries them: the backup's block with the withdraw, then a block with the transfer
+    const a1 = await blockFor(node.chain, fork, all, 1, { txs: [withdraw] });
+    await node.chain.importBlock(a1);
+    await node.chain.importBlock(await blockFor(node.chain, (await node.chain.getMeta(a1.hash))!, all, 0, { txs: [spend] }));
+    assert.equal((await node.chain.account(bonder.ebid)).balance, 98n);
+    // the primaries' branch, without them, wins
+    const b1 = await blockFor(node.chain, fork, all, 0);
+    await node.chain.importBlock(b1);
+    await node.chain.importBlock(await blockFor(node.chain, (await node.chain.getMeta(b1.hash))!, all, 0));
+    assert.equal((await node.chain.account(bonder.ebid)).nonce, 2);
+    await waitFor(() => node.mempool.has(txHash(withdraw)), 3000, "the withdraw back in the mempool");
+    await waitFor(() => node.mempool.has(txHash(spend)), 3000, "the transfer spending the bond back in the mempool");
   } finally {
     await node.close();
     t.cleanup();

@@ -11,9 +11,20 @@ import { AttestationPool } from "../../../src/chain/attestationPool.ts";
 import { Mempool } from "../../../src/chain/mempool.ts";
 import { blsVerify } from "../../../src/consensus/bls.ts";
 import { nextMix, revealMessage } from "../../../src/consensus/randao.ts";
+import type { Chain } from "../../../src/chain/chain.ts";
+import type { BlockMeta } from "../../../src/storage/records.ts";
 
 const keys = makeKeys(3);
 const spec = makeSpec(keys);
+
+/** The slot-0 template on `parent` from `pool`, by that height's primary (with its BLS key). */
+async function primaryTemplate(chain: Chain, parent: BlockMeta, pool: AttestationPool) {
+  const s = await chain.scheduleFor(parent);
+  const producer = keys.find((k) => k.ebid === s.winners[0])!;
+  const m = { chain, attestations: pool, mempool: new Mempool(), log: silentLog };
+  const t = await buildTemplate(m, parent, { producer: producer.ebid, slot: 0, timestamp: parent.timestamp + spec.params.block_time_ms, difficulty: 0 }, producer.blsSecretKey);
+  return { t, producer, schedule: s };
+}
 
 test("a producer's template reveals, moves the mix, carries the validators root and only active validators' attestations, and imports", async () => {
   const c = await openTestChain(spec);
@@ -50,6 +61,45 @@ test("on a chain with no validator the template carries no reveal even with a ke
     const t = await buildTemplate({ chain: c.chain, attestations: new AttestationPool(), mempool: new Mempool(), log: silentLog }, c.chain.head, { producer: k.ebid, slot: null, timestamp: c.chain.head.timestamp + 60_000, difficulty: 1 }, k.blsSecretKey);
     assert.equal(t.header.randao_reveal, "");
     assert.equal((await powPlan(c.chain, c.chain.head)).mustReveal, false);
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("an attestation whose height is not its block's (signed by an active validator) stays out of templates, so the producer's block still imports", async () => {
+  const c = await openTestChain(spec);
+  try {
+    await extend(c.chain, keys, 3);
+    const parent = c.chain.head;
+    const grandparent = (await c.chain.getMeta(parent.parent_hash))!;
+    const primary = (await c.chain.scheduleFor(parent)).winners[0];
+    const [liar, honest] = keys.filter((k) => k.ebid !== primary) as [(typeof keys)[number], (typeof keys)[number]];
+    const pool = new AttestationPool();
+    // Validly signed, heights in range, but it names the grandparent's hash at the parent's height.
+    pool.add(attest(liar, parent.height, grandparent.hash));
+    pool.add(attest(honest, grandparent.height, grandparent.hash));
+    const { t, producer } = await primaryTemplate(c.chain, parent, pool);
+    assert.equal((await c.chain.importBlock(sealBlock(t.header, t, producer.secretKey))).status, "imported");
+    assert.deepEqual(t.attestations.map((a) => a.ebid), [honest.ebid]);
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("the template picks attestations by the branch's own active set, not the pool's last-set one (a reorg, or a set not yet refreshed)", async () => {
+  const c = await openTestChain(spec);
+  try {
+    await extend(c.chain, keys, 2);
+    const parent = c.chain.head;
+    const s = await c.chain.scheduleFor(parent);
+    const other = keys.find((k) => k.ebid !== s.winners[0])!;
+    const pool = new AttestationPool({ epochLength: spec.params.epoch_length });
+    // The pool's set for the epoch came from another branch, on which `other` is not active.
+    pool.setActive(s.epoch, []);
+    pool.add(attest(other, parent.height, parent.hash));
+    const { t } = await primaryTemplate(c.chain, parent, pool);
+    assert.ok(s.active.includes(other.ebid));
+    assert.deepEqual(t.attestations.map((a) => a.ebid), [other.ebid]);
   } finally {
     await c.destroy();
   }
