@@ -20,6 +20,8 @@ export type BlockErrorCode =
   | "BAD_REVEAL"
   /** `mix` is not nextMix(parent mix, randao_reveal) (docs/protocol.md §6.4) */
   | "BAD_MIX"
+  /** a slashing item is malformed or not valid (docs/protocol.md §6.5); until it specifies them, any item */
+  | "BAD_SLASHING"
   | "TOO_MANY_TXS"
   | "GENESIS_MISMATCH"
   /** node policy: timestamp past the hold horizon (docs/protocol.md §6.4) */

@@ -178,3 +178,13 @@ function indexOf(members: readonly string[], ebid: string): number {
   }
   return -1;
 }
+
+/**
+ * The source an honest validator votes with for a target at `targetHeight` (docs/protocol.md §5,
+ * node policy): the greatest-height checkpoint of its head's `justified_recent` below the target;
+ * undefined when none is (never on an honest branch: its finalized checkpoint is below the target).
+ */
+export function voteSource(justifiedRecent: readonly Checkpoint[], targetHeight: number): Checkpoint | undefined {
+  for (let i = justifiedRecent.length - 1; i >= 0; i--) if (justifiedRecent[i]!.height < targetHeight) return justifiedRecent[i];
+  return undefined;
+}

@@ -16,7 +16,7 @@ ed.hashes.sha512 = sha512;
 export const Domain = {
   block: "vision-block-v1",
   tx: "vision-tx-v1",
-  attest: "vision-attest-v1",
+  attest: "vision-attest-v3",
   hello: "vision-hello-v1",
 } as const;
 /** One of the signature domains. */

@@ -134,7 +134,7 @@ test("hostile P2P input is refused with a logged reason while the node keeps pro
   const parent = await getJson(`${target.api}/api/blocks/${status.next_height - 1}`);
   // (the signature is checked before the block is executed, so its state_root does not matter)
   const forged = sealBlock(
-    draftHeader({ parent: { hash: parent.hash, height: parent.header.height, mix: parent.header.mix }, producer: status.current_winner, slot: 0, timestamp: parent.header.timestamp + 500, attestations: [], stateRoot: parent.header.state_root, validatorsRoot: parent.header.validators_root }),
+    draftHeader({ parent: { hash: parent.hash, height: parent.header.height, mix: parent.header.mix }, producer: status.current_winner, slot: 0, timestamp: parent.header.timestamp + 500, attestations: [], stateRoot: parent.header.state_root, validatorsRoot: parent.header.validators_root, finalityRoot: parent.header.finality_root }),
     { attestations: [] },
     outsider.secretKey,
   );

@@ -51,7 +51,7 @@ export function transfers(spec: ChainSpec, n: number): Tx[] {
 
 /** A signed slot block at `height` on a parent nobody has: passes every check that needs no parent. */
 export function junkOrphan(key: TestKey, txs: Tx[], height: number): Block {
-  const h = draftHeader({ parent: { hash: randomBytes(32).toString("hex"), mix: randomBytes(32).toString("hex"), height: height - 1 }, producer: key.ebid, slot: 0, timestamp: Date.now(), attestations: [], txs, stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32) });
+  const h = draftHeader({ parent: { hash: randomBytes(32).toString("hex"), mix: randomBytes(32).toString("hex"), height: height - 1 }, producer: key.ebid, slot: 0, timestamp: Date.now(), attestations: [], txs, stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32), finalityRoot: "00".repeat(32) });
   return sealBlock(h, { txs, attestations: [] }, key.secretKey);
 }
 
@@ -59,8 +59,8 @@ export function junkOrphan(key: TestKey, txs: Tx[], height: number): Block {
 export async function junkSideBlock(chain: Chain, parent: BlockMeta): Promise<Block> {
   const key = freshKey();
   const timestamp = slotOpensAt(parent.timestamp, (await chain.scheduleFor(parent)).winners.length, chain.spec.params);
-  const { stateRoot, validatorsRoot } = await previewRoots(chain, parent, key.ebid, []);
-  let h: Header = draftHeader({ parent, producer: key.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot });
+  const { stateRoot, validatorsRoot, finalityRoot } = await previewRoots(chain, parent, key.ebid, []);
+  let h: Header = draftHeader({ parent, producer: key.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, finalityRoot });
   while (!headerMeetsPow(h)) h = { ...h, nonce: h.nonce + 1 };
   return sealBlock(h, { attestations: [] }, key.secretKey);
 }
@@ -72,7 +72,7 @@ export async function syncReplica(chain: Chain, node: NodeProc): Promise<void> {
     const { blocks } = await getJson<{ blocks: (Block & Record<string, unknown>)[] }>(`${node.api}/api/blocks?from=${from}&limit=100`);
     for (const b of blocks) {
       if (b.header.height > top) break;
-      await chain.importBlock({ hash: b.hash, header: b.header, signature: b.signature, txs: b.txs, attestations: b.attestations });
+      await chain.importBlock({ hash: b.hash, header: b.header, signature: b.signature, txs: b.txs, attestations: b.attestations, slashings: b.slashings });
     }
   }
 }

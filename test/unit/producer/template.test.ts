@@ -3,7 +3,7 @@
 // the reveal to the miner. A real chain on LevelDB.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attest, extend, makeKeys, makeSpec, openTestChain, silentLog } from "../../helpers/fixtures.ts";
+import { attestOn, extend, makeKeys, makeSpec, openTestChain, silentLog } from "../../helpers/fixtures.ts";
 import { freshKey } from "../../helpers/junk.ts";
 import { buildTemplate, powPlan } from "../../../src/producer/template.ts";
 import { sealBlock } from "../../../src/producer/blockBuilder.ts";
@@ -24,8 +24,8 @@ test("a producer's template reveals, moves the mix, carries the validators root 
     const producer = keys.find((k) => k.ebid === s.winners[0])!;
     const pool = new AttestationPool();
     const outsider = freshKey();
-    pool.add(attest(outsider, parent.height, parent.hash));
-    pool.add(attest(keys[1]!, parent.height, parent.hash));
+    pool.add(await attestOn(c.chain, outsider, parent.height, parent.hash));
+    pool.add(await attestOn(c.chain, keys[1]!, parent.height, parent.hash));
     const m = { chain: c.chain, attestations: pool, mempool: new Mempool(), log: silentLog };
     const t = await buildTemplate(m, parent, { producer: producer.ebid, slot: 0, timestamp: parent.timestamp + spec.params.block_time_ms, difficulty: 0 }, producer.blsSecretKey);
     assert.ok(blsVerify(producer.blsPubkey, revealMessage(spec.chain_id, parent.height + 1), t.header.randao_reveal));
