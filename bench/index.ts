@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|sync-full|partition|tx|pow|api|fuzz|memory|state|junk|bond|bls|fair-share]` `[-- --state-accounts N]` `[-- --fair-heights N]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
+ * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|sync-full|partition|tx|pow|api|fuzz|memory|state|junk|bond|bls|fair-share|finality]` `[-- --state-accounts N]` `[-- --fair-heights N]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
  * baselines measured in the same run.
  */
 import { parseArgs } from "node:util";
@@ -18,6 +18,7 @@ import { benchBond } from "./bond.ts";
 import { benchJunk } from "./junk.ts";
 import { benchBls } from "./bls.ts";
 import { benchFairShare } from "./fairShare.ts";
+import { benchFinality } from "./finality.ts";
 
 const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, rounds: { type: "string", default: "20" }, "sync-blocks": { type: "string", default: "10000" }, "fuzz-cases": { type: "string", default: "100000" }, "memory-idle-minutes": { type: "string", default: "2" }, "memory-soak-minutes": { type: "string", default: "3" }, "memory-base": { type: "string" }, "state-accounts": { type: "string", default: "1000000" }, "api-base": { type: "string" }, "fair-heights": { type: "string", default: "5000" }, only: { type: "string" } } });
 const blocks = Number(values.blocks);
@@ -39,3 +40,4 @@ if (!values.only || values.only === "junk") await benchJunk();
 if (!values.only || values.only === "bond") await benchBond(Number(values.rounds) > 0 ? Math.min(Number(values.rounds), 15) : 10);
 if (!values.only || values.only === "bls") await benchBls();
 if (!values.only || values.only === "fair-share") await benchFairShare(Number(values["fair-heights"]));
+if (!values.only || values.only === "finality") await benchFinality();
