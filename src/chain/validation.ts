@@ -130,7 +130,6 @@ function checkSlashings(block: Block): void {
   if (block.slashings.length > 0) throw new BlockError("BAD_SLASHING", "slashing items are not accepted yet");
 }
 
-
 // docs/protocol.md §6.4: the mix first (cheap: BAD_MIX), then the reveal: "" exactly when the
 // producer must not reveal, else a BLS signature by the producer's record's key over
 // revealMessage(chain_id, n) (BAD_REVEAL).
@@ -156,7 +155,8 @@ function checkReveal(block: Block, ctx: ValidationContext): void {
  * The rules of docs/protocol.md §6.4 that need no parent, state or schedule: hash, version, height
  * above genesis, the shape of `mix` (64 hex) and `randao_reveal` ("" or 192 hex; "" on `pow`
  * chains, which carry no attestations either), transfer and attestation counts, the producer's signature over the header, `tx_root` and
- * `attestations_root`, duplicate attesters, and the shape of the producer rule (slot blocks carry
+ * `attestations_root`, duplicate attesters, the attestations' target heights, `slashings_root` (and,
+ * until slashing items are specified, an empty list), and the shape of the producer rule (slot blocks carry
  * difficulty 0 and nonce 0; `slot: null` blocks meet their stated difficulty, at least
  * `fallback_difficulty` on Proof-of-Sync chains, `genesis_difficulty` being no bound on `pow` chains
  * whose expected difficulty needs the branch). A block that passes may still be invalid on its
