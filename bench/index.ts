@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|sync-full|partition|tx|pow|api|fuzz|memory|state|junk|bond|bls|registry|fair-share|protection|slashing]` `[-- --state-accounts N]` `[-- --fair-heights N]` `[-- --registry-validators N]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
+ * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|sync-full|partition|tx|pow|api|fuzz|memory|state|junk|bond|bls|registry|fair-share|protection|slashing|finality]` `[-- --state-accounts N]` `[-- --fair-heights N]` `[-- --registry-validators N]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
  * baselines measured in the same run.
  */
 import { parseArgs } from "node:util";
@@ -21,6 +21,7 @@ import { benchFairShare } from "./fairShare.ts";
 import { benchProtection } from "./protection.ts";
 import { benchSlashing } from "./slashing.ts";
 import { benchRegistry } from "./registry.ts";
+import { benchFinality } from "./finality.ts";
 
 const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, rounds: { type: "string", default: "20" }, "sync-blocks": { type: "string", default: "10000" }, "fuzz-cases": { type: "string", default: "100000" }, "memory-idle-minutes": { type: "string", default: "2" }, "memory-soak-minutes": { type: "string", default: "3" }, "memory-base": { type: "string" }, "state-accounts": { type: "string", default: "1000000" }, "api-base": { type: "string" }, "fair-heights": { type: "string", default: "5000" }, "registry-validators": { type: "string", default: "10000" }, only: { type: "string" } } });
 const blocks = Number(values.blocks);
@@ -45,3 +46,4 @@ if (!values.only || values.only === "registry") await benchRegistry(Number(value
 if (!values.only || values.only === "fair-share") await benchFairShare(Number(values["fair-heights"]));
 if (!values.only || values.only === "protection") await benchProtection();
 if (!values.only || values.only === "slashing") await benchSlashing();
+if (!values.only || values.only === "finality") await benchFinality();

@@ -40,7 +40,7 @@ export async function benchSlashing(n = 500, passes = 7): Promise<{ votesMs: num
   // the measurements take turns within each pass, so load on a shared machine hits all alike
   const runs = { votes: [] as number[], warm: [] as number[], blocks: [] as number[], ed: [] as number[] };
   for (let r = 0; r < passes; r++) {
-    runs.ed.push(pass(sigs, true, (v) => mustHold(verify(Domain.attestV3, v, v.sig, v.ebid))));
+    runs.ed.push(pass(sigs, true, (v) => mustHold(verify(Domain.attest, v, v.sig, v.ebid))));
     runs.votes.push(pass(votes, true, check));
     runs.warm.push(pass(votes, false, check));
     runs.blocks.push(pass(blocks, true, check));

@@ -93,8 +93,10 @@ export class AttestationPool {
    * @param ancestors height → block hash on the branch being extended (n - maxAge .. n - 1 at least)
    * @param active whether an EBID is active at epoch(n); default: the set given to setActive for
    *   epoch(n) (none known: nothing is selected) on a pool made with an epoch length, else no filter
+   * @param usable whether an attestation may go in this block (its FFG vote valid on the branch,
+   *   docs/protocol.md §5); one that may not leaves its EBID free for another of its attestations
    */
-  select(height: number, ancestors: ReadonlyMap<number, string>, maxAge: number, active?: (ebid: string) => boolean): Attestation[] {
+  select(height: number, ancestors: ReadonlyMap<number, string>, maxAge: number, active?: (ebid: string) => boolean, usable?: (a: Attestation) => boolean): Attestation[] {
     const isActive = active ?? this.activeFilter(height);
     const carried = new Set<string>();
     const from = Math.max(0, height - maxAge);
@@ -111,7 +113,7 @@ export class AttestationPool {
         if (chosen.size >= MAX_ATTESTATIONS_PER_BLOCK) break;
         // The block at h is `a.block_hash`: one naming another height (a validator can sign any pair)
         // would make the block BAD_ATTESTATION (docs/protocol.md §5), so it is never chosen.
-        if (a.height !== h || chosen.has(a.ebid) || carried.has(`${a.ebid}:${a.height}`) || !isActive(a.ebid)) continue;
+        if (a.height !== h || chosen.has(a.ebid) || carried.has(`${a.ebid}:${a.height}`) || !isActive(a.ebid) || (usable && !usable(a))) continue;
         chosen.set(a.ebid, a);
       }
     }

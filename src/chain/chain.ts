@@ -21,7 +21,8 @@ import { blockHash } from "../consensus/hashing.ts";
 import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, genesisValidatorRecords, type ChainSpec } from "./spec.ts";
 import { PROTOCOL_RELEASES, PROTOCOL_VERSION } from "../version.ts";
-import { validateBlock, validateDetached, type Schedule } from "./validation.ts";
+import { attestationAncestorsFrom, validateBlock, validateDetached, type Schedule } from "./validation.ts";
+import { applyFinality, finalityRoot, genesisFinality, type Checkpoint, type FfgVote, type FinalityState } from "../consensus/finality.ts";
 import { executeBlock, type Execution } from "./execute.ts";
 import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "./state.ts";
 import { HeadState, type HeadMove, type MovedBlock } from "./headState.ts";
@@ -130,6 +131,11 @@ export class Chain extends EventEmitter<ChainEvents> {
   private readonly difficulties = new LRUCache<string, number>({ max: 4096 });
   // validators_root after a block, by block hash (a block that changes no record keeps its parent's).
   private readonly validatorRoots = new LRUCache<string, string>({ max: 4096 });
+  // the finality state after each block (docs/protocol.md §5a), by block hash; stored as `f!<hash>`
+  private readonly finalities = new LRUCache<string, FinalityState>({ max: 1024 });
+  // A(t): the validators active at a checkpoint's epoch, by the checkpoint's hash (docs/protocol.md §5a)
+  private readonly activeByTarget = new LRUCache<string, readonly string[]>({ max: 256 });
+  private headFinality: FinalityState;
   private readonly held = new Map<string, { block: Block; timer: NodeJS.Timeout; source: string; dueAt: number }>();
   private readonly parked = new Map<string, Parked>();
   private readonly parkedBySource = new Map<string, number>();
@@ -145,8 +151,10 @@ export class Chain extends EventEmitter<ChainEvents> {
     private readonly log: Logger,
     head: BlockMeta,
     state: HeadState,
+    headFinality: FinalityState,
   ) {
     super();
+    this.headFinality = headFinality;
     this.state = state;
     this.spec = opts.spec;
     this.genesis = genesisBlock(opts.spec);
@@ -201,6 +209,7 @@ export class Chain extends EventEmitter<ChainEvents> {
         { kind: "meta", meta },
         { kind: "canonical", height: 0, hash: genesis.hash },
         { kind: "head", hash: genesis.hash },
+        { kind: "finality", hash: genesis.hash, state: genesisFinality(genesis.hash) },
         { kind: "changes", hash: genesis.hash, record: { producer: genesis.header.producer, earned: "0", changes: [], validators: [] } },
         ...[...alloc].map(([address, a]) => ({ kind: "account" as const, address, account: [a.balance.toString(), a.nonce, a.index] as [string, number, number] })),
         ...genesisValidatorRecords(opts.spec).map((r) => ({ kind: "validator" as const, ebid: r.ebid, record: encodeRecord(r) })),
@@ -214,7 +223,9 @@ export class Chain extends EventEmitter<ChainEvents> {
       throw new ChainSpecError("data dir was written by an older vision-node without account state: remove it and sync again");
     }
     const state = await HeadState.load(modules.db);
-    const chain = new Chain(full, modules.db, modules.logger, head, state);
+    const headFinality = head.height === 0 ? genesisFinality(genesis.hash) : await modules.db.getFinality(head.hash);
+    if (!headFinality) throw new ChainSpecError(`data dir is damaged: head ${head.hash} has no finality state`);
+    const chain = new Chain(full, modules.db, modules.logger, head, state, headFinality);
     chain.log.info({ height: head.height, hash: head.hash, genesis: genesis.hash }, "Chain opened");
     return chain;
   }
@@ -222,6 +233,60 @@ export class Chain extends EventEmitter<ChainEvents> {
   /** The current tip. */
   get head(): BlockMeta {
     return this._head;
+  }
+
+  /** The greatest-height justified checkpoint of the head's branch (docs/protocol.md §5a). */
+  get justified(): Checkpoint {
+    return this.headFinality.justified;
+  }
+
+  /** The greatest-height finalized checkpoint of the head's branch (docs/protocol.md §5a). */
+  get finalized(): Checkpoint {
+    return this.headFinality.finalized;
+  }
+
+  /** The finality state after the head (docs/protocol.md §5a). */
+  get headFinalityState(): FinalityState {
+    return this.headFinality;
+  }
+
+  /** The finality state after a stored block (docs/protocol.md §5a), or undefined for a block not stored. */
+  async finalityOf(hash: string): Promise<FinalityState | undefined> {
+    const cached = this.finalities.get(hash);
+    if (cached) return cached;
+    const f = hash === this.genesis.hash ? genesisFinality(hash) : await this.db.getFinality(hash);
+    if (f) this.finalities.set(hash, f);
+    return f;
+  }
+
+  /**
+   * The finality state after a child of `parent` carrying `attestations` (docs/protocol.md §5a):
+   * what its header's `finality_root` commits to. The attestations must be valid on that branch.
+   */
+  async previewFinality(parent: BlockMeta, attestations: readonly FfgVote[]): Promise<FinalityState> {
+    const parentF = await this.finalityOf(parent.hash);
+    if (!parentF) throw new Error(`no finality state for ${parent.hash}`);
+    const targets = new Map<string, Checkpoint>();
+    for (const t of parentF.votes) targets.set(t.target_hash, { height: t.target_height, hash: t.target_hash });
+    for (const a of attestations) if (a.source_height !== a.target_height) targets.set(a.target_hash, { height: a.target_height, hash: a.target_hash });
+    const active = new Map<string, readonly string[]>();
+    for (const t of targets.values()) active.set(t.hash, await this.activeForCheckpoint(t));
+    return applyFinality(parentF, attestations, { interval: this.spec.params.checkpoint_interval, height: parent.height + 1, activeAt: (t) => active.get(t.hash) ?? [] });
+  }
+
+  // A(t) (docs/protocol.md §5a): the validators active at epochAt(t.height) in the records after that
+  // epoch's anchor on t's branch, the records the pool of that epoch reads (§5).
+  private async activeForCheckpoint(t: Checkpoint): Promise<readonly string[]> {
+    const cached = this.activeByTarget.get(t.hash);
+    if (cached) return cached;
+    const meta = await this.getMeta(t.hash);
+    // Not stored: no valid block votes for it (import checks targets first), so nobody counts for it.
+    if (!meta || meta.height !== t.height) return [];
+    const epoch = epochAt(t.height, this.spec.params.epoch_length);
+    const registry = await this.anchorRegistry(await this.epochAnchor(epoch, meta));
+    const active = activeAt(registry, epoch);
+    this.activeByTarget.set(t.hash, active);
+    return active;
   }
 
   /** Metadata of any stored block, or undefined. */
@@ -414,13 +479,16 @@ export class Chain extends EventEmitter<ChainEvents> {
       }
     }
     const schedule = await this.scheduleFor(parent);
-    const ancestors = await this.branchHashes(parent, block.header.height - params.attestation_max_age);
+    const ancestors = await this.branchHashes(parent, attestationAncestorsFrom(block.header.height, params.attestation_max_age, params.checkpoint_interval));
     const difficulty = this.spec.consensus === "pow" ? await this.expectedDifficultyFor(parent) : undefined;
+    const parentFinality = await this.finalityOf(parent.hash);
+    if (!parentFinality) throw new Error(`data dir is damaged: block ${parent.hash} has no finality state`);
     validateBlock(block, {
       spec: this.spec,
       parent: { hash: parent.hash, height: parent.height, timestamp: parent.timestamp, mix: parent.mix },
       schedule,
       ancestors,
+      justifiedRecent: parentFinality.justified_recent,
       expectedDifficulty: difficulty,
     });
     // validateBlock verified a non-empty reveal (docs/protocol.md §6.4): count it for the metrics
@@ -428,6 +496,8 @@ export class Chain extends EventEmitter<ChainEvents> {
     const exec = await this.execute(parent, block);
     if (exec.stateRoot !== block.header.state_root) throw new BlockError("BAD_ROOT", "state_root mismatch");
     if (exec.validatorsRoot !== block.header.validators_root) throw new BlockError("BAD_ROOT", "validators_root mismatch");
+    const finality = await this.previewFinality(parent, block.attestations);
+    if (finalityRoot(finality) !== block.header.finality_root) throw new BlockError("BAD_ROOT", "finality_root mismatch");
     const now = this.opts.now();
     if (block.header.timestamp > now + params.max_future_drift_ms) return this.hold(block, now, from.source ?? "unknown");
     this.validatorRoots.set(block.hash, exec.validatorsRoot);
@@ -435,7 +505,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     this.storing = parent.hash;
     let outcome: ImportOutcome;
     try {
-      outcome = await this.store(block, parent, now, { producer: block.header.producer, earned: BigInt(this.spec.block_reward) + exec.fees, changes: exec.changes, validators: exec.validators });
+      outcome = await this.store(block, parent, now, { producer: block.header.producer, earned: BigInt(this.spec.block_reward) + exec.fees, changes: exec.changes, validators: exec.validators }, finality);
     } finally {
       this.storing = undefined;
     }
@@ -443,7 +513,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     return outcome;
   }
 
-  private async store(block: Block, parent: BlockMeta, now: number, moved: MovedBlock): Promise<ImportOutcome> {
+  private async store(block: Block, parent: BlockMeta, now: number, moved: MovedBlock, finality: FinalityState): Promise<ImportOutcome> {
     const h = block.header;
     const weight = BigInt(parent.total_weight) + blockWeight(h.slot, h.difficulty, h.height, this.spec.consensus);
     const meta = metaOf(block, weight, now);
@@ -454,6 +524,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     ) < 0;
     const writes: ChainWrite[] = [
       { kind: "block", block },
+      { kind: "finality", hash: block.hash, state: finality },
       {
         kind: "changes",
         hash: block.hash,
@@ -531,12 +602,14 @@ export class Chain extends EventEmitter<ChainEvents> {
       throw e;
     }
     for (const m of updated) this.metas.set(m.hash, m);
+    this.finalities.set(block.hash, finality);
     this.emit("imported", meta, block, (performance.now() - this.importStarted) / 1000);
     if (evidence.length) {
       this.log.warn({ height: h.height, producer: h.producer, block: block.hash, blocks_at_height: evidence[evidence.length - 1]!.index + 1 }, "Equivocation: producer signed two blocks at one height");
     }
     if (better) {
       this._head = meta;
+      this.headFinality = finality;
       move!.commit();
       this.headSeenAt = now;
       if (reorgDepth > 0) {

@@ -8,7 +8,8 @@ import { toHex } from "../consensus/encoding.ts";
 import { Domain, verify } from "../consensus/signatures.ts";
 import { slotOpensAt } from "../consensus/timing.ts";
 import { MAX_ATTESTATIONS_PER_BLOCK } from "../consensus/params.ts";
-import type { Block } from "../consensus/types.ts";
+import type { Attestation, Block } from "../consensus/types.ts";
+import { checkpointHeight, type Checkpoint } from "../consensus/finality.ts";
 import { blsVerify } from "../consensus/bls.ts";
 import { nextMix, revealMessage } from "../consensus/randao.ts";
 import type { RegistryReader } from "../consensus/validators.ts";
@@ -59,8 +60,13 @@ export interface ValidationContext {
   spec: ChainSpec;
   parent: ParentInfo;
   schedule: Schedule;
-  /** canonical-on-this-branch block hash at each height in [n - attestation_max_age, n - 1] */
+  /**
+   * canonical-on-this-branch block hash at each height in [n - attestation_max_age, n - 1] and at
+   * the checkpoint heights its attestations may target (attestationAncestorsFrom)
+   */
   ancestors: ReadonlyMap<number, string>;
+  /** `justified_recent` of the finality state after the parent (docs/protocol.md §5a) */
+  justifiedRecent: readonly Checkpoint[];
   /** expected difficulty on `pow` chains */
   expectedDifficulty?: number;
 }
@@ -91,9 +97,42 @@ export function validateBlock(block: Block, ctx: ValidationContext): void {
   if (toHex(merkleRootOfItems(block.attestations)) !== header.attestations_root) {
     throw new BlockError("BAD_ROOT", "attestations_root mismatch");
   }
+  checkSlashings(block);
   checkReveal(block, ctx);
   checkAttestations(block, ctx);
-  // state_root and validators_root are checked by the chain after executing the block on the parent's state.
+  // state_root, validators_root and finality_root are checked by the chain after executing the block on the parent's state.
+}
+
+/**
+ * The lowest height whose branch block validation of a block at `height` reads (docs/protocol.md
+ * §5): the attested heights n - attestation_max_age .. n - 1 and their checkpoints.
+ */
+export function attestationAncestorsFrom(height: number, maxAge: number, interval: number): number {
+  return checkpointHeight(Math.max(0, height - maxAge), interval);
+}
+
+/**
+ * The FFG rules of an attestation in a block on a branch (docs/protocol.md §5), cheap lookups only:
+ * the target is the checkpoint of its head's interval on `ancestors`' branch; the source is genesis
+ * for a target at genesis, else a checkpoint of `justifiedRecent` below the target.
+ * @returns why it fails, or undefined when it passes
+ */
+export function ffgVoteFault(a: Attestation, interval: number, ancestors: ReadonlyMap<number, string>, justifiedRecent: readonly Checkpoint[]): string | undefined {
+  if (a.target_height !== checkpointHeight(a.height, interval)) return `target height ${a.target_height} is not the checkpoint ${checkpointHeight(a.height, interval)} of height ${a.height}`;
+  if (ancestors.get(a.target_height) !== a.target_hash) return `target is not this branch's checkpoint at height ${a.target_height}`;
+  if (a.target_height === 0) {
+    if (a.source_height !== 0 || a.source_hash !== a.target_hash) return "a vote in interval 0 has genesis as source and target";
+    return undefined;
+  }
+  if (a.source_height >= a.target_height) return `source height ${a.source_height} is not below the target's ${a.target_height}`;
+  if (!justifiedRecent.some((c) => c.height === a.source_height && c.hash === a.source_hash)) return `source at height ${a.source_height} is not a recent justified checkpoint of this branch`;
+  return undefined;
+}
+
+// docs/protocol.md §3.4, §6.4: slashings_root over the items; slashing items are specified in §6.5, until then a block carries none.
+function checkSlashings(block: Block): void {
+  if (toHex(merkleRootOfItems(block.slashings)) !== block.header.slashings_root) throw new BlockError("BAD_ROOT", "slashings_root mismatch");
+  if (block.slashings.length > 0) throw new BlockError("BAD_SLASHING", "slashing items are not accepted yet");
 }
 
 // docs/protocol.md §6.4: the mix first (cheap: BAD_MIX), then the reveal: "" exactly when the
@@ -121,7 +160,8 @@ function checkReveal(block: Block, ctx: ValidationContext): void {
  * The rules of docs/protocol.md §6.4 that need no parent, state or schedule: hash, version, height
  * above genesis, the shape of `mix` (64 hex) and `randao_reveal` ("" or 192 hex; "" on `pow`
  * chains, which carry no attestations either), transfer and attestation counts, the producer's signature over the header, `tx_root` and
- * `attestations_root`, duplicate attesters, and the shape of the producer rule (slot blocks carry
+ * `attestations_root`, duplicate attesters, the attestations' target heights, `slashings_root` (and,
+ * until slashing items are specified, an empty list), and the shape of the producer rule (slot blocks carry
  * difficulty 0 and nonce 0; `slot: null` blocks meet their stated difficulty, at least
  * `fallback_difficulty` on Proof-of-Sync chains, `genesis_difficulty` being no bound on `pow` chains
  * whose expected difficulty needs the branch). A block that passes may still be invalid on its
@@ -164,6 +204,10 @@ export function validateDetached(block: Block, spec: ChainSpec): void {
   }
   if (new Set(block.attestations.map((a) => a.ebid)).size !== block.attestations.length) {
     throw new BlockError("BAD_ATTESTATION", "two attestations from one EBID");
+  }
+  checkSlashings(block);
+  for (const a of block.attestations) {
+    if (a.target_height !== checkpointHeight(a.height, p.checkpoint_interval)) throw new BlockError("BAD_ATTESTATION", `attestation target height ${a.target_height} is not the checkpoint of height ${a.height}`);
   }
 }
 
@@ -237,6 +281,8 @@ function checkAttestations(block: Block, ctx: ValidationContext): void {
     if (ctx.ancestors.get(a.height) !== a.block_hash) {
       throw new BlockError("BAD_ATTESTATION", `attestation for a block not on this branch at height ${a.height}`);
     }
+    const fault = ffgVoteFault(a, ctx.spec.params.checkpoint_interval, ctx.ancestors, ctx.justifiedRecent);
+    if (fault) throw new BlockError("BAD_ATTESTATION", `attestation FFG vote: ${fault}`);
     if (!verify(Domain.attest, a, a.sig, a.ebid)) throw new BlockError("BAD_ATTESTATION", "attestation signature invalid");
   }
 }

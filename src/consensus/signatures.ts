@@ -17,9 +17,7 @@ ed.hashes.sha512 = sha512;
 export const Domain = {
   block: "vision-block-v1",
   tx: "vision-tx-v1",
-  attest: "vision-attest-v1",
-  /** attestations of protocol version 3 (with their FFG vote), and the votes of slashing evidence (docs/protocol.md §6.5) */
-  attestV3: "vision-attest-v3",
+  attest: "vision-attest-v3",
   hello: "vision-hello-v1",
 } as const;
 /** One of the signature domains. */

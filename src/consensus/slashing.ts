@@ -89,8 +89,8 @@ export function verifySlashing(item: SlashingItem): SlashingCheck {
     const { a, b } = item;
     if (a.ebid !== b.ebid) return bad(`votes by two validators (${a.ebid}, ${b.ebid})`);
     if (votesConflict(a, b) === null) return bad(`votes not conflicting: (${a.source_height} -> ${a.target_height}) and (${b.source_height} -> ${b.target_height}) are neither a double vote nor a surround`);
-    if (!verify(Domain.attestV3, a, a.sig, a.ebid)) return bad(`vote a: bad signature under ${Domain.attestV3}`);
-    if (!verify(Domain.attestV3, b, b.sig, b.ebid)) return bad(`vote b: bad signature under ${Domain.attestV3}`);
+    if (!verify(Domain.attest, a, a.sig, a.ebid)) return bad(`vote a: bad signature under ${Domain.attest}`);
+    if (!verify(Domain.attest, b, b.sig, b.ebid)) return bad(`vote b: bad signature under ${Domain.attest}`);
     return { ok: true, offender: a.ebid };
   }
   const { a, b } = item;

@@ -102,7 +102,7 @@ export class EvidencePool {
    */
   noteVote(vote: Vote, registry?: RegistryReader): SlashingItem | undefined {
     if (registry && !slashable(registry, vote.ebid)) return undefined;
-    if (!verify(Domain.attestV3, vote, vote.sig, vote.ebid)) return undefined;
+    if (!verify(Domain.attest, vote, vote.sig, vote.ebid)) return undefined;
     const key = `${vote.ebid}!${vote.target_height}`;
     const same = this.votes.get(key);
     let other: Vote | undefined;

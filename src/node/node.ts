@@ -39,6 +39,7 @@ import { openDataDir } from "./dataDir.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
 import { checkpointIntervalOf, SlashingProtection } from "./slashingProtection.ts";
 import { buildInfo } from "../version.ts";
+import { checkpointHeight, voteSource, type Checkpoint } from "../consensus/finality.ts";
 import { countedHeights } from "../consensus/eligibility.ts";
 import { activeAt, epochAt } from "../consensus/validators.ts";
 import type { BlockMeta } from "../storage/records.ts";
@@ -95,6 +96,12 @@ export class VisionNode {
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
   private readonly seenTxs = new LRUCache<string, true>({ max: 65_536 });
   private readonly journaled = new Set<string>();
+  /**
+   * The last FFG vote this node signed (docs/protocol.md §5, node policy): the first vote for a
+   * target fixes its source; no vote for a lower target, another checkpoint at the same height, or
+   * a lower source is signed after it. In memory: the durable record is slashing protection's.
+   */
+  private lastVote?: { source: Checkpoint; target: Checkpoint };
   /** the mempool updates of head events, chained (see onHead) */
   private mempoolUpdates: Promise<void> = Promise.resolve();
   /** the schedule for the child of the tip, refreshed on each head (metrics and the live stream) */
@@ -564,6 +571,9 @@ export class VisionNode {
     // lookup, so unbonded keys cost nothing): others are ignored quietly, not struck (one that just
     // exited is not hostile), not stored and not relayed.
     if (!this.activeNowOrNext(a.ebid)) return;
+    // The FFG vote's shape (docs/protocol.md §5), before the signature: an honest node never sends another.
+    const fault = this.ffgShapeFault(a);
+    if (fault) return this.p2p.penalize(peer, `attestation FFG vote: ${fault}`);
     if (this.attestations.full(a.ebid, a.height)) return; // a bounded few per (ebid, height): no verify, no relay
     if (!verify(Domain.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
     this.seenAttestations.set(id, true);
@@ -586,6 +596,46 @@ export class VisionNode {
     if (this.chain.head.hash !== head.hash) return; // a later head's refresh sets them
     this.metrics.validatorsActive.set(this.attestations.activeCount(next) ?? 0);
     this.metrics.validatorsLive.set(pool.filter((ebid) => this.attestations.isActive(ebid, next) === true).length);
+  }
+
+  // What an attestation's FFG vote must be whatever the branch (docs/protocol.md §5): the target at the
+  // checkpoint height of its head; in interval 0 genesis as source and target; else a source at a
+  // checkpoint height below the target. Which blocks they name is checked in a block (validation.ts).
+  private ffgShapeFault(a: Attestation): string | undefined {
+    const I = this.chain.spec.params.checkpoint_interval;
+    const g = this.chain.genesis.hash;
+    if (a.target_height !== checkpointHeight(a.height, I)) return `target height ${a.target_height} is not the checkpoint of height ${a.height}`;
+    if (a.target_height === 0) return a.source_height === 0 && a.source_hash === g && a.target_hash === g ? undefined : "a vote in interval 0 has genesis as source and target";
+    if (a.source_height >= a.target_height || a.source_height % I !== 0) return `source height ${a.source_height} is not a checkpoint below the target`;
+    return undefined;
+  }
+
+  /**
+   * The FFG vote for an attestation of `head` (docs/protocol.md §5, node policy): target = the
+   * checkpoint of the head's interval on its branch, source = the greatest justified checkpoint of
+   * F(head) below it (genesis for both in interval 0); the first vote for a target keeps its
+   * source. Undefined when signing it could conflict with a vote signed before (lastVote).
+   */
+  private async ffgVoteFor(head: BlockMeta): Promise<{ source: Checkpoint; target: Checkpoint } | undefined> {
+    const I = this.chain.spec.params.checkpoint_interval;
+    const th = checkpointHeight(head.height, I);
+    const targetHash = th === head.height ? head.hash : (await this.chain.branchHashes(head, th)).get(th);
+    if (targetHash === undefined) return undefined;
+    const target = { height: th, hash: targetHash };
+    let source: Checkpoint | undefined;
+    if (th === 0) source = target;
+    else {
+      const f = await this.chain.finalityOf(head.hash);
+      source = f && voteSource(f.justified_recent, th);
+    }
+    if (!source) return undefined;
+    const last = this.lastVote;
+    if (last) {
+      if (last.target.height === th) return last.target.hash === target.hash ? last : undefined;
+      if (th < last.target.height || source.height < last.source.height) return undefined;
+    }
+    this.lastVote = { source, target };
+    return this.lastVote;
   }
 
   /** Whether `ebid` is a validator active at epoch(head) or epoch(head + 1). */
@@ -613,7 +663,7 @@ export class VisionNode {
     this.chain.scheduleFor(head).then((s) => (this.nextSchedule = s), () => undefined);
     // Activity first (the attesting decision reads it), then attest if this head is still the head.
     this.refreshActive(head).then(
-      () => this.maybeAttest(head),
+      () => this.maybeAttest(head).catch((err) => this.closing || this.log.warn({ err: (err as Error).message }, "Attesting failed")),
       (err) => this.log.warn({ err: (err as Error).message }, "Validator registry read failed"),
     );
     // One update at a time, in head order; close() waits for the last before closing the database.
@@ -626,10 +676,13 @@ export class VisionNode {
    * §5). Attesting volunteers for slots, so nodes that never produce do not attest, and only a
    * validator active at epoch(head) or epoch(head + 1) attests (pow chains have none).
    */
-  private maybeAttest(head: BlockMeta): void {
+  private async maybeAttest(head: BlockMeta): Promise<void> {
     if (this.chain.head.hash !== head.hash || this.closing) return;
     if (this.producer && this.snapshot.eligible && !this.syncer.progress.syncing && this.activeNowOrNext(this.key.ebid)) {
-      const body = { ebid: this.key.ebid, height: head.height, block_hash: head.hash };
+      const vote = await this.ffgVoteFor(head);
+      if (!vote || this.chain.head.hash !== head.hash || this.closing) return;
+      const { source, target } = vote;
+      const body = { ebid: this.key.ebid, height: head.height, block_hash: head.hash, source_height: source.height, source_hash: source.hash, target_height: target.height, target_hash: target.hash };
       const a: Attestation = { ...body, sig: sign(Domain.attest, body, this.key.secretKey) };
       this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);
       this.attestations.add(a);

@@ -3,7 +3,7 @@
  * producer; the PoW miner and external miners of the chain-core mining API seal the same header
  * with a nonce (template.ts).
  */
-import type { Attestation, Block, Header, Tx } from "../consensus/types.ts";
+import type { Attestation, Block, Header, SlashingItem, Tx } from "../consensus/types.ts";
 import { blockHash } from "../consensus/hashing.ts";
 import { merkleRootOfItems } from "../consensus/merkle.ts";
 import { toHex } from "../consensus/encoding.ts";
@@ -45,6 +45,10 @@ export interface BlockDraft {
   stateRoot: string;
   /** the validators root after executing the block (`Chain.previewState`) */
   validatorsRoot: string;
+  /** the finality root after the block (`Chain.previewFinality`: docs/protocol.md §5a) */
+  finalityRoot: string;
+  /** slashing items (docs/protocol.md §6.5); none by default */
+  slashings?: SlashingItem[];
   /** the producer's RANDAO reveal (192 hex), or "" (the default) when it must not reveal (docs/protocol.md §6.4) */
   randaoReveal?: string;
   difficulty?: number;
@@ -55,7 +59,7 @@ export interface BlockDraft {
 export function draftHeader(d: BlockDraft): Header {
   const reveal = d.randaoReveal ?? "";
   return {
-    version: 2,
+    version: 3,
     height: d.parent.height + 1,
     parent_hash: d.parent.hash,
     timestamp: d.timestamp,
@@ -69,12 +73,14 @@ export function draftHeader(d: BlockDraft): Header {
     validators_root: d.validatorsRoot,
     mix: nextMix(d.parent.mix, reveal),
     randao_reveal: reveal,
+    finality_root: d.finalityRoot,
+    slashings_root: toHex(merkleRootOfItems(d.slashings ?? [])),
   };
 }
 
 /** Signs a header into a wire-form block with its body. */
-export function sealBlock(header: Header, body: { txs?: Tx[]; attestations: Attestation[] }, secretKey: Uint8Array): Block {
-  return { hash: blockHash(header), header, signature: sign(Domain.block, header, secretKey), txs: body.txs ?? [], attestations: body.attestations };
+export function sealBlock(header: Header, body: { txs?: Tx[]; attestations: Attestation[]; slashings?: SlashingItem[] }, secretKey: Uint8Array): Block {
+  return { hash: blockHash(header), header, signature: sign(Domain.block, header, secretKey), txs: body.txs ?? [], attestations: body.attestations, slashings: body.slashings ?? [] };
 }
 
 /** Builds and signs a block from a draft. */

@@ -12,7 +12,8 @@ import type { BlockMeta } from "../storage/records.ts";
 import type { Attestation, Header, Tx } from "../consensus/types.ts";
 import { slotOpensAt } from "../consensus/timing.ts";
 import { draftHeader } from "./blockBuilder.ts";
-import { mustReveal } from "../chain/validation.ts";
+import { attestationAncestorsFrom, ffgVoteFault, mustReveal } from "../chain/validation.ts";
+import { finalityRoot } from "../consensus/finality.ts";
 import { blsPublicKeyHex, blsSignHex } from "../consensus/bls.ts";
 import { revealMessage } from "../consensus/randao.ts";
 
@@ -80,7 +81,7 @@ export async function buildTemplate(
   const { chain } = m;
   const p = chain.spec.params;
   const height = parent.height + 1;
-  const ancestors = await chain.branchHashes(parent, height - p.attestation_max_age);
+  const ancestors = await chain.branchHashes(parent, attestationAncestorsFrom(height, p.attestation_max_age, p.checkpoint_interval));
   let txs: Tx[] = m.mempool.select(p.max_block_txs, await chain.stateAt(parent, m.mempool.addresses()), chain.txRules);
   let exec: Execution;
   try {
@@ -93,13 +94,23 @@ export async function buildTemplate(
   }
   const stateRoot = exec.stateRoot;
   const validatorsRoot = exec.validatorsRoot;
-  // Only validators active at the epoch may attest in a block (docs/protocol.md §5): whatever the
-  // pool holds, the template carries no other, so the producer's own block is never BAD_ATTESTATION.
-  // Selection filters by this branch's set (not the pool's last-set one), so none of the 128 places
-  // goes to an attestation dropped afterwards and none active here is missed.
+  // Only validators active at the epoch may attest in a block, and only with an FFG vote valid on
+  // this branch (docs/protocol.md §5): whatever the pool holds, the template carries no other, so
+  // the producer's own block is never BAD_ATTESTATION. Selection filters by this branch's set (not
+  // the pool's last-set one), so none of the 128 places goes to an attestation dropped afterwards.
   const schedule = await chain.scheduleFor(parent);
   const active = new Set(schedule.active);
-  const attestations = m.attestations.select(height, ancestors, p.attestation_max_age, (ebid) => active.has(ebid));
+  const parentFinality = await chain.finalityOf(parent.hash);
+  if (!parentFinality) throw new Error(`no finality state for the parent ${parent.hash}`);
+  const justifiedRecent = parentFinality.justified_recent;
+  const attestations = m.attestations.select(
+    height,
+    ancestors,
+    p.attestation_max_age,
+    (ebid) => active.has(ebid),
+    (a) => ffgVoteFault(a, p.checkpoint_interval, ancestors, justifiedRecent) === undefined,
+  );
+  const finality = await chain.previewFinality(parent, attestations);
   let randaoReveal = "";
   if (blsSecretKey && mustReveal(chain.spec, schedule)) {
     // A reveal under another key than the record's is BAD_REVEAL on every node (a key file replaced
@@ -111,6 +122,6 @@ export async function buildTemplate(
     }
     randaoReveal = blsSignHex(blsSecretKey, revealMessage(chain.spec.chain_id, height));
   }
-  const header = draftHeader({ parent, ...fields, attestations, txs, stateRoot, validatorsRoot, randaoReveal, nonce: 0 });
+  const header = draftHeader({ parent, ...fields, attestations, txs, stateRoot, validatorsRoot, finalityRoot: finalityRoot(finality), randaoReveal, nonce: 0 });
   return { header, txs, attestations };
 }

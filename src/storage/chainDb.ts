@@ -9,7 +9,7 @@
  * `d!<hash>` the block's account changes (with its producer and earnings), `s!<address>` the
  * account state at the head (with its `state_root` leaf index), `v!<ebid>` the validator record at
  * the head, `t!<tx hash>!<block hash>` blocks carrying a
- * transaction, `r!<producer>` its totals on the canonical chain, `p!<tx hash>` the mempool journal (accepted, not yet included), `head` tip hash,
+ * transaction, `f!<hash>` the finality state after the block, `r!<producer>` its totals on the canonical chain, `p!<tx hash>` the mempool journal (accepted, not yet included), `head` tip hash,
  * `genesis` genesis hash.
  * Values are JSON.
  *
@@ -22,6 +22,7 @@
 import { ClassicLevel } from "classic-level";
 import type { Block, Tx } from "../consensus/types.ts";
 import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals, StoredBlockChanges, StoredHeadAccount, StoredValidatorRecord } from "./records.ts";
+import type { FinalityState } from "../consensus/finality.ts";
 
 /** A mempool journal operation (`p!<tx hash>`). */
 type JournalOp = { type: "put"; key: string; value: Tx } | { type: "del"; key: string };
@@ -64,6 +65,11 @@ export class ChainDb {
     return (await this.db.get("head")) as string | undefined;
   }
 
+  /** The finality state after a block (`f!<hash>`, docs/protocol.md §5a), or undefined (not stored, or a data dir from before it). */
+  async getFinality(hash: string): Promise<FinalityState | undefined> {
+    return (await this.db.get(`f!${hash}`)) as FinalityState | undefined;
+  }
+
   async getGenesis(): Promise<string | undefined> {
     return (await this.db.get("genesis")) as string | undefined;
   }
@@ -91,6 +97,8 @@ export class ChainDb {
           return w.account === null ? { type: "del" as const, key: `s!${w.address}` } : { type: "put" as const, key: `s!${w.address}`, value: w.account };
         case "validator":
           return w.record === null ? { type: "del" as const, key: `v!${w.ebid}` } : { type: "put" as const, key: `v!${w.ebid}`, value: w.record };
+        case "finality":
+          return { type: "put" as const, key: `f!${w.hash}`, value: w.state };
         case "evidence":
           return { type: "put" as const, key: `e!${hex16(w.record.height)}!${w.record.producer}!${w.record.index.toString(16).padStart(8, "0")}`, value: w.record };
         case "meta":

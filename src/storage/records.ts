@@ -4,6 +4,7 @@
  * forms to and from these (chain/state.ts `encodeChanges`/`decodeChanges`).
  */
 import type { Block } from "../consensus/types.ts";
+import type { FinalityState } from "../consensus/finality.ts";
 
 /** An account as stored in a change: [balance in base units as a decimal string, nonce]. */
 export type StoredAccount = [string, number];
@@ -91,7 +92,9 @@ export type ChainWrite =
   | { kind: "account"; address: string; account: StoredHeadAccount | null }
   | { kind: "validator"; ebid: string; record: StoredValidatorRecord | null }
   | { kind: "txIndex"; txHash: string; blockHash: string }
-  | { kind: "producerStats"; producer: string; stats: ProducerTotals };
+  | { kind: "producerStats"; producer: string; stats: ProducerTotals }
+  /** the finality state after a block (docs/protocol.md §5a), written with the block */
+  | { kind: "finality"; hash: string; state: FinalityState };
 
 /** What a producer earned on the canonical chain: blocks, and reward plus fees (decimal string). */
 export interface ProducerTotals {

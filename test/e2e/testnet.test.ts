@@ -79,6 +79,25 @@ test("three nodes produce 10 blocks with identical hashes and producer == winner
   assert.ok(blocks.some((b) => b.attestations.length > 0), "attestations reach blocks");
 });
 
+test("finality advances on every node: the same finalized checkpoint, a canonical block at a multiple of the interval, behind the justified one", async () => {
+  const I = spec.params.checkpoint_interval;
+  type Head = { height: number; finalized: { height: number; hash: string }; justified: { height: number; hash: string } };
+  const heads = await waitFor(async () => {
+    const hs = (await Promise.all(nodes.map((n) => getJson(`${n.api}/api/chain/head`)))) as Head[];
+    return hs.every((h) => h.finalized?.height >= 2 * I) ? hs : undefined;
+  }, 60_000, `finalized height >= ${2 * I} on every node`);
+  const low = Math.min(...heads.map((h) => h.finalized.height));
+  const atLow = await Promise.all(nodes.map(async (n) => (await getJson(`${n.api}/api/blocks/${low}`)).hash as string));
+  assert.equal(new Set(atLow).size, 1, "one block at the lowest finalized height on every node");
+  for (const h of heads) {
+    assert.equal(h.finalized.height % I, 0);
+    assert.ok(h.justified.height > h.finalized.height && h.justified.height % I === 0, `justified ${h.justified.height} above finalized ${h.finalized.height}`);
+    assert.ok(h.height - h.finalized.height <= 3 * I, `head ${h.height} lags the finalized ${h.finalized.height} by at most ${3 * I}`);
+    const f = await getJson(`${nodes[0]!.api}/api/blocks/${h.finalized.height}`);
+    assert.equal(f.hash, h.finalized.hash, "the finalized checkpoint is the canonical block there");
+  }
+});
+
 test("/api/mining/status: seed fields with their types, and the same winner on every node", async () => {
   const types: Record<string, string> = {
     next_height: "number", current_winner: "string", backups: "array", my_node_id: "string", my_slot: "number|null",
@@ -134,7 +153,7 @@ test("hostile P2P input is refused with a logged reason while the node keeps pro
   const parent = await getJson(`${target.api}/api/blocks/${status.next_height - 1}`);
   // (the signature is checked before the block is executed, so its state_root does not matter)
   const forged = sealBlock(
-    draftHeader({ parent: { hash: parent.hash, height: parent.header.height, mix: parent.header.mix }, producer: status.current_winner, slot: 0, timestamp: parent.header.timestamp + 500, attestations: [], stateRoot: parent.header.state_root, validatorsRoot: parent.header.validators_root }),
+    draftHeader({ parent: { hash: parent.hash, height: parent.header.height, mix: parent.header.mix }, producer: status.current_winner, slot: 0, timestamp: parent.header.timestamp + 500, attestations: [], stateRoot: parent.header.state_root, validatorsRoot: parent.header.validators_root, finalityRoot: parent.header.finality_root }),
     { attestations: [] },
     outsider.secretKey,
   );

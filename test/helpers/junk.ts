@@ -53,7 +53,7 @@ export function transfers(spec: ChainSpec, n: number): Tx[] {
 
 /** A signed slot block at `height` on a parent nobody has: passes every check that needs no parent. */
 export function junkOrphan(key: TestKey, txs: Tx[], height: number): Block {
-  const h = draftHeader({ parent: { hash: randomBytes(32).toString("hex"), mix: randomBytes(32).toString("hex"), height: height - 1 }, producer: key.ebid, slot: 0, timestamp: Date.now(), attestations: [], txs, stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32) });
+  const h = draftHeader({ parent: { hash: randomBytes(32).toString("hex"), mix: randomBytes(32).toString("hex"), height: height - 1 }, producer: key.ebid, slot: 0, timestamp: Date.now(), attestations: [], txs, stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32), finalityRoot: "00".repeat(32) });
   return sealBlock(h, { txs, attestations: [] }, key.secretKey);
 }
 
@@ -69,9 +69,9 @@ export async function junkSideBlock(chain: Chain, parent: BlockMeta, producer: T
   // An empty block by one producer on one parent has the same roots whatever its timestamp.
   let r = roots.get(parent.hash);
   if (!r) roots.set(parent.hash, (r = await previewRoots(chain, parent, producer.ebid, [])));
-  const { stateRoot, validatorsRoot } = r;
+  const { stateRoot, validatorsRoot, finalityRoot } = r;
   const randaoReveal = revealFor(chain, schedule, producer);
-  let h: Header = draftHeader({ parent, producer: producer.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, randaoReveal });
+  let h: Header = draftHeader({ parent, producer: producer.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, finalityRoot, randaoReveal });
   while (!headerMeetsPow(h)) h = { ...h, nonce: h.nonce + 1 };
   return sealBlock(h, { attestations: [] }, producer.secretKey);
 }
@@ -83,7 +83,7 @@ export async function syncReplica(chain: Chain, node: NodeProc): Promise<void> {
     const { blocks } = await getJson<{ blocks: (Block & Record<string, unknown>)[] }>(`${node.api}/api/blocks?from=${from}&limit=100`);
     for (const b of blocks) {
       if (b.header.height > top) break;
-      await chain.importBlock({ hash: b.hash, header: b.header, signature: b.signature, txs: b.txs, attestations: b.attestations });
+      await chain.importBlock({ hash: b.hash, header: b.header, signature: b.signature, txs: b.txs, attestations: b.attestations, slashings: b.slashings });
     }
   }
 }

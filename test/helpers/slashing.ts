@@ -28,7 +28,7 @@ export function vote(
     target_height: t,
     target_hash: o.targetHash ?? fakeHash(t),
   };
-  return { ...body, sig: sign(o.domain ?? Domain.attestV3, body, (o.signer ?? k).secretKey) };
+  return { ...body, sig: sign(o.domain ?? Domain.attest, body, (o.signer ?? k).secretKey) };
 }
 
 /** A `votes` item: a double vote by `k` at target height `t` (two target hashes). */

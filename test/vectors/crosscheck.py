@@ -32,7 +32,7 @@ DEFAULT_PARAMS = {
     "max_difficulty_change": 2, "min_difficulty": 1, "max_difficulty": 12,
     "min_tx_fee": 1, "min_account_balance": 10,
     "epoch_length": 20, "min_bond": 1000, "activation_delay_epochs": 2, "unbonding_epochs": 10,
-    "max_validators": 1024,
+    "max_validators": 1024, "checkpoint_interval": 8,
 }
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -322,6 +322,60 @@ def check_pool(v):
         check(f"pool.json epoch {e} pool", pool, c["pool"])
 
 
+def finality_step(f, votes, interval, height, members):
+    """docs/protocol.md section 5a: F(n) = finality(F(n-1), block n), with A(t) = members for every target."""
+    f = json.loads(json.dumps(f))  # a deep copy
+    tallies = f["votes"]
+    for a in votes:
+        if a["source_height"] == a["target_height"]:
+            continue
+        key = (a["source_height"], a["source_hash"], a["target_height"], a["target_hash"])
+        t = next((t for t in tallies if (t["source_height"], t["source_hash"], t["target_height"], t["target_hash"]) == key), None)
+        if t is None:
+            t = {"source_height": key[0], "source_hash": key[1], "target_height": key[2], "target_hash": key[3],
+                 "voters": "00" * ((len(members) + 7) // 8)}
+            tallies.append(t)
+        if a["ebid"] in members:
+            i = members.index(a["ebid"])
+            bits = bytearray(bytes.fromhex(t["voters"]))
+            bits[i >> 3] |= 1 << (i & 7)
+            t["voters"] = bits.hex()
+    tallies.sort(key=lambda t: (t["target_height"], t["source_height"]))
+    recent = f["justified_recent"]
+    for t in tallies:
+        votes_for = sum(bin(b).count("1") for b in bytes.fromhex(t["voters"]))
+        if len(members) == 0 or not 3 * votes_for > 2 * len(members):
+            continue
+        cp = {"height": t["target_height"], "hash": t["target_hash"]}
+        if cp not in recent:
+            recent.append(cp)
+            recent.sort(key=lambda c: c["height"])
+        if t["target_height"] == t["source_height"] + interval and t["source_height"] > f["finalized"]["height"]:
+            f["finalized"] = {"height": t["source_height"], "hash": t["source_hash"]}
+    f["justified"] = dict(recent[-1])
+    f["justified_recent"] = [c for c in recent if c["height"] >= f["finalized"]["height"]][-4:]
+    low = ((height + 1) // interval - 1) * interval
+    f["votes"] = [t for t in tallies if t["target_height"] >= low]
+    return f
+
+
+def check_finality(v):
+    """docs/protocol.md section 5a: every step of every case from F(0), its JCS text and finality_root."""
+    for c in v["cases"]:
+        at = f"finality.json {c['name'][:40]}"
+        g = {"height": 0, "hash": c["genesis_hash"]}
+        f = {"justified": dict(g), "finalized": dict(g), "justified_recent": [dict(g)], "votes": []}
+        check(f"{at} genesis state", f, c["genesis"]["state"])
+        check(f"{at} genesis root", hash_json(f).hex(), c["genesis"]["root"])
+        members = sorted(c["validators"])
+        check(f"{at} validators ascending", members, c["validators"])
+        for i, step in enumerate(c["steps"]):
+            f = finality_step(f, step["votes"], c["interval"], step["height"], members)
+            check(f"{at} step {i} state", f, step["state"])
+            check(f"{at} step {i} jcs", jcs(f), step["jcs"])
+            check(f"{at} step {i} root", hash_json(f).hex(), step["root"])
+
+
 def main():
     v = load("jcs.json")
     for i, c in enumerate(v["cases"]):
@@ -387,11 +441,12 @@ def main():
         empty = H(b"").hex()
         state = merkle([hash_json([a, b, 0]) for a, b in sorted(norm["alloc"].items())]).hex()
         records = [{**v, "activation_epoch": 0, "exit_epoch": None, "slashed": False} for v in norm["validators"]]
-        header = {"version": 2, "height": 0, "parent_hash": spec_hash, "timestamp": norm["genesis_timestamp"],
+        header = {"version": 3, "height": 0, "parent_hash": spec_hash, "timestamp": norm["genesis_timestamp"],
                   "producer": "0" * 64, "slot": None, "difficulty": 0, "nonce": 0,
                   "tx_root": empty, "attestations_root": empty, "state_root": state,
                   "validators_root": validators_root(records),
-                  "mix": H(b"vision-mix-v2", bytes.fromhex(spec_hash)).hex(), "randao_reveal": ""}
+                  "mix": H(b"vision-mix-v2", bytes.fromhex(spec_hash)).hex(), "randao_reveal": "",
+                  "finality_root": "0" * 64, "slashings_root": empty}
         check(f"{at} genesis header", header, c["genesis"]["header"])
         check(f"{at} genesis hash", hash_json(header).hex(), c["genesis"]["hash"])
 
@@ -412,6 +467,8 @@ def main():
     check("block.json hash", hash_json(b["header"]).hex(), b["hash"])
     check("block.json tx_root", merkle([hash_json(t) for t in b["txs"]]).hex(), b["header"]["tx_root"])
     check("block.json attestations_root", merkle([hash_json(a) for a in b["attestations"]]).hex(), b["header"]["attestations_root"])
+    check("block.json slashings_root", merkle([hash_json(x) for x in b["slashings"]]).hex(), b["header"]["slashings_root"])
+    check("block.json header fields", sorted(b["header"]), sorted(["version", "height", "parent_hash", "timestamp", "producer", "slot", "difficulty", "nonce", "tx_root", "attestations_root", "state_root", "validators_root", "mix", "randao_reveal", "finality_root", "slashings_root"]))
 
     s = load("signatures.json")
     tx, at = s["tx"]["signed"], s["attestation"]["signed"]
@@ -426,7 +483,7 @@ def main():
             check(f"signatures.json ebid of {k['secret_key'][:8]}", ebid_of(k["secret_key"]), k["ebid"])
             keys[k["ebid"]] = k["secret_key"]
         check("signatures.json tx sig", sign("vision-tx-v1", tx, keys[tx["from"]]), tx["sig"])
-        check("signatures.json attestation sig", sign("vision-attest-v1", at, keys[at["ebid"]]), at["sig"])
+        check("signatures.json attestation sig", sign("vision-attest-v3", at, keys[at["ebid"]]), at["sig"])
         hello = s["hello_ack"]["object"]
         check("signatures.json hello_ack sig", sign("vision-hello-v1", hello, keys[hello["ebid"]]), s["hello_ack"]["sig"])
         check("signatures.json hello_ack under another domain", verify("vision-block-v1", hello, s["hello_ack"]["sig"], hello["ebid"]), False)
@@ -434,10 +491,11 @@ def main():
         for t in b["txs"]:
             check("block.json tx signature", verify("vision-tx-v1", t, t["sig"], t["from"]), True)
         for a in b["attestations"]:
-            check("block.json attestation signature", verify("vision-attest-v1", a, a["sig"], a["ebid"]), True)
+            check("block.json attestation signature", verify("vision-attest-v3", a, a["sig"], a["ebid"]), True)
 
     check_validators(load("validators.json"))
     check_transactions(load("transactions.json"))
+    check_finality(load("finality.json"))
 
     if failures:
         print("\n".join(failures))

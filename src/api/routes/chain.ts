@@ -17,6 +17,9 @@ export function chainRoutes(m: ApiModules): Hono {
       slot: h.slot,
       total_weight: h.total_weight,
       genesis_hash: m.chain.genesis.hash,
+      // the head branch's checkpoints (docs/protocol.md §5a)
+      justified: m.chain.justified,
+      finalized: m.chain.finalized,
     });
   });
   return app;

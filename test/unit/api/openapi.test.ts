@@ -87,7 +87,8 @@ test("schemas are closed: every object schema with properties says what else it 
   walk(doc.paths, "#/paths");
   assert.deepEqual(open, [], "object schemas without additionalProperties");
   // And the validator does refuse a field a fixed shape does not list.
-  const head = { height: 1, hash: "ab".repeat(32), parent_hash: "cd".repeat(32), timestamp: 1, producer: "ef".repeat(32), slot: 0, total_weight: "1", genesis_hash: "01".repeat(32) };
+  const cp = { height: 0, hash: "01".repeat(32) };
+  const head = { height: 1, hash: "ab".repeat(32), parent_hash: "cd".repeat(32), timestamp: 1, producer: "ef".repeat(32), slot: 0, total_weight: "1", genesis_hash: "01".repeat(32), justified: cp, finalized: cp };
   assert.equal(componentSchema("ChainHead")(head), true);
   assert.equal(componentSchema("ChainHead")({ ...head, extra: 1 }), false, "an unlisted field fails");
   assert.equal(componentSchema("ChainHead")({ ...head, slot: "0" }), false, "a wrong type fails");

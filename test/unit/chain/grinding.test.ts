@@ -4,7 +4,7 @@
 // block. Real LevelDB chains; the variants are scheduled as parents without being stored.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attest, blockFor, makeKeys, makeSpec, openTestChain, previewRoots, revealFor, type TestKey } from "../../helpers/fixtures.ts";
+import { attestOn, finalityRootOn, blockFor, makeKeys, makeSpec, openTestChain, previewRoots, revealFor, type TestKey } from "../../helpers/fixtures.ts";
 import { draftHeader, sealBlock } from "../../../src/producer/blockBuilder.ts";
 import { metaOf, type Chain } from "../../../src/chain/chain.ts";
 import { signTransfer } from "../../../src/chain/tx.ts";
@@ -44,7 +44,7 @@ async function variants(chain: Chain, parent: BlockMeta, count: number, fallback
   const state = await chain.stateAt(parent, payers.map((p) => p.ebid));
   const txs: Tx[] = payers.map((p) => signTransfer(p, { chain_id: spec.chain_id, to: keys[0]!.ebid, amount: "5", fee: "1", nonce: state.get(p.ebid)?.nonce ?? 0 }));
   const orders = permutations(txs);
-  const pool: Attestation[] = keys.map((k) => attest(k, parent.height, parent.hash));
+  const pool: Attestation[] = await Promise.all(keys.map((k) => attestOn(chain, k, parent.height, parent.hash)));
   const subsets = Array.from({ length: 1 << pool.length }, (_, m) => pool.filter((_, i) => m & (1 << i)));
   const roots = await previewRoots(chain, parent, producer.ebid, txs);
   const reveal = revealFor(chain, s, producer);
@@ -55,10 +55,10 @@ async function variants(chain: Chain, parent: BlockMeta, count: number, fallback
     const timestamp = opens + (Math.floor(i / (orders.length * subsets.length)) % spec.params.claim_timeout_ms);
     const header = draftHeader({
       parent, producer: producer.ebid, slot: fallback ? null : 0, timestamp, attestations, txs: order,
-      stateRoot: roots.stateRoot, validatorsRoot: roots.validatorsRoot, randaoReveal: reveal,
+      stateRoot: roots.stateRoot, validatorsRoot: roots.validatorsRoot, finalityRoot: await finalityRootOn(chain, parent, attestations), randaoReveal: reveal,
       difficulty: fallback ? 1 : 0, nonce: fallback ? i : 0,
     });
-    out.push({ hash: blockHash(header), header, signature: "", txs: order, attestations });
+    out.push({ hash: blockHash(header), header, signature: "", txs: order, attestations, slashings: [] });
   }
   return out;
 }
@@ -67,7 +67,7 @@ async function variants(chain: Chain, parent: BlockMeta, count: number, fallback
 async function extend(chain: Chain, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     const parent = chain.head;
-    const b = await blockFor(chain, parent, keys, 0, { attestations: keys.map((k) => attest(k, parent.height, parent.hash)) });
+    const b = await blockFor(chain, parent, keys, 0, { attestations: await Promise.all(keys.map((k) => attestOn(chain, k, parent.height, parent.hash))) });
     assert.equal((await chain.importBlock(b)).status, "imported");
   }
 }

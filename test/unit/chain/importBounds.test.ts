@@ -13,6 +13,7 @@ import { genesisBlock } from "../../../src/chain/spec.ts";
 import { BlockError } from "../../../src/chain/errors.ts";
 import type { BlockMeta, ChainWrite } from "../../../src/storage/records.ts";
 import type { Header } from "../../../src/consensus/types.ts";
+import { genesisFinality } from "../../../src/consensus/finality.ts";
 
 function mine(h: Header): Header {
   for (let nonce = 0; ; nonce++) {
@@ -34,11 +35,11 @@ test("equivocation evidence for k blocks by one producer at one height grows lin
       return write(writes);
     };
     const parent = c.chain.head;
-    const { stateRoot, validatorsRoot } = await previewRoots(c.chain, parent, keys[0]!.ebid, []);
+    const { stateRoot, validatorsRoot, finalityRoot } = await previewRoots(c.chain, parent, keys[0]!.ebid, []);
     const bytesAfter: number[] = [];
     const k = 80;
     for (let i = 0; i < k; i++) {
-      const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: parent.timestamp + 1000 + i, attestations: [], difficulty: 1, stateRoot, validatorsRoot }));
+      const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: parent.timestamp + 1000 + i, attestations: [], difficulty: 1, stateRoot, validatorsRoot, finalityRoot }));
       const out = await c.chain.importBlock(sealBlock(h, { attestations: [] }, keys[0]!.secretKey));
       assert.equal(out.status, "imported");
       bytesAfter.push(evidenceBytes);
@@ -80,7 +81,7 @@ test("the expected difficulty of a 20,000-block pow chain opened fresh is found 
       }
       prev = meta;
     }
-    writes.push({ kind: "head", hash: prev.hash }, { kind: "changes", hash: prev.hash, record: { producer: prev.producer, earned: "0", changes: [], validators: [] } });
+    writes.push({ kind: "head", hash: prev.hash }, { kind: "changes", hash: prev.hash, record: { producer: prev.producer, earned: "0", changes: [], validators: [] } }, { kind: "finality", hash: prev.hash, state: genesisFinality(genesis.hash) });
     await c.db.write(writes);
     await c.close();
 
@@ -128,9 +129,9 @@ test("the held set keeps at most its size and per-source share, preferring block
   const chain = await Chain.open({ spec, now: () => clock.now, maxHeldBlocks: 4, maxHeldPerSource: 2 }, { db, logger: silentLog });
   try {
     const parent = chain.head;
-    const { stateRoot, validatorsRoot } = await previewRoots(chain, parent, keys[0]!.ebid, []);
+    const { stateRoot, validatorsRoot, finalityRoot } = await previewRoots(chain, parent, keys[0]!.ebid, []);
     const due = (ms: number) => {
-      const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: clock.now + spec.params.max_future_drift_ms + ms, attestations: [], difficulty: 1, stateRoot, validatorsRoot }));
+      const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: clock.now + spec.params.max_future_drift_ms + ms, attestations: [], difficulty: 1, stateRoot, validatorsRoot, finalityRoot }));
       return sealBlock(h, { attestations: [] }, keys[0]!.secretKey);
     };
     const tooEarly = (e: unknown) => e instanceof BlockError && e.code === "TOO_EARLY";

@@ -2,7 +2,7 @@
 // from the records after the parent and the liveness window of the epoch, over real LevelDB chains.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain, type TestKey } from "../../helpers/fixtures.ts";
+import { attestOn, blockFor, extend, makeKeys, makeSpec, openTestChain, type TestKey } from "../../helpers/fixtures.ts";
 import { bondTx, exitTx } from "../../helpers/validatorTxs.ts";
 import type { Tx } from "../../../src/consensus/types.ts";
 import { epochSalt, pickWinnerWithRerolls } from "../../../src/consensus/selection.ts";
@@ -80,7 +80,7 @@ test("leaving the pool: a genesis validator that stops producing and attesting l
       if (leftAt !== undefined) assert.ok(!s.pool.includes(silent.ebid), `it stays out (height ${n})`);
       // after lastSeen it never produces: the first slot held by someone else produces
       const slot = n <= lastSeen ? 0 : s.winners.findIndex((w) => w !== silent.ebid);
-      const attestations = n <= lastSeen ? [attest(silent, n - 1, parent.hash)] : [];
+      const attestations = n <= lastSeen ? [await attestOn(c.chain, silent, n - 1, parent.hash)] : [];
       const b = await blockFor(c.chain, parent, keys, slot, { attestations });
       assert.equal((await c.chain.importBlock(b)).status, "imported");
     }

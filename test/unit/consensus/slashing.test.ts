@@ -86,7 +86,7 @@ test("blocks: two signed headers by one producer at one height are slashable; on
     const resigned = { ...b2.header, height: b2.header.height + 1 };
     refused({ kind: "blocks", a: sh(b2), b: { header: resigned, signature: sign(Domain.block, resigned, signer.secretKey) } }, "two heights", /two heights/);
     refused({ kind: "blocks", a: sh(b1), b: { header: b2.header, signature: sign(Domain.block, b2.header, other.secretKey) } }, "b signed by another key", /signature/);
-    refused({ kind: "blocks", a: sh(b1), b: { header: b2.header, signature: sign(Domain.attestV3, b2.header, signer.secretKey) } }, "b signed under another domain", /signature/);
+    refused({ kind: "blocks", a: sh(b1), b: { header: b2.header, signature: sign(Domain.attest, b2.header, signer.secretKey) } }, "b signed under another domain", /signature/);
     assert.equal(blockHash(b1.header), b1.hash);
   } finally {
     await c.destroy();

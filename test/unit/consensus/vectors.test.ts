@@ -19,6 +19,7 @@ import { BlockError } from "../../../src/chain/errors.ts";
 import { blsPublicKeyHex, blsSecretKeyFromIkm, blsSignHex, blsVerify } from "../../../src/consensus/bls.ts";
 import { genesisMix, nextMix, popMessage, revealMessage, seedFromMix } from "../../../src/consensus/randao.ts";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
+import { applyFinality, finalityRoot, genesisFinality, type FinalityState } from "../../../src/consensus/finality.ts";
 
 test("jcs.json: canonical bytes and their SHA-256", () => {
   const v = loadVector("jcs.json");
@@ -93,9 +94,28 @@ test("block.json: seal, pow and block hashes, roots and signature", () => {
   // the block's nonce is the first that meets difficulty 2
   const seal = sealHash(b.header);
   for (let n = 0; n < b.header.nonce; n++) assert.ok(!toHex(powHash(seal, n)).startsWith("00"));
-  // a version 2 header: no reveal on a pow block
-  assert.equal(b.header.version, 2);
+  // a version 3 header (16 fields): no reveal on a pow block, the empty list's slashings_root
+  assert.equal(b.header.version, 3);
+  assert.equal(Object.keys(b.header).length, 16);
   assert.equal(b.header.randao_reveal, "");
+  assert.equal(toHex(merkleRootOfItems(b.slashings)), b.header.slashings_root);
+  for (const a of b.attestations) assert.ok(verify(Domain.attest, a, a.sig, a.ebid), "a vision-attest-v3 attestation");
+});
+
+test("finality.json: each step's finality state, its JCS text and finality_root from F(0)", () => {
+  const v = loadVector("finality.json");
+  for (const c of v.cases) {
+    let f: FinalityState = genesisFinality(c.genesis_hash);
+    assert.deepEqual(f, c.genesis.state);
+    assert.equal(finalityRoot(f), c.genesis.root);
+    for (const [i, s] of c.steps.entries()) {
+      f = applyFinality(f, s.votes, { interval: c.interval, height: s.height, activeAt: () => c.validators });
+      assert.deepEqual(f, s.state, `${c.name}: step ${i} (${s.note})`);
+      assert.equal(jcs(f), s.jcs);
+      assert.equal(finalityRoot(f), s.root);
+      assert.equal(toHex(hashJson(s.state)), s.root);
+    }
+  }
 });
 
 test("pool.json: validator item hashes, validators_root, liveness windows, live sets and pool(e)", () => {

@@ -7,7 +7,7 @@ import { AttestationPool } from "../../../src/chain/attestationPool.ts";
 import { Mempool } from "../../../src/chain/mempool.ts";
 import { calculateJitter, proposeAt, slotOpensAt } from "../../../src/consensus/index.ts";
 import type { Block } from "../../../src/consensus/types.ts";
-import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain, silentLog, type TestKey } from "../../helpers/fixtures.ts";
+import { attestOn, blockFor, extend, makeKeys, makeSpec, openTestChain, silentLog, type TestKey } from "../../helpers/fixtures.ts";
 import { join } from "node:path";
 import { SlashingProtection, type RefusalKind } from "../../../src/node/slashingProtection.ts";
 
@@ -50,8 +50,8 @@ test("the primary waits for T(0) + its jitter, then produces a valid block with 
     const schedule = await c.chain.scheduleFor(parent);
     const primary = keys.find((k) => k.ebid === schedule.winners[0])!;
     const { producer, sent, claims, attestations } = producerFor(c, primary);
-    attestations.add(attest(keys[1]!, parent.height, parent.hash));
-    attestations.add(attest(keys[2]!, parent.height - 1, parent.parent_hash));
+    attestations.add(await attestOn(c.chain, keys[1]!, parent.height, parent.hash));
+    attestations.add(await attestOn(c.chain, keys[2]!, parent.height - 1, parent.parent_hash));
     await producer.tick(new AbortController().signal);
     assert.equal(sent.length, 1);
     const b = sent[0]!;

@@ -3,7 +3,7 @@
 // the reveal to the miner. A real chain on LevelDB.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attest, extend, makeKeys, makeSpec, openTestChain, silentLog } from "../../helpers/fixtures.ts";
+import { attestOn, extend, makeKeys, makeSpec, openTestChain, silentLog } from "../../helpers/fixtures.ts";
 import { freshKey } from "../../helpers/junk.ts";
 import { buildTemplate, powPlan } from "../../../src/producer/template.ts";
 import { sealBlock } from "../../../src/producer/blockBuilder.ts";
@@ -35,8 +35,8 @@ test("a producer's template reveals, moves the mix, carries the validators root 
     const producer = keys.find((k) => k.ebid === s.winners[0])!;
     const pool = new AttestationPool();
     const outsider = freshKey();
-    pool.add(attest(outsider, parent.height, parent.hash));
-    pool.add(attest(keys[1]!, parent.height, parent.hash));
+    pool.add(await attestOn(c.chain, outsider, parent.height, parent.hash));
+    pool.add(await attestOn(c.chain, keys[1]!, parent.height, parent.hash));
     const m = { chain: c.chain, attestations: pool, mempool: new Mempool(), log: silentLog };
     const t = await buildTemplate(m, parent, { producer: producer.ebid, slot: 0, timestamp: parent.timestamp + spec.params.block_time_ms, difficulty: 0 }, producer.blsSecretKey);
     assert.ok(blsVerify(producer.blsPubkey, revealMessage(spec.chain_id, parent.height + 1), t.header.randao_reveal));
@@ -76,8 +76,8 @@ test("an attestation whose height is not its block's (signed by an active valida
     const [liar, honest] = keys.filter((k) => k.ebid !== primary) as [(typeof keys)[number], (typeof keys)[number]];
     const pool = new AttestationPool();
     // Validly signed, heights in range, but it names the grandparent's hash at the parent's height.
-    pool.add(attest(liar, parent.height, grandparent.hash));
-    pool.add(attest(honest, grandparent.height, grandparent.hash));
+    pool.add(await attestOn(c.chain, liar, parent.height, grandparent.hash));
+    pool.add(await attestOn(c.chain, honest, grandparent.height, grandparent.hash));
     const { t, producer } = await primaryTemplate(c.chain, parent, pool);
     assert.equal((await c.chain.importBlock(sealBlock(t.header, t, producer.secretKey))).status, "imported");
     assert.deepEqual(t.attestations.map((a) => a.ebid), [honest.ebid]);
@@ -96,7 +96,7 @@ test("the template picks attestations by the branch's own active set, not the po
     const pool = new AttestationPool({ epochLength: spec.params.epoch_length });
     // The pool's set for the epoch came from another branch, on which `other` is not active.
     pool.setActive(s.epoch, []);
-    pool.add(attest(other, parent.height, parent.hash));
+    pool.add(await attestOn(c.chain, other, parent.height, parent.hash));
     const { t } = await primaryTemplate(c.chain, parent, pool);
     assert.ok(s.active.includes(other.ebid));
     assert.deepEqual(t.attestations.map((a) => a.ebid), [other.ebid]);
