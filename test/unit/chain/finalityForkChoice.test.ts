@@ -1,0 +1,99 @@
+// Fork choice with finality (docs/protocol.md §7) over real LevelDB: the chain keeps its finalized
+// checkpoint (the greatest-height `finalized` among stored blocks' finality states, kept across a
+// restart) and refuses any block whose branch does not contain it (FINALITY_CONFLICT, before the
+// costly checks); only blocks descending from its justified checkpoint may be the head, and when
+// the justified checkpoint moves off the head's branch the head moves to the best tip under it.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { attestOn, blockFor, makeKeys, makeSpec, openTestChain, tempDir, type TestKey } from "../../helpers/fixtures.ts";
+import { BlockError } from "../../../src/chain/errors.ts";
+import type { Chain } from "../../../src/chain/chain.ts";
+import type { Block } from "../../../src/consensus/types.ts";
+import type { BlockMeta } from "../../../src/storage/records.ts";
+
+const keys = makeKeys(4);
+const spec = makeSpec(keys);
+const I = spec.params.checkpoint_interval;
+
+async function rejects(p: Promise<unknown>, code: string, what: string) {
+  await assert.rejects(p, (e: unknown) => e instanceof BlockError && e.code === code, `${what}: expected ${code}`);
+}
+
+// A block in `slot` on `parent` carrying every voter's honest attestation of `parent`.
+async function childOf(chain: Chain, parent: BlockMeta, slot: number, voters: TestKey[] = keys): Promise<Block> {
+  const attestations = parent.height === 0 ? [] : await Promise.all(voters.map((k) => attestOn(chain, k, parent.height, parent.hash)));
+  return blockFor(chain, parent, keys, slot, { attestations });
+}
+
+// Imports `n` blocks on `tip` (slot `slot`, with `voters`' attestations); returns the last one's meta.
+async function branch(chain: Chain, tip: BlockMeta, n: number, slot: number, voters: TestKey[] = keys): Promise<BlockMeta> {
+  for (let i = 0; i < n; i++) {
+    const b = await childOf(chain, tip, slot, voters);
+    const out = await chain.importBlock(b);
+    assert.equal(out.status, "imported");
+    tip = (await chain.getMeta(b.hash))!;
+  }
+  return tip;
+}
+
+test("the justified checkpoint moving off a heavier head's branch moves the head (a reorg); blocks off the finalized checkpoint's branch are refused with FINALITY_CONFLICT, also after a restart", async () => {
+  const t = tempDir();
+  try {
+    let c = await openTestChain(spec, t.dir);
+    // Honest chain: cp(2) justified, cp(1) finalized at height 2I+1.
+    const base = await branch(c.chain, c.chain.head, 2 * I - 2, 0);
+    // C: a side branch forking below cp(2), stored while cp(1) is the finalized checkpoint.
+    let sideC = await branch(c.chain, base, 5, 1, []);
+    assert.ok(sideC.height > 2 * I);
+    const head = await branch(c.chain, base, 5, 0);
+    assert.equal(c.chain.head.hash, head.hash);
+    assert.equal(c.chain.justified.height, 2 * I);
+    assert.equal(c.chain.finalized.height, I);
+    const fork = c.chain.head;
+    // A: heavier (slot 0), no votes; B: lighter (slot 1) with every validator's votes.
+    const tipA = await branch(c.chain, fork, I, 0, []);
+    assert.equal(c.chain.head.hash, tipA.hash, "the heavier branch is the head while nothing is justified on B");
+    let tipB = fork;
+    while (c.chain.head.hash === tipA.hash && tipB.height < fork.height + 2 * I) tipB = await branch(c.chain, tipB, 1, 1);
+    assert.equal(c.chain.head.hash, tipB.hash, "B justified cp(3): the head moved to B although A weighs more");
+    assert.ok(BigInt(tipA.total_weight) > BigInt(tipB.total_weight));
+    assert.equal(c.chain.justifiedCheckpoint.height, 3 * I);
+    assert.equal(c.chain.finalizedCheckpoint.height, 2 * I);
+    assert.equal((await c.chain.getMeta(tipA.hash))!.is_canonical, false);
+    // A heavier block on A does not descend from the justified checkpoint: stored, never the head.
+    const moreA = await c.chain.importBlock(await childOf(c.chain, tipA, 0, []));
+    assert.equal(moreA.status, "imported");
+    assert.equal(c.chain.head.hash, tipB.hash);
+    // Below or beside the finalized checkpoint: refused before any costly check.
+    const belowFinalized = await blockFor(c.chain, (await c.chain.getCanonicalMeta(2 * I - 1))!, keys, 1);
+    await rejects(c.chain.importBlock(belowFinalized), "FINALITY_CONFLICT", "a block at the finalized height off its branch");
+    await rejects(c.chain.importBlock(await childOf(c.chain, sideC, 0, [])), "FINALITY_CONFLICT", "a child of a branch forking below the finalized checkpoint");
+    await c.close();
+    c = await openTestChain(spec, t.dir);
+    assert.equal(c.chain.head.hash, tipB.hash);
+    assert.equal(c.chain.finalizedCheckpoint.height, 2 * I, "the finalized checkpoint survives a restart");
+    assert.equal(c.chain.justifiedCheckpoint.height, 3 * I);
+    sideC = (await c.chain.getMeta(sideC.hash))!;
+    await rejects(c.chain.importBlock(await childOf(c.chain, sideC, 0, [])), "FINALITY_CONFLICT", "after a restart");
+    await c.close();
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("above the justified checkpoint fork choice is the weight rule: a heavier branch forking there wins", async () => {
+  const c = await openTestChain(spec);
+  try {
+    await branch(c.chain, c.chain.head, 2 * I + 3, 0);
+    assert.equal(c.chain.justified.height, 2 * I);
+    // The honest chain goes on in backup slots (weight 1) with votes; a branch forking above cp(2)
+    // with slot-0 blocks and no votes outweighs it and becomes the head.
+    const fork = c.chain.head;
+    const honest = await branch(c.chain, fork, 3, 1);
+    assert.equal(c.chain.head.hash, honest.hash);
+    const heavy = await branch(c.chain, fork, 2, 0, []);
+    assert.equal(c.chain.head.hash, heavy.hash);
+  } finally {
+    await c.destroy();
+  }
+});
