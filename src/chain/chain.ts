@@ -13,7 +13,7 @@ import type { Block } from "../consensus/types.ts";
 import { blockWeight, compareTips } from "../consensus/forkChoice.ts";
 import { epochSalt, pickWinnerWithRerolls } from "../consensus/selection.ts";
 import { seedFromMix } from "../consensus/randao.ts";
-import { activeAt, epochAt, livenessWindow, poolForEpoch, type RegistryReader } from "../consensus/validators.ts";
+import { activeAt, epochAt, finalityFloorWindow, livenessWindow, poolForEpoch, type RegistryReader } from "../consensus/validators.ts";
 import { retarget } from "../consensus/difficulty.ts";
 import type { ChainDb } from "../storage/chainDb.ts";
 import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ForkChoiceCheckpoints, ProducerTotals } from "../storage/records.ts";
@@ -441,8 +441,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   // pool(e) on the branch ending at `anchor` (epochAnchor), cached by e and the anchor: every input is fixed there
-  // (docs/protocol.md §5): the liveness window ends at it, and the records' activity at e was fixed
-  // by the blocks of epochs <= e-2.
+  // (docs/protocol.md §5): the liveness window ends at it, the finality floor is read from its
+  // finality state, and the records' activity and `slashed` at e were fixed by the blocks of epochs <= e-2.
   private async poolFor(epoch: number, anchor: BlockMeta, registry: RegistryReader): Promise<string[]> {
     const p = this.spec.params;
     const window = livenessWindow(epoch, p.epoch_length, p.pool_window);
@@ -456,11 +456,26 @@ export class Chain extends EventEmitter<ChainEvents> {
       for (const a of m.attesters) live.add(a);
       m = await this.getMeta(m.parent_hash);
     }
-    const pool = poolForEpoch(epoch, registry.all(), live);
+    const pool = poolForEpoch(epoch, registry.all(), live, await this.finalityFloor(anchor));
     this.pools.set(key, pool);
     return pool;
   }
 
+  // L(e) (docs/protocol.md §5): the producers and attesters of the anchor's branch at heights
+  // max(1, f - pool_window) .. f, f the anchor's finalized height; the genesis validators for f = 0.
+  private async finalityFloor(anchor: BlockMeta): Promise<Set<string>> {
+    const f = (await this.finalityOf(anchor.hash))?.finalized.height ?? 0;
+    if (f === 0) return new Set(this.spec.validators.map((v) => v.ebid));
+    const window = finalityFloorWindow(f, this.spec.params.pool_window);
+    const floor = new Set<string>();
+    let m: BlockMeta | undefined = await this.ancestorAt(anchor, window.to);
+    while (m && m.height >= window.from && m.height > 0) {
+      floor.add(m.producer);
+      for (const a of m.attesters) floor.add(a);
+      m = await this.getMeta(m.parent_hash);
+    }
+    return floor;
+  }
 
   /**
    * Offers a block. Validates it fully against its parent's branch, stores it and runs fork choice.

@@ -304,7 +304,7 @@ def validators_root(records):
 
 
 def check_pool(v):
-    """docs/protocol.md §5: liveness windows, live sets and pool(e) over validator records."""
+    """docs/protocol.md §5: liveness windows, live sets, finality floors and pool(e) over validator records."""
     L, W, records = v["epoch_length"], v["pool_window"], v["records"]
     for r in records:
         check(f"pool.json item hash {r['ebid'][:8]}", validator_item_hash(r).hex(), v["item_hashes"][r["ebid"]])
@@ -318,7 +318,17 @@ def check_pool(v):
         live = sorted({x for h in range(window["from"], window["to"] + 1) for x in v["named_per_height"].get(str(h), [])})
         check(f"pool.json epoch {e} live", live, c["live"])
         active = [r for r in records if r["activation_epoch"] <= e and (r["exit_epoch"] is None or e < r["exit_epoch"])]
-        pool = sorted({r["ebid"] for r in active if r["activation_epoch"] >= e - 1 or r["ebid"] in live})
+        # The finality floor L(e): named at heights max(1, f - W) .. f for the anchor's finalized
+        # height f; the validators active at epoch 0 (the genesis validators) for f = 0.
+        f = c["finalized"]
+        if f > max(0, (e - 1) * L - 1):
+            raise ValueError(f"pool.json epoch {e}: finalized {f} above the anchor")
+        if f == 0:
+            floor = sorted({r["ebid"] for r in records if r["activation_epoch"] <= 0 and (r["exit_epoch"] is None or r["exit_epoch"] > 0)})
+        else:
+            floor = sorted({x for h in range(max(1, f - W), f + 1) for x in v["named_per_height"].get(str(h), [])})
+        check(f"pool.json epoch {e} floor", floor, c["floor"])
+        pool = sorted({r["ebid"] for r in active if not r["slashed"] and (r["activation_epoch"] >= e - 1 or r["ebid"] in live or r["ebid"] in floor)})
         check(f"pool.json epoch {e} pool", pool, c["pool"])
 
 
