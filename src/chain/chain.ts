@@ -294,7 +294,13 @@ export class Chain extends EventEmitter<ChainEvents> {
     for (const a of attestations) if (a.source_height !== a.target_height) targets.set(a.target_hash, { height: a.target_height, hash: a.target_hash });
     const active = new Map<string, readonly string[]>();
     for (const t of targets.values()) active.set(t.hash, await this.activeForCheckpoint(t));
-    return applyFinality(parentF, attestations, { interval: this.spec.params.checkpoint_interval, height: parent.height + 1, activeAt: (t) => active.get(t.hash) ?? [] });
+    // Votes by validators slashed in the records after the parent count for nothing (docs/protocol.md §5a).
+    const slashed = new Set<string>();
+    if (attestations.length > 0) {
+      const records = await this.registryAfter(parent);
+      for (const a of attestations) if (records.get(a.ebid)?.slashed) slashed.add(a.ebid);
+    }
+    return applyFinality(parentF, attestations, { interval: this.spec.params.checkpoint_interval, height: parent.height + 1, activeAt: (t) => active.get(t.hash) ?? [], slashed });
   }
 
   // A(t) (docs/protocol.md §5a): the validators active at epochAt(t.height) in the records after that

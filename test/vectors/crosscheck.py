@@ -332,8 +332,9 @@ def check_pool(v):
         check(f"pool.json epoch {e} pool", pool, c["pool"])
 
 
-def finality_step(f, votes, interval, height, members):
-    """docs/protocol.md section 5a: F(n) = finality(F(n-1), block n), with A(t) = members for every target."""
+def finality_step(f, votes, interval, height, members, slashed=()):
+    """docs/protocol.md section 5a: F(n) = finality(F(n-1), block n), with A(t) = members for every target;
+    a vote by an EBID in `slashed` (slashed in the records after the parent) sets no bit."""
     f = json.loads(json.dumps(f))  # a deep copy
     tallies = f["votes"]
     for a in votes:
@@ -345,7 +346,7 @@ def finality_step(f, votes, interval, height, members):
             t = {"source_height": key[0], "source_hash": key[1], "target_height": key[2], "target_hash": key[3],
                  "voters": "00" * ((len(members) + 7) // 8)}
             tallies.append(t)
-        if a["ebid"] in members:
+        if a["ebid"] in members and a["ebid"] not in slashed:
             i = members.index(a["ebid"])
             bits = bytearray(bytes.fromhex(t["voters"]))
             bits[i >> 3] |= 1 << (i & 7)
@@ -380,7 +381,7 @@ def check_finality(v):
         members = sorted(c["validators"])
         check(f"{at} validators ascending", members, c["validators"])
         for i, step in enumerate(c["steps"]):
-            f = finality_step(f, step["votes"], c["interval"], step["height"], members)
+            f = finality_step(f, step["votes"], c["interval"], step["height"], members, step.get("slashed", []))
             check(f"{at} step {i} state", f, step["state"])
             check(f"{at} step {i} jcs", jcs(f), step["jcs"])
             check(f"{at} step {i} root", hash_json(f).hex(), step["root"])

@@ -109,7 +109,7 @@ test("finality.json: each step's finality state, its JCS text and finality_root 
     assert.deepEqual(f, c.genesis.state);
     assert.equal(finalityRoot(f), c.genesis.root);
     for (const [i, s] of c.steps.entries()) {
-      f = applyFinality(f, s.votes, { interval: c.interval, height: s.height, activeAt: () => c.validators });
+      f = applyFinality(f, s.votes, { interval: c.interval, height: s.height, activeAt: () => c.validators, slashed: new Set(s.slashed ?? []) });
       assert.deepEqual(f, s.state, `${c.name}: step ${i} (${s.note})`);
       assert.equal(jcs(f), s.jcs);
       assert.equal(finalityRoot(f), s.root);
