@@ -569,7 +569,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     const weight = BigInt(parent.total_weight) + blockWeight(h.slot, h.difficulty, h.height, this.spec.consensus);
     const meta = metaOf(block, weight, now);
     const previous = this._head;
-    const checkpoints = await this.nextCheckpoints(finality);
+    const checkpoints = await this.nextCheckpoints(meta, finality);
     const justified = (checkpoints ?? this.checkpoints).justified;
     // The new head (docs/protocol.md §7): the best tip descending from the justified checkpoint.
     // When that checkpoint left the head's branch, a scan of the blocks above it; else the head or
@@ -693,12 +693,13 @@ export class Chain extends EventEmitter<ChainEvents> {
     return { status: "imported", meta, newHead: better, reorgDepth };
   }
 
-  // The store's checkpoints after a block with finality state `f` is stored (docs/protocol.md §7), or
-  // undefined when they do not move. The block's branch contains the finalized checkpoint (import
-  // refuses others), so a greater `f.finalized` descends from it, and so does a greater `f.justified`.
-  // When the finalized checkpoint moves past a justified checkpoint of another branch (which takes
-  // conflicting justifications), the justified checkpoint becomes the block's.
-  private async nextCheckpoints(f: FinalityState): Promise<ForkChoiceCheckpoints | undefined> {
+  // The store's checkpoints after block `meta` with finality state `f` is stored (docs/protocol.md
+  // §7), or undefined when they do not move. The block's branch contains the finalized checkpoint
+  // (import refuses others), so a greater `f.finalized` descends from it, and so does a greater
+  // `f.justified`. When the finalized checkpoint moves past a justified checkpoint of another branch
+  // (which takes conflicting justifications), the justified checkpoint is found again by a scan of
+  // the blocks descending from the new finalized checkpoint.
+  private async nextCheckpoints(meta: BlockMeta, f: FinalityState): Promise<ForkChoiceCheckpoints | undefined> {
     let { finalized, justified } = this.checkpoints;
     let moved = false;
     if (f.finalized.height > finalized.height) {
@@ -711,7 +712,13 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
     if (!moved) return undefined;
     const j = await this.getMeta(justified.hash);
-    if (!j || !(await this.descendsFrom(j, finalized))) justified = f.justified;
+    if (!j || !(await this.descendsFrom(j, finalized))) {
+      justified = f.justified;
+      await this.scanFrom(finalized, meta, async (m) => {
+        const mj = m === meta ? f.justified : (await this.finalityOf(m.hash))?.justified;
+        if (mj && (mj.height > justified.height || (mj.height === justified.height && mj.hash < justified.hash))) justified = mj;
+      });
+    }
     return { finalized: { ...finalized }, justified: { ...justified } };
   }
 
@@ -726,6 +733,16 @@ export class Chain extends EventEmitter<ChainEvents> {
   // blocks whose parent was kept at the height below (docs/protocol.md §7).
   private async bestTipFrom(cp: Checkpoint, adding: BlockMeta): Promise<BlockMeta> {
     let best = (await this.getMeta(cp.hash))!;
+    await this.scanFrom(cp, adding, (m) => {
+      if (compareTips(tipOf(m), tipOf(best)) < 0) best = m;
+    });
+    return best;
+  }
+
+  // Visits every stored block descending from the checkpoint `cp` (not cp itself), and `adding`
+  // (the block being stored) when it does, height by height: a block is visited when its parent was
+  // at the height below. O(stored blocks above cp).
+  private async scanFrom(cp: Checkpoint, adding: BlockMeta, visit: (m: BlockMeta) => void | Promise<void>): Promise<void> {
     let under = new Set([cp.hash]);
     for (let height = cp.height + 1; under.size > 0; height++) {
       const hashes = (await this.db.blocksAtHeight(height)).map((x) => x.hash);
@@ -735,11 +752,10 @@ export class Chain extends EventEmitter<ChainEvents> {
         const m = hash === adding.hash ? adding : await this.getMeta(hash);
         if (!m || !under.has(m.parent_hash)) continue;
         next.add(hash);
-        if (compareTips(tipOf(m), tipOf(best)) < 0) best = m;
+        await visit(m);
       }
       under = next;
     }
-    return best;
   }
 
   // A second valid block by the same producer at the same height is evidence (kept, and the block
