@@ -97,3 +97,36 @@ test("above the justified checkpoint fork choice is the weight rule: a heavier b
     await c.destroy();
   }
 });
+
+test("conflicting justifications: when the finalized checkpoint moves past the justified checkpoint of another branch, the justified checkpoint is found again under the new finalized one and the head follows", async () => {
+  const c = await openTestChain(spec);
+  try {
+    const fork = await branch(c.chain, c.chain.head, 2 * I + 3, 0);
+    // Y: slot 1 with every validator's votes, up to 4I (cp(3) justified, cp(2) finalized, cp(4) not yet justified).
+    const tipY = await branch(c.chain, fork, 4 * I - fork.height, 1);
+    const cp4Y = tipY;
+    assert.equal(c.chain.finalizedCheckpoint.height, 2 * I);
+    // X: slot 0, votes up to interval 2, none in interval 3 (so cp(3) is skipped there), its block at
+    // 4I ground to hash below Y's; the block above carries votes for X's cp(4), from cp(2): justified,
+    // nothing finalized. The justified checkpoint moves to X's cp(4) and the head with it.
+    let tipX = fork;
+    while (tipX.height < 4 * I - 1) tipX = await branch(c.chain, tipX, 1, 0, tipX.height < 3 * I ? keys : []);
+    let cp4X: Block | undefined;
+    for (let dt = 0; !cp4X || cp4X.hash > cp4Y.hash; dt++) {
+      cp4X = await blockFor(c.chain, tipX, keys, 0, { timestamp: tipX.timestamp + spec.params.block_time_ms + dt });
+    }
+    assert.equal((await c.chain.importBlock(cp4X)).status, "imported");
+    tipX = await branch(c.chain, (await c.chain.getMeta(cp4X.hash))!, 1, 0);
+    assert.deepEqual(c.chain.justifiedCheckpoint, { height: 4 * I, hash: cp4X.hash });
+    assert.equal(c.chain.head.hash, tipX.hash);
+    // Y's next block justifies Y's cp(4) (a tie at 4I, which X's lower hash keeps) and finalizes Y's
+    // cp(3), which X's cp(4) does not descend from: the justified checkpoint is Y's cp(4) again.
+    const topY = await branch(c.chain, tipY, 1, 1);
+    assert.equal(c.chain.finalizedCheckpoint.height, 3 * I);
+    assert.deepEqual(c.chain.justifiedCheckpoint, { height: 4 * I, hash: cp4Y.hash });
+    assert.equal(c.chain.head.hash, topY.hash);
+    await rejects(c.chain.importBlock(await childOf(c.chain, tipX, 0, [])), "FINALITY_CONFLICT", "a child of X");
+  } finally {
+    await c.destroy();
+  }
+});
