@@ -1,10 +1,10 @@
 // Private branch (docs/protocol.md §5, §7): one validator builds a branch of its own, every block by
-// its key, carrying no one else's attestations, and offers it to an honest node (VisionNode on
-// real LevelDB) over a real P2P connection. Forking below the node's finalized checkpoint, the
-// branch's first block is refused with FINALITY_CONFLICT and its sender struck, however heavy the
-// branch; forking above the justified checkpoint, a heavier branch still wins (fork choice by
-// weight there); and above the finalized checkpoint the pool's finality floor keeps every
-// validator that was live there, so the attacker cannot own every slot 0 of its branch.
+// its key, carrying no one else's attestations, and offers it to two honest nodes (VisionNodes on
+// real LevelDB, the second synced from the first) over real P2P connections. Forking below their
+// finalized checkpoint, the branch's first block is refused with FINALITY_CONFLICT and its sender
+// struck, however heavy the branch; forking above the justified checkpoint, a heavier branch still
+// wins (fork choice by weight there); and above the finalized checkpoint the pool's finality floor
+// keeps every validator that was live there, so the attacker cannot own every slot 0 of its branch.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { VisionNode } from "../../../src/node/node.ts";
@@ -46,6 +46,8 @@ test("Private branch: forking below the finalized checkpoint it is refused (FINA
   );
   const below = await openTestChain(spec);
   const above = await openTestChain(spec);
+  const dir2 = tempDir();
+  let node2: VisionNode | undefined;
   try {
     const chain = node.chain;
     // The honest chain: 4 validators, every one attesting, past cp(2) finalized and cp(3) justified.
@@ -58,11 +60,22 @@ test("Private branch: forking below the finalized checkpoint it is refused (FINA
     assert.equal(chain.finalizedCheckpoint.height, 2 * I);
     assert.equal(chain.justifiedCheckpoint.height, 3 * I);
     const honestHead = chain.head;
+    // A second honest node syncs the honest chain from the first over P2P.
+    node2 = await VisionNode.init(
+      { dataDir: dir2.dir, spec, p2p: { host: "127.0.0.1", port: 0, peers: [`ws://127.0.0.1:${node.p2p.port}`] }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false, sync: {} },
+      silentLog,
+    );
+    const n2 = node2;
+    await waitFor(() => n2.chain.head.hash === honestHead.hash, 10_000, "the second node synced");
+    assert.equal(n2.chain.finalizedCheckpoint.height, 2 * I);
 
     const c = await handshakeClient(`ws://127.0.0.1:${node.p2p.port}`, freshKey(), spec.chain_id, chain.genesis.hash, node.key.ebid);
-    await waitFor(() => node.p2p.readyPeers().length === 1, 3000, "the attacker's connection");
-    const peer = node.p2p.readyPeers()[0]!;
+    await waitFor(() => node.p2p.readyPeers().length === 2, 3000, "the attacker's connection");
+    const peer = node.p2p.readyPeers().find((p) => p.ebid !== n2.key.ebid)!;
     const send = (block: Block) => c.ws.send(JSON.stringify({ type: "block", block }) + "\n");
+    const c2 = await handshakeClient(`ws://127.0.0.1:${n2.p2p.port}`, freshKey(), spec.chain_id, chain.genesis.hash, n2.key.ebid);
+    await waitFor(() => n2.p2p.readyPeers().length === 2, 3000, "the attacker's connection to the second node");
+    const peer2 = n2.p2p.readyPeers().find((p) => p.ebid !== node.key.ebid)!;
 
     // 1. Below the finalized checkpoint: the attacker's store holds the honest chain up to the fork
     // point; its branch outweighs the honest head.
@@ -77,7 +90,11 @@ test("Private branch: forking below the finalized checkpoint it is refused (FINA
     }
     assert.ok(tip.height > honestHead.height && BigInt(tip.total_weight) > BigInt(honestHead.total_weight), "a heavier private branch");
     send(branch[0]!);
+    c2.ws.send(JSON.stringify({ type: "block", block: branch[0]! }) + "\n");
     await waitFor(() => peer.strikes === 1, 5000, "a strike for the branch's first block");
+    await waitFor(() => peer2.strikes === 1, 5000, "a strike at the second node too");
+    await assert.rejects(n2.chain.importBlock(branch[0]!), (e: unknown) => e instanceof BlockError && e.code === "FINALITY_CONFLICT");
+    assert.equal(n2.chain.head.hash, honestHead.hash);
     await assert.rejects(chain.importBlock(branch[0]!), (e: unknown) => e instanceof BlockError && e.code === "FINALITY_CONFLICT");
     // its blocks up to the finalized height are refused without their parent (the rest wait for a parent that never comes)
     for (const b of branch.filter((x) => x.header.height <= chain.finalizedCheckpoint.height)) {
@@ -98,6 +115,7 @@ test("Private branch: forking below the finalized checkpoint it is refused (FINA
     }
     for (const b of heavier) send(b);
     await waitFor(() => chain.head.hash === tip.hash, 5000, "the heavier branch as the head");
+    await waitFor(() => n2.chain.head.hash === tip.hash, 5000, "the heavier branch as the second node's head (relayed)");
     assert.equal(peer.strikes, 1, "no strike for valid blocks");
     assert.equal(chain.finalizedCheckpoint.height, 2 * I);
 
@@ -117,7 +135,10 @@ test("Private branch: forking below the finalized checkpoint it is refused (FINA
     }
     assert.ok(blocks > 0 && primaries < blocks, `the attacker held slot 0 at ${primaries} of ${blocks} heights past the window`);
     c.ws.terminate();
+    c2.ws.terminate();
   } finally {
+    await node2?.close();
+    dir2.cleanup();
     await below.destroy();
     await above.destroy();
     await node.close();
