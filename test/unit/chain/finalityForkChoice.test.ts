@@ -130,3 +130,41 @@ test("conflicting justifications: when the finalized checkpoint moves past the j
     await c.destroy();
   }
 });
+
+test("when a block moves the justified checkpoint off the head's branch, the head moves to the best tip under it, which need not be that block; state and finality follow", async () => {
+  const t = tempDir();
+  try {
+    let c = await openTestChain(spec, t.dir);
+    const fork = await branch(c.chain, c.chain.head, 2 * I + 3, 0);
+    // A: the heaviest branch, no votes. B: slot 1 with votes up to cp(3); B2: forks at B's cp(3), slot 0, no votes.
+    const tipA = await branch(c.chain, fork, 2 * I, 0, []);
+    const cp3B = await branch(c.chain, fork, 3 * I - fork.height, 1);
+    const tipB2 = await branch(c.chain, cp3B, 3, 0, []);
+    assert.equal(c.chain.head.hash, tipA.hash);
+    assert.equal(c.chain.justifiedCheckpoint.height, 2 * I);
+    // B's next block carries the votes for cp(3): justified; the best tip under it is B2's, not B's new block.
+    const b = await childOf(c.chain, cp3B, 1);
+    const out = await c.chain.importBlock(b);
+    assert.equal(out.status, "imported");
+    assert.deepEqual(c.chain.justifiedCheckpoint, { height: 3 * I, hash: cp3B.hash });
+    assert.equal(c.chain.head.hash, tipB2.hash, "the head is B2's tip");
+    assert.equal(out.status === "imported" && out.newHead, false);
+    const meta = (await c.chain.getMeta(b.hash))!;
+    assert.equal(meta.is_canonical, false);
+    assert.equal((await c.chain.getMeta(tipB2.hash))!.is_canonical, true);
+    assert.equal((await c.chain.getMeta(tipA.hash))!.is_canonical, false);
+    assert.equal((await c.chain.getCanonicalMeta(cp3B.height))!.hash, cp3B.hash);
+    assert.deepEqual(c.chain.headFinalityState, await c.chain.finalityOf(tipB2.hash));
+    // The head's state is B2's: a child of the head builds and imports.
+    const next = await childOf(c.chain, c.chain.head, 0, []);
+    assert.equal((await c.chain.importBlock(next)).status, "imported");
+    assert.equal(c.chain.head.hash, next.hash);
+    await c.close();
+    c = await openTestChain(spec, t.dir);
+    assert.equal(c.chain.head.hash, next.hash);
+    assert.deepEqual(c.chain.justifiedCheckpoint, { height: 3 * I, hash: cp3B.hash });
+    await c.close();
+  } finally {
+    t.cleanup();
+  }
+});
