@@ -21,7 +21,7 @@ import { benchFairShare } from "./fairShare.ts";
 import { benchProtection } from "./protection.ts";
 import { benchSlashing } from "./slashing.ts";
 import { benchRegistry } from "./registry.ts";
-import { benchFinality } from "./finality.ts";
+import { benchFinality, benchForkChoice } from "./finality.ts";
 
 const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, rounds: { type: "string", default: "20" }, "sync-blocks": { type: "string", default: "10000" }, "fuzz-cases": { type: "string", default: "100000" }, "memory-idle-minutes": { type: "string", default: "2" }, "memory-soak-minutes": { type: "string", default: "3" }, "memory-base": { type: "string" }, "state-accounts": { type: "string", default: "1000000" }, "api-base": { type: "string" }, "fair-heights": { type: "string", default: "5000" }, "registry-validators": { type: "string", default: "10000" }, only: { type: "string" } } });
 const blocks = Number(values.blocks);
@@ -46,4 +46,7 @@ if (!values.only || values.only === "registry") await benchRegistry(Number(value
 if (!values.only || values.only === "fair-share") await benchFairShare(Number(values["fair-heights"]));
 if (!values.only || values.only === "protection") await benchProtection();
 if (!values.only || values.only === "slashing") await benchSlashing();
-if (!values.only || values.only === "finality") await benchFinality();
+if (!values.only || values.only === "finality") {
+  await benchFinality();
+  await benchForkChoice();
+}

@@ -13,10 +13,10 @@ import type { Block } from "../consensus/types.ts";
 import { blockWeight, compareTips } from "../consensus/forkChoice.ts";
 import { epochSalt, pickWinnerWithRerolls } from "../consensus/selection.ts";
 import { seedFromMix } from "../consensus/randao.ts";
-import { activeAt, epochAt, livenessWindow, poolForEpoch, type RegistryReader } from "../consensus/validators.ts";
+import { activeAt, epochAt, finalityFloorWindow, livenessWindow, poolForEpoch, type RegistryReader } from "../consensus/validators.ts";
 import { retarget } from "../consensus/difficulty.ts";
 import type { ChainDb } from "../storage/chainDb.ts";
-import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals } from "../storage/records.ts";
+import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ForkChoiceCheckpoints, ProducerTotals } from "../storage/records.ts";
 import { blockHash } from "../consensus/hashing.ts";
 import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, genesisValidatorRecords, type ChainSpec } from "./spec.ts";
@@ -136,6 +136,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   // A(t): the validators active at a checkpoint's epoch, by the checkpoint's hash (docs/protocol.md §5a)
   private readonly activeByTarget = new LRUCache<string, readonly string[]>({ max: 256 });
   private headFinality: FinalityState;
+  // the store's finalized and justified checkpoints (docs/protocol.md §7), persisted as `fc`
+  private checkpoints: ForkChoiceCheckpoints;
   private readonly held = new Map<string, { block: Block; timer: NodeJS.Timeout; source: string; dueAt: number }>();
   private readonly parked = new Map<string, Parked>();
   private readonly parkedBySource = new Map<string, number>();
@@ -152,9 +154,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     head: BlockMeta,
     state: HeadState,
     headFinality: FinalityState,
+    checkpoints: ForkChoiceCheckpoints,
   ) {
     super();
     this.headFinality = headFinality;
+    this.checkpoints = checkpoints;
     this.state = state;
     this.spec = opts.spec;
     this.genesis = genesisBlock(opts.spec);
@@ -225,7 +229,9 @@ export class Chain extends EventEmitter<ChainEvents> {
     const state = await HeadState.load(modules.db);
     const headFinality = head.height === 0 ? genesisFinality(genesis.hash) : await modules.db.getFinality(head.hash);
     if (!headFinality) throw new ChainSpecError(`data dir is damaged: head ${head.hash} has no finality state`);
-    const chain = new Chain(full, modules.db, modules.logger, head, state, headFinality);
+    // Written whenever they move; until the first move they are the head's (genesis's at first).
+    const checkpoints = (await modules.db.getForkChoice()) ?? { finalized: headFinality.finalized, justified: headFinality.justified };
+    const chain = new Chain(full, modules.db, modules.logger, head, state, headFinality, checkpoints);
     chain.log.info({ height: head.height, hash: head.hash, genesis: genesis.hash }, "Chain opened");
     return chain;
   }
@@ -243,6 +249,23 @@ export class Chain extends EventEmitter<ChainEvents> {
   /** The greatest-height finalized checkpoint of the head's branch (docs/protocol.md §5a). */
   get finalized(): Checkpoint {
     return this.headFinality.finalized;
+  }
+
+  /**
+   * The chain's finalized checkpoint (docs/protocol.md §7): the greatest-height `finalized` in the
+   * finality state of any stored block. No block off its branch is imported.
+   */
+  get finalizedCheckpoint(): Checkpoint {
+    return this.checkpoints.finalized;
+  }
+
+  /**
+   * The chain's justified checkpoint (docs/protocol.md §7): the greatest-height `justified` in the
+   * finality state of a stored block descending from the finalized checkpoint (ties: the lower
+   * hash). The head always descends from it.
+   */
+  get justifiedCheckpoint(): Checkpoint {
+    return this.checkpoints.justified;
   }
 
   /** The finality state after the head (docs/protocol.md §5a). */
@@ -271,7 +294,13 @@ export class Chain extends EventEmitter<ChainEvents> {
     for (const a of attestations) if (a.source_height !== a.target_height) targets.set(a.target_hash, { height: a.target_height, hash: a.target_hash });
     const active = new Map<string, readonly string[]>();
     for (const t of targets.values()) active.set(t.hash, await this.activeForCheckpoint(t));
-    return applyFinality(parentF, attestations, { interval: this.spec.params.checkpoint_interval, height: parent.height + 1, activeAt: (t) => active.get(t.hash) ?? [] });
+    // Votes by validators slashed in the records after the parent count for nothing (docs/protocol.md §5a).
+    const slashed = new Set<string>();
+    if (attestations.length > 0) {
+      const records = await this.registryAfter(parent);
+      for (const a of attestations) if (records.get(a.ebid)?.slashed) slashed.add(a.ebid);
+    }
+    return applyFinality(parentF, attestations, { interval: this.spec.params.checkpoint_interval, height: parent.height + 1, activeAt: (t) => active.get(t.hash) ?? [], slashed });
   }
 
   // A(t) (docs/protocol.md §5a): the validators active at epochAt(t.height) in the records after that
@@ -418,8 +447,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   // pool(e) on the branch ending at `anchor` (epochAnchor), cached by e and the anchor: every input is fixed there
-  // (docs/protocol.md §5): the liveness window ends at it, and the records' activity at e was fixed
-  // by the blocks of epochs <= e-2.
+  // (docs/protocol.md §5): the liveness window ends at it, the finality floor is read from its
+  // finality state, and the records' activity and `slashed` at e were fixed by the blocks of epochs <= e-2.
   private async poolFor(epoch: number, anchor: BlockMeta, registry: RegistryReader): Promise<string[]> {
     const p = this.spec.params;
     const window = livenessWindow(epoch, p.epoch_length, p.pool_window);
@@ -433,11 +462,26 @@ export class Chain extends EventEmitter<ChainEvents> {
       for (const a of m.attesters) live.add(a);
       m = await this.getMeta(m.parent_hash);
     }
-    const pool = poolForEpoch(epoch, registry.all(), live);
+    const pool = poolForEpoch(epoch, registry.all(), live, await this.finalityFloor(anchor));
     this.pools.set(key, pool);
     return pool;
   }
 
+  // L(e) (docs/protocol.md §5): the producers and attesters of the anchor's branch at heights
+  // max(1, f - pool_window) .. f, f the anchor's finalized height; the genesis validators for f = 0.
+  private async finalityFloor(anchor: BlockMeta): Promise<Set<string>> {
+    const f = (await this.finalityOf(anchor.hash))?.finalized.height ?? 0;
+    if (f === 0) return new Set(this.spec.validators.map((v) => v.ebid));
+    const window = finalityFloorWindow(f, this.spec.params.pool_window);
+    const floor = new Set<string>();
+    let m: BlockMeta | undefined = await this.ancestorAt(anchor, window.to);
+    while (m && m.height >= window.from && m.height > 0) {
+      floor.add(m.producer);
+      for (const a of m.attesters) floor.add(a);
+      m = await this.getMeta(m.parent_hash);
+    }
+    return floor;
+  }
 
   /**
    * Offers a block. Validates it fully against its parent's branch, stores it and runs fork choice.
@@ -458,6 +502,10 @@ export class Chain extends EventEmitter<ChainEvents> {
     const known = await this.getMeta(block.hash);
     if (known) return { status: "known", meta: known };
     if (block.header.height === 0) throw new BlockError("GENESIS_MISMATCH", "a different genesis block");
+    const finalized = this.checkpoints.finalized;
+    if (block.header.height <= finalized.height) {
+      throw new BlockError("FINALITY_CONFLICT", `height ${block.header.height} is at or below the finalized checkpoint ${finalized.height} and the block is not the finalized branch's`);
+    }
     const params = this.spec.params;
     const dueIn = block.header.timestamp - params.max_future_drift_ms - this.opts.now();
     if (dueIn > this.opts.holdHorizonMs) {
@@ -468,6 +516,9 @@ export class Chain extends EventEmitter<ChainEvents> {
       validateDetached(block, this.spec);
       this.park(block, from.source ?? "unknown");
       return { status: "unknown-parent", parentHash: block.header.parent_hash };
+    }
+    if (!(await this.descendsFrom(parent, finalized))) {
+      throw new BlockError("FINALITY_CONFLICT", `its branch does not contain the finalized checkpoint ${finalized.height} ${finalized.hash}`);
     }
     if (!from.sync && this._head.height - parent.height > this.opts.forkHorizon) {
       const h = block.header;
@@ -518,10 +569,20 @@ export class Chain extends EventEmitter<ChainEvents> {
     const weight = BigInt(parent.total_weight) + blockWeight(h.slot, h.difficulty, h.height, this.spec.consensus);
     const meta = metaOf(block, weight, now);
     const previous = this._head;
-    const better = compareTips(
-      { totalWeight: weight, height: h.height, hash: block.hash },
-      { totalWeight: BigInt(previous.total_weight), height: previous.height, hash: previous.hash },
-    ) < 0;
+    const checkpoints = await this.nextCheckpoints(meta, finality);
+    const justified = (checkpoints ?? this.checkpoints).justified;
+    // The new head (docs/protocol.md §7): the best tip descending from the justified checkpoint.
+    // When that checkpoint left the head's branch, a scan of the blocks above it; else the head or
+    // the new block.
+    let target: BlockMeta = previous;
+    let underJustified = true;
+    if (!(await this.descendsFrom(previous, justified))) {
+      target = await this.bestTipFrom(justified, meta);
+    } else {
+      underJustified = meta.hash === justified.hash || (h.height > justified.height && (await this.descendsFrom(parent, justified)));
+      if (underJustified && compareTips(tipOf(meta), tipOf(previous)) < 0) target = meta;
+    }
+    const better = target === meta;
     const writes: ChainWrite[] = [
       { kind: "block", block },
       { kind: "finality", hash: block.hash, state: finality },
@@ -535,26 +596,32 @@ export class Chain extends EventEmitter<ChainEvents> {
     let move: HeadMove | undefined;
     const evidence = await this.equivocation(block, now);
     for (const record of evidence) writes.push({ kind: "evidence", record });
+    if (checkpoints) writes.push({ kind: "forkChoice", checkpoints });
     const updated: BlockMeta[] = [meta];
     let reorgDepth = 0;
     let orphaned: string[] = [];
+    let targetFinality = finality;
     if (!better) {
-      const competing = await this.db.getCanonicalHash(h.height);
+      const competing = target === previous ? await this.db.getCanonicalHash(h.height) : (await this.branchHashes(target, h.height)).get(h.height);
       Object.assign(meta, {
         is_canonical: false,
         is_orphaned: true,
         orphaned_at: now,
-        orphan_reason: "fork choice: canonical branch is heavier",
+        orphan_reason: underJustified ? "fork choice: canonical branch is heavier" : "fork choice: not descending from the justified checkpoint",
         competing_hash: competing ?? null,
       });
-    } else if (parent.hash === previous.hash) {
+    }
+    if (target === previous) {
+      // the head stays
+    } else if (better && parent.hash === previous.hash) {
       writes.push({ kind: "canonical", height: h.height, hash: block.hash }, { kind: "head", hash: block.hash });
       move = this.state.prepareMove([], [moved], h.validators_root);
     } else {
-      // Reorg: find the common ancestor, demote the old branch, promote the new one.
-      const newBranch: BlockMeta[] = [meta];
+      // Reorg: find the common ancestor, demote the old branch, promote the new one (the new block's,
+      // or, when the justified checkpoint left the head's branch, the best tip's under it).
+      const newBranch: BlockMeta[] = better ? [meta] : [];
       const oldBranch: BlockMeta[] = [];
-      let a: BlockMeta = parent;
+      let a: BlockMeta = better ? parent : target;
       let b: BlockMeta = previous;
       while (a.hash !== b.hash) {
         if (a.height >= b.height) {
@@ -584,13 +651,15 @@ export class Chain extends EventEmitter<ChainEvents> {
         if (n !== meta) updated.push(promoted);
         writes.push({ kind: "canonical", height: n.height, hash: n.hash });
       }
-      writes.push({ kind: "head", hash: block.hash });
+      writes.push({ kind: "head", hash: target.hash });
       reorgDepth = oldBranch.length;
       orphaned = oldBranch.map((o) => o.hash);
       // State: undo the old branch (newest first), redo the new one (oldest first), from the blocks'
       // changes records only (no block is loaded).
       const movedOf = (m: BlockMeta): Promise<MovedBlock> => (m === meta ? Promise.resolve(moved) : this.state.movedOf(m.hash));
-      move = this.state.prepareMove(await Promise.all(oldBranch.map(movedOf)), await Promise.all([...newBranch].reverse().map(movedOf)), h.validators_root);
+      const targetRoot = better ? h.validators_root : (this.validatorRoots.get(target.hash) ?? (await this.db.getBlock(target.hash))!.header.validators_root);
+      if (!better) targetFinality = (await this.finalityOf(target.hash))!;
+      move = this.state.prepareMove(await Promise.all(oldBranch.map(movedOf)), await Promise.all([...newBranch].reverse().map(movedOf)), targetRoot);
     }
     for (const m of updated) writes.push({ kind: "meta", meta: m });
     if (move) writes.push(...move.writes);
@@ -603,21 +672,90 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
     for (const m of updated) this.metas.set(m.hash, m);
     this.finalities.set(block.hash, finality);
+    if (checkpoints) {
+      if (checkpoints.finalized.height > this.checkpoints.finalized.height) this.log.info({ height: checkpoints.finalized.height, hash: checkpoints.finalized.hash }, "Finalized checkpoint");
+      this.checkpoints = checkpoints;
+    }
     this.emit("imported", meta, block, (performance.now() - this.importStarted) / 1000);
     if (evidence.length) {
       this.log.warn({ height: h.height, producer: h.producer, block: block.hash, blocks_at_height: evidence[evidence.length - 1]!.index + 1 }, "Equivocation: producer signed two blocks at one height");
     }
-    if (better) {
-      this._head = meta;
-      this.headFinality = finality;
+    if (target !== previous) {
+      this._head = target === meta ? meta : { ...target, is_canonical: true, is_orphaned: false, orphaned_at: null, orphan_reason: null, competing_hash: null };
+      this.headFinality = targetFinality;
       move!.commit();
       this.headSeenAt = now;
       if (reorgDepth > 0) {
-        this.log.warn({ height: h.height, hash: block.hash, depth: reorgDepth, old_head: previous.hash }, "Chain reorg");
+        this.log.warn({ height: target.height, hash: target.hash, depth: reorgDepth, old_head: previous.hash, justified: justified.height }, "Chain reorg");
       }
-      this.emit("head", { head: meta, previous, reorgDepth, orphaned });
+      this.emit("head", { head: this._head, previous, reorgDepth, orphaned });
     }
     return { status: "imported", meta, newHead: better, reorgDepth };
+  }
+
+  // The store's checkpoints after block `meta` with finality state `f` is stored (docs/protocol.md
+  // §7), or undefined when they do not move. The block's branch contains the finalized checkpoint
+  // (import refuses others), so a greater `f.finalized` descends from it, and so does a greater
+  // `f.justified`. When the finalized checkpoint moves past a justified checkpoint of another branch
+  // (which takes conflicting justifications), the justified checkpoint is found again by a scan of
+  // the blocks descending from the new finalized checkpoint.
+  private async nextCheckpoints(meta: BlockMeta, f: FinalityState): Promise<ForkChoiceCheckpoints | undefined> {
+    let { finalized, justified } = this.checkpoints;
+    let moved = false;
+    if (f.finalized.height > finalized.height) {
+      finalized = f.finalized;
+      moved = true;
+    }
+    if (f.justified.height > justified.height || (f.justified.height === justified.height && f.justified.hash < justified.hash)) {
+      justified = f.justified;
+      moved = true;
+    }
+    if (!moved) return undefined;
+    const j = await this.getMeta(justified.hash);
+    if (!j || !(await this.descendsFrom(j, finalized))) {
+      justified = f.justified;
+      await this.scanFrom(finalized, meta, async (m) => {
+        const mj = m === meta ? f.justified : (await this.finalityOf(m.hash))?.justified;
+        if (mj && (mj.height > justified.height || (mj.height === justified.height && mj.hash < justified.hash))) justified = mj;
+      });
+    }
+    return { finalized: { ...finalized }, justified: { ...justified } };
+  }
+
+  // Whether the stored block `m`'s branch contains the checkpoint `cp`.
+  private async descendsFrom(m: BlockMeta, cp: Checkpoint): Promise<boolean> {
+    if (m.height < cp.height) return false;
+    return (await this.ancestorAt(m, cp.height)).hash === cp.hash;
+  }
+
+  // The best tip (compareTips) among the stored blocks descending from the checkpoint `cp` and the
+  // block being stored (`adding`, not yet in the store): a scan of the heights above cp, keeping the
+  // blocks whose parent was kept at the height below (docs/protocol.md §7).
+  private async bestTipFrom(cp: Checkpoint, adding: BlockMeta): Promise<BlockMeta> {
+    let best = (await this.getMeta(cp.hash))!;
+    await this.scanFrom(cp, adding, (m) => {
+      if (compareTips(tipOf(m), tipOf(best)) < 0) best = m;
+    });
+    return best;
+  }
+
+  // Visits every stored block descending from the checkpoint `cp` (not cp itself), and `adding`
+  // (the block being stored) when it does, height by height: a block is visited when its parent was
+  // at the height below. O(stored blocks above cp).
+  private async scanFrom(cp: Checkpoint, adding: BlockMeta, visit: (m: BlockMeta) => void | Promise<void>): Promise<void> {
+    let under = new Set([cp.hash]);
+    for (let height = cp.height + 1; under.size > 0; height++) {
+      const hashes = (await this.db.blocksAtHeight(height)).map((x) => x.hash);
+      if (height === adding.height) hashes.push(adding.hash);
+      const next = new Set<string>();
+      for (const hash of hashes) {
+        const m = hash === adding.hash ? adding : await this.getMeta(hash);
+        if (!m || !under.has(m.parent_hash)) continue;
+        next.add(hash);
+        await visit(m);
+      }
+      under = next;
+    }
   }
 
   // A second valid block by the same producer at the same height is evidence (kept, and the block
@@ -886,6 +1024,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     this.parkedBySource.clear();
     this.parkedBytes = 0;
   }
+}
+
+// A stored block as a fork-choice candidate.
+function tipOf(m: BlockMeta): { totalWeight: bigint; height: number; hash: string } {
+  return { totalWeight: BigInt(m.total_weight), height: m.height, hash: m.hash };
 }
 
 /**

@@ -25,6 +25,8 @@ export type BlockErrorCode =
   /** a slashing item whose offender has no record or is slashed already (docs/protocol.md §6.5) */
   | "NOT_SLASHABLE"
   | "TOO_MANY_TXS"
+  /** the block's branch does not contain the chain's finalized checkpoint (docs/protocol.md §7) */
+  | "FINALITY_CONFLICT"
   | "GENESIS_MISMATCH"
   /** node policy: timestamp past the hold horizon (docs/protocol.md §6.4) */
   | "TOO_FAR_AHEAD"

@@ -56,6 +56,11 @@ export interface FinalityContext {
    * records after that epoch's anchor on the branch (docs/protocol.md §5a)
    */
   activeAt(target: Checkpoint): readonly string[];
+  /**
+   * EBIDs whose record is `slashed` in the records after the parent (docs/protocol.md §5a): their
+   * votes set no bit (A(target), the denominator, is unchanged). Default: none.
+   */
+  slashed?: ReadonlySet<string>;
 }
 
 /** justified_recent keeps at most this many checkpoints (docs/protocol.md §5a). */
@@ -118,7 +123,7 @@ export function isSupermajority(votes: number, members: number): boolean {
 /**
  * `F(n) = finality(F(n-1), block n)` (docs/protocol.md §5a): counts the FFG votes of block n's
  * attestations (in block order; interval-0 genesis votes and voters outside A(target) count for
- * nothing; a validator's second vote sets the same bit), justifies every tally's target with more
+ * nothing, and so do votes by EBIDs slashed after the parent; a validator's second vote sets the same bit), justifies every tally's target with more
  * than two thirds of A(target), finalizes an adjacent source, then prunes. Does not change `parent`.
  * The attestations must have passed validity (§5: targets on the branch, sources justified).
  */
@@ -141,7 +146,7 @@ export function applyFinality(parent: FinalityState, attestations: readonly FfgV
       entry = { tally, bits: new Uint8Array(Math.ceil(members.length / 8)), members };
       tallies.set(key, entry);
     }
-    const i = indexOf(entry.members, a.ebid);
+    const i = ctx.slashed?.has(a.ebid) ? -1 : indexOf(entry.members, a.ebid);
     if (i >= 0) entry.bits[i >> 3]! |= 1 << (i & 7);
   }
   const ordered = [...tallies.values()].sort((x, y) => x.tally.target_height - y.tally.target_height || x.tally.source_height - y.tally.source_height);

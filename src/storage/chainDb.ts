@@ -21,7 +21,7 @@
  */
 import { ClassicLevel } from "classic-level";
 import type { Block, Tx } from "../consensus/types.ts";
-import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals, StoredBlockChanges, StoredHeadAccount, StoredValidatorRecord } from "./records.ts";
+import type { BlockMeta, ChainWrite, Equivocation, ForkChoiceCheckpoints, EvidenceRecord, ProducerTotals, StoredBlockChanges, StoredHeadAccount, StoredValidatorRecord } from "./records.ts";
 import type { FinalityState } from "../consensus/finality.ts";
 
 /** A mempool journal operation (`p!<tx hash>`). */
@@ -70,6 +70,11 @@ export class ChainDb {
     return (await this.db.get(`f!${hash}`)) as FinalityState | undefined;
   }
 
+  /** The store's finalized and justified checkpoints (`fc`, docs/protocol.md §7), or undefined before the first move. */
+  async getForkChoice(): Promise<ForkChoiceCheckpoints | undefined> {
+    return (await this.db.get("fc")) as ForkChoiceCheckpoints | undefined;
+  }
+
   async getGenesis(): Promise<string | undefined> {
     return (await this.db.get("genesis")) as string | undefined;
   }
@@ -109,6 +114,8 @@ export class ChainDb {
           return { type: "del" as const, key: heightKey(w.height) };
         case "head":
           return { type: "put" as const, key: "head", value: w.hash };
+        case "forkChoice":
+          return { type: "put" as const, key: "fc", value: w.checkpoints };
       }
     });
     await this.db.batch<unknown>(ops.flat(), { sync: this.sync });

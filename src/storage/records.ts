@@ -4,7 +4,7 @@
  * forms to and from these (chain/state.ts `encodeChanges`/`decodeChanges`).
  */
 import type { Block } from "../consensus/types.ts";
-import type { FinalityState } from "../consensus/finality.ts";
+import type { Checkpoint, FinalityState } from "../consensus/finality.ts";
 
 /** An account as stored in a change: [balance in base units as a decimal string, nonce]. */
 export type StoredAccount = [string, number];
@@ -94,7 +94,17 @@ export type ChainWrite =
   | { kind: "txIndex"; txHash: string; blockHash: string }
   | { kind: "producerStats"; producer: string; stats: ProducerTotals }
   /** the finality state after a block (docs/protocol.md §5a), written with the block */
-  | { kind: "finality"; hash: string; state: FinalityState };
+  | { kind: "finality"; hash: string; state: FinalityState }
+  /** the store's finalized and justified checkpoints (docs/protocol.md §7), written when they move */
+  | { kind: "forkChoice"; checkpoints: ForkChoiceCheckpoints };
+
+/** The checkpoints fork choice keeps over all stored blocks (docs/protocol.md §7). */
+export interface ForkChoiceCheckpoints {
+  /** the greatest-height `finalized` among stored blocks' finality states */
+  finalized: Checkpoint;
+  /** the greatest-height `justified` among stored blocks descending from `finalized` (ties: lower hash) */
+  justified: Checkpoint;
+}
 
 /** What a producer earned on the canonical chain: blocks, and reward plus fees (decimal string). */
 export interface ProducerTotals {

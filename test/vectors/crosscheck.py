@@ -304,7 +304,7 @@ def validators_root(records):
 
 
 def check_pool(v):
-    """docs/protocol.md §5: liveness windows, live sets and pool(e) over validator records."""
+    """docs/protocol.md §5: liveness windows, live sets, finality floors and pool(e) over validator records."""
     L, W, records = v["epoch_length"], v["pool_window"], v["records"]
     for r in records:
         check(f"pool.json item hash {r['ebid'][:8]}", validator_item_hash(r).hex(), v["item_hashes"][r["ebid"]])
@@ -318,12 +318,23 @@ def check_pool(v):
         live = sorted({x for h in range(window["from"], window["to"] + 1) for x in v["named_per_height"].get(str(h), [])})
         check(f"pool.json epoch {e} live", live, c["live"])
         active = [r for r in records if r["activation_epoch"] <= e and (r["exit_epoch"] is None or e < r["exit_epoch"])]
-        pool = sorted({r["ebid"] for r in active if r["activation_epoch"] >= e - 1 or r["ebid"] in live})
+        # The finality floor L(e): named at heights max(1, f - W) .. f for the anchor's finalized
+        # height f; the validators active at epoch 0 (the genesis validators) for f = 0.
+        f = c["finalized"]
+        if f > max(0, (e - 1) * L - 1):
+            raise ValueError(f"pool.json epoch {e}: finalized {f} above the anchor")
+        if f == 0:
+            floor = sorted({r["ebid"] for r in records if r["activation_epoch"] <= 0 and (r["exit_epoch"] is None or r["exit_epoch"] > 0)})
+        else:
+            floor = sorted({x for h in range(max(1, f - W), f + 1) for x in v["named_per_height"].get(str(h), [])})
+        check(f"pool.json epoch {e} floor", floor, c["floor"])
+        pool = sorted({r["ebid"] for r in active if not r["slashed"] and (r["activation_epoch"] >= e - 1 or r["ebid"] in live or r["ebid"] in floor)})
         check(f"pool.json epoch {e} pool", pool, c["pool"])
 
 
-def finality_step(f, votes, interval, height, members):
-    """docs/protocol.md section 5a: F(n) = finality(F(n-1), block n), with A(t) = members for every target."""
+def finality_step(f, votes, interval, height, members, slashed=()):
+    """docs/protocol.md section 5a: F(n) = finality(F(n-1), block n), with A(t) = members for every target;
+    a vote by an EBID in `slashed` (slashed in the records after the parent) sets no bit."""
     f = json.loads(json.dumps(f))  # a deep copy
     tallies = f["votes"]
     for a in votes:
@@ -335,7 +346,7 @@ def finality_step(f, votes, interval, height, members):
             t = {"source_height": key[0], "source_hash": key[1], "target_height": key[2], "target_hash": key[3],
                  "voters": "00" * ((len(members) + 7) // 8)}
             tallies.append(t)
-        if a["ebid"] in members:
+        if a["ebid"] in members and a["ebid"] not in slashed:
             i = members.index(a["ebid"])
             bits = bytearray(bytes.fromhex(t["voters"]))
             bits[i >> 3] |= 1 << (i & 7)
@@ -370,7 +381,7 @@ def check_finality(v):
         members = sorted(c["validators"])
         check(f"{at} validators ascending", members, c["validators"])
         for i, step in enumerate(c["steps"]):
-            f = finality_step(f, step["votes"], c["interval"], step["height"], members)
+            f = finality_step(f, step["votes"], c["interval"], step["height"], members, step.get("slashed", []))
             check(f"{at} step {i} state", f, step["state"])
             check(f"{at} step {i} jcs", jcs(f), step["jcs"])
             check(f"{at} step {i} root", hash_json(f).hex(), step["root"])

@@ -8,7 +8,7 @@ import {
   sign, toHex, u64, verify, clearVerifyCache, ebidOf, Domain, defaultChainParams, omit, H, utf8, concatBytes,
 } from "../../../src/consensus/index.ts";
 import { genesisBlock, genesisCommitment, normalizeChainSpec } from "../../../src/chain/spec.ts";
-import { livenessWindow, poolForEpoch, validatorItemHash, validatorsRoot, type ValidatorRecord } from "../../../src/consensus/validators.ts";
+import { finalityFloorWindow, isActive, livenessWindow, poolForEpoch, validatorItemHash, validatorsRoot, type ValidatorRecord } from "../../../src/consensus/validators.ts";
 import { StateTree, leafHash } from "../../../src/chain/stateTree.ts";
 import { StateView, accountItemHash, accountsFromAlloc, type AccountChange, type StateBase } from "../../../src/chain/state.ts";
 import { executeBlock } from "../../../src/chain/execute.ts";
@@ -109,7 +109,7 @@ test("finality.json: each step's finality state, its JCS text and finality_root 
     assert.deepEqual(f, c.genesis.state);
     assert.equal(finalityRoot(f), c.genesis.root);
     for (const [i, s] of c.steps.entries()) {
-      f = applyFinality(f, s.votes, { interval: c.interval, height: s.height, activeAt: () => c.validators });
+      f = applyFinality(f, s.votes, { interval: c.interval, height: s.height, activeAt: () => c.validators, slashed: new Set(s.slashed ?? []) });
       assert.deepEqual(f, s.state, `${c.name}: step ${i} (${s.note})`);
       assert.equal(jcs(f), s.jcs);
       assert.equal(finalityRoot(f), s.root);
@@ -118,7 +118,7 @@ test("finality.json: each step's finality state, its JCS text and finality_root 
   }
 });
 
-test("pool.json: validator item hashes, validators_root, liveness windows, live sets and pool(e)", () => {
+test("pool.json: validator item hashes, validators_root, liveness windows, live sets, finality floors and pool(e)", () => {
   const v = loadVector("pool.json");
   const records: ValidatorRecord[] = v.records.map((r: { bond: string }) => ({ ...r, bond: BigInt(r.bond) }));
   for (const r of records) assert.equal(toHex(validatorItemHash(r)), v.item_hashes[r.ebid]);
@@ -131,7 +131,12 @@ test("pool.json: validator item hashes, validators_root, liveness windows, live 
     const live = new Set<string>();
     for (let h = w.from; h <= w.to; h++) for (const x of v.named_per_height[h] ?? []) live.add(x);
     assert.deepEqual([...live].sort(), c.live, `epoch ${c.epoch}`);
-    assert.deepEqual(poolForEpoch(c.epoch, records, live), c.pool, `epoch ${c.epoch}`);
+    // The finality floor: named up to the anchor's finalized height, or the genesis validators at 0.
+    const fw = finalityFloorWindow(c.finalized, v.pool_window);
+    const floor = new Set<string>(c.finalized === 0 ? records.filter((r) => isActive(r, 0)).map((r) => r.ebid) : []);
+    for (let h = fw.from; h <= fw.to; h++) for (const x of v.named_per_height[h] ?? []) floor.add(x);
+    assert.deepEqual([...floor].sort(), c.floor, `epoch ${c.epoch} floor`);
+    assert.deepEqual(poolForEpoch(c.epoch, records, live, floor), c.pool, `epoch ${c.epoch}`);
   }
 });
 
