@@ -26,7 +26,7 @@ import { applyFinality, finalityRoot, genesisFinality, type Checkpoint, type Ffg
 import { executeBlock, type Execution } from "./execute.ts";
 import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "./state.ts";
 import { HeadState, type HeadMove, type MovedBlock } from "./headState.ts";
-import type { Tx } from "../consensus/types.ts";
+import type { SlashingItem, Tx } from "../consensus/types.ts";
 import { txAddresses, txHash, txRulesOf, type TxRules } from "./tx.ts";
 import { encodeRecord, encodeValidatorChanges, type RegistryView } from "./registry.ts";
 
@@ -679,20 +679,21 @@ export class Chain extends EventEmitter<ChainEvents> {
     return (this._txRules ??= txRulesOf(this.spec));
   }
 
-  private async execute(parent: BlockMeta, block: Pick<Block, "txs"> & { header: { producer: string } }): Promise<Execution> {
+  private async execute(parent: BlockMeta, block: Pick<Block, "txs" | "slashings"> & { header: { producer: string } }): Promise<Execution> {
     const addresses = [block.header.producer, ...block.txs.flatMap(txAddresses)];
     const header = { producer: block.header.producer, height: parent.height + 1 };
     const opts = { chainId: this.spec.chain_id, blockReward: BigInt(this.spec.block_reward), rules: this.txRules, parentValidatorsRoot: this.validatorRoots.get(parent.hash) };
-    return executeBlock(await this.stateAt(parent, addresses), { txs: block.txs, header }, opts);
+    return executeBlock(await this.stateAt(parent, addresses), { txs: block.txs, slashings: block.slashings, header }, opts);
   }
 
   /**
-   * What a block by `producer` with `txs` on `parent` would do: its `stateRoot` and
-   * `validatorsRoot` go in the header.
-   * @throws BlockError BAD_TX when a transaction cannot apply
+   * What a block by `producer` with `txs` and `slashings` (evidence already verified) on `parent`
+   * would do: its `stateRoot` and `validatorsRoot` go in the header.
+   * @throws BlockError BAD_TX when a transaction cannot apply; NOT_SLASHABLE when an item's
+   *   offender has no record or is slashed after the transactions (docs/protocol.md §6.5)
    */
-  previewState(parent: BlockMeta, producer: string, txs: Tx[]): Promise<Execution> {
-    return this.execute(parent, { txs, header: { producer } });
+  previewState(parent: BlockMeta, producer: string, txs: Tx[], slashings: readonly SlashingItem[] = []): Promise<Execution> {
+    return this.execute(parent, { txs, slashings: [...slashings], header: { producer } });
   }
 
   /**

@@ -11,6 +11,8 @@ import { AttestationPool } from "../../../src/chain/attestationPool.ts";
 import { Mempool } from "../../../src/chain/mempool.ts";
 import { blsVerify } from "../../../src/consensus/bls.ts";
 import { nextMix, revealMessage } from "../../../src/consensus/randao.ts";
+import { EvidencePool } from "../../../src/node/evidencePool.ts";
+import { fakeHash, vote } from "../../helpers/slashing.ts";
 import type { Chain } from "../../../src/chain/chain.ts";
 import type { BlockMeta } from "../../../src/storage/records.ts";
 
@@ -100,6 +102,32 @@ test("the template picks attestations by the branch's own active set, not the po
     const { t } = await primaryTemplate(c.chain, parent, pool);
     assert.ok(s.active.includes(other.ebid));
     assert.deepEqual(t.attestations.map((a) => a.ebid), [other.ebid]);
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("the template carries the evidence pool's items while their offender is slashable; the block imports and slashes it", async () => {
+  const c = await openTestChain(spec);
+  try {
+    await extend(c.chain, keys, 2);
+    const evidence = new EvidencePool();
+    const offender = keys[1]!;
+    assert.equal(evidence.noteVote(vote(offender, 0, 8)), undefined);
+    const item = evidence.noteVote(vote(offender, 0, 8, { targetHash: fakeHash(99) }));
+    assert.ok(item, "the double vote makes an item");
+    const m = { chain: c.chain, attestations: new AttestationPool(), mempool: new Mempool(), log: silentLog, evidence };
+    const parent = c.chain.head;
+    const s = await c.chain.scheduleFor(parent);
+    const producer = keys.find((k) => k.ebid === s.winners[0])!;
+    const t = await buildTemplate(m, parent, { producer: producer.ebid, slot: 0, timestamp: parent.timestamp + spec.params.block_time_ms, difficulty: 0 }, producer.blsSecretKey);
+    assert.deepEqual(t.slashings, [item]);
+    assert.equal((await c.chain.importBlock(sealBlock(t.header, t, producer.secretKey))).status, "imported");
+    assert.equal((await c.chain.registryAfter(c.chain.head)).get(offender.ebid)!.slashed, true);
+    // slashed on this branch: the next template leaves it out
+    const { t: next } = await primaryTemplate(c.chain, c.chain.head, new AttestationPool());
+    const again = await buildTemplate(m, c.chain.head, { producer: next.header.producer, slot: 0, timestamp: next.header.timestamp, difficulty: 0 });
+    assert.deepEqual(again.slashings, []);
   } finally {
     await c.destroy();
   }
