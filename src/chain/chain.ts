@@ -105,6 +105,8 @@ interface ChainEvents {
   imported: [BlockMeta, Block, number];
   /** a block's RANDAO reveal passed its BLS verification (docs/protocol.md §6.4); counted by the metrics */
   revealVerified: [];
+  /** a stored block made an equivocation record (docs/protocol.md §6.4): `producer` signed two blocks at `height` */
+  equivocation: [{ producer: string; height: number }];
 }
 
 /** Blockchain state over a ChainDb. Construct with `Chain.open`. */
@@ -606,6 +608,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     this.emit("imported", meta, block, (performance.now() - this.importStarted) / 1000);
     if (evidence.length) {
       this.log.warn({ height: h.height, producer: h.producer, block: block.hash, blocks_at_height: evidence[evidence.length - 1]!.index + 1 }, "Equivocation: producer signed two blocks at one height");
+      this.emit("equivocation", { producer: h.producer, height: h.height });
     }
     if (better) {
       this._head = meta;
