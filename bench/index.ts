@@ -19,7 +19,7 @@ import { benchJunk } from "./junk.ts";
 import { benchBls } from "./bls.ts";
 import { benchFairShare } from "./fairShare.ts";
 import { benchProtection } from "./protection.ts";
-import { benchSlashing } from "./slashing.ts";
+import { benchSlashing, benchSlashingImport } from "./slashing.ts";
 import { benchRegistry } from "./registry.ts";
 import { benchFinality, benchForkChoice } from "./finality.ts";
 
@@ -45,7 +45,10 @@ if (!values.only || values.only === "bls") await benchBls();
 if (!values.only || values.only === "registry") await benchRegistry(Number(values["registry-validators"]));
 if (!values.only || values.only === "fair-share") await benchFairShare(Number(values["fair-heights"]));
 if (!values.only || values.only === "protection") await benchProtection();
-if (!values.only || values.only === "slashing") await benchSlashing();
+if (!values.only || values.only === "slashing") {
+  await benchSlashing();
+  await benchSlashingImport();
+}
 if (!values.only || values.only === "finality") {
   await benchFinality();
   await benchForkChoice();

@@ -9,7 +9,8 @@
 import { Domain, clearVerifyCache, sign, verify } from "../src/consensus/signatures.ts";
 import { MAX_SLASHINGS_PER_BLOCK, verifySlashing, type SlashingItem } from "../src/consensus/slashing.ts";
 import { genesisBlock } from "../src/chain/spec.ts";
-import { makeKeys, makeSpec } from "../test/helpers/fixtures.ts";
+import { blockFor, extend, makeKeys, makeSpec, openTestChain } from "../test/helpers/fixtures.ts";
+import type { Block } from "../src/consensus/types.ts";
 import { doubleVote } from "../test/helpers/slashing.ts";
 import { fmt, median } from "./stats.ts";
 
@@ -54,4 +55,42 @@ export async function benchSlashing(n = 500, passes = 7): Promise<{ votesMs: num
   console.log(`  baseline ed25519 verify (node:crypto, cold, the node's path): ${fmt(ed25519VerifyMs, 4)} ms`);
   console.log(`  a block's ${MAX_SLASHINGS_PER_BLOCK} items at most: ${fmt(MAX_SLASHINGS_PER_BLOCK * Math.max(votesMs, blocksMs), 3)} ms`);
   return { votesMs, votesWarmMs, blocksMs, ed25519VerifyMs };
+}
+
+/**
+ * Import cost of a block carrying MAX_SLASHINGS_PER_BLOCK `votes` items against one carrying none,
+ * through the real chain on LevelDB (`Chain.importBlock`: validation with the items' signature
+ * checks, execution slashing 8 records and recomputing `validators_root`, the store). The two kinds
+ * take turns on one chain of 8·rounds + 1 genesis validators; the verify cache is emptied before
+ * each import (evidence not seen in gossip). Medians in ms, and their ratio.
+ */
+export async function benchSlashingImport(rounds = 7): Promise<{ emptyMs: number; slashingMs: number }> {
+  const keys = makeKeys(MAX_SLASHINGS_PER_BLOCK * rounds + 1);
+  const spec = makeSpec(keys, { params: { epoch_length: 1000 } });
+  const c = await openTestChain(spec);
+  const runs = { empty: [] as number[], slashing: [] as number[] };
+  const timed = async (block: Block): Promise<number> => {
+    clearVerifyCache();
+    const t0 = performance.now();
+    const r = await c.chain.importBlock(block);
+    const ms = performance.now() - t0;
+    if (r.status !== "imported") throw new Error(`bench block not imported: ${r.status}`);
+    return ms;
+  };
+  try {
+    await extend(c.chain, keys, 2); // warm the store and the caches the first imports fill
+    for (let r = 0; r < rounds; r++) {
+      runs.empty.push(await timed(await blockFor(c.chain, c.chain.head, keys, 0)));
+      const offenders = keys.slice(MAX_SLASHINGS_PER_BLOCK * r, MAX_SLASHINGS_PER_BLOCK * (r + 1));
+      const slashings = offenders.map((k, i) => doubleVote(k, 8 * (r * MAX_SLASHINGS_PER_BLOCK + i + 1)));
+      runs.slashing.push(await timed(await blockFor(c.chain, c.chain.head, keys, 0, { slashings })));
+    }
+  } finally {
+    await c.destroy();
+  }
+  const [emptyMs, slashingMs] = [median(runs.empty), median(runs.slashing)];
+  console.log(`\nSlashing import: Chain.importBlock on LevelDB, ms (medians of ${rounds} each, ${keys.length} validators, verify cache cold):`);
+  console.log(`  empty block: ${fmt(emptyMs, 3)} ms`);
+  console.log(`  block with ${MAX_SLASHINGS_PER_BLOCK} votes items: ${fmt(slashingMs, 3)} ms = ${fmt(slashingMs / emptyMs, 2)}x the empty block (+${fmt(slashingMs - emptyMs, 3)} ms)`);
+  return { emptyMs, slashingMs };
 }

@@ -26,7 +26,7 @@ import { applyFinality, finalityRoot, genesisFinality, type Checkpoint, type Ffg
 import { executeBlock, type Execution } from "./execute.ts";
 import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "./state.ts";
 import { HeadState, type HeadMove, type MovedBlock } from "./headState.ts";
-import type { Tx } from "../consensus/types.ts";
+import type { SlashingItem, Tx } from "../consensus/types.ts";
 import { txAddresses, txHash, txRulesOf, type TxRules } from "./tx.ts";
 import { encodeRecord, encodeValidatorChanges, type RegistryView } from "./registry.ts";
 
@@ -105,6 +105,8 @@ interface ChainEvents {
   imported: [BlockMeta, Block, number];
   /** a block's RANDAO reveal passed its BLS verification (docs/protocol.md §6.4); counted by the metrics */
   revealVerified: [];
+  /** a stored block made an equivocation record (docs/protocol.md §6.4): `producer` signed two blocks at `height` */
+  equivocation: [{ producer: string; height: number }];
 }
 
 /** Blockchain state over a ChainDb. Construct with `Chain.open`. */
@@ -679,6 +681,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     this.emit("imported", meta, block, (performance.now() - this.importStarted) / 1000);
     if (evidence.length) {
       this.log.warn({ height: h.height, producer: h.producer, block: block.hash, blocks_at_height: evidence[evidence.length - 1]!.index + 1 }, "Equivocation: producer signed two blocks at one height");
+      this.emit("equivocation", { producer: h.producer, height: h.height });
     }
     if (target !== previous) {
       this._head = target === meta ? meta : { ...target, is_canonical: true, is_orphaned: false, orphaned_at: null, orphan_reason: null, competing_hash: null };
@@ -817,20 +820,21 @@ export class Chain extends EventEmitter<ChainEvents> {
     return (this._txRules ??= txRulesOf(this.spec));
   }
 
-  private async execute(parent: BlockMeta, block: Pick<Block, "txs"> & { header: { producer: string } }): Promise<Execution> {
+  private async execute(parent: BlockMeta, block: Pick<Block, "txs" | "slashings"> & { header: { producer: string } }): Promise<Execution> {
     const addresses = [block.header.producer, ...block.txs.flatMap(txAddresses)];
     const header = { producer: block.header.producer, height: parent.height + 1 };
     const opts = { chainId: this.spec.chain_id, blockReward: BigInt(this.spec.block_reward), rules: this.txRules, parentValidatorsRoot: this.validatorRoots.get(parent.hash) };
-    return executeBlock(await this.stateAt(parent, addresses), { txs: block.txs, header }, opts);
+    return executeBlock(await this.stateAt(parent, addresses), { txs: block.txs, slashings: block.slashings, header }, opts);
   }
 
   /**
-   * What a block by `producer` with `txs` on `parent` would do: its `stateRoot` and
-   * `validatorsRoot` go in the header.
-   * @throws BlockError BAD_TX when a transaction cannot apply
+   * What a block by `producer` with `txs` and `slashings` (evidence already verified) on `parent`
+   * would do: its `stateRoot` and `validatorsRoot` go in the header.
+   * @throws BlockError BAD_TX when a transaction cannot apply; NOT_SLASHABLE when an item's
+   *   offender has no record or is slashed after the transactions (docs/protocol.md §6.5)
    */
-  previewState(parent: BlockMeta, producer: string, txs: Tx[]): Promise<Execution> {
-    return this.execute(parent, { txs, header: { producer } });
+  previewState(parent: BlockMeta, producer: string, txs: Tx[], slashings: readonly SlashingItem[] = []): Promise<Execution> {
+    return this.execute(parent, { txs, slashings: [...slashings], header: { producer } });
   }
 
   /**

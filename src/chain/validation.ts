@@ -16,6 +16,8 @@ import type { RegistryReader } from "../consensus/validators.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
 import type { ChainSpec } from "./spec.ts";
 import { BlockError } from "./errors.ts";
+import { checkSlashings, checkSlashingsDetached } from "./slashing.ts";
+import { slashingsRoot } from "../consensus/slashing.ts";
 
 /** What validation needs of the parent block. */
 export interface ParentInfo {
@@ -97,9 +99,12 @@ export function validateBlock(block: Block, ctx: ValidationContext): void {
   if (toHex(merkleRootOfItems(block.attestations)) !== header.attestations_root) {
     throw new BlockError("BAD_ROOT", "attestations_root mismatch");
   }
-  checkSlashings(block);
+  checkSlashingsShape(block, spec);
   checkReveal(block, ctx);
   checkAttestations(block, ctx);
+  // each item is evidence (two signature checks an item), with the attestations; whether its
+  // offender is slashable is execution's (NOT_SLASHABLE)
+  checkSlashings(block.slashings);
   // state_root, validators_root and finality_root are checked by the chain after executing the block on the parent's state.
 }
 
@@ -129,10 +134,11 @@ export function ffgVoteFault(a: Attestation, interval: number, ancestors: Readon
   return undefined;
 }
 
-// docs/protocol.md §3.4, §6.4: slashings_root over the items; slashing items are specified in §6.5, until then a block carries none.
-function checkSlashings(block: Block): void {
-  if (toHex(merkleRootOfItems(block.slashings)) !== block.header.slashings_root) throw new BlockError("BAD_ROOT", "slashings_root mismatch");
-  if (block.slashings.length > 0) throw new BlockError("BAD_SLASHING", "slashing items are not accepted yet");
+// docs/protocol.md §6.4 rule 11, §6.5: slashings_root over the items (checked with tx_root), then
+// the rules that need no parent: at most 8 items, none on pow chains.
+function checkSlashingsShape(block: Block, spec: ChainSpec): void {
+  if (slashingsRoot(block.slashings) !== block.header.slashings_root) throw new BlockError("BAD_ROOT", "slashings_root mismatch");
+  checkSlashingsDetached(block.slashings, spec.consensus);
 }
 
 // docs/protocol.md §6.4: the mix first (cheap: BAD_MIX), then the reveal: "" exactly when the
@@ -160,8 +166,8 @@ function checkReveal(block: Block, ctx: ValidationContext): void {
  * The rules of docs/protocol.md §6.4 that need no parent, state or schedule: hash, version, height
  * above genesis, the shape of `mix` (64 hex) and `randao_reveal` ("" or 192 hex; "" on `pow`
  * chains, which carry no attestations either), transfer and attestation counts, the producer's signature over the header, `tx_root` and
- * `attestations_root`, duplicate attesters, the attestations' target heights, `slashings_root` (and,
- * until slashing items are specified, an empty list), and the shape of the producer rule (slot blocks carry
+ * `attestations_root`, duplicate attesters, the attestations' target heights, `slashings_root` and
+ * the slashing items' count (at most 8, none on `pow` chains: `BAD_SLASHING`), and the shape of the producer rule (slot blocks carry
  * difficulty 0 and nonce 0; `slot: null` blocks meet their stated difficulty, at least
  * `fallback_difficulty` on Proof-of-Sync chains, `genesis_difficulty` being no bound on `pow` chains
  * whose expected difficulty needs the branch). A block that passes may still be invalid on its
@@ -205,7 +211,7 @@ export function validateDetached(block: Block, spec: ChainSpec): void {
   if (new Set(block.attestations.map((a) => a.ebid)).size !== block.attestations.length) {
     throw new BlockError("BAD_ATTESTATION", "two attestations from one EBID");
   }
-  checkSlashings(block);
+  checkSlashingsShape(block, spec);
   for (const a of block.attestations) {
     if (a.target_height !== checkpointHeight(a.height, p.checkpoint_interval)) throw new BlockError("BAD_ATTESTATION", `attestation target height ${a.target_height} is not the checkpoint of height ${a.height}`);
   }

@@ -17,38 +17,13 @@ import { blockHash } from "./hashing.ts";
 import { hashJson, toHex } from "./encoding.ts";
 import { merkleRootOfHashes } from "./merkle.ts";
 import { Domain, verify } from "./signatures.ts";
-import type { Header } from "./types.ts";
+import type { SlashingItem, Vote } from "./types.ts";
 import { slashingItemSchema } from "./wire.ts";
 
 export { slashingItemSchema, signedHeaderSchema, voteSchema } from "./wire.ts";
 
-/** At most this many slashing items in one block (docs/protocol.md §6.5). */
-export const MAX_SLASHINGS_PER_BLOCK = 8;
-
-/**
- * An FFG vote as evidence carries it: structurally a protocol version 3 attestation (the head
- * `height`/`block_hash` and the link `source` -> `target`), so an attestation is accepted as is.
- */
-export interface Vote {
-  ebid: string;
-  height: number;
-  block_hash: string;
-  source_height: number;
-  source_hash: string;
-  target_height: number;
-  target_hash: string;
-  /** `sign("vision-attest-v3", vote without sig)` by `ebid` (128 hex) */
-  sig: string;
-}
-
-/** A header with its producer's `vision-block-v1` signature (128 hex). */
-export interface SignedHeader {
-  header: Header;
-  signature: string;
-}
-
-/** A slashing item in wire form (docs/protocol.md §6.5). */
-export type SlashingItem = { kind: "votes"; a: Vote; b: Vote } | { kind: "blocks"; a: SignedHeader; b: SignedHeader };
+export { MAX_SLASHINGS_PER_BLOCK } from "./params.ts";
+export type { SignedHeader, SlashingItem, Vote } from "./types.ts";
 
 // The schema and the interfaces describe the same wire form; this fails to compile if they drift.
 type SchemaItem = z.infer<typeof slashingItemSchema>;

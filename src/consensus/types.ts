@@ -104,10 +104,24 @@ export interface Attestation {
 }
 
 /**
- * A slashing item of a block (docs/protocol.md §6.5). Protocol version 3 specifies its kinds there;
- * until then a block's list must be empty, so this is only the item's shape as JSON.
+ * An FFG vote as slashing evidence carries it (docs/protocol.md §6.5): structurally a protocol
+ * version 3 attestation (the head `height`/`block_hash` and the link `source` -> `target`, signed
+ * under `vision-attest-v3`), so an attestation is accepted as is.
  */
-export type SlashingItem = { kind: string } & Record<string, unknown>;
+export type Vote = Attestation;
+
+/** A header with its producer's `vision-block-v1` signature (128 hex). */
+export interface SignedHeader {
+  header: Header;
+  signature: string;
+}
+
+/**
+ * A slashing item of a block (docs/protocol.md §6.5): a double vote or surround (`votes`), or two
+ * blocks by one producer at one height (`blocks`). `consensus/wire.ts`'s `slashingItemSchema`
+ * validates it; `consensus/slashing.ts` checks that it is evidence.
+ */
+export type SlashingItem = { kind: "votes"; a: Vote; b: Vote } | { kind: "blocks"; a: SignedHeader; b: SignedHeader };
 
 /** Block in wire form: `{hash, header, signature, txs, attestations, slashings}`. */
 export interface Block {

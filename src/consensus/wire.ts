@@ -130,17 +130,6 @@ export const attestationSchema = z
   .object({ ebid: hex32, height: uint, block_hash: hex32, source_height: uint, source_hash: hex32, target_height: uint, target_hash: hex32, sig: hexSig })
   .strict();
 
-/** A block in wire form; extra top-level fields (e.g. MinerBlock status fields) are dropped. */
-export const blockSchema = z.object({
-  hash: hex32,
-  header: headerSchema,
-  signature: z.union([hexSig, z.literal("")]),
-  txs: z.array(txSchema).max(MAX_WIRE_TXS),
-  attestations: z.array(attestationSchema).max(MAX_ATTESTATIONS_PER_BLOCK),
-  // docs/protocol.md §3.4: slashing items are specified in §6.5; until then a block carries none
-  slashings: z.array(z.object({ kind: z.string() }).passthrough()).max(MAX_SLASHINGS_PER_BLOCK),
-});
-
 /**
  * An FFG vote as slashing evidence carries it (docs/protocol.md §6.5): the fields of a protocol
  * version 3 attestation, `{ebid, height, block_hash, source_height, source_hash, target_height,
@@ -162,6 +151,16 @@ export const slashingItemSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("votes"), a: voteSchema, b: voteSchema }).strict(),
   z.object({ kind: z.literal("blocks"), a: signedHeaderSchema, b: signedHeaderSchema }).strict(),
 ]);
+
+/** A block in wire form; extra top-level fields (e.g. MinerBlock status fields) are dropped. */
+export const blockSchema = z.object({
+  hash: hex32,
+  header: headerSchema,
+  signature: z.union([hexSig, z.literal("")]),
+  txs: z.array(txSchema).max(MAX_WIRE_TXS),
+  attestations: z.array(attestationSchema).max(MAX_ATTESTATIONS_PER_BLOCK),
+  slashings: z.array(slashingItemSchema).max(MAX_SLASHINGS_PER_BLOCK),
+});
 
 /** Formats a zod error as one line: `path: message; ...`. */
 export function formatZodError(err: z.ZodError): string {

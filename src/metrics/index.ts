@@ -56,6 +56,8 @@ export interface Metrics {
   randaoRevealsVerifiedTotal: Counter;
   /** signatures slashing protection refused, by kind (`block`, `vote`: docs/protocol.md §6.6) */
   slashingProtectionRefusals: Counter<"kind">;
+  /** slashing items executed by blocks that joined the canonical chain (docs/protocol.md §6.5), counted at head moves */
+  slashingsTotal: Counter;
 }
 
 /** Slots 0..6 and 7 for a PoW (slot null) block. */
@@ -122,6 +124,7 @@ export function createMetrics(src: MetricSources): Metrics {
     exposition: new ExpositionCache(registry),
     powJobsTotal,
     slashingProtectionRefusals,
+    slashingsTotal: new Counter({ name: "vision_slashings_total", help: "Slashing items executed by blocks as they joined the canonical chain (a reorg's new branch counts again)", registers: r }),
     miningClaimsTotal: new Counter({ name: "mining_claims_total", help: "Claim receipts recorded: slots this node set out to produce (Proof-of-Sync mining spec)", registers: r }),
     miningBlocksProduced: blocksProduced(r),
     miningSlotDistribution: new Histogram({

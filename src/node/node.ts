@@ -37,6 +37,7 @@ import { attachLiveStream, createApi, validatorActivity, withFastPath, type ApiM
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 import { openDataDir } from "./dataDir.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
+import { EvidencePool } from "./evidencePool.ts";
 import { checkpointIntervalOf, SlashingProtection } from "./slashingProtection.ts";
 import { buildInfo } from "../version.ts";
 import { checkpointHeight, voteSource, type Checkpoint } from "../consensus/finality.ts";
@@ -96,12 +97,6 @@ export class VisionNode {
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
   private readonly seenTxs = new LRUCache<string, true>({ max: 65_536 });
   private readonly journaled = new Set<string>();
-  /**
-   * The last FFG vote this node signed (docs/protocol.md §5, node policy): the first vote for a
-   * target fixes its source; no vote for a lower target, another checkpoint at the same height, or
-   * a lower source is signed after it. In memory: the durable record is slashing protection's.
-   */
-  private lastVote?: { source: Checkpoint; target: Checkpoint };
   /** the mempool updates of head events, chained (see onHead) */
   private mempoolUpdates: Promise<void> = Promise.resolve();
   /** the schedule for the child of the tip, refreshed on each head (metrics and the live stream) */
@@ -114,6 +109,9 @@ export class VisionNode {
 
   /** The record of what this node's key signed (docs/protocol.md §6.6): every block and vote is signed through it. */
   protection!: SlashingProtection;
+
+  /** Slashing evidence this node found (docs/protocol.md §6.5): its producer includes it while the offender is slashable. */
+  evidence!: EvidencePool;
 
   /** The metrics listener's port, when `metricsPort` was given. */
   get metricsPort(): number | undefined {
@@ -172,6 +170,7 @@ export class VisionNode {
       if (offset !== 0) log.warn({ clock_offset_ms: offset }, "Clock offset in effect (testing)");
       const chain = await Chain.open({ spec: opts.spec, now }, { db, logger: log.child({ module: "chain" }) });
       cleanup.push(() => chain.close());
+      const evidence = new EvidencePool();
       const attestations = new AttestationPool({ epochLength: opts.spec.params.epoch_length });
       const mempool = new Mempool();
       const claims = new ClaimReceipts();
@@ -195,8 +194,21 @@ export class VisionNode {
         const block = await chain.getBlock(hash);
         if (block) protection.observeChainBlock(block);
       }
+      // Evidence (docs/protocol.md §6.5): the chain's equivocation records, and FFG votes that
+      // conflict with one seen before (blocks' attestations passed validation: active signers).
+      chain.on("equivocation", () => {
+        void chain.registryAfter(chain.head).then((registry) => evidence.fromChain(chain, registry)).catch((err) => log.warn({ err: (err as Error).message }, "Reading equivocation evidence failed"));
+      });
+      chain.on("head", (e) => {
+        // slashing items of the blocks that joined the canonical chain with this head move
+        const from = e.previous.height - e.reorgDepth + 1;
+        if (e.reorgDepth === 0 && e.head.height === from) return countSlashings(e.head.hash);
+        void chain.branchHashes(e.head, from).then((hashes) => { for (const h of hashes.values()) countSlashings(h); }, () => undefined);
+      });
+      const countSlashings = (hash: string) => void chain.getBlock(hash).then((b) => b?.slashings.length && metrics.slashingsTotal.inc(b.slashings.length), () => undefined);
       chain.on("imported", (_meta, block, seconds) => {
         attestations.noteBlock(block); // what its branch carries is not selected again there
+        for (const a of block.attestations) evidence.noteVote(a);
         metrics.blockImportSeconds.observe(seconds);
         metrics.blocksImportedTotal.inc();
       });
@@ -248,6 +260,7 @@ export class VisionNode {
               isEligible: () => snapshot.eligible,
               broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
               protection,
+              evidence,
               log: log.child({ module: "mining" }),
               metrics,
             },
@@ -275,6 +288,7 @@ export class VisionNode {
               networkHeight: () => Math.max(-1, ...peerHeights()),
               broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
               protection,
+              evidence,
               log: log.child({ module: "miner" }),
               metrics,
             },
@@ -325,6 +339,7 @@ export class VisionNode {
       node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, miner, minerPool, settings, metrics, live, server, port, log);
       node.metricsServer = metricsServer;
       node.protection = protection;
+      node.evidence = evidence;
       // The doppelganger wait (docs/protocol.md §6.6) ends once the synced head crosses a checkpoint.
       const synced = () => snapshot.eligible && !syncer.progress.syncing;
       chain.on("head", (e) => protection.noteHead(e.head.height, synced()));
@@ -577,6 +592,10 @@ export class VisionNode {
     if (this.attestations.full(a.ebid, a.height)) return; // a bounded few per (ebid, height): no verify, no relay
     if (!verify(Domain.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
     this.seenAttestations.set(id, true);
+    // A vote that conflicts with one seen before is evidence; one of this node's key (an old copy
+    // of this data dir running elsewhere, or a restore) raises the protection record.
+    if (this.evidence.noteVote(a)) this.log.warn({ ebid: a.ebid, target_height: a.target_height }, "Slashing evidence: conflicting FFG votes");
+    if (a.ebid === this.key.ebid) this.protection.observeVote({ source_height: a.source_height, source_hash: a.source_hash, target_height: a.target_height, target_hash: a.target_hash });
     // Relay only what is new: not one the pool already holds (seenAttestations is bounded and forgets).
     if (this.attestations.add(a)) this.p2p.broadcast({ type: "attestation", attestation: a }, peer);
   }
@@ -590,6 +609,7 @@ export class VisionNode {
     const registry = await this.chain.registryAfter(head);
     const L = this.chain.spec.params.epoch_length;
     for (let e = epochAt(head.height, L); e <= epochAt(head.height + 2, L); e++) this.attestations.setActive(e, activeAt(registry, e));
+    if (this.chain.head.hash === head.hash) this.evidence.prune(registry); // offenders slashed (or withdrawn) at the head
     // The metrics of the next height: its epoch's active validators, and those of them in its pool.
     const next = epochAt(head.height + 1, L);
     const pool = (await this.chain.scheduleFor(head)).pool;
@@ -614,7 +634,8 @@ export class VisionNode {
    * The FFG vote for an attestation of `head` (docs/protocol.md §5, node policy): target = the
    * checkpoint of the head's interval on its branch, source = the greatest justified checkpoint of
    * F(head) below it (genesis for both in interval 0); the first vote for a target keeps its
-   * source. Undefined when signing it could conflict with a vote signed before (lastVote).
+   * source: when the protection record's vote is for this target, its source (another checkpoint
+   * at that height gives undefined). Whether it may be signed is the record's (`signVote`).
    */
   private async ffgVoteFor(head: BlockMeta): Promise<{ source: Checkpoint; target: Checkpoint } | undefined> {
     const I = this.chain.spec.params.checkpoint_interval;
@@ -622,6 +643,10 @@ export class VisionNode {
     const targetHash = th === head.height ? head.hash : (await this.chain.branchHashes(head, th)).get(th);
     if (targetHash === undefined) return undefined;
     const target = { height: th, hash: targetHash };
+    const recorded = this.protection.record.target;
+    if (recorded && recorded.target_height === th && th > 0) {
+      return recorded.target_hash === targetHash ? { source: { height: recorded.source_height, hash: recorded.source_hash }, target } : undefined;
+    }
     let source: Checkpoint | undefined;
     if (th === 0) source = target;
     else {
@@ -629,13 +654,7 @@ export class VisionNode {
       source = f && voteSource(f.justified_recent, th);
     }
     if (!source) return undefined;
-    const last = this.lastVote;
-    if (last) {
-      if (last.target.height === th) return last.target.hash === target.hash ? last : undefined;
-      if (th < last.target.height || source.height < last.source.height) return undefined;
-    }
-    this.lastVote = { source, target };
-    return this.lastVote;
+    return { source, target };
   }
 
   /** Whether `ebid` is a validator active at epoch(head) or epoch(head + 1). */
@@ -683,7 +702,11 @@ export class VisionNode {
       if (!vote || this.chain.head.hash !== head.hash || this.closing) return;
       const { source, target } = vote;
       const body = { ebid: this.key.ebid, height: head.height, block_hash: head.hash, source_height: source.height, source_hash: source.hash, target_height: target.height, target_hash: target.hash };
-      const a: Attestation = { ...body, sig: sign(Domain.attest, body, this.key.secretKey) };
+      // through slashing protection (docs/protocol.md §6.6): recorded durably before it is signed;
+      // refused (logged, counted) when it would conflict with a vote this key signed or was seen to sign
+      const ffg = { source_height: source.height, source_hash: source.hash, target_height: target.height, target_hash: target.hash };
+      const a: Attestation | undefined = this.protection.signVote(ffg, () => ({ ...body, sig: sign(Domain.attest, body, this.key.secretKey) }));
+      if (!a) return;
       this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);
       this.attestations.add(a);
       this.p2p.broadcast({ type: "attestation", attestation: a });

@@ -15,7 +15,7 @@ import type { Mempool } from "../chain/mempool.ts";
 import type { BlockMeta } from "../storage/records.ts";
 import type { ClaimReceipts } from "./claims.ts";
 import { sealGuarded, type BlockSigningGuard } from "./blockBuilder.ts";
-import { buildTemplate } from "./template.ts";
+import { buildTemplate, type TemplateModules } from "./template.ts";
 import type { Block } from "../consensus/types.ts";
 import type { Metrics } from "../metrics/index.ts";
 
@@ -42,6 +42,8 @@ export interface ProducerModules {
   broadcast(block: Block): { sent: number; skipped: number };
   /** slashing protection: the block is signed only through it (docs/protocol.md §6.6) */
   protection: BlockSigningGuard;
+  /** the node's evidence pool: its slashable items go in the blocks produced (docs/protocol.md §6.5) */
+  evidence?: TemplateModules["evidence"];
   log: Logger;
   metrics?: Pick<Metrics, "miningClaimsTotal" | "miningBlocksProduced">;
 }

@@ -9,7 +9,7 @@ import { blsPublicKeyHex, blsSecretKeyFromIkm, blsSignHex } from "../../src/cons
 import { revealMessage } from "../../src/consensus/randao.ts";
 import { mustReveal, type Schedule } from "../../src/chain/validation.ts";
 import { slotOpensAt } from "../../src/consensus/timing.ts";
-import type { Attestation, Block, Tx } from "../../src/consensus/types.ts";
+import type { Attestation, Block, SlashingItem, Tx } from "../../src/consensus/types.ts";
 import { Domain, sign } from "../../src/consensus/signatures.ts";
 import { normalizeChainSpec, type ChainSpec } from "../../src/chain/spec.ts";
 import { Chain } from "../../src/chain/chain.ts";
@@ -100,13 +100,13 @@ export async function blockFor(
   parent: BlockMeta,
   keys: TestKey[],
   slot = 0,
-  opts: { timestamp?: number; attestations?: Attestation[]; signer?: TestKey; txs?: Tx[]; randaoReveal?: string } = {},
+  opts: { timestamp?: number; attestations?: Attestation[]; signer?: TestKey; txs?: Tx[]; randaoReveal?: string; slashings?: SlashingItem[] } = {},
 ): Promise<Block> {
   const schedule = await chain.scheduleFor(parent);
   const producer = schedule.winners[slot]!;
   const key = opts.signer ?? keys.find((k) => k.ebid === producer)!;
   const txs = opts.txs ?? [];
-  const roots = await previewRoots(chain, parent, producer, txs, opts.attestations ?? []);
+  const roots = await previewRoots(chain, parent, producer, txs, opts.attestations ?? [], opts.slashings ?? []);
   return buildBlock(
     {
       randaoReveal: opts.randaoReveal ?? revealFor(chain, schedule, key),
@@ -116,6 +116,7 @@ export async function blockFor(
       timestamp: opts.timestamp ?? slotOpensAt(parent.timestamp, slot, chain.spec.params),
       attestations: opts.attestations ?? [],
       txs,
+      slashings: opts.slashings,
       stateRoot: roots.stateRoot,
       validatorsRoot: roots.validatorsRoot,
       finalityRoot: roots.finalityRoot,
@@ -130,11 +131,18 @@ export function revealFor(chain: Chain, schedule: Schedule, key: TestKey): strin
 }
 
 /**
- * The roots a block by `producer` with `txs` and `attestations` on `parent` carries: `state_root`,
+ * The roots a block by `producer` with `txs`, `attestations` and `slashings` on `parent` carries: `state_root`,
  * `validators_root` and `finality_root`.
  */
-export async function previewRoots(chain: Chain, parent: BlockMeta, producer: string, txs: Tx[] = [], attestations: Attestation[] = []): Promise<{ stateRoot: string; validatorsRoot: string; finalityRoot: string }> {
-  const exec = await chain.previewState(parent, producer, txs);
+export async function previewRoots(
+  chain: Chain,
+  parent: BlockMeta,
+  producer: string,
+  txs: Tx[] = [],
+  attestations: Attestation[] = [],
+  slashings: SlashingItem[] = [],
+): Promise<{ stateRoot: string; validatorsRoot: string; finalityRoot: string }> {
+  const exec = await chain.previewState(parent, producer, txs, slashings);
   return { stateRoot: exec.stateRoot, validatorsRoot: exec.validatorsRoot, finalityRoot: finalityRoot(await chain.previewFinality(parent, attestations)) };
 }
 

@@ -480,6 +480,14 @@ def main():
     check("block.json attestations_root", merkle([hash_json(a) for a in b["attestations"]]).hex(), b["header"]["attestations_root"])
     check("block.json slashings_root", merkle([hash_json(x) for x in b["slashings"]]).hex(), b["header"]["slashings_root"])
     check("block.json header fields", sorted(b["header"]), sorted(["version", "height", "parent_hash", "timestamp", "producer", "slot", "difficulty", "nonce", "tx_root", "attestations_root", "state_root", "validators_root", "mix", "randao_reveal", "finality_root", "slashings_root"]))
+    sb = v["slashing_block"]["block"]
+    item = sb["slashings"][0]
+    check("block.json slashing_block hash", hash_json(sb["header"]).hex(), sb["hash"])
+    check("block.json slashing_block item_hash", hash_json(item).hex(), v["slashing_block"]["item_hash"])
+    check("block.json slashing_block slashings_root", merkle([hash_json(x) for x in sb["slashings"]]).hex(), sb["header"]["slashings_root"])
+    check("block.json slashing_block item fields", (item["kind"], sorted(item), sorted(item["a"]) == sorted(item["b"])), ("votes", ["a", "b", "kind"], True))
+    va, vb = item["a"], item["b"]
+    check("block.json slashing_block double vote", (va["ebid"] == vb["ebid"], va["target_height"] == vb["target_height"], (va["source_height"], va["source_hash"], va["target_hash"]) != (vb["source_height"], vb["source_hash"], vb["target_hash"])), (True, True, True))
 
     s = load("signatures.json")
     tx, at = s["tx"]["signed"], s["attestation"]["signed"]
@@ -503,6 +511,9 @@ def main():
             check("block.json tx signature", verify("vision-tx-v1", t, t["sig"], t["from"]), True)
         for a in b["attestations"]:
             check("block.json attestation signature", verify("vision-attest-v3", a, a["sig"], a["ebid"]), True)
+        check("block.json slashing_block signature", verify("vision-block-v1", sb["header"], sb["signature"], sb["header"]["producer"]), True)
+        for x in (va, vb):
+            check("block.json slashing_block vote signature", verify("vision-attest-v3", x, x["sig"], x["ebid"]), True)
 
     check_validators(load("validators.json"))
     check_transactions(load("transactions.json"))

@@ -59,7 +59,7 @@ test("votes: the same vote twice, another head with the same FFG data, non-stric
   refused(votes(vote(k0, 0, 24), vote(k0, 8, 32)), "overlapping, not surrounding", /not conflicting/);
   refused(votes(vote(k0, 0, 8), vote(k1, 0, 8, { targetHash: fakeHash(200) })), "two validators", /two validators/);
   refused(votes(vote(k0, 0, 32), vote(k0, 8, 16, { signer: k1 })), "b signed by another key", /signature/);
-  refused(votes(vote(k0, 0, 32, { domain: Domain.attest }), vote(k0, 8, 16)), "a signed under vision-attest-v1", /signature/);
+  refused(votes(vote(k0, 0, 32, { domain: Domain.tx }), vote(k0, 8, 16)), "a signed under another domain (vision-tx-v1)", /signature/);
   const forged = vote(k0, 8, 16);
   refused(votes(vote(k0, 0, 32), { ...forged, target_height: 24, sig: forged.sig }), "b's data changed after signing", /signature/);
 });

@@ -14,7 +14,8 @@ import { StateView, accountItemHash, accountsFromAlloc, type AccountChange, type
 import { executeBlock } from "../../../src/chain/execute.ts";
 import { HeadRegistry } from "../../../src/chain/registry.ts";
 import { checkTxPop, signBond, signExit, txHash } from "../../../src/chain/tx.ts";
-import { txSchema } from "../../../src/consensus/wire.ts";
+import { blockSchema, txSchema } from "../../../src/consensus/wire.ts";
+import { slashingItemHash, slashingsRoot, verifySlashing, votesConflict, type Vote } from "../../../src/consensus/slashing.ts";
 import { BlockError } from "../../../src/chain/errors.ts";
 import { blsPublicKeyHex, blsSecretKeyFromIkm, blsSignHex, blsVerify } from "../../../src/consensus/bls.ts";
 import { genesisMix, nextMix, popMessage, revealMessage, seedFromMix } from "../../../src/consensus/randao.ts";
@@ -100,6 +101,22 @@ test("block.json: seal, pow and block hashes, roots and signature", () => {
   assert.equal(b.header.randao_reveal, "");
   assert.equal(toHex(merkleRootOfItems(b.slashings)), b.header.slashings_root);
   for (const a of b.attestations) assert.ok(verify(Domain.attest, a, a.sig, a.ebid), "a vision-attest-v3 attestation");
+});
+
+test("block.json slashing_block: a block with one double-vote item parses, its hashes and roots, signatures and the item's evidence", () => {
+  const v = loadVector("block.json").slashing_block;
+  const b = blockSchema.parse(v.block);
+  assert.equal(blockHash(b.header), b.hash);
+  assert.equal(toHex(slashingItemHash(b.slashings[0]!)), v.item_hash);
+  assert.equal(slashingsRoot(b.slashings), b.header.slashings_root);
+  assert.equal(toHex(merkleRootOfItems(b.slashings)), b.header.slashings_root);
+  assert.ok(verify(Domain.block, b.header, b.signature, b.header.producer));
+  const item = b.slashings[0]!;
+  assert.equal(item.kind, "votes");
+  const [x, y] = [item.a as Vote, item.b as Vote];
+  const check = verifySlashing(item);
+  assert.ok(check.ok && check.offender === x.ebid, "the item is evidence against its signer");
+  assert.equal(votesConflict(x, y), "double vote");
 });
 
 test("finality.json: each step's finality state, its JCS text and finality_root from F(0)", () => {
