@@ -406,7 +406,9 @@ export class VisionNode {
       }
     } catch (e) {
       this.seenBlocks.delete(block.hash);
-      if (e instanceof BlockError) this.p2p.penalize(peer, `invalid block: ${e.code}: ${e.message}`);
+      // A full import queue is this node's state, not the sender's fault (docs/protocol.md §9.4).
+      if (e instanceof BlockError && e.code === "BUSY") this.log.debug({ hash: block.hash, err: e.message }, "Block refused: import queue full");
+      else if (e instanceof BlockError) this.p2p.penalize(peer, `invalid block: ${e.code}: ${e.message}`);
       else this.log.error({ err: (e as Error).message }, "Block import failed");
     }
   }
