@@ -508,11 +508,14 @@ export class VisionNode {
     const returned = new Map<string, Tx>();
     // oldest block first, so each sender's transactions come back in nonce order (a withdraw before
     // the transfers its bond pays for)
-    for (const hash of [...e.orphaned].reverse()) {
-      const block = await this.chain.getBlock(hash);
+    const blocks = [];
+    for (const hash of [...e.orphaned].reverse()) blocks.push(await this.chain.getBlock(hash));
+    // one view of the new head for every sender, not one per transaction
+    const head = await this.chain.headState(new Set(blocks.flatMap((b) => (b?.txs ?? []).map((tx) => tx.from))));
+    for (const block of blocks) {
       for (const tx of block?.txs ?? []) {
         try {
-          const out = this.mempool.readd(tx, await this.chain.headState([tx.from]));
+          const out = this.mempool.readd(tx, head);
           if (out.status !== "known") returned.set(out.hash, tx);
         } catch {
           // included on the new branch too, or no longer affordable
