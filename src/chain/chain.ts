@@ -3,7 +3,8 @@
  * holds blocks from the near future until due, parks blocks whose parent is unknown, and persists
  * each import as one atomic LevelDB batch. Imports are serialized. What it keeps in memory for later
  * is bounded by node policy (docs/protocol.md §6.4: hold horizon, held and parked budgets per
- * source), and side blocks forking past the fork horizon are refused outside sync (§7).
+ * source, and the blocks waiting for import), and side blocks forking past the fork horizon are
+ * refused outside sync (§7).
  */
 import { EventEmitter } from "node:events";
 import PQueue from "p-queue";
@@ -66,6 +67,13 @@ export const FORK_HORIZON_BLOCKS = 32;
 export const MAX_PARKED_BYTES = 16 * 1024 * 1024;
 /** Node policy: bytes (JSON wire form) of the blocks parked from one source (a peer, or the API). */
 export const MAX_PARKED_BYTES_PER_SOURCE = 2 * 1024 * 1024;
+/**
+ * Node policy: transfers and attestations (one at least per block) of the blocks from peers and the
+ * API waiting for import at once; past it an offered block is refused (`BUSY`). About 600 bytes of
+ * heap each once parsed, so about 5 MiB: a flood of full blocks must not queue up in memory faster
+ * than they are checked.
+ */
+export const MAX_QUEUED_BLOCK_ITEMS = 8192;
 
 /** Chain tuning. */
 export interface ChainOptions {
@@ -85,6 +93,8 @@ export interface ChainOptions {
   maxParkedBytesPerSource?: number;
   /** blocks below the head a side block's parent may be (default FORK_HORIZON_BLOCKS) */
   forkHorizon?: number;
+  /** transfers and attestations of the blocks from peers and the API waiting for import (default MAX_QUEUED_BLOCK_ITEMS) */
+  maxQueuedItems?: number;
 }
 
 interface Parked {
@@ -144,6 +154,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   private readonly parked = new Map<string, Parked>();
   private readonly parkedBySource = new Map<string, number>();
   private parkedBytes = 0;
+  // transfers and attestations (one at least per block) of the bounded blocks queued or importing
+  private queuedItems = 0;
   private closed = false;
   private importStarted = 0;
   private storing: string | undefined;
@@ -198,6 +210,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       maxParkedBytes: MAX_PARKED_BYTES,
       maxParkedBytesPerSource: MAX_PARKED_BYTES_PER_SOURCE,
       forkHorizon: FORK_HORIZON_BLOCKS,
+      maxQueuedItems: MAX_QUEUED_BLOCK_ITEMS,
       ...opts,
     };
     const genesis = genesisBlock(opts.spec);
@@ -490,10 +503,25 @@ export class Chain extends EventEmitter<ChainEvents> {
    * A block whose parent is unknown is checked as far as it can be without the parent
    * (`validateDetached`) and parked; one from the near future is held (docs/protocol.md §6.4).
    * @throws BlockError when a consensus rule or a node policy bound (`TOO_FAR_AHEAD`, `TOO_EARLY`
-   * for a full held set, `DEEP_FORK`) refuses it (the block is not stored)
+   * for a full held set, `DEEP_FORK`, `BUSY` for a full import queue) refuses it (the block is not stored)
    */
   importBlock(block: Block, from: ImportSource = {}): Promise<ImportOutcome> {
-    return this.queue.add(() => this.importNow(block, from)) as Promise<ImportOutcome>;
+    // Node policy (docs/protocol.md §6.4): blocks from peers and the API wait in memory, parsed,
+    // until their turn; a flood of full blocks must not pile up there faster than they are checked.
+    // A range sync (it waits for each import) and the node's own blocks (no source) are not bounded.
+    if (from.sync || from.source === undefined) return this.queue.add(() => this.importNow(block, from)) as Promise<ImportOutcome>;
+    const items = 1 + (block.txs?.length ?? 0) + (block.attestations?.length ?? 0);
+    if (this.queuedItems > 0 && this.queuedItems + items > this.opts.maxQueuedItems) {
+      return Promise.reject(new BlockError("BUSY", `blocks waiting for import hold ${this.queuedItems} transfers and attestations already, at most ${this.opts.maxQueuedItems}`));
+    }
+    this.queuedItems += items;
+    return this.queue.add(async () => {
+      try {
+        return await this.importNow(block, from);
+      } finally {
+        this.queuedItems -= items;
+      }
+    }) as Promise<ImportOutcome>;
   }
 
   private async importNow(block: Block, from: ImportSource): Promise<ImportOutcome> {

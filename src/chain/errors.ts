@@ -31,7 +31,9 @@ export type BlockErrorCode =
   /** node policy: timestamp past the hold horizon (docs/protocol.md §6.4) */
   | "TOO_FAR_AHEAD"
   /** node policy: a side block forking deeper than the fork horizon that cannot win fork choice (docs/protocol.md §7) */
-  | "DEEP_FORK";
+  | "DEEP_FORK"
+  /** node policy: the blocks waiting for import hold their budget of transfers and attestations (docs/protocol.md §6.4); not the sender's fault */
+  | "BUSY";
 
 /** A block that breaks a consensus rule; `code` says which. */
 export class BlockError extends Error {

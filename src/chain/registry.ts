@@ -5,9 +5,7 @@
  * the way {@link StateView} overlays accounts. A block's record changes are kept in its changes
  * record (`d!`) so a reorg can undo and redo them.
  */
-import { validatorItemHash, type RegistryReader, type ValidatorRecord } from "../consensus/validators.ts";
-import { merkleRootOfHashes } from "../consensus/merkle.ts";
-import { toHex } from "../consensus/encoding.ts";
+import { validatorItemHash, validatorsRoot, type RegistryReader, type ValidatorRecord } from "../consensus/validators.ts";
 import type { StoredValidatorChange, StoredValidatorRecord } from "../storage/records.ts";
 
 /** One record's value before and after a block (null: absent). */
@@ -32,20 +30,15 @@ const byEbid = (a: ValidatorRecord, b: ValidatorRecord) => (a.ebid < b.ebid ? -1
 const itemHashes = new WeakMap<ValidatorRecord, Uint8Array>();
 
 /**
- * `validators_root` (docs/protocol.md §3.6) of `records`: the same as consensus `validatorsRoot`,
- * with each record's item hash computed once per record object. O(records) sort and tree hashes.
+ * `validators_root` (docs/protocol.md §3.6) of `records`: consensus `validatorsRoot`, with each
+ * record's item hash computed once per record object. O(records) sort and tree hashes.
  */
 export function registryRoot(records: Iterable<ValidatorRecord>): string {
-  const sorted = [...records].sort(byEbid);
-  return toHex(
-    merkleRootOfHashes(
-      sorted.map((r) => {
-        let h = itemHashes.get(r);
-        if (!h) itemHashes.set(r, (h = validatorItemHash(r)));
-        return h;
-      }),
-    ),
-  );
+  return validatorsRoot(records, (r) => {
+    let h = itemHashes.get(r);
+    if (!h) itemHashes.set(r, (h = validatorItemHash(r)));
+    return h;
+  });
 }
 
 /** True when two records (or absences) are equal field for field. */

@@ -107,4 +107,3 @@ export function blsVerify(publicKey: string, message: Uint8Array, signature: str
     return false;
   }
 }
-

@@ -69,11 +69,11 @@ export function validatorItemHash(r: ValidatorRecord): Uint8Array {
 
 /**
  * `validators_root`: the RFC 6962 root (docs/protocol.md §3.5) over the records' item hashes in
- * ascending EBID order; H("") for none.
+ * ascending EBID order; H("") for none. `itemHash` may be a cached `validatorItemHash`.
  */
-export function validatorsRoot(records: Iterable<ValidatorRecord>): string {
+export function validatorsRoot(records: Iterable<ValidatorRecord>, itemHash: (r: ValidatorRecord) => Uint8Array = validatorItemHash): string {
   const sorted = [...records].sort((a, b) => (a.ebid < b.ebid ? -1 : a.ebid > b.ebid ? 1 : 0));
-  return toHex(merkleRootOfHashes(sorted.map(validatorItemHash)));
+  return toHex(merkleRootOfHashes(sorted.map(itemHash)));
 }
 
 /**

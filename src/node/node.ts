@@ -455,7 +455,9 @@ export class VisionNode {
       }
     } catch (e) {
       this.seenBlocks.delete(block.hash);
-      if (e instanceof BlockError) this.p2p.penalize(peer, `invalid block: ${e.code}: ${e.message}`);
+      // A full import queue is this node's state, not the sender's fault (docs/protocol.md §9.4).
+      if (e instanceof BlockError && e.code === "BUSY") this.log.debug({ hash: block.hash, err: e.message }, "Block refused: import queue full");
+      else if (e instanceof BlockError) this.p2p.penalize(peer, `invalid block: ${e.code}: ${e.message}`);
       else this.log.error({ err: (e as Error).message }, "Block import failed");
     }
   }
@@ -555,11 +557,14 @@ export class VisionNode {
     const returned = new Map<string, Tx>();
     // oldest block first, so each sender's transactions come back in nonce order (a withdraw before
     // the transfers its bond pays for)
-    for (const hash of [...e.orphaned].reverse()) {
-      const block = await this.chain.getBlock(hash);
+    const blocks = [];
+    for (const hash of [...e.orphaned].reverse()) blocks.push(await this.chain.getBlock(hash));
+    // one view of the new head for every sender, not one per transaction
+    const head = await this.chain.headState(new Set(blocks.flatMap((b) => (b?.txs ?? []).map((tx) => tx.from))));
+    for (const block of blocks) {
       for (const tx of block?.txs ?? []) {
         try {
-          const out = this.mempool.readd(tx, await this.chain.headState([tx.from]));
+          const out = this.mempool.readd(tx, head);
           if (out.status !== "known") returned.set(out.hash, tx);
         } catch {
           // included on the new branch too, or no longer affordable

@@ -93,7 +93,8 @@ export function chainCoreRoutes(m: ApiModules): Hono {
           return c.json({ status: "need_sync", message: `parent ${out.parent_hash.slice(0, 12)} unknown: this node is syncing`, sync: { from_index: out.from_index, to_index: out.to_index } }, 409);
       }
     } catch (e) {
-      if (e instanceof BlockError) return c.json({ error: e.code.toLowerCase(), message: e.message }, 400);
+      // A full import queue (docs/protocol.md §6.4) is no fault of the block: submit it again.
+      if (e instanceof BlockError) return c.json({ error: e.code.toLowerCase(), message: e.message }, e.code === "BUSY" ? 503 : 400);
       throw e;
     }
   });

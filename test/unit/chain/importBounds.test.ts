@@ -1,6 +1,6 @@
 // Costs of hostile but well-formed input at the chain, over real LevelDB: equivocation evidence
 // written per block (linear bytes), and the expected pow difficulty of a long chain opened fresh
-// (no recursion down to genesis), and the bounds of the held set.
+// (no recursion down to genesis), the bounds of the held set, and of the blocks waiting for import.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -8,7 +8,8 @@ import { makeKeys, makeSpec, openTestChain, previewRoots, silentLog, tempDir } f
 import { draftHeader, sealBlock } from "../../../src/producer/blockBuilder.ts";
 import { expectedDifficulty, headerMeetsPow } from "../../../src/consensus/index.ts";
 import { ChainDb } from "../../../src/storage/chainDb.ts";
-import { Chain } from "../../../src/chain/chain.ts";
+import { Chain, MAX_QUEUED_BLOCK_ITEMS } from "../../../src/chain/chain.ts";
+import { junkOrphan, transfers } from "../../helpers/junk.ts";
 import { genesisBlock } from "../../../src/chain/spec.ts";
 import { BlockError } from "../../../src/chain/errors.ts";
 import type { BlockMeta, ChainWrite } from "../../../src/storage/records.ts";
@@ -148,5 +149,32 @@ test("the held set keeps at most its size and per-source share, preferring block
     await chain.close();
     await db.close();
     t.cleanup();
+  }
+});
+
+test("blocks waiting for import from peers are bounded: a flood of full blocks offered at once is refused past the queue budget (BUSY), sync and own blocks are not", async () => {
+  const keys = makeKeys(2);
+  const spec = makeSpec(keys, { params: { block_time_ms: 500 } });
+  const c = await openTestChain(spec);
+  c.clock.now = Date.now() + 60_000; // junk blocks carry the wall clock's time
+  try {
+    const txs = transfers(spec, spec.params.max_block_txs);
+    // Full blocks on unknown parents, offered without waiting: each would sit in the import queue.
+    const n = Math.ceil((2 * MAX_QUEUED_BLOCK_ITEMS) / txs.length) + 2;
+    const flood = Array.from({ length: n }, () => junkOrphan(keys[0]!, txs, 5));
+    const outcomes = await Promise.allSettled(flood.map((b, i) => c.chain.importBlock(b, { source: `peer:${i % 4}` })));
+    const busy = outcomes.filter((o) => o.status === "rejected" && (o.reason as BlockError).code === "BUSY").length;
+    const parked = outcomes.filter((o) => o.status === "fulfilled" && o.value.status === "unknown-parent").length;
+    assert.equal(busy + parked, n, "every block was parked or refused BUSY");
+    assert.ok(busy > 0, `${busy} of ${n} full blocks offered at once refused BUSY`);
+    assert.ok(parked * txs.length <= MAX_QUEUED_BLOCK_ITEMS + txs.length, `${parked} full blocks were queued at once, past the budget of ${MAX_QUEUED_BLOCK_ITEMS} items`);
+    // A range sync and the node's own blocks wait their turn whatever the queue holds.
+    const more = Array.from({ length: n }, () => junkOrphan(keys[0]!, txs, 5));
+    const sync = await Promise.allSettled([...flood, ...more].map((b) => c.chain.importBlock(b, { source: "peer:s", sync: true })));
+    assert.equal(sync.filter((o) => o.status === "rejected").length, 0, "sync blocks are never refused BUSY");
+    const own = await Promise.allSettled(more.map((b) => c.chain.importBlock(b)));
+    assert.equal(own.filter((o) => o.status === "rejected").length, 0, "the node's own blocks are never refused BUSY");
+  } finally {
+    await c.destroy();
   }
 });

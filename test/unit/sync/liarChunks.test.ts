@@ -6,38 +6,27 @@
 // failed elsewhere goes back to the peer the sync targets.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { VisionNode } from "../../../src/node/node.ts";
-import { extend, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../../helpers/fixtures.ts";
+import type { VisionNode } from "../../../src/node/node.ts";
+import type { ChainSpec } from "../../../src/chain/spec.ts";
+import { syncPair } from "../../helpers/syncPair.ts";
 import { waitFor } from "../../helpers/net.ts";
 import { runLiars } from "../../../src/drill/liars.ts";
 import type { SyncerOptions } from "../../../src/sync/syncer.ts";
 
-const keys = makeKeys(3);
-const spec = makeSpec(keys);
 const HEIGHT = 60;
-const dirs = [tempDir(), tempDir()];
 // Small chunks so the sync has many; a short request timeout so the silent liars cost little.
 const sync: Partial<SyncerOptions> = { chunk: 5, requestTimeoutMs: 1000 };
+let pair: Awaited<ReturnType<typeof syncPair>>;
 let a: VisionNode;
 let c: VisionNode;
-
-function opts(dataDir: string) {
-  return { dataDir, spec, p2p: { host: "127.0.0.1", port: 0, peers: [] }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false, sync };
-}
+let spec: ChainSpec;
 
 before(async () => {
-  const t = await openTestChain(spec, dirs[0]!.dir);
-  await extend(t.chain, keys, HEIGHT);
-  await t.close();
-  a = await VisionNode.init(opts(dirs[0]!.dir), silentLog);
-  c = await VisionNode.init(opts(dirs[1]!.dir), silentLog);
+  pair = await syncPair(HEIGHT, sync);
+  ({ server: a, joiner: c, spec } = pair);
 });
 
-after(async () => {
-  await c.close();
-  await a.close();
-  for (const d of dirs) d.cleanup();
-});
+after(() => pair.close());
 
 test("liars that never serve do not stop a joining node's sync from its honest peer", async () => {
   const liars = runLiars(

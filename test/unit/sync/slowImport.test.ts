@@ -5,40 +5,24 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { VisionNode } from "../../../src/node/node.ts";
-import { extend, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../../helpers/fixtures.ts";
+import { syncPair } from "../../helpers/syncPair.ts";
 import { waitFor } from "../../helpers/net.ts";
 import type { SyncerOptions } from "../../../src/sync/syncer.ts";
 
-const keys = makeKeys(3);
-const spec = makeSpec(keys);
 const HEIGHT = 80;
-const dirs = [tempDir(), tempDir()];
 // One chunk of 40 blocks at 40 ms each: 1.6 s of importing, past both timeouts below.
 const sync: Partial<SyncerOptions> = { chunk: 40, claimBackingMs: 300, requestTimeoutMs: 1000 };
-let a: VisionNode;
-let c: VisionNode;
-
-function opts(dataDir: string) {
-  return { dataDir, spec, p2p: { host: "127.0.0.1", port: 0, peers: [] }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false, sync };
-}
+let pair: Awaited<ReturnType<typeof syncPair>>;
 
 before(async () => {
-  const t = await openTestChain(spec, dirs[0]!.dir);
-  await extend(t.chain, keys, HEIGHT);
-  await t.close();
-  a = await VisionNode.init(opts(dirs[0]!.dir), silentLog);
-  c = await VisionNode.init(opts(dirs[1]!.dir), silentLog);
+  pair = await syncPair(HEIGHT, sync);
 });
 
-after(async () => {
-  await c.close();
-  await a.close();
-  for (const d of dirs) d.cleanup();
-});
+after(() => pair.close());
 
 test("the peer a slow sync imports from is not struck for its claim while its blocks import", async () => {
   // The collaborator slowed: every import waits 40 ms first, as on a busy 2-core machine.
+  const { server: a, joiner: c } = pair;
   const importBlock = c.chain.importBlock.bind(c.chain);
   c.chain.importBlock = async (block, from) => {
     await sleep(40);
