@@ -17,7 +17,7 @@ import { seedFromMix } from "../consensus/randao.ts";
 import { activeAt, epochAt, finalityFloorWindow, livenessWindow, poolForEpoch, type RegistryReader } from "../consensus/validators.ts";
 import { retarget } from "../consensus/difficulty.ts";
 import type { ChainDb } from "../storage/chainDb.ts";
-import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ForkChoiceCheckpoints, ProducerTotals } from "../storage/records.ts";
+import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ForkChoiceCheckpoints, ProducerTotals, StoredBlockChanges, StoredCheckpointBase } from "../storage/records.ts";
 import { blockHash } from "../consensus/hashing.ts";
 import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, genesisValidatorRecords, type ChainSpec } from "./spec.ts";
@@ -160,6 +160,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   private importStarted = 0;
   private storing: string | undefined;
   private _txRules: TxRules | undefined;
+  private _base: StoredCheckpointBase | undefined;
 
   private constructor(
     private readonly opts: Required<ChainOptions>,
@@ -247,8 +248,42 @@ export class Chain extends EventEmitter<ChainEvents> {
     // Written whenever they move; until the first move they are the head's (genesis's at first).
     const checkpoints = (await modules.db.getForkChoice()) ?? { finalized: headFinality.finalized, justified: headFinality.justified };
     const chain = new Chain(full, modules.db, modules.logger, head, state, headFinality, checkpoints);
-    chain.log.info({ height: head.height, hash: head.hash, genesis: genesis.hash }, "Chain opened");
+    chain._base = await modules.db.getCheckpointBase();
+    chain.log.info({ height: head.height, hash: head.hash, genesis: genesis.hash, base: chain._base?.checkpoint.height }, "Chain opened");
     return chain;
+  }
+
+  /**
+   * The checkpoint this chain started from and the lowest height above genesis it holds a block at
+   * (docs/protocol.md §9.7), or undefined for a chain replayed from genesis. No block between
+   * genesis and `window_from` is held.
+   */
+  get base(): StoredCheckpointBase | undefined {
+    return this._base;
+  }
+
+  /**
+   * The accounts after the canonical block `meta`, in address order, after `after` (exclusive), at
+   * most `limit` (docs/protocol.md §9.7, `/data/state_at`): the head's stored accounts with the
+   * branch's changes down to `meta` undone, so O(limit + blocks between `meta` and the head). Read
+   * again when the head moves meanwhile, so the page is one state's.
+   */
+  async accountsAt(meta: BlockMeta, after: string | undefined, limit: number): Promise<{ accounts: [string, string, number, number][]; done: boolean }> {
+    for (;;) {
+      const view = await this.stateAt(meta);
+      const accounts: [string, string, number, number][] = [];
+      let done = true;
+      for await (const [address, [balance, nonce, index]] of this.db.accounts(after)) {
+        const d = view.diff.get(address);
+        if (d === null || (d === undefined && index >= view.size)) continue;
+        if (accounts.length >= limit) {
+          done = false;
+          break;
+        }
+        accounts.push(d ? [address, d.balance.toString(), d.nonce, d.index] : [address, balance, nonce, index]);
+      }
+      if (view.current) return { accounts, done };
+    }
   }
 
   /** The current tip. */
@@ -340,6 +375,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     const m = await this.db.getMeta(hash);
     if (m) this.metas.set(hash, m);
     return m;
+  }
+
+  /** A stored block's changes record (`d!`: its account and validator record changes), or undefined. */
+  changesOf(hash: string): Promise<StoredBlockChanges | undefined> {
+    return this.db.getChanges(hash);
   }
 
   /** A stored block in wire form, or undefined. */
@@ -1015,7 +1055,9 @@ export class Chain extends EventEmitter<ChainEvents> {
         const c = await this.getCanonicalMeta(height);
         if (c) return c;
       }
-      m = (await this.getMeta(m.parent_hash))!;
+      const parent = await this.getMeta(m.parent_hash);
+      if (!parent) throw new Error(`pruned below checkpoint ${this._base?.checkpoint.height ?? "?"}: no block at height ${m.height - 1} is held`);
+      m = parent;
     }
     return m;
   }

@@ -23,6 +23,7 @@ import type { Peer } from "../p2p/peer.ts";
 import type { Message, MessageOf } from "../p2p/messages.ts";
 import { Syncer, type SyncerOptions } from "../sync/syncer.ts";
 import { handleSyncRequest } from "../sync/protocol.ts";
+import { refuseCheckpointOnChain, startFromCheckpoint } from "../sync/checkpointStart.ts";
 import { SnapshotUpdater } from "../producer/snapshot.ts";
 import { ClaimReceipts } from "../producer/claims.ts";
 import { Producer } from "../producer/producer.ts";
@@ -85,6 +86,13 @@ export interface NodeOptions {
   metricsPort?: number;
   /** sync tuning (strategy, chunk size, parallel requests) */
   sync?: Partial<SyncerOptions>;
+  /**
+   * start from this finalized checkpoint's state, fetched from the peers (`--checkpoint`, docs/protocol.md
+   * §9.7), instead of replaying from genesis: an empty data dir only
+   */
+  checkpoint?: Checkpoint;
+  /** ms a checkpoint start waits for a peer to serve the state (default CHECKPOINT_FETCH_TIMEOUT_MS) */
+  checkpointTimeoutMs?: number;
 }
 
 /** A running vision-node. */
@@ -153,6 +161,7 @@ export class VisionNode {
     try {
       // An older protocol's data dir is refused before the key file or admin token is touched.
       await Chain.refuseOlderProtocol(db, genesisBlock(opts.spec).hash);
+      if (opts.checkpoint) await refuseCheckpointOnChain(db);
       const settings = new NodeSettings(opts.configFile, join(opts.dataDir, "admin.token"));
       const keyFile = opts.keyFile ?? join(opts.dataDir, "node.key");
       const { key, created, blsAdded } = loadOrCreateKey(keyFile);
@@ -168,6 +177,10 @@ export class VisionNode {
       const offset = opts.clockOffsetMs ?? 0;
       const now = () => Date.now() + offset;
       if (offset !== 0) log.warn({ clock_offset_ms: offset }, "Clock offset in effect (testing)");
+      if (opts.checkpoint) {
+        const identity = { chainId: opts.spec.chain_id, genesisHash: genesisBlock(opts.spec).hash, ebid: key.ebid, secretKey: key.secretKey, agent: buildInfo().agent };
+        await startFromCheckpoint(db, opts.spec, opts.checkpoint, { opts: p2pOpts, identity }, log, opts.checkpointTimeoutMs);
+      }
       const chain = await Chain.open({ spec: opts.spec, now }, { db, logger: log.child({ module: "chain" }) });
       cleanup.push(() => chain.close());
       const evidence = new EvidencePool();

@@ -96,7 +96,18 @@ export type ChainWrite =
   /** the finality state after a block (docs/protocol.md §5a), written with the block */
   | { kind: "finality"; hash: string; state: FinalityState }
   /** the store's finalized and justified checkpoints (docs/protocol.md §7), written when they move */
-  | { kind: "forkChoice"; checkpoints: ForkChoiceCheckpoints };
+  | { kind: "forkChoice"; checkpoints: ForkChoiceCheckpoints }
+  /** the checkpoint a node started from and its lowest held height (docs/protocol.md §9.7), written once */
+  | { kind: "checkpointBase"; base: StoredCheckpointBase }
+  /** the genesis hash (`genesis`), in the batch that writes a checkpoint base */
+  | { kind: "genesisHash"; hash: string };
+
+/** The checkpoint a node started from (`cb`, docs/protocol.md §9.7). */
+export interface StoredCheckpointBase {
+  checkpoint: Checkpoint;
+  /** the lowest height above genesis a block is held at */
+  window_from: number;
+}
 
 /** The checkpoints fork choice keeps over all stored blocks (docs/protocol.md §7). */
 export interface ForkChoiceCheckpoints {

@@ -376,6 +376,13 @@ export class Syncer {
       this.m.penalize(peer, "find_ancestor answered a block we did not ask about");
       return undefined;
     }
+    // A chain started from a checkpoint holds nothing below it, and its branch is final there: a
+    // peer whose canonical chain leaves it out has nothing this node can import.
+    const base = chain.base?.checkpoint;
+    if (base && d.height < base.height) {
+      this.m.log.info({ peer: peer.ebid?.slice(0, 12), ancestor: d.height, checkpoint: base.height }, "Peer's chain does not contain our checkpoint: not syncing from it");
+      return undefined;
+    }
     return d.height;
   }
 

@@ -1,0 +1,212 @@
+/**
+ * `/data/state_at` (docs/protocol.md §9.7): the state at a finalized checkpoint, served over P2P so
+ * a node can start from it (`start --checkpoint`), and the client side that fetches it from peers,
+ * page by page, and verifies it (chain/checkpoint.ts) before anything is written.
+ *
+ * Request `{height, hash, cursor}` (cursor null or absent for the first page). A node serves any
+ * canonical checkpoint (a height k·I, k >= 1) at or below its store's finalized checkpoint and at
+ * most MAX_STATE_AT_DEPTH blocks below its head, whose window it holds; otherwise it answers
+ * `ok: false` with an error naming its finalized checkpoint. Pages come in order: the window's
+ * blocks (ascending, cut at MAX_REPLY_BYTES, at least one a page), then the accounts
+ * (STATE_AT_ACCOUNTS_PER_PAGE a page, by address), then the validator records
+ * (STATE_AT_RECORDS_PER_PAGE a page, by EBID). Cursor forms: `b<height>`, `a<address>` (after it;
+ * `a` alone: from the first), `v<ebid>` (after it; `v` alone: from the first).
+ */
+import { z } from "zod";
+import type { Logger } from "pino";
+import type { Chain } from "../chain/chain.ts";
+import type { ChainSpec } from "../chain/spec.ts";
+import type { Checkpoint } from "../consensus/finality.ts";
+import { formatZodError, hex32, uint } from "../consensus/wire.ts";
+import type { ResEnvelope } from "../p2p/peer.ts";
+import { MAX_REPLY_BYTES } from "./protocol.ts";
+import { encodeRecord } from "../chain/registry.ts";
+import {
+  CheckpointError,
+  MAX_CHECKPOINT_WINDOW,
+  checkpointAnchorHeight,
+  checkpointWindowFrom,
+  parseStateAtPage,
+  verifyCheckpointState,
+  type CheckpointState,
+  type StateAtBlock,
+  type StateAtPage,
+  type VerifiedCheckpoint,
+} from "../chain/checkpoint.ts";
+
+/** Node policy: a checkpoint more than this many blocks below the head is not served (the undo walk to it costs that many blocks a page). */
+export const MAX_STATE_AT_DEPTH = 4096;
+/** Accounts in one page (about 110 bytes each as JSON: about 1 MiB). */
+export const STATE_AT_ACCOUNTS_PER_PAGE = 8192;
+/** Validator records in one page (about 300 bytes each as JSON: about 0.6 MiB). */
+export const STATE_AT_RECORDS_PER_PAGE = 2048;
+
+const stateAtReq = z.object({ height: uint, hash: hex32, cursor: z.string().max(80).nullish() }).strict();
+
+/** Serves one `/data/state_at` page. */
+export async function serveStateAt(chain: Chain, data: unknown): Promise<ResEnvelope> {
+  const r = stateAtReq.safeParse(data);
+  if (!r.success) return { ok: false, data: null, errors: [formatZodError(r.error)] };
+  const { height, hash } = r.data;
+  const p = chain.spec.params;
+  const fin = chain.finalizedCheckpoint;
+  const refuse = (why: string): ResEnvelope => ({ ok: false, data: null, errors: [`${why}; the finalized checkpoint here is ${fin.height}:${fin.hash}`] });
+  if (height === 0 || height % p.checkpoint_interval !== 0) return refuse(`height ${height} is not a checkpoint height k·${p.checkpoint_interval} (k >= 1)`);
+  if (height > fin.height) return refuse(`checkpoint ${height} is not finalized here`);
+  const meta = await chain.getCanonicalMeta(height);
+  if (!meta || meta.hash !== hash) return refuse(`${hash} is not the block at height ${height} here`);
+  if (chain.head.height - height > MAX_STATE_AT_DEPTH) return refuse(`checkpoint ${height} is more than ${MAX_STATE_AT_DEPTH} blocks below the head`);
+  const anchorHeight = checkpointAnchorHeight(height, p);
+  const anchor = anchorHeight === 0 ? undefined : await chain.getCanonicalMeta(anchorHeight);
+  const base = chain.base;
+  const pruned = (): ResEnvelope => ({ ok: false, data: null, errors: [`pruned below checkpoint ${base?.checkpoint.height}: blocks below height ${base?.window_from} are not held`] });
+  if (anchorHeight > 0 && !anchor) return pruned();
+  const anchorFinalized = anchor ? ((await chain.finalityOf(anchor.hash))?.finalized.height ?? 0) : 0;
+  const windowFrom = checkpointWindowFrom(height, p, anchorFinalized);
+  if (base && windowFrom < base.window_from) return pruned();
+  const page: StateAtPage = {
+    checkpoint: { height, hash },
+    window_from: windowFrom,
+    total_weight: meta.total_weight,
+    blocks: [],
+    accounts: [],
+    validators: [],
+    next_cursor: null,
+  };
+  const cursor = r.data.cursor ?? `b${windowFrom}`;
+  const bad = (): ResEnvelope => ({ ok: false, data: null, errors: [`bad cursor "${cursor}"`] });
+  if (cursor.startsWith("b")) {
+    if (!/^b[0-9]{1,15}$/.test(cursor)) return bad();
+    const from = Number(cursor.slice(1));
+    if (from < windowFrom || from > height) return bad();
+    let bytes = 0;
+    for (let h = from; h <= height; h++) {
+      const m = await chain.getCanonicalMeta(h);
+      const block = m && (await chain.getBlock(m.hash));
+      const finality = m && (await chain.finalityOf(m.hash));
+      if (!m || !block || !finality) return pruned();
+      // The window's first block's changes cannot be checked (its parent's header is not sent) but at height 1.
+      const changes = h > windowFrom || h === 1 ? ((await chain.changesOf(m.hash)) ?? null) : null;
+      const item: StateAtBlock = { block, finality, changes };
+      const size = Buffer.byteLength(JSON.stringify(item));
+      if (page.blocks.length > 0 && bytes + size > MAX_REPLY_BYTES) {
+        page.next_cursor = `b${h}`;
+        break;
+      }
+      page.blocks.push(item);
+      bytes += size;
+    }
+    page.next_cursor ??= "a";
+  } else if (cursor.startsWith("a")) {
+    const after = cursor.slice(1);
+    if (after !== "" && !/^[0-9a-f]{64}$/.test(after)) return bad();
+    const got = await chain.accountsAt(meta, after || undefined, STATE_AT_ACCOUNTS_PER_PAGE);
+    page.accounts = got.accounts;
+    page.next_cursor = got.done ? "v" : `a${got.accounts[got.accounts.length - 1]![0]}`;
+  } else if (cursor.startsWith("v")) {
+    const after = cursor.slice(1);
+    if (after !== "" && !/^[0-9a-f]{64}$/.test(after)) return bad();
+    const records = (await chain.registryAfter(meta)).all().filter((x) => x.ebid > after);
+    page.validators = records.slice(0, STATE_AT_RECORDS_PER_PAGE).map(encodeRecord);
+    page.next_cursor = records.length > STATE_AT_RECORDS_PER_PAGE ? `v${page.validators[page.validators.length - 1]!.ebid}` : null;
+  } else {
+    return bad();
+  }
+  return { ok: true, data: page, errors: null };
+}
+
+/** A peer that answers requests (p2p/peer.ts `Peer`). */
+export interface StateAtSource {
+  request(path: string, data: unknown, timeoutMs?: number): Promise<ResEnvelope>;
+}
+
+/** Most pages one fetch reads from a peer: the window's blocks, then accounts and records (a bound against a peer that pages forever). */
+export const MAX_STATE_AT_PAGES = 4096;
+
+/**
+ * Fetches the whole state at `checkpoint` from one peer, page by page, and verifies it.
+ * @throws CheckpointError when the peer sends something malformed or that does not verify (strike it);
+ *   StateAtRefused when it answers `ok: false` or not at all (no strike: it may have moved on)
+ */
+export async function fetchStateAt(spec: ChainSpec, checkpoint: Checkpoint, peer: StateAtSource, timeoutMs = 30_000): Promise<VerifiedCheckpoint> {
+  const state: CheckpointState = { checkpoint, window_from: 0, total_weight: "0", blocks: [], accounts: [], validators: [] };
+  let cursor: string | null = null;
+  for (let pages = 0; ; pages++) {
+    if (pages >= MAX_STATE_AT_PAGES) throw new CheckpointError(`state_at took more than ${MAX_STATE_AT_PAGES} pages`);
+    const res = await peer.request("/data/state_at", { height: checkpoint.height, hash: checkpoint.hash, cursor }, timeoutMs);
+    if (!res.ok) throw new StateAtRefused(Array.isArray(res.errors) && typeof res.errors[0] === "string" ? res.errors[0] : "refused");
+    const page = parseStateAtPage(res.data);
+    if (pages === 0) Object.assign(state, { window_from: page.window_from, total_weight: page.total_weight });
+    if (page.checkpoint.height !== checkpoint.height || page.checkpoint.hash !== checkpoint.hash || page.window_from !== state.window_from || page.total_weight !== state.total_weight) {
+      throw new CheckpointError("state_at pages disagree on the checkpoint, the window or the weight");
+    }
+    state.blocks.push(...page.blocks);
+    state.accounts.push(...page.accounts);
+    state.validators.push(...page.validators);
+    if (state.blocks.length > MAX_CHECKPOINT_WINDOW) throw new CheckpointError(`state_at window holds more than ${MAX_CHECKPOINT_WINDOW} blocks`);
+    if (page.next_cursor === null) break;
+    if (page.next_cursor === cursor) throw new CheckpointError("state_at cursor does not move");
+    cursor = page.next_cursor;
+  }
+  return verifyCheckpointState(spec, checkpoint, state);
+}
+
+/** A peer refused or did not answer a `/data/state_at` request (not a fault: it may not hold that checkpoint). */
+export class StateAtRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StateAtRefused";
+  }
+}
+
+/** What fetching a checkpoint's state reads of the P2P layer. */
+export interface CheckpointFetchModules<P extends StateAtSource> {
+  /** peers ready now */
+  peers(): P[];
+  /** strikes a peer that served a state that does not verify */
+  penalize(peer: P, reason: string): void;
+  log: Logger;
+}
+
+/**
+ * Asks ready peers, one after another, for the state at `checkpoint` until one serves a state that
+ * verifies; a peer whose state does not verify is struck and not asked again; a peer that refuses
+ * is asked again after a while (it may finalize the checkpoint later). Waits for peers until
+ * `timeoutMs` has passed.
+ * @throws CheckpointError naming the last refusals when no peer served it in time
+ */
+export async function fetchCheckpointState<P extends StateAtSource>(
+  spec: ChainSpec,
+  checkpoint: Checkpoint,
+  m: CheckpointFetchModules<P>,
+  o: { timeoutMs: number; retryMs?: number },
+): Promise<VerifiedCheckpoint> {
+  const deadline = Date.now() + o.timeoutMs;
+  const struck = new Set<P>();
+  const errors = new Map<P, string>();
+  for (;;) {
+    for (const peer of m.peers()) {
+      if (struck.has(peer)) continue;
+      try {
+        const v = await fetchStateAt(spec, checkpoint, peer);
+        m.log.info({ height: checkpoint.height, hash: checkpoint.hash, window_from: v.window_from, accounts: v.accounts.length, validators: v.validators.length }, "Checkpoint state verified");
+        return v;
+      } catch (e) {
+        const msg = (e as Error).message;
+        errors.set(peer, msg);
+        if (e instanceof CheckpointError) {
+          struck.add(peer);
+          m.penalize(peer, `state_at: ${msg}`);
+          m.log.warn({ err: msg }, "Checkpoint state refused: trying another peer");
+        } else {
+          m.log.info({ err: msg }, "A peer did not serve the checkpoint state");
+        }
+      }
+      if (Date.now() > deadline) break;
+    }
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, o.retryMs ?? 500));
+  }
+  const last = [...errors.values()].slice(-3);
+  throw new CheckpointError(`no peer served the state at checkpoint ${checkpoint.height}:${checkpoint.hash} within ${Math.round(o.timeoutMs / 1000)} s${last.length ? ` (${last.join("; ")})` : " (no peer was ready)"}`);
+}
