@@ -66,7 +66,14 @@ export function blockRoutes(m: ApiModules): Hono {
     else throw badRequest("expected a height (decimal) or a block hash (64 lowercase hex chars)");
     const meta = hash ? await m.chain.getMeta(hash) : undefined;
     const block = meta ? await m.chain.getBlock(meta.hash) : undefined;
-    if (!meta || !block) throw notFound(`no block ${id}`);
+    if (!meta || !block) {
+      // A node started from a checkpoint holds no block between genesis and its window (docs/protocol.md §9.7).
+      const base = m.chain.base;
+      if (base && /^[0-9]{1,15}$/.test(id) && Number(id) > 0 && Number(id) < base.window_from) {
+        throw notFound(`no block ${id}: pruned below checkpoint ${base.checkpoint.height} (this node started from it and holds blocks from height ${base.window_from})`);
+      }
+      throw notFound(`no block ${id}`);
+    }
     return c.json(toMinerBlock(block, meta));
   });
   return app;

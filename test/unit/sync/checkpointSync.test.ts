@@ -127,6 +127,10 @@ test("a node started with --checkpoint reaches the tip with the same state, refu
   const r = await handleSyncRequest(b.chain, "/data/miner_block/range", { from_index: 1, to_index: 5 });
   assert.equal(r.ok, false);
   assert.match(String((r.errors as string[])[0]), new RegExp(`pruned below checkpoint ${cp.height}`));
+  // ... and the API answers 404 naming the checkpoint.
+  const api = await fetch(`http://127.0.0.1:${b.apiPort}/api/blocks/1`);
+  assert.equal(api.status, 404);
+  assert.match(JSON.stringify(await api.json()), new RegExp(`pruned below checkpoint ${cp.height}`));
   // A branch without the checkpoint: its block at the checkpoint's height is refused.
   await assert.rejects(b.chain.importBlock(sibling, { source: "test" }), (e: unknown) => e instanceof BlockError && e.code === "FINALITY_CONFLICT");
   // Three more epochs built on b (pools, anchors, finality floors and attestation ancestors read
