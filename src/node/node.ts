@@ -23,7 +23,7 @@ import type { Peer } from "../p2p/peer.ts";
 import type { Message, MessageOf } from "../p2p/messages.ts";
 import { Syncer, type SyncerOptions } from "../sync/syncer.ts";
 import { handleSyncRequest } from "../sync/protocol.ts";
-import { refuseCheckpointOnChain, startFromCheckpoint } from "../sync/checkpointStart.ts";
+import { refuseCheckpointOnChain, startFromCheckpoint } from "./checkpointStart.ts";
 import { SnapshotUpdater } from "../producer/snapshot.ts";
 import { ClaimReceipts } from "../producer/claims.ts";
 import { Producer } from "../producer/producer.ts";

@@ -14,7 +14,7 @@ import type { Checkpoint } from "../consensus/finality.ts";
 import { PeerManager } from "../p2p/peerManager.ts";
 import type { P2POptions } from "../p2p/options.ts";
 import type { LocalIdentity } from "../p2p/peer.ts";
-import { fetchCheckpointState } from "./stateAt.ts";
+import { fetchCheckpointState } from "../sync/stateAt.ts";
 
 /** How long a checkpoint start waits for a peer to serve the state (ms) unless told otherwise. */
 export const CHECKPOINT_FETCH_TIMEOUT_MS = 60_000;
