@@ -20,6 +20,7 @@ import type { Checkpoint } from "../consensus/finality.ts";
 import { formatZodError, hex32, uint } from "../consensus/wire.ts";
 import type { ResEnvelope } from "../p2p/peer.ts";
 import { MAX_REPLY_BYTES } from "./protocol.ts";
+import { busyRetryMs } from "./syncer.ts";
 import { encodeRecord } from "../chain/registry.ts";
 import {
   CheckpointError,
@@ -120,6 +121,9 @@ export interface StateAtSource {
   request(path: string, data: unknown, timeoutMs?: number): Promise<ResEnvelope>;
 }
 
+/** `busy` replies waited out in one fetch before the peer counts as not serving. */
+export const MAX_STATE_AT_BUSY_WAITS = 200;
+
 /** Most pages one fetch reads from a peer: the window's blocks, then accounts and records (a bound against a peer that pages forever). */
 export const MAX_STATE_AT_PAGES = 4096;
 
@@ -131,9 +135,17 @@ export const MAX_STATE_AT_PAGES = 4096;
 export async function fetchStateAt(spec: ChainSpec, checkpoint: Checkpoint, peer: StateAtSource, timeoutMs = 30_000): Promise<VerifiedCheckpoint> {
   const state: CheckpointState = { checkpoint, window_from: 0, total_weight: "0", blocks: [], accounts: [], validators: [] };
   let cursor: string | null = null;
+  let busyWaits = 0;
   for (let pages = 0; ; pages++) {
     if (pages >= MAX_STATE_AT_PAGES) throw new CheckpointError(`state_at took more than ${MAX_STATE_AT_PAGES} pages`);
     const res = await peer.request("/data/state_at", { height: checkpoint.height, hash: checkpoint.hash, cursor }, timeoutMs);
+    // A peer's served-byte budget (docs/protocol.md §9.6) paces a large state: wait as it says and ask again.
+    const wait = res.ok ? undefined : busyRetryMs(res.errors);
+    if (wait !== undefined && busyWaits++ < MAX_STATE_AT_BUSY_WAITS) {
+      await new Promise((r) => setTimeout(r, wait));
+      pages--;
+      continue;
+    }
     if (!res.ok) throw new StateAtRefused(Array.isArray(res.errors) && typeof res.errors[0] === "string" ? res.errors[0] : "refused");
     const page = parseStateAtPage(res.data);
     if (pages === 0) Object.assign(state, { window_from: page.window_from, total_weight: page.total_weight });

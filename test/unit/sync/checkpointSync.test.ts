@@ -8,6 +8,7 @@
 // flag on a data dir that holds a chain.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import pino from "pino";
 import { VisionNode } from "../../../src/node/node.ts";
 import { attestOn, blockFor, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
@@ -155,4 +156,36 @@ test("--checkpoint on a data dir that holds a chain is refused with one line; th
   assert.deepEqual(b.chain.base?.checkpoint, startedFrom);
   const block = await childOf(b.chain, b.chain.head);
   assert.equal((await b.chain.importBlock(block)).status, "imported");
+});
+
+test("a node started from a checkpoint does not sync from a peer whose longer chain forks below the checkpoint, and asks it for nothing below it", async () => {
+  // c: a's blocks up to three below the checkpoint b started from, then a longer branch of its own.
+  const forkAt = startedFrom.height - 3;
+  const cdir = tempDir();
+  const fork = await openTestChain(spec, cdir.dir);
+  for (let h = 1; h <= forkAt; h++) await fork.chain.importBlock((await a.chain.getBlock((await a.chain.getCanonicalMeta(h))!.hash))!);
+  while (fork.chain.head.height <= b.chain.head.height + 2) assert.equal((await fork.chain.importBlock(await blockFor(fork.chain, fork.chain.head, keys, 1))).status, "imported");
+  await fork.close();
+  const lines: string[] = [];
+  const log = pino({ level: "info" }, { write: (l: string) => void lines.push(l) });
+  await b.close();
+  b = await VisionNode.init(opts(dirs[1]!.dir, [], {}), log);
+  const head = b.chain.head.hash;
+  const asked: { path: string; from?: number }[] = [];
+  const c = await VisionNode.init(opts(cdir.dir, [`ws://127.0.0.1:${b.p2p.port}`]), silentLog);
+  try {
+    const served = c.p2p as unknown as { handlers: { onRequest: (p: unknown, path: string, data: unknown) => Promise<unknown> } };
+    const onRequest = served.handlers.onRequest;
+    served.handlers.onRequest = (p, path, data) => {
+      asked.push({ path, from: (data as { from_index?: number } | null)?.from_index });
+      return onRequest(p, path, data);
+    };
+    await waitFor(() => lines.some((l) => l.includes("does not contain our checkpoint")) || undefined, 10_000, "b refusing c's chain");
+    assert.equal(b.chain.head.hash, head, "b kept its head");
+    assert.ok(c.chain.head.height > b.chain.head.height);
+    assert.deepEqual(asked.filter((x) => x.path !== "/data/find_ancestor" && x.path !== "/data/chain_info"), [], "b asked c for no blocks");
+  } finally {
+    await c.close();
+    cdir.cleanup();
+  }
 });
