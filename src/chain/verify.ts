@@ -54,6 +54,11 @@ export async function verifyDataDir(dataDir: string, spec: ChainSpec, onProgress
       problem(`genesis ${storedGenesis ?? "(none)"} is not this chain spec's ${genesis.hash}`);
       return report;
     }
+    const base = await db.getCheckpointBase();
+    if (base) {
+      problem(`this data dir started from checkpoint ${base.checkpoint.height}:${base.checkpoint.hash} (docs/protocol.md §9.7) and holds no blocks below height ${base.window_from}: verify replays from genesis and cannot check it`);
+      return report;
+    }
 
     // 1. Every stored block.
     for await (const block of db.blocks()) {

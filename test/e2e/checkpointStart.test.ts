@@ -14,7 +14,7 @@ import { waitFor } from "../helpers/net.ts";
 const keys = makeKeys(4);
 const spec = makeSpec(keys);
 
-test("vision-node start --checkpoint H:HASH (and --checkpoint-url) joins a running node at its tip from the checkpoint", async () => {
+test("vision-node start --checkpoint H:HASH (and --checkpoint-url) joins a running node at its tip from the checkpoint and is eligible", async () => {
   const t = tempDir();
   const nodes: NodeProc[] = [];
   try {
@@ -39,6 +39,7 @@ test("vision-node start --checkpoint H:HASH (and --checkpoint-url) joins a runni
     for (const n of [b, c2]) {
       assert.ok(n.logs.some((l) => l.msg === "Checkpoint state verified"), "the state was fetched and verified");
       await waitFor(async () => (await getJson<{ hash: string }>(`${n.api}/api/chain/head`)).hash === head.hash || undefined, 20_000, "at a's tip");
+      await waitFor(async () => (await getJson<{ eligible: boolean }>(`${n.api}/api/mining/status`)).eligible || undefined, 20_000, "eligible");
       const below = await fetch(`${n.api}/api/blocks/1`);
       assert.equal(below.status, 404, "no block below the window");
     }

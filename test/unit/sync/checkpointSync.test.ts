@@ -19,6 +19,7 @@ import { BlockError } from "../../../src/chain/errors.ts";
 import { CheckpointError, type StateAtPage } from "../../../src/chain/checkpoint.ts";
 import { fetchCheckpointState, fetchStateAt, serveStateAt, StateAtRefused, type StateAtSource } from "../../../src/sync/stateAt.ts";
 import { handleSyncRequest } from "../../../src/sync/protocol.ts";
+import { verifyDataDir } from "../../../src/chain/verify.ts";
 
 const keys = makeKeys(4);
 const spec = makeSpec(keys);
@@ -151,6 +152,10 @@ test("--checkpoint on a data dir that holds a chain is refused with one line; th
   const cp = a.chain.finalizedCheckpoint;
   await b.close();
   await assert.rejects(VisionNode.init(opts(dirs[1]!.dir, [], { checkpoint: cp }), silentLog), (e: unknown) => /--checkpoint needs an empty data dir/.test((e as Error).message) && !(e as Error).message.includes("\n"));
+  // `db verify` replays from genesis: it says why it cannot check this data dir.
+  const report = await verifyDataDir(dirs[1]!.dir, spec);
+  assert.equal(report.ok, false);
+  assert.match(report.problems[0]!, new RegExp(`started from checkpoint ${startedFrom.height}:`));
   b = await VisionNode.init(opts(dirs[1]!.dir), silentLog);
   assert.equal(b.chain.head.hash, a.chain.head.hash);
   assert.deepEqual(b.chain.base?.checkpoint, startedFrom);
