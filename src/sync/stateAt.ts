@@ -20,7 +20,7 @@ import type { Checkpoint } from "../consensus/finality.ts";
 import { formatZodError, hex32, uint } from "../consensus/wire.ts";
 import type { ResEnvelope } from "../p2p/peer.ts";
 import { MAX_REPLY_BYTES } from "./protocol.ts";
-import { busyRetryMs } from "./syncer.ts";
+import { busyRetryMs } from "./busy.ts";
 import { encodeRecord } from "../chain/registry.ts";
 import {
   CheckpointError,
