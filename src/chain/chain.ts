@@ -515,7 +515,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     while (m && m.height >= window.from && m.height > 0) {
       live.add(m.producer);
       for (const a of m.attesters) live.add(a);
-      m = await this.getMeta(m.parent_hash);
+      m = (await this.getMeta(m.parent_hash)) ?? this.pruned(m.height - 1, window.from);
     }
     const pool = poolForEpoch(epoch, registry.all(), live, await this.finalityFloor(anchor));
     this.pools.set(key, pool);
@@ -533,7 +533,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     while (m && m.height >= window.from && m.height > 0) {
       floor.add(m.producer);
       for (const a of m.attesters) floor.add(a);
-      m = await this.getMeta(m.parent_hash);
+      m = (await this.getMeta(m.parent_hash)) ?? this.pruned(m.height - 1, window.from);
     }
     return floor;
   }
@@ -1044,6 +1044,14 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
     this.difficulties.set(parent.hash, d);
     return d;
+  }
+
+  // A walk down a branch found no block at `height`: below `needed` that ends the walk (undefined);
+  // at or above it the chain started from a checkpoint whose window is too short, which must not
+  // pass for a shorter liveness window or floor (a pool other nodes would not compute).
+  private pruned(height: number, needed: number): undefined {
+    if (height < needed) return undefined;
+    throw new Error(`pruned below checkpoint ${this._base?.checkpoint.height ?? "?"}: no block at height ${height} is held`);
   }
 
   // The block at `height` on the branch ending at `tip` (height <= tip.height): parent links off the
