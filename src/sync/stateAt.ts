@@ -44,8 +44,18 @@ export const STATE_AT_RECORDS_PER_PAGE = 2048;
 
 const stateAtReq = z.object({ height: uint, hash: hex32, cursor: z.string().max(80).nullish() }).strict();
 
+/** Page bounds of `/data/state_at` replies (the defaults are the protocol's; tests page smaller). */
+export interface StateAtLimits {
+  /** bytes of blocks (their items' JSON) a page holds, at least one block */
+  blockBytes: number;
+  accounts: number;
+  records: number;
+}
+
 /** Serves one `/data/state_at` page. */
-export async function serveStateAt(chain: Chain, data: unknown): Promise<ResEnvelope> {
+export async function serveStateAt(chain: Chain, data: unknown, limits?: StateAtLimits): Promise<ResEnvelope> {
+  // Read here, not at load: protocol.ts (MAX_REPLY_BYTES) imports this module.
+  const lim = limits ?? { blockBytes: MAX_REPLY_BYTES, accounts: STATE_AT_ACCOUNTS_PER_PAGE, records: STATE_AT_RECORDS_PER_PAGE };
   const r = stateAtReq.safeParse(data);
   if (!r.success) return { ok: false, data: null, errors: [formatZodError(r.error)] };
   const { height, hash } = r.data;
@@ -90,7 +100,7 @@ export async function serveStateAt(chain: Chain, data: unknown): Promise<ResEnve
       const changes = h > windowFrom || h === 1 ? ((await chain.changesOf(m.hash)) ?? null) : null;
       const item: StateAtBlock = { block, finality, changes };
       const size = Buffer.byteLength(JSON.stringify(item));
-      if (page.blocks.length > 0 && bytes + size > MAX_REPLY_BYTES) {
+      if (page.blocks.length > 0 && bytes + size > lim.blockBytes) {
         page.next_cursor = `b${h}`;
         break;
       }
@@ -101,15 +111,15 @@ export async function serveStateAt(chain: Chain, data: unknown): Promise<ResEnve
   } else if (cursor.startsWith("a")) {
     const after = cursor.slice(1);
     if (after !== "" && !/^[0-9a-f]{64}$/.test(after)) return bad();
-    const got = await chain.accountsAt(meta, after || undefined, STATE_AT_ACCOUNTS_PER_PAGE);
+    const got = await chain.accountsAt(meta, after || undefined, lim.accounts);
     page.accounts = got.accounts;
     page.next_cursor = got.done ? "v" : `a${got.accounts[got.accounts.length - 1]![0]}`;
   } else if (cursor.startsWith("v")) {
     const after = cursor.slice(1);
     if (after !== "" && !/^[0-9a-f]{64}$/.test(after)) return bad();
     const records = (await chain.registryAfter(meta)).all().filter((x) => x.ebid > after);
-    page.validators = records.slice(0, STATE_AT_RECORDS_PER_PAGE).map(encodeRecord);
-    page.next_cursor = records.length > STATE_AT_RECORDS_PER_PAGE ? `v${page.validators[page.validators.length - 1]!.ebid}` : null;
+    page.validators = records.slice(0, lim.records).map(encodeRecord);
+    page.next_cursor = records.length > lim.records ? `v${page.validators[page.validators.length - 1]!.ebid}` : null;
   } else {
     return bad();
   }

@@ -100,6 +100,23 @@ test("state_at serves the finalized checkpoint in pages that verify against its 
   assert.deepEqual(struck, [liar], "the peer whose state did not verify was struck, the honest one was not");
 });
 
+test("state_at pages: blocks cut by bytes, accounts and records a few at a time, joined into the same verified state", async () => {
+  const cp = a.chain.finalizedCheckpoint;
+  const whole = await fetchStateAt(spec, cp, servingPeer(a.chain));
+  const cursors: (string | null)[] = [];
+  const paged = await fetchStateAt(spec, cp, {
+    async request(_path, data) {
+      cursors.push((data as { cursor: string | null }).cursor);
+      return serveStateAt(a.chain, data, { blockBytes: 1, accounts: 1, records: 1 });
+    },
+  });
+  assert.deepEqual(paged, whole);
+  const n = whole.blocks.length + whole.accounts.length + whole.validators.length;
+  assert.equal(cursors.length, n, "one block, account or record a page");
+  assert.equal(cursors[0], null);
+  assert.ok(cursors.includes("a") && cursors.includes("v"));
+});
+
 test("state_at refuses a hash that is not the serving chain's checkpoint, a height that is not finalized, and bad cursors", async () => {
   const cp = a.chain.finalizedCheckpoint;
   const wrong = { height: cp.height, hash: sibling.hash };
