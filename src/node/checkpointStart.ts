@@ -50,9 +50,10 @@ export async function startFromCheckpoint(
   if (p2p.opts.peers.length === 0) throw new ChainSpecError("--checkpoint: no peers to fetch the checkpoint's state from (give --peers, or a chain spec with bootnodes)");
   log.info({ height: checkpoint.height, hash: checkpoint.hash }, "Starting from a checkpoint: fetching its state from peers");
   const genesisHash = genesisBlock(spec).hash;
-  // Its own listener on a free loopback port: the node's P2P port is bound after the chain opens.
+  // Its own listener on a free loopback port (the node's P2P port is bound after the chain opens),
+  // dialling the configured peers only: nothing learned here outlives it.
   const pm = new PeerManager(
-    { ...p2p.opts, host: "127.0.0.1", port: 0, advertiseUrl: undefined },
+    { ...p2p.opts, host: "127.0.0.1", port: 0, advertiseUrl: undefined, discovery: false },
     p2p.identity,
     {
       status: () => ({ height: 0, tip_hash: genesisHash }),
