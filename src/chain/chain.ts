@@ -161,6 +161,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   private storing: string | undefined;
   private _txRules: TxRules | undefined;
   private _base: StoredCheckpointBase | undefined;
+  // the state after the block accountsAt last read, while the head has not moved since
+  private accountsView: { hash: string; view: StateView } | undefined;
 
   private constructor(
     private readonly opts: Required<ChainOptions>,
@@ -270,7 +272,10 @@ export class Chain extends EventEmitter<ChainEvents> {
    */
   async accountsAt(meta: BlockMeta, after: string | undefined, limit: number): Promise<{ accounts: [string, string, number, number][]; done: boolean }> {
     for (;;) {
-      const view = await this.stateAt(meta);
+      // The pages of one state_at fetch read the same state: one view, kept while the head stays.
+      const kept = this.accountsView;
+      const view = kept && kept.hash === meta.hash && kept.view.current ? kept.view : await this.stateAt(meta);
+      this.accountsView = { hash: meta.hash, view };
       const accounts: [string, string, number, number][] = [];
       let done = true;
       for await (const [address, [balance, nonce, index]] of this.db.accounts(after)) {
