@@ -93,8 +93,10 @@ test("4 validators: one down, finality goes on; two down, blocks go on and final
       const now = h.map((x) => `${x.height}/${x.justified?.height}/${x.finalized.height}`).join(" ");
       if (now !== seen) print(`  head/justified/finalized: ${(seen = now)}`);
     });
-    for (const x of n.nodes) print(`${x.name}: ${readFileSync(join(x.dataDir, "node.log"), "utf8").split("\n").filter((l) => l.includes("Slashing protection") || l.includes('"level":40')).slice(-12).map((l) => l.slice(0, 300)).join("\n  ")}`);
+    for (const x of n.nodes) print(`${x.name}: ${readFileSync(join(x.dataDir, "node.log"), "utf8").split("\n").filter((l) => /slash|"level":[45]0/i.test(l)).slice(-12).map((l) => l.slice(0, 300)).join("\n  ")}`);
     const blocks = maxOf(resumed, (x) => x.height) - syncedAt;
+    const slashed = (await getJson<{ validators: { ebid: string; slashed?: boolean }[] }>(`${n.nodes[0]!.api}/api/validators`)).validators.filter((v) => v.slashed);
+    print(`slashed validators: ${slashed.map((v) => n.nameOf(v.ebid)).join(", ") || "none"}`);
     print(`resumed: finalized ${maxOf(resumed, (x) => x.finalized.height)} ${blocks} blocks after all four were in sync at ${syncedAt}`);
     assert.ok(blocks <= 6 * I, `finality resumed ${blocks} blocks after the validators were back in sync (bound ${6 * I})`);
 
