@@ -82,8 +82,9 @@ test("4 validators: one down, finality goes on; two down, blocks go on and final
 
     // Both back: once they are in sync, finality resumes within two checkpoint intervals: their votes
     // start at the next checkpoint (the doppelganger wait: up to one more interval), justify it, and
-    // the next one's justification finalizes it. Measured 6 to 17 blocks (I = 4): a target after the
-    // return is now and then not justified, which costs an interval. Bound: 6·I blocks.
+    // the next one's justification finalizes it. Measured 6 to 17 blocks (I = 4): now and then a
+    // target is not justified, which costs an interval (one way: its checkpoint block is reorged after
+    // votes for it, and slashing protection forbids a second vote for that target height). Bound: 6·I.
     n.start(c);
     n.start(dd);
     await settled(n, 90_000);
