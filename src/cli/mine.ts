@@ -1,7 +1,8 @@
 /**
  * `vision-node mine`: an external miner for the chain-core mining API. Loop: `POST /mine_block` for
- * the key's EBID, mine the template's seal hash with worker threads, sign the header, `POST
- * /submit_block`. While mining it polls `/api/chain/head`; when the tip moves off the template's
+ * the key's EBID, mine the template's seal hash with worker threads, sign the header for the
+ * template's chain (its `genesis_hash`: block signatures bind the chain, docs/protocol.md §3.3),
+ * `POST /submit_block` with the template's body (transfers, attestations, slashing items). While mining it polls `/api/chain/head`; when the tip moves off the template's
  * parent the job is aborted and a fresh template fetched (stale-template detection). Requests time
  * out after 10 s and are retried with backoff (1 s doubling to 30 s); a refused block is reported,
  * never resubmitted.
@@ -12,7 +13,7 @@ import { nextMix, revealMessage } from "../consensus/randao.ts";
 import { MinerPool } from "../producer/pow/minerPool.ts";
 import { sealBlock } from "../producer/blockBuilder.ts";
 import { sealHash } from "../consensus/hashing.ts";
-import type { Attestation, Block, Header, Tx } from "../consensus/types.ts";
+import type { Attestation, Block, Header, SlashingItem, Tx } from "../consensus/types.ts";
 
 /** Flags of `mine`. */
 export interface MineFlags {
@@ -27,7 +28,17 @@ export interface MineFlags {
 
 /** A `/mine_block` answer, as this client uses it. */
 interface TemplateAnswer {
-  block_template: { header: Header; txs: Tx[]; attestations: Attestation[]; target_difficulty: number; valid_from: number; reveal_required?: boolean };
+  block_template: {
+    header: Header;
+    txs: Tx[];
+    attestations: Attestation[];
+    slashings: SlashingItem[];
+    /** the chain's genesis hash, which the block signature covers */
+    genesis_hash: string;
+    target_difficulty: number;
+    valid_from: number;
+    reveal_required?: boolean;
+  };
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -113,7 +124,7 @@ export async function runMiner(f: MineFlags, signal: AbortSignal, print: (line: 
         if (!signal.aborted) print(`⏭️ Template for block ${header.height} went stale, fetching a new one`);
         continue;
       }
-      const block: Block = sealBlock({ ...header, nonce: result.nonce }, t, key.secretKey);
+      const block: Block = sealBlock({ ...header, nonce: result.nonce }, t, key.secretKey, t.genesis_hash);
       const rate = result.elapsedMs > 0 ? Math.round(result.hashes / (result.elapsedMs / 1000)) : 0;
       try {
         const r = await call(`${node}/submit_block`, { method: "POST", body: JSON.stringify({ block }) });

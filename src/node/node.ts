@@ -11,7 +11,7 @@ import { LRUCache } from "lru-cache";
 import type { Block, Attestation, Tx } from "../consensus/types.ts";
 import { Mempool, type AddOutcome } from "../chain/mempool.ts";
 import { TxError, txAddresses, txHash, type TxErrorCode } from "../chain/tx.ts";
-import { Domain, sign, verify } from "../consensus/signatures.ts";
+import { sign, verify } from "../consensus/signatures.ts";
 import { ChainDb } from "../storage/chainDb.ts";
 import { Chain, type HeadEvent } from "../chain/chain.ts";
 import { AttestationPool } from "../chain/attestationPool.ts";
@@ -170,7 +170,7 @@ export class VisionNode {
       if (offset !== 0) log.warn({ clock_offset_ms: offset }, "Clock offset in effect (testing)");
       const chain = await Chain.open({ spec: opts.spec, now }, { db, logger: log.child({ module: "chain" }) });
       cleanup.push(() => chain.close());
-      const evidence = new EvidencePool();
+      const evidence = new EvidencePool(chain.domains);
       const attestations = new AttestationPool({ epochLength: opts.spec.params.epoch_length });
       const mempool = new Mempool();
       const claims = new ClaimReceipts();
@@ -595,7 +595,7 @@ export class VisionNode {
     const fault = this.ffgShapeFault(a);
     if (fault) return this.p2p.penalize(peer, `attestation FFG vote: ${fault}`);
     if (this.attestations.full(a.ebid, a.height)) return; // a bounded few per (ebid, height): no verify, no relay
-    if (!verify(Domain.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
+    if (!verify(this.chain.domains.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
     this.seenAttestations.set(id, true);
     // A vote that conflicts with one seen before is evidence; one of this node's key (an old copy
     // of this data dir running elsewhere, or a restore) raises the protection record.
@@ -710,7 +710,7 @@ export class VisionNode {
       // through slashing protection (docs/protocol.md §6.6): recorded durably before it is signed;
       // refused (logged, counted) when it would conflict with a vote this key signed or was seen to sign
       const ffg = { source_height: source.height, source_hash: source.hash, target_height: target.height, target_hash: target.hash };
-      const a: Attestation | undefined = this.protection.signVote(ffg, () => ({ ...body, sig: sign(Domain.attest, body, this.key.secretKey) }));
+      const a: Attestation | undefined = this.protection.signVote(ffg, () => ({ ...body, sig: sign(this.chain.domains.attest, body, this.key.secretKey) }));
       if (!a) return;
       this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);
       this.attestations.add(a);

@@ -156,6 +156,7 @@ test("hostile P2P input is refused with a logged reason while the node keeps pro
     draftHeader({ parent: { hash: parent.hash, height: parent.header.height, mix: parent.header.mix }, producer: status.current_winner, slot: 0, timestamp: parent.header.timestamp + 500, attestations: [], stateRoot: parent.header.state_root, validatorsRoot: parent.header.validators_root, finalityRoot: parent.header.finality_root }),
     { attestations: [] },
     outsider.secretKey,
+    genesis,
   );
   c.ws.send(JSON.stringify({ type: "block", block: forged }) + "\n");
   c.ws.send('{"type":"block","block":{"hash":1}}\n{broken\n');

@@ -66,6 +66,8 @@ export function chainCoreRoutes(m: ApiModules): Hono {
         kind: plan.kind,
         valid_from: plan.opensAt,
         reveal_required: plan.mustReveal,
+        // block signatures bind the chain (docs/protocol.md §3.3): the miner signs for this genesis
+        genesis_hash: m.chain.genesis.hash,
       },
       target_difficulty: plan.difficulty,
       mining_metadata: { transaction_count: template.txs.length, total_fees: fees.toString(), block_reward: m.chain.spec.block_reward },

@@ -25,8 +25,8 @@ test("gossiped conflicting votes and stored equivocating blocks become evidence;
     const voter = keys.find((k) => k.ebid !== primary)!;
     const from = await lone.join();
     const g = { height: 0, hash: genesis };
-    const one = attest(voter, head.height, head.hash, { source: g, target: { height: I, hash: head.hash } });
-    const two = attest(voter, head.height, fakeHash(7), { source: g, target: { height: I, hash: fakeHash(7) } }); // another checkpoint at height I: a double vote
+    const one = attest(voter, head.height, head.hash, { source: g, target: { height: I, hash: head.hash } }, genesis);
+    const two = attest(voter, head.height, fakeHash(7), { source: g, target: { height: I, hash: fakeHash(7) } }, genesis); // another checkpoint at height I: a double vote
     for (const a of [one, two]) from.ws.send(JSON.stringify({ type: "attestation", attestation: a }) + "\n");
     await waitFor(() => node.evidence.size === 1, 3000, "the double vote held as evidence");
 
