@@ -309,7 +309,8 @@ export class VisionNode {
             const parent = chain.head;
             const plan = await powPlan(chain, parent, settings.minDifficulty);
             const fields = { producer, slot: null, timestamp: Math.max(now(), plan.opensAt), difficulty: plan.difficulty };
-            return { template: await buildTemplate({ chain, attestations, mempool, log }, parent, fields), plan };
+            // with the evidence pool, as the node's own producer and miner (docs/protocol.md §6.5)
+            return { template: await buildTemplate({ chain, attestations, mempool, log, evidence }, parent, fields), plan };
           },
           submit: (block) => node!.submitMinedBlock(block),
           settings,

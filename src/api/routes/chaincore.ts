@@ -62,6 +62,9 @@ export function chainCoreRoutes(m: ApiModules): Hono {
         seal_hash: toHex(sealHash(template.header)),
         txs: template.txs,
         attestations: template.attestations,
+        // the node's slashing evidence (docs/protocol.md §6.5): committed by the header's
+        // slashings_root and in its roots; none on pow chains
+        slashings: template.slashings,
         target_difficulty: plan.difficulty,
         kind: plan.kind,
         valid_from: plan.opensAt,

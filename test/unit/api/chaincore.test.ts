@@ -48,6 +48,8 @@ test("chain-core mining API: template, submit, stale, need_sync, wrong nonce, ad
     const tpl = await post(`${api}/mine_block`, { miner_address: miner.ebid, client_version: "test" });
     assert.equal(tpl.body.status, "template_created");
     const h = tpl.body.block_template.header;
+    assert.deepEqual(tpl.body.block_template.slashings, [], "pow chains carry no slashing items");
+    assert.equal(tpl.body.block_template.genesis_hash, node.chain.genesis.hash, "the chain the block is signed for");
     assert.equal(h.producer, miner.ebid);
     assert.equal(h.nonce, 0);
     assert.equal(h.slot, null);
