@@ -90,6 +90,9 @@ export async function runMiner(f: MineFlags, signal: AbortSignal, print: (line: 
         continue;
       }
       const t = tpl.block_template;
+      // protocol version 3 signs blocks for the chain's genesis (docs/protocol.md §3.3): a node that
+      // names none runs an older version, whose blocks this miner cannot sign
+      if (typeof t.genesis_hash !== "string" || !/^[0-9a-f]{64}$/.test(t.genesis_hash)) throw new Error("the node's template names no genesis_hash: it runs an older protocol version than this miner");
       // A Proof-of-Sync fallback that opens later: wait for it, then ask again (the tip may move first).
       const wait = t.valid_from - Date.now();
       if (wait > 1000) {
