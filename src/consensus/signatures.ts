@@ -94,11 +94,6 @@ function prefixOf(domain: SigningDomain): Uint8Array {
   return p;
 }
 
-/** The name of a signing domain, for messages. */
-export function domainName(domain: SigningDomain): Domain {
-  return typeof domain === "string" ? domain : domain.name;
-}
-
 /**
  * The bytes that are signed: utf8(domain) || H(JCS(obj without `sig`)) for an unbound domain,
  * utf8(domain) || genesis_hash (32 bytes) || H(JCS(obj without `sig`)) for a chain-bound one.

@@ -36,6 +36,9 @@ test("the signed bytes are utf8(domain) || genesis_hash || H(JCS(obj)) for block
   assert.equal(toHex(signingMessage(Domain.tx, obj)), toHex(concatBytes(utf8("vision-tx-v1"), hashJson(rest))));
   assert.equal(chainDomains(gA), chainDomains(gA), "one prefix per chain, computed once");
   assert.throws(() => chainDomains("AB".repeat(32)), /genesis hash/);
+  // the bare names of the chain-bound domains are refused: no call site can sign or verify without a chain
+  assert.throws(() => sign(Domain.block as never, obj, k0.secretKey), /bind the chain/);
+  assert.throws(() => verify(Domain.attest as never, obj, "00".repeat(64), k0.ebid), /bind the chain/);
 });
 
 test("a block and an attestation signed for chain A verify on chain A only", () => {
