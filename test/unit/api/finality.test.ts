@@ -51,6 +51,20 @@ test("finalized (the store's) and justified (the head branch's) in /api/chain/he
   }
 });
 
+test("GET /api/blocks/finalized: the finalized checkpoint's block, as /api/blocks/{height_or_hash} answers it", async () => {
+  const f = await finalityNode();
+  try {
+    const cp = f.node.chain.finalizedCheckpoint;
+    assert.equal(cp.height, I, "the fixture: cp(1) is finalized on the other branch only");
+    const block = await call(f.api, "GET", "/api/blocks/finalized", 200);
+    assert.deepEqual(block, await call(f.api, "GET", `/api/blocks/${cp.hash}`, 200));
+    assert.deepEqual([block.header.height, block.hash, block.is_canonical], [cp.height, cp.hash, true]);
+    await call(f.api, "GET", "/api/blocks/finalized?limit=1", 400);
+  } finally {
+    await f.close();
+  }
+});
+
 async function waitUntil(fn: () => boolean, what: string, ms = 5000): Promise<void> {
   const until = Date.now() + ms;
   while (!fn()) {
