@@ -187,7 +187,7 @@ test("transfers from the faucet submitted to one node are included, and every no
   assert.equal(refused.status, 400);
   const included = await waitFor(async () => {
     const st = await Promise.all(hashes.map((h) => getJson(`${nodes[2]!.api}/api/tx/${h}`)));
-    return st.every((x) => x.status === "included") ? st : undefined;
+    return st.every((x) => x.status === "included" || x.status === "finalized") ? st : undefined;
   }, 30_000, "all transfers included (seen from another node)");
   const top = Math.max(...included.map((x) => x.height as number));
   await waitFor(async () => (await Promise.all(nodes.map(height))).every((h) => h >= top), 20_000, "every node past the last transfer");

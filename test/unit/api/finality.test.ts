@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { WebSocket } from "ws";
 import { call } from "../../helpers/openapi.ts";
 import { finalityNode, I } from "../../helpers/finalityNode.ts";
+import { txHash } from "../../../src/chain/tx.ts";
 
 type Checkpoint = { height: number; hash: string };
 
@@ -60,6 +61,18 @@ test("GET /api/blocks/finalized: the finalized checkpoint's block, as /api/block
     assert.deepEqual(block, await call(f.api, "GET", `/api/blocks/${cp.hash}`, 200));
     assert.deepEqual([block.header.height, block.hash, block.is_canonical], [cp.height, cp.hash, true]);
     await call(f.api, "GET", "/api/blocks/finalized?limit=1", 400);
+  } finally {
+    await f.close();
+  }
+});
+
+test("GET /api/tx/{hash}: finalized at or below the finalized checkpoint, included above it, with the same fields", async () => {
+  const f = await finalityNode();
+  try {
+    const [low, high] = f.txs.map((t) => txHash(t)) as [string, string];
+    const at = async (h: number) => (await f.node.chain.getCanonicalMeta(h))!.hash;
+    assert.deepEqual(await call(f.api, "GET", `/api/tx/${low}`, 200), { hash: low, status: "finalized", height: 2, block_hash: await at(2) }, "height 2 <= the finalized checkpoint's 4");
+    assert.deepEqual(await call(f.api, "GET", `/api/tx/${high}`, 200), { hash: high, status: "included", height: 6, block_hash: await at(6) }, "height 6 is above it");
   } finally {
     await f.close();
   }
