@@ -184,6 +184,7 @@ export class VisionNode {
         sync: () => syncer.progress,
         powHashes: () => minerPool.totalHashes,
         eligible: () => snapshot.eligible,
+        finality: () => ({ finalized: chain.finalizedCheckpoint.height, justified: chain.justified.height }),
       });
       chain.on("revealVerified", () => metrics.randaoRevealsVerifiedTotal.inc());
       // This key's blocks and votes, wherever they come from (a sync after restoring an old data
