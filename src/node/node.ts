@@ -33,7 +33,7 @@ import { createMetrics, POW_SLOT_BUCKET, type Metrics } from "../metrics/index.t
 import type { Schedule } from "../chain/validation.ts";
 import { buildTemplate, powPlan } from "../producer/template.ts";
 import type { SubmitOutcome } from "../api/modules.ts";
-import { attachLiveStream, createApi, validatorActivity, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
+import { attachLiveStream, createApi, finalityView, validatorActivity, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 import { openDataDir } from "./dataDir.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
@@ -184,6 +184,10 @@ export class VisionNode {
         sync: () => syncer.progress,
         powHashes: () => minerPool.totalHashes,
         eligible: () => snapshot.eligible,
+        finality: () => {
+          const f = finalityView(chain); // the checkpoints the API reports
+          return { finalized: f.finalized.height, justified: f.justified.height };
+        },
       });
       chain.on("revealVerified", () => metrics.randaoRevealsVerifiedTotal.inc());
       // This key's blocks and votes, wherever they come from (a sync after restoring an old data
