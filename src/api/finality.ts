@@ -8,9 +8,11 @@
  *   nothing at or below it is ever reverted; the head always descends from it. It can be above the
  *   head branch's own `finalized` (`Chain.finalized`) while the votes that finalized it are on
  *   another branch.
- * - `justified`: the head branch's justified checkpoint (`Chain.justified`, the head's finality
- *   state §5a): the source of this node's next votes. After such a fork it can be below `finalized`
- *   until the head's branch carries the votes.
+ * - `justified`: the chain's justified checkpoint (§7, `Chain.justifiedCheckpoint`), the greatest
+ *   `justified` over the stored blocks descending from `finalized`; fork choice takes the head from
+ *   the blocks under it, so it is on the head's branch and never below `finalized`. The head
+ *   branch's own (`Chain.justified`, the source of this node's next votes) can lag it after a fork
+ *   whose other branch carried the votes.
  */
 import type { Chain } from "../chain/chain.ts";
 
@@ -22,8 +24,8 @@ export interface CheckpointJson {
 }
 
 /** `{finalized, justified}` as every surface reports them (copies: the chain's objects stay its own). */
-export function finalityView(chain: Pick<Chain, "finalizedCheckpoint" | "justified">): { finalized: CheckpointJson; justified: CheckpointJson } {
+export function finalityView(chain: Pick<Chain, "finalizedCheckpoint" | "justifiedCheckpoint">): { finalized: CheckpointJson; justified: CheckpointJson } {
   const f = chain.finalizedCheckpoint;
-  const j = chain.justified;
+  const j = chain.justifiedCheckpoint;
   return { finalized: { height: f.height, hash: f.hash }, justified: { height: j.height, hash: j.hash } };
 }

@@ -50,7 +50,7 @@ export function validatorLine(v: ValidatorLine): string {
 
 /**
  * The status screen's finality row: the finalized checkpoint (the chain's, docs/protocol.md §7), the
- * head branch's justified one, and the finality lag (head height - finalized height, blocks).
+ * chain's justified one, and the finality lag (head height - finalized height, blocks).
  */
 export function finalityLine(head: Head): string {
   if (!head.finalized || !head.justified) return "- (the node reports no checkpoints)";

@@ -91,8 +91,7 @@ test("finality advances on every node: the same finalized checkpoint, a canonica
   assert.equal(new Set(atLow).size, 1, "one block at the lowest finalized height on every node");
   for (const h of heads) {
     assert.equal(h.finalized.height % I, 0);
-    // justified is the head branch's, finalized the chain's (api/finality.ts): right after a fork whose
-    // other branch carried the votes, the head branch's justified checkpoint may not be above it yet.
+    // Both are the chain's (api/finality.ts): the justified checkpoint is never below the finalized one.
     assert.ok(h.justified.height >= h.finalized.height && h.justified.height % I === 0, `justified ${h.justified.height} at or above finalized ${h.finalized.height}`);
     assert.ok(h.height - h.finalized.height <= 3 * I, `head ${h.height} lags the finalized ${h.finalized.height} by at most ${3 * I}`);
     const f = await getJson(`${nodes[0]!.api}/api/blocks/${h.finalized.height}`);

@@ -18,7 +18,7 @@ export function chainRoutes(m: ApiModules): Hono {
       slot: h.slot,
       total_weight: h.total_weight,
       genesis_hash: m.chain.genesis.hash,
-      // the chain's finalized checkpoint (§7) and the head branch's justified one (§5a): api/finality.ts
+      // the chain's finalized checkpoint (§7) and the chain's justified one (§7): api/finality.ts
       ...finalityView(m.chain),
     });
   });

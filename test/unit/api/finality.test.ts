@@ -1,7 +1,7 @@
 // The operator surface of finality (docs/protocol.md §5a, §7) through the real HTTP API on 127.0.0.1
 // over a real chain on LevelDB, at a fork where the store's finalized checkpoint (the one fork choice
 // never reverts: 4) is above the head branch's own (0): every surface reports the store's finalized
-// checkpoint and the head branch's justified one (test/helpers/finalityNode.ts builds the chain).
+// checkpoint and its justified one (8), above the head branch's own (4) (test/helpers/finalityNode.ts builds the chain).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "ws";
@@ -11,15 +11,17 @@ import { txHash } from "../../../src/chain/tx.ts";
 
 type Checkpoint = { height: number; hash: string };
 
-test("finalized (the store's) and justified (the head branch's) in /api/chain/head, /api/status and the stream's views", async () => {
+test("finalized and justified (the store's, not the head branch's) in /api/chain/head, /api/status and the stream's views", async () => {
   const f = await finalityNode();
   try {
     const chain = f.node.chain;
     const cp1: Checkpoint = { height: I, hash: (await chain.getCanonicalMeta(I))!.hash };
     assert.equal(chain.head.height, 2 * I + 1);
     assert.notDeepEqual(chain.finalized, cp1, "the fixture: the head branch has not finalized cp(1)");
-    const expect = { finalized: cp1, justified: chain.justified };
-    assert.deepEqual(chain.justified, cp1, "the head branch justified cp(1) (its votes for cp(2) are on the other branch)");
+    const cp2: Checkpoint = { height: 2 * I, hash: (await chain.getCanonicalMeta(2 * I))!.hash };
+    const expect = { finalized: cp1, justified: cp2 };
+    assert.deepEqual(chain.justified, cp1, "the fixture: the head branch justified cp(1) only (its votes for cp(2) are on the other branch)");
+    assert.deepEqual(chain.justifiedCheckpoint, cp2, "the fixture: the store justified cp(2)");
 
     const head = await call(f.api, "GET", "/api/chain/head", 200);
     assert.deepEqual({ finalized: head.finalized, justified: head.justified }, expect, "/api/chain/head");
@@ -36,7 +38,6 @@ test("finalized (the store's) and justified (the head branch's) in /api/chain/he
 
       // The head branch catches up: it justifies cp(2) and finalizes cp(1) itself.
       const b = await f.voteOnHead();
-      const cp2 = { height: 2 * I, hash: (await chain.getCanonicalMeta(2 * I))!.hash };
       await waitUntil(() => views.some((v) => v.tip.height === b.header.height), "a view of the new head");
       const v = views.find((x) => x.tip.height === b.header.height)!;
       assert.deepEqual({ finalized: v.tip.finalized, justified: v.tip.justified }, { finalized: cp1, justified: cp2 }, "the new head's view");

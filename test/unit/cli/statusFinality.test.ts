@@ -1,6 +1,6 @@
 // `vision-node status` through the real command line against a real node's HTTP API (in-process,
 // LevelDB): the finality row gives the finalized checkpoint (the chain's, docs/protocol.md §7), the
-// head branch's justified one and the finality lag (head height - finalized height, blocks), as
+// chain's justified one and the finality lag (head height - finalized height, blocks), as
 // the API reports them.
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -1,7 +1,7 @@
 // The finality gauges through the real metrics listener (`--metrics-port`) of a real node on
 // LevelDB: vision_finalized_height is the chain's finalized checkpoint (docs/protocol.md §7, what the
-// API reports as `finalized`), vision_justified_height the head branch's justified one; both follow
-// the chain. vision_slashings_total is exported, from 0.
+// API reports as `finalized`), vision_justified_height its justified one (above the head branch's own
+// here). vision_slashings_total is exported, from 0.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { finalityNode, I } from "../../helpers/finalityNode.ts";
@@ -24,8 +24,9 @@ test("vision_finalized_height and vision_justified_height follow the checkpoints
     }, 5000, "vision_finalized_height at the finalized checkpoint");
     assert.match(text, /^# TYPE vision_finalized_height gauge$/m);
     assert.match(text, /^# TYPE vision_justified_height gauge$/m);
-    assert.equal(value(text, "vision_justified_height"), f.node.chain.justified.height, "the head branch's");
-    assert.equal(value(text, "vision_justified_height"), I);
+    assert.equal(value(text, "vision_justified_height"), f.node.chain.justifiedCheckpoint.height, "the chain's");
+    assert.equal(value(text, "vision_justified_height"), 2 * I);
+    assert.equal(f.node.chain.justified.height, I, "the fixture: the head branch's own is cp(1)");
     assert.match(text, /^# TYPE vision_slashings_total counter$/m);
     assert.equal(value(text, "vision_slashings_total"), 0);
 
