@@ -95,6 +95,8 @@ export class VisionNode {
   private metricsServer?: MetricsServer;
   private readonly seenBlocks = new LRUCache<string, true>({ max: 4096 });
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
+  // the finalized checkpoint whose records last pruned the evidence pool (pruneEvidence)
+  private evidencePrunedAt?: string;
   private readonly seenTxs = new LRUCache<string, true>({ max: 65_536 });
   private readonly journaled = new Set<string>();
   /** the mempool updates of head events, chained (see onHead) */
@@ -213,6 +215,8 @@ export class VisionNode {
       chain.on("imported", (_meta, block, seconds) => {
         attestations.noteBlock(block); // what its branch carries is not selected again there
         for (const a of block.attestations) evidence.noteVote(a);
+        // items carried by blocks from elsewhere too: should a reorg drop the block, they go in again
+        for (const item of block.slashings) evidence.add(item);
         metrics.blockImportSeconds.observe(seconds);
         metrics.blocksImportedTotal.inc();
       });
@@ -618,13 +622,25 @@ export class VisionNode {
     const registry = await this.chain.registryAfter(head);
     const L = this.chain.spec.params.epoch_length;
     for (let e = epochAt(head.height, L); e <= epochAt(head.height + 2, L); e++) this.attestations.setActive(e, activeAt(registry, e));
-    if (this.chain.head.hash === head.hash) this.evidence.prune(registry); // offenders slashed (or withdrawn) at the head
+    await this.pruneEvidence();
     // The metrics of the next height: its epoch's active validators, and those of them in its pool.
     const next = epochAt(head.height + 1, L);
     const pool = (await this.chain.scheduleFor(head)).pool;
     if (this.chain.head.hash !== head.hash) return; // a later head's refresh sets them
     this.metrics.validatorsActive.set(this.attestations.activeCount(next) ?? 0);
     this.metrics.validatorsLive.set(pool.filter((ebid) => this.attestations.isActive(ebid, next) === true).length);
+  }
+
+  // Drops the evidence against offenders slashed (or withdrawn) at the finalized checkpoint, once
+  // per checkpoint: not at the head, since a reorg can undo the head's slashings and make their
+  // offenders slashable again (docs/protocol.md §6.5).
+  private async pruneEvidence(): Promise<void> {
+    const finalized = this.chain.finalizedCheckpoint;
+    if (finalized.hash === this.evidencePrunedAt) return;
+    const meta = await this.chain.getMeta(finalized.hash);
+    if (!meta || finalized.hash !== this.chain.finalizedCheckpoint.hash) return;
+    this.evidence.prune(await this.chain.registryAfter(meta));
+    this.evidencePrunedAt = finalized.hash;
   }
 
   // What an attestation's FFG vote must be whatever the branch (docs/protocol.md §5): the target at the
