@@ -1,6 +1,8 @@
 /**
  * The evidence pool (node policy, docs/protocol.md §6.5): slashing items this node found, for its
- * producer to include while their offender can still be slashed. Two sources:
+ * producer to include while their offender can still be slashed. Its sources (the node also adds
+ * the items of the blocks it imports, `add`, so that a reorg dropping such a block leaves the item
+ * here; it prunes with the records at the finalized checkpoint, which no reorg undoes):
  * - the chain's equivocation records (§6.4: two stored blocks by one producer at one height), made
  *   into `blocks` items from the stored blocks' headers and signatures (`fromChain`);
  * - FFG votes (attestations from gossip or blocks, `noteVote`): the last vote per (EBID, target

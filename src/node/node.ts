@@ -33,7 +33,7 @@ import { createMetrics, POW_SLOT_BUCKET, type Metrics } from "../metrics/index.t
 import type { Schedule } from "../chain/validation.ts";
 import { buildTemplate, powPlan } from "../producer/template.ts";
 import type { SubmitOutcome } from "../api/modules.ts";
-import { attachLiveStream, createApi, validatorActivity, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
+import { attachLiveStream, createApi, finalityView, validatorActivity, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 import { openDataDir } from "./dataDir.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
@@ -95,6 +95,8 @@ export class VisionNode {
   private metricsServer?: MetricsServer;
   private readonly seenBlocks = new LRUCache<string, true>({ max: 4096 });
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
+  // the finalized checkpoint whose records last pruned the evidence pool (pruneEvidence)
+  private evidencePrunedAt?: string;
   private readonly seenTxs = new LRUCache<string, true>({ max: 65_536 });
   private readonly journaled = new Set<string>();
   /** the mempool updates of head events, chained (see onHead) */
@@ -184,6 +186,10 @@ export class VisionNode {
         sync: () => syncer.progress,
         powHashes: () => minerPool.totalHashes,
         eligible: () => snapshot.eligible,
+        finality: () => {
+          const f = finalityView(chain); // the checkpoints the API reports
+          return { finalized: f.finalized.height, justified: f.justified.height };
+        },
       });
       chain.on("revealVerified", () => metrics.randaoRevealsVerifiedTotal.inc());
       // This key's blocks and votes, wherever they come from (a sync after restoring an old data
@@ -209,6 +215,8 @@ export class VisionNode {
       chain.on("imported", (_meta, block, seconds) => {
         attestations.noteBlock(block); // what its branch carries is not selected again there
         for (const a of block.attestations) evidence.noteVote(a);
+        // items carried by blocks from elsewhere too: should a reorg drop the block, they go in again
+        for (const item of block.slashings) evidence.add(item);
         metrics.blockImportSeconds.observe(seconds);
         metrics.blocksImportedTotal.inc();
       });
@@ -615,13 +623,25 @@ export class VisionNode {
     const registry = await this.chain.registryAfter(head);
     const L = this.chain.spec.params.epoch_length;
     for (let e = epochAt(head.height, L); e <= epochAt(head.height + 2, L); e++) this.attestations.setActive(e, activeAt(registry, e));
-    if (this.chain.head.hash === head.hash) this.evidence.prune(registry); // offenders slashed (or withdrawn) at the head
+    await this.pruneEvidence();
     // The metrics of the next height: its epoch's active validators, and those of them in its pool.
     const next = epochAt(head.height + 1, L);
     const pool = (await this.chain.scheduleFor(head)).pool;
     if (this.chain.head.hash !== head.hash) return; // a later head's refresh sets them
     this.metrics.validatorsActive.set(this.attestations.activeCount(next) ?? 0);
     this.metrics.validatorsLive.set(pool.filter((ebid) => this.attestations.isActive(ebid, next) === true).length);
+  }
+
+  // Drops the evidence against offenders slashed (or withdrawn) at the finalized checkpoint, once
+  // per checkpoint: not at the head, since a reorg can undo the head's slashings and make their
+  // offenders slashable again (docs/protocol.md §6.5).
+  private async pruneEvidence(): Promise<void> {
+    const finalized = this.chain.finalizedCheckpoint;
+    if (finalized.hash === this.evidencePrunedAt) return;
+    const meta = await this.chain.getMeta(finalized.hash);
+    if (!meta || finalized.hash !== this.chain.finalizedCheckpoint.hash) return;
+    this.evidence.prune(await this.chain.registryAfter(meta));
+    this.evidencePrunedAt = finalized.hash;
   }
 
   // What an attestation's FFG vote must be whatever the branch (docs/protocol.md §5): the target at the

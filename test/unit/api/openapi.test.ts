@@ -182,6 +182,7 @@ test("every route's real responses, 2xx and 4xx, match their schemas (pow node w
     await get("/api/blocks?limit=0", 400);
     await get("/api/blocks/1");
     await get(`/api/blocks/${a2.hash}`);
+    assert.equal((await get("/api/blocks/finalized")).header.height, 0, "genesis: a pow chain finalizes nothing");
     await get("/api/blocks/999", 404);
     await get("/api/blocks/xyz", 400);
     const forks = await get("/api/blocks/forks?from=0&limit=10");
