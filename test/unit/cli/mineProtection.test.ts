@@ -48,7 +48,7 @@ test("the external miner does not sign a second block at a height it signed, on 
           finalityRoot: fakeHash(12),
           difficulty: 0,
         });
-        return send({ block_template: { header, txs: [], attestations: [], target_difficulty: 0, valid_from: 0, reveal_required: false, kind: "fallback" } });
+        return send({ block_template: { header, txs: [], attestations: [], slashings: [], genesis_hash: fakeHash(13), target_difficulty: 0, valid_from: 0, reveal_required: false, kind: "fallback" } });
       }
       if (req.url === "/submit_block") {
         submitted.push((JSON.parse(body) as { block: Block }).block);

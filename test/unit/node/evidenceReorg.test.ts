@@ -20,7 +20,7 @@ test("a slashing item in a block that a reorg drops is offered to the producer a
   try {
     await extend(node.chain, keys, 3);
     const parent = node.chain.head;
-    const item = doubleVote(keys[2]!);
+    const item = doubleVote(keys[2]!, 8, node.chain.genesis.hash);
     // a backup's block (weight 1) with the item, found by another node: this node never saw the votes
     const x = await blockFor(node.chain, parent, keys, 1, { slashings: [item] });
     assert.equal((await node.chain.importBlock(x)).status, "imported");
