@@ -95,7 +95,7 @@ export async function drillCrash(f: CrashFlags, print: (line: string) => void): 
         for (const hash of acked) {
           const seen = await until(async () => {
             const s = await getJson<{ status: string }>(`${victim.api}/api/tx/${hash}`);
-            return s.status === "pending" || s.status === "included" ? s.status : undefined;
+            return s.status === "pending" || s.status === "included" || s.status === "finalized" ? s.status : undefined;
           }, 15_000, `transfer ${hash.slice(0, 12)}`).catch(() => undefined);
           if (!seen) row.lost_txs++;
         }
