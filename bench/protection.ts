@@ -9,11 +9,12 @@ import { tmpdir } from "node:os";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { SlashingProtection, type FfgVote } from "../src/node/slashingProtection.ts";
-import { Domain, sign } from "../src/consensus/signatures.ts";
+import { chainDomains, sign } from "../src/consensus/signatures.ts";
 import { makeKeys } from "../test/helpers/fixtures.ts";
 import { fmt, median, percentile } from "./stats.ts";
 
 const hex = (n: number) => n.toString(16).padStart(64, "0");
+const attest = chainDomains(hex(0)).attest;
 const vote = (s: number, t: number): FfgVote => ({ source_height: s, source_hash: hex(s), target_height: t, target_hash: hex(t) });
 
 /** Median ms per call of `fn(i)` over `n` single timed calls (and the p99). */
@@ -34,11 +35,11 @@ export async function benchProtection(writes = 200, revotes = 20_000): Promise<{
     const p = SlashingProtection.open(dir, k!.ebid, { checkpointInterval: 8 });
     p.noteHead(0, true);
     const body = (v: FfgVote) => ({ ebid: k!.ebid, height: v.target_height + 3, block_hash: hex(v.target_height + 3), ...v });
-    const signOnly = timed(2000, (i) => sign(Domain.attest, body(vote(8 * i, 8 * i + 8)), k!.secretKey));
+    const signOnly = timed(2000, (i) => sign(attest, body(vote(8 * i, 8 * i + 8)), k!.secretKey));
     // each call a new target: recorded (write, fsync, rename, directory fsync), then signed
     const record = timed(writes, (i) => {
       const v = vote(8 * i, 8 * i + 8);
-      if (p.signVote(v, () => sign(Domain.attest, body(v), k!.secretKey)) === undefined) throw new Error("refused");
+      if (p.signVote(v, () => sign(attest, body(v), k!.secretKey)) === undefined) throw new Error("refused");
     });
     // the same FFG data for new heads: the check only (the signature timed apart)
     const last = vote(8 * (writes - 1), 8 * writes);

@@ -21,6 +21,7 @@ import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ForkChoiceChe
 import { blockHash } from "../consensus/hashing.ts";
 import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, genesisValidatorRecords, type ChainSpec } from "./spec.ts";
+import { chainDomains, type ChainDomains } from "../consensus/signatures.ts";
 import { PROTOCOL_RELEASES, PROTOCOL_VERSION } from "../version.ts";
 import { attestationAncestorsFrom, validateBlock, validateDetached, type Schedule } from "./validation.ts";
 import { applyFinality, finalityRoot, genesisFinality, type Checkpoint, type FfgVote, type FinalityState } from "../consensus/finality.ts";
@@ -123,6 +124,8 @@ interface ChainEvents {
 export class Chain extends EventEmitter<ChainEvents> {
   readonly spec: ChainSpec;
   readonly genesis: Block;
+  /** the signing domains bound to this chain's genesis hash (docs/protocol.md §3.3) */
+  readonly domains: ChainDomains;
   readonly salt: Uint8Array;
   /** ms when this node first held the current head as its tip */
   headSeenAt: number;
@@ -179,6 +182,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     this.state = state;
     this.spec = opts.spec;
     this.genesis = genesisBlock(opts.spec);
+    this.domains = chainDomains(this.genesis.hash);
     this.salt = epochSalt(opts.spec.chain_id);
     this._head = head;
     this.headSeenAt = opts.now();
@@ -588,7 +592,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
     const parent = await this.getMeta(block.header.parent_hash);
     if (!parent) {
-      validateDetached(block, this.spec);
+      validateDetached(block, this.spec, this.domains);
       this.park(block, from.source ?? "unknown");
       return { status: "unknown-parent", parentHash: block.header.parent_hash };
     }
@@ -611,6 +615,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (!parentFinality) throw new Error(`data dir is damaged: block ${parent.hash} has no finality state`);
     validateBlock(block, {
       spec: this.spec,
+      domains: this.domains,
       parent: { hash: parent.hash, height: parent.height, timestamp: parent.timestamp, mix: parent.mix },
       schedule,
       ancestors,

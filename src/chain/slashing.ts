@@ -8,6 +8,7 @@
  */
 import { MAX_SLASHINGS_PER_BLOCK, slashingOffender, verifySlashing, type SlashingItem } from "../consensus/slashing.ts";
 import type { ConsensusKind } from "../consensus/forkChoice.ts";
+import type { ChainDomains } from "../consensus/signatures.ts";
 import type { ValidatorRecord } from "../consensus/validators.ts";
 import { BlockError } from "./errors.ts";
 import type { RegistryView, ValidatorChange } from "./registry.ts";
@@ -26,12 +27,13 @@ export function checkSlashingsDetached(items: readonly SlashingItem[], consensus
 
 /**
  * Each item is evidence (`verifySlashing`: one signer, a conflict, valid signatures), in block
- * order; up to two ed25519 verifications an item. Run with the attestations, before execution.
+ * order, on the chain of `domains` (its genesis hash, docs/protocol.md §3.3); up to two ed25519
+ * verifications an item. Run with the attestations, before execution.
  * @throws BlockError BAD_SLASHING naming the item and the rule
  */
-export function checkSlashings(items: readonly SlashingItem[]): void {
+export function checkSlashings(items: readonly SlashingItem[], domains: ChainDomains): void {
   items.forEach((item, i) => {
-    const r = verifySlashing(item);
+    const r = verifySlashing(item, domains);
     if (!r.ok) throw new BlockError("BAD_SLASHING", `slashing ${i}: ${r.message}`);
   });
 }

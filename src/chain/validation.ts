@@ -5,7 +5,7 @@
 import { blockHash, headerMeetsPow } from "../consensus/hashing.ts";
 import { merkleRootOfItems } from "../consensus/merkle.ts";
 import { toHex } from "../consensus/encoding.ts";
-import { Domain, verify } from "../consensus/signatures.ts";
+import { verify, type ChainDomains } from "../consensus/signatures.ts";
 import { slotOpensAt } from "../consensus/timing.ts";
 import { MAX_ATTESTATIONS_PER_BLOCK } from "../consensus/params.ts";
 import type { Attestation, Block } from "../consensus/types.ts";
@@ -60,6 +60,8 @@ export function mustReveal(spec: ChainSpec, schedule: Pick<Schedule, "active">):
 /** Inputs that validation reads from the chain. */
 export interface ValidationContext {
   spec: ChainSpec;
+  /** the chain's signing domains (chainDomains(genesis hash), docs/protocol.md §3.3) */
+  domains: ChainDomains;
   parent: ParentInfo;
   schedule: Schedule;
   /**
@@ -92,7 +94,7 @@ export function validateBlock(block: Block, ctx: ValidationContext): void {
     throw new BlockError("TOO_MANY_TXS", `${block.txs.length} transactions, max ${p.max_block_txs}`);
   }
   checkProducer(block, ctx);
-  if (!verify(Domain.block, header, block.signature, header.producer)) {
+  if (!verify(ctx.domains.block, header, block.signature, header.producer)) {
     throw new BlockError("BAD_SIGNATURE", "block signature does not verify for its producer");
   }
   if (toHex(merkleRootOfItems(block.txs)) !== header.tx_root) throw new BlockError("BAD_ROOT", "tx_root mismatch");
@@ -104,7 +106,7 @@ export function validateBlock(block: Block, ctx: ValidationContext): void {
   checkAttestations(block, ctx);
   // each item is evidence (two signature checks an item), with the attestations; whether its
   // offender is slashable is execution's (NOT_SLASHABLE)
-  checkSlashings(block.slashings);
+  checkSlashings(block.slashings, ctx.domains);
   // state_root, validators_root and finality_root are checked by the chain after executing the block on the parent's state.
 }
 
@@ -172,10 +174,11 @@ function checkReveal(block: Block, ctx: ValidationContext): void {
  * `fallback_difficulty` on Proof-of-Sync chains, `genesis_difficulty` being no bound on `pow` chains
  * whose expected difficulty needs the branch). A block that passes may still be invalid on its
  * parent; one that fails is invalid on every parent. The chain runs it before parking a block whose
- * parent is unknown, so a parked block costs a signature check to forge.
+ * parent is unknown, so a parked block costs a signature check to forge. `domains` are the chain's
+ * (chainDomains(genesis hash)): a block signed for another chain fails with `BAD_SIGNATURE`.
  * @throws BlockError with the rule that failed
  */
-export function validateDetached(block: Block, spec: ChainSpec): void {
+export function validateDetached(block: Block, spec: ChainSpec, domains: ChainDomains): void {
   const { header } = block;
   const p = spec.params;
   if (blockHash(header) !== block.hash) throw new BlockError("BAD_HASH", "hash does not match the header");
@@ -201,7 +204,7 @@ export function validateDetached(block: Block, spec: ChainSpec): void {
     if (header.difficulty !== 0) throw new BlockError("BAD_DIFFICULTY", "slot blocks carry difficulty 0");
     if (header.nonce !== 0) throw new BlockError("BAD_POW", "slot blocks carry nonce 0");
   }
-  if (!verify(Domain.block, header, block.signature, header.producer)) {
+  if (!verify(domains.block, header, block.signature, header.producer)) {
     throw new BlockError("BAD_SIGNATURE", "block signature does not verify for its producer");
   }
   if (toHex(merkleRootOfItems(block.txs)) !== header.tx_root) throw new BlockError("BAD_ROOT", "tx_root mismatch");
@@ -289,6 +292,6 @@ function checkAttestations(block: Block, ctx: ValidationContext): void {
     }
     const fault = ffgVoteFault(a, ctx.spec.params.checkpoint_interval, ctx.ancestors, ctx.justifiedRecent);
     if (fault) throw new BlockError("BAD_ATTESTATION", `attestation FFG vote: ${fault}`);
-    if (!verify(Domain.attest, a, a.sig, a.ebid)) throw new BlockError("BAD_ATTESTATION", "attestation signature invalid");
+    if (!verify(ctx.domains.attest, a, a.sig, a.ebid)) throw new BlockError("BAD_ATTESTATION", "attestation signature invalid");
   }
 }

@@ -6,17 +6,18 @@
  *
  * - `votes`: two FFG votes by one EBID that are a **double vote** (one target height, different
  *   `(source_height, source_hash, target_hash)`) or a **surround** (one's source strictly below the
- *   other's and its target strictly above), both signed under `vision-attest-v3`. These are Casper
+ *   other's and its target strictly above), both signed under `vision-attest-v3` for the chain. These are Casper
  *   FFG's two commandments (Buterin and Griffith, 2017), the first in its strict form: any two
  *   distinct votes with one target height.
  * - `blocks`: two headers by one producer at one height with different block hashes, both signed
- *   under `vision-block-v1` (the equivocation of §6.4).
+ *   under `vision-block-v3` for the chain (the equivocation of §6.4).
+ * Both domains bind the genesis hash (§3.3), so what a key signed on another chain is no evidence here.
  */
 import type { z } from "zod";
 import { blockHash } from "./hashing.ts";
 import { hashJson, toHex } from "./encoding.ts";
 import { merkleRootOfHashes } from "./merkle.ts";
-import { Domain, verify } from "./signatures.ts";
+import { verify, type ChainDomains } from "./signatures.ts";
 import type { SlashingItem, Vote } from "./types.ts";
 import { slashingItemSchema } from "./wire.ts";
 
@@ -54,26 +55,27 @@ export function votesConflict(a: Vote, b: Vote): "double vote" | "surround" | nu
 
 /**
  * Checks that `item` (already through {@link slashingItemSchema}) is evidence: its two parts are by
- * one signer, conflict, and carry valid signatures. Cheap checks first, then at most two ed25519
+ * one signer, conflict, and carry valid signatures on the chain of `domains` (chainDomains(genesis
+ * hash): signatures made for another chain do not verify). Cheap checks first, then at most two ed25519
  * verifications (successes are cached, so votes already verified in gossip cost nothing more).
  * Never throws; `BAD_SLASHING` names the rule that failed.
  */
-export function verifySlashing(item: SlashingItem): SlashingCheck {
+export function verifySlashing(item: SlashingItem, domains: ChainDomains): SlashingCheck {
   const bad = (message: string): SlashingCheck => ({ ok: false, code: "BAD_SLASHING", message });
   if (item.kind === "votes") {
     const { a, b } = item;
     if (a.ebid !== b.ebid) return bad(`votes by two validators (${a.ebid}, ${b.ebid})`);
     if (votesConflict(a, b) === null) return bad(`votes not conflicting: (${a.source_height} -> ${a.target_height}) and (${b.source_height} -> ${b.target_height}) are neither a double vote nor a surround`);
-    if (!verify(Domain.attest, a, a.sig, a.ebid)) return bad(`vote a: bad signature under ${Domain.attest}`);
-    if (!verify(Domain.attest, b, b.sig, b.ebid)) return bad(`vote b: bad signature under ${Domain.attest}`);
+    if (!verify(domains.attest, a, a.sig, a.ebid)) return bad(`vote a: bad signature under ${domains.attest.name} for this chain`);
+    if (!verify(domains.attest, b, b.sig, b.ebid)) return bad(`vote b: bad signature under ${domains.attest.name} for this chain`);
     return { ok: true, offender: a.ebid };
   }
   const { a, b } = item;
   if (a.header.producer !== b.header.producer) return bad(`headers by two producers (${a.header.producer}, ${b.header.producer})`);
   if (a.header.height !== b.header.height) return bad(`headers at two heights (${a.header.height}, ${b.header.height})`);
   if (blockHash(a.header) === blockHash(b.header)) return bad("one block twice: the headers have one block hash");
-  if (!verify(Domain.block, a.header, a.signature, a.header.producer)) return bad(`header a: bad signature under ${Domain.block}`);
-  if (!verify(Domain.block, b.header, b.signature, b.header.producer)) return bad(`header b: bad signature under ${Domain.block}`);
+  if (!verify(domains.block, a.header, a.signature, a.header.producer)) return bad(`header a: bad signature under ${domains.block.name} for this chain`);
+  if (!verify(domains.block, b.header, b.signature, b.header.producer)) return bad(`header b: bad signature under ${domains.block.name} for this chain`);
   return { ok: true, offender: a.header.producer };
 }
 

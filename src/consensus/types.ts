@@ -110,7 +110,7 @@ export interface Attestation {
  */
 export type Vote = Attestation;
 
-/** A header with its producer's `vision-block-v1` signature (128 hex). */
+/** A header with its producer's `vision-block-v3` signature for the chain (128 hex; docs/protocol.md §3.3). */
 export interface SignedHeader {
   header: Header;
   signature: string;

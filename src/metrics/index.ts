@@ -28,6 +28,11 @@ export interface MetricSources {
   /** PoW hashes tried since start */
   powHashes(): number;
   eligible(): boolean;
+  /**
+   * Heights of the checkpoints the API reports (`api/finality.ts`): `finalized`, the chain's
+   * finalized checkpoint (docs/protocol.md §7); `justified`, the chain's justified one (§7).
+   */
+  finality(): { finalized: number; justified: number };
 }
 
 /** The node's metrics, typed. */
@@ -98,6 +103,8 @@ export function createMetrics(src: MetricSources): Metrics {
   new Gauge({ name: "mining_my_slot", help: "This node's slot for the next height: 0 = primary, -1 = none (Proof-of-Sync mining spec)", registers: r, collect() { this.set(src.mySlot()); } });
   new Gauge({ name: "vision_eligible", help: "1 when this node is Proof-of-Sync eligible", registers: r, collect() { this.set(src.eligible() ? 1 : 0); } });
   new Gauge({ name: "vision_chain_height", help: "Height of the tip (blocks)", registers: r, collect() { this.set(src.height()); } });
+  new Gauge({ name: "vision_finalized_height", help: "Height of the chain's finalized checkpoint: nothing at or below it is ever reverted (blocks)", registers: r, collect() { this.set(src.finality().finalized); } });
+  new Gauge({ name: "vision_justified_height", help: "Height of the chain's justified checkpoint (blocks; docs/protocol.md §7)", registers: r, collect() { this.set(src.finality().justified); } });
   new Gauge({ name: "vision_peers", help: "Peers with a completed handshake", registers: r, collect() { this.set(src.peers()); } });
   new Gauge({ name: "vision_mempool_size", help: "Pending transfers in the mempool", registers: r, collect() { this.set(src.mempoolSize()); } });
   new Gauge({ name: "vision_sync_syncing", help: "1 while a sync runs", registers: r, collect() { this.set(src.sync().syncing ? 1 : 0); } });

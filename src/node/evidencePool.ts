@@ -1,6 +1,8 @@
 /**
  * The evidence pool (node policy, docs/protocol.md §6.5): slashing items this node found, for its
- * producer to include while their offender can still be slashed. Two sources:
+ * producer to include while their offender can still be slashed. Its sources (the node also adds
+ * the items of the blocks it imports, `add`, so that a reorg dropping such a block leaves the item
+ * here; it prunes with the records at the finalized checkpoint, which no reorg undoes):
  * - the chain's equivocation records (§6.4: two stored blocks by one producer at one height), made
  *   into `blocks` items from the stored blocks' headers and signatures (`fromChain`);
  * - FFG votes (attestations from gossip or blocks, `noteVote`): the last vote per (EBID, target
@@ -9,11 +11,12 @@
  * Bounded: at most MAX_EVIDENCE items, one per offender (the oldest offender's is dropped first), and
  * MAX_REMEMBERED_VOTES votes. Every item is checked with `verifySlashing` before it is kept, so the
  * pool never offers a producer an item that makes its block invalid for want of evidence; whether the
- * offender is still slashable is read from the records given to `pending`.
+ * offender is still slashable is read from the records given to `pending`. Evidence is checked on the
+ * pool's chain (its `ChainDomains`, docs/protocol.md §3.3): what a key signed on another chain is none.
  */
 import { LRUCache } from "lru-cache";
 import { MAX_SLASHINGS_PER_BLOCK, slashingOffender, verifySlashing, votesConflict, type SlashingItem, type Vote } from "../consensus/slashing.ts";
-import { Domain, verify } from "../consensus/signatures.ts";
+import { verify, type ChainDomains } from "../consensus/signatures.ts";
 import type { RegistryReader } from "../consensus/validators.ts";
 import type { Block } from "../consensus/types.ts";
 import type { Equivocation } from "../storage/records.ts";
@@ -37,7 +40,11 @@ export class EvidencePool {
   private readonly targets = new Map<string, Set<number>>();
   private readonly maxItems: number;
 
-  constructor(opts: { maxItems?: number; maxVotes?: number } = {}) {
+  /** @param domains the chain's signing domains (chainDomains(genesis hash)) */
+  constructor(
+    private readonly domains: ChainDomains,
+    opts: { maxItems?: number; maxVotes?: number } = {},
+  ) {
     this.maxItems = opts.maxItems ?? MAX_EVIDENCE;
     this.votes = new LRUCache<string, Vote>({
       max: opts.maxVotes ?? MAX_REMEMBERED_VOTES,
@@ -63,7 +70,7 @@ export class EvidencePool {
    */
   add(item: SlashingItem, registry?: RegistryReader): boolean {
     if (registry && !slashable(registry, slashingOffender(item))) return false;
-    const check = verifySlashing(item);
+    const check = verifySlashing(item, this.domains);
     if (!check.ok || this.items.has(check.offender)) return false;
     if (this.items.size >= this.maxItems) this.items.delete(this.items.keys().next().value!);
     this.items.set(check.offender, item);
@@ -102,7 +109,7 @@ export class EvidencePool {
    */
   noteVote(vote: Vote, registry?: RegistryReader): SlashingItem | undefined {
     if (registry && !slashable(registry, vote.ebid)) return undefined;
-    if (!verify(Domain.attest, vote, vote.sig, vote.ebid)) return undefined;
+    if (!verify(this.domains.attest, vote, vote.sig, vote.ebid)) return undefined;
     const key = `${vote.ebid}!${vote.target_height}`;
     const same = this.votes.get(key);
     let other: Vote | undefined;

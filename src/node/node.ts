@@ -11,7 +11,7 @@ import { LRUCache } from "lru-cache";
 import type { Block, Attestation, Tx } from "../consensus/types.ts";
 import { Mempool, type AddOutcome } from "../chain/mempool.ts";
 import { TxError, txAddresses, txHash, type TxErrorCode } from "../chain/tx.ts";
-import { Domain, sign, verify } from "../consensus/signatures.ts";
+import { sign, verify } from "../consensus/signatures.ts";
 import { ChainDb } from "../storage/chainDb.ts";
 import { Chain, type HeadEvent } from "../chain/chain.ts";
 import { AttestationPool } from "../chain/attestationPool.ts";
@@ -34,7 +34,7 @@ import { createMetrics, POW_SLOT_BUCKET, type Metrics } from "../metrics/index.t
 import type { Schedule } from "../chain/validation.ts";
 import { buildTemplate, powPlan } from "../producer/template.ts";
 import type { SubmitOutcome } from "../api/modules.ts";
-import { attachLiveStream, createApi, validatorActivity, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
+import { attachLiveStream, createApi, finalityView, validatorActivity, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 import { openDataDir } from "./dataDir.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
@@ -103,6 +103,8 @@ export class VisionNode {
   private metricsServer?: MetricsServer;
   private readonly seenBlocks = new LRUCache<string, true>({ max: 4096 });
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
+  // the finalized checkpoint whose records last pruned the evidence pool (pruneEvidence)
+  private evidencePrunedAt?: string;
   private readonly seenTxs = new LRUCache<string, true>({ max: 65_536 });
   private readonly journaled = new Set<string>();
   /** the mempool updates of head events, chained (see onHead) */
@@ -183,7 +185,7 @@ export class VisionNode {
       }
       const chain = await Chain.open({ spec: opts.spec, now }, { db, logger: log.child({ module: "chain" }) });
       cleanup.push(() => chain.close());
-      const evidence = new EvidencePool();
+      const evidence = new EvidencePool(chain.domains);
       const attestations = new AttestationPool({ epochLength: opts.spec.params.epoch_length });
       const mempool = new Mempool();
       const claims = new ClaimReceipts();
@@ -197,6 +199,10 @@ export class VisionNode {
         sync: () => syncer.progress,
         powHashes: () => minerPool.totalHashes,
         eligible: () => snapshot.eligible,
+        finality: () => {
+          const f = finalityView(chain); // the checkpoints the API reports
+          return { finalized: f.finalized.height, justified: f.justified.height };
+        },
       });
       chain.on("revealVerified", () => metrics.randaoRevealsVerifiedTotal.inc());
       // This key's blocks and votes, wherever they come from (a sync after restoring an old data
@@ -222,6 +228,8 @@ export class VisionNode {
       chain.on("imported", (_meta, block, seconds) => {
         attestations.noteBlock(block); // what its branch carries is not selected again there
         for (const a of block.attestations) evidence.noteVote(a);
+        // items carried by blocks from elsewhere too: should a reorg drop the block, they go in again
+        for (const item of block.slashings) evidence.add(item);
         metrics.blockImportSeconds.observe(seconds);
         metrics.blocksImportedTotal.inc();
       });
@@ -322,7 +330,8 @@ export class VisionNode {
             const parent = chain.head;
             const plan = await powPlan(chain, parent, settings.minDifficulty);
             const fields = { producer, slot: null, timestamp: Math.max(now(), plan.opensAt), difficulty: plan.difficulty };
-            return { template: await buildTemplate({ chain, attestations, mempool, log }, parent, fields), plan };
+            // with the evidence pool, as the node's own producer and miner (docs/protocol.md §6.5)
+            return { template: await buildTemplate({ chain, attestations, mempool, log, evidence }, parent, fields), plan };
           },
           submit: (block) => node!.submitMinedBlock(block),
           settings,
@@ -608,7 +617,7 @@ export class VisionNode {
     const fault = this.ffgShapeFault(a);
     if (fault) return this.p2p.penalize(peer, `attestation FFG vote: ${fault}`);
     if (this.attestations.full(a.ebid, a.height)) return; // a bounded few per (ebid, height): no verify, no relay
-    if (!verify(Domain.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
+    if (!verify(this.chain.domains.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
     this.seenAttestations.set(id, true);
     // A vote that conflicts with one seen before is evidence; one of this node's key (an old copy
     // of this data dir running elsewhere, or a restore) raises the protection record.
@@ -627,13 +636,25 @@ export class VisionNode {
     const registry = await this.chain.registryAfter(head);
     const L = this.chain.spec.params.epoch_length;
     for (let e = epochAt(head.height, L); e <= epochAt(head.height + 2, L); e++) this.attestations.setActive(e, activeAt(registry, e));
-    if (this.chain.head.hash === head.hash) this.evidence.prune(registry); // offenders slashed (or withdrawn) at the head
+    await this.pruneEvidence();
     // The metrics of the next height: its epoch's active validators, and those of them in its pool.
     const next = epochAt(head.height + 1, L);
     const pool = (await this.chain.scheduleFor(head)).pool;
     if (this.chain.head.hash !== head.hash) return; // a later head's refresh sets them
     this.metrics.validatorsActive.set(this.attestations.activeCount(next) ?? 0);
     this.metrics.validatorsLive.set(pool.filter((ebid) => this.attestations.isActive(ebid, next) === true).length);
+  }
+
+  // Drops the evidence against offenders slashed (or withdrawn) at the finalized checkpoint, once
+  // per checkpoint: not at the head, since a reorg can undo the head's slashings and make their
+  // offenders slashable again (docs/protocol.md §6.5).
+  private async pruneEvidence(): Promise<void> {
+    const finalized = this.chain.finalizedCheckpoint;
+    if (finalized.hash === this.evidencePrunedAt) return;
+    const meta = await this.chain.getMeta(finalized.hash);
+    if (!meta || finalized.hash !== this.chain.finalizedCheckpoint.hash) return;
+    this.evidence.prune(await this.chain.registryAfter(meta));
+    this.evidencePrunedAt = finalized.hash;
   }
 
   // What an attestation's FFG vote must be whatever the branch (docs/protocol.md §5): the target at the
@@ -723,7 +744,7 @@ export class VisionNode {
       // through slashing protection (docs/protocol.md §6.6): recorded durably before it is signed;
       // refused (logged, counted) when it would conflict with a vote this key signed or was seen to sign
       const ffg = { source_height: source.height, source_hash: source.hash, target_height: target.height, target_hash: target.hash };
-      const a: Attestation | undefined = this.protection.signVote(ffg, () => ({ ...body, sig: sign(Domain.attest, body, this.key.secretKey) }));
+      const a: Attestation | undefined = this.protection.signVote(ffg, () => ({ ...body, sig: sign(this.chain.domains.attest, body, this.key.secretKey) }));
       if (!a) return;
       this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);
       this.attestations.add(a);

@@ -7,7 +7,7 @@ import type { Attestation, Block, Header, SlashingItem, Tx } from "../consensus/
 import { blockHash } from "../consensus/hashing.ts";
 import { merkleRootOfItems } from "../consensus/merkle.ts";
 import { toHex } from "../consensus/encoding.ts";
-import { Domain, sign } from "../consensus/signatures.ts";
+import { chainDomains, sign } from "../consensus/signatures.ts";
 import { nextMix } from "../consensus/randao.ts";
 
 /**
@@ -24,9 +24,12 @@ export interface BlockSigningGuard {
   signBlock<T>(height: number, sign: () => T): T | undefined;
 }
 
-/** Seals and signs a header through the guard. @throws Error when the guard refuses the height */
-export function sealGuarded(guard: BlockSigningGuard, header: Header, body: { txs?: Tx[]; attestations: Attestation[] }, secretKey: Uint8Array): Block {
-  const block = guard.signBlock(header.height, () => sealBlock(header, body, secretKey));
+/**
+ * Seals and signs a header through the guard, for the chain of `genesisHash`.
+ * @throws Error when the guard refuses the height
+ */
+export function sealGuarded(guard: BlockSigningGuard, header: Header, body: { txs?: Tx[]; attestations: Attestation[]; slashings?: SlashingItem[] }, secretKey: Uint8Array, genesisHash: string): Block {
+  const block = guard.signBlock(header.height, () => sealBlock(header, body, secretKey, genesisHash));
   if (!block) throw new Error(`slashing protection refused a block at height ${header.height}: this key signed one there or above`);
   return block;
 }
@@ -78,12 +81,15 @@ export function draftHeader(d: BlockDraft): Header {
   };
 }
 
-/** Signs a header into a wire-form block with its body. */
-export function sealBlock(header: Header, body: { txs?: Tx[]; attestations: Attestation[]; slashings?: SlashingItem[] }, secretKey: Uint8Array): Block {
-  return { hash: blockHash(header), header, signature: sign(Domain.block, header, secretKey), txs: body.txs ?? [], attestations: body.attestations, slashings: body.slashings ?? [] };
+/**
+ * Signs a header into a wire-form block with its body: `signature` = sign("vision-block-v3", header)
+ * on the chain of `genesisHash` (64 hex; docs/protocol.md §3.3), valid on that chain only.
+ */
+export function sealBlock(header: Header, body: { txs?: Tx[]; attestations: Attestation[]; slashings?: SlashingItem[] }, secretKey: Uint8Array, genesisHash: string): Block {
+  return { hash: blockHash(header), header, signature: sign(chainDomains(genesisHash).block, header, secretKey), txs: body.txs ?? [], attestations: body.attestations, slashings: body.slashings ?? [] };
 }
 
-/** Builds and signs a block from a draft. */
-export function buildBlock(d: BlockDraft, secretKey: Uint8Array): Block {
-  return sealBlock(draftHeader(d), d, secretKey);
+/** Builds and signs a block from a draft, for the chain of `genesisHash`. */
+export function buildBlock(d: BlockDraft, secretKey: Uint8Array, genesisHash: string): Block {
+  return sealBlock(draftHeader(d), d, secretKey, genesisHash);
 }

@@ -263,7 +263,7 @@ export class Miner {
         return this.end(record, "aborted", { abort_latency_ms: result.abortLatencyMs, wasted_hashes: result.wastedHashes });
       }
       if (result.status === "exhausted") throw new Error("nonce space exhausted");
-      const block = sealGuarded(this.m.protection, { ...template.header, nonce: result.nonce }, template, this.opts.secretKey);
+      const block = sealGuarded(this.m.protection, { ...template.header, nonce: result.nonce }, template, this.opts.secretKey, chain.genesis.hash);
       const outcome = await chain.importBlock(block);
       if (outcome.status !== "imported") throw new Error(`own block not imported (${outcome.status})`);
       if (!outcome.newHead) {

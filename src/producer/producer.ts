@@ -175,6 +175,6 @@ export class Producer {
     const p = this.m.chain.spec.params;
     const timestamp = Math.max(this.now(), slotOpensAt(parent.timestamp, slot, p));
     const t = await buildTemplate(this.m, parent, { producer: this.opts.ebid, slot, timestamp, difficulty: 0 }, this.opts.blsSecretKey);
-    return sealGuarded(this.m.protection, t.header, t, this.opts.secretKey);
+    return sealGuarded(this.m.protection, t.header, t, this.opts.secretKey, this.m.chain.genesis.hash);
   }
 }

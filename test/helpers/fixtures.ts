@@ -10,7 +10,7 @@ import { revealMessage } from "../../src/consensus/randao.ts";
 import { mustReveal, type Schedule } from "../../src/chain/validation.ts";
 import { slotOpensAt } from "../../src/consensus/timing.ts";
 import type { Attestation, Block, SlashingItem, Tx } from "../../src/consensus/types.ts";
-import { Domain, sign } from "../../src/consensus/signatures.ts";
+import { chainDomains, sign } from "../../src/consensus/signatures.ts";
 import { normalizeChainSpec, type ChainSpec } from "../../src/chain/spec.ts";
 import { Chain } from "../../src/chain/chain.ts";
 import { ChainDb } from "../../src/storage/chainDb.ts";
@@ -122,6 +122,7 @@ export async function blockFor(
       finalityRoot: roots.finalityRoot,
     },
     key.secretKey,
+    chain.genesis.hash,
   );
 }
 
@@ -164,13 +165,16 @@ export async function extend(chain: Chain, keys: TestKey[], n: number, slot = 0)
 }
 
 /**
- * An attestation of (height, blockHash) by `key` with the FFG vote `vote`; a string is the genesis
- * hash, for the interval-0 vote (genesis as source and target: heights below the checkpoint interval).
+ * An attestation of (height, blockHash) by `key` with the FFG vote `vote`, signed for the chain of
+ * `genesisHash`; a string vote is the genesis hash, for the interval-0 vote (genesis as source and
+ * target: heights below the checkpoint interval), and is then the chain's genesis unless given.
  */
-export function attest(key: TestKey, height: number, blockHash: string, vote: string | { source: Checkpoint; target: Checkpoint }): Attestation {
+export function attest(key: TestKey, height: number, blockHash: string, vote: string | { source: Checkpoint; target: Checkpoint }, genesisHash?: string): Attestation {
   const v = typeof vote === "string" ? { source: { height: 0, hash: vote }, target: { height: 0, hash: vote } } : vote;
+  const genesis = genesisHash ?? (typeof vote === "string" ? vote : undefined);
+  if (genesis === undefined) throw new Error("attest: the genesis hash of the chain to sign for is needed");
   const body = { ebid: key.ebid, height, block_hash: blockHash, source_height: v.source.height, source_hash: v.source.hash, target_height: v.target.height, target_hash: v.target.hash };
-  return { ...body, sig: sign(Domain.attest, body, key.secretKey) };
+  return { ...body, sig: sign(chainDomains(genesis).attest, body, key.secretKey) };
 }
 
 /**
@@ -186,5 +190,5 @@ export async function attestOn(chain: Chain, key: TestKey, height: number, block
   const targetHash = th === height && meta.height === height ? meta.hash : (await chain.branchHashes(meta, th)).get(th)!;
   const target = { height: th, hash: targetHash };
   const source = th === 0 ? target : voteSource((await chain.finalityOf(meta.hash))!.justified_recent, th)!;
-  return attest(key, height, blockHash, { source, target });
+  return attest(key, height, blockHash, { source, target }, chain.genesis.hash);
 }

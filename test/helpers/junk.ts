@@ -51,10 +51,10 @@ export function transfers(spec: ChainSpec, n: number): Tx[] {
   return Array.from({ length: n }, (_, i) => signTransfer(payer, { chain_id: spec.chain_id, to: payer.ebid, amount: "1", fee: "0", nonce: i }));
 }
 
-/** A signed slot block at `height` on a parent nobody has: passes every check that needs no parent. */
-export function junkOrphan(key: TestKey, txs: Tx[], height: number): Block {
+/** A slot block at `height` on a parent nobody has, signed for the chain of `genesisHash`: passes every check that needs no parent. */
+export function junkOrphan(key: TestKey, txs: Tx[], height: number, genesisHash: string): Block {
   const h = draftHeader({ parent: { hash: randomBytes(32).toString("hex"), mix: randomBytes(32).toString("hex"), height: height - 1 }, producer: key.ebid, slot: 0, timestamp: Date.now(), attestations: [], txs, stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32), finalityRoot: "00".repeat(32) });
-  return sealBlock(h, { txs, attestations: [] }, key.secretKey);
+  return sealBlock(h, { txs, attestations: [] }, key.secretKey, genesisHash);
 }
 
 /**
@@ -73,7 +73,7 @@ export async function junkSideBlock(chain: Chain, parent: BlockMeta, producer: T
   const randaoReveal = revealFor(chain, schedule, producer);
   let h: Header = draftHeader({ parent, producer: producer.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, finalityRoot, randaoReveal });
   while (!headerMeetsPow(h)) h = { ...h, nonce: h.nonce + 1 };
-  return sealBlock(h, { attestations: [] }, producer.secretKey);
+  return sealBlock(h, { attestations: [] }, producer.secretKey, chain.genesis.hash);
 }
 
 /** Imports into `chain` the node's canonical blocks above `chain`'s head. */
@@ -152,7 +152,7 @@ export async function sendJunk(target: NodeProc, spec: ChainSpec, replica: Chain
   let height = 0;
   for (let i = 0; i < count; i++) {
     if (i % 50 === 0) height = await head();
-    peer.send(junkOrphan(peer.key, txs, Math.max(1, height - 1)));
+    peer.send(junkOrphan(peer.key, txs, Math.max(1, height - 1), replica.genesis.hash));
     await next();
   }
   await syncReplica(replica, target);

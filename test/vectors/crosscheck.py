@@ -118,15 +118,35 @@ def winners(seed, pool, backup_slots):
     return out
 
 
-def sign(domain, obj, secret_hex):
+# docs/protocol.md section 3.3: blocks and attestations (protocol version 3) sign the chain's genesis
+# hash between the domain and the object's hash; transactions and hello do not.
+CHAIN_BOUND = ("vision-block-v3", "vision-attest-v3")
+
+
+def signing_input(domain, obj, genesis_hex=None):
+    if (domain in CHAIN_BOUND) != (genesis_hex is not None):
+        raise ValueError(f"{domain}: a genesis hash exactly for the chain-bound domains")
+    genesis = bytes.fromhex(genesis_hex) if genesis_hex is not None else b""
+    return domain.encode() + genesis + hash_json(without(obj, "sig"))
+
+
+def sign(domain, obj, secret_hex, genesis_hex=None):
     key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(secret_hex))
-    return key.sign(domain.encode() + hash_json(without(obj, "sig"))).hex()
+    return key.sign(signing_input(domain, obj, genesis_hex)).hex()
 
 
-def verify(domain, obj, sig_hex, ebid):
+def verify(domain, obj, sig_hex, ebid, genesis_hex=None):
     key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(ebid))
     try:
-        key.verify(bytes.fromhex(sig_hex), domain.encode() + hash_json(without(obj, "sig")))
+        key.verify(bytes.fromhex(sig_hex), signing_input(domain, obj, genesis_hex))
+        return True
+    except Exception:
+        return False
+
+
+def verify_bytes(ebid, sig_hex, message):
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(ebid)).verify(bytes.fromhex(sig_hex), message)
         return True
     except Exception:
         return False
@@ -494,6 +514,11 @@ def main():
     check("signatures.json tx hash", hash_json(without(tx, "sig")).hex(), s["tx"]["hash"])
     check("signatures.json tx item hash (leaf_hash)", hash_json(tx).hex(), s["tx"]["leaf_hash"])
     check("signatures.json attestation item hash (leaf_hash)", hash_json(at).hex(), s["attestation"]["leaf_hash"])
+    g, bg = s["genesis_hash"], v["genesis_hash"]
+    check("signatures.json attestation signing_input", signing_input("vision-attest-v3", at, g).hex(), s["attestation"]["signing_input"])
+    check("block.json signing_input", signing_input("vision-block-v3", b["header"], bg).hex(), v["signing_input"])
+    check("block.json slashing_block signing_input", signing_input("vision-block-v3", sb["header"], bg).hex(), v["slashing_block"]["signing_input"])
+    check("block.json genesis is the block's parent (height 1)", (b["header"]["height"], b["header"]["parent_hash"]), (1, bg))
     if Ed25519PrivateKey is None:
         print("cryptography is not installed: ed25519 checks skipped")
     else:
@@ -502,18 +527,23 @@ def main():
             check(f"signatures.json ebid of {k['secret_key'][:8]}", ebid_of(k["secret_key"]), k["ebid"])
             keys[k["ebid"]] = k["secret_key"]
         check("signatures.json tx sig", sign("vision-tx-v1", tx, keys[tx["from"]]), tx["sig"])
-        check("signatures.json attestation sig", sign("vision-attest-v3", at, keys[at["ebid"]]), at["sig"])
+        check("signatures.json attestation sig", sign("vision-attest-v3", at, keys[at["ebid"]], g), at["sig"])
+        other = "cd" * 32
+        check("signatures.json attestation on another chain (genesis)", verify("vision-attest-v3", at, at["sig"], at["ebid"], other), False)
+        check("signatures.json attestation over the unbound bytes (no genesis)", verify_bytes(at["ebid"], at["sig"], b"vision-attest-v3" + hash_json(without(at, "sig"))), False)
         hello = s["hello_ack"]["object"]
         check("signatures.json hello_ack sig", sign("vision-hello-v1", hello, keys[hello["ebid"]]), s["hello_ack"]["sig"])
-        check("signatures.json hello_ack under another domain", verify("vision-block-v1", hello, s["hello_ack"]["sig"], hello["ebid"]), False)
-        check("block.json block signature", verify("vision-block-v1", b["header"], b["signature"], b["header"]["producer"]), True)
+        check("signatures.json hello_ack under another domain", verify("vision-tx-v1", hello, s["hello_ack"]["sig"], hello["ebid"]), False)
+        check("block.json block signature", verify("vision-block-v3", b["header"], b["signature"], b["header"]["producer"], bg), True)
+        check("block.json block signature on another chain (genesis)", verify("vision-block-v3", b["header"], b["signature"], b["header"]["producer"], other), False)
         for t in b["txs"]:
             check("block.json tx signature", verify("vision-tx-v1", t, t["sig"], t["from"]), True)
         for a in b["attestations"]:
-            check("block.json attestation signature", verify("vision-attest-v3", a, a["sig"], a["ebid"]), True)
-        check("block.json slashing_block signature", verify("vision-block-v1", sb["header"], sb["signature"], sb["header"]["producer"]), True)
+            check("block.json attestation signature", verify("vision-attest-v3", a, a["sig"], a["ebid"], bg), True)
+        check("block.json slashing_block signature", verify("vision-block-v3", sb["header"], sb["signature"], sb["header"]["producer"], bg), True)
         for x in (va, vb):
-            check("block.json slashing_block vote signature", verify("vision-attest-v3", x, x["sig"], x["ebid"]), True)
+            check("block.json slashing_block vote signature", verify("vision-attest-v3", x, x["sig"], x["ebid"], bg), True)
+            check("block.json slashing_block vote on another chain: no evidence there", verify("vision-attest-v3", x, x["sig"], x["ebid"], other), False)
 
     check_validators(load("validators.json"))
     check_transactions(load("transactions.json"))

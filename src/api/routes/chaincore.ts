@@ -62,10 +62,15 @@ export function chainCoreRoutes(m: ApiModules): Hono {
         seal_hash: toHex(sealHash(template.header)),
         txs: template.txs,
         attestations: template.attestations,
+        // the node's slashing evidence (docs/protocol.md §6.5): committed by the header's
+        // slashings_root and in its roots; none on pow chains
+        slashings: template.slashings,
         target_difficulty: plan.difficulty,
         kind: plan.kind,
         valid_from: plan.opensAt,
         reveal_required: plan.mustReveal,
+        // block signatures bind the chain (docs/protocol.md §3.3): the miner signs for this genesis
+        genesis_hash: m.chain.genesis.hash,
       },
       target_difficulty: plan.difficulty,
       mining_metadata: { transaction_count: template.txs.length, total_fees: fees.toString(), block_reward: m.chain.spec.block_reward },

@@ -1,12 +1,13 @@
 /**
  * `GET /api/status`: the node at a glance, with `sync_progress` and `validator`: this node's
  * validator record as `GET /api/validators` shows it (`api/validators.ts`), or null when its EBID
- * has no bond record.
+ * has no bond record, and the `finalized` and `justified` checkpoints (`api/finality.ts`).
  */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
 import { buildInfo } from "../../version.ts";
 import { ownValidator } from "../validators.ts";
+import { finalityView } from "../finality.ts";
 
 /** Status route, mounted at /api/status. */
 export function statusRoutes(m: ApiModules): Hono {
@@ -22,6 +23,7 @@ export function statusRoutes(m: ApiModules): Hono {
       genesis_hash: m.chain.genesis.hash,
       height: head.height,
       tip_hash: head.hash,
+      ...finalityView(m.chain),
       network_height: snap.network_height,
       sync_state: snap.sync_state,
       eligible: m.snapshot.eligible,

@@ -140,7 +140,7 @@ test("every route's real responses, 2xx and 4xx, match their schemas (pow node w
   const mined = async (key = miner, over: Partial<Header> = {}, valid = true): Promise<Block> => {
     const tpl = await post("/mine_block", { miner_address: key.ebid, client_version: "test" });
     const header: Header = { ...tpl.block_template.header, ...over };
-    return sealBlock({ ...header, nonce: nonceFor(header, valid) }, tpl.block_template, key.secretKey);
+    return sealBlock({ ...header, nonce: nonceFor(header, valid) }, tpl.block_template, key.secretKey, tpl.block_template.genesis_hash);
   };
   try {
     // A transfer, pending: the pool views list it.
@@ -169,7 +169,7 @@ test("every route's real responses, 2xx and 4xx, match their schemas (pow node w
     assert.equal((await post("/submit_block", { block: await mined(miner, {}, false) }, 400)).error, "bad_pow");
     await post("/submit_block", { block: { hash: "zz" } }, 400);
     const orphanHeader: Header = { ...a2.header, height: 7, parent_hash: "ab".repeat(32) };
-    const orphan = sealBlock({ ...orphanHeader, nonce: nonceFor(orphanHeader, true) }, { txs: [], attestations: [] }, miner.secretKey);
+    const orphan = sealBlock({ ...orphanHeader, nonce: nonceFor(orphanHeader, true) }, { txs: [], attestations: [] }, miner.secretKey, node.chain.genesis.hash);
     assert.equal((await post("/submit_block", { block: orphan }, 409)).status, "need_sync");
     await post("/mine_block", { miner_address: "nope" }, 400);
 
@@ -182,6 +182,7 @@ test("every route's real responses, 2xx and 4xx, match their schemas (pow node w
     await get("/api/blocks?limit=0", 400);
     await get("/api/blocks/1");
     await get(`/api/blocks/${a2.hash}`);
+    assert.equal((await get("/api/blocks/finalized")).header.height, 0, "genesis: a pow chain finalizes nothing");
     await get("/api/blocks/999", 404);
     await get("/api/blocks/xyz", 400);
     const forks = await get("/api/blocks/forks?from=0&limit=10");

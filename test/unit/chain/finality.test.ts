@@ -81,16 +81,16 @@ test("a block is refused for a wrong finality_root or slashings_root, or an atte
     const head = c.chain.head; // height I + 2: target cp(1), source genesis (cp(1) is justified at I + 1)
     const producerOf = (b: Block) => keys.find((k) => k.ebid === b.header.producer)!;
     const good = await next(c.chain);
-    await rejects(c.chain.importBlock(sealBlock({ ...good.header, finality_root: "ab".repeat(32) }, good, producerOf(good).secretKey)), "BAD_ROOT", "finality_root");
-    await rejects(c.chain.importBlock(sealBlock({ ...good.header, slashings_root: "ab".repeat(32) }, good, producerOf(good).secretKey)), "BAD_ROOT", "slashings_root");
+    await rejects(c.chain.importBlock(sealBlock({ ...good.header, finality_root: "ab".repeat(32) }, good, producerOf(good).secretKey, c.chain.genesis.hash)), "BAD_ROOT", "finality_root");
+    await rejects(c.chain.importBlock(sealBlock({ ...good.header, slashings_root: "ab".repeat(32) }, good, producerOf(good).secretKey, c.chain.genesis.hash)), "BAD_ROOT", "slashings_root");
     const honest = await attestOn(c.chain, keys[1]!, head.height, head.hash);
     const target = { height: honest.target_height, hash: honest.target_hash };
     const genesis = { height: 0, hash: c.chain.genesis.hash };
     const cases: [string, Block["attestations"][number]][] = [
-      ["a target at another height", attest(keys[1]!, head.height, head.hash, { source: genesis, target: { height: head.height, hash: head.hash } })],
-      ["a target off the branch", attest(keys[1]!, head.height, head.hash, { source: genesis, target: { height: I, hash: "cd".repeat(32) } })],
-      ["a source that is not justified", attest(keys[1]!, head.height, head.hash, { source: { height: 1, hash: (await c.chain.getCanonicalMeta(1))!.hash }, target })],
-      ["a source at the target", attest(keys[1]!, head.height, head.hash, { source: target, target })],
+      ["a target at another height", attest(keys[1]!, head.height, head.hash, { source: genesis, target: { height: head.height, hash: head.hash } }, c.chain.genesis.hash)],
+      ["a target off the branch", attest(keys[1]!, head.height, head.hash, { source: genesis, target: { height: I, hash: "cd".repeat(32) } }, c.chain.genesis.hash)],
+      ["a source that is not justified", attest(keys[1]!, head.height, head.hash, { source: { height: 1, hash: (await c.chain.getCanonicalMeta(1))!.hash }, target }, c.chain.genesis.hash)],
+      ["a source at the target", attest(keys[1]!, head.height, head.hash, { source: target, target }, c.chain.genesis.hash)],
       ["an interval-0 vote past interval 0", attest(keys[1]!, head.height, head.hash, genesis.hash)],
     ];
     for (const [what, a] of cases) {

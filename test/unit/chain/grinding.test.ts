@@ -2,6 +2,7 @@
 // timestamp, transfer order, which attestations it carries) changes who wins the next height. The
 // seed reads the parent's mix (which the block's fixed reveal moves), the pool reads no recent
 // block. Real LevelDB chains; the variants are scheduled as parents without being stored.
+import { genesisBlock } from "../../../src/chain/spec.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { attestOn, finalityRootOn, blockFor, makeKeys, makeSpec, openTestChain, previewRoots, revealFor, type TestKey } from "../../helpers/fixtures.ts";
@@ -73,7 +74,7 @@ async function extend(chain: Chain, n: number): Promise<void> {
 }
 
 function signed(b: Block, key: TestKey): Block {
-  return sealBlock(b.header, b, key.secretKey);
+  return sealBlock(b.header, b, key.secretKey, genesisBlock(spec).hash);
 }
 
 test("grinding is gone: 10,000 variants of a block (timestamp, transfer order, attestations, nonce) give one winners(n+1), mid-epoch and at an epoch boundary", async () => {

@@ -41,7 +41,7 @@ test("equivocation evidence for k blocks by one producer at one height grows lin
     const k = 80;
     for (let i = 0; i < k; i++) {
       const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: parent.timestamp + 1000 + i, attestations: [], difficulty: 1, stateRoot, validatorsRoot, finalityRoot }));
-      const out = await c.chain.importBlock(sealBlock(h, { attestations: [] }, keys[0]!.secretKey));
+      const out = await c.chain.importBlock(sealBlock(h, { attestations: [] }, keys[0]!.secretKey, c.chain.genesis.hash));
       assert.equal(out.status, "imported");
       bytesAfter.push(evidenceBytes);
     }
@@ -133,7 +133,7 @@ test("the held set keeps at most its size and per-source share, preferring block
     const { stateRoot, validatorsRoot, finalityRoot } = await previewRoots(chain, parent, keys[0]!.ebid, []);
     const due = (ms: number) => {
       const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: clock.now + spec.params.max_future_drift_ms + ms, attestations: [], difficulty: 1, stateRoot, validatorsRoot, finalityRoot }));
-      return sealBlock(h, { attestations: [] }, keys[0]!.secretKey);
+      return sealBlock(h, { attestations: [] }, keys[0]!.secretKey, chain.genesis.hash);
     };
     const tooEarly = (e: unknown) => e instanceof BlockError && e.code === "TOO_EARLY";
     assert.equal((await chain.importBlock(due(3000), { source: "a" })).status, "held");
@@ -161,7 +161,7 @@ test("blocks waiting for import from peers are bounded: a flood of full blocks o
     const txs = transfers(spec, spec.params.max_block_txs);
     // Full blocks on unknown parents, offered without waiting: each would sit in the import queue.
     const n = Math.ceil((2 * MAX_QUEUED_BLOCK_ITEMS) / txs.length) + 2;
-    const flood = Array.from({ length: n }, () => junkOrphan(keys[0]!, txs, 5));
+    const flood = Array.from({ length: n }, () => junkOrphan(keys[0]!, txs, 5, c.chain.genesis.hash));
     const outcomes = await Promise.allSettled(flood.map((b, i) => c.chain.importBlock(b, { source: `peer:${i % 4}` })));
     const busy = outcomes.filter((o) => o.status === "rejected" && (o.reason as BlockError).code === "BUSY").length;
     const parked = outcomes.filter((o) => o.status === "fulfilled" && o.value.status === "unknown-parent").length;
@@ -169,7 +169,7 @@ test("blocks waiting for import from peers are bounded: a flood of full blocks o
     assert.ok(busy > 0, `${busy} of ${n} full blocks offered at once refused BUSY`);
     assert.ok(parked * txs.length <= MAX_QUEUED_BLOCK_ITEMS + txs.length, `${parked} full blocks were queued at once, past the budget of ${MAX_QUEUED_BLOCK_ITEMS} items`);
     // A range sync and the node's own blocks wait their turn whatever the queue holds.
-    const more = Array.from({ length: n }, () => junkOrphan(keys[0]!, txs, 5));
+    const more = Array.from({ length: n }, () => junkOrphan(keys[0]!, txs, 5, c.chain.genesis.hash));
     const sync = await Promise.allSettled([...flood, ...more].map((b) => c.chain.importBlock(b, { source: "peer:s", sync: true })));
     assert.equal(sync.filter((o) => o.status === "rejected").length, 0, "sync blocks are never refused BUSY");
     const own = await Promise.allSettled(more.map((b) => c.chain.importBlock(b)));

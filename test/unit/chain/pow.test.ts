@@ -32,13 +32,13 @@ test("expected difficulty follows the retarget rule along the chain; easier or u
       const base = draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: parent.timestamp + gap, attestations: [], difficulty: expected, stateRoot, validatorsRoot, finalityRoot });
       if (expected > 1) {
         const easier = mine({ ...base, difficulty: expected - 1 });
-        await assert.rejects(c.chain.importBlock(sealBlock(easier, { attestations: [] }, keys[0]!.secretKey)), (e) => e instanceof BlockError && e.code === "BAD_DIFFICULTY");
+        await assert.rejects(c.chain.importBlock(sealBlock(easier, { attestations: [] }, keys[0]!.secretKey, c.chain.genesis.hash)), (e) => e instanceof BlockError && e.code === "BAD_DIFFICULTY");
       }
       const unmined = { ...base, nonce: 0 };
       if (!headerMeetsPow(unmined)) {
-        await assert.rejects(c.chain.importBlock(sealBlock(unmined, { attestations: [] }, keys[0]!.secretKey)), (e) => e instanceof BlockError && e.code === "BAD_POW");
+        await assert.rejects(c.chain.importBlock(sealBlock(unmined, { attestations: [] }, keys[0]!.secretKey, c.chain.genesis.hash)), (e) => e instanceof BlockError && e.code === "BAD_POW");
       }
-      const r = await c.chain.importBlock(sealBlock(mine(base), { attestations: [] }, keys[0]!.secretKey));
+      const r = await c.chain.importBlock(sealBlock(mine(base), { attestations: [] }, keys[0]!.secretKey, c.chain.genesis.hash));
       assert.equal(r.status, "imported");
       ts.push(parent.timestamp + gap);
     }
@@ -50,7 +50,7 @@ test("expected difficulty follows the retarget rule along the chain; easier or u
     const parent = c.chain.head;
     const { stateRoot, validatorsRoot, finalityRoot } = await previewRoots(c.chain, parent, keys[0]!.ebid, []);
     const slotted = mine({ ...draftHeader({ parent, producer: keys[0]!.ebid, slot: 0, timestamp: parent.timestamp + 10, attestations: [], difficulty: 3, stateRoot, validatorsRoot, finalityRoot }) });
-    await assert.rejects(c.chain.importBlock(sealBlock(slotted, { attestations: [] }, keys[0]!.secretKey)), (e) => e instanceof BlockError && e.code === "WRONG_PRODUCER");
+    await assert.rejects(c.chain.importBlock(sealBlock(slotted, { attestations: [] }, keys[0]!.secretKey, c.chain.genesis.hash)), (e) => e instanceof BlockError && e.code === "WRONG_PRODUCER");
   } finally {
     await c.destroy();
   }

@@ -18,7 +18,7 @@ import type { SlashingItem } from "../../../src/consensus/slashing.ts";
 import type { Tx } from "../../../src/consensus/types.ts";
 import { extend, makeKeys, makeSpec, openTestChain, type TestKey } from "../../helpers/fixtures.ts";
 import { exitTx } from "../../helpers/validatorTxs.ts";
-import { doubleVote, fakeHash, vote } from "../../helpers/slashing.ts";
+import { doubleVote, fakeHash, testDomains, vote } from "../../helpers/slashing.ts";
 
 const keys = makeKeys(4);
 const [k0, k1, k2, outsider] = keys as [TestKey, TestKey, TestKey, TestKey];
@@ -132,9 +132,9 @@ test("the checks before execution: BAD_SLASHING for a pow chain, more than 8 ite
   assert.throws(() => checkSlashingsDetached([doubleVote(k0)], "pow"), (e: BlockError) => e.code === "BAD_SLASHING" && /pow/.test(e.message));
   const nine = Array.from({ length: 9 }, (_, i) => doubleVote(keys[i % 4]!, 8 * (i + 1)));
   assert.throws(() => checkSlashingsDetached(nine, "proof-of-sync"), (e: BlockError) => e.code === "BAD_SLASHING" && /at most 8/.test(e.message));
-  assert.doesNotThrow(() => checkSlashings([doubleVote(k0), doubleVote(k1)]));
+  assert.doesNotThrow(() => checkSlashings([doubleVote(k0), doubleVote(k1)], testDomains));
   const reVote: SlashingItem = { kind: "votes", a: vote(k1, 0, 8), b: vote(k1, 0, 8, { head: 9 }) };
-  assert.throws(() => checkSlashings([doubleVote(k0), reVote]), (e: BlockError) => e.code === "BAD_SLASHING" && /^slashing 1: votes not conflicting/.test(e.message));
+  assert.throws(() => checkSlashings([doubleVote(k0), reVote], testDomains), (e: BlockError) => e.code === "BAD_SLASHING" && /^slashing 1: votes not conflicting/.test(e.message));
   const forged: SlashingItem = { kind: "votes", a: vote(k1, 0, 8), b: vote(k1, 0, 8, { targetHash: fakeHash(77), signer: k2 }) };
-  assert.throws(() => checkSlashings([forged]), (e: BlockError) => e.code === "BAD_SLASHING" && /slashing 0: vote b: bad signature/.test(e.message));
+  assert.throws(() => checkSlashings([forged], testDomains), (e: BlockError) => e.code === "BAD_SLASHING" && /slashing 0: vote b: bad signature/.test(e.message));
 });

@@ -1,5 +1,6 @@
 // Block validity v2 (docs/protocol.md §6.4): the RANDAO reveal and mix, attestations only from
 // active validators, fallback blocks only from active validators when any exists. Real LevelDB chains.
+import { genesisBlock } from "../../../src/chain/spec.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { attestOn, blockFor, extend, makeKeys, makeSpec, openTestChain, previewRoots, revealFor, testKey, type TestKey } from "../../helpers/fixtures.ts";
@@ -22,7 +23,7 @@ async function rejects(p: Promise<unknown>, code: string, what: string) {
 }
 
 function resign(b: Block, header: Header, signer: TestKey): Block {
-  return sealBlock(header, b, signer.secretKey);
+  return sealBlock(header, b, signer.secretKey, genesisBlock(spec).hash);
 }
 
 /** A fallback block (slot null, mined) by `key` on `parent`, as soon as the fallback opens. */
@@ -34,7 +35,7 @@ async function fallbackBlock(chain: Chain, parent: BlockMeta, key: TestKey, reve
     difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, finalityRoot, randaoReveal: reveal ?? revealFor(chain, s, key),
   });
   while (!headerMeetsPow(h)) h = { ...h, nonce: h.nonce + 1 };
-  return sealBlock(h, { attestations: [] }, key.secretKey);
+  return sealBlock(h, { attestations: [] }, key.secretKey, chain.genesis.hash);
 }
 
 test("reveal and mix: each wrong reveal or mix is refused with its code, and the good block imports", async () => {
@@ -131,7 +132,7 @@ test("a block whose parent is unknown is checked for version and the shapes of m
     const key = keys[0]!;
     const orphan = (over: Partial<Header>): Block => {
       const header = { ...draftHeader({ parent: { hash: randomBytes(32).toString("hex"), height: 7, mix: randomBytes(32).toString("hex") }, producer: key.ebid, slot: 0, timestamp: c.clock.now, attestations: [], stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32), finalityRoot: "00".repeat(32) }), ...over } as Header;
-      return sealBlock(header, { attestations: [] }, key.secretKey);
+      return sealBlock(header, { attestations: [] }, key.secretKey, c.chain.genesis.hash);
     };
     await rejects(c.chain.importBlock(orphan({ version: 2 as unknown as 3 })), "MALFORMED", "a version 2 header");
     await rejects(c.chain.importBlock(orphan({ randao_reveal: "ab".repeat(40) })), "BAD_REVEAL", "a reveal of the wrong length");

@@ -3,7 +3,7 @@
 // blocks, signed by their producer, built on a chain over LevelDB as the producer builds them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Domain, sign } from "../../../src/consensus/signatures.ts";
+import { Domain, sign, type ChainDomains } from "../../../src/consensus/signatures.ts";
 import { H, hashJson, toHex } from "../../../src/consensus/encoding.ts";
 import { merkleRootOfHashes, merkleRootOfItems } from "../../../src/consensus/merkle.ts";
 import { blockHash } from "../../../src/consensus/hashing.ts";
@@ -18,20 +18,20 @@ import {
   type SlashingItem,
   type Vote,
 } from "../../../src/consensus/slashing.ts";
-import { fakeHash, vote } from "../../helpers/slashing.ts";
+import { fakeHash, testDomains, vote } from "../../helpers/slashing.ts";
 import { blockFor, extend, makeKeys, makeSpec, openTestChain, type TestKey } from "../../helpers/fixtures.ts";
 
 const keys = makeKeys(3);
 const [k0, k1] = keys as [TestKey, TestKey];
 const votes = (a: Vote, b: Vote): SlashingItem => ({ kind: "votes", a, b });
 
-function accepted(item: SlashingItem, offender: string, what: string): void {
+function accepted(item: SlashingItem, offender: string, what: string, domains: ChainDomains = testDomains): void {
   assert.deepEqual(slashingItemSchema.parse(item), item, `${what}: the schema takes it as is`);
-  assert.deepEqual(verifySlashing(item), { ok: true, offender }, what);
+  assert.deepEqual(verifySlashing(item, domains), { ok: true, offender }, what);
 }
 
-function refused(item: SlashingItem, what: string, why: RegExp): void {
-  const r = verifySlashing(item);
+function refused(item: SlashingItem, what: string, why: RegExp, domains: ChainDomains = testDomains): void {
+  const r = verifySlashing(item, domains);
   assert.equal(r.ok, false, what);
   if (!r.ok) {
     assert.equal(r.code, "BAD_SLASHING", what);
@@ -77,16 +77,16 @@ test("blocks: two signed headers by one producer at one height are slashable; on
     const other = keys.find((k) => k.ebid !== producer)!;
     assert.notEqual(b1.hash, b2.hash);
     const sh = (b: typeof b1) => ({ header: b.header, signature: b.signature });
-    accepted({ kind: "blocks", a: sh(b1), b: sh(b2) }, producer, "two blocks at one height");
+    accepted({ kind: "blocks", a: sh(b1), b: sh(b2) }, producer, "two blocks at one height", c.chain.domains);
     assert.equal(slashingOffender({ kind: "blocks", a: sh(b1), b: sh(b2) }), producer);
-    refused({ kind: "blocks", a: sh(b1), b: sh(b1) }, "one block twice", /one block/);
+    refused({ kind: "blocks", a: sh(b1), b: sh(b1) }, "one block twice", /one block/, c.chain.domains);
     const byOther = await blockFor(c.chain, parent, keys, 1);
     assert.notEqual(byOther.header.producer, producer);
-    refused({ kind: "blocks", a: sh(b1), b: sh(byOther) }, "two producers", /two producers/);
+    refused({ kind: "blocks", a: sh(b1), b: sh(byOther) }, "two producers", /two producers/, c.chain.domains);
     const resigned = { ...b2.header, height: b2.header.height + 1 };
-    refused({ kind: "blocks", a: sh(b2), b: { header: resigned, signature: sign(Domain.block, resigned, signer.secretKey) } }, "two heights", /two heights/);
-    refused({ kind: "blocks", a: sh(b1), b: { header: b2.header, signature: sign(Domain.block, b2.header, other.secretKey) } }, "b signed by another key", /signature/);
-    refused({ kind: "blocks", a: sh(b1), b: { header: b2.header, signature: sign(Domain.attest, b2.header, signer.secretKey) } }, "b signed under another domain", /signature/);
+    refused({ kind: "blocks", a: sh(b2), b: { header: resigned, signature: sign(c.chain.domains.block, resigned, signer.secretKey) } }, "two heights", /two heights/, c.chain.domains);
+    refused({ kind: "blocks", a: sh(b1), b: { header: b2.header, signature: sign(c.chain.domains.block, b2.header, other.secretKey) } }, "b signed by another key", /signature/, c.chain.domains);
+    refused({ kind: "blocks", a: sh(b1), b: { header: b2.header, signature: sign(c.chain.domains.attest, b2.header, signer.secretKey) } }, "b signed under another domain", /signature/, c.chain.domains);
     assert.equal(blockHash(b1.header), b1.hash);
   } finally {
     await c.destroy();

@@ -5,7 +5,7 @@ import { loadVector } from "../../helpers/vectors.ts";
 import {
   blockHash, calculateJitter, epochSalt, expectedDifficulty, fromHex, hashJson, headerMeetsPow, jcs,
   merkleRootOfHashes, merkleRootOfItems, pickWinnerWithRerolls, powHash, reroll, sealHash,
-  sign, toHex, u64, verify, clearVerifyCache, ebidOf, Domain, defaultChainParams, omit, H, utf8, concatBytes,
+  sign, toHex, u64, verify, clearVerifyCache, ebidOf, Domain, defaultChainParams, omit, H, utf8, concatBytes, chainDomains, signingMessage,
 } from "../../../src/consensus/index.ts";
 import { genesisBlock, genesisCommitment, normalizeChainSpec } from "../../../src/chain/spec.ts";
 import { finalityFloorWindow, isActive, livenessWindow, poolForEpoch, validatorItemHash, validatorsRoot, type ValidatorRecord } from "../../../src/consensus/validators.ts";
@@ -69,14 +69,20 @@ test("signatures.json: keys, tx, attestation and hello_ack signatures", () => {
   assert.equal(toHex(hashJson(tx)), v.tx.leaf_hash);
   assert.equal(toHex(merkleRootOfItems([tx])), toHex(merkleRootOfHashes([fromHex(v.tx.leaf_hash)])));
   const at = v.attestation.signed;
-  assert.equal(sign(Domain.attest, at, keys.get(at.ebid)!), at.sig);
-  assert.ok(verify(Domain.attest, at, at.sig, at.ebid));
+  const chain = chainDomains(v.genesis_hash);
+  // vision-attest-v3 binds the chain: utf8(domain) || genesis (32 bytes) || H(JCS(obj without sig))
+  assert.equal(toHex(signingMessage(chain.attest, at)), v.attestation.signing_input);
+  assert.equal(v.attestation.signing_input, toHex(concatBytes(utf8("vision-attest-v3"), fromHex(v.genesis_hash), hashJson(omit(at, "sig")))));
+  assert.equal(sign(chain.attest, at, keys.get(at.ebid)!), at.sig);
+  assert.ok(verify(chain.attest, at, at.sig, at.ebid));
+  assert.equal(verify(chainDomains("cd".repeat(32)).attest, at, at.sig, at.ebid), false, "another chain's attestation");
   assert.equal(toHex(hashJson(at)), v.attestation.leaf_hash);
   const hello = v.hello_ack.object;
   assert.equal(sign(Domain.hello, hello, keys.get(hello.ebid)!), v.hello_ack.sig);
   assert.ok(verify(Domain.hello, hello, v.hello_ack.sig, hello.ebid));
   // the same signature under another domain or key is refused
-  assert.equal(verify(Domain.block, hello, v.hello_ack.sig, hello.ebid), false);
+  assert.equal(verify(Domain.tx, hello, v.hello_ack.sig, hello.ebid), false);
+  assert.equal(verify(chain.block, hello, v.hello_ack.sig, hello.ebid), false);
   assert.equal(verify(Domain.hello, hello, v.hello_ack.sig, hello.peer_ebid), false);
 });
 
@@ -91,7 +97,11 @@ test("block.json: seal, pow and block hashes, roots and signature", () => {
   assert.equal(blockHash(b.header), b.hash);
   assert.equal(toHex(merkleRootOfItems(b.txs)), b.header.tx_root);
   assert.equal(toHex(merkleRootOfItems(b.attestations)), b.header.attestations_root);
-  assert.ok(verify(Domain.block, b.header, b.signature, b.header.producer));
+  const chain = chainDomains(v.genesis_hash);
+  assert.equal(b.header.parent_hash, v.genesis_hash, "a block at height 1: its parent is genesis");
+  assert.equal(toHex(signingMessage(chain.block, b.header)), v.signing_input);
+  assert.ok(verify(chain.block, b.header, b.signature, b.header.producer));
+  assert.equal(verify(chainDomains("cd".repeat(32)).block, b.header, b.signature, b.header.producer), false, "another chain's block");
   // the block's nonce is the first that meets difficulty 2
   const seal = sealHash(b.header);
   for (let n = 0; n < b.header.nonce; n++) assert.ok(!toHex(powHash(seal, n)).startsWith("00"));
@@ -100,22 +110,26 @@ test("block.json: seal, pow and block hashes, roots and signature", () => {
   assert.equal(Object.keys(b.header).length, 16);
   assert.equal(b.header.randao_reveal, "");
   assert.equal(toHex(merkleRootOfItems(b.slashings)), b.header.slashings_root);
-  for (const a of b.attestations) assert.ok(verify(Domain.attest, a, a.sig, a.ebid), "a vision-attest-v3 attestation");
+  for (const a of b.attestations) assert.ok(verify(chain.attest, a, a.sig, a.ebid), "a vision-attest-v3 attestation");
 });
 
 test("block.json slashing_block: a block with one double-vote item parses, its hashes and roots, signatures and the item's evidence", () => {
-  const v = loadVector("block.json").slashing_block;
+  const all = loadVector("block.json");
+  const v = all.slashing_block;
+  const chain = chainDomains(all.genesis_hash);
   const b = blockSchema.parse(v.block);
   assert.equal(blockHash(b.header), b.hash);
   assert.equal(toHex(slashingItemHash(b.slashings[0]!)), v.item_hash);
   assert.equal(slashingsRoot(b.slashings), b.header.slashings_root);
   assert.equal(toHex(merkleRootOfItems(b.slashings)), b.header.slashings_root);
-  assert.ok(verify(Domain.block, b.header, b.signature, b.header.producer));
+  assert.equal(toHex(signingMessage(chain.block, b.header)), v.signing_input);
+  assert.ok(verify(chain.block, b.header, b.signature, b.header.producer));
   const item = b.slashings[0]!;
   assert.equal(item.kind, "votes");
   const [x, y] = [item.a as Vote, item.b as Vote];
-  const check = verifySlashing(item);
+  const check = verifySlashing(item, chain);
   assert.ok(check.ok && check.offender === x.ebid, "the item is evidence against its signer");
+  assert.equal(verifySlashing(item, chainDomains("cd".repeat(32))).ok, false, "no evidence on another chain");
   assert.equal(votesConflict(x, y), "double vote");
 });
 
@@ -236,7 +250,8 @@ test("the verified-signature cache never turns a bad signature good", () => {
   assert.ok(verify(Domain.tx, tx, tx.sig, tx.from)); // now cached
   assert.ok(verify(Domain.tx, tx, tx.sig, tx.from));
   assert.equal(verify(Domain.tx, { ...tx, amount: "1001" }, tx.sig, tx.from), false, "other message, same signature");
-  assert.equal(verify(Domain.attest, tx, tx.sig, tx.from), false, "other domain");
+  assert.equal(verify(Domain.hello, tx, tx.sig, tx.from), false, "other domain");
+  assert.equal(verify(chainDomains(v.genesis_hash).attest, tx, tx.sig, tx.from), false, "a chain-bound domain");
   assert.equal(verify(Domain.tx, tx, tx.sig, v.keys[1].ebid), false, "other signer");
   clearVerifyCache();
   assert.ok(verify(Domain.tx, tx, tx.sig, tx.from));

@@ -25,8 +25,8 @@ test("a validator's attestation with a malformed FFG vote is struck before its s
     const g = { height: 0, hash: genesis };
     const other = { height: 0, hash: "cd".repeat(32) };
     // Interval 0 (height 0): the target must be genesis at height 0, with genesis as the source too.
-    const badTarget = attest(keys[1]!, 0, genesis, { source: g, target: { height: 8, hash: genesis } });
-    const badSource = { ...attest(keys[2]!, 0, genesis, { source: other, target: g }), sig: "00".repeat(64) }; // its signature is never looked at
+    const badTarget = attest(keys[1]!, 0, genesis, { source: g, target: { height: 8, hash: genesis } }, genesis);
+    const badSource = { ...attest(keys[2]!, 0, genesis, { source: other, target: g }, genesis), sig: "00".repeat(64) }; // its signature is never looked at
     for (const a of [badTarget, badSource]) from.ws.send(JSON.stringify({ type: "attestation", attestation: a }) + "\n");
     await waitFor(() => warnings.filter((w) => w.msg === "Peer sent invalid data" && /FFG vote/.test(String(w.reason))).length === 2, 3000, "two strikes naming the FFG vote");
     assert.ok(!warnings.some((w) => /signature/.test(String(w.reason))), "refused before the signature check");

@@ -8,7 +8,7 @@ import { verifySlashing, slashingOffender, type SlashingItem } from "../../../sr
 import { EvidencePool, MAX_EVIDENCE } from "../../../src/node/evidencePool.ts";
 import type { RegistryReader, ValidatorRecord } from "../../../src/consensus/validators.ts";
 import { blockFor, extend, makeKeys, makeSpec, openTestChain, type TestKey } from "../../helpers/fixtures.ts";
-import { doubleVote, fakeHash, vote } from "../../helpers/slashing.ts";
+import { doubleVote, fakeHash, testDomains, vote } from "../../helpers/slashing.ts";
 
 const keys = makeKeys(3);
 const [k0, k1, k2] = keys as [TestKey, TestKey, TestKey];
@@ -29,15 +29,15 @@ test("an equivocation the chain stored (two real blocks by one producer at one h
     assert.equal((await c.chain.importBlock(b1)).status, "imported");
     assert.equal((await c.chain.importBlock(b2)).status, "imported");
     assert.equal((await c.chain.listEvidence()).length, 1, "the chain recorded the equivocation");
-    const unbonded = new EvidencePool();
+    const unbonded = new EvidencePool(c.chain.domains);
     assert.equal(await unbonded.fromChain(c.chain, registry([])), 0, "an offender without a record is not kept");
-    const pool = new EvidencePool();
+    const pool = new EvidencePool(c.chain.domains);
     assert.equal(await pool.fromChain(c.chain, await c.chain.registryAfter(c.chain.head)), 1);
     assert.equal(await pool.fromChain(c.chain), 0, "one item per offender");
     const [item] = pool.pending(await c.chain.registryAfter(c.chain.head));
     assert.ok(item);
     assert.equal(item.kind, "blocks");
-    assert.deepEqual(verifySlashing(item), { ok: true, offender: b1.header.producer });
+    assert.deepEqual(verifySlashing(item, c.chain.domains), { ok: true, offender: b1.header.producer });
     assert.deepEqual(new Set(item.kind === "blocks" ? [item.a.header, item.b.header] : []), new Set([b1.header, b2.header]));
   } finally {
     await c.destroy();
@@ -45,7 +45,7 @@ test("an equivocation the chain stored (two real blocks by one producer at one h
 });
 
 test("noteVote: a double vote or a surround (either order) yields a votes item; re-votes, other heads, consecutive links and bad signatures do not", () => {
-  const pool = new EvidencePool();
+  const pool = new EvidencePool(testDomains);
   const same = vote(k0, 0, 8);
   assert.equal(pool.noteVote(same), undefined);
   assert.equal(pool.noteVote(same), undefined, "the same vote twice");
@@ -54,22 +54,22 @@ test("noteVote: a double vote or a surround (either order) yields a votes item; 
   assert.equal(pool.noteVote(vote(k0, 0, 8, { targetHash: fakeHash(900), signer: k1 })), undefined, "a bad signature is ignored");
   const dbl = pool.noteVote(vote(k0, 0, 8, { targetHash: fakeHash(900) }));
   assert.ok(dbl, "a double vote");
-  assert.deepEqual(verifySlashing(dbl), { ok: true, offender: k0.ebid });
+  assert.deepEqual(verifySlashing(dbl, testDomains), { ok: true, offender: k0.ebid });
   assert.equal(pool.noteVote(vote(k0, 0, 16, { targetHash: fakeHash(901) })), undefined, "k0 has an item already");
 
   assert.equal(pool.noteVote(vote(k1, 8, 16)), undefined);
   const outer = pool.noteVote(vote(k1, 0, 24));
   assert.ok(outer && outer.kind === "votes", "a later vote surrounding an earlier one");
-  assert.deepEqual(verifySlashing(outer), { ok: true, offender: k1.ebid });
+  assert.deepEqual(verifySlashing(outer, testDomains), { ok: true, offender: k1.ebid });
 
   assert.equal(pool.noteVote(vote(k2, 0, 32)), undefined);
   const inner = pool.noteVote(vote(k2, 8, 16));
   assert.ok(inner, "a later vote surrounded by an earlier one");
-  assert.deepEqual(verifySlashing(inner), { ok: true, offender: k2.ebid });
+  assert.deepEqual(verifySlashing(inner, testDomains), { ok: true, offender: k2.ebid });
   assert.equal(pool.size, 3);
 
   const bonded = registry([k0.ebid], [k1.ebid]);
-  const strict = new EvidencePool();
+  const strict = new EvidencePool(testDomains);
   strict.noteVote(vote(k1, 0, 8), bonded);
   assert.equal(strict.noteVote(vote(k1, 0, 8, { targetHash: fakeHash(900) }), bonded), undefined, "a slashed offender's votes are ignored");
   strict.noteVote(vote(k2, 0, 8), bonded);
@@ -80,7 +80,7 @@ test("noteVote: a double vote or a surround (either order) yields a votes item; 
 
 test("bounds: 64 items (the oldest offender dropped first), a bounded vote memory; pending() offers at most 8 slashable offenders", () => {
   const many = makeKeys(MAX_EVIDENCE + 1, 10);
-  const pool = new EvidencePool();
+  const pool = new EvidencePool(testDomains);
   for (const k of many) assert.ok(pool.add(doubleVote(k)));
   assert.equal(pool.size, MAX_EVIDENCE);
   const offenders = (items: SlashingItem[]) => items.map(slashingOffender);
@@ -98,7 +98,7 @@ test("bounds: 64 items (the oldest offender dropped first), a bounded vote memor
   pool.prune(reg);
   assert.equal(pool.size, 18, "prune drops slashed offenders and those without a record");
 
-  const small = new EvidencePool({ maxVotes: 2 });
+  const small = new EvidencePool(testDomains, { maxVotes: 2 });
   small.noteVote(vote(k0, 0, 8));
   small.noteVote(vote(k1, 0, 8));
   small.noteVote(vote(k2, 0, 8));

@@ -79,7 +79,7 @@ test("a forged transfer with a stale nonce is refused for its nonce, in the memp
     const producer = (await node.chain.scheduleFor(head)).winners[0]!;
     const key = keys.find((k) => k.ebid === producer)!;
     const header = draftHeader({ parent: head, producer, slot: 0, timestamp: head.timestamp + 2000, attestations: [], txs: [forged], stateRoot: head.state_root, validatorsRoot: node.chain.genesis.header.validators_root, finalityRoot: await finalityRootOn(node.chain, head), randaoReveal: revealFor(node.chain, await node.chain.scheduleFor(head), key) });
-    const block = sealBlock(header, { txs: [forged], attestations: [] }, key.secretKey);
+    const block = sealBlock(header, { txs: [forged], attestations: [] }, key.secretKey, node.chain.genesis.hash);
     await assert.rejects(node.chain.importBlock(block), (e) => e instanceof BlockError && e.code === "BAD_TX" && /NONCE_TOO_HIGH/.test(e.message));
   } finally {
     await node.close();

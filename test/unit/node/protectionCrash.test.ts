@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { SlashingProtection, PROTECTION_FILE } from "../../../src/node/slashingProtection.ts";
-import { Domain, verify } from "../../../src/consensus/signatures.ts";
+import { chainDomains, verify } from "../../../src/consensus/signatures.ts";
 import { toHex } from "../../../src/consensus/encoding.ts";
 import { makeKeys, tempDir } from "../../helpers/fixtures.ts";
 
@@ -18,12 +18,15 @@ const LIB = fileURLToPath(new URL("../../../lib/", import.meta.url));
 const KILLS = 50;
 const PARALLEL = 5;
 const [key] = makeKeys(1, 70);
+// the chain the child signs for (signatures bind the chain: docs/protocol.md §3.3)
+const GENESIS = "c5".repeat(32);
 
 // The child: argv = [data dir, ebid, secret key hex]. Prints `block H SIG` / `vote T S SIG` lines.
 const CHILD = `
 import { writeSync } from "node:fs";
 const { SlashingProtection } = await import(${JSON.stringify(LIB + "node/slashingProtection.js")});
-const { Domain, sign } = await import(${JSON.stringify(LIB + "consensus/signatures.js")});
+const { chainDomains, sign } = await import(${JSON.stringify(LIB + "consensus/signatures.js")});
+const domains = chainDomains(${JSON.stringify(GENESIS)});
 const [dir, ebid, secret] = process.argv.slice(1);
 const sk = Uint8Array.from(Buffer.from(secret, "hex"));
 const h = (n) => n.toString(16).padStart(64, "0");
@@ -33,11 +36,11 @@ let { max_block_height: b, max_target_height: t } = p.record;
 for (;;) {
   b += 1;
   const header = { height: b, producer: ebid };
-  const bs = p.signBlock(b, () => sign(Domain.block, header, sk));
+  const bs = p.signBlock(b, () => sign(domains.block, header, sk));
   if (bs === undefined) process.exit(2);
   writeSync(1, "block " + b + " " + bs + "\\n");
   const vote = { source_height: t, source_hash: h(t), target_height: t + 8, target_hash: h(t + 8) };
-  const vs = p.signVote(vote, () => sign(Domain.attest, vote, sk));
+  const vs = p.signVote(vote, () => sign(domains.attest, vote, sk));
   if (vs === undefined) process.exit(3);
   writeSync(1, "vote " + vote.target_height + " " + vote.source_height + " " + vs + "\\n");
   if (p.signVote({ ...vote }, () => "re-vote") !== "re-vote") process.exit(4);
@@ -91,13 +94,13 @@ test(`SIGKILL at random moments, ${KILLS} times: the record is whole and covers 
             printed++;
             if (kind === "block") {
               if (Number(a) > rec.max_block_height) uncovered++;
-              if (printed % 25 === 0) assert.ok(verify(Domain.block, { height: Number(a), producer: key!.ebid }, b!, key!.ebid), "a valid block signature");
+              if (printed % 25 === 0) assert.ok(verify(chainDomains(GENESIS).block, { height: Number(a), producer: key!.ebid }, b!, key!.ebid), "a valid block signature");
               maxBlock = Math.max(maxBlock, Number(a));
             } else {
               assert.equal(kind, "vote", line);
               if (Number(a) > rec.max_target_height) uncovered++;
               const vote = { source_height: Number(b), source_hash: hex(Number(b)), target_height: Number(a), target_hash: hex(Number(a)) };
-              if (printed % 25 === 1) assert.ok(verify(Domain.attest, vote, sig!, key!.ebid), "a valid vote signature");
+              if (printed % 25 === 1) assert.ok(verify(chainDomains(GENESIS).attest, vote, sig!, key!.ebid), "a valid vote signature");
             }
           }
         }

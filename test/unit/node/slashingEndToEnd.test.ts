@@ -44,7 +44,7 @@ test("a double vote and a double block by two validators are slashed on every no
     const th = checkpointHeight(head.height, I);
     const target = { height: th, hash: (await n0.chain.branchHashes(head, th)).get(th)! };
     const g = { height: 0, hash: genesis };
-    const votes = [attest(voter, head.height, head.hash, { source: g, target }), attest(voter, head.height, fakeHash(9), { source: g, target: { height: th, hash: fakeHash(10) } })];
+    const votes = [attest(voter, head.height, head.hash, { source: g, target }, genesis), attest(voter, head.height, fakeHash(9), { source: g, target: { height: th, hash: fakeHash(10) } }, genesis)];
     const c0 = await handshakeClient(`ws://127.0.0.1:${n0.p2p.port}`, voter, spec.chain_id, genesis, n0.key.ebid);
     clients.push(c0);
     for (const v of votes) c0.ws.send(JSON.stringify({ type: "attestation", attestation: v }) + "\n");

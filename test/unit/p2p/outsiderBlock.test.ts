@@ -24,7 +24,7 @@ async function fallbackOnGenesis(node: VisionNode, key: TestKey): Promise<Block>
     difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, finalityRoot, randaoReveal: revealFor(chain, s, key),
   });
   while (!headerMeetsPow(h)) h = { ...h, nonce: h.nonce + 1 };
-  return sealBlock(h, { attestations: [] }, key.secretKey);
+  return sealBlock(h, { attestations: [] }, key.secretKey, chain.genesis.hash);
 }
 
 async function withNode(spec: ChainSpec, run: (node: VisionNode) => Promise<void>): Promise<void> {

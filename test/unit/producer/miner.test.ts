@@ -51,7 +51,7 @@ async function rivalBlock(c: Awaited<ReturnType<typeof openTestChain>>, parent: 
   const t = await buildTemplate({ chain: c.chain, attestations: new AttestationPool(), mempool: new Mempool(), log: silentLog }, parent, {
     producer: rival.ebid, slot: null, timestamp: parent.timestamp + 5, difficulty,
   });
-  return sealBlock({ ...t.header, nonce: firstNonce(sealHash(t.header), difficulty) }, t, rival.secretKey);
+  return sealBlock({ ...t.header, nonce: firstNonce(sealHash(t.header), difficulty) }, t, rival.secretKey, c.chain.genesis.hash);
 }
 
 function minerOn(

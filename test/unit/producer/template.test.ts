@@ -46,7 +46,7 @@ test("a producer's template reveals, moves the mix, carries the validators root 
     assert.equal(t.header.mix, nextMix(parent.mix, t.header.randao_reveal));
     assert.equal(t.header.validators_root, c.chain.genesis.header.validators_root);
     assert.deepEqual(t.attestations.map((a) => a.ebid), [keys[1]!.ebid], "the outsider's attestation is left out");
-    assert.equal((await c.chain.importBlock(sealBlock(t.header, t, producer.secretKey))).status, "imported");
+    assert.equal((await c.chain.importBlock(sealBlock(t.header, t, producer.secretKey, c.chain.genesis.hash))).status, "imported");
     // the chain-core API's template: no key, so no reveal; the plan says one is required
     const api = await buildTemplate(m, c.chain.head, { producer: keys[2]!.ebid, slot: null, timestamp: c.chain.head.timestamp + 60_000, difficulty: 4 });
     assert.equal(api.header.randao_reveal, "");
@@ -82,7 +82,7 @@ test("an attestation whose height is not its block's (signed by an active valida
     pool.add(await attestOn(c.chain, liar, parent.height, grandparent.hash));
     pool.add(await attestOn(c.chain, honest, grandparent.height, grandparent.hash));
     const { t, producer } = await primaryTemplate(c.chain, parent, pool);
-    assert.equal((await c.chain.importBlock(sealBlock(t.header, t, producer.secretKey))).status, "imported");
+    assert.equal((await c.chain.importBlock(sealBlock(t.header, t, producer.secretKey, c.chain.genesis.hash))).status, "imported");
     assert.deepEqual(t.attestations.map((a) => a.ebid), [honest.ebid]);
   } finally {
     await c.destroy();
@@ -112,10 +112,10 @@ test("the template carries the evidence pool's items while their offender is sla
   const c = await openTestChain(spec);
   try {
     await extend(c.chain, keys, 2);
-    const evidence = new EvidencePool();
+    const evidence = new EvidencePool(c.chain.domains);
     const offender = keys[1]!;
-    assert.equal(evidence.noteVote(vote(offender, 0, 8)), undefined);
-    const item = evidence.noteVote(vote(offender, 0, 8, { targetHash: fakeHash(99) }));
+    assert.equal(evidence.noteVote(vote(offender, 0, 8, { genesis: c.chain.genesis.hash })), undefined);
+    const item = evidence.noteVote(vote(offender, 0, 8, { targetHash: fakeHash(99), genesis: c.chain.genesis.hash }));
     assert.ok(item, "the double vote makes an item");
     const m = { chain: c.chain, attestations: new AttestationPool(), mempool: new Mempool(), log: silentLog, evidence };
     const parent = c.chain.head;
@@ -123,7 +123,7 @@ test("the template carries the evidence pool's items while their offender is sla
     const producer = keys.find((k) => k.ebid === s.winners[0])!;
     const t = await buildTemplate(m, parent, { producer: producer.ebid, slot: 0, timestamp: parent.timestamp + spec.params.block_time_ms, difficulty: 0 }, producer.blsSecretKey);
     assert.deepEqual(t.slashings, [item]);
-    assert.equal((await c.chain.importBlock(sealBlock(t.header, t, producer.secretKey))).status, "imported");
+    assert.equal((await c.chain.importBlock(sealBlock(t.header, t, producer.secretKey, c.chain.genesis.hash))).status, "imported");
     assert.equal((await c.chain.registryAfter(c.chain.head)).get(offender.ebid)!.slashed, true);
     // slashed on this branch: the next template leaves it out
     const { t: next } = await primaryTemplate(c.chain, c.chain.head, new AttestationPool());
@@ -152,10 +152,10 @@ test("the template leaves out the evidence against a validator withdrawing in th
     const mempool = new Mempool();
     const withdraw = exitTx("withdraw", k1, s.chain_id, 1);
     assert.equal(mempool.admit(withdraw, s.chain_id, await c.chain.headState([k1.ebid]), c.chain.txRules).status, "added");
-    const evidence = new EvidencePool();
+    const evidence = new EvidencePool(c.chain.domains);
     for (const k of [k1, k2]) {
-      evidence.noteVote(vote(k, 0, 8));
-      assert.ok(evidence.noteVote(vote(k, 0, 8, { targetHash: fakeHash(99) })));
+      evidence.noteVote(vote(k, 0, 8, { genesis: c.chain.genesis.hash }));
+      assert.ok(evidence.noteVote(vote(k, 0, 8, { targetHash: fakeHash(99), genesis: c.chain.genesis.hash })));
     }
     const parent = c.chain.head;
     const schedule = await c.chain.scheduleFor(parent);
@@ -164,7 +164,7 @@ test("the template leaves out the evidence against a validator withdrawing in th
     const t = await buildTemplate(m, parent, { producer: producer.ebid, slot: 0, timestamp: parent.timestamp + s.params.block_time_ms, difficulty: 0 }, producer.blsSecretKey);
     assert.deepEqual(t.txs, [withdraw]);
     assert.deepEqual(t.slashings.map((i) => (i.kind === "votes" ? i.a.ebid : "")), [k2.ebid], "only the offender that stays slashable");
-    assert.equal((await c.chain.importBlock(sealBlock(t.header, t, producer.secretKey))).status, "imported");
+    assert.equal((await c.chain.importBlock(sealBlock(t.header, t, producer.secretKey, c.chain.genesis.hash))).status, "imported");
     const after = await c.chain.registryAfter(c.chain.head);
     assert.equal(after.get(k1.ebid), undefined, "withdrawn");
     assert.equal(after.get(k2.ebid)!.slashed, true);
