@@ -190,6 +190,7 @@ export class VisionNode {
           const f = finalityView(chain); // the checkpoints the API reports
           return { finalized: f.finalized.height, justified: f.justified.height };
         },
+        doppelganger: () => protection.doppelganger,
       });
       chain.on("revealVerified", () => metrics.randaoRevealsVerifiedTotal.inc());
       // This key's blocks and votes, wherever they come from (a sync after restoring an old data
@@ -309,7 +310,7 @@ export class VisionNode {
       cleanup.push(() => p2p.stop());
       // Late-bound like the P2P handlers: the API submits transactions through the node.
       const apiModules: ApiModules = {
-        chain, p2p, snapshot, claims, syncer, attestations, mempool, ebid: key.ebid, blsPubkey: key.blsPubkey, startedAt: Date.now(),
+        chain, p2p, snapshot, claims, syncer, attestations, mempool, ebid: key.ebid, blsPubkey: key.blsPubkey, startedAt: Date.now(), protection,
         submitTx: (tx) => node!.submitTx(tx),
         metrics,
         mining: {
@@ -348,7 +349,8 @@ export class VisionNode {
       node.metricsServer = metricsServer;
       node.protection = protection;
       node.evidence = evidence;
-      // The doppelganger wait (docs/protocol.md §6.6) ends once the synced head crosses a checkpoint.
+      // Doppelganger detection (docs/protocol.md §6.6): votes arm once the synced head passed a full
+      // checkpoint interval with no vote of this key that this process did not sign (observe path above).
       const synced = () => snapshot.eligible && !syncer.progress.syncing;
       chain.on("head", (e) => protection.noteHead(e.head.height, synced()));
       node.countedPeerHeights = peerHeights;
