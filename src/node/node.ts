@@ -330,6 +330,7 @@ export class VisionNode {
           miner,
           workers: minerPool.size,
           totalHashes: () => minerPool.totalHashes,
+          producingAs: producer || miner ? key.ebid : undefined,
         },
       };
       const app = createApi(apiModules, { cors: opts.apiCors });
