@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { VisionNode, type NodeOptions } from "../../../src/node/node.ts";
 import { writeKeyFile } from "../../../src/node/keyfile.ts";
+import { runMiner } from "../../../src/cli/mine.ts";
 import { makeKeys, makeSpec, silentLog, tempDir } from "../../helpers/fixtures.ts";
 
 const [own, other] = makeKeys(2, 90);
@@ -40,5 +41,23 @@ test("/mine_block refuses a template for the node's own key while the node produ
     await watching.close();
     a.cleanup();
     b.cleanup();
+  }
+});
+
+test("vision-node mine with the key of the node it mines for, while that node produces: stops at once with the node's reason, instead of retrying", async () => {
+  const t = tempDir();
+  const keyFile = join(t.dir, "node.key");
+  writeKeyFile(keyFile, own!.secretKey, own!.blsSecretKey);
+  const node = await VisionNode.init({ dataDir: t.dir, spec, p2p: { host: "127.0.0.1", port: 0 }, apiHost: "127.0.0.1", apiPort: 0, produce: true, mine: false }, silentLog);
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 5000);
+  try {
+    const lines: string[] = [];
+    await assert.rejects(runMiner({ node: `http://127.0.0.1:${node.apiPort}`, key: keyFile, workers: 1, blocks: 1 }, abort.signal, (l) => lines.push(l)), /own key and the node produces blocks with it/);
+    assert.equal(abort.signal.aborted, false, "it stopped on its own");
+  } finally {
+    clearTimeout(timer);
+    await node.close();
+    t.cleanup();
   }
 });
