@@ -24,7 +24,9 @@
  *   logged (one error line per new target), `doppelganger` is set, and `W` rises to its target.
  *   Votes are armed once the synced head reaches `W + 2·I` (`I` = `checkpoint_interval`): the heads
  *   `W + I .. W + 2·I - 1`, whose votes target `W + I`, passed without one. A block of this key above
- *   the record, stamped after the wait began, is the same signal (`W` rises to its checkpoint).
+ *   the record, stamped after the wait began, is the same signal (`W` rises to its checkpoint). A
+ *   chain still in interval 0 when the node is first synced (`W = 0`: only genesis votes exist)
+ *   arms at `I`, one still at genesis at once.
  *   Blocks themselves do not wait (heights only move with blocks: a chain whose validators all
  *   restart together would never produce again); they rely on the record, on the observe path and
  *   on the producer's own rule that it builds only when synced (§6.1).
@@ -214,7 +216,10 @@ export class SlashingProtection {
 
   /** The head height at which votes arm if no further sign appears, or undefined before the node is first synced (and once armed). */
   get armsAt(): number | undefined {
-    return this.armedFlag || this.watched === undefined ? undefined : this.watched + 2 * this.interval;
+    if (this.armedFlag || this.watched === undefined) return undefined;
+    // A chain still in interval 0 carries only genesis votes (they link nothing): its first real
+    // target is I, which the node may sign as it starts with the others.
+    return this.watched === 0 ? this.interval : this.watched + 2 * this.interval;
   }
 
   /** Whether a block at `height` may be signed now. */

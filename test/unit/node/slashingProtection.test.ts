@@ -129,6 +129,13 @@ test("the doppelganger wait: no vote until synced and a full checkpoint interval
     g.p.noteHead(0, true);
     assert.equal(g.p.armed, true);
     g.t.cleanup();
+    // one first synced in interval 0 (only genesis votes exist) arms at the first checkpoint
+    const z = opened({ interval: 8 });
+    z.p.noteHead(3, true);
+    assert.equal(z.p.armsAt, 8);
+    z.p.noteHead(8, true);
+    assert.equal(z.p.armed, true);
+    z.t.cleanup();
   } finally {
     t.cleanup();
   }
