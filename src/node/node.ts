@@ -165,6 +165,7 @@ export class VisionNode {
         checkpointInterval: checkpointIntervalOf(opts.spec.params),
         log: log.child({ module: "protection" }),
         onRefusal: (kind) => metrics.slashingProtectionRefusals.inc({ kind }),
+        now: () => Date.now() + (opts.clockOffsetMs ?? 0), // the clock block timestamps are compared with
       });
       cleanup.push(() => protection.flush());
       const offset = opts.clockOffsetMs ?? 0;
