@@ -19,10 +19,10 @@ import { benchJunk } from "./junk.ts";
 import { benchBls } from "./bls.ts";
 import { benchFairShare } from "./fairShare.ts";
 import { benchProtection } from "./protection.ts";
+import { benchFinalitySize } from "./finalitySize.ts";
 import { benchSlashing, benchSlashingImport } from "./slashing.ts";
 import { benchRegistry } from "./registry.ts";
 import { benchFinality, benchForkChoice } from "./finality.ts";
-import { benchFinalitySize } from "./finalitySize.ts";
 
 const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, rounds: { type: "string", default: "20" }, "sync-blocks": { type: "string", default: "10000" }, "fuzz-cases": { type: "string", default: "100000" }, "memory-idle-minutes": { type: "string", default: "2" }, "memory-soak-minutes": { type: "string", default: "3" }, "memory-base": { type: "string" }, "state-accounts": { type: "string", default: "1000000" }, "api-base": { type: "string" }, "fair-heights": { type: "string", default: "5000" }, "registry-validators": { type: "string", default: "10000" }, only: { type: "string" } } });
 const blocks = Number(values.blocks);
