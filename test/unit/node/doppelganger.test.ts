@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { VisionNode, type NodeOptions } from "../../../src/node/node.ts";
 import { writeKeyFile } from "../../../src/node/keyfile.ts";
-import { attest, attestOn, makeKeys, makeSpec, silentLog, tempDir } from "../../helpers/fixtures.ts";
+import { attestOn, makeKeys, makeSpec, silentLog, tempDir } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
 import type { Attestation } from "../../../src/consensus/types.ts";
 import type { HeadEvent } from "../../../src/chain/chain.ts";
@@ -36,12 +36,12 @@ test("a node whose key votes elsewhere after it started never arms its votes whi
   const sources = new Map<string, { height: number; hash: string }>();
   const onHead = (e: HeadEvent) => {
     if (!signing) return;
-    void attestOn(peer.chain, k!, e.head.height, e.head.hash).then((a) => {
+    void attestOn(peer.chain, k!, e.head.height, e.head.hash).then((vote: Attestation) => {
       if (!signing) return;
-      const key = `${a.target_height}:${a.target_hash}`;
-      const source = sources.get(key) ?? { height: a.source_height, hash: a.source_hash };
+      const key = `${vote.target_height}:${vote.target_hash}`;
+      const source = sources.get(key) ?? { height: vote.source_height, hash: vote.source_hash };
+      if (source.height !== vote.source_height || source.hash !== vote.source_hash) return; // a double vote: its protection would refuse it
       sources.set(key, source);
-      const vote: Attestation = a.target_height === 0 ? a : attest(k!, a.height, a.block_hash, { source, target: { height: a.target_height, hash: a.target_hash } });
       lastTarget = Math.max(lastTarget, vote.target_height);
       peer.attestations.add(vote);
       peer.p2p.broadcast({ type: "attestation", attestation: vote });
