@@ -19,6 +19,7 @@ import { benchJunk } from "./junk.ts";
 import { benchBls } from "./bls.ts";
 import { benchFairShare } from "./fairShare.ts";
 import { benchProtection } from "./protection.ts";
+import { benchFinalitySize } from "./finalitySize.ts";
 import { benchSlashing, benchSlashingImport } from "./slashing.ts";
 import { benchRegistry } from "./registry.ts";
 import { benchFinality, benchForkChoice } from "./finality.ts";
@@ -53,6 +54,7 @@ if (!values.only || values.only === "slashing") {
 }
 if (!values.only || values.only === "finality") {
   await benchFinality();
+  await benchFinalitySize();
   await benchForkChoice();
 }
 if (!values.only || values.only === "finality-lag") await benchFinalityLag(Number(values["lag-seconds"]));

@@ -65,7 +65,8 @@ export interface MineReport {
 
 /**
  * Runs the external miner until `blocks` are accepted or `signal` aborts.
- * @throws KeyFileError for a bad key file
+ * @throws KeyFileError for a bad key file; Error when the node refuses templates for this key
+ *   because it produces blocks with it itself (409 `own_producer`, docs/protocol.md §6.6)
  */
 export async function runMiner(f: MineFlags, signal: AbortSignal, print: (line: string) => void): Promise<MineReport> {
   const key = readKeyFile(f.key);
@@ -80,6 +81,8 @@ export async function runMiner(f: MineFlags, signal: AbortSignal, print: (line: 
   // the highest height this run signed a block at, and the last height a template was skipped at
   let signedHeight = -1;
   let skippedAt = -1;
+  // set when the node answers 409 own_producer: the run stops with its message
+  let ownProducer: string | undefined;
   const pause = (ms: number) => new Promise<void>((r) => { const t = setTimeout(r, ms); signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true }); });
   await pool.start();
   print(`mining for ${key.ebid} at ${node} with ${pool.size} worker(s)`);
@@ -88,10 +91,13 @@ export async function runMiner(f: MineFlags, signal: AbortSignal, print: (line: 
       let tpl: TemplateAnswer;
       try {
         const r = await call(`${node}/mine_block`, { method: "POST", body: JSON.stringify({ miner_address: key.ebid, client_version: "vision-node" }) });
+        // The node produces blocks with this very key (docs/protocol.md §6.6): no retry helps.
+        if (r.status === 409 && r.body.error === "own_producer") ownProducer = String(r.body.message);
         if (r.status !== 200) throw new Error(`template refused: HTTP ${r.status} ${String(r.body.message ?? "")}`);
         tpl = r.body as unknown as TemplateAnswer;
         backoff = 1000;
       } catch (e) {
+        if (ownProducer !== undefined) throw new Error(`the node refuses templates for this key: ${ownProducer}`);
         print(`node unreachable (${(e as Error).message}); retrying in ${backoff / 1000} s`);
         await pause(backoff);
         backoff = Math.min(30_000, backoff * 2);

@@ -33,6 +33,8 @@ export interface MetricSources {
    * finalized checkpoint (docs/protocol.md §7); `justified`, the chain's justified one (§7).
    */
   finality(): { finalized: number; justified: number };
+  /** whether slashing protection saw another running instance of this node's key (docs/protocol.md §6.6); default false */
+  doppelganger?(): boolean;
 }
 
 /** The node's metrics, typed. */
@@ -105,6 +107,10 @@ export function createMetrics(src: MetricSources): Metrics {
   new Gauge({ name: "vision_chain_height", help: "Height of the tip (blocks)", registers: r, collect() { this.set(src.height()); } });
   new Gauge({ name: "vision_finalized_height", help: "Height of the chain's finalized checkpoint: nothing at or below it is ever reverted (blocks)", registers: r, collect() { this.set(src.finality().finalized); } });
   new Gauge({ name: "vision_justified_height", help: "Height of the chain's justified checkpoint (blocks; docs/protocol.md §7)", registers: r, collect() { this.set(src.finality().justified); } });
+  new Gauge({
+    name: "vision_doppelganger", help: "1 while slashing protection holds votes back because another running instance of this node's key was seen (docs/protocol.md §6.6)", registers: r,
+    collect() { this.set(src.doppelganger?.() ? 1 : 0); },
+  });
   new Gauge({ name: "vision_peers", help: "Peers with a completed handshake", registers: r, collect() { this.set(src.peers()); } });
   new Gauge({ name: "vision_mempool_size", help: "Pending transfers in the mempool", registers: r, collect() { this.set(src.mempoolSize()); } });
   new Gauge({ name: "vision_sync_syncing", help: "1 while a sync runs", registers: r, collect() { this.set(src.sync().syncing ? 1 : 0); } });

@@ -174,6 +174,7 @@ export class VisionNode {
         checkpointInterval: checkpointIntervalOf(opts.spec.params),
         log: log.child({ module: "protection" }),
         onRefusal: (kind) => metrics.slashingProtectionRefusals.inc({ kind }),
+        now: () => Date.now() + (opts.clockOffsetMs ?? 0), // the clock block timestamps are compared with
       });
       cleanup.push(() => protection.flush());
       const offset = opts.clockOffsetMs ?? 0;
@@ -203,6 +204,7 @@ export class VisionNode {
           const f = finalityView(chain); // the checkpoints the API reports
           return { finalized: f.finalized.height, justified: f.justified.height };
         },
+        doppelganger: () => protection.doppelganger,
       });
       chain.on("revealVerified", () => metrics.randaoRevealsVerifiedTotal.inc());
       // This key's blocks and votes, wherever they come from (a sync after restoring an old data
@@ -322,7 +324,7 @@ export class VisionNode {
       cleanup.push(() => p2p.stop());
       // Late-bound like the P2P handlers: the API submits transactions through the node.
       const apiModules: ApiModules = {
-        chain, p2p, snapshot, claims, syncer, attestations, mempool, ebid: key.ebid, blsPubkey: key.blsPubkey, startedAt: Date.now(),
+        chain, p2p, snapshot, claims, syncer, attestations, mempool, ebid: key.ebid, blsPubkey: key.blsPubkey, startedAt: Date.now(), protection,
         submitTx: (tx) => node!.submitTx(tx),
         metrics,
         mining: {
@@ -343,6 +345,7 @@ export class VisionNode {
           miner,
           workers: minerPool.size,
           totalHashes: () => minerPool.totalHashes,
+          producingAs: producer || miner ? key.ebid : undefined,
         },
       };
       const app = createApi(apiModules, { cors: opts.apiCors });
@@ -362,7 +365,8 @@ export class VisionNode {
       node.metricsServer = metricsServer;
       node.protection = protection;
       node.evidence = evidence;
-      // The doppelganger wait (docs/protocol.md §6.6) ends once the synced head crosses a checkpoint.
+      // Doppelganger detection (docs/protocol.md §6.6): votes arm once the synced head passed a full
+      // checkpoint interval with no vote of this key that this process did not sign (observe path above).
       const synced = () => snapshot.eligible && !syncer.progress.syncing;
       chain.on("head", (e) => protection.noteHead(e.head.height, synced()));
       node.countedPeerHeights = peerHeights;

@@ -14,12 +14,22 @@
  *   signature left the process never leaves a record below it;
  * - `observe*` raises the watermarks to cover this key's blocks and votes seen on the chain or in
  *   gossip (synced after restoring an old data dir copy: the chain carries the later ones);
- * - the doppelganger wait: no vote is signed until the node is synced and its head crossed one
- *   checkpoint boundary (a multiple of `checkpoint_interval`) above the head it had when it first
- *   was synced since start. Votes made before a restart or restore target at most the network's
- *   checkpoint of that moment. Blocks do not wait (heights only move with blocks: a chain whose
- *   validators all restart together would never produce again); they rely on the record, on the
- *   observe path and on the producer's own rule that it builds only when synced (§6.1).
+ * - doppelganger detection: no vote is signed until the node is synced and one full checkpoint
+ *   interval passed in which no vote of this key appeared that this process did not sign. When the
+ *   node is first synced since start, the watched checkpoint `W` is its head's checkpoint `c`, or
+ *   the record's `max_target_height` when that is above (at most `c + I`: this data dir's last votes
+ *   before a restart, when it counts as synced a block or two behind the network): votes made
+ *   before the start (by this data dir or another copy) target at most `W`. A vote of this key seen while waiting (gossip or a block)
+ *   with a target above `W` was made after the start by another running instance of the key: it is
+ *   logged (one error line per new target), `doppelganger` is set, and `W` rises to its target.
+ *   Votes are armed once the synced head reaches `W + 2·I` (`I` = `checkpoint_interval`): the heads
+ *   `W + I .. W + 2·I - 1`, whose votes target `W + I`, passed without one. A block of this key above
+ *   the record, stamped after the wait began, is the same signal (`W` rises to its checkpoint). A
+ *   chain still in interval 0 when the node is first synced (`W = 0`: only genesis votes exist)
+ *   arms at `I`, one still at genesis at once.
+ *   Blocks themselves do not wait (heights only move with blocks: a chain whose validators all
+ *   restart together would never produce again); they rely on the record, on the observe path and
+ *   on the producer's own rule that it builds only when synced (§6.1).
  *
  * The file: `<data-dir>/slashing-protection.json`, mode 0600, JSON
  * `{ebid, max_block_height, max_source_height, max_target_height, target}` with `target` null or
@@ -89,7 +99,12 @@ export interface SlashingProtectionOptions {
   log?: Logger;
   /** called once per refusal (the node counts them in `vision_slashing_protection_refusals_total{kind}`) */
   onRefusal?: (kind: RefusalKind) => void;
+  /** the wall clock (ms since the epoch) a block's timestamp is compared with; default `Date.now` */
+  now?: () => number;
 }
+
+/** What showed another running instance of this key (docs/protocol.md §6.6): its vote's target, or its block's height. */
+export type DoppelgangerSign = { kind: "vote"; target_height: number; target_hash: string } | { kind: "block"; height: number };
 
 /** The chain's `checkpoint_interval` (docs/protocol.md §2.1), or the default for a spec without it. */
 export function checkpointIntervalOf(params: object): number {
@@ -125,9 +140,15 @@ export class SlashingProtection {
   private flushTimer?: NodeJS.Timeout;
   private readonly warned = new Set<string>();
   private readonly interval: number;
-  /** the checkpoint height the head must reach before votes are signed; set when first synced */
-  private boundary?: number;
+  /**
+   * The watched checkpoint height W (see the module doc): votes of this key targeting at most W may
+   * predate this process; set when first synced, raised by each doppelganger sign.
+   */
+  private watched?: number;
+  /** when the wait began (ms since the epoch, `now()`): a block of this key stamped later is new */
+  private waitSince = 0;
   private armedFlag = false;
+  private doppelgangerFlag = false;
 
   private constructor(
     readonly path: string,
@@ -185,6 +206,22 @@ export class SlashingProtection {
     return this.armedFlag;
   }
 
+  /**
+   * Whether another running instance of this key was seen during the wait (a vote or block of this
+   * key this process did not sign, made after it started): set at each sign, cleared once votes arm.
+   */
+  get doppelganger(): boolean {
+    return this.doppelgangerFlag;
+  }
+
+  /** The head height at which votes arm if no further sign appears, or undefined before the node is first synced (and once armed). */
+  get armsAt(): number | undefined {
+    if (this.armedFlag || this.watched === undefined) return undefined;
+    // A chain still in interval 0 carries only genesis votes (they link nothing): its first real
+    // target is I, which the node may sign as it starts with the others.
+    return this.watched === 0 ? this.interval : this.watched + 2 * this.interval;
+  }
+
   /** Whether a block at `height` may be signed now. */
   mayProposeBlock(height: number): boolean {
     return height > this.rec.max_block_height;
@@ -236,9 +273,14 @@ export class SlashingProtection {
     return true;
   }
 
-  /** Raises the vote watermarks to a vote of this key seen on the chain or in gossip. @returns whether they rose */
+  /**
+   * Raises the vote watermarks to a vote of this key seen on the chain or in gossip (its signature
+   * checked by the caller); during the wait, a target above the watched checkpoint is a
+   * doppelganger sign. @returns whether the watermarks rose
+   */
   observeVote(v: FfgVote): boolean {
     if (isGenesisVote(v)) return false;
+    if (this.waiting && v.target_height > this.watched!) this.sign({ kind: "vote", target_height: v.target_height, target_hash: v.target_hash }, v.target_height);
     const r = this.rec;
     const next = { ...r };
     if (v.target_height > r.max_target_height) {
@@ -256,9 +298,17 @@ export class SlashingProtection {
    * Observes a block stored from anywhere (gossip, sync, the API, this node): raises the watermarks
    * to it when this key produced it and to the FFG votes of this key's attestations it carries.
    */
-  observeChainBlock(block: { header: { producer: string; height: number }; attestations: readonly object[] }): void {
+  observeChainBlock(block: { header: { producer: string; height: number; timestamp?: number }; attestations: readonly object[] }): void {
     const ebid = this.rec.ebid;
-    if (block.header.producer === ebid) this.observeBlock(block.header.height);
+    const h = block.header;
+    if (h.producer === ebid) {
+      // This process records a block before signing it: one above the record, stamped after the
+      // wait began, was signed by another instance running now.
+      if (this.waiting && h.height > this.rec.max_block_height && (h.timestamp ?? 0) >= this.waitSince) {
+        this.sign({ kind: "block", height: h.height }, Math.floor(h.height / this.interval) * this.interval);
+      }
+      this.observeBlock(h.height);
+    }
     for (const a of block.attestations) {
       if ((a as { ebid?: unknown }).ebid !== ebid) continue;
       const v = ffgVoteOf(a);
@@ -267,21 +317,51 @@ export class SlashingProtection {
   }
 
   /**
-   * The doppelganger wait: called with each new head and the node's sync state. The first synced
-   * call fixes the boundary (the next multiple of `checkpoint_interval` above the head); votes are
-   * armed once a synced head reaches it. A chain still at genesis arms at once (nothing was signed
-   * on it yet).
+   * Doppelganger detection: called with each new head and the node's sync state (and every few
+   * seconds). The first synced call fixes the watched checkpoint W (the head's checkpoint c, or the
+   * record's `max_target_height` when above, at most c + I); votes are armed once a synced head reaches
+   * `W + 2·checkpoint_interval` (W rises with each doppelganger sign). A chain still at genesis arms
+   * at once (nothing was signed on it yet).
    */
   noteHead(height: number, synced: boolean): void {
     if (this.armedFlag || !synced) return;
-    if (this.boundary === undefined) {
-      this.boundary = height === 0 ? 0 : (Math.floor(height / this.interval) + 1) * this.interval;
-      if (height > 0) this.o.log?.info({ height, until_height: this.boundary }, `Slashing protection: no votes until the head reaches checkpoint ${this.boundary} (doppelganger wait)`);
+    if (this.watched === undefined) {
+      if (height === 0) return this.arm(height);
+      // This data dir's own last votes (the record) may target the checkpoint after the head's when
+      // it counts as synced a block or two behind the network; a record further ahead is no clock.
+      const cp = Math.floor(height / this.interval) * this.interval;
+      this.watched = Math.max(cp, Math.min(this.rec.max_target_height, cp + this.interval));
+      this.waitSince = (this.o.now ?? Date.now)();
+      this.o.log?.info(
+        { height, watched_checkpoint: this.watched, until_height: this.armsAt },
+        `Slashing protection: no votes until the head reaches ${this.armsAt} with no vote of this key above checkpoint ${this.watched} that this process did not sign (doppelganger detection)`,
+      );
     }
-    if (height >= this.boundary) {
-      this.armedFlag = true;
-      this.o.log?.info({ height }, "Slashing protection: armed, votes are signed from now on");
-    }
+    if (height >= this.armsAt!) this.arm(height);
+  }
+
+  private get waiting(): boolean {
+    return !this.armedFlag && this.watched !== undefined;
+  }
+
+  private arm(height: number): void {
+    this.armedFlag = true;
+    this.doppelgangerFlag = false;
+    this.o.log?.info({ height }, "Slashing protection: armed, votes are signed from now on");
+  }
+
+  // Another instance of this key runs: keep waiting, a full interval past the checkpoint it was seen at.
+  private sign(what: DoppelgangerSign, checkpoint: number): void {
+    const fresh = !this.doppelgangerFlag || checkpoint > this.watched!; // one error line per checkpoint it shows at
+    this.watched = Math.max(this.watched!, checkpoint);
+    this.doppelgangerFlag = true;
+    if (!fresh) return;
+    const seen = what.kind === "vote" ? `a vote with target ${what.target_height} (${what.target_hash})` : `a block at height ${what.height}`;
+    this.o.log?.error(
+      { ebid: this.rec.ebid, ...what, until_height: this.armsAt },
+      `Doppelganger: ${seen} signed by this node's key ${this.rec.ebid} after this process started, not by it: another instance runs with this key. ` +
+        `No votes until the head reaches ${this.armsAt} without another; stop the other instance`,
+    );
   }
 
   /** Writes observations not yet on disk. Called on close; a no-op when nothing is pending. */

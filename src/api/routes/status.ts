@@ -1,7 +1,9 @@
 /**
  * `GET /api/status`: the node at a glance, with `sync_progress` and `validator`: this node's
  * validator record as `GET /api/validators` shows it (`api/validators.ts`), or null when its EBID
- * has no bond record, and the `finalized` and `justified` checkpoints (`api/finality.ts`).
+ * has no bond record, the `finalized` and `justified` checkpoints (`api/finality.ts`), and
+ * `slashing_protection`: `armed` (votes are signed) and `doppelganger` (another running instance of
+ * this node's key was seen; votes stay off: docs/protocol.md §6.6), null without a record.
  */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
@@ -34,6 +36,7 @@ export function statusRoutes(m: ApiModules): Hono {
       agent: buildInfo().agent,
       uptime_seconds: Math.round((Date.now() - m.startedAt) / 1000),
       validator,
+      slashing_protection: m.protection ? { armed: m.protection.armed, doppelganger: m.protection.doppelganger } : null,
     });
   });
   return app;

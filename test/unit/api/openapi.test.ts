@@ -314,6 +314,7 @@ test("a mining node and a producing node: jobs, claims, PoW counters and the str
     assert.equal(set.counts.total, 2);
     assert.equal((await call(api2, "GET", `/api/validators/${producer.key.ebid}`, 200)).validator.status, "active");
     assert.equal((await call(api2, "GET", "/api/status", 200)).validator.ebid, producer.key.ebid, "a validator's own record");
+    assert.equal((await call(api2, "POST", "/mine_block", 409, { body: { miner_address: producer.key.ebid } })).error, "own_producer", "no template for the producing node's own key");
   } finally {
     for (const p of producers.reverse()) await p.close();
     for (const d of dirs) d.cleanup();

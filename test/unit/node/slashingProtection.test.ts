@@ -107,24 +107,110 @@ test("votes: a new target above the watermarks is recorded first; a re-vote with
   }
 });
 
-test("the doppelganger wait: no vote until synced and the head crossed the checkpoint boundary above the first synced head", () => {
+test("the doppelganger wait: no vote until synced and a full checkpoint interval passed after the watched checkpoint", () => {
   const { t, p } = opened({ interval: 8 });
   try {
     p.noteHead(13, false);
     assert.equal(p.signVote(vote(0, 8), () => "x"), undefined);
-    p.noteHead(13, true); // first synced at 13: the boundary is 16
-    p.noteHead(15, true);
-    assert.equal(p.armed, false);
-    assert.equal(p.signVote(vote(0, 8), () => "x"), undefined, "nothing signed while waiting");
-    assert.equal(onDisk(t.dir).max_target_height, 0);
+    assert.equal(p.armsAt, undefined, "nothing watched before the first synced head");
+    p.noteHead(13, true); // first synced at 13: watched checkpoint 8, votes for target 16 watched at heads 16..23
+    assert.equal(p.armsAt, 24);
     p.noteHead(16, true);
+    p.noteHead(23, true);
+    assert.equal(p.armed, false);
+    assert.equal(p.signVote(vote(8, 16), () => "x"), undefined, "nothing signed while waiting");
+    assert.equal(onDisk(t.dir).max_target_height, 0);
+    p.noteHead(24, true);
     assert.equal(p.armed, true);
-    assert.equal(p.signVote(vote(8, 16), () => "v"), "v");
+    assert.equal(p.doppelganger, false);
+    assert.equal(p.signVote(vote(16, 24), () => "v"), "v");
     // a chain still at genesis arms at once: nothing was signed on it
     const g = opened();
     g.p.noteHead(0, true);
     assert.equal(g.p.armed, true);
     g.t.cleanup();
+    // one first synced in interval 0 (only genesis votes exist) arms at the first checkpoint
+    const z = opened({ interval: 8 });
+    z.p.noteHead(3, true);
+    assert.equal(z.p.armsAt, 8);
+    z.p.noteHead(8, true);
+    assert.equal(z.p.armed, true);
+    z.t.cleanup();
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("the watched checkpoint covers the record: votes this data dir signed before a restart are not another instance", () => {
+  const { t, p, open } = opened({ interval: 8 });
+  try {
+    arm(p);
+    p.signVote(vote(16, 24), () => "v24");
+    const again = open(); // restarted; the network's head fell back to 20 meanwhile (or it synced only to 20)
+    again.noteHead(20, true);
+    assert.equal(again.armsAt, 24 + 16);
+    again.observeVote(vote(16, 24)); // its own vote, signed before the restart, seen in a block
+    assert.equal(again.doppelganger, false);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("doppelganger detection: a vote of this key above the watched checkpoint holds votes back a full interval after it, with one error line", () => {
+  const errors: { msg: string; ebid?: string; target_height?: number }[] = [];
+  const t = tempDir();
+  const log = pino({ level: "info" }, new Writable({ write(chunk: Buffer, _e, cb) { const l = JSON.parse(chunk.toString()); if (l.level === 50) errors.push(l); cb(); } }));
+  try {
+    const p = SlashingProtection.open(t.dir, k1!.ebid, { checkpointInterval: 8, log });
+    p.noteHead(13, true); // watched 8, arms at 24
+    p.observeVote(vote(0, 8)); // old: at or below the watched checkpoint
+    assert.equal(p.doppelganger, false);
+    p.noteHead(17, true);
+    p.observeVote(vote(8, 16)); // made after this process started: another instance runs
+    p.observeVote(vote(8, 16)); // the same again (another head): no second line
+    assert.equal(p.doppelganger, true);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.ebid, k1!.ebid);
+    assert.equal(errors[0]!.target_height, 16);
+    assert.match(errors[0]!.msg, /another instance runs with this key/);
+    assert.equal(p.armsAt, 32, "a full interval (heads 24..31) must pass without its votes");
+    p.noteHead(24, true);
+    assert.equal(p.armed, false);
+    assert.equal(p.signVote(vote(16, 24), () => "x"), undefined);
+    p.noteHead(25, true);
+    p.observeVote(vote(16, 24)); // still running
+    assert.equal(errors.length, 2);
+    assert.equal(p.armsAt, 40);
+    p.noteHead(39, true);
+    assert.equal(p.armed, false);
+    p.noteHead(40, true); // heads 32..39 passed without a vote for target 32
+    assert.equal(p.armed, true);
+    assert.equal(p.doppelganger, false);
+    assert.equal(p.record.max_target_height, 24, "the other instance's votes raised the watermarks");
+    assert.equal(p.signVote(vote(24, 40), () => "v40"), "v40");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("doppelganger detection: a block of this key above the record, stamped after the wait began, is the same sign; blocks this process signed are not", () => {
+  const t = tempDir();
+  let now = 1_000;
+  try {
+    const p = SlashingProtection.open(t.dir, k1!.ebid, { checkpointInterval: 8, now: () => now });
+    const block = (height: number, timestamp: number) => ({ header: { producer: k1!.ebid, height, timestamp }, attestations: [] });
+    p.observeChainBlock(block(12, 900)); // synced before the wait: an old block of this key
+    p.noteHead(13, true); // the wait begins at 1000
+    p.observeChainBlock(block(13, 950)); // above the record but stamped before the wait: made before this process started
+    assert.equal(p.doppelganger, false);
+    assert.equal(p.signBlock(14, () => "b14"), "b14");
+    p.observeChainBlock(block(14, 1_100)); // its own block, imported
+    assert.equal(p.doppelganger, false);
+    now = 2_000;
+    p.observeChainBlock(block(18, 1_900)); // another instance signed 18
+    assert.equal(p.doppelganger, true);
+    assert.equal(p.armsAt, 32);
+    assert.equal(p.mayProposeBlock(18), false);
   } finally {
     t.cleanup();
   }
