@@ -69,6 +69,7 @@ export async function runStart(resolved: ResolvedStartOptions): Promise<void> {
       metricsPort: flags.metricsPort,
       sync: { strategy: flags.syncStrategy },
       checkpoint,
+      doppelgangerDetection: flags.doppelgangerDetection,
     },
     log,
   );

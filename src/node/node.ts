@@ -93,6 +93,8 @@ export interface NodeOptions {
   checkpoint?: Checkpoint;
   /** ms a checkpoint start waits for a peer to serve the state (default CHECKPOINT_FETCH_TIMEOUT_MS) */
   checkpointTimeoutMs?: number;
+  /** doppelganger detection after each start (`--doppelganger-detection`, docs/protocol.md §6.6 rule 5); default false */
+  doppelgangerDetection?: boolean;
 }
 
 /** A running vision-node. */
@@ -175,6 +177,7 @@ export class VisionNode {
         log: log.child({ module: "protection" }),
         onRefusal: (kind) => metrics.slashingProtectionRefusals.inc({ kind }),
         now: () => Date.now() + (opts.clockOffsetMs ?? 0), // the clock block timestamps are compared with
+        doppelgangerDetection: opts.doppelgangerDetection ?? false,
       });
       cleanup.push(() => protection.flush());
       const offset = opts.clockOffsetMs ?? 0;

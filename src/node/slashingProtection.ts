@@ -14,16 +14,19 @@
  *   signature left the process never leaves a record below it;
  * - `observe*` raises the watermarks to cover this key's blocks and votes seen on the chain or in
  *   gossip (synced after restoring an old data dir copy: the chain carries the later ones);
- * - doppelganger detection: no vote is signed until the node is synced and one full checkpoint
- *   interval passed in which no vote of this key appeared that this process did not sign. When the
+ * - the vote wait and doppelganger detection: no vote is signed until the node is synced and its
+ *   head crossed the checkpoint after `W` (below); with `doppelgangerDetection`, until one full
+ *   checkpoint interval passed in which no vote of this key appeared that this process did not sign. When the
  *   node is first synced since start, the watched checkpoint `W` is its head's checkpoint `c`, or
  *   the record's `max_target_height` when that is above (at most `c + I`: this data dir's last votes
  *   before a restart, when it counts as synced a block or two behind the network): votes made
  *   before the start (by this data dir or another copy) target at most `W`. A vote of this key seen while waiting (gossip or a block)
  *   with a target above `W` was made after the start by another running instance of the key: it is
  *   logged (one error line per new target), `doppelganger` is set, and `W` rises to its target.
- *   Votes are armed once the synced head reaches `W + 2·I` (`I` = `checkpoint_interval`): the heads
- *   `W + I .. W + 2·I - 1`, whose votes target `W + I`, passed without one. A block of this key above
+ *   Votes are armed once the synced head reaches `W + I` (`I` = `checkpoint_interval`): every vote
+ *   made before the start targets at most `W`, so none can conflict with a vote for a later target.
+ *   With `doppelgangerDetection` they arm at `W + 2·I`: the heads `W + I .. W + 2·I - 1`, whose
+ *   votes target `W + I`, passed without another instance's vote. A block of this key above
  *   the record, stamped after the wait began, is the same signal (`W` rises to its checkpoint). A
  *   chain still in interval 0 when the node is first synced (`W = 0`: only genesis votes exist)
  *   arms at `I`, one still at genesis at once.
@@ -101,6 +104,12 @@ export interface SlashingProtectionOptions {
   onRefusal?: (kind: RefusalKind) => void;
   /** the wall clock (ms since the epoch) a block's timestamp is compared with; default `Date.now` */
   now?: () => number;
+  /**
+   * doppelganger detection (`--doppelganger-detection`, docs/protocol.md §6.6 rule 5): votes arm
+   * at `W + 2·I` instead of `W + I`, so a full interval of another instance's votes can show;
+   * default false (one interval: the wait that covers a restored old copy's own votes)
+   */
+  doppelgangerDetection?: boolean;
 }
 
 /** What showed another running instance of this key (docs/protocol.md §6.6): its vote's target, or its block's height. */
@@ -219,7 +228,7 @@ export class SlashingProtection {
     if (this.armedFlag || this.watched === undefined) return undefined;
     // A chain still in interval 0 carries only genesis votes (they link nothing): its first real
     // target is I, which the node may sign as it starts with the others.
-    return this.watched === 0 ? this.interval : this.watched + 2 * this.interval;
+    return this.watched === 0 ? this.interval : this.watched + (this.o.doppelgangerDetection ? 2 : 1) * this.interval;
   }
 
   /** Whether a block at `height` may be signed now. */

@@ -2,7 +2,7 @@
 // on 127.0.0.1: validator P (key K2) produces beside a watcher; another instance of key K votes on every head P makes
 // (the test signs them, one FFG vote per target as slashing protection would, and P gossips them and
 // carries them in its blocks). A node Y started with key K on a fresh data dir (an operator moving a
-// validator without stopping the old one) sees K's votes with targets above the checkpoint it
+// validator without stopping the old one), with --doppelganger-detection, sees K's votes with targets above the checkpoint it
 // watched once synced: it keeps its own votes off for as long as they come, says so in /api/status
 // and /metrics, and arms only after they stopped and a full checkpoint interval passed without one.
 import { test } from "node:test";
@@ -51,7 +51,7 @@ test("a node whose key votes elsewhere after it started never arms its votes whi
   let dup: VisionNode | undefined;
   try {
     await waitFor(() => lastTarget >= I, 20_000, "the other instance votes past interval 0");
-    dup = await VisionNode.init(options(y.dir, [`ws://127.0.0.1:${peer.p2p.port}`], false), silentLog);
+    dup = await VisionNode.init({ ...options(y.dir, [`ws://127.0.0.1:${peer.p2p.port}`], false), doppelgangerDetection: true }, silentLog);
     const node = dup;
     await waitFor(() => node.protection.armsAt !== undefined || node.protection.armed, 20_000, "the second instance synced");
     const watchedAt = node.chain.head.height;

@@ -25,7 +25,7 @@ const vote = (s: number, t: number, sh = h(s), th = h(t)): FfgVote => ({ source_
 const onDisk = (dir: string) => JSON.parse(readFileSync(join(dir, PROTECTION_FILE), "utf8")) as Record<string, unknown>;
 
 /** A protection record in a temp dir, with its refusals and warn lines collected. */
-function opened(o: { interval?: number } = {}) {
+function opened(o: { interval?: number; detection?: boolean } = {}) {
   const t = tempDir();
   const refusals: RefusalKind[] = [];
   const warns: string[] = [];
@@ -39,7 +39,7 @@ function opened(o: { interval?: number } = {}) {
       },
     }),
   );
-  const open = () => SlashingProtection.open(t.dir, k1!.ebid, { checkpointInterval: o.interval, log, onRefusal: (k) => refusals.push(k) });
+  const open = () => SlashingProtection.open(t.dir, k1!.ebid, { checkpointInterval: o.interval, log, onRefusal: (k) => refusals.push(k), doppelgangerDetection: o.detection ?? true });
   return { t, p: open(), open, refusals, warns };
 }
 
@@ -107,7 +107,22 @@ test("votes: a new target above the watermarks is recorded first; a re-vote with
   }
 });
 
-test("the doppelganger wait: no vote until synced and a full checkpoint interval passed after the watched checkpoint", () => {
+test("the vote wait without doppelganger detection (the default): votes arm when the head crosses the checkpoint after the watched one", () => {
+  const { t, p } = opened({ interval: 8, detection: false });
+  try {
+    p.noteHead(13, true); // first synced at 13: watched checkpoint 8; every earlier vote targets at most 8
+    assert.equal(p.armsAt, 16);
+    p.noteHead(15, true);
+    assert.equal(p.signVote(vote(8, 16), () => "x"), undefined, "nothing signed while waiting");
+    p.noteHead(16, true);
+    assert.equal(p.armed, true);
+    assert.equal(p.signVote(vote(8, 16), () => "v"), "v");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("with doppelganger detection: no vote until synced and a full checkpoint interval passed after the watched checkpoint", () => {
   const { t, p } = opened({ interval: 8 });
   try {
     p.noteHead(13, false);
@@ -161,7 +176,7 @@ test("doppelganger detection: a vote of this key above the watched checkpoint ho
   const t = tempDir();
   const log = pino({ level: "info" }, new Writable({ write(chunk: Buffer, _e, cb) { const l = JSON.parse(chunk.toString()); if (l.level === 50) errors.push(l); cb(); } }));
   try {
-    const p = SlashingProtection.open(t.dir, k1!.ebid, { checkpointInterval: 8, log });
+    const p = SlashingProtection.open(t.dir, k1!.ebid, { checkpointInterval: 8, log, doppelgangerDetection: true });
     p.noteHead(13, true); // watched 8, arms at 24
     p.observeVote(vote(0, 8)); // old: at or below the watched checkpoint
     assert.equal(p.doppelganger, false);
@@ -197,7 +212,7 @@ test("doppelganger detection: a block of this key above the record, stamped afte
   const t = tempDir();
   let now = 1_000;
   try {
-    const p = SlashingProtection.open(t.dir, k1!.ebid, { checkpointInterval: 8, now: () => now });
+    const p = SlashingProtection.open(t.dir, k1!.ebid, { checkpointInterval: 8, now: () => now, doppelgangerDetection: true });
     const block = (height: number, timestamp: number) => ({ header: { producer: k1!.ebid, height, timestamp }, attestations: [] });
     p.observeChainBlock(block(12, 900)); // synced before the wait: an old block of this key
     p.noteHead(13, true); // the wait begins at 1000
