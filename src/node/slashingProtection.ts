@@ -343,7 +343,9 @@ export class SlashingProtection {
       this.waitSince = (this.o.now ?? Date.now)();
       this.o.log?.info(
         { height, watched_checkpoint: this.watched, until_height: this.armsAt },
-        `Slashing protection: no votes until the head reaches ${this.armsAt} with no vote of this key above checkpoint ${this.watched} that this process did not sign (doppelganger detection)`,
+        this.o.doppelgangerDetection
+          ? `Slashing protection: no votes until the head reaches ${this.armsAt} with no vote of this key above checkpoint ${this.watched} that this process did not sign (doppelganger detection)`
+          : `Slashing protection: no votes until the head reaches ${this.armsAt}, past checkpoint ${this.watched} (votes made before this start target at most it)`,
       );
     }
     if (height >= this.armsAt!) this.arm(height);
