@@ -134,25 +134,41 @@ export interface StateAtSource {
 /** `busy` replies waited out in one fetch before the peer counts as not serving. */
 export const MAX_STATE_AT_BUSY_WAITS = 200;
 
+/**
+ * `busy` replies in a row (no page between them) after which a fetch leaves the peer for the next
+ * one: a budget that paces pages frees up after the wait it names, a peer that never serves does not.
+ */
+export const MAX_STATE_AT_BUSY_STREAK = 5;
+
 /** Most pages one fetch reads from a peer: the window's blocks, then accounts and records (a bound against a peer that pages forever). */
 export const MAX_STATE_AT_PAGES = 4096;
 
 /**
- * Fetches the whole state at `checkpoint` from one peer, page by page, and verifies it.
+ * Fetches the whole state at `checkpoint` from one peer, page by page, and verifies it, giving up
+ * at `deadline` (ms since the epoch; each request also times out after `timeoutMs`).
  * @throws CheckpointError when the peer sends something malformed or that does not verify (strike it);
  *   StateAtRefused when it answers `ok: false` or not at all (no strike: it may have moved on)
  */
-export async function fetchStateAt(spec: ChainSpec, checkpoint: Checkpoint, peer: StateAtSource, timeoutMs = 30_000): Promise<VerifiedCheckpoint> {
+export async function fetchStateAt(spec: ChainSpec, checkpoint: Checkpoint, peer: StateAtSource, timeoutMs = 30_000, deadline = Infinity): Promise<VerifiedCheckpoint> {
   const state: CheckpointState = { checkpoint, window_from: 0, total_weight: "0", blocks: [], accounts: [], validators: [] };
   let cursor: string | null = null;
   let busyWaits = 0;
+  let busyStreak = 0;
+  // A peer answering busy or slowly, page after page, must not hold the start past its deadline.
+  const left = (): number => {
+    const ms = deadline - Date.now();
+    if (ms <= 0) throw new StateAtRefused("state_at took longer than the checkpoint fetch's timeout");
+    return ms;
+  };
   for (let pages = 0; ; pages++) {
     if (pages >= MAX_STATE_AT_PAGES) throw new CheckpointError(`state_at took more than ${MAX_STATE_AT_PAGES} pages`);
-    const res = await peer.request("/data/state_at", { height: checkpoint.height, hash: checkpoint.hash, cursor }, timeoutMs);
+    const res = await peer.request("/data/state_at", { height: checkpoint.height, hash: checkpoint.hash, cursor }, Math.min(timeoutMs, left()));
     // A peer's served-byte budget (docs/protocol.md §9.6) paces a large state: wait as it says and ask again.
     const wait = res.ok ? undefined : busyRetryMs(res.errors);
+    busyStreak = wait === undefined ? 0 : busyStreak + 1;
+    if (busyStreak > MAX_STATE_AT_BUSY_STREAK) throw new StateAtRefused(`state_at: ${busyStreak} busy replies in a row`);
     if (wait !== undefined && busyWaits++ < MAX_STATE_AT_BUSY_WAITS) {
-      await new Promise((r) => setTimeout(r, wait));
+      await new Promise((r) => setTimeout(r, Math.min(wait, left())));
       pages--;
       continue;
     }
@@ -165,6 +181,7 @@ export async function fetchStateAt(spec: ChainSpec, checkpoint: Checkpoint, peer
     state.blocks.push(...page.blocks);
     state.accounts.push(...page.accounts);
     state.validators.push(...page.validators);
+    left();
     if (state.blocks.length > MAX_CHECKPOINT_WINDOW) throw new CheckpointError(`state_at window holds more than ${MAX_CHECKPOINT_WINDOW} blocks`);
     if (page.next_cursor === null) break;
     if (page.next_cursor === cursor) throw new CheckpointError("state_at cursor does not move");
@@ -193,8 +210,8 @@ export interface CheckpointFetchModules<P extends StateAtSource> {
 /**
  * Asks ready peers, one after another, for the state at `checkpoint` until one serves a state that
  * verifies; a peer whose state does not verify is struck and not asked again; a peer that refuses
- * is asked again after a while (it may finalize the checkpoint later). Waits for peers until
- * `timeoutMs` has passed.
+ * is asked again after a while (it may finalize the checkpoint later). Waits for peers, and for the
+ * pages of the one being asked, until `timeoutMs` has passed.
  * @throws CheckpointError naming the last refusals when no peer served it in time
  */
 export async function fetchCheckpointState<P extends StateAtSource>(
@@ -210,7 +227,7 @@ export async function fetchCheckpointState<P extends StateAtSource>(
     for (const peer of m.peers()) {
       if (struck.has(peer)) continue;
       try {
-        const v = await fetchStateAt(spec, checkpoint, peer);
+        const v = await fetchStateAt(spec, checkpoint, peer, undefined, deadline);
         m.log.info({ height: checkpoint.height, hash: checkpoint.hash, window_from: v.window_from, accounts: v.accounts.length, validators: v.validators.length }, "Checkpoint state verified");
         return v;
       } catch (e) {
