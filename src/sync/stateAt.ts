@@ -4,8 +4,8 @@
  * page by page, and verifies it (chain/checkpoint.ts) before anything is written.
  *
  * Request `{height, hash, cursor}` (cursor null or absent for the first page). A node serves any
- * canonical checkpoint (a height k·I, k >= 1) at or below its store's finalized checkpoint and at
- * most MAX_STATE_AT_DEPTH blocks below its head, whose window it holds; otherwise it answers
+ * canonical checkpoint (a height k·I, k >= 1) at or below its store's finalized checkpoint, at most
+ * STATE_AT_RECENT_CHECKPOINTS checkpoints below it and at most MAX_STATE_AT_DEPTH blocks below its head, whose window it holds; otherwise it answers
  * `ok: false` with an error naming its finalized checkpoint. Pages come in order: the window's
  * blocks (ascending, cut at MAX_REPLY_BYTES, at least one a page), then the accounts
  * (STATE_AT_ACCOUNTS_PER_PAGE a page, by address), then the validator records
@@ -37,6 +37,12 @@ import {
 
 /** Node policy: a checkpoint more than this many blocks below the head is not served (the undo walk to it costs that many blocks a page). */
 export const MAX_STATE_AT_DEPTH = 4096;
+/**
+ * Node policy: the finalized checkpoint and the this many checkpoints below it are served, no older: every
+ * page rebuilds the state at its checkpoint unless kept (the chain keeps one per served checkpoint),
+ * and a checkpoint read from a trusted node a few intervals ago is still among them.
+ */
+export const STATE_AT_RECENT_CHECKPOINTS = 4;
 /** Accounts in one page (about 110 bytes each as JSON: about 1 MiB). */
 export const STATE_AT_ACCOUNTS_PER_PAGE = 8192;
 /** Validator records in one page (about 300 bytes each as JSON: about 0.6 MiB). */
@@ -66,6 +72,7 @@ export async function serveStateAt(chain: Chain, data: unknown, limits?: StateAt
   if (height > fin.height) return refuse(`checkpoint ${height} is not finalized here`);
   const meta = await chain.getCanonicalMeta(height);
   if (!meta || meta.hash !== hash) return refuse(`${hash} is not the block at height ${height} here`);
+  if (height < fin.height - STATE_AT_RECENT_CHECKPOINTS * p.checkpoint_interval) return refuse(`checkpoint ${height} is more than ${STATE_AT_RECENT_CHECKPOINTS} checkpoints below the finalized one`);
   if (chain.head.height - height > MAX_STATE_AT_DEPTH) return refuse(`checkpoint ${height} is more than ${MAX_STATE_AT_DEPTH} blocks below the head`);
   const anchorHeight = checkpointAnchorHeight(height, p);
   const anchor = anchorHeight === 0 ? undefined : await chain.getCanonicalMeta(anchorHeight);
@@ -117,7 +124,7 @@ export async function serveStateAt(chain: Chain, data: unknown, limits?: StateAt
   } else if (cursor.startsWith("v")) {
     const after = cursor.slice(1);
     if (after !== "" && !/^[0-9a-f]{64}$/.test(after)) return bad();
-    const records = (await chain.registryAfter(meta)).all().filter((x) => x.ebid > after);
+    const records = (await chain.recordsAt(meta)).all().filter((x) => x.ebid > after);
     page.validators = records.slice(0, lim.records).map(encodeRecord);
     page.next_cursor = records.length > lim.records ? `v${page.validators[page.validators.length - 1]!.ebid}` : null;
   } else {

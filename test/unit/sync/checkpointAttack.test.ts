@@ -93,3 +93,34 @@ test("one peer cannot hold a checkpoint start past its timeout: busy replies for
   assert.ok(Date.now() - t0 < 10_000, `served after ${Date.now() - t0} ms`);
   assert.equal(got.checkpoint.hash, cp.hash);
 });
+
+test("state_at serves the recent finalized checkpoints only, and pages alternating between them do not rebuild their states page after page", async () => {
+  const cp = c.chain.finalizedCheckpoint;
+  const I = spec.params.checkpoint_interval;
+  const old = (await c.chain.getCanonicalMeta(cp.height - 5 * I))!;
+  const refused = await handleSyncRequest(c.chain, "/data/state_at", { height: old.height, hash: old.hash, cursor: null });
+  assert.equal(refused.ok, false, "a checkpoint five intervals below the finalized one");
+  assert.match(String((refused.errors as string[])[0]), new RegExp(`the finalized checkpoint here is ${cp.height}:`));
+  // A hostile peer's cheapest pages: the last address and EBID as cursors (empty, so a few bytes of
+  // its byte budget each), for two checkpoints in turn.
+  const recent = [cp, { height: cp.height - I, hash: (await c.chain.getCanonicalMeta(cp.height - I))!.hash }];
+  const built = { n: 0 };
+  const stateAt = c.chain.stateAt.bind(c.chain);
+  c.chain.stateAt = (...args: Parameters<Chain["stateAt"]>) => {
+    built.n++;
+    return stateAt(...args);
+  };
+  try {
+    for (let i = 0; i < 10; i++) {
+      for (const k of recent) {
+        for (const cursor of [`a${"f".repeat(64)}`, `v${"f".repeat(64)}`]) {
+          const r = await handleSyncRequest(c.chain, "/data/state_at", { height: k.height, hash: k.hash, cursor });
+          assert.equal(r.ok, true, JSON.stringify(r.errors));
+        }
+      }
+    }
+  } finally {
+    delete (c.chain as { stateAt?: unknown }).stateAt;
+  }
+  assert.ok(built.n <= recent.length, `${built.n} states built for 40 pages of ${recent.length} checkpoints while the head stayed`);
+});
