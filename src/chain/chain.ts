@@ -168,7 +168,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   private _txRules: TxRules | undefined;
   private _base: StoredCheckpointBase | undefined;
   // the states after the checkpoints /data/state_at last read (at most STATE_AT_VIEWS), kept while the head stays
-  private readonly stateAtViews = new Map<string, StateView>();
+  private readonly stateAtViews = new Map<string, Promise<StateView>>();
 
   private constructor(
     private readonly opts: Required<ChainOptions>,
@@ -303,14 +303,22 @@ export class Chain extends EventEmitter<ChainEvents> {
   // The pages of state_at fetches read the same few states: a view per checkpoint (at most
   // STATE_AT_VIEWS, the oldest dropped), kept while the head stays, so requests that alternate
   // between checkpoints do not each undo the blocks above them again.
+  // Concurrent pages of one checkpoint wait for the one build.
   private async keptStateAt(meta: BlockMeta): Promise<StateView> {
     const kept = this.stateAtViews.get(meta.hash);
-    if (kept?.current) return kept;
-    const view = await this.stateAt(meta);
+    if (kept) {
+      const view = await kept.catch(() => undefined);
+      if (view?.current) return view;
+      if (this.stateAtViews.get(meta.hash) !== kept) return this.keptStateAt(meta); // rebuilt meanwhile
+    }
+    const building = this.stateAt(meta);
     this.stateAtViews.delete(meta.hash);
-    this.stateAtViews.set(meta.hash, view);
+    this.stateAtViews.set(meta.hash, building);
     for (const k of this.stateAtViews.keys()) if (this.stateAtViews.size > STATE_AT_VIEWS) this.stateAtViews.delete(k);
-    return view;
+    building.catch(() => {
+      if (this.stateAtViews.get(meta.hash) === building) this.stateAtViews.delete(meta.hash);
+    });
+    return building;
   }
 
   /** The current tip. */

@@ -119,6 +119,12 @@ test("state_at serves the recent finalized checkpoints only, and pages alternati
         }
       }
     }
+    // Many pages at once, for a checkpoint whose state is not kept yet, wait for one build.
+    const third = (await c.chain.getCanonicalMeta(cp.height - 2 * I))!;
+    const before = built.n;
+    const all = await Promise.all(Array.from({ length: 16 }, () => handleSyncRequest(c.chain, "/data/state_at", { height: third.height, hash: third.hash, cursor: `v${"f".repeat(64)}` })));
+    assert.ok(all.every((r) => r.ok));
+    assert.equal(built.n - before, 1, "16 concurrent pages, one state built");
   } finally {
     delete (c.chain as { stateAt?: unknown }).stateAt;
   }
