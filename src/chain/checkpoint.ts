@@ -236,6 +236,14 @@ export async function verifyCheckpointState(spec: ChainSpec, checkpoint: Checkpo
     if (changes!.producer !== block.header.producer) fail(`changes record of the block at height ${block.header.height} names another producer`);
     const ch = decodeChanges(changes!.changes);
     const vch = decodeValidatorChanges(changes!.validators);
+    // As execution records them (BlockOverlay.changes): each account once, only accounts the block
+    // changed; else a no-op entry would pass the undo and stand in the stored history.
+    const named = new Set<string>();
+    for (const c of ch) {
+      if (named.has(c.address)) fail(`changes record of the block at height ${block.header.height} names account ${c.address} twice`);
+      named.add(c.address);
+      if (c.before && c.before.balance === c.after.balance && c.before.nonce === c.after.nonce) fail(`changes record of the block at height ${block.header.height} names account ${c.address} unchanged`);
+    }
     view = await view.withAccounts(ch.map((c) => c.address));
     for (const c of ch) {
       const cur = view.get(c.address);

@@ -130,3 +130,23 @@ test("state_at serves the recent finalized checkpoints only, and pages alternati
   }
   assert.ok(built.n <= recent.length, `${built.n} states built for 40 pages of ${recent.length} checkpoints while the head stayed`);
 });
+
+test("a changes record that names an account twice, or one the block did not change, is refused (a liar's history for the window's blocks)", async () => {
+  const cp = c.chain.finalizedCheckpoint;
+  const honest = await fetchStateAt(spec, cp, servingPeer(c.chain));
+  const top = honest.blocks[honest.blocks.length - 1]!;
+  const touched = new Set(top.changes!.changes.map((x) => x.address));
+  const untouched = honest.accounts.find(([address]) => !touched.has(address))!;
+  assert.ok(untouched, "an account the checkpoint block did not change");
+  const twice = servingPeer(c.chain, (page) => {
+    const item = page.blocks.find((x) => x.block.hash === cp.hash);
+    if (item) item.changes!.changes.push({ ...item.changes!.changes[0]! });
+  });
+  await assert.rejects(fetchStateAt(spec, cp, twice), (e: unknown) => e instanceof CheckpointError && /twice|unchanged/.test(e.message));
+  const noop = servingPeer(c.chain, (page) => {
+    const item = page.blocks.find((x) => x.block.hash === cp.hash);
+    const [address, balance, nonce, index] = untouched;
+    if (item) item.changes!.changes.push({ address, index, before: [balance, nonce], after: [balance, nonce] });
+  });
+  await assert.rejects(fetchStateAt(spec, cp, noop), (e: unknown) => e instanceof CheckpointError && /twice|unchanged/.test(e.message));
+});
