@@ -121,6 +121,9 @@ interface ChainEvents {
 }
 
 /** Blockchain state over a ChainDb. Construct with `Chain.open`. */
+/** States kept for `/data/state_at` pages: one per checkpoint it serves (sync/stateAt.ts STATE_AT_RECENT_CHECKPOINTS + 1). */
+const STATE_AT_VIEWS = 5;
+
 export class Chain extends EventEmitter<ChainEvents> {
   readonly spec: ChainSpec;
   readonly genesis: Block;
@@ -164,8 +167,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   private storing: string | undefined;
   private _txRules: TxRules | undefined;
   private _base: StoredCheckpointBase | undefined;
-  // the state after the block accountsAt last read, while the head has not moved since
-  private accountsView: { hash: string; view: StateView } | undefined;
+  // the states after the checkpoints /data/state_at last read (at most STATE_AT_VIEWS), kept while the head stays
+  private readonly stateAtViews = new Map<string, Promise<StateView>>();
 
   private constructor(
     private readonly opts: Required<ChainOptions>,
@@ -276,10 +279,7 @@ export class Chain extends EventEmitter<ChainEvents> {
    */
   async accountsAt(meta: BlockMeta, after: string | undefined, limit: number): Promise<{ accounts: [string, string, number, number][]; done: boolean }> {
     for (;;) {
-      // The pages of one state_at fetch read the same state: one view, kept while the head stays.
-      const kept = this.accountsView;
-      const view = kept && kept.hash === meta.hash && kept.view.current ? kept.view : await this.stateAt(meta);
-      this.accountsView = { hash: meta.hash, view };
+      const view = await this.keptStateAt(meta);
       const accounts: [string, string, number, number][] = [];
       let done = true;
       for await (const [address, [balance, nonce, index]] of this.db.accounts(after)) {
@@ -293,6 +293,32 @@ export class Chain extends EventEmitter<ChainEvents> {
       }
       if (view.current) return { accounts, done };
     }
+  }
+
+  /** The validator records after the canonical block `meta` (`/data/state_at`), from the same kept views as `accountsAt`. */
+  async recordsAt(meta: BlockMeta): Promise<RegistryView> {
+    return (await this.keptStateAt(meta)).registry;
+  }
+
+  // The pages of state_at fetches read the same few states: a view per checkpoint (at most
+  // STATE_AT_VIEWS, the oldest dropped), kept while the head stays, so requests that alternate
+  // between checkpoints do not each undo the blocks above them again.
+  // Concurrent pages of one checkpoint wait for the one build.
+  private async keptStateAt(meta: BlockMeta): Promise<StateView> {
+    const kept = this.stateAtViews.get(meta.hash);
+    if (kept) {
+      const view = await kept.catch(() => undefined);
+      if (view?.current) return view;
+      if (this.stateAtViews.get(meta.hash) !== kept) return this.keptStateAt(meta); // rebuilt meanwhile
+    }
+    const building = this.stateAt(meta);
+    this.stateAtViews.delete(meta.hash);
+    this.stateAtViews.set(meta.hash, building);
+    for (const k of this.stateAtViews.keys()) if (this.stateAtViews.size > STATE_AT_VIEWS) this.stateAtViews.delete(k);
+    building.catch(() => {
+      if (this.stateAtViews.get(meta.hash) === building) this.stateAtViews.delete(meta.hash);
+    });
+    return building;
   }
 
   /** The current tip. */

@@ -7,7 +7,8 @@
  *   and finality floor, and the finality tallies open at the checkpoint read the records after their
  *   targets' anchors;
  * - the verification of a `/data/state_at` reply (`verifyCheckpointState`): the checkpoint block,
- *   the window's headers by their parent links, each block's finality state against its header's
+ *   the window's headers by their parent links, each block's body against its header's `tx_root`,
+ *   `attestations_root` and `slashings_root`, each block's finality state against its header's
  *   `finality_root`, the accounts and validator records against the checkpoint's `state_root` and
  *   `validators_root`, and every block's account changes by undoing them one by one down the window
  *   against each parent header's roots;
@@ -20,6 +21,9 @@
 import { z } from "zod";
 import type { Block } from "../consensus/types.ts";
 import { blockHash } from "../consensus/hashing.ts";
+import { merkleRootOfItems } from "../consensus/merkle.ts";
+import { toHex } from "../consensus/encoding.ts";
+import { slashingsRoot } from "../consensus/slashing.ts";
 import { blockWeight } from "../consensus/forkChoice.ts";
 import { checkpointHeight, finalityRoot, genesisFinality, type Checkpoint, type FinalityState } from "../consensus/finality.ts";
 import { epochAt, livenessWindow } from "../consensus/validators.ts";
@@ -178,6 +182,10 @@ export async function verifyCheckpointState(spec: ChainSpec, checkpoint: Checkpo
     const parent = i === 0 ? (h.height === 1 ? genesis.hash : undefined) : s.blocks[i - 1]!.block.hash;
     if (parent !== undefined && h.parent_hash !== parent) fail(`block at height ${h.height} does not link to the block below it`);
     if (finalityRoot(finality) !== h.finality_root) fail(`finality state of the block at height ${h.height} does not match its finality_root`);
+    // The body is stored as this block's (its attesters feed the pools' liveness, the API and sync serve it): the header's roots commit to it.
+    if (toHex(merkleRootOfItems(block.txs)) !== h.tx_root) fail(`block at height ${h.height}: transactions do not match its tx_root`);
+    if (toHex(merkleRootOfItems(block.attestations)) !== h.attestations_root) fail(`block at height ${h.height}: attestations do not match its attestations_root`);
+    if (slashingsRoot(block.slashings) !== h.slashings_root) fail(`block at height ${h.height}: slashings do not match its slashings_root`);
   }
   const top = s.blocks[n - 1]!.block;
   if (top.hash !== checkpoint.hash) fail(`the block at height ${checkpoint.height} is ${top.hash}, not the checkpoint`);
@@ -228,6 +236,14 @@ export async function verifyCheckpointState(spec: ChainSpec, checkpoint: Checkpo
     if (changes!.producer !== block.header.producer) fail(`changes record of the block at height ${block.header.height} names another producer`);
     const ch = decodeChanges(changes!.changes);
     const vch = decodeValidatorChanges(changes!.validators);
+    // As execution records them (BlockOverlay.changes): each account once, only accounts the block
+    // changed; else a no-op entry would pass the undo and stand in the stored history.
+    const named = new Set<string>();
+    for (const c of ch) {
+      if (named.has(c.address)) fail(`changes record of the block at height ${block.header.height} names account ${c.address} twice`);
+      named.add(c.address);
+      if (c.before && c.before.balance === c.after.balance && c.before.nonce === c.after.nonce) fail(`changes record of the block at height ${block.header.height} names account ${c.address} unchanged`);
+    }
     view = await view.withAccounts(ch.map((c) => c.address));
     for (const c of ch) {
       const cur = view.get(c.address);

@@ -4,8 +4,8 @@
  * page by page, and verifies it (chain/checkpoint.ts) before anything is written.
  *
  * Request `{height, hash, cursor}` (cursor null or absent for the first page). A node serves any
- * canonical checkpoint (a height k·I, k >= 1) at or below its store's finalized checkpoint and at
- * most MAX_STATE_AT_DEPTH blocks below its head, whose window it holds; otherwise it answers
+ * canonical checkpoint (a height k·I, k >= 1) at or below its store's finalized checkpoint, at most
+ * STATE_AT_RECENT_CHECKPOINTS checkpoints below it and at most MAX_STATE_AT_DEPTH blocks below its head, whose window it holds; otherwise it answers
  * `ok: false` with an error naming its finalized checkpoint. Pages come in order: the window's
  * blocks (ascending, cut at MAX_REPLY_BYTES, at least one a page), then the accounts
  * (STATE_AT_ACCOUNTS_PER_PAGE a page, by address), then the validator records
@@ -37,6 +37,12 @@ import {
 
 /** Node policy: a checkpoint more than this many blocks below the head is not served (the undo walk to it costs that many blocks a page). */
 export const MAX_STATE_AT_DEPTH = 4096;
+/**
+ * Node policy: the finalized checkpoint and the this many checkpoints below it are served, no older: every
+ * page rebuilds the state at its checkpoint unless kept (the chain keeps one per served checkpoint),
+ * and a checkpoint read from a trusted node a few intervals ago is still among them.
+ */
+export const STATE_AT_RECENT_CHECKPOINTS = 4;
 /** Accounts in one page (about 110 bytes each as JSON: about 1 MiB). */
 export const STATE_AT_ACCOUNTS_PER_PAGE = 8192;
 /** Validator records in one page (about 300 bytes each as JSON: about 0.6 MiB). */
@@ -66,6 +72,7 @@ export async function serveStateAt(chain: Chain, data: unknown, limits?: StateAt
   if (height > fin.height) return refuse(`checkpoint ${height} is not finalized here`);
   const meta = await chain.getCanonicalMeta(height);
   if (!meta || meta.hash !== hash) return refuse(`${hash} is not the block at height ${height} here`);
+  if (height < fin.height - STATE_AT_RECENT_CHECKPOINTS * p.checkpoint_interval) return refuse(`checkpoint ${height} is more than ${STATE_AT_RECENT_CHECKPOINTS} checkpoints below the finalized one`);
   if (chain.head.height - height > MAX_STATE_AT_DEPTH) return refuse(`checkpoint ${height} is more than ${MAX_STATE_AT_DEPTH} blocks below the head`);
   const anchorHeight = checkpointAnchorHeight(height, p);
   const anchor = anchorHeight === 0 ? undefined : await chain.getCanonicalMeta(anchorHeight);
@@ -117,7 +124,7 @@ export async function serveStateAt(chain: Chain, data: unknown, limits?: StateAt
   } else if (cursor.startsWith("v")) {
     const after = cursor.slice(1);
     if (after !== "" && !/^[0-9a-f]{64}$/.test(after)) return bad();
-    const records = (await chain.registryAfter(meta)).all().filter((x) => x.ebid > after);
+    const records = (await chain.recordsAt(meta)).all().filter((x) => x.ebid > after);
     page.validators = records.slice(0, lim.records).map(encodeRecord);
     page.next_cursor = records.length > lim.records ? `v${page.validators[page.validators.length - 1]!.ebid}` : null;
   } else {
@@ -134,25 +141,41 @@ export interface StateAtSource {
 /** `busy` replies waited out in one fetch before the peer counts as not serving. */
 export const MAX_STATE_AT_BUSY_WAITS = 200;
 
+/**
+ * `busy` replies in a row (no page between them) after which a fetch leaves the peer for the next
+ * one: a budget that paces pages frees up after the wait it names, a peer that never serves does not.
+ */
+export const MAX_STATE_AT_BUSY_STREAK = 5;
+
 /** Most pages one fetch reads from a peer: the window's blocks, then accounts and records (a bound against a peer that pages forever). */
 export const MAX_STATE_AT_PAGES = 4096;
 
 /**
- * Fetches the whole state at `checkpoint` from one peer, page by page, and verifies it.
+ * Fetches the whole state at `checkpoint` from one peer, page by page, and verifies it, giving up
+ * at `deadline` (ms since the epoch; each request also times out after `timeoutMs`).
  * @throws CheckpointError when the peer sends something malformed or that does not verify (strike it);
  *   StateAtRefused when it answers `ok: false` or not at all (no strike: it may have moved on)
  */
-export async function fetchStateAt(spec: ChainSpec, checkpoint: Checkpoint, peer: StateAtSource, timeoutMs = 30_000): Promise<VerifiedCheckpoint> {
+export async function fetchStateAt(spec: ChainSpec, checkpoint: Checkpoint, peer: StateAtSource, timeoutMs = 30_000, deadline = Infinity): Promise<VerifiedCheckpoint> {
   const state: CheckpointState = { checkpoint, window_from: 0, total_weight: "0", blocks: [], accounts: [], validators: [] };
   let cursor: string | null = null;
   let busyWaits = 0;
+  let busyStreak = 0;
+  // A peer answering busy or slowly, page after page, must not hold the start past its deadline.
+  const left = (): number => {
+    const ms = deadline - Date.now();
+    if (ms <= 0) throw new StateAtRefused("state_at took longer than the checkpoint fetch's timeout");
+    return ms;
+  };
   for (let pages = 0; ; pages++) {
     if (pages >= MAX_STATE_AT_PAGES) throw new CheckpointError(`state_at took more than ${MAX_STATE_AT_PAGES} pages`);
-    const res = await peer.request("/data/state_at", { height: checkpoint.height, hash: checkpoint.hash, cursor }, timeoutMs);
+    const res = await peer.request("/data/state_at", { height: checkpoint.height, hash: checkpoint.hash, cursor }, Math.min(timeoutMs, left()));
     // A peer's served-byte budget (docs/protocol.md §9.6) paces a large state: wait as it says and ask again.
     const wait = res.ok ? undefined : busyRetryMs(res.errors);
+    busyStreak = wait === undefined ? 0 : busyStreak + 1;
+    if (busyStreak > MAX_STATE_AT_BUSY_STREAK) throw new StateAtRefused(`state_at: ${busyStreak} busy replies in a row`);
     if (wait !== undefined && busyWaits++ < MAX_STATE_AT_BUSY_WAITS) {
-      await new Promise((r) => setTimeout(r, wait));
+      await new Promise((r) => setTimeout(r, Math.min(wait, left())));
       pages--;
       continue;
     }
@@ -165,6 +188,7 @@ export async function fetchStateAt(spec: ChainSpec, checkpoint: Checkpoint, peer
     state.blocks.push(...page.blocks);
     state.accounts.push(...page.accounts);
     state.validators.push(...page.validators);
+    left();
     if (state.blocks.length > MAX_CHECKPOINT_WINDOW) throw new CheckpointError(`state_at window holds more than ${MAX_CHECKPOINT_WINDOW} blocks`);
     if (page.next_cursor === null) break;
     if (page.next_cursor === cursor) throw new CheckpointError("state_at cursor does not move");
@@ -193,8 +217,8 @@ export interface CheckpointFetchModules<P extends StateAtSource> {
 /**
  * Asks ready peers, one after another, for the state at `checkpoint` until one serves a state that
  * verifies; a peer whose state does not verify is struck and not asked again; a peer that refuses
- * is asked again after a while (it may finalize the checkpoint later). Waits for peers until
- * `timeoutMs` has passed.
+ * is asked again after a while (it may finalize the checkpoint later). Waits for peers, and for the
+ * pages of the one being asked, until `timeoutMs` has passed.
  * @throws CheckpointError naming the last refusals when no peer served it in time
  */
 export async function fetchCheckpointState<P extends StateAtSource>(
@@ -210,7 +234,7 @@ export async function fetchCheckpointState<P extends StateAtSource>(
     for (const peer of m.peers()) {
       if (struck.has(peer)) continue;
       try {
-        const v = await fetchStateAt(spec, checkpoint, peer);
+        const v = await fetchStateAt(spec, checkpoint, peer, undefined, deadline);
         m.log.info({ height: checkpoint.height, hash: checkpoint.hash, window_from: v.window_from, accounts: v.accounts.length, validators: v.validators.length }, "Checkpoint state verified");
         return v;
       } catch (e) {

@@ -43,3 +43,25 @@ test("--checkpoint-url reads the trusted node's finalized checkpoint from GET /a
     server.close();
   }
 });
+
+test("--checkpoint-url stops reading a body past 1 MiB (a hostile or wrong URL streaming without end) with one clear error, well before its timeout", async () => {
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.write('{"pad":"');
+    const pump = (): void => {
+      while (!res.destroyed && res.write(chunk));
+      if (!res.destroyed) res.once("drain", pump);
+    };
+    pump();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const t0 = Date.now();
+  try {
+    await assert.rejects(checkpointFromUrl(url, "11".repeat(32)), (e: Error) => e instanceof ConfigError && /more than 1 MiB/.test(e.message) && Date.now() - t0 < 5000);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
