@@ -74,8 +74,8 @@ test("4 validators: one down, finality goes on; two down, blocks go on and final
     const stalledAt = maxOf(settledStall, (x) => x.finalized.height);
     const fromHeight = minOf(settledStall, (x) => x.height);
     const stalled = await watch(
-      live2, 120_000, `${3 * I} more blocks with two validators down`,
-      (h) => minOf(h, (x) => x.height) >= fromHeight + 3 * I,
+      live2, 120_000, `${2 * I} more blocks with two validators down`,
+      (h) => minOf(h, (x) => x.height) >= fromHeight + 2 * I,
       (h) => assert.ok(maxOf(h, (x) => x.finalized.height) <= stalledAt, `finalized moved past ${stalledAt} with 2 of 4 validators: ${JSON.stringify(h.map((x) => x.finalized))}`),
     );
     print(`stall: finalized ${stalledAt} while the head went from ${fromHeight} to ${minOf(stalled, (x) => x.height)}`);
@@ -133,8 +133,8 @@ test("7 validators split 4/3: neither side finalizes; after the heal they conver
     const bound = (Math.floor(splitTop / I) - 1) * I;
     const noFinality = (h: FinHead[]) =>
       assert.ok(maxOf(h, (x) => x.finalized.height) <= Math.max(bound, maxOf(before, (x) => x.finalized.height)), `a side finalized past the split (bound ${bound}): ${JSON.stringify(h.map((x) => x.finalized))}`);
-    const a = await watch(sideA, 120_000, `side A (4/7) ${3 * I} blocks past the split`, (h) => minOf(h, (x) => x.height) >= splitTop + 3 * I, noFinality);
-    const b = await watch(sideB, 120_000, `side B (3/7) ${3 * I} blocks past the split`, (h) => minOf(h, (x) => x.height) >= splitTop + 3 * I, noFinality);
+    const a = await watch(sideA, 120_000, `side A (4/7) ${2 * I} blocks past the split`, (h) => minOf(h, (x) => x.height) >= splitTop + 2 * I, noFinality);
+    const b = await watch(sideB, 120_000, `side B (3/7) ${2 * I} blocks past the split`, (h) => minOf(h, (x) => x.height) >= splitTop + 2 * I, noFinality);
     noFinality(await heads(n.nodes));
     print(`split at ${splitTop}: side A at ${minOf(a, (x) => x.height)}, side B at ${minOf(b, (x) => x.height)}, finalized at most ${maxOf([...a, ...b], (x) => x.finalized.height)} (bound ${bound})`);
 

@@ -13,7 +13,8 @@ import { handshakeClient, waitFor } from "./net.ts";
 import { getJson, startMesh, type NodeProc } from "./nodeProcess.ts";
 import { previewRoots, revealFor, testKey, type TestKey } from "./fixtures.ts";
 
-type Roots = Awaited<ReturnType<typeof previewRoots>>;
+/** What every empty block by one producer on one parent shares, whatever its timestamp: its roots and RANDAO reveal. */
+type Roots = Awaited<ReturnType<typeof previewRoots>> & { randaoReveal: string };
 import { median } from "../../bench/stats.ts";
 
 export function freshKey(): TestKey {
@@ -61,16 +62,17 @@ export function junkOrphan(key: TestKey, txs: Tx[], height: number, genesisHash:
  * A valid fallback block on `parent` (stored in `chain`), as early as the fallback opens, by
  * `producer`, an active validator (since protocol version 2 only one may make a fallback block
  * while validators are active: an outsider's is refused at once), with its RANDAO reveal;
- * `variant` ms later than that, so one parent yields many blocks; `roots` caches roots by parent.
+ * `variant` ms later than that, so one parent yields many blocks; `roots` caches roots and reveal by
+ * parent (a BLS signature each: signing it once per parent, not once per block, keeps 1,000 side
+ * blocks quick to build).
  */
 export async function junkSideBlock(chain: Chain, parent: BlockMeta, producer: TestKey, variant = 0, roots = new Map<string, Roots>()): Promise<Block> {
   const schedule = await chain.scheduleFor(parent);
   const timestamp = slotOpensAt(parent.timestamp, schedule.winners.length, chain.spec.params) + variant;
-  // An empty block by one producer on one parent has the same roots whatever its timestamp.
+  // An empty block by one producer on one parent has the same roots and reveal whatever its timestamp.
   let r = roots.get(parent.hash);
-  if (!r) roots.set(parent.hash, (r = await previewRoots(chain, parent, producer.ebid, [])));
-  const { stateRoot, validatorsRoot, finalityRoot } = r;
-  const randaoReveal = revealFor(chain, schedule, producer);
+  if (!r) roots.set(parent.hash, (r = { ...(await previewRoots(chain, parent, producer.ebid, [])), randaoReveal: revealFor(chain, schedule, producer) }));
+  const { stateRoot, validatorsRoot, finalityRoot, randaoReveal } = r;
   let h: Header = draftHeader({ parent, producer: producer.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, finalityRoot, randaoReveal });
   while (!headerMeetsPow(h)) h = { ...h, nonce: h.nonce + 1 };
   return sealBlock(h, { attestations: [] }, producer.secretKey, chain.genesis.hash);
