@@ -10,7 +10,7 @@ import type { Chain } from "../../../src/chain/chain.ts";
 import type { Block } from "../../../src/consensus/types.ts";
 import type { BlockMeta } from "../../../src/storage/records.ts";
 import { CheckpointError, type StateAtPage } from "../../../src/chain/checkpoint.ts";
-import { fetchCheckpointState, fetchStateAt, type StateAtSource } from "../../../src/sync/stateAt.ts";
+import { fetchCheckpointState, fetchStateAt, STATE_AT_ACCOUNTS_PER_PAGE, type StateAtSource } from "../../../src/sync/stateAt.ts";
 import { handleSyncRequest } from "../../../src/sync/protocol.ts";
 
 const keys = makeKeys(4);
@@ -149,4 +149,51 @@ test("a changes record that names an account twice, or one the block did not cha
     if (item) item.changes!.changes.push({ address, index, before: [balance, nonce], after: [balance, nonce] });
   });
   await assert.rejects(fetchStateAt(spec, cp, noop), (e: unknown) => e instanceof CheckpointError && /twice|unchanged/.test(e.message));
+});
+
+test("a page over its bound, or pages out of order, is refused as it arrives: its peer is struck and asked nothing more, and an honest peer serves the state", async () => {
+  const cp = c.chain.finalizedCheckpoint;
+  // A liar padding its first accounts page past the bound the server uses (addresses kept ascending).
+  const asked = { afterBad: 0, bad: false };
+  const oversize: StateAtSource = {
+    async request(path, data) {
+      if (asked.bad) asked.afterBad++;
+      const res = await handleSyncRequest(c.chain, path, data);
+      const page = res.data as StateAtPage;
+      if (res.ok && page.accounts.length > 0) {
+        const pad = Array.from({ length: STATE_AT_ACCOUNTS_PER_PAGE + 1 - page.accounts.length }, (_, i) => [i.toString(16).padStart(64, "0"), "10", 0, page.accounts.length + i] as [string, string, number, number]);
+        page.accounts = [...page.accounts, ...pad].sort((x, y) => (x[0] < y[0] ? -1 : 1));
+        asked.bad = true;
+      }
+      return res;
+    },
+  };
+  // A liar sending every row the honest state has, but the validators before the accounts.
+  const reordered: StateAtSource = {
+    async request(path, data) {
+      const cursor = (data as { cursor: string | null }).cursor ?? "";
+      const res = await handleSyncRequest(c.chain, path, data);
+      const page = res.data as StateAtPage;
+      if (res.ok && cursor.startsWith("v") && page.next_cursor === null) page.next_cursor = "a";
+      else if (res.ok && cursor.startsWith("a") && page.next_cursor === "v") page.next_cursor = null;
+      else if (res.ok && page.next_cursor === "a") page.next_cursor = "v";
+      return res;
+    },
+  };
+  const honest = servingPeer(c.chain);
+  for (const [liar, why] of [
+    [oversize, /more than 8192 accounts/],
+    [reordered, /out of order|after the accounts|expected/],
+  ] as const) {
+    const struck: { peer: StateAtSource; reason: string }[] = [];
+    const got = await fetchCheckpointState(spec, cp, { peers: () => [liar, honest], penalize: (peer, reason) => struck.push({ peer, reason }), log: silentLog }, { timeoutMs: 20_000 });
+    assert.equal(got.checkpoint.hash, cp.hash);
+    assert.deepEqual(
+      struck.map((x) => x.peer),
+      [liar],
+      `the liar is struck, the honest peer is not (${struck.map((x) => x.reason).join("; ")})`,
+    );
+    assert.match(struck[0]!.reason, why);
+  }
+  assert.equal(asked.afterBad, 0, "the peer that sent an oversize page was asked for no further page");
 });
