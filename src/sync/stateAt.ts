@@ -151,16 +151,100 @@ export const MAX_STATE_AT_BUSY_STREAK = 5;
 export const MAX_STATE_AT_PAGES = 4096;
 
 /**
+ * Node policy: most accounts one fetch collects (about 110 bytes each as JSON, at most about 200
+ * with every field at its longest: 110 to 200 MB). A state past it is refused as no peer's fault.
+ */
+export const MAX_STATE_AT_ACCOUNTS = 1_000_000;
+/** Node policy: most validator records one fetch collects (about 300 bytes each as JSON: about 20 MB). */
+export const MAX_STATE_AT_RECORDS = 65_536;
+/**
+ * Node policy: most bytes of window blocks (their items' JSON, as the server measures them) one
+ * fetch collects: 1 GiB, about 2,500 blocks of `max_block_txs` 500 transfers (an honest window is
+ * about `pool_window + 2·epoch_length` blocks).
+ */
+export const MAX_STATE_AT_BLOCK_BYTES = 1024 * 1024 * 1024;
+
+/** Where a fetch stands between pages: the part it reads and the last key of each part. */
+interface PageOrder {
+  /** 0 blocks, 1 accounts, 2 validator records (the part the next page must carry) */
+  part: number;
+  /** the height the next block must have */
+  nextHeight: number;
+  lastAddress: string;
+  lastEbid: string;
+  blockBytes: number;
+}
+
+const PARTS = ["blocks", "accounts", "validators"] as const;
+
+/**
+ * Checks one page as it arrives (docs/protocol.md §9.7) against the bounds the server pages by and
+ * the order of the parts, so a peer cannot make the node collect more than those bounds allow
+ * before the state is verified. Advances `o`.
+ * @throws CheckpointError for a page over its bound or out of order (strike the peer);
+ *   StateAtRefused when the state passes a node-policy cap (no one's provable fault)
+ */
+function checkPage(checkpoint: Checkpoint, page: StateAtPage, o: PageOrder, total: { accounts: number; records: number }): void {
+  const fail = (m: string): never => {
+    throw new CheckpointError(`state_at page ${m}`);
+  };
+  const part = PARTS[o.part]!;
+  for (const other of PARTS) if (other !== part && page[other].length > 0) fail(`out of order: it carries ${other} where ${part} come next (blocks, then accounts, then validators)`);
+  const next = page.next_cursor;
+  if (o.part === 0) {
+    if (page.blocks.length === 0) fail("carries no block (at least one a page)");
+    let bytes = 0;
+    for (const item of page.blocks) {
+      if (item.block.header.height !== o.nextHeight) fail(`out of order: block at height ${item.block.header.height} where ${o.nextHeight} comes next`);
+      o.nextHeight++;
+      bytes += Buffer.byteLength(JSON.stringify(item));
+    }
+    if (page.blocks.length > 1 && bytes > MAX_REPLY_BYTES) fail(`holds ${bytes} bytes of ${page.blocks.length} blocks, more than ${MAX_REPLY_BYTES} (more than one block a page)`);
+    o.blockBytes += bytes;
+    if (o.blockBytes > MAX_STATE_AT_BLOCK_BYTES) throw new StateAtRefused(`state_at window blocks pass ${MAX_STATE_AT_BLOCK_BYTES} bytes (node policy MAX_STATE_AT_BLOCK_BYTES)`);
+    const last = o.nextHeight > checkpoint.height;
+    if (last ? next !== "a" : next !== `b${o.nextHeight}`) fail(`out of order: next_cursor ${JSON.stringify(next)} after block ${o.nextHeight - 1} (checkpoint ${checkpoint.height})`);
+    if (last) o.part = 1;
+  } else if (o.part === 1) {
+    const n = page.accounts.length;
+    if (n > STATE_AT_ACCOUNTS_PER_PAGE) fail(`holds ${n} accounts, more than ${STATE_AT_ACCOUNTS_PER_PAGE} accounts a page`);
+    for (const [address] of page.accounts) {
+      if (address <= o.lastAddress) fail(`out of order: account ${address} after ${o.lastAddress || "none"}`);
+      o.lastAddress = address;
+    }
+    total.accounts += n;
+    if (total.accounts > MAX_STATE_AT_ACCOUNTS) throw new StateAtRefused(`state_at: the state holds more than ${MAX_STATE_AT_ACCOUNTS} accounts (node policy MAX_STATE_AT_ACCOUNTS)`);
+    if (next === "v") o.part = 2;
+    else if (n === 0 || next !== `a${o.lastAddress}`) fail(`out of order: next_cursor ${JSON.stringify(next)} after ${n} accounts`);
+  } else {
+    const n = page.validators.length;
+    if (n > STATE_AT_RECORDS_PER_PAGE) fail(`holds ${n} validator records, more than ${STATE_AT_RECORDS_PER_PAGE} records a page`);
+    for (const { ebid } of page.validators) {
+      if (ebid <= o.lastEbid) fail(`out of order: validator record ${ebid} after ${o.lastEbid || "none"}`);
+      o.lastEbid = ebid;
+    }
+    total.records += n;
+    if (total.records > MAX_STATE_AT_RECORDS) throw new StateAtRefused(`state_at: the state holds more than ${MAX_STATE_AT_RECORDS} validator records (node policy MAX_STATE_AT_RECORDS)`);
+    if (next !== null && (n === 0 || next !== `v${o.lastEbid}`)) fail(`out of order: next_cursor ${JSON.stringify(next)} after ${n} validator records`);
+  }
+}
+
+/**
  * Fetches the whole state at `checkpoint` from one peer, page by page, and verifies it, giving up
- * at `deadline` (ms since the epoch; each request also times out after `timeoutMs`).
- * @throws CheckpointError when the peer sends something malformed or that does not verify (strike it);
- *   StateAtRefused when it answers `ok: false` or not at all (no strike: it may have moved on)
+ * at `deadline` (ms since the epoch; each request also times out after `timeoutMs`). Each page is
+ * checked as it arrives (`checkPage`): what one fetch holds before the state is verified is bounded
+ * by MAX_STATE_AT_BLOCK_BYTES, MAX_STATE_AT_ACCOUNTS and MAX_STATE_AT_RECORDS.
+ * @throws CheckpointError when the peer sends something malformed, over a page bound, out of order
+ *   or that does not verify (strike it); StateAtRefused when it answers `ok: false` or not at all,
+ *   or the state passes a node-policy cap (no strike: it may have moved on)
  */
 export async function fetchStateAt(spec: ChainSpec, checkpoint: Checkpoint, peer: StateAtSource, timeoutMs = 30_000, deadline = Infinity): Promise<VerifiedCheckpoint> {
   const state: CheckpointState = { checkpoint, window_from: 0, total_weight: "0", blocks: [], accounts: [], validators: [] };
   let cursor: string | null = null;
   let busyWaits = 0;
   let busyStreak = 0;
+  const order: PageOrder = { part: 0, nextHeight: 0, lastAddress: "", lastEbid: "", blockBytes: 0 };
+  const total = { accounts: 0, records: 0 };
   // A peer answering busy or slowly, page after page, must not hold the start past its deadline.
   const left = (): number => {
     const ms = deadline - Date.now();
@@ -181,10 +265,17 @@ export async function fetchStateAt(spec: ChainSpec, checkpoint: Checkpoint, peer
     }
     if (!res.ok) throw new StateAtRefused(Array.isArray(res.errors) && typeof res.errors[0] === "string" ? res.errors[0] : "refused");
     const page = parseStateAtPage(res.data);
-    if (pages === 0) Object.assign(state, { window_from: page.window_from, total_weight: page.total_weight });
+    if (pages === 0) {
+      Object.assign(state, { window_from: page.window_from, total_weight: page.total_weight });
+      if (page.window_from < 1 || page.window_from > checkpoint.height || checkpoint.height - page.window_from + 1 > MAX_CHECKPOINT_WINDOW) {
+        throw new CheckpointError(`state_at window from ${page.window_from} to ${checkpoint.height}: not 1 to ${MAX_CHECKPOINT_WINDOW} blocks`);
+      }
+      order.nextHeight = page.window_from;
+    }
     if (page.checkpoint.height !== checkpoint.height || page.checkpoint.hash !== checkpoint.hash || page.window_from !== state.window_from || page.total_weight !== state.total_weight) {
       throw new CheckpointError("state_at pages disagree on the checkpoint, the window or the weight");
     }
+    checkPage(checkpoint, page, order, total);
     state.blocks.push(...page.blocks);
     state.accounts.push(...page.accounts);
     state.validators.push(...page.validators);

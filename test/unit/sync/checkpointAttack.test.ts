@@ -2,7 +2,8 @@
 // chain: a window block whose body is not the one its header commits to (tx_root,
 // attestations_root, slashings_root) is refused, since the node would store those bodies (the pools'
 // liveness reads their attesters, the API and sync serve them); and one peer cannot hold a
-// checkpoint start past its timeout (busy replies or slow pages).
+// checkpoint start past its timeout (busy replies or slow pages); a page over the server's bounds or
+// out of order is refused as it arrives (in process and over real WebSockets), before the node holds more.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { attestOn, blockFor, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../../helpers/fixtures.ts";
@@ -10,8 +11,13 @@ import type { Chain } from "../../../src/chain/chain.ts";
 import type { Block } from "../../../src/consensus/types.ts";
 import type { BlockMeta } from "../../../src/storage/records.ts";
 import { CheckpointError, type StateAtPage } from "../../../src/chain/checkpoint.ts";
-import { fetchCheckpointState, fetchStateAt, type StateAtSource } from "../../../src/sync/stateAt.ts";
+import { fetchCheckpointState, fetchStateAt, STATE_AT_ACCOUNTS_PER_PAGE, type StateAtSource } from "../../../src/sync/stateAt.ts";
 import { handleSyncRequest } from "../../../src/sync/protocol.ts";
+import { PeerManager } from "../../../src/p2p/peerManager.ts";
+import { defaultP2POptions } from "../../../src/p2p/options.ts";
+import type { ResEnvelope } from "../../../src/p2p/peer.ts";
+import { genesisBlock } from "../../../src/chain/spec.ts";
+import { waitFor } from "../../helpers/net.ts";
 
 const keys = makeKeys(4);
 const spec = makeSpec(keys);
@@ -149,4 +155,109 @@ test("a changes record that names an account twice, or one the block did not cha
     if (item) item.changes!.changes.push({ address, index, before: [balance, nonce], after: [balance, nonce] });
   });
   await assert.rejects(fetchStateAt(spec, cp, noop), (e: unknown) => e instanceof CheckpointError && /twice|unchanged/.test(e.message));
+});
+
+test("a page over its bound, or pages out of order, is refused as it arrives: its peer is struck and asked nothing more, and an honest peer serves the state", async () => {
+  const cp = c.chain.finalizedCheckpoint;
+  // A liar padding its first accounts page past the bound the server uses (addresses kept ascending).
+  const asked = { afterBad: 0, bad: false };
+  const oversize: StateAtSource = {
+    async request(path, data) {
+      if (asked.bad) asked.afterBad++;
+      const res = await handleSyncRequest(c.chain, path, data);
+      const page = res.data as StateAtPage;
+      if (res.ok && page.accounts.length > 0) {
+        const pad = Array.from({ length: STATE_AT_ACCOUNTS_PER_PAGE + 1 - page.accounts.length }, (_, i) => [i.toString(16).padStart(64, "0"), "10", 0, page.accounts.length + i] as [string, string, number, number]);
+        page.accounts = [...page.accounts, ...pad].sort((x, y) => (x[0] < y[0] ? -1 : 1));
+        asked.bad = true;
+      }
+      return res;
+    },
+  };
+  // A liar sending every row the honest state has, but the validators before the accounts.
+  const reordered: StateAtSource = {
+    async request(path, data) {
+      const cursor = (data as { cursor: string | null }).cursor ?? "";
+      const res = await handleSyncRequest(c.chain, path, data);
+      const page = res.data as StateAtPage;
+      if (res.ok && cursor.startsWith("v") && page.next_cursor === null) page.next_cursor = "a";
+      else if (res.ok && cursor.startsWith("a") && page.next_cursor === "v") page.next_cursor = null;
+      else if (res.ok && page.next_cursor === "a") page.next_cursor = "v";
+      return res;
+    },
+  };
+  const honest = servingPeer(c.chain);
+  for (const [liar, why] of [
+    [oversize, /more than 8192 accounts/],
+    [reordered, /out of order|after the accounts|expected/],
+  ] as const) {
+    const struck: { peer: StateAtSource; reason: string }[] = [];
+    const got = await fetchCheckpointState(spec, cp, { peers: () => [liar, honest], penalize: (peer, reason) => struck.push({ peer, reason }), log: silentLog }, { timeoutMs: 20_000 });
+    assert.equal(got.checkpoint.hash, cp.hash);
+    assert.deepEqual(
+      struck.map((x) => x.peer),
+      [liar],
+      `the liar is struck, the honest peer is not (${struck.map((x) => x.reason).join("; ")})`,
+    );
+    assert.match(struck[0]!.reason, why);
+  }
+  assert.equal(asked.afterBad, 0, "the peer that sent an oversize page was asked for no further page");
+});
+
+// Two liars (one page over the accounts bound; every row, but the validators before the accounts).
+function padAccounts(_cursor: string, page: StateAtPage): void {
+  if (page.accounts.length === 0) return;
+  const pad = Array.from({ length: STATE_AT_ACCOUNTS_PER_PAGE + 1 - page.accounts.length }, (_, i) => [i.toString(16).padStart(64, "0"), "10", 0, page.accounts.length + i] as [string, string, number, number]);
+  page.accounts = [...page.accounts, ...pad].sort((x, y) => (x[0] < y[0] ? -1 : 1));
+}
+function validatorsFirst(cursor: string, page: StateAtPage): void {
+  if (cursor.startsWith("v") && page.next_cursor === null) page.next_cursor = "a";
+  else if (cursor.startsWith("a") && page.next_cursor === "v") page.next_cursor = null;
+  else if (page.next_cursor === "a") page.next_cursor = "v";
+}
+
+test("over real WebSockets: a lying peer's page over its bound, or out of order, is a strike on that connection, and the state comes from the honest peer", async () => {
+  const cp = c.chain.finalizedCheckpoint;
+  const id = (k: (typeof keys)[number]) => ({ chainId: spec.chain_id, genesisHash: genesisBlock(spec).hash, ebid: k.ebid, secretKey: k.secretKey });
+  const status = () => ({ height: c.chain.head.height, tip_hash: c.chain.head.hash });
+  for (const [tamper, why] of [
+    [padAccounts, /more than 8192 accounts/],
+    [validatorsFirst, /out of order/],
+  ] as const) {
+    const served = { liar: 0 };
+    const server = (key: (typeof keys)[number], lie: boolean) =>
+      new PeerManager({ ...defaultP2POptions, host: "127.0.0.1", port: 0 }, id(key), {
+        status, onPeerReady: () => undefined, onMessage: () => undefined,
+        onRequest: async (_p, path, data): Promise<ResEnvelope> => {
+          const res = await handleSyncRequest(c.chain, path, data);
+          if (lie && res.ok) {
+            served.liar++;
+            tamper((data as { cursor?: string | null }).cursor ?? "", res.data as StateAtPage);
+          }
+          return res;
+        },
+      }, silentLog);
+    const liar = server(keys[0]!, true);
+    const honest = server(keys[1]!, false);
+    await liar.start();
+    await honest.start();
+    const client = new PeerManager({ ...defaultP2POptions, host: "127.0.0.1", port: 0, peers: [`ws://127.0.0.1:${liar.port}`, `ws://127.0.0.1:${honest.port}`] }, id(keys[2]!), {
+      status, onPeerReady: () => undefined, onMessage: () => undefined, onRequest: async () => ({ ok: false, data: null, errors: ["nothing"] }),
+    }, silentLog);
+    await client.start();
+    try {
+      await waitFor(() => client.readyPeers().length === 2 || undefined, 5000, "both peers ready");
+      const liarFirst = () => client.readyPeers().sort((x, y) => (x.ebid === keys[0]!.ebid ? -1 : y.ebid === keys[0]!.ebid ? 1 : 0));
+      const struck: { ebid: string | undefined; reason: string }[] = [];
+      const got = await fetchCheckpointState(spec, cp, { peers: liarFirst, penalize: (p, reason) => (struck.push({ ebid: p.ebid, reason }), client.penalize(p, reason)), log: silentLog }, { timeoutMs: 20_000 });
+      assert.equal(got.checkpoint.hash, cp.hash);
+      assert.ok(served.liar > 0, "the liar was asked first");
+      assert.deepEqual(struck.map((x) => x.ebid), [keys[0]!.ebid], `the liar alone is struck (${struck.map((x) => x.reason).join("; ")})`);
+      assert.match(struck[0]!.reason, why);
+    } finally {
+      await client.stop();
+      await liar.stop();
+      await honest.stop();
+    }
+  }
 });
