@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ChainDb } from "../src/storage/chainDb.ts";
 import { clearVerifyCache } from "../src/consensus/signatures.ts";
 import { Chain } from "../src/chain/chain.ts";
-import { makeKeys, makeSpec, openTestChain, silentLog, tempDir, attest } from "../test/helpers/fixtures.ts";
+import { makeKeys, makeSpec, openTestChain, silentLog, tempDir, attestOn } from "../test/helpers/fixtures.ts";
 import { blockFor } from "../test/helpers/fixtures.ts";
 import type { Block } from "../src/consensus/types.ts";
 import { median, percentile, fmt } from "./stats.ts";
@@ -21,7 +21,7 @@ export async function benchBlockImport(n = 300): Promise<Record<string, number>>
   const blocks: Block[] = [];
   for (let i = 0; i < n; i++) {
     const parent = src.chain.head;
-    const atts = parent.height > 0 ? keys.map((k) => attest(k, parent.height, parent.hash)) : [];
+    const atts = parent.height > 0 ? await Promise.all(keys.map((k) => attestOn(src.chain, k, parent.height, parent.hash))) : [];
     const b = await blockFor(src.chain, parent, keys, 0, { attestations: atts });
     await src.chain.importBlock(b);
     blocks.push(b);

@@ -19,7 +19,7 @@ import { blsVerify, clearBlsVerifyCache } from "../src/consensus/bls.ts";
 import { revealMessage } from "../src/consensus/randao.ts";
 import { metaOf } from "../src/chain/chain.ts";
 import type { Block } from "../src/consensus/types.ts";
-import { attest, blockFor, makeKeys, makeSpec, openTestChain, type TestKey } from "../test/helpers/fixtures.ts";
+import { attestOn, blockFor, makeKeys, makeSpec, openTestChain, type TestKey } from "../test/helpers/fixtures.ts";
 import { fmt, median } from "./stats.ts";
 
 interface RunResult {
@@ -44,7 +44,7 @@ async function run(keys: TestKey[], heights: number, withholder?: TestKey): Prom
     for (let i = 0; i < heights; i++) {
       const parent = chain.head;
       const schedule = await chain.scheduleFor(parent);
-      const attestations = parent.height > 0 ? keys.map((k) => attest(k, parent.height, parent.hash)) : [];
+      const attestations = parent.height > 0 ? await Promise.all(keys.map((k) => attestOn(chain, k, parent.height, parent.hash))) : [];
       let slot = 0;
       let block: Block = await blockFor(chain, parent, keys, 0, { attestations });
       if (withholder && schedule.winners[0] === withholder.ebid) {

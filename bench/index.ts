@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|sync-full|partition|tx|pow|api|fuzz|memory|state|junk|bond|bls|registry|fair-share]` `[-- --state-accounts N]` `[-- --fair-heights N]` `[-- --registry-validators N]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
+ * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|sync-full|partition|tx|pow|api|fuzz|memory|state|junk|bond|bls|registry|fair-share|protection|slashing|finality|finality-lag|checkpoint]` `[-- --checkpoint-blocks N]` `[-- --state-accounts N]` `[-- --fair-heights N]` `[-- --registry-validators N]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
  * baselines measured in the same run.
  */
 import { parseArgs } from "node:util";
@@ -18,9 +18,15 @@ import { benchBond } from "./bond.ts";
 import { benchJunk } from "./junk.ts";
 import { benchBls } from "./bls.ts";
 import { benchFairShare } from "./fairShare.ts";
+import { benchProtection } from "./protection.ts";
+import { benchFinalitySize } from "./finalitySize.ts";
+import { benchSlashing, benchSlashingImport } from "./slashing.ts";
 import { benchRegistry } from "./registry.ts";
+import { benchFinality, benchForkChoice } from "./finality.ts";
+import { benchCheckpointSync } from "./checkpointSync.ts";
+import { benchFinalityLag } from "./finalityLag.ts";
 
-const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, rounds: { type: "string", default: "20" }, "sync-blocks": { type: "string", default: "10000" }, "fuzz-cases": { type: "string", default: "100000" }, "memory-idle-minutes": { type: "string", default: "2" }, "memory-soak-minutes": { type: "string", default: "3" }, "memory-base": { type: "string" }, "state-accounts": { type: "string", default: "1000000" }, "api-base": { type: "string" }, "fair-heights": { type: "string", default: "5000" }, "registry-validators": { type: "string", default: "10000" }, only: { type: "string" } } });
+const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, rounds: { type: "string", default: "20" }, "sync-blocks": { type: "string", default: "10000" }, "fuzz-cases": { type: "string", default: "100000" }, "memory-idle-minutes": { type: "string", default: "2" }, "memory-soak-minutes": { type: "string", default: "3" }, "memory-base": { type: "string" }, "state-accounts": { type: "string", default: "1000000" }, "api-base": { type: "string" }, "fair-heights": { type: "string", default: "5000" }, "registry-validators": { type: "string", default: "10000" }, "checkpoint-blocks": { type: "string", default: "5000" }, "lag-seconds": { type: "string", default: "210" }, only: { type: "string" } } });
 const blocks = Number(values.blocks);
 if (!Number.isInteger(blocks) || blocks < 5) throw new Error("--blocks must be an integer >= 5");
 console.log(`vision-node bench (${new Date().toISOString()}, node ${process.version})`);
@@ -41,3 +47,15 @@ if (!values.only || values.only === "bond") await benchBond(Number(values.rounds
 if (!values.only || values.only === "bls") await benchBls();
 if (!values.only || values.only === "registry") await benchRegistry(Number(values["registry-validators"]));
 if (!values.only || values.only === "fair-share") await benchFairShare(Number(values["fair-heights"]));
+if (!values.only || values.only === "protection") await benchProtection();
+if (!values.only || values.only === "slashing") {
+  await benchSlashing();
+  await benchSlashingImport();
+}
+if (!values.only || values.only === "finality") {
+  await benchFinality();
+  await benchFinalitySize();
+  await benchForkChoice();
+}
+if (!values.only || values.only === "finality-lag") await benchFinalityLag(Number(values["lag-seconds"]));
+if (!values.only || values.only === "checkpoint") await benchCheckpointSync(Number(values["checkpoint-blocks"]));

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ChainDb } from "../src/storage/chainDb.ts";
 import { clearVerifyCache } from "../src/consensus/signatures.ts";
 import { Chain } from "../src/chain/chain.ts";
-import { attest, blockFor, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../test/helpers/fixtures.ts";
+import { attestOn, blockFor, makeKeys, makeSpec, openTestChain, silentLog, tempDir } from "../test/helpers/fixtures.ts";
 import { startNode, getJson } from "../test/helpers/nodeProcess.ts";
 import { fmt } from "./stats.ts";
 import { buildFullChain } from "../test/helpers/fullBlocks.ts";
@@ -25,7 +25,7 @@ export async function benchSync(n = 10_000): Promise<Record<string, number>> {
     process.stdout.write(`  building ${n} blocks...\r`);
     for (let i = 0; i < n; i++) {
       const parent = src.chain.head;
-      const atts = parent.height > 0 ? keys.map((k) => attest(k, parent.height, parent.hash)) : [];
+      const atts = parent.height > 0 ? await Promise.all(keys.map((k) => attestOn(src.chain, k, parent.height, parent.hash))) : [];
       const out = await src.chain.importBlock(await blockFor(src.chain, parent, keys, 0, { attestations: atts }));
       if (out.status !== "imported") throw new Error(`fixture block ${parent.height + 1} not imported: ${out.status}`);
     }

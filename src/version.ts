@@ -14,9 +14,9 @@ import { z } from "zod";
 
 /**
  * The protocol version this build speaks (docs/protocol.md): the hello's `version` and the block
- * header's. 2 since the bonded validators; 1 was vision-node 0.2.x.
+ * header's. 3 since finality; 2 added the bonded validators (never released); 1 was vision-node 0.2.x.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** The releases that spoke each older protocol version, for messages to operators. */
 export const PROTOCOL_RELEASES: Readonly<Record<number, string>> = { 1: "vision-node 0.2.x" };

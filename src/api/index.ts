@@ -27,6 +27,7 @@ export type { ApiModules } from "./modules.ts";
 export { attachLiveStream, type LiveStream } from "./live.ts";
 export { validatorActivity, type ValidatorActivity } from "./validators.ts";
 export { withFastPath, FAST_PATHS, type RequestListener } from "./fastPath.ts";
+export { finalityView, type CheckpointJson } from "./finality.ts";
 
 /** How the API app behaves, beyond what it reads. */
 export interface ApiOptions {

@@ -2,12 +2,15 @@
  * Live mining status over a WebSocket at `/api/mining/stream` (the mining spec's live status
  * updates), on the API's HTTP server. Every client gets a `view` message at once, then on
  * every new tip (at most one per 100 ms) and at least once a second:
- * `{type: "view", at, status (exactly GET /api/mining/status), tip, my_jitter_ms, history (recent
+ * `{type: "view", at, status (exactly GET /api/mining/status), tip (with the finalized and justified
+ * checkpoints as GET /api/chain/head has them: api/finality.ts), my_jitter_ms, history (recent
  * canonical blocks: height, hash, producer, slot, timestamp, txs), slot_distribution, peers, claims,
  * sync_progress, pow (miner counters, or null), validators (the set after the head: epochs, counts,
  * the first VIEW_VALIDATORS records and this node's own, as `GET /api/validators` shows them)}`.
  * Clients send nothing; anything they send is ignored, a message over 1 KiB closes them. Slow readers are skipped, not buffered without bound. A plain GET of the
- * path (no upgrade) answers one view as JSON.
+ * path (no upgrade) answers one view as JSON. Every message is a view (one type): finality moves
+ * with a new tip, or (a block stored off the head's branch finalizing a checkpoint) by the next
+ * second's view.
  */
 import type { Server } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -15,6 +18,7 @@ import type { ApiModules } from "./modules.ts";
 import { miningStatus } from "./routes/mining.ts";
 import { calculateJitter } from "../consensus/selection.ts";
 import { validatorSet } from "./validators.ts";
+import { finalityView } from "./finality.ts";
 
 /** The stream's path. */
 export const STREAM_PATH = "/api/mining/stream";
@@ -94,7 +98,7 @@ export async function liveView(m: ApiModules, history: readonly HistoryEntry[]):
     at: Date.now(),
     consensus: m.chain.spec.consensus,
     status,
-    tip: { height: head.height, hash: head.hash, timestamp: head.timestamp, producer: head.producer, slot: head.slot },
+    tip: { height: head.height, hash: head.hash, timestamp: head.timestamp, producer: head.producer, slot: head.slot, ...finalityView(m.chain) },
     my_jitter_ms: calculateJitter(schedule.seed, m.ebid, p.jitter_min_ms, p.jitter_max_ms),
     history,
     slot_distribution: distribution,

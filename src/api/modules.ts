@@ -42,6 +42,12 @@ export interface MiningApi {
   workers: number;
   /** hashes tried since start */
   totalHashes(): number;
+  /**
+   * The EBID the node signs its own blocks with when it produces them (`--produce`: slot blocks,
+   * the fallback or a pow chain's blocks), undefined when it produces none: `/mine_block` hands no
+   * template to this key (two signers of one key sign two blocks at a height: docs/protocol.md §6.6)
+   */
+  producingAs?: string;
 }
 
 /** The services the API reads; `api` never imports `node/`. */
@@ -64,4 +70,6 @@ export interface ApiModules {
   blsPubkey?: string;
   /** ms since the epoch when the node started */
   startedAt: number;
+  /** the node's slashing protection (docs/protocol.md §6.6): whether votes are armed, and whether another running instance of its key was seen */
+  protection?: { readonly armed: boolean; readonly doppelganger: boolean };
 }

@@ -28,6 +28,8 @@ export interface ValidatorView {
   exit_epoch: number | null;
   /** exit_epoch + unbonding_epochs, or null while not exiting */
   withdrawable_epoch: number | null;
+  /** a slashing item against it executed: its bond was burned (docs/protocol.md §6.5) */
+  slashed: boolean;
   /** in the pool of the next height's epoch */
   in_pool: boolean;
   /** last canonical height it produced, or null (not within the indexed window) */
@@ -187,6 +189,7 @@ export function validatorView(r: ValidatorRecord, epoch: number, unbondingEpochs
     activation_epoch: r.activation_epoch,
     exit_epoch: r.exit_epoch,
     withdrawable_epoch: r.exit_epoch === null ? null : r.exit_epoch + unbondingEpochs,
+    slashed: r.slashed,
     in_pool: pool.has(r.ebid),
     ...activity.of(r.ebid),
   };

@@ -4,10 +4,15 @@
  *
  * Selection for a block at height n on a branch: valid attestations (height in n -
  * attestation_max_age .. n - 1, for the branch's block at that height and naming that height) from
- * validators active at epoch(n), oldest first (height ascending, then EBID), one per EBID, skipping an (ebid, height)
- * pair that one of the branch's last attestation_max_age blocks already carries, at most 128.
- * Oldest first includes an attestation before it ages out; skipping carried pairs keeps one
- * validator's one statement from filling block after block.
+ * validators active at epoch(n), one per EBID (its oldest), skipping an (ebid, height) pair that one
+ * of the branch's last attestation_max_age blocks already carries, at most 128: the validators those
+ * blocks carried least recently first (none first), then the oldest attestations, then the EBIDs in
+ * ascending order from a point that moves by 128 places a height; in the block, height ascending,
+ * then EBID. Oldest first includes an attestation before it ages out; skipping carried pairs keeps
+ * one validator's one statement from filling block after block; least recently carried first, and
+ * the moving start, carry every validator in turn when more attest than fit in a block (a fixed order
+ * would carry the same 128 lowest EBIDs in every block, leaving the others out of the pool and
+ * finality without the two thirds it needs, docs/protocol.md §5a).
  */
 import type { Attestation, Block } from "../consensus/types.ts";
 import { MAX_ATTESTATIONS_PER_BLOCK } from "../consensus/params.ts";
@@ -31,7 +36,7 @@ export class AttestationPool {
   private readonly byBlock = new Map<string, Map<string, Attestation>>();
   private readonly heightOf = new Map<string, number>();
   /** block hash → the `ebid:height` pairs its attestations carry, and its height */
-  private readonly carriedBy = new Map<string, { height: number; pairs: string[] }>();
+  private readonly carriedBy = new Map<string, { height: number; pairs: string[]; votes: string[] }>();
   /** epoch → EBIDs of the validators active at it */
   private readonly activeByEpoch = new Map<number, ReadonlySet<string>>();
 
@@ -61,10 +66,13 @@ export class AttestationPool {
     return (this.countsAt.get(height)?.get(ebid) ?? 0) >= MAX_ATTESTATIONS_PER_EBID_HEIGHT;
   }
 
-  /** Records the (ebid, height) pairs an imported block carries (any branch), so selection on its branch skips them. */
+  /**
+   * Records the (ebid, height) pairs and the (ebid, FFG vote) an imported block carries (any branch),
+   * so selection on its branch skips the pairs and puts the votes it already counts last.
+   */
   noteBlock(block: Pick<Block, "hash" | "header" | "attestations">): void {
     if (block.attestations.length === 0) return;
-    this.carriedBy.set(block.hash, { height: block.header.height, pairs: block.attestations.map((a) => `${a.ebid}:${a.height}`) });
+    this.carriedBy.set(block.hash, { height: block.header.height, pairs: block.attestations.map((a) => `${a.ebid}:${a.height}`), votes: block.attestations.map(voteKey) });
   }
 
   /**
@@ -93,29 +101,61 @@ export class AttestationPool {
    * @param ancestors height → block hash on the branch being extended (n - maxAge .. n - 1 at least)
    * @param active whether an EBID is active at epoch(n); default: the set given to setActive for
    *   epoch(n) (none known: nothing is selected) on a pool made with an epoch length, else no filter
+   * @param usable whether an attestation may go in this block (its FFG vote valid on the branch,
+   *   docs/protocol.md §5); one that may not leaves its EBID free for another of its attestations
    */
-  select(height: number, ancestors: ReadonlyMap<number, string>, maxAge: number, active?: (ebid: string) => boolean): Attestation[] {
+  select(height: number, ancestors: ReadonlyMap<number, string>, maxAge: number, active?: (ebid: string) => boolean, usable?: (a: Attestation) => boolean): Attestation[] {
     const isActive = active ?? this.activeFilter(height);
     const carried = new Set<string>();
+    // EBID → the height of the branch's latest block in the window that carries one of its attestations
+    const lastCarried = new Map<string, number>();
     const from = Math.max(0, height - maxAge);
     for (let h = from; h < height; h++) {
       const c = this.carriedBy.get(ancestors.get(h) ?? "");
-      if (c) for (const p of c.pairs) carried.add(p);
-    }
-    const chosen = new Map<string, Attestation>();
-    for (let h = from; h < height && chosen.size < MAX_ATTESTATIONS_PER_BLOCK; h++) {
-      const m = this.byBlock.get(ancestors.get(h) ?? "");
-      if (!m) continue;
-      const byEbid = [...m.values()].sort((a, b) => (a.ebid < b.ebid ? -1 : a.ebid > b.ebid ? 1 : 0));
-      for (const a of byEbid) {
-        if (chosen.size >= MAX_ATTESTATIONS_PER_BLOCK) break;
-        // The block at h is `a.block_hash`: one naming another height (a validator can sign any pair)
-        // would make the block BAD_ATTESTATION (docs/protocol.md §5), so it is never chosen.
-        if (a.height !== h || chosen.has(a.ebid) || carried.has(`${a.ebid}:${a.height}`) || !isActive(a.ebid)) continue;
-        chosen.set(a.ebid, a);
+      if (!c) continue;
+      for (const p of c.pairs) {
+        carried.add(p);
+        lastCarried.set(p.slice(0, p.lastIndexOf(":")), h);
       }
     }
-    return [...chosen.values()];
+    // The FFG votes the branch's blocks given in `ancestors` carry (all those that can carry a vote
+    // for a target still open when `ancestors` starts at its checkpoint): counted already.
+    const counted = new Set<string>();
+    for (const hash of ancestors.values()) for (const v of this.carriedBy.get(hash)?.votes ?? []) counted.add(v);
+    const isCounted = (a: Attestation) => counted.has(voteKey(a));
+    // Each EBID's oldest attestation that may go in, or its oldest whose FFG vote is not counted yet.
+    const candidates = new Map<string, Attestation>();
+    for (let h = from; h < height; h++) {
+      const m = this.byBlock.get(ancestors.get(h) ?? "");
+      if (!m) continue;
+      for (const a of m.values()) {
+        // The block at h is `a.block_hash`: one naming another height (a validator can sign any pair)
+        // would make the block BAD_ATTESTATION (docs/protocol.md §5), so it is never chosen.
+        if (a.height !== h || carried.has(`${a.ebid}:${a.height}`) || !isActive(a.ebid)) continue;
+        const held = candidates.get(a.ebid);
+        if (held && !(isCounted(held) && !isCounted(a))) continue;
+        if (usable && !usable(a)) continue;
+        candidates.set(a.ebid, a);
+      }
+    }
+    // FFG votes the branch does not count yet first (finality needs two thirds of the validators
+    // within about an interval), then the validators the branch carried least recently, then the
+    // oldest attestations, then the EBIDs from a point that moves with the height: with more
+    // validators than fit, every one is carried in turn (one order for all would carry the same 128
+    // in every block).
+    const ebids = [...candidates.keys()].sort();
+    const offset = (height * MAX_ATTESTATIONS_PER_BLOCK) % Math.max(1, ebids.length);
+    const turn = new Map(ebids.map((e, i) => [e, (i - offset + ebids.length) % ebids.length]));
+    const rank = (a: Attestation) => [isCounted(a) ? 1 : 0, lastCarried.get(a.ebid) ?? -1, a.height, turn.get(a.ebid)!] as const;
+    const chosen = [...candidates.values()]
+      .sort((a, b) => {
+        const x = rank(a);
+        const y = rank(b);
+        return x[0] - y[0] || x[1] - y[1] || x[2] - y[2] || x[3] - y[3];
+      })
+      .slice(0, MAX_ATTESTATIONS_PER_BLOCK);
+    // In the block: height ascending, then EBID.
+    return chosen.sort((a, b) => a.height - b.height || (a.ebid < b.ebid ? -1 : a.ebid > b.ebid ? 1 : 0));
   }
 
   /** Drops attestations and carried pairs of heights below `minHeight`. */
@@ -142,4 +182,9 @@ export class AttestationPool {
     const set = this.activeByEpoch.get(epochAt(height, this.opts.epochLength));
     return set ? (ebid) => set.has(ebid) : () => false;
   }
+}
+
+// An attestation's EBID and FFG vote, as a key.
+function voteKey(a: Attestation): string {
+  return `${a.ebid}>${a.source_height}:${a.source_hash}>${a.target_height}:${a.target_hash}`;
 }

@@ -14,19 +14,21 @@ import type { Block } from "../consensus/types.ts";
 import { blockWeight, compareTips } from "../consensus/forkChoice.ts";
 import { epochSalt, pickWinnerWithRerolls } from "../consensus/selection.ts";
 import { seedFromMix } from "../consensus/randao.ts";
-import { activeAt, epochAt, livenessWindow, poolForEpoch, type RegistryReader } from "../consensus/validators.ts";
+import { activeAt, epochAt, finalityFloorWindow, livenessWindow, poolForEpoch, type RegistryReader } from "../consensus/validators.ts";
 import { retarget } from "../consensus/difficulty.ts";
 import type { ChainDb } from "../storage/chainDb.ts";
-import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals } from "../storage/records.ts";
+import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ForkChoiceCheckpoints, ProducerTotals, StoredBlockChanges, StoredCheckpointBase } from "../storage/records.ts";
 import { blockHash } from "../consensus/hashing.ts";
 import { BlockError, ChainSpecError } from "./errors.ts";
 import { genesisBlock, genesisValidatorRecords, type ChainSpec } from "./spec.ts";
+import { chainDomains, type ChainDomains } from "../consensus/signatures.ts";
 import { PROTOCOL_RELEASES, PROTOCOL_VERSION } from "../version.ts";
-import { validateBlock, validateDetached, type Schedule } from "./validation.ts";
+import { attestationAncestorsFrom, validateBlock, validateDetached, type Schedule } from "./validation.ts";
+import { applyFinality, finalityRoot, genesisFinality, type Checkpoint, type FfgVote, type FinalityState } from "../consensus/finality.ts";
 import { executeBlock, type Execution } from "./execute.ts";
 import { accountsFromAlloc, encodeChanges, type Account, type StateView } from "./state.ts";
 import { HeadState, type HeadMove, type MovedBlock } from "./headState.ts";
-import type { Tx } from "../consensus/types.ts";
+import type { SlashingItem, Tx } from "../consensus/types.ts";
 import { txAddresses, txHash, txRulesOf, type TxRules } from "./tx.ts";
 import { encodeRecord, encodeValidatorChanges, type RegistryView } from "./registry.ts";
 
@@ -114,12 +116,19 @@ interface ChainEvents {
   imported: [BlockMeta, Block, number];
   /** a block's RANDAO reveal passed its BLS verification (docs/protocol.md §6.4); counted by the metrics */
   revealVerified: [];
+  /** a stored block made an equivocation record (docs/protocol.md §6.4): `producer` signed two blocks at `height` */
+  equivocation: [{ producer: string; height: number }];
 }
 
 /** Blockchain state over a ChainDb. Construct with `Chain.open`. */
+/** States kept for `/data/state_at` pages: one per checkpoint it serves (sync/stateAt.ts STATE_AT_RECENT_CHECKPOINTS + 1). */
+const STATE_AT_VIEWS = 5;
+
 export class Chain extends EventEmitter<ChainEvents> {
   readonly spec: ChainSpec;
   readonly genesis: Block;
+  /** the signing domains bound to this chain's genesis hash (docs/protocol.md §3.3) */
+  readonly domains: ChainDomains;
   readonly salt: Uint8Array;
   /** ms when this node first held the current head as its tip */
   headSeenAt: number;
@@ -140,6 +149,13 @@ export class Chain extends EventEmitter<ChainEvents> {
   private readonly difficulties = new LRUCache<string, number>({ max: 4096 });
   // validators_root after a block, by block hash (a block that changes no record keeps its parent's).
   private readonly validatorRoots = new LRUCache<string, string>({ max: 4096 });
+  // the finality state after each block (docs/protocol.md §5a), by block hash; stored as `f!<hash>`
+  private readonly finalities = new LRUCache<string, FinalityState>({ max: 1024 });
+  // A(t): the validators active at a checkpoint's epoch, by the checkpoint's hash (docs/protocol.md §5a)
+  private readonly activeByTarget = new LRUCache<string, readonly string[]>({ max: 256 });
+  private headFinality: FinalityState;
+  // the store's finalized and justified checkpoints (docs/protocol.md §7), persisted as `fc`
+  private checkpoints: ForkChoiceCheckpoints;
   private readonly held = new Map<string, { block: Block; timer: NodeJS.Timeout; source: string; dueAt: number }>();
   private readonly parked = new Map<string, Parked>();
   private readonly parkedBySource = new Map<string, number>();
@@ -150,6 +166,9 @@ export class Chain extends EventEmitter<ChainEvents> {
   private importStarted = 0;
   private storing: string | undefined;
   private _txRules: TxRules | undefined;
+  private _base: StoredCheckpointBase | undefined;
+  // the states after the checkpoints /data/state_at last read (at most STATE_AT_VIEWS), kept while the head stays
+  private readonly stateAtViews = new Map<string, Promise<StateView>>();
 
   private constructor(
     private readonly opts: Required<ChainOptions>,
@@ -157,11 +176,16 @@ export class Chain extends EventEmitter<ChainEvents> {
     private readonly log: Logger,
     head: BlockMeta,
     state: HeadState,
+    headFinality: FinalityState,
+    checkpoints: ForkChoiceCheckpoints,
   ) {
     super();
+    this.headFinality = headFinality;
+    this.checkpoints = checkpoints;
     this.state = state;
     this.spec = opts.spec;
     this.genesis = genesisBlock(opts.spec);
+    this.domains = chainDomains(this.genesis.hash);
     this.salt = epochSalt(opts.spec.chain_id);
     this._head = head;
     this.headSeenAt = opts.now();
@@ -214,6 +238,7 @@ export class Chain extends EventEmitter<ChainEvents> {
         { kind: "meta", meta },
         { kind: "canonical", height: 0, hash: genesis.hash },
         { kind: "head", hash: genesis.hash },
+        { kind: "finality", hash: genesis.hash, state: genesisFinality(genesis.hash) },
         { kind: "changes", hash: genesis.hash, record: { producer: genesis.header.producer, earned: "0", changes: [], validators: [] } },
         ...[...alloc].map(([address, a]) => ({ kind: "account" as const, address, account: [a.balance.toString(), a.nonce, a.index] as [string, number, number] })),
         ...genesisValidatorRecords(opts.spec).map((r) => ({ kind: "validator" as const, ebid: r.ebid, record: encodeRecord(r) })),
@@ -227,14 +252,155 @@ export class Chain extends EventEmitter<ChainEvents> {
       throw new ChainSpecError("data dir was written by an older vision-node without account state: remove it and sync again");
     }
     const state = await HeadState.load(modules.db);
-    const chain = new Chain(full, modules.db, modules.logger, head, state);
-    chain.log.info({ height: head.height, hash: head.hash, genesis: genesis.hash }, "Chain opened");
+    const headFinality = head.height === 0 ? genesisFinality(genesis.hash) : await modules.db.getFinality(head.hash);
+    if (!headFinality) throw new ChainSpecError(`data dir is damaged: head ${head.hash} has no finality state`);
+    // Written whenever they move; until the first move they are the head's (genesis's at first).
+    const checkpoints = (await modules.db.getForkChoice()) ?? { finalized: headFinality.finalized, justified: headFinality.justified };
+    const chain = new Chain(full, modules.db, modules.logger, head, state, headFinality, checkpoints);
+    chain._base = await modules.db.getCheckpointBase();
+    chain.log.info({ height: head.height, hash: head.hash, genesis: genesis.hash, base: chain._base?.checkpoint.height }, "Chain opened");
     return chain;
+  }
+
+  /**
+   * The checkpoint this chain started from and the lowest height above genesis it holds a block at
+   * (docs/protocol.md §9.7), or undefined for a chain replayed from genesis. No block between
+   * genesis and `window_from` is held.
+   */
+  get base(): StoredCheckpointBase | undefined {
+    return this._base;
+  }
+
+  /**
+   * The accounts after the canonical block `meta`, in address order, after `after` (exclusive), at
+   * most `limit` (docs/protocol.md §9.7, `/data/state_at`): the head's stored accounts with the
+   * branch's changes down to `meta` undone, so O(limit + blocks between `meta` and the head). Read
+   * again when the head moves meanwhile, so the page is one state's.
+   */
+  async accountsAt(meta: BlockMeta, after: string | undefined, limit: number): Promise<{ accounts: [string, string, number, number][]; done: boolean }> {
+    for (;;) {
+      const view = await this.keptStateAt(meta);
+      const accounts: [string, string, number, number][] = [];
+      let done = true;
+      for await (const [address, [balance, nonce, index]] of this.db.accounts(after)) {
+        const d = view.diff.get(address);
+        if (d === null || (d === undefined && index >= view.size)) continue;
+        if (accounts.length >= limit) {
+          done = false;
+          break;
+        }
+        accounts.push(d ? [address, d.balance.toString(), d.nonce, d.index] : [address, balance, nonce, index]);
+      }
+      if (view.current) return { accounts, done };
+    }
+  }
+
+  /** The validator records after the canonical block `meta` (`/data/state_at`), from the same kept views as `accountsAt`. */
+  async recordsAt(meta: BlockMeta): Promise<RegistryView> {
+    return (await this.keptStateAt(meta)).registry;
+  }
+
+  // The pages of state_at fetches read the same few states: a view per checkpoint (at most
+  // STATE_AT_VIEWS, the oldest dropped), kept while the head stays, so requests that alternate
+  // between checkpoints do not each undo the blocks above them again.
+  // Concurrent pages of one checkpoint wait for the one build.
+  private async keptStateAt(meta: BlockMeta): Promise<StateView> {
+    const kept = this.stateAtViews.get(meta.hash);
+    if (kept) {
+      const view = await kept.catch(() => undefined);
+      if (view?.current) return view;
+      if (this.stateAtViews.get(meta.hash) !== kept) return this.keptStateAt(meta); // rebuilt meanwhile
+    }
+    const building = this.stateAt(meta);
+    this.stateAtViews.delete(meta.hash);
+    this.stateAtViews.set(meta.hash, building);
+    for (const k of this.stateAtViews.keys()) if (this.stateAtViews.size > STATE_AT_VIEWS) this.stateAtViews.delete(k);
+    building.catch(() => {
+      if (this.stateAtViews.get(meta.hash) === building) this.stateAtViews.delete(meta.hash);
+    });
+    return building;
   }
 
   /** The current tip. */
   get head(): BlockMeta {
     return this._head;
+  }
+
+  /** The greatest-height justified checkpoint of the head's branch (docs/protocol.md §5a). */
+  get justified(): Checkpoint {
+    return this.headFinality.justified;
+  }
+
+  /** The greatest-height finalized checkpoint of the head's branch (docs/protocol.md §5a). */
+  get finalized(): Checkpoint {
+    return this.headFinality.finalized;
+  }
+
+  /**
+   * The chain's finalized checkpoint (docs/protocol.md §7): the greatest-height `finalized` in the
+   * finality state of any stored block. No block off its branch is imported.
+   */
+  get finalizedCheckpoint(): Checkpoint {
+    return this.checkpoints.finalized;
+  }
+
+  /**
+   * The chain's justified checkpoint (docs/protocol.md §7): the greatest-height `justified` in the
+   * finality state of a stored block descending from the finalized checkpoint (ties: the lower
+   * hash). The head always descends from it.
+   */
+  get justifiedCheckpoint(): Checkpoint {
+    return this.checkpoints.justified;
+  }
+
+  /** The finality state after the head (docs/protocol.md §5a). */
+  get headFinalityState(): FinalityState {
+    return this.headFinality;
+  }
+
+  /** The finality state after a stored block (docs/protocol.md §5a), or undefined for a block not stored. */
+  async finalityOf(hash: string): Promise<FinalityState | undefined> {
+    const cached = this.finalities.get(hash);
+    if (cached) return cached;
+    const f = hash === this.genesis.hash ? genesisFinality(hash) : await this.db.getFinality(hash);
+    if (f) this.finalities.set(hash, f);
+    return f;
+  }
+
+  /**
+   * The finality state after a child of `parent` carrying `attestations` (docs/protocol.md §5a):
+   * what its header's `finality_root` commits to. The attestations must be valid on that branch.
+   */
+  async previewFinality(parent: BlockMeta, attestations: readonly FfgVote[]): Promise<FinalityState> {
+    const parentF = await this.finalityOf(parent.hash);
+    if (!parentF) throw new Error(`no finality state for ${parent.hash}`);
+    const targets = new Map<string, Checkpoint>();
+    for (const t of parentF.votes) targets.set(t.target_hash, { height: t.target_height, hash: t.target_hash });
+    for (const a of attestations) if (a.source_height !== a.target_height) targets.set(a.target_hash, { height: a.target_height, hash: a.target_hash });
+    const active = new Map<string, readonly string[]>();
+    for (const t of targets.values()) active.set(t.hash, await this.activeForCheckpoint(t));
+    // Votes by validators slashed in the records after the parent count for nothing (docs/protocol.md §5a).
+    const slashed = new Set<string>();
+    if (attestations.length > 0) {
+      const records = await this.registryAfter(parent);
+      for (const a of attestations) if (records.get(a.ebid)?.slashed) slashed.add(a.ebid);
+    }
+    return applyFinality(parentF, attestations, { interval: this.spec.params.checkpoint_interval, height: parent.height + 1, activeAt: (t) => active.get(t.hash) ?? [], slashed });
+  }
+
+  // A(t) (docs/protocol.md §5a): the validators active at epochAt(t.height) in the records after that
+  // epoch's anchor on t's branch, the records the pool of that epoch reads (§5).
+  private async activeForCheckpoint(t: Checkpoint): Promise<readonly string[]> {
+    const cached = this.activeByTarget.get(t.hash);
+    if (cached) return cached;
+    const meta = await this.getMeta(t.hash);
+    // Not stored: no valid block votes for it (import checks targets first), so nobody counts for it.
+    if (!meta || meta.height !== t.height) return [];
+    const epoch = epochAt(t.height, this.spec.params.epoch_length);
+    const registry = await this.anchorRegistry(await this.epochAnchor(epoch, meta));
+    const active = activeAt(registry, epoch);
+    this.activeByTarget.set(t.hash, active);
+    return active;
   }
 
   /** Metadata of any stored block, or undefined. */
@@ -244,6 +410,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     const m = await this.db.getMeta(hash);
     if (m) this.metas.set(hash, m);
     return m;
+  }
+
+  /** A stored block's changes record (`d!`: its account and validator record changes), or undefined. */
+  changesOf(hash: string): Promise<StoredBlockChanges | undefined> {
+    return this.db.getChanges(hash);
   }
 
   /** A stored block in wire form, or undefined. */
@@ -366,8 +537,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   // pool(e) on the branch ending at `anchor` (epochAnchor), cached by e and the anchor: every input is fixed there
-  // (docs/protocol.md §5): the liveness window ends at it, and the records' activity at e was fixed
-  // by the blocks of epochs <= e-2.
+  // (docs/protocol.md §5): the liveness window ends at it, the finality floor is read from its
+  // finality state, and the records' activity and `slashed` at e were fixed by the blocks of epochs <= e-2.
   private async poolFor(epoch: number, anchor: BlockMeta, registry: RegistryReader): Promise<string[]> {
     const p = this.spec.params;
     const window = livenessWindow(epoch, p.epoch_length, p.pool_window);
@@ -379,13 +550,28 @@ export class Chain extends EventEmitter<ChainEvents> {
     while (m && m.height >= window.from && m.height > 0) {
       live.add(m.producer);
       for (const a of m.attesters) live.add(a);
-      m = await this.getMeta(m.parent_hash);
+      m = (await this.getMeta(m.parent_hash)) ?? this.pruned(m.height - 1, window.from);
     }
-    const pool = poolForEpoch(epoch, registry.all(), live);
+    const pool = poolForEpoch(epoch, registry.all(), live, await this.finalityFloor(anchor));
     this.pools.set(key, pool);
     return pool;
   }
 
+  // L(e) (docs/protocol.md §5): the producers and attesters of the anchor's branch at heights
+  // max(1, f - pool_window) .. f, f the anchor's finalized height; the genesis validators for f = 0.
+  private async finalityFloor(anchor: BlockMeta): Promise<Set<string>> {
+    const f = (await this.finalityOf(anchor.hash))?.finalized.height ?? 0;
+    if (f === 0) return new Set(this.spec.validators.map((v) => v.ebid));
+    const window = finalityFloorWindow(f, this.spec.params.pool_window);
+    const floor = new Set<string>();
+    let m: BlockMeta | undefined = await this.ancestorAt(anchor, window.to);
+    while (m && m.height >= window.from && m.height > 0) {
+      floor.add(m.producer);
+      for (const a of m.attesters) floor.add(a);
+      m = (await this.getMeta(m.parent_hash)) ?? this.pruned(m.height - 1, window.from);
+    }
+    return floor;
+  }
 
   /**
    * Offers a block. Validates it fully against its parent's branch, stores it and runs fork choice.
@@ -421,6 +607,10 @@ export class Chain extends EventEmitter<ChainEvents> {
     const known = await this.getMeta(block.hash);
     if (known) return { status: "known", meta: known };
     if (block.header.height === 0) throw new BlockError("GENESIS_MISMATCH", "a different genesis block");
+    const finalized = this.checkpoints.finalized;
+    if (block.header.height <= finalized.height) {
+      throw new BlockError("FINALITY_CONFLICT", `height ${block.header.height} is at or below the finalized checkpoint ${finalized.height} and the block is not the finalized branch's`);
+    }
     const params = this.spec.params;
     const dueIn = block.header.timestamp - params.max_future_drift_ms - this.opts.now();
     if (dueIn > this.opts.holdHorizonMs) {
@@ -428,9 +618,12 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
     const parent = await this.getMeta(block.header.parent_hash);
     if (!parent) {
-      validateDetached(block, this.spec);
+      validateDetached(block, this.spec, this.domains);
       this.park(block, from.source ?? "unknown");
       return { status: "unknown-parent", parentHash: block.header.parent_hash };
+    }
+    if (!(await this.descendsFrom(parent, finalized))) {
+      throw new BlockError("FINALITY_CONFLICT", `its branch does not contain the finalized checkpoint ${finalized.height} ${finalized.hash}`);
     }
     if (!from.sync && this._head.height - parent.height > this.opts.forkHorizon) {
       const h = block.header;
@@ -442,13 +635,17 @@ export class Chain extends EventEmitter<ChainEvents> {
       }
     }
     const schedule = await this.scheduleFor(parent);
-    const ancestors = await this.branchHashes(parent, block.header.height - params.attestation_max_age);
+    const ancestors = await this.branchHashes(parent, attestationAncestorsFrom(block.header.height, params.attestation_max_age, params.checkpoint_interval));
     const difficulty = this.spec.consensus === "pow" ? await this.expectedDifficultyFor(parent) : undefined;
+    const parentFinality = await this.finalityOf(parent.hash);
+    if (!parentFinality) throw new Error(`data dir is damaged: block ${parent.hash} has no finality state`);
     validateBlock(block, {
       spec: this.spec,
+      domains: this.domains,
       parent: { hash: parent.hash, height: parent.height, timestamp: parent.timestamp, mix: parent.mix },
       schedule,
       ancestors,
+      justifiedRecent: parentFinality.justified_recent,
       expectedDifficulty: difficulty,
     });
     // validateBlock verified a non-empty reveal (docs/protocol.md §6.4): count it for the metrics
@@ -456,6 +653,8 @@ export class Chain extends EventEmitter<ChainEvents> {
     const exec = await this.execute(parent, block);
     if (exec.stateRoot !== block.header.state_root) throw new BlockError("BAD_ROOT", "state_root mismatch");
     if (exec.validatorsRoot !== block.header.validators_root) throw new BlockError("BAD_ROOT", "validators_root mismatch");
+    const finality = await this.previewFinality(parent, block.attestations);
+    if (finalityRoot(finality) !== block.header.finality_root) throw new BlockError("BAD_ROOT", "finality_root mismatch");
     const now = this.opts.now();
     if (block.header.timestamp > now + params.max_future_drift_ms) return this.hold(block, now, from.source ?? "unknown");
     this.validatorRoots.set(block.hash, exec.validatorsRoot);
@@ -463,7 +662,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     this.storing = parent.hash;
     let outcome: ImportOutcome;
     try {
-      outcome = await this.store(block, parent, now, { producer: block.header.producer, earned: BigInt(this.spec.block_reward) + exec.fees, changes: exec.changes, validators: exec.validators });
+      outcome = await this.store(block, parent, now, { producer: block.header.producer, earned: BigInt(this.spec.block_reward) + exec.fees, changes: exec.changes, validators: exec.validators }, finality);
     } finally {
       this.storing = undefined;
     }
@@ -471,17 +670,28 @@ export class Chain extends EventEmitter<ChainEvents> {
     return outcome;
   }
 
-  private async store(block: Block, parent: BlockMeta, now: number, moved: MovedBlock): Promise<ImportOutcome> {
+  private async store(block: Block, parent: BlockMeta, now: number, moved: MovedBlock, finality: FinalityState): Promise<ImportOutcome> {
     const h = block.header;
     const weight = BigInt(parent.total_weight) + blockWeight(h.slot, h.difficulty, h.height, this.spec.consensus);
     const meta = metaOf(block, weight, now);
     const previous = this._head;
-    const better = compareTips(
-      { totalWeight: weight, height: h.height, hash: block.hash },
-      { totalWeight: BigInt(previous.total_weight), height: previous.height, hash: previous.hash },
-    ) < 0;
+    const checkpoints = await this.nextCheckpoints(meta, finality);
+    const justified = (checkpoints ?? this.checkpoints).justified;
+    // The new head (docs/protocol.md §7): the best tip descending from the justified checkpoint.
+    // When that checkpoint left the head's branch, a scan of the blocks above it; else the head or
+    // the new block.
+    let target: BlockMeta = previous;
+    let underJustified = true;
+    if (!(await this.descendsFrom(previous, justified))) {
+      target = await this.bestTipFrom(justified, meta);
+    } else {
+      underJustified = meta.hash === justified.hash || (h.height > justified.height && (await this.descendsFrom(parent, justified)));
+      if (underJustified && compareTips(tipOf(meta), tipOf(previous)) < 0) target = meta;
+    }
+    const better = target === meta;
     const writes: ChainWrite[] = [
       { kind: "block", block },
+      { kind: "finality", hash: block.hash, state: finality },
       {
         kind: "changes",
         hash: block.hash,
@@ -492,26 +702,32 @@ export class Chain extends EventEmitter<ChainEvents> {
     let move: HeadMove | undefined;
     const evidence = await this.equivocation(block, now);
     for (const record of evidence) writes.push({ kind: "evidence", record });
+    if (checkpoints) writes.push({ kind: "forkChoice", checkpoints });
     const updated: BlockMeta[] = [meta];
     let reorgDepth = 0;
     let orphaned: string[] = [];
+    let targetFinality = finality;
     if (!better) {
-      const competing = await this.db.getCanonicalHash(h.height);
+      const competing = target === previous ? await this.db.getCanonicalHash(h.height) : (await this.branchHashes(target, h.height)).get(h.height);
       Object.assign(meta, {
         is_canonical: false,
         is_orphaned: true,
         orphaned_at: now,
-        orphan_reason: "fork choice: canonical branch is heavier",
+        orphan_reason: underJustified ? "fork choice: canonical branch is heavier" : "fork choice: not descending from the justified checkpoint",
         competing_hash: competing ?? null,
       });
-    } else if (parent.hash === previous.hash) {
+    }
+    if (target === previous) {
+      // the head stays
+    } else if (better && parent.hash === previous.hash) {
       writes.push({ kind: "canonical", height: h.height, hash: block.hash }, { kind: "head", hash: block.hash });
       move = this.state.prepareMove([], [moved], h.validators_root);
     } else {
-      // Reorg: find the common ancestor, demote the old branch, promote the new one.
-      const newBranch: BlockMeta[] = [meta];
+      // Reorg: find the common ancestor, demote the old branch, promote the new one (the new block's,
+      // or, when the justified checkpoint left the head's branch, the best tip's under it).
+      const newBranch: BlockMeta[] = better ? [meta] : [];
       const oldBranch: BlockMeta[] = [];
-      let a: BlockMeta = parent;
+      let a: BlockMeta = better ? parent : target;
       let b: BlockMeta = previous;
       while (a.hash !== b.hash) {
         if (a.height >= b.height) {
@@ -541,13 +757,15 @@ export class Chain extends EventEmitter<ChainEvents> {
         if (n !== meta) updated.push(promoted);
         writes.push({ kind: "canonical", height: n.height, hash: n.hash });
       }
-      writes.push({ kind: "head", hash: block.hash });
+      writes.push({ kind: "head", hash: target.hash });
       reorgDepth = oldBranch.length;
       orphaned = oldBranch.map((o) => o.hash);
       // State: undo the old branch (newest first), redo the new one (oldest first), from the blocks'
       // changes records only (no block is loaded).
       const movedOf = (m: BlockMeta): Promise<MovedBlock> => (m === meta ? Promise.resolve(moved) : this.state.movedOf(m.hash));
-      move = this.state.prepareMove(await Promise.all(oldBranch.map(movedOf)), await Promise.all([...newBranch].reverse().map(movedOf)), h.validators_root);
+      const targetRoot = better ? h.validators_root : (this.validatorRoots.get(target.hash) ?? (await this.db.getBlock(target.hash))!.header.validators_root);
+      if (!better) targetFinality = (await this.finalityOf(target.hash))!;
+      move = this.state.prepareMove(await Promise.all(oldBranch.map(movedOf)), await Promise.all([...newBranch].reverse().map(movedOf)), targetRoot);
     }
     for (const m of updated) writes.push({ kind: "meta", meta: m });
     if (move) writes.push(...move.writes);
@@ -559,20 +777,92 @@ export class Chain extends EventEmitter<ChainEvents> {
       throw e;
     }
     for (const m of updated) this.metas.set(m.hash, m);
+    this.finalities.set(block.hash, finality);
+    if (checkpoints) {
+      if (checkpoints.finalized.height > this.checkpoints.finalized.height) this.log.info({ height: checkpoints.finalized.height, hash: checkpoints.finalized.hash }, "Finalized checkpoint");
+      this.checkpoints = checkpoints;
+    }
     this.emit("imported", meta, block, (performance.now() - this.importStarted) / 1000);
     if (evidence.length) {
       this.log.warn({ height: h.height, producer: h.producer, block: block.hash, blocks_at_height: evidence[evidence.length - 1]!.index + 1 }, "Equivocation: producer signed two blocks at one height");
+      this.emit("equivocation", { producer: h.producer, height: h.height });
     }
-    if (better) {
-      this._head = meta;
+    if (target !== previous) {
+      this._head = target === meta ? meta : { ...target, is_canonical: true, is_orphaned: false, orphaned_at: null, orphan_reason: null, competing_hash: null };
+      this.headFinality = targetFinality;
       move!.commit();
       this.headSeenAt = now;
       if (reorgDepth > 0) {
-        this.log.warn({ height: h.height, hash: block.hash, depth: reorgDepth, old_head: previous.hash }, "Chain reorg");
+        this.log.warn({ height: target.height, hash: target.hash, depth: reorgDepth, old_head: previous.hash, justified: justified.height }, "Chain reorg");
       }
-      this.emit("head", { head: meta, previous, reorgDepth, orphaned });
+      this.emit("head", { head: this._head, previous, reorgDepth, orphaned });
     }
     return { status: "imported", meta, newHead: better, reorgDepth };
+  }
+
+  // The store's checkpoints after block `meta` with finality state `f` is stored (docs/protocol.md
+  // §7), or undefined when they do not move. The block's branch contains the finalized checkpoint
+  // (import refuses others), so a greater `f.finalized` descends from it, and so does a greater
+  // `f.justified`. When the finalized checkpoint moves past a justified checkpoint of another branch
+  // (which takes conflicting justifications), the justified checkpoint is found again by a scan of
+  // the blocks descending from the new finalized checkpoint.
+  private async nextCheckpoints(meta: BlockMeta, f: FinalityState): Promise<ForkChoiceCheckpoints | undefined> {
+    let { finalized, justified } = this.checkpoints;
+    let moved = false;
+    if (f.finalized.height > finalized.height) {
+      finalized = f.finalized;
+      moved = true;
+    }
+    if (f.justified.height > justified.height || (f.justified.height === justified.height && f.justified.hash < justified.hash)) {
+      justified = f.justified;
+      moved = true;
+    }
+    if (!moved) return undefined;
+    const j = await this.getMeta(justified.hash);
+    if (!j || !(await this.descendsFrom(j, finalized))) {
+      justified = f.justified;
+      await this.scanFrom(finalized, meta, async (m) => {
+        const mj = m === meta ? f.justified : (await this.finalityOf(m.hash))?.justified;
+        if (mj && (mj.height > justified.height || (mj.height === justified.height && mj.hash < justified.hash))) justified = mj;
+      });
+    }
+    return { finalized: { ...finalized }, justified: { ...justified } };
+  }
+
+  // Whether the stored block `m`'s branch contains the checkpoint `cp`.
+  private async descendsFrom(m: BlockMeta, cp: Checkpoint): Promise<boolean> {
+    if (m.height < cp.height) return false;
+    return (await this.ancestorAt(m, cp.height)).hash === cp.hash;
+  }
+
+  // The best tip (compareTips) among the stored blocks descending from the checkpoint `cp` and the
+  // block being stored (`adding`, not yet in the store): a scan of the heights above cp, keeping the
+  // blocks whose parent was kept at the height below (docs/protocol.md §7).
+  private async bestTipFrom(cp: Checkpoint, adding: BlockMeta): Promise<BlockMeta> {
+    let best = (await this.getMeta(cp.hash))!;
+    await this.scanFrom(cp, adding, (m) => {
+      if (compareTips(tipOf(m), tipOf(best)) < 0) best = m;
+    });
+    return best;
+  }
+
+  // Visits every stored block descending from the checkpoint `cp` (not cp itself), and `adding`
+  // (the block being stored) when it does, height by height: a block is visited when its parent was
+  // at the height below. O(stored blocks above cp).
+  private async scanFrom(cp: Checkpoint, adding: BlockMeta, visit: (m: BlockMeta) => void | Promise<void>): Promise<void> {
+    let under = new Set([cp.hash]);
+    for (let height = cp.height + 1; under.size > 0; height++) {
+      const hashes = (await this.db.blocksAtHeight(height)).map((x) => x.hash);
+      if (height === adding.height) hashes.push(adding.hash);
+      const next = new Set<string>();
+      for (const hash of hashes) {
+        const m = hash === adding.hash ? adding : await this.getMeta(hash);
+        if (!m || !under.has(m.parent_hash)) continue;
+        next.add(hash);
+        await visit(m);
+      }
+      under = next;
+    }
   }
 
   // A second valid block by the same producer at the same height is evidence (kept, and the block
@@ -634,20 +924,21 @@ export class Chain extends EventEmitter<ChainEvents> {
     return (this._txRules ??= txRulesOf(this.spec));
   }
 
-  private async execute(parent: BlockMeta, block: Pick<Block, "txs"> & { header: { producer: string } }): Promise<Execution> {
+  private async execute(parent: BlockMeta, block: Pick<Block, "txs" | "slashings"> & { header: { producer: string } }): Promise<Execution> {
     const addresses = [block.header.producer, ...block.txs.flatMap(txAddresses)];
     const header = { producer: block.header.producer, height: parent.height + 1 };
     const opts = { chainId: this.spec.chain_id, blockReward: BigInt(this.spec.block_reward), rules: this.txRules, parentValidatorsRoot: this.validatorRoots.get(parent.hash) };
-    return executeBlock(await this.stateAt(parent, addresses), { txs: block.txs, header }, opts);
+    return executeBlock(await this.stateAt(parent, addresses), { txs: block.txs, slashings: block.slashings, header }, opts);
   }
 
   /**
-   * What a block by `producer` with `txs` on `parent` would do: its `stateRoot` and
-   * `validatorsRoot` go in the header.
-   * @throws BlockError BAD_TX when a transaction cannot apply
+   * What a block by `producer` with `txs` and `slashings` (evidence already verified) on `parent`
+   * would do: its `stateRoot` and `validatorsRoot` go in the header.
+   * @throws BlockError BAD_TX when a transaction cannot apply; NOT_SLASHABLE when an item's
+   *   offender has no record or is slashed after the transactions (docs/protocol.md §6.5)
    */
-  previewState(parent: BlockMeta, producer: string, txs: Tx[]): Promise<Execution> {
-    return this.execute(parent, { txs, header: { producer } });
+  previewState(parent: BlockMeta, producer: string, txs: Tx[], slashings: readonly SlashingItem[] = []): Promise<Execution> {
+    return this.execute(parent, { txs, slashings: [...slashings], header: { producer } });
   }
 
   /**
@@ -791,6 +1082,14 @@ export class Chain extends EventEmitter<ChainEvents> {
     return d;
   }
 
+  // A walk down a branch found no block at `height`: below `needed` that ends the walk (undefined);
+  // at or above it the chain started from a checkpoint whose window is too short, which must not
+  // pass for a shorter liveness window or floor (a pool other nodes would not compute).
+  private pruned(height: number, needed: number): undefined {
+    if (height < needed) return undefined;
+    throw new Error(`pruned below checkpoint ${this._base?.checkpoint.height ?? "?"}: no block at height ${height} is held`);
+  }
+
   // The block at `height` on the branch ending at `tip` (height <= tip.height): parent links off the
   // canonical chain, the canonical index on it.
   private async ancestorAt(tip: BlockMeta, height: number): Promise<BlockMeta> {
@@ -800,7 +1099,9 @@ export class Chain extends EventEmitter<ChainEvents> {
         const c = await this.getCanonicalMeta(height);
         if (c) return c;
       }
-      m = (await this.getMeta(m.parent_hash))!;
+      const parent = await this.getMeta(m.parent_hash);
+      if (!parent) throw new Error(`pruned below checkpoint ${this._base?.checkpoint.height ?? "?"}: no block at height ${m.height - 1} is held`);
+      m = parent;
     }
     return m;
   }
@@ -841,6 +1142,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     this.parkedBySource.clear();
     this.parkedBytes = 0;
   }
+}
+
+// A stored block as a fork-choice candidate.
+function tipOf(m: BlockMeta): { totalWeight: bigint; height: number; hash: string } {
+  return { totalWeight: BigInt(m.total_weight), height: m.height, hash: m.hash };
 }
 
 /**

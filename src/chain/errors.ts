@@ -20,7 +20,13 @@ export type BlockErrorCode =
   | "BAD_REVEAL"
   /** `mix` is not nextMix(parent mix, randao_reveal) (docs/protocol.md §6.4) */
   | "BAD_MIX"
+  /** a slashing item that is malformed, not conflicting, badly signed, or on a `pow` chain (docs/protocol.md §6.5) */
+  | "BAD_SLASHING"
+  /** a slashing item whose offender has no record or is slashed already (docs/protocol.md §6.5) */
+  | "NOT_SLASHABLE"
   | "TOO_MANY_TXS"
+  /** the block's branch does not contain the chain's finalized checkpoint (docs/protocol.md §7) */
+  | "FINALITY_CONFLICT"
   | "GENESIS_MISMATCH"
   /** node policy: timestamp past the hold horizon (docs/protocol.md §6.4) */
   | "TOO_FAR_AHEAD"

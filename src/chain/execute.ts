@@ -1,8 +1,9 @@
 /**
- * Block execution (docs/protocol.md §6.5; `state_root` §3.6, `validators_root` §3.6): the block's
- * transactions in order, then `block_reward` plus every fee to the producer. Pure: writes into an
- * overlay of the parent's state, never into the parent's and never copying it, so a block costs
- * O(touched accounts x log N), plus O(records) for `validators_root` only when it changed a record.
+ * Block execution (docs/protocol.md §6.5; `state_root` and `validators_root` §3.6): the block's
+ * transactions in order, then its slashing items, then `block_reward` plus every fee to the
+ * producer. Pure: writes into an overlay of the parent's state, never into the parent's and never
+ * copying it, so a block costs O(touched accounts x log N), plus O(records) for `validators_root`
+ * only when it changed a record.
  */
 import type { Block } from "../consensus/types.ts";
 import { epochAt } from "../consensus/validators.ts";
@@ -11,6 +12,8 @@ import { MAX_BONDS_PER_BLOCK } from "../consensus/validators.ts";
 import { TxError, accountOf, applyTx, checkTxStateless, firstBondOverLimit, type TxRules } from "./tx.ts";
 import type { AccountChange, StateView } from "./state.ts";
 import type { ValidatorChange } from "./registry.ts";
+import type { SlashingItem } from "../consensus/slashing.ts";
+import { applySlashings } from "./slashing.ts";
 
 /** What a block did to the state. */
 export interface Execution {
@@ -26,14 +29,15 @@ export interface Execution {
 }
 
 /**
- * Executes the transactions and the reward of the block at `header.height` on `parent` (not
- * mutated). `parentValidatorsRoot`, when the caller knows it, spares computing the parent's root
- * for a block that changes no record.
- * @throws BlockError BAD_TX naming the transaction and the rule it broke
+ * Executes the transactions, the slashing items (already verified as evidence) and the reward of
+ * the block at `header.height` on `parent` (not mutated). `parentValidatorsRoot`, when the caller
+ * knows it, spares computing the parent's root for a block that changes no record.
+ * @throws BlockError BAD_TX naming the transaction and the rule it broke; NOT_SLASHABLE or
+ *   BAD_SLASHING naming the slashing item (chain/slashing.ts)
  */
 export function executeBlock(
   parent: StateView,
-  block: Pick<Block, "txs"> & { header: { producer: string; height: number } },
+  block: Pick<Block, "txs"> & { slashings?: readonly SlashingItem[]; header: { producer: string; height: number } },
   opts: { chainId: string; blockReward: bigint; rules: TxRules; parentValidatorsRoot?: string },
 ): Execution {
   const over = firstBondOverLimit(block.txs);
@@ -50,6 +54,7 @@ export function executeBlock(
       throw e;
     }
   });
+  for (const c of applySlashings(block.slashings ?? [], accounts.registry, epoch, opts.rules.registry)) accounts.registry.set(c.ebid, c.after);
   const producer = accountOf(accounts, block.header.producer);
   accounts.set(block.header.producer, { balance: producer.balance + opts.blockReward + fees, nonce: producer.nonce });
   const changes = accounts.changes();

@@ -44,7 +44,7 @@ export function registryRoot(records: Iterable<ValidatorRecord>): string {
 /** True when two records (or absences) are equal field for field. */
 export function sameRecord(a: ValidatorRecord | null | undefined, b: ValidatorRecord | null | undefined): boolean {
   if (!a || !b) return !a && !b;
-  return a.ebid === b.ebid && a.bls_pubkey === b.bls_pubkey && a.bond === b.bond && a.activation_epoch === b.activation_epoch && a.exit_epoch === b.exit_epoch;
+  return a.ebid === b.ebid && a.bls_pubkey === b.bls_pubkey && a.bond === b.bond && a.activation_epoch === b.activation_epoch && a.exit_epoch === b.exit_epoch && a.slashed === b.slashed;
 }
 
 /**
@@ -182,12 +182,13 @@ export class RegistryWriter implements RegistryView {
 
 /** A record in its stored form (bond as a decimal string). */
 export function encodeRecord(r: ValidatorRecord): StoredValidatorRecord {
-  return { ebid: r.ebid, bls_pubkey: r.bls_pubkey, bond: r.bond.toString(), activation_epoch: r.activation_epoch, exit_epoch: r.exit_epoch };
+  return { ebid: r.ebid, bls_pubkey: r.bls_pubkey, bond: r.bond.toString(), activation_epoch: r.activation_epoch, exit_epoch: r.exit_epoch, slashed: r.slashed };
 }
 
-/** The inverse of `encodeRecord`. */
+/** The inverse of `encodeRecord`. @throws when `slashed` is not a boolean (a record written before protocol version 3) */
 export function decodeRecord(s: StoredValidatorRecord): ValidatorRecord {
-  return { ebid: s.ebid, bls_pubkey: s.bls_pubkey, bond: BigInt(s.bond), activation_epoch: s.activation_epoch, exit_epoch: s.exit_epoch };
+  if (typeof s.slashed !== "boolean") throw new Error(`data dir is damaged or older than protocol version 3: validator record ${s.ebid} has no slashed flag`);
+  return { ebid: s.ebid, bls_pubkey: s.bls_pubkey, bond: BigInt(s.bond), activation_epoch: s.activation_epoch, exit_epoch: s.exit_epoch, slashed: s.slashed };
 }
 
 /** A block's record changes in their stored form. */

@@ -2,7 +2,7 @@
  * Chain spec loading and the genesis block (docs/protocol.md §2).
  */
 import { readFileSync } from "node:fs";
-import { defaultChainParams, type ChainParams } from "../consensus/params.ts";
+import { defaultChainParams, MAX_CHECKPOINT_INTERVAL, type ChainParams } from "../consensus/params.ts";
 import type { ConsensusKind } from "../consensus/forkChoice.ts";
 import type { Block, Header } from "../consensus/types.ts";
 import { blockHash } from "../consensus/hashing.ts";
@@ -109,10 +109,10 @@ export function genesisCommitment(spec: ChainSpec): Omit<ChainSpec, "bootnodes">
 
 /**
  * The genesis validators' records (docs/protocol.md §2.3): `{ebid, bls_pubkey, bond,
- * activation_epoch: 0, exit_epoch: null}`, ascending by EBID.
+ * activation_epoch: 0, exit_epoch: null, slashed: false}`, ascending by EBID.
  */
 export function genesisValidatorRecords(spec: ChainSpec): ValidatorRecord[] {
-  return spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null }));
+  return spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null, slashed: false }));
 }
 
 /**
@@ -123,7 +123,7 @@ export function genesisValidatorRecords(spec: ChainSpec): ValidatorRecord[] {
 export function genesisBlock(spec: ChainSpec): Block {
   const specHash = toHex(hashJson(genesisCommitment(spec)));
   const header: Header = {
-    version: 2,
+    version: 3,
     height: 0,
     parent_hash: specHash,
     timestamp: spec.genesis_timestamp,
@@ -137,8 +137,11 @@ export function genesisBlock(spec: ChainSpec): Block {
     validators_root: validatorsRoot(genesisValidatorRecords(spec)),
     mix: genesisMix(specHash),
     randao_reveal: "",
+    // it cannot commit to a finality state that names its own hash (docs/protocol.md §2.3, §5a)
+    finality_root: ZERO_HASH,
+    slashings_root: EMPTY_ROOT,
   };
-  return { hash: blockHash(header), header, signature: "", txs: [], attestations: [] };
+  return { hash: blockHash(header), header, signature: "", txs: [], attestations: [], slashings: [] };
 }
 
 /** H("") as hex: the root of an empty list. */
@@ -166,6 +169,10 @@ function checkParams(p: ChainParams): void {
   if (p.activation_delay_epochs < 2) fail("activation_delay_epochs must be >= 2");
   if (p.unbonding_epochs < 1) fail("unbonding_epochs must be >= 1");
   if (p.max_validators < 1 || p.max_validators > 10_000) fail("max_validators must be 1..10000");
+  // >= attestation_max_age: a vote counts only while its target is the current or the previous
+  // interval's checkpoint (docs/protocol.md §5a, the pruning of tallies).
+  if (p.checkpoint_interval < p.attestation_max_age) fail(`checkpoint_interval must be >= attestation_max_age (${p.attestation_max_age})`);
+  if (p.checkpoint_interval > MAX_CHECKPOINT_INTERVAL) fail(`checkpoint_interval must be <= ${MAX_CHECKPOINT_INTERVAL}`);
 }
 
 function checkValidators(spec: ChainSpec): void {

@@ -228,7 +228,7 @@ export function checkRegistry(registry: RegistryView, tx: Bond | Unbond | Withdr
       if (registry.size >= rules.maxValidators) throw new TxError("VALIDATOR_SET_FULL", `the registry holds max_validators (${rules.maxValidators}) records`);
       if (registry.blsKeyOwner(tx.bls_pubkey) !== undefined) throw new TxError("BLS_KEY_TAKEN", "bls_pubkey belongs to another validator record");
       const activation = epoch + rules.activationDelayEpochs;
-      return { record: { ebid: tx.from, bls_pubkey: tx.bls_pubkey, bond: BigInt(tx.amount), activation_epoch: activation, exit_epoch: null }, credit: 0n };
+      return { record: { ebid: tx.from, bls_pubkey: tx.bls_pubkey, bond: BigInt(tx.amount), activation_epoch: activation, exit_epoch: null, slashed: false }, credit: 0n };
     }
     case "unbond": {
       if (!record) throw new TxError("NOT_BONDED", `${tx.from} has no validator record`);
@@ -240,9 +240,14 @@ export function checkRegistry(registry: RegistryView, tx: Bond | Unbond | Withdr
       if (record.exit_epoch === null) throw new TxError("NOT_WITHDRAWABLE", `${tx.from} has not unbonded`);
       const from = record.exit_epoch + rules.unbondingEpochs;
       if (epoch < from) throw new TxError("NOT_WITHDRAWABLE", `the bond of ${tx.from} is withdrawable from epoch ${from}, not ${epoch}`);
-      return { record: null, credit: record.bond };
+      return { record: null, credit: withdrawCredit(record) };
     }
   }
+}
+
+/** What a withdraw of `record` credits: its bond, 0 for a slashed record (bond burned, docs/protocol.md §6.5) or none. */
+export function withdrawCredit(record: ValidatorRecord | undefined): bigint {
+  return record && !record.slashed ? record.bond : 0n;
 }
 
 /** What `applyTx` writes: accounts, and for bonds, unbonds and withdraws the validator records. */
@@ -268,7 +273,7 @@ export function applyTx(state: TxState, tx: Tx, rules: TxRules = NO_MINIMUMS, ep
     return fee;
   }
   if (!rules.registry || !state.registry) throw new TxError("BAD_KIND", `${tx.kind} transactions are not valid on this chain`);
-  const { amount, fee } = checkTxState(state, tx, rules, tx.kind === "withdraw" ? (state.registry.get(tx.from)?.bond ?? 0n) : 0n);
+  const { amount, fee } = checkTxState(state, tx, rules, tx.kind === "withdraw" ? withdrawCredit(state.registry.get(tx.from)) : 0n);
   const { record, credit } = checkRegistry(state.registry, tx, rules.registry, epoch);
   checkTxSignatures(tx);
   const from = accountOf(state, tx.from);

@@ -5,16 +5,19 @@
 import { blockHash, headerMeetsPow } from "../consensus/hashing.ts";
 import { merkleRootOfItems } from "../consensus/merkle.ts";
 import { toHex } from "../consensus/encoding.ts";
-import { Domain, verify } from "../consensus/signatures.ts";
+import { verify, type ChainDomains } from "../consensus/signatures.ts";
 import { slotOpensAt } from "../consensus/timing.ts";
 import { MAX_ATTESTATIONS_PER_BLOCK } from "../consensus/params.ts";
-import type { Block } from "../consensus/types.ts";
+import type { Attestation, Block } from "../consensus/types.ts";
+import { checkpointHeight, type Checkpoint } from "../consensus/finality.ts";
 import { blsVerify } from "../consensus/bls.ts";
 import { nextMix, revealMessage } from "../consensus/randao.ts";
 import type { RegistryReader } from "../consensus/validators.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
 import type { ChainSpec } from "./spec.ts";
 import { BlockError } from "./errors.ts";
+import { checkSlashings, checkSlashingsDetached } from "./slashing.ts";
+import { slashingsRoot } from "../consensus/slashing.ts";
 
 /** What validation needs of the parent block. */
 export interface ParentInfo {
@@ -57,10 +60,17 @@ export function mustReveal(spec: ChainSpec, schedule: Pick<Schedule, "active">):
 /** Inputs that validation reads from the chain. */
 export interface ValidationContext {
   spec: ChainSpec;
+  /** the chain's signing domains (chainDomains(genesis hash), docs/protocol.md §3.3) */
+  domains: ChainDomains;
   parent: ParentInfo;
   schedule: Schedule;
-  /** canonical-on-this-branch block hash at each height in [n - attestation_max_age, n - 1] */
+  /**
+   * canonical-on-this-branch block hash at each height in [n - attestation_max_age, n - 1] and at
+   * the checkpoint heights its attestations may target (attestationAncestorsFrom)
+   */
   ancestors: ReadonlyMap<number, string>;
+  /** `justified_recent` of the finality state after the parent (docs/protocol.md §5a) */
+  justifiedRecent: readonly Checkpoint[];
   /** expected difficulty on `pow` chains */
   expectedDifficulty?: number;
 }
@@ -84,16 +94,53 @@ export function validateBlock(block: Block, ctx: ValidationContext): void {
     throw new BlockError("TOO_MANY_TXS", `${block.txs.length} transactions, max ${p.max_block_txs}`);
   }
   checkProducer(block, ctx);
-  if (!verify(Domain.block, header, block.signature, header.producer)) {
+  if (!verify(ctx.domains.block, header, block.signature, header.producer)) {
     throw new BlockError("BAD_SIGNATURE", "block signature does not verify for its producer");
   }
   if (toHex(merkleRootOfItems(block.txs)) !== header.tx_root) throw new BlockError("BAD_ROOT", "tx_root mismatch");
   if (toHex(merkleRootOfItems(block.attestations)) !== header.attestations_root) {
     throw new BlockError("BAD_ROOT", "attestations_root mismatch");
   }
+  checkSlashingsShape(block, spec);
   checkReveal(block, ctx);
   checkAttestations(block, ctx);
-  // state_root and validators_root are checked by the chain after executing the block on the parent's state.
+  // each item is evidence (two signature checks an item), with the attestations; whether its
+  // offender is slashable is execution's (NOT_SLASHABLE)
+  checkSlashings(block.slashings, ctx.domains);
+  // state_root, validators_root and finality_root are checked by the chain after executing the block on the parent's state.
+}
+
+/**
+ * The lowest height whose branch block validation of a block at `height` reads (docs/protocol.md
+ * §5): the attested heights n - attestation_max_age .. n - 1 and their checkpoints.
+ */
+export function attestationAncestorsFrom(height: number, maxAge: number, interval: number): number {
+  return checkpointHeight(Math.max(0, height - maxAge), interval);
+}
+
+/**
+ * The FFG rules of an attestation in a block on a branch (docs/protocol.md §5), cheap lookups only:
+ * the target is the checkpoint of its head's interval on `ancestors`' branch; the source is genesis
+ * for a target at genesis, else a checkpoint of `justifiedRecent` below the target.
+ * @returns why it fails, or undefined when it passes
+ */
+export function ffgVoteFault(a: Attestation, interval: number, ancestors: ReadonlyMap<number, string>, justifiedRecent: readonly Checkpoint[]): string | undefined {
+  if (a.target_height !== checkpointHeight(a.height, interval)) return `target height ${a.target_height} is not the checkpoint ${checkpointHeight(a.height, interval)} of height ${a.height}`;
+  if (ancestors.get(a.target_height) !== a.target_hash) return `target is not this branch's checkpoint at height ${a.target_height}`;
+  if (a.target_height === 0) {
+    if (a.source_height !== 0 || a.source_hash !== a.target_hash) return "a vote in interval 0 has genesis as source and target";
+    return undefined;
+  }
+  if (a.source_height >= a.target_height) return `source height ${a.source_height} is not below the target's ${a.target_height}`;
+  if (!justifiedRecent.some((c) => c.height === a.source_height && c.hash === a.source_hash)) return `source at height ${a.source_height} is not a recent justified checkpoint of this branch`;
+  return undefined;
+}
+
+// docs/protocol.md §6.4 rule 11, §6.5: slashings_root over the items (checked with tx_root), then
+// the rules that need no parent: at most 8 items, none on pow chains.
+function checkSlashingsShape(block: Block, spec: ChainSpec): void {
+  if (slashingsRoot(block.slashings) !== block.header.slashings_root) throw new BlockError("BAD_ROOT", "slashings_root mismatch");
+  checkSlashingsDetached(block.slashings, spec.consensus);
 }
 
 // docs/protocol.md §6.4: the mix first (cheap: BAD_MIX), then the reveal: "" exactly when the
@@ -121,15 +168,17 @@ function checkReveal(block: Block, ctx: ValidationContext): void {
  * The rules of docs/protocol.md §6.4 that need no parent, state or schedule: hash, version, height
  * above genesis, the shape of `mix` (64 hex) and `randao_reveal` ("" or 192 hex; "" on `pow`
  * chains, which carry no attestations either), transfer and attestation counts, the producer's signature over the header, `tx_root` and
- * `attestations_root`, duplicate attesters, and the shape of the producer rule (slot blocks carry
+ * `attestations_root`, duplicate attesters, the attestations' target heights, `slashings_root` and
+ * the slashing items' count (at most 8, none on `pow` chains: `BAD_SLASHING`), and the shape of the producer rule (slot blocks carry
  * difficulty 0 and nonce 0; `slot: null` blocks meet their stated difficulty, at least
  * `fallback_difficulty` on Proof-of-Sync chains, `genesis_difficulty` being no bound on `pow` chains
  * whose expected difficulty needs the branch). A block that passes may still be invalid on its
  * parent; one that fails is invalid on every parent. The chain runs it before parking a block whose
- * parent is unknown, so a parked block costs a signature check to forge.
+ * parent is unknown, so a parked block costs a signature check to forge. `domains` are the chain's
+ * (chainDomains(genesis hash)): a block signed for another chain fails with `BAD_SIGNATURE`.
  * @throws BlockError with the rule that failed
  */
-export function validateDetached(block: Block, spec: ChainSpec): void {
+export function validateDetached(block: Block, spec: ChainSpec, domains: ChainDomains): void {
   const { header } = block;
   const p = spec.params;
   if (blockHash(header) !== block.hash) throw new BlockError("BAD_HASH", "hash does not match the header");
@@ -155,7 +204,7 @@ export function validateDetached(block: Block, spec: ChainSpec): void {
     if (header.difficulty !== 0) throw new BlockError("BAD_DIFFICULTY", "slot blocks carry difficulty 0");
     if (header.nonce !== 0) throw new BlockError("BAD_POW", "slot blocks carry nonce 0");
   }
-  if (!verify(Domain.block, header, block.signature, header.producer)) {
+  if (!verify(domains.block, header, block.signature, header.producer)) {
     throw new BlockError("BAD_SIGNATURE", "block signature does not verify for its producer");
   }
   if (toHex(merkleRootOfItems(block.txs)) !== header.tx_root) throw new BlockError("BAD_ROOT", "tx_root mismatch");
@@ -164,6 +213,10 @@ export function validateDetached(block: Block, spec: ChainSpec): void {
   }
   if (new Set(block.attestations.map((a) => a.ebid)).size !== block.attestations.length) {
     throw new BlockError("BAD_ATTESTATION", "two attestations from one EBID");
+  }
+  checkSlashingsShape(block, spec);
+  for (const a of block.attestations) {
+    if (a.target_height !== checkpointHeight(a.height, p.checkpoint_interval)) throw new BlockError("BAD_ATTESTATION", `attestation target height ${a.target_height} is not the checkpoint of height ${a.height}`);
   }
 }
 
@@ -237,6 +290,8 @@ function checkAttestations(block: Block, ctx: ValidationContext): void {
     if (ctx.ancestors.get(a.height) !== a.block_hash) {
       throw new BlockError("BAD_ATTESTATION", `attestation for a block not on this branch at height ${a.height}`);
     }
-    if (!verify(Domain.attest, a, a.sig, a.ebid)) throw new BlockError("BAD_ATTESTATION", "attestation signature invalid");
+    const fault = ffgVoteFault(a, ctx.spec.params.checkpoint_interval, ctx.ancestors, ctx.justifiedRecent);
+    if (fault) throw new BlockError("BAD_ATTESTATION", `attestation FFG vote: ${fault}`);
+    if (!verify(ctx.domains.attest, a, a.sig, a.ebid)) throw new BlockError("BAD_ATTESTATION", "attestation signature invalid");
   }
 }

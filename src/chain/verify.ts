@@ -8,6 +8,12 @@
  *    full validation (signatures, schedule, PoW, roots, state_root after execution). The replay must
  *    reach the same head; its account state, validator records and producer totals must equal the
  *    stored ones; every canonical transaction must be in the transaction index.
+ * 4. Finality (docs/protocol.md §5a, §7): every canonical block has a stored finality state
+ *    (`f!<hash>`) that hashes to its header's `finality_root` (genesis's is the genesis state; a
+ *    side block's is checked when stored), and the store's checkpoints (`fc`), when written, name
+ *    canonical blocks at checkpoint heights: `finalized` is the greatest `finalized` of the stored
+ *    blocks' states, `justified` the greatest `justified` of those descending from it. A record that
+ *    does not parse is reported like any other problem.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +23,7 @@ import { ChainDb } from "../storage/chainDb.ts";
 import type { BlockMeta } from "../storage/records.ts";
 import { blockHash } from "../consensus/hashing.ts";
 import { Chain } from "./chain.ts";
+import { finalityRoot, genesisFinality, type Checkpoint, type FinalityState } from "../consensus/finality.ts";
 import { genesisBlock, type ChainSpec } from "./spec.ts";
 import { txHash } from "./tx.ts";
 
@@ -54,8 +61,14 @@ export async function verifyDataDir(dataDir: string, spec: ChainSpec, onProgress
       problem(`genesis ${storedGenesis ?? "(none)"} is not this chain spec's ${genesis.hash}`);
       return report;
     }
+    const base = await db.getCheckpointBase();
+    if (base) {
+      problem(`this data dir started from checkpoint ${base.checkpoint.height}:${base.checkpoint.hash} (docs/protocol.md §9.7) and holds no blocks below height ${base.window_from}: verify replays from genesis and cannot check it`);
+      return report;
+    }
 
-    // 1. Every stored block.
+    // 1. Every stored block; its finality state's checkpoints are kept for 4.
+    const states = new Map<string, StoredState>();
     for await (const block of db.blocks()) {
       report.blocks++;
       const h = block.header;
@@ -72,6 +85,14 @@ export async function verifyDataDir(dataDir: string, spec: ChainSpec, onProgress
         const parent = await db.getMeta(h.parent_hash);
         if (!parent) problem(`block ${block.hash} at ${h.height}: parent ${h.parent_hash} not stored`);
         else if (parent.height !== h.height - 1) problem(`block ${block.hash}: parent at height ${parent.height}, not ${h.height - 1}`);
+      }
+      const f = await readFinality(db, block.hash, genesis.hash);
+      if (f === undefined || typeof f === "string") {
+        states.set(block.hash, { height: h.height, parent: h.parent_hash, problem: f });
+      } else {
+        const ok = h.height === 0 ? f.root === finalityRoot(genesisFinality(genesis.hash)) : f.root === h.finality_root;
+        const why = h.height === 0 ? "its finality state is not the genesis state" : `its finality state (f!) hashes to ${f.root}, not the header's finality_root ${h.finality_root}`;
+        states.set(block.hash, { height: h.height, parent: h.parent_hash, problem: ok ? undefined : why, ...(ok ? { finalized: f.state.finalized, justified: f.state.justified } : {}) });
       }
     }
 
@@ -98,6 +119,9 @@ export async function verifyDataDir(dataDir: string, spec: ChainSpec, onProgress
     }
     if (canonical[0] !== genesis.hash) problem(`canonical height 0 is ${canonical[0]}, not the genesis block`);
     if ((await db.getCanonicalHash(head.height + 1)) !== undefined) problem(`canonical index continues past the head at ${head.height + 1}`);
+
+    // 4. Finality states and the store's checkpoints.
+    checkFinality(states, canonical, genesis.hash, spec.params.checkpoint_interval, await readForkChoice(db), problem);
 
     // 3. Replay into a fresh chain, with every consensus rule checked again.
     const txIndex = new Set<string>();
@@ -164,5 +188,107 @@ export async function verifyDataDir(dataDir: string, spec: ChainSpec, onProgress
   } finally {
     report.seconds = (performance.now() - started) / 1000;
     await db.close();
+  }
+}
+
+/** What step 4 keeps of a stored block: its place, and its finality state's checkpoints when the state checked out. */
+interface StoredState {
+  height: number;
+  parent: string;
+  /** undefined: no record; a string: why it is wrong */
+  problem?: string | undefined;
+  finalized?: Checkpoint;
+  justified?: Checkpoint;
+}
+
+const isCheckpoint = (c: unknown): c is Checkpoint =>
+  typeof c === "object" && c !== null && Number.isSafeInteger((c as Checkpoint).height) && (c as Checkpoint).height >= 0 && typeof (c as Checkpoint).hash === "string" && /^[0-9a-f]{64}$/.test((c as Checkpoint).hash);
+
+/**
+ * A block's stored finality state with its root, undefined when none is stored, or a string saying
+ * why it cannot be used (it does not parse, or has not the state's shape).
+ */
+async function readFinality(db: ChainDb, hash: string, genesisHash: string): Promise<{ state: FinalityState; root: string } | string | undefined> {
+  let f: FinalityState | undefined;
+  try {
+    f = await db.getFinality(hash);
+  } catch (e) {
+    return `finality state unreadable (${(e as Error).message})`;
+  }
+  if (f === undefined) return hash === genesisHash ? "no finality state" : undefined;
+  if (typeof f !== "object" || f === null || !isCheckpoint(f.finalized) || !isCheckpoint(f.justified) || !Array.isArray(f.justified_recent) || !Array.isArray(f.votes)) {
+    return "finality state unreadable (not a finality state)";
+  }
+  try {
+    return { state: f, root: finalityRoot(f) };
+  } catch (e) {
+    return `finality state unreadable (${(e as Error).message})`;
+  }
+}
+
+/** The store's checkpoints (`fc`), undefined when never written, or a string saying why they cannot be used. */
+async function readForkChoice(db: ChainDb): Promise<{ finalized: Checkpoint; justified: Checkpoint } | string | undefined> {
+  let fc: unknown;
+  try {
+    fc = await db.getForkChoice();
+  } catch (e) {
+    return `unreadable (${(e as Error).message})`;
+  }
+  if (fc === undefined) return undefined;
+  const c = fc as { finalized?: unknown; justified?: unknown };
+  if (typeof fc !== "object" || fc === null || !isCheckpoint(c.finalized) || !isCheckpoint(c.justified)) return "unreadable (not two checkpoints)";
+  return { finalized: c.finalized, justified: c.justified };
+}
+
+// Step 4 (see the module doc): the stored states against the headers, then `fc` against the states.
+function checkFinality(
+  states: Map<string, StoredState>,
+  canonical: readonly string[],
+  genesisHash: string,
+  interval: number,
+  fc: { finalized: Checkpoint; justified: Checkpoint } | string | undefined,
+  problem: (p: string) => void,
+): void {
+  const canonicalSet = new Set(canonical);
+  for (const [hash, st] of states) {
+    if (st.problem === undefined && st.finalized === undefined && canonicalSet.has(hash)) problem(`block ${hash} at ${st.height}: no finality state (f!)`);
+    else if (st.problem !== undefined) problem(`${hash === genesisHash ? "genesis " : ""}block ${hash} at ${st.height}: ${st.problem}`);
+  }
+  if (fc === undefined) return; // never moved: the chain reads the head's state
+  if (typeof fc === "string") return problem(`fork choice checkpoints (fc) ${fc}`);
+  const same = (a: Checkpoint, b: Checkpoint) => a.height === b.height && a.hash === b.hash;
+  const named = (what: string, cp: Checkpoint): boolean => {
+    if (cp.height % interval !== 0) return (problem(`fork choice ${what} checkpoint ${cp.height} (${cp.hash}) is not at a multiple of checkpoint_interval ${interval}`), false);
+    if (canonical[cp.height] !== cp.hash) return (problem(`fork choice ${what} checkpoint ${cp.height} (${cp.hash}) is not the canonical block at that height`), false);
+    return true;
+  };
+  // finalized: the greatest-height finalized checkpoint of any stored state (ties: the first seen stays)
+  const finalizedOk = named("finalized", fc.finalized);
+  let maxFinalized = 0;
+  let finalizedSeen = fc.finalized.height === 0 && fc.finalized.hash === genesisHash;
+  for (const st of states.values()) {
+    if (!st.finalized) continue;
+    maxFinalized = Math.max(maxFinalized, st.finalized.height);
+    if (same(st.finalized, fc.finalized)) finalizedSeen = true;
+  }
+  if (finalizedOk && (fc.finalized.height !== maxFinalized || !finalizedSeen)) {
+    problem(`fork choice finalized checkpoint ${fc.finalized.height} (${fc.finalized.hash}): the stored blocks' finality states finalize at most height ${maxFinalized}${finalizedSeen ? "" : ", and none finalizes this block"}`);
+  }
+  // justified: the greatest-height justified checkpoint of the stored states descending from finalized
+  if (!named("justified", fc.justified) || !finalizedOk) return;
+  if (fc.justified.height < fc.finalized.height) return problem(`fork choice justified checkpoint ${fc.justified.height} is below the finalized one ${fc.finalized.height}`);
+  const under = new Set<string>();
+  const from = [...states.entries()].filter(([, st]) => st.height >= fc.finalized.height).sort((a, b) => a[1].height - b[1].height);
+  let maxJustified = -1;
+  let justifiedSeen = false;
+  for (const [hash, st] of from) {
+    if (hash !== fc.finalized.hash && !under.has(st.parent)) continue;
+    under.add(hash);
+    if (!st.justified) continue;
+    maxJustified = Math.max(maxJustified, st.justified.height);
+    if (same(st.justified, fc.justified)) justifiedSeen = true;
+  }
+  if (fc.justified.height !== maxJustified || !justifiedSeen) {
+    problem(`fork choice justified checkpoint ${fc.justified.height} (${fc.justified.hash}): the finality states of the stored blocks descending from the finalized checkpoint justify up to height ${maxJustified}${justifiedSeen ? "" : ", and none justifies this block"}`);
   }
 }

@@ -12,7 +12,7 @@ import { runTestnet, runTestnetInit } from "./testnet.ts";
 import { runKeygen } from "./keygen.ts";
 import { runMiner } from "./mine.ts";
 import { runPeers, runStatus } from "./status.ts";
-import { runDbVerify } from "./db.ts";
+import { runDbResetProtection, runDbVerify } from "./db.ts";
 import { versionLine } from "../version.ts";
 import { runDrillFailover } from "../drill/failover.ts";
 import { runDrillPartition } from "../drill/partition.ts";
@@ -192,6 +192,10 @@ db.command("verify")
   .option("--chain <file>", "chain spec JSON (default: the shipped testnet spec)")
   .option("--json", "print the report as JSON", false)
   .action((o) => runDbVerify(o));
+db.command("reset-protection")
+  .description("move the slashing protection record (slashing-protection.json) aside when it is corrupt or another key's; only if no other copy of the key signed since")
+  .requiredOption("--data-dir <dir>", "the node's data directory")
+  .action((o) => runDbResetProtection(o));
 
 program
   .command("status")

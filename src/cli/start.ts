@@ -4,7 +4,9 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import pinoPretty from "pino-pretty";
 import cliProgress from "cli-progress";
-import { loadChainSpec } from "../chain/spec.ts";
+import { genesisBlock, loadChainSpec } from "../chain/spec.ts";
+import { ConfigError } from "../node/options/errors.ts";
+import { checkpointFromUrl, checkpointOf } from "./checkpointUrl.ts";
 import { VisionNode } from "../node/node.ts";
 import type { ResolvedStartOptions } from "./startOptions.ts";
 import { envNameOf, fileKeyOf, OPTION_NAMES } from "../node/options/table.ts";
@@ -37,6 +39,9 @@ export async function runStart(resolved: ResolvedStartOptions): Promise<void> {
   const fromFile = OPTION_NAMES.filter((n) => resolved.sources[n] === "file").map(fileKeyOf);
   if (fromEnv.length || resolved.configFile) log.info({ config_file: resolved.configFile, from_env: fromEnv, from_file: fromFile }, "Configuration read");
   const spec = loadChainSpec(resolve(flags.chain ?? DEFAULT_CHAIN));
+  if (flags.checkpoint && flags.checkpointUrl) throw new ConfigError("give --checkpoint or --checkpoint-url, not both");
+  const checkpoint = flags.checkpoint ? checkpointOf(flags.checkpoint) : flags.checkpointUrl ? await checkpointFromUrl(flags.checkpointUrl, genesisBlock(spec).hash) : undefined;
+  if (checkpoint) log.info({ height: checkpoint.height, hash: checkpoint.hash, from: flags.checkpointUrl ?? "--checkpoint" }, "Checkpoint to start from");
   const node = await VisionNode.init(
     {
       dataDir: resolve(flags.dataDir),
@@ -63,6 +68,8 @@ export async function runStart(resolved: ResolvedStartOptions): Promise<void> {
       metricsHost: flags.metricsHost,
       metricsPort: flags.metricsPort,
       sync: { strategy: flags.syncStrategy },
+      checkpoint,
+      doppelgangerDetection: flags.doppelgangerDetection,
     },
     log,
   );

@@ -1,6 +1,7 @@
 /**
- * `vision-node status` and `vision-node peers`: readable tables of `/api/mining/status` (with this
- * node's validator state from `/api/status` and the set's counts from `/api/validators`) and
+ * `vision-node status` and `vision-node peers`: readable tables of `/api/mining/status` (with the
+ * tip and its finality from `/api/chain/head`, this node's validator state from `/api/status` and
+ * the set's counts from `/api/validators`) and
  * `/api/peers` for a terminal. `status --watch` redraws every second until Ctrl-C and keeps
  * trying while the node is unreachable.
  */
@@ -21,7 +22,9 @@ type MiningStatus = {
   eligible_pool_size: number; ready_peers: number; eligible_streak: number;
   recent_claims: [number, { winner_id: string; tip_hash: string; claimed_at: number; slot_idx: number }][];
 };
-type Head = { height: number; hash: string; timestamp: number; producer: string; slot: number | null };
+type Checkpoint = { height: number; hash: string };
+/** `/api/chain/head`; `finalized` and `justified` are absent from nodes before protocol version 3. */
+type Head = { height: number; hash: string; timestamp: number; producer: string; slot: number | null; finalized?: Checkpoint; justified?: Checkpoint };
 type PeerRow = { ebid: string; direction: string; address: string | null; remote_address: string; height: number; backed_height?: number; connected_at: number; strikes: number; agent?: string | null };
 
 const short = (h: string | null | undefined) => (h ? h.slice(0, 12) : "-");
@@ -45,6 +48,16 @@ export function validatorLine(v: ValidatorLine): string {
   return `${me}  epoch ${v.set.epoch}; validators ${c.total}: active ${c.active}, pending ${c.pending}, exiting ${c.exiting}, live ${c.live}`;
 }
 
+/**
+ * The status screen's finality row: the finalized checkpoint (the chain's, docs/protocol.md §7), the
+ * chain's justified one, and the finality lag (head height - finalized height, blocks).
+ */
+export function finalityLine(head: Head): string {
+  if (!head.finalized || !head.justified) return "- (the node reports no checkpoints)";
+  const lag = head.height - head.finalized.height;
+  return `finalized ${head.finalized.height} ${short(head.finalized.hash)}, justified ${head.justified.height} ${short(head.justified.hash)}; lag ${lag} block${lag === 1 ? "" : "s"}`;
+}
+
 /** The status screen, from the node's answers. */
 export function renderStatus(api: string, s: MiningStatus, head: Head, validators: ValidatorLine, now = Date.now()): string {
   const who = (e: string | null) => (e === null ? "-" : e === s.my_node_id ? `${short(e)} (this node)` : short(e));
@@ -53,6 +66,7 @@ export function renderStatus(api: string, s: MiningStatus, head: Head, validator
     "",
     table([
       ["tip", `height ${head.height}  ${short(head.hash)}  ${head.slot === null ? "PoW" : `slot ${head.slot}`} by ${who(head.producer)}, ${Math.max(0, Math.round((now - head.timestamp) / 1000))} s ago`],
+      ["finality", finalityLine(head)],
       ["sync", `${s.sync_state}  local ${s.local_height}, network ${s.network_height}, lag ${s.lag_blocks}`],
       ["eligible", `${s.eligible ? "yes" : "no"}  streak ${s.eligible_streak}, ready peers ${s.ready_peers}`],
       ["next height", `${s.next_height}  pool ${s.eligible_pool_size}`],

@@ -89,6 +89,7 @@ export function renderValidator(ebid: string, v: ValidatorRow | null): string {
       ["activation epoch", String(v.activation_epoch)],
       ["exit epoch", v.exit_epoch === null ? "-" : String(v.exit_epoch)],
       ["withdrawable epoch", v.withdrawable_epoch === null ? "-" : String(v.withdrawable_epoch)],
+      ["slashed", v.slashed ? "yes (bond burned)" : "no"],
       ["in pool", v.in_pool ? "yes" : "no"],
       ["last produced", height(v.last_produced)],
       ["last attested", height(v.last_attested)],

@@ -40,6 +40,8 @@ export interface ChainParams {
   unbonding_epochs: number;
   /** validator records held at once (pending, active, exiting and exited alike) */
   max_validators: number;
+  /** blocks per finality interval (docs/protocol.md §5a): checkpoints are the heights k·I; attestation_max_age..1024 */
+  checkpoint_interval: number;
 }
 
 /** Defaults from docs/protocol.md §2. */
@@ -71,6 +73,7 @@ export const defaultChainParams: Readonly<ChainParams> = Object.freeze({
   activation_delay_epochs: 2,
   unbonding_epochs: 10,
   max_validators: 1024,
+  checkpoint_interval: 8,
 });
 
 /**
@@ -82,6 +85,12 @@ export const SYNC_EPOCH_LENGTH = 40;
 
 /** At most this many attestations in one block (docs/protocol.md §5). */
 export const MAX_ATTESTATIONS_PER_BLOCK = 128;
+
+/** At most this many slashing items in one block (docs/protocol.md §3.4, §6.5). */
+export const MAX_SLASHINGS_PER_BLOCK = 8;
+
+/** Greatest `checkpoint_interval` a chain spec may set (docs/protocol.md §2.1). */
+export const MAX_CHECKPOINT_INTERVAL = 1024;
 
 /** The sync protocol's epoch of a height: floor(height / 40). */
 export function syncEpochOf(height: number): number {

@@ -1,6 +1,11 @@
 /**
- * Domain-separated ed25519 signatures (docs/protocol.md §3, consensus):
- * `sign(domain, obj)` = ed25519 over utf8(domain) || H(JCS(obj without sig)).
+ * Domain-separated ed25519 signatures (docs/protocol.md §3.3, consensus):
+ * `sign(domain, obj)` = ed25519 over utf8(domain) || H(JCS(obj without sig)) for transactions and
+ * hello (their objects name their chain), and over utf8(domain) || genesis_hash (32 raw bytes) ||
+ * H(JCS(obj without sig)) for blocks and attestations (protocol version 3: what one chain signed is
+ * no block, vote or slashing evidence on another). A chain-bound domain is a {@link BoundDomain}
+ * whose prefix is computed once per chain ({@link chainDomains}); the bare names of those domains
+ * are not accepted by `sign`/`verify`, so no call site can forget the chain.
  * Signing uses `@noble/ed25519` (byte-identical to RFC 8032); verification uses OpenSSL through
  * `node:crypto`, the one verifier docs/protocol.md §3 allows.
  */
@@ -13,15 +18,40 @@ import { concatBytes, hashJson, toHex, utf8 } from "./encoding.ts";
 
 ed.hashes.sha512 = sha512;
 
-/** Signature domains (docs/protocol.md §3). */
+/** Signature domain names (docs/protocol.md §3.3). */
 export const Domain = {
-  block: "vision-block-v1",
+  block: "vision-block-v3",
   tx: "vision-tx-v1",
-  attest: "vision-attest-v1",
+  attest: "vision-attest-v3",
   hello: "vision-hello-v1",
 } as const;
-/** One of the signature domains. */
+/** One of the signature domain names. */
 export type Domain = (typeof Domain)[keyof typeof Domain];
+/** The domains whose signed bytes carry the genesis hash: blocks and attestations. */
+export type ChainBoundDomain = typeof Domain.block | typeof Domain.attest;
+/** The domains signed without a genesis hash: transactions (they carry `chain_id`) and hello (it carries `genesis_hash`). */
+export type UnboundDomain = Exclude<Domain, ChainBoundDomain>;
+
+/** A chain-bound domain of one chain: its name, the chain's genesis hash and the prefix utf8(name) || genesis (32 bytes). */
+export interface BoundDomain {
+  readonly name: ChainBoundDomain;
+  /** 64 hex */
+  readonly genesisHash: string;
+  readonly prefix: Uint8Array;
+}
+
+/** The chain-bound domains of one chain (docs/protocol.md §3.3). */
+export interface ChainDomains {
+  /** 64 hex */
+  readonly genesisHash: string;
+  /** `vision-block-v3`: a block header */
+  readonly block: BoundDomain;
+  /** `vision-attest-v3`: an attestation (an FFG vote) */
+  readonly attest: BoundDomain;
+}
+
+/** What `sign`/`verify` take: an unbound domain name, or a chain-bound domain of one chain. */
+export type SigningDomain = UnboundDomain | BoundDomain;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX128 = /^[0-9a-f]{128}$/;
@@ -34,10 +64,44 @@ const keyCache = new LRUCache<string, KeyObject>({ max: 4096 });
 // exact signed message, so a hit is the same verification again.
 const verified = new LRUCache<string, true>({ max: 16_384 });
 
-/** The bytes that are signed: utf8(domain) || H(JCS(obj without `sig`)). */
-export function signingMessage(domain: Domain, obj: object): Uint8Array {
+// a process holds one chain, tests a few: the bound is a guard, not a working size
+const domainsByGenesis = new Map<string, ChainDomains>();
+const MAX_CHAINS = 64;
+const unboundPrefix = new Map<string, Uint8Array>();
+
+/**
+ * The chain-bound domains of the chain whose genesis block hash is `genesisHash`, each with its
+ * prefix utf8(name) || genesis (32 bytes) computed once (the same object on every call).
+ * @throws TypeError when `genesisHash` is not 64 lowercase hex
+ */
+export function chainDomains(genesisHash: string): ChainDomains {
+  let d = domainsByGenesis.get(genesisHash);
+  if (d) return d;
+  if (typeof genesisHash !== "string" || !HEX64.test(genesisHash)) throw new TypeError(`genesis hash must be 64 lowercase hex, got ${String(genesisHash)}`);
+  const g = Buffer.from(genesisHash, "hex");
+  const bind = (name: ChainBoundDomain): BoundDomain => Object.freeze({ name, genesisHash, prefix: concatBytes(utf8(name), g) });
+  d = Object.freeze({ genesisHash, block: bind(Domain.block), attest: bind(Domain.attest) });
+  if (domainsByGenesis.size >= MAX_CHAINS) domainsByGenesis.clear();
+  domainsByGenesis.set(genesisHash, d);
+  return d;
+}
+
+function prefixOf(domain: SigningDomain): Uint8Array {
+  if (typeof domain !== "string") return domain.prefix;
+  if ((domain as string) === Domain.block || (domain as string) === Domain.attest) throw new TypeError(`${String(domain)} signatures bind the chain: use chainDomains(genesis hash)`);
+  let p = unboundPrefix.get(domain);
+  if (!p) unboundPrefix.set(domain, (p = utf8(domain)));
+  return p;
+}
+
+/**
+ * The bytes that are signed: utf8(domain) || H(JCS(obj without `sig`)) for an unbound domain,
+ * utf8(domain) || genesis_hash (32 bytes) || H(JCS(obj without `sig`)) for a chain-bound one.
+ * @throws TypeError for a chain-bound domain's bare name (a programming error)
+ */
+export function signingMessage(domain: SigningDomain, obj: object): Uint8Array {
   const { sig: _sig, ...rest } = obj as Record<string, unknown>;
-  return concatBytes(utf8(domain), hashJson(rest));
+  return concatBytes(prefixOf(domain), hashJson(rest));
 }
 
 /**
@@ -45,15 +109,16 @@ export function signingMessage(domain: Domain, obj: object): Uint8Array {
  * @param secretKey 32-byte ed25519 seed
  * @returns 128 hex chars
  */
-export function sign(domain: Domain, obj: object, secretKey: Uint8Array): string {
+export function sign(domain: SigningDomain, obj: object, secretKey: Uint8Array): string {
   return toHex(ed.sign(signingMessage(domain, obj), secretKey));
 }
 
 /**
  * True when `sigHex` is a valid signature by `ebid` of `obj` under `domain`, as judged by OpenSSL's
  * RFC 8032 verifier. Malformed keys or signatures give false, never a throw.
+ * @throws TypeError for a chain-bound domain's bare name (a programming error, not a bad signature)
  */
-export function verify(domain: Domain, obj: object, sigHex: string, ebid: string): boolean {
+export function verify(domain: SigningDomain, obj: object, sigHex: string, ebid: string): boolean {
   if (typeof sigHex !== "string" || !HEX128.test(sigHex) || typeof ebid !== "string" || !HEX64.test(ebid)) return false;
   let key = keyCache.get(ebid);
   if (!key) {

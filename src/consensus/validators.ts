@@ -26,6 +26,8 @@ export interface ValidatorRecord {
   activation_epoch: number;
   /** first epoch in which it is no longer active (null: not unbonding) */
   exit_epoch: number | null;
+  /** true once a slashing item against it executed (docs/protocol.md §6.5): its bond is then 0 */
+  slashed: boolean;
 }
 
 /** What a validator is at an epoch (the API's `status`). */
@@ -57,9 +59,12 @@ export function statusAt(r: ValidatorRecord, epoch: number, unbondingEpochs: num
   return epoch >= r.exit_epoch + unbondingEpochs ? "withdrawable" : "exited";
 }
 
-/** Item hash of a record: H(JCS([ebid, bls_pubkey, bond as a decimal string, activation_epoch, exit_epoch])). */
+/**
+ * Item hash of a record (docs/protocol.md §3.6): H(JCS([ebid, bls_pubkey, bond as a decimal string,
+ * activation_epoch, exit_epoch, slashed])).
+ */
 export function validatorItemHash(r: ValidatorRecord): Uint8Array {
-  return hashJson([r.ebid, r.bls_pubkey, r.bond.toString(), r.activation_epoch, r.exit_epoch]);
+  return hashJson([r.ebid, r.bls_pubkey, r.bond.toString(), r.activation_epoch, r.exit_epoch, r.slashed]);
 }
 
 /**
@@ -82,16 +87,27 @@ export function livenessWindow(epoch: number, epochLength: number, poolWindow: n
 }
 
 /**
- * pool(e): the EBIDs, ascending, of the records active at `epoch` that are live (produced or
- * attested in the liveness window, `live`) or were activated at epoch - 1 or later (a validator
- * gets its first epochs to prove itself; genesis validators are activated at 0, so they make the
- * pool of epochs 0 and 1).
+ * The heights of the finality floor L(e) (docs/protocol.md §5): the `poolWindow` blocks up to the
+ * finalized checkpoint at height `finalized` of the epoch's anchor, genesis excluded:
+ * [max(1, finalized - poolWindow), finalized]. Empty (from > to) for `finalized = 0`, where the
+ * floor is the genesis validators instead.
  */
-export function poolForEpoch(epoch: number, records: Iterable<ValidatorRecord>, live: ReadonlySet<string>): string[] {
+export function finalityFloorWindow(finalized: number, poolWindow: number): { from: number; to: number } {
+  return { from: Math.max(1, finalized - poolWindow), to: finalized === 0 ? 0 : finalized };
+}
+
+/**
+ * pool(e) (docs/protocol.md §5): the EBIDs, ascending, of the records active at `epoch` and not
+ * `slashed` that are live (produced or attested in the liveness window, `live`), or were activated
+ * at epoch - 1 or later (a validator gets its first epochs to prove itself; genesis validators are
+ * activated at 0, so they make the pool of epochs 0 and 1), or are in the finality floor `floor`
+ * (L(e): live at the anchor's finalized checkpoint, or the genesis validators while it is genesis).
+ */
+export function poolForEpoch(epoch: number, records: Iterable<ValidatorRecord>, live: ReadonlySet<string>, floor: ReadonlySet<string> = new Set()): string[] {
   const out: string[] = [];
   for (const r of records) {
-    if (!isActive(r, epoch)) continue;
-    if (r.activation_epoch >= epoch - 1 || live.has(r.ebid)) out.push(r.ebid);
+    if (!isActive(r, epoch) || r.slashed) continue;
+    if (r.activation_epoch >= epoch - 1 || live.has(r.ebid) || floor.has(r.ebid)) out.push(r.ebid);
   }
   return [...new Set(out)].sort();
 }

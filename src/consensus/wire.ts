@@ -3,7 +3,7 @@
  * arrives from a peer or an HTTP body is parsed with one of these before anything else reads it.
  */
 import { z } from "zod";
-import { MAX_ATTESTATIONS_PER_BLOCK } from "./params.ts";
+import { MAX_ATTESTATIONS_PER_BLOCK, MAX_SLASHINGS_PER_BLOCK } from "./params.ts";
 import type { Tx } from "./types.ts";
 
 /** 64 lowercase hex chars. */
@@ -52,7 +52,7 @@ export const wsUrl = z.string().refine(isWsUrl, "expected ws://host:port or wss:
 /** Header: exactly the docs/protocol.md §3 fields (extra fields would change the hash). */
 export const headerSchema = z
   .object({
-    version: z.literal(2),
+    version: z.literal(3),
     height: uint,
     parent_hash: hex32,
     timestamp: uint,
@@ -66,6 +66,8 @@ export const headerSchema = z
     validators_root: hex32,
     mix: hex32,
     randao_reveal: z.union([hexBlsSig, z.literal("")]),
+    finality_root: hex32,
+    slashings_root: hex32,
   })
   .strict();
 
@@ -120,10 +122,35 @@ export const txSchema = z.unknown().transform((v, ctx): Tx => {
   return z.NEVER;
 });
 
-/** Attestation `{ebid, height, block_hash, sig}` (docs/protocol.md §5). */
+/**
+ * Attestation `{ebid, height, block_hash, source_height, source_hash, target_height, target_hash,
+ * sig}` (docs/protocol.md §3.4). That the heights are checkpoints is a validity rule (§5), not the schema's.
+ */
 export const attestationSchema = z
-  .object({ ebid: hex32, height: uint, block_hash: hex32, sig: hexSig })
+  .object({ ebid: hex32, height: uint, block_hash: hex32, source_height: uint, source_hash: hex32, target_height: uint, target_hash: hex32, sig: hexSig })
   .strict();
+
+/**
+ * An FFG vote as slashing evidence carries it (docs/protocol.md §6.5): the fields of a protocol
+ * version 3 attestation, `{ebid, height, block_hash, source_height, source_hash, target_height,
+ * target_hash, sig}`; whether the heights are checkpoint heights is not a schema rule.
+ */
+export const voteSchema = z
+  .object({ ebid: hex32, height: uint, block_hash: hex32, source_height: uint, source_hash: hex32, target_height: uint, target_hash: hex32, sig: hexSig })
+  .strict();
+
+/** A header with its producer's signature, `{header, signature}` (docs/protocol.md §6.5 `blocks` evidence). */
+export const signedHeaderSchema = z.object({ header: headerSchema, signature: hexSig }).strict();
+
+/**
+ * A slashing item (docs/protocol.md §6.5): `{kind: "votes", a, b}` with two votes, or `{kind:
+ * "blocks", a, b}` with two signed headers; exactly these fields. Here, beside the block schema
+ * that carries them, so that neither imports the other's module in a cycle.
+ */
+export const slashingItemSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("votes"), a: voteSchema, b: voteSchema }).strict(),
+  z.object({ kind: z.literal("blocks"), a: signedHeaderSchema, b: signedHeaderSchema }).strict(),
+]);
 
 /** A block in wire form; extra top-level fields (e.g. MinerBlock status fields) are dropped. */
 export const blockSchema = z.object({
@@ -132,6 +159,7 @@ export const blockSchema = z.object({
   signature: z.union([hexSig, z.literal("")]),
   txs: z.array(txSchema).max(MAX_WIRE_TXS),
   attestations: z.array(attestationSchema).max(MAX_ATTESTATIONS_PER_BLOCK),
+  slashings: z.array(slashingItemSchema).max(MAX_SLASHINGS_PER_BLOCK),
 });
 
 /** Formats a zod error as one line: `path: message; ...`. */

@@ -125,7 +125,7 @@ export async function drillChaos(f: ChaosFlags, print: (line: string) => void): 
       );
     }
     await settled(net, 90_000).catch(() => undefined);
-    const o = await outcome(net, print);
+    const o = await outcome(d, print);
     const conv = events.map((e) => e.converge_ms).filter((x): x is number => x !== null).sort((a, b) => a - b);
     const notConverged = events.filter((e) => e.converge_ms === null).length;
     const report: ChaosReport = {
@@ -133,7 +133,7 @@ export async function drillChaos(f: ChaosFlags, print: (line: string) => void): 
       converge_median_ms: conv.length ? conv[Math.floor((conv.length - 1) / 2)]! : null,
       converge_max_ms: conv.length ? conv[conv.length - 1]! : null,
       not_converged: notConverged,
-      ok: o.agree && notConverged === 0 && events.length > 0,
+      ok: o.agree && o.finality.agree && notConverged === 0 && events.length > 0,
     };
     print(
       `chaos ${f.minutes} min: ${events.length} faults (${Object.entries(byKind).map(([k, v]) => `${k} ${v}`).join(", ")}); converged after every heal: ` +

@@ -9,9 +9,12 @@ import { getJson } from "../util/http.ts";
 import { testnetInit, type TestnetInitFlags } from "./testnetInit.ts";
 import { freePortRange } from "./ports.ts";
 import type { ChainSpec } from "../chain/spec.ts";
+import { FinalityWatch, finalityLine, type Checkpoint, type FinalitySummary } from "./finalityWatch.ts";
+
+export { FinalityWatch, finalityLine, type Checkpoint, type FinalitySummary };
 
 /** `/api/chain/head`, the fields drills read. */
-export type Head = { height: number; hash: string };
+export type Head = { height: number; hash: string; finalized?: Checkpoint; justified?: Checkpoint };
 /** `/api/mining/status`, the fields drills read. */
 export type Status = { next_height: number; current_winner: string | null; backups: string[]; eligible: boolean; local_height: number };
 /** A block as the API returns it, the fields drills read. */
@@ -87,6 +90,8 @@ export interface DrillNet {
   dir: string;
   spec: ChainSpec;
   net: LocalNet;
+  /** samples every running node's head and finalized checkpoint each second from creation on */
+  finality: FinalityWatch;
   /** stops every node and removes a temp dir */
   close(): Promise<void>;
 }
@@ -112,11 +117,15 @@ export async function drillNet(
     ...extra,
   });
   process.once("exit", () => net.killAllNow());
+  const finality = new FinalityWatch();
+  finality.start(() => net.nodes.filter(up));
   return {
     dir,
     spec,
     net,
+    finality,
     async close() {
+      await finality.stop();
       await net.stopAll();
       if (!f.dir && !f.keep) rmSync(dir, { recursive: true, force: true });
     },
@@ -165,21 +174,30 @@ export interface DrillOutcome {
   forks: ForkSummary;
   agree_heights: number;
   agree: boolean;
+  /** finality lag and finalized agreement over the whole drill; a drill fails unless `finality.agree` */
+  finality: FinalitySummary;
 }
 
-/** Checks agreement, counts reorgs and forks, and prints the closing line. */
-export async function outcome(net: LocalNet, print: (line: string) => void): Promise<DrillOutcome> {
+/**
+ * Checks agreement, counts reorgs and forks, stops the finality watch (one last sample first) and
+ * prints the closing lines.
+ */
+export async function outcome(d: Pick<DrillNet, "net" | "finality">, print: (line: string) => void): Promise<DrillOutcome> {
+  const { net } = d;
   const agreement = await checkAgreement(net);
+  await d.finality.sample(net.nodes.filter(up));
   const o: DrillOutcome = {
     reorgs: countReorgs(net),
     forks: await forkSummary(net, agreement.heights + 1),
     agree_heights: agreement.heights,
     agree: agreement.agree,
+    finality: await d.finality.stop(),
   };
   print(
     `reorgs seen ${o.reorgs}, forks ${o.forks.forks} (longest held ${o.forks.longest_ms} ms); all ${net.nodes.length} nodes agree at heights 1..${o.agree_heights}: ` +
       (o.agree ? "yes" : `NO (first mismatch at ${agreement.firstMismatch})`),
   );
+  print(finalityLine(o.finality));
   return o;
 }
 

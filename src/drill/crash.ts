@@ -95,7 +95,7 @@ export async function drillCrash(f: CrashFlags, print: (line: string) => void): 
         for (const hash of acked) {
           const seen = await until(async () => {
             const s = await getJson<{ status: string }>(`${victim.api}/api/tx/${hash}`);
-            return s.status === "pending" || s.status === "included" ? s.status : undefined;
+            return s.status === "pending" || s.status === "included" || s.status === "finalized" ? s.status : undefined;
           }, 15_000, `transfer ${hash.slice(0, 12)}`).catch(() => undefined);
           if (!seen) row.lost_txs++;
         }
@@ -113,7 +113,7 @@ export async function drillCrash(f: CrashFlags, print: (line: string) => void): 
       );
     }
     await settled(net, 90_000);
-    const o = await outcome(net, print);
+    const o = await outcome(d, print);
     await net.stopAll();
     let finalOk = true;
     for (const n of net.nodes) {
@@ -123,7 +123,7 @@ export async function drillCrash(f: CrashFlags, print: (line: string) => void): 
     }
     const survived = cycles.filter((c) => c.ok).length;
     print(`survived ${survived}/${cycles.length} crash cycles; final db verify on every node: ${finalOk ? "ok" : "FAILED"}`);
-    return { ...o, cycles, survived, final_verify_ok: finalOk, ok: survived === cycles.length && finalOk && o.agree };
+    return { ...o, cycles, survived, final_verify_ok: finalOk, ok: survived === cycles.length && finalOk && o.agree && o.finality.agree };
   } finally {
     await d.close();
   }

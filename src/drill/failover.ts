@@ -127,7 +127,7 @@ export async function drillFailover(f: FailoverFlags, print: (line: string) => v
     }
     const takeovers = rounds.map((x) => x.takeover_ms).sort((a, b) => a - b);
     print(`takeover over ${rounds.length} rounds: median ${takeovers[Math.floor((takeovers.length - 1) / 2)]} ms, max ${takeovers[takeovers.length - 1]} ms (goal <= ${goal})`);
-    const o = await outcome(net, print);
+    const o = await outcome(d, print);
     const report: FailoverReport = {
       nodes: f.nodes,
       block_time_ms: p.block_time_ms,
@@ -137,7 +137,7 @@ export async function drillFailover(f: FailoverFlags, print: (line: string) => v
       takeover_median_ms: takeovers[Math.floor((takeovers.length - 1) / 2)] ?? NaN,
       takeover_max_ms: takeovers[takeovers.length - 1] ?? NaN,
       ...o,
-      ok: o.agree && rounds.length === f.rounds && rounds.every((x) => x.ok),
+      ok: o.agree && o.finality.agree && rounds.length === f.rounds && rounds.every((x) => x.ok),
     };
     print(report.ok ? "drill passed" : "drill FAILED");
     return report;

@@ -69,7 +69,7 @@ export async function drillLateJoin(f: LateJoinFlags, print: (line: string) => v
     const eligible = await until(async () => ((await getJson<Status>(`${late.api}/api/mining/status`)).eligible ? since() : undefined), limit, "eligible", 50);
     const inPool = await backInPool(watcher, late.ebid, caughtUp.height, t0, limit);
     await settled(net, 60_000);
-    const o = await outcome(net, print);
+    const o = await outcome(d, print);
     const report: LateJoinReport = {
       nodes: f.nodes,
       block_time_ms: p.block_time_ms,
@@ -80,7 +80,7 @@ export async function drillLateJoin(f: LateJoinFlags, print: (line: string) => v
       eligible_ms: eligible,
       in_pool_ms: inPool,
       ...o,
-      ok: o.agree,
+      ok: o.agree && o.finality.agree,
     };
     print(
       `${late.name} started at height ${joinHeight}: at the tip (${caughtUp.height}) after ${caughtUp.ms} ms (${report.sync_blocks_per_s} blocks/s incl. start-up), ` +

@@ -246,7 +246,7 @@ export async function drillLiars(f: LiarsFlags, print: (line: string) => void): 
     print(line(`with ${f.liars} liars`, withLiars));
     print(`liars: ${stats.connections} connections (fresh keys), ${stats.statuses} statuses, ${stats.requests} sync requests from the node`);
     await settled(net, 60_000);
-    const o = await outcome(net, print);
+    const o = await outcome(d, print);
     // Generous bounds: the machine may be shared, and a slot lost to scheduling costs a sample or two.
     const intervalOk = withLiars.median_interval_ms <= Math.max(without.median_interval_ms * 1.3, p.block_time_ms * 1.5);
     // The node is each height's primary with probability 1/nodes (the seed is a RANDAO mix): its
@@ -255,7 +255,7 @@ export async function drillLiars(f: LiarsFlags, print: (line: string) => void): 
     const minProduced = binomialFloor(withLiars.blocks, 1 / f.nodes);
     print(`the node produced ${withLiars.produced} of ${withLiars.blocks} blocks with liars (at least ${minProduced} expected: 1/${f.nodes} less 3 sigma)`);
     const ok =
-      o.agree && withLiars.eligible_pct >= 90 && withLiars.behind_samples === 0 && intervalOk &&
+      o.agree && o.finality.agree && withLiars.eligible_pct >= 90 && withLiars.behind_samples === 0 && intervalOk &&
       withLiars.blocks > 0 && withLiars.produced >= minProduced;
     const report: LiarsReport = {
       nodes: f.nodes, block_time_ms: p.block_time_ms, liars: f.liars, ahead: f.ahead, without, with: withLiars,

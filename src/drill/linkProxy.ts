@@ -115,6 +115,11 @@ export class ProxyMesh {
     return [...this.proxies.entries()].filter(([k]) => k.startsWith(`${node.name}>`) || k.endsWith(`>${node.name}`)).map(([, v]) => v);
   }
 
+  /** Proxies of the links between any node of `a` and any node of `b` (both directions): a split of the network into these groups. */
+  between(a: readonly { name: string }[], b: readonly { name: string }[]): LinkProxy[] {
+    return a.flatMap((x) => b.flatMap((y) => [this.proxies.get(`${x.name}>${y.name}`), this.proxies.get(`${y.name}>${x.name}`)])).filter((p): p is LinkProxy => p !== undefined);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.proxies.values()].map((p) => p.close().catch(() => undefined)));
   }

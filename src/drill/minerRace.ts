@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { getJson } from "../util/http.ts";
 import type { MiningJob, MinerStats } from "../producer/miner.ts";
-import { checkAgreement, drillNet, runDrill, until, type DrillFlags, type Head } from "./common.ts";
+import { checkAgreement, drillNet, finalityLine, runDrill, until, type DrillFlags, type FinalitySummary, type Head } from "./common.ts";
 
 /** Flags of `drill miner-race`. */
 export interface MinerRaceFlags extends DrillFlags {
@@ -51,6 +51,8 @@ export interface MinerRaceReport {
   wasted_hashes: number;
   agree_heights: number;
   agree: boolean;
+  /** finality lag and finalized agreement at every 1 s sample (common.ts; a pow chain finalizes nothing past genesis) */
+  finality: FinalitySummary;
   ok: boolean;
   problems: string[];
 }
@@ -126,6 +128,10 @@ export async function drillMinerRace(f: MinerRaceFlags, print: (line: string) =>
       20,
     );
     const agreement = await checkAgreement(net);
+    await d.finality.sample(net.nodes);
+    const finality = await d.finality.stop();
+    print(finalityLine(finality));
+    if (!finality.agree) problems.push(...finality.conflicts.map((c) => `finality: ${c}`));
     const races = nodes.reduce((s, n) => s + n.aborted + n.lost, 0);
     const maxLat = latencies.length ? Math.max(...latencies) : null;
     if (races === 0) problems.push("no race was provoked");
@@ -141,6 +147,7 @@ export async function drillMinerRace(f: MinerRaceFlags, print: (line: string) =>
       wasted_hashes: nodes.reduce((s, n) => s + n.wasted_hashes, 0),
       agree_heights: agreement.heights,
       agree: agreement.agree,
+      finality,
       ok: problems.length === 0,
       problems,
     };

@@ -119,7 +119,7 @@ export async function drillPartition(f: PartitionFlags, print: (line: string) =>
       );
       await settled(net, 60_000);
     }
-    const o = await outcome(net, print);
+    const o = await outcome(d, print);
     const report: PartitionReport = {
       nodes: f.nodes,
       block_time_ms: p.block_time_ms,
@@ -127,7 +127,7 @@ export async function drillPartition(f: PartitionFlags, print: (line: string) =>
       mode: f.mode,
       rounds,
       ...o,
-      ok: o.agree && rounds.every((x) => x.ok),
+      ok: o.agree && o.finality.agree && rounds.every((x) => x.ok),
     };
     print(report.ok ? "drill passed" : "drill FAILED");
     return report;

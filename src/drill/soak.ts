@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { getJson } from "../util/http.ts";
 import { readKeyFile } from "../node/keyfile.ts";
 import { signTransfer } from "../chain/tx.ts";
-import { checkAgreement, drillNet, forkSummary, runDrill, settled, sleep, type BlockJson, type DrillFlags, type Head } from "./common.ts";
+import { checkAgreement, drillNet, finalityLine, forkSummary, runDrill, settled, sleep, up, type BlockJson, type DrillFlags, type FinalitySummary, type Head } from "./common.ts";
 
 /** Flags of `drill soak`. */
 export interface SoakFlags extends DrillFlags {
@@ -39,6 +39,8 @@ export interface SoakReport {
   txs_accepted: number;
   txs_refused: number;
   txs_included: number;
+  /** finality lag and finalized agreement at every 1 s sample (common.ts) */
+  finality: FinalitySummary | null;
   ok: boolean;
   problems: string[];
 }
@@ -64,7 +66,7 @@ export async function drillSoak(f: SoakFlags, print: (line: string) => void): Pr
   const r: SoakReport = {
     minutes: f.minutes, blocks: 0, checks: 0, checks_agreeing: 0, dial_failures_after_start: 0, forks: 0, forks_outliving_one_block: 0,
     interval_p50_ms: NaN, interval_p99_ms: NaN, rss_first_mib: [], rss_max_mib: [0, 0, 0], rss_last_mib: [], txs_accepted: 0, txs_refused: 0,
-    txs_included: 0, ok: false, problems,
+    txs_included: 0, finality: null, ok: false, problems,
   };
   try {
     net.startAll();
@@ -143,6 +145,10 @@ export async function drillSoak(f: SoakFlags, print: (line: string) => void): Pr
     if (!final.agree) problems.push(`final: nodes disagree at height ${final.firstMismatch}`);
     if (r.dial_failures_after_start > 0) problems.push(`${r.dial_failures_after_start} failed dials after start-up`);
     if (r.forks_outliving_one_block > 0) problems.push(`${r.forks_outliving_one_block} fork(s) outlived one block`);
+    await d.finality.sample(net.nodes.filter(up));
+    r.finality = await d.finality.stop();
+    print(finalityLine(r.finality));
+    if (!r.finality.agree) problems.push(...r.finality.conflicts.map((c) => `finality: ${c}`));
     r.ok = problems.length === 0;
     print(
       `soak ${f.minutes} min: ${r.blocks} blocks, interval p50 ${(r.interval_p50_ms / 1000).toFixed(2)} s p99 ${(r.interval_p99_ms / 1000).toFixed(2)} s; ` +

@@ -28,6 +28,13 @@ export interface MetricSources {
   /** PoW hashes tried since start */
   powHashes(): number;
   eligible(): boolean;
+  /**
+   * Heights of the checkpoints the API reports (`api/finality.ts`): `finalized`, the chain's
+   * finalized checkpoint (docs/protocol.md §7); `justified`, the chain's justified one (§7).
+   */
+  finality(): { finalized: number; justified: number };
+  /** whether slashing protection saw another running instance of this node's key (docs/protocol.md §6.6); default false */
+  doppelganger?(): boolean;
 }
 
 /** The node's metrics, typed. */
@@ -54,6 +61,10 @@ export interface Metrics {
   validatorsLive: Gauge;
   /** RANDAO reveals whose BLS signature verified, in imported blocks (docs/protocol.md §6.4) */
   randaoRevealsVerifiedTotal: Counter;
+  /** signatures slashing protection refused, by kind (`block`, `vote`: docs/protocol.md §6.6) */
+  slashingProtectionRefusals: Counter<"kind">;
+  /** slashing items executed by blocks that joined the canonical chain (docs/protocol.md §6.5), counted at head moves */
+  slashingsTotal: Counter;
 }
 
 /** Slots 0..6 and 7 for a PoW (slot null) block. */
@@ -94,6 +105,12 @@ export function createMetrics(src: MetricSources): Metrics {
   new Gauge({ name: "mining_my_slot", help: "This node's slot for the next height: 0 = primary, -1 = none (Proof-of-Sync mining spec)", registers: r, collect() { this.set(src.mySlot()); } });
   new Gauge({ name: "vision_eligible", help: "1 when this node is Proof-of-Sync eligible", registers: r, collect() { this.set(src.eligible() ? 1 : 0); } });
   new Gauge({ name: "vision_chain_height", help: "Height of the tip (blocks)", registers: r, collect() { this.set(src.height()); } });
+  new Gauge({ name: "vision_finalized_height", help: "Height of the chain's finalized checkpoint: nothing at or below it is ever reverted (blocks)", registers: r, collect() { this.set(src.finality().finalized); } });
+  new Gauge({ name: "vision_justified_height", help: "Height of the chain's justified checkpoint (blocks; docs/protocol.md §7)", registers: r, collect() { this.set(src.finality().justified); } });
+  new Gauge({
+    name: "vision_doppelganger", help: "1 while slashing protection holds votes back because another running instance of this node's key was seen (docs/protocol.md §6.6)", registers: r,
+    collect() { this.set(src.doppelganger?.() ? 1 : 0); },
+  });
   new Gauge({ name: "vision_peers", help: "Peers with a completed handshake", registers: r, collect() { this.set(src.peers()); } });
   new Gauge({ name: "vision_mempool_size", help: "Pending transfers in the mempool", registers: r, collect() { this.set(src.mempoolSize()); } });
   new Gauge({ name: "vision_sync_syncing", help: "1 while a sync runs", registers: r, collect() { this.set(src.sync().syncing ? 1 : 0); } });
@@ -111,10 +128,16 @@ export function createMetrics(src: MetricSources): Metrics {
   });
   const powJobsTotal = new Counter({ name: "vision_pow_jobs_total", help: "PoW jobs by outcome (mined, aborted, lost, failed)", labelNames: ["outcome"], registers: r });
   for (const outcome of ["mined", "aborted", "lost", "failed"]) powJobsTotal.inc({ outcome }, 0); // series exist before the first job
+  const slashingProtectionRefusals = new Counter({
+    name: "vision_slashing_protection_refusals_total", help: "Blocks and votes slashing protection refused to sign (they would conflict with what this key signed)", labelNames: ["kind"], registers: r,
+  });
+  for (const kind of ["block", "vote"]) slashingProtectionRefusals.inc({ kind }, 0);
   return {
     registry,
     exposition: new ExpositionCache(registry),
     powJobsTotal,
+    slashingProtectionRefusals,
+    slashingsTotal: new Counter({ name: "vision_slashings_total", help: "Slashing items executed by blocks as they joined the canonical chain (a reorg's new branch counts again)", registers: r }),
     miningClaimsTotal: new Counter({ name: "mining_claims_total", help: "Claim receipts recorded: slots this node set out to produce (Proof-of-Sync mining spec)", registers: r }),
     miningBlocksProduced: blocksProduced(r),
     miningSlotDistribution: new Histogram({

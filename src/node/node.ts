@@ -11,7 +11,7 @@ import { LRUCache } from "lru-cache";
 import type { Block, Attestation, Tx } from "../consensus/types.ts";
 import { Mempool, type AddOutcome } from "../chain/mempool.ts";
 import { TxError, txAddresses, txHash, type TxErrorCode } from "../chain/tx.ts";
-import { Domain, sign, verify } from "../consensus/signatures.ts";
+import { sign, verify } from "../consensus/signatures.ts";
 import { ChainDb } from "../storage/chainDb.ts";
 import { Chain, type HeadEvent } from "../chain/chain.ts";
 import { AttestationPool } from "../chain/attestationPool.ts";
@@ -23,6 +23,7 @@ import type { Peer } from "../p2p/peer.ts";
 import type { Message, MessageOf } from "../p2p/messages.ts";
 import { Syncer, type SyncerOptions } from "../sync/syncer.ts";
 import { handleSyncRequest } from "../sync/protocol.ts";
+import { refuseCheckpointOnChain, startFromCheckpoint } from "./checkpointStart.ts";
 import { SnapshotUpdater } from "../producer/snapshot.ts";
 import { ClaimReceipts } from "../producer/claims.ts";
 import { Producer } from "../producer/producer.ts";
@@ -33,11 +34,14 @@ import { createMetrics, POW_SLOT_BUCKET, type Metrics } from "../metrics/index.t
 import type { Schedule } from "../chain/validation.ts";
 import { buildTemplate, powPlan } from "../producer/template.ts";
 import type { SubmitOutcome } from "../api/modules.ts";
-import { attachLiveStream, createApi, validatorActivity, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
+import { attachLiveStream, createApi, finalityView, validatorActivity, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 import { openDataDir } from "./dataDir.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
+import { EvidencePool } from "./evidencePool.ts";
+import { checkpointIntervalOf, SlashingProtection } from "./slashingProtection.ts";
 import { buildInfo } from "../version.ts";
+import { checkpointHeight, voteSource, type Checkpoint } from "../consensus/finality.ts";
 import { countedHeights } from "../consensus/eligibility.ts";
 import { activeAt, epochAt } from "../consensus/validators.ts";
 import type { BlockMeta } from "../storage/records.ts";
@@ -82,6 +86,15 @@ export interface NodeOptions {
   metricsPort?: number;
   /** sync tuning (strategy, chunk size, parallel requests) */
   sync?: Partial<SyncerOptions>;
+  /**
+   * start from this finalized checkpoint's state, fetched from the peers (`--checkpoint`, docs/protocol.md
+   * §9.7), instead of replaying from genesis: an empty data dir only
+   */
+  checkpoint?: Checkpoint;
+  /** ms a checkpoint start waits for a peer to serve the state (default CHECKPOINT_FETCH_TIMEOUT_MS) */
+  checkpointTimeoutMs?: number;
+  /** doppelganger detection after each start (`--doppelganger-detection`, docs/protocol.md §6.6 rule 5); default false */
+  doppelgangerDetection?: boolean;
 }
 
 /** A running vision-node. */
@@ -92,6 +105,8 @@ export class VisionNode {
   private metricsServer?: MetricsServer;
   private readonly seenBlocks = new LRUCache<string, true>({ max: 4096 });
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
+  // the finalized checkpoint whose records last pruned the evidence pool (pruneEvidence)
+  private evidencePrunedAt?: string;
   private readonly seenTxs = new LRUCache<string, true>({ max: 65_536 });
   private readonly journaled = new Set<string>();
   /** the mempool updates of head events, chained (see onHead) */
@@ -103,6 +118,12 @@ export class VisionNode {
    * (`countedHeights`, docs/protocol.md §6.1).
    */
   countedPeerHeights: () => number[] = () => [];
+
+  /** The record of what this node's key signed (docs/protocol.md §6.6): every block and vote is signed through it. */
+  protection!: SlashingProtection;
+
+  /** Slashing evidence this node found (docs/protocol.md §6.5): its producer includes it while the offender is slashable. */
+  evidence!: EvidencePool;
 
   /** The metrics listener's port, when `metricsPort` was given. */
   get metricsPort(): number | undefined {
@@ -144,16 +165,31 @@ export class VisionNode {
     try {
       // An older protocol's data dir is refused before the key file or admin token is touched.
       await Chain.refuseOlderProtocol(db, genesisBlock(opts.spec).hash);
+      if (opts.checkpoint) await refuseCheckpointOnChain(db);
       const settings = new NodeSettings(opts.configFile, join(opts.dataDir, "admin.token"));
       const keyFile = opts.keyFile ?? join(opts.dataDir, "node.key");
       const { key, created, blsAdded } = loadOrCreateKey(keyFile);
       if (created) log.warn({ ebid: key.ebid, key_file: keyFile }, "Created a new node key: back it up");
       if (blsAdded) log.warn({ bls_pubkey: key.blsPubkey, key_file: keyFile }, `Node key had no BLS key: added one to ${keyFile} (protocol version 2 validators sign RANDAO reveals with it)`);
+      // Before anything can sign: a record that cannot be read, or is another key's, stops the start.
+      const protection = SlashingProtection.open(opts.dataDir, key.ebid, {
+        checkpointInterval: checkpointIntervalOf(opts.spec.params),
+        log: log.child({ module: "protection" }),
+        onRefusal: (kind) => metrics.slashingProtectionRefusals.inc({ kind }),
+        now: () => Date.now() + (opts.clockOffsetMs ?? 0), // the clock block timestamps are compared with
+        doppelgangerDetection: opts.doppelgangerDetection ?? false,
+      });
+      cleanup.push(() => protection.flush());
       const offset = opts.clockOffsetMs ?? 0;
       const now = () => Date.now() + offset;
       if (offset !== 0) log.warn({ clock_offset_ms: offset }, "Clock offset in effect (testing)");
+      if (opts.checkpoint) {
+        const identity = { chainId: opts.spec.chain_id, genesisHash: genesisBlock(opts.spec).hash, ebid: key.ebid, secretKey: key.secretKey, agent: buildInfo().agent };
+        await startFromCheckpoint(db, opts.spec, opts.checkpoint, { opts: p2pOpts, identity }, log, opts.checkpointTimeoutMs);
+      }
       const chain = await Chain.open({ spec: opts.spec, now }, { db, logger: log.child({ module: "chain" }) });
       cleanup.push(() => chain.close());
+      const evidence = new EvidencePool(chain.domains);
       const attestations = new AttestationPool({ epochLength: opts.spec.params.epoch_length });
       const mempool = new Mempool();
       const claims = new ClaimReceipts();
@@ -167,10 +203,38 @@ export class VisionNode {
         sync: () => syncer.progress,
         powHashes: () => minerPool.totalHashes,
         eligible: () => snapshot.eligible,
+        finality: () => {
+          const f = finalityView(chain); // the checkpoints the API reports
+          return { finalized: f.finalized.height, justified: f.justified.height };
+        },
+        doppelganger: () => protection.doppelganger,
       });
       chain.on("revealVerified", () => metrics.randaoRevealsVerifiedTotal.inc());
+      // This key's blocks and votes, wherever they come from (a sync after restoring an old data
+      // dir copy brings the later ones), raise the record; the recent canonical blocks at start too.
+      chain.on("imported", (_meta, block) => protection.observeChainBlock(block));
+      const interval = checkpointIntervalOf(opts.spec.params);
+      for (const hash of (await chain.branchHashes(chain.head, chain.head.height - 2 * interval - opts.spec.params.attestation_max_age)).values()) {
+        const block = await chain.getBlock(hash);
+        if (block) protection.observeChainBlock(block);
+      }
+      // Evidence (docs/protocol.md §6.5): the chain's equivocation records, and FFG votes that
+      // conflict with one seen before (blocks' attestations passed validation: active signers).
+      chain.on("equivocation", () => {
+        void chain.registryAfter(chain.head).then((registry) => evidence.fromChain(chain, registry)).catch((err) => log.warn({ err: (err as Error).message }, "Reading equivocation evidence failed"));
+      });
+      chain.on("head", (e) => {
+        // slashing items of the blocks that joined the canonical chain with this head move
+        const from = e.previous.height - e.reorgDepth + 1;
+        if (e.reorgDepth === 0 && e.head.height === from) return countSlashings(e.head.hash);
+        void chain.branchHashes(e.head, from).then((hashes) => { for (const h of hashes.values()) countSlashings(h); }, () => undefined);
+      });
+      const countSlashings = (hash: string) => void chain.getBlock(hash).then((b) => b?.slashings.length && metrics.slashingsTotal.inc(b.slashings.length), () => undefined);
       chain.on("imported", (_meta, block, seconds) => {
         attestations.noteBlock(block); // what its branch carries is not selected again there
+        for (const a of block.attestations) evidence.noteVote(a);
+        // items carried by blocks from elsewhere too: should a reorg drop the block, they go in again
+        for (const item of block.slashings) evidence.add(item);
         metrics.blockImportSeconds.observe(seconds);
         metrics.blocksImportedTotal.inc();
       });
@@ -221,6 +285,8 @@ export class VisionNode {
               claims,
               isEligible: () => snapshot.eligible,
               broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
+              protection,
+              evidence,
               log: log.child({ module: "mining" }),
               metrics,
             },
@@ -247,6 +313,8 @@ export class VisionNode {
               // backed heights only: one peer claiming a height it never shows must not stop mining
               networkHeight: () => Math.max(-1, ...peerHeights()),
               broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
+              protection,
+              evidence,
               log: log.child({ module: "miner" }),
               metrics,
             },
@@ -259,7 +327,7 @@ export class VisionNode {
       cleanup.push(() => p2p.stop());
       // Late-bound like the P2P handlers: the API submits transactions through the node.
       const apiModules: ApiModules = {
-        chain, p2p, snapshot, claims, syncer, attestations, mempool, ebid: key.ebid, blsPubkey: key.blsPubkey, startedAt: Date.now(),
+        chain, p2p, snapshot, claims, syncer, attestations, mempool, ebid: key.ebid, blsPubkey: key.blsPubkey, startedAt: Date.now(), protection,
         submitTx: (tx) => node!.submitTx(tx),
         metrics,
         mining: {
@@ -267,7 +335,8 @@ export class VisionNode {
             const parent = chain.head;
             const plan = await powPlan(chain, parent, settings.minDifficulty);
             const fields = { producer, slot: null, timestamp: Math.max(now(), plan.opensAt), difficulty: plan.difficulty };
-            return { template: await buildTemplate({ chain, attestations, mempool, log }, parent, fields), plan };
+            // with the evidence pool, as the node's own producer and miner (docs/protocol.md §6.5)
+            return { template: await buildTemplate({ chain, attestations, mempool, log, evidence }, parent, fields), plan };
           },
           submit: (block) => node!.submitMinedBlock(block),
           settings,
@@ -279,6 +348,7 @@ export class VisionNode {
           miner,
           workers: minerPool.size,
           totalHashes: () => minerPool.totalHashes,
+          producingAs: producer || miner ? key.ebid : undefined,
         },
       };
       const app = createApi(apiModules, { cors: opts.apiCors });
@@ -296,6 +366,12 @@ export class VisionNode {
       }
       node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, miner, minerPool, settings, metrics, live, server, port, log);
       node.metricsServer = metricsServer;
+      node.protection = protection;
+      node.evidence = evidence;
+      // Doppelganger detection (docs/protocol.md §6.6): votes arm once the synced head passed a full
+      // checkpoint interval with no vote of this key that this process did not sign (observe path above).
+      const synced = () => snapshot.eligible && !syncer.progress.syncing;
+      chain.on("head", (e) => protection.noteHead(e.head.height, synced()));
       node.countedPeerHeights = peerHeights;
       chain.on("head", (e) => node!.onHead(e));
       node.nextSchedule = await chain.scheduleFor(chain.head);
@@ -309,6 +385,7 @@ export class VisionNode {
       node.heartbeat = setInterval(() => {
         node!.scheduleStatus();
         node!.syncer.checkClaims();
+        protection.noteHead(chain.head.height, synced());
         if (node!.mempool.expire() > 0) void node!.trimJournal();
       }, STATUS_HEARTBEAT_MS);
       node.heartbeat.unref();
@@ -331,6 +408,7 @@ export class VisionNode {
       await this.producer?.stop();
       await this.miner?.stop();
       await this.minerPool.stop();
+      this.protection.flush();
       clearTimeout(this.statusTimer);
       clearInterval(this.heartbeat);
       this.syncer.stop();
@@ -542,9 +620,16 @@ export class VisionNode {
     // lookup, so unbonded keys cost nothing): others are ignored quietly, not struck (one that just
     // exited is not hostile), not stored and not relayed.
     if (!this.activeNowOrNext(a.ebid)) return;
+    // The FFG vote's shape (docs/protocol.md §5), before the signature: an honest node never sends another.
+    const fault = this.ffgShapeFault(a);
+    if (fault) return this.p2p.penalize(peer, `attestation FFG vote: ${fault}`);
     if (this.attestations.full(a.ebid, a.height)) return; // a bounded few per (ebid, height): no verify, no relay
-    if (!verify(Domain.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
+    if (!verify(this.chain.domains.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
     this.seenAttestations.set(id, true);
+    // A vote that conflicts with one seen before is evidence; one of this node's key (an old copy
+    // of this data dir running elsewhere, or a restore) raises the protection record.
+    if (this.evidence.noteVote(a)) this.log.warn({ ebid: a.ebid, target_height: a.target_height }, "Slashing evidence: conflicting FFG votes");
+    if (a.ebid === this.key.ebid) this.protection.observeVote({ source_height: a.source_height, source_hash: a.source_hash, target_height: a.target_height, target_hash: a.target_hash });
     // Relay only what is new: not one the pool already holds (seenAttestations is bounded and forgets).
     if (this.attestations.add(a)) this.p2p.broadcast({ type: "attestation", attestation: a }, peer);
   }
@@ -558,12 +643,64 @@ export class VisionNode {
     const registry = await this.chain.registryAfter(head);
     const L = this.chain.spec.params.epoch_length;
     for (let e = epochAt(head.height, L); e <= epochAt(head.height + 2, L); e++) this.attestations.setActive(e, activeAt(registry, e));
+    await this.pruneEvidence();
     // The metrics of the next height: its epoch's active validators, and those of them in its pool.
     const next = epochAt(head.height + 1, L);
     const pool = (await this.chain.scheduleFor(head)).pool;
     if (this.chain.head.hash !== head.hash) return; // a later head's refresh sets them
     this.metrics.validatorsActive.set(this.attestations.activeCount(next) ?? 0);
     this.metrics.validatorsLive.set(pool.filter((ebid) => this.attestations.isActive(ebid, next) === true).length);
+  }
+
+  // Drops the evidence against offenders slashed (or withdrawn) at the finalized checkpoint, once
+  // per checkpoint: not at the head, since a reorg can undo the head's slashings and make their
+  // offenders slashable again (docs/protocol.md §6.5).
+  private async pruneEvidence(): Promise<void> {
+    const finalized = this.chain.finalizedCheckpoint;
+    if (finalized.hash === this.evidencePrunedAt) return;
+    const meta = await this.chain.getMeta(finalized.hash);
+    if (!meta || finalized.hash !== this.chain.finalizedCheckpoint.hash) return;
+    this.evidence.prune(await this.chain.registryAfter(meta));
+    this.evidencePrunedAt = finalized.hash;
+  }
+
+  // What an attestation's FFG vote must be whatever the branch (docs/protocol.md §5): the target at the
+  // checkpoint height of its head; in interval 0 genesis as source and target; else a source at a
+  // checkpoint height below the target. Which blocks they name is checked in a block (validation.ts).
+  private ffgShapeFault(a: Attestation): string | undefined {
+    const I = this.chain.spec.params.checkpoint_interval;
+    const g = this.chain.genesis.hash;
+    if (a.target_height !== checkpointHeight(a.height, I)) return `target height ${a.target_height} is not the checkpoint of height ${a.height}`;
+    if (a.target_height === 0) return a.source_height === 0 && a.source_hash === g && a.target_hash === g ? undefined : "a vote in interval 0 has genesis as source and target";
+    if (a.source_height >= a.target_height || a.source_height % I !== 0) return `source height ${a.source_height} is not a checkpoint below the target`;
+    return undefined;
+  }
+
+  /**
+   * The FFG vote for an attestation of `head` (docs/protocol.md §5, node policy): target = the
+   * checkpoint of the head's interval on its branch, source = the greatest justified checkpoint of
+   * F(head) below it (genesis for both in interval 0); the first vote for a target keeps its
+   * source: when the protection record's vote is for this target, its source (another checkpoint
+   * at that height gives undefined). Whether it may be signed is the record's (`signVote`).
+   */
+  private async ffgVoteFor(head: BlockMeta): Promise<{ source: Checkpoint; target: Checkpoint } | undefined> {
+    const I = this.chain.spec.params.checkpoint_interval;
+    const th = checkpointHeight(head.height, I);
+    const targetHash = th === head.height ? head.hash : (await this.chain.branchHashes(head, th)).get(th);
+    if (targetHash === undefined) return undefined;
+    const target = { height: th, hash: targetHash };
+    const recorded = this.protection.record.target;
+    if (recorded && recorded.target_height === th && th > 0) {
+      return recorded.target_hash === targetHash ? { source: { height: recorded.source_height, hash: recorded.source_hash }, target } : undefined;
+    }
+    let source: Checkpoint | undefined;
+    if (th === 0) source = target;
+    else {
+      const f = await this.chain.finalityOf(head.hash);
+      source = f && voteSource(f.justified_recent, th);
+    }
+    if (!source) return undefined;
+    return { source, target };
   }
 
   /** Whether `ebid` is a validator active at epoch(head) or epoch(head + 1). */
@@ -591,7 +728,7 @@ export class VisionNode {
     this.chain.scheduleFor(head).then((s) => (this.nextSchedule = s), () => undefined);
     // Activity first (the attesting decision reads it), then attest if this head is still the head.
     this.refreshActive(head).then(
-      () => this.maybeAttest(head),
+      () => this.maybeAttest(head).catch((err) => this.closing || this.log.warn({ err: (err as Error).message }, "Attesting failed")),
       (err) => this.log.warn({ err: (err as Error).message }, "Validator registry read failed"),
     );
     // One update at a time, in head order; close() waits for the last before closing the database.
@@ -604,11 +741,18 @@ export class VisionNode {
    * §5). Attesting volunteers for slots, so nodes that never produce do not attest, and only a
    * validator active at epoch(head) or epoch(head + 1) attests (pow chains have none).
    */
-  private maybeAttest(head: BlockMeta): void {
+  private async maybeAttest(head: BlockMeta): Promise<void> {
     if (this.chain.head.hash !== head.hash || this.closing) return;
     if (this.producer && this.snapshot.eligible && !this.syncer.progress.syncing && this.activeNowOrNext(this.key.ebid)) {
-      const body = { ebid: this.key.ebid, height: head.height, block_hash: head.hash };
-      const a: Attestation = { ...body, sig: sign(Domain.attest, body, this.key.secretKey) };
+      const vote = await this.ffgVoteFor(head);
+      if (!vote || this.chain.head.hash !== head.hash || this.closing) return;
+      const { source, target } = vote;
+      const body = { ebid: this.key.ebid, height: head.height, block_hash: head.hash, source_height: source.height, source_hash: source.hash, target_height: target.height, target_hash: target.hash };
+      // through slashing protection (docs/protocol.md §6.6): recorded durably before it is signed;
+      // refused (logged, counted) when it would conflict with a vote this key signed or was seen to sign
+      const ffg = { source_height: source.height, source_hash: source.hash, target_height: target.height, target_hash: target.hash };
+      const a: Attestation | undefined = this.protection.signVote(ffg, () => ({ ...body, sig: sign(this.chain.domains.attest, body, this.key.secretKey) }));
+      if (!a) return;
       this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);
       this.attestations.add(a);
       this.p2p.broadcast({ type: "attestation", attestation: a });

@@ -11,6 +11,9 @@
  *   of a few ms); latency and the hashes tried after the abort are recorded.
  * - Fix 3: each parent gets one attempt. If our block loses fork choice we move on to the next
  *   height; nothing is retried on a filled height.
+ *
+ * Every block is signed through slashing protection (docs/protocol.md §6.6), on `pow` chains too:
+ * no job starts on a height this key already signed, and the seal is refused if one was meanwhile.
  */
 import { setTimeout as sleepTimer } from "node:timers/promises";
 import type { HeadEvent } from "../chain/chain.ts";
@@ -19,7 +22,7 @@ import type { Block } from "../consensus/types.ts";
 import { sealHash } from "../consensus/hashing.ts";
 import { calculateJitter } from "../consensus/selection.ts";
 import { proposeAt } from "../consensus/timing.ts";
-import { sealBlock } from "./blockBuilder.ts";
+import { sealGuarded, type BlockSigningGuard } from "./blockBuilder.ts";
 import { buildTemplate, powPlan, type TemplateModules } from "./template.ts";
 import type { MinerPool } from "./pow/minerPool.ts";
 import type { Metrics } from "../metrics/index.ts";
@@ -53,6 +56,8 @@ export interface MinerModules extends TemplateModules {
   networkHeight(): number;
   /** sends a block we mined to every peer */
   broadcast(block: Block): { sent: number; skipped: number };
+  /** slashing protection: every block is signed through it, on any chain (docs/protocol.md §6.6) */
+  protection: BlockSigningGuard;
   metrics?: Pick<Metrics, "powJobsTotal" | "powAbortSeconds" | "powBlocksMinedTotal">;
 }
 
@@ -190,6 +195,9 @@ export class Miner {
     const parent = chain.head;
     if (this.attempted.has(parent.hash)) return;
     if (this.m.networkHeight() > parent.height) return; // a peer holds this height: sync, do not mine it
+    // This key signed a block at this height or above (before a restart, or seen on the chain): no
+    // PoW is spent on a block slashing protection would refuse to sign (docs/protocol.md §6.6).
+    if (!this.m.protection.mayProposeBlock(parent.height + 1)) return;
     if (chain.spec.consensus !== "pow") {
       // Only an active validator's fallback is valid while any validator is active: others do not start.
       const epoch = epochAt(parent.height + 1, chain.spec.params.epoch_length);
@@ -255,7 +263,7 @@ export class Miner {
         return this.end(record, "aborted", { abort_latency_ms: result.abortLatencyMs, wasted_hashes: result.wastedHashes });
       }
       if (result.status === "exhausted") throw new Error("nonce space exhausted");
-      const block = sealBlock({ ...template.header, nonce: result.nonce }, template, this.opts.secretKey);
+      const block = sealGuarded(this.m.protection, { ...template.header, nonce: result.nonce }, template, this.opts.secretKey, chain.genesis.hash);
       const outcome = await chain.importBlock(block);
       if (outcome.status !== "imported") throw new Error(`own block not imported (${outcome.status})`);
       if (!outcome.newHead) {

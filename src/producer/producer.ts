@@ -2,7 +2,8 @@
  * The Proof-of-Sync producer loop (the Proof-of-Sync mining spec, docs/protocol.md §6.2). Every
  * `mining_tick_ms` an eligible node computes the schedule for the next height; if it holds slot k
  * it waits until max(T(k), seen + k * claim_timeout_ms) + jitter, cancels if a lower slot's block
- * arrives, re-checks its tip, records a claim receipt, then builds, signs, imports and broadcasts.
+ * arrives, re-checks its tip, records a claim receipt, then builds, signs (through slashing
+ * protection, §6.6: a height this key signed before is refused), imports and broadcasts.
  */
 import { setTimeout as sleepTimer } from "node:timers/promises";
 import type { Logger } from "pino";
@@ -13,8 +14,8 @@ import type { AttestationPool } from "../chain/attestationPool.ts";
 import type { Mempool } from "../chain/mempool.ts";
 import type { BlockMeta } from "../storage/records.ts";
 import type { ClaimReceipts } from "./claims.ts";
-import { sealBlock } from "./blockBuilder.ts";
-import { buildTemplate } from "./template.ts";
+import { sealGuarded, type BlockSigningGuard } from "./blockBuilder.ts";
+import { buildTemplate, type TemplateModules } from "./template.ts";
 import type { Block } from "../consensus/types.ts";
 import type { Metrics } from "../metrics/index.ts";
 
@@ -39,6 +40,10 @@ export interface ProducerModules {
   isEligible(): boolean;
   /** sends a block we produced to every peer */
   broadcast(block: Block): { sent: number; skipped: number };
+  /** slashing protection: the block is signed only through it (docs/protocol.md §6.6) */
+  protection: BlockSigningGuard;
+  /** the node's evidence pool: its slashable items go in the blocks produced (docs/protocol.md §6.5) */
+  evidence?: TemplateModules["evidence"];
   log: Logger;
   metrics?: Pick<Metrics, "miningClaimsTotal" | "miningBlocksProduced">;
 }
@@ -170,6 +175,6 @@ export class Producer {
     const p = this.m.chain.spec.params;
     const timestamp = Math.max(this.now(), slotOpensAt(parent.timestamp, slot, p));
     const t = await buildTemplate(this.m, parent, { producer: this.opts.ebid, slot, timestamp, difficulty: 0 }, this.opts.blsSecretKey);
-    return sealBlock(t.header, t, this.opts.secretKey);
+    return sealGuarded(this.m.protection, t.header, t, this.opts.secretKey, this.m.chain.genesis.hash);
   }
 }

@@ -9,10 +9,13 @@ import type { Execution } from "../chain/execute.ts";
 import type { AttestationPool } from "../chain/attestationPool.ts";
 import type { Mempool } from "../chain/mempool.ts";
 import type { BlockMeta } from "../storage/records.ts";
-import type { Attestation, Header, Tx } from "../consensus/types.ts";
+import type { Attestation, Header, SlashingItem, Tx } from "../consensus/types.ts";
+import type { EvidencePool } from "../node/evidencePool.ts";
 import { slotOpensAt } from "../consensus/timing.ts";
 import { draftHeader } from "./blockBuilder.ts";
-import { mustReveal } from "../chain/validation.ts";
+import { attestationAncestorsFrom, ffgVoteFault, mustReveal } from "../chain/validation.ts";
+import { finalityRoot } from "../consensus/finality.ts";
+import { slashingOffender } from "../consensus/slashing.ts";
 import { blsPublicKeyHex, blsSignHex } from "../consensus/bls.ts";
 import { revealMessage } from "../consensus/randao.ts";
 
@@ -22,6 +25,8 @@ export interface TemplateModules {
   attestations: AttestationPool;
   mempool: Mempool;
   log: Logger;
+  /** the node's evidence pool (docs/protocol.md §6.5): its items whose offender is slashable go in the block; none when absent */
+  evidence?: Pick<EvidencePool, "pending">;
 }
 
 /** A header ready to seal (nonce 0, unsigned) with its body. */
@@ -29,6 +34,7 @@ export interface BlockTemplate {
   header: Header;
   txs: Tx[];
   attestations: Attestation[];
+  slashings: SlashingItem[];
 }
 
 /** When and how hard a PoW block on `parent` may be mined. Times in ms since the epoch. */
@@ -64,7 +70,7 @@ export async function powPlan(chain: Chain, parent: BlockMeta, minDifficulty = 0
 
 /**
  * Builds a template on `parent` for `producer`: the mempool's best executable transfers (none if
- * they fail to execute), attestations for the branch, the resulting state and validators roots,
+ * they fail to execute), attestations for the branch, the evidence pool's slashing items, the resulting state and validators roots,
  * and the RANDAO reveal (docs/protocol.md §6.4): signed with `blsSecretKey` over
  * revealMessage(chain_id, n) when the block must reveal and the key is given; "" otherwise (the
  * chain-core API's templates: the miner fills in its reveal and the mix before hashing).
@@ -80,26 +86,41 @@ export async function buildTemplate(
   const { chain } = m;
   const p = chain.spec.params;
   const height = parent.height + 1;
-  const ancestors = await chain.branchHashes(parent, height - p.attestation_max_age);
+  const ancestors = await chain.branchHashes(parent, attestationAncestorsFrom(height, p.attestation_max_age, p.checkpoint_interval));
   let txs: Tx[] = m.mempool.select(p.max_block_txs, await chain.stateAt(parent, m.mempool.addresses()), chain.txRules);
+  // Evidence whose offender is slashable after the parent, except an offender withdrawing in this
+  // very block: its record is gone after the transactions (NOT_SLASHABLE, docs/protocol.md §6.5).
+  const withdrawing = new Set(txs.filter((t) => "kind" in t && t.kind === "withdraw").map((t) => t.from));
+  let slashings: SlashingItem[] = m.evidence && chain.spec.consensus !== "pow" ? m.evidence.pending(await chain.registryAfter(parent)).filter((i) => !withdrawing.has(slashingOffender(i))) : [];
   let exec: Execution;
   try {
-    exec = await chain.previewState(parent, fields.producer, txs);
+    exec = await chain.previewState(parent, fields.producer, txs, slashings);
   } catch (e) {
-    // The mempool only offers executable transfers; if one still fails, produce without them.
-    m.log.warn({ err: (e as Error).message }, "Mempool selection did not execute; building an empty block");
+    // The mempool only offers executable transfers and the pool slashable offenders; if something still fails, produce without them.
+    m.log.warn({ err: (e as Error).message }, "Mempool selection or evidence did not execute; building an empty block");
     txs = [];
+    slashings = [];
     exec = await chain.previewState(parent, fields.producer, txs);
   }
   const stateRoot = exec.stateRoot;
   const validatorsRoot = exec.validatorsRoot;
-  // Only validators active at the epoch may attest in a block (docs/protocol.md §5): whatever the
-  // pool holds, the template carries no other, so the producer's own block is never BAD_ATTESTATION.
-  // Selection filters by this branch's set (not the pool's last-set one), so none of the 128 places
-  // goes to an attestation dropped afterwards and none active here is missed.
+  // Only validators active at the epoch may attest in a block, and only with an FFG vote valid on
+  // this branch (docs/protocol.md §5): whatever the pool holds, the template carries no other, so
+  // the producer's own block is never BAD_ATTESTATION. Selection filters by this branch's set (not
+  // the pool's last-set one), so none of the 128 places goes to an attestation dropped afterwards.
   const schedule = await chain.scheduleFor(parent);
   const active = new Set(schedule.active);
-  const attestations = m.attestations.select(height, ancestors, p.attestation_max_age, (ebid) => active.has(ebid));
+  const parentFinality = await chain.finalityOf(parent.hash);
+  if (!parentFinality) throw new Error(`no finality state for the parent ${parent.hash}`);
+  const justifiedRecent = parentFinality.justified_recent;
+  const attestations = m.attestations.select(
+    height,
+    ancestors,
+    p.attestation_max_age,
+    (ebid) => active.has(ebid),
+    (a) => ffgVoteFault(a, p.checkpoint_interval, ancestors, justifiedRecent) === undefined,
+  );
+  const finality = await chain.previewFinality(parent, attestations);
   let randaoReveal = "";
   if (blsSecretKey && mustReveal(chain.spec, schedule)) {
     // A reveal under another key than the record's is BAD_REVEAL on every node (a key file replaced
@@ -111,6 +132,6 @@ export async function buildTemplate(
     }
     randaoReveal = blsSignHex(blsSecretKey, revealMessage(chain.spec.chain_id, height));
   }
-  const header = draftHeader({ parent, ...fields, attestations, txs, stateRoot, validatorsRoot, randaoReveal, nonce: 0 });
-  return { header, txs, attestations };
+  const header = draftHeader({ parent, ...fields, attestations, txs, slashings, stateRoot, validatorsRoot, finalityRoot: finalityRoot(finality), randaoReveal, nonce: 0 });
+  return { header, txs, attestations, slashings };
 }

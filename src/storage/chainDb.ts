@@ -9,7 +9,7 @@
  * `d!<hash>` the block's account changes (with its producer and earnings), `s!<address>` the
  * account state at the head (with its `state_root` leaf index), `v!<ebid>` the validator record at
  * the head, `t!<tx hash>!<block hash>` blocks carrying a
- * transaction, `r!<producer>` its totals on the canonical chain, `p!<tx hash>` the mempool journal (accepted, not yet included), `head` tip hash,
+ * transaction, `f!<hash>` the finality state after the block, `fc` the store's finalized and justified checkpoints, `cb` the checkpoint a node started from (docs/protocol.md §9.7), `r!<producer>` its totals on the canonical chain, `p!<tx hash>` the mempool journal (accepted, not yet included), `head` tip hash,
  * `genesis` genesis hash.
  * Values are JSON.
  *
@@ -21,7 +21,8 @@
  */
 import { ClassicLevel } from "classic-level";
 import type { Block, Tx } from "../consensus/types.ts";
-import type { BlockMeta, ChainWrite, Equivocation, EvidenceRecord, ProducerTotals, StoredBlockChanges, StoredHeadAccount, StoredValidatorRecord } from "./records.ts";
+import type { BlockMeta, ChainWrite, Equivocation, ForkChoiceCheckpoints, EvidenceRecord, StoredCheckpointBase, ProducerTotals, StoredBlockChanges, StoredHeadAccount, StoredValidatorRecord } from "./records.ts";
+import type { FinalityState } from "../consensus/finality.ts";
 
 /** A mempool journal operation (`p!<tx hash>`). */
 type JournalOp = { type: "put"; key: string; value: Tx } | { type: "del"; key: string };
@@ -64,6 +65,21 @@ export class ChainDb {
     return (await this.db.get("head")) as string | undefined;
   }
 
+  /** The finality state after a block (`f!<hash>`, docs/protocol.md §5a), or undefined (not stored, or a data dir from before it). */
+  async getFinality(hash: string): Promise<FinalityState | undefined> {
+    return (await this.db.get(`f!${hash}`)) as FinalityState | undefined;
+  }
+
+  /** The store's finalized and justified checkpoints (`fc`, docs/protocol.md §7), or undefined before the first move. */
+  async getForkChoice(): Promise<ForkChoiceCheckpoints | undefined> {
+    return (await this.db.get("fc")) as ForkChoiceCheckpoints | undefined;
+  }
+
+  /** The checkpoint this store started from (`cb`, docs/protocol.md §9.7), or undefined for a store synced from genesis. */
+  async getCheckpointBase(): Promise<StoredCheckpointBase | undefined> {
+    return (await this.db.get("cb")) as StoredCheckpointBase | undefined;
+  }
+
   async getGenesis(): Promise<string | undefined> {
     return (await this.db.get("genesis")) as string | undefined;
   }
@@ -91,6 +107,8 @@ export class ChainDb {
           return w.account === null ? { type: "del" as const, key: `s!${w.address}` } : { type: "put" as const, key: `s!${w.address}`, value: w.account };
         case "validator":
           return w.record === null ? { type: "del" as const, key: `v!${w.ebid}` } : { type: "put" as const, key: `v!${w.ebid}`, value: w.record };
+        case "finality":
+          return { type: "put" as const, key: `f!${w.hash}`, value: w.state };
         case "evidence":
           return { type: "put" as const, key: `e!${hex16(w.record.height)}!${w.record.producer}!${w.record.index.toString(16).padStart(8, "0")}`, value: w.record };
         case "meta":
@@ -101,6 +119,12 @@ export class ChainDb {
           return { type: "del" as const, key: heightKey(w.height) };
         case "head":
           return { type: "put" as const, key: "head", value: w.hash };
+        case "forkChoice":
+          return { type: "put" as const, key: "fc", value: w.checkpoints };
+        case "checkpointBase":
+          return { type: "put" as const, key: "cb", value: w.base };
+        case "genesisHash":
+          return { type: "put" as const, key: "genesis", value: w.hash };
       }
     });
     await this.db.batch<unknown>(ops.flat(), { sync: this.sync });
@@ -116,9 +140,10 @@ export class ChainDb {
     return (await this.db.getMany(addresses.map((a) => `s!${a}`))) as (StoredHeadAccount | undefined)[];
   }
 
-  /** Every account at the head as [address, [balance, nonce, leaf index]], in address order. */
-  async *accounts(): AsyncGenerator<[string, StoredHeadAccount]> {
-    for await (const [key, value] of this.db.iterator({ gte: "s!", lt: "s!~" })) yield [key.slice(2), value as StoredHeadAccount];
+  /** Every account at the head as [address, [balance, nonce, leaf index]], in address order (those after `after` when given). */
+  async *accounts(after?: string): AsyncGenerator<[string, StoredHeadAccount]> {
+    const range = after === undefined ? { gte: "s!", lt: "s!~" } : { gt: `s!${after}`, lt: "s!~" };
+    for await (const [key, value] of this.db.iterator(range)) yield [key.slice(2), value as StoredHeadAccount];
   }
 
   /** Every validator record at the head, ascending by EBID. O(records): read once at open. */

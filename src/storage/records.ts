@@ -4,6 +4,7 @@
  * forms to and from these (chain/state.ts `encodeChanges`/`decodeChanges`).
  */
 import type { Block } from "../consensus/types.ts";
+import type { Checkpoint, FinalityState } from "../consensus/finality.ts";
 
 /** An account as stored in a change: [balance in base units as a decimal string, nonce]. */
 export type StoredAccount = [string, number];
@@ -30,6 +31,8 @@ export interface StoredValidatorRecord {
   bond: string;
   activation_epoch: number;
   exit_epoch: number | null;
+  /** docs/protocol.md §3.6, §6.5 */
+  slashed: boolean;
 }
 
 /** One validator record change of a block: before and after (null: absent). */
@@ -89,7 +92,30 @@ export type ChainWrite =
   | { kind: "account"; address: string; account: StoredHeadAccount | null }
   | { kind: "validator"; ebid: string; record: StoredValidatorRecord | null }
   | { kind: "txIndex"; txHash: string; blockHash: string }
-  | { kind: "producerStats"; producer: string; stats: ProducerTotals };
+  | { kind: "producerStats"; producer: string; stats: ProducerTotals }
+  /** the finality state after a block (docs/protocol.md §5a), written with the block */
+  | { kind: "finality"; hash: string; state: FinalityState }
+  /** the store's finalized and justified checkpoints (docs/protocol.md §7), written when they move */
+  | { kind: "forkChoice"; checkpoints: ForkChoiceCheckpoints }
+  /** the checkpoint a node started from and its lowest held height (docs/protocol.md §9.7), written once */
+  | { kind: "checkpointBase"; base: StoredCheckpointBase }
+  /** the genesis hash (`genesis`), in the batch that writes a checkpoint base */
+  | { kind: "genesisHash"; hash: string };
+
+/** The checkpoint a node started from (`cb`, docs/protocol.md §9.7). */
+export interface StoredCheckpointBase {
+  checkpoint: Checkpoint;
+  /** the lowest height above genesis a block is held at */
+  window_from: number;
+}
+
+/** The checkpoints fork choice keeps over all stored blocks (docs/protocol.md §7). */
+export interface ForkChoiceCheckpoints {
+  /** the greatest-height `finalized` among stored blocks' finality states */
+  finalized: Checkpoint;
+  /** the greatest-height `justified` among stored blocks descending from `finalized` (ties: lower hash) */
+  justified: Checkpoint;
+}
 
 /** What a producer earned on the canonical chain: blocks, and reward plus fees (decimal string). */
 export interface ProducerTotals {

@@ -10,6 +10,7 @@ import { SYNC_EPOCH_LENGTH } from "../consensus/params.ts";
 import { canonicalBlocks, toMinerBlock, type MinerBlock } from "../chain/minerBlock.ts";
 import type { ResEnvelope } from "../p2p/peer.ts";
 import { MAX_LINE_BYTES } from "../p2p/framing.ts";
+import { serveStateAt } from "./stateAt.ts";
 
 /** Default blocks in one range reply. */
 export const DEFAULT_CHUNK = 50;
@@ -64,13 +65,25 @@ const getReq = z.object({ hash: hex32 });
 const canonicalReq = z.object({ from_index: uint.optional(), limit: z.number().int().min(1).max(MAX_CHUNK).optional() }).nullish();
 const ancestorReq = z.object({ hashes: z.array(hex32).min(1).max(256) });
 
+// A node started from a checkpoint holds no block between genesis and its window (docs/protocol.md
+// §9.7): a range reaching into that gap gets an error, not a short reply.
+function prunedBelow(chain: Chain, from: number): ResEnvelope | undefined {
+  const base = chain.base;
+  if (!base || from >= base.window_from) return undefined;
+  return { ok: false, data: null, errors: [`pruned below checkpoint ${base.checkpoint.height}: blocks below height ${base.window_from} are not held`] };
+}
+
 /** Serves one sync request. */
 export async function handleSyncRequest(chain: Chain, path: string, data: unknown): Promise<ResEnvelope> {
   const bad = (e: z.ZodError): ResEnvelope => ({ ok: false, data: null, errors: [formatZodError(e)] });
   switch (path) {
+    case "/data/state_at":
+      return serveStateAt(chain, data);
     case "/data/miner_block/range": {
       const r = rangeReq.safeParse(data);
       if (!r.success) return bad(r.error);
+      const gap = prunedBelow(chain, r.data.from_index);
+      if (gap) return gap;
       const chunk = r.data.max_chunk_size ?? DEFAULT_CHUNK;
       const range = await cappedCanonicalRange(chain, r.data.from_index, Math.min(r.data.to_index, r.data.from_index + chunk - 1));
       const { blocks } = range;
@@ -82,6 +95,8 @@ export async function handleSyncRequest(chain: Chain, path: string, data: unknow
       const r = epochReq.safeParse(data);
       if (!r.success) return bad(r.error);
       const from = r.data.epoch * SYNC_EPOCH_LENGTH;
+      const gap = prunedBelow(chain, from);
+      if (gap) return gap;
       const range = await cappedCanonicalRange(chain, from, from + SYNC_EPOCH_LENGTH - 1);
       const { blocks } = range;
       return tooBig(range) ?? { ok: true, data: { epoch: r.data.epoch, blocks, count: blocks.length, has_more: range.cut }, errors: null };
@@ -90,6 +105,8 @@ export async function handleSyncRequest(chain: Chain, path: string, data: unknow
       const r = canonicalReq.safeParse(data);
       if (!r.success) return bad(r.error);
       const from = r.data?.from_index ?? 0;
+      const gap = prunedBelow(chain, from);
+      if (gap) return gap;
       const limit = r.data?.limit ?? DEFAULT_CHUNK;
       const range = await cappedCanonicalRange(chain, from, from + limit - 1);
       const { blocks } = range;

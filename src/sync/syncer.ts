@@ -23,6 +23,7 @@ import type { Block } from "../consensus/types.ts";
 import type { Peer } from "../p2p/peer.ts";
 import { DEFAULT_CHUNK, MAX_CHUNK } from "./protocol.ts";
 import { SYNC_EPOCH_LENGTH, syncEpochOf } from "../consensus/params.ts";
+import { busyRetryMs } from "./busy.ts";
 
 /** Collaborators of the syncer. */
 export interface SyncerModules {
@@ -376,6 +377,13 @@ export class Syncer {
       this.m.penalize(peer, "find_ancestor answered a block we did not ask about");
       return undefined;
     }
+    // A chain started from a checkpoint holds nothing below it, and its branch is final there: a
+    // peer whose canonical chain leaves it out has nothing this node can import.
+    const base = chain.base?.checkpoint;
+    if (base && d.height < base.height) {
+      this.m.log.info({ peer: peer.ebid?.slice(0, 12), ancestor: d.height, checkpoint: base.height }, "Peer's chain does not contain our checkpoint: not syncing from it");
+      return undefined;
+    }
     return d.height;
   }
 
@@ -475,13 +483,4 @@ export class Syncer {
 /** Busy replies waited out per chunk before it moves to another peer. */
 const MAX_BUSY_WAITS = 5;
 
-/**
- * The ms to wait before asking again after a `busy` reply (docs/protocol.md §9.6): the `retry in N
- * ms` it names (at most 5 s), 250 ms for other busy replies; undefined for any other error.
- */
-export function busyRetryMs(errors: unknown): number | undefined {
-  const first = Array.isArray(errors) ? errors[0] : undefined;
-  if (typeof first !== "string" || !first.startsWith("busy:")) return undefined;
-  const m = /retry in (\d+) ms/.exec(first);
-  return m ? Math.min(5_000, Number(m[1])) : 250;
-}
+export { busyRetryMs } from "./busy.ts";

@@ -21,4 +21,9 @@ test("drill failover: the first live backup takes each height, survivors agree, 
   }
   assert.equal(report.agree, true);
   assert.ok(report.agree_heights > report.rounds[1]!.height, "the chain continued past the last takeover");
+  // every drill reports finality lag and checks finalized agreement at every sample (drill/common.ts)
+  const fin = report.finality;
+  assert.ok(fin.samples >= 5, `${fin.samples} finality samples`);
+  assert.ok(fin.lag_median !== null && fin.lag_max !== null && fin.lag_median >= 0 && fin.lag_max >= fin.lag_median, JSON.stringify(fin));
+  assert.equal(fin.agree, true, fin.conflicts.join("; "));
 });

@@ -1,6 +1,8 @@
-// A node joining a chain of full blocks (200 blocks of 500 transfers, ~230 KB each) catches up
+// A node joining a chain of full blocks (150 blocks of 500 transfers, ~230 KB each) catches up
 // from a peer and agrees with it: range replies are capped by bytes (docs/protocol.md §9.6), so
-// no reply outgrows the 4 MiB line cap, and the syncer pages through partial replies.
+// no reply outgrows the 4 MiB line cap, and the syncer pages through partial replies. 150 blocks
+// (~34 MB, three range chunks of 50 blocks, each over 11 MB) is the least that still serves more
+// than the 32 MiB burst of the served-byte budget, so the budget assertion is not met by the burst.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -8,10 +10,10 @@ import { buildFullChain } from "../helpers/fullBlocks.ts";
 import { tempDir } from "../helpers/fixtures.ts";
 import { getJson, startNode, type NodeProc } from "../helpers/nodeProcess.ts";
 
-const BLOCKS = 200;
+const BLOCKS = 150;
 const TXS = 500;
 
-test("a node joining a chain of 200 blocks of 500 transfers catches up from its peer and agrees", async () => {
+test("a node joining a chain of 150 blocks of 500 transfers catches up from its peer and agrees", async () => {
   const t = tempDir("vision-fullblocks-");
   const nodes: NodeProc[] = [];
   try {

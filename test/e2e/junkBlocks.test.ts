@@ -41,16 +41,16 @@ function mine(h: Header): Header {
 async function fallback(parent: BlockMeta, key: TestKey, at?: number): Promise<Block> {
   const opens = slotOpensAt(parent.timestamp, (await replica.chain.scheduleFor(parent)).winners.length, spec.params);
   const timestamp = Math.max(at ?? 0, opens);
-  const { stateRoot, validatorsRoot } = await previewRoots(replica.chain, parent, key.ebid, []);
-  const h = mine(draftHeader({ parent, producer: key.ebid, slot: null, timestamp, attestations: [], difficulty: 1, stateRoot, validatorsRoot }));
-  return sealBlock(h, { attestations: [] }, key.secretKey);
+  const { stateRoot, validatorsRoot, finalityRoot } = await previewRoots(replica.chain, parent, key.ebid, []);
+  const h = mine(draftHeader({ parent, producer: key.ebid, slot: null, timestamp, attestations: [], difficulty: 1, stateRoot, validatorsRoot, finalityRoot }));
+  return sealBlock(h, { attestations: [] }, key.secretKey, replica.chain.genesis.hash);
 }
 
 /** A signed slot block on a parent nobody has, with `txs`. */
 function orphan(key: TestKey, txs: Tx[], signed = true): Block {
-  const h = draftHeader({ parent: { hash: randomBytes(32).toString("hex"), mix: randomBytes(32).toString("hex"), height: 5000 }, producer: key.ebid, slot: 0, timestamp: Date.now(), attestations: [], txs, stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32) });
-  const block = sealBlock(h, { txs, attestations: [] }, key.secretKey);
-  return signed ? block : { ...block, signature: sealBlock(h, { txs, attestations: [] }, freshKey().secretKey).signature };
+  const h = draftHeader({ parent: { hash: randomBytes(32).toString("hex"), mix: randomBytes(32).toString("hex"), height: 5000 }, producer: key.ebid, slot: 0, timestamp: Date.now(), attestations: [], txs, stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32), finalityRoot: "00".repeat(32) });
+  const block = sealBlock(h, { txs, attestations: [] }, key.secretKey, replica.chain.genesis.hash);
+  return signed ? block : { ...block, signature: sealBlock(h, { txs, attestations: [] }, freshKey().secretKey, replica.chain.genesis.hash).signature };
 }
 
 async function attacker(node: NodeProc, key = freshKey()) {

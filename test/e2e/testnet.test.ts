@@ -64,7 +64,7 @@ test("three nodes produce 10 blocks with identical hashes and producer == winner
   // liveness window of the height's epoch.
   const blocks = chains[0]!;
   const salt = epochSalt(spec.chain_id);
-  const records = spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null }));
+  const records = spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null, slashed: false }));
   for (let h = 1; h <= 10; h++) {
     const b = blocks[h]!;
     const e = epochAt(h, spec.params.epoch_length);
@@ -77,6 +77,26 @@ test("three nodes produce 10 blocks with identical hashes and producer == winner
     assert.ok(b.header.timestamp >= blocks[h - 1]!.header.timestamp + 500 + b.header.slot! * 1200, `height ${h} timestamp >= T(slot)`);
   }
   assert.ok(blocks.some((b) => b.attestations.length > 0), "attestations reach blocks");
+});
+
+test("finality advances on every node: the same finalized checkpoint, a canonical block at a multiple of the interval, behind the justified one", async () => {
+  const I = spec.params.checkpoint_interval;
+  type Head = { height: number; finalized: { height: number; hash: string }; justified: { height: number; hash: string } };
+  const heads = await waitFor(async () => {
+    const hs = (await Promise.all(nodes.map((n) => getJson(`${n.api}/api/chain/head`)))) as Head[];
+    return hs.every((h) => h.finalized?.height >= 2 * I) ? hs : undefined;
+  }, 60_000, `finalized height >= ${2 * I} on every node`);
+  const low = Math.min(...heads.map((h) => h.finalized.height));
+  const atLow = await Promise.all(nodes.map(async (n) => (await getJson(`${n.api}/api/blocks/${low}`)).hash as string));
+  assert.equal(new Set(atLow).size, 1, "one block at the lowest finalized height on every node");
+  for (const h of heads) {
+    assert.equal(h.finalized.height % I, 0);
+    // Both are the chain's (api/finality.ts): the justified checkpoint is never below the finalized one.
+    assert.ok(h.justified.height >= h.finalized.height && h.justified.height % I === 0, `justified ${h.justified.height} at or above finalized ${h.finalized.height}`);
+    assert.ok(h.height - h.finalized.height <= 3 * I, `head ${h.height} lags the finalized ${h.finalized.height} by at most ${3 * I}`);
+    const f = await getJson(`${nodes[0]!.api}/api/blocks/${h.finalized.height}`);
+    assert.equal(f.hash, h.finalized.hash, "the finalized checkpoint is the canonical block there");
+  }
 });
 
 test("/api/mining/status: seed fields with their types, and the same winner on every node", async () => {
@@ -134,9 +154,10 @@ test("hostile P2P input is refused with a logged reason while the node keeps pro
   const parent = await getJson(`${target.api}/api/blocks/${status.next_height - 1}`);
   // (the signature is checked before the block is executed, so its state_root does not matter)
   const forged = sealBlock(
-    draftHeader({ parent: { hash: parent.hash, height: parent.header.height, mix: parent.header.mix }, producer: status.current_winner, slot: 0, timestamp: parent.header.timestamp + 500, attestations: [], stateRoot: parent.header.state_root, validatorsRoot: parent.header.validators_root }),
+    draftHeader({ parent: { hash: parent.hash, height: parent.header.height, mix: parent.header.mix }, producer: status.current_winner, slot: 0, timestamp: parent.header.timestamp + 500, attestations: [], stateRoot: parent.header.state_root, validatorsRoot: parent.header.validators_root, finalityRoot: parent.header.finality_root }),
     { attestations: [] },
     outsider.secretKey,
+    genesis,
   );
   c.ws.send(JSON.stringify({ type: "block", block: forged }) + "\n");
   c.ws.send('{"type":"block","block":{"hash":1}}\n{broken\n');
@@ -168,7 +189,7 @@ test("transfers from the faucet submitted to one node are included, and every no
   assert.equal(refused.status, 400);
   const included = await waitFor(async () => {
     const st = await Promise.all(hashes.map((h) => getJson(`${nodes[2]!.api}/api/tx/${h}`)));
-    return st.every((x) => x.status === "included") ? st : undefined;
+    return st.every((x) => x.status === "included" || x.status === "finalized") ? st : undefined;
   }, 30_000, "all transfers included (seen from another node)");
   const top = Math.max(...included.map((x) => x.height as number));
   await waitFor(async () => (await Promise.all(nodes.map(height))).every((h) => h >= top), 20_000, "every node past the last transfer");

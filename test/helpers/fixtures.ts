@@ -9,13 +9,14 @@ import { blsPublicKeyHex, blsSecretKeyFromIkm, blsSignHex } from "../../src/cons
 import { revealMessage } from "../../src/consensus/randao.ts";
 import { mustReveal, type Schedule } from "../../src/chain/validation.ts";
 import { slotOpensAt } from "../../src/consensus/timing.ts";
-import type { Attestation, Block, Tx } from "../../src/consensus/types.ts";
-import { Domain, sign } from "../../src/consensus/signatures.ts";
+import type { Attestation, Block, SlashingItem, Tx } from "../../src/consensus/types.ts";
+import { chainDomains, sign } from "../../src/consensus/signatures.ts";
 import { normalizeChainSpec, type ChainSpec } from "../../src/chain/spec.ts";
 import { Chain } from "../../src/chain/chain.ts";
 import { ChainDb } from "../../src/storage/chainDb.ts";
 import type { BlockMeta } from "../../src/storage/records.ts";
 import { buildBlock } from "../../src/producer/blockBuilder.ts";
+import { checkpointHeight, finalityRoot, voteSource, type Checkpoint } from "../../src/consensus/finality.ts";
 
 export const silentLog = pino({ level: "silent" });
 
@@ -99,13 +100,13 @@ export async function blockFor(
   parent: BlockMeta,
   keys: TestKey[],
   slot = 0,
-  opts: { timestamp?: number; attestations?: Attestation[]; signer?: TestKey; txs?: Tx[]; randaoReveal?: string } = {},
+  opts: { timestamp?: number; attestations?: Attestation[]; signer?: TestKey; txs?: Tx[]; randaoReveal?: string; slashings?: SlashingItem[] } = {},
 ): Promise<Block> {
   const schedule = await chain.scheduleFor(parent);
   const producer = schedule.winners[slot]!;
   const key = opts.signer ?? keys.find((k) => k.ebid === producer)!;
   const txs = opts.txs ?? [];
-  const roots = await previewRoots(chain, parent, producer, txs);
+  const roots = await previewRoots(chain, parent, producer, txs, opts.attestations ?? [], opts.slashings ?? []);
   return buildBlock(
     {
       randaoReveal: opts.randaoReveal ?? revealFor(chain, schedule, key),
@@ -115,10 +116,13 @@ export async function blockFor(
       timestamp: opts.timestamp ?? slotOpensAt(parent.timestamp, slot, chain.spec.params),
       attestations: opts.attestations ?? [],
       txs,
+      slashings: opts.slashings,
       stateRoot: roots.stateRoot,
       validatorsRoot: roots.validatorsRoot,
+      finalityRoot: roots.finalityRoot,
     },
     key.secretKey,
+    chain.genesis.hash,
   );
 }
 
@@ -127,10 +131,25 @@ export function revealFor(chain: Chain, schedule: Schedule, key: TestKey): strin
   return mustReveal(chain.spec, schedule) ? blsSignHex(key.blsSecretKey, revealMessage(chain.spec.chain_id, schedule.height)) : "";
 }
 
-/** The roots a block by `producer` with `txs` on `parent` carries: `state_root` and `validators_root`. */
-export async function previewRoots(chain: Chain, parent: BlockMeta, producer: string, txs: Tx[] = []): Promise<{ stateRoot: string; validatorsRoot: string }> {
-  const exec = await chain.previewState(parent, producer, txs);
-  return { stateRoot: exec.stateRoot, validatorsRoot: exec.validatorsRoot };
+/**
+ * The roots a block by `producer` with `txs`, `attestations` and `slashings` on `parent` carries: `state_root`,
+ * `validators_root` and `finality_root`.
+ */
+export async function previewRoots(
+  chain: Chain,
+  parent: BlockMeta,
+  producer: string,
+  txs: Tx[] = [],
+  attestations: Attestation[] = [],
+  slashings: SlashingItem[] = [],
+): Promise<{ stateRoot: string; validatorsRoot: string; finalityRoot: string }> {
+  const exec = await chain.previewState(parent, producer, txs, slashings);
+  return { stateRoot: exec.stateRoot, validatorsRoot: exec.validatorsRoot, finalityRoot: finalityRoot(await chain.previewFinality(parent, attestations)) };
+}
+
+/** The `finality_root` of a child of `parent` carrying `attestations` (docs/protocol.md §5a). */
+export async function finalityRootOn(chain: Chain, parent: BlockMeta, attestations: Attestation[] = []): Promise<string> {
+  return finalityRoot(await chain.previewFinality(parent, attestations));
 }
 
 /** Extends the canonical chain by `n` primary blocks; returns them. */
@@ -145,7 +164,31 @@ export async function extend(chain: Chain, keys: TestKey[], n: number, slot = 0)
   return out;
 }
 
-export function attest(key: TestKey, height: number, blockHash: string): Attestation {
-  const body = { ebid: key.ebid, height, block_hash: blockHash };
-  return { ...body, sig: sign(Domain.attest, body, key.secretKey) };
+/**
+ * An attestation of (height, blockHash) by `key` with the FFG vote `vote`, signed for the chain of
+ * `genesisHash`; a string vote is the genesis hash, for the interval-0 vote (genesis as source and
+ * target: heights below the checkpoint interval), and is then the chain's genesis unless given.
+ */
+export function attest(key: TestKey, height: number, blockHash: string, vote: string | { source: Checkpoint; target: Checkpoint }, genesisHash?: string): Attestation {
+  const v = typeof vote === "string" ? { source: { height: 0, hash: vote }, target: { height: 0, hash: vote } } : vote;
+  const genesis = genesisHash ?? (typeof vote === "string" ? vote : undefined);
+  if (genesis === undefined) throw new Error("attest: the genesis hash of the chain to sign for is needed");
+  const body = { ebid: key.ebid, height, block_hash: blockHash, source_height: v.source.height, source_hash: v.source.hash, target_height: v.target.height, target_hash: v.target.hash };
+  return { ...body, sig: sign(chainDomains(genesis).attest, body, key.secretKey) };
+}
+
+/**
+ * An attestation by `key` of (height, blockHash) with the FFG vote an honest validator holding that
+ * block would make (docs/protocol.md §5): target = the checkpoint of its interval on the block's
+ * branch, source = the greatest justified checkpoint below it. A block hash the chain does not hold
+ * gets the vote of the head's branch at that height.
+ */
+export async function attestOn(chain: Chain, key: TestKey, height: number, blockHash: string): Promise<Attestation> {
+  const I = chain.spec.params.checkpoint_interval;
+  const th = checkpointHeight(height, I);
+  const meta = (await chain.getMeta(blockHash)) ?? (await chain.getCanonicalMeta(Math.min(height, chain.head.height))) ?? chain.head;
+  const targetHash = th === height && meta.height === height ? meta.hash : (await chain.branchHashes(meta, th)).get(th)!;
+  const target = { height: th, hash: targetHash };
+  const source = th === 0 ? target : voteSource((await chain.finalityOf(meta.hash))!.justified_recent, th)!;
+  return attest(key, height, blockHash, { source, target }, chain.genesis.hash);
 }

@@ -13,7 +13,8 @@ import { handshakeClient, waitFor } from "./net.ts";
 import { getJson, startMesh, type NodeProc } from "./nodeProcess.ts";
 import { previewRoots, revealFor, testKey, type TestKey } from "./fixtures.ts";
 
-type Roots = Awaited<ReturnType<typeof previewRoots>>;
+/** What every empty block by one producer on one parent shares, whatever its timestamp: its roots and RANDAO reveal. */
+type Roots = Awaited<ReturnType<typeof previewRoots>> & { randaoReveal: string };
 import { median } from "../../bench/stats.ts";
 
 export function freshKey(): TestKey {
@@ -51,29 +52,30 @@ export function transfers(spec: ChainSpec, n: number): Tx[] {
   return Array.from({ length: n }, (_, i) => signTransfer(payer, { chain_id: spec.chain_id, to: payer.ebid, amount: "1", fee: "0", nonce: i }));
 }
 
-/** A signed slot block at `height` on a parent nobody has: passes every check that needs no parent. */
-export function junkOrphan(key: TestKey, txs: Tx[], height: number): Block {
-  const h = draftHeader({ parent: { hash: randomBytes(32).toString("hex"), mix: randomBytes(32).toString("hex"), height: height - 1 }, producer: key.ebid, slot: 0, timestamp: Date.now(), attestations: [], txs, stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32) });
-  return sealBlock(h, { txs, attestations: [] }, key.secretKey);
+/** A slot block at `height` on a parent nobody has, signed for the chain of `genesisHash`: passes every check that needs no parent. */
+export function junkOrphan(key: TestKey, txs: Tx[], height: number, genesisHash: string): Block {
+  const h = draftHeader({ parent: { hash: randomBytes(32).toString("hex"), mix: randomBytes(32).toString("hex"), height: height - 1 }, producer: key.ebid, slot: 0, timestamp: Date.now(), attestations: [], txs, stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32), finalityRoot: "00".repeat(32) });
+  return sealBlock(h, { txs, attestations: [] }, key.secretKey, genesisHash);
 }
 
 /**
  * A valid fallback block on `parent` (stored in `chain`), as early as the fallback opens, by
  * `producer`, an active validator (since protocol version 2 only one may make a fallback block
  * while validators are active: an outsider's is refused at once), with its RANDAO reveal;
- * `variant` ms later than that, so one parent yields many blocks; `roots` caches roots by parent.
+ * `variant` ms later than that, so one parent yields many blocks; `roots` caches roots and reveal by
+ * parent (a BLS signature each: signing it once per parent, not once per block, keeps 1,000 side
+ * blocks quick to build).
  */
 export async function junkSideBlock(chain: Chain, parent: BlockMeta, producer: TestKey, variant = 0, roots = new Map<string, Roots>()): Promise<Block> {
   const schedule = await chain.scheduleFor(parent);
   const timestamp = slotOpensAt(parent.timestamp, schedule.winners.length, chain.spec.params) + variant;
-  // An empty block by one producer on one parent has the same roots whatever its timestamp.
+  // An empty block by one producer on one parent has the same roots and reveal whatever its timestamp.
   let r = roots.get(parent.hash);
-  if (!r) roots.set(parent.hash, (r = await previewRoots(chain, parent, producer.ebid, [])));
-  const { stateRoot, validatorsRoot } = r;
-  const randaoReveal = revealFor(chain, schedule, producer);
-  let h: Header = draftHeader({ parent, producer: producer.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, randaoReveal });
+  if (!r) roots.set(parent.hash, (r = { ...(await previewRoots(chain, parent, producer.ebid, [])), randaoReveal: revealFor(chain, schedule, producer) }));
+  const { stateRoot, validatorsRoot, finalityRoot, randaoReveal } = r;
+  let h: Header = draftHeader({ parent, producer: producer.ebid, slot: null, timestamp, attestations: [], difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, finalityRoot, randaoReveal });
   while (!headerMeetsPow(h)) h = { ...h, nonce: h.nonce + 1 };
-  return sealBlock(h, { attestations: [] }, producer.secretKey);
+  return sealBlock(h, { attestations: [] }, producer.secretKey, chain.genesis.hash);
 }
 
 /** Imports into `chain` the node's canonical blocks above `chain`'s head. */
@@ -83,7 +85,7 @@ export async function syncReplica(chain: Chain, node: NodeProc): Promise<void> {
     const { blocks } = await getJson<{ blocks: (Block & Record<string, unknown>)[] }>(`${node.api}/api/blocks?from=${from}&limit=100`);
     for (const b of blocks) {
       if (b.header.height > top) break;
-      await chain.importBlock({ hash: b.hash, header: b.header, signature: b.signature, txs: b.txs, attestations: b.attestations });
+      await chain.importBlock({ hash: b.hash, header: b.header, signature: b.signature, txs: b.txs, attestations: b.attestations, slashings: b.slashings });
     }
   }
 }
@@ -152,7 +154,7 @@ export async function sendJunk(target: NodeProc, spec: ChainSpec, replica: Chain
   let height = 0;
   for (let i = 0; i < count; i++) {
     if (i % 50 === 0) height = await head();
-    peer.send(junkOrphan(peer.key, txs, Math.max(1, height - 1)));
+    peer.send(junkOrphan(peer.key, txs, Math.max(1, height - 1), replica.genesis.hash));
     await next();
   }
   await syncReplica(replica, target);

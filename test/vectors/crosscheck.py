@@ -32,7 +32,7 @@ DEFAULT_PARAMS = {
     "max_difficulty_change": 2, "min_difficulty": 1, "max_difficulty": 12,
     "min_tx_fee": 1, "min_account_balance": 10,
     "epoch_length": 20, "min_bond": 1000, "activation_delay_epochs": 2, "unbonding_epochs": 10,
-    "max_validators": 1024,
+    "max_validators": 1024, "checkpoint_interval": 8,
 }
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -118,15 +118,35 @@ def winners(seed, pool, backup_slots):
     return out
 
 
-def sign(domain, obj, secret_hex):
+# docs/protocol.md section 3.3: blocks and attestations (protocol version 3) sign the chain's genesis
+# hash between the domain and the object's hash; transactions and hello do not.
+CHAIN_BOUND = ("vision-block-v3", "vision-attest-v3")
+
+
+def signing_input(domain, obj, genesis_hex=None):
+    if (domain in CHAIN_BOUND) != (genesis_hex is not None):
+        raise ValueError(f"{domain}: a genesis hash exactly for the chain-bound domains")
+    genesis = bytes.fromhex(genesis_hex) if genesis_hex is not None else b""
+    return domain.encode() + genesis + hash_json(without(obj, "sig"))
+
+
+def sign(domain, obj, secret_hex, genesis_hex=None):
     key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(secret_hex))
-    return key.sign(domain.encode() + hash_json(without(obj, "sig"))).hex()
+    return key.sign(signing_input(domain, obj, genesis_hex)).hex()
 
 
-def verify(domain, obj, sig_hex, ebid):
+def verify(domain, obj, sig_hex, ebid, genesis_hex=None):
     key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(ebid))
     try:
-        key.verify(bytes.fromhex(sig_hex), domain.encode() + hash_json(without(obj, "sig")))
+        key.verify(bytes.fromhex(sig_hex), signing_input(domain, obj, genesis_hex))
+        return True
+    except Exception:
+        return False
+
+
+def verify_bytes(ebid, sig_hex, message):
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(ebid)).verify(bytes.fromhex(sig_hex), message)
         return True
     except Exception:
         return False
@@ -206,7 +226,7 @@ def check_validators(v):
     for c in v["cases"]:
         at = f"validators.json {c['name']}"
         records = sorted(c["records"], key=lambda r: r["ebid"])
-        items = [hash_json([r["ebid"], r["bls_pubkey"], r["bond"], r["activation_epoch"], r["exit_epoch"]]) for r in records]
+        items = [validator_item_hash(r) for r in records]
         check(f"{at} item hashes", [h.hex() for h in items], c["item_hashes"])
         check(f"{at} validators_root", merkle(items).hex(), c["validators_root"])
 
@@ -292,7 +312,10 @@ def check_randao(v):
 
 
 def validator_item_hash(r):
-    return hash_json([r["ebid"], r["bls_pubkey"], r["bond"], r["activation_epoch"], r["exit_epoch"]])
+    """docs/protocol.md §3.6: H(JCS([ebid, bls_pubkey, bond, activation_epoch, exit_epoch, slashed])); slashed a JSON boolean."""
+    if not isinstance(r["slashed"], bool):
+        raise ValueError(f"record {r['ebid'][:8]}: slashed must be a boolean")
+    return hash_json([r["ebid"], r["bls_pubkey"], r["bond"], r["activation_epoch"], r["exit_epoch"], r["slashed"]])
 
 
 def validators_root(records):
@@ -301,7 +324,7 @@ def validators_root(records):
 
 
 def check_pool(v):
-    """docs/protocol.md §5: liveness windows, live sets and pool(e) over validator records."""
+    """docs/protocol.md §5: liveness windows, live sets, finality floors and pool(e) over validator records."""
     L, W, records = v["epoch_length"], v["pool_window"], v["records"]
     for r in records:
         check(f"pool.json item hash {r['ebid'][:8]}", validator_item_hash(r).hex(), v["item_hashes"][r["ebid"]])
@@ -315,8 +338,73 @@ def check_pool(v):
         live = sorted({x for h in range(window["from"], window["to"] + 1) for x in v["named_per_height"].get(str(h), [])})
         check(f"pool.json epoch {e} live", live, c["live"])
         active = [r for r in records if r["activation_epoch"] <= e and (r["exit_epoch"] is None or e < r["exit_epoch"])]
-        pool = sorted({r["ebid"] for r in active if r["activation_epoch"] >= e - 1 or r["ebid"] in live})
+        # The finality floor L(e): named at heights max(1, f - W) .. f for the anchor's finalized
+        # height f; the validators active at epoch 0 (the genesis validators) for f = 0.
+        f = c["finalized"]
+        if f > max(0, (e - 1) * L - 1):
+            raise ValueError(f"pool.json epoch {e}: finalized {f} above the anchor")
+        if f == 0:
+            floor = sorted({r["ebid"] for r in records if r["activation_epoch"] <= 0 and (r["exit_epoch"] is None or r["exit_epoch"] > 0)})
+        else:
+            floor = sorted({x for h in range(max(1, f - W), f + 1) for x in v["named_per_height"].get(str(h), [])})
+        check(f"pool.json epoch {e} floor", floor, c["floor"])
+        pool = sorted({r["ebid"] for r in active if not r["slashed"] and (r["activation_epoch"] >= e - 1 or r["ebid"] in live or r["ebid"] in floor)})
         check(f"pool.json epoch {e} pool", pool, c["pool"])
+
+
+def finality_step(f, votes, interval, height, members, slashed=()):
+    """docs/protocol.md section 5a: F(n) = finality(F(n-1), block n), with A(t) = members for every target;
+    a vote by an EBID in `slashed` (slashed in the records after the parent) sets no bit."""
+    f = json.loads(json.dumps(f))  # a deep copy
+    tallies = f["votes"]
+    for a in votes:
+        if a["source_height"] == a["target_height"]:
+            continue
+        key = (a["source_height"], a["source_hash"], a["target_height"], a["target_hash"])
+        t = next((t for t in tallies if (t["source_height"], t["source_hash"], t["target_height"], t["target_hash"]) == key), None)
+        if t is None:
+            t = {"source_height": key[0], "source_hash": key[1], "target_height": key[2], "target_hash": key[3],
+                 "voters": "00" * ((len(members) + 7) // 8)}
+            tallies.append(t)
+        if a["ebid"] in members and a["ebid"] not in slashed:
+            i = members.index(a["ebid"])
+            bits = bytearray(bytes.fromhex(t["voters"]))
+            bits[i >> 3] |= 1 << (i & 7)
+            t["voters"] = bits.hex()
+    tallies.sort(key=lambda t: (t["target_height"], t["source_height"]))
+    recent = f["justified_recent"]
+    for t in tallies:
+        votes_for = sum(bin(b).count("1") for b in bytes.fromhex(t["voters"]))
+        if len(members) == 0 or not 3 * votes_for > 2 * len(members):
+            continue
+        cp = {"height": t["target_height"], "hash": t["target_hash"]}
+        if cp not in recent:
+            recent.append(cp)
+            recent.sort(key=lambda c: c["height"])
+        if t["target_height"] == t["source_height"] + interval and t["source_height"] > f["finalized"]["height"]:
+            f["finalized"] = {"height": t["source_height"], "hash": t["source_hash"]}
+    f["justified"] = dict(recent[-1])
+    f["justified_recent"] = [c for c in recent if c["height"] >= f["finalized"]["height"]][-4:]
+    low = ((height + 1) // interval - 1) * interval
+    f["votes"] = [t for t in tallies if t["target_height"] >= low]
+    return f
+
+
+def check_finality(v):
+    """docs/protocol.md section 5a: every step of every case from F(0), its JCS text and finality_root."""
+    for c in v["cases"]:
+        at = f"finality.json {c['name'][:40]}"
+        g = {"height": 0, "hash": c["genesis_hash"]}
+        f = {"justified": dict(g), "finalized": dict(g), "justified_recent": [dict(g)], "votes": []}
+        check(f"{at} genesis state", f, c["genesis"]["state"])
+        check(f"{at} genesis root", hash_json(f).hex(), c["genesis"]["root"])
+        members = sorted(c["validators"])
+        check(f"{at} validators ascending", members, c["validators"])
+        for i, step in enumerate(c["steps"]):
+            f = finality_step(f, step["votes"], c["interval"], step["height"], members, step.get("slashed", []))
+            check(f"{at} step {i} state", f, step["state"])
+            check(f"{at} step {i} jcs", jcs(f), step["jcs"])
+            check(f"{at} step {i} root", hash_json(f).hex(), step["root"])
 
 
 def main():
@@ -383,12 +471,13 @@ def main():
         check(f"{at} spec_hash", spec_hash, c["spec_hash"])
         empty = H(b"").hex()
         state = merkle([hash_json([a, b, 0]) for a, b in sorted(norm["alloc"].items())]).hex()
-        records = [{**v, "activation_epoch": 0, "exit_epoch": None} for v in norm["validators"]]
-        header = {"version": 2, "height": 0, "parent_hash": spec_hash, "timestamp": norm["genesis_timestamp"],
+        records = [{**v, "activation_epoch": 0, "exit_epoch": None, "slashed": False} for v in norm["validators"]]
+        header = {"version": 3, "height": 0, "parent_hash": spec_hash, "timestamp": norm["genesis_timestamp"],
                   "producer": "0" * 64, "slot": None, "difficulty": 0, "nonce": 0,
                   "tx_root": empty, "attestations_root": empty, "state_root": state,
                   "validators_root": validators_root(records),
-                  "mix": H(b"vision-mix-v2", bytes.fromhex(spec_hash)).hex(), "randao_reveal": ""}
+                  "mix": H(b"vision-mix-v2", bytes.fromhex(spec_hash)).hex(), "randao_reveal": "",
+                  "finality_root": "0" * 64, "slashings_root": empty}
         check(f"{at} genesis header", header, c["genesis"]["header"])
         check(f"{at} genesis hash", hash_json(header).hex(), c["genesis"]["hash"])
 
@@ -409,12 +498,27 @@ def main():
     check("block.json hash", hash_json(b["header"]).hex(), b["hash"])
     check("block.json tx_root", merkle([hash_json(t) for t in b["txs"]]).hex(), b["header"]["tx_root"])
     check("block.json attestations_root", merkle([hash_json(a) for a in b["attestations"]]).hex(), b["header"]["attestations_root"])
+    check("block.json slashings_root", merkle([hash_json(x) for x in b["slashings"]]).hex(), b["header"]["slashings_root"])
+    check("block.json header fields", sorted(b["header"]), sorted(["version", "height", "parent_hash", "timestamp", "producer", "slot", "difficulty", "nonce", "tx_root", "attestations_root", "state_root", "validators_root", "mix", "randao_reveal", "finality_root", "slashings_root"]))
+    sb = v["slashing_block"]["block"]
+    item = sb["slashings"][0]
+    check("block.json slashing_block hash", hash_json(sb["header"]).hex(), sb["hash"])
+    check("block.json slashing_block item_hash", hash_json(item).hex(), v["slashing_block"]["item_hash"])
+    check("block.json slashing_block slashings_root", merkle([hash_json(x) for x in sb["slashings"]]).hex(), sb["header"]["slashings_root"])
+    check("block.json slashing_block item fields", (item["kind"], sorted(item), sorted(item["a"]) == sorted(item["b"])), ("votes", ["a", "b", "kind"], True))
+    va, vb = item["a"], item["b"]
+    check("block.json slashing_block double vote", (va["ebid"] == vb["ebid"], va["target_height"] == vb["target_height"], (va["source_height"], va["source_hash"], va["target_hash"]) != (vb["source_height"], vb["source_hash"], vb["target_hash"])), (True, True, True))
 
     s = load("signatures.json")
     tx, at = s["tx"]["signed"], s["attestation"]["signed"]
     check("signatures.json tx hash", hash_json(without(tx, "sig")).hex(), s["tx"]["hash"])
     check("signatures.json tx item hash (leaf_hash)", hash_json(tx).hex(), s["tx"]["leaf_hash"])
     check("signatures.json attestation item hash (leaf_hash)", hash_json(at).hex(), s["attestation"]["leaf_hash"])
+    g, bg = s["genesis_hash"], v["genesis_hash"]
+    check("signatures.json attestation signing_input", signing_input("vision-attest-v3", at, g).hex(), s["attestation"]["signing_input"])
+    check("block.json signing_input", signing_input("vision-block-v3", b["header"], bg).hex(), v["signing_input"])
+    check("block.json slashing_block signing_input", signing_input("vision-block-v3", sb["header"], bg).hex(), v["slashing_block"]["signing_input"])
+    check("block.json genesis is the block's parent (height 1)", (b["header"]["height"], b["header"]["parent_hash"]), (1, bg))
     if Ed25519PrivateKey is None:
         print("cryptography is not installed: ed25519 checks skipped")
     else:
@@ -423,18 +527,27 @@ def main():
             check(f"signatures.json ebid of {k['secret_key'][:8]}", ebid_of(k["secret_key"]), k["ebid"])
             keys[k["ebid"]] = k["secret_key"]
         check("signatures.json tx sig", sign("vision-tx-v1", tx, keys[tx["from"]]), tx["sig"])
-        check("signatures.json attestation sig", sign("vision-attest-v1", at, keys[at["ebid"]]), at["sig"])
+        check("signatures.json attestation sig", sign("vision-attest-v3", at, keys[at["ebid"]], g), at["sig"])
+        other = "cd" * 32
+        check("signatures.json attestation on another chain (genesis)", verify("vision-attest-v3", at, at["sig"], at["ebid"], other), False)
+        check("signatures.json attestation over the unbound bytes (no genesis)", verify_bytes(at["ebid"], at["sig"], b"vision-attest-v3" + hash_json(without(at, "sig"))), False)
         hello = s["hello_ack"]["object"]
         check("signatures.json hello_ack sig", sign("vision-hello-v1", hello, keys[hello["ebid"]]), s["hello_ack"]["sig"])
-        check("signatures.json hello_ack under another domain", verify("vision-block-v1", hello, s["hello_ack"]["sig"], hello["ebid"]), False)
-        check("block.json block signature", verify("vision-block-v1", b["header"], b["signature"], b["header"]["producer"]), True)
+        check("signatures.json hello_ack under another domain", verify("vision-tx-v1", hello, s["hello_ack"]["sig"], hello["ebid"]), False)
+        check("block.json block signature", verify("vision-block-v3", b["header"], b["signature"], b["header"]["producer"], bg), True)
+        check("block.json block signature on another chain (genesis)", verify("vision-block-v3", b["header"], b["signature"], b["header"]["producer"], other), False)
         for t in b["txs"]:
             check("block.json tx signature", verify("vision-tx-v1", t, t["sig"], t["from"]), True)
         for a in b["attestations"]:
-            check("block.json attestation signature", verify("vision-attest-v1", a, a["sig"], a["ebid"]), True)
+            check("block.json attestation signature", verify("vision-attest-v3", a, a["sig"], a["ebid"], bg), True)
+        check("block.json slashing_block signature", verify("vision-block-v3", sb["header"], sb["signature"], sb["header"]["producer"], bg), True)
+        for x in (va, vb):
+            check("block.json slashing_block vote signature", verify("vision-attest-v3", x, x["sig"], x["ebid"], bg), True)
+            check("block.json slashing_block vote on another chain: no evidence there", verify("vision-attest-v3", x, x["sig"], x["ebid"], other), False)
 
     check_validators(load("validators.json"))
     check_transactions(load("transactions.json"))
+    check_finality(load("finality.json"))
 
     if failures:
         print("\n".join(failures))

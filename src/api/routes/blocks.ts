@@ -2,12 +2,15 @@
  * `GET /api/blocks/:height_or_hash` and `GET /api/blocks?from=&limit=` (docs/protocol.md §10): blocks
  * in wire form plus the MinerBlock status fields, and `GET /api/blocks/forks` (blocks that lost fork
  * choice). Both lists go by height, oldest first; `from` is a height (see `api/page.ts`).
+ * `GET /api/blocks/finalized`: the block of the chain's finalized checkpoint (`api/finality.ts`), in
+ * the same form as one block by height or hash.
  */
 import { Hono, type Context } from "hono";
 import type { ApiModules } from "../modules.ts";
 import { badRequest, notFound } from "../errors.ts";
 import { canonicalRange, toMinerBlock } from "../../chain/minerBlock.ts";
 import { pageQuery, uintParam, type PageOptions, type PageQuery } from "../page.ts";
+import { finalityView } from "../finality.ts";
 
 /** Most blocks one `/api/blocks` page returns. */
 export const MAX_API_RANGE = 100;
@@ -58,6 +61,14 @@ export function blockRoutes(m: ApiModules): Hono {
       next_from: next <= m.chain.head.height ? next : null,
     });
   });
+  // The chain's finalized checkpoint's block (api/finality.ts): always stored (genesis at least).
+  app.get("/finalized", async (c) => {
+    const { hash } = finalityView(m.chain).finalized;
+    const meta = await m.chain.getMeta(hash);
+    const block = meta ? await m.chain.getBlock(hash) : undefined;
+    if (!meta || !block) throw new Error(`the finalized checkpoint's block ${hash} is not stored`);
+    return c.json(toMinerBlock(block, meta));
+  });
   app.get("/:id", async (c) => {
     const id = c.req.param("id");
     let hash: string | undefined;
@@ -66,7 +77,14 @@ export function blockRoutes(m: ApiModules): Hono {
     else throw badRequest("expected a height (decimal) or a block hash (64 lowercase hex chars)");
     const meta = hash ? await m.chain.getMeta(hash) : undefined;
     const block = meta ? await m.chain.getBlock(meta.hash) : undefined;
-    if (!meta || !block) throw notFound(`no block ${id}`);
+    if (!meta || !block) {
+      // A node started from a checkpoint holds no block between genesis and its window (docs/protocol.md §9.7).
+      const base = m.chain.base;
+      if (base && /^[0-9]{1,15}$/.test(id) && Number(id) > 0 && Number(id) < base.window_from) {
+        throw notFound(`no block ${id}: pruned below checkpoint ${base.checkpoint.height} (this node started from it and holds blocks from height ${base.window_from})`);
+      }
+      throw notFound(`no block ${id}`);
+    }
     return c.json(toMinerBlock(block, meta));
   });
   return app;

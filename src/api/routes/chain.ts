@@ -1,6 +1,7 @@
-/** `GET /api/chain/spec` and `GET /api/chain/head` (docs/protocol.md §10). */
+/** `GET /api/chain/spec` and `GET /api/chain/head` (docs/protocol.md §10), with `finalized` and `justified` (`api/finality.ts`). */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
+import { finalityView } from "../finality.ts";
 
 /** Chain routes, mounted at /api/chain. */
 export function chainRoutes(m: ApiModules): Hono {
@@ -17,6 +18,8 @@ export function chainRoutes(m: ApiModules): Hono {
       slot: h.slot,
       total_weight: h.total_weight,
       genesis_hash: m.chain.genesis.hash,
+      // the chain's finalized checkpoint (§7) and the chain's justified one (§7): api/finality.ts
+      ...finalityView(m.chain),
     });
   });
   return app;

@@ -51,6 +51,11 @@ export function chainCoreRoutes(m: ApiModules): Hono {
 
   app.post("/mine_block", limit, async (c) => {
     const req = await jsonBody(c, mineBlockSchema, "template request");
+    // The node's own key while the node itself produces with it: an external miner would race it for
+    // the same heights, and two blocks of one key at one height are slashable (docs/protocol.md §6.6).
+    if (m.mining.producingAs !== undefined && req.miner_address === m.mining.producingAs) {
+      return c.json({ error: "own_producer", message: `miner_address ${req.miner_address} is this node's own key and the node produces blocks with it: a second signer of one key would sign two blocks at a height (slashable, docs/protocol.md §6.5). Mine with another key, or start this node with --no-produce` }, 409);
+    }
     const { template, plan } = await m.mining.template(req.miner_address);
     const fees = template.txs.reduce((s, t) => s + BigInt(t.fee), 0n);
     return c.json({
@@ -62,10 +67,15 @@ export function chainCoreRoutes(m: ApiModules): Hono {
         seal_hash: toHex(sealHash(template.header)),
         txs: template.txs,
         attestations: template.attestations,
+        // the node's slashing evidence (docs/protocol.md §6.5): committed by the header's
+        // slashings_root and in its roots; none on pow chains
+        slashings: template.slashings,
         target_difficulty: plan.difficulty,
         kind: plan.kind,
         valid_from: plan.opensAt,
         reveal_required: plan.mustReveal,
+        // block signatures bind the chain (docs/protocol.md §3.3): the miner signs for this genesis
+        genesis_hash: m.chain.genesis.hash,
       },
       target_difficulty: plan.difficulty,
       mining_metadata: { transaction_count: template.txs.length, total_fees: fees.toString(), block_reward: m.chain.spec.block_reward },

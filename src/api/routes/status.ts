@@ -1,12 +1,15 @@
 /**
  * `GET /api/status`: the node at a glance, with `sync_progress` and `validator`: this node's
  * validator record as `GET /api/validators` shows it (`api/validators.ts`), or null when its EBID
- * has no bond record.
+ * has no bond record, the `finalized` and `justified` checkpoints (`api/finality.ts`), and
+ * `slashing_protection`: `armed` (votes are signed) and `doppelganger` (another running instance of
+ * this node's key was seen; votes stay off: docs/protocol.md §6.6), null without a record.
  */
 import { Hono } from "hono";
 import type { ApiModules } from "../modules.ts";
 import { buildInfo } from "../../version.ts";
 import { ownValidator } from "../validators.ts";
+import { finalityView } from "../finality.ts";
 
 /** Status route, mounted at /api/status. */
 export function statusRoutes(m: ApiModules): Hono {
@@ -22,6 +25,7 @@ export function statusRoutes(m: ApiModules): Hono {
       genesis_hash: m.chain.genesis.hash,
       height: head.height,
       tip_hash: head.hash,
+      ...finalityView(m.chain),
       network_height: snap.network_height,
       sync_state: snap.sync_state,
       eligible: m.snapshot.eligible,
@@ -32,6 +36,7 @@ export function statusRoutes(m: ApiModules): Hono {
       agent: buildInfo().agent,
       uptime_seconds: Math.round((Date.now() - m.startedAt) / 1000),
       validator,
+      slashing_protection: m.protection ? { armed: m.protection.armed, doppelganger: m.protection.doppelganger } : null,
     });
   });
   return app;

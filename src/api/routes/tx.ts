@@ -1,6 +1,8 @@
 /**
  * Transactions: `POST /api/tx` (200 with the hash, or 400 naming the reason), `GET /api/tx/:hash`
- * (pending, or included at a height; 404 when the node knows neither) and `GET /api/mempool`.
+ * (`pending`; `included` at a height of the canonical chain above the finalized checkpoint, where a
+ * reorg may still drop it; `finalized` at or below it, never reverted: `api/finality.ts`; 404 when
+ * the node knows neither) and `GET /api/mempool`.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -9,6 +11,7 @@ import { badRequest, notFound } from "../errors.ts";
 import { pageOf, pageQuery } from "../page.ts";
 import { txSchema } from "../../consensus/wire.ts";
 import { jsonBody } from "../body.ts";
+import { finalityView } from "../finality.ts";
 import { TxError } from "../../chain/tx.ts";
 import type { Tx } from "../../consensus/types.ts";
 
@@ -37,8 +40,11 @@ export function txRoutes(m: ApiModules): Hono {
     if (!/^[0-9a-f]{64}$/.test(hash)) throw badRequest("hash must be 64 lowercase hex chars");
     const pending = m.mempool.get(hash);
     if (pending) return c.json({ hash, status: "pending", tx: pending });
+    // Read before the lookup: a later finalized checkpoint descends from this one, so a block canonical
+    // at or below its height when found is on its branch (docs/protocol.md §7).
+    const finalized = finalityView(m.chain).finalized;
     const found = await m.chain.findTx(hash);
-    if (found) return c.json({ hash, status: "included", ...found });
+    if (found) return c.json({ hash, status: found.height <= finalized.height ? "finalized" : "included", ...found });
     throw notFound(`no transaction ${hash}: neither pending nor in the canonical chain`);
   });
   return app;

@@ -9,7 +9,7 @@
  */
 import { defaultP2POptions } from "../../p2p/options.ts";
 import type { SyncStrategy } from "../../sync/syncer.ts";
-import { bool, corsOrigins, host, intIn, list, LOG_LEVELS, oneOf, port, text, token, wsUrl, type ValueParser } from "./values.ts";
+import { bool, checkpointText, corsOrigins, host, httpUrl, intIn, list, LOG_LEVELS, oneOf, port, text, token, wsUrl, type ValueParser } from "./values.ts";
 
 /** The effective start configuration, one field per option (undefined: unset, no default). */
 export interface StartValues {
@@ -37,6 +37,12 @@ export interface StartValues {
   mine: boolean;
   miningWorkers?: number;
   syncStrategy: SyncStrategy;
+  /** `HEIGHT:HASH` of a finalized checkpoint to start from (docs/protocol.md §9.7) */
+  checkpoint?: string;
+  /** a trusted node's API whose finalized checkpoint to start from */
+  checkpointUrl?: string;
+  /** wait one more checkpoint interval after each start, watching for another instance's votes (docs/protocol.md §6.6) */
+  doppelgangerDetection: boolean;
   clockOffsetMs?: number;
   adminToken?: string;
   miningDifficulty?: number;
@@ -94,6 +100,9 @@ export const START_OPTIONS: StartOptionTable = {
   mine: { flag: "--no-mine", help: "never mine PoW (the fallback, or every block of a pow chain); still serve /mine_block templates", parse: bool, default: true, applies: "restart" },
   miningWorkers: { flag: "--mining-workers <n>", help: "PoW worker threads", parse: intIn(1, 256), defaultText: "all cores", applies: "restart" },
   syncStrategy: { flag: "--sync-strategy <strategy>", help: "how to ask peers for missing blocks: range|epoch|canonical", parse: oneOf(["range", "epoch", "canonical"]), default: "range", applies: "restart" },
+  checkpoint: { flag: "--checkpoint <height:hash>", help: "on an empty data dir: start from this finalized checkpoint, its state fetched from the peers and checked against it, instead of replaying from genesis", parse: checkpointText, notInFile: true, applies: "restart" },
+  checkpointUrl: { flag: "--checkpoint-url <url>", help: "like --checkpoint, with the finalized checkpoint of the trusted node whose API is at this http(s) URL", parse: httpUrl, notInFile: true, applies: "restart" },
+  doppelgangerDetection: { flag: "--doppelganger-detection <bool>", help: "after each start, vote only after one more checkpoint interval with no vote of this key that this node did not sign (costs an interval of votes per restart)", parse: bool, default: false, applies: "restart" },
   clockOffsetMs: { flag: "--clock-offset-ms <ms>", help: "shift this node's clock (testing clock skew; drills use it)", parse: intIn(-9_999_999, 9_999_999), defaultText: "0", hidden: true, applies: "restart" },
   adminToken: { flag: null, help: "bearer token of the admin calls (/difficulty/set, /config/refresh)", parse: token, defaultText: "a random token in <data-dir>/admin.token", secret: true, applies: "restart" },
   miningDifficulty: { flag: null, help: "this node's own minimum PoW difficulty (only ever raises the chain's)", parse: intIn(0, 64), defaultText: "0", applies: "live" },

@@ -97,3 +97,28 @@ export const token: ValueParser<string> = (v) => {
   if (!/^[\x21-\x7e]{16,256}$/.test(v)) throw new OptionValueError("expected 16 to 256 printable characters without spaces");
   return v;
 };
+
+/**
+ * A checkpoint `HEIGHT:HASH` (`--checkpoint`, docs/protocol.md §9.7): a height of 1 or more, a
+ * colon, 64 hex digits; returned as `height:hash` with the hash lowercased.
+ */
+export const checkpointText: ValueParser<string> = (v) => {
+  const m = /^([0-9]{1,15}):([0-9a-fA-F]{64})$/.exec(v.trim());
+  if (!m) throw new OptionValueError("expected HEIGHT:HASH (a block height, a colon, 64 hex digits)");
+  if (Number(m[1]) < 1) throw new OptionValueError("expected a checkpoint height of 1 or more (height 0 is genesis: start without a checkpoint)");
+  return `${Number(m[1])}:${m[2]!.toLowerCase()}`;
+};
+
+/** An http:// or https:// URL without credentials, at most 2048 chars (`--checkpoint-url`). */
+export const httpUrl: ValueParser<string> = (v) => {
+  let u: URL | undefined;
+  try {
+    u = v.length <= 2048 ? new URL(v) : undefined;
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== "http:" && u.protocol !== "https:") || u.username || u.password) {
+    throw new OptionValueError(`"${v.slice(0, 80)}" is not an http:// or https:// URL of a node's API (e.g. http://10.0.0.5:8080)`);
+  }
+  return v;
+};

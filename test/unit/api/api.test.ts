@@ -89,6 +89,9 @@ test("blocks by height, by hash and by range carry the MinerBlock status fields"
     assert.deepEqual(range.blocks.map((b: { hash: string }) => b.hash), blocks.slice(0, 3).map((b) => b.hash));
     const head = await (await app.request("/api/chain/head")).json();
     assert.equal(head.hash, blocks[3]!.hash);
+    // the head's finality (docs/protocol.md §5a): {height, hash} of its justified and finalized checkpoints
+    assert.deepEqual(head.finalized, { height: 0, hash: c.chain.genesis.hash });
+    assert.deepEqual(head.justified, c.chain.justified);
     const specRes = await (await app.request("/api/chain/spec")).json();
     assert.equal(specRes.genesis_hash, c.chain.genesis.hash);
     assert.equal(specRes.chain_id, "vision-test");

@@ -31,7 +31,7 @@ async function mined(api: string, key = miner, over: Partial<Header> = {}, valid
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const t = r.body.block_template;
   const header: Header = { ...t.header, ...over };
-  return sealBlock({ ...header, nonce: nonceFor(header, valid) }, t, key.secretKey);
+  return sealBlock({ ...header, nonce: nonceFor(header, valid) }, t, key.secretKey, t.genesis_hash);
 }
 
 test("chain-core mining API: template, submit, stale, need_sync, wrong nonce, admin token", async () => {
@@ -48,6 +48,8 @@ test("chain-core mining API: template, submit, stale, need_sync, wrong nonce, ad
     const tpl = await post(`${api}/mine_block`, { miner_address: miner.ebid, client_version: "test" });
     assert.equal(tpl.body.status, "template_created");
     const h = tpl.body.block_template.header;
+    assert.deepEqual(tpl.body.block_template.slashings, [], "pow chains carry no slashing items");
+    assert.equal(tpl.body.block_template.genesis_hash, node.chain.genesis.hash, "the chain the block is signed for");
     assert.equal(h.producer, miner.ebid);
     assert.equal(h.nonce, 0);
     assert.equal(h.slot, null);
@@ -89,7 +91,7 @@ test("chain-core mining API: template, submit, stale, need_sync, wrong nonce, ad
 
     // A block whose parent this node has never seen: it answers need_sync with the range.
     const orphanHeader: Header = { ...a2.header, height: 7, parent_hash: "ab".repeat(32) };
-    const orphan = sealBlock({ ...orphanHeader, nonce: nonceFor(orphanHeader, true) }, { txs: [], attestations: [] }, miner.secretKey);
+    const orphan = sealBlock({ ...orphanHeader, nonce: nonceFor(orphanHeader, true) }, { txs: [], attestations: [] }, miner.secretKey, node.chain.genesis.hash);
     assert.equal(orphan.hash, blockHash(orphan.header));
     const needSync = await post(`${api}/submit_block`, { block: orphan });
     assert.equal(needSync.status, 409);

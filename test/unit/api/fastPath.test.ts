@@ -20,7 +20,7 @@ async function serve(cors?: string[]) {
   const c = await openTestChain(spec);
   await extend(c.chain, keys, 3);
   const snap = nextSnapshot(3, 3, c.chain.head.hash, [3, 3], spec.params);
-  const metrics = createMetrics({ height: () => c.chain.head.height, poolSize: () => 3, mySlot: () => 0, peers: () => 2, mempoolSize: () => 0, sync: () => ({ syncing: false, target_height: 0, imported: 0 }), powHashes: () => 0, eligible: () => true });
+  const metrics = createMetrics({ height: () => c.chain.head.height, poolSize: () => 3, mySlot: () => 0, peers: () => 2, mempoolSize: () => 0, sync: () => ({ syncing: false, target_height: 0, imported: 0 }), powHashes: () => 0, eligible: () => true, finality: () => ({ finalized: 0, justified: 0 }) });
   const m = {
     chain: c.chain, mempool: new Mempool(), claims: new ClaimReceipts(), snapshot: { current: snap, eligible: true }, metrics,
     p2p: { readyPeers: () => [], health: () => ({ listening: true, port: 1, ready_peers: 0, handshaking: 0, banned: 0, server_error: null, dial_failures: 0 }) },

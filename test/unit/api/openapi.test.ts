@@ -87,7 +87,8 @@ test("schemas are closed: every object schema with properties says what else it 
   walk(doc.paths, "#/paths");
   assert.deepEqual(open, [], "object schemas without additionalProperties");
   // And the validator does refuse a field a fixed shape does not list.
-  const head = { height: 1, hash: "ab".repeat(32), parent_hash: "cd".repeat(32), timestamp: 1, producer: "ef".repeat(32), slot: 0, total_weight: "1", genesis_hash: "01".repeat(32) };
+  const cp = { height: 0, hash: "01".repeat(32) };
+  const head = { height: 1, hash: "ab".repeat(32), parent_hash: "cd".repeat(32), timestamp: 1, producer: "ef".repeat(32), slot: 0, total_weight: "1", genesis_hash: "01".repeat(32), justified: cp, finalized: cp };
   assert.equal(componentSchema("ChainHead")(head), true);
   assert.equal(componentSchema("ChainHead")({ ...head, extra: 1 }), false, "an unlisted field fails");
   assert.equal(componentSchema("ChainHead")({ ...head, slot: "0" }), false, "a wrong type fails");
@@ -139,7 +140,7 @@ test("every route's real responses, 2xx and 4xx, match their schemas (pow node w
   const mined = async (key = miner, over: Partial<Header> = {}, valid = true): Promise<Block> => {
     const tpl = await post("/mine_block", { miner_address: key.ebid, client_version: "test" });
     const header: Header = { ...tpl.block_template.header, ...over };
-    return sealBlock({ ...header, nonce: nonceFor(header, valid) }, tpl.block_template, key.secretKey);
+    return sealBlock({ ...header, nonce: nonceFor(header, valid) }, tpl.block_template, key.secretKey, tpl.block_template.genesis_hash);
   };
   try {
     // A transfer, pending: the pool views list it.
@@ -168,7 +169,7 @@ test("every route's real responses, 2xx and 4xx, match their schemas (pow node w
     assert.equal((await post("/submit_block", { block: await mined(miner, {}, false) }, 400)).error, "bad_pow");
     await post("/submit_block", { block: { hash: "zz" } }, 400);
     const orphanHeader: Header = { ...a2.header, height: 7, parent_hash: "ab".repeat(32) };
-    const orphan = sealBlock({ ...orphanHeader, nonce: nonceFor(orphanHeader, true) }, { txs: [], attestations: [] }, miner.secretKey);
+    const orphan = sealBlock({ ...orphanHeader, nonce: nonceFor(orphanHeader, true) }, { txs: [], attestations: [] }, miner.secretKey, node.chain.genesis.hash);
     assert.equal((await post("/submit_block", { block: orphan }, 409)).status, "need_sync");
     await post("/mine_block", { miner_address: "nope" }, 400);
 
@@ -181,6 +182,7 @@ test("every route's real responses, 2xx and 4xx, match their schemas (pow node w
     await get("/api/blocks?limit=0", 400);
     await get("/api/blocks/1");
     await get(`/api/blocks/${a2.hash}`);
+    assert.equal((await get("/api/blocks/finalized")).header.height, 0, "genesis: a pow chain finalizes nothing");
     await get("/api/blocks/999", 404);
     await get("/api/blocks/xyz", 400);
     const forks = await get("/api/blocks/forks?from=0&limit=10");
@@ -312,6 +314,7 @@ test("a mining node and a producing node: jobs, claims, PoW counters and the str
     assert.equal(set.counts.total, 2);
     assert.equal((await call(api2, "GET", `/api/validators/${producer.key.ebid}`, 200)).validator.status, "active");
     assert.equal((await call(api2, "GET", "/api/status", 200)).validator.ebid, producer.key.ebid, "a validator's own record");
+    assert.equal((await call(api2, "POST", "/mine_block", 409, { body: { miner_address: producer.key.ebid } })).error, "own_producer", "no template for the producing node's own key");
   } finally {
     for (const p of producers.reverse()) await p.close();
     for (const d of dirs) d.cleanup();

@@ -9,7 +9,7 @@ import { ClaimReceipts } from "../../../src/producer/claims.ts";
 import { nextSnapshot } from "../../../src/consensus/eligibility.ts";
 import { epochAt } from "../../../src/consensus/validators.ts";
 import type { Chain } from "../../../src/chain/chain.ts";
-import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain } from "../../helpers/fixtures.ts";
+import { attestOn, blockFor, extend, makeKeys, makeSpec, openTestChain } from "../../helpers/fixtures.ts";
 import { bondTx, exitTx } from "../../helpers/validatorTxs.ts";
 
 const keys = makeKeys(3);
@@ -61,7 +61,7 @@ test("GET /api/validators: records with status at the next epoch, bond, epochs, 
     const app = appOver(c.chain);
     // The index follows the head from here: later blocks show up in the activity.
     assert.equal((await app.request("/api/validators")).status, 200);
-    const withAttestation = await blockFor(c.chain, c.chain.head, keys, 0, { attestations: [attest(k1, 2, b[1]!.hash)], txs: [bondTx(bonder, spec.chain_id, 0)] });
+    const withAttestation = await blockFor(c.chain, c.chain.head, keys, 0, { attestations: [await attestOn(c.chain, k1, 2, b[1]!.hash)], txs: [bondTx(bonder, spec.chain_id, 0)] });
     assert.equal((await c.chain.importBlock(withAttestation)).status, "imported");
     const unbond = await blockFor(c.chain, c.chain.head, keys, 0, { txs: [exitTx("unbond", k1, spec.chain_id, 0)] });
     assert.equal((await c.chain.importBlock(unbond)).status, "imported");
@@ -88,6 +88,7 @@ test("GET /api/validators: records with status at the next epoch, bond, epochs, 
         activation_epoch: r.activation_epoch,
         exit_epoch: r.exit_epoch,
         withdrawable_epoch: r.exit_epoch === null ? null : r.exit_epoch + p.unbonding_epochs,
+        slashed: r.slashed,
         in_pool: pool.includes(r.ebid),
         ...(await lastActivity(c.chain, r.ebid)),
       });
@@ -142,7 +143,7 @@ test("the activity index follows the canonical chain through reorgs and keeps wh
     const large = new ValidatorActivity(c.chain, 100);
     const fork = (await c.chain.getCanonicalMeta(1))!;
     const b = await extend(c.chain, keys, 2);
-    const withAttestation = await blockFor(c.chain, c.chain.head, keys, 0, { attestations: [attest(k1, b[1]!.header.height, b[1]!.hash)] });
+    const withAttestation = await blockFor(c.chain, c.chain.head, keys, 0, { attestations: [await attestOn(c.chain, k1, b[1]!.header.height, b[1]!.hash)] });
     await c.chain.importBlock(withAttestation);
     await Promise.all([small.settled(), large.settled()]);
     for (const k of [k0, k1]) {
@@ -154,7 +155,9 @@ test("the activity index follows the canonical chain through reorgs and keeps wh
     // a reorg whose blocks replace the indexed ones, deeper than the small window.
     let parent = fork;
     for (let i = 0; i < 10; i++) {
-      const blk = await blockFor(c.chain, parent, keys, 1);
+      // both validators attest on it, so both stay live in its pools whoever its seeds make produce
+      const attestations = await Promise.all([k0, k1].map((k) => attestOn(c.chain, k, parent.height, parent.hash)));
+      const blk = await blockFor(c.chain, parent, keys, 1, { attestations });
       await c.chain.importBlock(blk);
       parent = (await c.chain.getMeta(blk.hash))!;
     }

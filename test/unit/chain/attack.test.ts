@@ -50,7 +50,7 @@ test("attack: a withdraw and a re-bond of the same EBID in one block; its freed 
     // k2 withdraws and bonds again with a new key; k3 bonds with k2's old key: all in one block (height 8, epoch 4)
     const a = await mine(c.chain, [exitTx("withdraw", k2, CHAIN, 2, "5"), bondTx(k2, CHAIN, 3, { bls: newKey, amount: "1500" }), bondTx(k3, CHAIN, 0, { bls: k2.blsSecretKey, amount: "1200" })], fork);
     let reg = await c.chain.registryAfter(c.chain.head);
-    assert.deepEqual(reg.get(k2.ebid), { ebid: k2.ebid, bls_pubkey: blsPublicKeyHex(newKey), bond: 1500n, activation_epoch: 6, exit_epoch: null });
+    assert.deepEqual(reg.get(k2.ebid), { ebid: k2.ebid, bls_pubkey: blsPublicKeyHex(newKey), bond: 1500n, activation_epoch: 6, exit_epoch: null, slashed: false });
     assert.equal(reg.get(k3.ebid)?.bls_pubkey, oldRecord.bls_pubkey);
     const afterA = { k2: (await c.chain.account(k2.ebid)).balance, k3: (await c.chain.account(k3.ebid)).balance };
     assert.equal(afterA.k2, before.k2 + 2500n - 5n - 1500n - 1n);

@@ -1,14 +1,16 @@
 // Chain import, validation, fork choice and persistence over real LevelDB in temp folders.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain, revealFor, tempDir, type TestKey } from "../../helpers/fixtures.ts";
+import { attestOn, finalityRootOn, blockFor, extend, makeKeys, makeSpec, openTestChain, revealFor, tempDir, type TestKey } from "../../helpers/fixtures.ts";
 import { BlockError, ChainSpecError } from "../../../src/chain/errors.ts";
 import { draftHeader, sealBlock } from "../../../src/producer/blockBuilder.ts";
-import { Domain, sign } from "../../../src/consensus/signatures.ts";
+import { chainDomains, Domain, sign } from "../../../src/consensus/signatures.ts";
+import { genesisBlock } from "../../../src/chain/spec.ts";
 import type { Block } from "../../../src/consensus/types.ts";
 
 const keys = makeKeys(4);
 const spec = makeSpec(keys);
+const GENESIS = genesisBlock(spec).hash;
 
 async function rejects(p: Promise<unknown>, code: string) {
   await assert.rejects(p, (e: unknown) => e instanceof BlockError && e.code === code, `expected ${code}`);
@@ -16,7 +18,7 @@ async function rejects(p: Promise<unknown>, code: string) {
 
 // Re-signs (and so re-hashes) a block after its header was edited.
 function resign(b: Block, signer = keys.find((k) => k.ebid === b.header.producer)!): Block {
-  return sealBlock(b.header, b, signer.secretKey);
+  return sealBlock(b.header, b, signer.secretKey, GENESIS);
 }
 
 test("imports primary blocks, persists them, and resumes from disk", async () => {
@@ -56,7 +58,7 @@ test("refuses blocks that break each consensus rule, and stores none of them", a
     // slot beyond the winners list
     await rejects(c.chain.importBlock(resign({ ...good, header: { ...good.header, slot: 6 } })), "WRONG_PRODUCER");
     // signed by someone else
-    await rejects(c.chain.importBlock({ ...good, signature: sign(Domain.block, good.header, outsider.secretKey) }), "BAD_SIGNATURE");
+    await rejects(c.chain.importBlock({ ...good, signature: sign(chainDomains(GENESIS).block, good.header, outsider.secretKey) }), "BAD_SIGNATURE");
     // before its slot opens
     await rejects(c.chain.importBlock(resign({ ...good, header: { ...good.header, timestamp: good.header.timestamp - 1 } })), "TOO_EARLY");
     // hash does not match header
@@ -69,14 +71,14 @@ test("refuses blocks that break each consensus rule, and stores none of them", a
     // a nonce on a slot block (it would make the block hash free to grind)
     await rejects(c.chain.importBlock(resign({ ...good, header: { ...good.header, nonce: 1 } })), "BAD_POW");
     // attestations: not on this branch, bad signature, two from one EBID, too old
-    const onBranch = attest(keys[1]!, head.height, head.hash);
-    await rejects(c.chain.importBlock(await blockFor(c.chain, head, keys, 0, { attestations: [attest(keys[1]!, head.height, "cd".repeat(32))] })), "BAD_ATTESTATION");
+    const onBranch = await attestOn(c.chain, keys[1]!, head.height, head.hash);
+    await rejects(c.chain.importBlock(await blockFor(c.chain, head, keys, 0, { attestations: [await attestOn(c.chain, keys[1]!, head.height, "cd".repeat(32))] })), "BAD_ATTESTATION");
     await rejects(c.chain.importBlock(await blockFor(c.chain, head, keys, 0, { attestations: [{ ...onBranch, sig: onBranch.sig.replace(/^./, (x) => (x === "0" ? "1" : "0")) }] })), "BAD_ATTESTATION");
-    await rejects(c.chain.importBlock(await blockFor(c.chain, head, keys, 0, { attestations: [onBranch, attest(keys[1]!, head.height - 1, head.parent_hash)] })), "BAD_ATTESTATION");
-    await rejects(c.chain.importBlock(await blockFor(c.chain, head, keys, 0, { attestations: [attest(keys[1]!, head.height + 1, head.hash)] })), "BAD_ATTESTATION");
+    await rejects(c.chain.importBlock(await blockFor(c.chain, head, keys, 0, { attestations: [onBranch, await attestOn(c.chain, keys[1]!, head.height - 1, head.parent_hash)] })), "BAD_ATTESTATION");
+    await rejects(c.chain.importBlock(await blockFor(c.chain, head, keys, 0, { attestations: [await attestOn(c.chain, keys[1]!, head.height + 1, head.hash)] })), "BAD_ATTESTATION");
     // a transaction that does not verify (roots right, so the block is executed)
     const tx = { chain_id: "vision-test", from: keys[0]!.ebid, to: keys[1]!.ebid, amount: "1", fee: "1", nonce: 0, sig: "aa".repeat(64) };
-    const withTx = sealBlock(draftHeader({ parent: head, producer: good.header.producer, slot: 0, timestamp: good.header.timestamp, attestations: [], txs: [tx], stateRoot: head.state_root, validatorsRoot: c.chain.genesis.header.validators_root, randaoReveal: revealFor(c.chain, await c.chain.scheduleFor(head), keys.find((k) => k.ebid === good.header.producer)!) }), { txs: [tx], attestations: [] }, keys.find((k) => k.ebid === good.header.producer)!.secretKey);
+    const withTx = sealBlock(draftHeader({ parent: head, producer: good.header.producer, slot: 0, timestamp: good.header.timestamp, attestations: [], txs: [tx], stateRoot: head.state_root, validatorsRoot: c.chain.genesis.header.validators_root, finalityRoot: await finalityRootOn(c.chain, head), randaoReveal: revealFor(c.chain, await c.chain.scheduleFor(head), keys.find((k) => k.ebid === good.header.producer)!) }), { txs: [tx], attestations: [] }, keys.find((k) => k.ebid === good.header.producer)!.secretKey, GENESIS);
     await rejects(c.chain.importBlock(withTx), "BAD_TX");
 
     assert.equal(c.chain.head.hash, head.hash, "nothing invalid moved the head");
@@ -244,9 +246,10 @@ test("transfers and rewards move the state; a reorg undoes and redoes it; restar
     const producer = (await c.chain.scheduleFor(head)).winners[0]!;
     const replay = [sign1(0, "1")];
     const bad = sealBlock(
-      draftHeader({ parent: head, producer, slot: 0, timestamp: head.timestamp + 2000, attestations: [], txs: replay, stateRoot: head.state_root, validatorsRoot: c.chain.genesis.header.validators_root, randaoReveal: revealFor(c.chain, await c.chain.scheduleFor(head), keys.find((k) => k.ebid === producer)!) }),
+      draftHeader({ parent: head, producer, slot: 0, timestamp: head.timestamp + 2000, attestations: [], txs: replay, stateRoot: head.state_root, validatorsRoot: c.chain.genesis.header.validators_root, finalityRoot: await finalityRootOn(c.chain, head), randaoReveal: revealFor(c.chain, await c.chain.scheduleFor(head), keys.find((k) => k.ebid === producer)!) }),
       { txs: replay, attestations: [] },
       keys.find((k) => k.ebid === producer)!.secretKey,
+      c.chain.genesis.hash,
     );
     await assert.rejects(c.chain.importBlock(bad), (e) => e instanceof BlockError && e.code === "BAD_TX" && /NONCE_TOO_LOW/.test(e.message));
     // producer totals follow the canonical chain through both reorgs

@@ -2,9 +2,10 @@
 // timestamp, transfer order, which attestations it carries) changes who wins the next height. The
 // seed reads the parent's mix (which the block's fixed reveal moves), the pool reads no recent
 // block. Real LevelDB chains; the variants are scheduled as parents without being stored.
+import { genesisBlock } from "../../../src/chain/spec.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attest, blockFor, makeKeys, makeSpec, openTestChain, previewRoots, revealFor, type TestKey } from "../../helpers/fixtures.ts";
+import { attestOn, finalityRootOn, blockFor, makeKeys, makeSpec, openTestChain, previewRoots, revealFor, type TestKey } from "../../helpers/fixtures.ts";
 import { draftHeader, sealBlock } from "../../../src/producer/blockBuilder.ts";
 import { metaOf, type Chain } from "../../../src/chain/chain.ts";
 import { signTransfer } from "../../../src/chain/tx.ts";
@@ -44,7 +45,7 @@ async function variants(chain: Chain, parent: BlockMeta, count: number, fallback
   const state = await chain.stateAt(parent, payers.map((p) => p.ebid));
   const txs: Tx[] = payers.map((p) => signTransfer(p, { chain_id: spec.chain_id, to: keys[0]!.ebid, amount: "5", fee: "1", nonce: state.get(p.ebid)?.nonce ?? 0 }));
   const orders = permutations(txs);
-  const pool: Attestation[] = keys.map((k) => attest(k, parent.height, parent.hash));
+  const pool: Attestation[] = await Promise.all(keys.map((k) => attestOn(chain, k, parent.height, parent.hash)));
   const subsets = Array.from({ length: 1 << pool.length }, (_, m) => pool.filter((_, i) => m & (1 << i)));
   const roots = await previewRoots(chain, parent, producer.ebid, txs);
   const reveal = revealFor(chain, s, producer);
@@ -55,10 +56,10 @@ async function variants(chain: Chain, parent: BlockMeta, count: number, fallback
     const timestamp = opens + (Math.floor(i / (orders.length * subsets.length)) % spec.params.claim_timeout_ms);
     const header = draftHeader({
       parent, producer: producer.ebid, slot: fallback ? null : 0, timestamp, attestations, txs: order,
-      stateRoot: roots.stateRoot, validatorsRoot: roots.validatorsRoot, randaoReveal: reveal,
+      stateRoot: roots.stateRoot, validatorsRoot: roots.validatorsRoot, finalityRoot: await finalityRootOn(chain, parent, attestations), randaoReveal: reveal,
       difficulty: fallback ? 1 : 0, nonce: fallback ? i : 0,
     });
-    out.push({ hash: blockHash(header), header, signature: "", txs: order, attestations });
+    out.push({ hash: blockHash(header), header, signature: "", txs: order, attestations, slashings: [] });
   }
   return out;
 }
@@ -67,13 +68,13 @@ async function variants(chain: Chain, parent: BlockMeta, count: number, fallback
 async function extend(chain: Chain, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     const parent = chain.head;
-    const b = await blockFor(chain, parent, keys, 0, { attestations: keys.map((k) => attest(k, parent.height, parent.hash)) });
+    const b = await blockFor(chain, parent, keys, 0, { attestations: await Promise.all(keys.map((k) => attestOn(chain, k, parent.height, parent.hash))) });
     assert.equal((await chain.importBlock(b)).status, "imported");
   }
 }
 
 function signed(b: Block, key: TestKey): Block {
-  return sealBlock(b.header, b, key.secretKey);
+  return sealBlock(b.header, b, key.secretKey, genesisBlock(spec).hash);
 }
 
 test("grinding is gone: 10,000 variants of a block (timestamp, transfer order, attestations, nonce) give one winners(n+1), mid-epoch and at an epoch boundary", async () => {

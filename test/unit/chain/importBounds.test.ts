@@ -14,6 +14,7 @@ import { genesisBlock } from "../../../src/chain/spec.ts";
 import { BlockError } from "../../../src/chain/errors.ts";
 import type { BlockMeta, ChainWrite } from "../../../src/storage/records.ts";
 import type { Header } from "../../../src/consensus/types.ts";
+import { genesisFinality } from "../../../src/consensus/finality.ts";
 
 function mine(h: Header): Header {
   for (let nonce = 0; ; nonce++) {
@@ -35,12 +36,12 @@ test("equivocation evidence for k blocks by one producer at one height grows lin
       return write(writes);
     };
     const parent = c.chain.head;
-    const { stateRoot, validatorsRoot } = await previewRoots(c.chain, parent, keys[0]!.ebid, []);
+    const { stateRoot, validatorsRoot, finalityRoot } = await previewRoots(c.chain, parent, keys[0]!.ebid, []);
     const bytesAfter: number[] = [];
     const k = 80;
     for (let i = 0; i < k; i++) {
-      const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: parent.timestamp + 1000 + i, attestations: [], difficulty: 1, stateRoot, validatorsRoot }));
-      const out = await c.chain.importBlock(sealBlock(h, { attestations: [] }, keys[0]!.secretKey));
+      const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: parent.timestamp + 1000 + i, attestations: [], difficulty: 1, stateRoot, validatorsRoot, finalityRoot }));
+      const out = await c.chain.importBlock(sealBlock(h, { attestations: [] }, keys[0]!.secretKey, c.chain.genesis.hash));
       assert.equal(out.status, "imported");
       bytesAfter.push(evidenceBytes);
     }
@@ -81,7 +82,7 @@ test("the expected difficulty of a 20,000-block pow chain opened fresh is found 
       }
       prev = meta;
     }
-    writes.push({ kind: "head", hash: prev.hash }, { kind: "changes", hash: prev.hash, record: { producer: prev.producer, earned: "0", changes: [], validators: [] } });
+    writes.push({ kind: "head", hash: prev.hash }, { kind: "changes", hash: prev.hash, record: { producer: prev.producer, earned: "0", changes: [], validators: [] } }, { kind: "finality", hash: prev.hash, state: genesisFinality(genesis.hash) });
     await c.db.write(writes);
     await c.close();
 
@@ -129,10 +130,10 @@ test("the held set keeps at most its size and per-source share, preferring block
   const chain = await Chain.open({ spec, now: () => clock.now, maxHeldBlocks: 4, maxHeldPerSource: 2 }, { db, logger: silentLog });
   try {
     const parent = chain.head;
-    const { stateRoot, validatorsRoot } = await previewRoots(chain, parent, keys[0]!.ebid, []);
+    const { stateRoot, validatorsRoot, finalityRoot } = await previewRoots(chain, parent, keys[0]!.ebid, []);
     const due = (ms: number) => {
-      const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: clock.now + spec.params.max_future_drift_ms + ms, attestations: [], difficulty: 1, stateRoot, validatorsRoot }));
-      return sealBlock(h, { attestations: [] }, keys[0]!.secretKey);
+      const h = mine(draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: clock.now + spec.params.max_future_drift_ms + ms, attestations: [], difficulty: 1, stateRoot, validatorsRoot, finalityRoot }));
+      return sealBlock(h, { attestations: [] }, keys[0]!.secretKey, chain.genesis.hash);
     };
     const tooEarly = (e: unknown) => e instanceof BlockError && e.code === "TOO_EARLY";
     assert.equal((await chain.importBlock(due(3000), { source: "a" })).status, "held");
@@ -160,7 +161,7 @@ test("blocks waiting for import from peers are bounded: a flood of full blocks o
     const txs = transfers(spec, spec.params.max_block_txs);
     // Full blocks on unknown parents, offered without waiting: each would sit in the import queue.
     const n = Math.ceil((2 * MAX_QUEUED_BLOCK_ITEMS) / txs.length) + 2;
-    const flood = Array.from({ length: n }, () => junkOrphan(keys[0]!, txs, 5));
+    const flood = Array.from({ length: n }, () => junkOrphan(keys[0]!, txs, 5, c.chain.genesis.hash));
     const outcomes = await Promise.allSettled(flood.map((b, i) => c.chain.importBlock(b, { source: `peer:${i % 4}` })));
     const busy = outcomes.filter((o) => o.status === "rejected" && (o.reason as BlockError).code === "BUSY").length;
     const parked = outcomes.filter((o) => o.status === "fulfilled" && o.value.status === "unknown-parent").length;
@@ -168,7 +169,7 @@ test("blocks waiting for import from peers are bounded: a flood of full blocks o
     assert.ok(busy > 0, `${busy} of ${n} full blocks offered at once refused BUSY`);
     assert.ok(parked * txs.length <= MAX_QUEUED_BLOCK_ITEMS + txs.length, `${parked} full blocks were queued at once, past the budget of ${MAX_QUEUED_BLOCK_ITEMS} items`);
     // A range sync and the node's own blocks wait their turn whatever the queue holds.
-    const more = Array.from({ length: n }, () => junkOrphan(keys[0]!, txs, 5));
+    const more = Array.from({ length: n }, () => junkOrphan(keys[0]!, txs, 5, c.chain.genesis.hash));
     const sync = await Promise.allSettled([...flood, ...more].map((b) => c.chain.importBlock(b, { source: "peer:s", sync: true })));
     assert.equal(sync.filter((o) => o.status === "rejected").length, 0, "sync blocks are never refused BUSY");
     const own = await Promise.allSettled(more.map((b) => c.chain.importBlock(b)));

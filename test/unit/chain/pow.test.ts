@@ -28,17 +28,17 @@ test("expected difficulty follows the retarget rule along the chain; easier or u
       const parent = c.chain.head;
       const expected = await c.chain.expectedDifficultyFor(parent);
       assert.equal(expected, expectedDifficulty(parent.height + 1, (h) => ts[h]!, params), `height ${parent.height + 1}`);
-      const { stateRoot, validatorsRoot } = await previewRoots(c.chain, parent, keys[0]!.ebid, []);
-      const base = draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: parent.timestamp + gap, attestations: [], difficulty: expected, stateRoot, validatorsRoot });
+      const { stateRoot, validatorsRoot, finalityRoot } = await previewRoots(c.chain, parent, keys[0]!.ebid, []);
+      const base = draftHeader({ parent, producer: keys[0]!.ebid, slot: null, timestamp: parent.timestamp + gap, attestations: [], difficulty: expected, stateRoot, validatorsRoot, finalityRoot });
       if (expected > 1) {
         const easier = mine({ ...base, difficulty: expected - 1 });
-        await assert.rejects(c.chain.importBlock(sealBlock(easier, { attestations: [] }, keys[0]!.secretKey)), (e) => e instanceof BlockError && e.code === "BAD_DIFFICULTY");
+        await assert.rejects(c.chain.importBlock(sealBlock(easier, { attestations: [] }, keys[0]!.secretKey, c.chain.genesis.hash)), (e) => e instanceof BlockError && e.code === "BAD_DIFFICULTY");
       }
       const unmined = { ...base, nonce: 0 };
       if (!headerMeetsPow(unmined)) {
-        await assert.rejects(c.chain.importBlock(sealBlock(unmined, { attestations: [] }, keys[0]!.secretKey)), (e) => e instanceof BlockError && e.code === "BAD_POW");
+        await assert.rejects(c.chain.importBlock(sealBlock(unmined, { attestations: [] }, keys[0]!.secretKey, c.chain.genesis.hash)), (e) => e instanceof BlockError && e.code === "BAD_POW");
       }
-      const r = await c.chain.importBlock(sealBlock(mine(base), { attestations: [] }, keys[0]!.secretKey));
+      const r = await c.chain.importBlock(sealBlock(mine(base), { attestations: [] }, keys[0]!.secretKey, c.chain.genesis.hash));
       assert.equal(r.status, "imported");
       ts.push(parent.timestamp + gap);
     }
@@ -48,9 +48,9 @@ test("expected difficulty follows the retarget rule along the chain; easier or u
     assert.ok(BigInt(c.chain.head.total_weight) > 16n * BigInt(spacing.length));
     // a slot block is not a pow block
     const parent = c.chain.head;
-    const { stateRoot, validatorsRoot } = await previewRoots(c.chain, parent, keys[0]!.ebid, []);
-    const slotted = mine({ ...draftHeader({ parent, producer: keys[0]!.ebid, slot: 0, timestamp: parent.timestamp + 10, attestations: [], difficulty: 3, stateRoot, validatorsRoot }) });
-    await assert.rejects(c.chain.importBlock(sealBlock(slotted, { attestations: [] }, keys[0]!.secretKey)), (e) => e instanceof BlockError && e.code === "WRONG_PRODUCER");
+    const { stateRoot, validatorsRoot, finalityRoot } = await previewRoots(c.chain, parent, keys[0]!.ebid, []);
+    const slotted = mine({ ...draftHeader({ parent, producer: keys[0]!.ebid, slot: 0, timestamp: parent.timestamp + 10, attestations: [], difficulty: 3, stateRoot, validatorsRoot, finalityRoot }) });
+    await assert.rejects(c.chain.importBlock(sealBlock(slotted, { attestations: [] }, keys[0]!.secretKey, c.chain.genesis.hash)), (e) => e instanceof BlockError && e.code === "WRONG_PRODUCER");
   } finally {
     await c.destroy();
   }

@@ -47,7 +47,7 @@ test("a bond activates activation_delay_epochs after its epoch; unbond sets exit
     assert.equal(handedOut.get(k2.ebid), undefined, "a view handed out before the head moved keeps its records");
     assert.equal(handedOut.size, 2);
     const reg = await c.chain.registryAfter(c.chain.head);
-    assert.deepEqual(reg.get(k2.ebid), { ebid: k2.ebid, bls_pubkey: k2.blsPubkey, bond: 2500n, activation_epoch: 2, exit_epoch: null });
+    assert.deepEqual(reg.get(k2.ebid), { ebid: k2.ebid, bls_pubkey: k2.blsPubkey, bond: 2500n, activation_epoch: 2, exit_epoch: null, slashed: false });
     assert.equal(reg.size, 3);
     assert.equal(preview.validatorsRoot, validatorsRoot(reg.all()));
     assert.notEqual(preview.validatorsRoot, genesisRoot);
@@ -126,7 +126,7 @@ test("property: random bonds, unbonds and withdraws over a few keys, applied and
   const p = { ...makeSpec([], { params: { ...params, epoch_length: 1 } }).params };
   const rules = txRulesOf({ params: p, consensus: "proof-of-sync" });
   const opts = { chainId: CHAIN, blockReward: 50n, rules };
-  const genesis: ValidatorRecord[] = [{ ebid: k1.ebid, bls_pubkey: k1.blsPubkey, bond: 1000n, activation_epoch: 0, exit_epoch: null }];
+  const genesis: ValidatorRecord[] = [{ ebid: k1.ebid, bls_pubkey: k1.blsPubkey, bond: 1000n, activation_epoch: 0, exit_epoch: null, slashed: false }];
   const accounts = accountsFromAlloc(Object.fromEntries([producer, ...bonders.map((k) => k.ebid)].map((a) => [a, "10000"])));
   const tree = StateTree.from([...accounts].map(([a, acc]) => leafHash(accountItemHash(a, acc))));
   const registry = HeadRegistry.from(genesis);

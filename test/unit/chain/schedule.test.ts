@@ -2,7 +2,7 @@
 // from the records after the parent and the liveness window of the epoch, over real LevelDB chains.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain, type TestKey } from "../../helpers/fixtures.ts";
+import { attestOn, blockFor, extend, makeKeys, makeSpec, openTestChain, type TestKey } from "../../helpers/fixtures.ts";
 import { bondTx, exitTx } from "../../helpers/validatorTxs.ts";
 import type { Tx } from "../../../src/consensus/types.ts";
 import { epochSalt, pickWinnerWithRerolls } from "../../../src/consensus/selection.ts";
@@ -12,7 +12,7 @@ import { toHex } from "../../../src/consensus/encoding.ts";
 
 const keys = makeKeys(4);
 
-test("the seed is seedFromMix(parent.mix, n, salt); the pool is poolForEpoch over the records and the liveness window", async () => {
+test("the seed is seedFromMix(parent.mix, n, salt); the pool is poolForEpoch over the records, the liveness window and the finality floor", async () => {
   const spec = makeSpec(keys, { params: { block_time_ms: 2000, epoch_length: 3, pool_window: 4 } });
   const c = await openTestChain(spec);
   try {
@@ -33,7 +33,9 @@ test("the seed is seedFromMix(parent.mix, n, salt); the pool is poolForEpoch ove
         for (const a of b.attestations) live.add(a.ebid);
       }
       const records = (await c.chain.registryAfter(parent)).all();
-      const pool = poolForEpoch(e, records, live);
+      // Nothing is justified without attestations: the finality floor is the genesis validators.
+      assert.equal((await c.chain.finalityOf(parent.hash))!.finalized.height, 0);
+      const pool = poolForEpoch(e, records, live, new Set(spec.validators.map((v) => v.ebid)));
       assert.deepEqual(s.pool, pool, `pool at ${n}`);
       assert.deepEqual(s.winners, pickWinnerWithRerolls(s.seed, pool, spec.params.backup_slots));
       assert.equal(s.epoch, e);
@@ -64,29 +66,37 @@ test("the next height's winners do not depend on the parent block's hash: two bl
   }
 });
 
-test("leaving the pool: a genesis validator that stops producing and attesting leaves it once the liveness window no longer holds its blocks", async () => {
+test("leaving the pool: a genesis validator that stops producing and attesting leaves it once neither the liveness window nor the finality floor holds its blocks", async () => {
   const L = 3;
   const W = 4;
   const spec = makeSpec(keys, { params: { block_time_ms: 2000, epoch_length: L, pool_window: W } });
   const c = await openTestChain(spec);
   const silent = keys[3]!;
-  const lastSeen = 5; // it attests in every block up to 5, then falls silent
+  const lastSeen = 5; // it attests in every block up to 5, then falls silent; the other three attest throughout
   try {
     let leftAt: number | undefined;
-    for (let n = 1; n <= 20; n++) {
+    let floorPassedAt: number | undefined;
+    for (let n = 1; n <= 40; n++) {
       const parent = c.chain.head;
       const s = await c.chain.scheduleFor(parent);
       if (leftAt === undefined && !s.pool.includes(silent.ebid)) leftAt = s.epoch;
       if (leftAt !== undefined) assert.ok(!s.pool.includes(silent.ebid), `it stays out (height ${n})`);
+      // the finality floor of this epoch: the anchor's finalized height f; it holds heights f - W .. f
+      const anchor = (await c.chain.getCanonicalMeta(Math.max(0, (s.epoch - 1) * L - 1)))!;
+      const f = (await c.chain.finalityOf(anchor.hash))!.finalized.height;
+      if (floorPassedAt === undefined && f > 0 && f - W > lastSeen) floorPassedAt = s.epoch;
       // after lastSeen it never produces: the first slot held by someone else produces
       const slot = n <= lastSeen ? 0 : s.winners.findIndex((w) => w !== silent.ebid);
-      const attestations = n <= lastSeen ? [attest(silent, n - 1, parent.hash)] : [];
+      const voters = n === 1 ? [] : n <= lastSeen ? keys : keys.slice(0, 3);
+      const attestations = await Promise.all(voters.map((k) => attestOn(c.chain, k, n - 1, parent.hash)));
       const b = await blockFor(c.chain, parent, keys, slot, { attestations });
       assert.equal((await c.chain.importBlock(b)).status, "imported");
     }
+    assert.ok(floorPassedAt !== undefined, "finality moved past its last trace");
     // The rule: out from the first epoch e >= 2 whose window [max(1, (e-1)L - W), (e-1)L - 1] starts
-    // above its last trace: e - 1 > (lastSeen + W) / L.
-    assert.equal(leftAt, Math.floor((lastSeen + W) / L) + 2);
+    // above its last trace (e - 1 > (lastSeen + W) / L) and whose anchor's finalized checkpoint f
+    // has f - W above it too.
+    assert.equal(leftAt, Math.max(Math.floor((lastSeen + W) / L) + 2, floorPassedAt));
     // a producer of the window stays
     const last = await c.chain.scheduleFor(c.chain.head);
     const w = livenessWindow(last.epoch, L, W);

@@ -2,7 +2,7 @@
 // block execution on a real LevelDB chain, the block's bond cap, and the mempool.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { blockFor, makeKeys, makeSpec, openTestChain, revealFor, type TestKey } from "../../helpers/fixtures.ts";
+import { blockFor, finalityRootOn, makeKeys, makeSpec, openTestChain, revealFor, type TestKey } from "../../helpers/fixtures.ts";
 import { bondTx, exitTx } from "../../helpers/validatorTxs.ts";
 import { Domain, sign } from "../../../src/consensus/signatures.ts";
 import { txSchema } from "../../../src/consensus/wire.ts";
@@ -125,7 +125,7 @@ test(`a block with ${MAX_BONDS_PER_BLOCK + 1} bonds is BAD_TX; ${MAX_BONDS_PER_B
     const parent = c.chain.head;
     const schedule = await c.chain.scheduleFor(parent);
     const producer = keys.find((k) => k.ebid === schedule.winners[0])!;
-    const block = buildBlock({ parent, producer: producer.ebid, slot: 0, timestamp: parent.timestamp + 2000, attestations: [], txs: bonds, stateRoot: parent.state_root, validatorsRoot: EMPTY_ROOT, randaoReveal: revealFor(c.chain, schedule, producer) }, producer.secretKey);
+    const block = buildBlock({ parent, producer: producer.ebid, slot: 0, timestamp: parent.timestamp + 2000, attestations: [], txs: bonds, stateRoot: parent.state_root, validatorsRoot: EMPTY_ROOT, finalityRoot: await finalityRootOn(c.chain, parent), randaoReveal: revealFor(c.chain, schedule, producer) }, producer.secretKey, c.chain.genesis.hash);
     c.clock.now = block.header.timestamp;
     await assert.rejects(c.chain.importBlock(block), (e: unknown) => e instanceof BlockError && e.code === "BAD_TX" && e.message.includes("TOO_MANY_BONDS"));
     const ok = await c.chain.previewState(parent, producer.ebid, bonds.slice(0, MAX_BONDS_PER_BLOCK));

@@ -1,8 +1,9 @@
 // Block validity v2 (docs/protocol.md §6.4): the RANDAO reveal and mix, attestations only from
 // active validators, fallback blocks only from active validators when any exists. Real LevelDB chains.
+import { genesisBlock } from "../../../src/chain/spec.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain, previewRoots, revealFor, testKey, type TestKey } from "../../helpers/fixtures.ts";
+import { attestOn, blockFor, extend, makeKeys, makeSpec, openTestChain, previewRoots, revealFor, testKey, type TestKey } from "../../helpers/fixtures.ts";
 import { BlockError } from "../../../src/chain/errors.ts";
 import { draftHeader, sealBlock } from "../../../src/producer/blockBuilder.ts";
 import { blsSignHex } from "../../../src/consensus/bls.ts";
@@ -22,19 +23,19 @@ async function rejects(p: Promise<unknown>, code: string, what: string) {
 }
 
 function resign(b: Block, header: Header, signer: TestKey): Block {
-  return sealBlock(header, b, signer.secretKey);
+  return sealBlock(header, b, signer.secretKey, genesisBlock(spec).hash);
 }
 
 /** A fallback block (slot null, mined) by `key` on `parent`, as soon as the fallback opens. */
 async function fallbackBlock(chain: Chain, parent: BlockMeta, key: TestKey, reveal?: string): Promise<Block> {
   const s = await chain.scheduleFor(parent);
-  const { stateRoot, validatorsRoot } = await previewRoots(chain, parent, key.ebid, []);
+  const { stateRoot, validatorsRoot, finalityRoot } = await previewRoots(chain, parent, key.ebid, []);
   let h = draftHeader({
     parent, producer: key.ebid, slot: null, timestamp: slotOpensAt(parent.timestamp, s.winners.length, chain.spec.params), attestations: [],
-    difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, randaoReveal: reveal ?? revealFor(chain, s, key),
+    difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, finalityRoot, randaoReveal: reveal ?? revealFor(chain, s, key),
   });
   while (!headerMeetsPow(h)) h = { ...h, nonce: h.nonce + 1 };
-  return sealBlock(h, { attestations: [] }, key.secretKey);
+  return sealBlock(h, { attestations: [] }, key.secretKey, chain.genesis.hash);
 }
 
 test("reveal and mix: each wrong reveal or mix is refused with its code, and the good block imports", async () => {
@@ -107,11 +108,11 @@ test("sybil: attestations from 200 fresh unbonded keys, validly signed, are refu
     const before = await c.chain.scheduleFor(parent);
     const sybils = Array.from({ length: 200 }, () => testKey(randomBytes(32)));
     for (const group of [sybils.slice(0, 100), sybils.slice(100)]) {
-      const attestations = group.map((k) => attest(k, parent.height, parent.hash));
+      const attestations = await Promise.all(group.map((k) => attestOn(c.chain, k, parent.height, parent.hash)));
       await rejects(c.chain.importBlock(await blockFor(c.chain, parent, keys, 0, { attestations })), "BAD_ATTESTATION", "unbonded attesters");
     }
     // one bad attester among validators' attestations spoils the block too
-    const mixed = [attest(keys[1]!, parent.height, parent.hash), attest(sybils[0]!, parent.height, parent.hash)];
+    const mixed = [await attestOn(c.chain, keys[1]!, parent.height, parent.hash), await attestOn(c.chain, sybils[0]!, parent.height, parent.hash)];
     await rejects(c.chain.importBlock(await blockFor(c.chain, parent, keys, 0, { attestations: mixed })), "BAD_ATTESTATION", "one unbonded attester");
     assert.equal(c.chain.head.hash, parent.hash);
     // the chain grows on; no sybil ever enters any pool
@@ -130,10 +131,10 @@ test("a block whose parent is unknown is checked for version and the shapes of m
   try {
     const key = keys[0]!;
     const orphan = (over: Partial<Header>): Block => {
-      const header = { ...draftHeader({ parent: { hash: randomBytes(32).toString("hex"), height: 7, mix: randomBytes(32).toString("hex") }, producer: key.ebid, slot: 0, timestamp: c.clock.now, attestations: [], stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32) }), ...over } as Header;
-      return sealBlock(header, { attestations: [] }, key.secretKey);
+      const header = { ...draftHeader({ parent: { hash: randomBytes(32).toString("hex"), height: 7, mix: randomBytes(32).toString("hex") }, producer: key.ebid, slot: 0, timestamp: c.clock.now, attestations: [], stateRoot: "00".repeat(32), validatorsRoot: "00".repeat(32), finalityRoot: "00".repeat(32) }), ...over } as Header;
+      return sealBlock(header, { attestations: [] }, key.secretKey, c.chain.genesis.hash);
     };
-    await rejects(c.chain.importBlock(orphan({ version: 1 as unknown as 2 })), "MALFORMED", "a version 1 header");
+    await rejects(c.chain.importBlock(orphan({ version: 2 as unknown as 3 })), "MALFORMED", "a version 2 header");
     await rejects(c.chain.importBlock(orphan({ randao_reveal: "ab".repeat(40) })), "BAD_REVEAL", "a reveal of the wrong length");
     await rejects(c.chain.importBlock(orphan({ mix: "XY".repeat(32) })), "BAD_MIX", "a mix that is not hex");
     assert.equal((await c.chain.importBlock(orphan({ randao_reveal: "ab".repeat(96) }))).status, "unknown-parent", "a well-formed reveal is parked (its BLS verify needs the registry)");

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { mkdirSync, writeFileSync, statSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync, statSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { BIN, runCli } from "../../helpers/nodeProcess.ts";
 import { tempDir } from "../../helpers/fixtures.ts";
@@ -101,6 +101,30 @@ test("bad flags, a bad chain spec and a bad key file exit 1 with a message namin
     const c2 = runCli(["start", "--data-dir", join(t.dir, "d3"), "--chain", good, "--p2p-port", "0", "--api-port", "0", "--config", config]);
     assert.equal(c2.status, 1);
     assert.match(c2.stderr, /admin_token/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a corrupt slashing protection record stops the start with one line naming it; db reset-protection moves it aside and the next start writes a new one", () => {
+  const t = tempDir();
+  try {
+    const good = join(t.dir, "good.json");
+    writeFileSync(good, JSON.stringify({ chain_id: "x", genesis_timestamp: 1, consensus: "proof-of-sync" }));
+    const dir = join(t.dir, "d");
+    mkdirSync(dir);
+    const record = join(dir, "slashing-protection.json");
+    writeFileSync(record, '{"ebid": "ab');
+    const r = runCli(["start", "--data-dir", dir, "--chain", good, "--p2p-port", "0", "--api-port", "0"]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /slashing protection record .*slashing-protection\.json is unreadable: .*db reset-protection/);
+    assert.equal(readFileSync(record, "utf8"), '{"ebid": "ab', "left as it was");
+    const reset = runCli(["db", "reset-protection", "--data-dir", dir]);
+    assert.equal(reset.status, 0, reset.stderr);
+    assert.match(reset.stdout, /moved slashing-protection\.json to .*slashing-protection\.json\.reset-\d+/);
+    assert.equal(readdirSync(dir).filter((f) => f.startsWith("slashing-protection.json.reset-")).length, 1);
+    assert.match(runCli(["db", "reset-protection", "--data-dir", dir]).stdout, /nothing to reset/);
   } finally {
     t.cleanup();
   }

@@ -5,20 +5,22 @@ import { loadVector } from "../../helpers/vectors.ts";
 import {
   blockHash, calculateJitter, epochSalt, expectedDifficulty, fromHex, hashJson, headerMeetsPow, jcs,
   merkleRootOfHashes, merkleRootOfItems, pickWinnerWithRerolls, powHash, reroll, sealHash,
-  sign, toHex, u64, verify, clearVerifyCache, ebidOf, Domain, defaultChainParams, omit, H, utf8, concatBytes,
+  sign, toHex, u64, verify, clearVerifyCache, ebidOf, Domain, defaultChainParams, omit, H, utf8, concatBytes, chainDomains, signingMessage,
 } from "../../../src/consensus/index.ts";
 import { genesisBlock, genesisCommitment, normalizeChainSpec } from "../../../src/chain/spec.ts";
-import { livenessWindow, poolForEpoch, validatorItemHash, validatorsRoot, type ValidatorRecord } from "../../../src/consensus/validators.ts";
+import { finalityFloorWindow, isActive, livenessWindow, poolForEpoch, validatorItemHash, validatorsRoot, type ValidatorRecord } from "../../../src/consensus/validators.ts";
 import { StateTree, leafHash } from "../../../src/chain/stateTree.ts";
 import { StateView, accountItemHash, accountsFromAlloc, type AccountChange, type StateBase } from "../../../src/chain/state.ts";
 import { executeBlock } from "../../../src/chain/execute.ts";
 import { HeadRegistry } from "../../../src/chain/registry.ts";
 import { checkTxPop, signBond, signExit, txHash } from "../../../src/chain/tx.ts";
-import { txSchema } from "../../../src/consensus/wire.ts";
+import { blockSchema, txSchema } from "../../../src/consensus/wire.ts";
+import { slashingItemHash, slashingsRoot, verifySlashing, votesConflict, type Vote } from "../../../src/consensus/slashing.ts";
 import { BlockError } from "../../../src/chain/errors.ts";
 import { blsPublicKeyHex, blsSecretKeyFromIkm, blsSignHex, blsVerify } from "../../../src/consensus/bls.ts";
 import { genesisMix, nextMix, popMessage, revealMessage, seedFromMix } from "../../../src/consensus/randao.ts";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
+import { applyFinality, finalityRoot, genesisFinality, type FinalityState } from "../../../src/consensus/finality.ts";
 
 test("jcs.json: canonical bytes and their SHA-256", () => {
   const v = loadVector("jcs.json");
@@ -67,14 +69,20 @@ test("signatures.json: keys, tx, attestation and hello_ack signatures", () => {
   assert.equal(toHex(hashJson(tx)), v.tx.leaf_hash);
   assert.equal(toHex(merkleRootOfItems([tx])), toHex(merkleRootOfHashes([fromHex(v.tx.leaf_hash)])));
   const at = v.attestation.signed;
-  assert.equal(sign(Domain.attest, at, keys.get(at.ebid)!), at.sig);
-  assert.ok(verify(Domain.attest, at, at.sig, at.ebid));
+  const chain = chainDomains(v.genesis_hash);
+  // vision-attest-v3 binds the chain: utf8(domain) || genesis (32 bytes) || H(JCS(obj without sig))
+  assert.equal(toHex(signingMessage(chain.attest, at)), v.attestation.signing_input);
+  assert.equal(v.attestation.signing_input, toHex(concatBytes(utf8("vision-attest-v3"), fromHex(v.genesis_hash), hashJson(omit(at, "sig")))));
+  assert.equal(sign(chain.attest, at, keys.get(at.ebid)!), at.sig);
+  assert.ok(verify(chain.attest, at, at.sig, at.ebid));
+  assert.equal(verify(chainDomains("cd".repeat(32)).attest, at, at.sig, at.ebid), false, "another chain's attestation");
   assert.equal(toHex(hashJson(at)), v.attestation.leaf_hash);
   const hello = v.hello_ack.object;
   assert.equal(sign(Domain.hello, hello, keys.get(hello.ebid)!), v.hello_ack.sig);
   assert.ok(verify(Domain.hello, hello, v.hello_ack.sig, hello.ebid));
   // the same signature under another domain or key is refused
-  assert.equal(verify(Domain.block, hello, v.hello_ack.sig, hello.ebid), false);
+  assert.equal(verify(Domain.tx, hello, v.hello_ack.sig, hello.ebid), false);
+  assert.equal(verify(chain.block, hello, v.hello_ack.sig, hello.ebid), false);
   assert.equal(verify(Domain.hello, hello, v.hello_ack.sig, hello.peer_ebid), false);
 });
 
@@ -89,16 +97,59 @@ test("block.json: seal, pow and block hashes, roots and signature", () => {
   assert.equal(blockHash(b.header), b.hash);
   assert.equal(toHex(merkleRootOfItems(b.txs)), b.header.tx_root);
   assert.equal(toHex(merkleRootOfItems(b.attestations)), b.header.attestations_root);
-  assert.ok(verify(Domain.block, b.header, b.signature, b.header.producer));
+  const chain = chainDomains(v.genesis_hash);
+  assert.equal(b.header.parent_hash, v.genesis_hash, "a block at height 1: its parent is genesis");
+  assert.equal(toHex(signingMessage(chain.block, b.header)), v.signing_input);
+  assert.ok(verify(chain.block, b.header, b.signature, b.header.producer));
+  assert.equal(verify(chainDomains("cd".repeat(32)).block, b.header, b.signature, b.header.producer), false, "another chain's block");
   // the block's nonce is the first that meets difficulty 2
   const seal = sealHash(b.header);
   for (let n = 0; n < b.header.nonce; n++) assert.ok(!toHex(powHash(seal, n)).startsWith("00"));
-  // a version 2 header: no reveal on a pow block
-  assert.equal(b.header.version, 2);
+  // a version 3 header (16 fields): no reveal on a pow block, the empty list's slashings_root
+  assert.equal(b.header.version, 3);
+  assert.equal(Object.keys(b.header).length, 16);
   assert.equal(b.header.randao_reveal, "");
+  assert.equal(toHex(merkleRootOfItems(b.slashings)), b.header.slashings_root);
+  for (const a of b.attestations) assert.ok(verify(chain.attest, a, a.sig, a.ebid), "a vision-attest-v3 attestation");
 });
 
-test("pool.json: validator item hashes, validators_root, liveness windows, live sets and pool(e)", () => {
+test("block.json slashing_block: a block with one double-vote item parses, its hashes and roots, signatures and the item's evidence", () => {
+  const all = loadVector("block.json");
+  const v = all.slashing_block;
+  const chain = chainDomains(all.genesis_hash);
+  const b = blockSchema.parse(v.block);
+  assert.equal(blockHash(b.header), b.hash);
+  assert.equal(toHex(slashingItemHash(b.slashings[0]!)), v.item_hash);
+  assert.equal(slashingsRoot(b.slashings), b.header.slashings_root);
+  assert.equal(toHex(merkleRootOfItems(b.slashings)), b.header.slashings_root);
+  assert.equal(toHex(signingMessage(chain.block, b.header)), v.signing_input);
+  assert.ok(verify(chain.block, b.header, b.signature, b.header.producer));
+  const item = b.slashings[0]!;
+  assert.equal(item.kind, "votes");
+  const [x, y] = [item.a as Vote, item.b as Vote];
+  const check = verifySlashing(item, chain);
+  assert.ok(check.ok && check.offender === x.ebid, "the item is evidence against its signer");
+  assert.equal(verifySlashing(item, chainDomains("cd".repeat(32))).ok, false, "no evidence on another chain");
+  assert.equal(votesConflict(x, y), "double vote");
+});
+
+test("finality.json: each step's finality state, its JCS text and finality_root from F(0)", () => {
+  const v = loadVector("finality.json");
+  for (const c of v.cases) {
+    let f: FinalityState = genesisFinality(c.genesis_hash);
+    assert.deepEqual(f, c.genesis.state);
+    assert.equal(finalityRoot(f), c.genesis.root);
+    for (const [i, s] of c.steps.entries()) {
+      f = applyFinality(f, s.votes, { interval: c.interval, height: s.height, activeAt: () => c.validators, slashed: new Set(s.slashed ?? []) });
+      assert.deepEqual(f, s.state, `${c.name}: step ${i} (${s.note})`);
+      assert.equal(jcs(f), s.jcs);
+      assert.equal(finalityRoot(f), s.root);
+      assert.equal(toHex(hashJson(s.state)), s.root);
+    }
+  }
+});
+
+test("pool.json: validator item hashes, validators_root, liveness windows, live sets, finality floors and pool(e)", () => {
   const v = loadVector("pool.json");
   const records: ValidatorRecord[] = v.records.map((r: { bond: string }) => ({ ...r, bond: BigInt(r.bond) }));
   for (const r of records) assert.equal(toHex(validatorItemHash(r)), v.item_hashes[r.ebid]);
@@ -111,7 +162,12 @@ test("pool.json: validator item hashes, validators_root, liveness windows, live 
     const live = new Set<string>();
     for (let h = w.from; h <= w.to; h++) for (const x of v.named_per_height[h] ?? []) live.add(x);
     assert.deepEqual([...live].sort(), c.live, `epoch ${c.epoch}`);
-    assert.deepEqual(poolForEpoch(c.epoch, records, live), c.pool, `epoch ${c.epoch}`);
+    // The finality floor: named up to the anchor's finalized height, or the genesis validators at 0.
+    const fw = finalityFloorWindow(c.finalized, v.pool_window);
+    const floor = new Set<string>(c.finalized === 0 ? records.filter((r) => isActive(r, 0)).map((r) => r.ebid) : []);
+    for (let h = fw.from; h <= fw.to; h++) for (const x of v.named_per_height[h] ?? []) floor.add(x);
+    assert.deepEqual([...floor].sort(), c.floor, `epoch ${c.epoch} floor`);
+    assert.deepEqual(poolForEpoch(c.epoch, records, live, floor), c.pool, `epoch ${c.epoch}`);
   }
 });
 
@@ -194,13 +250,14 @@ test("the verified-signature cache never turns a bad signature good", () => {
   assert.ok(verify(Domain.tx, tx, tx.sig, tx.from)); // now cached
   assert.ok(verify(Domain.tx, tx, tx.sig, tx.from));
   assert.equal(verify(Domain.tx, { ...tx, amount: "1001" }, tx.sig, tx.from), false, "other message, same signature");
-  assert.equal(verify(Domain.attest, tx, tx.sig, tx.from), false, "other domain");
+  assert.equal(verify(Domain.hello, tx, tx.sig, tx.from), false, "other domain");
+  assert.equal(verify(chainDomains(v.genesis_hash).attest, tx, tx.sig, tx.from), false, "a chain-bound domain");
   assert.equal(verify(Domain.tx, tx, tx.sig, v.keys[1].ebid), false, "other signer");
   clearVerifyCache();
   assert.ok(verify(Domain.tx, tx, tx.sig, tx.from));
 });
 
-test("validators.json: item hashes and validators_root of 0, 1 and 3 records, one exiting", () => {
+test("validators.json: item hashes and validators_root of 0, 1 and 3 records, one exiting, then one slashed", () => {
   const v = loadVector("validators.json");
   for (const c of v.cases) {
     const records: ValidatorRecord[] = c.records.map((r: any) => ({ ...r, bond: BigInt(r.bond) }));

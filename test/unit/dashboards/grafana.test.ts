@@ -88,3 +88,10 @@ test("grafana: the selector check itself finds unscoped metrics", () => {
     [["vision_peers", true]],
   );
 });
+
+test("grafana: the finality lag (tip - finalized checkpoint) and slashings have panels", () => {
+  const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+  assert.ok(exprs.some((e) => /vision_chain_height\{[^}]*\} - vision_finalized_height\{/.test(e)), "finality lag");
+  assert.ok(exprs.some((e) => e.includes("vision_justified_height{")), "justified checkpoint");
+  assert.ok(exprs.some((e) => e.includes("vision_slashings_total{")), "slashings");
+});

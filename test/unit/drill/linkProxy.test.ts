@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, connect, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
-import { LinkProxy } from "../../../src/drill/linkProxy.ts";
+import { LinkProxy, ProxyMesh } from "../../../src/drill/linkProxy.ts";
 
 function echoServer(): Promise<{ port: number; close: () => void }> {
   const sockets = new Set<Socket>();
@@ -76,5 +76,23 @@ test("link proxy forwards, cuts (dropping open connections) and heals", async ()
   } finally {
     await proxy.close();
     echo.close();
+  }
+});
+
+test("a proxy mesh splits its nodes into two groups: between() is every link across, in both directions, and nothing inside a group", async () => {
+  const mesh = new ProxyMesh();
+  const nodes = ["a1", "a2", "b1", "b2", "b3"].map((name, i) => ({ name, p2pPort: 40_000 + i }));
+  await mesh.listen(nodes);
+  try {
+    const across = mesh.between(nodes.slice(0, 2), nodes.slice(2));
+    assert.equal(across.length, 2 * 2 * 3);
+    assert.equal(new Set(across).size, across.length);
+    const inside = new Set([...mesh.between(nodes.slice(0, 1), nodes.slice(1, 2)), ...mesh.between(nodes.slice(2, 3), nodes.slice(3))]);
+    assert.ok(across.every((p) => !inside.has(p)));
+    // every link of b1 to or from side a is across; its links to b2, b3 are not
+    const b1 = new Set(mesh.links(nodes[2]!));
+    assert.equal(across.filter((p) => b1.has(p)).length, 4);
+  } finally {
+    await mesh.close();
   }
 });

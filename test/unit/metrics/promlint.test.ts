@@ -9,6 +9,7 @@ function metrics() {
   return createMetrics({
     height: () => 7, poolSize: () => 3, mySlot: () => 1, peers: () => 2, mempoolSize: () => 4,
     sync: () => ({ syncing: false, target_height: 7, imported: 5 }), powHashes: () => 1000, eligible: () => true,
+    finality: () => ({ finalized: 0, justified: 4 }),
   });
 }
 

@@ -23,8 +23,8 @@ test("a validator's attestations for 200 made-up blocks at one height: the pool 
     const to = await lone.join();
     const relayed = () => to.lines.filter((l) => l.includes('"type":"attestation"')).length;
     await waitFor(() => node.attestations.isActive(keys[1]!.ebid, 0) === true, 3000, "active set known");
-    for (let i = 0; i < 200; i++) from.ws.send(JSON.stringify({ type: "attestation", attestation: attest(keys[1]!, 0, randomBytes(32).toString("hex")) }) + "\n");
-    const honest = attest(keys[2]!, 0, genesis);
+    for (let i = 0; i < 200; i++) from.ws.send(JSON.stringify({ type: "attestation", attestation: attest(keys[1]!, 0, randomBytes(32).toString("hex"), genesis) }) + "\n");
+    const honest = attest(keys[2]!, 0, genesis, genesis);
     from.ws.send(JSON.stringify({ type: "attestation", attestation: honest }) + "\n");
     await waitFor(() => to.lines.some((l) => l.includes(honest.ebid)), 3000, "the other validator's attestation relayed");
     await sleep(200);

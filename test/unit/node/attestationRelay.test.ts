@@ -17,7 +17,7 @@ test("an attestation already carried by an imported block is not relayed; a new 
   // Block 1 on disk; block 2, which carries an attestation of block 1, comes later by gossip.
   const c = await openTestChain(spec, dir.dir);
   const [b1] = await extend(c.chain, keys, 1);
-  const known = attest(keys[1]!, 1, b1!.hash);
+  const known = attest(keys[1]!, 1, b1!.hash, c.chain.genesis.hash);
   const scratch = await openTestChain(spec);
   await scratch.chain.importBlock(b1!);
   const b2 = await blockFor(scratch.chain, scratch.chain.head, keys, 0, { attestations: [known] });
@@ -42,7 +42,7 @@ test("an attestation already carried by an imported block is not relayed; a new 
     from.ws.send(JSON.stringify({ type: "block", block: b2 }) + "\n");
     await waitFor(() => node.chain.head.height === 2, 3000, "block 2 imported");
     from.ws.send(JSON.stringify({ type: "attestation", attestation: known }) + "\n");
-    const fresh = attest(keys[2]!, 2, b2.hash);
+    const fresh = attest(keys[2]!, 2, b2.hash, c.chain.genesis.hash);
     from.ws.send(JSON.stringify({ type: "attestation", attestation: fresh }) + "\n");
     await waitFor(() => relayed().some((a) => a.ebid === fresh.ebid), 3000, "the new attestation relayed");
     from.ws.send(JSON.stringify({ type: "attestation", attestation: fresh }) + "\n");
@@ -60,7 +60,7 @@ test("after a restart, an attestation the branch's recent blocks already carry i
   const dir = tempDir();
   const c = await openTestChain(spec, dir.dir);
   const [b1] = await extend(c.chain, keys, 1);
-  const known = attest(keys[1]!, 1, b1!.hash);
+  const known = attest(keys[1]!, 1, b1!.hash, c.chain.genesis.hash);
   await c.chain.importBlock(await blockFor(c.chain, c.chain.head, keys, 0, { attestations: [known] }));
   await c.close();
   const node = await VisionNode.init(
@@ -68,7 +68,7 @@ test("after a restart, an attestation the branch's recent blocks already carry i
     silentLog,
   );
   try {
-    const fresh = attest(keys[2]!, 1, b1!.hash);
+    const fresh = attest(keys[2]!, 1, b1!.hash, c.chain.genesis.hash);
     node.attestations.add(known); // heard again by gossip after the restart
     node.attestations.add(fresh);
     const { buildTemplate } = await import("../../../src/producer/template.ts");

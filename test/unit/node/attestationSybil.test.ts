@@ -25,12 +25,12 @@ test("attestations from 200 unbonded keys are refused on import (before the sign
     const from = await lone.join();
     const to = await lone.join();
     const relayed = () => to.lines.filter((l) => l.includes('"type":"attestation"')).map((l) => (JSON.parse(l) as { attestation: { ebid: string } }).attestation.ebid);
-    const sybils = Array.from({ length: 200 }, () => attest(freshKey(), 0, genesis));
+    const sybils = Array.from({ length: 200 }, () => attest(freshKey(), 0, genesis, genesis));
     for (const a of sybils) from.ws.send(JSON.stringify({ type: "attestation", attestation: a }) + "\n");
     // A forged one from an unbonded key: had its signature been checked, that would be a strike.
-    const forged = { ...attest(freshKey(), 0, genesis), sig: "00".repeat(64) };
+    const forged = { ...attest(freshKey(), 0, genesis, genesis), sig: "00".repeat(64) };
     from.ws.send(JSON.stringify({ type: "attestation", attestation: forged }) + "\n");
-    const validator = attest(keys[1]!, 0, genesis);
+    const validator = attest(keys[1]!, 0, genesis, genesis);
     from.ws.send(JSON.stringify({ type: "attestation", attestation: validator }) + "\n");
     await waitFor(() => relayed().includes(validator.ebid), 3000, "the validator's attestation relayed");
     await sleep(200);

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { VisionNode } from "../../../src/node/node.ts";
-import { blockFor, extend, makeKeys, makeSpec, revealFor, silentLog, tempDir } from "../../helpers/fixtures.ts";
+import { blockFor, extend, finalityRootOn, makeKeys, makeSpec, revealFor, silentLog, tempDir } from "../../helpers/fixtures.ts";
 import { Domain, sign } from "../../../src/consensus/signatures.ts";
 import { BlockError } from "../../../src/chain/errors.ts";
 import { draftHeader, sealBlock } from "../../../src/producer/blockBuilder.ts";
@@ -78,8 +78,8 @@ test("a forged transfer with a stale nonce is refused for its nonce, in the memp
     const head = node.chain.head;
     const producer = (await node.chain.scheduleFor(head)).winners[0]!;
     const key = keys.find((k) => k.ebid === producer)!;
-    const header = draftHeader({ parent: head, producer, slot: 0, timestamp: head.timestamp + 2000, attestations: [], txs: [forged], stateRoot: head.state_root, validatorsRoot: node.chain.genesis.header.validators_root, randaoReveal: revealFor(node.chain, await node.chain.scheduleFor(head), key) });
-    const block = sealBlock(header, { txs: [forged], attestations: [] }, key.secretKey);
+    const header = draftHeader({ parent: head, producer, slot: 0, timestamp: head.timestamp + 2000, attestations: [], txs: [forged], stateRoot: head.state_root, validatorsRoot: node.chain.genesis.header.validators_root, finalityRoot: await finalityRootOn(node.chain, head), randaoReveal: revealFor(node.chain, await node.chain.scheduleFor(head), key) });
+    const block = sealBlock(header, { txs: [forged], attestations: [] }, key.secretKey, node.chain.genesis.hash);
     await assert.rejects(node.chain.importBlock(block), (e) => e instanceof BlockError && e.code === "BAD_TX" && /NONCE_TOO_HIGH/.test(e.message));
   } finally {
     await node.close();

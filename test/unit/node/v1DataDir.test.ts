@@ -13,7 +13,7 @@ import { GENESIS_TS, makeKeys, makeSpec, silentLog, tempDir } from "../../helper
 import { runCli } from "../../helpers/nodeProcess.ts";
 
 const spec = makeSpec(makeKeys(3));
-const V1_LINE = "data dir holds a protocol version 1 chain (vision-node 0.2.x); this node runs protocol version 2: use another --data-dir or remove it";
+const V1_LINE = "data dir holds a protocol version 1 chain (vision-node 0.2.x); this node runs protocol version 3: use another --data-dir or remove it";
 
 /** Writes what a 0.2.x node writes on first start: its genesis block (an 11-field header, version 1), meta, head. */
 async function writeV1DataDir(dir: string): Promise<string> {

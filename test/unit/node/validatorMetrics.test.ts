@@ -25,3 +25,21 @@ test("vision_validators_active and _live come from the chain; vision_randao_reve
     dir.cleanup();
   }
 });
+
+test("vision_slashing_protection_refusals_total counts the node's record's refusals by kind, from 0", async () => {
+  const dir = tempDir();
+  const node = await VisionNode.init({ dataDir: dir.dir, spec: makeSpec(makeKeys(3)), p2p: { host: "127.0.0.1", port: 0, peers: [] }, apiHost: "127.0.0.1", apiPort: 0, produce: false, mine: false }, silentLog);
+  try {
+    const count = (text: string, kind: string) => Number(new RegExp(`^vision_slashing_protection_refusals_total\\{kind="${kind}"\\} (\\S+)$`, "m").exec(text)?.[1]);
+    let text = await node.metrics.registry.metrics();
+    assert.deepEqual([count(text, "block"), count(text, "vote")], [0, 0]);
+    assert.equal(node.protection.signBlock(2, () => "b2"), "b2");
+    assert.equal(node.protection.signBlock(2, () => "again"), undefined);
+    assert.equal(node.protection.signBlock(1, () => "lower"), undefined);
+    text = await node.metrics.registry.metrics();
+    assert.deepEqual([count(text, "block"), count(text, "vote")], [2, 0]);
+  } finally {
+    await node.close();
+    dir.cleanup();
+  }
+});

@@ -225,18 +225,18 @@ test("P2P options are checked: each bad value is a P2POptionsError naming the op
   assert.equal(resolveP2POptions({ maxPeers: undefined }).maxPeers, defaultP2POptions.maxPeers);
 });
 
-test("protocol version 2: our hello says version 2; a version 1 hello is refused, naming the version, over a real socket", async () => {
+test("protocol version 3: our hello says version 3; a version 2 hello is refused, naming the version, over a real socket", async () => {
   const a = manager(keys[0]!);
   await a.start();
   try {
     const c = await rawClient(`ws://127.0.0.1:${a.port}`);
-    c.ws.send(JSON.stringify(hello(keys[1]!, { version: 1 })) + "\n");
+    c.ws.send(JSON.stringify(hello(keys[1]!, { version: 2 })) + "\n");
     const closed = await c.closed;
-    assert.equal(closed.reason, "protocol version 1 not supported");
+    assert.equal(closed.reason, "protocol version 2 not supported");
     const ours = JSON.parse(c.lines.find((l) => l.includes('"hello"'))!) as Record<string, unknown>;
-    assert.equal(ours.version, 2);
+    assert.equal(ours.version, 3);
     assert.equal(a.readyPeers().length, 0);
-    // A version 2 hello from the same key completes the handshake.
+    // A version 3 hello from the same key completes the handshake.
     await handshakeClient(`ws://127.0.0.1:${a.port}`, keys[1]!, "c1", GENESIS, keys[0]!.ebid);
     await waitFor(() => a.readyPeers()[0], 2000, "version 2 peer ready");
   } finally {

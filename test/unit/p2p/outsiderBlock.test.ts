@@ -18,13 +18,13 @@ async function fallbackOnGenesis(node: VisionNode, key: TestKey): Promise<Block>
   const chain = node.chain;
   const parent = chain.head;
   const s = await chain.scheduleFor(parent);
-  const { stateRoot, validatorsRoot } = await previewRoots(chain, parent, key.ebid, []);
+  const { stateRoot, validatorsRoot, finalityRoot } = await previewRoots(chain, parent, key.ebid, []);
   let h = draftHeader({
     parent, producer: key.ebid, slot: null, timestamp: slotOpensAt(parent.timestamp, s.winners.length, chain.spec.params), attestations: [],
-    difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, randaoReveal: revealFor(chain, s, key),
+    difficulty: chain.spec.params.fallback_difficulty, stateRoot, validatorsRoot, finalityRoot, randaoReveal: revealFor(chain, s, key),
   });
   while (!headerMeetsPow(h)) h = { ...h, nonce: h.nonce + 1 };
-  return sealBlock(h, { attestations: [] }, key.secretKey);
+  return sealBlock(h, { attestations: [] }, key.secretKey, chain.genesis.hash);
 }
 
 async function withNode(spec: ChainSpec, run: (node: VisionNode) => Promise<void>): Promise<void> {

@@ -15,6 +15,8 @@ import type { MinerPool, MineResult } from "../../../src/producer/pow/minerPool.
 import type { Block } from "../../../src/consensus/types.ts";
 import type { BlockMeta } from "../../../src/storage/records.ts";
 import { GENESIS_TS, makeKeys, makeSpec, openTestChain, silentLog } from "../../helpers/fixtures.ts";
+import { join } from "node:path";
+import { SlashingProtection, type RefusalKind } from "../../../src/node/slashingProtection.ts";
 
 const [me, rival] = makeKeys(2) as [ReturnType<typeof makeKeys>[number], ReturnType<typeof makeKeys>[number]];
 const spec = makeSpec([], { consensus: "pow", params: { genesis_difficulty: 2 } });
@@ -49,16 +51,21 @@ async function rivalBlock(c: Awaited<ReturnType<typeof openTestChain>>, parent: 
   const t = await buildTemplate({ chain: c.chain, attestations: new AttestationPool(), mempool: new Mempool(), log: silentLog }, parent, {
     producer: rival.ebid, slot: null, timestamp: parent.timestamp + 5, difficulty,
   });
-  return sealBlock({ ...t.header, nonce: firstNonce(sealHash(t.header), difficulty) }, t, rival.secretKey);
+  return sealBlock({ ...t.header, nonce: firstNonce(sealHash(t.header), difficulty) }, t, rival.secretKey, c.chain.genesis.hash);
 }
 
-function minerOn(c: Awaited<ReturnType<typeof openTestChain>>, pool: ReturnType<typeof fakePool>, networkHeight = () => -1) {
+function minerOn(
+  c: Awaited<ReturnType<typeof openTestChain>>,
+  pool: ReturnType<typeof fakePool>,
+  networkHeight = () => -1,
+  protection = SlashingProtection.open(join(c.dir, "protection"), me.ebid),
+) {
   const sent: Block[] = [];
   const miner = new Miner(
     { ebid: me.ebid, secretKey: me.secretKey, delayMs: () => 0, minDifficulty: () => 0, now: () => c.clock.now, tickMs: 5 },
     {
       chain: c.chain, attestations: new AttestationPool(), mempool: new Mempool(), log: silentLog,
-      pool: pool as unknown as MinerPool, canMine: () => true, networkHeight, broadcast: (b) => (sent.push(b), { sent: 1, skipped: 0 }),
+      pool: pool as unknown as MinerPool, canMine: () => true, networkHeight, broadcast: (b) => (sent.push(b), { sent: 1, skipped: 0 }), protection,
     },
   );
   return { miner, sent };
@@ -227,7 +234,7 @@ test("fallback (Proof-of-Sync): with an active validator, only an active validat
 });
 
 test("mayMineFallback: an active validator may; a pending, exited or unknown key may not while another is active; anyone when none is active", () => {
-  const rec = (ebid: string, activation_epoch: number, exit_epoch: number | null): ValidatorRecord => ({ ebid, bls_pubkey: "", bond: 1000n, activation_epoch, exit_epoch });
+  const rec = (ebid: string, activation_epoch: number, exit_epoch: number | null): ValidatorRecord => ({ ebid, bls_pubkey: "", bond: 1000n, activation_epoch, exit_epoch, slashed: false });
   const reg = (...rs: ValidatorRecord[]): RegistryReader => ({ get: (e) => rs.find((r) => r.ebid === e), all: () => rs, size: rs.length });
   const r = reg(rec("a", 0, null), rec("p", 5, null), rec("x", 0, 3));
   assert.equal(mayMineFallback(r, "a", 4), true, "active");
@@ -238,4 +245,35 @@ test("mayMineFallback: an active validator may; a pending, exited or unknown key
   assert.equal(mayMineFallback(r, "stranger", 4), false);
   assert.equal(mayMineFallback(reg(rec("p", 5, null), rec("x", 0, 3)), "stranger", 4), true, "no validator active at epoch 4: the bootstrap");
   assert.equal(mayMineFallback(reg(), "stranger", 0), true, "no validators at all");
+});
+
+test("slashing protection on a pow chain: no job on a height this key signed, and a seal refused when the height was signed while the job ran", async () => {
+  const c = await openTestChain(spec);
+  try {
+    c.clock.now = GENESIS_TS + 1000;
+    const refusals: RefusalKind[] = [];
+    const protection = SlashingProtection.open(join(c.dir, "protection"), me.ebid, { onRefusal: (k) => refusals.push(k) });
+    protection.observeBlock(1); // its block at height 1, from before a restore of an old data dir copy
+    const idle = minerOn(c, fakePool(), () => -1, protection);
+    await idle.miner.tick(new AbortController().signal);
+    assert.deepEqual(idle.miner.recentJobs(), [], "no PoW spent on a block it may not sign");
+    assert.equal(c.chain.head.height, 0);
+    // the record rises while the job runs (its own block at 2 seen in a sync): the seal is refused
+    await c.chain.importBlock(await rivalBlock(c, c.chain.head, 2));
+    const racing = minerOn(c, fakePool(async () => void protection.observeBlock(2)), () => -1, protection);
+    await racing.miner.tick(new AbortController().signal);
+    assert.deepEqual(racing.miner.recentJobs().map((j) => [j.height, j.outcome]), [[2, "failed"]]);
+    assert.match(racing.miner.recentJobs()[0]!.error ?? "", /slashing protection refused a block at height 2/);
+    assert.deepEqual(racing.sent, []);
+    assert.deepEqual(refusals, ["block"]);
+    // above the record: mined and recorded
+    c.clock.now += 1000;
+    const ok = minerOn(c, fakePool(), () => -1, protection);
+    await c.chain.importBlock(await rivalBlock(c, c.chain.head, 2));
+    await ok.miner.tick(new AbortController().signal);
+    assert.equal(ok.sent.length, 1);
+    assert.equal(protection.record.max_block_height, ok.sent[0]!.header.height);
+  } finally {
+    await c.destroy();
+  }
 });

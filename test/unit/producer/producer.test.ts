@@ -7,12 +7,19 @@ import { AttestationPool } from "../../../src/chain/attestationPool.ts";
 import { Mempool } from "../../../src/chain/mempool.ts";
 import { calculateJitter, proposeAt, slotOpensAt } from "../../../src/consensus/index.ts";
 import type { Block } from "../../../src/consensus/types.ts";
-import { attest, blockFor, extend, makeKeys, makeSpec, openTestChain, silentLog, type TestKey } from "../../helpers/fixtures.ts";
+import { attestOn, blockFor, extend, makeKeys, makeSpec, openTestChain, silentLog, type TestKey } from "../../helpers/fixtures.ts";
+import { join } from "node:path";
+import { SlashingProtection, type RefusalKind } from "../../../src/node/slashingProtection.ts";
 
 const keys = makeKeys(3);
 const spec = makeSpec(keys);
 
-function producerFor(c: Awaited<ReturnType<typeof openTestChain>>, key: TestKey, onSleep?: () => Promise<void>) {
+/** The real slashing protection record of `key`, in its own folder of the chain's temp dir. */
+function protectionFor(c: Awaited<ReturnType<typeof openTestChain>>, key: TestKey, onRefusal?: (k: RefusalKind) => void): SlashingProtection {
+  return SlashingProtection.open(join(c.dir, `protection-${key.ebid.slice(0, 8)}`), key.ebid, { onRefusal });
+}
+
+function producerFor(c: Awaited<ReturnType<typeof openTestChain>>, key: TestKey, onSleep?: () => Promise<void>, protection = protectionFor(c, key)) {
   const sent: Block[] = [];
   const claims = new ClaimReceipts();
   const attestations = new AttestationPool();
@@ -28,7 +35,7 @@ function producerFor(c: Awaited<ReturnType<typeof openTestChain>>, key: TestKey,
         await onSleep?.();
       },
     },
-    { chain: c.chain, attestations, mempool, claims, isEligible: () => true, broadcast: (b) => (sent.push(b), { sent: 2, skipped: 0 }), log: silentLog },
+    { chain: c.chain, attestations, mempool, claims, isEligible: () => true, broadcast: (b) => (sent.push(b), { sent: 2, skipped: 0 }), protection, log: silentLog },
   );
   return { producer, sent, claims, attestations, mempool };
 }
@@ -43,8 +50,8 @@ test("the primary waits for T(0) + its jitter, then produces a valid block with 
     const schedule = await c.chain.scheduleFor(parent);
     const primary = keys.find((k) => k.ebid === schedule.winners[0])!;
     const { producer, sent, claims, attestations } = producerFor(c, primary);
-    attestations.add(attest(keys[1]!, parent.height, parent.hash));
-    attestations.add(attest(keys[2]!, parent.height - 1, parent.parent_hash));
+    attestations.add(await attestOn(c.chain, keys[1]!, parent.height, parent.hash));
+    attestations.add(await attestOn(c.chain, keys[2]!, parent.height - 1, parent.parent_hash));
     await producer.tick(new AbortController().signal);
     assert.equal(sent.length, 1);
     const b = sent[0]!;
@@ -117,10 +124,40 @@ test("an ineligible node and a node outside the winners never produce", async ()
     assert.equal(sent.length, 0);
     const ineligible = new Producer(
       { ebid: keys[0]!.ebid, secretKey: keys[0]!.secretKey, now: () => c.clock.now, sleep: async () => undefined },
-      { chain: c.chain, attestations: new AttestationPool(), mempool: new Mempool(), claims: new ClaimReceipts(), isEligible: () => false, broadcast: () => ({ sent: 0, skipped: 0 }), log: silentLog },
+      { chain: c.chain, attestations: new AttestationPool(), mempool: new Mempool(), claims: new ClaimReceipts(), isEligible: () => false, broadcast: () => ({ sent: 0, skipped: 0 }), protection: protectionFor(c, keys[0]!), log: silentLog },
     );
     await ineligible.tick(new AbortController().signal);
     assert.equal(c.chain.head.height, 0);
+  } finally {
+    await c.destroy();
+  }
+});
+
+test("slashing protection: a producer whose record holds its slot's height (signed before a restart, or seen on the chain) signs nothing there", async () => {
+  const c = await openTestChain(spec);
+  try {
+    await extend(c.chain, keys, 2);
+    const parent = c.chain.head;
+    c.clock.now = parent.timestamp;
+    c.chain.headSeenAt = c.clock.now;
+    const schedule = await c.chain.scheduleFor(parent);
+    const me = keys.find((k) => k.ebid === schedule.winners[0])!;
+    const refusals: RefusalKind[] = [];
+    const protection = protectionFor(c, me, (k) => refusals.push(k));
+    protection.observeBlock(parent.height + 1); // its own block at this height, from before a restore
+    const { producer, sent, claims } = producerFor(c, me, undefined, protection);
+    await producer.tick(new AbortController().signal);
+    assert.equal(sent.length, 0, "no second block at a height this key signed");
+    assert.equal(c.chain.head.hash, parent.hash);
+    assert.deepEqual(refusals, ["block"]);
+    assert.equal(claims.records(1)[0]!.outcome, "failed");
+    assert.match(claims.records(1)[0]!.error ?? "", /slashing protection refused/);
+    // the same slot with a record below the height: signed, and recorded before it left the producer
+    const fresh = SlashingProtection.open(join(c.dir, "fresh"), me.ebid);
+    const again = producerFor(c, me, undefined, fresh);
+    await again.producer.tick(new AbortController().signal);
+    assert.equal(again.sent.length, 1);
+    assert.equal(fresh.record.max_block_height, parent.height + 1);
   } finally {
     await c.destroy();
   }

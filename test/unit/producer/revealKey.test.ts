@@ -27,7 +27,7 @@ test("a template for a validator whose BLS key is not its record's is refused wi
     let refused: unknown;
     try {
       const t = await buildTemplate(m, parent, fields, other);
-      await c.chain.importBlock(sealBlock(t.header, t, key.secretKey));
+      await c.chain.importBlock(sealBlock(t.header, t, key.secretKey, c.chain.genesis.hash));
     } catch (e) {
       refused = e;
     }
@@ -35,7 +35,7 @@ test("a template for a validator whose BLS key is not its record's is refused wi
     assert.match(refused.message, new RegExp(blsPublicKeyHex(other).slice(0, 16)));
     assert.match(refused.message, new RegExp(key.blsPubkey.slice(0, 16)));
     const t = await buildTemplate(m, parent, fields, key.blsSecretKey);
-    assert.equal((await c.chain.importBlock(sealBlock(t.header, t, key.secretKey))).status, "imported");
+    assert.equal((await c.chain.importBlock(sealBlock(t.header, t, key.secretKey, c.chain.genesis.hash))).status, "imported");
   } finally {
     await c.destroy();
   }

@@ -1,5 +1,6 @@
-// Header v2 (docs/protocol.md §2.3, §3.2): 14 fields, version 2, validators_root, mix and
-// randao_reveal; genesis commits to the genesis validators and starts the mix from spec_hash.
+// The header (docs/protocol.md §2.3, §3.2): 16 fields, version 3; version 2's validators_root, mix
+// and randao_reveal, version 3's finality_root and slashings_root; genesis commits to the genesis
+// validators, starts the mix from spec_hash and carries a zero finality_root.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { makeKeys, makeSpec, openTestChain } from "../../helpers/fixtures.ts";
@@ -11,15 +12,17 @@ import { EMPTY_ROOT } from "../../../src/chain/spec.ts";
 
 const keys = makeKeys(3);
 
-test("the genesis header is version 2 with validators_root, mix and an empty reveal", () => {
+test("the genesis header is version 3 with validators_root, mix, an empty reveal, a zero finality_root and the empty slashings_root", () => {
   const spec = makeSpec(keys);
   const g = genesisBlock(spec);
   const h = g.header as unknown as Record<string, unknown>;
-  assert.equal(Object.keys(h).length, 14);
-  assert.equal(h.version, 2);
+  assert.equal(Object.keys(h).length, 16);
+  assert.equal(h.version, 3);
+  assert.equal(h.finality_root, "0".repeat(64));
+  assert.equal(h.slashings_root, EMPTY_ROOT);
   assert.equal(h.randao_reveal, "");
   assert.equal(h.mix, genesisMix(g.header.parent_hash));
-  const records = spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null }));
+  const records = spec.validators.map((v) => ({ ebid: v.ebid, bls_pubkey: v.bls_pubkey, bond: BigInt(v.bond), activation_epoch: 0, exit_epoch: null, slashed: false }));
   assert.equal(h.validators_root, validatorsRoot(records));
   assert.notEqual(h.validators_root, EMPTY_ROOT);
   // no validators: the empty root
@@ -28,10 +31,12 @@ test("the genesis header is version 2 with validators_root, mix and an empty rev
   assert.notEqual(genesisBlock(makeSpec(keys.slice(1))).hash, g.hash);
 });
 
-test("the header schema takes exactly the 14 fields of version 2", () => {
+test("the header schema takes exactly the 16 fields of version 3", () => {
   const g = genesisBlock(makeSpec(keys)).header as unknown as Record<string, unknown>;
   assert.equal(headerSchema.safeParse(g).success, true);
-  assert.equal(headerSchema.safeParse({ ...g, version: 1 }).success, false);
+  assert.equal(headerSchema.safeParse({ ...g, version: 2 }).success, false);
+  const { finality_root: _f, slashings_root: _s, ...v2 } = g;
+  assert.equal(headerSchema.safeParse({ ...v2, version: 2 }).success, false, "a version 2 header");
   const { mix: _m, ...noMix } = g;
   assert.equal(headerSchema.safeParse(noMix).success, false);
   assert.equal(headerSchema.safeParse({ ...g, randao_reveal: "ab".repeat(96) }).success, true);

@@ -1,0 +1,53 @@
+// The node feeds its evidence pool (docs/protocol.md §6.5, node policy) through the real node on
+// LevelDB and real P2P: two conflicting FFG votes of one validator gossiped by a raw peer make a
+// `votes` item; two blocks by one producer at one height stored by the chain make a `blocks` item
+// (the chain's equivocation event); both are offered to the producer while the offender is
+// slashable. A block that executes an item counts in vision_slashings_total when it becomes the head.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { attest, blockFor, extend, makeKeys, makeSpec } from "../../helpers/fixtures.ts";
+import { waitFor } from "../../helpers/net.ts";
+import { loneNode } from "../../helpers/loneNode.ts";
+import { fakeHash } from "../../helpers/slashing.ts";
+
+const keys = makeKeys(3);
+const spec = makeSpec(keys, { params: { checkpoint_interval: 8 } });
+const I = spec.params.checkpoint_interval;
+
+test("gossiped conflicting votes and stored equivocating blocks become evidence; the next block executes it and the metric counts it", async () => {
+  const lone = await loneNode(spec);
+  const { node, genesis } = lone;
+  try {
+    await extend(node.chain, keys, I); // head at the first checkpoint, height I
+    const head = node.chain.head;
+    // the voter is not the next height's primary, who will equivocate (one item per offender)
+    const primary = (await node.chain.scheduleFor(head)).winners[0];
+    const voter = keys.find((k) => k.ebid !== primary)!;
+    const from = await lone.join();
+    const g = { height: 0, hash: genesis };
+    const one = attest(voter, head.height, head.hash, { source: g, target: { height: I, hash: head.hash } }, genesis);
+    const two = attest(voter, head.height, fakeHash(7), { source: g, target: { height: I, hash: fakeHash(7) } }, genesis); // another checkpoint at height I: a double vote
+    for (const a of [one, two]) from.ws.send(JSON.stringify({ type: "attestation", attestation: a }) + "\n");
+    await waitFor(() => node.evidence.size === 1, 3000, "the double vote held as evidence");
+
+    // two blocks by one producer at one height (slot 0 twice, two timestamps)
+    const parent = node.chain.head;
+    const a = await blockFor(node.chain, parent, keys, 0);
+    const b = await blockFor(node.chain, parent, keys, 0, { timestamp: a.header.timestamp + 1 });
+    for (const x of [a, b]) assert.equal((await node.chain.importBlock(x)).status, "imported");
+    await waitFor(() => node.evidence.size === 2, 3000, "the equivocation held as evidence");
+
+    const registry = await node.chain.registryAfter(node.chain.head);
+    const items = node.evidence.pending(registry);
+    assert.deepEqual(items.map((i) => i.kind).sort(), ["blocks", "votes"]);
+    const next = await blockFor(node.chain, node.chain.head, keys, 0, { slashings: items });
+    assert.equal((await node.chain.importBlock(next)).status, "imported");
+    assert.equal(node.chain.head.hash, next.hash);
+    await waitFor(async () => (await node.metrics.slashingsTotal.get()).values[0]?.value === 2, 3000, "vision_slashings_total counts the head's two items");
+    // kept (a reorg may drop the block) but no longer offered: both offenders are slashed at the head
+    assert.deepEqual(node.evidence.pending(await node.chain.registryAfter(node.chain.head)), []);
+    from.ws.terminate();
+  } finally {
+    await lone.close();
+  }
+});
