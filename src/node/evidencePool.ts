@@ -67,13 +67,15 @@ export class EvidencePool {
    * on and, when `registry` is given, whose record there is slashable (so keys without a bond, such
    * as a bootstrap chain's fallback miners, cannot crowd real evidence out); when full, the oldest
    * offender's item makes room. Returns whether it was kept.
+   * @param verified the item passed block validation already (docs/protocol.md §6.4: a slashing item
+   *   of an imported block, checked under this chain's domains), so its signatures are not checked again
    */
-  add(item: SlashingItem, registry?: RegistryReader): boolean {
-    if (registry && !slashable(registry, slashingOffender(item))) return false;
-    const check = verifySlashing(item, this.domains);
-    if (!check.ok || this.items.has(check.offender)) return false;
+  add(item: SlashingItem, registry?: RegistryReader, verified = false): boolean {
+    const offender = slashingOffender(item);
+    if (this.items.has(offender) || (registry && !slashable(registry, offender))) return false;
+    if (!verified && !verifySlashing(item, this.domains).ok) return false;
     if (this.items.size >= this.maxItems) this.items.delete(this.items.keys().next().value!);
-    this.items.set(check.offender, item);
+    this.items.set(offender, item);
     return true;
   }
 

@@ -229,12 +229,20 @@ export class VisionNode {
         if (e.reorgDepth === 0 && e.head.height === from) return countSlashings(e.head.hash);
         void chain.branchHashes(e.head, from).then((hashes) => { for (const h of hashes.values()) countSlashings(h); }, () => undefined);
       });
-      const countSlashings = (hash: string) => void chain.getBlock(hash).then((b) => b?.slashings.length && metrics.slashingsTotal.inc(b.slashings.length), () => undefined);
-      chain.on("imported", (_meta, block, seconds) => {
+      // The item counts of recently imported blocks ("imported" comes before its "head"), so a block
+      // joining the canonical chain is read back only when it was imported long ago (a deep reorg).
+      const slashingCounts = new LRUCache<string, number>({ max: 4096 });
+      const countSlashings = (hash: string) => {
+        const n = slashingCounts.get(hash);
+        if (n !== undefined) return void (n > 0 && metrics.slashingsTotal.inc(n));
+        void chain.getBlock(hash).then((b) => b?.slashings.length && metrics.slashingsTotal.inc(b.slashings.length), () => undefined);
+      };
+      chain.on("imported", (meta, block, seconds) => {
+        slashingCounts.set(meta.hash, block.slashings.length);
         attestations.noteBlock(block); // what its branch carries is not selected again there
         for (const a of block.attestations) evidence.noteVote(a);
-        // items carried by blocks from elsewhere too: should a reorg drop the block, they go in again
-        for (const item of block.slashings) evidence.add(item);
+        // items carried by blocks from elsewhere too (validated on import): should a reorg drop the block, they go in again
+        for (const item of block.slashings) evidence.add(item, undefined, true);
         metrics.blockImportSeconds.observe(seconds);
         metrics.blocksImportedTotal.inc();
       });
