@@ -141,15 +141,8 @@ export function parseStateAtPage(data: unknown): StateAtPage {
   return r.data as unknown as StateAtPage;
 }
 
-/** The pages of one peer's reply, joined. */
-export interface CheckpointState {
-  checkpoint: Checkpoint;
-  window_from: number;
-  total_weight: string;
-  blocks: StateAtBlock[];
-  accounts: StoredHeadAccountRow[];
-  validators: StoredValidatorRecord[];
-}
+/** The pages of one peer's reply, joined: a page's fields without its cursor. */
+export type CheckpointState = Omit<StateAtPage, "next_cursor">;
 
 /** A checkpoint state that verified: what `checkpointBaseWrites` writes. */
 export interface VerifiedCheckpoint extends CheckpointState {

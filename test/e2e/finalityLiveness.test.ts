@@ -31,6 +31,15 @@ async function net(nodes: number, extra: Parameters<typeof drillNet>[2] = {}): P
   return drillNet({ nodes, blockTimeMs: 500, param: PARAMS, keep: false, json: false, logLevel: "info" }, print, extra);
 }
 
+/** One last sample of the drill's finality watch: finalized blocks agreed on every node at every sample. */
+async function finalizedAgreed(d: DrillNet): Promise<void> {
+  await d.finality.sample(d.net.nodes);
+  const fin = d.finality.summary();
+  print(`finality watch: ${JSON.stringify(fin)}`);
+  assert.equal(fin.agree, true, fin.conflicts.join("; "));
+  assert.ok(fin.samples > 10 && fin.lag_median !== null);
+}
+
 /**
  * Polls `nodes` every 250 ms until `done(heads)` holds; `check(heads)` runs at every poll (it throws
  * to fail). @returns the heads that satisfied `done`
@@ -101,11 +110,7 @@ test("4 validators: one down, finality goes on; two down, blocks go on and final
     print(`resumed: finalized ${maxOf(resumed, (x) => x.finalized.height)} ${blocks} blocks after all four were in sync at ${syncedAt}`);
     assert.ok(blocks <= 6 * I, `finality resumed ${blocks} blocks after the validators were back in sync (bound ${6 * I})`);
 
-    await d.finality.sample(n.nodes);
-    const fin = d.finality.summary();
-    print(`finality watch: ${JSON.stringify(fin)}`);
-    assert.equal(fin.agree, true, fin.conflicts.join("; "));
-    assert.ok(fin.samples > 10 && fin.lag_median !== null);
+    await finalizedAgreed(d);
   } finally {
     await d.close();
     console.log(log.join("\n"));
@@ -146,11 +151,7 @@ test("7 validators split 4/3: neither side finalizes; after the heal they conver
     const resumed = await watch(n.nodes, 120_000, "finality past the split on every node", (h) => minOf(h, (x) => x.finalized.height) > bound);
     print(`healed: one head after ${converged} ms; every node finalized past ${bound} (now ${minOf(resumed, (x) => x.finalized.height)})`);
 
-    await d.finality.sample(n.nodes);
-    const fin = d.finality.summary();
-    print(`finality watch: ${JSON.stringify(fin)}`);
-    assert.equal(fin.agree, true, fin.conflicts.join("; "));
-    assert.ok(fin.samples > 10 && fin.lag_median !== null);
+    await finalizedAgreed(d);
   } finally {
     await d.close();
     await mesh.close();
