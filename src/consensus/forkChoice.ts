@@ -31,3 +31,19 @@ export function compareTips(a: ForkChoiceTip, b: ForkChoiceTip): number {
   if (a.hash === b.hash) return 0;
   return a.hash < b.hash ? -1 : 1;
 }
+
+/**
+ * Whether a block at `height` on a Proof-of-Sync chain can no longer lose its height to a sibling
+ * by fork choice alone: the attester's rule for a new FFG target (docs/protocol.md §5, node policy).
+ * A sibling weighs at most 2 by itself (slot 0), and on equal weight the lower height wins, so the
+ * branch from the block up to the head must weigh more than 2: the block is slot 0 (a second slot-0
+ * block at that height is its own producer's equivocation, slashable), or it has descendants that
+ * bring its branch to at least 3 (a backup's block with a slot-0 child, or two more backups'). A
+ * block that a late primary can still displace is not voted for yet: a vote for it would be spent
+ * (one vote per target height, §6.6) and its interval lost to finality.
+ * @param blockSlot the block's slot (null for a fallback block)
+ * @param branchWeight total weight of the head minus that of the block's parent (the block included)
+ */
+export function outweighsSiblings(blockSlot: number | null, branchWeight: bigint): boolean {
+  return blockSlot === 0 || branchWeight > 2n;
+}

@@ -42,6 +42,7 @@ import { EvidencePool } from "./evidencePool.ts";
 import { checkpointIntervalOf, SlashingProtection } from "./slashingProtection.ts";
 import { buildInfo } from "../version.ts";
 import { checkpointHeight, voteSource, type Checkpoint } from "../consensus/finality.ts";
+import { outweighsSiblings } from "../consensus/forkChoice.ts";
 import { countedHeights } from "../consensus/eligibility.ts";
 import { activeAt, epochAt } from "../consensus/validators.ts";
 import type { BlockMeta } from "../storage/records.ts";
@@ -689,7 +690,9 @@ export class VisionNode {
    * checkpoint of the head's interval on its branch, source = the greatest justified checkpoint of
    * F(head) below it (genesis for both in interval 0); the first vote for a target keeps its
    * source: when the protection record's vote is for this target, its source (another checkpoint
-   * at that height gives undefined). Whether it may be signed is the record's (`signVote`).
+   * at that height gives undefined); a new target only once its block has no sibling that fork choice
+   * could prefer (`outweighsSiblings`: slot 0, or descendants weighing its branch past 2), else undefined.
+   * Whether it may be signed is the record's (`signVote`).
    */
   private async ffgVoteFor(head: BlockMeta): Promise<{ source: Checkpoint; target: Checkpoint } | undefined> {
     const I = this.chain.spec.params.checkpoint_interval;
@@ -700,6 +703,13 @@ export class VisionNode {
     const recorded = this.protection.record.target;
     if (recorded && recorded.target_height === th && th > 0) {
       return recorded.target_hash === targetHash ? { source: { height: recorded.source_height, hash: recorded.source_hash }, target } : undefined;
+    }
+    // A new target only once no sibling can take its height by fork choice alone (a backup's
+    // checkpoint block waits for a child): a vote for a displaced block is spent.
+    if (th > this.chain.finalizedCheckpoint.height) {
+      const cp = th === head.height ? head : await this.chain.getMeta(targetHash);
+      const parent = cp && (await this.chain.getMeta(cp.parent_hash));
+      if (!cp || (parent && !outweighsSiblings(cp.slot, BigInt(head.total_weight) - BigInt(parent.total_weight)))) return undefined;
     }
     let source: Checkpoint | undefined;
     if (th === 0) source = target;
