@@ -70,6 +70,6 @@ export interface ApiModules {
   blsPubkey?: string;
   /** ms since the epoch when the node started */
   startedAt: number;
-  /** the node's slashing protection (docs/protocol.md §6.6): whether votes are armed, and whether another running instance of its key was seen */
-  protection?: { readonly armed: boolean; readonly doppelganger: boolean };
+  /** the node's slashing protection (docs/protocol.md §6.6): whether votes are armed (or the head height they arm at), and whether another running instance of its key was seen */
+  protection?: { readonly armed: boolean; readonly armsAt: number | undefined; readonly doppelganger: boolean };
 }

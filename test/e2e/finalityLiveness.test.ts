@@ -11,7 +11,8 @@
 // only there so a broken node fails instead of hanging.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { drillNet, settled, sleep, up, type DrillNet, type Head } from "../../src/drill/common.ts";
+import { drillNet, settled, up, type DrillNet } from "../../src/drill/common.ts";
+import { finHeads as heads, killTwoAndReturn, maxOf, minOf, watchHeads as watch, type FinHead } from "../../src/drill/finalityResume.ts";
 import { ProxyMesh } from "../../src/drill/linkProxy.ts";
 import type { LocalNode } from "../../src/drill/localnet.ts";
 import { getJson } from "../../src/util/http.ts";
@@ -22,8 +23,6 @@ import { join } from "node:path";
 const PARAMS = { attestation_max_age: 4, checkpoint_interval: 4, epoch_length: 8, claim_timeout_ms: 300 };
 const I = PARAMS.checkpoint_interval;
 
-type FinHead = Head & { finalized: { height: number; hash: string } };
-const heads = (nodes: readonly LocalNode[]) => Promise.all(nodes.map((n) => getJson<FinHead>(`${n.api}/api/chain/head`)));
 let log: string[] = [];
 const print = (l: string) => void log.push(l);
 
@@ -40,24 +39,6 @@ async function finalizedAgreed(d: DrillNet): Promise<void> {
   assert.ok(fin.samples > 10 && fin.lag_median !== null);
 }
 
-/**
- * Polls `nodes` every 250 ms until `done(heads)` holds; `check(heads)` runs at every poll (it throws
- * to fail). @returns the heads that satisfied `done`
- */
-async function watch(nodes: readonly LocalNode[], ms: number, what: string, done: (h: FinHead[]) => boolean, check: (h: FinHead[]) => void = () => undefined): Promise<FinHead[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const h = await heads(nodes).catch(() => undefined);
-    if (h) {
-      check(h);
-      if (done(h)) return h;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; last heads ${JSON.stringify(h?.map((x) => [x.height, x.finalized.height]))}`);
-    await sleep(250);
-  }
-}
-const maxOf = (h: FinHead[], f: (x: FinHead) => number) => Math.max(...h.map(f));
-const minOf = (h: FinHead[], f: (x: FinHead) => number) => Math.min(...h.map(f));
 
 test("4 validators: one down, finality goes on; two down, blocks go on and finality stalls; both back, it resumes", { timeout: 240_000 }, async () => {
   const d = await net(4);
@@ -75,40 +56,17 @@ test("4 validators: one down, finality goes on; two down, blocks go on and final
     const after1 = await watch(live3, 90_000, "finality past one validator's loss", (h) => minOf(h, (x) => x.finalized.height) >= h1!.finalized.height + 2 * I);
     assert.ok(maxOf(after1, (x) => x.height) > h1!.height, "blocks went on");
 
-    // Two of four down: blocks go on (backups), finality stalls once the votes cast before are in.
-    await n.kill(c, "SIGKILL");
-    const live2 = n.nodes.filter(up);
-    const killedAt = maxOf(await heads(live2), (x) => x.height);
-    const settledStall = await watch(live2, 90_000, "the votes cast before the kill to be included", (h) => minOf(h, (x) => x.height) >= killedAt + I + 2);
-    const stalledAt = maxOf(settledStall, (x) => x.finalized.height);
-    const fromHeight = minOf(settledStall, (x) => x.height);
-    const stalled = await watch(
-      live2, 120_000, `${2 * I} more blocks with two validators down`,
-      (h) => minOf(h, (x) => x.height) >= fromHeight + 2 * I,
-      (h) => assert.ok(maxOf(h, (x) => x.finalized.height) <= stalledAt, `finalized moved past ${stalledAt} with 2 of 4 validators: ${JSON.stringify(h.map((x) => x.finalized))}`),
-    );
-    print(`stall: finalized ${stalledAt} while the head went from ${fromHeight} to ${minOf(stalled, (x) => x.height)}`);
-
-    // Both back: once they are in sync, finality resumes within two checkpoint intervals: their votes
-    // start at the next checkpoint (the doppelganger wait: up to one more interval), justify it, and
-    // the next one's justification finalizes it. Measured 6 to 17 blocks (I = 4): now and then a
-    // target is not justified, which costs an interval (one way: its checkpoint block is reorged after
-    // votes for it, and slashing protection forbids a second vote for that target height). Bound: 6·I.
-    n.start(c);
-    n.start(dd);
-    await settled(n, 90_000);
-    const syncedAt = maxOf(await heads(n.nodes), (x) => x.height);
-    let seen = "";
-    const resumed = await watch(n.nodes, 90_000, "finality to resume", (h) => maxOf(h, (x) => x.finalized.height) > stalledAt, (h) => {
-      const now = h.map((x) => `${x.height}/${x.justified?.height}/${x.finalized.height}`).join(" ");
-      if (now !== seen) print(`  head/justified/finalized: ${(seen = now)}`);
-    });
+    // Two of four down: blocks go on (backups), finality stalls; both back, it resumes
+    // (drill/finalityResume.ts): at most 2·I + 1 blocks after their first synced head by design
+    // (votes from W + I on, §6.6), I + 1 after they armed. Asserted with an interval of slack for a
+    // loaded machine; `npm run bench -- --only finality-resume` prints the distribution.
+    const r = await killTwoAndReturn(n, [c, dd], I, print);
     for (const x of n.nodes) print(`${x.name}: ${readFileSync(join(x.dataDir, "node.log"), "utf8").split("\n").filter((l) => /slash|"level":[45]0/i.test(l)).slice(-12).map((l) => l.slice(0, 300)).join("\n  ")}`);
-    const blocks = maxOf(resumed, (x) => x.height) - syncedAt;
     const slashed = (await getJson<{ validators: { ebid: string; slashed?: boolean }[] }>(`${n.nodes[0]!.api}/api/validators`)).validators.filter((v) => v.slashed);
     print(`slashed validators: ${slashed.map((v) => n.nameOf(v.ebid)).join(", ") || "none"}`);
-    print(`resumed: finalized ${maxOf(resumed, (x) => x.finalized.height)} ${blocks} blocks after all four were in sync at ${syncedAt}`);
-    assert.ok(blocks <= 6 * I, `finality resumed ${blocks} blocks after the validators were back in sync (bound ${6 * I})`);
+    assert.equal(slashed.length, 0, "no honest validator is slashed");
+    assert.equal(r.armedFrom - r.firstSyncedHead <= I, true, `the wait is one interval at most (first synced ${r.firstSyncedHead}, armed from ${r.armedFrom})`);
+    assert.ok(r.resumedAt - r.armedFrom <= 2 * I + 1, `finality resumed ${r.resumedAt - r.armedFrom} blocks after the returned validators armed at ${r.armedFrom} (design I + 1, bound 2·I + 1)`);
 
     await finalizedAgreed(d);
   } finally {

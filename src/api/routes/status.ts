@@ -2,7 +2,8 @@
  * `GET /api/status`: the node at a glance, with `sync_progress` and `validator`: this node's
  * validator record as `GET /api/validators` shows it (`api/validators.ts`), or null when its EBID
  * has no bond record, the `finalized` and `justified` checkpoints (`api/finality.ts`), and
- * `slashing_protection`: `armed` (votes are signed) and `doppelganger` (another running instance of
+ * `slashing_protection`: `armed` (votes are signed), `until_height` (the head height they arm at while
+ * waiting) and `doppelganger` (another running instance of
  * this node's key was seen; votes stay off: docs/protocol.md §6.6), null without a record.
  */
 import { Hono } from "hono";
@@ -36,7 +37,7 @@ export function statusRoutes(m: ApiModules): Hono {
       agent: buildInfo().agent,
       uptime_seconds: Math.round((Date.now() - m.startedAt) / 1000),
       validator,
-      slashing_protection: m.protection ? { armed: m.protection.armed, doppelganger: m.protection.doppelganger } : null,
+      slashing_protection: m.protection ? { armed: m.protection.armed, until_height: m.protection.armsAt ?? null, doppelganger: m.protection.doppelganger } : null,
     });
   });
   return app;
