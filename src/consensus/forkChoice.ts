@@ -40,10 +40,13 @@ export function compareTips(a: ForkChoiceTip, b: ForkChoiceTip): number {
  * block at that height is its own producer's equivocation, slashable), or it has descendants that
  * bring its branch to at least 3 (a backup's block with a slot-0 child, or two more backups'). A
  * block that a late primary can still displace is not voted for yet: a vote for it would be spent
- * (one vote per target height, §6.6) and its interval lost to finality.
- * @param blockSlot the block's slot (null for a fallback block)
- * @param branchWeight total weight of the head minus that of the block's parent (the block included)
+ * (one vote per target height, §6.6) and its interval lost to finality. At the interval's last head
+ * (`headHeight = checkpoint height + interval - 1`) it votes whatever the weight: no later head of
+ * the interval could (with a short interval, every head is the last).
+ * @param cp the checkpoint block's slot (null for a fallback block) and height
+ * @param branchWeight total weight of the head minus that of the checkpoint block's parent
+ * @param interval `checkpoint_interval` (blocks)
  */
-export function outweighsSiblings(blockSlot: number | null, branchWeight: bigint): boolean {
-  return blockSlot === 0 || branchWeight > 2n;
+export function checkpointVoteReady(cp: { slot: number | null; height: number }, branchWeight: bigint, headHeight: number, interval: number): boolean {
+  return cp.slot === 0 || branchWeight > 2n || headHeight >= cp.height + interval - 1;
 }

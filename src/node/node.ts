@@ -42,7 +42,7 @@ import { EvidencePool } from "./evidencePool.ts";
 import { checkpointIntervalOf, SlashingProtection } from "./slashingProtection.ts";
 import { buildInfo } from "../version.ts";
 import { checkpointHeight, voteSource, type Checkpoint } from "../consensus/finality.ts";
-import { outweighsSiblings } from "../consensus/forkChoice.ts";
+import { checkpointVoteReady } from "../consensus/forkChoice.ts";
 import { countedHeights } from "../consensus/eligibility.ts";
 import { activeAt, epochAt } from "../consensus/validators.ts";
 import type { BlockMeta } from "../storage/records.ts";
@@ -691,7 +691,7 @@ export class VisionNode {
    * F(head) below it (genesis for both in interval 0); the first vote for a target keeps its
    * source: when the protection record's vote is for this target, its source (another checkpoint
    * at that height gives undefined); a new target only once its block has no sibling that fork choice
-   * could prefer (`outweighsSiblings`: slot 0, or descendants weighing its branch past 2), else undefined.
+   * could prefer (`checkpointVoteReady`: slot 0, descendants weighing its branch past 2, or the interval's last head), else undefined.
    * Whether it may be signed is the record's (`signVote`).
    */
   private async ffgVoteFor(head: BlockMeta): Promise<{ source: Checkpoint; target: Checkpoint } | undefined> {
@@ -706,10 +706,10 @@ export class VisionNode {
     }
     // A new target only once no sibling can take its height by fork choice alone (a backup's
     // checkpoint block waits for a child): a vote for a displaced block is spent.
-    if (th > this.chain.finalizedCheckpoint.height) {
+    if (th > this.chain.finalizedCheckpoint.height && head.height < th + I - 1) {
       const cp = th === head.height ? head : await this.chain.getMeta(targetHash);
       const parent = cp && (await this.chain.getMeta(cp.parent_hash));
-      if (!cp || (parent && !outweighsSiblings(cp.slot, BigInt(head.total_weight) - BigInt(parent.total_weight)))) return undefined;
+      if (!cp || (parent && !checkpointVoteReady(cp, BigInt(head.total_weight) - BigInt(parent.total_weight), head.height, I))) return undefined;
     }
     let source: Checkpoint | undefined;
     if (th === 0) source = target;

@@ -1,11 +1,12 @@
 // The attester's rule for a new FFG target (docs/protocol.md §5, node policy): a checkpoint block is
-// voted for once no sibling can take its height by fork choice alone (`outweighsSiblings`). On a
-// real Chain over LevelDB: a backup's checkpoint block at the head is displaced by the primary's
-// late block (so a vote cast for it then would have been spent); the primary's slot-0 block and a
-// backup's block with a slot-0 child are not displaced by any single sibling.
+// voted for once no sibling can take its height by fork choice alone (`checkpointVoteReady`), or at
+// the interval's last head. On a real Chain over LevelDB: a backup's checkpoint block at the head is
+// displaced by the primary's late block (so a vote cast for it then would have been spent); the
+// primary's slot-0 block and a backup's block with a slot-0 child are not displaced by any single
+// sibling.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { outweighsSiblings } from "../../../src/consensus/forkChoice.ts";
+import { checkpointVoteReady } from "../../../src/consensus/forkChoice.ts";
 import type { Chain } from "../../../src/chain/chain.ts";
 import type { BlockMeta } from "../../../src/storage/records.ts";
 import { blockFor, makeKeys, makeSpec, openTestChain } from "../../helpers/fixtures.ts";
@@ -16,7 +17,7 @@ const I = spec.params.checkpoint_interval;
 
 async function rule(chain: Chain, block: BlockMeta): Promise<boolean> {
   const parent = (await chain.getMeta(block.parent_hash))!;
-  return outweighsSiblings(block.slot, BigInt(chain.head.total_weight) - BigInt(parent.total_weight));
+  return checkpointVoteReady(block, BigInt(chain.head.total_weight) - BigInt(parent.total_weight), chain.head.height, I);
 }
 
 async function add(chain: Chain, parent: BlockMeta, slot: number): Promise<BlockMeta> {
@@ -62,4 +63,13 @@ test("a backup's checkpoint block is voted for only once it has a child that out
   } finally {
     await t.destroy();
   }
+});
+
+test("at the interval's last head a backup's checkpoint block is voted for whatever its weight (a short interval has no later head)", () => {
+  const backup = { slot: 1, height: 8 };
+  assert.equal(checkpointVoteReady(backup, 1n, 8, 4), false);
+  assert.equal(checkpointVoteReady(backup, 2n, 10, 4), false);
+  assert.equal(checkpointVoteReady(backup, 2n, 11, 4), true, "head 11 is interval [8, 12)'s last");
+  for (const I of [1, 2]) assert.equal(checkpointVoteReady({ slot: 2, height: 8 }, 1n, 8 + I - 1, I), true, `I = ${I}`);
+  assert.equal(checkpointVoteReady({ slot: null, height: 8 }, 3n, 10, 4), true, "a fallback block with weight past 2 above it");
 });
