@@ -7,7 +7,8 @@
  * checkpoint) and signs votes from head `W + I` on (§6.6 rule 5: a vote made before its start
  * targets at most `W`); those votes justify `W + I` in the next block, and the votes of heads
  * `W + 2·I ..` justify `W + 2·I` with it as source, which finalizes `W + I` in the block that
- * carries them: at most `2·I + 1` blocks after its first synced head, `I + 1` after it armed.
+ * carries them: at most `2·I + 1` blocks after its first synced head, `I + 1` after it armed (with
+ * two of four down, the first of them to arm brings the third vote).
  * Shared by test/e2e/finalityLiveness.test.ts (a generous bound) and `npm run bench -- --only
  * finality-resume` (the distribution over rounds).
  */
@@ -26,9 +27,12 @@ export interface ResumeRound {
   stalledAt: number;
   /** the head height at which every node was eligible at one tip again (the drills' `settled`) */
   syncedAt: number;
-  /** the greatest first synced head of the two returned validators (their slashing protection's wait line) */
+  /**
+   * the first synced head of the returned validator that arms first (its slashing protection's wait
+   * line): with two of four down, one of them back gives the 3 votes of 4 that finality needs
+   */
   firstSyncedHead: number;
-  /** the head height from which the later of the two signs votes (`W + I`) */
+  /** the head height from which that validator signs votes (`W + I`) */
   armedFrom: number;
   /** the greatest head height at the first poll that saw a finalized checkpoint above `stalledAt` */
   resumedAt: number;
@@ -75,10 +79,11 @@ function waitLine(n: LocalNode): { height: number; until: number } {
  * @throws when finality moves during the stall, or a wait times out
  */
 export async function killTwoAndReturn(net: LocalNet, down: readonly LocalNode[], I: number, print: (line: string) => void): Promise<ResumeRound> {
-  for (const n of down) await net.kill(n, "SIGKILL");
+  // every node's head before the kill (a block may land before it): the votes the killed ones cast
+  // target at most its checkpoint, and are included within attestation_max_age <= I blocks
+  const killedAt = maxOf(await finHeads(net.nodes.filter(up)), (x) => x.height) + 1;
+  await Promise.all(down.map((n) => net.kill(n, "SIGKILL")));
   const live = net.nodes.filter(up);
-  const killedAt = maxOf(await finHeads(live), (x) => x.height);
-  // the votes cast before the kill are included within an interval and two blocks
   const settledStall = await watchHeads(live, 90_000, "the votes cast before the kill to be included", (h) => minOf(h, (x) => x.height) >= killedAt + I + 2);
   const stalledAt = maxOf(settledStall, (x) => x.finalized.height);
   const fromHeight = minOf(settledStall, (x) => x.height);
@@ -99,12 +104,12 @@ export async function killTwoAndReturn(net: LocalNet, down: readonly LocalNode[]
     const now = h.map((x) => `${x.height}/${x.justified?.height}/${x.finalized.height}`).join(" ");
     if (now !== seen) print(`  head/justified/finalized: ${(seen = now)}`);
   });
-  const waits = down.map(waitLine);
+  const first = down.map(waitLine).sort((a, b) => a.until - b.until || a.height - b.height)[0]!;
   const r: ResumeRound = {
     stalledAt,
     syncedAt,
-    firstSyncedHead: Math.max(...waits.map((w) => w.height)),
-    armedFrom: Math.max(...waits.map((w) => w.until)),
+    firstSyncedHead: first.height,
+    armedFrom: first.until,
     resumedAt: maxOf(resumed, (x) => x.height),
     finalized: maxOf(resumed, (x) => x.finalized.height),
   };
