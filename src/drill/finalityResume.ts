@@ -8,7 +8,10 @@
  * targets at most `W`); those votes justify `W + I` in the next block, and the votes of heads
  * `W + 2·I ..` justify `W + 2·I` with it as source, which finalizes `W + I` in the block that
  * carries them: at most `2·I + 1` blocks after its first synced head, `I + 1` after it armed (with
- * two of four down, the first of them to arm brings the third vote).
+ * two of four down, the first of them to arm brings the third vote), when the checkpoint blocks are
+ * slot 0; a backup's checkpoint block is voted for once its branch weighs more than 2 (§5 "Who
+ * attests": at most two heads later), so `2·I + 3` and `I + 3` at worst. Finality has resumed when
+ * every node's finalized height passed the stall (the figures are taken at the first node's).
  * Shared by test/e2e/finalityLiveness.test.ts (a generous bound) and `npm run bench -- --only
  * finality-resume` (the distribution over rounds).
  */
@@ -115,8 +118,10 @@ export async function killTwoAndReturn(net: LocalNet, down: readonly LocalNode[]
   };
   print(
     `resumed: finalized ${r.finalized} at head ${r.resumedAt}: ${r.resumedAt - r.syncedAt} blocks after every node was in sync at ${r.syncedAt}, ` +
-      `${r.resumedAt - r.firstSyncedHead} after the returned validators' first synced head ${r.firstSyncedHead} (bound 2·I + 1 = ${2 * I + 1}), ` +
-      `${r.resumedAt - r.armedFrom} after they armed at ${r.armedFrom} (bound I + 1 = ${I + 1})`,
+      `${r.resumedAt - r.firstSyncedHead} after the returned validators' first synced head ${r.firstSyncedHead} (bound 2·I + 1 = ${2 * I + 1}, ${2 * I + 3} with backups' checkpoint blocks), ` +
+      `${r.resumedAt - r.armedFrom} after they armed at ${r.armedFrom} (bound I + 1 = ${I + 1}, ${I + 3} with backups' checkpoint blocks)`,
   );
+  // resumed on every node, not on one alone (a node left behind would pass the first poll)
+  await watchHeads(net.nodes, 60_000, "every node's finality to resume", (h) => minOf(h, (x) => x.finalized.height) > stalledAt);
   return r;
 }

@@ -58,7 +58,8 @@ test("4 validators: one down, finality goes on; two down, blocks go on and final
 
     // Two of four down: blocks go on (backups), finality stalls; both back, it resumes
     // (drill/finalityResume.ts): at most 2·I + 1 blocks after their first synced head by design
-    // (votes from W + I on, §6.6), I + 1 after they armed. Asserted with an interval of slack for a
+    // (votes from W + I on, §6.6), I + 1 after they armed, two more when a checkpoint block is a
+    // backup's (the attester waits for a descendant, §5). Asserted with slack for a
     // loaded machine; `npm run bench -- --only finality-resume` prints the distribution.
     const r = await killTwoAndReturn(n, [c, dd], I, print);
     for (const x of n.nodes) print(`${x.name}: ${readFileSync(join(x.dataDir, "node.log"), "utf8").split("\n").filter((l) => /slash|"level":[45]0/i.test(l)).slice(-12).map((l) => l.slice(0, 300)).join("\n  ")}`);
@@ -66,7 +67,7 @@ test("4 validators: one down, finality goes on; two down, blocks go on and final
     print(`slashed validators: ${slashed.map((v) => n.nameOf(v.ebid)).join(", ") || "none"}`);
     assert.equal(slashed.length, 0, "no honest validator is slashed");
     assert.equal(r.armedFrom - r.firstSyncedHead <= I, true, `the wait is one interval at most (first synced ${r.firstSyncedHead}, armed from ${r.armedFrom})`);
-    assert.ok(r.resumedAt - r.armedFrom <= 2 * I + 1, `finality resumed ${r.resumedAt - r.armedFrom} blocks after the returned validators armed at ${r.armedFrom} (design I + 1, bound 2·I + 1)`);
+    assert.ok(r.resumedAt - r.armedFrom <= 2 * I + 1, `finality resumed ${r.resumedAt - r.armedFrom} blocks after the returned validators armed at ${r.armedFrom} (design I + 1 to I + 3, bound 2·I + 1)`);
 
     await finalizedAgreed(d);
   } finally {
