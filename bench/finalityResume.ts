@@ -16,9 +16,10 @@
  */
 import { drillNet, settled } from "../src/drill/common.ts";
 import { killTwoAndReturn, minOf, watchHeads, type ResumeRound } from "../src/drill/finalityResume.ts";
-import type { LocalNode } from "../src/drill/localnet.ts";
 import { fmt, median } from "./stats.ts";
 
+/** the six pairs of four validators, in the order the rounds take them */
+const PAIRS: readonly (readonly [number, number])[] = [[0, 1], [2, 3], [0, 2], [1, 3], [0, 3], [1, 2]];
 const PARAMS = { attestation_max_age: 4, checkpoint_interval: 4, epoch_length: 8, claim_timeout_ms: 300 };
 
 export async function benchFinalityResume(rounds = 5): Promise<Record<string, number>> {
@@ -33,7 +34,8 @@ export async function benchFinalityResume(rounds = 5): Promise<Record<string, nu
       // finality running normally first: two checkpoints past the last round's
       const from = minOf(await watchHeads(net.nodes, 60_000, "heads", () => true), (x) => x.finalized.height);
       await watchHeads(net.nodes, 90_000, "finality to run again", (h) => minOf(h, (x) => x.finalized.height) >= from + 2 * I);
-      const pair = [net.nodes[(2 * i) % 4], net.nodes[(2 * i + 1 + Math.floor(i / 2)) % 4]] as LocalNode[];
+      const [x, y] = PAIRS[i % PAIRS.length]!;
+      const pair = [net.nodes[x]!, net.nodes[y]!];
       const r = await killTwoAndReturn(net, pair, I, () => undefined);
       got.push(r);
       console.log(`  round ${i + 1}/${rounds} (${pair.map((n) => n.name).join(" + ")} down): resumed ${r.resumedAt - r.firstSyncedHead} blocks after their first synced head, ${r.resumedAt - r.armedFrom} after arming, ${r.resumedAt - r.syncedAt} after the drill saw all in sync`);
