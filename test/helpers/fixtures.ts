@@ -70,7 +70,8 @@ export function tempDir(prefix = "vision-test-"): { dir: string; cleanup: () => 
  * and sync tests ~40% slower; nodes in tests (VisionNode, e2e) write as in production.
  * `store: "memory"` keeps the chain store in memory instead (`ChainDb.openMemory`; `dir` is then
  * still a temp dir, holding nothing of the chain); without `dir` and `store`, the environment
- * variable VISION_TEST_STORE=memory does the same (to run the chain tests over the memory store).
+ * variable VISION_TEST_STORE=memory does the same (to run the chain tests over the memory store;
+ * a test reading the data dir itself, as `db verify` does, still needs LevelDB).
  */
 export async function openTestChain(spec: ChainSpec, dir?: string, o: { store?: "level" | "memory" } = {}) {
   const t = dir ? { dir, cleanup: () => undefined } : tempDir();
