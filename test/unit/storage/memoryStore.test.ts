@@ -30,8 +30,8 @@ async function on(chain: Chain, parent: BlockMeta, slot: number, tx: Tx): Promis
 /**
  * The scenario's blocks, in import order, built on a chain over `db`: 2·I + 2 attested blocks with
  * a transfer each (cp(1) finalized), then a backup-slot block a1, a heavier primary sibling b1
- * spending the same nonce (reorg to b1), a2 on a1 (reorg back to a1's branch), then I + 2 more
- * attested blocks (finality moves on).
+ * spending the same nonce (reorg to b1), a2 on a1 (reorg back to a1's branch), two blocks of one
+ * producer at the next height (an equivocation), then I + 2 more attested blocks (finality moves on).
  */
 async function scenario(db: ChainDb): Promise<Block[]> {
   const chain = await Chain.open({ spec, now: NOW }, { db, logger: silentLog });
@@ -48,6 +48,12 @@ async function scenario(db: ChainDb): Promise<Block[]> {
   await add(await on(chain, fork, 0, pay(nonce, "300")));
   await add(await on(chain, a1, 0, pay(nonce + 1, "7")));
   nonce += 2;
+  // the primary signs a second block at the next height (an equivocation: evidence is stored)
+  const twin = await on(chain, chain.head, 0, pay(nonce, "10"));
+  await add(twin);
+  const other = await on(chain, (await chain.getMeta(twin.header.parent_hash))!, 0, pay(nonce, "11"));
+  await add(other);
+  nonce++;
   for (let i = 0; i < I + 2; i++) await add(await on(chain, chain.head, 0, pay(nonce++, "10")));
   await chain.close();
   return out;
@@ -129,6 +135,7 @@ test("one import scenario (transfers, a reorg and back, finality) on classic-lev
     assert.ok((onLevel.steps.at(-1)!.finalized as { height: number }).height >= 2 * I, "finality moved past cp(1) after the reorgs");
     assert.ok(onLevel.contents.metas.some((m) => m?.is_canonical === false), "a demoted block is kept");
     assert.equal(onLevel.contents.journal.length, 2);
+    assert.equal(onLevel.contents.evidence.length, 1, "the equivocation is recorded");
 
     assert.deepEqual(onMemory.steps, onLevel.steps, "every import left the same head, state root and finality");
     assert.deepEqual(onMemory.contents, onLevel.contents, "the stores hold the same records, in the same key order");
