@@ -110,6 +110,11 @@ export interface SlashingProtectionOptions {
    * default false (one interval: the wait that covers a restored old copy's own votes)
    */
   doppelgangerDetection?: boolean;
+  /**
+   * false keeps the record in memory only: no file is read or written, and every open starts from
+   * an empty record (simulated nodes, whose chain store is in memory too); default true
+   */
+  persist?: boolean;
 }
 
 /** What showed another running instance of this key (docs/protocol.md §6.6): its vote's target, or its block's height. */
@@ -170,11 +175,13 @@ export class SlashingProtection {
   }
 
   /**
-   * Opens (or creates, mode 0600) `<dataDir>/slashing-protection.json` for `ebid`.
+   * Opens (or creates, mode 0600) `<dataDir>/slashing-protection.json` for `ebid` (with `persist:
+   * false`, a new record in memory only).
    * @throws SlashingProtectionError when the file cannot be read or parsed, or is for another EBID
    */
   static open(dataDir: string, ebid: string, o: SlashingProtectionOptions = {}): SlashingProtection {
     const path = join(dataDir, PROTECTION_FILE);
+    if (o.persist === false) return new SlashingProtection(path, { ebid, max_block_height: 0, max_source_height: 0, max_target_height: 0, target: null }, o);
     removeStaleTemps(dataDir);
     const reset = `(it is never reset on its own: move it aside with \`vision-node db reset-protection --data-dir ${dataDir}\` only if no other copy of this key has signed since it was written)`;
     if (!existsSync(path)) {
@@ -398,7 +405,7 @@ export class SlashingProtection {
 
   // The new record goes to disk first; memory follows only once it is there.
   private write(next: ProtectionRecord): void {
-    writeFileDurably(this.path, JSON.stringify(next, null, 2) + "\n", { mode: 0o600 });
+    if (this.o.persist !== false) writeFileDurably(this.path, JSON.stringify(next, null, 2) + "\n", { mode: 0o600 });
     this.rec = next;
     this.dirty = false;
   }

@@ -18,8 +18,17 @@
  * awaiting it survives a power loss, not only a crash of the process. Concurrent writes share
  * fsyncs: LevelDB's writer queue merges the batches waiting behind the one being written into one
  * log write and one sync (group commit).
+ *
+ * Backends: `open` puts the store in LevelDB on disk (`classic-level`), `openMemory` in the heap
+ * (`memory-level`: nothing is written to any file, and everything is gone once closed), for
+ * simulations running many nodes in one process. Both are `abstract-level` databases driven
+ * through the same calls here, so batches are atomic, iterators read the snapshot taken when they
+ * were created, and keys sort the same (every key is ASCII: the memory store keeps them as strings,
+ * whose order is then LevelDB's bytewise order); `sync` is meaningless in memory and is false.
  */
-import { ClassicLevel } from "classic-level";
+import { ClassicLevel, type BatchOptions, type PutOptions } from "classic-level";
+import { MemoryLevel } from "memory-level";
+import type { AbstractLevel } from "abstract-level";
 import type { Block, Tx } from "../consensus/types.ts";
 import type { BlockMeta, ChainWrite, Equivocation, ForkChoiceCheckpoints, EvidenceRecord, StoredCheckpointBase, ProducerTotals, StoredBlockChanges, StoredHeadAccount, StoredValidatorRecord } from "./records.ts";
 import type { FinalityState } from "../consensus/finality.ts";
@@ -30,12 +39,17 @@ type JournalOp = { type: "put"; key: string; value: Tx } | { type: "del"; key: s
 const hex16 = (h: number) => h.toString(16).padStart(16, "0");
 const heightKey = (h: number) => `c!${hex16(h)}`;
 
-/** Typed access to the node's LevelDB. */
+/** The database under a ChainDb: either backend, utf8 keys, JSON values. */
+type Store = AbstractLevel<string | Buffer | Uint8Array, string, unknown>;
+
+/** Typed access to the node's LevelDB (or its in-memory stand-in, `openMemory`). */
 export class ChainDb {
   private constructor(
-    private readonly db: ClassicLevel<string, unknown>,
-    /** fsync each chain batch and journal write before it resolves */
+    private readonly db: Store,
+    /** fsync each chain batch and journal write before it resolves (always false in memory) */
     readonly sync: boolean,
+    /** the LevelDB directory, or undefined for a memory store */
+    readonly location: string | undefined,
   ) {}
 
   /**
@@ -46,7 +60,17 @@ export class ChainDb {
   static async open(path: string, o: { sync?: boolean } = {}): Promise<ChainDb> {
     const db = new ClassicLevel<string, unknown>(path, { valueEncoding: "json" });
     await db.open();
-    return new ChainDb(db, o.sync ?? true);
+    return new ChainDb(db, o.sync ?? true, path);
+  }
+
+  /**
+   * Opens a new, empty store held in memory (`memory-level`), with the same behaviour as `open`'s
+   * except durability: no file is read or written, and what it holds is lost at `close`.
+   */
+  static async openMemory(): Promise<ChainDb> {
+    const db = new MemoryLevel<string, unknown>({ valueEncoding: "json", storeEncoding: "utf8" });
+    await db.open();
+    return new ChainDb(db, false, undefined);
   }
 
   async getBlock(hash: string): Promise<Block | undefined> {
@@ -85,7 +109,8 @@ export class ChainDb {
   }
 
   async putGenesis(hash: string): Promise<void> {
-    await this.db.put("genesis", hash, { sync: this.sync });
+    const o: PutOptions<string, unknown> = { sync: this.sync }; // LevelDB's fsync; memory-level ignores it
+    await this.db.put("genesis", hash, o);
   }
 
   /** Applies every write atomically. */
@@ -127,7 +152,8 @@ export class ChainDb {
           return { type: "put" as const, key: "genesis", value: w.hash };
       }
     });
-    await this.db.batch<unknown>(ops.flat(), { sync: this.sync });
+    const o: BatchOptions<unknown, unknown> = { sync: this.sync };
+    await this.db.batch<unknown>(ops.flat(), o);
   }
 
   /** A block's account changes (stored at import), or undefined. */
@@ -175,7 +201,8 @@ export class ChainDb {
 
   /** Journals transactions in one batch, fsynced (see `journalTx`). */
   async journalTxs(entries: readonly (readonly [hash: string, tx: Tx])[]): Promise<void> {
-    if (entries.length) await this.db.batch(entries.map(([h, tx]): JournalOp => ({ type: "put", key: `p!${h}`, value: tx })), { sync: this.sync });
+    const o: BatchOptions<string, Tx> = { sync: this.sync };
+    if (entries.length) await this.db.batch(entries.map(([h, tx]): JournalOp => ({ type: "put", key: `p!${h}`, value: tx })), o);
   }
 
   /**

@@ -68,11 +68,16 @@ export function tempDir(prefix = "vision-test-"): { dir: string; cleanup: () => 
  * A chain on real LevelDB in a temp dir, with a controllable clock. Its writes are not fsynced
  * (`sync: false`): these chains test rules, not durability, and an fsync per block made the chain
  * and sync tests ~40% slower; nodes in tests (VisionNode, e2e) write as in production.
+ * `store: "memory"` keeps the chain store in memory instead (`ChainDb.openMemory`; `dir` is then
+ * still a temp dir, holding nothing of the chain); without `dir` and `store`, the environment
+ * variable VISION_TEST_STORE=memory does the same (to run the chain tests over the memory store;
+ * a test reading the data dir itself, as `db verify` does, still needs LevelDB).
  */
-export async function openTestChain(spec: ChainSpec, dir?: string) {
+export async function openTestChain(spec: ChainSpec, dir?: string, o: { store?: "level" | "memory" } = {}) {
   const t = dir ? { dir, cleanup: () => undefined } : tempDir();
   const clock = { now: GENESIS_TS + 10_000_000 };
-  const db = await ChainDb.open(join(t.dir, "chaindata"), { sync: false });
+  const store = o.store ?? (dir === undefined && process.env.VISION_TEST_STORE === "memory" ? "memory" : "level");
+  const db = store === "memory" ? await ChainDb.openMemory() : await ChainDb.open(join(t.dir, "chaindata"), { sync: false });
   const chain = await Chain.open({ spec, now: () => clock.now }, { db, logger: silentLog });
   return {
     chain,
