@@ -28,7 +28,7 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 const scriptJson = (x: unknown) => JSON.stringify(x).replace(/</g, "\\u003c");
 const num = (x: number | null) => (x === null ? "–" : String(x));
 const dist = (s: Stats, unit: string) =>
-  s.count === 0 ? "–" : `p50 ${num(s.p50)} · p95 ${num(s.p95)} · p99 ${num(s.p99)} · max ${num(s.max)} ${unit} (mean ${num(s.mean)}, n ${s.count})`;
+  s.count === 0 ? "–" : `p50 ${num(s.p50)} · p95 ${num(s.p95)} · p99 ${num(s.p99)} · max ${num(s.max)}${unit && ` ${unit}`} (mean ${num(s.mean)}, n ${s.count})`;
 
 /** The figures table's rows: [figure, value]. */
 function rows(r: SimReport): [string, string][] {
