@@ -92,10 +92,14 @@ const byHash = (a: { hash: string }, b: { hash: string }) => (a.hash < b.hash ? 
 /**
  * The report of a run. The canonical chain is the one ending at the head most nodes hold at the end
  * (ties: the higher, then the lower hash), or at the highest block when no node reported a head.
- * @throws RangeError when an event names a node outside 0..nodes-1
+ * @throws RangeError when an event names a node outside 0..nodes-1, the traffic counters are not one
+ *   per node, or the run ends before it starts
  */
 export function summarize(run: SimRun): SimReport {
   const n = run.nodes;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`a run of ${n} nodes`);
+  if (run.traffic.length !== n) throw new RangeError(`traffic counters for ${run.traffic.length} nodes in a run of ${n}`);
+  if (!(run.endMs >= run.startMs)) throw new RangeError(`the run ends (${run.endMs} ms) before it starts (${run.startMs} ms)`);
   const blocks = new Map<string, BlockRec>();
   const heads: Extract<SimEvent, { type: "head" }>[] = [];
   const finals: Extract<SimEvent, { type: "finalize" }>[] = [];

@@ -106,6 +106,13 @@ test("summarize: the figures of a hand-built run follow from how it was built", 
   assert.deepEqual(r.adversaries, [{ name: "withholder", validators: 1, validator_share: 0.25, blocks: 1, production_share: 0.25 }]);
 });
 
+test("summarize: a run whose events or counters do not fit its nodes is refused, naming what is wrong", () => {
+  const run = sampleRun();
+  assert.throws(() => summarize({ ...run, events: [...run.events, { type: "deliver", atMs: 9000, node: 9, hash: h("1") }] }), /deliver at 9000 ms names node 9 of 4/);
+  assert.throws(() => summarize({ ...run, traffic: run.traffic.slice(1) }), /traffic counters for 3 nodes in a run of 4/);
+  assert.throws(() => summarize({ ...run, endMs: -1 }), /ends \(-1 ms\) before it starts/);
+});
+
 test("summarize and render: the same run gives byte-identical JSON and HTML, and events in another order give the same report", () => {
   const run = sampleRun();
   const a = reportJson(summarize(run));
