@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { parseReport, reportJson, SimReportError } from "../../../src/sim/report.ts";
 import { cdf, nearestRank, summarize, type SimEvent, type SimRun } from "../../../src/sim/summarize.ts";
 import { renderHtml, writeReport } from "../../../src/sim/reportHtml.ts";
@@ -152,4 +153,57 @@ test("writeReport: report.json and report.html in the directory, the same bytes 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** A random run: blocks on random parents, copies delivered after production, heads and finalized blocks among them. */
+const arbRun = fc
+  .record({
+    nodes: fc.integer({ min: 1, max: 6 }),
+    blocks: fc.array(fc.record({ parent: fc.nat(), slot: fc.integer({ min: 0, max: 3 }), node: fc.nat(), at: fc.integer({ min: 0, max: 20_000 }) }), { maxLength: 12 }),
+    copies: fc.array(fc.record({ block: fc.nat(), node: fc.nat(), after: fc.integer({ min: 0, max: 900 }) }), { maxLength: 60 }),
+    marks: fc.array(fc.record({ kind: fc.constantFrom("head" as const, "finalize" as const), block: fc.nat(), node: fc.nat(), at: fc.nat(30_000), depth: fc.nat(3) }), { maxLength: 30 }),
+  })
+  .map(({ nodes, blocks, copies, marks }): SimRun => {
+    const made: { hash: string; height: number; at: number; node: number }[] = [];
+    const events: SimEvent[] = [];
+    blocks.forEach((b, i) => {
+      const parent = i === 0 || b.parent % (i + 1) === 0 ? undefined : made[b.parent % i];
+      const hash = (i + 1).toString(16).padStart(64, "0");
+      const block = { hash, height: (parent?.height ?? 0) + 1, at: Math.max(b.at, parent?.at ?? 0), node: b.node % nodes };
+      made.push(block);
+      events.push({ type: "produce", atMs: block.at, node: block.node, hash, parent: parent?.hash ?? GENESIS, height: block.height, slot: b.slot, producer: `v${b.node % 4}` });
+    });
+    for (const c of made.length ? copies : []) {
+      const b = made[c.block % made.length]!;
+      events.push({ type: "deliver", atMs: b.at + c.after, node: c.node % nodes, hash: b.hash });
+    }
+    for (const m of made.length ? marks : []) {
+      const b = made[m.block % made.length]!;
+      const node = m.node % nodes;
+      if (m.kind === "head") events.push({ type: "head", atMs: b.at + m.at, node, height: b.height, hash: b.hash, reorgDepth: m.depth });
+      else events.push({ type: "finalize", atMs: b.at + m.at, node, height: b.height, hash: b.hash });
+    }
+    events.sort((a, b) => a.atMs - b.atMs);
+    const traffic = Array.from({ length: nodes }, (_, i) => ({ bytesSent: i * 1000, bytesReceived: i * 700 }));
+    return { nodes, heights: 12, seed: 0, startMs: 0, endMs: 60_000, validators: [{ id: "v0", adversary: "a" }, { id: "v1" }, { id: "v2", adversary: "b" }, { id: "v3" }], traffic, events };
+  });
+
+test("summarize (property): any run gives a report the schema accepts, the same bytes twice, and figures that agree with each other", () => {
+  fc.assert(
+    fc.property(arbRun, (run) => {
+      const r = summarize(run);
+      const json = reportJson(r);
+      assert.equal(reportJson(summarize(run)), json);
+      assert.equal(r.heights.blocks, r.propagation.per_block.length);
+      assert.ok(r.heights.orphaned <= r.heights.blocks);
+      assert.equal(r.agreement.agreed, r.agreement.disagreeing_nodes.length === 0);
+      assert.ok(r.propagation.to_50.count >= r.propagation.to_95.count && r.propagation.to_95.count >= r.propagation.to_100.count);
+      assert.equal(r.propagation.incomplete, r.heights.blocks - r.propagation.to_100.count);
+      const canonical = r.heights.blocks - r.heights.orphaned;
+      assert.equal(r.slots.by_slot.reduce((k, s) => k + s.blocks, 0), canonical);
+      assert.equal(r.block_intervals.by_height.length, Math.max(0, canonical - 1));
+      assert.equal(r.finality_lag.by_height.length, canonical);
+    }),
+    { numRuns: 200, seed: 15 },
+  );
 });
