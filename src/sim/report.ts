@@ -1,0 +1,116 @@
+/**
+ * The simulator's report: what one `vision-node sim` run produced, as typed, validated JSON
+ * (snake_case keys like the API; ms of virtual time, bytes, shares in [0, 1]). `summarize`
+ * (sim/summarize.ts) computes it from a run's events, `reportJson` writes it, `parseReport` reads
+ * it back, and sim/reportHtml.ts renders it with its plots.
+ *
+ * Every figure is a deterministic function of the run: nearest-rank percentiles over sorted
+ * samples, no clock or randomness, numbers rounded to 4 decimals, keys in this schema's order.
+ * So one seed gives one byte-identical report.
+ */
+import { z } from "zod";
+import { formatZodError } from "../consensus/wire.ts";
+
+/** A report that does not match the schema (a hand-edited or foreign file, or a simulator bug). */
+export class SimReportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SimReportError";
+  }
+}
+
+const count = z.number().int().min(0);
+const ms = z.number().finite().min(0);
+const share = z.number().min(0).max(1);
+const height = z.number().int().min(0);
+const hash = z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex chars");
+const figure = z.number().finite().nullable();
+
+/** Distribution of a sample (nearest rank); every figure null when the sample is empty. */
+export const statsSchema = z.strictObject({ count, min: figure, mean: figure, p50: figure, p90: figure, p95: figure, p99: figure, max: figure });
+/** See {@link statsSchema}. */
+export type Stats = z.infer<typeof statsSchema>;
+
+/**
+ * Quantiles of a sample for a CDF plot: `q` is the grid (0 to 1), each series gives the sample's
+ * value at each q (so the CDF is q against it), or is empty when it had no sample.
+ */
+const cdfSchema = z
+  .strictObject({ q: z.array(share), to_50_ms: z.array(ms), to_95_ms: z.array(ms), to_100_ms: z.array(ms), arrival_ms: z.array(ms) })
+  .refine((c) => [c.to_50_ms, c.to_95_ms, c.to_100_ms, c.arrival_ms].every((s) => s.length === 0 || s.length === c.q.length), {
+    message: "each series has one value per q, or none",
+  });
+
+/** The simulator's report (version 1). */
+export const simReportSchema = z.strictObject({
+  version: z.literal(1),
+  run: z.strictObject({ nodes: count.min(1), seed: z.number().int(), duration_ms: ms, validators: count, events: count }),
+  /** target: the heights asked for; produced: the canonical head's height; blocks: every block produced, orphaned: those off the canonical chain */
+  heights: z.strictObject({ target: height, produced: height, blocks: count, orphaned: count }),
+  /** agreed: every node's last finalized block lies on the canonical chain */
+  agreement: z.strictObject({ agreed: z.boolean(), finalized_height_min: height, finalized_height_max: height, disagreeing_nodes: z.array(count) }),
+  /** count: head changes that dropped blocks (all nodes); deepest: most blocks dropped at once; nodes: nodes that reorged */
+  reorgs: z.strictObject({ count, deepest: count, nodes: count }),
+  /** canonical blocks by slot (0 = the primary) */
+  slots: z.strictObject({ primary_share: share, by_slot: z.array(z.strictObject({ slot: count, blocks: count, share })) }),
+  /** ms from a block's production until 50%, 95% and 100% of nodes held it (the producer counts, at 0) */
+  propagation: z.strictObject({
+    blocks: count,
+    /** blocks that never reached every node */
+    incomplete: count,
+    to_50: statsSchema,
+    to_95: statsSchema,
+    to_100: statsSchema,
+    cdf: cdfSchema,
+    per_block: z.array(
+      z.strictObject({
+        height,
+        hash,
+        producer: z.string(),
+        slot: count,
+        produced_at_ms: ms,
+        to_50_ms: ms.nullable(),
+        to_95_ms: ms.nullable(),
+        to_100_ms: ms.nullable(),
+      }),
+    ),
+  }),
+  /** copies of a block a node received after its first (its producer: every copy), per (node, block) held */
+  duplicates: z.strictObject({ copies: count, per_node_per_block: statsSchema }),
+  /** bytes per second of the run's virtual duration, over nodes; per_node: the network's counters */
+  bandwidth: z.strictObject({
+    sent_bytes_per_s: statsSchema,
+    received_bytes_per_s: statsSchema,
+    per_node: z.array(z.strictObject({ node: count, bytes_sent: count, bytes_received: count })),
+  }),
+  /** the longest gap between consecutive canonical blocks' production, and the height that ended it */
+  stall: z.strictObject({ longest_ms: ms, at_height: height.nullable() }),
+  /** ms between a canonical block's production and its parent's, by height (from 2) */
+  block_intervals: z.strictObject({ stats: statsSchema, by_height: z.array(z.strictObject({ height, ms })) }),
+  /** blocks: a canonical block's height minus the finalized height half the nodes held when it was produced */
+  finality_lag: z.strictObject({ stats: statsSchema, by_height: z.array(z.strictObject({ height, at_ms: ms, lag: z.number().int() })) }),
+  /** each adversary's share of the canonical blocks against its share of the validators */
+  adversaries: z.array(z.strictObject({ name: z.string().min(1), validators: count, validator_share: share, blocks: count, production_share: share })),
+});
+
+/** See {@link simReportSchema}. */
+export type SimReport = z.infer<typeof simReportSchema>;
+
+/**
+ * A report read from JSON (already parsed).
+ * @throws SimReportError with one line naming the first bad fields
+ */
+export function parseReport(json: unknown): SimReport {
+  const r = simReportSchema.safeParse(json);
+  if (!r.success) throw new SimReportError(`invalid simulator report: ${formatZodError(r.error)}`);
+  return r.data;
+}
+
+/**
+ * The report as `report.json` text: validated, keys in the schema's order, 2-space indent, a final
+ * newline. Equal reports give equal bytes.
+ * @throws SimReportError when the report does not match the schema
+ */
+export function reportJson(report: SimReport): string {
+  return `${JSON.stringify(parseReport(report), null, 2)}\n`;
+}
