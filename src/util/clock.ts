@@ -99,8 +99,10 @@ class VirtualTimer implements Timer {
 export class VirtualClock implements Clock {
   private t: number;
   private seq = 0;
-  // A binary heap would do for large queues; the queue of one simulated node is small.
-  private readonly queue: VirtualTimer[] = [];
+  // A binary min-heap on (due time, scheduling order); a cleared timer stays in it until it reaches
+  // the top (lazy deletion), so scheduling and clearing cost O(log n) with many nodes' timers.
+  private readonly heap: VirtualTimer[] = [];
+  private live = 0;
 
   /** @param startMs the virtual time at start (ms since the epoch); default 0 */
   constructor(startMs = 0) {
@@ -131,12 +133,12 @@ export class VirtualClock implements Clock {
 
   /** Timers pending (intervals count once). */
   get pending(): number {
-    return this.queue.length;
+    return this.live;
   }
 
   /** The due time of the earliest pending timer, or undefined when none is pending. */
   nextAt(): number | undefined {
-    return this.queue[0]?.at;
+    return this.top()?.at;
   }
 
   /**
@@ -144,15 +146,17 @@ export class VirtualClock implements Clock {
    * @returns false when no timer is pending (time does not move)
    */
   next(): boolean {
-    const timer = this.queue.shift();
+    const timer = this.top();
     if (!timer) return false;
+    this.pop();
     this.t = Math.max(this.t, timer.at);
     if (timer.every !== undefined) {
       timer.at = this.t + timer.every;
       timer.seq = this.seq++;
-      this.insert(timer);
+      this.push(timer);
     } else {
       timer.cleared = true;
+      this.live--;
     }
     timer.fn();
     return true;
@@ -166,7 +170,7 @@ export class VirtualClock implements Clock {
   advance(ms: number): void {
     if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`advance needs a finite ms >= 0, got ${ms}`);
     const until = this.t + ms;
-    while (this.queue.length > 0 && this.queue[0]!.at <= until) this.next();
+    for (let top = this.top(); top !== undefined && top.at <= until; top = this.top()) this.next();
     this.t = until;
   }
 
@@ -191,23 +195,55 @@ export class VirtualClock implements Clock {
 
   private schedule(fn: () => void, ms: number, every: number | undefined): Timer {
     const timer = new VirtualTimer(fn, this.t + ms, this.seq++, every);
-    this.insert(timer);
+    this.push(timer);
+    this.live++;
     return timer;
-  }
-
-  private insert(timer: VirtualTimer): void {
-    // after every timer due earlier or at the same ms (scheduled earlier: seq is increasing)
-    let i = this.queue.length;
-    while (i > 0 && this.queue[i - 1]!.at > timer.at) i--;
-    this.queue.splice(i, 0, timer);
   }
 
   private cancel(timer: VirtualTimer): void {
     if (timer.cleared) return;
     timer.cleared = true;
-    const i = this.queue.indexOf(timer);
-    if (i !== -1) this.queue.splice(i, 1);
+    this.live--;
   }
+
+  // The earliest live timer, dropping cleared ones above it.
+  private top(): VirtualTimer | undefined {
+    while (this.heap.length > 0 && this.heap[0]!.cleared) this.pop();
+    return this.heap[0];
+  }
+
+  private push(timer: VirtualTimer): void {
+    const h = this.heap;
+    h.push(timer);
+    for (let i = h.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!before(h[i]!, h[parent]!)) break;
+      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && before(h[l]!, h[m]!)) m = l;
+      if (r < h.length && before(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+}
+
+// Heap order: due time, then scheduling order.
+function before(a: VirtualTimer, b: VirtualTimer): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
 // Node's timer delays: non-finite or below `min` becomes `min`.

@@ -3,7 +3,8 @@
 // Rng's ranges and reproducibility.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { VirtualClock, seededRng, sleep, settle, systemClock, systemRng } from "../../../src/util/clock.ts";
+import fc from "fast-check";
+import { VirtualClock, seededRng, sleep, settle, systemClock, systemRng, type Timer } from "../../../src/util/clock.ts";
 
 test("VirtualClock: timers fire by due time, equal times in scheduling order, and time only moves when told", () => {
   const c = new VirtualClock(1_000);
@@ -100,6 +101,47 @@ test("VirtualClock: next() fires one timer and jumps to it; runUntil stops on a 
   assert.equal(d.runUntil(() => false), false);
   assert.equal(d.now(), 5);
   assert.throws(() => d.advance(-1), RangeError);
+});
+
+test("VirtualClock: any mix of timers, clears and advances fires the live timers by (due time, scheduling order), each once", () => {
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant("set" as const), ms: fc.integer({ min: 0, max: 50 }) }),
+    fc.record({ kind: fc.constant("clear" as const), which: fc.nat() }),
+    fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 30 }) }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+      const c = new VirtualClock();
+      const fired: number[] = [];
+      const model: { id: number; at: number; cleared: boolean; fired: boolean }[] = [];
+      const timers: Timer[] = [];
+      const expected: number[] = [];
+      const fireModel = (until: number) => {
+        const due = model.filter((m) => !m.cleared && !m.fired && m.at <= until).sort((a, b) => a.at - b.at || a.id - b.id);
+        for (const m of due) (m.fired = true), expected.push(m.id);
+      };
+      for (const o of ops) {
+        if (o.kind === "set") {
+          const id = model.length;
+          model.push({ id, at: c.now() + o.ms, cleared: false, fired: false });
+          timers.push(c.setTimeout(() => fired.push(id), o.ms));
+        } else if (o.kind === "clear" && timers.length > 0) {
+          const i = o.which % timers.length;
+          c.clearTimeout(timers[i]);
+          if (!model[i]!.fired) model[i]!.cleared = true;
+        } else if (o.kind === "advance") {
+          fireModel(c.now() + o.ms);
+          c.advance(o.ms);
+        }
+      }
+      assert.equal(c.pending, model.filter((m) => !m.cleared && !m.fired).length);
+      fireModel(Infinity);
+      c.runUntil(() => false);
+      assert.deepEqual(fired, expected);
+      assert.equal(c.pending, 0);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test("VirtualClock: the same schedule gives the same event trace (determinism)", () => {
