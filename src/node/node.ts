@@ -198,7 +198,7 @@ export class VisionNode {
       if (offset !== 0) log.warn({ clock_offset_ms: offset }, "Clock offset in effect (testing)");
       if (opts.checkpoint) {
         const identity = { chainId: opts.spec.chain_id, genesisHash: genesisBlock(opts.spec).hash, ebid: key.ebid, secretKey: key.secretKey, agent: buildInfo().agent };
-        await startFromCheckpoint(db, opts.spec, opts.checkpoint, { opts: p2pOpts, identity }, log, opts.checkpointTimeoutMs);
+        await startFromCheckpoint(db, opts.spec, opts.checkpoint, { opts: p2pOpts, identity }, log, opts.checkpointTimeoutMs, { clock, rng: opts.rng });
       }
       const chain = await Chain.open({ spec: opts.spec, now, clock }, { db, logger: log.child({ module: "chain" }) });
       cleanup.push(() => chain.close());
