@@ -31,6 +31,7 @@ import { HeadState, type HeadMove, type MovedBlock } from "./headState.ts";
 import type { SlashingItem, Tx } from "../consensus/types.ts";
 import { txAddresses, txHash, txRulesOf, type TxRules } from "./tx.ts";
 import { encodeRecord, encodeValidatorChanges, type RegistryView } from "./registry.ts";
+import { systemClock, type Clock, type Timer } from "../util/clock.ts";
 
 /** Result of offering a block to the chain. */
 export type ImportOutcome =
@@ -79,8 +80,10 @@ export const MAX_QUEUED_BLOCK_ITEMS = 8192;
 /** Chain tuning. */
 export interface ChainOptions {
   spec: ChainSpec;
-  /** ms since the epoch; injected so tests can drive time */
+  /** ms since the epoch; injected so tests can drive time (default `clock.now`) */
   now?: () => number;
+  /** timers (held blocks) and, unless `now` is given, the time; default `systemClock` */
+  clock?: Clock;
   /** blocks from the future held at most (default 64) */
   maxHeldBlocks?: number;
   /** blocks from the future held at most per source (default 16) */
@@ -156,7 +159,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   private headFinality: FinalityState;
   // the store's finalized and justified checkpoints (docs/protocol.md §7), persisted as `fc`
   private checkpoints: ForkChoiceCheckpoints;
-  private readonly held = new Map<string, { block: Block; timer: NodeJS.Timeout; source: string; dueAt: number }>();
+  private readonly held = new Map<string, { block: Block; timer: Timer; source: string; dueAt: number }>();
   private readonly parked = new Map<string, Parked>();
   private readonly parkedBySource = new Map<string, number>();
   private parkedBytes = 0;
@@ -211,8 +214,8 @@ export class Chain extends EventEmitter<ChainEvents> {
    * @throws ChainSpecError when the data dir holds another chain (an older protocol's: see refuseOlderProtocol)
    */
   static async open(opts: ChainOptions, modules: ChainModules): Promise<Chain> {
+    const clock = opts.clock ?? systemClock;
     const full: Required<ChainOptions> = {
-      now: Date.now,
       maxHeldBlocks: 64,
       maxHeldPerSource: 16,
       holdHorizonMs: HOLD_HORIZON_BLOCKS * opts.spec.params.block_time_ms,
@@ -222,6 +225,8 @@ export class Chain extends EventEmitter<ChainEvents> {
       forkHorizon: FORK_HORIZON_BLOCKS,
       maxQueuedItems: MAX_QUEUED_BLOCK_ITEMS,
       ...opts,
+      clock,
+      now: opts.now ?? (() => clock.now()),
     };
     const genesis = genesisBlock(opts.spec);
     await Chain.refuseOlderProtocol(modules.db, genesis.hash);
@@ -985,10 +990,10 @@ export class Chain extends EventEmitter<ChainEvents> {
       }
       if (this.held.size >= this.opts.maxHeldBlocks) {
         if (!latest || latest.dueAt <= dueAt) throw new BlockError("TOO_EARLY", "too many blocks from the future are held already");
-        clearTimeout(this.held.get(latest.hash)!.timer);
+        this.opts.clock.clearTimeout(this.held.get(latest.hash)!.timer);
         this.held.delete(latest.hash);
       }
-      const timer = setTimeout(() => {
+      const timer = this.opts.clock.setTimeout(() => {
         this.held.delete(block.hash);
         this.importBlock(block, { source }).catch((e) => this.log.warn({ hash: block.hash, err: (e as Error).message }, "Held block refused"));
       }, Math.max(0, dueAt - now));
@@ -1136,7 +1141,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (this.closed) return;
     await this.queue.onIdle();
     this.closed = true;
-    for (const { timer } of this.held.values()) clearTimeout(timer);
+    for (const { timer } of this.held.values()) this.opts.clock.clearTimeout(timer);
     this.held.clear();
     this.parked.clear();
     this.parkedBySource.clear();

@@ -15,6 +15,7 @@ import { PeerManager } from "../p2p/peerManager.ts";
 import type { P2POptions } from "../p2p/options.ts";
 import type { LocalIdentity } from "../p2p/peer.ts";
 import { fetchCheckpointState } from "../sync/stateAt.ts";
+import type { Clock, Rng } from "../util/clock.ts";
 
 /** How long a checkpoint start waits for a peer to serve the state (ms) unless told otherwise. */
 export const CHECKPOINT_FETCH_TIMEOUT_MS = 60_000;
@@ -41,6 +42,8 @@ export async function startFromCheckpoint(
   p2p: { opts: P2POptions; identity: Omit<LocalIdentity, "listenPort"> },
   log: Logger,
   timeoutMs = CHECKPOINT_FETCH_TIMEOUT_MS,
+  /** the fetch's clock (deadline, pauses, P2P timers) and the dialler's randomness; default the system's */
+  runtime: { clock?: Clock; rng?: Rng } = {},
 ): Promise<void> {
   await refuseCheckpointOnChain(db);
   if (spec.consensus === "pow") throw new ChainSpecError("--checkpoint: a pow chain has no finalized checkpoints to start from");
@@ -62,10 +65,11 @@ export async function startFromCheckpoint(
       onRequest: async () => ({ ok: false, data: null, errors: ["starting from a checkpoint: nothing to serve yet"] }),
     },
     log.child({ module: "p2p-checkpoint" }),
+    runtime,
   );
   await pm.start();
   try {
-    const verified = await fetchCheckpointState(spec, checkpoint, { peers: () => pm.readyPeers(), penalize: (p, r) => pm.penalize(p, r), log }, { timeoutMs });
+    const verified = await fetchCheckpointState(spec, checkpoint, { peers: () => pm.readyPeers(), penalize: (p, r) => pm.penalize(p, r), log }, { timeoutMs, clock: runtime.clock });
     await db.write(checkpointBaseWrites(spec, verified));
     log.info({ height: checkpoint.height, hash: checkpoint.hash, window_from: verified.window_from }, "Checkpoint state written: the chain starts from it");
   } catch (e) {

@@ -46,6 +46,7 @@ import { checkpointVoteReady } from "../consensus/forkChoice.ts";
 import { countedHeights } from "../consensus/eligibility.ts";
 import { activeAt, epochAt } from "../consensus/validators.ts";
 import type { BlockMeta } from "../storage/records.ts";
+import { systemClock, type Clock, type Rng, type Timer } from "../util/clock.ts";
 
 /** Transaction refusals that strike the peer that relayed it: no honest node relays such a transaction. */
 const STRIKE_TX_CODES: ReadonlySet<TxErrorCode> = new Set<TxErrorCode>(["BAD_SIGNATURE", "BAD_CHAIN_ID", "BAD_KIND", "BAD_BLS_KEY", "BAD_POP"]);
@@ -96,13 +97,22 @@ export interface NodeOptions {
   checkpointTimeoutMs?: number;
   /** doppelganger detection after each start (`--doppelganger-detection`, docs/protocol.md §6.6 rule 5); default false */
   doppelgangerDetection?: boolean;
+  /**
+   * time and timers of the chain, producer, miner, sync, P2P, slashing protection and the node's
+   * own heartbeat and status gossip; default `systemClock` (a simulation passes a VirtualClock)
+   */
+  clock?: Clock;
+  /** random choices of the runtime (the dial backoff's jitter); default `systemRng` */
+  rng?: Rng;
 }
 
 /** A running vision-node. */
 export class VisionNode {
   private closing?: Promise<void>;
-  private statusTimer?: NodeJS.Timeout;
-  private heartbeat?: NodeJS.Timeout;
+  private statusTimer?: Timer;
+  private heartbeat?: Timer;
+  /** the clock the node's own timers (heartbeat, status gossip) run on */
+  private clock: Clock = systemClock;
   private metricsServer?: MetricsServer;
   private readonly seenBlocks = new LRUCache<string, true>({ max: 4096 });
   private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
@@ -158,6 +168,7 @@ export class VisionNode {
    */
   static async init(opts: NodeOptions, log: Logger): Promise<VisionNode> {
     // Checked before anything is written: a bad option leaves the data dir as it was.
+    const clock = opts.clock ?? systemClock;
     const p2pOpts = resolveP2POptions(opts.p2p, opts.spec.bootnodes);
     if (!opts.p2p.peers?.length && p2pOpts.peers.length) log.info({ bootnodes: p2pOpts.peers.length }, "No peers configured: dialling the chain spec's bootnodes");
     // The database first: its lock keeps a second node off this data dir before anything is written.
@@ -177,22 +188,23 @@ export class VisionNode {
         checkpointInterval: checkpointIntervalOf(opts.spec.params),
         log: log.child({ module: "protection" }),
         onRefusal: (kind) => metrics.slashingProtectionRefusals.inc({ kind }),
-        now: () => Date.now() + (opts.clockOffsetMs ?? 0), // the clock block timestamps are compared with
+        now: () => clock.now() + (opts.clockOffsetMs ?? 0), // the clock block timestamps are compared with
+        clock,
         doppelgangerDetection: opts.doppelgangerDetection ?? false,
       });
       cleanup.push(() => protection.flush());
       const offset = opts.clockOffsetMs ?? 0;
-      const now = () => Date.now() + offset;
+      const now = () => clock.now() + offset;
       if (offset !== 0) log.warn({ clock_offset_ms: offset }, "Clock offset in effect (testing)");
       if (opts.checkpoint) {
         const identity = { chainId: opts.spec.chain_id, genesisHash: genesisBlock(opts.spec).hash, ebid: key.ebid, secretKey: key.secretKey, agent: buildInfo().agent };
-        await startFromCheckpoint(db, opts.spec, opts.checkpoint, { opts: p2pOpts, identity }, log, opts.checkpointTimeoutMs);
+        await startFromCheckpoint(db, opts.spec, opts.checkpoint, { opts: p2pOpts, identity }, log, opts.checkpointTimeoutMs, { clock, rng: opts.rng });
       }
-      const chain = await Chain.open({ spec: opts.spec, now }, { db, logger: log.child({ module: "chain" }) });
+      const chain = await Chain.open({ spec: opts.spec, now, clock }, { db, logger: log.child({ module: "chain" }) });
       cleanup.push(() => chain.close());
       const evidence = new EvidencePool(chain.domains);
       const attestations = new AttestationPool({ epochLength: opts.spec.params.epoch_length });
-      const mempool = new Mempool();
+      const mempool = new Mempool({ now: () => clock.now() });
       const claims = new ClaimReceipts();
       // Read at scrape time; the services below exist by the time anything scrapes.
       const metrics = createMetrics({
@@ -263,10 +275,11 @@ export class VisionNode {
           },
         },
         log.child({ module: "p2p" }),
+        { clock, rng: opts.rng },
       );
-      const livePeers = () => p2p.readyPeers().filter((p) => Date.now() - p.lastSeen <= PEER_LIVE_MS);
+      const livePeers = () => p2p.readyPeers().filter((p) => clock.now() - p.lastSeen <= PEER_LIVE_MS);
       const syncer = new Syncer(
-        { chain, peers: () => p2p.readyPeers(), penalize: (p, r) => p2p.penalize(p, r), log: log.child({ module: "sync" }) },
+        { chain, peers: () => p2p.readyPeers(), penalize: (p, r) => p2p.penalize(p, r), log: log.child({ module: "sync" }), clock },
         opts.sync,
       );
       // Only peers heard from lately count: a partition that leaves sockets open (no RST, no FIN)
@@ -282,11 +295,13 @@ export class VisionNode {
         opts.spec.params,
         { tip: () => chain.head, peerHeights },
         log.child({ module: "mining" }),
+        undefined,
+        clock,
       );
       const pow = opts.spec.consensus === "pow";
       const producer = opts.produce && !pow
         ? new Producer(
-            { ebid: key.ebid, secretKey: key.secretKey, blsSecretKey: key.blsSecretKey, now },
+            { ebid: key.ebid, secretKey: key.secretKey, blsSecretKey: key.blsSecretKey, now, clock },
             {
               chain,
               attestations,
@@ -306,7 +321,7 @@ export class VisionNode {
       cleanup.push(() => minerPool.stop());
       const miner = opts.produce && opts.mine
         ? new Miner(
-            { ebid: key.ebid, secretKey: key.secretKey, blsSecretKey: key.blsSecretKey, delayMs: () => settings.delayMs, minDifficulty: () => settings.minDifficulty, now },
+            { ebid: key.ebid, secretKey: key.secretKey, blsSecretKey: key.blsSecretKey, delayMs: () => settings.delayMs, minDifficulty: () => settings.minDifficulty, now, clock },
             {
               chain,
               attestations,
@@ -374,6 +389,7 @@ export class VisionNode {
         log.info({ url: `http://${opts.metricsHost ?? "127.0.0.1"}:${metricsServer.port}/metrics` }, "Metrics listening");
       }
       node = new VisionNode(key, db, chain, attestations, mempool, p2p, syncer, snapshot, claims, producer, miner, minerPool, settings, metrics, live, server, port, log);
+      node.clock = clock;
       node.metricsServer = metricsServer;
       node.protection = protection;
       node.evidence = evidence;
@@ -391,13 +407,14 @@ export class VisionNode {
         if (block) attestations.noteBlock(block);
       }
       await node.restoreJournal();
-      node.heartbeat = setInterval(() => {
-        node!.scheduleStatus();
-        node!.syncer.checkClaims();
-        protection.noteHead(chain.head.height, synced());
-        if (node!.mempool.expire() > 0) void node!.trimJournal();
-      }, STATUS_HEARTBEAT_MS);
-      node.heartbeat.unref();
+      node.heartbeat = clock
+        .setInterval(() => {
+          node!.scheduleStatus();
+          node!.syncer.checkClaims();
+          protection.noteHead(chain.head.height, synced());
+          if (node!.mempool.expire() > 0) void node!.trimJournal();
+        }, STATUS_HEARTBEAT_MS)
+        .unref();
       snapshot.start();
       producer?.start();
       miner?.start();
@@ -418,8 +435,8 @@ export class VisionNode {
       await this.miner?.stop();
       await this.minerPool.stop();
       this.protection.flush();
-      clearTimeout(this.statusTimer);
-      clearInterval(this.heartbeat);
+      this.clock.clearTimeout(this.statusTimer);
+      this.clock.clearInterval(this.heartbeat);
       this.syncer.stop();
       this.snapshot.stop();
       await this.metricsServer?.close();
@@ -441,11 +458,12 @@ export class VisionNode {
   // status per head would flood every peer (and trip their rate limits).
   private scheduleStatus(): void {
     if (this.statusTimer) return;
-    this.statusTimer = setTimeout(() => {
-      this.statusTimer = undefined;
-      this.p2p.broadcast({ type: "status", height: this.chain.head.height, tip_hash: this.chain.head.hash });
-    }, STATUS_COALESCE_MS);
-    this.statusTimer.unref();
+    this.statusTimer = this.clock
+      .setTimeout(() => {
+        this.statusTimer = undefined;
+        this.p2p.broadcast({ type: "status", height: this.chain.head.height, tip_hash: this.chain.head.hash });
+      }, STATUS_COALESCE_MS)
+      .unref();
   }
 
   private onPeerReady(peer: Peer): void {

@@ -46,6 +46,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { fsyncDir, writeFileDurably } from "../util/durableFile.ts";
+import { systemClock, type Clock, type Timer } from "../util/clock.ts";
 
 /** The record's file name in the data dir. */
 export const PROTECTION_FILE = "slashing-protection.json";
@@ -102,8 +103,10 @@ export interface SlashingProtectionOptions {
   log?: Logger;
   /** called once per refusal (the node counts them in `vision_slashing_protection_refusals_total{kind}`) */
   onRefusal?: (kind: RefusalKind) => void;
-  /** the wall clock (ms since the epoch) a block's timestamp is compared with; default `Date.now` */
+  /** the wall clock (ms since the epoch) a block's timestamp is compared with; default `clock.now` */
   now?: () => number;
+  /** the observation flush's timer and, unless `now` is given, the time; default `systemClock` */
+  clock?: Clock;
   /**
    * doppelganger detection (`--doppelganger-detection`, docs/protocol.md §6.6 rule 5): votes arm
    * at `W + 2·I` instead of `W + I`, so a full interval of another instance's votes can show;
@@ -151,7 +154,7 @@ const OBSERVE_FLUSH_MS = 200;
 export class SlashingProtection {
   private rec: ProtectionRecord;
   private dirty = false;
-  private flushTimer?: NodeJS.Timeout;
+  private flushTimer?: Timer;
   private readonly warned = new Set<string>();
   private readonly interval: number;
   /**
@@ -163,6 +166,7 @@ export class SlashingProtection {
   private waitSince = 0;
   private armedFlag = false;
   private doppelgangerFlag = false;
+  private readonly clock: Clock;
 
   private constructor(
     readonly path: string,
@@ -170,6 +174,7 @@ export class SlashingProtection {
     private readonly o: SlashingProtectionOptions,
   ) {
     this.rec = rec;
+    this.clock = o.clock ?? systemClock;
     this.interval = o.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL;
     if (!Number.isInteger(this.interval) || this.interval < 1) throw new RangeError(`checkpoint_interval must be a positive integer, got ${this.interval}`);
   }
@@ -347,7 +352,7 @@ export class SlashingProtection {
       // it counts as synced a block or two behind the network; a record further ahead is no clock.
       const cp = Math.floor(height / this.interval) * this.interval;
       this.watched = Math.max(cp, Math.min(this.rec.max_target_height, cp + this.interval));
-      this.waitSince = (this.o.now ?? Date.now)();
+      this.waitSince = this.o.now ? this.o.now() : this.clock.now();
       this.o.log?.info(
         { height, watched_checkpoint: this.watched, until_height: this.armsAt },
         this.o.doppelgangerDetection
@@ -384,7 +389,7 @@ export class SlashingProtection {
 
   /** Writes observations not yet on disk. Called on close; a no-op when nothing is pending. */
   flush(): void {
-    clearTimeout(this.flushTimer);
+    this.clock.clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.dirty) this.write(this.rec);
   }
@@ -392,15 +397,16 @@ export class SlashingProtection {
   private scheduleFlush(): void {
     this.dirty = true;
     if (this.flushTimer) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      try {
-        this.flush();
-      } catch (e) {
-        this.o.log?.error({ err: (e as Error).message, path: this.path }, "Slashing protection record not written");
-      }
-    }, OBSERVE_FLUSH_MS);
-    this.flushTimer.unref();
+    this.flushTimer = this.clock
+      .setTimeout(() => {
+        this.flushTimer = undefined;
+        try {
+          this.flush();
+        } catch (e) {
+          this.o.log?.error({ err: (e as Error).message, path: this.path }, "Slashing protection record not written");
+        }
+      }, OBSERVE_FLUSH_MS)
+      .unref();
   }
 
   // The new record goes to disk first; memory follows only once it is there.

@@ -6,6 +6,7 @@
 import type { Logger } from "pino";
 import { addressGroup } from "./learn.ts";
 import { TokenBucket, type TokenBucketLimits } from "../util/tokenBucket.ts";
+import { systemClock, type Clock } from "../util/clock.ts";
 
 /**
  * Connection slots inbound peers cannot take, kept for our own dials: a quarter of `maxPeers`, at
@@ -185,14 +186,19 @@ export class BanList {
 
 /** Log lines about peers within {@link PEER_LOG_LIMIT}; the rest are counted and summed up by `flush`. */
 export class PeerLog {
-  private readonly rate = new TokenBucket(PEER_LOG_LIMIT, Date.now());
+  private readonly rate: TokenBucket;
   private suppressed = 0;
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
+  ) {
+    this.rate = new TokenBucket(PEER_LOG_LIMIT, clock.now());
+  }
 
   /** Logs one line about a peer, unless over the limit. */
   line(level: "info" | "warn", obj: object, msg: string): void {
-    if (!this.rate.take(Date.now())) {
+    if (!this.rate.take(this.clock.now())) {
       this.suppressed++;
       return;
     }

@@ -10,6 +10,7 @@ import { PROTOCOL_VERSION, parseMessage, type HelloMessage, type Message } from 
 import { buildInfo } from "../version.ts";
 import { mayLearn } from "./learn.ts";
 import { TokenBucket } from "../util/tokenBucket.ts";
+import { systemClock, type Clock, type Timer } from "../util/clock.ts";
 
 /** Who we are, for the handshake. */
 export interface LocalIdentity {
@@ -63,7 +64,7 @@ export interface PeerOptions {
 /** A connected peer. */
 export class Peer {
   readonly nonce = randomBytes(32).toString("hex");
-  readonly connectedAt = Date.now();
+  readonly connectedAt: number;
   state: "handshaking" | "ready" | "closed" = "handshaking";
   hello?: HelloMessage;
   /** the height the peer claims (hello, status, the height of a block it sent): see {@link claim} */
@@ -78,10 +79,10 @@ export class Peer {
   claimSince?: number;
   /** a claim of this peer went unbacked past the timeout: its heights above backedHeight are ignored */
   claimsIgnored = false;
-  lastSeen = Date.now();
+  lastSeen: number;
   strikes = 0;
   /** ms when the strikes were last decayed */
-  strikesAt = Date.now();
+  strikesAt: number;
   /** this peer's requests we are answering now */
   inflightRequests = 0;
   /** per limited message type, made on first use */
@@ -95,15 +96,15 @@ export class Peer {
   advertiseVerified = false;
   closeReason?: string;
   private readonly decoder: LineDecoder;
-  private readonly pending = new Map<number, { resolve: (r: ResEnvelope) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<number, { resolve: (r: ResEnvelope) => void; timer: Timer }>();
   /** ids of our requests that timed out, oldest first, at most LATE_REPLIES_KEPT: a reply to one comes late, not forged */
   private readonly timedOut = new Set<number>();
   private nextId = 1;
   /** over all messages, checked first */
   private readonly rate: TokenBucket;
   private ackVerified = false;
-  private handshakeTimer?: NodeJS.Timeout;
-  private helloTimer?: NodeJS.Timeout;
+  private handshakeTimer?: Timer;
+  private helloTimer?: Timer;
 
   constructor(
     readonly ws: WebSocket,
@@ -116,11 +117,17 @@ export class Peer {
     readonly dialUrl?: string,
     /** outbound: the IP address that answered our dial (what a name in dialUrl resolved to) */
     readonly answeredFrom?: string,
+    /** time, the handshake and request timeouts, rate buckets and liveness; default `systemClock` */
+    readonly clock: Clock = systemClock,
   ) {
+    const now = clock.now();
+    this.connectedAt = now;
+    this.lastSeen = now;
+    this.strikesAt = now;
     this.decoder = new LineDecoder(opts.maxLineBytes);
-    this.rate = new TokenBucket({ perSec: opts.rateLimitPerSec, burst: opts.rateLimitBurst }, Date.now());
+    this.rate = new TokenBucket({ perSec: opts.rateLimitPerSec, burst: opts.rateLimitBurst }, now);
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => this.onData(data));
-    ws.on("pong", () => (this.lastSeen = Date.now()));
+    ws.on("pong", () => (this.lastSeen = this.clock.now()));
     ws.on("close", (code, reason) => this.closed(this.closeReason ?? (reason.toString() || `socket closed (${code})`)));
     ws.on("error", (err) => this.closed(`socket error: ${err.message}`));
   }
@@ -182,7 +189,7 @@ export class Peer {
    * {@link backedHeight} starts its backing clock ({@link claimSince}), which a higher claim does not
    * restart.
    */
-  claim(height: number, tipHash: string, now = Date.now()): void {
+  claim(height: number, tipHash: string, now = this.clock.now()): void {
     this.height = height;
     this.tipHash = tipHash;
     if (height <= this.backedHeight) this.claimSince = undefined;
@@ -208,8 +215,8 @@ export class Peer {
 
   /** Sends our hello and arms the handshake timeout. */
   start(status: { height: number; tip_hash: string }): void {
-    this.handshakeTimer = setTimeout(() => this.close("handshake timeout"), this.opts.handshakeTimeoutMs);
-    this.helloTimer = setTimeout(() => this.hello || this.close("hello timeout"), Math.min(this.opts.helloTimeoutMs, this.opts.handshakeTimeoutMs));
+    this.handshakeTimer = this.clock.setTimeout(() => this.close("handshake timeout"), this.opts.handshakeTimeoutMs);
+    this.helloTimer = this.clock.setTimeout(() => this.hello || this.close("hello timeout"), Math.min(this.opts.helloTimeoutMs, this.opts.handshakeTimeoutMs));
     this.send({
       type: "hello",
       version: PROTOCOL_VERSION,
@@ -261,7 +268,7 @@ export class Peer {
     const id = this.nextId++;
     if (this.pending.size >= this.opts.maxPendingRequests) return Promise.resolve({ ok: false, errors: ["too many pending requests to this peer"] });
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.pending.delete(id);
         this.timedOut.add(id);
         if (this.timedOut.size > LATE_REPLIES_KEPT) this.timedOut.delete(this.timedOut.values().next().value as number);
@@ -269,7 +276,7 @@ export class Peer {
       }, timeoutMs);
       this.pending.set(id, { resolve, timer });
       if (!this.send({ type: "req", id, path, data: data ?? null })) {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         this.pending.delete(id);
         resolve({ ok: false, errors: ["peer not connected"] });
       }
@@ -285,7 +292,7 @@ export class Peer {
     } catch {
       /* already closing */
     }
-    setTimeout(() => this.ws.terminate(), 2000).unref();
+    this.clock.setTimeout(() => this.ws.terminate(), 2000).unref();
     this.closed(reason);
   }
 
@@ -293,10 +300,10 @@ export class Peer {
     if (this.state === "closed") return;
     this.state = "closed";
     this.closeReason = reason;
-    clearTimeout(this.handshakeTimer);
-    clearTimeout(this.helloTimer);
+    this.clock.clearTimeout(this.handshakeTimer);
+    this.clock.clearTimeout(this.helloTimer);
     for (const { resolve, timer } of this.pending.values()) {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
       resolve({ ok: false, errors: ["peer disconnected"] });
     }
     this.pending.clear();
@@ -304,7 +311,7 @@ export class Peer {
   }
 
   private onData(data: Buffer | ArrayBuffer | Buffer[]): void {
-    this.lastSeen = Date.now();
+    this.lastSeen = this.clock.now();
     const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     const { lines, oversized } = this.decoder.push(chunk);
     if (oversized > 0 && this.state === "handshaking") return this.close("line over the size cap before handshake");
@@ -334,7 +341,7 @@ export class Peer {
   // Room on this link for one more gossip message of `type`: its type's bucket, then the one over
   // all messages, each at RELAY_SHARE of the limit a peer enforces (docs/protocol.md §9.4).
   private takeOutToken(type: string): boolean {
-    const now = Date.now();
+    const now = this.clock.now();
     const limit = Object.hasOwn(this.opts.typeRateLimits, type) ? this.opts.typeRateLimits[type] : undefined;
     if (limit) {
       let b = this.outTypeBuckets.get(type);
@@ -347,14 +354,14 @@ export class Peer {
 
   // One bucket over all messages, then one per limited message type (takeTypeToken).
   private takeToken(): boolean {
-    return this.rate.take(Date.now());
+    return this.rate.take(this.clock.now());
   }
 
   // One bucket per limited message type: a flood of one kind cannot starve the others.
   private takeTypeToken(type: string): boolean {
     const limit = Object.hasOwn(this.opts.typeRateLimits, type) ? this.opts.typeRateLimits[type] : undefined;
     if (!limit) return true;
-    const now = Date.now();
+    const now = this.clock.now();
     let b = this.typeBuckets.get(type);
     if (!b) this.typeBuckets.set(type, (b = new TokenBucket(limit, now)));
     return b.take(now);
@@ -370,7 +377,7 @@ export class Peer {
       if (!p && typeof msg.id === "number" && this.timedOut.delete(msg.id)) return;
       if (!p) return this.events.onStrike(this, "response to no request");
       this.pending.delete(msg.id as number);
-      clearTimeout(p.timer);
+      this.clock.clearTimeout(p.timer);
       p.resolve({ ok: msg.ok, data: msg.data, errors: msg.errors });
       return;
     }
@@ -386,7 +393,7 @@ export class Peer {
       if (msg.genesis_hash !== this.me.genesisHash) return this.close("hello for another chain (genesis mismatch)");
       if (msg.ebid === this.me.ebid) return this.close("self-connection");
       this.hello = msg;
-      clearTimeout(this.helloTimer);
+      this.clock.clearTimeout(this.helloTimer);
       this.claim(msg.height, msg.tip_hash);
       const sig = sign(Domain.hello, this.ackObject(this.me.ebid, msg.ebid, this.nonce, msg.nonce), this.me.secretKey);
       this.send({ type: "hello_ack", sig });
@@ -397,9 +404,9 @@ export class Peer {
       const obj = this.ackObject(this.hello.ebid, this.me.ebid, this.hello.nonce, this.nonce);
       if (!verify(Domain.hello, obj, msg.sig, this.hello.ebid)) return this.close("bad handshake signature");
       this.ackVerified = true;
-      clearTimeout(this.handshakeTimer);
+      this.clock.clearTimeout(this.handshakeTimer);
       this.state = "ready";
-      this.readyAt = Date.now();
+      this.readyAt = this.clock.now();
       this.events.onReady(this);
       return;
     }

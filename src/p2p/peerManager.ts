@@ -16,6 +16,7 @@ import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
 import { addressGroup, guardedLookup, inboundKey, isLocalHost, mayLearn } from "./learn.ts";
 import { LRUCache } from "lru-cache";
+import { sleep, systemClock, systemRng, type Clock, type Rng, type Timer } from "../util/clock.ts";
 import { ADDRESS_BAN_AFTER, AddressScores, BanList, ByteBudget, DeadGroups, MAX_SERVE_DELAY_MS, InboundRate, PeerLog, SERVED_ADDRESSES_TRACKED, learnedPerGroup, outboundReserved } from "./limits.ts";
 
 /** What the node supplies to the P2P layer. */
@@ -62,7 +63,7 @@ interface DialTarget {
   sourceGroup?: string;
   group?: string;
   ebid?: string;
-  timer?: NodeJS.Timeout;
+  timer?: Timer;
   connecting: boolean;
   peer?: Peer;
 }
@@ -90,7 +91,9 @@ export class PeerManager {
   private readonly inboundRate = new InboundRate();
   private readonly deadGroups = new DeadGroups();
   private readonly peerLog: PeerLog;
-  private keepalive?: NodeJS.Timeout;
+  private keepalive?: Timer;
+  private readonly clock: Clock;
+  private readonly rng: Rng;
   private listening = false;
   private serverError: string | null = null;
   private stopped = false;
@@ -101,12 +104,16 @@ export class PeerManager {
     private readonly identity: Omit<LocalIdentity, "listenPort">,
     private readonly handlers: P2PHandlers,
     private readonly log: Logger,
+    /** time and timers (keepalive, dial backoff, bans, budgets) and the dial jitter's randomness; default the system's */
+    runtime: { clock?: Clock; rng?: Rng } = {},
   ) {
     assertP2POptions(opts);
+    this.clock = runtime.clock ?? systemClock;
+    this.rng = runtime.rng ?? systemRng;
     this.bans = new BanList(opts.maxBans);
     this.addressBans = new BanList(opts.maxBans);
     this.addressScores = new AddressScores(opts.maxBans);
-    this.peerLog = new PeerLog(log);
+    this.peerLog = new PeerLog(log, this.clock);
   }
 
   /** Binds the server and starts dialling. @throws when the port cannot be bound */
@@ -121,8 +128,8 @@ export class PeerManager {
       // Checked before the WebSocket upgrade, the cheapest point to say no (HTTP 429).
       verifyClient: (info, done) => {
         const remote = info.req.socket.remoteAddress ?? "unknown";
-        if (this.addressBans.has(inboundKey(remote), Date.now())) return done(false, 403, "address banned");
-        if (!this.inboundRate.admit(remote, Date.now())) return done(false, 429, "too many new connections from this address, try later");
+        if (this.addressBans.has(inboundKey(remote), this.clock.now())) return done(false, 403, "address banned");
+        if (!this.inboundRate.admit(remote, this.clock.now())) return done(false, 429, "too many new connections from this address, try later");
         done(true);
       },
     });
@@ -142,8 +149,7 @@ export class PeerManager {
       if (!this.stopped) this.log.error("P2P server stopped unexpectedly");
     });
     server.on("connection", (ws, req) => this.accept(ws, req));
-    this.keepalive = setInterval(() => this.tickKeepalive(), this.opts.pingIntervalMs);
-    this.keepalive.unref();
+    this.keepalive = this.clock.setInterval(() => this.tickKeepalive(), this.opts.pingIntervalMs).unref();
     for (const url of this.opts.peers) this.addTarget(url);
     this.log.info({ port: this.boundPort, peers: this.opts.peers.length }, "P2P listening");
   }
@@ -152,8 +158,8 @@ export class PeerManager {
   async stop(): Promise<void> {
     if (!this.server) return;
     this.stopped = true;
-    clearInterval(this.keepalive);
-    for (const t of this.targets.values()) clearTimeout(t.timer);
+    this.clock.clearInterval(this.keepalive);
+    for (const t of this.targets.values()) this.clock.clearTimeout(t.timer);
     this.targets.clear();
     for (const p of this.peers) p.close("node shutting down");
     const server = this.server;
@@ -207,7 +213,7 @@ export class PeerManager {
    * its EBID banned for `banMs`.
    */
   penalize(peer: Peer, reason: string): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const forgiven = Math.floor((now - peer.strikesAt) / this.opts.strikeDecayMs);
     if (forgiven > 0) {
       peer.strikes = Math.max(0, peer.strikes - forgiven);
@@ -235,7 +241,7 @@ export class PeerManager {
 
   /** Server health for /api/health. */
   health(): P2PHealth {
-    const now = Date.now();
+    const now = this.clock.now();
     return {
       listening: this.listening,
       port: this.boundPort,
@@ -358,7 +364,7 @@ export class PeerManager {
       onStrike: (p, reason) => this.penalize(p, reason),
       onClose: (p, reason) => this.closed(p, reason, target),
       onTraffic: this.handlers.onTraffic,
-    }, target?.url, answeredFrom);
+    }, target?.url, answeredFrom, this.clock);
     this.peers.add(peer);
     peer.start(this.handlers.status());
     return peer;
@@ -366,7 +372,7 @@ export class PeerManager {
 
   private ready(peer: Peer, target?: DialTarget): void {
     const ebid = peer.ebid!;
-    if (this.bans.has(ebid, Date.now()) || this.addressBans.has(inboundKey(peer.host), Date.now())) {
+    if (this.bans.has(ebid, this.clock.now()) || this.addressBans.has(inboundKey(peer.host), this.clock.now())) {
       peer.close("banned");
       return;
     }
@@ -418,7 +424,7 @@ export class PeerManager {
       // And a bounded share of our upload: replies wait for its byte budget, and past
       // MAX_SERVE_DELAY_MS of debt a request is refused (a 100-byte request can ask for megabytes).
       const budget = this.servedBudget(peer, addr);
-      const wait = budget.waitMs(Date.now());
+      const wait = budget.waitMs(this.clock.now());
       if (wait > MAX_SERVE_DELAY_MS) {
         this.peerLog.line("warn", { peer: short(peer.ebid), retry_ms: wait }, "Request refused: served byte budget spent");
         peer.send({ type: "res", id: msg.id, ok: false, data: null, errors: [`busy: served byte budget spent, retry in ${wait} ms`] });
@@ -433,7 +439,7 @@ export class PeerManager {
           (e: unknown) => ({ type: "res", id: msg.id, ok: false, data: null, errors: [(e as Error).message] }),
         )
         .then(async (reply) => {
-          const now = Date.now();
+          const now = this.clock.now();
           const delay = budget.waitMs(now);
           // Other replies on the same budget (this address's other connections, this peer's other
           // requests) may have run it further into debt since the request came: past the busy
@@ -444,7 +450,7 @@ export class PeerManager {
           }
           const line = encodeLine(reply); // serialized once: measured here, sent as is
           budget.spend(Buffer.byteLength(line), now);
-          if (delay > 0) await new Promise((r) => setTimeout(r, delay).unref());
+          if (delay > 0) await sleep(this.clock, delay, undefined, { unref: true });
           peer.sendLine(line, "res");
         })
         .finally(() => {
@@ -468,7 +474,7 @@ export class PeerManager {
   private servedBudget(peer: Peer, key: string | undefined): ByteBudget {
     let budget = key === undefined ? this.served.get(peer) : this.servedByAddress.get(key);
     if (budget) return budget;
-    budget = new ByteBudget({ perSec: this.opts.servedBytesPerSec, burst: this.opts.servedBytesBurst }, Date.now());
+    budget = new ByteBudget({ perSec: this.opts.servedBytesPerSec, burst: this.opts.servedBytesBurst }, this.clock.now());
     if (key === undefined) this.served.set(peer, budget);
     else this.servedByAddress.set(key, budget);
     return budget;
@@ -498,7 +504,7 @@ export class PeerManager {
       if (learned >= this.opts.maxPeers || (source !== undefined && fromSource >= cap)) return;
       if (!isWsUrl(url) || !mayLearn(url, from)) continue;
       const group = addressGroup(new URL(url).hostname);
-      if (group !== undefined && ((perGroup.get(group) ?? 0) >= cap || this.deadGroups.closed(group, Date.now(), cap))) continue;
+      if (group !== undefined && ((perGroup.get(group) ?? 0) >= cap || this.deadGroups.closed(group, this.clock.now(), cap))) continue;
       if (!this.learn(url, from, reached)) continue;
       learned++;
       fromSource++;
@@ -523,9 +529,9 @@ export class PeerManager {
   // A learned address that keeps failing is dropped, so dead addresses cannot fill the learned table for good.
   private forgetIfDead(t: DialTarget): boolean {
     if (t.configured || t.failures < LEARNED_MAX_FAILURES) return false;
-    clearTimeout(t.timer);
+    this.clock.clearTimeout(t.timer);
     this.targets.delete(t.url);
-    if (t.group !== undefined) this.deadGroups.record(t.group, Date.now());
+    if (t.group !== undefined) this.deadGroups.record(t.group, this.clock.now());
     this.log.debug({ url: t.url, failures: t.failures }, "Learned address forgotten");
     return true;
   }
@@ -543,7 +549,7 @@ export class PeerManager {
     }
     if (target && reason === "self-connection") {
       // A configured or learned address that turns out to be ourselves is never dialled again.
-      clearTimeout(target.timer);
+      this.clock.clearTimeout(target.timer);
       this.targets.delete(target.url);
     } else if (target) {
       target.connecting = false;
@@ -551,10 +557,10 @@ export class PeerManager {
       // A connection that ended before it lasted backoffResetMs counts as a failed dial (a node that
       // hangs up right after the handshake must not pin a learned address for good), unless it
       // only lost to a connection we already have with the same peer.
-      const lasted = peer.readyAt !== undefined && (reason === "duplicate connection" || Date.now() - peer.readyAt >= this.opts.backoffResetMs);
+      const lasted = peer.readyAt !== undefined && (reason === "duplicate connection" || this.clock.now() - peer.readyAt >= this.opts.backoffResetMs);
       target.failures = lasted ? 0 : target.failures + 1;
       if (this.forgetIfDead(target)) return;
-      if (Date.now() - peer.connectedAt >= this.opts.backoffResetMs) target.attempt = 0;
+      if (this.clock.now() - peer.connectedAt >= this.opts.backoffResetMs) target.attempt = 0;
       this.scheduleDial(target);
     }
   }
@@ -601,16 +607,15 @@ export class PeerManager {
   // Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)].
   private scheduleDial(t: DialTarget, fixedMs?: number): void {
     if (this.stopped || !this.targets.has(t.url)) return;
-    clearTimeout(t.timer);
+    this.clock.clearTimeout(t.timer);
     const ceiling = Math.min(this.opts.backoffCapMs, this.opts.backoffBaseMs * 2 ** Math.min(t.attempt, 30));
-    const delay = fixedMs ?? Math.random() * ceiling;
+    const delay = fixedMs ?? this.rng.next() * ceiling;
     t.attempt++;
-    t.timer = setTimeout(() => this.dial(t), delay);
-    t.timer.unref();
+    t.timer = this.clock.setTimeout(() => this.dial(t), delay).unref();
   }
 
   private tickKeepalive(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     this.bans.prune(now);
     this.addressBans.prune(now);
     this.inboundRate.prune(now);

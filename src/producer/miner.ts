@@ -15,7 +15,6 @@
  * Every block is signed through slashing protection (docs/protocol.md §6.6), on `pow` chains too:
  * no job starts on a height this key already signed, and the seal is refused if one was meanwhile.
  */
-import { setTimeout as sleepTimer } from "node:timers/promises";
 import type { HeadEvent } from "../chain/chain.ts";
 import type { BlockMeta } from "../storage/records.ts";
 import type { Block } from "../consensus/types.ts";
@@ -27,6 +26,7 @@ import { buildTemplate, powPlan, type TemplateModules } from "./template.ts";
 import type { MinerPool } from "./pow/minerPool.ts";
 import type { Metrics } from "../metrics/index.ts";
 import { epochAt, isActive, type RegistryReader } from "../consensus/validators.ts";
+import { sleep, systemClock, type Clock } from "../util/clock.ts";
 
 /** Miner identity, clock and knobs. */
 export interface MinerOptions {
@@ -38,7 +38,9 @@ export interface MinerOptions {
   delayMs: () => number;
   /** the node's own mining difficulty on `pow` chains (config or `/difficulty/set`); only raises */
   minDifficulty: () => number;
-  /** ms since the epoch */
+  /** the miner's time, loop tick and retry timers; default `systemClock` */
+  clock?: Clock;
+  /** ms since the epoch; default `clock.now` */
   now?: () => number;
   /** loop tick (ms); default the chain's `mining_tick_ms` */
   tickMs?: number;
@@ -123,13 +125,16 @@ export class Miner {
   private job?: { parent: string; record: MiningJob };
   private readonly now: () => number;
   private readonly onHead = (e: HeadEvent) => this.headChanged(e);
-  private readonly startedAt = Date.now();
+  private readonly clock: Clock;
+  private readonly startedAt: number;
 
   constructor(
     private readonly opts: MinerOptions,
     private readonly m: MinerModules,
   ) {
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
+    this.now = opts.now ?? (() => this.clock.now());
+    this.startedAt = this.clock.now();
   }
 
   /** The last 200 jobs, newest last. */
@@ -139,7 +144,7 @@ export class Miner {
 
   /** Hashes per second over the miner's life, and the mined blocks' mean interval (s). */
   rates(): { hash_rate: number; average_block_time: number | null } {
-    const secs = Math.max(1, (Date.now() - this.startedAt) / 1000);
+    const secs = Math.max(1, (this.clock.now() - this.startedAt) / 1000);
     const mined = this.jobs.filter((j) => j.outcome === "mined");
     const span = mined.length > 1 ? (mined.at(-1)!.ended_at! - mined[0]!.ended_at!) / 1000 / (mined.length - 1) : null;
     return { hash_rate: this.m.pool.totalHashes / secs, average_block_time: span };
@@ -167,11 +172,11 @@ export class Miner {
     while (!signal.aborted) {
       try {
         await this.tick(signal);
-        await sleepTimer(tick, undefined, { signal });
+        await sleep(this.clock, tick, signal);
       } catch (e) {
         if (signal.aborted) break;
         this.m.log.error({ err: (e as Error).message }, "Miner tick failed");
-        await sleepTimer(tick, undefined, { signal }).catch(() => undefined);
+        await sleep(this.clock, tick, signal).catch(() => undefined);
       }
     }
   }
@@ -221,7 +226,7 @@ export class Miner {
     const outcome = await this.mineOn(parent, plan.difficulty, Math.max(this.now(), plan.opensAt), plan.kind);
     // A failure (not a lost race) may be retried on the same parent after a pause; a job that never
     // started (its height filled meanwhile) on the next tick, should that block not become the tip.
-    if (outcome === "failed") setTimeout(() => this.attempted.delete(parent.hash), 1000).unref();
+    if (outcome === "failed") this.clock.setTimeout(() => this.attempted.delete(parent.hash), 1000).unref();
     if (outcome === "not-started") this.attempted.delete(parent.hash);
   }
 

@@ -5,7 +5,6 @@
  * arrives, re-checks its tip, records a claim receipt, then builds, signs (through slashing
  * protection, §6.6: a height this key signed before is refused), imports and broadcasts.
  */
-import { setTimeout as sleepTimer } from "node:timers/promises";
 import type { Logger } from "pino";
 import { calculateJitter } from "../consensus/selection.ts";
 import { proposeAt, slotOpensAt } from "../consensus/timing.ts";
@@ -18,6 +17,7 @@ import { sealGuarded, type BlockSigningGuard } from "./blockBuilder.ts";
 import { buildTemplate, type TemplateModules } from "./template.ts";
 import type { Block } from "../consensus/types.ts";
 import type { Metrics } from "../metrics/index.ts";
+import { sleep, systemClock, type Clock } from "../util/clock.ts";
 
 /** Producer identity and clock. */
 export interface ProducerOptions {
@@ -25,9 +25,11 @@ export interface ProducerOptions {
   secretKey: Uint8Array;
   /** the BLS secret key (32 bytes) that signs this producer's RANDAO reveals (docs/protocol.md §6.4) */
   blsSecretKey?: Uint8Array;
-  /** ms since the epoch */
+  /** the producer's time and slot timers; default `systemClock` */
+  clock?: Clock;
+  /** ms since the epoch; default `clock.now` */
   now?: () => number;
-  /** resolves after `ms`, or rejects when `signal` aborts */
+  /** resolves after `ms`, or rejects when `signal` aborts; default a timer on `clock` */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
@@ -68,8 +70,9 @@ export class Producer {
     private readonly opts: ProducerOptions,
     private readonly m: ProducerModules,
   ) {
-    this.now = opts.now ?? Date.now;
-    this.sleep = opts.sleep ?? ((ms, signal) => sleepTimer(ms, undefined, { signal }));
+    const clock = opts.clock ?? systemClock;
+    this.now = opts.now ?? (() => clock.now());
+    this.sleep = opts.sleep ?? ((ms, signal) => sleep(clock, ms, signal));
   }
 
   start(): void {

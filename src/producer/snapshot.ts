@@ -6,6 +6,7 @@
 import type { Logger } from "pino";
 import type { ChainParams } from "../consensus/params.ts";
 import { nextSnapshot, proofOfSyncEligible, type NetworkSnapshot } from "../consensus/eligibility.ts";
+import { systemClock, type Clock, type Timer } from "../util/clock.ts";
 
 /** Where the updater reads from. */
 export interface SnapshotSources {
@@ -17,7 +18,7 @@ export interface SnapshotSources {
 /** Keeps the latest NetworkSnapshot. */
 export class SnapshotUpdater {
   private snap: NetworkSnapshot;
-  private timer?: NodeJS.Timeout;
+  private timer?: Timer;
   private lastLogged = 0;
 
   constructor(
@@ -25,6 +26,8 @@ export class SnapshotUpdater {
     private readonly sources: SnapshotSources,
     private readonly log: Logger,
     private readonly intervalMs = 1000,
+    /** the interval's timer and the log throttle's time */
+    private readonly clock: Clock = systemClock,
   ) {
     const tip = sources.tip();
     this.snap = nextSnapshot(0, tip.height, tip.hash, [], params);
@@ -50,8 +53,8 @@ export class SnapshotUpdater {
     const msg = `Network snapshot: height=${s.local_height}, lag=${s.lag_blocks}, peers=${s.ready_peers}, state=${s.sync_state}, streak=${s.eligible_streak}`;
     // The mining spec logs every tick; at info we log changes of state or eligibility and every 30 s.
     const changed = prev.sync_state !== s.sync_state || proofOfSyncEligible(prev, this.params) !== this.eligible || prev.ready_peers !== s.ready_peers;
-    if (changed || Date.now() - this.lastLogged >= 30_000) {
-      this.lastLogged = Date.now();
+    if (changed || this.clock.now() - this.lastLogged >= 30_000) {
+      this.lastLogged = this.clock.now();
       this.log.info({ ...line, eligible: this.eligible }, msg);
     } else {
       this.log.debug(line, msg);
@@ -61,12 +64,11 @@ export class SnapshotUpdater {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), this.intervalMs);
-    this.timer.unref();
+    this.timer = this.clock.setInterval(() => this.tick(), this.intervalMs).unref();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.clock.clearInterval(this.timer);
     this.timer = undefined;
   }
 }

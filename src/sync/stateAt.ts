@@ -21,6 +21,7 @@ import { formatZodError, hex32, uint } from "../consensus/wire.ts";
 import type { ResEnvelope } from "../p2p/peer.ts";
 import { MAX_REPLY_BYTES } from "./protocol.ts";
 import { busyRetryMs } from "./busy.ts";
+import { sleep, systemClock, type Clock } from "../util/clock.ts";
 import { encodeRecord } from "../chain/registry.ts";
 import {
   CheckpointError,
@@ -231,14 +232,21 @@ function checkPage(checkpoint: Checkpoint, page: StateAtPage, o: PageOrder, tota
 
 /**
  * Fetches the whole state at `checkpoint` from one peer, page by page, and verifies it, giving up
- * at `deadline` (ms since the epoch; each request also times out after `timeoutMs`). Each page is
+ * at `deadline` (ms since the epoch on `clock`; each request also times out after `timeoutMs`). Each page is
  * checked as it arrives (`checkPage`): what one fetch holds before the state is verified is bounded
  * by MAX_STATE_AT_BLOCK_BYTES, MAX_STATE_AT_ACCOUNTS and MAX_STATE_AT_RECORDS.
  * @throws CheckpointError when the peer sends something malformed, over a page bound, out of order
  *   or that does not verify (strike it); StateAtRefused when it answers `ok: false` or not at all,
  *   or the state passes a node-policy cap (no strike: it may have moved on)
  */
-export async function fetchStateAt(spec: ChainSpec, checkpoint: Checkpoint, peer: StateAtSource, timeoutMs = 30_000, deadline = Infinity): Promise<VerifiedCheckpoint> {
+export async function fetchStateAt(
+  spec: ChainSpec,
+  checkpoint: Checkpoint,
+  peer: StateAtSource,
+  timeoutMs = 30_000,
+  deadline = Infinity,
+  clock: Clock = systemClock,
+): Promise<VerifiedCheckpoint> {
   const state: CheckpointState = { checkpoint, window_from: 0, total_weight: "0", blocks: [], accounts: [], validators: [] };
   let cursor: string | null = null;
   let busyWaits = 0;
@@ -247,7 +255,7 @@ export async function fetchStateAt(spec: ChainSpec, checkpoint: Checkpoint, peer
   const total = { accounts: 0, records: 0 };
   // A peer answering busy or slowly, page after page, must not hold the start past its deadline.
   const left = (): number => {
-    const ms = deadline - Date.now();
+    const ms = deadline - clock.now();
     if (ms <= 0) throw new StateAtRefused("state_at took longer than the checkpoint fetch's timeout");
     return ms;
   };
@@ -259,7 +267,7 @@ export async function fetchStateAt(spec: ChainSpec, checkpoint: Checkpoint, peer
     busyStreak = wait === undefined ? 0 : busyStreak + 1;
     if (busyStreak > MAX_STATE_AT_BUSY_STREAK) throw new StateAtRefused(`state_at: ${busyStreak} busy replies in a row`);
     if (wait !== undefined && busyWaits++ < MAX_STATE_AT_BUSY_WAITS) {
-      await new Promise((r) => setTimeout(r, Math.min(wait, left())));
+      await sleep(clock, Math.min(wait, left()));
       pages--;
       continue;
     }
@@ -316,16 +324,17 @@ export async function fetchCheckpointState<P extends StateAtSource>(
   spec: ChainSpec,
   checkpoint: Checkpoint,
   m: CheckpointFetchModules<P>,
-  o: { timeoutMs: number; retryMs?: number },
+  o: { timeoutMs: number; retryMs?: number; clock?: Clock },
 ): Promise<VerifiedCheckpoint> {
-  const deadline = Date.now() + o.timeoutMs;
+  const clock = o.clock ?? systemClock;
+  const deadline = clock.now() + o.timeoutMs;
   const struck = new Set<P>();
   const errors = new Map<P, string>();
   for (;;) {
     for (const peer of m.peers()) {
       if (struck.has(peer)) continue;
       try {
-        const v = await fetchStateAt(spec, checkpoint, peer, undefined, deadline);
+        const v = await fetchStateAt(spec, checkpoint, peer, undefined, deadline, clock);
         m.log.info({ height: checkpoint.height, hash: checkpoint.hash, window_from: v.window_from, accounts: v.accounts.length, validators: v.validators.length }, "Checkpoint state verified");
         return v;
       } catch (e) {
@@ -339,10 +348,10 @@ export async function fetchCheckpointState<P extends StateAtSource>(
           m.log.info({ err: msg }, "A peer did not serve the checkpoint state");
         }
       }
-      if (Date.now() > deadline) break;
+      if (clock.now() > deadline) break;
     }
-    if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, o.retryMs ?? 500));
+    if (clock.now() > deadline) break;
+    await sleep(clock, o.retryMs ?? 500);
   }
   const last = [...errors.values()].slice(-3);
   throw new CheckpointError(`no peer served the state at checkpoint ${checkpoint.height}:${checkpoint.hash} within ${Math.round(o.timeoutMs / 1000)} s${last.length ? ` (${last.join("; ")})` : " (no peer was ready)"}`);

@@ -24,6 +24,7 @@ import type { Peer } from "../p2p/peer.ts";
 import { DEFAULT_CHUNK, MAX_CHUNK } from "./protocol.ts";
 import { SYNC_EPOCH_LENGTH, syncEpochOf } from "../consensus/params.ts";
 import { busyRetryMs } from "./busy.ts";
+import { sleep, systemClock, type Clock, type Timer } from "../util/clock.ts";
 
 /** Collaborators of the syncer. */
 export interface SyncerModules {
@@ -33,6 +34,8 @@ export interface SyncerModules {
   /** records a strike against a peer that sent invalid data */
   penalize(peer: Peer, reason: string): void;
   log: Logger;
+  /** time, the unknown-tip grace timer and busy waits; default `systemClock` */
+  clock?: Clock;
 }
 
 /**
@@ -99,7 +102,8 @@ export class Syncer {
   private again?: Peer;
   private status: SyncStatus = { syncing: false, peer: null, start_height: 0, target_height: 0, imported: 0, blocks_per_s: 0 };
   private stopped = false;
-  private readonly tipChecks = new Map<Peer, NodeJS.Timeout>();
+  private readonly tipChecks = new Map<Peer, Timer>();
+  private readonly clock: Clock;
   /** the peer the running sync targets */
   private source?: Peer;
   /** ms of the running sync's last imported chunk (0: none yet) */
@@ -116,6 +120,7 @@ export class Syncer {
     opts: Partial<SyncerOptions> = {},
   ) {
     this.opts = { ...defaultSyncerOptions, ...opts };
+    this.clock = m.clock ?? systemClock;
   }
 
   /** Current progress. */
@@ -125,7 +130,7 @@ export class Syncer {
 
   /** The peer a running sync is importing valid blocks from now (its claim counts, §6.1; the last chunk's server), if any. */
   get serving(): Peer | undefined {
-    if (!this.status.syncing || this.lastImportAt === 0 || Date.now() - this.lastImportAt > this.opts.requestTimeoutMs) return undefined;
+    if (!this.status.syncing || this.lastImportAt === 0 || this.clock.now() - this.lastImportAt > this.opts.requestTimeoutMs) return undefined;
     return this.source;
   }
 
@@ -149,11 +154,12 @@ export class Syncer {
     // Same or lower height but a tip we do not hold: it may be a heavier branch (fork choice is by
     // weight). Give gossip a moment to deliver it, then ask the peer.
     if (peer.tipHash && !this.tipChecks.has(peer)) {
-      const timer = setTimeout(() => {
-        this.tipChecks.delete(peer);
-        void this.checkUnknownTip(peer);
-      }, this.opts.unknownTipGraceMs);
-      timer.unref();
+      const timer = this.clock
+        .setTimeout(() => {
+          this.tipChecks.delete(peer);
+          void this.checkUnknownTip(peer);
+        }, this.opts.unknownTipGraceMs)
+        .unref();
       this.tipChecks.set(peer, timer);
     }
   }
@@ -163,7 +169,7 @@ export class Syncer {
    * `claimBackingMs` is a strike, and that peer's claims are ignored until it backs one. Not while a
    * sync imports: a claim may be honest and waiting for our sync to reach it.
    */
-  checkClaims(now = Date.now()): void {
+  checkClaims(now = this.clock.now()): void {
     if (this.stopped || this.serving) return;
     const head = this.m.chain.head.height;
     for (const p of this.m.peers()) {
@@ -179,7 +185,7 @@ export class Syncer {
   // The last attempt toward `peer` served nothing of it, within retryAfterMs, and it backed nothing new since.
   private failedLately(peer: Peer): boolean {
     const f = this.failed.get(peer);
-    return f !== undefined && peer.backedHeight <= f.backed && Date.now() - f.at < this.opts.retryAfterMs;
+    return f !== undefined && peer.backedHeight <= f.backed && this.clock.now() - f.at < this.opts.retryAfterMs;
   }
 
   // A claim is backed when its tip is a block held here at the claimed height (imported from anyone).
@@ -191,7 +197,7 @@ export class Syncer {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.tipChecks.values()) clearTimeout(t);
+    for (const t of this.tipChecks.values()) this.clock.clearTimeout(t);
     this.tipChecks.clear();
   }
 
@@ -225,7 +231,7 @@ export class Syncer {
     void this.commonAncestor(peer)
       .then((ancestor) => {
         if (ancestor === undefined) {
-          this.failed.set(peer, { backed, at: Date.now() }); // not asked again on its next status
+          this.failed.set(peer, { backed, at: this.clock.now() }); // not asked again on its next status
           return;
         }
         if (this.running) return this.begin(peer); // another peer's fetch started meanwhile: queued
@@ -245,7 +251,7 @@ export class Syncer {
       .finally(() => {
         // An attempt this peer served nothing of is not repeated toward it on its next status (the
         // chunks may have come from others: its claim still went unshown).
-        if (!this.primaryServed) this.failed.set(peer, { backed, at: Date.now() });
+        if (!this.primaryServed) this.failed.set(peer, { backed, at: this.clock.now() });
         else this.failed.delete(peer);
         this.running = false;
         this.source = undefined;
@@ -259,7 +265,7 @@ export class Syncer {
     const { chain, log } = this.m;
     const target = peer.height;
     if (target <= ancestor) return;
-    const started = Date.now();
+    const started = this.clock.now();
     this.status = { syncing: true, peer: peer.ebid ?? null, start_height: ancestor, target_height: target, imported: 0, blocks_per_s: 0 };
     log.info({ peer: peer.ebid?.slice(0, 12), from: ancestor + 1, to: target }, "Sync started");
     const chunks = this.plan(ancestor + 1, target);
@@ -270,7 +276,7 @@ export class Syncer {
     const unhelpful = new Set<Peer>();
     const window = this.opts.parallel * 2;
     let next = 0;
-    let lastLog = Date.now();
+    let lastLog = this.clock.now();
     let prevHash = (await chain.getCanonicalMeta(ancestor))?.hash;
     try {
       for (let i = 0; i < chunks.length && !this.stopped; i++) {
@@ -299,7 +305,7 @@ export class Syncer {
               // longer to import than the claim backing timeout, and its server must not be struck
               // meanwhile (a block valid on our branch backs its server's heights up to it).
               this.source = got.source;
-              this.lastImportAt = Date.now();
+              this.lastImportAt = this.clock.now();
             }
           } catch (e) {
             if (e instanceof BlockError) return this.m.penalize(got.source, `invalid block in range: ${e.code}: ${e.message}`);
@@ -314,16 +320,16 @@ export class Syncer {
         // we hold.
         got.source.back(got.blocks[got.blocks.length - 1]!.header.height);
         if (got.source === peer) this.primaryServed = true;
-        const secs = (Date.now() - started) / 1000;
+        const secs = (this.clock.now() - started) / 1000;
         this.status.blocks_per_s = Math.round(this.status.imported / Math.max(secs, 0.001));
-        if (Date.now() - lastLog >= 2000) {
-          lastLog = Date.now();
+        if (this.clock.now() - lastLog >= 2000) {
+          lastLog = this.clock.now();
           log.info({ height: chain.head.height, target, blocks_per_s: this.status.blocks_per_s }, `Sync progress: ${chain.head.height}/${target}`);
         }
       }
     } finally {
       queue.clear();
-      const secs = (Date.now() - started) / 1000;
+      const secs = (this.clock.now() - started) / 1000;
       log.info(
         { imported: this.status.imported, height: chain.head.height, seconds: secs, blocks_per_s: Math.round(this.status.imported / Math.max(secs, 0.001)) },
         "Sync finished",
@@ -424,7 +430,7 @@ export class Syncer {
           // the wait it names, a few times, before the chunk moves on to another peer.
           const wait = busyRetryMs(res?.errors);
           if (wait !== undefined && busyWaits++ < MAX_BUSY_WAITS) {
-            await new Promise((r) => setTimeout(r, wait));
+            await sleep(this.clock, wait);
             continue;
           }
           if (wait === undefined) failed(peer);
