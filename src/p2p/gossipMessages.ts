@@ -6,6 +6,8 @@
  */
 import { z } from "zod";
 import { formatZodError, hex32 } from "../consensus/wire.ts";
+import { hashJson, omit, toHex } from "../consensus/encoding.ts";
+import type { Attestation } from "../consensus/types.ts";
 
 /** At most this many ids in one `ihave` or `iwant` (docs/protocol.md §9.5). */
 export const MAX_GOSSIP_IDS = 64;
@@ -34,4 +36,12 @@ export type GossipMessage = z.infer<typeof gossipMessageSchema>;
 export function parseGossipMessage(raw: unknown): { ok: true; msg: GossipMessage } | { ok: false; reason: string } {
   const r = gossipMessageSchema.safeParse(raw);
   return r.success ? { ok: true, msg: r.data } : { ok: false, reason: `invalid message: ${formatZodError(r.error)}` };
+}
+
+/**
+ * An attestation's gossip id (docs/protocol.md §9.5): `hex(H(JCS(attestation without sig)))`, 64
+ * hex, as a transfer's transaction hash. (A block's is its hash, a transfer's its transaction hash.)
+ */
+export function attestationGossipId(attestation: Attestation): string {
+  return toHex(hashJson(omit(attestation, "sig")));
 }

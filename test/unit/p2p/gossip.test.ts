@@ -3,7 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GossipRouter, defaultGossipParams, type GossipOut, type GossipParams } from "../../../src/p2p/gossip.ts";
-import { parseGossipMessage, MAX_GOSSIP_IDS } from "../../../src/p2p/gossipMessages.ts";
+import { attestationGossipId, parseGossipMessage, MAX_GOSSIP_IDS } from "../../../src/p2p/gossipMessages.ts";
+import { hashJson, jcs, toHex } from "../../../src/consensus/encoding.ts";
+import { parseMessage, PROTOCOL_VERSION } from "../../../src/p2p/messages.ts";
 import { EventQueue, seededRandom } from "../../helpers/gossipSim.ts";
 
 const id = (n: number) => n.toString(16).padStart(64, "0");
@@ -182,4 +184,23 @@ test("control messages: shapes, id caps and backoff caps are checked", () => {
 test("parameters out of order are refused", () => {
   assert.throws(() => setup({ d: 3, dLow: 4 }), RangeError);
   assert.throws(() => setup({ d: 9, dHigh: 8 }), RangeError);
+});
+
+test("an attestation's gossip id is the hash of its canonical JSON without sig: the same for two signatures, another for any other field", () => {
+  const att = { ebid: id(1), height: 9, block_hash: id(2), source_height: 0, source_hash: id(3), target_height: 8, target_hash: id(4), sig: "a".repeat(128) };
+  const { sig: _sig, ...unsigned } = att;
+  assert.equal(attestationGossipId(att), toHex(hashJson(JSON.parse(jcs(unsigned)))));
+  assert.equal(attestationGossipId({ ...att, sig: "b".repeat(128) }), attestationGossipId(att));
+  assert.notEqual(attestationGossipId({ ...att, height: 10 }), attestationGossipId(att));
+  assert.match(attestationGossipId(att), /^[0-9a-f]{64}$/);
+});
+
+test("hello: the optional gossip field is an integer >= 1; without it the hello is as before", () => {
+  const hello = { type: "hello", version: PROTOCOL_VERSION, chain_id: "c", genesis_hash: id(1), ebid: id(2), nonce: id(3), listen_port: 0, height: 0, tip_hash: id(1) };
+  const ok = (extra: object) => parseMessage(JSON.stringify({ ...hello, ...extra })).ok;
+  assert.equal(ok({}), true);
+  assert.equal(ok({ gossip: 1 }), true);
+  assert.equal(ok({ gossip: 2 }), true);
+  assert.equal(ok({ gossip: 0 }), false);
+  assert.equal(ok({ gossip: "1" }), false);
 });
