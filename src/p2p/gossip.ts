@@ -20,7 +20,8 @@ export type { GossipKind } from "./gossipMessages.ts";
 
 /**
  * The time source the router runs on: milliseconds and one-shot timers. A subset of the node's
- * clock (`now()`, `setTimeout`, `clearTimeout`), so the real one or a simulated one fits.
+ * injectable clock (`now()`, `setTimeout`, `clearTimeout`; handles are opaque), so the system
+ * clock, a virtual one or a test's event queue fits.
  */
 export interface GossipClock {
   now(): number;
@@ -93,8 +94,8 @@ export interface GossipDeps {
   send(peer: string, out: GossipOut): void;
   /** a peer broke a rule of §9.5 (the caller counts a strike) */
   penalize?(peer: string, reason: string): void;
-  /** uniform in [0, 1); Math.random by default */
-  random?(): number;
+  /** random choices (mesh members, lazy peers): `next()` uniform in [0, 1); Math.random by default. The node's Rng fits. */
+  rng?: { next(): number };
   params?: Partial<GossipParams>;
 }
 
@@ -144,7 +145,7 @@ export class GossipRouter {
     if (!(p.dLow >= 1 && p.dLow <= p.d && p.d <= p.dHigh)) throw new RangeError(`gossip degrees must satisfy 1 <= d_low <= d <= d_high (got ${p.dLow}, ${p.d}, ${p.dHigh})`);
     if (p.seenMax < 1 || p.maxFetches < 1 || p.maxFetchTries < 1) throw new RangeError("gossip caps must be positive");
     this.params = p;
-    this.random = deps.random ?? Math.random;
+    this.random = deps.rng ? () => deps.rng!.next() : Math.random;
     this.seen = new LRUCache<string, Seen>({ max: p.seenMax });
   }
 

@@ -27,12 +27,19 @@ export interface SimOptions {
   params?: Partial<GossipParams>;
   /** share of nodes (mesh mode) that do not support the mesh: they and their links are flooded */
   legacyShare?: number;
+  /**
+   * share of hostile nodes (mesh mode): they take part in the mesh and announce every message they
+   * get to every peer, but never relay one nor answer an `iwant` (never the origin)
+   */
+  silentShare?: number;
 }
 
 /** Figures of one message. */
 export interface MessageResult {
   /** nodes that got it, the origin included */
   reached: number;
+  /** nodes that are not silent and got it */
+  reachedHonest: number;
   /** ms from publication until it reached each node (origin 0), sorted */
   arrivalsMs: number[];
   /** hops of each node's first copy (origin 0) */
@@ -52,6 +59,11 @@ export interface SimResult {
   maxDegree: number;
   /** mesh sizes at the end (mesh mode) */
   meshSizes: number[];
+  /** nodes that are not silent */
+  honest: number;
+  /** `iwant`s sent, broken promises and penalties counted by the routers */
+  fetches: number;
+  brokenPromises: number;
 }
 
 /** A small seeded generator (mulberry32): uniform in [0, 1). */
@@ -176,6 +188,7 @@ export function simulate(o: SimOptions): SimResult {
   const name = (i: number) => String(i);
 
   const routers: GossipRouter[] = [];
+  const silent = Array.from({ length: o.nodes }, () => o.mode === "mesh" && random() < (o.silentShare ?? 0));
   const deliverFull = (to: number, from: number, id: string, hops: number) => {
     const m = msgIndex.get(id)!;
     const k = name(to);
@@ -191,17 +204,22 @@ export function simulate(o: SimOptions): SimResult {
     q.setTimeout(() => deliverFull(to, from, id, hops), adj[from]!.get(to)!);
   };
   const relay = (node: number, id: string, source: number | undefined) => {
+    if (silent[node]) {
+      for (const peer of adj[node]!.keys()) if (peer !== source) q.setTimeout(() => control(peer, node, { type: "ihave", kind, ids: [id] }), adj[node]!.get(peer)!);
+      return;
+    }
     if (o.mode === "mesh") return routers[node]!.forward(kind, id);
     for (const peer of adj[node]!.keys()) if (peer !== source) sendFull(node, peer, id);
   };
 
+  let control = (_to: number, _from: number, _out: Exclude<GossipOut, { type: "push" }>): void => {};
   if (o.mode === "mesh") {
     for (let i = 0; i < o.nodes; i++) {
       const self = i;
       routers.push(
         new GossipRouter({
           clock: q,
-          random,
+          rng: { next: random },
           params: { seenMax: 4096, ...o.params },
           send: (peerName: string, out: GossipOut) => {
             const peer = Number(peerName);
@@ -211,14 +229,14 @@ export function simulate(o: SimOptions): SimResult {
         }),
       );
     }
-    const control = (to: number, from: number, out: Exclude<GossipOut, { type: "push" }>) => {
+    control = (to: number, from: number, out: Exclude<GossipOut, { type: "push" }>) => {
       const r = routers[to]!;
       if (out.type === "graft") r.onGraft(name(from));
       else if (out.type === "prune") r.onPrune(name(from), out.backoff_ms);
       else if (out.type === "ihave") {
         for (const id of out.ids) announces[msgIndex.get(id)!]!++;
         r.onIhave(name(from), out.kind, out.ids);
-      } else for (const id of r.onIwant(name(from), out.kind, out.ids)) sendFull(to, from, id);
+      } else if (!silent[to]) for (const id of r.onIwant(name(from), out.kind, out.ids)) sendFull(to, from, id);
     };
     const legacy = Array.from({ length: o.nodes }, () => random() < (o.legacyShare ?? 0));
     for (let i = 0; i < o.nodes; i++) {
@@ -237,7 +255,8 @@ export function simulate(o: SimOptions): SimResult {
     announces.push(0);
     published.push(at);
     q.setTimeout(() => {
-      const origin = Math.floor(random() * o.nodes);
+      let origin = Math.floor(random() * o.nodes);
+      while (silent[origin]) origin = (origin + 1) % o.nodes;
       first[m]!.set(name(origin), 0);
       hopsAt[m]!.set(name(origin), 0);
       copies[m]!.set(name(origin), 1);
@@ -254,8 +273,11 @@ export function simulate(o: SimOptions): SimResult {
       const c = copies[m]!.get(name(i));
       if (c !== undefined) duplicates.push(c - 1);
     }
+    let reachedHonest = 0;
+    for (let i = 0; i < o.nodes; i++) if (!silent[i] && f.has(name(i))) reachedHonest++;
     return {
       reached: f.size,
+      reachedHonest,
       arrivalsMs: [...f.values()].sort((a, b) => a - b),
       hops: [...hopsAt[m]!.values()],
       duplicates,
@@ -268,5 +290,13 @@ export function simulate(o: SimOptions): SimResult {
     links += a.size;
     maxDegree = Math.max(maxDegree, a.size);
   }
-  return { messages, links: links / 2, maxDegree, meshSizes: routers.map((r) => r.mesh().length) };
+  return {
+    messages,
+    links: links / 2,
+    maxDegree,
+    meshSizes: routers.map((r) => r.mesh().length),
+    honest: silent.filter((x) => !x).length,
+    fetches: routers.reduce((a, r) => a + r.stats.fetches, 0),
+    brokenPromises: routers.reduce((a, r) => a + r.stats.brokenPromises, 0),
+  };
 }

@@ -14,7 +14,7 @@ function setup(params: Partial<GossipParams> = {}) {
   const clock = new EventQueue();
   const sent: { to: string; out: GossipOut }[] = [];
   const penalties: { peer: string; reason: string }[] = [];
-  const router = new GossipRouter({ clock, random: seededRandom(1), params, send: (to, out) => sent.push({ to, out }), penalize: (peer, reason) => penalties.push({ peer, reason }) });
+  const router = new GossipRouter({ clock, rng: { next: seededRandom(1) }, params, send: (to, out) => sent.push({ to, out }), penalize: (peer, reason) => penalties.push({ peer, reason }) });
   const of = (type: GossipOut["type"]) => sent.filter((s) => s.out.type === type);
   const clear = () => sent.splice(0);
   return { clock, sent, penalties, router, of, clear };
@@ -203,4 +203,25 @@ test("hello: the optional gossip field is an integer >= 1; without it the hello 
   assert.equal(ok({ gossip: 2 }), true);
   assert.equal(ok({ gossip: 0 }), false);
   assert.equal(ok({ gossip: "1" }), false);
+});
+
+test("on Node's real timers: the heartbeat grafts, a fetch is asked after its delay, stop() cancels everything", async () => {
+  const sent: { to: string; out: GossipOut }[] = [];
+  const clock = { now: () => Date.now(), setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+  const router = new GossipRouter({ clock, params: { heartbeatMs: 20, fetchDelayMs: 30 }, send: (to, out) => sent.push({ to, out }) });
+  for (const p of peersNamed(20)) router.addPeer(p, { mesh: true });
+  for (const p of router.mesh()) router.onPrune(p, 0); // empty mesh: the heartbeat must refill it
+  router.start();
+  try {
+    router.onIhave("p0", "block", [id(1)]);
+    router.onIhave("p1", "block", [id(1)]);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(router.mesh().length, defaultGossipParams.d);
+    assert.deepEqual(sent.filter((s) => s.out.type === "iwant").map((s) => s.to), ["p0"], "one request in flight (the timeout is 1 s)");
+  } finally {
+    router.stop();
+  }
+  const before = sent.length;
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(sent.length, before, "nothing after stop()");
 });

@@ -20,12 +20,20 @@ test("the mesh reaches every node with a bounded number of duplicates per node, 
   const meshDup = mean(mesh.messages.flatMap((m) => m.duplicates));
   assert.ok(meshDup <= 6, `mesh: ${meshDup.toFixed(2)} duplicates per node per message (at most 6)`);
   assert.ok(meshDup < floodDup / 2, `mesh ${meshDup.toFixed(2)} against flood ${floodDup.toFixed(2)} duplicates per node`);
+  assert.ok(Math.max(...mesh.meshSizes) <= 7, "meshes pruned to d_high");
   // a node's full copies are bounded by its mesh (d_high) plus fetches, whatever its degree
   assert.ok(Math.max(...mesh.messages.flatMap((m) => m.duplicates)) < mesh.maxDegree, "no node gets a copy from every peer");
   for (const m of mesh.messages) {
     assert.ok(t95(m.arrivalsMs, base.nodes) < 2000, `95% reached in ${t95(m.arrivalsMs, base.nodes).toFixed(0)} ms`);
     assert.ok(Math.max(...m.hops) < 20, "hops bounded");
   }
+});
+
+test("a fifth of the nodes hostile (in the mesh, announcing everything, relaying and serving nothing): every honest node still gets every message", () => {
+  const run = simulate({ ...base, silentShare: 0.2, messages: 3 });
+  assert.ok(run.honest < base.nodes, "some nodes are hostile");
+  for (const m of run.messages) assert.equal(m.reachedHonest, run.honest);
+  assert.ok(run.fetches > 0, "repaired by iwant");
 });
 
 test("a network where a third of the nodes do not support the mesh still reaches every node (they are flooded)", () => {
