@@ -52,6 +52,11 @@ export async function benchGossip(nodes = 1000, blocks = 20): Promise<void> {
   }
   console.log(`  mesh sizes: min ${Math.min(...sizes)} median ${median(sizes)} max ${Math.max(...sizes)}`);
   console.log(`  ratio mesh/flood: duplicates ${fmt(mesh.dupMean / flood.dupMean)}, time to 95% (p95) ${fmt(mesh.t95P95 / flood.t95P95)}`);
+  const hostile = simulate({ ...o, mode: "mesh", silentShare: 0.2 });
+  const hostileT95 = hostile.messages.map((m) => m.arrivalsMs[Math.ceil(0.95 * hostile.honest) - 1] ?? Infinity);
+  console.log(
+    `  mesh with 20% hostile nodes (announce everything, relay and serve nothing): honest nodes reached ${hostile.messages.every((m) => m.reachedHonest === hostile.honest) ? "all" : "NOT ALL"}; time until as many nodes as 95% of the honest hold it: median ${fmt(median(hostileT95), 0)} ms p95 ${fmt(percentile(hostileT95, 95), 0)} ms; iwant ${hostile.fetches}, broken promises ${hostile.brokenPromises}`,
+  );
   console.log(`  goal duplicates <= 6 per node per block (mean ${fmt(mesh.dupMean)}, p99 ${mesh.dupP99}): ${mesh.dupP99 <= 6 ? "met" : "NOT MET"}`);
   console.log(`  goal 95% of nodes within 1 s at p95 (${fmt(mesh.t95P95, 0)} ms): ${mesh.t95P95 <= 1000 ? "met" : "NOT MET"}`);
 }
