@@ -34,6 +34,8 @@ export const helloSchema = z.object({
   agent: agentSchema.optional(),
   /** where the sender accepts connections, when its operator said (`--p2p-advertise`) */
   advertise_url: wsUrl.optional(),
+  /** the mesh gossip version the sender speaks (docs/protocol.md §9.5.1); absent: flood it */
+  gossip: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 /** Every P2P message, by `type`. */

@@ -1,0 +1,402 @@
+/**
+ * The gossip router (docs/protocol.md §9.5): a pure, transport-independent decision maker. Given the
+ * ready peers, the messages and control messages they send and a clock, it says to whom a message
+ * is pushed in full (the mesh, plus every peer without mesh support), to whom its id is announced
+ * (`ihave`, a few peers outside the mesh), what to fetch from whom (`iwant`, after a delay, one
+ * announcer at a time) and when to join or leave a peer's mesh (`graft`, `prune`). It holds no
+ * message bodies and opens no socket: the caller sends what it is told through `send`, and answers
+ * an `iwant` with the bodies of the ids `onIwant` returns.
+ *
+ * The mesh follows gossipsub v1.1 (degree D within [D_low, D_high], graft and prune with a backoff,
+ * lazy `ihave`/`iwant` repair, penalties for broken promises); announce-then-fetch with one request
+ * in flight per id follows Ethereum's eth/68 block and transaction announcements. With at most
+ * D_high mesh-capable peers every one of them is in the mesh: a small network floods as before.
+ */
+import { LRUCache } from "lru-cache";
+import type { GossipKind, GossipMessage } from "./gossipMessages.ts";
+import { MAX_GOSSIP_IDS, MAX_PRUNE_BACKOFF_MS } from "./gossipMessages.ts";
+
+export type { GossipKind } from "./gossipMessages.ts";
+
+/**
+ * The time source the router runs on: milliseconds and one-shot timers. A subset of the node's
+ * injectable clock (`now()`, `setTimeout`, `clearTimeout`; handles are opaque), so the system
+ * clock, a virtual one or a test's event queue fits.
+ */
+export interface GossipClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Router parameters (docs/protocol.md §9.5; node policy). Times in ms. */
+export interface GossipParams {
+  /** mesh degree the heartbeat restores */
+  d: number;
+  /** below this many mesh peers the heartbeat grafts back up to `d` */
+  dLow: number;
+  /** above this many it prunes down to `d`; a graft that would pass it is refused */
+  dHigh: number;
+  /** non-mesh peers that get an `ihave` for each new message */
+  dLazy: number;
+  heartbeatMs: number;
+  /** wait this long after the first `ihave` of an unseen id before asking for it */
+  fetchDelayMs: number;
+  /** an announcer that has not delivered an asked id within this is penalized and the next one asked */
+  fetchTimeoutMs: number;
+  /** announcers asked for one id, at most */
+  maxFetchTries: number;
+  /** a pruned peer is not grafted again before this */
+  pruneBackoffMs: number;
+  /** ids remembered as seen (least recently used dropped first) */
+  seenMax: number;
+  /** ids waiting to be fetched, in all */
+  maxFetches: number;
+  /** ids waiting to be fetched that one peer announced */
+  maxPendingPerPeer: number;
+  /** announcers remembered per waiting id */
+  maxAnnouncers: number;
+}
+
+/** The defaults of docs/protocol.md §9.5. */
+export const defaultGossipParams: Readonly<GossipParams> = Object.freeze({
+  d: 6,
+  dLow: 4,
+  dHigh: 7,
+  dLazy: 6,
+  heartbeatMs: 1000,
+  fetchDelayMs: 250,
+  fetchTimeoutMs: 1000,
+  maxFetchTries: 3,
+  pruneBackoffMs: 60_000,
+  seenMax: 65_536,
+  maxFetches: 4096,
+  maxPendingPerPeer: 256,
+  maxAnnouncers: 8,
+});
+
+/** What the router asks the caller to send: a control message, or `push` = send the full message with this id. */
+export type GossipOut = GossipMessage | { type: "push"; kind: GossipKind; id: string };
+
+/** Counters for metrics and tests. */
+export interface GossipStats {
+  pushes: number;
+  announces: number;
+  fetches: number;
+  duplicates: number;
+  brokenPromises: number;
+}
+
+/** The router's collaborators. */
+export interface GossipDeps {
+  clock: GossipClock;
+  /** sends one message to one peer (the caller drops it if the peer is gone) */
+  send(peer: string, out: GossipOut): void;
+  /** a peer broke a rule of §9.5 (the caller counts a strike) */
+  penalize?(peer: string, reason: string): void;
+  /** random choices (mesh members, lazy peers): `next()` uniform in [0, 1); Math.random by default. The node's Rng fits. */
+  rng?: { next(): number };
+  params?: Partial<GossipParams>;
+}
+
+interface PeerState {
+  /** sent `gossip: 1` in its hello: takes mesh control messages */
+  mesh: boolean;
+  /** not grafted (and its graft refused) before this time */
+  backoffUntil: number;
+  /** waiting fetches it announced */
+  pending: number;
+}
+
+interface Seen {
+  /** peers known to hold it: it came from them, or they announced it */
+  holders: Set<string>;
+  /** peers we announced it to (an `iwant` from anyone else is refused) */
+  announced: Set<string>;
+  /** peers we served it to after an `iwant` (once each) */
+  served: Set<string>;
+}
+
+interface Fetch {
+  kind: GossipKind;
+  id: string;
+  announcers: string[];
+  asked: string | undefined;
+  tries: number;
+  timer: unknown;
+}
+
+const keyOf = (kind: GossipKind, id: string) => `${kind}:${id}`;
+
+/** The router of one node (docs/protocol.md §9.5). Call `start()` to run the heartbeat, `stop()` to end it. */
+export class GossipRouter {
+  readonly params: GossipParams;
+  readonly stats: GossipStats = { pushes: 0, announces: 0, fetches: 0, duplicates: 0, brokenPromises: 0 };
+  private readonly peers = new Map<string, PeerState>();
+  private readonly meshPeers = new Set<string>();
+  private readonly seen: LRUCache<string, Seen>;
+  private readonly fetches = new Map<string, Fetch>();
+  private readonly random: () => number;
+  private heartbeatTimer: unknown;
+
+  /** Throws RangeError on parameters out of order (`dLow <= d <= dHigh`, positive sizes). */
+  constructor(private readonly deps: GossipDeps) {
+    const p = { ...defaultGossipParams, ...deps.params };
+    if (!(p.dLow >= 1 && p.dLow <= p.d && p.d <= p.dHigh)) throw new RangeError(`gossip degrees must satisfy 1 <= d_low <= d <= d_high (got ${p.dLow}, ${p.d}, ${p.dHigh})`);
+    if (p.seenMax < 1 || p.maxFetches < 1 || p.maxFetchTries < 1) throw new RangeError("gossip caps must be positive");
+    this.params = p;
+    this.random = deps.rng ? () => deps.rng!.next() : Math.random;
+    this.seen = new LRUCache<string, Seen>({ max: p.seenMax });
+  }
+
+  /** Starts the mesh heartbeat (every `heartbeatMs`). */
+  start(): void {
+    if (this.heartbeatTimer !== undefined) return;
+    const tick = () => {
+      this.heartbeat();
+      this.heartbeatTimer = this.deps.clock.setTimeout(tick, this.params.heartbeatMs);
+    };
+    this.heartbeatTimer = this.deps.clock.setTimeout(tick, this.params.heartbeatMs);
+  }
+
+  /** Stops the heartbeat and every pending fetch timer. */
+  stop(): void {
+    if (this.heartbeatTimer !== undefined) this.deps.clock.clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    for (const f of this.fetches.values()) this.deps.clock.clearTimeout(f.timer);
+    this.fetches.clear();
+    for (const s of this.peers.values()) s.pending = 0;
+  }
+
+  /** The peers in the mesh now. */
+  mesh(): string[] {
+    return [...this.meshPeers];
+  }
+
+  /** Whether `id` of `kind` was seen (received or published) and is still remembered. */
+  hasSeen(kind: GossipKind, id: string): boolean {
+    return this.seen.has(keyOf(kind, id));
+  }
+
+  /**
+   * A peer became ready. `mesh`: its hello said `gossip: 1`. A mesh peer is grafted at once while
+   * the mesh is below its target (all peers in a small network, else `d`).
+   */
+  addPeer(peer: string, opts: { mesh: boolean }): void {
+    if (this.peers.has(peer)) return;
+    this.peers.set(peer, { mesh: opts.mesh, backoffUntil: 0, pending: 0 });
+    if (opts.mesh && this.meshPeers.size < this.target()) this.graft(peer);
+  }
+
+  /** A peer closed: it leaves the mesh, and fetches waiting on it move to the next announcer. */
+  removePeer(peer: string): void {
+    if (!this.peers.delete(peer)) return;
+    this.meshPeers.delete(peer);
+    for (const f of [...this.fetches.values()]) {
+      f.announcers = f.announcers.filter((a) => a !== peer);
+      if (f.asked === peer) {
+        this.deps.clock.clearTimeout(f.timer);
+        f.asked = undefined;
+        this.ask(f);
+      } else if (f.asked === undefined && f.announcers.length === 0) this.drop(f);
+    }
+  }
+
+  /**
+   * A full message arrived from `from`. Returns true the first time its id is seen (the caller
+   * validates it, then calls `forward`), false for a duplicate (counted; the caller drops it).
+   */
+  received(from: string, kind: GossipKind, id: string): boolean {
+    const key = keyOf(kind, id);
+    const s = this.seen.get(key);
+    if (s) {
+      s.holders.add(from);
+      this.stats.duplicates++;
+      return false;
+    }
+    this.seen.set(key, { holders: new Set([from]), announced: new Set(), served: new Set() });
+    const f = this.fetches.get(key);
+    if (f) this.drop(f);
+    return true;
+  }
+
+  /**
+   * Relays a message the node accepted (docs/protocol.md §9.5): the full message to every mesh peer
+   * and every peer without mesh support, an `ihave` to `dLazy` other mesh-capable peers; never to a
+   * peer known to hold it.
+   */
+  forward(kind: GossipKind, id: string): void {
+    const key = keyOf(kind, id);
+    let s = this.seen.get(key);
+    if (!s) this.seen.set(key, (s = { holders: new Set(), announced: new Set(), served: new Set() }));
+    const lazy: string[] = [];
+    for (const [peer, st] of this.peers) {
+      if (s.holders.has(peer)) continue;
+      if (!st.mesh || this.meshPeers.has(peer)) {
+        this.stats.pushes++;
+        this.deps.send(peer, { type: "push", kind, id });
+      } else lazy.push(peer);
+    }
+    for (const peer of this.sample(lazy, this.params.dLazy)) {
+      s.announced.add(peer);
+      this.stats.announces++;
+      this.deps.send(peer, { type: "ihave", kind, ids: [id] });
+    }
+  }
+
+  /** Our own message (produced, submitted over HTTP): marked seen and forwarded. */
+  publish(kind: GossipKind, id: string): void {
+    this.forward(kind, id);
+  }
+
+  /**
+   * An `ihave`: each unseen id is fetched after `fetchDelayMs` unless a copy arrives first. A peer's
+   * waiting ids past `maxPendingPerPeer`, and ids past `maxFetches` in all, are ignored.
+   */
+  onIhave(from: string, kind: GossipKind, ids: readonly string[]): void {
+    const st = this.peers.get(from);
+    if (!st) return;
+    if (!st.mesh) return this.deps.penalize?.(from, "ihave from a peer without mesh gossip");
+    if (ids.length > MAX_GOSSIP_IDS) return this.deps.penalize?.(from, `ihave with more than ${MAX_GOSSIP_IDS} ids`);
+    for (const id of ids) {
+      const key = keyOf(kind, id);
+      const s = this.seen.get(key);
+      if (s) {
+        s.holders.add(from);
+        continue;
+      }
+      if (st.pending >= this.params.maxPendingPerPeer) return;
+      let f = this.fetches.get(key);
+      if (!f) {
+        if (this.fetches.size >= this.params.maxFetches) return;
+        f = { kind, id, announcers: [], asked: undefined, tries: 0, timer: undefined };
+        this.fetches.set(key, f);
+        const fetch = f;
+        f.timer = this.deps.clock.setTimeout(() => this.ask(fetch), this.params.fetchDelayMs);
+      }
+      if (f.announcers.includes(from) || f.asked === from || f.announcers.length >= this.params.maxAnnouncers) continue;
+      f.announcers.push(from);
+      st.pending++;
+    }
+  }
+
+  /**
+   * An `iwant`: returns the ids to answer with full messages, each one we announced to `from` and
+   * not served to it before. Asking for an id never announced to it is penalized.
+   */
+  onIwant(from: string, kind: GossipKind, ids: readonly string[]): string[] {
+    const st = this.peers.get(from);
+    if (!st) return [];
+    if (!st.mesh) {
+      this.deps.penalize?.(from, "iwant from a peer without mesh gossip");
+      return [];
+    }
+    const serve: string[] = [];
+    let unasked = false;
+    for (const id of ids.slice(0, MAX_GOSSIP_IDS)) {
+      const s = this.seen.get(keyOf(kind, id));
+      if (!s || !s.announced.has(from)) {
+        unasked = true;
+        continue;
+      }
+      if (s.served.has(from)) continue;
+      s.served.add(from);
+      serve.push(id);
+    }
+    if (unasked || ids.length > MAX_GOSSIP_IDS) this.deps.penalize?.(from, "iwant for an id not announced to it");
+    return serve;
+  }
+
+  /** A `graft`: joins the peer's mesh, or refuses with a `prune` when full or the peer is in backoff (penalized then). */
+  onGraft(from: string): void {
+    const st = this.peers.get(from);
+    if (!st || !st.mesh || this.meshPeers.has(from)) return;
+    const now = this.deps.clock.now();
+    if (now < st.backoffUntil) {
+      this.deps.penalize?.(from, "graft during prune backoff");
+      return this.prune(from);
+    }
+    this.meshPeers.add(from);
+  }
+
+  /** A `prune`: the peer leaves the mesh and is not grafted again for its backoff (at least ours, at most the cap). */
+  onPrune(from: string, backoffMs: number): void {
+    const st = this.peers.get(from);
+    if (!st) return;
+    this.meshPeers.delete(from);
+    const wait = Math.min(MAX_PRUNE_BACKOFF_MS, Math.max(this.params.pruneBackoffMs, backoffMs));
+    st.backoffUntil = this.deps.clock.now() + wait;
+  }
+
+  /** One mesh maintenance round (run by `start()`; public for tests). */
+  heartbeat(): void {
+    const now = this.deps.clock.now();
+    const target = this.target();
+    const low = target === this.params.d ? this.params.dLow : target;
+    if (this.meshPeers.size < low) {
+      const candidates = [...this.peers].filter(([p, st]) => st.mesh && !this.meshPeers.has(p) && now >= st.backoffUntil).map(([p]) => p);
+      for (const p of this.sample(candidates, target - this.meshPeers.size)) this.graft(p);
+    }
+    if (this.meshPeers.size > this.params.dHigh) {
+      for (const p of this.sample([...this.meshPeers], this.meshPeers.size - this.params.d)) this.prune(p);
+    }
+  }
+
+  /** The mesh size aimed at: every mesh-capable peer when there are at most `dHigh`, else `d`. */
+  private target(): number {
+    let capable = 0;
+    for (const st of this.peers.values()) if (st.mesh) capable++;
+    return capable <= this.params.dHigh ? capable : this.params.d;
+  }
+
+  private graft(peer: string): void {
+    this.meshPeers.add(peer);
+    this.deps.send(peer, { type: "graft" });
+  }
+
+  private prune(peer: string): void {
+    this.meshPeers.delete(peer);
+    const st = this.peers.get(peer);
+    if (st) st.backoffUntil = this.deps.clock.now() + this.params.pruneBackoffMs;
+    this.deps.send(peer, { type: "prune", backoff_ms: this.params.pruneBackoffMs });
+  }
+
+  /** Asks the next announcer for a waiting id, or gives up after `maxFetchTries` or when none is left. */
+  private ask(f: Fetch): void {
+    if (this.fetches.get(keyOf(f.kind, f.id)) !== f) return;
+    if (f.asked !== undefined) {
+      this.stats.brokenPromises++;
+      this.deps.penalize?.(f.asked, `announced ${f.kind} ${f.id} and did not deliver it`);
+      const st = this.peers.get(f.asked);
+      if (st && st.pending > 0) st.pending--;
+      f.asked = undefined;
+    }
+    const next = f.announcers.shift();
+    if (next === undefined || f.tries >= this.params.maxFetchTries) return this.drop(f, next);
+    f.asked = next;
+    f.tries++;
+    this.stats.fetches++;
+    this.deps.send(next, { type: "iwant", kind: f.kind, ids: [f.id] });
+    f.timer = this.deps.clock.setTimeout(() => this.ask(f), this.params.fetchTimeoutMs);
+  }
+
+  private drop(f: Fetch, alsoRelease?: string): void {
+    this.deps.clock.clearTimeout(f.timer);
+    this.fetches.delete(keyOf(f.kind, f.id));
+    for (const p of [...f.announcers, f.asked, alsoRelease]) {
+      const st = p === undefined ? undefined : this.peers.get(p);
+      if (st && st.pending > 0) st.pending--;
+    }
+  }
+
+  /** Up to `n` distinct entries of `xs`, uniformly (partial Fisher-Yates on a copy). */
+  private sample<T>(xs: readonly T[], n: number): T[] {
+    const a = [...xs];
+    const k = Math.min(n, a.length);
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(this.random() * (a.length - i));
+      [a[i], a[j]] = [a[j]!, a[i]!];
+    }
+    return a.slice(0, k);
+  }
+}

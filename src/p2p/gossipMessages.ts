@@ -1,0 +1,47 @@
+/**
+ * Wire shapes of the mesh gossip control messages (docs/protocol.md §9.5): `graft`, `prune`,
+ * `ihave`, `iwant`. They are sent only to a peer whose `hello` carried `gossip: 1`; a peer without it
+ * is flooded as before and never sees them. Not yet part of `messageSchema` (§9.2): the node joins
+ * them when it wires the router in (src/p2p/gossip.ts).
+ */
+import { z } from "zod";
+import { formatZodError, hex32 } from "../consensus/wire.ts";
+import { hashJson, omit, toHex } from "../consensus/encoding.ts";
+import type { Attestation } from "../consensus/types.ts";
+
+/** At most this many ids in one `ihave` or `iwant` (docs/protocol.md §9.5). */
+export const MAX_GOSSIP_IDS = 64;
+/** The longest `prune` backoff a sender may ask for, ms (docs/protocol.md §9.5). */
+export const MAX_PRUNE_BACKOFF_MS = 600_000;
+
+/** What a gossip id names: a block hash, a transfer hash, or an attestation id (docs/protocol.md §9.5). */
+export const gossipKindSchema = z.enum(["block", "tx", "attestation"]);
+/** The kind of a gossiped message. */
+export type GossipKind = z.infer<typeof gossipKindSchema>;
+
+const ids = z.array(hex32).min(1).max(MAX_GOSSIP_IDS);
+
+/** The four control messages, by `type`. */
+export const gossipMessageSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("graft") }),
+  z.object({ type: z.literal("prune"), backoff_ms: z.number().int().min(0).max(MAX_PRUNE_BACKOFF_MS) }),
+  z.object({ type: z.literal("ihave"), kind: gossipKindSchema, ids }),
+  z.object({ type: z.literal("iwant"), kind: gossipKindSchema, ids }),
+]);
+
+/** A parsed control message. */
+export type GossipMessage = z.infer<typeof gossipMessageSchema>;
+
+/** Checks a decoded JSON object as a control message; the reason is our words, safe to log. */
+export function parseGossipMessage(raw: unknown): { ok: true; msg: GossipMessage } | { ok: false; reason: string } {
+  const r = gossipMessageSchema.safeParse(raw);
+  return r.success ? { ok: true, msg: r.data } : { ok: false, reason: `invalid message: ${formatZodError(r.error)}` };
+}
+
+/**
+ * An attestation's gossip id (docs/protocol.md §9.5): `hex(H(JCS(attestation without sig)))`, 64
+ * hex, as a transfer's transaction hash. (A block's is its hash, a transfer's its transaction hash.)
+ */
+export function attestationGossipId(attestation: Attestation): string {
+  return toHex(hashJson(omit(attestation, "sig")));
+}
