@@ -15,17 +15,19 @@
  *    same link (a link is in order, like the TCP connection it stands for), unless a partition
  *    cuts the two regions at send or at delivery (a message in flight when the cut comes is lost).
  *
- * Deliveries are timers on the injected `Clock` (a `VirtualClock` in the simulator), so messages
- * due at the same ms are delivered in the order they were scheduled (the clock's sequence number);
- * every random draw comes from the injected `Rng` in send order. One seed and one sequence of
- * sends and clock advances give one delivery order and one set of times; nothing depends on object
- * identity or on iterating maps keyed by anything but insertion.
+ * Messages in flight wait in the model's own queue, ordered by (due ms, sequence number in the
+ * order they were queued), behind one timer on the injected `Clock` (a `VirtualClock` in the
+ * simulator) at the earliest due ms; messages due at the same ms are delivered in queue order, and
+ * a delivery that sends again (a relay) can deliver within the same ms when the latency is 0.
+ * Every random draw comes from the injected `Rng`, two per send, in send order. So one seed and
+ * one sequence of sends and clock advances give one delivery order and one set of times; nothing
+ * depends on object identity or on iterating maps keyed by anything but insertion.
  *
  * Units: times in ms, sizes in bytes, bandwidths in bytes per second, probabilities in [0, 1).
  * Invalid arguments (an unknown node or region, a negative size, a probability outside [0, 1))
  * throw a RangeError naming what was wrong.
  */
-import type { Clock, Rng } from "../util/clock.ts";
+import type { Clock, Rng, Timer } from "../util/clock.ts";
 
 /**
  * What the in-memory transport schedules its deliveries through: `deliver` runs when the `bytes`
@@ -142,6 +144,37 @@ interface NodeState {
   readonly traffic: NodeTraffic;
 }
 
+const DOWNLINK = 0;
+const DELIVER = 1;
+
+/** A message in flight. */
+interface Flight<P> {
+  /** when it is next handled (ms, whole) */
+  at: number;
+  /** the order it was queued in: the tie-break between messages due at the same ms */
+  seq: number;
+  /** DOWNLINK: reaching the receiver's downlink; DELIVER: handed to the receiver */
+  phase: typeof DOWNLINK | typeof DELIVER;
+  readonly from: NodeState;
+  readonly to: NodeState;
+  /** the region pair, sender * R + receiver */
+  readonly pair: number;
+  readonly bytes: number;
+  readonly link: LinkState;
+  /** when its first byte reaches the receiver (ms, fractional) */
+  readonly firstByte: number;
+  /** when its last byte reaches the receiver before the downlink (ms, fractional) */
+  readonly arrive: number;
+  /** `send`'s callback, or undefined for `sendPayload`'s payload */
+  readonly deliver: (() => void) | undefined;
+  readonly payload: P | undefined;
+}
+
+// Queue order: due time, then sequence number.
+function earlier<P>(a: Flight<P>, b: Flight<P>): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
 interface LinkEntry {
   a: NodeState;
   b: NodeState;
@@ -173,6 +206,13 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
   /** links the transport opened, by opening order (insertion order of increasing ids) */
   private readonly open = new Map<number, LinkEntry>();
   private handler: ((to: string, from: string, payload: P) => void) | undefined;
+  /** messages in flight, a binary min-heap on (due time, sequence number) */
+  private readonly queue: Flight<P>[] = [];
+  private seq = 0;
+  private timer: Timer | undefined;
+  private armedAt = Infinity;
+  private firing = false;
+  private readonly onTimer = () => this.fire();
 
   constructor(opts: NetworkModelOptions) {
     this.clock = opts.clock;
@@ -250,12 +290,24 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
    * @throws RangeError for an unknown node, a node sending to itself, or bytes not a safe integer >= 0
    */
   send(from: string, to: string, bytes: number, deliver: () => void): void {
+    this.enqueue(from, to, bytes, deliver, undefined);
+  }
+
+  /**
+   * Like `send`, with the handler registered by `onDeliver` as `deliver(to, from, payload)`.
+   * @throws RangeError as `send`, and when no handler is registered
+   */
+  sendPayload(from: string, to: string, bytes: number, payload: P): void {
+    if (!this.handler) throw new RangeError("sendPayload needs a handler: call onDeliver first");
+    this.enqueue(from, to, bytes, undefined, payload);
+  }
+
+  private enqueue(from: string, to: string, bytes: number, deliver: (() => void) | undefined, payload: P | undefined): void {
     const a = this.node(from);
     const b = this.node(to);
     if (a === b) throw new RangeError(`node "${from}" cannot send to itself`);
     if (!(Number.isSafeInteger(bytes) && bytes >= 0)) throw new RangeError(`bytes must be an integer >= 0, got ${bytes}`);
-    const r = this.regions.length;
-    const pair = a.region * r + b.region;
+    const pair = a.region * this.regions.length + b.region;
     if (this.cut[pair] === 1) {
       a.traffic.cut++;
       return;
@@ -278,29 +330,9 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
     const arrive = a.upFreeAt + latency;
     const at = Math.max(Math.ceil(arrive), link.lastAt);
     link.lastAt = at;
-    const done = () => this.arrive(a, b, pair, bytes, deliver);
-    if (b.down === Infinity) {
-      this.clock.setTimeout(done, at - now);
-      return;
-    }
-    // the downlink: entered at arrival (in arrival order), able to take bytes from the first one's arrival
-    const firstByte = start + latency;
-    this.clock.setTimeout(() => {
-      const t = this.clock.now();
-      const downStart = Math.max(firstByte, b.downFreeAt);
-      b.downFreeAt = Math.max(arrive, downStart + (bytes * 1000) / b.down);
-      const end = Math.max(Math.ceil(b.downFreeAt), t, link.lastAt);
-      link.lastAt = end;
-      if (end > t) this.clock.setTimeout(done, end - t);
-      else done();
-    }, at - now);
-  }
-
-  /** Like `send`, with the handler registered by `onDeliver` as `deliver(to, from, payload)`. */
-  sendPayload(from: string, to: string, bytes: number, payload: P): void {
-    const handler = this.handler;
-    if (!handler) throw new RangeError("sendPayload needs a handler: call onDeliver first");
-    this.send(from, to, bytes, () => handler(to, from, payload));
+    // with a download bandwidth, the message first enters the receiver's downlink at `at`
+    const phase = b.down === Infinity ? DELIVER : DOWNLINK;
+    this.push({ at, seq: this.seq++, phase, from: a, to: b, pair, bytes, link, firstByte: start + latency, arrive, deliver, payload });
   }
 
   /**
@@ -372,14 +404,85 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
     return this.order.map((n) => ({ ...n.traffic }));
   }
 
-  private arrive(a: NodeState, b: NodeState, pair: number, bytes: number, deliver: () => void): void {
-    if (this.cut[pair] === 1) {
-      a.traffic.cut++;
+  // Fires every message due by now, in (time, sequence) order, then waits for the next one.
+  private fire(): void {
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    this.firing = true;
+    try {
+      const now = this.clock.now();
+      for (let m = this.queue[0]; m !== undefined && m.at <= now; m = this.queue[0]) {
+        this.pop();
+        this.process(m, now);
+      }
+    } finally {
+      this.firing = false;
+      this.arm();
+    }
+  }
+
+  private process(m: Flight<P>, now: number): void {
+    if (m.phase === DOWNLINK) {
+      // the downlink: entered in arrival order, able to take bytes from the first one's arrival
+      const b = m.to;
+      const downStart = Math.max(m.firstByte, b.downFreeAt);
+      b.downFreeAt = Math.max(m.arrive, downStart + (m.bytes * 1000) / b.down);
+      const end = Math.max(Math.ceil(b.downFreeAt), now, m.link.lastAt);
+      m.link.lastAt = end;
+      m.phase = DELIVER;
+      if (end > now) {
+        m.at = end;
+        m.seq = this.seq++;
+        this.push(m);
+        return;
+      }
+    }
+    if (this.cut[m.pair] === 1) {
+      m.from.traffic.cut++;
       return;
     }
-    b.traffic.bytesReceived += bytes;
-    b.traffic.messagesReceived++;
-    deliver();
+    m.to.traffic.bytesReceived += m.bytes;
+    m.to.traffic.messagesReceived++;
+    if (m.deliver) m.deliver();
+    else this.handler!(m.to.address, m.from.address, m.payload as P);
+  }
+
+  // One clock timer, at the earliest message's time.
+  private arm(): void {
+    const top = this.queue[0];
+    if (this.firing || top === undefined || top.at >= this.armedAt) return;
+    this.clock.clearTimeout(this.timer);
+    this.armedAt = top.at;
+    this.timer = this.clock.setTimeout(this.onTimer, top.at - this.clock.now());
+  }
+
+  private push(m: Flight<P>): void {
+    const h = this.queue;
+    h.push(m);
+    for (let i = h.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!earlier(h[i]!, h[parent]!)) break;
+      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      i = parent;
+    }
+    this.arm();
+  }
+
+  private pop(): void {
+    const h = this.queue;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && earlier(h[l]!, h[m]!)) m = l;
+      if (r < h.length && earlier(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
   }
 
   private node(address: string): NodeState {

@@ -192,6 +192,33 @@ test("sendPayload hands the payload to the registered deliver(to, from, payload)
   assert.equal(net.regionOf("b"), DEFAULT_REGIONS.regions[1]);
 });
 
+test("a delivery may send again (a relay): hops add up, and with no latency they all land within the same ms, in order", () => {
+  const { clock, net } = model({ jitter: 0 });
+  for (const n of ["a", "b", "c"]) net.addNode(n, { region: "us-east" });
+  const log: string[] = [];
+  net.onDeliver((to, from, hop) => {
+    log.push(`${clock.now()} ${from}>${to}`);
+    if (hop === "first") net.sendPayload(to, "c", 0, "second");
+  });
+  net.sendPayload("a", "b", 0, "first");
+  clock.advance(100);
+  const oneWay = net.latencyMs("a", "b");
+  assert.deepEqual(log, [`${Math.ceil(oneWay)} a>b`, `${2 * Math.ceil(oneWay)} b>c`]);
+
+  const flat = model({ regions: { regions: ["here"], rttMs: [[0]] } });
+  for (const n of ["a", "b", "c"]) flat.net.addNode(n);
+  const seen: string[] = [];
+  flat.net.onDeliver((to, from, hop) => {
+    seen.push(`${flat.clock.now()} ${from}>${to} ${hop}`);
+    if (hop === "1") flat.net.sendPayload(to, "c", 0, "2");
+  });
+  flat.net.sendPayload("a", "b", 0, "1");
+  flat.net.sendPayload("a", "c", 0, "1b");
+  flat.clock.advance(0);
+  assert.deepEqual(seen, ["0 a>b 1", "0 a>c 1b", "0 b>c 2"]);
+  assert.equal(flat.clock.pending, 0);
+});
+
 test("validation: unknown nodes, regions and bad numbers are refused with clear errors", () => {
   const { net } = model();
   net.addNode("a");
