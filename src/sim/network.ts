@@ -237,9 +237,9 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
    */
   addNode(address: string, opts: NodeOptions = {}): void {
     if (this.nodes.has(address)) throw new RangeError(`node "${address}" is already in the network`);
-    const region = opts.region === undefined ? this.autoRegion++ % this.regions.length : this.regionIndex(opts.region);
     const up = opts.uploadBytesPerS === undefined ? this.up : checkRate("uploadBytesPerS", opts.uploadBytesPerS);
     const down = opts.downloadBytesPerS === undefined ? this.down : checkRate("downloadBytesPerS", opts.downloadBytesPerS);
+    const region = opts.region === undefined ? this.autoRegion++ % this.regions.length : this.regionIndex(opts.region);
     const node: NodeState = {
       address,
       index: this.order.length,
@@ -369,6 +369,11 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
   heal(): void {
     this.cut.fill(0);
     this.cuts = 0;
+  }
+
+  /** Messages in flight (queued for delivery, not yet delivered or dropped). */
+  get inFlight(): number {
+    return this.queue.length;
   }
 
   /** Whether a partition is in force. */

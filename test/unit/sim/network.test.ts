@@ -64,7 +64,9 @@ test("a link delivers in send order even when a later message draws less jitter;
   net.addNode("b", { region: "us-west" });
   const got: number[] = [];
   for (let i = 0; i < 100; i++) net.send("a", "b", 0, () => got.push(i));
+  assert.equal(net.inFlight, 100);
   clock.runUntil(() => clock.pending === 0);
+  assert.equal(net.inFlight, 0);
   assert.deepEqual(got, [...Array(100).keys()]);
 });
 
