@@ -122,8 +122,10 @@ export interface OpenLink {
 }
 
 interface LinkState {
-  /** the delivery time of the link's last scheduled message (ms): later messages are not delivered before it */
+  /** when the link's last message reaches the receiver (ms, whole): later messages do not arrive before it */
   lastAt: number;
+  /** with a download bandwidth, when the link's last message leaves the downlink (ms, whole) */
+  lastDeliverAt: number;
   jitterMs: number | undefined;
   loss: number | undefined;
 }
@@ -432,15 +434,14 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
       const b = m.to;
       const downStart = Math.max(m.firstByte, b.downFreeAt);
       b.downFreeAt = Math.max(m.arrive, downStart + (m.bytes * 1000) / b.down);
-      const end = Math.max(Math.ceil(b.downFreeAt), now, m.link.lastAt);
-      m.link.lastAt = end;
+      const end = Math.max(Math.ceil(b.downFreeAt), now, m.link.lastDeliverAt);
+      m.link.lastDeliverAt = end;
+      // queued again even when due now, behind any earlier message of its link already queued for now
       m.phase = DELIVER;
-      if (end > now) {
-        m.at = end;
-        m.seq = this.seq++;
-        this.push(m);
-        return;
-      }
+      m.at = end;
+      m.seq = this.seq++;
+      this.push(m);
+      return;
     }
     if (this.cut[m.pair] === 1) {
       m.from.traffic.cut++;
@@ -499,7 +500,7 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
   private link(a: NodeState, to: number): LinkState {
     let link = a.links.get(to);
     if (!link) {
-      link = { lastAt: -Infinity, jitterMs: undefined, loss: undefined };
+      link = { lastAt: -Infinity, lastDeliverAt: -Infinity, jitterMs: undefined, loss: undefined };
       a.links.set(to, link);
     }
     return link;
