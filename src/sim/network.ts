@@ -5,7 +5,11 @@
  * 1. waits for the sender's uplink, a FIFO queue shared by all its peers, and occupies it for
  *    B / upload_bytes_per_s seconds (so block size matters, and a big message delays the sender's
  *    next one to anyone);
- * 2. is lost with the link's loss probability (drawn at send; it still used the uplink);
+ * 2. is lost with the link's loss probability (drawn at send; it still used the uplink): with
+ *    loss mode "drop" it never arrives; with "retransmit" (a TCP stream's view of loss) it is sent
+ *    again after a retransmission timeout of the round trip plus 200 ms (Linux's minimum RTO),
+ *    doubling on each further loss (RFC 6298 §5.5), each resend lost with the same probability;
+ *    the messages behind it on its link wait for it (head-of-line blocking);
  * 3. travels the regions' one-way latency (half the table's round trip) plus the link's jitter, a
  *    seeded uniform draw in [0, jitter_ms) per message;
  * 4. with a download bandwidth, passes the receiver's downlink, a FIFO queue shared by all its
@@ -19,9 +23,14 @@
  * order they were queued), behind one timer on the injected `Clock` (a `VirtualClock` in the
  * simulator) at the earliest due ms; messages due at the same ms are delivered in queue order, and
  * a delivery that sends again (a relay) can deliver within the same ms when the latency is 0.
- * Every random draw comes from the injected `Rng`, two per send, in send order. So one seed and
+ * Every random draw comes from the injected `Rng`, two per send and one per resend, in send order.
+ * So one seed and
  * one sequence of sends and clock advances give one delivery order and one set of times; nothing
  * depends on object identity or on iterating maps keyed by anything but insertion.
+ *
+ * An in-order transport over this model (the in-memory transport numbers its frames and hands
+ * them over in order) should use loss mode "retransmit": a dropped frame would hold every later
+ * frame of its connection forever.
  *
  * Units: times in ms, sizes in bytes, bandwidths in bytes per second, probabilities in [0, 1).
  * Invalid arguments (an unknown node or region, a negative size, a probability outside [0, 1))
@@ -80,6 +89,10 @@ export interface NetworkModelOptions {
   jitter?: number;
   /** probability that a message is lost, unless `setLink` sets one for the link; default 0 */
   loss?: number;
+  /** what a loss does: "drop" the message (default), or "retransmit" it after a timeout, as TCP does */
+  lossMode?: "drop" | "retransmit";
+  /** add an address the model does not know on its first use (in the default regions' turn) instead of throwing; default false */
+  autoAddNodes?: boolean;
   /** a node's upload bandwidth, bytes/s, unless `addNode` sets one; default 12,500,000 (100 Mbit/s) */
   uploadBytesPerS?: number;
   /** a node's download bandwidth, bytes/s, unless `addNode` sets one; default unlimited */
@@ -104,7 +117,10 @@ export interface LinkOptions {
   loss?: number;
 }
 
-/** One node's counters (bytes and messages; `lost`: dropped by loss, `cut`: dropped by a partition, both counted at the sender). */
+/**
+ * One node's counters (bytes and messages; `lost`: transmissions lost, dropped messages in loss mode
+ * "drop" and resends in "retransmit"; `cut`: messages dropped by a partition; both counted at the sender).
+ */
 export interface NodeTraffic {
   address: string;
   region: string;
@@ -145,6 +161,9 @@ interface NodeState {
   readonly links: Map<number, LinkState>;
   readonly traffic: NodeTraffic;
 }
+
+/** Linux's minimum TCP retransmission timeout (TCP_RTO_MIN), ms. */
+const MIN_RTO_MS = 200;
 
 const DOWNLINK = 0;
 const DELIVER = 1;
@@ -198,6 +217,8 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
   private readonly cut: Uint8Array;
   private readonly jitter: number;
   private readonly loss: number;
+  private readonly retransmit: boolean;
+  private readonly autoAdd: boolean;
   private readonly up: number;
   private readonly down: number;
   private readonly nodes = new Map<string, NodeState>();
@@ -229,6 +250,10 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
     this.jitter = opts.jitter ?? 0.1;
     if (!(Number.isFinite(this.jitter) && this.jitter >= 0)) throw new RangeError(`jitter must be a fraction >= 0, got ${opts.jitter}`);
     this.loss = checkLoss(opts.loss ?? 0);
+    const mode = opts.lossMode ?? "drop";
+    if (mode !== "drop" && mode !== "retransmit") throw new RangeError(`lossMode must be "drop" or "retransmit", got ${String(mode)}`);
+    this.retransmit = mode === "retransmit";
+    this.autoAdd = opts.autoAddNodes ?? false;
     this.up = checkRate("uploadBytesPerS", opts.uploadBytesPerS ?? 12_500_000);
     this.down = opts.downloadBytesPerS === undefined ? Infinity : checkRate("downloadBytesPerS", opts.downloadBytesPerS);
   }
@@ -324,11 +349,21 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
     // both draws on every send, so the sequence of draws depends only on the sequence of sends
     const lossDraw = this.rng.next();
     const jitterDraw = this.rng.next();
-    if (lossDraw < (link.loss ?? this.loss)) {
+    const loss = link.loss ?? this.loss;
+    let resent = 0;
+    if (lossDraw < loss) {
       a.traffic.lost++;
-      return;
+      if (!this.retransmit) return;
+      // resent after the RTO (round trip + 200 ms), doubling while the resends are lost too
+      let rto = 2 * this.oneWay[pair]! + MIN_RTO_MS;
+      resent = rto;
+      while (this.rng.next() < loss) {
+        a.traffic.lost++;
+        rto *= 2;
+        resent += rto;
+      }
     }
-    const latency = this.oneWay[pair]! + jitterDraw * (link.jitterMs ?? this.jitter * this.oneWay[pair]!);
+    const latency = this.oneWay[pair]! + jitterDraw * (link.jitterMs ?? this.jitter * this.oneWay[pair]!) + resent;
     const arrive = a.upFreeAt + latency;
     const at = Math.max(Math.ceil(arrive), link.lastAt);
     link.lastAt = at;
@@ -493,8 +528,10 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
 
   private node(address: string): NodeState {
     const n = this.nodes.get(address);
-    if (!n) throw new RangeError(`unknown node "${address}"`);
-    return n;
+    if (n) return n;
+    if (!this.autoAdd) throw new RangeError(`unknown node "${address}"`);
+    this.addNode(address);
+    return this.nodes.get(address)!;
   }
 
   private link(a: NodeState, to: number): LinkState {

@@ -138,6 +138,40 @@ test("loss: the share of dropped messages at a seed lies within 4 sigma of the b
   assert.equal(back, 1_000);
 });
 
+test("loss mode retransmit: every message arrives, a lost one a retransmission timeout (RTT + 200 ms, doubling) late, holding up its link behind it", () => {
+  const p = 0.3;
+  const { clock, net } = model({ loss: p, lossMode: "retransmit", jitter: 0 });
+  net.addNode("a", { region: "us-east" });
+  net.addNode("b", { region: "eu-west" });
+  const oneWay = net.latencyMs("a", "b");
+  const rto = 2 * oneWay + 200;
+  const delays: number[] = [];
+  const order: number[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    const sent = clock.now();
+    net.send("a", "b", 0, () => {
+      delays.push(clock.now() - sent);
+      order.push(i);
+    });
+    clock.advance(i % 10 === 9 ? 60_000 : 1); // bursts of 10 back to back, so a resend holds up later ones
+  }
+  clock.runUntil(() => clock.pending === 0);
+  assert.deepEqual(order, [...Array(2_000).keys()], "all delivered, in order");
+  // the first message of each burst waits only for itself: 0, 1, 2... resends (RTO, then 2x, 4x...)
+  const firsts = delays.filter((_, i) => i % 10 === 0);
+  const allowed = new Set([0, 1, 3, 7, 15, 31, 63, 127].map((k) => Math.ceil(oneWay + k * rto)));
+  for (const d of firsts) assert.ok(allowed.has(d), `a burst's first message took ${d} ms, not one-way plus whole RTOs`);
+  const resentFirsts = firsts.filter((d) => d > oneWay + 1).length;
+  const sigma = Math.sqrt(firsts.length * p * (1 - p));
+  assert.ok(Math.abs(resentFirsts - firsts.length * p) <= 4 * sigma, `${resentFirsts} of ${firsts.length} resent`);
+  // head-of-line blocking: a message sent 1 ms after a resent one arrives no earlier than it
+  assert.ok(delays.some((d, i) => i % 10 !== 0 && d >= rto && d < oneWay + rto - 1), "a message held up behind an earlier resend");
+  const a = net.stats("a");
+  assert.equal(a.messagesSent, 2_000);
+  assert.equal(net.stats("b").messagesReceived, 2_000);
+  assert.ok(a.lost >= resentFirsts);
+});
+
 test("partition and heal: messages across the cut are dropped (also those in flight), links across it are told, others are not; heal restores", () => {
   const { clock, net } = model();
   net.addNode("eu1", { region: "eu-west" });
@@ -235,6 +269,13 @@ test("validation: unknown nodes, regions and bad numbers are refused with clear 
   assert.throws(() => net.send("a", "b", -1, () => undefined), /bytes/);
   assert.throws(() => net.send("a", "b", 1.5, () => undefined), /bytes/);
   assert.throws(() => net.setLink("a", "b", { loss: 1.5 }), /loss/);
+  assert.throws(() => new NetworkModel({ clock: new VirtualClock(), rng: seededRng(1), lossMode: "maybe" as "drop" }), /lossMode/);
+  // autoAddNodes: an unknown address joins on first use, in the default regions' turn
+  const auto = model({ autoAddNodes: true });
+  auto.net.addNode("x", { region: "ap-southeast" });
+  auto.net.send("x", "y", 1, () => undefined);
+  assert.equal(auto.net.regionOf("y"), DEFAULT_REGIONS.regions[0]);
+  assert.deepEqual(auto.net.traffic().map((t) => t.address), ["x", "y"]);
   assert.throws(() => new NetworkModel({ clock: new VirtualClock(), rng: seededRng(1), loss: -0.1 }), /loss/);
   assert.throws(() => new NetworkModel({ clock: new VirtualClock(), rng: seededRng(1), regions: { regions: ["x", "y"], rttMs: [[1, 2], [3, 1]] } }), /symmetric/);
 });
@@ -267,13 +308,13 @@ test("determinism: one seed and one send sequence give one delivery log (times a
   assert.notDeepEqual(run(8), a);
 });
 
-test("any workload: every message is delivered, lost or cut once; no delivery before its uplink time plus latency; each link in order; counters feed the report", () => {
+test("any workload: every message is delivered, lost (loss mode drop) or cut once; no delivery before its uplink time plus latency; each link in order; counters feed the report", () => {
   const send = fc.record({ from: fc.nat(5), to: fc.nat(5), bytes: fc.nat(200_000), wait: fc.nat(40) });
   fc.assert(
-    fc.property(fc.integer(), fc.array(send, { minLength: 1, maxLength: 120 }), fc.double({ min: 0, max: 0.5, noNaN: true }), fc.boolean(), fc.boolean(), (seed, sends, loss, down, cut) => {
+    fc.property(fc.integer(), fc.array(send, { minLength: 1, maxLength: 120 }), fc.double({ min: 0, max: 0.5, noNaN: true }), fc.boolean(), fc.boolean(), fc.boolean(), (seed, sends, loss, down, cut, retransmit) => {
       const clock = new VirtualClock();
       const up = 1_000_000;
-      const net = new NetworkModel<number>({ clock, rng: seededRng(seed), loss, jitter: 0.5, uploadBytesPerS: up, ...(down ? { downloadBytesPerS: 2_000_000 } : {}) });
+      const net = new NetworkModel<number>({ clock, rng: seededRng(seed), loss, lossMode: retransmit ? "retransmit" : "drop", jitter: 0.5, uploadBytesPerS: up, ...(down ? { downloadBytesPerS: 2_000_000 } : {}) });
       const names = Array.from({ length: 6 }, (_, i) => `n${i}`);
       for (const n of names) net.addNode(n);
       const sent: { from: string; to: string; at: number; earliest: number }[] = [];
@@ -296,7 +337,7 @@ test("any workload: every message is delivered, lost or cut once; no delivery be
       const traffic = net.traffic();
       const total = (k: "messagesSent" | "messagesReceived" | "lost" | "cut") => traffic.reduce((s, t) => s + t[k], 0);
       // a message cut at send is not sent; one cut in flight was
-      assert.equal(total("messagesReceived") + total("lost") + total("cut"), sends.length);
+      assert.equal(total("messagesReceived") + (retransmit ? 0 : total("lost")) + total("cut"), sends.length);
       assert.equal(got.length, total("messagesReceived"));
       assert.equal(new Set(got.map((g) => g.id)).size, got.length);
       const lastOnLink = new Map<string, number>();
@@ -313,7 +354,7 @@ test("any workload: every message is delivered, lost or cut once; no delivery be
     {
       numRuns: 100,
       // found by this property: with a download bandwidth, a small message overtaken on its link by the next one
-      examples: [[0, [{ from: 0, to: 0, bytes: 0, wait: 0 }, { from: 0, to: 0, bytes: 3090, wait: 0 }], 0, true, false]],
+      examples: [[0, [{ from: 0, to: 0, bytes: 0, wait: 0 }, { from: 0, to: 0, bytes: 3090, wait: 0 }], 0, true, false, false]],
     },
   );
 });
