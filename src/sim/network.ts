@@ -11,7 +11,8 @@
  *    doubling on each further loss (RFC 6298 §5.5), each resend lost with the same probability;
  *    the messages behind it on its link wait for it (head-of-line blocking);
  * 3. travels the regions' one-way latency (half the table's round trip) plus the link's jitter, a
- *    seeded uniform draw in [0, jitter_ms) per message;
+ *    seeded uniform draw per message in [0, the link's jitter bound) (by default a fraction of
+ *    its one-way latency);
  * 4. with a download bandwidth, passes the receiver's downlink, a FIFO queue shared by all its
  *    senders, which can take its bytes from the moment the first byte arrives (a fluid
  *    approximation: a downlink faster than the uplink adds nothing);
@@ -57,8 +58,9 @@ export interface RegionTable {
 
 /**
  * Six cloud regions with round trips of 25-280 ms between them and 2 ms inside one. The figures
- * are medians of public inter-region ping measurements between AWS regions (the cloudping.co
- * table, also used in the published AWS and GCP inter-region RTT heat maps), rounded to 5 ms:
+ * approximate medians of public inter-region ping measurements between AWS regions (the
+ * region-to-region table of cloudping.co; published AWS and GCP inter-region RTT heat maps show
+ * the same scale), rounded to 5 ms:
  * us-east = N. Virginia (us-east-1), us-west = Oregon (us-west-2), eu-west = Ireland (eu-west-1),
  * eu-central = Frankfurt (eu-central-1), ap-northeast = Tokyo (ap-northeast-1), ap-southeast =
  * Sydney (ap-southeast-2). Inside a region, a round trip between availability zones is 0.3-3 ms.
@@ -85,7 +87,7 @@ export interface NetworkModelOptions {
   rng: Rng;
   /** default DEFAULT_REGIONS */
   regions?: RegionTable;
-  /** a link's jitter bound as a fraction of its one-way latency, unless `setLink` sets jitter_ms; default 0.1 */
+  /** a link's jitter bound as a fraction of its one-way latency, unless `setLink` sets `jitterMs`; default 0.1 */
   jitter?: number;
   /** probability that a message is lost, unless `setLink` sets one for the link; default 0 */
   loss?: number;
@@ -313,7 +315,7 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
 
   /**
    * Sends `bytes` from `from` to `to`; `deliver` runs on the clock when they arrive, or never when
-   * the network drops them (loss or a partition).
+   * the network drops them (a loss in loss mode "drop", or a partition).
    * @throws RangeError for an unknown node, a node sending to itself, or bytes not a safe integer >= 0
    */
   send(from: string, to: string, bytes: number, deliver: () => void): void {
