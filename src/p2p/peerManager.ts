@@ -70,7 +70,8 @@ interface DialTarget {
 export class PeerManager {
   private dialFailures = 0;
   private server?: Listener;
-  private starting = false;
+  /** a `start` binding the listener: a second start waits for it, and a stop closes what it bound */
+  private starting?: Promise<void>;
   private readonly peers = new Set<Peer>();
   // Inbound peers' inboundKey and address group, worked out once: accept compares every inbound
   // peer's on each new connection, and working them out there costs ~10 µs a peer (IPv6).
@@ -122,33 +123,33 @@ export class PeerManager {
 
   /** Binds the server and starts dialling. @throws when the port cannot be bound */
   async start(): Promise<void> {
-    if (this.server || this.starting) return;
+    if (this.server) return;
+    this.starting ??= this.bind().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async bind(): Promise<void> {
     this.stopped = false;
-    this.starting = true;
-    try {
-      this.server = await this.transport.listen({
-        host: this.opts.host,
-        port: this.opts.port,
-        maxPayloadBytes: this.opts.maxPayloadBytes,
-        // Checked before the connection opens (WebSockets: before the upgrade), the cheapest point to say no.
-        admit: (remote) => {
-          if (this.addressBans.has(inboundKey(remote), this.clock.now())) return { status: 403, reason: "address banned" };
-          if (!this.inboundRate.admit(remote, this.clock.now())) return { status: 429, reason: "too many new connections from this address, try later" };
-          return undefined;
-        },
-        onConnection: (conn) => this.accept(conn),
-        onError: (err) => {
-          this.serverError = err.message;
-          this.log.error({ err: err.message }, "P2P server error");
-        },
-        onClose: () => {
-          this.listening = false;
-          if (!this.stopped) this.log.error("P2P server stopped unexpectedly");
-        },
-      });
-    } finally {
-      this.starting = false;
-    }
+    this.server = await this.transport.listen({
+      host: this.opts.host,
+      port: this.opts.port,
+      maxPayloadBytes: this.opts.maxPayloadBytes,
+      // Checked before the connection opens (WebSockets: before the upgrade), the cheapest point to say no.
+      admit: (remote) => {
+        if (this.addressBans.has(inboundKey(remote), this.clock.now())) return { status: 403, reason: "address banned" };
+        if (!this.inboundRate.admit(remote, this.clock.now())) return { status: 429, reason: "too many new connections from this address, try later" };
+        return undefined;
+      },
+      onConnection: (conn) => this.accept(conn),
+      onError: (err) => {
+        this.serverError = err.message;
+        this.log.error({ err: err.message }, "P2P server error");
+      },
+      onClose: () => {
+        this.listening = false;
+        if (!this.stopped) this.log.error("P2P server stopped unexpectedly");
+      },
+    });
     this.listening = true;
     this.boundPort = this.server.port;
     this.keepalive = this.clock.setInterval(() => this.tickKeepalive(), this.opts.pingIntervalMs).unref();
@@ -158,6 +159,7 @@ export class PeerManager {
 
   /** Closes every connection and the server. */
   async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
     if (!this.server) return;
     this.stopped = true;
     this.clock.clearInterval(this.keepalive);

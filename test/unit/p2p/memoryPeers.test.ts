@@ -106,3 +106,16 @@ test("an address whose keys earned ADDRESS_BAN_AFTER bans is refused before its 
     await server.stop();
   }
 });
+
+test("a stop while start is binding closes what it bound; a second start waits for the first", async () => {
+  const net = new MemoryNetwork({ clock: new VirtualClock(0) });
+  const pm = manager(net, "10.5.0.1", keys[0]!);
+  const [first, second] = [pm.start(), pm.start()];
+  const stopped = pm.stop();
+  await Promise.all([first, second, stopped]);
+  assert.equal(pm.health().listening, false);
+  assert.equal(net.isListening("ws://10.5.0.1:30333"), false, "the listener bound during the stop is closed");
+  await pm.start();
+  assert.equal(pm.health().listening, true, "started again after the stop");
+  await pm.stop();
+});
