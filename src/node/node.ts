@@ -37,6 +37,7 @@ import type { SubmitOutcome } from "../api/modules.ts";
 import { attachLiveStream, createApi, finalityView, validatorActivity, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 import { openDataDir } from "./dataDir.ts";
+import { mkdirSync } from "node:fs";
 import type { Transport } from "../p2p/transport.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
 import { EvidencePool } from "./evidencePool.ts";
@@ -184,6 +185,8 @@ export class VisionNode {
     const p2pOpts = resolveP2POptions(opts.p2p, opts.spec.bootnodes);
     if (!opts.p2p.peers?.length && p2pOpts.peers.length) log.info({ bootnodes: p2pOpts.peers.length }, "No peers configured: dialling the chain spec's bootnodes");
     // The database first: its lock keeps a second node off this data dir before anything is written.
+    // In memory the data dir holds only the key file and admin token: no lock, nothing else written.
+    if (opts.store === "memory") mkdirSync(opts.dataDir, { recursive: true });
     const db = opts.store === "memory" ? await ChainDb.openMemory() : await openDataDir(opts.dataDir);
     const cleanup: (() => Promise<void> | void)[] = [() => db.close()];
     try {

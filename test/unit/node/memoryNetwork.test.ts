@@ -4,6 +4,7 @@
 // TCP listeners the nodes open are their HTTP APIs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { VisionNode, type NodeOptions } from "../../../src/node/node.ts";
 import { writeKeyFile } from "../../../src/node/keyfile.ts";
@@ -43,7 +44,8 @@ test("three nodes on a MemoryNetwork and one VirtualClock: handshake, produce an
     const keyFile = join(dirs[i]!.dir, "node.key");
     writeKeyFile(keyFile, keys[i]!.secretKey, keys[i]!.blsSecretKey);
     return {
-      dataDir: dirs[i]!.dir, keyFile, spec, apiHost: "127.0.0.1", apiPort: 0, produce, mine: false,
+      // a data dir not made yet: the node makes it (and writes only its admin token there)
+      dataDir: join(dirs[i]!.dir, "node"), keyFile, spec, apiHost: "127.0.0.1", apiPort: 0, produce, mine: false,
       p2p: { host: "0.0.0.0", port: 30333, peers },
       clock, rng: seededRng(i + 1), store: "memory", transport: net.transport(`10.0.0.${i + 1}`),
     };
@@ -75,6 +77,7 @@ test("three nodes on a MemoryNetwork and one VirtualClock: handshake, produce an
     const target = a.chain.head.height;
     await drive(clock, () => c.chain.head.height >= target, 60_000, "c synced");
     assert.equal((await c.chain.getCanonicalMeta(target))?.hash, (await a.chain.getCanonicalMeta(target))?.hash);
+    assert.deepEqual(readdirSync(join(dirs[0]!.dir, "node")).sort(), ["admin.token"], "no chain data or protection record on disk");
     assert.equal(tcpListeners() - listenersBefore, 3);
   } finally {
     for (const n of nodes.reverse()) await n.close();
