@@ -12,6 +12,7 @@ import { genesisBlock, type ChainSpec } from "../chain/spec.ts";
 import { checkpointBaseWrites } from "../chain/checkpoint.ts";
 import type { Checkpoint } from "../consensus/finality.ts";
 import { PeerManager } from "../p2p/peerManager.ts";
+import type { Transport } from "../p2p/transport.ts";
 import type { P2POptions } from "../p2p/options.ts";
 import type { LocalIdentity } from "../p2p/peer.ts";
 import { fetchCheckpointState } from "../sync/stateAt.ts";
@@ -42,8 +43,8 @@ export async function startFromCheckpoint(
   p2p: { opts: P2POptions; identity: Omit<LocalIdentity, "listenPort"> },
   log: Logger,
   timeoutMs = CHECKPOINT_FETCH_TIMEOUT_MS,
-  /** the fetch's clock (deadline, pauses, P2P timers) and the dialler's randomness; default the system's */
-  runtime: { clock?: Clock; rng?: Rng } = {},
+  /** the fetch's clock (deadline, pauses, P2P timers), the dialler's randomness and the P2P transport; default the system's and WebSockets */
+  runtime: { clock?: Clock; rng?: Rng; transport?: Transport } = {},
 ): Promise<void> {
   await refuseCheckpointOnChain(db);
   if (spec.consensus === "pow") throw new ChainSpecError("--checkpoint: a pow chain has no finalized checkpoints to start from");

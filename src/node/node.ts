@@ -37,6 +37,8 @@ import type { SubmitOutcome } from "../api/modules.ts";
 import { attachLiveStream, createApi, finalityView, validatorActivity, withFastPath, type ApiModules, type LiveStream, type RequestListener } from "../api/index.ts";
 import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 import { openDataDir } from "./dataDir.ts";
+import { mkdirSync } from "node:fs";
+import type { Transport } from "../p2p/transport.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
 import { EvidencePool } from "./evidencePool.ts";
 import { checkpointIntervalOf, SlashingProtection } from "./slashingProtection.ts";
@@ -104,6 +106,17 @@ export interface NodeOptions {
   clock?: Clock;
   /** random choices of the runtime (the dial backoff's jitter); default `systemRng` */
   rng?: Rng;
+  /**
+   * the network P2P listens and dials on; default WebSockets over TCP (`WsTransport`). A simulation
+   * passes a `MemoryNetwork`'s transport (p2p/memoryTransport.ts)
+   */
+  transport?: Transport;
+  /**
+   * where the chain store and the slashing protection record live: "level" (default) LevelDB in
+   * `<dataDir>/chaindata` and the record's file; "memory" both in memory only, lost at close (simulated
+   * nodes: no data dir lock, nothing written there but the key file and admin token)
+   */
+  store?: "level" | "memory";
 }
 
 /** A running vision-node. */
@@ -172,7 +185,9 @@ export class VisionNode {
     const p2pOpts = resolveP2POptions(opts.p2p, opts.spec.bootnodes);
     if (!opts.p2p.peers?.length && p2pOpts.peers.length) log.info({ bootnodes: p2pOpts.peers.length }, "No peers configured: dialling the chain spec's bootnodes");
     // The database first: its lock keeps a second node off this data dir before anything is written.
-    const db = await openDataDir(opts.dataDir);
+    // In memory the data dir holds only the key file and admin token: no lock, nothing else written.
+    if (opts.store === "memory") mkdirSync(opts.dataDir, { recursive: true });
+    const db = opts.store === "memory" ? await ChainDb.openMemory() : await openDataDir(opts.dataDir);
     const cleanup: (() => Promise<void> | void)[] = [() => db.close()];
     try {
       // An older protocol's data dir is refused before the key file or admin token is touched.
@@ -191,6 +206,7 @@ export class VisionNode {
         now: () => clock.now() + (opts.clockOffsetMs ?? 0), // the clock block timestamps are compared with
         clock,
         doppelgangerDetection: opts.doppelgangerDetection ?? false,
+        persist: opts.store !== "memory",
       });
       cleanup.push(() => protection.flush());
       const offset = opts.clockOffsetMs ?? 0;
@@ -198,7 +214,7 @@ export class VisionNode {
       if (offset !== 0) log.warn({ clock_offset_ms: offset }, "Clock offset in effect (testing)");
       if (opts.checkpoint) {
         const identity = { chainId: opts.spec.chain_id, genesisHash: genesisBlock(opts.spec).hash, ebid: key.ebid, secretKey: key.secretKey, agent: buildInfo().agent };
-        await startFromCheckpoint(db, opts.spec, opts.checkpoint, { opts: p2pOpts, identity }, log, opts.checkpointTimeoutMs, { clock, rng: opts.rng });
+        await startFromCheckpoint(db, opts.spec, opts.checkpoint, { opts: p2pOpts, identity }, log, opts.checkpointTimeoutMs, { clock, rng: opts.rng, transport: opts.transport });
       }
       const chain = await Chain.open({ spec: opts.spec, now, clock }, { db, logger: log.child({ module: "chain" }) });
       cleanup.push(() => chain.close());
@@ -275,7 +291,7 @@ export class VisionNode {
           },
         },
         log.child({ module: "p2p" }),
-        { clock, rng: opts.rng },
+        { clock, rng: opts.rng, transport: opts.transport },
       );
       const livePeers = () => p2p.readyPeers().filter((p) => clock.now() - p.lastSeen <= PEER_LIVE_MS);
       const syncer = new Syncer(

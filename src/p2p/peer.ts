@@ -1,9 +1,8 @@
 /**
- * One WebSocket connection to a peer: framing, the signed handshake (docs/protocol.md §9.3),
+ * One connection to a peer (over a Transport, transport.ts): framing, the signed handshake (docs/protocol.md §9.3),
  * request/response with timeouts, strikes and liveness.
  */
 import { randomBytes } from "node:crypto";
-import type WebSocket from "ws";
 import { Domain, sign, verify } from "../consensus/signatures.ts";
 import { LineDecoder, encodeLine } from "./framing.ts";
 import { PROTOCOL_VERSION, parseMessage, type HelloMessage, type Message } from "./messages.ts";
@@ -11,6 +10,7 @@ import { buildInfo } from "../version.ts";
 import { mayLearn } from "./learn.ts";
 import { TokenBucket } from "../util/tokenBucket.ts";
 import { systemClock, type Clock, type Timer } from "../util/clock.ts";
+import type { Connection } from "./transport.ts";
 
 /** Who we are, for the handshake. */
 export interface LocalIdentity {
@@ -107,7 +107,8 @@ export class Peer {
   private helloTimer?: Timer;
 
   constructor(
-    readonly ws: WebSocket,
+    /** the connection (a WebSocket in production, see transport.ts) */
+    readonly conn: Connection,
     readonly direction: "inbound" | "outbound",
     readonly remoteAddress: string,
     private readonly me: LocalIdentity,
@@ -126,10 +127,10 @@ export class Peer {
     this.strikesAt = now;
     this.decoder = new LineDecoder(opts.maxLineBytes);
     this.rate = new TokenBucket({ perSec: opts.rateLimitPerSec, burst: opts.rateLimitBurst }, now);
-    ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => this.onData(data));
-    ws.on("pong", () => (this.lastSeen = this.clock.now()));
-    ws.on("close", (code, reason) => this.closed(this.closeReason ?? (reason.toString() || `socket closed (${code})`)));
-    ws.on("error", (err) => this.closed(`socket error: ${err.message}`));
+    conn.on("message", (data) => this.onData(data));
+    conn.on("pong", () => (this.lastSeen = this.clock.now()));
+    conn.on("close", (code, reason) => this.closed(this.closeReason ?? (reason || `socket closed (${code})`)));
+    conn.on("error", (err) => this.closed(`socket error: ${err.message}`));
   }
 
   /**
@@ -240,8 +241,8 @@ export class Peer {
    * and earned the relaying node strikes and a ban. Returns false when skipped.
    */
   send(msg: object, droppable = false): boolean {
-    if (this.state === "closed" || this.ws.readyState !== this.ws.OPEN) return false;
-    if (droppable && (this.ws.bufferedAmount > this.opts.maxBufferedBytes || !this.takeOutToken((msg as { type?: string }).type ?? ""))) return false;
+    if (this.state === "closed" || !this.conn.isOpen) return false;
+    if (droppable && (this.conn.bufferedAmount > this.opts.maxBufferedBytes || !this.takeOutToken((msg as { type?: string }).type ?? ""))) return false;
     return this.sendLine(encodeLine(msg), (msg as { type?: string }).type ?? "unknown");
   }
 
@@ -251,14 +252,14 @@ export class Peer {
    * Returns false when the peer is closed or closed now as a slow reader.
    */
   sendLine(line: string, type: string): boolean {
-    if (this.state === "closed" || this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.state === "closed" || !this.conn.isOpen) return false;
     // Past four times the gossip threshold even responses stop: a peer that asks but never reads
     // must not grow our memory without bound.
-    if (this.ws.bufferedAmount > 4 * this.opts.maxBufferedBytes) {
-      this.close(`slow reader: ${this.ws.bufferedAmount} bytes unread`);
+    if (this.conn.bufferedAmount > 4 * this.opts.maxBufferedBytes) {
+      this.close(`slow reader: ${this.conn.bufferedAmount} bytes unread`);
       return false;
     }
-    this.ws.send(line);
+    this.conn.send(line);
     this.events.onTraffic?.("out", type, Buffer.byteLength(line));
     return true;
   }
@@ -288,11 +289,11 @@ export class Peer {
     if (this.state === "closed") return;
     this.closeReason = reason;
     try {
-      this.ws.close(1000, reason.slice(0, 120));
+      this.conn.close(1000, reason.slice(0, 120));
     } catch {
       /* already closing */
     }
-    this.clock.setTimeout(() => this.ws.terminate(), 2000).unref();
+    this.clock.setTimeout(() => this.conn.terminate(), 2000).unref();
     this.closed(reason);
   }
 
@@ -310,9 +311,8 @@ export class Peer {
     this.events.onClose(this, reason);
   }
 
-  private onData(data: Buffer | ArrayBuffer | Buffer[]): void {
+  private onData(chunk: Buffer): void {
     this.lastSeen = this.clock.now();
-    const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     const { lines, oversized } = this.decoder.push(chunk);
     if (oversized > 0 && this.state === "handshaking") return this.close("line over the size cap before handshake");
     for (let i = 0; i < oversized; i++) this.events.onStrike(this, "line over the size cap");

@@ -1,13 +1,10 @@
 /**
- * The P2P service (docs/protocol.md §9): a WebSocket server and a dialer of configured and learned
+ * The P2P service (docs/protocol.md §9): a listener and a dialer (over a Transport, WebSockets by default) of configured and learned
  * peers (exponential backoff with full jitter), keepalive, one connection per EBID, strikes and
  * bans, and gossip to every ready peer but the sender. What a stranger may take is bounded in
  * limits.ts, which addresses may be learned in learn.ts. Knows nothing of the chain: the node
  * passes handlers in.
  */
-import { WebSocketServer, WebSocket } from "ws";
-import type { AddressInfo } from "node:net";
-import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
 import type { Message } from "./messages.ts";
@@ -17,6 +14,7 @@ import { isWsUrl } from "../consensus/wire.ts";
 import { addressGroup, guardedLookup, inboundKey, isLocalHost, mayLearn } from "./learn.ts";
 import { LRUCache } from "lru-cache";
 import { sleep, systemClock, systemRng, type Clock, type Rng, type Timer } from "../util/clock.ts";
+import { WsTransport, type Connection, type Listener, type Transport } from "./transport.ts";
 import { ADDRESS_BAN_AFTER, AddressScores, BanList, ByteBudget, DeadGroups, MAX_SERVE_DELAY_MS, InboundRate, PeerLog, SERVED_ADDRESSES_TRACKED, learnedPerGroup, outboundReserved } from "./limits.ts";
 
 /** What the node supplies to the P2P layer. */
@@ -71,7 +69,9 @@ interface DialTarget {
 /** The node's P2P service. `start()`/`stop()` are idempotent. */
 export class PeerManager {
   private dialFailures = 0;
-  private server?: WebSocketServer;
+  private server?: Listener;
+  /** a `start` binding the listener: a second start waits for it, and a stop closes what it bound */
+  private starting?: Promise<void>;
   private readonly peers = new Set<Peer>();
   // Inbound peers' inboundKey and address group, worked out once: accept compares every inbound
   // peer's on each new connection, and working them out there costs ~10 µs a peer (IPv6).
@@ -94,6 +94,7 @@ export class PeerManager {
   private keepalive?: Timer;
   private readonly clock: Clock;
   private readonly rng: Rng;
+  private readonly transport: Transport;
   private listening = false;
   private serverError: string | null = null;
   private stopped = false;
@@ -104,12 +105,16 @@ export class PeerManager {
     private readonly identity: Omit<LocalIdentity, "listenPort">,
     private readonly handlers: P2PHandlers,
     private readonly log: Logger,
-    /** time and timers (keepalive, dial backoff, bans, budgets) and the dial jitter's randomness; default the system's */
-    runtime: { clock?: Clock; rng?: Rng } = {},
+    /**
+     * time and timers (keepalive, dial backoff, bans, budgets) and the dial jitter's randomness,
+     * default the system's; the network listened and dialled on, default WebSockets (`WsTransport`)
+     */
+    runtime: { clock?: Clock; rng?: Rng; transport?: Transport } = {},
   ) {
     assertP2POptions(opts);
     this.clock = runtime.clock ?? systemClock;
     this.rng = runtime.rng ?? systemRng;
+    this.transport = runtime.transport ?? new WsTransport();
     this.bans = new BanList(opts.maxBans);
     this.addressBans = new BanList(opts.maxBans);
     this.addressScores = new AddressScores(opts.maxBans);
@@ -119,36 +124,34 @@ export class PeerManager {
   /** Binds the server and starts dialling. @throws when the port cannot be bound */
   async start(): Promise<void> {
     if (this.server) return;
+    this.starting ??= this.bind().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async bind(): Promise<void> {
     this.stopped = false;
-    const server = new WebSocketServer({
+    this.server = await this.transport.listen({
       host: this.opts.host,
       port: this.opts.port,
-      perMessageDeflate: false,
-      maxPayload: this.opts.maxPayloadBytes,
-      // Checked before the WebSocket upgrade, the cheapest point to say no (HTTP 429).
-      verifyClient: (info, done) => {
-        const remote = info.req.socket.remoteAddress ?? "unknown";
-        if (this.addressBans.has(inboundKey(remote), this.clock.now())) return done(false, 403, "address banned");
-        if (!this.inboundRate.admit(remote, this.clock.now())) return done(false, 429, "too many new connections from this address, try later");
-        done(true);
+      maxPayloadBytes: this.opts.maxPayloadBytes,
+      // Checked before the connection opens (WebSockets: before the upgrade), the cheapest point to say no.
+      admit: (remote) => {
+        if (this.addressBans.has(inboundKey(remote), this.clock.now())) return { status: 403, reason: "address banned" };
+        if (!this.inboundRate.admit(remote, this.clock.now())) return { status: 429, reason: "too many new connections from this address, try later" };
+        return undefined;
+      },
+      onConnection: (conn) => this.accept(conn),
+      onError: (err) => {
+        this.serverError = err.message;
+        this.log.error({ err: err.message }, "P2P server error");
+      },
+      onClose: () => {
+        this.listening = false;
+        if (!this.stopped) this.log.error("P2P server stopped unexpectedly");
       },
     });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("listening", resolve);
-      server.once("error", reject);
-    });
     this.listening = true;
-    this.boundPort = (server.address() as AddressInfo).port;
-    server.on("error", (err) => {
-      this.serverError = err.message;
-      this.log.error({ err: err.message }, "P2P server error");
-    });
-    server.on("close", () => {
-      this.listening = false;
-      if (!this.stopped) this.log.error("P2P server stopped unexpectedly");
-    });
-    server.on("connection", (ws, req) => this.accept(ws, req));
+    this.boundPort = this.server.port;
     this.keepalive = this.clock.setInterval(() => this.tickKeepalive(), this.opts.pingIntervalMs).unref();
     for (const url of this.opts.peers) this.addTarget(url);
     this.log.info({ port: this.boundPort, peers: this.opts.peers.length }, "P2P listening");
@@ -156,6 +159,7 @@ export class PeerManager {
 
   /** Closes every connection and the server. */
   async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
     if (!this.server) return;
     this.stopped = true;
     this.clock.clearInterval(this.keepalive);
@@ -164,7 +168,7 @@ export class PeerManager {
     for (const p of this.peers) p.close("node shutting down");
     const server = this.server;
     this.server = undefined;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
     this.listening = false;
   }
 
@@ -276,8 +280,8 @@ export class PeerManager {
   // An inbound connection is let in as a handshake, within the per-address cap and the handshake
   // caps; only once it is ready does it take a peer slot (ready()), so connections that never say
   // hello cannot fill the slots, however many addresses they come from.
-  private accept(ws: WebSocket, req: IncomingMessage): void {
-    const remote = req.socket.remoteAddress ?? "unknown";
+  private accept(conn: Connection): void {
+    const remote = conn.remoteAddress ?? "unknown";
     let handshaking = 0;
     let fromAddress = 0;
     let handshakingFromAddress = 0;
@@ -292,15 +296,15 @@ export class PeerManager {
     }
     if (fromAddress >= this.opts.maxInboundPerAddress) {
       this.log.debug({ addr: remote }, "Too many connections from one address");
-      ws.close(1013, "too many connections from this address");
+      conn.close(1013, "too many connections from this address");
       return;
     }
     if (handshakingFromAddress >= this.opts.maxHandshakesPerAddress || (handshaking >= this.opts.maxHandshakes && !this.evictHandshake())) {
       this.log.debug({ addr: remote, handshaking }, "Too many handshakes in progress");
-      ws.close(1013, "too many handshakes in progress");
+      conn.close(1013, "too many handshakes in progress");
       return;
     }
-    this.inboundKeys.set(this.attach(ws, "inbound", remote), { key, group: groupOf(remote) });
+    this.inboundKeys.set(this.attach(conn, "inbound", remote), { key, group: groupOf(remote) });
   }
 
   // Handshake places full: the oldest handshake of the address group holding the most gives way to
@@ -357,8 +361,8 @@ export class PeerManager {
     return true;
   }
 
-  private attach(ws: WebSocket, direction: "inbound" | "outbound", remote: string, target?: DialTarget, answeredFrom?: string): Peer {
-    const peer = new Peer(ws, direction, remote, this.identityFor(), this.opts, {
+  private attach(conn: Connection, direction: "inbound" | "outbound", remote: string, target?: DialTarget, answeredFrom?: string): Peer {
+    const peer = new Peer(conn, direction, remote, this.identityFor(), this.opts, {
       onReady: (p) => this.ready(p, target),
       onMessage: (p, msg) => this.message(p, msg),
       onStrike: (p, reason) => this.penalize(p, reason),
@@ -578,22 +582,16 @@ export class PeerManager {
     t.connecting = true;
     // A learned name is resolved through guardedLookup: it may not lead to a host closer than the peer that shared it.
     const lookup = t.learnedFrom === undefined ? {} : { lookup: guardedLookup(t.learnedFrom) };
-    const ws = new WebSocket(t.url, { perMessageDeflate: false, maxPayload: this.opts.maxPayloadBytes, handshakeTimeout: this.opts.handshakeTimeoutMs, ...lookup });
-    let attached = false;
-    // Which address answered: a peer dialled by name is judged by it (its scope and group), as an inbound one is.
-    let answeredFrom: string | undefined;
-    ws.once("upgrade", (res) => (answeredFrom = res.socket.remoteAddress));
-    ws.once("open", () => {
-      attached = true;
-      t.peer = this.attach(ws, "outbound", t.url, t, answeredFrom);
-    });
-    ws.once("error", (err) => {
-      if (attached) return;
-      t.connecting = false;
-      t.failures++;
-      this.dialFailures++;
-      this.log.debug({ url: t.url, err: err.message, attempt: t.attempt }, "Dial failed");
-      if (!this.forgetIfDead(t)) this.scheduleDial(t);
+    this.transport.dial(t.url, { maxPayloadBytes: this.opts.maxPayloadBytes, handshakeTimeoutMs: this.opts.handshakeTimeoutMs, ...lookup }, {
+      // The address that answered: a peer dialled by name is judged by it (its scope and group), as an inbound one is.
+      open: (conn) => (t.peer = this.attach(conn, "outbound", t.url, t, conn.remoteAddress)),
+      error: (err) => {
+        t.connecting = false;
+        t.failures++;
+        this.dialFailures++;
+        this.log.debug({ url: t.url, err: err.message, attempt: t.attempt }, "Dial failed");
+        if (!this.forgetIfDead(t)) this.scheduleDial(t);
+      },
     });
   }
 
@@ -624,9 +622,9 @@ export class PeerManager {
     for (const p of this.peers) {
       if (now - p.lastSeen > this.opts.idleTimeoutMs) {
         p.close("keepalive timeout");
-        p.ws.terminate();
-      } else if (p.ws.readyState === WebSocket.OPEN) {
-        p.ws.ping();
+        p.conn.terminate();
+      } else if (p.conn.isOpen) {
+        p.conn.ping();
       }
     }
   }

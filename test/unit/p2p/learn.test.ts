@@ -1,7 +1,7 @@
 // Which addresses from a `peers` message may be learned: local ones only from a local peer.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type WebSocket from "ws";
+import type { Connection } from "../../../src/p2p/transport.ts";
 import { isLocalHost, mayLearn } from "../../../src/p2p/learn.ts";
 import { Peer } from "../../../src/p2p/peer.ts";
 import { defaultP2POptions } from "../../../src/p2p/options.ts";
@@ -34,11 +34,11 @@ test("mayLearn: a remote peer cannot point us at this machine; a local one can; 
 });
 
 test("a peer's dialable address: its advertise_url, unless that points at this machine and the peer is not on it", () => {
-  const fakeWs = { on: () => undefined } as unknown as WebSocket;
+  const fakeConn = { on: () => undefined } as unknown as Connection;
   const me = { chainId: "c1", genesisHash: "11".repeat(32), ebid: "22".repeat(32), secretKey: new Uint8Array(32), listenPort: 1 };
   const events = { onReady() {}, onMessage() {}, onStrike() {}, onClose() {} };
   const peer = (direction: "inbound" | "outbound", remote: string, advertise_url: string | undefined, dialUrl?: string) => {
-    const p = new Peer(fakeWs, direction, remote, me, defaultP2POptions, events, dialUrl);
+    const p = new Peer(fakeConn, direction, remote, me, defaultP2POptions, events, dialUrl);
     p.hello = { type: "hello", version: PROTOCOL_VERSION, chain_id: "c1", genesis_hash: "11".repeat(32), ebid: "33".repeat(32), nonce: "44".repeat(32), listen_port: 7072, height: 0, tip_hash: "11".repeat(32), advertise_url };
     return p;
   };
