@@ -38,14 +38,9 @@
  * throw a RangeError naming what was wrong.
  */
 import type { Clock, Rng, Timer } from "../util/clock.ts";
+import type { LinkScheduler } from "../p2p/memoryTransport.ts";
 
-/**
- * What the in-memory transport schedules its deliveries through: `deliver` runs when the `bytes`
- * sent from node address `from` reach `to`, or never when the network drops them.
- */
-export interface LinkScheduler {
-  send(from: string, to: string, bytes: number, deliver: () => void): void;
-}
+export type { LinkScheduler };
 
 /**
  * Regions and their round-trip times: `rttMs[i][j]` is the round trip (ms) between `regions[i]` and
