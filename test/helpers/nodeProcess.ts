@@ -68,8 +68,17 @@ export function runCli(args: string[], timeoutMs = 60_000, env: Record<string, s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * GET `url` as JSON. A request that fails before any response ("fetch failed") is sent once more:
+ * a test that blocked its event loop (spawnSync of the CLI) can find its kept-alive socket closed by
+ * the server's keep-alive timeout meanwhile; a node that is really down fails the second one too.
+ * @throws on a non-2xx status or a second network failure
+ */
 export async function getJson<T = any>(url: string): Promise<T> {
-  const r = await fetch(url);
+  const r = await fetch(url).catch((err: unknown) => {
+    if (!(err instanceof TypeError)) throw err;
+    return new Promise((ok) => setTimeout(ok, 100)).then(() => fetch(url));
+  });
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   return (await r.json()) as T;
 }
