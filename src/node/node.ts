@@ -724,9 +724,10 @@ export class VisionNode {
    * checkpoint of the head's interval on its branch, source = the greatest justified checkpoint of
    * F(head) below it (genesis for both in interval 0); the first vote for a target keeps its
    * source: when the protection record's vote is for this target, its source (another checkpoint
-   * at that height gives undefined); a new target only once its block has no sibling that fork choice
-   * could prefer (`checkpointVoteReady`: slot 0, descendants weighing its branch past 2, or the interval's last head), else undefined.
-   * Whether it may be signed is the record's (`signVote`).
+   * at that height gives undefined); a new target only once its block has no sibling that fork
+   * choice could prefer (`checkpointVoteReady`: slot 0, descendants weighing its branch past 2, or
+   * the interval's last head), else undefined. Whether it may be signed is the record's
+   * (`signVote`).
    */
   private async ffgVoteFor(head: BlockMeta): Promise<{ source: Checkpoint; target: Checkpoint } | undefined> {
     const I = this.chain.spec.params.checkpoint_interval;

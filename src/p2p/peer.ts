@@ -1,6 +1,6 @@
 /**
- * One connection to a peer (over a Transport, transport.ts): framing, the signed handshake (docs/protocol.md §9.3),
- * request/response with timeouts, strikes and liveness.
+ * One connection to a peer (over a Transport, transport.ts): framing, the signed handshake
+ * (docs/protocol.md §9.3), request/response with timeouts, strikes and liveness.
  */
 import { randomBytes } from "node:crypto";
 import { Domain, sign, verify } from "../consensus/signatures.ts";
