@@ -23,6 +23,7 @@ import { pino, type Logger } from "pino";
 import { VisionNode } from "../node/node.ts";
 import { writeKeyFile } from "../node/keyfile.ts";
 import { MemoryNetwork } from "../p2p/memoryTransport.ts";
+import type { Connection, ConnectionEvents, Transport } from "../p2p/transport.ts";
 import { normalizeChainSpec, type ChainSpec } from "../chain/spec.ts";
 import { ebidOf } from "../consensus/signatures.ts";
 import { blsPublicKeyHex, blsSecretKeyFromIkm } from "../consensus/bls.ts";
@@ -108,6 +109,50 @@ export function simSpec(keys: readonly SimKey[], blockTimeMs: number, params: Re
   });
 }
 
+const BLOCK_PREFIX = Buffer.from('{"type":"block"');
+const BLOCK_HASH_PREFIX = '{"type":"block","block":{"hash":"';
+
+/**
+ * The block hash of a `block` gossip frame (docs/protocol.md §9.5), or undefined for any other
+ * frame. The P2P layer writes the block's `hash` first; another key order is parsed in full.
+ */
+export function blockFrameHash(data: Buffer): string | undefined {
+  if (data.length < 100 || data.compare(BLOCK_PREFIX, 0, BLOCK_PREFIX.length, 0, BLOCK_PREFIX.length) !== 0) return undefined;
+  const head = data.toString("latin1", 0, BLOCK_HASH_PREFIX.length + 64);
+  if (head.startsWith(BLOCK_HASH_PREFIX)) return head.slice(BLOCK_HASH_PREFIX.length);
+  try {
+    const hash = (JSON.parse(data.toString("utf8")) as { block?: { hash?: unknown } }).block?.hash;
+    return typeof hash === "string" ? hash : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `inner` with every connection's incoming frames shown to `onFrame` before the P2P layer's handler. */
+export function tapTransport(inner: Transport, onFrame: (data: Buffer) => void): Transport {
+  const tap = (conn: Connection): Connection =>
+    new Proxy(conn, {
+      get(target, prop) {
+        if (prop === "on") {
+          return <E extends keyof ConnectionEvents>(event: E, fn: ConnectionEvents[E]) => {
+            if (event !== "message") return target.on(event, fn);
+            const handler = fn as ConnectionEvents["message"];
+            target.on("message", (data: Buffer) => {
+              onFrame(data);
+              handler(data);
+            });
+          };
+        }
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  return {
+    listen: (o) => inner.listen({ ...o, onConnection: (conn) => o.onConnection(tap(conn)) }),
+    dial: (url, o, events) => inner.dial(url, o, { open: (conn) => events.open(tap(conn)), error: (err) => events.error(err) }),
+  };
+}
+
 /**
  * Runs one simulation (see the module docs) and closes every node.
  * @throws RangeError for fewer than 2 nodes, a height below 1, or validators outside 1..nodes;
@@ -136,6 +181,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   const url = (i: number) => `ws://${addresses[i]}:${SIM_P2P_PORT}`;
 
   const events: SimEvent[] = [];
+  /** per node, the blocks a gossip frame brought (a block stored without one came by sync) */
+  const delivered = keys.map(() => new Set<string>());
   let recording = true;
   const dir = mkdtempSync(join(tmpdir(), "vision-sim-"));
   const nodes: VisionNode[] = [];
@@ -149,7 +196,13 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
         {
           dataDir: nodeDir, keyFile, spec, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v, mine: false, miningWorkers: 1,
           p2p: { host: "0.0.0.0", port: SIM_P2P_PORT, peers: [0, 1].filter((b) => b !== i).map(url) },
-          clock, rng: seededRng(deriveSeed(o.seed, `node:${i}`)), store: "memory", transport: net.transport(addresses[i]!),
+          clock, rng: seededRng(deriveSeed(o.seed, `node:${i}`)), store: "memory",
+          transport: tapTransport(net.transport(addresses[i]!), (data) => {
+            const hash = recording ? blockFrameHash(data) : undefined;
+            if (hash === undefined) return;
+            delivered[i]!.add(hash);
+            events.push({ type: "deliver", atMs: clock.now(), node: i, hash });
+          }),
         },
         log.child({ node: i }),
       );
@@ -185,8 +238,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     rmSync(dir, { recursive: true, force: true });
   }
 
-  // The node's chain events as SimEvents: its own block's first store is a `produce`, any other
-  // store a `deliver` (its first arrival: a copy dropped as already known is not stored again).
+  // The node's chain events as SimEvents: its own block's store is a `produce`; another block
+  // stored with no gossip copy delivered (a sync brought it) is a `deliver` then. Gossip copies are
+  // `deliver`s from the transport tap, every copy (the summary counts the duplicates).
   function record(node: VisionNode, i: number): void {
     const ebid = keys[i]!.ebid;
     let finalized = node.chain.finalizedCheckpoint.hash;
@@ -200,7 +254,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       if (!recording) return;
       if (meta.producer === ebid) {
         events.push({ type: "produce", atMs: clock.now(), node: i, hash: meta.hash, parent: meta.parent_hash, height: meta.height, slot: meta.slot ?? 0, producer: meta.producer });
-      } else events.push({ type: "deliver", atMs: clock.now(), node: i, hash: meta.hash });
+      } else if (!delivered[i]!.has(meta.hash)) {
+        delivered[i]!.add(meta.hash);
+        events.push({ type: "deliver", atMs: clock.now(), node: i, hash: meta.hash });
+      }
       checkFinalized();
     });
     node.chain.on("head", (e) => {

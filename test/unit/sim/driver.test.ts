@@ -2,7 +2,7 @@
 // node reaches the target height, the finalized chains agree, and one seed gives one report.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { runSimulation, type SimulationRun } from "../../../src/sim/driver.ts";
+import { blockFrameHash, runSimulation, type SimulationRun } from "../../../src/sim/driver.ts";
 import { summarize } from "../../../src/sim/summarize.ts";
 import { reportJson } from "../../../src/sim/report.ts";
 
@@ -29,6 +29,7 @@ test("6 nodes x 20 heights: every node reaches the height, finalized chains agre
   assert.ok(ra.agreement.agreed, `finalized chains agree: ${JSON.stringify(ra.agreement)}`);
   assert.ok(ra.agreement.finalized_height_min > 0, "something was finalized");
   assert.ok(ra.propagation.blocks >= 20 && ra.propagation.incomplete === 0);
+  assert.ok(ra.duplicates.copies > 0, "gossip copies after the first are counted");
   assert.ok(ra.bandwidth.per_node.every((t) => t.bytes_sent > 0 && t.bytes_received > 0), "every node sent and received");
   assert.ok(new Set(ra.propagation.per_block.map((b) => b.producer)).size >= 3, "the validators took turns");
 
@@ -39,4 +40,14 @@ test("6 nodes x 20 heights: every node reaches the height, finalized chains agre
   const c = await runSimulation({ ...opts, seed: 8 });
   assert.ok(c.reached);
   assert.notEqual(reportJson(summarize(c)), reportJson(ra), "another seed, another report");
+});
+
+test("blockFrameHash: a block gossip frame's hash (hash first, or any key order), nothing for other frames", () => {
+  const hash = "ab".repeat(32);
+  const block = { hash, header: { height: 3, parent_hash: "cd".repeat(32) }, signature: "", txs: [], attestations: [], slashings: [] };
+  assert.equal(blockFrameHash(Buffer.from(JSON.stringify({ type: "block", block }) + "\n")), hash);
+  const { hash: _, ...rest } = block;
+  assert.equal(blockFrameHash(Buffer.from(JSON.stringify({ type: "block", block: { ...rest, hash } }))), hash);
+  assert.equal(blockFrameHash(Buffer.from(JSON.stringify({ type: "status", height: 3, tip_hash: hash, pad: "x".repeat(100) }))), undefined);
+  assert.equal(blockFrameHash(Buffer.from(`{"type":"block",${"x".repeat(100)}`)), undefined, "a broken frame");
 });
