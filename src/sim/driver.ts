@@ -24,6 +24,7 @@ import { VisionNode } from "../node/node.ts";
 import { writeKeyFile } from "../node/keyfile.ts";
 import { MemoryNetwork } from "../p2p/memoryTransport.ts";
 import type { Connection, ConnectionEvents, Transport } from "../p2p/transport.ts";
+import type { P2POptions } from "../p2p/options.ts";
 import { normalizeChainSpec, type ChainSpec } from "../chain/spec.ts";
 import { ebidOf } from "../consensus/signatures.ts";
 import { blsPublicKeyHex, blsSecretKeyFromIkm } from "../consensus/bls.ts";
@@ -53,6 +54,11 @@ export interface SimulationOptions {
   regions?: RegionTable;
   /** the network model's other settings (jitter, loss, bandwidths); loss mode is always "retransmit" */
   network?: Omit<NetworkModelOptions, "clock" | "rng" | "regions" | "lossMode" | "autoAddNodes">;
+  /**
+   * the nodes' other P2P options (maxPeers bounds the O(nodes²) flood gossip of a full mesh; the two
+   * bootnodes take at least every node); host, port and peers are the driver's
+   */
+  p2p?: Partial<Omit<P2POptions, "host" | "port" | "peers">>;
   /** further chain spec params (docs/protocol.md §2) */
   params?: Record<string, unknown>;
   /** virtual ms after genesis at which the run gives up; default heights x block time x 10 + 60 s */
@@ -69,6 +75,8 @@ export interface SimulationRun extends SimRun {
   reached: boolean;
   /** clock timers fired */
   timers: number;
+  /** each node's ready peers at the end (the topology discovery built) */
+  peers: number[];
 }
 
 /** One simulated validator key: an ed25519 seed and its BLS key, as the node's key file holds them. */
@@ -195,7 +203,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       const node = await VisionNode.init(
         {
           dataDir: nodeDir, keyFile, spec, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v, mine: false, miningWorkers: 1,
-          p2p: { host: "0.0.0.0", port: SIM_P2P_PORT, peers: [0, 1].filter((b) => b !== i).map(url) },
+          // A full node refuses a dial before any peer exchange: bootnodes take every node, so none is left without addresses.
+          p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [0, 1].filter((b) => b !== i).map(url) },
           clock, rng: seededRng(deriveSeed(o.seed, `node:${i}`)), store: "memory",
           transport: tapTransport(net.transport(addresses[i]!), (data) => {
             const hash = recording ? blockFrameHash(data) : undefined;
@@ -230,7 +239,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     return {
       nodes: n, heights: o.heights, seed: o.seed, startMs, endMs,
       validators: keys.slice(0, v).map((k) => ({ id: k.ebid })),
-      traffic, events, reached, timers,
+      traffic, events, reached, timers, peers: nodes.map((nd) => nd.p2p.readyPeers().length),
     };
   } finally {
     recording = false;

@@ -23,6 +23,7 @@ test("6 nodes x 20 heights: every node reaches the height, finalized chains agre
   const opts = { nodes: 6, heights: 20, seed: 7 };
   const a = await runSimulation(opts);
   assert.ok(a.reached, "every node reached height 20");
+  assert.ok(a.peers.slice(2).some((p) => p > 2), `peer exchange connected nodes beyond the bootnodes: ${a.peers.join(",")}`);
   assert.equal(tcpListeners(), listeners, "no TCP listener left or opened");
   const ra = summarize(a);
   assert.ok(ra.heights.produced >= 20);
