@@ -136,28 +136,48 @@ export function blockFrameHash(data: Buffer): string | undefined {
   }
 }
 
+/** A connection whose incoming frames `onFrame` sees before the P2P layer's handler does. */
+class TappedConnection implements Connection {
+  constructor(
+    private readonly conn: Connection,
+    private readonly onFrame: (data: Buffer) => void,
+  ) {}
+  get remoteAddress(): string | undefined {
+    return this.conn.remoteAddress;
+  }
+  get isOpen(): boolean {
+    return this.conn.isOpen;
+  }
+  get bufferedAmount(): number {
+    return this.conn.bufferedAmount;
+  }
+  send(text: string): void {
+    this.conn.send(text);
+  }
+  ping(): void {
+    this.conn.ping();
+  }
+  close(code: number, reason: string): void {
+    this.conn.close(code, reason);
+  }
+  terminate(): void {
+    this.conn.terminate();
+  }
+  on<E extends keyof ConnectionEvents>(event: E, fn: ConnectionEvents[E]): void {
+    if (event !== "message") return this.conn.on(event, fn);
+    const handler = fn as ConnectionEvents["message"];
+    this.conn.on("message", (data: Buffer) => {
+      this.onFrame(data);
+      handler(data);
+    });
+  }
+}
+
 /** `inner` with every connection's incoming frames shown to `onFrame` before the P2P layer's handler. */
 export function tapTransport(inner: Transport, onFrame: (data: Buffer) => void): Transport {
-  const tap = (conn: Connection): Connection =>
-    new Proxy(conn, {
-      get(target, prop) {
-        if (prop === "on") {
-          return <E extends keyof ConnectionEvents>(event: E, fn: ConnectionEvents[E]) => {
-            if (event !== "message") return target.on(event, fn);
-            const handler = fn as ConnectionEvents["message"];
-            target.on("message", (data: Buffer) => {
-              onFrame(data);
-              handler(data);
-            });
-          };
-        }
-        const v = Reflect.get(target, prop, target) as unknown;
-        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
   return {
-    listen: (o) => inner.listen({ ...o, onConnection: (conn) => o.onConnection(tap(conn)) }),
-    dial: (url, o, events) => inner.dial(url, o, { open: (conn) => events.open(tap(conn)), error: (err) => events.error(err) }),
+    listen: (o) => inner.listen({ ...o, onConnection: (conn) => o.onConnection(new TappedConnection(conn, onFrame)) }),
+    dial: (url, o, events) => inner.dial(url, o, { open: (conn) => events.open(new TappedConnection(conn, onFrame)), error: (err) => events.error(err) }),
   };
 }
 
@@ -203,8 +223,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       const node = await VisionNode.init(
         {
           dataDir: nodeDir, keyFile, spec, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v, mine: false, miningWorkers: 1,
-          // A full node refuses a dial before any peer exchange: bootnodes take every node, so none is left without addresses.
-          p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [0, 1].filter((b) => b !== i).map(url) },
+          // A full node refuses a dial before any peer exchange: the bootnodes have inbound room for every
+          // node (past the at most 8 slots kept for their own dials), so none is left without addresses.
+          p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n + 8) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [0, 1].filter((b) => b !== i).map(url) },
           clock, rng: seededRng(deriveSeed(o.seed, `node:${i}`)), store: "memory",
           transport: tapTransport(net.transport(addresses[i]!), (data) => {
             const hash = recording ? blockFrameHash(data) : undefined;

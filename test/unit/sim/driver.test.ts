@@ -43,6 +43,15 @@ test("6 nodes x 20 heights: every node reaches the height, finalized chains agre
   assert.notEqual(reportJson(summarize(c)), reportJson(ra), "another seed, another report");
 });
 
+test("10 nodes with maxPeers 4: the bootnodes take every node and peer exchange does the rest; every node reaches the height", async () => {
+  const run = await runSimulation({ nodes: 10, heights: 20, seed: 3, p2p: { maxPeers: 4 } });
+  assert.ok(run.reached, `every node reached height 20 (peers ${run.peers.join(",")})`);
+  assert.ok(run.peers.slice(2).every((p) => p >= 1 && p <= 4), `non-bootnodes within maxPeers: ${run.peers.join(",")}`);
+  const r = summarize(run);
+  assert.ok(r.agreement.agreed && r.agreement.finalized_height_min > 0, JSON.stringify(r.agreement));
+  assert.equal(r.propagation.incomplete, 0);
+});
+
 test("blockFrameHash: a block gossip frame's hash (hash first, or any key order), nothing for other frames", () => {
   const hash = "ab".repeat(32);
   const block = { hash, header: { height: 3, parent_hash: "cd".repeat(32) }, signature: "", txs: [], attestations: [], slashings: [] };
