@@ -270,7 +270,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
 
   // The node's chain events as SimEvents: its own block's store is a `produce`; another block
   // stored with no gossip copy delivered (a sync brought it) is a `deliver` then. Gossip copies are
-  // `deliver`s from the transport tap, every copy (the summary counts the duplicates).
+  // `deliver`s from the transport tap, every copy (the summary counts the duplicates). A fallback
+  // (PoW) block has no slot: it counts as slot 0 (the nodes here do not mine, so none is produced).
   function record(node: VisionNode, i: number): void {
     const ebid = keys[i]!.ebid;
     let finalized = node.chain.finalizedCheckpoint.hash;
