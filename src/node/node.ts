@@ -70,6 +70,11 @@ export interface NodeOptions {
   apiHost: string;
   /** HTTP API port (default 8080, as in the Proof-of-Sync mining spec; 0 picks a free one) */
   apiPort: number;
+  /**
+   * when false the HTTP API (and its live stream) is built but listens on no port (`apiPort` is then
+   * 0): a simulation's nodes open no TCP listener; default true
+   */
+  apiListen?: boolean;
   /** origins allowed to read the API from a browser (`--api-cors`; `*` for any); none when absent */
   apiCors?: string[];
   /** when false the node validates and relays but never produces (no slots, no PoW, no attestations) */
@@ -395,7 +400,8 @@ export class VisionNode {
       // The validator activity index (`GET /api/validators`) follows heads from start.
       const activity = validatorActivity(chain);
       cleanup.push(() => activity.close());
-      const { server, port } = await listen(withFastPath(apiModules, { cors: opts.apiCors }, getRequestListener(app.fetch)), opts.apiHost, opts.apiPort);
+      const apiListener = withFastPath(apiModules, { cors: opts.apiCors }, getRequestListener(app.fetch));
+      const { server, port } = opts.apiListen === false ? { server: createHttpServer(apiListener), port: 0 } : await listen(apiListener, opts.apiHost, opts.apiPort);
       cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
       const live = attachLiveStream(server, apiModules);
       cleanup.push(() => live.close());

@@ -1,0 +1,323 @@
+/**
+ * The simulation driver: N real `VisionNode`s in one process, on one `VirtualClock`, their P2P
+ * traffic through `MemoryTransport`s of one `MemoryNetwork` whose links are a `NetworkModel`
+ * (sim/network.ts), their chain stores in memory, no TCP listener. `runSimulation` builds the chain
+ * spec and keys from the seed, starts the nodes, drives virtual time until every node's head
+ * reaches the target height (or a virtual-time limit), and returns the run's events and traffic
+ * counters for `summarize` (sim/summarize.ts).
+ *
+ * Determinism: every random choice (keys, per-node Rng, the network's jitter and loss) derives from
+ * the seed; time moves one clock timer at a time, and between two timers the driver lets the async
+ * work they started (storage, crypto, the chain's import queue) run to quiet with `settle()` rounds.
+ * Nothing on this path reads the wall clock or Math.random, so one seed gives one event order and
+ * one byte-identical report.
+ *
+ * Topology: nodes 0 and 1 are the bootnodes; every node dials them and peer exchange does the rest
+ * (the P2P layer's own discovery, docs/protocol.md §9).
+ */
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino, type Logger } from "pino";
+import { VisionNode } from "../node/node.ts";
+import { writeKeyFile } from "../node/keyfile.ts";
+import { MemoryNetwork } from "../p2p/memoryTransport.ts";
+import type { Connection, ConnectionEvents, Transport } from "../p2p/transport.ts";
+import type { P2POptions } from "../p2p/options.ts";
+import { normalizeChainSpec, type ChainSpec } from "../chain/spec.ts";
+import { ebidOf } from "../consensus/signatures.ts";
+import { blsPublicKeyHex, blsSecretKeyFromIkm } from "../consensus/bls.ts";
+import { VirtualClock, seededRng, settle } from "../util/clock.ts";
+import { NetworkModel, type NetworkModelOptions, type RegionTable } from "./network.ts";
+import type { SimEvent, SimRun } from "./summarize.ts";
+
+/** The simulated chain's genesis time (ms since the epoch): 2026-01-01T00:00:00Z. */
+export const SIM_GENESIS_MS = 1_767_225_600_000;
+
+/** The P2P port every simulated node listens on (at its own address). */
+const SIM_P2P_PORT = 30333;
+
+/** What to simulate. */
+export interface SimulationOptions {
+  /** nodes, at least 2 (nodes 0 and 1 are the bootnodes) */
+  nodes: number;
+  /** the height every node's head must reach */
+  heights: number;
+  /** any 32-bit integer: keys, node Rngs and the network's draws derive from it */
+  seed: number;
+  /** how many of the nodes (the first ones) are genesis validators and produce; default all */
+  validators?: number;
+  /** the spec's block_time_ms; default 2000 */
+  blockTimeMs?: number;
+  /** the network's regions (nodes take them in turn); default DEFAULT_REGIONS */
+  regions?: RegionTable;
+  /** the network model's other settings (jitter, loss, bandwidths); loss mode is always "retransmit" */
+  network?: Omit<NetworkModelOptions, "clock" | "rng" | "regions" | "lossMode" | "autoAddNodes">;
+  /**
+   * the nodes' other P2P options (maxPeers bounds the O(nodes²) flood gossip of a full mesh; the two
+   * bootnodes take at least every node); host, port and peers are the driver's
+   */
+  p2p?: Partial<Omit<P2POptions, "host" | "port" | "peers">>;
+  /** further chain spec params (docs/protocol.md §2) */
+  params?: Record<string, unknown>;
+  /** virtual ms after genesis at which the run gives up; default heights x block time x 10 + 60 s */
+  maxVirtualMs?: number;
+  /** settle() rounds between two clock timers; default 3 */
+  settleRounds?: number;
+  /** the nodes' logger; default silent */
+  log?: Logger;
+}
+
+/** A run's result: what `summarize` reads, and whether every node reached the target height. */
+export interface SimulationRun extends SimRun {
+  /** every node's head reached `heights` before the virtual-time limit */
+  reached: boolean;
+  /** clock timers fired */
+  timers: number;
+  /** each node's ready peers at the end (the topology discovery built) */
+  peers: number[];
+}
+
+/** One simulated validator key: an ed25519 seed and its BLS key, as the node's key file holds them. */
+export interface SimKey {
+  ebid: string;
+  secretKey: Uint8Array;
+  blsSecretKey: Uint8Array;
+  blsPubkey: string;
+}
+
+/** A 32-bit integer derived from the run's seed and a label (sha256, its first 4 bytes). */
+export function deriveSeed(seed: number, label: string): number {
+  return createHash("sha256").update(`vision-sim:${seed | 0}:${label}`).digest().readInt32BE(0);
+}
+
+/** Node i's key: its ed25519 seed is sha256 of the run's seed and i; its BLS key derives from that. */
+export function simKey(seed: number, i: number): SimKey {
+  const secretKey = new Uint8Array(createHash("sha256").update(`vision-sim-key:${seed | 0}:${i}`).digest());
+  const blsSecretKey = blsSecretKeyFromIkm(secretKey);
+  return { ebid: ebidOf(secretKey), secretKey, blsSecretKey, blsPubkey: blsPublicKeyHex(blsSecretKey) };
+}
+
+/** Node i's address on the memory network: 10.x.y.z from i + 1. */
+export function simAddress(i: number): string {
+  const k = i + 1;
+  return `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}`;
+}
+
+/** The simulated chain's spec: the validators' keys bonded at genesis. */
+export function simSpec(keys: readonly SimKey[], blockTimeMs: number, params: Record<string, unknown> = {}): ChainSpec {
+  return normalizeChainSpec({
+    chain_id: "vision-sim",
+    genesis_timestamp: SIM_GENESIS_MS,
+    consensus: "proof-of-sync",
+    params: { block_time_ms: blockTimeMs, ...params },
+    validators: keys.map((k) => ({ ebid: k.ebid, bls_pubkey: k.blsPubkey, bond: "1000" })),
+    alloc: {},
+  });
+}
+
+const BLOCK_PREFIX = Buffer.from('{"type":"block"');
+const BLOCK_HASH_PREFIX = '{"type":"block","block":{"hash":"';
+
+/**
+ * The block hash of a `block` gossip frame (docs/protocol.md §9.5), or undefined for any other
+ * frame. The P2P layer writes the block's `hash` first; another key order is parsed in full.
+ */
+export function blockFrameHash(data: Buffer): string | undefined {
+  if (data.length < 100 || data.compare(BLOCK_PREFIX, 0, BLOCK_PREFIX.length, 0, BLOCK_PREFIX.length) !== 0) return undefined;
+  const head = data.toString("latin1", 0, BLOCK_HASH_PREFIX.length + 64);
+  if (head.startsWith(BLOCK_HASH_PREFIX)) return head.slice(BLOCK_HASH_PREFIX.length);
+  try {
+    const hash = (JSON.parse(data.toString("utf8")) as { block?: { hash?: unknown } }).block?.hash;
+    return typeof hash === "string" ? hash : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A connection whose incoming frames `onFrame` sees before the P2P layer's handler does. */
+class TappedConnection implements Connection {
+  constructor(
+    private readonly conn: Connection,
+    private readonly onFrame: (data: Buffer) => void,
+  ) {}
+  get remoteAddress(): string | undefined {
+    return this.conn.remoteAddress;
+  }
+  get isOpen(): boolean {
+    return this.conn.isOpen;
+  }
+  get bufferedAmount(): number {
+    return this.conn.bufferedAmount;
+  }
+  send(text: string): void {
+    this.conn.send(text);
+  }
+  ping(): void {
+    this.conn.ping();
+  }
+  close(code: number, reason: string): void {
+    this.conn.close(code, reason);
+  }
+  terminate(): void {
+    this.conn.terminate();
+  }
+  on<E extends keyof ConnectionEvents>(event: E, fn: ConnectionEvents[E]): void {
+    if (event !== "message") return this.conn.on(event, fn);
+    const handler = fn as ConnectionEvents["message"];
+    this.conn.on("message", (data: Buffer) => {
+      this.onFrame(data);
+      handler(data);
+    });
+  }
+}
+
+/** `inner` with every connection's incoming frames shown to `onFrame` before the P2P layer's handler. */
+export function tapTransport(inner: Transport, onFrame: (data: Buffer) => void): Transport {
+  return {
+    listen: (o) => inner.listen({ ...o, onConnection: (conn) => o.onConnection(new TappedConnection(conn, onFrame)) }),
+    dial: (url, o, events) => inner.dial(url, o, { open: (conn) => events.open(new TappedConnection(conn, onFrame)), error: (err) => events.error(err) }),
+  };
+}
+
+/**
+ * Runs one simulation (see the module docs) and closes every node.
+ * @throws RangeError for fewer than 2 nodes, a height below 1, or validators outside 1..nodes;
+ *   a node that fails to start rethrows its error (the nodes already started are closed)
+ */
+export async function runSimulation(o: SimulationOptions): Promise<SimulationRun> {
+  const n = o.nodes;
+  if (!(Number.isSafeInteger(n) && n >= 2)) throw new RangeError(`a simulation needs at least 2 nodes, got ${n}`);
+  if (!(Number.isSafeInteger(o.heights) && o.heights >= 1)) throw new RangeError(`heights must be an integer >= 1, got ${o.heights}`);
+  if (!Number.isSafeInteger(o.seed)) throw new RangeError(`seed must be an integer, got ${o.seed}`);
+  const v = o.validators ?? n;
+  if (!(Number.isSafeInteger(v) && v >= 1 && v <= n)) throw new RangeError(`validators must be 1..${n}, got ${v}`);
+  const blockTimeMs = o.blockTimeMs ?? 2000;
+  const maxMs = o.maxVirtualMs ?? o.heights * blockTimeMs * 10 + 60_000;
+  const rounds = o.settleRounds ?? 3;
+  const log = o.log ?? pino({ level: "silent" });
+
+  const keys = Array.from({ length: n }, (_, i) => simKey(o.seed, i));
+  const spec = simSpec(keys.slice(0, v), blockTimeMs, o.params);
+  const startMs = SIM_GENESIS_MS;
+  const clock = new VirtualClock(startMs);
+  const model = new NetworkModel({ ...o.network, clock, rng: seededRng(deriveSeed(o.seed, "network")), regions: o.regions, lossMode: "retransmit" });
+  const net = new MemoryNetwork({ clock, scheduler: model });
+  const addresses = keys.map((_, i) => simAddress(i));
+  for (const a of addresses) model.addNode(a);
+  const url = (i: number) => `ws://${addresses[i]}:${SIM_P2P_PORT}`;
+
+  const events: SimEvent[] = [];
+  /** per node, the blocks a gossip frame brought (a block stored without one came by sync) */
+  const delivered = keys.map(() => new Set<string>());
+  let recording = true;
+  const dir = mkdtempSync(join(tmpdir(), "vision-sim-"));
+  const nodes: VisionNode[] = [];
+  let timers = 0;
+  try {
+    for (let i = 0; i < n; i++) {
+      const nodeDir = join(dir, `node${i}`);
+      const keyFile = join(dir, `node${i}.key`);
+      writeKeyFile(keyFile, keys[i]!.secretKey, keys[i]!.blsSecretKey);
+      const node = await VisionNode.init(
+        {
+          dataDir: nodeDir, keyFile, spec, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v, mine: false, miningWorkers: 1,
+          // A full node refuses a dial before any peer exchange: the bootnodes have inbound room for every
+          // node (past the at most 8 slots kept for their own dials), so none is left without addresses.
+          p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n + 8) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [0, 1].filter((b) => b !== i).map(url) },
+          clock, rng: seededRng(deriveSeed(o.seed, `node:${i}`)), store: "memory",
+          transport: tapTransport(net.transport(addresses[i]!), (data) => {
+            const hash = recording ? blockFrameHash(data) : undefined;
+            if (hash === undefined) return;
+            delivered[i]!.add(hash);
+            events.push({ type: "deliver", atMs: clock.now(), node: i, hash });
+          }),
+        },
+        log.child({ node: i }),
+      );
+      nodes.push(node);
+      record(node, i);
+    }
+
+    // One timer at a time, the async work it started run to quiet before the next.
+    const done = () => nodes.every((nd) => nd.chain.head.height >= o.heights);
+    let reached = false;
+    for (;;) {
+      for (let r = 0; r < rounds; r++) await settle();
+      if (done()) {
+        reached = true;
+        break;
+      }
+      const at = clock.nextAt();
+      if (at === undefined || at > startMs + maxMs) break;
+      clock.next();
+      timers++;
+    }
+    recording = false;
+    const endMs = clock.now();
+    const traffic = model.traffic().map((t) => ({ bytesSent: t.bytesSent, bytesReceived: t.bytesReceived }));
+    return {
+      nodes: n, heights: o.heights, seed: o.seed, startMs, endMs,
+      validators: keys.slice(0, v).map((k) => ({ id: k.ebid })),
+      traffic, events, reached, timers, peers: nodes.map((nd) => nd.p2p.readyPeers().length),
+    };
+  } finally {
+    recording = false;
+    await closeAll(nodes, clock);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  // The node's chain events as SimEvents: its own block's store is a `produce`; another block
+  // stored with no gossip copy delivered (a sync brought it) is a `deliver` then. Gossip copies are
+  // `deliver`s from the transport tap, every copy (the summary counts the duplicates). A fallback
+  // (PoW) block has no slot: it counts as slot 0 (the nodes here do not mine, so none is produced).
+  function record(node: VisionNode, i: number): void {
+    const ebid = keys[i]!.ebid;
+    let finalized = node.chain.finalizedCheckpoint.hash;
+    const checkFinalized = () => {
+      const f = node.chain.finalizedCheckpoint;
+      if (f.hash === finalized) return;
+      finalized = f.hash;
+      events.push({ type: "finalize", atMs: clock.now(), node: i, height: f.height, hash: f.hash });
+    };
+    node.chain.on("imported", (meta) => {
+      if (!recording) return;
+      if (meta.producer === ebid) {
+        events.push({ type: "produce", atMs: clock.now(), node: i, hash: meta.hash, parent: meta.parent_hash, height: meta.height, slot: meta.slot ?? 0, producer: meta.producer });
+      } else if (!delivered[i]!.has(meta.hash)) {
+        delivered[i]!.add(meta.hash);
+        events.push({ type: "deliver", atMs: clock.now(), node: i, hash: meta.hash });
+      }
+      checkFinalized();
+    });
+    node.chain.on("head", (e) => {
+      if (!recording) return;
+      events.push({ type: "head", atMs: clock.now(), node: i, height: e.head.height, hash: e.head.hash, reorgDepth: e.reorgDepth });
+      checkFinalized();
+    });
+  }
+}
+
+/**
+ * Closes every node, in reverse order of start, firing clock timers while a close waits on one
+ * (a closing handshake travels the memory network).
+ */
+async function closeAll(nodes: VisionNode[], clock: VirtualClock): Promise<void> {
+  let pending = nodes.length;
+  const errors: unknown[] = [];
+  for (const node of [...nodes].reverse()) {
+    void node.close().then(
+      () => pending--,
+      (e: unknown) => {
+        errors.push(e);
+        pending--;
+      },
+    );
+  }
+  for (let i = 0; pending > 0 && i < 100_000; i++) {
+    await settle();
+    if (pending > 0) clock.next();
+  }
+  if (errors.length) throw errors[0];
+}
