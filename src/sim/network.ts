@@ -37,7 +37,7 @@
  * Invalid arguments (an unknown node or region, a negative size, a probability outside [0, 1))
  * throw a RangeError naming what was wrong.
  */
-import type { Clock, Rng, Timer } from "../util/clock.ts";
+import { DueHeap, type Clock, type Rng, type Timer } from "../util/clock.ts";
 import type { LinkScheduler } from "../p2p/memoryTransport.ts";
 
 export type { LinkScheduler };
@@ -189,10 +189,6 @@ interface Flight<P> {
 }
 
 // Queue order: due time, then sequence number.
-function earlier<P>(a: Flight<P>, b: Flight<P>): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-}
-
 interface LinkEntry {
   a: NodeState;
   b: NodeState;
@@ -227,7 +223,7 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
   private readonly open = new Map<number, LinkEntry>();
   private handler: ((to: string, from: string, payload: P) => void) | undefined;
   /** messages in flight, a binary min-heap on (due time, sequence number) */
-  private readonly queue: Flight<P>[] = [];
+  private readonly queue = new DueHeap<Flight<P>>();
   private seq = 0;
   private timer: Timer | undefined;
   private armedAt = Infinity;
@@ -450,8 +446,8 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
     this.firing = true;
     try {
       const now = this.clock.now();
-      for (let m = this.queue[0]; m !== undefined && m.at <= now; m = this.queue[0]) {
-        this.pop();
+      for (let m = this.queue.peek(); m !== undefined && m.at <= now; m = this.queue.peek()) {
+        this.queue.pop();
         this.process(m, now);
       }
     } finally {
@@ -487,7 +483,7 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
 
   // One clock timer, at the earliest message's time.
   private arm(): void {
-    const top = this.queue[0];
+    const top = this.queue.peek();
     if (this.firing || top === undefined || top.at >= this.armedAt) return;
     this.clock.clearTimeout(this.timer);
     this.armedAt = top.at;
@@ -495,32 +491,8 @@ export class NetworkModel<P = unknown> implements LinkScheduler {
   }
 
   private push(m: Flight<P>): void {
-    const h = this.queue;
-    h.push(m);
-    for (let i = h.length - 1; i > 0; ) {
-      const parent = (i - 1) >> 1;
-      if (!earlier(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
-      i = parent;
-    }
+    this.queue.push(m);
     this.arm();
-  }
-
-  private pop(): void {
-    const h = this.queue;
-    const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
-    for (let i = 0; ; ) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && earlier(h[l]!, h[m]!)) m = l;
-      if (r < h.length && earlier(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
   }
 
   private node(address: string): NodeState {

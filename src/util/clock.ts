@@ -101,7 +101,7 @@ export class VirtualClock implements Clock {
   private seq = 0;
   // A binary min-heap on (due time, scheduling order); a cleared timer stays in it until it reaches
   // the top (lazy deletion), so scheduling and clearing cost O(log n) with many nodes' timers.
-  private readonly heap: VirtualTimer[] = [];
+  private readonly heap = new DueHeap<VirtualTimer>();
   private live = 0;
 
   /** @param startMs the virtual time at start (ms since the epoch); default 0 */
@@ -148,12 +148,12 @@ export class VirtualClock implements Clock {
   next(): boolean {
     const timer = this.top();
     if (!timer) return false;
-    this.pop();
+    this.heap.pop();
     this.t = Math.max(this.t, timer.at);
     if (timer.every !== undefined) {
       timer.at = this.t + timer.every;
       timer.seq = this.seq++;
-      this.push(timer);
+      this.heap.push(timer);
     } else {
       timer.cleared = true;
       this.live--;
@@ -195,7 +195,7 @@ export class VirtualClock implements Clock {
 
   private schedule(fn: () => void, ms: number, every: number | undefined): Timer {
     const timer = new VirtualTimer(fn, this.t + ms, this.seq++, every);
-    this.push(timer);
+    this.heap.push(timer);
     this.live++;
     return timer;
   }
@@ -208,42 +208,9 @@ export class VirtualClock implements Clock {
 
   // The earliest live timer, dropping cleared ones above it.
   private top(): VirtualTimer | undefined {
-    while (this.heap.length > 0 && this.heap[0]!.cleared) this.pop();
-    return this.heap[0];
+    while (this.heap.length > 0 && this.heap.peek()!.cleared) this.heap.pop();
+    return this.heap.peek();
   }
-
-  private push(timer: VirtualTimer): void {
-    const h = this.heap;
-    h.push(timer);
-    for (let i = h.length - 1; i > 0; ) {
-      const parent = (i - 1) >> 1;
-      if (!before(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
-      i = parent;
-    }
-  }
-
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
-    for (let i = 0; ; ) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && before(h[l]!, h[m]!)) m = l;
-      if (r < h.length && before(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
-  }
-}
-
-// Heap order: due time, then scheduling order.
-function before(a: VirtualTimer, b: VirtualTimer): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
 // Node's timer delays: non-finite or below `min` becomes `min`.
@@ -297,4 +264,57 @@ export function seededRng(seed: number): Rng {
       return uniformInt(gen, 0, n - 1);
     },
   };
+}
+
+/**
+ * A binary min-heap of events ordered by due time `at` (ms), then by `seq` (the order they were
+ * scheduled in): the queue of the VirtualClock and of the simulator's network model. O(log n) push
+ * and pop; equal times come out in scheduling order, so a run never depends on object identity.
+ */
+export class DueHeap<T extends { at: number; seq: number }> {
+  private readonly h: T[] = [];
+
+  get length(): number {
+    return this.h.length;
+  }
+
+  /** The earliest event, or undefined when empty. */
+  peek(): T | undefined {
+    return this.h[0];
+  }
+
+  push(x: T): void {
+    const h = this.h;
+    h.push(x);
+    for (let i = h.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!earlier(h[i]!, h[parent]!)) break;
+      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      i = parent;
+    }
+  }
+
+  /** Removes the earliest event. @returns it, or undefined when empty */
+  pop(): T | undefined {
+    const h = this.h;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length === 0 || last === undefined) return top;
+    h[0] = last;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && earlier(h[l]!, h[m]!)) m = l;
+      if (r < h.length && earlier(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+    return top;
+  }
+}
+
+function earlier(a: { at: number; seq: number }, b: { at: number; seq: number }): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
