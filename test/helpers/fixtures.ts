@@ -1,5 +1,6 @@
 // Shared fixtures: deterministic keys, chain specs, a chain over real LevelDB in a temp dir, and
 // signed blocks built the way the producer builds them.
+import type { VirtualClock } from "../../src/util/clock.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,12 +74,13 @@ export function tempDir(prefix = "vision-test-"): { dir: string; cleanup: () => 
  * variable VISION_TEST_STORE=memory does the same (to run the chain tests over the memory store;
  * a test reading the data dir itself, as `db verify` does, still needs LevelDB).
  */
-export async function openTestChain(spec: ChainSpec, dir?: string, o: { store?: "level" | "memory" } = {}) {
+export async function openTestChain(spec: ChainSpec, dir?: string, o: { store?: "level" | "memory"; virtualClock?: VirtualClock } = {}) {
   const t = dir ? { dir, cleanup: () => undefined } : tempDir();
   const clock = { now: GENESIS_TS + 10_000_000 };
   const store = o.store ?? (dir === undefined && process.env.VISION_TEST_STORE === "memory" ? "memory" : "level");
   const db = store === "memory" ? await ChainDb.openMemory() : await ChainDb.open(join(t.dir, "chaindata"), { sync: false });
-  const chain = await Chain.open({ spec, now: () => clock.now }, { db, logger: silentLog });
+  // a VirtualClock, when given, drives the chain's time and timers (held blocks); else `clock.now`
+  const chain = await Chain.open(o.virtualClock ? { spec, clock: o.virtualClock } : { spec, now: () => clock.now }, { db, logger: silentLog });
   return {
     chain,
     db,

@@ -2,21 +2,17 @@
 // imported at its due virtual ms, with no real wait.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { Chain } from "../../../src/chain/chain.ts";
-import { ChainDb } from "../../../src/storage/chainDb.ts";
 import { VirtualClock, settle } from "../../../src/util/clock.ts";
-import { GENESIS_TS, blockFor, makeKeys, makeSpec, silentLog, tempDir } from "../../helpers/fixtures.ts";
+import { GENESIS_TS, blockFor, makeKeys, makeSpec, openTestChain } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
 
 const keys = makeKeys(3);
 const spec = makeSpec(keys);
 
 test("a held block's timer runs on the chain's clock: imported when virtual time reaches its due ms, not before", async () => {
-  const t = tempDir();
   const clock = new VirtualClock(GENESIS_TS + 10_000_000);
-  const db = await ChainDb.open(join(t.dir, "chaindata"), { sync: false });
-  const chain = await Chain.open({ spec, clock }, { db, logger: silentLog });
+  const t = await openTestChain(spec, undefined, { virtualClock: clock });
+  const { chain } = t;
   try {
     assert.equal(chain.headSeenAt, clock.now(), "now comes from the clock");
     const ahead = spec.params.max_future_drift_ms + 5_000;
@@ -35,8 +31,6 @@ test("a held block's timer runs on the chain's clock: imported when virtual time
     assert.equal(chain.headSeenAt, dueAt, "seen at the virtual due time");
     assert.ok(Date.now() - started < 4_000, "no real wait for the 5 s hold");
   } finally {
-    await chain.close();
-    await db.close();
-    t.cleanup();
+    await t.destroy();
   }
 });

@@ -3,8 +3,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Chain } from "../../../src/chain/chain.ts";
-import { ChainDb } from "../../../src/storage/chainDb.ts";
 import { AttestationPool } from "../../../src/chain/attestationPool.ts";
 import { Mempool } from "../../../src/chain/mempool.ts";
 import { ClaimReceipts } from "../../../src/producer/claims.ts";
@@ -14,7 +12,7 @@ import { SlashingProtection } from "../../../src/node/slashingProtection.ts";
 import { calculateJitter, proposeAt } from "../../../src/consensus/index.ts";
 import type { Block } from "../../../src/consensus/types.ts";
 import { VirtualClock, settle } from "../../../src/util/clock.ts";
-import { GENESIS_TS, extend, makeKeys, makeSpec, silentLog, tempDir } from "../../helpers/fixtures.ts";
+import { GENESIS_TS, extend, makeKeys, makeSpec, silentLog, openTestChain } from "../../helpers/fixtures.ts";
 
 const keys = makeKeys(3);
 const spec = makeSpec(keys);
@@ -47,10 +45,9 @@ test("the snapshot updater ticks on the injected clock's interval: once per virt
 });
 
 test("the producer's slot timer fires at exactly its virtual ms: the primary claims and stamps its block at max(T(0), seen) + jitter", async () => {
-  const t = tempDir();
   const clock = new VirtualClock(GENESIS_TS + 10_000_000);
-  const db = await ChainDb.open(join(t.dir, "chaindata"), { sync: false });
-  const chain = await Chain.open({ spec, clock }, { db, logger: silentLog });
+  const t = await openTestChain(spec, undefined, { virtualClock: clock });
+  const { chain } = t;
   try {
     await extend(chain, keys, 2);
     const parent = chain.head;
@@ -75,8 +72,6 @@ test("the producer's slot timer fires at exactly its virtual ms: the primary cla
     assert.equal(clock.now(), at, "no timer ran past the slot");
     assert.ok(Date.now() - started < 5_000, "the virtual wait took no real wait");
   } finally {
-    await chain.close();
-    await db.close();
-    t.cleanup();
+    await t.destroy();
   }
 });

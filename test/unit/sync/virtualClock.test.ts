@@ -2,24 +2,20 @@
 // retry pauses and deadline run on the injected clock (exact virtual ms, no real wait).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { Syncer } from "../../../src/sync/syncer.ts";
 import { fetchCheckpointState } from "../../../src/sync/stateAt.ts";
-import { Chain } from "../../../src/chain/chain.ts";
-import { ChainDb } from "../../../src/storage/chainDb.ts";
 import type { Peer } from "../../../src/p2p/peer.ts";
 import { VirtualClock, settle } from "../../../src/util/clock.ts";
-import { GENESIS_TS, extend, makeKeys, makeSpec, silentLog, tempDir } from "../../helpers/fixtures.ts";
+import { GENESIS_TS, extend, makeKeys, makeSpec, silentLog, openTestChain } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
 
 const keys = makeKeys(3);
 const spec = makeSpec(keys);
 
 test("the syncer asks a peer about its unknown tip when the grace ms have passed on its clock, not before", async () => {
-  const t = tempDir();
   const clock = new VirtualClock(GENESIS_TS + 10_000_000);
-  const db = await ChainDb.open(join(t.dir, "chaindata"), { sync: false });
-  const chain = await Chain.open({ spec, clock }, { db, logger: silentLog });
+  const t = await openTestChain(spec, undefined, { virtualClock: clock });
+  const { chain } = t;
   try {
     await extend(chain, keys, 2);
     const asked: { path: string; at: number }[] = [];
@@ -48,9 +44,7 @@ test("the syncer asks a peer about its unknown tip when the grace ms have passed
     assert.deepEqual(asked, [{ path: "/data/chain_info", at: start + 1_500 }]);
     syncer.stop();
   } finally {
-    await chain.close();
-    await db.close();
-    t.cleanup();
+    await t.destroy();
   }
 });
 
