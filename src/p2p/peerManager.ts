@@ -1,13 +1,15 @@
 /**
  * The P2P service (docs/protocol.md §9): a listener and a dialer (over a Transport, WebSockets by default) of configured and learned
  * peers (exponential backoff with full jitter), keepalive, one connection per EBID, strikes and
- * bans, and gossip to every ready peer but the sender. What a stranger may take is bounded in
- * limits.ts, which addresses may be learned in learn.ts. Knows nothing of the chain: the node
- * passes handlers in.
+ * bans, and gossip: mesh gossip (meshGossip.ts, docs/protocol.md §9.5.1) to peers that speak it,
+ * every message in full to those that do not. What a stranger may take is bounded in limits.ts,
+ * which addresses may be learned in learn.ts. Knows nothing of the chain: the node passes handlers in.
  */
 import type { Logger } from "pino";
 import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
 import type { Message } from "./messages.ts";
+import { GOSSIP_VERSION, isGossipControl, type GossipKind, type GossipMessage } from "./gossipMessages.ts";
+import { MeshGossip, type GossipBody } from "./meshGossip.ts";
 import { encodeLine } from "./framing.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
@@ -28,7 +30,17 @@ export interface P2PHandlers {
   onRequest(peer: Peer, path: string, data: unknown): Promise<ResEnvelope>;
   /** every message in or out, with its type and size in bytes (for metrics) */
   onTraffic?(direction: "in" | "out", type: string, bytes: number): void;
+  /**
+   * a gossip body no longer in the mesh gossip's cache, to answer an `iwant` (a block from the
+   * store); undefined when not held
+   */
+  gossipBody?(kind: GossipKind, id: string): Promise<GossipBody | undefined>;
+  /** a full gossip copy received after the first (metrics) */
+  onGossipDuplicate?(kind: GossipKind): void;
+  /** ids sent or received in `ihave`/`iwant` (metrics) */
+  onGossipControl?(control: "ihave" | "iwant", direction: "in" | "out", ids: number): void;
 }
+
 
 /** P2P server health, for /api/health. */
 export interface P2PHealth {
@@ -99,6 +111,8 @@ export class PeerManager {
   private serverError: string | null = null;
   private stopped = false;
   private boundPort = 0;
+  /** mesh gossip (docs/protocol.md §9.5.1): to whom each block, attestation and transfer goes */
+  readonly gossip: MeshGossip;
 
   constructor(
     private readonly opts: P2POptions,
@@ -119,6 +133,16 @@ export class PeerManager {
     this.addressBans = new BanList(opts.maxBans);
     this.addressScores = new AddressScores(opts.maxBans);
     this.peerLog = new PeerLog(log, this.clock);
+    this.gossip = new MeshGossip({
+      clock: this.clock,
+      rng: this.rng,
+      enabled: opts.meshGossip,
+      penalize: (p, reason) => this.penalize(p, reason),
+      body: handlers.gossipBody,
+      chargeServed: (p, bytes) => this.chargeServed(p, bytes),
+      onDuplicate: handlers.onGossipDuplicate,
+      onControlIds: handlers.onGossipControl,
+    });
   }
 
   /** Binds the server and starts dialling. @throws when the port cannot be bound */
@@ -153,6 +177,7 @@ export class PeerManager {
     this.listening = true;
     this.boundPort = this.server.port;
     this.keepalive = this.clock.setInterval(() => this.tickKeepalive(), this.opts.pingIntervalMs).unref();
+    this.gossip.start();
     for (const url of this.opts.peers) this.addTarget(url);
     this.log.info({ port: this.boundPort, peers: this.opts.peers.length }, "P2P listening");
   }
@@ -163,6 +188,7 @@ export class PeerManager {
     if (!this.server) return;
     this.stopped = true;
     this.clock.clearInterval(this.keepalive);
+    this.gossip.stop();
     for (const t of this.targets.values()) this.clock.clearTimeout(t.timer);
     this.targets.clear();
     for (const p of this.peers) p.close("node shutting down");
@@ -198,6 +224,24 @@ export class PeerManager {
       if (url) urls.add(url);
     }
     return [...urls].slice(0, 100);
+  }
+
+  /**
+   * A block, attestation or transfer arrived in full from `peer` (call before validating it): the
+   * peer holds it, a fetch of it ends. Returns false for a copy seen before (a duplicate, counted).
+   */
+  gossipReceived(peer: Peer, kind: GossipKind, id: string): boolean {
+    return this.gossip.received(peer, kind, id);
+  }
+
+  /**
+   * Relays a block, attestation or transfer the node accepted, or publishes its own (docs/protocol.md
+   * §9.5.1): in full to the mesh and to every peer without mesh gossip, announced to a few others;
+   * never to a peer it came from. `id` is its gossip id (§9.5). Returns the full copies sent and
+   * skipped (slow readers, links past their gossip budget).
+   */
+  publish(kind: GossipKind, id: string, body: GossipBody): { sent: number; skipped: number } {
+    return this.gossip.publish(kind, id, body);
   }
 
   /** Sends to every ready peer except `except`; slow readers are skipped. Returns how many got it. */
@@ -274,7 +318,7 @@ export class PeerManager {
   }
 
   private identityFor(): LocalIdentity {
-    return { ...this.identity, listenPort: this.boundPort, advertiseUrl: this.opts.advertiseUrl };
+    return { ...this.identity, listenPort: this.boundPort, advertiseUrl: this.opts.advertiseUrl, gossip: this.opts.meshGossip ? GOSSIP_VERSION : undefined };
   }
 
   // An inbound connection is let in as a handshake, within the per-address cap and the handshake
@@ -411,6 +455,7 @@ export class PeerManager {
     // before we pass it on.
     const advertised = peer.hello?.advertise_url;
     if (peer.direction === "inbound" && advertised && this.opts.discovery) this.learnAll(peer, [advertised]);
+    this.gossip.addPeer(peer);
     this.handlers.onPeerReady(peer);
   }
 
@@ -470,7 +515,18 @@ export class PeerManager {
       if (this.opts.discovery) this.learnAll(peer, msg.peers);
       return;
     }
+    if (isGossipControl(msg.type)) return this.gossip.onControl(peer, msg as GossipMessage);
     this.handlers.onMessage(peer, msg);
+  }
+
+  // Bodies sent in answer to an `iwant` draw on the same served-byte budget as replies to requests:
+  // false when it is more than MAX_SERVE_DELAY_MS in debt (the body is not sent).
+  private chargeServed(peer: Peer, bytes: number): boolean {
+    const budget = this.servedBudget(peer, isLocalHost(peer.host) ? undefined : inboundKey(peer.host));
+    const now = this.clock.now();
+    if (budget.waitMs(now) > MAX_SERVE_DELAY_MS) return false;
+    budget.spend(bytes, now);
+    return true;
   }
 
   // The served-byte budget a peer's replies draw on: its address's (`key`, its inboundKey), or its
@@ -542,6 +598,7 @@ export class PeerManager {
 
   private closed(peer: Peer, reason: string, target?: DialTarget): void {
     this.peers.delete(peer);
+    this.gossip.removePeer(peer);
     if (peer.readyAt !== undefined && reason !== "duplicate connection") {
       this.peerLog.line("info", { peer: short(peer.ebid), reason }, "Peer disconnected");
     } else if (reason === "duplicate connection" || reason === "node shutting down") {
