@@ -41,6 +41,8 @@ export interface P2PHandlers {
   onGossipControl?(control: "ihave" | "iwant", direction: "in" | "out", ids: number): void;
 }
 
+/** Addresses at most a full node sends a refused inbound peer before closing it (docs/protocol.md §9.4). */
+export const FULL_PEERS_SAMPLE = 32;
 
 /** P2P server health, for /api/health. */
 export interface P2PHealth {
@@ -428,6 +430,10 @@ export class PeerManager {
       const used = this.slotsUsed(peer);
       const full = used.all >= this.opts.maxPeers || used.inbound >= this.opts.maxPeers - outboundReserved(this.opts.maxPeers);
       if (full && !this.evictForDiversity(peer)) {
+        // A newcomer that dialled only full nodes would otherwise learn no address at all: it gets
+        // a sample of ours first (learned under its own rules and limits, docs/protocol.md §9.4).
+        const sample = this.sampleAddresses(this.addressesFor(peer), FULL_PEERS_SAMPLE);
+        if (sample.length) peer.send({ type: "peers", peers: sample });
         peer.close("too many peers");
         return;
       }
@@ -527,6 +533,16 @@ export class PeerManager {
     if (budget.waitMs(now) > MAX_SERVE_DELAY_MS) return false;
     budget.spend(bytes, now);
     return true;
+  }
+
+  // Up to `n` of `urls`, chosen at random (partial Fisher-Yates on the node's Rng).
+  private sampleAddresses(urls: string[], n: number): string[] {
+    const k = Math.min(n, urls.length);
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(this.rng.next() * (urls.length - i));
+      [urls[i], urls[j]] = [urls[j]!, urls[i]!];
+    }
+    return urls.slice(0, k);
   }
 
   // The served-byte budget a peer's replies draw on: its address's (`key`, its inboundKey), or its
