@@ -306,7 +306,8 @@ export class VisionNode {
           onGossipControl: (control, direction, ids) => metrics.gossipControlIdsTotal.inc({ control, direction }, ids),
         },
         log.child({ module: "p2p" }),
-        { clock, rng: opts.rng, transport: opts.transport },
+        // the mesh gossip heartbeat runs on the node's own 1 s heartbeat below: one timer fewer per node
+        { clock, rng: opts.rng, transport: opts.transport, externalGossipHeartbeat: true },
       );
       const livePeers = () => p2p.readyPeers().filter((p) => clock.now() - p.lastSeen <= PEER_LIVE_MS);
       const syncer = new Syncer(
@@ -339,7 +340,7 @@ export class VisionNode {
               mempool,
               claims,
               isEligible: () => snapshot.eligible,
-              broadcast: (b) => p2p.publish("block", b.hash, { type: "block", block: b }),
+              broadcast: (b) => p2p.publish("block", b.hash, { type: "block", block: b }, true),
               protection,
               evidence,
               log: log.child({ module: "mining" }),
@@ -367,7 +368,7 @@ export class VisionNode {
               },
               // backed heights only: one peer claiming a height it never shows must not stop mining
               networkHeight: () => Math.max(-1, ...peerHeights()),
-              broadcast: (b) => p2p.publish("block", b.hash, { type: "block", block: b }),
+              broadcast: (b) => p2p.publish("block", b.hash, { type: "block", block: b }, true),
               protection,
               evidence,
               log: log.child({ module: "miner" }),
@@ -442,6 +443,7 @@ export class VisionNode {
       node.heartbeat = clock
         .setInterval(() => {
           node!.scheduleStatus();
+          node!.p2p.gossipHeartbeat();
           node!.syncer.checkClaims();
           protection.noteHead(chain.head.height, synced());
           if (node!.mempool.expire() > 0) void node!.trimJournal();
@@ -556,17 +558,17 @@ export class VisionNode {
   /**
    * Accepts a transfer into the mempool (signature, chain id, amounts, nonce, balance over pending)
    * and gossips it (never back to a peer that sent it: the mesh gossip knows it holds it). Used by
-   * `POST /api/tx` and for gossip.
+   * `POST /api/tx` and for gossip (`relayed`: it came from a peer; else it is published to every peer).
    * @throws TxError naming the rule it broke
    */
-  async submitTx(tx: Tx): Promise<AddOutcome> {
+  async submitTx(tx: Tx, relayed = false): Promise<AddOutcome> {
     const out = this.mempool.admit(tx, this.chain.spec.chain_id, await this.chain.headState(txAddresses(tx)), this.chain.txRules);
     this.seenTxs.set(out.hash, true);
     if (out.status !== "known") {
       // Journaled before anyone is told it was accepted: a crash after this loses nothing.
       await this.db.journalTx(out.hash, tx);
       this.journaled.add(out.hash);
-      this.p2p.publish("tx", out.hash, { type: "tx", tx });
+      this.p2p.publish("tx", out.hash, { type: "tx", tx }, !relayed);
     }
     return out;
   }
@@ -587,7 +589,7 @@ export class VisionNode {
       case "imported":
         this.knowAttestations(block);
         // Peers run their own fork choice; a side block that cannot become the head is not relayed.
-        if (out.newHead || this.chain.worthRelaying(out.meta)) this.p2p.publish("block", block.hash, { type: "block", block });
+        if (out.newHead || this.chain.worthRelaying(out.meta)) this.p2p.publish("block", block.hash, { type: "block", block }, true);
         if (out.newHead) {
           this.log.info({ height: out.meta.height, hash: block.hash, producer: block.header.producer }, "Accepted submitted block");
           return { status: "accepted", height: out.meta.height, hash: block.hash, total_weight: out.meta.total_weight, reorg_depth: out.reorgDepth, known: false };
@@ -636,7 +638,7 @@ export class VisionNode {
     this.p2p.gossipReceived(peer, "tx", hash);
     if (this.seenTxs.has(hash)) return;
     this.seenTxs.set(hash, true);
-    this.submitTx(tx).catch((e) => {
+    this.submitTx(tx, true).catch((e) => {
       // A stale nonce or a balance spent meanwhile is normal in gossip; a forged one (a bad
       // signature, or a bond's bad BLS key or proof of possession) is not.
       if (e instanceof TxError && STRIKE_TX_CODES.has(e.code)) this.p2p.penalize(peer, `invalid transaction: ${e.code}`);
@@ -675,7 +677,8 @@ export class VisionNode {
   }
 
   private onAttestation(peer: Peer, a: MessageOf<"attestation">["attestation"]): void {
-    this.p2p.gossipReceived(peer, "attestation", attestationGossipId(a));
+    const gossipId = attestationGossipId(a);
+    this.p2p.gossipReceived(peer, "attestation", gossipId);
     const id = `${a.ebid}:${a.block_hash}`;
     if (this.seenAttestations.has(id)) return;
     const head = this.chain.head.height;
@@ -696,7 +699,7 @@ export class VisionNode {
     if (this.evidence.noteVote(a)) this.log.warn({ ebid: a.ebid, target_height: a.target_height }, "Slashing evidence: conflicting FFG votes");
     if (a.ebid === this.key.ebid) this.protection.observeVote({ source_height: a.source_height, source_hash: a.source_hash, target_height: a.target_height, target_hash: a.target_hash });
     // Relay only what is new: not one the pool already holds (seenAttestations is bounded and forgets).
-    if (this.attestations.add(a)) this.p2p.publish("attestation", attestationGossipId(a), { type: "attestation", attestation: a });
+    if (this.attestations.add(a)) this.p2p.publish("attestation", gossipId, { type: "attestation", attestation: a });
   }
 
   /**
@@ -830,7 +833,7 @@ export class VisionNode {
       if (!a) return;
       this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);
       this.attestations.add(a);
-      this.p2p.publish("attestation", attestationGossipId(a), { type: "attestation", attestation: a });
+      this.p2p.publish("attestation", attestationGossipId(a), { type: "attestation", attestation: a }, true);
     }
   }
 }

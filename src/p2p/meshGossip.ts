@@ -14,7 +14,11 @@ import { MAX_GOSSIP_IDS, type GossipMessage } from "./gossipMessages.ts";
 import type { Clock, Rng, Timer } from "../util/clock.ts";
 import { TokenBucket, type TokenBucketLimits } from "../util/tokenBucket.ts";
 
-/** ms between two `ihave`/`iwant` flushes to one peer: at most 20 of each kind per second, within the peer's 100/s. */
+/**
+ * ms between two flushes of the waiting `ihave`/`iwant` ids (all peers at once): at most 20 of each
+ * kind per second to a peer, within its 100/s. A flush more than FLUSH_MS after the last one runs
+ * at once (a microtask: what one incoming message made goes out together, no timer).
+ */
 export const FLUSH_MS = 50;
 
 /**
@@ -79,8 +83,6 @@ export interface MeshGossipDeps {
 interface Outbox {
   ihave: Map<GossipKind, string[]>;
   iwant: Map<GossipKind, string[]>;
-  timer?: Timer;
-  lastFlush: number;
 }
 
 /** The mesh gossip of one PeerManager. Peers are added once ready and removed once closed. */
@@ -93,6 +95,11 @@ export class MeshGossip {
   private readonly ids = new WeakMap<Peer, string>();
   private readonly byId = new Map<string, Peer>();
   private readonly outboxes = new Map<Peer, Outbox>();
+  /** a flush is due (a microtask or flushTimer) */
+  private flushDue = false;
+  private flushTimer?: Timer;
+  private lastFlush = -Infinity;
+  private stopped = false;
   private readonly servedRate = new WeakMap<Peer, TokenBucket>();
   private readonly promiseStrikeAt = new WeakMap<Peer, number>();
   private readonly bodies: Record<GossipKind, LRUCache<string, GossipBody>>;
@@ -130,15 +137,28 @@ export class MeshGossip {
     };
   }
 
-  /** Starts the mesh heartbeat. */
-  start(): void {
-    this.router.start();
+  /**
+   * Starts mesh gossip; with `ownHeartbeat` (default) the router's heartbeat runs on its own timer,
+   * else the owner calls {@link heartbeat} every `heartbeatMs` (a node's 1 s heartbeat: one timer
+   * fewer per node, which a simulation of many nodes pays for).
+   */
+  start(ownHeartbeat = true): void {
+    this.stopped = false;
+    if (ownHeartbeat) this.router.start();
+  }
+
+  /** One mesh maintenance round (docs/protocol.md §9.5.1). */
+  heartbeat(): void {
+    if (!this.stopped) this.router.heartbeat();
   }
 
   /** Stops the heartbeat, pending fetches and flushes. */
   stop(): void {
+    this.stopped = true;
     this.router.stop();
-    for (const o of this.outboxes.values()) this.deps.clock.clearTimeout(o.timer);
+    this.deps.clock.clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flushDue = false;
     this.outboxes.clear();
   }
 
@@ -168,8 +188,6 @@ export class MeshGossip {
     if (id === undefined) return;
     this.router.removePeer(id);
     this.byId.delete(id);
-    const o = this.outboxes.get(peer);
-    if (o) this.deps.clock.clearTimeout(o.timer);
     this.outboxes.delete(peer);
   }
 
@@ -191,14 +209,16 @@ export class MeshGossip {
   /**
    * Sends a message the node accepted or made (docs/protocol.md §9.5.1): in full to the mesh and to
    * peers without mesh gossip, announced to a few others, never to a peer known to hold it (`from`
-   * included). The body is kept to answer `iwant`. Returns the full copies sent, and those skipped
+   * included); with `own` (the node made it, or got it over its API) in full to every peer instead
+   * (flood publishing). The body is kept to answer `iwant`. Returns the full copies sent, and those skipped
    * (slow reader, or the link's gossip budget spent).
    */
-  publish(kind: GossipKind, id: string, body: GossipBody): { sent: number; skipped: number } {
+  publish(kind: GossipKind, id: string, body: GossipBody, own = false): { sent: number; skipped: number } {
     this.bodies[kind].set(id, body);
     const c = (this.current = { kind, id, body, sent: 0, skipped: 0 } as NonNullable<MeshGossip["current"]>);
     try {
-      this.router.forward(kind, id);
+      if (own) this.router.publish(kind, id);
+      else this.router.forward(kind, id);
     } finally {
       this.current = undefined;
     }
@@ -273,23 +293,32 @@ export class MeshGossip {
     }
   }
 
-  // ihave and iwant ids wait for the peer's next flush: one message per kind, at most every FLUSH_MS.
+  // ihave and iwant ids wait for the next flush: one message per peer and kind, at most every FLUSH_MS.
   private queue(peer: Peer, control: "ihave" | "iwant", kind: GossipKind, ids: readonly string[]): void {
+    if (this.stopped) return;
     let o = this.outboxes.get(peer);
-    if (!o) this.outboxes.set(peer, (o = { ihave: new Map(), iwant: new Map(), lastFlush: -Infinity }));
-    const list = o[control].get(kind) ?? [];
-    list.push(...ids);
-    o[control].set(kind, list);
-    if (o.timer !== undefined) return;
-    const box = o;
-    const wait = Math.max(0, box.lastFlush + FLUSH_MS - this.deps.clock.now());
-    box.timer = this.deps.clock.setTimeout(() => this.flush(peer, box), wait).unref();
+    if (!o) this.outboxes.set(peer, (o = { ihave: new Map(), iwant: new Map() }));
+    const list = o[control].get(kind);
+    if (list) list.push(...ids);
+    else o[control].set(kind, [...ids]);
+    if (this.flushDue) return;
+    this.flushDue = true;
+    const wait = this.lastFlush + FLUSH_MS - this.deps.clock.now();
+    if (wait <= 0) queueMicrotask(() => this.flushAll());
+    else this.flushTimer = this.deps.clock.setTimeout(() => this.flushAll(), wait).unref();
+  }
+
+  private flushAll(): void {
+    this.flushTimer = undefined;
+    if (!this.flushDue || this.stopped) return;
+    this.flushDue = false;
+    this.lastFlush = this.deps.clock.now();
+    const boxes = [...this.outboxes];
+    this.outboxes.clear();
+    for (const [peer, o] of boxes) this.flush(peer, o);
   }
 
   private flush(peer: Peer, o: Outbox): void {
-    o.timer = undefined;
-    o.lastFlush = this.deps.clock.now();
-    if (this.outboxes.get(peer) !== o) return;
     for (const control of ["ihave", "iwant"] as const) {
       for (const [kind, ids] of o[control]) {
         for (let i = 0; i < ids.length; i += MAX_GOSSIP_IDS) {
@@ -304,7 +333,6 @@ export class MeshGossip {
           this.deps.onControlIds?.(control, "out", chunk.length);
         }
       }
-      o[control].clear();
     }
   }
 }

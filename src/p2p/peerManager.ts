@@ -115,6 +115,8 @@ export class PeerManager {
   private boundPort = 0;
   /** mesh gossip (docs/protocol.md §9.5.1): to whom each block, attestation and transfer goes */
   readonly gossip: MeshGossip;
+  // false: the owner calls gossipHeartbeat() every second (runtime.externalGossipHeartbeat)
+  private readonly ownGossipHeartbeat: boolean;
 
   constructor(
     private readonly opts: P2POptions,
@@ -123,14 +125,17 @@ export class PeerManager {
     private readonly log: Logger,
     /**
      * time and timers (keepalive, dial backoff, bans, budgets) and the dial jitter's randomness,
-     * default the system's; the network listened and dialled on, default WebSockets (`WsTransport`)
+     * default the system's; the network listened and dialled on, default WebSockets (`WsTransport`);
+     * `externalGossipHeartbeat`: the mesh gossip heartbeat runs only when the owner calls
+     * `gossipHeartbeat()` (every second), not on a timer of its own
      */
-    runtime: { clock?: Clock; rng?: Rng; transport?: Transport } = {},
+    runtime: { clock?: Clock; rng?: Rng; transport?: Transport; externalGossipHeartbeat?: boolean } = {},
   ) {
     assertP2POptions(opts);
     this.clock = runtime.clock ?? systemClock;
     this.rng = runtime.rng ?? systemRng;
     this.transport = runtime.transport ?? new WsTransport();
+    this.ownGossipHeartbeat = !runtime.externalGossipHeartbeat;
     this.bans = new BanList(opts.maxBans);
     this.addressBans = new BanList(opts.maxBans);
     this.addressScores = new AddressScores(opts.maxBans);
@@ -179,7 +184,7 @@ export class PeerManager {
     this.listening = true;
     this.boundPort = this.server.port;
     this.keepalive = this.clock.setInterval(() => this.tickKeepalive(), this.opts.pingIntervalMs).unref();
-    this.gossip.start();
+    this.gossip.start(this.ownGossipHeartbeat);
     for (const url of this.opts.peers) this.addTarget(url);
     this.log.info({ port: this.boundPort, peers: this.opts.peers.length }, "P2P listening");
   }
@@ -239,11 +244,20 @@ export class PeerManager {
   /**
    * Relays a block, attestation or transfer the node accepted, or publishes its own (docs/protocol.md
    * §9.5.1): in full to the mesh and to every peer without mesh gossip, announced to a few others;
-   * never to a peer it came from. `id` is its gossip id (§9.5). Returns the full copies sent and
-   * skipped (slow readers, links past their gossip budget).
+   * never to a peer it came from. `id` is its gossip id (§9.5). `own`: the node made it or got it
+   * over its API, so it goes in full to every peer (flood publishing, gossipsub v1.1). Returns the
+   * full copies sent and skipped (slow readers, links past their gossip budget).
    */
-  publish(kind: GossipKind, id: string, body: GossipBody): { sent: number; skipped: number } {
-    return this.gossip.publish(kind, id, body);
+  publish(kind: GossipKind, id: string, body: GossipBody, own = false): { sent: number; skipped: number } {
+    return this.gossip.publish(kind, id, body, own);
+  }
+
+  /**
+   * One mesh maintenance round (docs/protocol.md §9.5.1), for an owner that runs the heartbeat
+   * itself (`externalGossipHeartbeat`: the node's 1 s heartbeat).
+   */
+  gossipHeartbeat(): void {
+    this.gossip.heartbeat();
   }
 
   /** Sends to every ready peer except `except`; slow readers are skipped. Returns how many got it. */
