@@ -677,6 +677,8 @@ export class VisionNode {
   }
 
   private onAttestation(peer: Peer, a: MessageOf<"attestation">["attestation"]): void {
+    // Every copy is shown to the mesh by its gossip id (a canonical hash), even one ignored below: it
+    // may be the answer to our iwant, and an announcer that delivered must not be struck for it.
     const gossipId = attestationGossipId(a);
     this.p2p.gossipReceived(peer, "attestation", gossipId);
     const id = `${a.ebid}:${a.block_hash}`;
