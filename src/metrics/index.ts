@@ -35,6 +35,8 @@ export interface MetricSources {
   finality(): { finalized: number; justified: number };
   /** whether slashing protection saw another running instance of this node's key (docs/protocol.md §6.6); default false */
   doppelganger?(): boolean;
+  /** peers in the mesh gossip's mesh (docs/protocol.md §9.5.1); 0 when absent */
+  meshPeers?(): number;
 }
 
 /** The node's metrics, typed. */
@@ -52,6 +54,10 @@ export interface Metrics {
   reorgDepth: Histogram;
   p2pMessagesTotal: Counter<"direction" | "type">;
   p2pBytesTotal: Counter<"direction" | "type">;
+  /** full gossip copies received after the first, by kind (docs/protocol.md §9.5.1) */
+  gossipDuplicatesTotal: Counter<"kind">;
+  /** gossip ids in `ihave` and `iwant` messages, by control type and direction */
+  gossipControlIdsTotal: Counter<"control" | "direction">;
   powBlocksMinedTotal: Counter;
   powJobsTotal: Counter<"outcome">;
   powAbortSeconds: Histogram;
@@ -128,6 +134,11 @@ export function createMetrics(src: MetricSources): Metrics {
   });
   const powJobsTotal = new Counter({ name: "vision_pow_jobs_total", help: "PoW jobs by outcome (mined, aborted, lost, failed)", labelNames: ["outcome"], registers: r });
   for (const outcome of ["mined", "aborted", "lost", "failed"]) powJobsTotal.inc({ outcome }, 0); // series exist before the first job
+  new Gauge({ name: "vision_gossip_mesh_peers", help: "Peers in this node's gossip mesh: they get every block, attestation and transfer in full (docs/protocol.md §9.5.1)", registers: r, collect() { this.set(src.meshPeers?.() ?? 0); } });
+  const gossipDuplicatesTotal = new Counter({ name: "vision_gossip_duplicates_total", help: "Full gossip copies received after the first, by kind", labelNames: ["kind"], registers: r });
+  for (const kind of ["block", "attestation", "tx"]) gossipDuplicatesTotal.inc({ kind }, 0);
+  const gossipControlIdsTotal = new Counter({ name: "vision_gossip_control_ids_total", help: "Gossip ids in ihave (announced) and iwant (asked for) messages, by direction", labelNames: ["control", "direction"], registers: r });
+  for (const control of ["ihave", "iwant"]) for (const direction of ["in", "out"]) gossipControlIdsTotal.inc({ control, direction }, 0);
   const slashingProtectionRefusals = new Counter({
     name: "vision_slashing_protection_refusals_total", help: "Blocks and votes slashing protection refused to sign (they would conflict with what this key signed)", labelNames: ["kind"], registers: r,
   });
@@ -137,6 +148,8 @@ export function createMetrics(src: MetricSources): Metrics {
     exposition: new ExpositionCache(registry),
     powJobsTotal,
     slashingProtectionRefusals,
+    gossipDuplicatesTotal,
+    gossipControlIdsTotal,
     slashingsTotal: new Counter({ name: "vision_slashings_total", help: "Slashing items executed by blocks as they joined the canonical chain (a reorg's new branch counts again)", registers: r }),
     miningClaimsTotal: new Counter({ name: "mining_claims_total", help: "Claim receipts recorded: slots this node set out to produce (Proof-of-Sync mining spec)", registers: r }),
     miningBlocksProduced: blocksProduced(r),

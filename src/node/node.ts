@@ -21,6 +21,7 @@ import { PeerManager } from "../p2p/peerManager.ts";
 import { resolveP2POptions, type P2POptions } from "../p2p/options.ts";
 import type { Peer } from "../p2p/peer.ts";
 import type { Message, MessageOf } from "../p2p/messages.ts";
+import { attestationGossipId } from "../p2p/gossipMessages.ts";
 import { Syncer, type SyncerOptions } from "../sync/syncer.ts";
 import { handleSyncRequest } from "../sync/protocol.ts";
 import { refuseCheckpointOnChain, startFromCheckpoint } from "./checkpointStart.ts";
@@ -242,6 +243,7 @@ export class VisionNode {
           return { finalized: f.finalized.height, justified: f.justified.height };
         },
         doppelganger: () => protection.doppelganger,
+        meshPeers: () => p2p.gossip.meshSize(),
       });
       chain.on("revealVerified", () => metrics.randaoRevealsVerifiedTotal.inc());
       // This key's blocks and votes, wherever they come from (a sync after restoring an old data
@@ -294,9 +296,18 @@ export class VisionNode {
             metrics.p2pMessagesTotal.inc({ direction, type });
             metrics.p2pBytesTotal.inc({ direction, type }, bytes);
           },
+          // an iwant for a block the gossip cache dropped: the store has it (docs/protocol.md §9.5.1)
+          gossipBody: async (kind, id) => {
+            if (kind !== "block") return undefined;
+            const block = await chain.getBlock(id);
+            return block ? { type: "block", block } : undefined;
+          },
+          onGossipDuplicate: (kind) => metrics.gossipDuplicatesTotal.inc({ kind }),
+          onGossipControl: (control, direction, ids) => metrics.gossipControlIdsTotal.inc({ control, direction }, ids),
         },
         log.child({ module: "p2p" }),
-        { clock, rng: opts.rng, transport: opts.transport },
+        // the mesh gossip heartbeat runs on the node's own 1 s heartbeat below: one timer fewer per node
+        { clock, rng: opts.rng, transport: opts.transport, externalGossipHeartbeat: true },
       );
       const livePeers = () => p2p.readyPeers().filter((p) => clock.now() - p.lastSeen <= PEER_LIVE_MS);
       const syncer = new Syncer(
@@ -329,7 +340,7 @@ export class VisionNode {
               mempool,
               claims,
               isEligible: () => snapshot.eligible,
-              broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
+              broadcast: (b) => p2p.publish("block", b.hash, { type: "block", block: b }, true),
               protection,
               evidence,
               log: log.child({ module: "mining" }),
@@ -357,7 +368,7 @@ export class VisionNode {
               },
               // backed heights only: one peer claiming a height it never shows must not stop mining
               networkHeight: () => Math.max(-1, ...peerHeights()),
-              broadcast: (b) => p2p.broadcast({ type: "block", block: b }),
+              broadcast: (b) => p2p.publish("block", b.hash, { type: "block", block: b }, true),
               protection,
               evidence,
               log: log.child({ module: "miner" }),
@@ -432,6 +443,7 @@ export class VisionNode {
       node.heartbeat = clock
         .setInterval(() => {
           node!.scheduleStatus();
+          node!.p2p.gossipHeartbeat();
           node!.syncer.checkClaims();
           protection.noteHead(chain.head.height, synced());
           if (node!.mempool.expire() > 0) void node!.trimJournal();
@@ -513,6 +525,9 @@ export class VisionNode {
   }
 
   private async onBlock(peer: Peer, block: Block): Promise<void> {
+    // The mesh learns who holds it (and counts a duplicate) before any check: gossip ids are claims
+    // until the block validates, but a peer sending a bad one is struck below anyway.
+    this.p2p.gossipReceived(peer, "block", block.hash);
     if (this.seenBlocks.has(block.hash)) return;
     this.seenBlocks.set(block.hash, true);
     const height = block.header.height;
@@ -525,7 +540,7 @@ export class VisionNode {
         if (out.status === "imported") {
           this.knowAttestations(block);
           // Side blocks that cannot become the head are stored, not relayed (docs/protocol.md §9.5).
-          if (out.newHead || this.chain.worthRelaying(out.meta)) this.p2p.broadcast({ type: "block", block }, peer);
+          if (out.newHead || this.chain.worthRelaying(out.meta)) this.p2p.publish("block", block.hash, { type: "block", block });
         }
       } else if (out.status === "unknown-parent") {
         if (height > peer.height) peer.claim(height, block.hash);
@@ -542,17 +557,18 @@ export class VisionNode {
 
   /**
    * Accepts a transfer into the mempool (signature, chain id, amounts, nonce, balance over pending)
-   * and gossips it. Used by `POST /api/tx` and for gossip.
+   * and gossips it (never back to a peer that sent it: the mesh gossip knows it holds it). Used by
+   * `POST /api/tx` and for gossip (`relayed`: it came from a peer; else it is published to every peer).
    * @throws TxError naming the rule it broke
    */
-  async submitTx(tx: Tx, from?: Peer): Promise<AddOutcome> {
+  async submitTx(tx: Tx, relayed = false): Promise<AddOutcome> {
     const out = this.mempool.admit(tx, this.chain.spec.chain_id, await this.chain.headState(txAddresses(tx)), this.chain.txRules);
     this.seenTxs.set(out.hash, true);
     if (out.status !== "known") {
       // Journaled before anyone is told it was accepted: a crash after this loses nothing.
       await this.db.journalTx(out.hash, tx);
       this.journaled.add(out.hash);
-      this.p2p.broadcast({ type: "tx", tx }, from);
+      this.p2p.publish("tx", out.hash, { type: "tx", tx }, !relayed);
     }
     return out;
   }
@@ -573,7 +589,7 @@ export class VisionNode {
       case "imported":
         this.knowAttestations(block);
         // Peers run their own fork choice; a side block that cannot become the head is not relayed.
-        if (out.newHead || this.chain.worthRelaying(out.meta)) this.p2p.broadcast({ type: "block", block });
+        if (out.newHead || this.chain.worthRelaying(out.meta)) this.p2p.publish("block", block.hash, { type: "block", block }, true);
         if (out.newHead) {
           this.log.info({ height: out.meta.height, hash: block.hash, producer: block.header.producer }, "Accepted submitted block");
           return { status: "accepted", height: out.meta.height, hash: block.hash, total_weight: out.meta.total_weight, reorg_depth: out.reorgDepth, known: false };
@@ -619,9 +635,10 @@ export class VisionNode {
 
   private onTx(peer: Peer, tx: Tx): void {
     const hash = txHash(tx);
+    this.p2p.gossipReceived(peer, "tx", hash);
     if (this.seenTxs.has(hash)) return;
     this.seenTxs.set(hash, true);
-    this.submitTx(tx, peer).catch((e) => {
+    this.submitTx(tx, true).catch((e) => {
       // A stale nonce or a balance spent meanwhile is normal in gossip; a forged one (a bad
       // signature, or a bond's bad BLS key or proof of possession) is not.
       if (e instanceof TxError && STRIKE_TX_CODES.has(e.code)) this.p2p.penalize(peer, `invalid transaction: ${e.code}`);
@@ -660,6 +677,10 @@ export class VisionNode {
   }
 
   private onAttestation(peer: Peer, a: MessageOf<"attestation">["attestation"]): void {
+    // Every copy is shown to the mesh by its gossip id (a canonical hash), even one ignored below: it
+    // may be the answer to our iwant, and an announcer that delivered must not be struck for it.
+    const gossipId = attestationGossipId(a);
+    this.p2p.gossipReceived(peer, "attestation", gossipId);
     const id = `${a.ebid}:${a.block_hash}`;
     if (this.seenAttestations.has(id)) return;
     const head = this.chain.head.height;
@@ -680,7 +701,7 @@ export class VisionNode {
     if (this.evidence.noteVote(a)) this.log.warn({ ebid: a.ebid, target_height: a.target_height }, "Slashing evidence: conflicting FFG votes");
     if (a.ebid === this.key.ebid) this.protection.observeVote({ source_height: a.source_height, source_hash: a.source_hash, target_height: a.target_height, target_hash: a.target_hash });
     // Relay only what is new: not one the pool already holds (seenAttestations is bounded and forgets).
-    if (this.attestations.add(a)) this.p2p.broadcast({ type: "attestation", attestation: a }, peer);
+    if (this.attestations.add(a)) this.p2p.publish("attestation", gossipId, { type: "attestation", attestation: a });
   }
 
   /**
@@ -814,7 +835,7 @@ export class VisionNode {
       if (!a) return;
       this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);
       this.attestations.add(a);
-      this.p2p.broadcast({ type: "attestation", attestation: a });
+      this.p2p.publish("attestation", attestationGossipId(a), { type: "attestation", attestation: a }, true);
     }
   }
 }

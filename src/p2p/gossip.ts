@@ -39,6 +39,14 @@ export interface GossipParams {
   dHigh: number;
   /** non-mesh peers that get an `ihave` for each new message */
   dLazy: number;
+  /**
+   * kinds announced to every non-mesh peer that speaks mesh gossip, not only `dLazy` of them (as
+   * eth/62..68 announce a block's hash to every peer they do not push it to): a node whose peers
+   * all keep it out of their meshes (a newcomer connected only to busy hubs) still hears of each
+   * block from every peer, and fetches it after `fetchDelayMs` instead of waiting for a status and
+   * a sync. An `ihave` costs one id; blocks are few, attestations and transfers many.
+   */
+  announceAll: readonly GossipKind[];
   heartbeatMs: number;
   /** wait this long after the first `ihave` of an unseen id before asking for it */
   fetchDelayMs: number;
@@ -64,6 +72,7 @@ export const defaultGossipParams: Readonly<GossipParams> = Object.freeze({
   dLow: 4,
   dHigh: 7,
   dLazy: 6,
+  announceAll: Object.freeze(["block"]) as readonly GossipKind[],
   heartbeatMs: 1000,
   fetchDelayMs: 250,
   fetchTimeoutMs: 1000,
@@ -214,21 +223,33 @@ export class GossipRouter {
       this.stats.duplicates++;
       return false;
     }
-    this.seen.set(key, { holders: new Set([from]), announced: new Set(), served: new Set() });
-    const f = this.fetches.get(key);
-    if (f) this.drop(f);
+    this.markSeen(kind, id).holders.add(from);
     return true;
+  }
+
+  // The seen entry of an id (made when new): peers that announced it while it was being fetched
+  // hold it, and the fetch ends.
+  private markSeen(kind: GossipKind, id: string): Seen {
+    const key = keyOf(kind, id);
+    let s = this.seen.get(key);
+    if (s) return s;
+    this.seen.set(key, (s = { holders: new Set(), announced: new Set(), served: new Set() }));
+    const f = this.fetches.get(key);
+    if (f) {
+      for (const p of f.announcers) s.holders.add(p);
+      if (f.asked !== undefined) s.holders.add(f.asked);
+      this.drop(f);
+    }
+    return s;
   }
 
   /**
    * Relays a message the node accepted (docs/protocol.md §9.5): the full message to every mesh peer
-   * and every peer without mesh support, an `ihave` to `dLazy` other mesh-capable peers; never to a
-   * peer known to hold it.
+   * and every peer without mesh support, an `ihave` to `dLazy` other mesh-capable peers (to all of
+   * them for the kinds in `announceAll`); never to a peer known to hold it.
    */
   forward(kind: GossipKind, id: string): void {
-    const key = keyOf(kind, id);
-    let s = this.seen.get(key);
-    if (!s) this.seen.set(key, (s = { holders: new Set(), announced: new Set(), served: new Set() }));
+    const s = this.markSeen(kind, id);
     const lazy: string[] = [];
     for (const [peer, st] of this.peers) {
       if (s.holders.has(peer)) continue;
@@ -237,16 +258,26 @@ export class GossipRouter {
         this.deps.send(peer, { type: "push", kind, id });
       } else lazy.push(peer);
     }
-    for (const peer of this.sample(lazy, this.params.dLazy)) {
+    const announce = this.params.announceAll.includes(kind) ? lazy : this.sample(lazy, this.params.dLazy);
+    for (const peer of announce) {
       s.announced.add(peer);
       this.stats.announces++;
       this.deps.send(peer, { type: "ihave", kind, ids: [id] });
     }
   }
 
-  /** Our own message (produced, submitted over HTTP): marked seen and forwarded. */
+  /**
+   * Our own message (produced, submitted over HTTP): marked seen and pushed in full to every peer
+   * (gossipsub v1.1's flood publishing: the first hop does not wait on anyone's mesh, and a
+   * producer is not eclipsed by the few peers of its own mesh).
+   */
   publish(kind: GossipKind, id: string): void {
-    this.forward(kind, id);
+    const s = this.markSeen(kind, id);
+    for (const peer of this.peers.keys()) {
+      if (s.holders.has(peer)) continue;
+      this.stats.pushes++;
+      this.deps.send(peer, { type: "push", kind, id });
+    }
   }
 
   /**
@@ -272,7 +303,8 @@ export class GossipRouter {
         f = { kind, id, announcers: [], asked: undefined, tries: 0, timer: undefined };
         this.fetches.set(key, f);
         const fetch = f;
-        f.timer = this.deps.clock.setTimeout(() => this.ask(fetch), this.params.fetchDelayMs);
+        // The delay waits for a mesh copy: with fewer than d_low mesh peers few are coming, so ask now.
+        f.timer = this.deps.clock.setTimeout(() => this.ask(fetch), this.meshPeers.size < this.params.dLow ? 0 : this.params.fetchDelayMs);
       }
       if (f.announcers.includes(from) || f.asked === from || f.announcers.length >= this.params.maxAnnouncers) continue;
       f.announcers.push(from);

@@ -1,8 +1,8 @@
 /**
  * Wire shapes of the mesh gossip control messages (docs/protocol.md §9.5): `graft`, `prune`,
  * `ihave`, `iwant`. They are sent only to a peer whose `hello` carried `gossip: 1`; a peer without it
- * is flooded as before and never sees them. Not yet part of `messageSchema` (§9.2): the node joins
- * them when it wires the router in (src/p2p/gossip.ts).
+ * is flooded as before and never sees them. Part of `messageSchema` (messages.ts, §9.2): a line
+ * that breaks these shapes is invalid like any other (a strike).
  */
 import { z } from "zod";
 import { formatZodError, hex32 } from "../consensus/wire.ts";
@@ -21,13 +21,25 @@ export type GossipKind = z.infer<typeof gossipKindSchema>;
 
 const ids = z.array(hex32).min(1).max(MAX_GOSSIP_IDS);
 
+/** The mesh gossip version this node speaks, sent as `gossip` in its hello (docs/protocol.md §9.5.1). */
+export const GOSSIP_VERSION = 1;
+
+/** `graft` (no fields): the sender added the receiver to its mesh. */
+export const graftSchema = z.object({ type: z.literal("graft") });
+/** `prune`: the sender removed the receiver from its mesh; `backoff_ms` 0..600000 before it may graft again. */
+export const pruneSchema = z.object({ type: z.literal("prune"), backoff_ms: z.number().int().min(0).max(MAX_PRUNE_BACKOFF_MS) });
+/** `ihave`: 1..64 gossip ids of one kind the sender will serve once each on `iwant`. */
+export const ihaveSchema = z.object({ type: z.literal("ihave"), kind: gossipKindSchema, ids });
+/** `iwant`: 1..64 gossip ids of one kind the receiver announced to the sender. */
+export const iwantSchema = z.object({ type: z.literal("iwant"), kind: gossipKindSchema, ids });
+
 /** The four control messages, by `type`. */
-export const gossipMessageSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("graft") }),
-  z.object({ type: z.literal("prune"), backoff_ms: z.number().int().min(0).max(MAX_PRUNE_BACKOFF_MS) }),
-  z.object({ type: z.literal("ihave"), kind: gossipKindSchema, ids }),
-  z.object({ type: z.literal("iwant"), kind: gossipKindSchema, ids }),
-]);
+export const gossipMessageSchema = z.discriminatedUnion("type", [graftSchema, pruneSchema, ihaveSchema, iwantSchema]);
+
+/** Whether a message `type` is one of the four control messages. */
+export function isGossipControl(type: string): type is GossipMessage["type"] {
+  return type === "graft" || type === "prune" || type === "ihave" || type === "iwant";
+}
 
 /** A parsed control message. */
 export type GossipMessage = z.infer<typeof gossipMessageSchema>;

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { attestationSchema, blockSchema, formatZodError, hex32, hexSig, txSchema, uint, wsUrl } from "../consensus/wire.ts";
 import { AGENT_MAX_CHARS, PRINTABLE_ASCII } from "../version.ts";
+import { graftSchema, ihaveSchema, iwantSchema, pruneSchema } from "./gossipMessages.ts";
 
 /** P2P protocol version carried in `hello` (docs/protocol.md §9.3); a peer of another version is refused. */
 export { PROTOCOL_VERSION } from "../version.ts";
@@ -60,6 +61,11 @@ export const messageSchema = z.discriminatedUnion("type", [
     data: z.unknown().optional(),
     errors: z.unknown().optional(),
   }),
+  // mesh gossip control (docs/protocol.md §9.5.1): ids 1..MAX_GOSSIP_IDS of 64 hex each
+  graftSchema,
+  pruneSchema,
+  ihaveSchema,
+  iwantSchema,
 ]);
 
 /** Any valid P2P message. */

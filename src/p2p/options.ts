@@ -12,6 +12,12 @@ export interface P2POptions {
   /** dial addresses learned from peers' `peers` messages (off: only `peers` above) */
   discovery: boolean;
   /**
+   * speak mesh gossip (docs/protocol.md §9.5.1): send `gossip: 1` in hello, push full messages to a
+   * mesh of peers and announce them to a few others. Off: no `gossip` in hello, every message
+   * flooded to every ready peer (protocol version 3 before mesh gossip); default on
+   */
+  meshGossip: boolean;
+  /**
    * ws://host:port or wss://host:port sent in our hello as `advertise_url` (`--p2p-advertise`): where
    * peers should dial us when that differs from what they see (NAT, containers). Not sent when absent.
    */
@@ -52,7 +58,10 @@ export interface P2POptions {
   maxBans: number;
   /** one strike is forgiven per this many ms, so rare glitches of a long-lived peer never add up to a ban */
   strikeDecayMs: number;
-  /** per message type: messages per second on average and the burst allowed (types not listed: the global bucket only) */
+  /**
+   * per message type: messages per second on average and the burst allowed (types not listed: the
+   * global bucket only); a `prune` takes from the `graft` bucket (see rateLimitKey in peer.ts)
+   */
   typeRateLimits: Record<string, { perSec: number; burst: number }>;
   /** a peer's requests we answer at once; more get `busy` */
   maxInflightRequests: number;
@@ -80,6 +89,7 @@ export const defaultP2POptions: P2POptions = {
   port: 7072,
   peers: [],
   discovery: true,
+  meshGossip: true,
   handshakeTimeoutMs: 10_000,
   pingIntervalMs: 15_000,
   idleTimeoutMs: 30_000,
@@ -103,6 +113,10 @@ export const defaultP2POptions: P2POptions = {
     tx: { perSec: 400, burst: 2000 },
     peers: { perSec: 1, burst: 5 },
     req: { perSec: 100, burst: 300 },
+    // mesh gossip control (docs/protocol.md §9.5.1); `graft` is the bucket of graft and prune together
+    ihave: { perSec: 100, burst: 400 },
+    iwant: { perSec: 100, burst: 400 },
+    graft: { perSec: 10, burst: 20 },
   },
   maxInflightRequests: 16,
   maxPendingRequests: 64,
@@ -131,6 +145,7 @@ export const p2pOptionsSchema = z
     port: int(0, 65535),
     peers: z.array(wsUrl).max(1024),
     discovery: z.boolean(),
+    meshGossip: z.boolean(),
     advertiseUrl: wsUrl.optional(),
     handshakeTimeoutMs: int(50, 10 * 60_000),
     pingIntervalMs: int(50, HOUR_MS),

@@ -23,6 +23,8 @@ export interface LocalIdentity {
   agent?: string;
   /** the hello `advertise_url`: where peers should dial us, when the operator said (`--p2p-advertise`) */
   advertiseUrl?: string;
+  /** the hello `gossip`: the mesh gossip version we speak (docs/protocol.md §9.5.1); not sent when absent */
+  gossip?: number;
 }
 
 /** A response in the MinerBlock sync protocol's envelope (docs/protocol.md §9.2 `res`). */
@@ -230,6 +232,7 @@ export class Peer {
       tip_hash: status.tip_hash,
       agent: this.me.agent ?? buildInfo().agent,
       ...(this.me.advertiseUrl ? { advertise_url: this.me.advertiseUrl } : {}),
+      ...(this.me.gossip ? { gossip: this.me.gossip } : {}),
     });
   }
 
@@ -242,8 +245,23 @@ export class Peer {
    */
   send(msg: object, droppable = false): boolean {
     if (this.state === "closed" || !this.conn.isOpen) return false;
-    if (droppable && (this.conn.bufferedAmount > this.opts.maxBufferedBytes || !this.takeOutToken((msg as { type?: string }).type ?? ""))) return false;
-    return this.sendLine(encodeLine(msg), (msg as { type?: string }).type ?? "unknown");
+    const type = (msg as { type?: string }).type ?? "unknown";
+    if (droppable && !this.gossipRoom(type)) return false;
+    return this.sendLine(encodeLine(msg), type);
+  }
+
+  /**
+   * Sends gossip already encoded (`encodeLine`, once for every peer it goes to), dropped as
+   * {@link send} with `droppable` drops it. Returns false when skipped.
+   */
+  sendGossipLine(line: string, type: string): boolean {
+    if (this.state === "closed" || !this.conn.isOpen || !this.gossipRoom(type)) return false;
+    return this.sendLine(line, type);
+  }
+
+  /** Whether the peer reads, and this link has room for one more gossip message of `type` (takes it). */
+  private gossipRoom(type: string): boolean {
+    return this.conn.bufferedAmount <= this.opts.maxBufferedBytes && this.takeOutToken(type);
   }
 
   /**
@@ -340,8 +358,9 @@ export class Peer {
 
   // Room on this link for one more gossip message of `type`: its type's bucket, then the one over
   // all messages, each at RELAY_SHARE of the limit a peer enforces (docs/protocol.md §9.4).
-  private takeOutToken(type: string): boolean {
+  private takeOutToken(msgType: string): boolean {
     const now = this.clock.now();
+    const type = rateLimitKey(msgType);
     const limit = Object.hasOwn(this.opts.typeRateLimits, type) ? this.opts.typeRateLimits[type] : undefined;
     if (limit) {
       let b = this.outTypeBuckets.get(type);
@@ -358,7 +377,8 @@ export class Peer {
   }
 
   // One bucket per limited message type: a flood of one kind cannot starve the others.
-  private takeTypeToken(type: string): boolean {
+  private takeTypeToken(msgType: string): boolean {
+    const type = rateLimitKey(msgType);
     const limit = Object.hasOwn(this.opts.typeRateLimits, type) ? this.opts.typeRateLimits[type] : undefined;
     if (!limit) return true;
     const now = this.clock.now();
@@ -424,6 +444,14 @@ export class Peer {
       peer_nonce: peerNonce,
     };
   }
+}
+
+/**
+ * The per-type rate bucket a message `type` takes from (docs/protocol.md §9.5.1): `prune` shares
+ * `graft`'s (graft and prune together), every other type its own.
+ */
+export function rateLimitKey(type: string): string {
+  return type === "prune" ? "graft" : type;
 }
 
 /** Ids of our timed-out requests remembered per peer, whose late replies are dropped without a strike. */

@@ -1,13 +1,15 @@
 /**
  * The P2P service (docs/protocol.md §9): a listener and a dialer (over a Transport, WebSockets by default) of configured and learned
  * peers (exponential backoff with full jitter), keepalive, one connection per EBID, strikes and
- * bans, and gossip to every ready peer but the sender. What a stranger may take is bounded in
- * limits.ts, which addresses may be learned in learn.ts. Knows nothing of the chain: the node
- * passes handlers in.
+ * bans, and gossip: mesh gossip (meshGossip.ts, docs/protocol.md §9.5.1) to peers that speak it,
+ * every message in full to those that do not. What a stranger may take is bounded in limits.ts,
+ * which addresses may be learned in learn.ts. Knows nothing of the chain: the node passes handlers in.
  */
 import type { Logger } from "pino";
 import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
 import type { Message } from "./messages.ts";
+import { GOSSIP_VERSION, isGossipControl, type GossipKind, type GossipMessage } from "./gossipMessages.ts";
+import { MeshGossip, type GossipBody } from "./meshGossip.ts";
 import { encodeLine } from "./framing.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
@@ -28,7 +30,19 @@ export interface P2PHandlers {
   onRequest(peer: Peer, path: string, data: unknown): Promise<ResEnvelope>;
   /** every message in or out, with its type and size in bytes (for metrics) */
   onTraffic?(direction: "in" | "out", type: string, bytes: number): void;
+  /**
+   * a gossip body no longer in the mesh gossip's cache, to answer an `iwant` (a block from the
+   * store); undefined when not held
+   */
+  gossipBody?(kind: GossipKind, id: string): Promise<GossipBody | undefined>;
+  /** a full gossip copy received after the first (metrics) */
+  onGossipDuplicate?(kind: GossipKind): void;
+  /** ids sent or received in `ihave`/`iwant` (metrics) */
+  onGossipControl?(control: "ihave" | "iwant", direction: "in" | "out", ids: number): void;
 }
+
+/** Addresses at most a full node sends a refused inbound peer before closing it (docs/protocol.md §9.4). */
+export const FULL_PEERS_SAMPLE = 32;
 
 /** P2P server health, for /api/health. */
 export interface P2PHealth {
@@ -99,6 +113,10 @@ export class PeerManager {
   private serverError: string | null = null;
   private stopped = false;
   private boundPort = 0;
+  /** mesh gossip (docs/protocol.md §9.5.1): to whom each block, attestation and transfer goes */
+  readonly gossip: MeshGossip;
+  // false: the owner calls gossipHeartbeat() every second (runtime.externalGossipHeartbeat)
+  private readonly ownGossipHeartbeat: boolean;
 
   constructor(
     private readonly opts: P2POptions,
@@ -107,18 +125,31 @@ export class PeerManager {
     private readonly log: Logger,
     /**
      * time and timers (keepalive, dial backoff, bans, budgets) and the dial jitter's randomness,
-     * default the system's; the network listened and dialled on, default WebSockets (`WsTransport`)
+     * default the system's; the network listened and dialled on, default WebSockets (`WsTransport`);
+     * `externalGossipHeartbeat`: the mesh gossip heartbeat runs only when the owner calls
+     * `gossipHeartbeat()` (every second), not on a timer of its own
      */
-    runtime: { clock?: Clock; rng?: Rng; transport?: Transport } = {},
+    runtime: { clock?: Clock; rng?: Rng; transport?: Transport; externalGossipHeartbeat?: boolean } = {},
   ) {
     assertP2POptions(opts);
     this.clock = runtime.clock ?? systemClock;
     this.rng = runtime.rng ?? systemRng;
     this.transport = runtime.transport ?? new WsTransport();
+    this.ownGossipHeartbeat = !runtime.externalGossipHeartbeat;
     this.bans = new BanList(opts.maxBans);
     this.addressBans = new BanList(opts.maxBans);
     this.addressScores = new AddressScores(opts.maxBans);
     this.peerLog = new PeerLog(log, this.clock);
+    this.gossip = new MeshGossip({
+      clock: this.clock,
+      rng: this.rng,
+      enabled: opts.meshGossip,
+      penalize: (p, reason) => this.penalize(p, reason),
+      body: handlers.gossipBody,
+      chargeServed: (p, bytes) => this.chargeServed(p, bytes),
+      onDuplicate: handlers.onGossipDuplicate,
+      onControlIds: handlers.onGossipControl,
+    });
   }
 
   /** Binds the server and starts dialling. @throws when the port cannot be bound */
@@ -153,6 +184,7 @@ export class PeerManager {
     this.listening = true;
     this.boundPort = this.server.port;
     this.keepalive = this.clock.setInterval(() => this.tickKeepalive(), this.opts.pingIntervalMs).unref();
+    this.gossip.start(this.ownGossipHeartbeat);
     for (const url of this.opts.peers) this.addTarget(url);
     this.log.info({ port: this.boundPort, peers: this.opts.peers.length }, "P2P listening");
   }
@@ -163,6 +195,7 @@ export class PeerManager {
     if (!this.server) return;
     this.stopped = true;
     this.clock.clearInterval(this.keepalive);
+    this.gossip.stop();
     for (const t of this.targets.values()) this.clock.clearTimeout(t.timer);
     this.targets.clear();
     for (const p of this.peers) p.close("node shutting down");
@@ -198,6 +231,33 @@ export class PeerManager {
       if (url) urls.add(url);
     }
     return [...urls].slice(0, 100);
+  }
+
+  /**
+   * A block, attestation or transfer arrived in full from `peer` (call before validating it): the
+   * peer holds it, a fetch of it ends. Returns false for a copy seen before (a duplicate, counted).
+   */
+  gossipReceived(peer: Peer, kind: GossipKind, id: string): boolean {
+    return this.gossip.received(peer, kind, id);
+  }
+
+  /**
+   * Relays a block, attestation or transfer the node accepted, or publishes its own (docs/protocol.md
+   * §9.5.1): in full to the mesh and to every peer without mesh gossip, announced to a few others;
+   * never to a peer it came from. `id` is its gossip id (§9.5). `own`: the node made it or got it
+   * over its API, so it goes in full to every peer (flood publishing, gossipsub v1.1). Returns the
+   * full copies sent and skipped (slow readers, links past their gossip budget).
+   */
+  publish(kind: GossipKind, id: string, body: GossipBody, own = false): { sent: number; skipped: number } {
+    return this.gossip.publish(kind, id, body, own);
+  }
+
+  /**
+   * One mesh maintenance round (docs/protocol.md §9.5.1), for an owner that runs the heartbeat
+   * itself (`externalGossipHeartbeat`: the node's 1 s heartbeat).
+   */
+  gossipHeartbeat(): void {
+    this.gossip.heartbeat();
   }
 
   /** Sends to every ready peer except `except`; slow readers are skipped. Returns how many got it. */
@@ -274,7 +334,7 @@ export class PeerManager {
   }
 
   private identityFor(): LocalIdentity {
-    return { ...this.identity, listenPort: this.boundPort, advertiseUrl: this.opts.advertiseUrl };
+    return { ...this.identity, listenPort: this.boundPort, advertiseUrl: this.opts.advertiseUrl, gossip: this.opts.meshGossip ? GOSSIP_VERSION : undefined };
   }
 
   // An inbound connection is let in as a handshake, within the per-address cap and the handshake
@@ -384,6 +444,10 @@ export class PeerManager {
       const used = this.slotsUsed(peer);
       const full = used.all >= this.opts.maxPeers || used.inbound >= this.opts.maxPeers - outboundReserved(this.opts.maxPeers);
       if (full && !this.evictForDiversity(peer)) {
+        // A newcomer that dialled only full nodes would otherwise learn no address at all: it gets
+        // a sample of ours first (learned under its own rules and limits, docs/protocol.md §9.4).
+        const sample = this.sampleAddresses(this.addressesFor(peer), FULL_PEERS_SAMPLE);
+        if (sample.length) peer.send({ type: "peers", peers: sample });
         peer.close("too many peers");
         return;
       }
@@ -411,6 +475,7 @@ export class PeerManager {
     // before we pass it on.
     const advertised = peer.hello?.advertise_url;
     if (peer.direction === "inbound" && advertised && this.opts.discovery) this.learnAll(peer, [advertised]);
+    this.gossip.addPeer(peer);
     this.handlers.onPeerReady(peer);
   }
 
@@ -470,7 +535,28 @@ export class PeerManager {
       if (this.opts.discovery) this.learnAll(peer, msg.peers);
       return;
     }
+    if (isGossipControl(msg.type)) return this.gossip.onControl(peer, msg as GossipMessage);
     this.handlers.onMessage(peer, msg);
+  }
+
+  // Bodies sent in answer to an `iwant` draw on the same served-byte budget as replies to requests:
+  // false when it is more than MAX_SERVE_DELAY_MS in debt (the body is not sent).
+  private chargeServed(peer: Peer, bytes: number): boolean {
+    const budget = this.servedBudget(peer, isLocalHost(peer.host) ? undefined : inboundKey(peer.host));
+    const now = this.clock.now();
+    if (budget.waitMs(now) > MAX_SERVE_DELAY_MS) return false;
+    budget.spend(bytes, now);
+    return true;
+  }
+
+  // Up to `n` of `urls`, chosen at random (partial Fisher-Yates on the node's Rng).
+  private sampleAddresses(urls: string[], n: number): string[] {
+    const k = Math.min(n, urls.length);
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(this.rng.next() * (urls.length - i));
+      [urls[i], urls[j]] = [urls[j]!, urls[i]!];
+    }
+    return urls.slice(0, k);
   }
 
   // The served-byte budget a peer's replies draw on: its address's (`key`, its inboundKey), or its
@@ -542,6 +628,7 @@ export class PeerManager {
 
   private closed(peer: Peer, reason: string, target?: DialTarget): void {
     this.peers.delete(peer);
+    this.gossip.removePeer(peer);
     if (peer.readyAt !== undefined && reason !== "duplicate connection") {
       this.peerLog.line("info", { peer: short(peer.ebid), reason }, "Peer disconnected");
     } else if (reason === "duplicate connection" || reason === "node shutting down") {

@@ -52,7 +52,7 @@ test("peers without mesh support are always pushed to and never get control mess
   assert.equal(router.mesh().length, 0);
 });
 
-test("a large network: the mesh keeps d_low..d_high peers, a message is pushed to the mesh and announced to d_lazy others, never to a holder", () => {
+test("a large network: the mesh keeps d_low..d_high peers, a message is pushed to the mesh and announced to d_lazy others (a block to all others), never to a holder", () => {
   const { router, of, clear } = setup();
   const peers = peersNamed(30);
   for (const p of peers) router.addPeer(p, { mesh: true });
@@ -62,13 +62,42 @@ test("a large network: the mesh keeps d_low..d_high peers, a message is pushed t
   clear();
   const source = peers.find((p) => !mesh.includes(p))!;
   const holder = mesh[0]!;
-  router.received(source, "block", id(1));
-  router.onIhave(holder, "block", [id(1)]); // it has it: no push to it
-  router.forward("block", id(1));
+  router.received(source, "attestation", id(1));
+  router.onIhave(holder, "attestation", [id(1)]); // it has it: no push to it
+  router.forward("attestation", id(1));
   assert.deepEqual(of("push").map((s) => s.to).sort(), mesh.filter((p) => p !== holder).sort());
   const lazy = of("ihave").map((s) => s.to);
   assert.equal(lazy.length, defaultGossipParams.dLazy);
   for (const p of lazy) assert.ok(!mesh.includes(p) && p !== source, `${p} is outside the mesh and not the source`);
+  // A block (announceAll) is announced to every peer outside the mesh but its source.
+  clear();
+  router.received(source, "block", id(2));
+  router.forward("block", id(2));
+  assert.deepEqual(of("ihave").map((s) => s.to).sort(), peers.filter((p) => !mesh.includes(p) && p !== source).sort());
+});
+
+test("our own message goes in full to every peer (flood publishing), mesh or not, but not to a holder", () => {
+  const { router, of, clear } = setup();
+  const peers = peersNamed(20);
+  for (const p of peers) router.addPeer(p, { mesh: true });
+  router.heartbeat();
+  clear();
+  router.onIhave(peers[3]!, "tx", [id(5)]);
+  router.publish("tx", id(5));
+  assert.deepEqual(of("push").map((s) => s.to).sort(), peers.filter((p) => p !== peers[3]).sort());
+  assert.equal(of("ihave").length, 0);
+});
+
+test("with fewer than d_low mesh peers an announced id is asked for at once (no mesh copy to wait for)", () => {
+  const { router, clock, of } = setup();
+  for (const p of peersNamed(12)) router.addPeer(p, { mesh: true });
+  router.heartbeat();
+  for (const p of router.mesh()) router.onPrune(p, 0); // every mesh peer pruned us: mesh empty, all in backoff
+  assert.equal(router.mesh().length, 0);
+  const announcer = peersNamed(12)[0]!;
+  router.onIhave(announcer, "block", [id(9)]);
+  clock.runUntil(clock.now());
+  assert.equal(of("iwant").length, 1, "asked without the fetch delay");
 });
 
 test("duplicates are recognised and counted; the seen set is bounded (least recently used dropped)", () => {
@@ -120,7 +149,7 @@ test("iwant is answered only for ids announced to the asker, once each; other as
   const { router, of, penalties } = setup();
   for (const p of peersNamed(30)) router.addPeer(p, { mesh: true });
   router.heartbeat();
-  router.publish("attestation", id(3));
+  router.forward("attestation", id(3));
   const lazy = of("ihave").map((s) => s.to);
   const stranger = peersNamed(30).find((p) => !lazy.includes(p) && !router.mesh().includes(p))!;
   assert.deepEqual(router.onIwant(lazy[0]!, "attestation", [id(3)]), [id(3)]);
