@@ -7,7 +7,7 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import type { Logger } from "pino";
-import { LRUCache } from "lru-cache";
+import { boundedLru } from "../util/lru.ts";
 import type { Block, Attestation, Tx } from "../consensus/types.ts";
 import { Mempool, type AddOutcome } from "../chain/mempool.ts";
 import { TxError, txAddresses, txHash, type TxErrorCode } from "../chain/tx.ts";
@@ -132,11 +132,11 @@ export class VisionNode {
   /** the clock the node's own timers (heartbeat, status gossip) run on */
   private clock: Clock = systemClock;
   private metricsServer?: MetricsServer;
-  private readonly seenBlocks = new LRUCache<string, true>({ max: 4096 });
-  private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
+  private readonly seenBlocks = boundedLru<string, true>(4096);
+  private readonly seenAttestations = boundedLru<string, true>(16_384);
   // the finalized checkpoint whose records last pruned the evidence pool (pruneEvidence)
   private evidencePrunedAt?: string;
-  private readonly seenTxs = new LRUCache<string, true>({ max: 65_536 });
+  private readonly seenTxs = boundedLru<string, true>(65_536);
   private readonly journaled = new Set<string>();
   /** the mempool updates of head events, chained (see onHead) */
   private mempoolUpdates: Promise<void> = Promise.resolve();
@@ -265,7 +265,7 @@ export class VisionNode {
       });
       // The item counts of recently imported blocks ("imported" comes before its "head"), so a block
       // joining the canonical chain is read back only when it was imported long ago (a deep reorg).
-      const slashingCounts = new LRUCache<string, number>({ max: 4096 });
+      const slashingCounts = boundedLru<string, number>(4096);
       const countSlashings = (hash: string) => {
         const n = slashingCounts.get(hash);
         if (n !== undefined) return void (n > 0 && metrics.slashingsTotal.inc(n));

@@ -12,7 +12,7 @@ import { encodeLine } from "./framing.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
 import { addressGroup, guardedLookup, inboundKey, isLocalHost, mayLearn } from "./learn.ts";
-import { LRUCache } from "lru-cache";
+import { boundedLru } from "../util/lru.ts";
 import { sleep, systemClock, systemRng, type Clock, type Rng, type Timer } from "../util/clock.ts";
 import { WsTransport, type Connection, type Listener, type Transport } from "./transport.ts";
 import { ADDRESS_BAN_AFTER, AddressScores, BanList, ByteBudget, DeadGroups, MAX_SERVE_DELAY_MS, InboundRate, PeerLog, SERVED_ADDRESSES_TRACKED, learnedPerGroup, outboundReserved } from "./limits.ts";
@@ -80,7 +80,7 @@ export class PeerManager {
   // whatever keys it connects with, so fresh keys do not bring fresh budgets; to each connection
   // from this machine (local nodes and tools share its addresses).
   private readonly served = new WeakMap<Peer, ByteBudget>();
-  private readonly servedByAddress = new LRUCache<string, ByteBudget>({ max: SERVED_ADDRESSES_TRACKED });
+  private readonly servedByAddress = boundedLru<string, ByteBudget>(SERVED_ADDRESSES_TRACKED);
   // Requests being answered per address (inboundKey) of remote peers; an entry lives while one is.
   private readonly inflightByAddress = new Map<string, number>();
   private readonly targets = new Map<string, DialTarget>();
