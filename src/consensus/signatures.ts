@@ -6,10 +6,12 @@
  * no block, vote or slashing evidence on another). A chain-bound domain is a {@link BoundDomain}
  * whose prefix is computed once per chain ({@link chainDomains}); the bare names of those domains
  * are not accepted by `sign`/`verify`, so no call site can forget the chain.
- * Signing uses `@noble/ed25519` (byte-identical to RFC 8032); verification uses OpenSSL through
- * `node:crypto`, the one verifier docs/protocol.md §3 allows.
+ * Signing uses OpenSSL through `node:crypto` (RFC 8032 Ed25519 is deterministic: the same bytes as
+ * `@noble/ed25519`, which derives public keys and signs a key of another length, so its error
+ * stays the same); verification uses OpenSSL through `node:crypto`, the one verifier
+ * docs/protocol.md §3 allows.
  */
-import { createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { LRUCache } from "lru-cache";
@@ -58,6 +60,11 @@ const HEX128 = /^[0-9a-f]{128}$/;
 // DER SubjectPublicKeyInfo prefix for a raw 32-byte ed25519 key (RFC 8410).
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const keyCache = new LRUCache<string, KeyObject>({ max: 4096 });
+// DER PKCS #8 prefix for a raw 32-byte ed25519 seed (RFC 8410).
+const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+// Signing keys by seed: OpenSSL signs in ~50 µs where @noble/ed25519 takes ~1 ms (it derives the
+// key's scalar and public key again on every call). A node holds one key; a simulation one a node.
+const signingKeys = new WeakMap<Uint8Array, { seed: string; key: KeyObject }>();
 // Signatures that verified, by signer, signature and signed bytes: a transfer is checked when it
 // enters the mempool and again in every block (and a producer imports its own block), so the
 // expensive ed25519 check runs once per signature. Only successes are cached; the key holds the
@@ -110,7 +117,20 @@ export function signingMessage(domain: SigningDomain, obj: object): Uint8Array {
  * @returns 128 hex chars
  */
 export function sign(domain: SigningDomain, obj: object, secretKey: Uint8Array): string {
-  return toHex(ed.sign(signingMessage(domain, obj), secretKey));
+  const message = signingMessage(domain, obj);
+  if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32) return toHex(ed.sign(message, secretKey)); // noble's error for a bad key
+  return toHex(cryptoSign(null, message, signingKey(secretKey)));
+}
+
+// The KeyObject of a 32-byte seed, cached per array (checked against its bytes: an array written
+// since is a new key).
+function signingKey(secretKey: Uint8Array): KeyObject {
+  const seed = Buffer.from(secretKey.buffer, secretKey.byteOffset, 32).toString("hex");
+  const hit = signingKeys.get(secretKey);
+  if (hit?.seed === seed) return hit.key;
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, Buffer.from(seed, "hex")]), format: "der", type: "pkcs8" });
+  signingKeys.set(secretKey, { seed, key });
+  return key;
 }
 
 /**
