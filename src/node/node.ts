@@ -122,6 +122,22 @@ export interface NodeOptions {
    * nodes: no data dir lock, nothing written there but the key file and admin token)
    */
   store?: "level" | "memory";
+  /**
+   * simulation only (src/sim/driver.ts runs many nodes in one process); a real node leaves it
+   * undefined. See {@link SimNodeOptions}.
+   */
+  sim?: SimNodeOptions;
+}
+
+/**
+ * What a simulated node does differently, none of it consensus or P2P behaviour: its key comes from
+ * the simulation (no key file is read or written, no admin token file is written: the API does not
+ * listen), and its metrics registry has no process-wide default metrics (event loop delay, GC, heap:
+ * one process holds every node, and each registry's collectors would observe every GC of all of them).
+ */
+export interface SimNodeOptions {
+  /** the node's key, instead of `keyFile` */
+  key: NodeKey;
 }
 
 /** A running vision-node. */
@@ -198,9 +214,9 @@ export class VisionNode {
       // An older protocol's data dir is refused before the key file or admin token is touched.
       await Chain.refuseOlderProtocol(db, genesisBlock(opts.spec).hash);
       if (opts.checkpoint) await refuseCheckpointOnChain(db);
-      const settings = new NodeSettings(opts.configFile, join(opts.dataDir, "admin.token"));
+      const settings = new NodeSettings(opts.configFile, opts.sim ? undefined : join(opts.dataDir, "admin.token"));
       const keyFile = opts.keyFile ?? join(opts.dataDir, "node.key");
-      const { key, created, blsAdded } = loadOrCreateKey(keyFile);
+      const { key, created, blsAdded } = opts.sim ? { key: opts.sim.key, created: false, blsAdded: false } : loadOrCreateKey(keyFile);
       if (created) log.warn({ ebid: key.ebid, key_file: keyFile }, "Created a new node key: back it up");
       if (blsAdded) log.warn({ bls_pubkey: key.blsPubkey, key_file: keyFile }, `Node key had no BLS key: added one to ${keyFile} (protocol version 2 validators sign RANDAO reveals with it)`);
       // Before anything can sign: a record that cannot be read, or is another key's, stops the start.
@@ -242,7 +258,7 @@ export class VisionNode {
           return { finalized: f.finalized.height, justified: f.justified.height };
         },
         doppelganger: () => protection.doppelganger,
-      });
+      }, { processMetrics: !opts.sim });
       chain.on("revealVerified", () => metrics.randaoRevealsVerifiedTotal.inc());
       // This key's blocks and votes, wherever they come from (a sync after restoring an old data
       // dir copy brings the later ones), raise the record; the recent canonical blocks at start too.

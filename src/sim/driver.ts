@@ -21,7 +21,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino, type Logger } from "pino";
 import { VisionNode } from "../node/node.ts";
-import { writeKeyFile } from "../node/keyfile.ts";
 import { MemoryNetwork } from "../p2p/memoryTransport.ts";
 import type { Connection, ConnectionEvents, Transport } from "../p2p/transport.ts";
 import type { P2POptions } from "../p2p/options.ts";
@@ -218,11 +217,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   try {
     for (let i = 0; i < n; i++) {
       const nodeDir = join(dir, `node${i}`);
-      const keyFile = join(dir, `node${i}.key`);
-      writeKeyFile(keyFile, keys[i]!.secretKey, keys[i]!.blsSecretKey);
+      const k = keys[i]!;
       const node = await VisionNode.init(
         {
-          dataDir: nodeDir, keyFile, spec, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v, mine: false, miningWorkers: 1,
+          dataDir: nodeDir, spec, sim: { key: { ebid: k.ebid, secretKey: k.secretKey, blsSecretKey: k.blsSecretKey, blsPubkey: k.blsPubkey } }, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v, mine: false, miningWorkers: 1,
           // A full node refuses a dial before any peer exchange: the bootnodes have inbound room for every
           // node (past the at most 8 slots kept for their own dials), so none is left without addresses.
           p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n + 8) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [0, 1].filter((b) => b !== i).map(url) },
