@@ -17,6 +17,7 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import { LRUCache } from "lru-cache";
 import { clearBlsVerifyCache } from "./bls.ts";
 import { concatBytes, hashJson, toHex, utf8 } from "./encoding.ts";
+import { ImmutableMemo } from "./immutable.ts";
 
 ed.hashes.sha512 = sha512;
 
@@ -139,6 +140,16 @@ function signingKey(secretKey: Uint8Array): KeyObject {
  * @throws TypeError for a chain-bound domain's bare name (a programming error, not a bad signature)
  */
 export function verify(domain: SigningDomain, obj: object, sigHex: string, ebid: string): boolean {
+  const memo = verifyMemo.get(obj, () => ({ domain, sigHex, ebid, ok: verifyNow(domain, obj, sigHex, ebid) }));
+  if (memo.domain === domain && memo.sigHex === sigHex && memo.ebid === ebid) return memo.ok;
+  return verifyNow(domain, obj, sigHex, ebid);
+}
+
+// The last verification of each immutable object (consensus/immutable.ts: a simulation's frozen
+// messages), with what it was checked against: N nodes that receive one frozen attestation check it once.
+let verifyMemo = new ImmutableMemo<{ domain: SigningDomain; sigHex: string; ebid: string; ok: boolean }>();
+
+function verifyNow(domain: SigningDomain, obj: object, sigHex: string, ebid: string): boolean {
   if (typeof sigHex !== "string" || !HEX128.test(sigHex) || typeof ebid !== "string" || !HEX64.test(ebid)) return false;
   let key = keyCache.get(ebid);
   if (!key) {
@@ -164,6 +175,7 @@ export function verify(domain: SigningDomain, obj: object, sigHex: string, ebid:
 /** Forgets every cached verification, ed25519 and BLS (benchmarks measure cold verification with it). */
 export function clearVerifyCache(): void {
   verified.clear();
+  verifyMemo = new ImmutableMemo();
   clearBlsVerifyCache();
 }
 

@@ -39,6 +39,7 @@ import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 import { openDataDir } from "./dataDir.ts";
 import { mkdirSync } from "node:fs";
 import type { Transport } from "../p2p/transport.ts";
+import type { FrameMemo } from "../p2p/frameMemo.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
 import { EvidencePool } from "./evidencePool.ts";
 import { checkpointIntervalOf, SlashingProtection } from "./slashingProtection.ts";
@@ -130,7 +131,8 @@ export interface NodeOptions {
 }
 
 /**
- * What a simulated node does differently, none of it consensus or P2P behaviour: its key comes from
+ * What a simulated node does differently, none of it consensus or P2P behaviour (what it computes is
+ * the same; where it is computed once for many nodes, it is a pure result): its key comes from
  * the simulation (no key file is read or written, no admin token file is written: the API does not
  * listen), and its metrics registry has no process-wide default metrics (event loop delay, GC, heap:
  * one process holds every node, and each registry's collectors would observe every GC of all of them).
@@ -138,6 +140,13 @@ export interface NodeOptions {
 export interface SimNodeOptions {
   /** the node's key, instead of `keyFile` */
   key: NodeKey;
+  /**
+   * one parse per line for every node of the simulation (p2p/frameMemo.ts): the messages its peers
+   * hand it are deep-frozen and shared with the other nodes, and the hashes and signature checks of
+   * what they carry are computed once (consensus/immutable.ts); every node still validates and
+   * imports every block itself
+   */
+  frames?: FrameMemo;
 }
 
 /** A running vision-node. */
@@ -312,7 +321,7 @@ export class VisionNode {
           },
         },
         log.child({ module: "p2p" }),
-        { clock, rng: opts.rng, transport: opts.transport },
+        { clock, rng: opts.rng, transport: opts.transport, parse: opts.sim?.frames?.parse },
       );
       const livePeers = () => p2p.readyPeers().filter((p) => clock.now() - p.lastSeen <= PEER_LIVE_MS);
       const syncer = new Syncer(

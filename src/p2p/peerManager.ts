@@ -7,7 +7,7 @@
  */
 import type { Logger } from "pino";
 import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
-import type { Message } from "./messages.ts";
+import { parseMessage, type Message, type ParseResult } from "./messages.ts";
 import { encodeLine } from "./framing.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
@@ -95,6 +95,7 @@ export class PeerManager {
   private readonly clock: Clock;
   private readonly rng: Rng;
   private readonly transport: Transport;
+  private readonly parse: (line: string) => ParseResult;
   private listening = false;
   private serverError: string | null = null;
   private stopped = false;
@@ -107,14 +108,16 @@ export class PeerManager {
     private readonly log: Logger,
     /**
      * time and timers (keepalive, dial backoff, bans, budgets) and the dial jitter's randomness,
-     * default the system's; the network listened and dialled on, default WebSockets (`WsTransport`)
+     * default the system's; the network listened and dialled on, default WebSockets (`WsTransport`);
+     * how a received line becomes a message, default `parseMessage` (a simulation's `FrameMemo`)
      */
-    runtime: { clock?: Clock; rng?: Rng; transport?: Transport } = {},
+    runtime: { clock?: Clock; rng?: Rng; transport?: Transport; parse?: (line: string) => ParseResult } = {},
   ) {
     assertP2POptions(opts);
     this.clock = runtime.clock ?? systemClock;
     this.rng = runtime.rng ?? systemRng;
     this.transport = runtime.transport ?? new WsTransport();
+    this.parse = runtime.parse ?? parseMessage;
     this.bans = new BanList(opts.maxBans);
     this.addressBans = new BanList(opts.maxBans);
     this.addressScores = new AddressScores(opts.maxBans);
@@ -368,7 +371,7 @@ export class PeerManager {
       onStrike: (p, reason) => this.penalize(p, reason),
       onClose: (p, reason) => this.closed(p, reason, target),
       onTraffic: this.handlers.onTraffic,
-    }, target?.url, answeredFrom, this.clock);
+    }, target?.url, answeredFrom, this.clock, this.parse);
     this.peers.add(peer);
     peer.start(this.handlers.status());
     return peer;
