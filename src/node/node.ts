@@ -12,7 +12,7 @@ import type { Block, Attestation, Tx } from "../consensus/types.ts";
 import { Mempool, type AddOutcome } from "../chain/mempool.ts";
 import { TxError, txAddresses, txHash, type TxErrorCode } from "../chain/tx.ts";
 import { sign, verify } from "../consensus/signatures.ts";
-import { ChainDb } from "../storage/chainDb.ts";
+import { ChainDb, type SharedValues } from "../storage/chainDb.ts";
 import { Chain, type HeadEvent } from "../chain/chain.ts";
 import { AttestationPool } from "../chain/attestationPool.ts";
 import { BlockError } from "../chain/errors.ts";
@@ -147,6 +147,8 @@ export interface SimNodeOptions {
    * imports every block itself
    */
   frames?: FrameMemo;
+  /** with `store: "memory"`, the stored blocks' texts held once for every node (storage/chainDb.ts SharedValues) */
+  values?: SharedValues;
 }
 
 /** A running vision-node. */
@@ -217,7 +219,7 @@ export class VisionNode {
     // The database first: its lock keeps a second node off this data dir before anything is written.
     // In memory the data dir holds only the key file and admin token: no lock, nothing else written.
     if (opts.store === "memory") mkdirSync(opts.dataDir, { recursive: true });
-    const db = opts.store === "memory" ? await ChainDb.openMemory() : await openDataDir(opts.dataDir);
+    const db = opts.store === "memory" ? await ChainDb.openMemory(opts.sim?.values) : await openDataDir(opts.dataDir);
     const cleanup: (() => Promise<void> | void)[] = [() => db.close()];
     try {
       // An older protocol's data dir is refused before the key file or admin token is touched.

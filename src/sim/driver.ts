@@ -23,6 +23,7 @@ import { pino, type Logger } from "pino";
 import { VisionNode } from "../node/node.ts";
 import { MemoryNetwork } from "../p2p/memoryTransport.ts";
 import { FrameMemo } from "../p2p/frameMemo.ts";
+import { SharedValues } from "../storage/chainDb.ts";
 import { freezeDeep } from "../consensus/immutable.ts";
 import type { Connection, ConnectionEvents, Transport } from "../p2p/transport.ts";
 import type { P2POptions } from "../p2p/options.ts";
@@ -70,8 +71,9 @@ export interface SimulationOptions {
   log?: Logger;
   /**
    * one parse per gossip line for all nodes, its message frozen and shared (p2p/frameMemo.ts), so
-   * the hashes and signature checks of what it carries run once; default true (false: every node
-   * parses and checks its own copy, as separate processes would: the same report, more CPU)
+   * the hashes and signature checks of what it carries run once, and one copy of each stored block's
+   * text for all memory stores (SharedValues); default true (false: every node parses, checks and
+   * stores its own copy, as separate processes would: the same report, more CPU and memory)
    */
   shareFrames?: boolean;
 }
@@ -209,6 +211,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   // frozen: every node reads the one spec, and its genesis block is built once (consensus/immutable.ts)
   const spec = freezeDeep(simSpec(keys.slice(0, v), blockTimeMs, o.params));
   const frames = o.shareFrames === false ? undefined : new FrameMemo();
+  const values = o.shareFrames === false ? undefined : new SharedValues();
   const startMs = SIM_GENESIS_MS;
   const clock = new VirtualClock(startMs);
   const model = new NetworkModel({ ...o.network, clock, rng: seededRng(deriveSeed(o.seed, "network")), regions: o.regions, lossMode: "retransmit" });
@@ -230,7 +233,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       const k = keys[i]!;
       const node = await VisionNode.init(
         {
-          dataDir: nodeDir, spec, sim: { key: { ebid: k.ebid, secretKey: k.secretKey, blsSecretKey: k.blsSecretKey, blsPubkey: k.blsPubkey }, frames }, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v, mine: false, miningWorkers: 1,
+          dataDir: nodeDir, spec, sim: { key: { ebid: k.ebid, secretKey: k.secretKey, blsSecretKey: k.blsSecretKey, blsPubkey: k.blsPubkey }, frames, values }, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v, mine: false, miningWorkers: 1,
           // A full node refuses a dial before any peer exchange: the bootnodes have inbound room for every
           // node (past the at most 8 slots kept for their own dials), so none is left without addresses.
           p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n + 8) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [0, 1].filter((b) => b !== i).map(url) },
