@@ -65,7 +65,12 @@ export interface SimulationOptions {
   params?: Record<string, unknown>;
   /** virtual ms after genesis at which the run gives up; default heights x block time x 10 + 60 s */
   maxVirtualMs?: number;
-  /** settle() rounds between two clock timers; default 3 */
+  /**
+   * settle() rounds between two clock timers; default 1. One round (a setImmediate turn) runs every
+   * promise continuation and nextTick the timer started, and every one those start, to the end; a
+   * further round matters only for work that waits on setImmediate itself (memory-level's clear()
+   * does, every 500 keys), and each costs a turn of the event loop per timer
+   */
   settleRounds?: number;
   /** the nodes' logger; default silent */
   log?: Logger;
@@ -204,7 +209,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   if (!(Number.isSafeInteger(v) && v >= 1 && v <= n)) throw new RangeError(`validators must be 1..${n}, got ${v}`);
   const blockTimeMs = o.blockTimeMs ?? 2000;
   const maxMs = o.maxVirtualMs ?? o.heights * blockTimeMs * 10 + 60_000;
-  const rounds = o.settleRounds ?? 3;
+  const rounds = o.settleRounds ?? 1;
   const log = o.log ?? pino({ level: "silent" });
 
   const keys = Array.from({ length: n }, (_, i) => simKey(o.seed, i));
@@ -223,6 +228,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   const events: SimEvent[] = [];
   /** per node, the blocks a gossip frame brought (a block stored without one came by sync) */
   const delivered = keys.map(() => new Set<string>());
+  /** the nodes whose head is below `heights` (every node at start: its head is genesis) */
+  const below = new Set<number>(keys.map((_, i) => i));
   let recording = true;
   const dir = mkdtempSync(join(tmpdir(), "vision-sim-"));
   const nodes: VisionNode[] = [];
@@ -252,7 +259,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     }
 
     // One timer at a time, the async work it started run to quiet before the next.
-    const done = () => nodes.every((nd) => nd.chain.head.height >= o.heights);
+    // the nodes whose head is below the target, kept by their head events (not a walk over every node per timer)
+    const done = () => below.size === 0;
     let reached = false;
     for (;;) {
       for (let r = 0; r < rounds; r++) await settle();
@@ -303,6 +311,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       checkFinalized();
     });
     node.chain.on("head", (e) => {
+      if (e.head.height >= o.heights) below.delete(i);
+      else below.add(i);
       if (!recording) return;
       events.push({ type: "head", atMs: clock.now(), node: i, height: e.head.height, hash: e.head.hash, reorgDepth: e.reorgDepth });
       checkFinalized();
