@@ -11,15 +11,22 @@
  * per second. Both passes give the same report (the driver test checks it); only the cost differs.
  *
  * CPU seconds are the process's user + system time over the run (the machine is shared: wall time
- * also counts the other processes' turns). Memory: the peak `heapUsed` sampled every 200 ms of real
- * time over the heap before the run, per node, and the peak RSS. Against the simulator's budget
+ * also counts the other processes' turns; the GC's helper threads count too). Memory: the peak
+ * `heapUsed` sampled every 200 ms of real time over the heap after a full collection before the
+ * run, per node (garbage included: a sample falls anywhere between collections), and the peak RSS. Against the simulator's budget
  * (1,000 nodes x 1,000 heights in 10 minutes: about 1,667 node-heights per second), the share the
  * measured CPU rate would take on one core.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { runSimulation } from "../src/sim/driver.ts";
 import { fmt } from "./stats.ts";
 
 const BUDGET_NODE_HEIGHTS_PER_S = (1_000 * 1_000) / 600;
+
+// A full collection before each pass, so the heap it starts from holds no garbage of the last one.
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
 
 interface Pass {
   nodes: number;
@@ -34,7 +41,7 @@ interface Pass {
 }
 
 async function pass(nodes: number, heights: number, validators: number | undefined, shareFrames: boolean): Promise<Pass> {
-  globalThis.gc?.();
+  gc();
   const heap0 = process.memoryUsage().heapUsed;
   let peak = heap0;
   let rss = process.memoryUsage().rss;
@@ -78,7 +85,7 @@ export async function benchSimDriver(nodeCounts: number[], heights = 20, validat
   for (const n of nodeCounts) {
     const r = await pass(n, heights, validators, true);
     console.log(line(`${n} nodes`, r));
-    if (n === first) console.log(`shared / unshared at ${first} nodes: ${fmt(r.perCpuS / base.perCpuS, 2)}x node-heights per CPU second, ${fmt(base.peakHeapMb / r.peakHeapMb, 2)}x less peak heap`);
+    if (n === first) console.log(`shared / unshared at ${first} nodes: ${fmt(r.perCpuS / base.perCpuS, 2)}x node-heights per CPU second, ${fmt(r.heapMbPerNode / base.heapMbPerNode, 2)}x the heap per node`);
     last = r;
   }
   console.log(`1,000 x 1,000 node-heights at ${last.nodes} nodes' CPU rate: ${fmt(1e6 / last.perCpuS / 60, 0)} min (${fmt((100 * BUDGET_NODE_HEIGHTS_PER_S) / last.perCpuS, 0)}% of the 10-minute budget)`);
