@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from "node:events";
 import PQueue from "p-queue";
-import { LRUCache } from "lru-cache";
+import { boundedLru } from "../util/lru.ts";
 import type { Logger } from "pino";
 import type { Block } from "../consensus/types.ts";
 import { blockWeight, compareTips } from "../consensus/forkChoice.ts";
@@ -141,21 +141,21 @@ export class Chain extends EventEmitter<ChainEvents> {
   // Validation and fork choice read the last pool_window/attestation_max_age metas and short
   // branches; older ones come from LevelDB. 4096 metas (about 3.5 MiB, two hours of 2 s blocks) rather
   // than 16384 (about 14 MiB once a node has run that long).
-  private readonly metas = new LRUCache<string, BlockMeta>({ max: 4096 });
-  private readonly schedules = new LRUCache<string, Schedule>({ max: 1024 });
+  private readonly metas = boundedLru<string, BlockMeta>(4096);
+  private readonly schedules = boundedLru<string, Schedule>(1024);
   // pool(e) by `${e}!${hash of the branch's block at height (e-1)*epoch_length - 1, or genesis}`
-  private readonly pools = new LRUCache<string, string[]>({ max: 256 });
+  private readonly pools = boundedLru<string, string[]>(256);
   // the validator records after each epoch's anchor block (see epochAnchor), by its hash
-  private readonly anchorRegistries = new LRUCache<string, RegistryReader>({ max: 64 });
+  private readonly anchorRegistries = boundedLru<string, RegistryReader>(64);
   // epochAnchor(e, block) by `${e}!${block hash}`, for blocks above the anchor
-  private readonly anchors = new LRUCache<string, BlockMeta>({ max: 4096 });
-  private readonly difficulties = new LRUCache<string, number>({ max: 4096 });
+  private readonly anchors = boundedLru<string, BlockMeta>(4096);
+  private readonly difficulties = boundedLru<string, number>(4096);
   // validators_root after a block, by block hash (a block that changes no record keeps its parent's).
-  private readonly validatorRoots = new LRUCache<string, string>({ max: 4096 });
+  private readonly validatorRoots = boundedLru<string, string>(4096);
   // the finality state after each block (docs/protocol.md §5a), by block hash; stored as `f!<hash>`
-  private readonly finalities = new LRUCache<string, FinalityState>({ max: 1024 });
+  private readonly finalities = boundedLru<string, FinalityState>(1024);
   // A(t): the validators active at a checkpoint's epoch, by the checkpoint's hash (docs/protocol.md §5a)
-  private readonly activeByTarget = new LRUCache<string, readonly string[]>({ max: 256 });
+  private readonly activeByTarget = boundedLru<string, readonly string[]>(256);
   private headFinality: FinalityState;
   // the store's finalized and justified checkpoints (docs/protocol.md §7), persisted as `fc`
   private checkpoints: ForkChoiceCheckpoints;

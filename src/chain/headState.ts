@@ -9,7 +9,7 @@
  * an account), rebuilt from the stored accounts at open. The head's validator records (`v!<ebid>`,
  * at most `max_validators`) are all in memory, loaded at open, with their `validators_root`.
  */
-import { LRUCache } from "lru-cache";
+import { boundedLru } from "../util/lru.ts";
 import type { ChainDb } from "../storage/chainDb.ts";
 import type { AccountChange } from "./state.ts";
 import type { BlockMeta, ChainWrite, ProducerTotals, StoredHeadAccount } from "../storage/records.ts";
@@ -38,7 +38,7 @@ export interface HeadMove {
 
 /** Head account state (LevelDB behind an LRU cache, the tree in memory) and producer totals. */
 export class HeadState implements StateBase {
-  private readonly cache = new LRUCache<string, Cached>({ max: CACHED_ACCOUNTS });
+  private readonly cache = boundedLru<string, Cached>(CACHED_ACCOUNTS);
   private _version = 0;
   private writing: { promise: Promise<void>; resolve: () => void } | undefined;
 

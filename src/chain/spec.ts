@@ -8,6 +8,7 @@ import type { Block, Header } from "../consensus/types.ts";
 import { blockHash } from "../consensus/hashing.ts";
 import { MAX_WIRE_TXS } from "../consensus/wire.ts";
 import { H, hashJson, toHex } from "../consensus/encoding.ts";
+import { freezeDeep, ImmutableMemo, isImmutable } from "../consensus/immutable.ts";
 import { chainSpecFileSchema, formatZodError } from "./schemas.ts";
 import { ChainSpecError } from "./errors.ts";
 import { accountsFromAlloc, stateRoot } from "./state.ts";
@@ -118,9 +119,19 @@ export function genesisValidatorRecords(spec: ChainSpec): ValidatorRecord[] {
 /**
  * The unsigned genesis block (docs/protocol.md §2.3): `parent_hash` = spec_hash =
  * hex(H(JCS(genesisCommitment(spec)))), `state_root` = root of alloc, `validators_root` = root of
- * the genesis validators' records, `mix` = genesisMix(spec_hash), `randao_reveal` "".
+ * the genesis validators' records, `mix` = genesisMix(spec_hash), `randao_reveal` "". For a spec
+ * frozen by `freezeDeep` the same frozen block on every call.
  */
 export function genesisBlock(spec: ChainSpec): Block {
+  if (!isImmutable(spec)) return buildGenesis(spec);
+  return genesisMemo.get(spec, () => freezeDeep(buildGenesis(spec)));
+}
+
+// The genesis block of a spec frozen by `freezeDeep` (a simulation's one spec for every node), built
+// once and frozen: its validators_root and state_root are O(validators + accounts) to compute.
+const genesisMemo = new ImmutableMemo<Block>();
+
+function buildGenesis(spec: ChainSpec): Block {
   const specHash = toHex(hashJson(genesisCommitment(spec)));
   const header: Header = {
     version: 3,

@@ -4,6 +4,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import canonicalizeImpl from "canonicalize";
+import { ImmutableMemo, isImmutable } from "./immutable.ts";
 
 /** JSON values that may be hashed: strings, safe integers, null, arrays and objects of those. */
 export type HashableJson = string | number | null | boolean | HashableJson[] | { [key: string]: HashableJson };
@@ -80,9 +81,13 @@ export function jcsBytes(value: unknown): Uint8Array {
   return utf8(jcs(value));
 }
 
-/** `H(JCS(value))`. */
+// H(JCS(value)) of immutable values (consensus/immutable.ts), by identity: a simulation's nodes hash one frozen message once
+const hashMemo = new ImmutableMemo<Uint8Array>();
+
+/** `H(JCS(value))` (kept for a value frozen by `freezeDeep`; a copy is returned). */
 export function hashJson(value: unknown): Uint8Array {
-  return H(jcsBytes(value));
+  if (!isImmutable(value)) return H(jcsBytes(value));
+  return hashMemo.get(value, () => H(jcsBytes(value))).slice();
 }
 
 /** Hashed objects may hold only strings, safe integers, booleans and null (docs/protocol.md §3). */

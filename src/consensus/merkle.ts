@@ -3,6 +3,7 @@
  * empty = H(""). Pure.
  */
 import { H, hashJson } from "./encoding.ts";
+import { ImmutableMemo, isImmutable } from "./immutable.ts";
 
 const LEAF = new Uint8Array([0]);
 const NODE = new Uint8Array([1]);
@@ -13,10 +14,14 @@ export function merkleRootOfHashes(itemHashes: readonly Uint8Array[]): Uint8Arra
   return subtreeRoot(itemHashes.map((h) => H(LEAF, h)));
 }
 
-/** Root over JSON items, each committed whole: item hash = H(JCS(item)). */
+/** Root over JSON items, each committed whole: item hash = H(JCS(item)) (kept for a list frozen by `freezeDeep`; a copy is returned). */
 export function merkleRootOfItems(items: readonly unknown[]): Uint8Array {
-  return merkleRootOfHashes(items.map((i) => hashJson(i)));
+  if (!isImmutable(items)) return merkleRootOfHashes(items.map((i) => hashJson(i)));
+  return rootMemo.get(items, () => merkleRootOfHashes(items.map((i) => hashJson(i)))).slice();
 }
+
+// roots of immutable item lists (consensus/immutable.ts), by identity: one frozen block's lists are hashed once
+const rootMemo = new ImmutableMemo<Uint8Array>();
 
 // RFC 6962 section 2.1: split at the largest power of two smaller than n.
 function subtreeRoot(leaves: readonly Uint8Array[]): Uint8Array {

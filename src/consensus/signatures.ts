@@ -6,15 +6,18 @@
  * no block, vote or slashing evidence on another). A chain-bound domain is a {@link BoundDomain}
  * whose prefix is computed once per chain ({@link chainDomains}); the bare names of those domains
  * are not accepted by `sign`/`verify`, so no call site can forget the chain.
- * Signing uses `@noble/ed25519` (byte-identical to RFC 8032); verification uses OpenSSL through
- * `node:crypto`, the one verifier docs/protocol.md §3 allows.
+ * Signing uses OpenSSL through `node:crypto` (RFC 8032 Ed25519 is deterministic: the same bytes as
+ * `@noble/ed25519`, which derives public keys and signs a key of another length, so its error
+ * stays the same); verification uses OpenSSL through `node:crypto`, the one verifier
+ * docs/protocol.md §3 allows.
  */
-import { createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { LRUCache } from "lru-cache";
 import { clearBlsVerifyCache } from "./bls.ts";
 import { concatBytes, hashJson, toHex, utf8 } from "./encoding.ts";
+import { ImmutableMemo } from "./immutable.ts";
 
 ed.hashes.sha512 = sha512;
 
@@ -58,6 +61,11 @@ const HEX128 = /^[0-9a-f]{128}$/;
 // DER SubjectPublicKeyInfo prefix for a raw 32-byte ed25519 key (RFC 8410).
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const keyCache = new LRUCache<string, KeyObject>({ max: 4096 });
+// DER PKCS #8 prefix for a raw 32-byte ed25519 seed (RFC 8410).
+const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+// Signing keys by seed: OpenSSL signs in ~50 µs where @noble/ed25519 takes ~1 ms (it derives the
+// key's scalar and public key again on every call). A node holds one key; a simulation one a node.
+const signingKeys = new WeakMap<Uint8Array, { seed: string; key: KeyObject }>();
 // Signatures that verified, by signer, signature and signed bytes: a transfer is checked when it
 // enters the mempool and again in every block (and a producer imports its own block), so the
 // expensive ed25519 check runs once per signature. Only successes are cached; the key holds the
@@ -110,7 +118,20 @@ export function signingMessage(domain: SigningDomain, obj: object): Uint8Array {
  * @returns 128 hex chars
  */
 export function sign(domain: SigningDomain, obj: object, secretKey: Uint8Array): string {
-  return toHex(ed.sign(signingMessage(domain, obj), secretKey));
+  const message = signingMessage(domain, obj);
+  if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32) return toHex(ed.sign(message, secretKey)); // noble's error for a bad key
+  return toHex(cryptoSign(null, message, signingKey(secretKey)));
+}
+
+// The KeyObject of a 32-byte seed, cached per array (checked against its bytes: an array written
+// since is a new key).
+function signingKey(secretKey: Uint8Array): KeyObject {
+  const seed = Buffer.from(secretKey.buffer, secretKey.byteOffset, 32).toString("hex");
+  const hit = signingKeys.get(secretKey);
+  if (hit?.seed === seed) return hit.key;
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, Buffer.from(seed, "hex")]), format: "der", type: "pkcs8" });
+  signingKeys.set(secretKey, { seed, key });
+  return key;
 }
 
 /**
@@ -119,6 +140,16 @@ export function sign(domain: SigningDomain, obj: object, secretKey: Uint8Array):
  * @throws TypeError for a chain-bound domain's bare name (a programming error, not a bad signature)
  */
 export function verify(domain: SigningDomain, obj: object, sigHex: string, ebid: string): boolean {
+  const memo = verifyMemo.get(obj, () => ({ domain, sigHex, ebid, ok: verifyNow(domain, obj, sigHex, ebid) }));
+  if (memo.domain === domain && memo.sigHex === sigHex && memo.ebid === ebid) return memo.ok;
+  return verifyNow(domain, obj, sigHex, ebid);
+}
+
+// The last verification of each immutable object (consensus/immutable.ts: a simulation's frozen
+// messages), with what it was checked against: N nodes that receive one frozen attestation check it once.
+let verifyMemo = new ImmutableMemo<{ domain: SigningDomain; sigHex: string; ebid: string; ok: boolean }>();
+
+function verifyNow(domain: SigningDomain, obj: object, sigHex: string, ebid: string): boolean {
   if (typeof sigHex !== "string" || !HEX128.test(sigHex) || typeof ebid !== "string" || !HEX64.test(ebid)) return false;
   let key = keyCache.get(ebid);
   if (!key) {
@@ -144,6 +175,7 @@ export function verify(domain: SigningDomain, obj: object, sigHex: string, ebid:
 /** Forgets every cached verification, ed25519 and BLS (benchmarks measure cold verification with it). */
 export function clearVerifyCache(): void {
   verified.clear();
+  verifyMemo = new ImmutableMemo();
   clearBlsVerifyCache();
 }
 

@@ -96,10 +96,15 @@ function blocksProduced(r: Registry[]): Metrics["miningBlocksProduced"] {
   };
 }
 
-/** Builds the registry with process defaults and every node metric. */
-export function createMetrics(src: MetricSources): Metrics {
+/**
+ * Builds the registry with process defaults and every node metric.
+ * @param opts.processMetrics prom-client's process defaults (event loop delay, GC, heap, handles);
+ *   default true. A simulation of many nodes in one process leaves them out (one set would observe
+ *   every node's work, and each set adds its own GC observer and event loop delay timer).
+ */
+export function createMetrics(src: MetricSources, opts: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   // prom-client's handle/request/resource totals are gauges named like counters (promtool refuses
   // them); the same counts by type stay in nodejs_active_handles, _requests and _resources.
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);

@@ -27,7 +27,8 @@ export const HIDDEN = "<hidden>";
 
 /**
  * The live settings: the config file's values, the `/difficulty/set` override, and the admin token.
- * Without `admin_token` in the file a random token is written to `cookiePath` at start, as bitcoind
+ * Without `admin_token` in the file a random token is written to `cookiePath` at start (kept in memory
+ * only when there is no `cookiePath`: a simulated node, whose API does not listen), as bitcoind
  * does with its cookie file: a new file (mode 0600, the node's user) renamed over the old one, so an
  * existing file with looser permissions or another owner never holds the new token (the old token
  * it held is void from this start on), and a power loss leaves the old or the new file whole.
@@ -42,7 +43,7 @@ export class NodeSettings {
 
   constructor(
     private readonly path: string | undefined,
-    cookiePath: string,
+    cookiePath: string | undefined,
   ) {
     this.config = path ? readConfigFile(path).values : {};
     this.lastRead = this.config;
@@ -50,7 +51,7 @@ export class NodeSettings {
       this.adminToken = this.config.adminToken;
     } else {
       this.adminToken = randomBytes(32).toString("hex");
-      writeFileDurably(cookiePath, this.adminToken + "\n", { mode: 0o600 });
+      if (cookiePath !== undefined) writeFileDurably(cookiePath, this.adminToken + "\n", { mode: 0o600 });
     }
   }
 

@@ -14,7 +14,8 @@
  * offender is still slashable is read from the records given to `pending`. Evidence is checked on the
  * pool's chain (its `ChainDomains`, docs/protocol.md §3.3): what a key signed on another chain is none.
  */
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { boundedLru } from "../util/lru.ts";
 import { MAX_SLASHINGS_PER_BLOCK, slashingOffender, verifySlashing, votesConflict, type SlashingItem, type Vote } from "../consensus/slashing.ts";
 import { verify, type ChainDomains } from "../consensus/signatures.ts";
 import type { RegistryReader } from "../consensus/validators.ts";
@@ -46,8 +47,7 @@ export class EvidencePool {
     opts: { maxItems?: number; maxVotes?: number } = {},
   ) {
     this.maxItems = opts.maxItems ?? MAX_EVIDENCE;
-    this.votes = new LRUCache<string, Vote>({
-      max: opts.maxVotes ?? MAX_REMEMBERED_VOTES,
+    this.votes = boundedLru<string, Vote>(opts.maxVotes ?? MAX_REMEMBERED_VOTES, {
       dispose: (v, _key, reason) => {
         if (reason === "set") return; // replaced under the same key: still remembered
         const set = this.targets.get(v.ebid);

@@ -7,12 +7,12 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import type { Logger } from "pino";
-import { LRUCache } from "lru-cache";
+import { boundedLru } from "../util/lru.ts";
 import type { Block, Attestation, Tx } from "../consensus/types.ts";
 import { Mempool, type AddOutcome } from "../chain/mempool.ts";
 import { TxError, txAddresses, txHash, type TxErrorCode } from "../chain/tx.ts";
 import { sign, verify } from "../consensus/signatures.ts";
-import { ChainDb } from "../storage/chainDb.ts";
+import { ChainDb, type SharedValues } from "../storage/chainDb.ts";
 import { Chain, type HeadEvent } from "../chain/chain.ts";
 import { AttestationPool } from "../chain/attestationPool.ts";
 import { BlockError } from "../chain/errors.ts";
@@ -40,6 +40,7 @@ import { loadOrCreateKey, type NodeKey } from "./keyfile.ts";
 import { openDataDir } from "./dataDir.ts";
 import { mkdirSync } from "node:fs";
 import type { Transport } from "../p2p/transport.ts";
+import type { FrameMemo } from "../p2p/frameMemo.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
 import { EvidencePool } from "./evidencePool.ts";
 import { checkpointIntervalOf, SlashingProtection } from "./slashingProtection.ts";
@@ -123,6 +124,32 @@ export interface NodeOptions {
    * nodes: no data dir lock, nothing written there but the key file and admin token)
    */
   store?: "level" | "memory";
+  /**
+   * simulation only (src/sim/driver.ts runs many nodes in one process); a real node leaves it
+   * undefined. See {@link SimNodeOptions}.
+   */
+  sim?: SimNodeOptions;
+}
+
+/**
+ * What a simulated node does differently, none of it consensus or P2P behaviour (what it computes is
+ * the same; where it is computed once for many nodes, it is a pure result): its key comes from
+ * the simulation (no key file is read or written, no admin token file is written: the API does not
+ * listen), and its metrics registry has no process-wide default metrics (event loop delay, GC, heap:
+ * one process holds every node, and each registry's collectors would observe every GC of all of them).
+ */
+export interface SimNodeOptions {
+  /** the node's key, instead of `keyFile` */
+  key: NodeKey;
+  /**
+   * one parse per line for every node of the simulation (p2p/frameMemo.ts): the messages its peers
+   * hand it are deep-frozen and shared with the other nodes, and the hashes and signature checks of
+   * what they carry are computed once (consensus/immutable.ts); every node still validates and
+   * imports every block itself
+   */
+  frames?: FrameMemo;
+  /** with `store: "memory"`, the stored blocks' texts held once for every node (storage/chainDb.ts SharedValues) */
+  values?: SharedValues;
 }
 
 /** A running vision-node. */
@@ -133,11 +160,11 @@ export class VisionNode {
   /** the clock the node's own timers (heartbeat, status gossip) run on */
   private clock: Clock = systemClock;
   private metricsServer?: MetricsServer;
-  private readonly seenBlocks = new LRUCache<string, true>({ max: 4096 });
-  private readonly seenAttestations = new LRUCache<string, true>({ max: 16_384 });
+  private readonly seenBlocks = boundedLru<string, true>(4096);
+  private readonly seenAttestations = boundedLru<string, true>(16_384);
   // the finalized checkpoint whose records last pruned the evidence pool (pruneEvidence)
   private evidencePrunedAt?: string;
-  private readonly seenTxs = new LRUCache<string, true>({ max: 65_536 });
+  private readonly seenTxs = boundedLru<string, true>(65_536);
   private readonly journaled = new Set<string>();
   /** the mempool updates of head events, chained (see onHead) */
   private mempoolUpdates: Promise<void> = Promise.resolve();
@@ -193,15 +220,15 @@ export class VisionNode {
     // The database first: its lock keeps a second node off this data dir before anything is written.
     // In memory the data dir holds only the key file and admin token: no lock, nothing else written.
     if (opts.store === "memory") mkdirSync(opts.dataDir, { recursive: true });
-    const db = opts.store === "memory" ? await ChainDb.openMemory() : await openDataDir(opts.dataDir);
+    const db = opts.store === "memory" ? await ChainDb.openMemory(opts.sim?.values) : await openDataDir(opts.dataDir);
     const cleanup: (() => Promise<void> | void)[] = [() => db.close()];
     try {
       // An older protocol's data dir is refused before the key file or admin token is touched.
       await Chain.refuseOlderProtocol(db, genesisBlock(opts.spec).hash);
       if (opts.checkpoint) await refuseCheckpointOnChain(db);
-      const settings = new NodeSettings(opts.configFile, join(opts.dataDir, "admin.token"));
+      const settings = new NodeSettings(opts.configFile, opts.sim ? undefined : join(opts.dataDir, "admin.token"));
       const keyFile = opts.keyFile ?? join(opts.dataDir, "node.key");
-      const { key, created, blsAdded } = loadOrCreateKey(keyFile);
+      const { key, created, blsAdded } = opts.sim ? { key: opts.sim.key, created: false, blsAdded: false } : loadOrCreateKey(keyFile);
       if (created) log.warn({ ebid: key.ebid, key_file: keyFile }, "Created a new node key: back it up");
       if (blsAdded) log.warn({ bls_pubkey: key.blsPubkey, key_file: keyFile }, `Node key had no BLS key: added one to ${keyFile} (protocol version 2 validators sign RANDAO reveals with it)`);
       // Before anything can sign: a record that cannot be read, or is another key's, stops the start.
@@ -244,7 +271,7 @@ export class VisionNode {
         },
         doppelganger: () => protection.doppelganger,
         meshPeers: () => p2p.gossip.meshSize(),
-      });
+      }, { processMetrics: !opts.sim });
       chain.on("revealVerified", () => metrics.randaoRevealsVerifiedTotal.inc());
       // This key's blocks and votes, wherever they come from (a sync after restoring an old data
       // dir copy brings the later ones), raise the record; the recent canonical blocks at start too.
@@ -267,7 +294,7 @@ export class VisionNode {
       });
       // The item counts of recently imported blocks ("imported" comes before its "head"), so a block
       // joining the canonical chain is read back only when it was imported long ago (a deep reorg).
-      const slashingCounts = new LRUCache<string, number>({ max: 4096 });
+      const slashingCounts = boundedLru<string, number>(4096);
       const countSlashings = (hash: string) => {
         const n = slashingCounts.get(hash);
         if (n !== undefined) return void (n > 0 && metrics.slashingsTotal.inc(n));
@@ -307,7 +334,7 @@ export class VisionNode {
         },
         log.child({ module: "p2p" }),
         // the mesh gossip heartbeat runs on the node's own 1 s heartbeat below: one timer fewer per node
-        { clock, rng: opts.rng, transport: opts.transport, externalGossipHeartbeat: true },
+        { clock, rng: opts.rng, transport: opts.transport, externalGossipHeartbeat: true, parse: opts.sim?.frames?.parse },
       );
       const livePeers = () => p2p.readyPeers().filter((p) => clock.now() - p.lastSeen <= PEER_LIVE_MS);
       const syncer = new Syncer(

@@ -12,7 +12,8 @@
  * in flight per id follows Ethereum's eth/68 block and transaction announcements. With at most
  * D_high mesh-capable peers every one of them is in the mesh: a small network floods as before.
  */
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { boundedLru } from "../util/lru.ts";
 import type { GossipKind, GossipMessage } from "./gossipMessages.ts";
 import { MAX_GOSSIP_IDS, MAX_PRUNE_BACKOFF_MS } from "./gossipMessages.ts";
 
@@ -155,7 +156,7 @@ export class GossipRouter {
     if (p.seenMax < 1 || p.maxFetches < 1 || p.maxFetchTries < 1) throw new RangeError("gossip caps must be positive");
     this.params = p;
     this.random = deps.rng ? () => deps.rng!.next() : Math.random;
-    this.seen = new LRUCache<string, Seen>({ max: p.seenMax });
+    this.seen = boundedLru<string, Seen>(p.seenMax);
   }
 
   /** Starts the mesh heartbeat (every `heartbeatMs`). */

@@ -6,7 +6,8 @@
  * one peer may draw from us by `iwant` (bodies per second, and the served-byte budget that replies
  * to its requests draw on too). Peers whose hello carried no `gossip` are flooded as before.
  */
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { boundedLru } from "../util/lru.ts";
 import type { Peer } from "./peer.ts";
 import { encodeLine } from "./framing.ts";
 import { GossipRouter, type GossipKind, type GossipOut, type GossipParams } from "./gossip.ts";
@@ -131,9 +132,9 @@ export class MeshGossip {
       },
     });
     this.bodies = {
-      block: new LRUCache({ max: BODY_CACHE.block }),
-      attestation: new LRUCache({ max: BODY_CACHE.attestation }),
-      tx: new LRUCache({ max: BODY_CACHE.tx }),
+      block: boundedLru(BODY_CACHE.block),
+      attestation: boundedLru(BODY_CACHE.attestation),
+      tx: boundedLru(BODY_CACHE.tx),
     };
   }
 

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { Domain, sign, verify } from "../consensus/signatures.ts";
 import { LineDecoder, encodeLine } from "./framing.ts";
-import { PROTOCOL_VERSION, parseMessage, type HelloMessage, type Message } from "./messages.ts";
+import { PROTOCOL_VERSION, parseMessage, type HelloMessage, type Message, type ParseResult } from "./messages.ts";
 import { buildInfo } from "../version.ts";
 import { mayLearn } from "./learn.ts";
 import { TokenBucket } from "../util/tokenBucket.ts";
@@ -122,6 +122,8 @@ export class Peer {
     readonly answeredFrom?: string,
     /** time, the handshake and request timeouts, rate buckets and liveness; default `systemClock` */
     readonly clock: Clock = systemClock,
+    /** how a line becomes a message; default `parseMessage` (a simulation shares one parse per line: p2p/frameMemo.ts) */
+    private readonly parse: (line: string) => ParseResult = parseMessage,
   ) {
     const now = clock.now();
     this.connectedAt = now;
@@ -340,7 +342,7 @@ export class Peer {
         this.events.onStrike(this, "message rate limit exceeded");
         continue;
       }
-      const r = parseMessage(line);
+      const r = this.parse(line);
       if (!r.ok) {
         // Before the handshake nobody is accountable for the bytes: refuse the connection.
         if (this.state === "handshaking") return this.close(`${r.reason} before handshake`);

@@ -7,14 +7,14 @@
  */
 import type { Logger } from "pino";
 import { Peer, type LocalIdentity, type ResEnvelope } from "./peer.ts";
-import type { Message } from "./messages.ts";
+import { parseMessage, type Message, type ParseResult } from "./messages.ts";
 import { GOSSIP_VERSION, isGossipControl, type GossipKind, type GossipMessage } from "./gossipMessages.ts";
 import { MeshGossip, type GossipBody } from "./meshGossip.ts";
 import { encodeLine } from "./framing.ts";
 import { assertP2POptions, type P2POptions } from "./options.ts";
 import { isWsUrl } from "../consensus/wire.ts";
 import { addressGroup, guardedLookup, inboundKey, isLocalHost, mayLearn } from "./learn.ts";
-import { LRUCache } from "lru-cache";
+import { boundedLru } from "../util/lru.ts";
 import { sleep, systemClock, systemRng, type Clock, type Rng, type Timer } from "../util/clock.ts";
 import { WsTransport, type Connection, type Listener, type Transport } from "./transport.ts";
 import { ADDRESS_BAN_AFTER, AddressScores, BanList, ByteBudget, DeadGroups, MAX_SERVE_DELAY_MS, InboundRate, PeerLog, SERVED_ADDRESSES_TRACKED, learnedPerGroup, outboundReserved } from "./limits.ts";
@@ -94,7 +94,7 @@ export class PeerManager {
   // whatever keys it connects with, so fresh keys do not bring fresh budgets; to each connection
   // from this machine (local nodes and tools share its addresses).
   private readonly served = new WeakMap<Peer, ByteBudget>();
-  private readonly servedByAddress = new LRUCache<string, ByteBudget>({ max: SERVED_ADDRESSES_TRACKED });
+  private readonly servedByAddress = boundedLru<string, ByteBudget>(SERVED_ADDRESSES_TRACKED);
   // Requests being answered per address (inboundKey) of remote peers; an entry lives while one is.
   private readonly inflightByAddress = new Map<string, number>();
   private readonly targets = new Map<string, DialTarget>();
@@ -109,6 +109,7 @@ export class PeerManager {
   private readonly clock: Clock;
   private readonly rng: Rng;
   private readonly transport: Transport;
+  private readonly parse: (line: string) => ParseResult;
   private listening = false;
   private serverError: string | null = null;
   private stopped = false;
@@ -127,15 +128,17 @@ export class PeerManager {
      * time and timers (keepalive, dial backoff, bans, budgets) and the dial jitter's randomness,
      * default the system's; the network listened and dialled on, default WebSockets (`WsTransport`);
      * `externalGossipHeartbeat`: the mesh gossip heartbeat runs only when the owner calls
-     * `gossipHeartbeat()` (every second), not on a timer of its own
+     * `gossipHeartbeat()` (every second), not on a timer of its own; `parse`: how a received line
+     * becomes a message, default `parseMessage` (a simulation's `FrameMemo`)
      */
-    runtime: { clock?: Clock; rng?: Rng; transport?: Transport; externalGossipHeartbeat?: boolean } = {},
+    runtime: { clock?: Clock; rng?: Rng; transport?: Transport; externalGossipHeartbeat?: boolean; parse?: (line: string) => ParseResult } = {},
   ) {
     assertP2POptions(opts);
     this.clock = runtime.clock ?? systemClock;
     this.rng = runtime.rng ?? systemRng;
     this.transport = runtime.transport ?? new WsTransport();
     this.ownGossipHeartbeat = !runtime.externalGossipHeartbeat;
+    this.parse = runtime.parse ?? parseMessage;
     this.bans = new BanList(opts.maxBans);
     this.addressBans = new BanList(opts.maxBans);
     this.addressScores = new AddressScores(opts.maxBans);
@@ -428,7 +431,7 @@ export class PeerManager {
       onStrike: (p, reason) => this.penalize(p, reason),
       onClose: (p, reason) => this.closed(p, reason, target),
       onTraffic: this.handlers.onTraffic,
-    }, target?.url, answeredFrom, this.clock);
+    }, target?.url, answeredFrom, this.clock, this.parse);
     this.peers.add(peer);
     peer.start(this.handlers.status());
     return peer;

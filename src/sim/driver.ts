@@ -21,8 +21,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino, type Logger } from "pino";
 import { VisionNode } from "../node/node.ts";
-import { writeKeyFile } from "../node/keyfile.ts";
 import { MemoryNetwork } from "../p2p/memoryTransport.ts";
+import { FrameMemo } from "../p2p/frameMemo.ts";
+import { SharedValues } from "../storage/chainDb.ts";
+import { freezeDeep } from "../consensus/immutable.ts";
 import type { Connection, ConnectionEvents, Transport } from "../p2p/transport.ts";
 import type { P2POptions } from "../p2p/options.ts";
 import { normalizeChainSpec, type ChainSpec } from "../chain/spec.ts";
@@ -63,10 +65,22 @@ export interface SimulationOptions {
   params?: Record<string, unknown>;
   /** virtual ms after genesis at which the run gives up; default heights x block time x 10 + 60 s */
   maxVirtualMs?: number;
-  /** settle() rounds between two clock timers; default 3 */
+  /**
+   * settle() rounds between two clock timers; default 1. One round (a setImmediate turn) runs every
+   * promise continuation and nextTick the timer started, and every one those start, to the end; a
+   * further round matters only for work that waits on setImmediate itself (memory-level's clear()
+   * does, every 500 keys), and each costs a turn of the event loop per timer
+   */
   settleRounds?: number;
   /** the nodes' logger; default silent */
   log?: Logger;
+  /**
+   * one parse per gossip line for all nodes, its message frozen and shared (p2p/frameMemo.ts), so
+   * the hashes and signature checks of what it carries run once, and one copy of each stored block's
+   * text for all memory stores (SharedValues); default true (false: every node parses, checks and
+   * stores its own copy, as separate processes would: the same report, more CPU and memory)
+   */
+  shareFrames?: boolean;
 }
 
 /** A run's result: what `summarize` reads, and whether every node reached the target height. */
@@ -195,11 +209,14 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   if (!(Number.isSafeInteger(v) && v >= 1 && v <= n)) throw new RangeError(`validators must be 1..${n}, got ${v}`);
   const blockTimeMs = o.blockTimeMs ?? 2000;
   const maxMs = o.maxVirtualMs ?? o.heights * blockTimeMs * 10 + 60_000;
-  const rounds = o.settleRounds ?? 3;
+  const rounds = o.settleRounds ?? 1;
   const log = o.log ?? pino({ level: "silent" });
 
   const keys = Array.from({ length: n }, (_, i) => simKey(o.seed, i));
-  const spec = simSpec(keys.slice(0, v), blockTimeMs, o.params);
+  // frozen: every node reads the one spec, and its genesis block is built once (consensus/immutable.ts)
+  const spec = freezeDeep(simSpec(keys.slice(0, v), blockTimeMs, o.params));
+  const frames = o.shareFrames === false ? undefined : new FrameMemo();
+  const values = o.shareFrames === false ? undefined : new SharedValues();
   const startMs = SIM_GENESIS_MS;
   const clock = new VirtualClock(startMs);
   const model = new NetworkModel({ ...o.network, clock, rng: seededRng(deriveSeed(o.seed, "network")), regions: o.regions, lossMode: "retransmit" });
@@ -211,6 +228,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   const events: SimEvent[] = [];
   /** per node, the blocks a gossip frame brought (a block stored without one came by sync) */
   const delivered = keys.map(() => new Set<string>());
+  /** the nodes whose head is below `heights` (every node at start: its head is genesis) */
+  const below = new Set<number>(keys.map((_, i) => i));
   let recording = true;
   const dir = mkdtempSync(join(tmpdir(), "vision-sim-"));
   const nodes: VisionNode[] = [];
@@ -218,11 +237,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   try {
     for (let i = 0; i < n; i++) {
       const nodeDir = join(dir, `node${i}`);
-      const keyFile = join(dir, `node${i}.key`);
-      writeKeyFile(keyFile, keys[i]!.secretKey, keys[i]!.blsSecretKey);
+      const k = keys[i]!;
       const node = await VisionNode.init(
         {
-          dataDir: nodeDir, keyFile, spec, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v, mine: false, miningWorkers: 1,
+          dataDir: nodeDir, spec, sim: { key: { ebid: k.ebid, secretKey: k.secretKey, blsSecretKey: k.blsSecretKey, blsPubkey: k.blsPubkey }, frames, values }, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v, mine: false, miningWorkers: 1,
           // A full node refuses a dial before any peer exchange: the bootnodes have inbound room for every
           // node (past the at most 8 slots kept for their own dials), so none is left without addresses.
           p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n + 8) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [0, 1].filter((b) => b !== i).map(url) },
@@ -241,7 +259,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     }
 
     // One timer at a time, the async work it started run to quiet before the next.
-    const done = () => nodes.every((nd) => nd.chain.head.height >= o.heights);
+    // the nodes whose head is below the target, kept by their head events (not a walk over every node per timer)
+    const done = () => below.size === 0;
     let reached = false;
     for (;;) {
       for (let r = 0; r < rounds; r++) await settle();
@@ -292,6 +311,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       checkFinalized();
     });
     node.chain.on("head", (e) => {
+      if (e.head.height >= o.heights) below.delete(i);
+      else below.add(i);
       if (!recording) return;
       events.push({ type: "head", atMs: clock.now(), node: i, height: e.head.height, hash: e.head.hash, reorgDepth: e.reorgDepth });
       checkFinalized();

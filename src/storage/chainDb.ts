@@ -28,7 +28,7 @@
  */
 import { ClassicLevel, type BatchOptions, type PutOptions } from "classic-level";
 import { MemoryLevel } from "memory-level";
-import type { AbstractLevel } from "abstract-level";
+import type { AbstractBatchOperation, AbstractLevel } from "abstract-level";
 import type { Block, Tx } from "../consensus/types.ts";
 import type { BlockMeta, ChainWrite, Equivocation, ForkChoiceCheckpoints, EvidenceRecord, StoredCheckpointBase, ProducerTotals, StoredBlockChanges, StoredHeadAccount, StoredValidatorRecord } from "./records.ts";
 import type { FinalityState } from "../consensus/finality.ts";
@@ -42,6 +42,33 @@ const heightKey = (h: number) => `c!${hex16(h)}`;
 /** The database under a ChainDb: either backend, utf8 keys, JSON values. */
 type Store = AbstractLevel<string | Buffer | Uint8Array, string, unknown>;
 
+/**
+ * One copy of each stored value text for many memory stores in one process (a simulation: every
+ * node stores every block). A store given one keeps, for the values of blocks (`b!`), their account
+ * changes (`d!`) and finality states (`f!`), the text this table already holds when another store
+ * wrote the same text (JSON of the same value), so N nodes' stores hold one string, not N. What is
+ * read back is unchanged (the same text parsed). Grows with the distinct texts written; never shrinks.
+ */
+export class SharedValues {
+  private readonly texts = new Map<string, string>();
+
+  /** Distinct texts held. */
+  get size(): number {
+    return this.texts.size;
+  }
+
+  /** The table's copy of `text` (added when it holds none). */
+  intern(text: string): string {
+    const held = this.texts.get(text);
+    if (held !== undefined) return held;
+    this.texts.set(text, text);
+    return text;
+  }
+}
+
+/** Key prefixes whose values a memory store shares through `SharedValues` (the same on every node). */
+const SHARED_PREFIXES = ["b!", "d!", "f!"];
+
 /** Typed access to the node's LevelDB (or its in-memory stand-in, `openMemory`). */
 export class ChainDb {
   private constructor(
@@ -50,6 +77,8 @@ export class ChainDb {
     readonly sync: boolean,
     /** the LevelDB directory, or undefined for a memory store */
     readonly location: string | undefined,
+    /** a memory store's shared value texts (see SharedValues) */
+    private readonly shared?: SharedValues,
   ) {}
 
   /**
@@ -66,11 +95,12 @@ export class ChainDb {
   /**
    * Opens a new, empty store held in memory (`memory-level`), with the same behaviour as `open`'s
    * except durability: no file is read or written, and what it holds is lost at `close`.
+   * @param shared value texts shared with the other memory stores of the process (see SharedValues)
    */
-  static async openMemory(): Promise<ChainDb> {
+  static async openMemory(shared?: SharedValues): Promise<ChainDb> {
     const db = new MemoryLevel<string, unknown>({ valueEncoding: "json", storeEncoding: "utf8" });
     await db.open();
-    return new ChainDb(db, false, undefined);
+    return new ChainDb(db, false, undefined, shared);
   }
 
   async getBlock(hash: string): Promise<Block | undefined> {
@@ -153,7 +183,16 @@ export class ChainDb {
       }
     });
     const o: BatchOptions<unknown, unknown> = { sync: this.sync };
-    await this.db.batch<unknown>(ops.flat(), o);
+    const flat: { type: "put" | "del"; key: string; value?: unknown; valueEncoding?: string }[] = ops.flat();
+    // JSON text, as the store's json encoding would write it, held once for every store sharing it
+    const shared = this.shared;
+    if (shared) {
+      for (let i = 0; i < flat.length; i++) {
+        const op = flat[i]!;
+        if (op.type === "put" && SHARED_PREFIXES.includes(op.key.slice(0, 2))) flat[i] = { ...op, value: shared.intern(JSON.stringify(op.value)), valueEncoding: "utf8" };
+      }
+    }
+    await this.db.batch<unknown>(flat as AbstractBatchOperation<Store, unknown, unknown>[], o);
   }
 
   /** A block's account changes (stored at import), or undefined. */

@@ -8,7 +8,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { attestOn, blockFor, makeKeys, makeSpec, openTestChain, silentLog, tempDir, type TestKey } from "../../helpers/fixtures.ts";
 import { Chain } from "../../../src/chain/chain.ts";
-import { ChainDb } from "../../../src/storage/chainDb.ts";
+import { ChainDb, SharedValues } from "../../../src/storage/chainDb.ts";
 import { signTransfer, txHash } from "../../../src/chain/tx.ts";
 import type { Block, Tx } from "../../../src/consensus/types.ts";
 import type { BlockMeta } from "../../../src/storage/records.ts";
@@ -142,6 +142,25 @@ test("one import scenario (transfers, a reorg and back, finality) on classic-lev
   } finally {
     t.cleanup();
   }
+});
+
+test("memory stores sharing their value texts (SharedValues, a simulation's nodes) read back what an unshared store does; a second store adds no text", async () => {
+  const source = await ChainDb.openMemory();
+  const blocks = await scenario(source);
+  await source.close();
+  const plain = await ChainDb.openMemory();
+  const want = await replay(plain, blocks);
+  await plain.close();
+  const shared = new SharedValues();
+  const a = await ChainDb.openMemory(shared);
+  assert.deepEqual(await replay(a, blocks), want, "the same heads, state roots, finality and records");
+  const held = shared.size;
+  assert.ok(held >= blocks.length, `one text at least per block (${held} for ${blocks.length} blocks)`);
+  const b = await ChainDb.openMemory(shared);
+  assert.deepEqual(await replay(b, blocks), want);
+  assert.equal(shared.size, held, "the second store's blocks, changes and finality states are the texts the first wrote");
+  await a.close();
+  await b.close();
 });
 
 test("a memory store writes no file, starts empty each time it is opened, and fsyncs nothing", async () => {
