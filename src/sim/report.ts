@@ -48,7 +48,7 @@ export const simReportSchema = z.strictObject({
   run: z.strictObject({ nodes: count.min(1), seed: z.number().int(), duration_ms: ms, validators: count, events: count, crashed: z.array(z.strictObject({ node: count, at_ms: ms })) }),
   /** target: the heights asked for; produced: the canonical head's height; blocks: every block produced, orphaned: those off the canonical chain */
   heights: z.strictObject({ target: height, produced: height, blocks: count, orphaned: count }),
-  /** agreed: every node's last finalized block lies on the canonical chain */
+  /** agreed: every node's (crashed ones too) last finalized block lies on the canonical chain; the finalized heights are the live nodes' */
   agreement: z.strictObject({ agreed: z.boolean(), finalized_height_min: height, finalized_height_max: height, disagreeing_nodes: z.array(count) }),
   /**
    * finality safety across every node: violations = heights at which two different blocks were

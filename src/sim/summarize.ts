@@ -160,7 +160,7 @@ export function summarize(run: SimRun): SimReport {
   const finalizedHeights: number[] = [];
   for (let node = 0; node < n; node++) {
     const f = lastFinal.get(node);
-    finalizedHeights.push(f?.height ?? 0);
+    if (!crashed.has(node)) finalizedHeights.push(f?.height ?? 0);
     if (f && f.height > 0 && !onCanonical.has(f.hash) && !extendsTip(f.hash)) disagreeing.push(node);
   }
 
