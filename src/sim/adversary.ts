@@ -1,5 +1,5 @@
 /**
- * Faults and adversaries of the simulator (issue 15), driven by the simulation driver
+ * Faults and adversaries of the simulator, driven by the simulation driver
  * (sim/driver.ts) and all drawn from the run's seed:
  *
  * - **crash**: `crashPlan` picks a fraction of the nodes and a virtual time for each; at that time

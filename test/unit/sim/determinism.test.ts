@@ -1,4 +1,4 @@
-// The simulator at 50 nodes (issue 15's acceptance): two runs with one seed give byte-identical
+// The simulator at 50 nodes: two runs with one seed give byte-identical
 // reports. maxPeers 8 keeps the run short (about 20 s each on an idle 2-core machine).
 import { test } from "node:test";
 import assert from "node:assert/strict";

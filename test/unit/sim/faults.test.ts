@@ -1,4 +1,4 @@
-// The simulator at 50 nodes with faults (issue 15's acceptance): 10% of the nodes crash, or a 20%
+// The simulator at 50 nodes with faults: 10% of the nodes crash, or a 20%
 // coalition withholds its blocks; finality safety holds (no height with two finalized blocks), every
 // live node reaches the height, no stall passes the backup window, and the coalition's share of
 // canonical blocks stays within twice its share of validators. maxPeers 8 keeps each run short.
