@@ -63,7 +63,7 @@ function print(p: Pass, o: SimBenchOptions): void {
   const reorgPct = (100 * r.reorgs.count) / Math.max(1, r.heights.produced * live);
   const lagBound = 2 * CHECKPOINT_INTERVAL + 2;
   console.log(`-- ${p.name}: ${r.run.nodes} nodes (${live} live), ${o.heights} heights, seed ${r.run.seed}${p.reached ? "" : " (height NOT reached)"}`);
-  console.log(`  ${fmt(p.wallS, 1)} s wall, ${fmt(p.perS, 1)} node-heights/s (${fmt((100 * BUDGET_NODE_HEIGHTS_PER_S) / p.perS, 0)}% of the 10-minute 1,000x1,000 budget's rate), peak heap +${fmt(p.heapMb, 0)} MB, ${r.run.duration_ms} ms virtual`);
+  console.log(`  ${fmt(p.wallS, 1)} s wall, ${fmt(p.perS, 1)} node-heights/s (1,000 x 1,000 in 10 minutes needs ${fmt(BUDGET_NODE_HEIGHTS_PER_S, 0)}/s: ${fmt(BUDGET_NODE_HEIGHTS_PER_S / p.perS, 1)}x this rate), peak heap +${fmt(p.heapMb, 0)} MB, ${r.run.duration_ms} ms virtual`);
   console.log(`  safety: ${r.safety.violations} heights with two finalized blocks (${r.safety.finalized_blocks} finalized); agreement ${r.agreement.agreed ? "yes" : "NO"}, finalized height ${r.agreement.finalized_height_min}..${r.agreement.finalized_height_max}`);
   console.log(`  propagation to 95% of nodes: p50 ${r.propagation.to_95.p50} ms, p95 ${r.propagation.to_95.p95} ms, p99 ${r.propagation.to_95.p99} ms; to 100% p95 ${r.propagation.to_100.p95} ms; ${r.propagation.incomplete} of ${r.propagation.blocks} blocks incomplete`);
   console.log(`  duplicates per node per block: mean ${r.duplicates.per_node_per_block.mean}, p95 ${r.duplicates.per_node_per_block.p95}, max ${r.duplicates.per_node_per_block.max}`);
