@@ -6,6 +6,9 @@ import assert from "node:assert/strict";
 import { coalitionPlan, crashPlan, pickIndices, stallWindowMs, Withholding } from "../../../src/sim/adversary.ts";
 import { VirtualClock, seededRng } from "../../../src/util/clock.ts";
 import { normalizeChainSpec } from "../../../src/chain/spec.ts";
+import { runSimulation } from "../../../src/sim/driver.ts";
+import { summarize } from "../../../src/sim/summarize.ts";
+import { reportJson } from "../../../src/sim/report.ts";
 
 const h = (c: string) => c.repeat(64);
 
@@ -69,4 +72,15 @@ test("Withholding: frames naming a withheld block reach coalition members only; 
   clock.advance(10_000);
   assert.equal(released.length, 3);
   assert.throws(() => new Withholding([2], clock, -1, () => {}), /release must be >= 0/);
+});
+
+test("runSimulation with crash and withhold on 8 nodes: the same seed gives the same report, faults included", async () => {
+  const opts = { nodes: 8, heights: 12, seed: 4, faults: { crash: 0.25, withhold: 0.25 } };
+  const a = await runSimulation(opts);
+  const b = await runSimulation(opts);
+  assert.equal(a.crashed?.length, 2);
+  assert.equal(a.validators.filter((v) => v.adversary === "withhold").length, 2);
+  assert.deepEqual(a.withholding, b.withholding);
+  assert.equal(reportJson(summarize(b)), reportJson(summarize(a)));
+  assert.equal(summarize(a).safety.violations, 0);
 });
