@@ -11,7 +11,8 @@
  *
  * Size: `--sim-nodes N --sim-heights H [--sim-max-peers P]` (or SIM_NODES, SIM_HEIGHTS, SIM_MAX_PEERS);
  * default 1,000 nodes x 20 heights at maxPeers 8 (the full goal is 1,000 x 1,000; today's
- * driver takes minutes per 20 heights at 1,000 nodes). `--sim-runs honest,crash,withhold` picks runs.
+ * driver takes minutes per 20 heights at 1,000 nodes). `--sim-runs honest,crash,withhold` picks runs
+ * (also `silent`: 10% of the validators bonded but never producing nor attesting).
  */
 import { runSimulation, type SimulationFaults } from "../src/sim/driver.ts";
 import { summarize } from "../src/sim/summarize.ts";
@@ -93,6 +94,7 @@ export async function benchSim(o: SimBenchOptions): Promise<void> {
   if (o.runs.includes("honest")) passes.push(await pass("honest", o, {}));
   if (o.runs.includes("crash")) passes.push(await pass("crash", o, { crash: 0.1 }));
   if (o.runs.includes("withhold")) passes.push(await pass("withhold", o, { withhold: 0.2 }));
+  if (o.runs.includes("silent")) passes.push(await pass("silent", o, { silent: 0.1 }));
   const base = passes.find((p) => p.name === "honest");
   if (!base) return;
   for (const p of passes) {

@@ -136,6 +136,7 @@ program
   .option("--crash <fraction>", "fraction of nodes that crash at random virtual times (never a bootnode)", parseFraction, 0)
   .option("--withhold <fraction>", "fraction of validators in a coalition that withholds its blocks", parseFraction, 0)
   .option("--withhold-release-ms <ms>", "the coalition releases a block no coalition child released this long after it (default: the block time)", intIn(0, 600_000))
+  .option("--silent <fraction>", "fraction of validators that are bonded but never produce nor attest", parseFraction, 0)
   .option("--block-time-ms <ms>", "block_time_ms of the simulated chain", intIn(100, 600_000), 2000)
   .option("--max-peers <n>", "P2P max peers of every node but the bootnodes (default: the node's)", intIn(1, 10_000))
   .option("--param <name=value>", "a chain spec param of the simulated chain (repeatable)", collectParam)

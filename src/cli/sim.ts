@@ -25,6 +25,7 @@ export interface SimFlags {
   crash: number;
   withhold: number;
   withholdReleaseMs?: number;
+  silent: number;
   blockTimeMs: number;
   maxPeers?: number;
   param?: Record<string, number>;
@@ -80,7 +81,7 @@ export async function runSim(f: SimFlags): Promise<void> {
     blockTimeMs: f.blockTimeMs,
     params: f.param,
     ...(f.maxPeers !== undefined ? { p2p: { maxPeers: f.maxPeers } } : {}),
-    faults: { crash: f.crash, withhold: f.withhold, withholdReleaseMs: f.withholdReleaseMs },
+    faults: { crash: f.crash, withhold: f.withhold, withholdReleaseMs: f.withholdReleaseMs, silent: f.silent },
   });
   const wallS = (performance.now() - t0) / 1000;
   const report = summarize(run);

@@ -4,6 +4,7 @@
  *
  * - **crash**: `crashPlan` picks a fraction of the nodes and a virtual time for each; at that time
  *   the driver closes the node (its links close, it never returns).
+ * - **silent**: `silentPlan` picks validators that are bonded but never produce nor attest.
  * - **withhold**: a coalition of validators keeps the blocks its members produce from honest nodes
  *   and shares them only within the coalition, then releases them when a coalition child extends
  *   one (docs/protocol.md §5 "Who attests" and "Known weaknesses": a withheld block released with a
@@ -66,6 +67,21 @@ export function coalitionPlan(rng: Rng, validators: number, fraction: number): n
   const k = fractionOf(fraction, validators, "withhold");
   if (k > validators - FIRST_PICKABLE) throw new RangeError(`withhold ${fraction} of ${validators} validators would need a bootnode (at most ${validators - FIRST_PICKABLE})`);
   return pickIndices(rng, FIRST_PICKABLE, validators, k);
+}
+
+/**
+ * Silent validators: `round(fraction x validators)` of the validators 2..validators-1 outside `exclude`
+ * (the coalition), in ascending order. They are bonded at genesis but run with production off: no
+ * block, no attestation (docs/protocol.md §5, "No penalty for missed slots").
+ * @throws RangeError when the fraction is outside [0, 1] or there are not enough validators left
+ */
+export function silentPlan(rng: Rng, validators: number, fraction: number, exclude: readonly number[] = []): number[] {
+  const k = fractionOf(fraction, validators, "silent");
+  const skip = new Set(exclude);
+  const pool: number[] = [];
+  for (let i = FIRST_PICKABLE; i < validators; i++) if (!skip.has(i)) pool.push(i);
+  if (k > pool.length) throw new RangeError(`silent ${fraction} of ${validators} validators needs ${k}, only ${pool.length} are neither a bootnode nor in the coalition`);
+  return pickIndices(rng, 0, pool.length, k).map((j) => pool[j]!);
 }
 
 /**

@@ -31,7 +31,7 @@ import { blsPublicKeyHex, blsSecretKeyFromIkm } from "../consensus/bls.ts";
 import { VirtualClock, seededRng, settle } from "../util/clock.ts";
 import { NetworkModel, type NetworkModelOptions, type RegionTable } from "./network.ts";
 import type { SimEvent, SimRun } from "./summarize.ts";
-import { coalitionPlan, crashPlan, filterTransport, stallWindowMs, Withholding, type CrashPlan } from "./adversary.ts";
+import { coalitionPlan, crashPlan, filterTransport, silentPlan, stallWindowMs, Withholding, type CrashPlan } from "./adversary.ts";
 
 /** The simulated chain's genesis time (ms since the epoch): 2026-01-01T00:00:00Z. */
 export const SIM_GENESIS_MS = 1_767_225_600_000;
@@ -82,6 +82,8 @@ export interface SimulationFaults {
   withhold?: number;
   /** ms after its production at which the coalition releases a block no coalition child released; default the block time */
   withholdReleaseMs?: number;
+  /** fraction 0..1 of the validators (never a bootnode nor a coalition member) that are bonded but never produce nor attest */
+  silent?: number;
 }
 
 /** A run's result: what `summarize` reads, and whether every node reached the target height. */
@@ -245,7 +247,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       writeKeyFile(keyFile, keys[i]!.secretKey, keys[i]!.blsSecretKey);
       const node = await VisionNode.init(
         {
-          dataDir: nodeDir, keyFile, spec, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v, mine: false, miningWorkers: 1,
+          dataDir: nodeDir, keyFile, spec, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v && !adv.silent.includes(i), mine: false, miningWorkers: 1,
           // A full node refuses a dial before any peer exchange: the bootnodes have inbound room for every
           // node (past the at most 8 slots kept for their own dials), so none is left without addresses.
           p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n + 8) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [...[0, 1].filter((b) => b !== i), ...coalitionPeers(adv.coalition, i)].map(url) },
@@ -285,7 +287,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     return {
       nodes: n, heights: o.heights, seed: o.seed, startMs, endMs,
       validators: keys.slice(0, v).map((k, i) => {
-        const adversary = withholding?.isMember(i) ? "withhold" : crashedAt.has(i) ? "crash" : undefined;
+        const adversary = withholding?.isMember(i) ? "withhold" : adv.silent.includes(i) ? "silent" : crashedAt.has(i) ? "crash" : undefined;
         return adversary ? { id: k.ebid, adversary } : { id: k.ebid };
       }),
       traffic, events, reached, timers, peers: nodes.map((nd) => nd.p2p.readyPeers().length),
@@ -371,13 +373,14 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
 }
 
 /** The run's crash plan and withholding coalition, from its seed. */
-function planFaults(o: SimulationOptions, n: number, v: number, blockTimeMs: number): { crashes: CrashPlan[]; coalition: number[] } {
+function planFaults(o: SimulationOptions, n: number, v: number, blockTimeMs: number): { crashes: CrashPlan[]; coalition: number[]; silent: number[] } {
   const f = o.faults ?? {};
   const span = o.heights * blockTimeMs;
   const [from, to] = f.crashWindowMs ?? [Math.floor(span * 0.1), Math.floor(span * 0.7)];
   const crashes = f.crash ? crashPlan(seededRng(deriveSeed(o.seed, "crash")), n, f.crash, from, to) : [];
   const coalition = f.withhold ? coalitionPlan(seededRng(deriveSeed(o.seed, "withhold")), v, f.withhold) : [];
-  return { crashes, coalition };
+  const silent = f.silent ? silentPlan(seededRng(deriveSeed(o.seed, "silent")), v, f.silent, coalition) : [];
+  return { crashes, coalition, silent };
 }
 
 /** The coalition members a member dials besides the bootnodes: the next 3 in coalition order (a private ring). */

@@ -3,7 +3,7 @@
 // release rule on a virtual clock.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { coalitionPlan, crashPlan, pickIndices, stallWindowMs, Withholding } from "../../../src/sim/adversary.ts";
+import { coalitionPlan, crashPlan, pickIndices, silentPlan, stallWindowMs, Withholding } from "../../../src/sim/adversary.ts";
 import { VirtualClock, seededRng } from "../../../src/util/clock.ts";
 import { normalizeChainSpec } from "../../../src/chain/spec.ts";
 import { runSimulation } from "../../../src/sim/driver.ts";
@@ -29,6 +29,10 @@ test("pickIndices, crashPlan, coalitionPlan: seeded, distinct, sorted, never a b
   assert.throws(() => coalitionPlan(seededRng(1), 4, 0.75), /would need a bootnode/);
   assert.throws(() => crashPlan(seededRng(1), 10, 1.5, 0, 1), /fraction in \[0, 1\]/);
   assert.throws(() => crashPlan(seededRng(1), 10, 0.1, 5, 1), /window/);
+  const silent = silentPlan(seededRng(2), 50, 0.1, k);
+  assert.equal(silent.length, 5);
+  assert.ok(silent.every((i) => i >= 2 && i < 50 && !k.includes(i)), "never a bootnode nor a coalition member");
+  assert.throws(() => silentPlan(seededRng(2), 6, 0.5, [2, 3]), /only 2 are neither/);
 });
 
 test("stallWindowMs: block time + (backup slots + 1) x claim timeout + max jitter, 10,800 ms at the default params", () => {
@@ -74,12 +78,15 @@ test("Withholding: frames naming a withheld block reach coalition members only; 
   assert.throws(() => new Withholding([2], clock, -1, () => {}), /release must be >= 0/);
 });
 
-test("runSimulation with crash and withhold on 8 nodes: the same seed gives the same report, faults included", async () => {
-  const opts = { nodes: 8, heights: 12, seed: 4, faults: { crash: 0.25, withhold: 0.25 } };
+test("runSimulation with crash, withhold and silent on 8 nodes: the same seed gives the same report, faults included", async () => {
+  const opts = { nodes: 8, heights: 12, seed: 4, faults: { crash: 0.25, withhold: 0.25, silent: 0.125 } };
   const a = await runSimulation(opts);
   const b = await runSimulation(opts);
   assert.equal(a.crashed?.length, 2);
   assert.equal(a.validators.filter((v) => v.adversary === "withhold").length, 2);
+  const silent = a.validators.flatMap((v) => (v.adversary === "silent" ? [v.id] : []));
+  assert.equal(silent.length, 1);
+  assert.ok(!a.events.some((e) => e.type === "produce" && silent.includes(e.producer)), "a silent validator produced nothing");
   assert.deepEqual(a.withholding, b.withholding);
   assert.equal(reportJson(summarize(b)), reportJson(summarize(a)));
   assert.equal(summarize(a).safety.violations, 0);
