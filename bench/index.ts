@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|sync-full|partition|tx|pow|api|fuzz|memory|state|junk|bond|bls|registry|fair-share|protection|slashing|finality|finality-lag|finality-resume|checkpoint|memstore|gossip|sim-network|sim-driver|sim-gossip]` `[-- --checkpoint-blocks N]` `[-- --memstore-blocks N]` `[-- --gossip-nodes N]` `[-- --sim-network-rounds N]` `[-- --sim-driver-nodes N,N,... --sim-driver-heights H --sim-driver-validators V]` `[-- --sim-gossip-nodes N --sim-gossip-max-peers M]` `[-- --state-accounts N]` `[-- --fair-heights N]` `[-- --registry-validators N]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
+ * `npm run bench [-- --blocks N] [-- --rounds N] [-- --only import|interval|failover|sync|sync-full|partition|tx|pow|api|fuzz|memory|state|junk|bond|bls|registry|fair-share|protection|slashing|finality|finality-lag|finality-resume|checkpoint|memstore|gossip|sim-network|sim-driver|sim-gossip|sim]` `[-- --checkpoint-blocks N]` `[-- --memstore-blocks N]` `[-- --gossip-nodes N]` `[-- --sim-network-rounds N]` `[-- --sim-driver-nodes N,N,... --sim-driver-heights H --sim-driver-validators V]` `[-- --sim-gossip-nodes N --sim-gossip-max-peers M]` `[-- --sim-nodes N --sim-heights H --sim-max-peers P --sim-runs honest,crash,withhold,silent]` `[-- --state-accounts N]` `[-- --fair-heights N]` `[-- --registry-validators N]` `[-- --memory-idle-minutes N --memory-soak-minutes N --memory-base DIR --api-base DIR]`: prints figures and ratios against
  * baselines measured in the same run.
  */
 import { parseArgs } from "node:util";
@@ -31,8 +31,9 @@ import { benchGossip } from "./gossip.ts";
 import { benchSimNetwork } from "./simNetwork.ts";
 import { benchSimDriver } from "./simDriver.ts";
 import { benchSimGossip } from "./simGossip.ts";
+import { benchSim } from "./sim.ts";
 
-const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, rounds: { type: "string", default: "20" }, "sync-blocks": { type: "string", default: "10000" }, "fuzz-cases": { type: "string", default: "100000" }, "memory-idle-minutes": { type: "string", default: "2" }, "memory-soak-minutes": { type: "string", default: "3" }, "memory-base": { type: "string" }, "state-accounts": { type: "string", default: "1000000" }, "api-base": { type: "string" }, "fair-heights": { type: "string", default: "5000" }, "registry-validators": { type: "string", default: "10000" }, "checkpoint-blocks": { type: "string", default: "5000" }, "lag-seconds": { type: "string", default: "210" }, "memstore-blocks": { type: "string", default: "500" }, "gossip-nodes": { type: "string", default: "1000" }, "sim-network-rounds": { type: "string", default: "50" }, "sim-driver-nodes": { type: "string", default: "50,200" }, "sim-driver-heights": { type: "string", default: "20" }, "sim-driver-validators": { type: "string" }, "sim-gossip-nodes": { type: "string", default: "50" }, "sim-gossip-max-peers": { type: "string", default: "8" }, only: { type: "string" } } });
+const { values } = parseArgs({ options: { blocks: { type: "string", default: "100" }, rounds: { type: "string", default: "20" }, "sync-blocks": { type: "string", default: "10000" }, "fuzz-cases": { type: "string", default: "100000" }, "memory-idle-minutes": { type: "string", default: "2" }, "memory-soak-minutes": { type: "string", default: "3" }, "memory-base": { type: "string" }, "state-accounts": { type: "string", default: "1000000" }, "api-base": { type: "string" }, "fair-heights": { type: "string", default: "5000" }, "registry-validators": { type: "string", default: "10000" }, "checkpoint-blocks": { type: "string", default: "5000" }, "lag-seconds": { type: "string", default: "210" }, "memstore-blocks": { type: "string", default: "500" }, "gossip-nodes": { type: "string", default: "1000" }, "sim-network-rounds": { type: "string", default: "50" }, "sim-driver-nodes": { type: "string", default: "50,200" }, "sim-driver-heights": { type: "string", default: "20" }, "sim-driver-validators": { type: "string" }, "sim-gossip-nodes": { type: "string", default: "50" }, "sim-gossip-max-peers": { type: "string", default: "8" }, "sim-nodes": { type: "string" }, "sim-heights": { type: "string" }, "sim-max-peers": { type: "string" }, "sim-runs": { type: "string" }, only: { type: "string" } } });
 
 const blocks = Number(values.blocks);
 if (!Number.isInteger(blocks) || blocks < 5) throw new Error("--blocks must be an integer >= 5");
@@ -72,3 +73,12 @@ if (!values.only || values.only === "gossip") await benchGossip(Number(values["g
 if (!values.only || values.only === "sim-network") await benchSimNetwork(Number(values["sim-network-rounds"]));
 if (!values.only || values.only === "sim-driver") await benchSimDriver(values["sim-driver-nodes"].split(",").map(Number), Number(values["sim-driver-heights"]), values["sim-driver-validators"] === undefined ? undefined : Number(values["sim-driver-validators"]));
 if (!values.only || values.only === "sim-gossip") await benchSimGossip(Number(values["sim-gossip-nodes"]), Number(values["sim-gossip-max-peers"]));
+if (!values.only || values.only === "sim") {
+  const maxPeers = values["sim-max-peers"] ?? process.env.SIM_MAX_PEERS ?? "8";
+  await benchSim({
+    nodes: Number(values["sim-nodes"] ?? process.env.SIM_NODES ?? 1000),
+    heights: Number(values["sim-heights"] ?? process.env.SIM_HEIGHTS ?? 20),
+    maxPeers: maxPeers === "default" ? undefined : Number(maxPeers),
+    runs: (values["sim-runs"] ?? "honest,crash,withhold").split(","),
+  });
+}

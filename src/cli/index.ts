@@ -1,5 +1,5 @@
 /**
- * `vision-node` command line: start, testnet init, testnet, keygen. Errors print one line and exit 1.
+ * `vision-node` command line: start, testnet init, testnet, sim, keygen. Errors print one line and exit 1.
  */
 import { Command, Option } from "commander";
 import { collectParam, intIn, parseAddress, parseAmount, parseHttpUrl, parseLogLevel, parsePort } from "./parse.ts";
@@ -22,6 +22,7 @@ import { runDrillCrash } from "../drill/crash.ts";
 import { runDrillSoak } from "../drill/soak.ts";
 import { runDrillChaos } from "../drill/chaos.ts";
 import { runDrillLiars } from "../drill/liars.ts";
+import { parseFraction, runSim } from "./sim.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
@@ -124,6 +125,24 @@ drillCommand("liars", "peers claiming a height far above the tip (fresh keys, ne
   .option("--seconds <s>", "seconds with liars", intIn(5, 3600), 30)
   .option("--baseline-seconds <s>", "seconds watched before the liars come", intIn(5, 3600), 30)
   .action((o) => runDrillLiars(o));
+
+program
+  .command("sim")
+  .description("simulate N nodes in this process on a virtual clock and a latency model (deterministic: one seed, one report); prints the figures")
+  .requiredOption("--nodes <n>", "simulated nodes (the first two are the bootnodes)", intIn(2, 100_000))
+  .requiredOption("--heights <n>", "run until every live node holds this height", intIn(1, 1_000_000))
+  .option("--seed <s>", "seed of every random choice (32-bit integer)", intIn(-2_147_483_648, 2_147_483_647), 1)
+  .option("--validators <n>", "genesis validators, the first nodes (default: every node)", intIn(1, 100_000))
+  .option("--crash <fraction>", "fraction of nodes that crash at random virtual times (never a bootnode)", parseFraction, 0)
+  .option("--withhold <fraction>", "fraction of validators in a coalition that withholds its blocks", parseFraction, 0)
+  .option("--withhold-release-ms <ms>", "the coalition releases a block no coalition child released this long after it (default: the block time)", intIn(0, 600_000))
+  .option("--silent <fraction>", "fraction of validators that are bonded but never produce nor attest", parseFraction, 0)
+  .option("--block-time-ms <ms>", "block_time_ms of the simulated chain", intIn(100, 600_000), 2000)
+  .option("--max-peers <n>", "P2P max peers of every node but the bootnodes (default: the node's)", intIn(1, 10_000))
+  .option("--param <name=value>", "a chain spec param of the simulated chain (repeatable)", collectParam)
+  .option("--json", "print the report as JSON (the summary line goes to stderr)", false)
+  .option("--report <dir>", "also write DIR/report.json and DIR/report.html (plots)")
+  .action((o) => runSim(o));
 
 const tx = program.command("tx").description("transactions");
 tx.command("send")

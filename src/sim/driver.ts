@@ -33,6 +33,7 @@ import { blsPublicKeyHex, blsSecretKeyFromIkm } from "../consensus/bls.ts";
 import { VirtualClock, seededRng, settle } from "../util/clock.ts";
 import { NetworkModel, type NetworkModelOptions, type RegionTable } from "./network.ts";
 import type { SimEvent, SimRun } from "./summarize.ts";
+import { coalitionPlan, crashPlan, filterTransport, silentPlan, stallWindowMs, Withholding, type CrashPlan } from "./adversary.ts";
 
 /** The simulated chain's genesis time (ms since the epoch): 2026-01-01T00:00:00Z. */
 export const SIM_GENESIS_MS = 1_767_225_600_000;
@@ -81,6 +82,22 @@ export interface SimulationOptions {
    * stores its own copy, as separate processes would: the same report, more CPU and memory)
    */
   shareFrames?: boolean;
+  /** faults and adversaries (sim/adversary.ts); default none */
+  faults?: SimulationFaults;
+}
+
+/** Faults and adversaries of a run, all drawn from its seed (sim/adversary.ts). */
+export interface SimulationFaults {
+  /** fraction 0..1 of the nodes (never a bootnode) that crash, each at a random virtual time, for good */
+  crash?: number;
+  /** [from, to) virtual ms after genesis for the crash times; default 10% to 70% of heights x block time */
+  crashWindowMs?: [number, number];
+  /** fraction 0..1 of the validators (never a bootnode) in a coalition that withholds its blocks */
+  withhold?: number;
+  /** ms after its production at which the coalition releases a block no coalition child released; default the block time */
+  withholdReleaseMs?: number;
+  /** fraction 0..1 of the validators (never a bootnode nor a coalition member) that are bonded but never produce nor attest */
+  silent?: number;
 }
 
 /** A run's result: what `summarize` reads, and whether every node reached the target height. */
@@ -91,6 +108,8 @@ export interface SimulationRun extends SimRun {
   timers: number;
   /** each node's ready peers at the end (the topology discovery built) */
   peers: number[];
+  /** the withholding coalition's counters, when there is one */
+  withholding?: { members: number; released: number; droppedFrames: number; stillWithheld: number };
 }
 
 /** One simulated validator key: an ed25519 seed and its BLS key, as the node's key file holds them. */
@@ -217,6 +236,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   const spec = freezeDeep(simSpec(keys.slice(0, v), blockTimeMs, o.params));
   const frames = o.shareFrames === false ? undefined : new FrameMemo();
   const values = o.shareFrames === false ? undefined : new SharedValues();
+  const adv = planFaults(o, n, v, blockTimeMs);
   const startMs = SIM_GENESIS_MS;
   const clock = new VirtualClock(startMs);
   const model = new NetworkModel({ ...o.network, clock, rng: seededRng(deriveSeed(o.seed, "network")), regions: o.regions, lossMode: "retransmit" });
@@ -224,6 +244,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   const addresses = keys.map((_, i) => simAddress(i));
   for (const a of addresses) model.addNode(a);
   const url = (i: number) => `ws://${addresses[i]}:${SIM_P2P_PORT}`;
+  const indexOf = new Map(addresses.map((a, i) => [a, i]));
 
   const events: SimEvent[] = [];
   /** per node, the blocks a gossip frame brought (a block stored without one came by sync) */
@@ -231,22 +252,26 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   /** the nodes whose head is below `heights` (every node at start: its head is genesis) */
   const below = new Set<number>(keys.map((_, i) => i));
   let recording = true;
+  let releasing: Promise<void> = Promise.resolve();
   const dir = mkdtempSync(join(tmpdir(), "vision-sim-"));
   const nodes: VisionNode[] = [];
   let timers = 0;
+  /** virtual ms at which each crashed node crashed */
+  const crashedAt = new Map<number, number>();
+  const withholding = adv.coalition.length ? new Withholding(adv.coalition, clock, o.faults?.withholdReleaseMs ?? blockTimeMs, (hash) => releaseWithheld(hash)) : undefined;
   try {
     for (let i = 0; i < n; i++) {
       const nodeDir = join(dir, `node${i}`);
       const k = keys[i]!;
       const node = await VisionNode.init(
         {
-          dataDir: nodeDir, spec, sim: { key: { ebid: k.ebid, secretKey: k.secretKey, blsSecretKey: k.blsSecretKey, blsPubkey: k.blsPubkey }, frames, values }, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v, mine: false, miningWorkers: 1,
+          dataDir: nodeDir, spec, sim: { key: { ebid: k.ebid, secretKey: k.secretKey, blsSecretKey: k.blsSecretKey, blsPubkey: k.blsPubkey }, frames, values }, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v && !adv.silent.includes(i), mine: false, miningWorkers: 1,
           // A full node refuses a dial before any peer exchange: the bootnodes have inbound room for every
           // node (past the at most 8 slots kept for their own dials), so none is left without addresses.
-          p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n + 8) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [0, 1].filter((b) => b !== i).map(url) },
+          p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n + 8) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [...[0, 1].filter((b) => b !== i), ...coalitionPeers(adv.coalition, i)].map(url) },
           clock, rng: seededRng(deriveSeed(o.seed, `node:${i}`)), store: "memory",
-          transport: tapTransport(net.transport(addresses[i]!), (data) => {
-            const hash = recording ? blockFrameHash(data) : undefined;
+          transport: tapTransport(withholdingTransport(net.transport(addresses[i]!), i), (data) => {
+            const hash = recording && !crashedAt.has(i) ? blockFrameHash(data) : undefined;
             if (hash === undefined) return;
             delivered[i]!.add(hash);
             events.push({ type: "deliver", atMs: clock.now(), node: i, hash });
@@ -257,6 +282,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       nodes.push(node);
       record(node, i);
     }
+
+    scheduleCrashes(adv.crashes);
 
     // One timer at a time, the async work it started run to quiet before the next.
     // the nodes whose head is below the target, kept by their head events (not a walk over every node per timer)
@@ -278,8 +305,14 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     const traffic = model.traffic().map((t) => ({ bytesSent: t.bytesSent, bytesReceived: t.bytesReceived }));
     return {
       nodes: n, heights: o.heights, seed: o.seed, startMs, endMs,
-      validators: keys.slice(0, v).map((k) => ({ id: k.ebid })),
+      validators: keys.slice(0, v).map((k, i) => {
+        const adversary = withholding?.isMember(i) ? "withhold" : adv.silent.includes(i) ? "silent" : crashedAt.has(i) ? "crash" : undefined;
+        return adversary ? { id: k.ebid, adversary } : { id: k.ebid };
+      }),
       traffic, events, reached, timers, peers: nodes.map((nd) => nd.p2p.readyPeers().length),
+      crashed: [...crashedAt].sort((a, b) => a[0] - b[0]).map(([node, atMs]) => ({ node, atMs })),
+      stallWindowMs: stallWindowMs(spec.params),
+      ...(withholding ? { withholding: { members: adv.coalition.length, released: withholding.released.length, droppedFrames: withholding.dropped, stillWithheld: withholding.holding } } : {}),
     };
   } finally {
     recording = false;
@@ -301,8 +334,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       events.push({ type: "finalize", atMs: clock.now(), node: i, height: f.height, hash: f.hash });
     };
     node.chain.on("imported", (meta) => {
-      if (!recording) return;
+      if (!recording || crashedAt.has(i)) return;
       if (meta.producer === ebid) {
+        // Before the producer broadcasts it (the chain emits "imported" within importBlock).
+        if (withholding?.isMember(i)) withholding.onProduce(i, meta.hash, meta.parent_hash);
         events.push({ type: "produce", atMs: clock.now(), node: i, hash: meta.hash, parent: meta.parent_hash, height: meta.height, slot: meta.slot ?? 0, producer: meta.producer });
       } else if (!delivered[i]!.has(meta.hash)) {
         delivered[i]!.add(meta.hash);
@@ -312,12 +347,70 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     });
     node.chain.on("head", (e) => {
       if (e.head.height >= o.heights) below.delete(i);
-      else below.add(i);
-      if (!recording) return;
+      else if (!crashedAt.has(i)) below.add(i);
+      if (!recording || crashedAt.has(i)) return;
       events.push({ type: "head", atMs: clock.now(), node: i, height: e.head.height, hash: e.head.hash, reorgDepth: e.reorgDepth });
       checkFinalized();
     });
   }
+
+  // ---- Faults and adversaries (sim/adversary.ts) ----
+
+  /** Node i's transport: a coalition member's outgoing frames pass the withholding filter. */
+  function withholdingTransport(t: Transport, i: number): Transport {
+    if (!withholding?.isMember(i)) return t;
+    return filterTransport(t, (remote, text) => withholding.allows(remote === undefined ? undefined : indexOf.get(remote), text));
+  }
+
+  /** Each planned crash as a clock timer: the node stops recording and closes (its links close with it). */
+  function scheduleCrashes(plan: readonly CrashPlan[]): void {
+    for (const c of plan) {
+      clock.setTimeout(() => {
+        if (!recording) return;
+        crashedAt.set(c.node, clock.now());
+        below.delete(c.node); // a crashed node's head is not waited for
+        void nodes[c.node]!.close().catch(() => undefined); // closeAll awaits the same close and reports its error
+      }, startMs + c.afterMs - clock.now());
+    }
+  }
+
+  /**
+   * A released block: every live coalition member that holds it sends it to its peers outside the
+   * coalition, as its producer's broadcast would have. Releases run one after another, oldest first.
+   */
+  function releaseWithheld(hash: string): void {
+    releasing = releasing.then(async () => {
+      for (const i of adv.coalition) {
+        if (crashedAt.has(i) || !recording) continue;
+        const node = nodes[i]!;
+        const block = await node.chain.getBlock(hash);
+        if (!block) continue;
+        for (const p of node.p2p.readyPeers()) {
+          const j = indexOf.get(p.remoteAddress);
+          if (j === undefined || !withholding!.isMember(j)) p.send({ type: "block", block }, true);
+        }
+      }
+    });
+  }
+}
+
+/** The run's crash plan and withholding coalition, from its seed. */
+function planFaults(o: SimulationOptions, n: number, v: number, blockTimeMs: number): { crashes: CrashPlan[]; coalition: number[]; silent: number[] } {
+  const f = o.faults ?? {};
+  const span = o.heights * blockTimeMs;
+  const [from, to] = f.crashWindowMs ?? [Math.floor(span * 0.1), Math.floor(span * 0.7)];
+  const crashes = f.crash ? crashPlan(seededRng(deriveSeed(o.seed, "crash")), n, f.crash, from, to) : [];
+  const coalition = f.withhold ? coalitionPlan(seededRng(deriveSeed(o.seed, "withhold")), v, f.withhold) : [];
+  const silent = f.silent ? silentPlan(seededRng(deriveSeed(o.seed, "silent")), v, f.silent, coalition) : [];
+  return { crashes, coalition, silent };
+}
+
+/** The coalition members a member dials besides the bootnodes: the next 3 in coalition order (a private ring). */
+function coalitionPeers(coalition: readonly number[], i: number): number[] {
+  const at = coalition.indexOf(i);
+  if (at < 0 || coalition.length < 2) return [];
+  const k = Math.min(3, coalition.length - 1);
+  return Array.from({ length: k }, (_, d) => coalition[(at + 1 + d) % coalition.length]!);
 }
 
 /**

@@ -44,11 +44,22 @@ const cdfSchema = z
 /** The simulator's report (version 1). */
 export const simReportSchema = z.strictObject({
   version: z.literal(1),
-  run: z.strictObject({ nodes: count.min(1), seed: z.number().int(), duration_ms: ms, validators: count, events: count }),
+  /** crashed: the nodes that crashed (sim/adversary.ts) and when (ms after genesis); they are left out of the canonical vote, propagation and finality lag */
+  run: z.strictObject({ nodes: count.min(1), seed: z.number().int(), duration_ms: ms, validators: count, events: count, crashed: z.array(z.strictObject({ node: count, at_ms: ms })) }),
   /** target: the heights asked for; produced: the canonical head's height; blocks: every block produced, orphaned: those off the canonical chain */
   heights: z.strictObject({ target: height, produced: height, blocks: count, orphaned: count }),
-  /** agreed: every node's last finalized block lies on the canonical chain */
+  /** agreed: every node's (crashed ones too) last finalized block lies on the canonical chain; the finalized heights are the live nodes' */
   agreement: z.strictObject({ agreed: z.boolean(), finalized_height_min: height, finalized_height_max: height, disagreeing_nodes: z.array(count) }),
+  /**
+   * finality safety across every node: violations = heights at which two different blocks were
+   * finalized (directly, or as an ancestor of a finalized block); the first examples with the nodes
+   * behind each; finalized_blocks: distinct blocks finalized directly
+   */
+  safety: z.strictObject({
+    violations: count,
+    finalized_blocks: count,
+    examples: z.array(z.strictObject({ height, blocks: z.array(z.strictObject({ hash, nodes: z.array(count) })) })),
+  }),
   /** count: head changes that dropped blocks (all nodes); deepest: most blocks dropped at once; nodes: nodes that reorged */
   reorgs: z.strictObject({ count, deepest: count, nodes: count }),
   /** canonical blocks by slot (0 = the primary) */
@@ -83,8 +94,12 @@ export const simReportSchema = z.strictObject({
     received_bytes_per_s: statsSchema,
     per_node: z.array(z.strictObject({ node: count, bytes_sent: count, bytes_received: count })),
   }),
-  /** the longest gap between consecutive canonical blocks' production, and the height that ended it */
-  stall: z.strictObject({ longest_ms: ms, at_height: height.nullable() }),
+  /**
+   * the longest gap between consecutive canonical blocks' production, and the height that ended it;
+   * window_ms: the chain's stall bound (sim/adversary.ts stallWindowMs), over_window: the canonical
+   * intervals longer than it (null and 0 when the run did not give one)
+   */
+  stall: z.strictObject({ longest_ms: ms, at_height: height.nullable(), window_ms: ms.nullable(), over_window: count }),
   /** ms between a canonical block's production and its parent's, by height (from 2) */
   block_intervals: z.strictObject({ stats: statsSchema, by_height: z.array(z.strictObject({ height, ms })) }),
   /** blocks: a canonical block's height minus the finalized height half the nodes held when it was produced */

@@ -37,6 +37,8 @@ function rows(r: SimReport): [string, string][] {
     ["nodes · seed · virtual duration", `${r.run.nodes} · ${r.run.seed} · ${r.run.duration_ms} ms`],
     ["heights produced (target)", `${r.heights.produced} (${r.heights.target})`],
     ["blocks produced · orphaned", `${r.heights.blocks} · ${r.heights.orphaned}`],
+    ["crashed nodes", r.run.crashed.length === 0 ? "none" : `${r.run.crashed.length}: ${r.run.crashed.map((c) => `${c.node} at ${c.at_ms} ms`).join(", ")}`],
+    ["finality safety (heights with two finalized blocks)", r.safety.violations === 0 ? `none (${r.safety.finalized_blocks} blocks finalized)` : `${r.safety.violations} VIOLATIONS: ${r.safety.examples.map((e) => `height ${e.height}: ${e.blocks.map((b) => `${b.hash.slice(0, 12)} by nodes ${b.nodes.join(",")}`).join(" vs ")}`).join("; ")}`],
     ["agreement of finalized chains", r.agreement.agreed ? "yes" : `NO: nodes ${r.agreement.disagreeing_nodes.join(", ")}`],
     ["finalized height (min – max)", `${r.agreement.finalized_height_min} – ${r.agreement.finalized_height_max}`],
     ["reorgs · deepest · nodes", `${r.reorgs.count} · ${r.reorgs.deepest} · ${r.reorgs.nodes}`],
@@ -50,6 +52,7 @@ function rows(r: SimReport): [string, string][] {
     ["upload per node", dist(r.bandwidth.sent_bytes_per_s, "B/s")],
     ["download per node", dist(r.bandwidth.received_bytes_per_s, "B/s")],
     ["longest stall", r.stall.at_height === null ? "–" : `${r.stall.longest_ms} ms (ended by height ${r.stall.at_height})`],
+    ["intervals over the stall window", r.stall.window_ms === null ? "–" : `${r.stall.over_window} over ${r.stall.window_ms} ms`],
     ["block interval", dist(r.block_intervals.stats, "ms")],
     ["finality lag (blocks)", dist(r.finality_lag.stats, "")],
     ...r.adversaries.map((a): [string, string] => [

@@ -32,6 +32,10 @@ export interface SimRun {
   /** index = node */
   traffic: { bytesSent: number; bytesReceived: number }[];
   events: SimEvent[];
+  /** nodes that crashed (sim/adversary.ts), when: they are left out of the canonical vote, propagation and finality lag */
+  crashed?: { node: number; atMs: number }[];
+  /** the chain's stall bound (ms, sim/adversary.ts stallWindowMs): the report counts the canonical intervals above it */
+  stallWindowMs?: number;
 }
 
 /** Points of a CDF grid: q = 0, 0.01, ..., 1. */
@@ -125,9 +129,15 @@ export function summarize(run: SimRun): SimReport {
   }
   const all = [...blocks.values()].sort((a, b) => a.height - b.height || a.atMs - b.atMs || byHash(a, b));
 
+  // Nodes that crashed are out of the canonical vote, the propagation population and the finality lag.
+  const crashed = new Set((run.crashed ?? []).map((c) => c.node));
+  const live: number[] = [];
+  for (let node = 0; node < n; node++) if (!crashed.has(node)) live.push(node);
+  if (live.length === 0) throw new RangeError(`every node of ${n} crashed`);
+
   // The canonical chain, from its head back to the first block whose parent was not produced in the run.
   const lastHead = new Map<number, string>();
-  for (const e of timeOrder(heads)) lastHead.set(e.node, e.hash);
+  for (const e of timeOrder(heads)) if (!crashed.has(e.node)) lastHead.set(e.node, e.hash);
   const votes = new Map<string, number>();
   for (const hh of lastHead.values()) votes.set(hh, (votes.get(hh) ?? 0) + 1);
   const candidates = [...votes].map(([hash, v]) => ({ hash, v, height: blocks.get(hash)?.height ?? -1 }));
@@ -150,7 +160,7 @@ export function summarize(run: SimRun): SimReport {
   const finalizedHeights: number[] = [];
   for (let node = 0; node < n; node++) {
     const f = lastFinal.get(node);
-    finalizedHeights.push(f?.height ?? 0);
+    if (!crashed.has(node)) finalizedHeights.push(f?.height ?? 0);
     if (f && f.height > 0 && !onCanonical.has(f.hash) && !extendsTip(f.hash)) disagreeing.push(node);
   }
 
@@ -171,7 +181,8 @@ export function summarize(run: SimRun): SimReport {
   });
 
   // Propagation and duplicates, over every block produced.
-  const need = [Math.ceil((50 * n) / 100), Math.ceil((95 * n) / 100), n] as const;
+  const nl = live.length;
+  const need = [Math.ceil((50 * nl) / 100), Math.ceil((95 * nl) / 100), nl] as const;
   const arrivals: number[] = [];
   const dupes: number[] = [];
   let copies = 0;
@@ -180,8 +191,10 @@ export function summarize(run: SimRun): SimReport {
     for (let node = 0; node < n; node++) {
       const a = b.arrival[node]!;
       if (Number.isNaN(a)) continue;
-      delays.push(a - b.atMs);
-      if (node !== b.node) arrivals.push(a - b.atMs);
+      if (!crashed.has(node)) {
+        delays.push(a - b.atMs);
+        if (node !== b.node) arrivals.push(a - b.atMs);
+      }
       const extra = b.copies[node]! - (node === b.node ? 0 : 1);
       dupes.push(extra);
       copies += extra;
@@ -200,8 +213,10 @@ export function summarize(run: SimRun): SimReport {
 
   // Intervals, stall and finality lag, over canonical blocks.
   const intervals = canonical.slice(1).map((b, i) => ({ height: b.height, ms: round(b.atMs - canonical[i]!.atMs) }));
-  let stall: { longest_ms: number; at_height: number | null } = { longest_ms: 0, at_height: null };
-  for (const x of intervals) if (x.ms > stall.longest_ms) stall = { longest_ms: x.ms, at_height: x.height };
+  let longest: { longest_ms: number; at_height: number | null } = { longest_ms: 0, at_height: null };
+  for (const x of intervals) if (x.ms > longest.longest_ms) longest = { longest_ms: x.ms, at_height: x.height };
+  const window = run.stallWindowMs ?? null;
+  const stall = { ...longest, window_ms: window, over_window: window === null ? 0 : intervals.filter((x) => x.ms > window).length };
   const finalized = new Int32Array(n);
   const finalsInOrder = timeOrder(finals);
   let fi = 0;
@@ -209,14 +224,14 @@ export function summarize(run: SimRun): SimReport {
     .sort((a, b) => a.atMs - b.atMs || a.height - b.height)
     .map((b) => {
       for (; fi < finalsInOrder.length && finalsInOrder[fi]!.atMs <= b.atMs; fi++) finalized[finalsInOrder[fi]!.node] = finalsInOrder[fi]!.height;
-      const desc = Int32Array.from(finalized).sort().reverse();
-      return { height: b.height, at_ms: round(b.atMs - run.startMs), lag: b.height - desc[Math.ceil(n / 2) - 1]! };
+      const desc = Int32Array.from(live, (node) => finalized[node]!).sort().reverse();
+      return { height: b.height, at_ms: round(b.atMs - run.startMs), lag: b.height - desc[Math.ceil(nl / 2) - 1]! };
     })
     .sort((a, b) => a.height - b.height);
 
   return {
     version: 1,
-    run: { nodes: n, seed: run.seed, duration_ms: round(run.endMs - run.startMs), validators: run.validators.length, events: run.events.length },
+    run: { nodes: n, seed: run.seed, duration_ms: round(run.endMs - run.startMs), validators: run.validators.length, events: run.events.length, crashed: (run.crashed ?? []).map((c) => ({ node: c.node, at_ms: round(c.atMs - run.startMs) })) },
     heights: { target: run.heights, produced: tip?.height ?? 0, blocks: all.length, orphaned: all.length - canonical.length },
     agreement: {
       agreed: disagreeing.length === 0,
@@ -224,6 +239,7 @@ export function summarize(run: SimRun): SimReport {
       finalized_height_max: finalizedHeights.reduce((m, x) => Math.max(m, x)),
       disagreeing_nodes: disagreeing,
     },
+    safety: finalitySafety(finals, blocks),
     reorgs: { count: reorgs.length, deepest: reorgs.reduce((m, e) => Math.max(m, e.reorgDepth), 0), nodes: new Set(reorgs.map((e) => e.node)).size },
     slots: { primary_share: shareOf(bySlot.get(0) ?? 0, canonical.length), by_slot: slots },
     propagation: {
@@ -251,5 +267,62 @@ export function summarize(run: SimRun): SimReport {
     block_intervals: { stats: stats(intervals.map((x) => x.ms)), by_height: intervals },
     finality_lag: { stats: stats(lags.map((x) => x.lag)), by_height: lags },
     adversaries,
+  };
+}
+
+/** Examples of conflicting heights kept in the report. */
+const SAFETY_EXAMPLES = 5;
+
+/**
+ * Finality safety over every node: a finalized block makes its ancestors final too, so for every
+ * height, the blocks finalized there by any node, directly or as an ancestor of a finalized block
+ * (walked through the blocks produced in the run), must be one. A violation is a height with more
+ * than one; each example names the blocks and the nodes that finalized each (directly, or a
+ * descendant of it). Each block is walked once (a walk stops at a block already marked).
+ */
+function finalitySafety(
+  finals: readonly Extract<SimEvent, { type: "finalize" }>[],
+  blocks: ReadonlyMap<string, BlockRec>,
+): SimReport["safety"] {
+  const direct = new Map<string, { height: number; nodes: Set<number> }>();
+  for (const f of finals) {
+    const d = direct.get(f.hash) ?? { height: f.height, nodes: new Set<number>() };
+    d.nodes.add(f.node);
+    direct.set(f.hash, d);
+  }
+  const order = [...direct].sort((a, b) => b[1].height - a[1].height || byHash({ hash: a[0] }, { hash: b[0] }));
+  const atHeight = new Map<number, Set<string>>();
+  const marked = new Set<string>();
+  const mark = (height: number, hash: string) => {
+    let set = atHeight.get(height);
+    if (!set) atHeight.set(height, (set = new Set()));
+    set.add(hash);
+    marked.add(hash);
+  };
+  for (const [hash, d] of order) {
+    if (marked.has(hash)) continue;
+    mark(d.height, hash);
+    for (let b = blocks.get(blocks.get(hash)?.parent ?? ""); b && !marked.has(b.hash); b = blocks.get(b.parent)) mark(b.height, b.hash);
+  }
+  const conflicts = [...atHeight].filter(([, hashes]) => hashes.size > 1).sort((a, b) => a[0] - b[0]).slice(0, SAFETY_EXAMPLES);
+  // The nodes behind each example block: those that finalized it or a descendant of it.
+  const behind = new Map<string, Set<number>>();
+  const wanted = new Set(conflicts.flatMap(([, hashes]) => [...hashes]));
+  const lowest = conflicts.length ? conflicts[0]![0] : Infinity;
+  for (const [hash, d] of order) {
+    for (let b: BlockRec | { hash: string; height: number; parent: string } | undefined = blocks.get(hash) ?? { hash, height: d.height, parent: "" }; b && b.height >= lowest; b = blocks.get(b.parent)) {
+      if (!wanted.has(b.hash)) continue;
+      let set = behind.get(b.hash);
+      if (!set) behind.set(b.hash, (set = new Set()));
+      for (const x of d.nodes) set.add(x);
+    }
+  }
+  return {
+    violations: [...atHeight.values()].filter((hashes) => hashes.size > 1).length,
+    finalized_blocks: direct.size,
+    examples: conflicts.map(([height, hashes]) => ({
+      height,
+      blocks: [...hashes].sort().map((hash) => ({ hash, nodes: [...(behind.get(hash) ?? [])].sort((a, b) => a - b) })),
+    })),
   };
 }

@@ -46,7 +46,9 @@ test("sim report: report.html from disk draws three plots in chromium, with no r
     assert.equal(inked.length, 3, "one canvas per plot");
     for (const n of inked) assert.ok(n > 500, `a plot with ${n} drawn pixels`);
     assert.match((await page.textContent("#cdf")) ?? "", /95% of nodes/, "the CDF's legend");
-    assert.ok((await page.locator("#figures tr").count()) >= 18, "the figures table");
+    assert.ok((await page.locator("#figures tr").count()) >= 21, "the figures table");
+    assert.match((await page.textContent("#figures")) ?? "", /finality safety[^]*none \(\d+ blocks finalized\)/, "the safety row");
+    assert.match((await page.textContent("#figures")) ?? "", /0 over 10800 ms/, "the stall window row");
     assert.match((await page.textContent("#figures")) ?? "", /adversary withholder/);
     assert.deepEqual(errors, [], "no console errors");
     assert.deepEqual([...new Set(requests)], [url], "nothing loaded but the file itself");

@@ -5,7 +5,7 @@ import type { SimEvent, SimRun } from "../../src/sim/summarize.ts";
 
 const hashOf = (height: number, fork = 0) => (fork ? "f" : "a") + height.toString(16).padStart(63, "0");
 
-/** The run; the producer of height h is validator h mod n, and validator 0 is the adversary "withholder". */
+/** The run; the producer of height h is validator h mod n, validator 0 is the adversary "withholder", and the last node crashes halfway. */
 export function syntheticRun(nodes: number, heights: number): SimRun {
   const events: SimEvent[] = [];
   let at = 0;
@@ -48,5 +48,7 @@ export function syntheticRun(nodes: number, heights: number): SimRun {
     validators: Array.from({ length: nodes }, (_, i) => (i === 0 ? { id: `v${i}`, adversary: "withholder" } : { id: `v${i}` })),
     traffic: Array.from({ length: nodes }, (_, i) => ({ bytesSent: 100_000 + i * 5000, bytesReceived: 90_000 + i * 3000 })),
     events,
+    crashed: [{ node: nodes - 1, atMs: Math.floor(at / 2) }],
+    stallWindowMs: 10_800,
   };
 }

@@ -100,11 +100,36 @@ test("summarize: the figures of a hand-built run follow from how it was built", 
   assert.equal(r.bandwidth.per_node.length, 4);
   // Canonical intervals: a2-a1 1000, a3-a2 1500, a4-a3 2500.
   assert.deepEqual(r.block_intervals.by_height, [{ height: 2, ms: 1000 }, { height: 3, ms: 1500 }, { height: 4, ms: 2500 }]);
-  assert.deepEqual(r.stall, { longest_ms: 2500, at_height: 4 });
+  assert.deepEqual(r.stall, { longest_ms: 2500, at_height: 4, window_ms: null, over_window: 0 }, "no stall bound given");
+  // Safety: node 3's b3 extends a2, which the others finalized: no height with two finalized blocks.
+  assert.deepEqual(r.safety, { violations: 0, finalized_blocks: 3, examples: [] });
+  assert.deepEqual(r.run.crashed, []);
   // Finality lag at each canonical block's production, against the median node's finalized height.
   assert.deepEqual(r.finality_lag.by_height.map((x) => [x.height, x.lag]), [[1, 1], [2, 2], [3, 2], [4, 3]]);
   assert.equal(r.finality_lag.stats.max, 3);
   assert.deepEqual(r.adversaries, [{ name: "withholder", validators: 1, validator_share: 0.25, blocks: 1, production_share: 0.25 }]);
+});
+
+test("summarize: two blocks finalized at one height are a safety violation; crashed nodes leave the vote, propagation and lag; stalls over the window are counted", () => {
+  const run = sampleRun();
+  // Node 2 also finalizes a3 at 6200: a3 and node 3's b3 are both final at height 3.
+  run.events.push({ type: "finalize", atMs: 6200, node: 2, height: 3, hash: h("3") });
+  const r = summarize({ ...run, stallWindowMs: 2000 });
+  assert.equal(r.safety.violations, 1);
+  assert.deepEqual(r.safety.examples, [{ height: 3, blocks: [{ hash: h("3"), nodes: [2] }, { hash: h("b"), nodes: [3] }] }]);
+  assert.equal(r.safety.finalized_blocks, 4);
+  assert.deepEqual(r.stall, { longest_ms: 2500, at_height: 4, window_ms: 2000, over_window: 1 }, "a4 came 2500 ms after a3");
+
+  // Node 3 crashed at 4000: nodes 0-2 are the population (50%: 2 nodes, 100%: 3).
+  const c = summarize({ ...sampleRun(), crashed: [{ node: 3, atMs: 4000 }] });
+  assert.deepEqual(c.run.crashed, [{ node: 3, at_ms: 4000 }]);
+  assert.equal(c.propagation.incomplete, 1, "b3 never reached a live node but its crashed producer");
+  const a4 = c.propagation.per_block.find((b) => b.hash === h("4"))!;
+  assert.deepEqual([a4.to_50_ms, a4.to_100_ms], [200, 300], "a4 (produced by node 3) reached nodes 0, 1, 2 at +100, +200, +300");
+  const a1 = c.propagation.per_block.find((b) => b.hash === h("1"))!;
+  assert.deepEqual([a1.to_50_ms, a1.to_100_ms], [100, 200], "a1 from node 0: nodes 1 and 2 at +100, +200 (node 3 at +300 no longer counts)");
+  assert.ok(c.finality_lag.by_height.every((x) => x.lag >= 0));
+  assert.throws(() => summarize({ ...sampleRun(), crashed: [0, 1, 2, 3].map((node) => ({ node, atMs: 1 })) }), /every node of 4 crashed/);
 });
 
 test("summarize: a run whose events or counters do not fit its nodes is refused, naming what is wrong", () => {

@@ -1,0 +1,126 @@
+/**
+ * `vision-node sim`: runs the deterministic simulator (sim/driver.ts) of N nodes in this process,
+ * with optional crash and withholding faults (sim/adversary.ts), and prints the report
+ * (sim/summarize.ts): a readable summary, or the JSON report with `--json`; `--report DIR` also
+ * writes DIR/report.json and DIR/report.html. One seed gives one byte-identical report.
+ *
+ * Exit code: 0, or 1 when the run broke finality safety or did not reach the height (errors
+ * print one line and exit 1, as every command does).
+ */
+import { spawnSync } from "node:child_process";
+import { totalmem } from "node:os";
+import { getHeapStatistics } from "node:v8";
+import { InvalidArgumentError } from "commander";
+import { runSimulation } from "../sim/driver.ts";
+import { summarize } from "../sim/summarize.ts";
+import { reportJson, type SimReport, type Stats } from "../sim/report.ts";
+import { writeReport } from "../sim/reportHtml.ts";
+
+/** Flags of `sim` (commander's camelCase). */
+export interface SimFlags {
+  nodes: number;
+  heights: number;
+  seed: number;
+  validators?: number;
+  crash: number;
+  withhold: number;
+  withholdReleaseMs?: number;
+  silent: number;
+  blockTimeMs: number;
+  maxPeers?: number;
+  param?: Record<string, number>;
+  json: boolean;
+  report?: string;
+}
+
+/** A fraction in [0, 1) (`--crash 0.1`): a decimal of at most 6 places. */
+export function parseFraction(v: string): number {
+  if (!/^(0|0?\.[0-9]{1,6})$/.test(v)) throw new InvalidArgumentError("expected a fraction from 0 to below 1, e.g. 0.1");
+  return Number(v);
+}
+
+/** Estimated heap a simulated node needs (MB): chain, stores, P2P buffers (bench/simDriver.ts measures it). */
+const HEAP_MB_PER_NODE = 8;
+/** Set on the re-executed process, so it never re-executes again. */
+const REEXEC_ENV = "VISION_SIM_REEXEC";
+
+/**
+ * When this process's heap limit is below what `nodes` simulated nodes need (HEAP_MB_PER_NODE each
+ * plus 512 MB), runs the same command again in a child Node.js with `--max-old-space-size` raised
+ * (to at most 3/4 of the machine's memory) and returns its exit code; undefined when no re-exec is
+ * needed or possible (NODE_OPTIONS=--max-old-space-size=MB sets it by hand).
+ */
+export function reexecWithHeap(nodes: number): number | undefined {
+  if (process.env[REEXEC_ENV]) return undefined;
+  const wantMb = Math.min(nodes * HEAP_MB_PER_NODE + 512, Math.floor((totalmem() / 2 ** 20) * 0.75));
+  const haveMb = getHeapStatistics().heap_size_limit / 2 ** 20;
+  if (haveMb >= wantMb) return undefined;
+  const r = spawnSync(process.execPath, [...process.execArgv, `--max-old-space-size=${wantMb}`, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, [REEXEC_ENV]: "1" },
+  });
+  if (r.error) throw r.error;
+  return r.status ?? 1;
+}
+
+/** Runs `sim`: the simulation, its summary or JSON, the report files. Sets process.exitCode. */
+export async function runSim(f: SimFlags): Promise<void> {
+  const validators = f.validators ?? f.nodes;
+  if (validators > f.nodes) throw new InvalidArgumentError(`--validators ${validators} is more than --nodes ${f.nodes}`);
+  const code = reexecWithHeap(f.nodes);
+  if (code !== undefined) {
+    process.exitCode = code;
+    return;
+  }
+  const t0 = performance.now();
+  const run = await runSimulation({
+    nodes: f.nodes,
+    heights: f.heights,
+    seed: f.seed,
+    validators,
+    blockTimeMs: f.blockTimeMs,
+    params: f.param,
+    ...(f.maxPeers !== undefined ? { p2p: { maxPeers: f.maxPeers } } : {}),
+    faults: { crash: f.crash, withhold: f.withhold, withholdReleaseMs: f.withholdReleaseMs, silent: f.silent },
+  });
+  const wallS = (performance.now() - t0) / 1000;
+  const report = summarize(run);
+  const files = f.report ? writeReport(f.report, report) : undefined;
+  const wall = `${wallS.toFixed(1)} s wall, ${((f.nodes * f.heights) / wallS).toFixed(1)} node-heights/s, ${run.timers} timers`;
+  if (f.json) {
+    process.stdout.write(reportJson(report));
+    process.stderr.write(`sim: ${wall}${files ? `; wrote ${files.json} and ${files.html}` : ""}\n`);
+  } else {
+    process.stdout.write(summaryText(report, { reached: run.reached, wall, lagBound: 2 * (f.param?.checkpoint_interval ?? 8) + 2 }));
+    if (files) process.stdout.write(`report         ${files.html} (and ${files.json})\n`);
+  }
+  if (report.safety.violations > 0 || !run.reached) process.exitCode = 1;
+}
+
+const n = (x: number | null) => (x === null ? "-" : String(x));
+const dist = (s: Stats, unit: string) => (s.count === 0 ? "-" : `p50 ${n(s.p50)}, p95 ${n(s.p95)}, p99 ${n(s.p99)}, max ${n(s.max)}${unit}`);
+
+/** The report as a readable summary: one line per figure (what `sim` prints without --json). */
+export function summaryText(r: SimReport, run: { reached: boolean; wall: string; lagBound: number }): string {
+  const lines: [string, string][] = [
+    ["run", `${r.run.nodes} nodes, ${r.run.validators} validators, seed ${r.run.seed}: ${r.run.duration_ms} ms virtual, ${run.wall}`],
+    ["heights", `${r.heights.produced} of ${r.heights.target}${run.reached ? "" : " (NOT reached by every live node)"}; blocks ${r.heights.blocks}, orphaned ${r.heights.orphaned}`],
+    [
+      "safety",
+      r.safety.violations === 0
+        ? `ok: no height with two finalized blocks (${r.safety.finalized_blocks} blocks finalized)`
+        : `VIOLATED at ${r.safety.violations} heights, first: ${r.safety.examples.map((e) => `height ${e.height} (${e.blocks.map((b) => `${b.hash.slice(0, 12)} by nodes ${b.nodes.join(",")}`).join(" vs ")})`).join("; ")}`,
+    ],
+    ["agreement", `${r.agreement.agreed ? "finalized chains agree" : `nodes ${r.agreement.disagreeing_nodes.join(",")} finalized off the canonical chain`}; finalized height ${r.agreement.finalized_height_min}..${r.agreement.finalized_height_max}`],
+    ["reorgs", `${r.reorgs.count} (${r.heights.produced ? ((100 * r.reorgs.count) / (r.heights.produced * Math.max(1, r.run.nodes - r.run.crashed.length))).toFixed(3) : 0}% of node-heights), deepest ${r.reorgs.deepest}, on ${r.reorgs.nodes} nodes`],
+    ["primary share", String(r.slots.primary_share)],
+    ["propagation", `to 95% of nodes ${dist(r.propagation.to_95, " ms")}; to 100% ${dist(r.propagation.to_100, " ms")}; ${r.propagation.incomplete} blocks never reached every live node`],
+    ["duplicates", `per node per block mean ${n(r.duplicates.per_node_per_block.mean)}, ${dist(r.duplicates.per_node_per_block, "")}`],
+    ["bandwidth", `upload per node ${dist(r.bandwidth.sent_bytes_per_s, " B/s")}`],
+    ["longest stall", `${r.stall.longest_ms} ms${r.stall.at_height === null ? "" : ` (ended by height ${r.stall.at_height})`}${r.stall.window_ms === null ? "" : `; ${r.stall.over_window} intervals over the ${r.stall.window_ms} ms window`}`],
+    ["finality lag", `${dist(r.finality_lag.stats, " blocks")} (2 checkpoint intervals + 2: ${run.lagBound})`],
+    ["crashed", r.run.crashed.length ? `${r.run.crashed.length} nodes` : "none"],
+    ...r.adversaries.map((a): [string, string] => [`adversary`, `${a.name}: ${a.validators} validators (${a.validator_share}), ${a.blocks} canonical blocks (${a.production_share})`]),
+  ];
+  return lines.map(([k, v]) => `${k.padEnd(14)} ${v}\n`).join("");
+}

@@ -1,0 +1,70 @@
+// `vision-node sim` from the command line: a small run prints its summary; --json prints the report
+// (the same bytes for the same seed) and --report writes report.json (the same bytes) and
+// report.html; a crash fault shows in the report; bad flags give one clear error and exit 1.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../helpers/fixtures.ts";
+import { runCli } from "../helpers/nodeProcess.ts";
+import { parseReport } from "../../src/sim/report.ts";
+
+const SMALL = ["sim", "--nodes", "5", "--heights", "6", "--seed", "9"];
+
+test("sim: a 5-node run prints its summary; --json gives the same report bytes twice and --report writes it with the HTML", () => {
+  const text = runCli(SMALL, 120_000);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /^run\s+5 nodes, 5 validators, seed 9: \d+ ms virtual, [\d.]+ s wall, [\d.]+ node-heights\/s/m);
+  assert.match(text.stdout, /^heights\s+\d+ of 6; blocks \d+, orphaned \d+$/m);
+  assert.match(text.stdout, /^safety\s+ok: no height with two finalized blocks/m);
+  assert.match(text.stdout, /^longest stall\s+\d+ ms .*; 0 intervals over the 10800 ms window$/m);
+  assert.match(text.stdout, /^propagation\s+to 95% of nodes p50 \d+/m);
+
+  const t = tempDir();
+  try {
+    const a = runCli([...SMALL, "--json"], 120_000);
+    assert.equal(a.status, 0, a.stderr);
+    const report = parseReport(JSON.parse(a.stdout));
+    assert.equal(report.run.nodes, 5);
+    assert.ok(report.heights.produced >= 6);
+    assert.match(a.stderr, /sim: [\d.]+ s wall/);
+    const dir = join(t.dir, "out");
+    const b = runCli([...SMALL, "--json", "--report", dir], 120_000);
+    assert.equal(b.status, 0, b.stderr);
+    assert.equal(b.stdout, a.stdout, "one seed, one report");
+    assert.equal(readFileSync(join(dir, "report.json"), "utf8"), a.stdout);
+    assert.match(readFileSync(join(dir, "report.html"), "utf8"), /<title>vision-node simulation: 5 nodes, seed 9<\/title>/);
+
+    const crash = runCli(["sim", "--nodes", "6", "--heights", "6", "--seed", "9", "--crash", "0.2", "--json"], 120_000);
+    assert.equal(crash.status, 0, crash.stderr);
+    const cr = parseReport(JSON.parse(crash.stdout));
+    assert.equal(cr.run.crashed.length, 1);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("sim: bad flags give one clear error and exit 1, before any simulation", () => {
+  const cases: [string[], RegExp][] = [
+    [["sim", "--heights", "5"], /required option '--nodes <n>' not specified/],
+    [["sim", "--nodes", "1", "--heights", "5"], /'--nodes <n>' argument '1' is invalid\. expected a whole number from 2 to 100000/],
+    [["sim", "--nodes", "4", "--heights", "5", "--crash", "1.5"], /'--crash <fraction>' argument '1.5' is invalid\. expected a fraction from 0 to below 1/],
+    [["sim", "--nodes", "4", "--heights", "5", "--withhold", "abc"], /'--withhold <fraction>' argument 'abc' is invalid/],
+    [["sim", "--nodes", "4", "--heights", "5", "--validators", "5"], /--validators 5 is more than --nodes 4/],
+    [["sim", "--nodes", "4", "--heights", "5", "--crash", "0.9"], /would crash a bootnode/],
+  ];
+  for (const [args, message] of cases) {
+    const r = runCli(args, 60_000);
+    assert.equal(r.status, 1, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(" "));
+    assert.equal(r.stdout, "", "nothing on stdout");
+  }
+  const t = tempDir();
+  try {
+    const r = runCli(["sim", "--nodes", "4", "--heights", "5", "--crash", "0.9", "--report", join(t.dir, "r")], 60_000);
+    assert.equal(r.status, 1);
+    assert.equal(existsSync(join(t.dir, "r")), false, "no report for a run that never started");
+  } finally {
+    t.cleanup();
+  }
+});
