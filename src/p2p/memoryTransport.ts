@@ -124,7 +124,8 @@ export class MemoryTransport implements Transport {
   /**
    * Dials `url`: the attempt travels to the listener, which admits or refuses it; an admitted
    * connection opens at the listener at once and at the dialler when its `open` frame arrives.
-   * `lookup` is not used (names are looked up as they are written).
+   * `lookup` is not used (names are looked up as they are written). A dial to the node's own
+   * address fails (an error event, never a throw).
    */
   dial(url: string, o: DialOptions, events: DialEvents): void {
     const net = this.network;
@@ -140,6 +141,9 @@ export class MemoryTransport implements Transport {
     };
     if (!to) return void clock.setTimeout(() => fail(new Error(`Invalid URL: ${url}`)), 0);
     const from = this.address;
+    // A peer may share our own address with us. Over TCP that dial connects and the handshake refuses
+    // it (same EBID); here it fails at once, as the network has no link from a node to itself.
+    if (to.host === from) return void clock.setTimeout(() => fail(new Error(`a dial to its own address ${url}`)), 0);
     const client = new Endpoint(net, from, to.host, o.maxPayloadBytes, to.host);
     client.onOpen = () => {
       if (settled) return;

@@ -128,6 +128,15 @@ test("dials fail: an address nobody listens on, an admission refusal (its status
   await assert.rejects(late.result, /timed out/);
 });
 
+test("a node that dials its own address (learned from a peer) gets a dial error, not a throw, on a network model that has no self-links", async () => {
+  const clock = new VirtualClock(0);
+  const net = new MemoryNetwork({ clock, scheduler: { send: (from, to, _b, deliver) => (from === to ? assert.fail("a self-link reached the scheduler") : void clock.setTimeout(deliver, 5)) } });
+  await net.transport("10.0.0.1").listen(listenOpts(() => assert.fail("a dial to itself must not open")));
+  const self = dial(net, "10.0.0.1", "ws://10.0.0.1:30333");
+  clock.runUntil(() => false);
+  await assert.rejects(self.result, /its own address/);
+});
+
 test("close and terminate reach the other end after what was sent before them; a closed connection sends nothing", async () => {
   const clock = new VirtualClock(0);
   const net = new MemoryNetwork({ clock });
