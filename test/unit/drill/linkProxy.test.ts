@@ -123,7 +123,7 @@ test("a delayed link proxy holds each direction for its client's delay, in order
     await new Promise((r) => setTimeout(r, 20));
     c.write("b");
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(got, "", "nothing is back before one delay each way");
+    assert.equal(got.length, 0, "nothing is back before one delay each way");
     const deadline = Date.now() + 5000;
     while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     assert.equal(got, "ab", "in order");
