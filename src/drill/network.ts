@@ -83,6 +83,8 @@ export interface NetworkNode {
   /** ready peers at the end, and how many it dialled itself */
   peers: number;
   outbound: number;
+  /** of its peers, those it reaches (or is reached by) at a proxy address: every link should be delayed */
+  via_proxy: number;
   /** canonical blocks of the run it produced */
   produced: number;
   rss_mib_last: number | null;
@@ -103,6 +105,11 @@ export interface NetworkReport extends DrillOutcome {
   isolation: "netns" | "loopback";
   /** why that isolation (e.g. "not root") */
   isolation_reason: string;
+  /** netns: the bridge and the nodes' namespaces the drill made (all removed when it ends); loopback: null and [] */
+  bridge: string | null;
+  namespaces: string[];
+  /** leftovers of earlier runs removed before this one started, in words */
+  leftovers_removed: string[];
   latency: "regions" | "none";
   block_time_ms: number;
   /** seconds the network ran after it settled */
@@ -139,6 +146,9 @@ interface Plan {
   p2pPort: number;
   apiPort: number;
   wrap?: (i: number) => string[];
+  bridge: string | null;
+  namespaces: string[];
+  leftovers: string[];
   teardown(): void;
 }
 
@@ -171,7 +181,8 @@ async function plan(f: NetworkFlags, print: (line: string) => void): Promise<Pla
   if (f.isolation !== "loopback") {
     const avail = netnsAvailable();
     if (avail.ok) {
-      for (const what of cleanupLeftovers()) print(`removed a leftover of an earlier run: ${what}`);
+      const leftovers = cleanupLeftovers();
+      for (const what of leftovers) print(`removed a leftover of an earlier run: ${what}`);
       const ns = new NetnsNetwork(n);
       try {
         const proxies = Array.from({ length: n }, (_, i) => ns.proxyIp(i));
@@ -184,6 +195,9 @@ async function plan(f: NetworkFlags, print: (line: string) => void): Promise<Pla
           p2pPort,
           apiPort: p2pPort === 8080 ? 8081 : 8080,
           wrap: (i) => ns.exec(i),
+          bridge: ns.bridge,
+          namespaces: Array.from({ length: n }, (_, i) => ns.namespace(i)),
+          leftovers,
           teardown: () => ns.teardown(),
         };
       } catch (e) {
@@ -199,7 +213,7 @@ async function plan(f: NetworkFlags, print: (line: string) => void): Promise<Pla
   const ips = Array.from({ length: n }, (_, i) => nodeIp(i));
   const p2pPort = await commonPort([...ips, ...Array.from({ length: n }, (_, i) => proxyIp(i))]);
   const apiPort = await commonPort(ips, undefined, p2pPort);
-  return { isolation: "loopback", reason, nodeIp, proxyIp, p2pPort, apiPort, teardown: () => undefined };
+  return { isolation: "loopback", reason, nodeIp, proxyIp, p2pPort, apiPort, bridge: null, namespaces: [], leftovers: [], teardown: () => undefined };
 }
 
 /** Region of node i (round robin over the table). */
@@ -264,6 +278,15 @@ async function getJsonRetry<T>(url: string, tries = 5): Promise<T> {
       if (i >= tries) throw e;
       await sleep(500 * i);
     }
+  }
+}
+
+/** The host of an inbound peer's remote address (an IP) or an outbound peer's (the URL dialled). */
+function hostOf(addr: string): string {
+  try {
+    return new URL(addr).hostname.replace(/^\[(.*)\]$/, "$1");
+  } catch {
+    return addr.replace(/^::ffff:/, "");
   }
 }
 
@@ -390,12 +413,13 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
     }
     const prop = propagation(seen);
     const peerLists = await Promise.all(
-      net.nodes.map((n) => (up(n) ? getJsonRetry<{ peers: { direction: string }[] }>(`${n.api}/api/peers`).catch(() => undefined) : Promise.resolve(undefined))),
+      net.nodes.map((n) => (up(n) ? getJsonRetry<{ peers: { direction: string; remote_address: string | null }[] }>(`${n.api}/api/peers`).catch(() => undefined) : Promise.resolve(undefined))),
     );
     const o = await outcome(d, print);
     const forks = await forkSummary(net, top + 1, spec.params.block_time_ms);
     const forksOutliving = forks.outlived;
 
+    const proxyIps = new Set(net.nodes.map((_, i) => p.proxyIp(i)));
     const perNode: NetworkNode[] = net.nodes.map((n, i) => {
       const s = samples[i]!;
       const list = peerLists[i]?.peers ?? [];
@@ -406,6 +430,7 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
         region: DEFAULT_REGIONS.regions[regionOf(i)]!,
         peers: list.length,
         outbound: list.filter((x) => x.direction === "outbound").length,
+        via_proxy: list.filter((x) => x.remote_address !== null && proxyIps.has(hostOf(x.remote_address))).length,
         produced: produced.get(n.ebid) ?? 0,
         rss_mib_last: mib(s.rss.at(-1)),
         rss_mib_max: s.rss.length ? mib(Math.max(...s.rss)) : null,
@@ -418,6 +443,8 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
     const worstP99 = perNode.some((x) => x.eventloop_p99_ms_max !== null) ? Math.max(...perNode.map((x) => x.eventloop_p99_ms_max ?? 0)) : null;
     const rssLast = perNode.map((x) => x.rss_mib_last).filter((x): x is number => x !== null);
     if (!o.agree) problems.push("the nodes' canonical chains differ");
+    const direct = perNode.filter((x) => x.via_proxy < x.peers).map((x) => x.name);
+    if (direct.length) problems.push(`peers reached around the link proxies (no delay) on ${direct.join(", ")}`);
     if (!o.finality.agree) problems.push(...o.finality.conflicts.map((c) => `finality: ${c}`));
     if (forksOutliving > 0) problems.push(`${forksOutliving} fork(s) outlived one block time`);
     if (worstP99 !== null && worstP99 > EVENTLOOP_P99_GOAL_MS) problems.push(`event-loop delay p99 ${worstP99} ms > ${EVENTLOOP_P99_GOAL_MS} ms on ${perNode.filter((x) => (x.eventloop_p99_ms_max ?? 0) > EVENTLOOP_P99_GOAL_MS).map((x) => x.name).join(", ")}`);
@@ -426,6 +453,9 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
       nodes: f.nodes,
       isolation: p.isolation,
       isolation_reason: p.reason,
+      bridge: p.bridge,
+      namespaces: p.namespaces,
+      leftovers_removed: p.leftovers,
       latency: f.latency,
       block_time_ms: spec.params.block_time_ms,
       seconds: runSeconds,
@@ -444,10 +474,10 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
       problems,
       ok: problems.length === 0 && !interrupted,
     };
-    print("node      ip             region        peers out produced  rss MiB last/max  event-loop p99 ms max/median  max ms");
+    print("node      ip             region        peers out proxied produced  rss MiB last/max  event-loop p99 ms max/median  max ms");
     for (const x of perNode) {
       print(
-        `${x.name.padEnd(9)} ${x.ip.padEnd(14)} ${x.region.padEnd(13)} ${String(x.peers).padStart(5)} ${String(x.outbound).padStart(3)} ${String(x.produced).padStart(8)}  ` +
+        `${x.name.padEnd(9)} ${x.ip.padEnd(14)} ${x.region.padEnd(13)} ${String(x.peers).padStart(5)} ${String(x.outbound).padStart(3)} ${String(x.via_proxy).padStart(7)} ${String(x.produced).padStart(8)}  ` +
           `${fmt(x.rss_mib_last).padStart(7)}/${fmt(x.rss_mib_max).padEnd(9)} ${fmt(x.eventloop_p99_ms_max, 1).padStart(13)}/${fmt(x.eventloop_p99_ms_median, 1).padEnd(15)} ${fmt(x.eventloop_max_ms, 1).padStart(7)}`,
       );
     }
