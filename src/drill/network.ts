@@ -31,6 +31,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createServer } from "node:net";
+import { availableParallelism, loadavg } from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { getJson } from "../util/http.ts";
 import { DEFAULT_REGIONS, type RegionTable } from "../sim/network.ts";
 import { LinkProxy } from "./linkProxy.ts";
@@ -128,6 +130,14 @@ export interface NetworkReport extends DrillOutcome {
   eventloop_p99_ms_max: number | null;
   rss_mib: { median: number | null; max: number | null };
   per_node: NetworkNode[];
+  /**
+   * the host while the network ran: CPUs, and the 1-minute load average at the start and the end
+   * of the run (the nodes' event-loop delay includes time they waited for a CPU)
+   */
+  host: { cpus: number; load_1m_start: number; load_1m_end: number };
+  /** event-loop delay of the drill's own process, where every link proxy runs (ms; a late proxy delays links beyond the table) */
+  proxies_eventloop_p99_ms: number;
+  proxies_eventloop_max_ms: number;
   /** Ctrl-C ended the run early: the report covers what ran, and ok is false */
   interrupted: boolean;
   problems: string[];
@@ -367,6 +377,9 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
     // Sampling: /metrics of every node every sampleSeconds (each scrape resets the node's event-loop histogram).
     const samples = net.nodes.map(() => ({ rss: [] as number[], p99: [] as number[], max: [] as number[], peers: [] as number[] }));
     await Promise.all(net.nodes.map(scrape)); // opens every node's first window here
+    const load1mStart = loadavg()[0]!;
+    const ownLoop = monitorEventLoopDelay({ resolution: 10 });
+    ownLoop.enable();
     const every = (f.sampleSeconds ?? 10) * 1000;
     const end = Date.now() + runSeconds * 1000;
     let lastPrint = Date.now();
@@ -395,6 +408,8 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
         );
       }
     }
+    ownLoop.disable();
+    const load1mEnd = loadavg()[0]!;
     const ranSeconds = Math.round((Date.now() - (end - runSeconds * 1000)) / 1000);
     const problems: string[] = [];
     if (interrupted) problems.push(`interrupted after ${ranSeconds} s`);
@@ -470,6 +485,9 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
       eventloop_p99_ms_max: worstP99,
       rss_mib: { median: percentile(rssLast, 50), max: rssLast.length ? Math.max(...rssLast) : null },
       per_node: perNode,
+      host: { cpus: availableParallelism(), load_1m_start: Math.round(load1mStart * 100) / 100, load_1m_end: Math.round(load1mEnd * 100) / 100 },
+      proxies_eventloop_p99_ms: Math.round(ownLoop.percentile(99) / 1e5) / 10,
+      proxies_eventloop_max_ms: Math.round(ownLoop.max / 1e5) / 10,
       ...o,
       forks,
       interrupted,
@@ -491,6 +509,10 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
     print(
       `peers per node ${report.peers.min}..${report.peers.max} (median ${report.peers.median}); forks outliving one block ${forksOutliving}; ` +
         `event-loop p99 worst node ${fmt(worstP99, 1)} ms (goal <= ${EVENTLOOP_P99_GOAL_MS}); rss median ${fmt(report.rss_mib.median)} max ${fmt(report.rss_mib.max)} MiB`,
+    );
+    print(
+      `host: ${report.host.cpus} CPUs, load (1 min) ${report.host.load_1m_start} at the start, ${report.host.load_1m_end} at the end; ` +
+        `the proxies' event loop (the drill's): p99 ${report.proxies_eventloop_p99_ms} ms, max ${report.proxies_eventloop_max_ms} ms`,
     );
     print(report.ok ? "drill passed" : `drill FAILED: ${problems.join("; ")}`);
     return report;
