@@ -138,6 +138,7 @@ drillCommand(
   .addOption(new Option("--isolation <i>", "netns: a namespace and address per node (root); loopback: 127.0.0.x addresses; auto: netns when possible").choices(["auto", "netns", "loopback"]).default("auto"))
   .addOption(new Option("--latency <l>", "regions: link delays of the simulator's region table; none: no delay").choices(["regions", "none"]).default("regions"))
   .option("--sample-seconds <s>", "seconds between /metrics samples (RSS, event-loop delay, peers)", intIn(1, 600), 10)
+  .option("--max-peers <n>", "each node's --p2p-max-peers (default: the node's, 50); below nodes - 1 the mesh is partial", intIn(2, 10_000))
   .action((o) => runDrillNetwork(o));
 
 const tx = program.command("tx").description("transactions");
