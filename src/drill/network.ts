@@ -315,13 +315,6 @@ const fmt = (x: number | null, digits = 0) => (x === null ? "-" : x.toFixed(digi
 export async function drillNetwork(f: NetworkFlags, print: (line: string) => void): Promise<NetworkReport> {
   const runSeconds = f.seconds ?? f.minutes * 60;
   const p = await plan(f, print);
-  // The links should not wait for a CPU behind the nodes they connect: as root, a higher priority
-  // for the drill's process (its proxies); elsewhere this fails and nothing changes.
-  try {
-    if (getPriority() > -10) setPriority(-10);
-  } catch {
-    // not permitted: run at the inherited priority
-  }
   const exitTeardown = () => p.teardown();
   process.once("exit", exitTeardown);
   let interrupted = false;
@@ -379,6 +372,14 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
     const perNodeArgs = new Map(net.nodes.map((n, i) => [n, ["--p2p-dial-from", p.nodeIp(i), "--p2p-advertise", advertised(i), ...maxPeers]]));
     const started = Date.now();
     for (const n of net.nodes) net.start(n, perNodeArgs.get(n)!);
+    // The links should not wait for a CPU behind the nodes they connect: as root, a higher priority
+    // for the drill's process (its proxies), set after the nodes started so they do not inherit it;
+    // elsewhere this fails and nothing changes.
+    try {
+      if (getPriority() > -10) setPriority(-10);
+    } catch {
+      // not permitted: run at the inherited priority
+    }
     print(
       `drill network: ${f.nodes} nodes on ${p.isolation === "netns" ? "their own network namespaces" : "127.0.0.x addresses"} (${p.reason}), ` +
         `${f.latency === "regions" ? `link delays of ${DEFAULT_REGIONS.regions.length} regions` : "no link delay"}, bootnodes ${bootnodes.join(" ")}, ` +
