@@ -448,7 +448,17 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
     const peerLists = await Promise.all(
       net.nodes.map((n) => (up(n) ? getJsonRetry<{ peers: { direction: string; remote_address: string | null }[] }>(`${n.api}/api/peers`).catch(() => undefined) : Promise.resolve(undefined))),
     );
-    const o = await outcome(d, print);
+    // outcome() reads every node with 2 s timeouts; on a loaded machine one may miss: try again.
+    let o: DrillOutcome | undefined;
+    for (let attempt = 1; !o; attempt++) {
+      try {
+        o = await outcome(d, print);
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        print(`reading the final state failed (${(e as Error).message}); again in ${attempt * 5} s`);
+        await sleep(attempt * 5000);
+      }
+    }
     const forks = await forkSummary(net, top + 1, spec.params.block_time_ms);
     const forksOutliving = forks.outlived;
 
