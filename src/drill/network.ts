@@ -101,6 +101,8 @@ export interface NetworkNode {
   eventloop_p99_ms_median: number | null;
   /** the largest single event-loop delay seen */
   eventloop_max_ms: number | null;
+  /** CPU time it used over the sampled run, as a percentage of one core */
+  cpu_pct: number | null;
 }
 
 /** The drill's result. */
@@ -136,7 +138,7 @@ export interface NetworkReport extends DrillOutcome {
    * the host while the network ran: CPUs, and the 1-minute load average at the start and the end
    * of the run (the nodes' event-loop delay includes time they waited for a CPU)
    */
-  host: { cpus: number; load_1m_start: number; load_1m_end: number };
+  host: { cpus: number; load_1m_start: number; load_1m_end: number; nodes_cpu_pct_total: number };
   /**
    * event-loop delay of the drill's own process, where every link proxy runs (ms; a late proxy
    * delays links beyond the table). As root the drill raises its own scheduling priority (nice -10)
@@ -265,6 +267,8 @@ interface Scrape {
   lagP99s?: number;
   lagMaxS?: number;
   peers?: number;
+  /** process_cpu_seconds_total */
+  cpuS?: number;
 }
 
 /** Reads the values the drill uses from a Prometheus text exposition. */
@@ -274,7 +278,7 @@ export function parseScrape(text: string): Scrape {
     const v = m ? Number(m[1]) : NaN;
     return Number.isFinite(v) ? v : undefined;
   };
-  return { rssBytes: get("process_resident_memory_bytes"), lagP99s: get("nodejs_eventloop_lag_p99_seconds"), lagMaxS: get("nodejs_eventloop_lag_max_seconds"), peers: get("vision_peers") };
+  return { rssBytes: get("process_resident_memory_bytes"), lagP99s: get("nodejs_eventloop_lag_p99_seconds"), lagMaxS: get("nodejs_eventloop_lag_max_seconds"), peers: get("vision_peers"), cpuS: get("process_cpu_seconds_total") };
 }
 
 async function scrape(n: LocalNode): Promise<Scrape | undefined> {
@@ -296,6 +300,12 @@ async function getJsonRetry<T>(url: string, tries = 5): Promise<T> {
       await sleep(500 * i);
     }
   }
+}
+
+/** CPU use between two readings of process_cpu_seconds_total, in % of one core (null without both). */
+function cpuPct(a: { cpu?: number; at: number }, b: { cpu: number; at: number } | undefined): number | null {
+  if (a.cpu === undefined || !b || b.at <= a.at) return null;
+  return Math.round(((b.cpu - a.cpu) * 1000 * 1000) / (b.at - a.at)) / 10;
 }
 
 /** The host of an inbound peer's remote address (an IP) or an outbound peer's (the URL dialled). */
@@ -392,7 +402,9 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
 
     // Sampling: /metrics of every node every sampleSeconds (each scrape resets the node's event-loop histogram).
     const samples = net.nodes.map(() => ({ rss: [] as number[], p99: [] as number[], max: [] as number[], peers: [] as number[] }));
-    await Promise.all(net.nodes.map(scrape)); // opens every node's first window here
+    const first = await Promise.all(net.nodes.map(scrape)); // opens every node's first window here
+    const cpuFirst = first.map((s) => ({ cpu: s?.cpuS, at: Date.now() }));
+    const cpuLast: ({ cpu: number; at: number } | undefined)[] = net.nodes.map(() => undefined);
     const load1mStart = loadavg()[0]!;
     const ownLoop = monitorEventLoopDelay({ resolution: 10 });
     ownLoop.enable();
@@ -408,6 +420,7 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
         if (s.lagP99s !== undefined) samples[i]!.p99.push(s.lagP99s);
         if (s.lagMaxS !== undefined) samples[i]!.max.push(s.lagMaxS);
         if (s.peers !== undefined) samples[i]!.peers.push(s.peers);
+        if (s.cpuS !== undefined) cpuLast[i] = { cpu: s.cpuS, at: Date.now() };
       });
       if (Date.now() - lastPrint >= 30_000 || Date.now() >= end) {
         lastPrint = Date.now();
@@ -480,6 +493,7 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
         eventloop_p99_ms_max: s.p99.length ? ms(Math.max(...s.p99)) : null,
         eventloop_p99_ms_median: ms(percentile(s.p99, 50) ?? undefined),
         eventloop_max_ms: s.max.length ? ms(Math.max(...s.max)) : null,
+        cpu_pct: cpuPct(cpuFirst[i]!, cpuLast[i]),
       };
     });
     const peerCounts = perNode.map((x) => x.peers);
@@ -511,7 +525,7 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
       eventloop_p99_ms_max: worstP99,
       rss_mib: { median: percentile(rssLast, 50), max: rssLast.length ? Math.max(...rssLast) : null },
       per_node: perNode,
-      host: { cpus: availableParallelism(), load_1m_start: Math.round(load1mStart * 100) / 100, load_1m_end: Math.round(load1mEnd * 100) / 100 },
+      host: { cpus: availableParallelism(), load_1m_start: Math.round(load1mStart * 100) / 100, load_1m_end: Math.round(load1mEnd * 100) / 100, nodes_cpu_pct_total: Math.round(perNode.reduce((s, x) => s + (x.cpu_pct ?? 0), 0)) },
       proxies_nice: getPriority(),
       proxies_eventloop_p99_ms: Math.round(ownLoop.percentile(99) / 1e5) / 10,
       proxies_eventloop_max_ms: Math.round(ownLoop.max / 1e5) / 10,
@@ -521,11 +535,11 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
       problems,
       ok: problems.length === 0 && !interrupted,
     };
-    print("node      ip             region        peers out proxied produced  rss MiB last/max  event-loop p99 ms max/median  max ms");
+    print("node      ip             region        peers out proxied produced  rss MiB last/max  event-loop p99 ms max/median  max ms  cpu %");
     for (const x of perNode) {
       print(
         `${x.name.padEnd(9)} ${x.ip.padEnd(14)} ${x.region.padEnd(13)} ${String(x.peers).padStart(5)} ${String(x.outbound).padStart(3)} ${String(x.via_proxy).padStart(7)} ${String(x.produced).padStart(8)}  ` +
-          `${fmt(x.rss_mib_last).padStart(7)}/${fmt(x.rss_mib_max).padEnd(9)} ${fmt(x.eventloop_p99_ms_max, 1).padStart(13)}/${fmt(x.eventloop_p99_ms_median, 1).padEnd(15)} ${fmt(x.eventloop_max_ms, 1).padStart(7)}`,
+          `${fmt(x.rss_mib_last).padStart(7)}/${fmt(x.rss_mib_max).padEnd(9)} ${fmt(x.eventloop_p99_ms_max, 1).padStart(13)}/${fmt(x.eventloop_p99_ms_median, 1).padEnd(15)} ${fmt(x.eventloop_max_ms, 1).padStart(7)} ${fmt(x.cpu_pct, 1).padStart(6)}`,
       );
     }
     const q = (x: Quantiles) => `p50 ${fmt(x.p50)} p95 ${fmt(x.p95)} p99 ${fmt(x.p99)}`;
@@ -538,7 +552,7 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
         `event-loop p99 worst node ${fmt(worstP99, 1)} ms (goal <= ${EVENTLOOP_P99_GOAL_MS}); rss median ${fmt(report.rss_mib.median)} max ${fmt(report.rss_mib.max)} MiB`,
     );
     print(
-      `host: ${report.host.cpus} CPUs, load (1 min) ${report.host.load_1m_start} at the start, ${report.host.load_1m_end} at the end; ` +
+      `host: ${report.host.cpus} CPUs, load (1 min) ${report.host.load_1m_start} at the start, ${report.host.load_1m_end} at the end, the nodes used ${report.host.nodes_cpu_pct_total}% of one core in all; ` +
         `the proxies' event loop (the drill's, nice ${report.proxies_nice}): p99 ${report.proxies_eventloop_p99_ms} ms, max ${report.proxies_eventloop_max_ms} ms`,
     );
     print(report.ok ? "drill passed" : `drill FAILED: ${problems.join("; ")}`);
