@@ -558,12 +558,14 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
     print(report.ok ? "drill passed" : `drill FAILED: ${problems.join("; ")}`);
     return report;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    // The signal handlers stay until everything is removed: a signal meanwhile exits through the
+    // exit handlers (nodes killed, namespaces removed), never by the default action, which skips them.
     await d?.close();
     await Promise.all(proxies.map((x) => x.close().catch(() => undefined)));
     p.teardown();
     process.off("exit", exitTeardown);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
 }
 
