@@ -5,8 +5,9 @@
 // delays only set a floor.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { runCli } from "../helpers/nodeProcess.ts";
+import { execFileSync, spawn } from "node:child_process";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { BIN, runCli } from "../helpers/nodeProcess.ts";
 import { oneWayMs, type NetworkReport } from "../../src/drill/network.ts";
 
 const ipOut = (...args: string[]) => execFileSync("ip", args, { encoding: "utf8" });
@@ -78,4 +79,45 @@ test("drill network in network namespaces when root (else: it falls back to 127.
   const left = ipOut("netns", "list");
   for (const ns of [...report.namespaces, `vdrill-${dead}-0`]) assert.ok(!left.includes(ns), `${ns} removed`);
   assert.doesNotMatch(ipOut("-o", "link", "show", "type", "bridge"), new RegExp(`${report.bridge}:|vdb${dead}:`));
+});
+
+/** Pids of processes whose command line contains `text`. */
+function processesWith(text: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, "utf8").includes(text)) pids.push(Number(d));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+test("drill network interrupted by two Ctrl-C (SIGINT): it exits, and no node process, namespace or bridge of it is left", async () => {
+  const child = spawn(process.execPath, [BIN, "drill", "network", "--nodes", "3", "--seconds", "120", "--sample-seconds", "2", "--block-time-ms", "1000"], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const deadline = Date.now() + 90_000;
+  while (!/settled after/.test(out) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+  assert.match(out, /settled after/, out);
+  const dir = /data in (\S+)/.exec(out)![1]!;
+  assert.ok(processesWith(dir).length >= 3, "the nodes run");
+  child.kill("SIGINT");
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill("SIGINT");
+  const code = await exited;
+  assert.notEqual(code, 0, out);
+  // SIGKILLed nodes may take a moment to be reaped
+  const gone = Date.now() + 10_000;
+  while (processesWith(dir).length > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(processesWith(dir), [], "no node process left");
+  if (/own network namespaces/.test(out)) {
+    assert.doesNotMatch(ipOut("netns", "list"), new RegExp(`vdrill-${child.pid}-`));
+    assert.doesNotMatch(ipOut("-o", "link", "show", "type", "bridge"), new RegExp(`vdb${child.pid}:`));
+  }
+  rmSync(dir, { recursive: true, force: true }); // a drill stopped at once keeps its temp dir
 });
