@@ -37,7 +37,7 @@ import { getJson } from "../util/http.ts";
 import { DEFAULT_REGIONS, type RegionTable } from "../sim/network.ts";
 import { LinkProxy } from "./linkProxy.ts";
 import { cleanupLeftovers, netnsAvailable, NetnsNetwork } from "./netns.ts";
-import { drillNet, forkSummary, outcome, runDrill, settled, sleep, up, type BlockJson, type DrillFlags, type DrillOutcome, type Head } from "./common.ts";
+import { drillNet, forkSummary, outcome, runDrill, settled, sleep, until, up, type BlockJson, type DrillFlags, type DrillOutcome, type Head } from "./common.ts";
 import { percentile } from "./finalityWatch.ts";
 import type { LocalNode } from "./localnet.ts";
 
@@ -321,6 +321,32 @@ const mib = (b: number | undefined) => (b === undefined ? null : Math.round((b /
 const ms = (s: number | undefined) => (s === undefined ? null : Math.round(s * 10000) / 10);
 const fmt = (x: number | null, digits = 0) => (x === null ? "-" : x.toFixed(digits));
 
+/**
+ * Waits until every node is eligible and their heads are at most one block apart (a poll of many
+ * loaded nodes takes longer than a block, so "one tip at one instant" is too strict at 32 nodes),
+ * printing progress every 30 s. @returns the lowest head height then. @throws after `ms`
+ */
+async function joined(net: { nodes: LocalNode[] }, ms: number, print: (line: string) => void): Promise<number> {
+  const t0 = Date.now();
+  let lastPrint = t0;
+  return until(
+    async () => {
+      const live = net.nodes.filter(up);
+      const st = await Promise.all(live.map((n) => getJson<{ eligible: boolean; local_height: number }>(`${n.api}/api/mining/status`).catch(() => undefined)));
+      const heights = st.map((s) => s?.local_height ?? -1);
+      const eligible = st.filter((s) => s?.eligible).length;
+      if (Date.now() - lastPrint >= 30_000) {
+        lastPrint = Date.now();
+        print(`joining, ${Math.round((Date.now() - t0) / 1000)} s: ${eligible}/${live.length} eligible, heights ${Math.min(...heights)}..${Math.max(...heights)}`);
+      }
+      return live.length === net.nodes.length && eligible === live.length && Math.max(...heights) - Math.min(...heights) <= 1 ? Math.min(...heights) : undefined;
+    },
+    ms,
+    "every node eligible, heads at most one block apart",
+    500,
+  );
+}
+
 /** Runs the network drill. */
 export async function drillNetwork(f: NetworkFlags, print: (line: string) => void): Promise<NetworkReport> {
   const runSeconds = f.seconds ?? f.minutes * 60;
@@ -395,9 +421,8 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
         `${f.latency === "regions" ? `link delays of ${DEFAULT_REGIONS.regions.length} regions` : "no link delay"}, bootnodes ${bootnodes.join(" ")}, ` +
         `block_time_ms ${spec.params.block_time_ms}, max peers ${f.maxPeers ?? "the node's default"}, ${runSeconds} s, data in ${d.dir}`,
     );
-    await settled(net, 120_000 + f.nodes * 5000);
+    const h0 = await joined(net, 120_000 + f.nodes * 5000, print);
     const settleMs = Date.now() - started;
-    const h0 = (await getJsonRetry<Head>(`${net.nodes[0]!.api}/api/chain/head`)).height;
     print(`settled after ${(settleMs / 1000).toFixed(1)} s at height ${h0}`);
 
     // Sampling: /metrics of every node every sampleSeconds (each scrape resets the node's event-loop histogram).
