@@ -470,17 +470,25 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
     const down = net.nodes.filter((n) => !up(n)).map((n) => n.name);
     if (down.length) problems.push(`not running at the end: ${down.join(", ")}`);
     await settled(net, 60_000).catch(() => problems.push("the nodes did not reach one tip within 60 s of the end"));
-    const top = Math.min(...(await Promise.all(net.nodes.filter(up).map((n) => getJsonRetry<Head>(`${n.api}/api/chain/head`)))).map((h) => h.height));
-
-    // Every node's canonical blocks of the run, with its seen_at.
+    // Every node's canonical blocks of the run, with its seen_at; a failure here (a loaded node's API
+    // refusing again and again) costs the propagation figures, not the rest of the report.
     const live = net.nodes.filter(up);
-    const seen: (number | null)[][] = live.map(() => []);
+    let seen: (number | null)[][] = live.map(() => []);
     const produced = new Map<string, number>();
-    for (let from = h0 + 1; from <= top; from += 100) {
-      const limit = Math.min(top, from + 99) - from + 1;
-      const pages = await Promise.all(live.map((n) => getJsonRetry<{ blocks: (BlockJson & { seen_at: number | null })[] }>(`${n.api}/api/blocks?from=${from}&limit=${limit}`)));
-      pages.forEach((pg, k) => pg.blocks.forEach((b) => seen[k]!.push(b.seen_at)));
-      for (const b of pages[0]!.blocks) produced.set(b.header.producer, (produced.get(b.header.producer) ?? 0) + 1);
+    let top = h0;
+    try {
+      top = Math.min(...(await Promise.all(live.map((n) => getJsonRetry<Head>(`${n.api}/api/chain/head`)))).map((h) => h.height));
+      for (let from = h0 + 1; from <= top; from += 20) {
+        const limit = Math.min(top, from + 19) - from + 1;
+        const pages = [];
+        for (const n of live) pages.push(await getJsonRetry<{ blocks: (BlockJson & { seen_at: number | null })[] }>(`${n.api}/api/blocks?from=${from}&limit=${limit}`));
+        pages.forEach((pg, k) => pg.blocks.forEach((b) => seen[k]!.push(b.seen_at)));
+        for (const b of pages[0]!.blocks) produced.set(b.header.producer, (produced.get(b.header.producer) ?? 0) + 1);
+      }
+    } catch (e) {
+      const err = e as Error & { cause?: { message?: string; code?: string } };
+      problems.push(`reading blocks for propagation failed: ${err.message}${err.cause ? ` (${err.cause.code ?? ""} ${err.cause.message ?? ""})` : ""}`);
+      seen = [];
     }
     const prop = propagation(seen);
     const peerLists = await Promise.all(
