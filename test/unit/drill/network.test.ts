@@ -21,7 +21,7 @@ test("propagation: per block, the time from its first seen_at until half, 95% an
   assert.deepEqual(propagation([]), { blocks: 0, to_50pct_ms: { p50: null, p95: null, p99: null }, to_95pct_ms: { p50: null, p95: null, p99: null }, to_100pct_ms: { p50: null, p95: null, p99: null } });
 });
 
-test("parseScrape reads resident memory, event-loop p99 and max, and peers from a Prometheus exposition; missing or NaN values are undefined", () => {
+test("parseScrape reads resident memory, event-loop p99 and max, peers and CPU seconds from a Prometheus exposition; missing or NaN values are undefined", () => {
   const text = [
     "# HELP process_resident_memory_bytes Resident memory size in bytes.",
     "process_resident_memory_bytes 98566144",
@@ -29,9 +29,10 @@ test("parseScrape reads resident memory, event-loop p99 and max, and peers from 
     "nodejs_eventloop_lag_max_seconds NaN",
     'nodejs_eventloop_lag_p99_seconds_extra{a="b"} 5',
     "vision_peers 7",
+    "process_cpu_seconds_total 12.5",
   ].join("\n");
-  assert.deepEqual(parseScrape(text), { rssBytes: 98566144, lagP99s: 0.021823487, lagMaxS: undefined, peers: 7 });
-  assert.deepEqual(parseScrape(""), { rssBytes: undefined, lagP99s: undefined, lagMaxS: undefined, peers: undefined });
+  assert.deepEqual(parseScrape(text), { rssBytes: 98566144, lagP99s: 0.021823487, lagMaxS: undefined, peers: 7, cpuS: 12.5 });
+  assert.deepEqual(parseScrape(""), { rssBytes: undefined, lagP99s: undefined, lagMaxS: undefined, peers: undefined, cpuS: undefined });
 });
 
 test("link delays: node i sits in region i mod 6, and a link's one-way delay is half its regions' round trip, symmetric", () => {
