@@ -34,7 +34,7 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 const isE2e = (f) => f.split(/[\\/]/).includes("e2e");
 // End-to-end tests that assert timing (block intervals, takeover and abort latencies, eligibility
 // shares) run alone; the others only wait on real processes and run two at a time.
-const TIMED = ["failover", "partition", "liars", "junkMemory", "minerRace", "pow", "fallback", "operatorCli"];
+const TIMED = ["failover", "partition", "liars", "junkMemory", "minerRace", "pow", "fallback", "operatorCli", "networkDrill"];
 const isTimed = (f) => TIMED.some((name) => f.endsWith(`${name}.test.ts`));
 const runs = [
   { files: files.filter((f) => !isE2e(f)), concurrency: 2 },

@@ -23,6 +23,7 @@ import { runDrillSoak } from "../drill/soak.ts";
 import { runDrillChaos } from "../drill/chaos.ts";
 import { runDrillLiars } from "../drill/liars.ts";
 import { parseFraction, runSim } from "./sim.ts";
+import { runDrillNetwork } from "../drill/network.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
@@ -71,11 +72,11 @@ testnet
 const drill = program.command("drill").description("run an operator drill on a local testnet of its own");
 
 /** A drill subcommand with the options every drill takes. */
-function drillCommand(name: string, description: string, minNodes: number): Command {
+function drillCommand(name: string, description: string, minNodes: number, maxNodes = 16, defaultNodes = 3): Command {
   return drill
     .command(name)
     .description(description)
-    .option("--nodes <n>", "number of nodes", intIn(minNodes, 16), 3)
+    .option("--nodes <n>", "number of nodes", intIn(minNodes, maxNodes), defaultNodes)
     .option("--block-time-ms <ms>", "block_time_ms of the drill's chain", intIn(100, 600_000), 2000)
     .option("--param <name=value>", "a chain spec param of the drill's chain (repeatable)", collectParam)
     .option("--dir <dir>", "testnet directory (default: a temp dir, removed afterwards)")
@@ -125,6 +126,21 @@ drillCommand("liars", "peers claiming a height far above the tip (fresh keys, ne
   .option("--seconds <s>", "seconds with liars", intIn(5, 3600), 30)
   .option("--baseline-seconds <s>", "seconds watched before the liars come", intIn(5, 3600), 30)
   .action((o) => runDrillLiars(o));
+
+drillCommand(
+  "network",
+  "N real processes on their own addresses (a network namespace each when root, else 127.0.0.x), joining through two bootnodes, links delayed by user-space proxies; reports agreement, propagation, forks, finality lag, RSS and event-loop delay per node",
+  3,
+  64,
+  32,
+)
+  .option("--minutes <m>", "how long the network runs once settled", intIn(1, 24 * 60), 5)
+  .option("--seconds <s>", "run length in seconds instead of --minutes (short runs)", intIn(5, 24 * 3600))
+  .addOption(new Option("--isolation <i>", "netns: a namespace and address per node (root); loopback: 127.0.0.x addresses; auto: netns when possible").choices(["auto", "netns", "loopback"]).default("auto"))
+  .addOption(new Option("--latency <l>", "regions: link delays of the simulator's region table; none: no delay").choices(["regions", "none"]).default("regions"))
+  .option("--sample-seconds <s>", "seconds between /metrics samples (RSS, event-loop delay, peers)", intIn(1, 600), 10)
+  .option("--max-peers <n>", "each node's --p2p-max-peers (default: the node's, 50); below nodes - 1 the mesh is partial", intIn(2, 10_000))
+  .action((o) => runDrillNetwork(o));
 
 program
   .command("sim")

@@ -55,6 +55,7 @@ export async function runStart(resolved: ResolvedStartOptions): Promise<void> {
         maxInboundPerAddress: flags.p2pMaxInboundPerAddress,
         banMs: flags.p2pBanMs,
         advertiseUrl: flags.p2pAdvertise,
+        dialFrom: flags.p2pDialFrom,
       },
       apiHost: flags.apiHost,
       apiPort: flags.apiPort,

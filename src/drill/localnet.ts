@@ -28,8 +28,12 @@ export interface LocalNode {
   dataDir: string;
   p2pPort: number;
   apiPort: number;
-  /** http://127.0.0.1:<api port> */
+  /** http://127.0.0.1:<api port>, or http://<apiHost>:<api port> */
   api: string;
+  /** P2P bind address (default 127.0.0.1) */
+  p2pHost?: string;
+  /** API bind address (default: the node's own, 127.0.0.1) */
+  apiHost?: string;
   proc?: ChildProcess;
 }
 
@@ -42,6 +46,10 @@ export interface LocalNetOptions {
   peerUrl?: (from: LocalNode, to: LocalNode) => string;
   /** extra `start` flags for every node */
   extraArgs?: string[];
+  /** the `--peers` of `n` (default: every other node through `peerUrl`, a full mesh; [] dials the chain spec's bootnodes) */
+  peersOf?: (n: LocalNode) => string[];
+  /** a command the node's process is started under, e.g. `ip netns exec <ns>` (default: none) */
+  wrap?: (n: LocalNode) => string[];
 }
 
 /** Runs and controls the nodes of a testnet directory written by `testnet init`. */
@@ -82,15 +90,19 @@ export class LocalNet {
   /** Starts (or restarts) one node on its data dir, dialling every other node; `extra` flags for this start only. */
   start(n: LocalNode, extra: string[] = []): ChildProcess {
     const url = this.opts.peerUrl ?? ((_from: LocalNode, to: LocalNode) => `ws://127.0.0.1:${to.p2pPort}`);
-    const peers = this.nodes.filter((o) => o !== n).map((o) => url(n, o));
+    const peers = this.opts.peersOf ? this.opts.peersOf(n) : this.nodes.filter((o) => o !== n).map((o) => url(n, o));
     const args = [
       BIN, "start", "--data-dir", n.dataDir, "--chain", join(this.dir, "chain.json"),
-      "--p2p-port", String(n.p2pPort), "--p2p-host", "127.0.0.1", "--api-port", String(n.apiPort), "--log-level", this.opts.logLevel,
+      "--p2p-port", String(n.p2pPort), "--p2p-host", n.p2pHost ?? "127.0.0.1", "--api-port", String(n.apiPort), "--log-level", this.opts.logLevel,
     ];
+    if (n.apiHost) args.push("--api-host", n.apiHost);
     if (peers.length) args.push("--peers", peers.join(","));
     args.push(...(this.opts.extraArgs ?? []), ...extra);
     const log = openSync(join(n.dataDir, "node.log"), "a");
-    const child = spawn(process.execPath, [...NODE_V8_FLAGS, ...args], { stdio: ["ignore", log, log], detached: true, env: withoutNodeEnv(process.env) });
+    const wrap = this.opts.wrap?.(n) ?? [];
+    const argv = [process.execPath, ...NODE_V8_FLAGS, ...args];
+    const [cmd, ...rest] = wrap.length ? [...wrap, ...argv] : argv;
+    const child = spawn(cmd!, rest, { stdio: ["ignore", log, log], detached: true, env: withoutNodeEnv(process.env) });
     closeSync(log);
     this.expectedExit.delete(n);
     child.on("exit", (code, signal) => {

@@ -22,6 +22,11 @@ export interface P2POptions {
    * peers should dial us when that differs from what they see (NAT, containers). Not sent when absent.
    */
   advertiseUrl?: string;
+  /**
+   * local IP address our dials leave from (`--p2p-dial-from`), so peers see that address as ours
+   * (a host with several addresses); default: the system's choice
+   */
+  dialFrom?: string;
   handshakeTimeoutMs: number;
   pingIntervalMs: number;
   /** a peer silent this long is terminated */
@@ -147,6 +152,7 @@ export const p2pOptionsSchema = z
     discovery: z.boolean(),
     meshGossip: z.boolean(),
     advertiseUrl: wsUrl.optional(),
+    dialFrom: z.ipv4().or(z.ipv6()).optional(),
     handshakeTimeoutMs: int(50, 10 * 60_000),
     pingIntervalMs: int(50, HOUR_MS),
     idleTimeoutMs: int(100, 24 * HOUR_MS),
@@ -185,6 +191,7 @@ const FLAGS: Partial<Record<keyof P2POptions, string>> = {
   peers: "--peers",
   discovery: "--no-discovery",
   advertiseUrl: "--p2p-advertise",
+  dialFrom: "--p2p-dial-from",
   maxPeers: "--p2p-max-peers",
   maxInboundPerAddress: "--p2p-max-inbound-per-address",
   banMs: "--p2p-ban-ms",

@@ -672,7 +672,8 @@ export class PeerManager {
     t.connecting = true;
     // A learned name is resolved through guardedLookup: it may not lead to a host closer than the peer that shared it.
     const lookup = t.learnedFrom === undefined ? {} : { lookup: guardedLookup(t.learnedFrom) };
-    this.transport.dial(t.url, { maxPayloadBytes: this.opts.maxPayloadBytes, handshakeTimeoutMs: this.opts.handshakeTimeoutMs, ...lookup }, {
+    const from = this.opts.dialFrom ? { localAddress: this.opts.dialFrom } : {};
+    this.transport.dial(t.url, { maxPayloadBytes: this.opts.maxPayloadBytes, handshakeTimeoutMs: this.opts.handshakeTimeoutMs, ...lookup, ...from }, {
       // The address that answered: a peer dialled by name is judged by it (its scope and group), as an inbound one is.
       open: (conn) => (t.peer = this.attach(conn, "outbound", t.url, t, conn.remoteAddress)),
       error: (err) => {

@@ -78,6 +78,8 @@ export interface DialOptions {
   handshakeTimeoutMs: number;
   /** resolves the host name (WebSockets only; see learn.ts guardedLookup) */
   lookup?: LookupFunction;
+  /** local IP address the connection leaves from (WebSockets only; `--p2p-dial-from`) */
+  localAddress?: string;
 }
 
 /** Where a dial ends: `open` once with the connection, or `error` once when it could not open. */
@@ -160,7 +162,7 @@ export class WsTransport implements Transport {
   }
 
   dial(url: string, o: DialOptions, events: DialEvents): void {
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: o.maxPayloadBytes, handshakeTimeout: o.handshakeTimeoutMs, ...(o.lookup ? { lookup: o.lookup } : {}) });
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: o.maxPayloadBytes, handshakeTimeout: o.handshakeTimeoutMs, ...(o.lookup ? { lookup: o.lookup } : {}), ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
     let opened = false;
     // Which address answered: a peer dialled by name is judged by it (its scope and group).
     let answeredFrom: string | undefined;

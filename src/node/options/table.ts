@@ -9,7 +9,7 @@
  */
 import { defaultP2POptions } from "../../p2p/options.ts";
 import type { SyncStrategy } from "../../sync/syncer.ts";
-import { bool, checkpointText, corsOrigins, host, httpUrl, intIn, list, LOG_LEVELS, oneOf, port, text, token, wsUrl, type ValueParser } from "./values.ts";
+import { bool, checkpointText, corsOrigins, host, httpUrl, intIn, ipAddress, list, LOG_LEVELS, oneOf, port, text, token, wsUrl, type ValueParser } from "./values.ts";
 
 /** The effective start configuration, one field per option (undefined: unset, no default). */
 export interface StartValues {
@@ -20,6 +20,8 @@ export interface StartValues {
   p2pHost: string;
   p2pPort: number;
   p2pAdvertise?: string;
+  /** local IP address our P2P dials leave from */
+  p2pDialFrom?: string;
   peers: string[];
   discovery: boolean;
   p2pMaxPeers: number;
@@ -84,6 +86,7 @@ export const START_OPTIONS: StartOptionTable = {
   p2pHost: { flag: "--p2p-host <host>", help: "P2P bind address", parse: host, default: "0.0.0.0", applies: "restart" },
   p2pPort: { flag: "--p2p-port <port>", help: "P2P WebSocket port", parse: port, default: defaultP2POptions.port, applies: "restart" },
   p2pAdvertise: { flag: "--p2p-advertise <url>", help: "ws://host:port peers should dial to reach this node (behind NAT or in a container)", parse: wsUrl, applies: "restart" },
+  p2pDialFrom: { flag: "--p2p-dial-from <ip>", help: "local IP address the node's outgoing P2P connections leave from (a host with several addresses; peers see it as ours)", parse: ipAddress, defaultText: "the system's choice", applies: "restart" },
   peers: { flag: "--peers <urls>", help: "comma-separated ws://host:port peers to keep connected", parse: list(wsUrl), default: [], list: true, applies: "restart" },
   discovery: { flag: "--no-discovery", help: "dial only --peers, not addresses learned from peers", parse: bool, default: true, applies: "restart" },
   p2pMaxPeers: { flag: "--p2p-max-peers <n>", help: "most connected peers", parse: intIn(1, 10_000), default: defaultP2POptions.maxPeers, applies: "restart" },

@@ -5,6 +5,7 @@
  * Each parser throws OptionValueError with a message saying what was expected; the caller adds
  * where the value came from.
  */
+import { isIP } from "node:net";
 import { isWsUrl, MAX_WS_URL_CHARS } from "../../consensus/wire.ts";
 
 /** A value that does not fit its option. The message says what was expected, not where it came from. */
@@ -21,6 +22,12 @@ export type ValueParser<T> = (v: string) => T;
 /** A non-empty path or name, at most 4096 chars, without control characters. */
 export const text: ValueParser<string> = (v) => {
   if (v.length === 0 || v.length > 4096 || /[\u0000-\u001f]/.test(v)) throw new OptionValueError("expected a non-empty value without control characters");
+  return v;
+};
+
+/** An IPv4 or IPv6 address, no name (a local address to bind a socket to). */
+export const ipAddress: ValueParser<string> = (v) => {
+  if (isIP(v) === 0) throw new OptionValueError("expected an IPv4 or IPv6 address");
   return v;
 };
 

@@ -73,6 +73,9 @@ test("bad flags, a bad chain spec and a bad key file exit 1 with a message namin
       [["mine", "--node", "ftp://x", "--key", "k"], /not an http\(s\):\/\/host:port/],
       [["mine", "--node", "http://127.0.0.1:1", "--key", join(t.dir, "missing.key")], /missing\.key/],
       [["drill", "miner-race", "--difficulty", "9"], /whole number from 1 to 8/],
+      [["start", "--p2p-dial-from", "node.example.org"], /expected an IPv4 or IPv6 address/],
+      [["drill", "network", "--nodes", "65"], /whole number from 3 to 64/],
+      [["drill", "network", "--isolation", "docker"], /Allowed choices are auto, netns, loopback/],
     ];
     for (const [args, msg] of cases) {
       const r = runCli(args);

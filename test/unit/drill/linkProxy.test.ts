@@ -96,3 +96,54 @@ test("a proxy mesh splits its nodes into two groups: between() is every link acr
     await mesh.close();
   }
 });
+
+test("a delayed link proxy holds each direction for its client's delay, in order, and dials upstream from the address chosen for that client", async () => {
+  const seen: string[] = [];
+  const sockets = new Set<Socket>();
+  const echo = createServer((c) => {
+    sockets.add(c);
+    seen.push(c.remoteAddress ?? "");
+    c.pipe(c);
+  });
+  await new Promise<void>((r) => echo.listen(0, "127.0.0.1", () => r()));
+  const delays = new Map([["127.0.0.1", 150]]);
+  const proxy = new LinkProxy((echo.address() as AddressInfo).port, { delayMs: (from) => delays.get(from) ?? 0, localAddress: () => "127.0.0.7" });
+  const port = await proxy.listen(0, "127.0.0.1");
+  try {
+    const c = connect(port, "127.0.0.1");
+    await new Promise((r) => c.once("connect", r));
+    let got = "";
+    const arrivals: number[] = [];
+    c.on("data", (d) => {
+      got += d;
+      arrivals.push(performance.now());
+    });
+    const t0 = performance.now();
+    c.write("a");
+    await new Promise((r) => setTimeout(r, 20));
+    c.write("b");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(got.length, 0, "nothing is back before one delay each way");
+    const deadline = Date.now() + 5000;
+    while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(got, "ab", "in order");
+    assert.ok(arrivals[0]! - t0 >= 2 * 150 - 5, `round trip ${arrivals[0]! - t0} ms, at least 2 x 150`);
+    assert.deepEqual(seen, ["127.0.0.7"], "the server saw the chosen source address");
+    assert.equal(proxy.connections, 1);
+    proxy.blackhole();
+    c.write("c");
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(got, "ab", "a blackholed delayed link holds bytes");
+    proxy.heal();
+    while (got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(got, "abc");
+    const closed = new Promise((r) => c.once("close", r));
+    proxy.cut();
+    await closed;
+    assert.equal(proxy.connections, 0);
+  } finally {
+    await proxy.close();
+    sockets.forEach((x) => x.destroy());
+    echo.close();
+  }
+});

@@ -245,3 +245,25 @@ test("strikes decay: a long-lived peer's rare faults never add up to a ban", asy
     await a.stop();
   }
 });
+
+test("dialFrom (--p2p-dial-from): our dials leave from that address, and the peer infers our listen address from it", async () => {
+  const a = node(keys[0]!);
+  await a.pm.start();
+  const b = new PeerManager(
+    { ...defaultP2POptions, host: "127.0.0.1", port: 0, peers: [`ws://127.0.0.1:${a.pm.port}`], dialFrom: "127.0.0.9", backoffBaseMs: 50, backoffCapMs: 200 },
+    { chainId: "c1", genesisHash: GENESIS, ebid: keys[1]!.ebid, secretKey: keys[1]!.secretKey },
+    { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady() {}, onMessage() {}, onRequest: async () => ({ ok: false }) },
+    silentLog,
+  );
+  await b.start();
+  try {
+    await waitFor(() => a.pm.readyPeers().length === 1, 5000, "ready peer");
+    const seen = a.pm.readyPeers()[0]!;
+    assert.equal(seen.direction, "inbound");
+    assert.equal(seen.remoteAddress, "127.0.0.9");
+    assert.equal(seen.inferredUrl, `ws://127.0.0.9:${b.port}`);
+  } finally {
+    await b.stop();
+    await a.pm.stop();
+  }
+});
