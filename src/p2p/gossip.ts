@@ -111,6 +111,8 @@ export interface GossipDeps {
 interface PeerState {
   /** sent `gossip: 1` in its hello: takes mesh control messages */
   mesh: boolean;
+  /** we dialled it: its graft is taken even with a full mesh (a stranger cannot choose our dials) */
+  outbound: boolean;
   /** not grafted (and its graft refused) before this time */
   backoffUntil: number;
   /** waiting fetches it announced */
@@ -188,12 +190,13 @@ export class GossipRouter {
   }
 
   /**
-   * A peer became ready. `mesh`: its hello said `gossip: 1`. A mesh peer is grafted at once while
-   * the mesh is below its target (all peers in a small network, else `d`).
+   * A peer became ready. `mesh`: its hello said `gossip: 1`; `outbound`: we dialled it (default
+   * false). A mesh peer is grafted at once while the mesh is below its target (all peers in a small
+   * network, else `d`).
    */
-  addPeer(peer: string, opts: { mesh: boolean }): void {
+  addPeer(peer: string, opts: { mesh: boolean; outbound?: boolean }): void {
     if (this.peers.has(peer)) return;
-    this.peers.set(peer, { mesh: opts.mesh, backoffUntil: 0, pending: 0 });
+    this.peers.set(peer, { mesh: opts.mesh, outbound: opts.outbound ?? false, backoffUntil: 0, pending: 0 });
     if (opts.mesh && this.meshPeers.size < this.target()) this.graft(peer);
   }
 
@@ -339,7 +342,13 @@ export class GossipRouter {
     return serve;
   }
 
-  /** A `graft`: joins the peer's mesh, or refuses with a `prune` when full or the peer is in backoff (penalized then). */
+  /**
+   * A `graft`: joins the peer's mesh, or refuses with a `prune`: when the peer is in backoff
+   * (penalized then), or when the mesh already holds `dHigh` peers and the peer is not one we dialled
+   * (not penalized: an honest peer low on mesh peers may graft a full node). Accepting every graft
+   * and pruning at random at the heartbeat let sybils that re-graft after each backoff replace the
+   * honest mesh (gossipsub v1.1 refuses the same way: go-libp2p-pubsub handleGraft, D_hi and outbound).
+   */
   onGraft(from: string): void {
     const st = this.peers.get(from);
     if (!st || !st.mesh || this.meshPeers.has(from)) return;
@@ -348,6 +357,7 @@ export class GossipRouter {
       this.deps.penalize?.(from, "graft during prune backoff");
       return this.prune(from);
     }
+    if (this.meshPeers.size >= this.params.dHigh && !st.outbound) return this.prune(from);
     this.meshPeers.add(from);
   }
 

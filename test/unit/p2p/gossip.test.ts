@@ -163,7 +163,8 @@ test("iwant is answered only for ids announced to the asker, once each; other as
 test("graft and prune: a pruned peer is not grafted again during its backoff, a graft in backoff is refused and penalized, an oversubscribed mesh is pruned to d", () => {
   const { router, clock, of, penalties, clear } = setup();
   const peers = peersNamed(12);
-  for (const p of peers) router.addPeer(p, { mesh: true });
+  // peers we dialled: their grafts are taken past d_high (an inbound peer's are refused there)
+  for (const p of peers) router.addPeer(p, { mesh: true, outbound: true });
   router.heartbeat();
   const m0 = router.mesh()[0]!;
   router.onPrune(m0, 0);
@@ -253,4 +254,40 @@ test("on Node's real timers: the heartbeat grafts, a fetch is asked after its de
   const before = sent.length;
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(sent.length, before, "nothing after stop()");
+});
+
+test("mesh capture: sybils that graft again after every backoff do not take over the mesh (a graft past d_high from a peer we did not dial is refused, without a penalty)", () => {
+  const { router, clock, penalties, of } = setup();
+  const honest = peersNamed(24);
+  const sybils = Array.from({ length: 12 }, (_, i) => `s${i}`);
+  for (const p of honest) router.addPeer(p, { mesh: true });
+  for (const s of sybils) router.addPeer(s, { mesh: true });
+  router.heartbeat();
+  const backoff = new Map<string, number>(); // the backoff each sybil was told (it obeys it: no strike)
+  for (let sec = 1; sec <= 300; sec++) {
+    clock.runUntil(sec * 1000);
+    for (const s of sybils) if (!router.mesh().includes(s) && clock.now() >= (backoff.get(s) ?? 0)) router.onGraft(s);
+    router.heartbeat();
+    for (const p of of("prune")) if (sybils.includes(p.to) && p.out.type === "prune") backoff.set(p.to, clock.now() + p.out.backoff_ms);
+  }
+  const taken = router.mesh().filter((p) => sybils.includes(p)).length;
+  assert.ok(router.mesh().length >= defaultGossipParams.dLow, `mesh of ${router.mesh().length}`);
+  assert.ok(taken <= defaultGossipParams.dHigh - defaultGossipParams.d, `${taken} of ${router.mesh().length} mesh seats held by 12 sybils among 36 peers`);
+  assert.equal(penalties.length, 0, "sybils that obey the backoff earn no strike");
+});
+
+test("a graft past d_high is refused with a prune, except from a peer we dialled (outbound)", () => {
+  const { router, of, penalties } = setup();
+  for (const p of peersNamed(20)) router.addPeer(p, { mesh: true });
+  router.addPeer("out", { mesh: true, outbound: true });
+  router.heartbeat();
+  const outside = peersNamed(20).filter((p) => !router.mesh().includes(p));
+  while (router.mesh().length < defaultGossipParams.dHigh) router.onGraft(outside.pop()!);
+  const refused = outside.pop()!;
+  router.onGraft(refused);
+  assert.ok(!router.mesh().includes(refused));
+  assert.deepEqual(of("prune").map((s) => s.to), [refused]);
+  assert.equal(penalties.length, 0);
+  router.onGraft("out");
+  assert.ok(router.mesh().includes("out"), "an outbound peer's graft is taken");
 });

@@ -212,3 +212,26 @@ test("graft during a prune backoff is refused with a prune and a strike; a graft
     await mgr.stop();
   }
 });
+
+test("mesh capture over real sockets: sybils grafting a full mesh are refused with a prune (no strike), and the mesh keeps its first members through the heartbeat", async () => {
+  const { mgr, key, url } = await gossipNode();
+  try {
+    const first = await gossipPeers(url, key.ebid, mgr, 7); // all grafted: the mesh is at d_high
+    await waitFor(() => mgr.gossip.meshSize() === 7, 2000, "mesh of 7");
+    const members = mgr.readyPeers().slice();
+    const sybils: Hostile[] = [];
+    for (let i = 0; i < 12; i++) {
+      sybils.push(await handshake(url, freshKey(), key.ebid, { hello: { gossip: 1 } }));
+      await waitFor(() => mgr.readyPeers().length === 7 + sybils.length, 3000, `sybil ${i + 1} ready`);
+    }
+    for (const s of sybils) s.send({ type: "graft" });
+    await waitFor(() => sybils.every((s) => countType(s, "prune") === 1), 3000, "every sybil graft refused with a prune");
+    await sleep(1300); // a heartbeat
+    assert.equal(mgr.gossip.meshSize(), 7);
+    for (const p of members) assert.ok(mgr.gossip.inMesh(p), "a first member is still in the mesh");
+    assert.ok(mgr.readyPeers().every((p) => p.strikes === 0), "no strike for a refused graft");
+    for (const h of [...first, ...sybils]) h.ws.terminate();
+  } finally {
+    await mgr.stop();
+  }
+});
