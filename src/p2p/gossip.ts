@@ -52,8 +52,13 @@ export interface GossipParams {
   fetchDelayMs: number;
   /** an announcer that has not delivered an asked id within this is penalized and the next one asked */
   fetchTimeoutMs: number;
-  /** announcers asked for one id, at most */
+  /**
+   * announcers asked for one id, at most: as many as are remembered (`maxAnnouncers`), so liars
+   * that announce first cannot make the node give up before an honest announcer is asked
+   */
   maxFetchTries: number;
+  /** an announcer that broke a promise is asked after the others for this long (ms) */
+  distrustMs: number;
   /** a pruned peer is not grafted again before this */
   pruneBackoffMs: number;
   /** ids remembered as seen (least recently used dropped first) */
@@ -76,7 +81,8 @@ export const defaultGossipParams: Readonly<GossipParams> = Object.freeze({
   heartbeatMs: 1000,
   fetchDelayMs: 250,
   fetchTimeoutMs: 1000,
-  maxFetchTries: 3,
+  maxFetchTries: 8,
+  distrustMs: 60_000,
   pruneBackoffMs: 60_000,
   seenMax: 65_536,
   maxFetches: 4096,
@@ -117,6 +123,8 @@ interface PeerState {
   backoffUntil: number;
   /** waiting fetches it announced */
   pending: number;
+  /** when it last broke a promise (-Infinity: never) */
+  brokeAt: number;
 }
 
 interface Seen {
@@ -196,7 +204,7 @@ export class GossipRouter {
    */
   addPeer(peer: string, opts: { mesh: boolean; outbound?: boolean }): void {
     if (this.peers.has(peer)) return;
-    this.peers.set(peer, { mesh: opts.mesh, outbound: opts.outbound ?? false, backoffUntil: 0, pending: 0 });
+    this.peers.set(peer, { mesh: opts.mesh, outbound: opts.outbound ?? false, backoffUntil: 0, pending: 0, brokeAt: -Infinity });
     if (opts.mesh && this.meshPeers.size < this.target()) this.graft(peer);
   }
 
@@ -403,17 +411,23 @@ export class GossipRouter {
     this.deps.send(peer, { type: "prune", backoff_ms: this.params.pruneBackoffMs });
   }
 
-  /** Asks the next announcer for a waiting id, or gives up after `maxFetchTries` or when none is left. */
+  /**
+   * Asks the next announcer for a waiting id (the first that has not broken a promise within
+   * `distrustMs`, else the first), or gives up after `maxFetchTries` or when none is left.
+   */
   private ask(f: Fetch): void {
     if (this.fetches.get(keyOf(f.kind, f.id)) !== f) return;
+    const now = this.deps.clock.now();
     if (f.asked !== undefined) {
       this.stats.brokenPromises++;
       this.deps.penalize?.(f.asked, `announced ${f.kind} ${f.id} and did not deliver it`);
       const st = this.peers.get(f.asked);
+      if (st) st.brokeAt = now;
       if (st && st.pending > 0) st.pending--;
       f.asked = undefined;
     }
-    const next = f.announcers.shift();
+    const trusted = f.announcers.findIndex((a) => now - (this.peers.get(a)?.brokeAt ?? -Infinity) >= this.params.distrustMs);
+    const next = f.announcers.splice(Math.max(0, trusted), 1)[0];
     if (next === undefined || f.tries >= this.params.maxFetchTries) return this.drop(f, next);
     f.asked = next;
     f.tries++;

@@ -291,3 +291,20 @@ test("a graft past d_high is refused with a prune, except from a peer we dialled
   router.onGraft("out");
   assert.ok(router.mesh().includes("out"), "an outbound peer's graft is taken");
 });
+
+test("fetch censorship: liars that announce first do not make the node give up before an honest announcer is asked, and are asked last for the next ids", () => {
+  const { router, clock, of, clear } = setup();
+  for (const p of peersNamed(10)) router.addPeer(p, { mesh: true });
+  const liars = ["p1", "p2", "p3"];
+  const { fetchDelayMs: d, fetchTimeoutMs: t } = defaultGossipParams;
+  for (const p of [...liars, "p4"]) router.onIhave(p, "block", [id(7)]);
+  clock.runUntil(d + liars.length * t + 1);
+  assert.deepEqual(of("iwant").map((s) => s.to), [...liars, "p4"], "the honest fourth announcer is asked");
+  router.received("p4", "block", id(7));
+  clear();
+  // The next block, announced by the same liars first: the peer that kept its promise is asked first.
+  const at = clock.now();
+  for (const p of [...liars, "p4"]) router.onIhave(p, "block", [id(8)]);
+  clock.runUntil(at + d + 1);
+  assert.deepEqual(of("iwant").map((s) => s.to), ["p4"]);
+});
