@@ -134,6 +134,11 @@ interface Seen {
   announced: Set<string>;
   /** peers we served it to after an `iwant` (once each) */
   served: Set<string>;
+  /**
+   * until it is relayed (found valid): peers that announced it and sent no copy, to ask if the copy
+   * we got proves invalid ({@link GossipRouter.rejected}); undefined once relayed
+   */
+  announcers?: string[];
 }
 
 interface Fetch {
@@ -231,11 +236,36 @@ export class GossipRouter {
     const s = this.seen.get(key);
     if (s) {
       s.holders.add(from);
+      this.noCopyFrom(s, from);
       this.stats.duplicates++;
       return false;
     }
-    this.markSeen(kind, id).holders.add(from);
+    const fresh = this.markSeen(kind, id);
+    fresh.holders.add(from);
+    this.noCopyFrom(fresh, from);
     return true;
+  }
+
+  // A peer that sent a copy served it once: it is not asked again if the copy proves invalid.
+  private noCopyFrom(s: Seen, from: string): void {
+    const i = s.announcers?.indexOf(from) ?? -1;
+    if (i >= 0) s.announcers!.splice(i, 1);
+  }
+
+  /**
+   * The copy of `id` that `from` sent proved invalid (the caller strikes it): unless the id was
+   * relayed meanwhile (a valid copy came), it is forgotten as seen, and the peers that announced it
+   * without sending a copy are asked for it again. Gossip ids are claims until a copy validates (a
+   * block's hash names its header only, a transfer's and an attestation's leave the signature out):
+   * without this, a forged copy sent first cancelled the fetch of the real one and hid every later
+   * announcement of it.
+   */
+  rejected(from: string, kind: GossipKind, id: string): void {
+    const key = keyOf(kind, id);
+    const s = this.seen.get(key);
+    if (!s || s.announcers === undefined) return;
+    this.seen.delete(key);
+    for (const p of s.announcers) if (p !== from) this.onIhave(p, kind, [id]);
   }
 
   // The seen entry of an id (made when new): peers that announced it while it was being fetched
@@ -244,11 +274,12 @@ export class GossipRouter {
     const key = keyOf(kind, id);
     let s = this.seen.get(key);
     if (s) return s;
-    this.seen.set(key, (s = { holders: new Set(), announced: new Set(), served: new Set() }));
+    this.seen.set(key, (s = { holders: new Set(), announced: new Set(), served: new Set(), announcers: [] }));
     const f = this.fetches.get(key);
     if (f) {
       for (const p of f.announcers) s.holders.add(p);
       if (f.asked !== undefined) s.holders.add(f.asked);
+      s.announcers = f.asked === undefined ? [...f.announcers] : [f.asked, ...f.announcers];
       this.drop(f);
     }
     return s;
@@ -261,6 +292,7 @@ export class GossipRouter {
    */
   forward(kind: GossipKind, id: string): void {
     const s = this.markSeen(kind, id);
+    s.announcers = undefined; // relayed: valid, never rejected
     const lazy: string[] = [];
     for (const [peer, st] of this.peers) {
       if (s.holders.has(peer)) continue;
@@ -284,6 +316,7 @@ export class GossipRouter {
    */
   publish(kind: GossipKind, id: string): void {
     const s = this.markSeen(kind, id);
+    s.announcers = undefined; // ours: valid, never rejected
     for (const peer of this.peers.keys()) {
       if (s.holders.has(peer)) continue;
       this.stats.pushes++;
@@ -305,6 +338,7 @@ export class GossipRouter {
       const s = this.seen.get(key);
       if (s) {
         s.holders.add(from);
+        if (s.announcers && s.announcers.length < this.params.maxAnnouncers && !s.announcers.includes(from)) s.announcers.push(from);
         continue;
       }
       if (st.pending >= this.params.maxPendingPerPeer) return;

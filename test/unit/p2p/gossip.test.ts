@@ -308,3 +308,32 @@ test("fetch censorship: liars that announce first do not make the node give up b
   clock.runUntil(at + d + 1);
   assert.deepEqual(of("iwant").map((s) => s.to), ["p4"]);
 });
+
+test("a forged copy sent first (same id, invalid) does not hide the real message: once rejected, the id is unseen and its announcers are asked", () => {
+  const { router, clock, of, clear } = setup();
+  for (const p of peersNamed(10)) router.addPeer(p, { mesh: true });
+  const { fetchDelayMs: d } = defaultGossipParams;
+  router.onIhave("p1", "block", [id(5)]);
+  router.onIhave("p2", "block", [id(5)]);
+  assert.equal(router.received("p9", "block", id(5)), true, "the forger's copy comes first");
+  router.onIhave("p3", "block", [id(5)]); // announced while the forged copy is validated
+  clock.runUntil(d + 1);
+  assert.equal(of("iwant").length, 0, "the fetch was cancelled by the copy");
+  router.rejected("p9", "block", id(5));
+  assert.equal(router.hasSeen("block", id(5)), false);
+  clock.runUntil(clock.now() + d + 1);
+  assert.deepEqual(of("iwant").map((s) => s.to), ["p1"], "the first announcer is asked for the real one");
+  clear();
+  router.received("p1", "block", id(5));
+  router.forward("block", id(5));
+  router.rejected("p4", "block", id(5)); // a bad copy after a valid one was relayed changes nothing
+  assert.equal(router.hasSeen("block", id(5)), true);
+  // An announcer that already sent a copy is not asked again (it serves an id once).
+  router.onIhave("p1", "tx", [id(6)]);
+  router.onIhave("p2", "tx", [id(6)]);
+  router.received("p9", "tx", id(6));
+  router.received("p2", "tx", id(6));
+  router.rejected("p9", "tx", id(6));
+  clock.runUntil(clock.now() + d + 1);
+  assert.deepEqual(of("iwant").map((s) => s.to), ["p1"]);
+});
