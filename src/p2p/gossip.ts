@@ -359,7 +359,10 @@ export class GossipRouter {
 
   /**
    * An `iwant`: returns the ids to answer with full messages, each one we announced to `from` and
-   * not served to it before. Asking for an id never announced to it is penalized.
+   * not served to it before. Asking for a known id never announced to it is penalized; an id no
+   * longer (or never) seen is not served and not penalized: strangers' fresh ids (unbonded
+   * attestations cost them no strike) can churn the seen set between our `ihave` and an honest
+   * peer's `iwant`, and that peer must not be struck for it.
    */
   onIwant(from: string, kind: GossipKind, ids: readonly string[]): string[] {
     const st = this.peers.get(from);
@@ -372,7 +375,8 @@ export class GossipRouter {
     let unasked = false;
     for (const id of ids.slice(0, MAX_GOSSIP_IDS)) {
       const s = this.seen.get(keyOf(kind, id));
-      if (!s || !s.announced.has(from)) {
+      if (!s) continue;
+      if (!s.announced.has(from)) {
         unasked = true;
         continue;
       }

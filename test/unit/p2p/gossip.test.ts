@@ -145,7 +145,7 @@ test("a peer's pending announces are capped, and a closed announcer hands the fe
   assert.deepEqual(of("iwant").map((s) => s.to), ["p2"], "ids 4 and 5 were never taken; 2 and 3 lost their only announcer");
 });
 
-test("iwant is answered only for ids announced to the asker, once each; other asks are penalized", () => {
+test("iwant is answered only for ids announced to the asker, once each; asks for known ids not announced to it are penalized, for unknown ids not", () => {
   const { router, of, penalties } = setup();
   for (const p of peersNamed(30)) router.addPeer(p, { mesh: true });
   router.heartbeat();
@@ -156,8 +156,8 @@ test("iwant is answered only for ids announced to the asker, once each; other as
   assert.deepEqual(router.onIwant(lazy[0]!, "attestation", [id(3)]), [], "served once");
   assert.equal(penalties.length, 0);
   assert.deepEqual(router.onIwant(stranger, "attestation", [id(3)]), []);
-  assert.deepEqual(router.onIwant(lazy[1]!, "attestation", [id(4)]), []);
-  assert.deepEqual(penalties.map((p) => p.peer), [stranger, lazy[1]]);
+  assert.deepEqual(router.onIwant(lazy[1]!, "attestation", [id(4)]), [], "unknown: not served");
+  assert.deepEqual(penalties.map((p) => p.peer), [stranger]);
 });
 
 test("graft and prune: a pruned peer is not grafted again during its backoff, a graft in backoff is refused and penalized, an oversubscribed mesh is pruned to d", () => {
@@ -336,4 +336,21 @@ test("a forged copy sent first (same id, invalid) does not hide the real message
   router.rejected("p9", "tx", id(6));
   clock.runUntil(clock.now() + d + 1);
   assert.deepEqual(of("iwant").map((s) => s.to), ["p1"]);
+});
+
+test("framing by churn: an honest peer's iwant for an id we announced and then forgot (seen set churned by a stranger's fresh ids) is not penalized; a known id never announced to it still is", () => {
+  const { router, penalties } = setup({ seenMax: 100 });
+  for (const p of peersNamed(30)) router.addPeer(p, { mesh: true });
+  router.heartbeat();
+  const lazy = peersNamed(30).filter((p) => !router.mesh().includes(p));
+  router.received(lazy[0]!, "block", id(1));
+  router.forward("block", id(1)); // announced to every other lazy peer
+  const honest = lazy[1]!;
+  for (let i = 0; i < 100; i++) router.received("p0", "attestation", id(1000 + i)); // unbonded attestations: no strike, fresh ids
+  assert.equal(router.hasSeen("block", id(1)), false, "forgotten");
+  assert.deepEqual(router.onIwant(honest, "block", [id(1)]), []);
+  assert.equal(penalties.length, 0, "no strike for an id we no longer know");
+  router.publish("tx", id(2)); // known, pushed to all, announced to none
+  router.onIwant(honest, "tx", [id(2)]);
+  assert.deepEqual(penalties.map((p) => p.peer), [honest]);
 });

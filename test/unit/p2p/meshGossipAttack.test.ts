@@ -80,7 +80,7 @@ test("the node says gossip: 1 in its hello (none with meshGossip off); a peer wi
   }
 });
 
-test("iwant amplification: each announced id is served once, at most the bodies-per-second bucket, and an id never announced is a strike", async () => {
+test("iwant amplification: each announced id is served once, at most the bodies-per-second bucket, and a known id never announced is a strike", async () => {
   const { mgr, key, url } = await gossipNode();
   try {
     const peers = await gossipPeers(url, key.ebid, mgr, 9);
@@ -111,8 +111,12 @@ test("iwant amplification: each announced id is served once, at most the bodies-
     assert.equal(countType(asker, "tx"), served, "an id is served once per peer");
     const peer = peerOf(mgr, asker, peers);
     assert.equal(peer.strikes, 0);
-    asker.send({ type: "iwant", kind: "tx", ids: [hexId("never announced")] });
-    await waitFor(() => peer.strikes === 1, 2000, "a strike for an id never announced to it");
+    mgr.publish("tx", hexId("ours"), { type: "tx", tx: { n: "ours" } }, true); // ours: pushed in full, announced to none
+    asker.send({ type: "iwant", kind: "tx", ids: [hexId("never seen")] });
+    await sleep(200);
+    assert.equal(peer.strikes, 0, "an id we do not know: not served, no strike (it may be one we forgot)");
+    asker.send({ type: "iwant", kind: "tx", ids: [hexId("ours")] });
+    await waitFor(() => peer.strikes === 1, 2000, "a strike for a known id never announced to it");
     for (const h of peers) h.ws.terminate();
   } finally {
     await mgr.stop();
