@@ -63,7 +63,7 @@ export interface GossipParams {
   pruneBackoffMs: number;
   /** ids remembered as seen (least recently used dropped first) */
   seenMax: number;
-  /** ids waiting to be fetched, in all */
+  /** ids waiting to be fetched, in all, past which only peers below their fair share add (at most twice this) */
   maxFetches: number;
   /** ids waiting to be fetched that one peer announced */
   maxPendingPerPeer: number;
@@ -326,7 +326,8 @@ export class GossipRouter {
 
   /**
    * An `ihave`: each unseen id is fetched after `fetchDelayMs` unless a copy arrives first. A peer's
-   * waiting ids past `maxPendingPerPeer`, and ids past `maxFetches` in all, are ignored.
+   * waiting ids past `maxPendingPerPeer` are ignored, and with `maxFetches` ids waiting in all, new
+   * ids from a peer holding its fair share (`maxFetches` / peers) or more.
    */
   onIhave(from: string, kind: GossipKind, ids: readonly string[]): void {
     const st = this.peers.get(from);
@@ -344,7 +345,9 @@ export class GossipRouter {
       if (st.pending >= this.params.maxPendingPerPeer) return;
       let f = this.fetches.get(key);
       if (!f) {
-        if (this.fetches.size >= this.params.maxFetches) return;
+        // Full: only a peer below its fair share of the table may add (the table stays under twice
+        // maxFetches), so a few sybils at maxPendingPerPeer each cannot keep every other announcer out.
+        if (this.fetches.size >= this.params.maxFetches && st.pending >= Math.floor(this.params.maxFetches / this.peers.size)) return;
         f = { kind, id, announcers: [], asked: undefined, tries: 0, timer: undefined };
         this.fetches.set(key, f);
         const fetch = f;

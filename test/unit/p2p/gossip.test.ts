@@ -354,3 +354,15 @@ test("framing by churn: an honest peer's iwant for an id we announced and then f
   router.onIwant(honest, "tx", [id(2)]);
   assert.deepEqual(penalties.map((p) => p.peer), [honest]);
 });
+
+test("fetch table exhaustion: 16 sybils announcing 256 made-up ids each do not keep an honest announcer's real id from being fetched", () => {
+  const { router, clock, of } = setup();
+  for (const p of peersNamed(30)) router.addPeer(p, { mesh: true });
+  const { maxFetches, maxPendingPerPeer } = defaultGossipParams;
+  const sybils = peersNamed(30).slice(0, Math.ceil(maxFetches / maxPendingPerPeer));
+  let n = 10_000;
+  for (const s of sybils) for (let i = 0; i < maxPendingPerPeer; i += MAX_GOSSIP_IDS) router.onIhave(s, "tx", Array.from({ length: MAX_GOSSIP_IDS }, () => id(n++)));
+  router.onIhave("p29", "block", [id(1)]);
+  clock.runUntil(defaultGossipParams.fetchDelayMs + 1);
+  assert.ok(of("iwant").some((s) => s.to === "p29"), "the honest announcer is asked");
+});
