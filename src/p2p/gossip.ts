@@ -117,8 +117,6 @@ export interface GossipDeps {
 interface PeerState {
   /** sent `gossip: 1` in its hello: takes mesh control messages */
   mesh: boolean;
-  /** we dialled it: its graft is taken even with a full mesh (a stranger cannot choose our dials) */
-  outbound: boolean;
   /** not grafted (and its graft refused) before this time */
   backoffUntil: number;
   /** waiting fetches it announced */
@@ -203,13 +201,12 @@ export class GossipRouter {
   }
 
   /**
-   * A peer became ready. `mesh`: its hello said `gossip: 1`; `outbound`: we dialled it (default
-   * false). A mesh peer is grafted at once while the mesh is below its target (all peers in a small
-   * network, else `d`).
+   * A peer became ready. `mesh`: its hello said `gossip: 1`. A mesh peer is grafted at once while
+   * the mesh is below its target (all peers in a small network, else `d`).
    */
-  addPeer(peer: string, opts: { mesh: boolean; outbound?: boolean }): void {
+  addPeer(peer: string, opts: { mesh: boolean }): void {
     if (this.peers.has(peer)) return;
-    this.peers.set(peer, { mesh: opts.mesh, outbound: opts.outbound ?? false, backoffUntil: 0, pending: 0, brokeAt: -Infinity });
+    this.peers.set(peer, { mesh: opts.mesh, backoffUntil: 0, pending: 0, brokeAt: -Infinity });
     if (opts.mesh && this.meshPeers.size < this.target()) this.graft(peer);
   }
 
@@ -391,13 +388,7 @@ export class GossipRouter {
     return serve;
   }
 
-  /**
-   * A `graft`: joins the peer's mesh, or refuses with a `prune`: when the peer is in backoff
-   * (penalized then), or when the mesh already holds `dHigh` peers and the peer is not one we dialled
-   * (not penalized: an honest peer low on mesh peers may graft a full node). Accepting every graft
-   * and pruning at random at the heartbeat let sybils that re-graft after each backoff replace the
-   * honest mesh (gossipsub v1.1 refuses the same way: go-libp2p-pubsub handleGraft, D_hi and outbound).
-   */
+  /** A `graft`: joins the peer's mesh, or refuses with a `prune` when the peer is in backoff (penalized then). */
   onGraft(from: string): void {
     const st = this.peers.get(from);
     if (!st || !st.mesh || this.meshPeers.has(from)) return;
@@ -406,7 +397,6 @@ export class GossipRouter {
       this.deps.penalize?.(from, "graft during prune backoff");
       return this.prune(from);
     }
-    if (this.meshPeers.size >= this.params.dHigh && !st.outbound) return this.prune(from);
     this.meshPeers.add(from);
   }
 
@@ -428,8 +418,11 @@ export class GossipRouter {
       const candidates = [...this.peers].filter(([p, st]) => st.mesh && !this.meshPeers.has(p) && now >= st.backoffUntil).map(([p]) => p);
       for (const p of this.sample(candidates, target - this.meshPeers.size)) this.graft(p);
     }
+    // Oversubscribed: the newest members go (the set keeps join order), the d longest in the mesh
+    // stay. Pruning at random let sybils that graft again after every backoff replace the honest
+    // members within minutes; now their grafts last until the next heartbeat.
     if (this.meshPeers.size > this.params.dHigh) {
-      for (const p of this.sample([...this.meshPeers], this.meshPeers.size - this.params.d)) this.prune(p);
+      for (const p of [...this.meshPeers].slice(this.params.d)) this.prune(p);
     }
   }
 

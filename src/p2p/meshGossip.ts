@@ -179,7 +179,7 @@ export class MeshGossip {
     const id = `p${++this.nextId}`;
     this.ids.set(peer, id);
     this.byId.set(id, peer);
-    this.router.addPeer(id, { mesh: this.deps.enabled && (peer.hello?.gossip ?? 0) >= 1, outbound: peer.direction === "outbound" });
+    this.router.addPeer(id, { mesh: this.deps.enabled && (peer.hello?.gossip ?? 0) >= 1 });
   }
 
   /** A peer closed. */
