@@ -418,11 +418,13 @@ export class GossipRouter {
       const candidates = [...this.peers].filter(([p, st]) => st.mesh && !this.meshPeers.has(p) && now >= st.backoffUntil).map(([p]) => p);
       for (const p of this.sample(candidates, target - this.meshPeers.size)) this.graft(p);
     }
-    // Oversubscribed: the newest members go (the set keeps join order), the d longest in the mesh
-    // stay. Pruning at random let sybils that graft again after every backoff replace the honest
-    // members within minutes; now their grafts last until the next heartbeat.
+    // Oversubscribed: the d_low longest in the mesh stay (the set keeps join order), random others
+    // go down to d. Pruning all at random let sybils that graft again after every backoff replace
+    // the honest members within minutes; now they take at most d - d_low seats. Pruning only the
+    // newest left late joiners in no mesh at all (the 1,000-node bench ended with a mesh of 0).
     if (this.meshPeers.size > this.params.dHigh) {
-      for (const p of [...this.meshPeers].slice(this.params.d)) this.prune(p);
+      const members = [...this.meshPeers];
+      for (const p of this.sample(members.slice(this.params.dLow), members.length - this.params.d)) this.prune(p);
     }
   }
 
