@@ -577,7 +577,11 @@ export class VisionNode {
       this.seenBlocks.delete(block.hash);
       // A full import queue is this node's state, not the sender's fault (docs/protocol.md §9.4).
       if (e instanceof BlockError && e.code === "BUSY") this.log.debug({ hash: block.hash, err: e.message }, "Block refused: import queue full");
-      else if (e instanceof BlockError) this.p2p.penalize(peer, `invalid block: ${e.code}: ${e.message}`);
+      else if (e instanceof BlockError) {
+        // A forged copy (a real hash on another header or body) must not hide the real block.
+        this.p2p.gossipRejected(peer, "block", block.hash);
+        this.p2p.penalize(peer, `invalid block: ${e.code}: ${e.message}`);
+      }
       else this.log.error({ err: (e as Error).message }, "Block import failed");
     }
   }
@@ -668,7 +672,12 @@ export class VisionNode {
     this.submitTx(tx, true).catch((e) => {
       // A stale nonce or a balance spent meanwhile is normal in gossip; a forged one (a bad
       // signature, or a bond's bad BLS key or proof of possession) is not.
-      if (e instanceof TxError && STRIKE_TX_CODES.has(e.code)) this.p2p.penalize(peer, `invalid transaction: ${e.code}`);
+      if (e instanceof TxError && STRIKE_TX_CODES.has(e.code)) {
+        // The hash leaves the signature out: a copy with a forged one must not hide the real transfer.
+        this.seenTxs.delete(hash);
+        this.p2p.gossipRejected(peer, "tx", hash);
+        this.p2p.penalize(peer, `invalid transaction: ${e.code}`);
+      }
       else if (!(e instanceof TxError)) this.log.warn({ err: (e as Error).message }, "Transaction not journaled");
     });
   }
@@ -721,7 +730,11 @@ export class VisionNode {
     const fault = this.ffgShapeFault(a);
     if (fault) return this.p2p.penalize(peer, `attestation FFG vote: ${fault}`);
     if (this.attestations.full(a.ebid, a.height)) return; // a bounded few per (ebid, height): no verify, no relay
-    if (!verify(this.chain.domains.attest, a, a.sig, a.ebid)) return this.p2p.penalize(peer, "attestation signature invalid");
+    if (!verify(this.chain.domains.attest, a, a.sig, a.ebid)) {
+      // The gossip id leaves the signature out: a copy with a forged one must not hide the real vote.
+      this.p2p.gossipRejected(peer, "attestation", gossipId);
+      return this.p2p.penalize(peer, "attestation signature invalid");
+    }
     this.seenAttestations.set(id, true);
     // A vote that conflicts with one seen before is evidence; one of this node's key (an old copy
     // of this data dir running elsewhere, or a restore) raises the protection record.

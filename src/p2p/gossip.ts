@@ -53,13 +53,18 @@ export interface GossipParams {
   fetchDelayMs: number;
   /** an announcer that has not delivered an asked id within this is penalized and the next one asked */
   fetchTimeoutMs: number;
-  /** announcers asked for one id, at most */
+  /**
+   * announcers asked for one id, at most: as many as are remembered (`maxAnnouncers`), so liars
+   * that announce first cannot make the node give up before an honest announcer is asked
+   */
   maxFetchTries: number;
+  /** an announcer that broke a promise is asked after the others for this long (ms) */
+  distrustMs: number;
   /** a pruned peer is not grafted again before this */
   pruneBackoffMs: number;
   /** ids remembered as seen (least recently used dropped first) */
   seenMax: number;
-  /** ids waiting to be fetched, in all */
+  /** ids waiting to be fetched, in all, past which only peers below their fair share add (at most twice this) */
   maxFetches: number;
   /** ids waiting to be fetched that one peer announced */
   maxPendingPerPeer: number;
@@ -77,7 +82,8 @@ export const defaultGossipParams: Readonly<GossipParams> = Object.freeze({
   heartbeatMs: 1000,
   fetchDelayMs: 250,
   fetchTimeoutMs: 1000,
-  maxFetchTries: 3,
+  maxFetchTries: 8,
+  distrustMs: 60_000,
   pruneBackoffMs: 60_000,
   seenMax: 65_536,
   maxFetches: 4096,
@@ -116,6 +122,8 @@ interface PeerState {
   backoffUntil: number;
   /** waiting fetches it announced */
   pending: number;
+  /** when it last broke a promise (-Infinity: never) */
+  brokeAt: number;
 }
 
 interface Seen {
@@ -125,6 +133,11 @@ interface Seen {
   announced: Set<string>;
   /** peers we served it to after an `iwant` (once each) */
   served: Set<string>;
+  /**
+   * until it is relayed (found valid): peers that announced it and sent no copy, to ask if the copy
+   * we got proves invalid ({@link GossipRouter.rejected}); undefined once relayed
+   */
+  announcers?: string[];
 }
 
 interface Fetch {
@@ -194,7 +207,7 @@ export class GossipRouter {
    */
   addPeer(peer: string, opts: { mesh: boolean }): void {
     if (this.peers.has(peer)) return;
-    this.peers.set(peer, { mesh: opts.mesh, backoffUntil: 0, pending: 0 });
+    this.peers.set(peer, { mesh: opts.mesh, backoffUntil: 0, pending: 0, brokeAt: -Infinity });
     if (opts.mesh && this.meshPeers.size < this.target()) this.graft(peer);
   }
 
@@ -221,11 +234,36 @@ export class GossipRouter {
     const s = this.seen.get(key);
     if (s) {
       s.holders.add(from);
+      this.noCopyFrom(s, from);
       this.stats.duplicates++;
       return false;
     }
-    this.markSeen(kind, id).holders.add(from);
+    const fresh = this.markSeen(kind, id);
+    fresh.holders.add(from);
+    this.noCopyFrom(fresh, from);
     return true;
+  }
+
+  // A peer that sent a copy served it once: it is not asked again if the copy proves invalid.
+  private noCopyFrom(s: Seen, from: string): void {
+    const i = s.announcers?.indexOf(from) ?? -1;
+    if (i >= 0) s.announcers!.splice(i, 1);
+  }
+
+  /**
+   * The copy of `id` that `from` sent proved invalid (the caller strikes it): unless the id was
+   * relayed meanwhile (a valid copy came), it is forgotten as seen, and the peers that announced it
+   * without sending a copy are asked for it again. Gossip ids are claims until a copy validates (a
+   * block's hash names its header only, a transfer's and an attestation's leave the signature out):
+   * without this, a forged copy sent first cancelled the fetch of the real one and hid every later
+   * announcement of it.
+   */
+  rejected(from: string, kind: GossipKind, id: string): void {
+    const key = keyOf(kind, id);
+    const s = this.seen.get(key);
+    if (!s || s.announcers === undefined) return;
+    this.seen.delete(key);
+    for (const p of s.announcers) if (p !== from) this.onIhave(p, kind, [id]);
   }
 
   // The seen entry of an id (made when new): peers that announced it while it was being fetched
@@ -234,11 +272,12 @@ export class GossipRouter {
     const key = keyOf(kind, id);
     let s = this.seen.get(key);
     if (s) return s;
-    this.seen.set(key, (s = { holders: new Set(), announced: new Set(), served: new Set() }));
+    this.seen.set(key, (s = { holders: new Set(), announced: new Set(), served: new Set(), announcers: [] }));
     const f = this.fetches.get(key);
     if (f) {
       for (const p of f.announcers) s.holders.add(p);
       if (f.asked !== undefined) s.holders.add(f.asked);
+      s.announcers = f.asked === undefined ? [...f.announcers] : [f.asked, ...f.announcers];
       this.drop(f);
     }
     return s;
@@ -251,6 +290,7 @@ export class GossipRouter {
    */
   forward(kind: GossipKind, id: string): void {
     const s = this.markSeen(kind, id);
+    s.announcers = undefined; // relayed: valid, never rejected
     const lazy: string[] = [];
     for (const [peer, st] of this.peers) {
       if (s.holders.has(peer)) continue;
@@ -274,6 +314,7 @@ export class GossipRouter {
    */
   publish(kind: GossipKind, id: string): void {
     const s = this.markSeen(kind, id);
+    s.announcers = undefined; // ours: valid, never rejected
     for (const peer of this.peers.keys()) {
       if (s.holders.has(peer)) continue;
       this.stats.pushes++;
@@ -283,7 +324,8 @@ export class GossipRouter {
 
   /**
    * An `ihave`: each unseen id is fetched after `fetchDelayMs` unless a copy arrives first. A peer's
-   * waiting ids past `maxPendingPerPeer`, and ids past `maxFetches` in all, are ignored.
+   * waiting ids past `maxPendingPerPeer` are ignored, and with `maxFetches` ids waiting in all, new
+   * ids from a peer holding its fair share (`maxFetches` / peers) or more.
    */
   onIhave(from: string, kind: GossipKind, ids: readonly string[]): void {
     const st = this.peers.get(from);
@@ -295,12 +337,15 @@ export class GossipRouter {
       const s = this.seen.get(key);
       if (s) {
         s.holders.add(from);
+        if (s.announcers && s.announcers.length < this.params.maxAnnouncers && !s.announcers.includes(from)) s.announcers.push(from);
         continue;
       }
       if (st.pending >= this.params.maxPendingPerPeer) return;
       let f = this.fetches.get(key);
       if (!f) {
-        if (this.fetches.size >= this.params.maxFetches) return;
+        // Full: only a peer below its fair share of the table may add (the table stays under twice
+        // maxFetches), so a few sybils at maxPendingPerPeer each cannot keep every other announcer out.
+        if (this.fetches.size >= this.params.maxFetches && st.pending >= Math.floor(this.params.maxFetches / this.peers.size)) return;
         f = { kind, id, announcers: [], asked: undefined, tries: 0, timer: undefined };
         this.fetches.set(key, f);
         const fetch = f;
@@ -315,7 +360,10 @@ export class GossipRouter {
 
   /**
    * An `iwant`: returns the ids to answer with full messages, each one we announced to `from` and
-   * not served to it before. Asking for an id never announced to it is penalized.
+   * not served to it before. Asking for a known id never announced to it is penalized; an id no
+   * longer (or never) seen is not served and not penalized: strangers' fresh ids (unbonded
+   * attestations cost them no strike) can churn the seen set between our `ihave` and an honest
+   * peer's `iwant`, and that peer must not be struck for it.
    */
   onIwant(from: string, kind: GossipKind, ids: readonly string[]): string[] {
     const st = this.peers.get(from);
@@ -328,7 +376,8 @@ export class GossipRouter {
     let unasked = false;
     for (const id of ids.slice(0, MAX_GOSSIP_IDS)) {
       const s = this.seen.get(keyOf(kind, id));
-      if (!s || !s.announced.has(from)) {
+      if (!s) continue;
+      if (!s.announced.has(from)) {
         unasked = true;
         continue;
       }
@@ -340,7 +389,7 @@ export class GossipRouter {
     return serve;
   }
 
-  /** A `graft`: joins the peer's mesh, or refuses with a `prune` when full or the peer is in backoff (penalized then). */
+  /** A `graft`: joins the peer's mesh, or refuses with a `prune` when the peer is in backoff (penalized then). */
   onGraft(from: string): void {
     const st = this.peers.get(from);
     if (!st || !st.mesh || this.meshPeers.has(from)) return;
@@ -370,8 +419,13 @@ export class GossipRouter {
       const candidates = [...this.peers].filter(([p, st]) => st.mesh && !this.meshPeers.has(p) && now >= st.backoffUntil).map(([p]) => p);
       for (const p of this.sample(candidates, target - this.meshPeers.size)) this.graft(p);
     }
+    // Oversubscribed: the d_low longest in the mesh stay (the set keeps join order), random others
+    // go down to d. Pruning all at random let sybils that graft again after every backoff replace
+    // the honest members within minutes; now they take at most d - d_low seats. Pruning only the
+    // newest left late joiners in no mesh at all (the 1,000-node bench ended with a mesh of 0).
     if (this.meshPeers.size > this.params.dHigh) {
-      for (const p of this.sample([...this.meshPeers], this.meshPeers.size - this.params.d)) this.prune(p);
+      const members = [...this.meshPeers];
+      for (const p of this.sample(members.slice(this.params.dLow), members.length - this.params.d)) this.prune(p);
     }
   }
 
@@ -394,17 +448,23 @@ export class GossipRouter {
     this.deps.send(peer, { type: "prune", backoff_ms: this.params.pruneBackoffMs });
   }
 
-  /** Asks the next announcer for a waiting id, or gives up after `maxFetchTries` or when none is left. */
+  /**
+   * Asks the next announcer for a waiting id (the first that has not broken a promise within
+   * `distrustMs`, else the first), or gives up after `maxFetchTries` or when none is left.
+   */
   private ask(f: Fetch): void {
     if (this.fetches.get(keyOf(f.kind, f.id)) !== f) return;
+    const now = this.deps.clock.now();
     if (f.asked !== undefined) {
       this.stats.brokenPromises++;
       this.deps.penalize?.(f.asked, `announced ${f.kind} ${f.id} and did not deliver it`);
       const st = this.peers.get(f.asked);
+      if (st) st.brokeAt = now;
       if (st && st.pending > 0) st.pending--;
       f.asked = undefined;
     }
-    const next = f.announcers.shift();
+    const trusted = f.announcers.findIndex((a) => now - (this.peers.get(a)?.brokeAt ?? -Infinity) >= this.params.distrustMs);
+    const next = f.announcers.splice(Math.max(0, trusted), 1)[0];
     if (next === undefined || f.tries >= this.params.maxFetchTries) return this.drop(f, next);
     f.asked = next;
     f.tries++;

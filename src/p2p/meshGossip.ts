@@ -208,6 +208,16 @@ export class MeshGossip {
   }
 
   /**
+   * The copy of `id` that `peer` sent proved invalid (the caller strikes it): unless a valid copy was
+   * relayed meanwhile, the id is no longer seen and its other announcers are asked for it
+   * (GossipRouter.rejected).
+   */
+  rejected(peer: Peer, kind: GossipKind, id: string): void {
+    const pid = this.ids.get(peer);
+    if (pid !== undefined) this.router.rejected(pid, kind, id);
+  }
+
+  /**
    * Sends a message the node accepted or made (docs/protocol.md §9.5.1): in full to the mesh and to
    * peers without mesh gossip, announced to a few others, never to a peer known to hold it (`from`
    * included); with `own` (the node made it, or got it over its API) in full to every peer instead

@@ -245,6 +245,15 @@ export class PeerManager {
   }
 
   /**
+   * The block, attestation or transfer with gossip id `id` that `peer` sent proved invalid (call it
+   * with the strike): the id is no longer taken as seen, and peers that announced it are asked for
+   * the real one (docs/protocol.md §9.5.1). A forged copy sent first must not hide the real message.
+   */
+  gossipRejected(peer: Peer, kind: GossipKind, id: string): void {
+    this.gossip.rejected(peer, kind, id);
+  }
+
+  /**
    * Relays a block, attestation or transfer the node accepted, or publishes its own (docs/protocol.md
    * §9.5.1): in full to the mesh and to every peer without mesh gossip, announced to a few others;
    * never to a peer it came from. `id` is its gossip id (§9.5). `own`: the node made it or got it

@@ -78,13 +78,15 @@ export async function connect(url: string, localAddress?: string): Promise<Hosti
  * extra hello fields (`advertise_url`, `agent`, `listen_port`...). Resolves once the node's ack came
  * and ours is sent.
  */
-export async function handshake(url: string, key: TestKey, nodeEbid: string, opts: { localAddress?: string; hello?: Record<string, unknown> } = {}): Promise<Hostile> {
+export async function handshake(url: string, key: TestKey, nodeEbid: string, opts: { localAddress?: string; hello?: Record<string, unknown>; chainId?: string; genesis?: string } = {}): Promise<Hostile> {
   const c = await connect(url, opts.localAddress);
   const nonce = randomBytes(32).toString("hex");
-  c.send({ type: "hello", version: PROTOCOL_VERSION, chain_id: CHAIN_ID, genesis_hash: GENESIS, ebid: key.ebid, nonce, listen_port: 0, height: 0, tip_hash: GENESIS, ...opts.hello });
+  const chain_id = opts.chainId ?? CHAIN_ID;
+  const genesis_hash = opts.genesis ?? GENESIS;
+  c.send({ type: "hello", version: PROTOCOL_VERSION, chain_id, genesis_hash, ebid: key.ebid, nonce, listen_port: 0, height: 0, tip_hash: genesis_hash, ...opts.hello });
   await waitFor(() => c.lines.some((l) => l.includes('"hello_ack"')), 5000, "the node's hello and ack");
   const theirs = JSON.parse(c.lines.find((l) => l.includes('"hello"'))!) as { nonce: string };
-  c.send({ type: "hello_ack", sig: sign(Domain.hello, { chain_id: CHAIN_ID, genesis_hash: GENESIS, ebid: key.ebid, peer_ebid: nodeEbid, nonce, peer_nonce: theirs.nonce }, key.secretKey) });
+  c.send({ type: "hello_ack", sig: sign(Domain.hello, { chain_id, genesis_hash, ebid: key.ebid, peer_ebid: nodeEbid, nonce, peer_nonce: theirs.nonce }, key.secretKey) });
   return c;
 }
 

@@ -145,7 +145,7 @@ test("a peer's pending announces are capped, and a closed announcer hands the fe
   assert.deepEqual(of("iwant").map((s) => s.to), ["p2"], "ids 4 and 5 were never taken; 2 and 3 lost their only announcer");
 });
 
-test("iwant is answered only for ids announced to the asker, once each; other asks are penalized", () => {
+test("iwant is answered only for ids announced to the asker, once each; asks for known ids not announced to it are penalized, for unknown ids not", () => {
   const { router, of, penalties } = setup();
   for (const p of peersNamed(30)) router.addPeer(p, { mesh: true });
   router.heartbeat();
@@ -156,8 +156,8 @@ test("iwant is answered only for ids announced to the asker, once each; other as
   assert.deepEqual(router.onIwant(lazy[0]!, "attestation", [id(3)]), [], "served once");
   assert.equal(penalties.length, 0);
   assert.deepEqual(router.onIwant(stranger, "attestation", [id(3)]), []);
-  assert.deepEqual(router.onIwant(lazy[1]!, "attestation", [id(4)]), []);
-  assert.deepEqual(penalties.map((p) => p.peer), [stranger, lazy[1]]);
+  assert.deepEqual(router.onIwant(lazy[1]!, "attestation", [id(4)]), [], "unknown: not served");
+  assert.deepEqual(penalties.map((p) => p.peer), [stranger]);
 });
 
 test("graft and prune: a pruned peer is not grafted again during its backoff, a graft in backoff is refused and penalized, an oversubscribed mesh is pruned to d", () => {
@@ -253,4 +253,99 @@ test("on Node's real timers: the heartbeat grafts, a fetch is asked after its de
   const before = sent.length;
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(sent.length, before, "nothing after stop()");
+});
+
+test("mesh capture: sybils that graft again after every backoff do not take over the mesh (an oversubscribed mesh keeps its d_low longest members)", () => {
+  const { router, clock, penalties, of } = setup();
+  const honest = peersNamed(24);
+  const sybils = Array.from({ length: 12 }, (_, i) => `s${i}`);
+  for (const p of honest) router.addPeer(p, { mesh: true });
+  for (const s of sybils) router.addPeer(s, { mesh: true });
+  router.heartbeat();
+  const backoff = new Map<string, number>(); // the backoff each sybil was told (it obeys it: no strike)
+  for (let sec = 1; sec <= 300; sec++) {
+    clock.runUntil(sec * 1000);
+    for (const s of sybils) if (!router.mesh().includes(s) && clock.now() >= (backoff.get(s) ?? 0)) router.onGraft(s);
+    router.heartbeat();
+    for (const p of of("prune")) if (sybils.includes(p.to) && p.out.type === "prune") backoff.set(p.to, clock.now() + p.out.backoff_ms);
+  }
+  const taken = router.mesh().filter((p) => sybils.includes(p)).length;
+  assert.ok(router.mesh().length >= defaultGossipParams.dLow, `mesh of ${router.mesh().length}`);
+  assert.ok(taken <= defaultGossipParams.d - defaultGossipParams.dLow, `${taken} of ${router.mesh().length} mesh seats held by 12 sybils among 36 peers`);
+  assert.equal(penalties.length, 0, "sybils that obey the backoff earn no strike");
+});
+
+test("fetch censorship: liars that announce first do not make the node give up before an honest announcer is asked, and are asked last for the next ids", () => {
+  const { router, clock, of, clear } = setup();
+  for (const p of peersNamed(10)) router.addPeer(p, { mesh: true });
+  const liars = ["p1", "p2", "p3"];
+  const { fetchDelayMs: d, fetchTimeoutMs: t } = defaultGossipParams;
+  for (const p of [...liars, "p4"]) router.onIhave(p, "block", [id(7)]);
+  clock.runUntil(d + liars.length * t + 1);
+  assert.deepEqual(of("iwant").map((s) => s.to), [...liars, "p4"], "the honest fourth announcer is asked");
+  router.received("p4", "block", id(7));
+  clear();
+  // The next block, announced by the same liars first: the peer that kept its promise is asked first.
+  const at = clock.now();
+  for (const p of [...liars, "p4"]) router.onIhave(p, "block", [id(8)]);
+  clock.runUntil(at + d + 1);
+  assert.deepEqual(of("iwant").map((s) => s.to), ["p4"]);
+});
+
+test("a forged copy sent first (same id, invalid) does not hide the real message: once rejected, the id is unseen and its announcers are asked", () => {
+  const { router, clock, of, clear } = setup();
+  for (const p of peersNamed(10)) router.addPeer(p, { mesh: true });
+  const { fetchDelayMs: d } = defaultGossipParams;
+  router.onIhave("p1", "block", [id(5)]);
+  router.onIhave("p2", "block", [id(5)]);
+  assert.equal(router.received("p9", "block", id(5)), true, "the forger's copy comes first");
+  router.onIhave("p3", "block", [id(5)]); // announced while the forged copy is validated
+  clock.runUntil(d + 1);
+  assert.equal(of("iwant").length, 0, "the fetch was cancelled by the copy");
+  router.rejected("p9", "block", id(5));
+  assert.equal(router.hasSeen("block", id(5)), false);
+  clock.runUntil(clock.now() + d + 1);
+  assert.deepEqual(of("iwant").map((s) => s.to), ["p1"], "the first announcer is asked for the real one");
+  clear();
+  router.received("p1", "block", id(5));
+  router.forward("block", id(5));
+  router.rejected("p4", "block", id(5)); // a bad copy after a valid one was relayed changes nothing
+  assert.equal(router.hasSeen("block", id(5)), true);
+  // An announcer that already sent a copy is not asked again (it serves an id once).
+  router.onIhave("p1", "tx", [id(6)]);
+  router.onIhave("p2", "tx", [id(6)]);
+  router.received("p9", "tx", id(6));
+  router.received("p2", "tx", id(6));
+  router.rejected("p9", "tx", id(6));
+  clock.runUntil(clock.now() + d + 1);
+  assert.deepEqual(of("iwant").map((s) => s.to), ["p1"]);
+});
+
+test("framing by churn: an honest peer's iwant for an id we announced and then forgot (seen set churned by a stranger's fresh ids) is not penalized; a known id never announced to it still is", () => {
+  const { router, penalties } = setup({ seenMax: 100 });
+  for (const p of peersNamed(30)) router.addPeer(p, { mesh: true });
+  router.heartbeat();
+  const lazy = peersNamed(30).filter((p) => !router.mesh().includes(p));
+  router.received(lazy[0]!, "block", id(1));
+  router.forward("block", id(1)); // announced to every other lazy peer
+  const honest = lazy[1]!;
+  for (let i = 0; i < 100; i++) router.received("p0", "attestation", id(1000 + i)); // unbonded attestations: no strike, fresh ids
+  assert.equal(router.hasSeen("block", id(1)), false, "forgotten");
+  assert.deepEqual(router.onIwant(honest, "block", [id(1)]), []);
+  assert.equal(penalties.length, 0, "no strike for an id we no longer know");
+  router.publish("tx", id(2)); // known, pushed to all, announced to none
+  router.onIwant(honest, "tx", [id(2)]);
+  assert.deepEqual(penalties.map((p) => p.peer), [honest]);
+});
+
+test("fetch table exhaustion: 16 sybils announcing 256 made-up ids each do not keep an honest announcer's real id from being fetched", () => {
+  const { router, clock, of } = setup();
+  for (const p of peersNamed(30)) router.addPeer(p, { mesh: true });
+  const { maxFetches, maxPendingPerPeer } = defaultGossipParams;
+  const sybils = peersNamed(30).slice(0, Math.ceil(maxFetches / maxPendingPerPeer));
+  let n = 10_000;
+  for (const s of sybils) for (let i = 0; i < maxPendingPerPeer; i += MAX_GOSSIP_IDS) router.onIhave(s, "tx", Array.from({ length: MAX_GOSSIP_IDS }, () => id(n++)));
+  router.onIhave("p29", "block", [id(1)]);
+  clock.runUntil(defaultGossipParams.fetchDelayMs + 1);
+  assert.ok(of("iwant").some((s) => s.to === "p29"), "the honest announcer is asked");
 });

@@ -80,7 +80,7 @@ test("the node says gossip: 1 in its hello (none with meshGossip off); a peer wi
   }
 });
 
-test("iwant amplification: each announced id is served once, at most the bodies-per-second bucket, and an id never announced is a strike", async () => {
+test("iwant amplification: each announced id is served once, at most the bodies-per-second bucket, and a known id never announced is a strike", async () => {
   const { mgr, key, url } = await gossipNode();
   try {
     const peers = await gossipPeers(url, key.ebid, mgr, 9);
@@ -111,8 +111,12 @@ test("iwant amplification: each announced id is served once, at most the bodies-
     assert.equal(countType(asker, "tx"), served, "an id is served once per peer");
     const peer = peerOf(mgr, asker, peers);
     assert.equal(peer.strikes, 0);
-    asker.send({ type: "iwant", kind: "tx", ids: [hexId("never announced")] });
-    await waitFor(() => peer.strikes === 1, 2000, "a strike for an id never announced to it");
+    mgr.publish("tx", hexId("ours"), { type: "tx", tx: { n: "ours" } }, true); // ours: pushed in full, announced to none
+    asker.send({ type: "iwant", kind: "tx", ids: [hexId("never seen")] });
+    await sleep(200);
+    assert.equal(peer.strikes, 0, "an id we do not know: not served, no strike (it may be one we forgot)");
+    asker.send({ type: "iwant", kind: "tx", ids: [hexId("ours")] });
+    await waitFor(() => peer.strikes === 1, 2000, "a strike for a known id never announced to it");
     for (const h of peers) h.ws.terminate();
   } finally {
     await mgr.stop();
@@ -208,6 +212,27 @@ test("graft during a prune backoff is refused with a prune and a strike; a graft
     g!.send({ type: "graft" });
     g!.ws.send(Array.from({ length: 40 }, () => JSON.stringify({ type: "graft" })).join("\n") + "\n");
     assert.match((await g!.closed).reason, /banned after/);
+  } finally {
+    await mgr.stop();
+  }
+});
+
+test("mesh capture over real sockets: sybils grafting a full mesh are pruned at the next heartbeat (no strike), and the mesh keeps at least d_low of its first members", async () => {
+  const { mgr, key, url } = await gossipNode();
+  try {
+    const first = await gossipPeers(url, key.ebid, mgr, 7); // all grafted: the mesh is at d_high
+    await waitFor(() => mgr.gossip.meshSize() === 7, 2000, "mesh of 7");
+    const members = mgr.readyPeers().slice();
+    const sybils: Hostile[] = [];
+    for (let i = 0; i < 12; i++) {
+      sybils.push(await handshake(url, freshKey(), key.ebid, { hello: { gossip: 1 } }));
+      await waitFor(() => mgr.readyPeers().length === 7 + sybils.length, 3000, `sybil ${i + 1} ready`);
+    }
+    for (const s of sybils) s.send({ type: "graft" });
+    await waitFor(() => mgr.gossip.meshSize() === 6, 3000, "pruned to d at the heartbeat");
+    assert.ok(members.filter((p) => mgr.gossip.inMesh(p)).length >= 4, "at least d_low of its first members stay");
+    assert.ok(mgr.readyPeers().every((p) => p.strikes === 0), "no strike for a graft");
+    for (const h of [...first, ...sybils]) h.ws.terminate();
   } finally {
     await mgr.stop();
   }
