@@ -4,7 +4,7 @@
 // Usage: node scripts/run-tests.mjs [unit|e2e|path-fragment ...]
 //
 // Three runs: test/unit/ two files at a time (in-process tests, generous timeouts), then test/e2e/'s
-// untimed files two at a time, then its timed ones (real node processes whose block intervals and
+// untimed files three at a time, then its timed ones (real node processes whose block intervals and
 // latencies the drills measure) one at a time, with nothing beside them. Their TAP goes to stdout
 // as it comes, as one stream: top-level test points numbered on across the runs, one plan and one
 // summary of all at the end, in the runner's own format.
@@ -33,13 +33,23 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 
 const isE2e = (f) => f.split(/[\\/]/).includes("e2e");
 // End-to-end tests that assert timing (block intervals, takeover and abort latencies, eligibility
-// shares) run alone; the others only wait on real processes and run two at a time.
+// shares) run alone; the others only wait on real processes and run three at a time.
 const TIMED = ["failover", "partition", "liars", "junkMemory", "minerRace", "pow", "fallback", "operatorCli", "networkDrill"];
 const isTimed = (f) => TIMED.some((name) => f.endsWith(`${name}.test.ts`));
+// The files that take longest (30-90 s: the 50-node simulations, long chains to sync, drills of
+// several phases) start first in their run, so that none of them is left running alone at its end.
+const SLOW = ["unit/sim/determinism", "unit/sim/faults", "unit/cli/cli", "unit/p2p/meshNetwork", "unit/node/protectionCrash", "e2e/fullBlockJoin", "e2e/finalityLiveness", "e2e/lateJoin", "e2e/validatorCli", "e2e/package", "e2e/crash", "e2e/health", "e2e/burst", "e2e/checkpointStart", "e2e/junkMemory", "e2e/liars"];
+const rank = (f) => {
+  const i = SLOW.findIndex((s) => f.split("\\").join("/").includes(`${s}.test.ts`));
+  return i < 0 ? SLOW.length : i;
+};
+const slowFirst = (list) => [...list].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+// Unit files compute (two at a time on two cores); untimed e2e files mostly wait on node processes
+// producing blocks (three at a time).
 const runs = [
-  { files: files.filter((f) => !isE2e(f)), concurrency: 2 },
-  { files: files.filter((f) => isE2e(f) && !isTimed(f)), concurrency: 2 },
-  { files: files.filter((f) => isE2e(f) && isTimed(f)), concurrency: 1 },
+  { files: slowFirst(files.filter((f) => !isE2e(f))), concurrency: 2 },
+  { files: slowFirst(files.filter((f) => isE2e(f) && !isTimed(f))), concurrency: 3 },
+  { files: slowFirst(files.filter((f) => isE2e(f) && isTimed(f))), concurrency: 1 },
 ].filter((r) => r.files.length > 0);
 
 // The runner's closing summary, unindented: `# tests 12`, `# pass 12`, ... `# duration_ms 345.6`.
