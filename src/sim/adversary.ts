@@ -14,7 +14,6 @@
  * Nodes 0 and 1 (the bootnodes, which every node dials) are never picked, so discovery works the
  * same in every run.
  */
-import type { Connection, ConnectionEvents, Transport } from "../p2p/transport.ts";
 import type { Clock, Rng } from "../util/clock.ts";
 
 /** The nodes the driver never picks for a fault or a coalition: the bootnodes. */
@@ -180,42 +179,3 @@ export class Withholding {
   }
 }
 
-/** A connection whose outgoing frames `allow` may drop. */
-class FilteredConnection implements Connection {
-  constructor(
-    private readonly conn: Connection,
-    private readonly allow: (remote: string | undefined, text: string) => boolean,
-  ) {}
-  get remoteAddress(): string | undefined {
-    return this.conn.remoteAddress;
-  }
-  get isOpen(): boolean {
-    return this.conn.isOpen;
-  }
-  get bufferedAmount(): number {
-    return this.conn.bufferedAmount;
-  }
-  send(text: string): void {
-    if (this.allow(this.conn.remoteAddress, text)) this.conn.send(text);
-  }
-  ping(): void {
-    this.conn.ping();
-  }
-  close(code: number, reason: string): void {
-    this.conn.close(code, reason);
-  }
-  terminate(): void {
-    this.conn.terminate();
-  }
-  on<E extends keyof ConnectionEvents>(event: E, fn: ConnectionEvents[E]): void {
-    this.conn.on(event, fn);
-  }
-}
-
-/** `inner` with every connection's outgoing frames passed through `allow(remoteAddress, text)` first. */
-export function filterTransport(inner: Transport, allow: (remote: string | undefined, text: string) => boolean): Transport {
-  return {
-    listen: (o) => inner.listen({ ...o, onConnection: (conn) => o.onConnection(new FilteredConnection(conn, allow)) }),
-    dial: (url, o, events) => inner.dial(url, o, { open: (conn) => events.open(new FilteredConnection(conn, allow)), error: (err) => events.error(err) }),
-  };
-}

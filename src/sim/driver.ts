@@ -25,7 +25,7 @@ import { MemoryNetwork } from "../p2p/memoryTransport.ts";
 import { FrameMemo } from "../p2p/frameMemo.ts";
 import { SharedValues } from "../storage/chainDb.ts";
 import { freezeDeep } from "../consensus/immutable.ts";
-import type { Connection, ConnectionEvents, Transport } from "../p2p/transport.ts";
+import type { Transport } from "../p2p/transport.ts";
 import type { P2POptions } from "../p2p/options.ts";
 import { normalizeChainSpec, type ChainSpec } from "../chain/spec.ts";
 import { ebidOf } from "../consensus/signatures.ts";
@@ -33,7 +33,8 @@ import { blsPublicKeyHex, blsSecretKeyFromIkm } from "../consensus/bls.ts";
 import { VirtualClock, seededRng, settle } from "../util/clock.ts";
 import { NetworkModel, type NetworkModelOptions, type RegionTable } from "./network.ts";
 import type { SimEvent, SimRun } from "./summarize.ts";
-import { coalitionPlan, crashPlan, filterTransport, silentPlan, stallWindowMs, Withholding, type CrashPlan } from "./adversary.ts";
+import { filterTransport, tapTransport } from "./hookedTransport.ts";
+import { coalitionPlan, crashPlan, silentPlan, stallWindowMs, Withholding, type CrashPlan } from "./adversary.ts";
 
 /** The simulated chain's genesis time (ms since the epoch): 2026-01-01T00:00:00Z. */
 export const SIM_GENESIS_MS = 1_767_225_600_000;
@@ -167,51 +168,6 @@ export function blockFrameHash(data: Buffer): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A connection whose incoming frames `onFrame` sees before the P2P layer's handler does. */
-class TappedConnection implements Connection {
-  constructor(
-    private readonly conn: Connection,
-    private readonly onFrame: (data: Buffer) => void,
-  ) {}
-  get remoteAddress(): string | undefined {
-    return this.conn.remoteAddress;
-  }
-  get isOpen(): boolean {
-    return this.conn.isOpen;
-  }
-  get bufferedAmount(): number {
-    return this.conn.bufferedAmount;
-  }
-  send(text: string): void {
-    this.conn.send(text);
-  }
-  ping(): void {
-    this.conn.ping();
-  }
-  close(code: number, reason: string): void {
-    this.conn.close(code, reason);
-  }
-  terminate(): void {
-    this.conn.terminate();
-  }
-  on<E extends keyof ConnectionEvents>(event: E, fn: ConnectionEvents[E]): void {
-    if (event !== "message") return this.conn.on(event, fn);
-    const handler = fn as ConnectionEvents["message"];
-    this.conn.on("message", (data: Buffer) => {
-      this.onFrame(data);
-      handler(data);
-    });
-  }
-}
-
-/** `inner` with every connection's incoming frames shown to `onFrame` before the P2P layer's handler. */
-export function tapTransport(inner: Transport, onFrame: (data: Buffer) => void): Transport {
-  return {
-    listen: (o) => inner.listen({ ...o, onConnection: (conn) => o.onConnection(new TappedConnection(conn, onFrame)) }),
-    dial: (url, o, events) => inner.dial(url, o, { open: (conn) => events.open(new TappedConnection(conn, onFrame)), error: (err) => events.error(err) }),
-  };
 }
 
 /**
