@@ -75,8 +75,11 @@ test("12 nodes, 11 peers each: every node gets every block; mesh gossip keeps du
   assert.ok(mesh.meshSizes.every((s) => s >= 4 && s <= 7), `meshes within d_low..d_high: ${mesh.meshSizes.join(",")}`);
   assert.ok(mesh.ihave > 0, "ids announced outside the mesh");
   assert.equal(flood.ihave, 0, "no ihave when flooding");
-  // at most one copy from each mesh peer (d_high) and one from the producer (flood publishing), less the first
-  assert.ok(Math.max(...mesh.dupPerBlock) <= 7.5, `mesh: at most about 7 duplicates per node per block (${fmt(mesh.dupPerBlock)})`);
+  // One copy from each mesh peer (d_high 7) and one from the producer (flood publishing), less the
+  // first: 7. Meshes are symmetric only once graft and prune have settled: until the next heartbeat a
+  // peer may keep us in its mesh after we pruned it, so a node can take a block from one or two
+  // peers more (CI saw 7.9 once). Flooding gives every node about one copy per peer (10 here).
+  assert.ok(Math.max(...mesh.dupPerBlock) <= 9, `mesh: at most 9 duplicates per node per block (${fmt(mesh.dupPerBlock)})`);
   assert.ok(mean(mesh.dupPerBlock) <= 6, `mesh: mean ${mean(mesh.dupPerBlock).toFixed(2)} <= 6`);
   assert.ok(mean(flood.dupPerBlock) >= 7, `flood: about one copy per peer (mean ${mean(flood.dupPerBlock).toFixed(2)})`);
   assert.ok(mean(mesh.dupPerBlock) < 0.75 * mean(flood.dupPerBlock), "mesh well below flood");
