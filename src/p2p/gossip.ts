@@ -36,7 +36,7 @@ export interface GossipParams {
   d: number;
   /** below this many mesh peers the heartbeat grafts back up to `d` */
   dLow: number;
-  /** above this many it prunes down to `d`; a graft that would pass it is refused */
+  /** above this many the heartbeat prunes down to `d` (a graft between two heartbeats is taken) */
   dHigh: number;
   /** non-mesh peers that get an `ihave` for each new message */
   dLazy: number;
