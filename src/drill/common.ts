@@ -113,7 +113,7 @@ export async function drillNet(
   const spec = JSON.parse(readFileSync(join(dir, "chain.json"), "utf8")) as ChainSpec;
   const net = new LocalNet(dir, {
     logLevel: f.logLevel,
-    onUnexpectedExit: (n, code, sig) => print(`! ${n.name} exited unexpectedly (${code ?? sig})`),
+    onUnexpectedExit: (n, code, sig) => print(`! ${n.name} exited unexpectedly (${code ?? sig}); its log ends:\n  ${logTail(n.dataDir, 8).join("\n  ")}`),
     ...extra,
   });
   process.once("exit", () => net.killAllNow());
@@ -130,6 +130,15 @@ export async function drillNet(
       if (!f.dir && !f.keep) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The last `lines` lines of a node's node.log (stdout and stderr of its process), [] when unreadable. */
+function logTail(dataDir: string, lines: number): string[] {
+  try {
+    return readFileSync(join(dataDir, "node.log"), "utf8").trimEnd().split("\n").slice(-lines).map((l) => l.slice(0, 400));
+  } catch {
+    return [];
+  }
 }
 
 /** Prints a drill's report (or JSON) and sets exit status 1 when a check failed. */

@@ -187,7 +187,7 @@ async function bindable(port: number, hosts: readonly string[]): Promise<boolean
 async function commonPort(hosts: readonly string[], preferred?: number, avoid?: number): Promise<number> {
   if (preferred !== undefined && (await bindable(preferred, hosts))) return preferred;
   for (let i = 0; i < 50; i++) {
-    const p = 20_000 + Math.floor(Math.random() * 30_000);
+    const p = 10_000 + Math.floor(Math.random() * 22_000); // below the ephemeral range (drill/ports.ts)
     if (p !== avoid && (await bindable(p, hosts))) return p;
   }
   throw new Error(`no port free on all of ${hosts.length} addresses`);
