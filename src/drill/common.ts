@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { LocalNet, type LocalNetOptions, type LocalNode } from "./localnet.ts";
-import { getJson } from "../util/http.ts";
+import { getJson, getJsonRetry } from "../util/http.ts";
 import { testnetInit, type TestnetInitFlags } from "./testnetInit.ts";
 import { freePortRange } from "./ports.ts";
 import type { ChainSpec } from "../chain/spec.ts";
@@ -52,13 +52,19 @@ export async function settled(net: LocalNet, ms: number): Promise<void> {
   );
 }
 
+/**
+ * A drill's end-of-run reads: five tries of 10 s each. A run's report hangs on them, and a node of a
+ * loaded machine (32 processes on 2 cores) may miss a 2 s timeout more than once.
+ */
+const FINAL_READ = { tries: 5, timeoutMs: 10_000 };
+
 /** Compares every node's canonical hashes at heights 1..min tip. */
 export async function checkAgreement(net: LocalNet): Promise<{ heights: number; agree: boolean; firstMismatch: number | null }> {
-  const heads = await Promise.all(net.nodes.map((n) => getJson<Head>(`${n.api}/api/chain/head`)));
+  const heads = await Promise.all(net.nodes.map((n) => getJsonRetry<Head>(`${n.api}/api/chain/head`, FINAL_READ)));
   const top = Math.min(...heads.map((h) => h.height));
   for (let from = 1; from <= top; from += 100) {
     const to = Math.min(top, from + 99);
-    const ranges = await Promise.all(net.nodes.map(async (n) => (await getJson<{ blocks: BlockJson[] }>(`${n.api}/api/blocks?from=${from}&limit=${to - from + 1}`)).blocks));
+    const ranges = await Promise.all(net.nodes.map(async (n) => (await getJsonRetry<{ blocks: BlockJson[] }>(`${n.api}/api/blocks?from=${from}&limit=${to - from + 1}`, FINAL_READ)).blocks));
     for (let i = 0; i <= to - from; i++) {
       if (new Set(ranges.map((r) => r[i]?.hash)).size !== 1) return { heights: top, agree: false, firstMismatch: from + i };
     }
@@ -143,7 +149,9 @@ function logTail(dataDir: string, lines: number): string[] {
 
 /** Prints a drill's report (or JSON) and sets exit status 1 when a check failed. */
 export async function runDrill<R extends { ok: boolean }>(json: boolean, drill: (print: (line: string) => void) => Promise<R>): Promise<void> {
-  const report = await drill(json ? () => undefined : (l) => process.stdout.write(l + "\n"));
+  // With --json the report alone goes to stdout; the progress lines go to stderr, so a long run
+  // still shows where it is.
+  const report = await drill((l) => (json ? process.stderr : process.stdout).write(l + "\n"));
   if (json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
   process.exitCode = report.ok ? 0 : 1;
 }
@@ -162,9 +170,10 @@ export interface ForkSummary {
 export async function forkSummary(net: LocalNet, to: number, outlivedMs = Infinity): Promise<ForkSummary> {
   const lasted = new Map<string, number>();
   for (const n of net.nodes.filter(up)) {
-    for (let from = 1; from <= to; from += 1000) {
-      const r = await getJson<{ forks: { hash: string; seen_at: number | null; orphaned_at: number | null }[] }>(
-        `${n.api}/api/blocks/forks?from=${from}&limit=${Math.min(to, from + 999) - from + 1}`,
+    for (let from = 1; from <= to; from += 200) {
+      const r = await getJsonRetry<{ forks: { hash: string; seen_at: number | null; orphaned_at: number | null }[] }>(
+        `${n.api}/api/blocks/forks?from=${from}&limit=${Math.min(to, from + 199) - from + 1}`,
+        FINAL_READ,
       );
       for (const f of r.forks) {
         const ms = f.seen_at !== null && f.orphaned_at !== null ? f.orphaned_at - f.seen_at : 0;

@@ -33,7 +33,7 @@ import { join } from "node:path";
 import { createServer } from "node:net";
 import { availableParallelism, getPriority, loadavg, setPriority } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { getJson } from "../util/http.ts";
+import { getJson, getJsonRetry } from "../util/http.ts";
 import { DEFAULT_REGIONS, type RegionTable } from "../sim/network.ts";
 import { LinkProxy } from "./linkProxy.ts";
 import { cleanupLeftovers, netnsAvailable, NetnsNetwork } from "./netns.ts";
@@ -290,18 +290,6 @@ async function scrape(n: LocalNode): Promise<Scrape | undefined> {
   }
 }
 
-/** getJson, tried again on failure (a node of a loaded 2-core machine may miss one 2 s timeout). */
-async function getJsonRetry<T>(url: string, tries = 5): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await getJson<T>(url);
-    } catch (e) {
-      if (i >= tries) throw e;
-      await sleep(500 * i);
-    }
-  }
-}
-
 /** CPU use between two readings of process_cpu_seconds_total, in % of one core (null without both). */
 function cpuPct(a: { cpu?: number; at: number }, b: { cpu: number; at: number } | undefined): number | null {
   if (a.cpu === undefined || !b || b.at <= a.at) return null;
@@ -477,11 +465,11 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
     const produced = new Map<string, number>();
     let top = h0;
     try {
-      top = Math.min(...(await Promise.all(live.map((n) => getJsonRetry<Head>(`${n.api}/api/chain/head`)))).map((h) => h.height));
+      top = Math.min(...(await Promise.all(live.map((n) => getJsonRetry<Head>(`${n.api}/api/chain/head`, { timeoutMs: 10_000 })))).map((h) => h.height));
       for (let from = h0 + 1; from <= top; from += 20) {
         const limit = Math.min(top, from + 19) - from + 1;
         const pages = [];
-        for (const n of live) pages.push(await getJsonRetry<{ blocks: (BlockJson & { seen_at: number | null })[] }>(`${n.api}/api/blocks?from=${from}&limit=${limit}`));
+        for (const n of live) pages.push(await getJsonRetry<{ blocks: (BlockJson & { seen_at: number | null })[] }>(`${n.api}/api/blocks?from=${from}&limit=${limit}`, { timeoutMs: 10_000 }));
         pages.forEach((pg, k) => pg.blocks.forEach((b) => seen[k]!.push(b.seen_at)));
         for (const b of pages[0]!.blocks) produced.set(b.header.producer, (produced.get(b.header.producer) ?? 0) + 1);
       }
