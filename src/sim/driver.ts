@@ -26,6 +26,7 @@ import { FrameMemo } from "../p2p/frameMemo.ts";
 import { SharedValues } from "../storage/chainDb.ts";
 import { freezeDeep } from "../consensus/immutable.ts";
 import type { Transport } from "../p2p/transport.ts";
+import type { Block } from "../consensus/types.ts";
 import type { P2POptions } from "../p2p/options.ts";
 import { genesisBlock, normalizeChainSpec, type ChainSpec } from "../chain/spec.ts";
 import { chainDomains, ebidOf } from "../consensus/signatures.ts";
@@ -247,7 +248,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       ["double-block", adv.doubleBlock],
       ["double-vote", adv.doubleVote],
     ] as const
-  ).flatMap(([kind, members]) => (members.length ? [new Equivocation(kind, members, (i) => keys[i]!, genesisHash, chainDomains(genesisHash))] : []));
+  ).flatMap(([kind, members]) => (members.length ? [new Equivocation(kind, members, (i) => keys[i]!, genesisHash, chainDomains(genesisHash), (i, twin) => recordTwin(i, twin))] : []));
   try {
     for (let i = 0; i < n; i++) {
       const nodeDir = join(dir, `node${i}`);
@@ -327,7 +328,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     };
     node.chain.on("imported", (meta) => {
       if (!recording || crashedAt.has(i)) return;
-      if (meta.producer === ebid) {
+      if (meta.producer === ebid && equivocations.some((e) => e.isTwin(meta.hash))) {
+        // an equivocator's twin block, back from a peer: its produce event was recorded when it was signed
+        delivered[i]!.add(meta.hash);
+      } else if (meta.producer === ebid) {
         // Before the producer broadcasts it (the chain emits "imported" within importBlock).
         if (withholding?.isMember(i)) withholding.onProduce(i, meta.hash, meta.parent_hash);
         events.push({ type: "produce", atMs: clock.now(), node: i, hash: meta.hash, parent: meta.parent_hash, height: meta.height, slot: meta.slot ?? 0, producer: meta.producer });
@@ -346,7 +350,14 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     });
   }
 
-  // ---- Faults and adversaries (sim/adversary.ts) ----
+  // ---- Faults and adversaries (sim/adversary.ts, sim/equivocation.ts) ----
+
+  /** An equivocator signed a twin block (sim/equivocation.ts): its production, before any copy is sent. */
+  function recordTwin(i: number, twin: Block): void {
+    if (!recording || crashedAt.has(i)) return;
+    const h = twin.header;
+    events.push({ type: "produce", atMs: clock.now(), node: i, hash: twin.hash, parent: h.parent_hash, height: h.height, slot: h.slot ?? 0, producer: h.producer });
+  }
 
   /** Node i's transport: a coalition member's outgoing frames pass the withholding filter. */
   function withholdingTransport(t: Transport, i: number): Transport {

@@ -121,6 +121,8 @@ export class Equivocation {
   /** original gossip line -> the twin's line (itself when it has none), insertion order: the oldest dropped first */
   private readonly twins = new Map<string, string>();
   private rewritten = 0;
+  /** the twin blocks' hashes */
+  private readonly twinHashes = new Set<string>();
   private signed = 0;
 
   /**
@@ -128,6 +130,7 @@ export class Equivocation {
    * @param keyOf a member's ebid and ed25519 secret key (its SimKey)
    * @param genesisHash the chain's genesis hash (the signing domains are bound to it, docs/protocol.md §3.3)
    * @param domains the chain's signing domains (chainDomains(genesisHash))
+   * @param onTwinBlock called once per twin block a member signs, before any copy of it is sent
    */
   constructor(
     readonly kind: EquivocationKind,
@@ -135,6 +138,7 @@ export class Equivocation {
     private readonly keyOf: (node: number) => { ebid: string; secretKey: Uint8Array },
     private readonly genesisHash: string,
     private readonly domains: ChainDomains,
+    private readonly onTwinBlock: (node: number, twin: Block) => void = () => {},
   ) {
     this.memberSet = new Set(members);
   }
@@ -146,6 +150,11 @@ export class Equivocation {
   /** Blocks or votes signed twice so far. */
   get twinned(): number {
     return this.signed;
+  }
+
+  /** Whether `hash` is a twin block a member signed (its own node imports it later, as a copy from a peer). */
+  isTwin(hash: string): boolean {
+    return this.twinHashes.has(hash);
   }
 
   /** Frames that carried a twin. */
@@ -183,8 +192,11 @@ export class Equivocation {
     }
     if (this.kind === "double-block") {
       const b = msg.block;
-      if (!b || b.header.producer !== key.ebid) return undefined; // a relay of another producer's block
-      return encodeLine({ type: "block", block: twinBlock(b, key.secretKey, this.genesisHash) });
+      if (!b || b.header.producer !== key.ebid || this.twinHashes.has(b.hash)) return undefined; // a relay of another producer's block, or of its own twin
+      const twin = twinBlock(b, key.secretKey, this.genesisHash);
+      this.twinHashes.add(twin.hash);
+      this.onTwinBlock(node, twin);
+      return encodeLine({ type: "block", block: twin });
     }
     const a = msg.attestation;
     // a vote of interval 0 has genesis as source and target (its only valid shape): no twin
