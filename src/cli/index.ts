@@ -22,7 +22,7 @@ import { runDrillCrash } from "../drill/crash.ts";
 import { runDrillSoak } from "../drill/soak.ts";
 import { runDrillChaos } from "../drill/chaos.ts";
 import { runDrillLiars } from "../drill/liars.ts";
-import { parseFraction, runSim } from "./sim.ts";
+import { parseFraction, parsePrivateBranch, runSim } from "./sim.ts";
 import { runDrillNetwork } from "../drill/network.ts";
 
 const program = new Command("vision-node")
@@ -153,6 +153,9 @@ program
   .option("--withhold <fraction>", "fraction of validators in a coalition that withholds its blocks", parseFraction, 0)
   .option("--withhold-release-ms <ms>", "the coalition releases a block no coalition child released this long after it (default: the block time)", intIn(0, 600_000))
   .option("--silent <fraction>", "fraction of validators that are bonded but never produce nor attest", parseFraction, 0)
+  .option("--double-block <fraction>", "fraction of validators that sign each block they produce twice and send one to each half of their peers", parseFraction, 0)
+  .option("--double-vote <fraction>", "fraction of validators that sign a conflicting FFG vote for each vote and send one to each half of their peers", parseFraction, 0)
+  .option("--private-branch <fraction[:K]>", "fraction of validators in a coalition that withholds a private branch until it is K heights long (default K 4), then releases it at once", parsePrivateBranch)
   .option("--block-time-ms <ms>", "block_time_ms of the simulated chain", intIn(100, 600_000), 2000)
   .option("--max-peers <n>", "P2P max peers of every node but the bootnodes (default: the node's)", intIn(1, 10_000))
   .option("--param <name=value>", "a chain spec param of the simulated chain (repeatable)", collectParam)

@@ -15,6 +15,7 @@ import { runSimulation } from "../sim/driver.ts";
 import { summarize } from "../sim/summarize.ts";
 import { reportJson, type SimReport, type Stats } from "../sim/report.ts";
 import { writeReport } from "../sim/reportHtml.ts";
+import type { EquivocationStats } from "../sim/equivocation.ts";
 
 /** Flags of `sim` (commander's camelCase). */
 export interface SimFlags {
@@ -26,6 +27,9 @@ export interface SimFlags {
   withhold: number;
   withholdReleaseMs?: number;
   silent: number;
+  doubleBlock: number;
+  doubleVote: number;
+  privateBranch?: { fraction: number; heights: number };
   blockTimeMs: number;
   maxPeers?: number;
   param?: Record<string, number>;
@@ -37,6 +41,20 @@ export interface SimFlags {
 export function parseFraction(v: string): number {
   if (!/^(0|0?\.[0-9]{1,6})$/.test(v)) throw new InvalidArgumentError("expected a fraction from 0 to below 1, e.g. 0.1");
   return Number(v);
+}
+
+/**
+ * `--private-branch F[:K]`: a fraction (as `parseFraction`) and the branch length K in heights, an
+ * integer 2..64 (default 4).
+ * @throws InvalidArgumentError for any other text
+ */
+export function parsePrivateBranch(v: string): { fraction: number; heights: number } {
+  const m = /^([^:]*)(?::([0-9]{1,2}))?$/.exec(v);
+  if (!m) throw new InvalidArgumentError("expected FRACTION or FRACTION:K, e.g. 0.2:4 (K: heights of the private branch, 2..64)");
+  const fraction = parseFraction(m[1]!);
+  const heights = m[2] === undefined ? 4 : Number(m[2]);
+  if (heights < 2 || heights > 64) throw new InvalidArgumentError(`the private branch's K must be 2..64 heights, got ${heights}`);
+  return { fraction, heights };
 }
 
 /** Estimated heap a simulated node needs (MB): chain, stores, P2P buffers (bench/simDriver.ts measures it). */
@@ -67,6 +85,7 @@ export function reexecWithHeap(nodes: number): number | undefined {
 export async function runSim(f: SimFlags): Promise<void> {
   const validators = f.validators ?? f.nodes;
   if (validators > f.nodes) throw new InvalidArgumentError(`--validators ${validators} is more than --nodes ${f.nodes}`);
+  if (f.withhold && f.privateBranch?.fraction) throw new InvalidArgumentError("--withhold and --private-branch are one coalition: give one of them");
   const code = reexecWithHeap(f.nodes);
   if (code !== undefined) {
     process.exitCode = code;
@@ -81,7 +100,10 @@ export async function runSim(f: SimFlags): Promise<void> {
     blockTimeMs: f.blockTimeMs,
     params: f.param,
     ...(f.maxPeers !== undefined ? { p2p: { maxPeers: f.maxPeers } } : {}),
-    faults: { crash: f.crash, withhold: f.withhold, withholdReleaseMs: f.withholdReleaseMs, silent: f.silent },
+    faults: {
+      crash: f.crash, withhold: f.withhold, withholdReleaseMs: f.withholdReleaseMs, silent: f.silent, doubleBlock: f.doubleBlock, doubleVote: f.doubleVote,
+      ...(f.privateBranch ? { privateBranch: f.privateBranch.fraction, privateBranchHeights: f.privateBranch.heights } : {}),
+    },
   });
   const wallS = (performance.now() - t0) / 1000;
   const report = summarize(run);
@@ -91,7 +113,7 @@ export async function runSim(f: SimFlags): Promise<void> {
     process.stdout.write(reportJson(report));
     process.stderr.write(`sim: ${wall}${files ? `; wrote ${files.json} and ${files.html}` : ""}\n`);
   } else {
-    process.stdout.write(summaryText(report, { reached: run.reached, wall, lagBound: 2 * (f.param?.checkpoint_interval ?? 8) + 2 }));
+    process.stdout.write(summaryText(report, { reached: run.reached, wall, lagBound: 2 * (f.param?.checkpoint_interval ?? 8) + 2, equivocation: run.equivocation }));
     if (files) process.stdout.write(`report         ${files.html} (and ${files.json})\n`);
   }
   if (report.safety.violations > 0 || !run.reached) process.exitCode = 1;
@@ -101,7 +123,7 @@ const n = (x: number | null) => (x === null ? "-" : String(x));
 const dist = (s: Stats, unit: string) => (s.count === 0 ? "-" : `p50 ${n(s.p50)}, p95 ${n(s.p95)}, p99 ${n(s.p99)}, max ${n(s.max)}${unit}`);
 
 /** The report as a readable summary: one line per figure (what `sim` prints without --json). */
-export function summaryText(r: SimReport, run: { reached: boolean; wall: string; lagBound: number }): string {
+export function summaryText(r: SimReport, run: { reached: boolean; wall: string; lagBound: number; equivocation?: readonly EquivocationStats[] }): string {
   const lines: [string, string][] = [
     ["run", `${r.run.nodes} nodes, ${r.run.validators} validators, seed ${r.run.seed}: ${r.run.duration_ms} ms virtual, ${run.wall}`],
     ["heights", `${r.heights.produced} of ${r.heights.target}${run.reached ? "" : " (NOT reached by every live node)"}; blocks ${r.heights.blocks}, orphaned ${r.heights.orphaned}`],
@@ -121,6 +143,10 @@ export function summaryText(r: SimReport, run: { reached: boolean; wall: string;
     ["finality lag", `${dist(r.finality_lag.stats, " blocks")} (2 checkpoint intervals + 2: ${run.lagBound})`],
     ["crashed", r.run.crashed.length ? `${r.run.crashed.length} nodes` : "none"],
     ...r.adversaries.map((a): [string, string] => [`adversary`, `${a.name}: ${a.validators} validators (${a.validator_share}), ${a.blocks} canonical blocks (${a.production_share})`]),
+    ...(run.equivocation ?? []).map((e): [string, string] => [
+      "slashed",
+      `${e.kind}: ${e.twinned} ${e.kind === "double-block" ? "blocks" : "votes"} signed twice; ${e.slashedAtHead.length} of ${e.members.length} members slashed at node 0's head${e.slashed.length ? `, items in the blocks at heights ${e.slashed.map((x) => x.height).join(",")}` : ""}`,
+    ]),
   ];
   return lines.map(([k, v]) => `${k.padEnd(14)} ${v}\n`).join("");
 }

@@ -10,6 +10,11 @@
  *   one (docs/protocol.md §5 "Who attests" and "Known weaknesses": a withheld block released with a
  *   child), or at a deadline. `Withholding` is a filter on the members' outgoing frames: the node
  *   code stays honest, only what reaches honest peers changes.
+ * - **private-branch**: the same coalition and filter (`Withholding` with a `chainLength` K), which
+ *   releases a withheld chain only once it is K heights long (or each block at a later deadline): a
+ *   private branch built on its own blocks and published at once to reorg the honest blocks of
+ *   those heights (docs/protocol.md §5 "Why the finality floor", §7: fork choice by weight above the
+ *   justified checkpoint).
  *
  * Nodes 0 and 1 (the bootnodes, which every node dials) are never picked, so discovery works the
  * same in every run.
@@ -123,14 +128,20 @@ export class Withholding {
    * @param members coalition node indices
    * @param releaseMs virtual ms after its production at which a block still withheld is released
    * @param release called once per released block, oldest first, after it stops being withheld
+   * @param chainLength blocks in a withheld chain that release it at once: 2 (default) releases a
+   *   block with its first coalition child; more keeps a private branch of that many heights (the
+   *   private-branch adversary, `--private-branch F:K`)
+   * @throws RangeError for a negative releaseMs or a chainLength that is not an integer >= 1
    */
   constructor(
     members: readonly number[],
     private readonly clock: Clock,
     private readonly releaseMs: number,
     private readonly release: ReleaseFn,
+    private readonly chainLength = 2,
   ) {
     if (!(Number.isFinite(releaseMs) && releaseMs >= 0)) throw new RangeError(`withhold release must be >= 0 ms, got ${releaseMs}`);
+    if (!(Number.isSafeInteger(chainLength) && chainLength >= 1)) throw new RangeError(`a withheld chain must be an integer >= 1 blocks, got ${chainLength}`);
     this.memberSet = new Set(members);
   }
 
@@ -144,15 +155,16 @@ export class Withholding {
   }
 
   /**
-   * A member produced a block: withhold it, and if its parent is withheld (a coalition child), release
-   * the withheld chain from its oldest block down to this one; otherwise release it after releaseMs.
+   * A member produced a block: withhold it, and if it makes a withheld chain of `chainLength` blocks
+   * (with the default 2: its parent is withheld, a coalition child), release that chain from its
+   * oldest block down to this one; otherwise release it after releaseMs.
    */
   onProduce(node: number, hash: string, parent: string): void {
     if (this.withheld.has(hash)) return;
     this.withheld.set(hash, { node, parent });
-    if (this.withheld.has(parent)) {
-      const chain: string[] = [];
-      for (let h: string | undefined = hash; h !== undefined && this.withheld.has(h); h = this.withheld.get(h)!.parent) chain.push(h);
+    const chain: string[] = [];
+    for (let h: string | undefined = hash; h !== undefined && this.withheld.has(h); h = this.withheld.get(h)!.parent) chain.push(h);
+    if (chain.length >= this.chainLength) {
       for (const h of chain.reverse()) this.releaseOne(h);
       return;
     }

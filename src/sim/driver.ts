@@ -26,14 +26,16 @@ import { FrameMemo } from "../p2p/frameMemo.ts";
 import { SharedValues } from "../storage/chainDb.ts";
 import { freezeDeep } from "../consensus/immutable.ts";
 import type { Transport } from "../p2p/transport.ts";
+import type { Block } from "../consensus/types.ts";
 import type { P2POptions } from "../p2p/options.ts";
-import { normalizeChainSpec, type ChainSpec } from "../chain/spec.ts";
-import { ebidOf } from "../consensus/signatures.ts";
+import { genesisBlock, normalizeChainSpec, type ChainSpec } from "../chain/spec.ts";
+import { chainDomains, ebidOf } from "../consensus/signatures.ts";
 import { blsPublicKeyHex, blsSecretKeyFromIkm } from "../consensus/bls.ts";
 import { VirtualClock, seededRng, settle } from "../util/clock.ts";
 import { NetworkModel, type NetworkModelOptions, type RegionTable } from "./network.ts";
 import type { SimEvent, SimRun } from "./summarize.ts";
-import { filterTransport, tapTransport } from "./hookedTransport.ts";
+import { filterTransport, rewriteTransport, tapTransport } from "./hookedTransport.ts";
+import { Equivocation, equivocatorPlan, type EquivocationStats } from "./equivocation.ts";
 import { coalitionPlan, crashPlan, silentPlan, stallWindowMs, Withholding, type CrashPlan } from "./adversary.ts";
 
 /** The simulated chain's genesis time (ms since the epoch): 2026-01-01T00:00:00Z. */
@@ -95,10 +97,31 @@ export interface SimulationFaults {
   crashWindowMs?: [number, number];
   /** fraction 0..1 of the validators (never a bootnode) in a coalition that withholds its blocks */
   withhold?: number;
-  /** ms after its production at which the coalition releases a block no coalition child released; default the block time */
+  /**
+   * ms after its production at which the coalition releases a block no coalition child released;
+   * default the block time (a private branch: K - 1 block times, the least time K heights take, K its privateBranchHeights)
+   */
   withholdReleaseMs?: number;
   /** fraction 0..1 of the validators (never a bootnode nor a coalition member) that are bonded but never produce nor attest */
   silent?: number;
+  /**
+   * fraction 0..1 of the validators (never a bootnode nor another adversary's member) that sign each
+   * block they produce twice and send one to half their peers, the other to the rest (sim/equivocation.ts)
+   */
+  doubleBlock?: number;
+  /**
+   * fraction 0..1 of the validators (never a bootnode nor another adversary's member) that sign a
+   * conflicting FFG vote for each vote they sign and send one to half their peers, the other to the rest
+   */
+  doubleVote?: number;
+  /**
+   * fraction 0..1 of the validators (never a bootnode) in a coalition that builds a private branch:
+   * it withholds its blocks until its withheld chain is `privateBranchHeights` long, then releases it
+   * at once (the withholding coalition with a longer chain; not with `withhold`)
+   */
+  privateBranch?: number;
+  /** K: the private branch's length that releases it; default 4, at least 2 */
+  privateBranchHeights?: number;
 }
 
 /** A run's result: what `summarize` reads, and whether every node reached the target height. */
@@ -109,8 +132,10 @@ export interface SimulationRun extends SimRun {
   timers: number;
   /** each node's ready peers at the end (the topology discovery built) */
   peers: number[];
-  /** the withholding coalition's counters, when there is one */
+  /** the withholding (or private-branch) coalition's counters, when there is one */
   withholding?: { members: number; released: number; droppedFrames: number; stillWithheld: number };
+  /** each equivocating adversary's counters and its members' slashings on node 0's chain (sim/equivocation.ts) */
+  equivocation?: EquivocationStats[];
 }
 
 /** One simulated validator key: an ed25519 seed and its BLS key, as the node's key file holds them. */
@@ -214,7 +239,16 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   let timers = 0;
   /** virtual ms at which each crashed node crashed */
   const crashedAt = new Map<number, number>();
-  const withholding = adv.coalition.length ? new Withholding(adv.coalition, clock, o.faults?.withholdReleaseMs ?? blockTimeMs, (hash) => releaseWithheld(hash)) : undefined;
+  const withholding = adv.coalition.length
+    ? new Withholding(adv.coalition, clock, o.faults?.withholdReleaseMs ?? (adv.chainLength - 1) * blockTimeMs, (hash) => releaseWithheld(hash), adv.chainLength)
+    : undefined;
+  const genesisHash = genesisBlock(spec).hash;
+  const equivocations = (
+    [
+      ["double-block", adv.doubleBlock],
+      ["double-vote", adv.doubleVote],
+    ] as const
+  ).flatMap(([kind, members]) => (members.length ? [new Equivocation(kind, members, (i) => keys[i]!, genesisHash, chainDomains(genesisHash), (i, twin) => recordTwin(i, twin))] : []));
   try {
     for (let i = 0; i < n; i++) {
       const nodeDir = join(dir, `node${i}`);
@@ -226,7 +260,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
           // node (past the at most 8 slots kept for their own dials), so none is left without addresses.
           p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n + 8) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [...[0, 1].filter((b) => b !== i), ...coalitionPeers(adv.coalition, i)].map(url) },
           clock, rng: seededRng(deriveSeed(o.seed, `node:${i}`)), store: "memory",
-          transport: tapTransport(withholdingTransport(net.transport(addresses[i]!), i), (data) => {
+          transport: tapTransport(equivocationTransport(withholdingTransport(net.transport(addresses[i]!), i), i), (data) => {
             const hash = recording && !crashedAt.has(i) ? blockFrameHash(data) : undefined;
             if (hash === undefined) return;
             delivered[i]!.add(hash);
@@ -258,17 +292,20 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     }
     recording = false;
     const endMs = clock.now();
+    // node 0 is a bootnode: never an adversary, never crashed
+    const equivocation = await Promise.all(equivocations.map((e) => e.stats(nodes[0]!.chain, (i) => keys[i]!.ebid)));
     const traffic = model.traffic().map((t) => ({ bytesSent: t.bytesSent, bytesReceived: t.bytesReceived }));
     return {
       nodes: n, heights: o.heights, seed: o.seed, startMs, endMs,
       validators: keys.slice(0, v).map((k, i) => {
-        const adversary = withholding?.isMember(i) ? "withhold" : adv.silent.includes(i) ? "silent" : crashedAt.has(i) ? "crash" : undefined;
+        const adversary = withholding?.isMember(i) ? adv.coalitionName : adv.silent.includes(i) ? "silent" : (equivocations.find((e) => e.isMember(i))?.kind ?? (crashedAt.has(i) ? "crash" : undefined));
         return adversary ? { id: k.ebid, adversary } : { id: k.ebid };
       }),
       traffic, events, reached, timers, peers: nodes.map((nd) => nd.p2p.readyPeers().length),
       crashed: [...crashedAt].sort((a, b) => a[0] - b[0]).map(([node, atMs]) => ({ node, atMs })),
       stallWindowMs: stallWindowMs(spec.params),
       ...(withholding ? { withholding: { members: adv.coalition.length, released: withholding.released.length, droppedFrames: withholding.dropped, stillWithheld: withholding.holding } } : {}),
+      ...(equivocation.length ? { equivocation } : {}),
     };
   } finally {
     recording = false;
@@ -291,7 +328,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     };
     node.chain.on("imported", (meta) => {
       if (!recording || crashedAt.has(i)) return;
-      if (meta.producer === ebid) {
+      if (meta.producer === ebid && equivocations.some((e) => e.isTwin(meta.hash))) {
+        // an equivocator's twin block, back from a peer: its produce event was recorded when it was signed
+        delivered[i]!.add(meta.hash);
+      } else if (meta.producer === ebid) {
         // Before the producer broadcasts it (the chain emits "imported" within importBlock).
         if (withholding?.isMember(i)) withholding.onProduce(i, meta.hash, meta.parent_hash);
         events.push({ type: "produce", atMs: clock.now(), node: i, hash: meta.hash, parent: meta.parent_hash, height: meta.height, slot: meta.slot ?? 0, producer: meta.producer });
@@ -310,12 +350,26 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     });
   }
 
-  // ---- Faults and adversaries (sim/adversary.ts) ----
+  // ---- Faults and adversaries (sim/adversary.ts, sim/equivocation.ts) ----
+
+  /** An equivocator signed a twin block (sim/equivocation.ts): its production, before any copy is sent. */
+  function recordTwin(i: number, twin: Block): void {
+    if (!recording || crashedAt.has(i)) return;
+    const h = twin.header;
+    events.push({ type: "produce", atMs: clock.now(), node: i, hash: twin.hash, parent: h.parent_hash, height: h.height, slot: h.slot ?? 0, producer: h.producer });
+  }
 
   /** Node i's transport: a coalition member's outgoing frames pass the withholding filter. */
   function withholdingTransport(t: Transport, i: number): Transport {
     if (!withholding?.isMember(i)) return t;
     return filterTransport(t, (remote, text) => withholding.allows(remote === undefined ? undefined : indexOf.get(remote), text));
+  }
+
+  /** Node i's transport: an equivocator's outgoing frames carry its twin block or vote to half its peers. */
+  function equivocationTransport(t: Transport, i: number): Transport {
+    const e = equivocations.find((x) => x.isMember(i));
+    if (!e) return t;
+    return rewriteTransport(t, (remote, text) => e.rewrite(i, remote === undefined ? undefined : indexOf.get(remote), text));
   }
 
   /** Each planned crash as a clock timer: the node stops recording and closes (its links close with it). */
@@ -350,15 +404,42 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   }
 }
 
-/** The run's crash plan and withholding coalition, from its seed. */
-function planFaults(o: SimulationOptions, n: number, v: number, blockTimeMs: number): { crashes: CrashPlan[]; coalition: number[]; silent: number[] } {
+/** The run's faults, from its seed. */
+interface FaultPlan {
+  crashes: CrashPlan[];
+  /** the withholding or private-branch coalition */
+  coalition: number[];
+  /** its adversary name */
+  coalitionName: "withhold" | "private-branch";
+  /** the withheld chain length that releases it (2 for withhold) */
+  chainLength: number;
+  silent: number[];
+  doubleBlock: number[];
+  doubleVote: number[];
+}
+
+/**
+ * The run's crash plan, coalition, silent validators and equivocators, from its seed (each its own
+ * deriveSeed label, so adding one adversary leaves the others' picks as they were).
+ * @throws RangeError for both withhold and privateBranch, a privateBranchHeights below 2, or more members than validators left
+ */
+function planFaults(o: SimulationOptions, n: number, v: number, blockTimeMs: number): FaultPlan {
   const f = o.faults ?? {};
   const span = o.heights * blockTimeMs;
   const [from, to] = f.crashWindowMs ?? [Math.floor(span * 0.1), Math.floor(span * 0.7)];
   const crashes = f.crash ? crashPlan(seededRng(deriveSeed(o.seed, "crash")), n, f.crash, from, to) : [];
-  const coalition = f.withhold ? coalitionPlan(seededRng(deriveSeed(o.seed, "withhold")), v, f.withhold) : [];
+  if (f.withhold && f.privateBranch) throw new RangeError("withhold and private-branch are one coalition: give one of them");
+  const chainLength = f.privateBranch ? (f.privateBranchHeights ?? 4) : 2;
+  if (!(Number.isSafeInteger(chainLength) && chainLength >= 2)) throw new RangeError(`a private branch must be an integer >= 2 heights, got ${f.privateBranchHeights}`);
+  const coalition = f.withhold
+    ? coalitionPlan(seededRng(deriveSeed(o.seed, "withhold")), v, f.withhold)
+    : f.privateBranch
+      ? coalitionPlan(seededRng(deriveSeed(o.seed, "private-branch")), v, f.privateBranch)
+      : [];
   const silent = f.silent ? silentPlan(seededRng(deriveSeed(o.seed, "silent")), v, f.silent, coalition) : [];
-  return { crashes, coalition, silent };
+  const doubleBlock = f.doubleBlock ? equivocatorPlan(seededRng(deriveSeed(o.seed, "double-block")), v, f.doubleBlock, "double-block", [...coalition, ...silent]) : [];
+  const doubleVote = f.doubleVote ? equivocatorPlan(seededRng(deriveSeed(o.seed, "double-vote")), v, f.doubleVote, "double-vote", [...coalition, ...silent, ...doubleBlock]) : [];
+  return { crashes, coalition, coalitionName: f.privateBranch ? "private-branch" : "withhold", chainLength, silent, doubleBlock, doubleVote };
 }
 
 /** The coalition members a member dials besides the bootnodes: the next 3 in coalition order (a private ring). */

@@ -1,7 +1,8 @@
 /**
  * A transport whose connections the simulator watches and filters: `onFrame` sees every incoming
  * frame before the P2P layer's handler (the driver's record of block deliveries), `allow` decides
- * whether an outgoing frame is sent at all (a withholding coalition's filter, sim/adversary.ts).
+ * whether an outgoing frame is sent at all (a withholding coalition's filter, sim/adversary.ts),
+ * `rewrite` what is sent in its place (an equivocator's twin block or vote, sim/equivocation.ts).
  * Everything else passes through unchanged.
  */
 import type { Connection, ConnectionEvents, Transport } from "../p2p/transport.ts";
@@ -12,6 +13,8 @@ export interface FrameHooks {
   onFrame?: (data: Buffer) => void;
   /** an outgoing frame is sent only when this returns true (`remote`: the connection's remote address) */
   allow?: (remote: string | undefined, text: string) => boolean;
+  /** an outgoing frame that is sent is replaced by what this returns (an equivocator's twin, sim/equivocation.ts) */
+  rewrite?: (remote: string | undefined, text: string) => string;
 }
 
 class HookedConnection implements Connection {
@@ -29,7 +32,8 @@ class HookedConnection implements Connection {
     return this.conn.bufferedAmount;
   }
   send(text: string): void {
-    if (!this.hooks.allow || this.hooks.allow(this.conn.remoteAddress, text)) this.conn.send(text);
+    if (this.hooks.allow && !this.hooks.allow(this.conn.remoteAddress, text)) return;
+    this.conn.send(this.hooks.rewrite ? this.hooks.rewrite(this.conn.remoteAddress, text) : text);
   }
   ping(): void {
     this.conn.ping();
@@ -67,4 +71,9 @@ export function tapTransport(inner: Transport, onFrame: (data: Buffer) => void):
 /** `inner` with every connection's outgoing frames passed through `allow(remoteAddress, text)` first. */
 export function filterTransport(inner: Transport, allow: (remote: string | undefined, text: string) => boolean): Transport {
   return hookTransport(inner, { allow });
+}
+
+/** `inner` with every connection's outgoing frames replaced by `rewrite(remoteAddress, text)`. */
+export function rewriteTransport(inner: Transport, rewrite: (remote: string | undefined, text: string) => string): Transport {
+  return hookTransport(inner, { rewrite });
 }
