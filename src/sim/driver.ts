@@ -35,6 +35,7 @@ import { NetworkModel, type NetworkModelOptions, type RegionTable } from "./netw
 import type { SimEvent, SimRun } from "./summarize.ts";
 import { filterTransport, tapTransport } from "./hookedTransport.ts";
 import { coalitionPlan, crashPlan, silentPlan, stallWindowMs, Withholding, type CrashPlan } from "./adversary.ts";
+import { Attacks, type AttackCounters, type AttackOptions } from "./attacks.ts";
 
 /** The simulated chain's genesis time (ms since the epoch): 2026-01-01T00:00:00Z. */
 export const SIM_GENESIS_MS = 1_767_225_600_000;
@@ -87,8 +88,8 @@ export interface SimulationOptions {
   faults?: SimulationFaults;
 }
 
-/** Faults and adversaries of a run, all drawn from its seed (sim/adversary.ts). */
-export interface SimulationFaults {
+/** Faults and adversaries of a run, all drawn from its seed (sim/adversary.ts; the attacks: sim/attacks.ts). */
+export interface SimulationFaults extends AttackOptions {
   /** fraction 0..1 of the nodes (never a bootnode) that crash, each at a random virtual time, for good */
   crash?: number;
   /** [from, to) virtual ms after genesis for the crash times; default 10% to 70% of heights x block time */
@@ -103,7 +104,7 @@ export interface SimulationFaults {
 
 /** A run's result: what `summarize` reads, and whether every node reached the target height. */
 export interface SimulationRun extends SimRun {
-  /** every node's head reached `heights` before the virtual-time limit */
+  /** every node's head reached `heights` before the virtual-time limit (crashed nodes and liars, sim/liars.ts, are not waited for) */
   reached: boolean;
   /** clock timers fired */
   timers: number;
@@ -111,6 +112,8 @@ export interface SimulationRun extends SimRun {
   peers: number[];
   /** the withholding coalition's counters, when there is one */
   withholding?: { members: number; released: number; droppedFrames: number; stillWithheld: number };
+  /** the attacks' counters (lying heights, Sybil attesters, grinding: sim/attacks.ts), when there is one */
+  attacks?: AttackCounters;
 }
 
 /** One simulated validator key: an ed25519 seed and its BLS key, as the node's key file holds them. */
@@ -214,6 +217,15 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   let timers = 0;
   /** virtual ms at which each crashed node crashed */
   const crashedAt = new Map<number, number>();
+  const attacks = hasAttacks(o.faults)
+    ? new Attacks(
+        { seed: o.seed, nodes: n, validators: v, clock, indexOf, sybilKey: (j) => simKey(deriveSeed(o.seed, "sybil-keys"), j), derive: (label) => deriveSeed(o.seed, label) },
+        o.faults!,
+        new Set([...adv.coalition, ...adv.silent]),
+      )
+    : undefined;
+  attacks?.start(nodes);
+  for (let i = 0; i < n; i++) if (attacks && !attacks.waitsFor(i)) below.delete(i);
   const withholding = adv.coalition.length ? new Withholding(adv.coalition, clock, o.faults?.withholdReleaseMs ?? blockTimeMs, (hash) => releaseWithheld(hash)) : undefined;
   try {
     for (let i = 0; i < n; i++) {
@@ -226,7 +238,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
           // node (past the at most 8 slots kept for their own dials), so none is left without addresses.
           p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n + 8) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [...[0, 1].filter((b) => b !== i), ...coalitionPeers(adv.coalition, i)].map(url) },
           clock, rng: seededRng(deriveSeed(o.seed, `node:${i}`)), store: "memory",
-          transport: tapTransport(withholdingTransport(net.transport(addresses[i]!), i), (data) => {
+          transport: tapTransport(attackTransport(withholdingTransport(net.transport(addresses[i]!), i), i), (data) => {
             const hash = recording && !crashedAt.has(i) ? blockFrameHash(data) : undefined;
             if (hash === undefined) return;
             delivered[i]!.add(hash);
@@ -258,17 +270,19 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     }
     recording = false;
     const endMs = clock.now();
+    const attackCounters = await attacks?.finish();
     const traffic = model.traffic().map((t) => ({ bytesSent: t.bytesSent, bytesReceived: t.bytesReceived }));
     return {
       nodes: n, heights: o.heights, seed: o.seed, startMs, endMs,
       validators: keys.slice(0, v).map((k, i) => {
-        const adversary = withholding?.isMember(i) ? "withhold" : adv.silent.includes(i) ? "silent" : crashedAt.has(i) ? "crash" : undefined;
+        const adversary = withholding?.isMember(i) ? "withhold" : adv.silent.includes(i) ? "silent" : (attacks?.validatorLabel(i) ?? (crashedAt.has(i) ? "crash" : undefined));
         return adversary ? { id: k.ebid, adversary } : { id: k.ebid };
       }),
       traffic, events, reached, timers, peers: nodes.map((nd) => nd.p2p.readyPeers().length),
       crashed: [...crashedAt].sort((a, b) => a[0] - b[0]).map(([node, atMs]) => ({ node, atMs })),
       stallWindowMs: stallWindowMs(spec.params),
       ...(withholding ? { withholding: { members: adv.coalition.length, released: withholding.released.length, droppedFrames: withholding.dropped, stillWithheld: withholding.holding } } : {}),
+      ...(attackCounters ? { attacks: attackCounters } : {}),
     };
   } finally {
     recording = false;
@@ -289,11 +303,12 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       finalized = f.hash;
       events.push({ type: "finalize", atMs: clock.now(), node: i, height: f.height, hash: f.hash });
     };
-    node.chain.on("imported", (meta) => {
+    node.chain.on("imported", (meta, block) => {
       if (!recording || crashedAt.has(i)) return;
       if (meta.producer === ebid) {
         // Before the producer broadcasts it (the chain emits "imported" within importBlock).
         if (withholding?.isMember(i)) withholding.onProduce(i, meta.hash, meta.parent_hash);
+        attacks?.onProduce(i, meta, block);
         events.push({ type: "produce", atMs: clock.now(), node: i, hash: meta.hash, parent: meta.parent_hash, height: meta.height, slot: meta.slot ?? 0, producer: meta.producer });
       } else if (!delivered[i]!.has(meta.hash)) {
         delivered[i]!.add(meta.hash);
@@ -303,9 +318,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     });
     node.chain.on("head", (e) => {
       if (e.head.height >= o.heights) below.delete(i);
-      else if (!crashedAt.has(i)) below.add(i);
+      else if (!crashedAt.has(i) && attacks?.waitsFor(i) !== false) below.add(i);
       if (!recording || crashedAt.has(i)) return;
       events.push({ type: "head", atMs: clock.now(), node: i, height: e.head.height, hash: e.head.hash, reorgDepth: e.reorgDepth });
+      attacks?.onHead(i, e.head);
       checkFinalized();
     });
   }
@@ -316,6 +332,11 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   function withholdingTransport(t: Transport, i: number): Transport {
     if (!withholding?.isMember(i)) return t;
     return filterTransport(t, (remote, text) => withholding.allows(remote === undefined ? undefined : indexOf.get(remote), text));
+  }
+
+  /** Node i's transport as the attacks need it (sim/attacks.ts): unchanged without attacks. */
+  function attackTransport(t: Transport, i: number): Transport {
+    return attacks ? attacks.transport(i, t) : t;
   }
 
   /** Each planned crash as a clock timer: the node stops recording and closes (its links close with it). */
@@ -359,6 +380,11 @@ function planFaults(o: SimulationOptions, n: number, v: number, blockTimeMs: num
   const coalition = f.withhold ? coalitionPlan(seededRng(deriveSeed(o.seed, "withhold")), v, f.withhold) : [];
   const silent = f.silent ? silentPlan(seededRng(deriveSeed(o.seed, "silent")), v, f.silent, coalition) : [];
   return { crashes, coalition, silent };
+}
+
+/** Whether the faults ask for any of sim/attacks.ts's attacks. */
+function hasAttacks(f: SimulationFaults | undefined): boolean {
+  return !!(f && (f.liars || f.sybil || f.grind));
 }
 
 /** The coalition members a member dials besides the bootnodes: the next 3 in coalition order (a private ring). */
