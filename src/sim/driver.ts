@@ -35,7 +35,7 @@ import { NetworkModel, type NetworkModelOptions, type RegionTable } from "./netw
 import type { SimEvent, SimRun } from "./summarize.ts";
 import { filterTransport, tapTransport } from "./hookedTransport.ts";
 import { coalitionPlan, crashPlan, silentPlan, stallWindowMs, Withholding, type CrashPlan } from "./adversary.ts";
-import { Attacks, type AttackCounters, type AttackOptions } from "./attacks.ts";
+import { Attacks, type AttackOptions } from "./attacks.ts";
 
 /** The simulated chain's genesis time (ms since the epoch): 2026-01-01T00:00:00Z. */
 export const SIM_GENESIS_MS = 1_767_225_600_000;
@@ -112,8 +112,6 @@ export interface SimulationRun extends SimRun {
   peers: number[];
   /** the withholding coalition's counters, when there is one */
   withholding?: { members: number; released: number; droppedFrames: number; stillWithheld: number };
-  /** the attacks' counters (lying heights, Sybil attesters, grinding: sim/attacks.ts), when there is one */
-  attacks?: AttackCounters;
 }
 
 /** One simulated validator key: an ed25519 seed and its BLS key, as the node's key file holds them. */

@@ -44,6 +44,8 @@ export interface GrindCounters {
   members: number[];
   /** blocks the members produced */
   produced: number;
+  /** blocks whose fate was decided from their own seed (the others were descendants of a withheld block, or still pending at the end) */
+  decided: number;
   /** published: their seed made a member the next primary */
   published: number;
   /** withheld for good (a member's block whose seed did not suit, or a descendant of one) */
@@ -73,6 +75,7 @@ export class Grinding {
   private published = 0;
   private withheld = 0;
   private hits = 0;
+  private decided = 0;
   private seeds = 0;
   private dropped = 0;
 
@@ -108,6 +111,7 @@ export class Grinding {
    */
   decide(hash: string, nextPrimaryIsMember: boolean, seedMatches: boolean): GrindDecision {
     if (!this.pending.delete(hash)) return "withhold";
+    this.decided++;
     if (seedMatches) this.seeds++;
     if (nextPrimaryIsMember) {
       this.hits++;
@@ -136,6 +140,7 @@ export class Grinding {
     return {
       members: [...this.members],
       produced: this.produced,
+      decided: this.decided,
       published: this.published,
       withheld: this.withheld,
       next_primary_member: this.hits,
