@@ -28,14 +28,16 @@
  * `fair-share` benchmark measures the same with one validator on a real chain).
  */
 import type { Rng } from "../util/clock.ts";
-import { coalitionPlan } from "./adversary.ts";
+import { fractionOf, pickIndices } from "./adversary.ts";
 
 /**
  * The grinding coalition: `round(fraction x validators)` of the validators 2..validators-1, ascending.
  * @throws RangeError when the fraction is outside [0, 1] or the coalition would need a bootnode
  */
 export function grindPlan(rng: Rng, validators: number, fraction: number): number[] {
-  return coalitionPlan(rng, validators, fraction);
+  const k = fractionOf(fraction, validators, "grind");
+  if (k > validators - 2) throw new RangeError(`grind ${fraction} of ${validators} validators would need a bootnode (at most ${validators - 2})`);
+  return pickIndices(rng, 2, validators, k);
 }
 
 /** What the coalition did, for the report (`attacks.grind`). */
