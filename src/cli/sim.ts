@@ -30,6 +30,12 @@ export interface SimFlags {
   doubleBlock: number;
   doubleVote: number;
   privateBranch?: { fraction: number; heights: number };
+  /** lying heights, Sybil attesters, grinding (sim/attacks.ts) */
+  liars?: number;
+  liarAhead?: number;
+  sybil?: number;
+  sybilHosts?: number;
+  grind?: number;
   blockTimeMs: number;
   maxPeers?: number;
   param?: Record<string, number>;
@@ -103,6 +109,7 @@ export async function runSim(f: SimFlags): Promise<void> {
     faults: {
       crash: f.crash, withhold: f.withhold, withholdReleaseMs: f.withholdReleaseMs, silent: f.silent, doubleBlock: f.doubleBlock, doubleVote: f.doubleVote,
       ...(f.privateBranch ? { privateBranch: f.privateBranch.fraction, privateBranchHeights: f.privateBranch.heights } : {}),
+      liars: f.liars, liarAheadBlocks: f.liarAhead, sybil: f.sybil, sybilHosts: f.sybil ? f.sybilHosts : undefined, grind: f.grind,
     },
   });
   const wallS = (performance.now() - t0) / 1000;
@@ -117,6 +124,27 @@ export async function runSim(f: SimFlags): Promise<void> {
     if (files) process.stdout.write(`report         ${files.html} (and ${files.json})\n`);
   }
   if (report.safety.violations > 0 || !run.reached) process.exitCode = 1;
+}
+
+/** The summary lines of the report's `attacks` section (none without one). */
+export function attackLines(r: SimReport): [string, string][] {
+  const a = r.attacks;
+  if (!a) return [];
+  const out: [string, string][] = [];
+  if (a.liars) {
+    const l = a.liars;
+    out.push(["liars", `${l.nodes.length} nodes claimed +${l.ahead} blocks (${l.lies} lies); honest nodes sent them ${l.requests} requests (${l.askers} nodes asked), waited ${l.wait_ms_total} ms in all (max ${l.wait_ms_max} ms), ${l.unanswered} unanswered`]);
+  }
+  if (a.sybil) {
+    const s = a.sybil;
+    out.push(["sybil", `${s.keys} unbonded keys via ${s.hosts.length} hosts: ${s.sent} sent, ${s.received} received by honest nodes, ${s.relayed} relayed, ${s.in_blocks} in blocks; largest pool ${s.pool_max}`]);
+  }
+  if (a.grind) {
+    const g = a.grind;
+    out.push(["grind", `${g.members.length} members produced ${g.produced} blocks, decided ${g.decided} from their seed: published ${g.published}, withheld ${g.withheld} (${g.seeds_checked} mixes checked against the reveal)`]);
+  }
+  out.push(["bans", `honest peers ${a.bans.honest}, adversaries ${a.bans.adversary}`]);
+  return out;
 }
 
 const n = (x: number | null) => (x === null ? "-" : String(x));
@@ -147,6 +175,7 @@ export function summaryText(r: SimReport, run: { reached: boolean; wall: string;
       "slashed",
       `${e.kind}: ${e.twinned} ${e.kind === "double-block" ? "blocks" : "votes"} signed twice; ${e.slashedAtHead.length} of ${e.members.length} members slashed at node 0's head${e.slashed.length ? `, items in the blocks at heights ${e.slashed.map((x) => x.height).join(",")}` : ""}`,
     ]),
+    ...attackLines(r),
   ];
   return lines.map(([k, v]) => `${k.padEnd(14)} ${v}\n`).join("");
 }

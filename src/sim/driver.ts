@@ -37,6 +37,7 @@ import type { SimEvent, SimRun } from "./summarize.ts";
 import { filterTransport, rewriteTransport, tapTransport } from "./hookedTransport.ts";
 import { Equivocation, equivocatorPlan, type EquivocationStats } from "./equivocation.ts";
 import { coalitionPlan, crashPlan, silentPlan, stallWindowMs, Withholding, type CrashPlan } from "./adversary.ts";
+import { Attacks, type AttackOptions } from "./attacks.ts";
 
 /** The simulated chain's genesis time (ms since the epoch): 2026-01-01T00:00:00Z. */
 export const SIM_GENESIS_MS = 1_767_225_600_000;
@@ -89,8 +90,8 @@ export interface SimulationOptions {
   faults?: SimulationFaults;
 }
 
-/** Faults and adversaries of a run, all drawn from its seed (sim/adversary.ts). */
-export interface SimulationFaults {
+/** Faults and adversaries of a run, all drawn from its seed (sim/adversary.ts; the attacks: sim/attacks.ts). */
+export interface SimulationFaults extends AttackOptions {
   /** fraction 0..1 of the nodes (never a bootnode) that crash, each at a random virtual time, for good */
   crash?: number;
   /** [from, to) virtual ms after genesis for the crash times; default 10% to 70% of heights x block time */
@@ -126,7 +127,7 @@ export interface SimulationFaults {
 
 /** A run's result: what `summarize` reads, and whether every node reached the target height. */
 export interface SimulationRun extends SimRun {
-  /** every node's head reached `heights` before the virtual-time limit */
+  /** every node's head reached `heights` before the virtual-time limit (crashed nodes and liars, sim/liars.ts, are not waited for) */
   reached: boolean;
   /** clock timers fired */
   timers: number;
@@ -249,6 +250,15 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       ["double-vote", adv.doubleVote],
     ] as const
   ).flatMap(([kind, members]) => (members.length ? [new Equivocation(kind, members, (i) => keys[i]!, genesisHash, chainDomains(genesisHash), (i, twin) => recordTwin(i, twin))] : []));
+  const attacks = hasAttacks(o.faults)
+    ? new Attacks(
+        { seed: o.seed, nodes: n, validators: v, clock, indexOf, sybilKey: (j) => simKey(deriveSeed(o.seed, "sybil-keys"), j), derive: (label) => deriveSeed(o.seed, label) },
+        o.faults!,
+        new Set([...adv.coalition, ...adv.silent, ...adv.doubleBlock, ...adv.doubleVote]),
+      )
+    : undefined;
+  attacks?.start(nodes);
+  for (let i = 0; i < n; i++) if (attacks && !attacks.waitsFor(i)) below.delete(i);
   try {
     for (let i = 0; i < n; i++) {
       const nodeDir = join(dir, `node${i}`);
@@ -260,7 +270,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
           // node (past the at most 8 slots kept for their own dials), so none is left without addresses.
           p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n + 8) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [...[0, 1].filter((b) => b !== i), ...coalitionPeers(adv.coalition, i)].map(url) },
           clock, rng: seededRng(deriveSeed(o.seed, `node:${i}`)), store: "memory",
-          transport: tapTransport(equivocationTransport(withholdingTransport(net.transport(addresses[i]!), i), i), (data) => {
+          transport: tapTransport(attackTransport(equivocationTransport(withholdingTransport(net.transport(addresses[i]!), i), i), i), (data) => {
             const hash = recording && !crashedAt.has(i) ? blockFrameHash(data) : undefined;
             if (hash === undefined) return;
             delivered[i]!.add(hash);
@@ -294,11 +304,16 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     const endMs = clock.now();
     // node 0 is a bootnode: never an adversary, never crashed
     const equivocation = await Promise.all(equivocations.map((e) => e.stats(nodes[0]!.chain, (i) => keys[i]!.ebid)));
+    const attackCounters = await attacks?.finish();
     const traffic = model.traffic().map((t) => ({ bytesSent: t.bytesSent, bytesReceived: t.bytesReceived }));
     return {
       nodes: n, heights: o.heights, seed: o.seed, startMs, endMs,
       validators: keys.slice(0, v).map((k, i) => {
-        const adversary = withholding?.isMember(i) ? adv.coalitionName : adv.silent.includes(i) ? "silent" : (equivocations.find((e) => e.isMember(i))?.kind ?? (crashedAt.has(i) ? "crash" : undefined));
+        const adversary = withholding?.isMember(i)
+          ? adv.coalitionName
+          : adv.silent.includes(i)
+            ? "silent"
+            : (equivocations.find((e) => e.isMember(i))?.kind ?? attacks?.validatorLabel(i) ?? (crashedAt.has(i) ? "crash" : undefined));
         return adversary ? { id: k.ebid, adversary } : { id: k.ebid };
       }),
       traffic, events, reached, timers, peers: nodes.map((nd) => nd.p2p.readyPeers().length),
@@ -306,6 +321,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       stallWindowMs: stallWindowMs(spec.params),
       ...(withholding ? { withholding: { members: adv.coalition.length, released: withholding.released.length, droppedFrames: withholding.dropped, stillWithheld: withholding.holding } } : {}),
       ...(equivocation.length ? { equivocation } : {}),
+      ...(attackCounters ? { attacks: attackCounters } : {}),
     };
   } finally {
     recording = false;
@@ -326,7 +342,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       finalized = f.hash;
       events.push({ type: "finalize", atMs: clock.now(), node: i, height: f.height, hash: f.hash });
     };
-    node.chain.on("imported", (meta) => {
+    node.chain.on("imported", (meta, block) => {
       if (!recording || crashedAt.has(i)) return;
       if (meta.producer === ebid && equivocations.some((e) => e.isTwin(meta.hash))) {
         // an equivocator's twin block, back from a peer: its produce event was recorded when it was signed
@@ -334,6 +350,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       } else if (meta.producer === ebid) {
         // Before the producer broadcasts it (the chain emits "imported" within importBlock).
         if (withholding?.isMember(i)) withholding.onProduce(i, meta.hash, meta.parent_hash);
+        attacks?.onProduce(i, meta, block);
         events.push({ type: "produce", atMs: clock.now(), node: i, hash: meta.hash, parent: meta.parent_hash, height: meta.height, slot: meta.slot ?? 0, producer: meta.producer });
       } else if (!delivered[i]!.has(meta.hash)) {
         delivered[i]!.add(meta.hash);
@@ -343,9 +360,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     });
     node.chain.on("head", (e) => {
       if (e.head.height >= o.heights) below.delete(i);
-      else if (!crashedAt.has(i)) below.add(i);
+      else if (!crashedAt.has(i) && attacks?.waitsFor(i) !== false) below.add(i);
       if (!recording || crashedAt.has(i)) return;
       events.push({ type: "head", atMs: clock.now(), node: i, height: e.head.height, hash: e.head.hash, reorgDepth: e.reorgDepth });
+      attacks?.onHead(i, e.head);
       checkFinalized();
     });
   }
@@ -370,6 +388,11 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     const e = equivocations.find((x) => x.isMember(i));
     if (!e) return t;
     return rewriteTransport(t, (remote, text) => e.rewrite(i, remote === undefined ? undefined : indexOf.get(remote), text));
+  }
+
+  /** Node i's transport as the attacks need it (sim/attacks.ts): unchanged without attacks. */
+  function attackTransport(t: Transport, i: number): Transport {
+    return attacks ? attacks.transport(i, t) : t;
   }
 
   /** Each planned crash as a clock timer: the node stops recording and closes (its links close with it). */
@@ -440,6 +463,11 @@ function planFaults(o: SimulationOptions, n: number, v: number, blockTimeMs: num
   const doubleBlock = f.doubleBlock ? equivocatorPlan(seededRng(deriveSeed(o.seed, "double-block")), v, f.doubleBlock, "double-block", [...coalition, ...silent]) : [];
   const doubleVote = f.doubleVote ? equivocatorPlan(seededRng(deriveSeed(o.seed, "double-vote")), v, f.doubleVote, "double-vote", [...coalition, ...silent, ...doubleBlock]) : [];
   return { crashes, coalition, coalitionName: f.privateBranch ? "private-branch" : "withhold", chainLength, silent, doubleBlock, doubleVote };
+}
+
+/** Whether the faults ask for any of sim/attacks.ts's attacks. */
+function hasAttacks(f: SimulationFaults | undefined): boolean {
+  return !!(f && (f.liars || f.sybil || f.grind));
 }
 
 /** The coalition members a member dials besides the bootnodes: the next 3 in coalition order (a private ring). */

@@ -2,19 +2,23 @@
  * A transport whose connections the simulator watches and filters: `onFrame` sees every incoming
  * frame before the P2P layer's handler (the driver's record of block deliveries), `allow` decides
  * whether an outgoing frame is sent at all (a withholding coalition's filter, sim/adversary.ts),
- * `rewrite` what is sent in its place (an equivocator's twin block or vote, sim/equivocation.ts).
+ * `rewrite` may replace an outgoing frame's text (a liar's heights, sim/liars.ts; an equivocator's
+ * twin block or vote, sim/equivocation.ts), `onClose` sees
+ * the node close a connection and why (a ban names itself in the reason).
  * Everything else passes through unchanged.
  */
 import type { Connection, ConnectionEvents, Transport } from "../p2p/transport.ts";
 
 /** What a hooked transport does with its connections' frames; both optional. */
 export interface FrameHooks {
-  /** called with every incoming frame, before the P2P layer's handler */
-  onFrame?: (data: Buffer) => void;
+  /** called with every incoming frame, before the P2P layer's handler (`remote`: the connection's remote address) */
+  onFrame?: (data: Buffer, remote: string | undefined) => void;
   /** an outgoing frame is sent only when this returns true (`remote`: the connection's remote address) */
   allow?: (remote: string | undefined, text: string) => boolean;
-  /** an outgoing frame that is sent is replaced by what this returns (an equivocator's twin, sim/equivocation.ts) */
+  /** after `allow`: the text actually sent in place of an outgoing frame's (return it unchanged to pass it) */
   rewrite?: (remote: string | undefined, text: string) => string;
+  /** called when the node closes (or terminates: code 1006) a connection, before it closes */
+  onClose?: (remote: string | undefined, code: number, reason: string) => void;
 }
 
 class HookedConnection implements Connection {
@@ -39,9 +43,11 @@ class HookedConnection implements Connection {
     this.conn.ping();
   }
   close(code: number, reason: string): void {
+    this.hooks.onClose?.(this.conn.remoteAddress, code, reason);
     this.conn.close(code, reason);
   }
   terminate(): void {
+    this.hooks.onClose?.(this.conn.remoteAddress, 1006, "terminated");
     this.conn.terminate();
   }
   on<E extends keyof ConnectionEvents>(event: E, fn: ConnectionEvents[E]): void {
@@ -49,7 +55,7 @@ class HookedConnection implements Connection {
     if (event !== "message" || !onFrame) return this.conn.on(event, fn);
     const handler = fn as ConnectionEvents["message"];
     this.conn.on("message", (data: Buffer) => {
-      onFrame(data);
+      onFrame(data, this.conn.remoteAddress);
       handler(data);
     });
   }
@@ -64,7 +70,7 @@ export function hookTransport(inner: Transport, hooks: FrameHooks): Transport {
 }
 
 /** `inner` with every connection's incoming frames shown to `onFrame` before the P2P layer's handler. */
-export function tapTransport(inner: Transport, onFrame: (data: Buffer) => void): Transport {
+export function tapTransport(inner: Transport, onFrame: (data: Buffer, remote: string | undefined) => void): Transport {
   return hookTransport(inner, { onFrame });
 }
 

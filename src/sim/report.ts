@@ -106,6 +106,28 @@ export const simReportSchema = z.strictObject({
   finality_lag: z.strictObject({ stats: statsSchema, by_height: z.array(z.strictObject({ height, at_ms: ms, lag: z.number().int() })) }),
   /** each adversary's share of the canonical blocks against its share of the validators */
   adversaries: z.array(z.strictObject({ name: z.string().min(1), validators: count, validator_share: share, blocks: count, production_share: share })),
+  /**
+   * the protocol attacks of the run (sim/attacks.ts), when it had one: what each adversary did and
+   * what honest nodes did about it; absent for a run without one
+   */
+  attacks: z
+    .strictObject({
+      /** lying heights (sim/liars.ts): liar nodes, blocks claimed ahead, lies sent; requests honest nodes sent liars, by path; virtual ms waiting on their answers (sum, max); unanswered; honest nodes that asked */
+      liars: z
+        .strictObject({ nodes: z.array(count), ahead: count, lies: count, requests: count, by_path: z.record(z.string(), count), wait_ms_total: ms, wait_ms_max: ms, unanswered: count, askers: count })
+        .optional(),
+      /** unbonded Sybil attesters (sim/sybil.ts): keys, hosts, frames sent; received by honest nodes from a host, relayed between honest nodes (0), largest honest pool, Sybil attestations in canonical blocks (0) */
+      sybil: z.strictObject({ keys: count, hosts: z.array(count), sent: count, received: count, relayed: count, pool_max: count, in_blocks: count }).optional(),
+      /** grinding (sim/grind.ts): members; blocks produced, decided from their seed, published, withheld for good; decisions whose next primary was a member; mixes checked against the reveal; frames dropped */
+      grind: z
+        .strictObject({ members: z.array(count), produced: count, decided: count, published: count, withheld: count, next_primary_member: count, seeds_checked: count, dropped_frames: count })
+        .optional(),
+      /** bans (a close whose reason starts "banned") an honest node gave an honest peer (must be 0), and any node gave an adversary */
+      bans: z.strictObject({ honest: count, adversary: count }),
+      /** closes of connections to or by an adversary, by reason (first 60 characters) */
+      adversary_closes: z.record(z.string(), count),
+    })
+    .optional(),
 });
 
 /** See {@link simReportSchema}. */

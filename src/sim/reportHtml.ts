@@ -59,7 +59,34 @@ function rows(r: SimReport): [string, string][] {
       `adversary ${a.name}: production share (validator share)`,
       `${a.production_share} (${a.validator_share}): ${a.blocks} blocks, ${a.validators} validators`,
     ]),
+    ...attackRows(r),
   ];
+}
+
+/** The table rows of the report's `attacks` section (sim/attacks.ts); none without one. */
+function attackRows(r: SimReport): [string, string][] {
+  const a = r.attacks;
+  if (!a) return [];
+  const out: [string, string][] = [];
+  if (a.liars) {
+    const l = a.liars;
+    out.push(["lying heights: liars · claimed ahead · lies", `${l.nodes.length} (nodes ${l.nodes.join(", ")}) · ${l.ahead} blocks · ${l.lies}`]);
+    out.push(["requests honest nodes sent liars (by path)", `${l.requests} from ${l.askers} nodes: ${Object.entries(l.by_path).map(([p, k]) => `${p} ${k}`).join(" · ") || "–"}`]);
+    out.push(["time waiting on liars · longest · unanswered", `${l.wait_ms_total} ms · ${l.wait_ms_max} ms · ${l.unanswered}`]);
+  }
+  if (a.sybil) {
+    const s = a.sybil;
+    out.push(["Sybil attesters: keys · hosts · frames sent", `${s.keys} · ${s.hosts.join(", ")} · ${s.sent}`]);
+    out.push(["Sybil attestations received · relayed · in blocks", `${s.received} · ${s.relayed} · ${s.in_blocks}`]);
+    out.push(["largest honest attestation pool", String(s.pool_max)]);
+  }
+  if (a.grind) {
+    const g = a.grind;
+    out.push(["grinding: members · produced · decided", `${g.members.join(", ")} · ${g.produced} · ${g.decided}`]);
+    out.push(["grinding: published · withheld · mixes checked", `${g.published} · ${g.withheld} · ${g.seeds_checked}`]);
+  }
+  out.push(["bans of honest peers · of adversaries", `${a.bans.honest} · ${a.bans.adversary}`]);
+  return out;
 }
 
 /**

@@ -5,6 +5,7 @@
  * number is rounded to 4 decimals; the events' order matters only between equal times.
  */
 import type { SimReport, Stats } from "./report.ts";
+import type { AttackCounters } from "./attacks.ts";
 
 /**
  * What the simulator records (node: index 0..nodes-1, atMs: virtual ms):
@@ -36,6 +37,8 @@ export interface SimRun {
   crashed?: { node: number; atMs: number }[];
   /** the chain's stall bound (ms, sim/adversary.ts stallWindowMs): the report counts the canonical intervals above it */
   stallWindowMs?: number;
+  /** the protocol attacks' counters (sim/attacks.ts), copied to the report's `attacks` */
+  attacks?: AttackCounters;
 }
 
 /** Points of a CDF grid: q = 0, 0.01, ..., 1. */
@@ -267,6 +270,7 @@ export function summarize(run: SimRun): SimReport {
     block_intervals: { stats: stats(intervals.map((x) => x.ms)), by_height: intervals },
     finality_lag: { stats: stats(lags.map((x) => x.lag)), by_height: lags },
     adversaries,
+    ...(run.attacks ? { attacks: run.attacks } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // `vision-node sim` from the command line: a small run prints its summary; --json prints the report
 // (the same bytes for the same seed) and --report writes report.json (the same bytes) and
-// report.html; a crash fault shows in the report; bad flags give one clear error and exit 1.
+// report.html; a crash fault shows in the report; the attacks (liars, Sybils, grinding) show in the
+// summary; bad flags give one clear error and exit 1.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -39,6 +40,13 @@ test("sim: a 5-node run prints its summary; --json gives the same report bytes t
     assert.equal(crash.status, 0, crash.stderr);
     const cr = parseReport(JSON.parse(crash.stdout));
     assert.equal(cr.run.crashed.length, 1);
+
+    const attacked = runCli(["sim", "--nodes", "8", "--heights", "6", "--seed", "9", "--validators", "4", "--liars", "0.25", "--sybil", "10", "--grind", "0.25"], 120_000);
+    assert.equal(attacked.status, 0, attacked.stderr);
+    assert.match(attacked.stdout, /^liars\s+2 nodes claimed \+1000 blocks/m);
+    assert.match(attacked.stdout, /^sybil\s+10 unbonded keys via 2 hosts: \d+ sent, \d+ received by honest nodes, 0 relayed, 0 in blocks/m);
+    assert.match(attacked.stdout, /^grind\s+1 members produced \d+ blocks/m);
+    assert.match(attacked.stdout, /^bans\s+honest peers 0, adversaries \d+$/m);
   } finally {
     t.cleanup();
   }
@@ -52,6 +60,12 @@ test("sim: bad flags give one clear error and exit 1, before any simulation", ()
     [["sim", "--nodes", "4", "--heights", "5", "--withhold", "abc"], /'--withhold <fraction>' argument 'abc' is invalid/],
     [["sim", "--nodes", "4", "--heights", "5", "--validators", "5"], /--validators 5 is more than --nodes 4/],
     [["sim", "--nodes", "4", "--heights", "5", "--crash", "0.9"], /would crash a bootnode/],
+    [["sim", "--nodes", "4", "--heights", "5", "--liars", "1.5"], /'--liars <fraction>' argument '1.5' is invalid\. expected a fraction from 0 to below 1/],
+    [["sim", "--nodes", "4", "--heights", "5", "--liars", "0.9"], /liars 0.9 of 4 nodes would need a bootnode/],
+    [["sim", "--nodes", "4", "--heights", "5", "--liar-ahead", "0"], /'--liar-ahead <blocks>' argument '0' is invalid/],
+    [["sim", "--nodes", "4", "--heights", "5", "--sybil", "x"], /'--sybil <keys>' argument 'x' is invalid/],
+    [["sim", "--nodes", "4", "--heights", "5", "--sybil", "10"], /2 Sybil hosts need as many nodes that are neither a bootnode nor a validator \(0 are\)/],
+    [["sim", "--nodes", "4", "--heights", "5", "--grind", "0.9"], /grind 0.9 of 4 validators would need a bootnode/],
   ];
   for (const [args, message] of cases) {
     const r = runCli(args, 60_000);
