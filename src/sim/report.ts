@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import { formatZodError } from "../consensus/wire.ts";
+import { faultsReportSchema } from "./faults.ts";
 
 /** A report that does not match the schema (a hand-edited or foreign file, or a simulator bug). */
 export class SimReportError extends Error {
@@ -106,6 +107,8 @@ export const simReportSchema = z.strictObject({
   finality_lag: z.strictObject({ stats: statsSchema, by_height: z.array(z.strictObject({ height, at_ms: ms, lag: z.number().int() })) }),
   /** each adversary's share of the canonical blocks against its share of the validators */
   adversaries: z.array(z.strictObject({ name: z.string().min(1), validators: count, validator_share: share, blocks: count, production_share: share })),
+  /** restarts, the partition and clock skew (sim/faults.ts faultsReportSchema); absent when the run had none */
+  faults: faultsReportSchema.optional(),
 });
 
 /** See {@link simReportSchema}. */

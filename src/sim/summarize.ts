@@ -5,6 +5,7 @@
  * number is rounded to 4 decimals; the events' order matters only between equal times.
  */
 import type { SimReport, Stats } from "./report.ts";
+import { faultReport, type FaultRun } from "./faults.ts";
 
 /**
  * What the simulator records (node: index 0..nodes-1, atMs: virtual ms):
@@ -36,6 +37,8 @@ export interface SimRun {
   crashed?: { node: number; atMs: number }[];
   /** the chain's stall bound (ms, sim/adversary.ts stallWindowMs): the report counts the canonical intervals above it */
   stallWindowMs?: number;
+  /** restarts, the partition and clock skew (sim/faults.ts): the report's `faults` section */
+  faults?: FaultRun;
 }
 
 /** Points of a CDF grid: q = 0, 0.01, ..., 1. */
@@ -229,6 +232,7 @@ export function summarize(run: SimRun): SimReport {
     })
     .sort((a, b) => a.height - b.height);
 
+  const faults = faultReport(run.faults, run.events, run.startMs, crashed);
   return {
     version: 1,
     run: { nodes: n, seed: run.seed, duration_ms: round(run.endMs - run.startMs), validators: run.validators.length, events: run.events.length, crashed: (run.crashed ?? []).map((c) => ({ node: c.node, at_ms: round(c.atMs - run.startMs) })) },
@@ -267,6 +271,7 @@ export function summarize(run: SimRun): SimReport {
     block_intervals: { stats: stats(intervals.map((x) => x.ms)), by_height: intervals },
     finality_lag: { stats: stats(lags.map((x) => x.lag)), by_height: lags },
     adversaries,
+    ...(faults ? { faults } : {}),
   };
 }
 
