@@ -1,6 +1,7 @@
 // `vision-node sim` from the command line: a small run prints its summary; --json prints the report
 // (the same bytes for the same seed) and --report writes report.json (the same bytes) and
-// report.html; a crash fault shows in the report; bad flags give one clear error and exit 1.
+// report.html; a crash fault shows in the report; bad flags (the restart, partition and clock skew
+// faults' too) give one clear error and exit 1.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -52,6 +53,10 @@ test("sim: bad flags give one clear error and exit 1, before any simulation", ()
     [["sim", "--nodes", "4", "--heights", "5", "--withhold", "abc"], /'--withhold <fraction>' argument 'abc' is invalid/],
     [["sim", "--nodes", "4", "--heights", "5", "--validators", "5"], /--validators 5 is more than --nodes 4/],
     [["sim", "--nodes", "4", "--heights", "5", "--crash", "0.9"], /would crash a bootnode/],
+    [["sim", "--nodes", "4", "--heights", "5", "--partition", "us-east/mars@1-2"], /'--partition <a\/b@from-to>' argument 'us-east\/mars@1-2' is invalid\. unknown region "mars"/],
+    [["sim", "--nodes", "4", "--heights", "5", "--partition", "us-east,us-west"], /expected <regionsA>\/<regionsB>@<fromMs>-<toMs>/],
+    [["sim", "--nodes", "4", "--heights", "5", "--restart-downtime-ms", "5-1"], /expected <minMs>-<maxMs> with min <= max/],
+    [["sim", "--nodes", "4", "--heights", "5", "--clock-skew-ms", "2500"], /clock skew 2500 ms is beyond the chain's max_future_drift_ms \(2000 ms\).*--clock-skew-beyond-drift/],
   ];
   for (const [args, message] of cases) {
     const r = runCli(args, 60_000);

@@ -1,7 +1,11 @@
-// The fault plans and flag parsers of sim/faults.ts: seeded, within their bounds, clear errors.
+// The fault plans and flag parsers of sim/faults.ts (seeded, within their bounds, clear errors) and
+// the report's faults section from synthetic events (JSON schema and HTML rows).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseMsRange, parsePartition, restartPlan, skewPlan, checkPartition } from "../../../src/sim/faults.ts";
+import { faultReport, parseMsRange, parsePartition, restartPlan, skewPlan, checkPartition, type FaultRun } from "../../../src/sim/faults.ts";
+import { summarize } from "../../../src/sim/summarize.ts";
+import { parseReport, reportJson } from "../../../src/sim/report.ts";
+import { renderHtml } from "../../../src/sim/reportHtml.ts";
 import { DEFAULT_REGIONS } from "../../../src/sim/network.ts";
 import { seededRng } from "../../../src/util/clock.ts";
 
@@ -44,4 +48,40 @@ test("parsePartition: sides, 'rest', window; clear errors", () => {
   assert.throws(() => checkPartition({ sides: [[], ["eu-west"]], fromMs: 0, toMs: 1 }, REGIONS), /regions on both sides/);
   assert.deepEqual(parseMsRange("4000-10000"), [4000, 10000]);
   assert.throws(() => parseMsRange("10-4"), /min <= max/);
+});
+
+test("faultReport: a partition's side stalls, divergence, reorg at the heal and convergence from the events; restarts' catch-up; in the JSON and HTML report", () => {
+  const h = (c: string) => c.repeat(64);
+  const [g, a1, b2, c2, c3] = [h("0"), h("a"), h("b"), h("c"), h("d")];
+  const produce = (atMs: number, node: number, hash: string, parent: string, height: number) => ({ type: "produce" as const, atMs, node, hash, parent, height, slot: 0, producer: `p${node}` });
+  const head = (atMs: number, node: number, hash: string, height: number, reorgDepth = 0) => ({ type: "head" as const, atMs, node, hash, height, reorgDepth });
+  const events = [
+    produce(500, 0, a1, g, 1), head(500, 0, a1, 1), head(520, 1, a1, 1), head(540, 2, a1, 1), head(560, 3, a1, 1),
+    produce(1500, 0, b2, a1, 2), head(1500, 0, b2, 2), head(1520, 1, b2, 2),
+    produce(2000, 2, c2, a1, 2), head(2000, 2, c2, 2), head(2020, 3, c2, 2),
+    produce(2500, 2, c3, c2, 3), head(2500, 2, c3, 3), head(2520, 3, c3, 3),
+    head(3100, 0, c3, 3, 1), head(3200, 1, c3, 3, 1),
+  ];
+  const faults: FaultRun = {
+    restarts: [{ node: 3, crashedAtMs: 2600, restartedAtMs: 2700, caughtUpAtMs: 2750 }],
+    partition: { sides: [["us-east"], ["us-west"]], nodes: [[0, 1], [2, 3]], fromMs: 1000, toMs: 3000, healed: true },
+  };
+  const f = faultReport(faults, events, 0, new Set())!;
+  assert.deepEqual(f.restarts, [{ node: 3, crashed_at_ms: 2600, restarted_at_ms: 2700, catch_up_ms: 50 }]);
+  assert.equal(f.catch_up_max_ms, 50);
+  assert.deepEqual(f.partition, {
+    sides: [
+      { regions: ["us-east"], nodes: 2, blocks_during: 1, longest_stall_ms: 1500, head_height_at_heal: 2 },
+      { regions: ["us-west"], nodes: 2, blocks_during: 2, longest_stall_ms: 1000, head_height_at_heal: 3 },
+    ],
+    from_ms: 1000, to_ms: 3000, healed: true, diverged: true, longest_side_stall_ms: 1500, reorg_depth_at_heal: 1, reorged_nodes_at_heal: 2, converged_after_ms: 200,
+  });
+  assert.equal(f.clock_skew, null);
+  assert.equal(faultReport(undefined, events, 0, new Set()), undefined);
+
+  const report = summarize({ nodes: 4, heights: 3, seed: 1, startMs: 0, endMs: 4000, validators: [0, 1, 2, 3].map((i) => ({ id: `p${i}` })), traffic: [0, 1, 2, 3].map(() => ({ bytesSent: 0, bytesReceived: 0 })), events, faults });
+  assert.deepEqual(parseReport(JSON.parse(reportJson(report))).faults, f);
+  const html = renderHtml(report);
+  assert.match(html, /partition heal<\/th><td>sides diverged · reorg depth 1 on 2 nodes · one head 200 ms after/);
+  assert.match(html, /restarted nodes[^<]*<\/th><td>3: 2600 → 2700 ms, caught up in 50 ms/);
 });
