@@ -22,7 +22,7 @@ import { runDrillCrash } from "../drill/crash.ts";
 import { runDrillSoak } from "../drill/soak.ts";
 import { runDrillChaos } from "../drill/chaos.ts";
 import { runDrillLiars } from "../drill/liars.ts";
-import { parseFraction, parsePrivateBranch, runSim } from "./sim.ts";
+import { parseDowntimeFlag, parseFraction, parsePartitionFlag, parsePrivateBranch, runSim } from "./sim.ts";
 import { runDrillNetwork } from "../drill/network.ts";
 
 const program = new Command("vision-node")
@@ -161,6 +161,11 @@ program
   .option("--sybil <keys>", "unbonded keys that sign attestations for every head of the Sybil hosts (0: none)", intIn(0, 100_000), 0)
   .option("--sybil-hosts <n>", "nodes (neither a bootnode nor a validator) that gossip the Sybils' attestations", intIn(1, 100_000), 2)
   .option("--grind <fraction>", "fraction of validators in a coalition that withholds each block whose seed does not make a member the next primary", parseFraction, 0)
+  .option("--restart <fraction>", "fraction of nodes that crash at random virtual times and restart on their own data (never a bootnode)", parseFraction, 0)
+  .option("--restart-downtime-ms <min-max>", "how long a restarting node stays down, drawn per node (default: 2 to 5 block times)", parseDowntimeFlag)
+  .option("--partition <a/b@from-to>", "cut regions a from regions b (comma-separated; b may be 'rest') from..to virtual ms after genesis, then heal, e.g. us-east,us-west/rest@6000-20000", parsePartitionFlag)
+  .option("--clock-skew-ms <ms>", "offset each node's clock by a random whole ms in [-ms, +ms] (at most max_future_drift_ms)", intIn(0, 600_000), 0)
+  .option("--clock-skew-beyond-drift", "allow --clock-skew-ms above the chain's max_future_drift_ms (clocks outside the protocol's bound)", false)
   .option("--block-time-ms <ms>", "block_time_ms of the simulated chain", intIn(100, 600_000), 2000)
   .option("--max-peers <n>", "P2P max peers of every node but the bootnodes (default: the node's)", intIn(1, 10_000))
   .option("--param <name=value>", "a chain spec param of the simulated chain (repeatable)", collectParam)

@@ -1,6 +1,7 @@
 /**
  * `vision-node sim`: runs the deterministic simulator (sim/driver.ts) of N nodes in this process,
- * with optional crash and withholding faults (sim/adversary.ts), and prints the report
+ * with optional crash and withholding faults (sim/adversary.ts) and restart, region partition and
+ * clock skew faults (sim/faults.ts), and prints the report
  * (sim/summarize.ts): a readable summary, or the JSON report with `--json`; `--report DIR` also
  * writes DIR/report.json and DIR/report.html. One seed gives one byte-identical report.
  *
@@ -16,6 +17,8 @@ import { summarize } from "../sim/summarize.ts";
 import { reportJson, type SimReport, type Stats } from "../sim/report.ts";
 import { writeReport } from "../sim/reportHtml.ts";
 import type { EquivocationStats } from "../sim/equivocation.ts";
+import { parseMsRange, parsePartition, type PartitionFault } from "../sim/faults.ts";
+import { DEFAULT_REGIONS } from "../sim/network.ts";
 
 /** Flags of `sim` (commander's camelCase). */
 export interface SimFlags {
@@ -36,6 +39,11 @@ export interface SimFlags {
   sybil?: number;
   sybilHosts?: number;
   grind?: number;
+  restart: number;
+  restartDowntimeMs?: [number, number];
+  partition?: PartitionFault;
+  clockSkewMs: number;
+  clockSkewBeyondDrift: boolean;
   blockTimeMs: number;
   maxPeers?: number;
   param?: Record<string, number>;
@@ -61,6 +69,24 @@ export function parsePrivateBranch(v: string): { fraction: number; heights: numb
   const heights = m[2] === undefined ? 4 : Number(m[2]);
   if (heights < 2 || heights > 64) throw new InvalidArgumentError(`the private branch's K must be 2..64 heights, got ${heights}`);
   return { fraction, heights };
+}
+
+/** `--partition <regionsA>/<regionsB>@<fromMs>-<toMs>` over the simulator's regions (sim/faults.ts parsePartition). */
+export function parsePartitionFlag(v: string): PartitionFault {
+  try {
+    return parsePartition(v, DEFAULT_REGIONS.regions);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+/** `--restart-downtime-ms <minMs>-<maxMs>` (sim/faults.ts parseMsRange). */
+export function parseDowntimeFlag(v: string): [number, number] {
+  try {
+    return parseMsRange(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 /** Estimated heap a simulated node needs (MB): chain, stores, P2P buffers (bench/simDriver.ts measures it). */
@@ -110,6 +136,7 @@ export async function runSim(f: SimFlags): Promise<void> {
       crash: f.crash, withhold: f.withhold, withholdReleaseMs: f.withholdReleaseMs, silent: f.silent, doubleBlock: f.doubleBlock, doubleVote: f.doubleVote,
       ...(f.privateBranch ? { privateBranch: f.privateBranch.fraction, privateBranchHeights: f.privateBranch.heights } : {}),
       liars: f.liars, liarAheadBlocks: f.liarAhead, sybil: f.sybil, sybilHosts: f.sybil ? f.sybilHosts : undefined, grind: f.grind,
+      restart: f.restart, restartDowntimeMs: f.restartDowntimeMs, partition: f.partition, clockSkewMs: f.clockSkewMs, clockSkewBeyondDrift: f.clockSkewBeyondDrift,
     },
   });
   const wallS = (performance.now() - t0) / 1000;
@@ -170,6 +197,7 @@ export function summaryText(r: SimReport, run: { reached: boolean; wall: string;
     ["longest stall", `${r.stall.longest_ms} ms${r.stall.at_height === null ? "" : ` (ended by height ${r.stall.at_height})`}${r.stall.window_ms === null ? "" : `; ${r.stall.over_window} intervals over the ${r.stall.window_ms} ms window`}`],
     ["finality lag", `${dist(r.finality_lag.stats, " blocks")} (2 checkpoint intervals + 2: ${run.lagBound})`],
     ["crashed", r.run.crashed.length ? `${r.run.crashed.length} nodes` : "none"],
+    ...faultLines(r),
     ...r.adversaries.map((a): [string, string] => [`adversary`, `${a.name}: ${a.validators} validators (${a.validator_share}), ${a.blocks} canonical blocks (${a.production_share})`]),
     ...(run.equivocation ?? []).map((e): [string, string] => [
       "slashed",
@@ -178,4 +206,22 @@ export function summaryText(r: SimReport, run: { reached: boolean; wall: string;
     ...attackLines(r),
   ];
   return lines.map(([k, v]) => `${k.padEnd(14)} ${v}\n`).join("");
+}
+
+/** The summary lines of the restart, partition and clock skew faults (none when the run had none). */
+function faultLines(r: SimReport): [string, string][] {
+  const f = r.faults;
+  if (!f) return [];
+  const out: [string, string][] = [];
+  if (f.restarts.length) {
+    const never = f.restarts.filter((x) => x.catch_up_ms === null).length;
+    out.push(["restarted", `${f.restarts.length} nodes; catch-up max ${n(f.catch_up_max_ms)} ms${never ? `, ${never} never caught up` : ""}`]);
+  }
+  const p = f.partition;
+  if (p) {
+    const sides = p.sides.map((s) => `${s.regions.join(",")} (${s.nodes} nodes, ${s.blocks_during} blocks, stall ${s.longest_stall_ms} ms)`).join(" / ");
+    out.push(["partition", `${sides} from ${p.from_ms} to ${p.to_ms} ms${p.healed ? "" : " (NOT healed)"}; ${p.diverged ? "diverged" : "did not diverge"}; reorg at heal ${p.reorg_depth_at_heal} blocks on ${p.reorged_nodes_at_heal} nodes; one head ${p.converged_after_ms === null ? "NEVER" : `${p.converged_after_ms} ms`} after the heal`]);
+  }
+  if (f.clock_skew) out.push(["clock skew", `up to ${f.clock_skew.max_ms} ms: offsets ${f.clock_skew.min_offset_ms}..${f.clock_skew.max_offset_ms} ms`]);
+  return out;
 }

@@ -150,6 +150,17 @@ export interface SimNodeOptions {
   frames?: FrameMemo;
   /** with `store: "memory"`, the stored blocks' texts held once for every node (storage/chainDb.ts SharedValues) */
   values?: SharedValues;
+  /**
+   * with `store: "memory"`, the closed memory store of this node's previous run (`node.db` after
+   * `close`), reopened with what it held instead of a new one: a crashed node restarting on its own
+   * data (sim/faults.ts)
+   */
+  reopen?: ChainDb;
+  /**
+   * keep the slashing protection record in `<dataDir>` as a node on disk does, though the chain store
+   * is in memory: a node the simulation restarts must not sign again what it signed before its crash
+   */
+  keepProtection?: boolean;
 }
 
 /** A running vision-node. */
@@ -220,7 +231,7 @@ export class VisionNode {
     // The database first: its lock keeps a second node off this data dir before anything is written.
     // In memory the data dir holds only the key file and admin token: no lock, nothing else written.
     if (opts.store === "memory") mkdirSync(opts.dataDir, { recursive: true });
-    const db = opts.store === "memory" ? await ChainDb.openMemory(opts.sim?.values) : await openDataDir(opts.dataDir);
+    const db = opts.store === "memory" ? await (opts.sim?.reopen ? opts.sim.reopen.reopenMemory() : ChainDb.openMemory(opts.sim?.values)) : await openDataDir(opts.dataDir);
     const cleanup: (() => Promise<void> | void)[] = [() => db.close()];
     try {
       // An older protocol's data dir is refused before the key file or admin token is touched.
@@ -239,7 +250,7 @@ export class VisionNode {
         now: () => clock.now() + (opts.clockOffsetMs ?? 0), // the clock block timestamps are compared with
         clock,
         doppelgangerDetection: opts.doppelgangerDetection ?? false,
-        persist: opts.store !== "memory",
+        persist: opts.store !== "memory" || opts.sim?.keepProtection === true,
       });
       cleanup.push(() => protection.flush());
       const offset = opts.clockOffsetMs ?? 0;

@@ -32,12 +32,14 @@ import { genesisBlock, normalizeChainSpec, type ChainSpec } from "../chain/spec.
 import { chainDomains, ebidOf } from "../consensus/signatures.ts";
 import { blsPublicKeyHex, blsSecretKeyFromIkm } from "../consensus/bls.ts";
 import { VirtualClock, seededRng, settle } from "../util/clock.ts";
-import { NetworkModel, type NetworkModelOptions, type RegionTable } from "./network.ts";
+import { DEFAULT_REGIONS, NetworkModel, type NetworkModelOptions, type RegionTable } from "./network.ts";
 import type { SimEvent, SimRun } from "./summarize.ts";
 import { filterTransport, rewriteTransport, tapTransport } from "./hookedTransport.ts";
 import { Equivocation, equivocatorPlan, type EquivocationStats } from "./equivocation.ts";
 import { coalitionPlan, crashPlan, silentPlan, stallWindowMs, Withholding, type CrashPlan } from "./adversary.ts";
 import { Attacks, type AttackOptions } from "./attacks.ts";
+import { checkPartition, FaultState, maxFutureDriftMs, restartPlan, skewPlan, type PartitionFault, type RestartPlan } from "./faults.ts";
+import type { ChainDb } from "../storage/chainDb.ts";
 
 /** The simulated chain's genesis time (ms since the epoch): 2026-01-01T00:00:00Z. */
 export const SIM_GENESIS_MS = 1_767_225_600_000;
@@ -123,6 +125,21 @@ export interface SimulationFaults extends AttackOptions {
   privateBranch?: number;
   /** K: the private branch's length that releases it; default 4, at least 2 */
   privateBranchHeights?: number;
+  /** fraction 0..1 of the nodes (never a bootnode nor one that crashes for good) that crash and restart on their own data (sim/faults.ts) */
+  restart?: number;
+  /** [from, to) virtual ms after genesis for the restarting nodes' crash times; default 10% to 50% of heights x block time */
+  restartWindowMs?: [number, number];
+  /** [min, max] ms a restarting node stays down; default 2 to 5 block times */
+  restartDowntimeMs?: [number, number];
+  /** a region partition from `fromMs` to `toMs` virtual ms after genesis, then healed (sim/faults.ts) */
+  partition?: PartitionFault;
+  /**
+   * each node's clock offset bound (ms): offsets uniform in [-clockSkewMs, +clockSkewMs]; default 0. At
+   * most the chain's max_future_drift_ms unless `clockSkewBeyondDrift` (sim/faults.ts)
+   */
+  clockSkewMs?: number;
+  /** allow a clockSkewMs above max_future_drift_ms (a run whose point is clocks outside the protocol's bound) */
+  clockSkewBeyondDrift?: boolean;
 }
 
 /** A run's result: what `summarize` reads, and whether every node reached the target height. */
@@ -210,6 +227,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   if (!(Number.isSafeInteger(v) && v >= 1 && v <= n)) throw new RangeError(`validators must be 1..${n}, got ${v}`);
   const blockTimeMs = o.blockTimeMs ?? 2000;
   const maxMs = o.maxVirtualMs ?? o.heights * blockTimeMs * 10 + 60_000;
+  if (o.faults?.partition && o.faults.partition.toMs >= maxMs) throw new RangeError(`the partition heals at ${o.faults.partition.toMs} ms, after the run's limit of ${maxMs} ms`);
   const rounds = o.settleRounds ?? 1;
   const log = o.log ?? pino({ level: "silent" });
 
@@ -218,13 +236,14 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   const spec = freezeDeep(simSpec(keys.slice(0, v), blockTimeMs, o.params));
   const frames = o.shareFrames === false ? undefined : new FrameMemo();
   const values = o.shareFrames === false ? undefined : new SharedValues();
-  const adv = planFaults(o, n, v, blockTimeMs);
+  const adv = planFaults(o, n, v, blockTimeMs, spec.params, (o.regions ?? DEFAULT_REGIONS).regions);
   const startMs = SIM_GENESIS_MS;
   const clock = new VirtualClock(startMs);
   const model = new NetworkModel({ ...o.network, clock, rng: seededRng(deriveSeed(o.seed, "network")), regions: o.regions, lossMode: "retransmit" });
   const net = new MemoryNetwork({ clock, scheduler: model });
   const addresses = keys.map((_, i) => simAddress(i));
   for (const a of addresses) model.addNode(a);
+  const fault = new FaultState(adv.restarts, adv.offsets, adv.partition, o.faults?.clockSkewMs ?? 0, addresses.map((a) => model.regionOf(a)));
   const url = (i: number) => `ws://${addresses[i]}:${SIM_P2P_PORT}`;
   const indexOf = new Map(addresses.map((a, i) => [a, i]));
 
@@ -260,34 +279,19 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   attacks?.start(nodes);
   for (let i = 0; i < n; i++) if (attacks && !attacks.waitsFor(i)) below.delete(i);
   try {
-    for (let i = 0; i < n; i++) {
-      const nodeDir = join(dir, `node${i}`);
-      const k = keys[i]!;
-      const node = await VisionNode.init(
-        {
-          dataDir: nodeDir, spec, sim: { key: { ebid: k.ebid, secretKey: k.secretKey, blsSecretKey: k.blsSecretKey, blsPubkey: k.blsPubkey }, frames, values }, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v && !adv.silent.includes(i), mine: false, miningWorkers: 1,
-          // A full node refuses a dial before any peer exchange: the bootnodes have inbound room for every
-          // node (past the at most 8 slots kept for their own dials), so none is left without addresses.
-          p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n + 8) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [...[0, 1].filter((b) => b !== i), ...coalitionPeers(adv.coalition, i)].map(url) },
-          clock, rng: seededRng(deriveSeed(o.seed, `node:${i}`)), store: "memory",
-          transport: tapTransport(attackTransport(equivocationTransport(withholdingTransport(net.transport(addresses[i]!), i), i), i), (data) => {
-            const hash = recording && !crashedAt.has(i) ? blockFrameHash(data) : undefined;
-            if (hash === undefined) return;
-            delivered[i]!.add(hash);
-            events.push({ type: "deliver", atMs: clock.now(), node: i, hash });
-          }),
-        },
-        log.child({ node: i }),
-      );
-      nodes.push(node);
-      record(node, i);
-    }
+    for (let i = 0; i < n; i++) nodes.push(await startNode(i));
 
     scheduleCrashes(adv.crashes);
+    fault.schedule(clock, startMs, model, {
+      node: (i) => nodes[i]!,
+      restart: async (i, reopen) => void (nodes[i] = await startNode(i, reopen)),
+      down: (i) => below.delete(i), // not waited for while down; startNode adds it back
+      recording: () => recording,
+    });
 
     // One timer at a time, the async work it started run to quiet before the next.
     // the nodes whose head is below the target, kept by their head events (not a walk over every node per timer)
-    const done = () => below.size === 0;
+    const done = () => below.size === 0 && fault.settled((j) => (off(j) ? undefined : nodes[j]!.chain.head.hash));
     let reached = false;
     for (;;) {
       for (let r = 0; r < rounds; r++) await settle();
@@ -301,6 +305,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       timers++;
     }
     recording = false;
+    if (fault.error) throw fault.error;
     const endMs = clock.now();
     // node 0 is a bootnode: never an adversary, never crashed
     const equivocation = await Promise.all(equivocations.map((e) => e.stats(nodes[0]!.chain, (i) => keys[i]!.ebid)));
@@ -318,6 +323,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       }),
       traffic, events, reached, timers, peers: nodes.map((nd) => nd.p2p.readyPeers().length),
       crashed: [...crashedAt].sort((a, b) => a[0] - b[0]).map(([node, atMs]) => ({ node, atMs })),
+      ...fault.run(),
       stallWindowMs: stallWindowMs(spec.params),
       ...(withholding ? { withholding: { members: adv.coalition.length, released: withholding.released.length, droppedFrames: withholding.dropped, stillWithheld: withholding.holding } } : {}),
       ...(equivocation.length ? { equivocation } : {}),
@@ -325,8 +331,51 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     };
   } finally {
     recording = false;
+    await fault.restarting;
     await closeAll(nodes, clock);
     rmSync(dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Starts node i (again, on its closed memory store `reopen`, for a restart): its options, transport
+   * tap and event recording. A restarting node keeps its slashing protection record in its data dir.
+   */
+  async function startNode(i: number, reopen?: ChainDb): Promise<VisionNode> {
+    const k = keys[i]!;
+    const restarts = fault.restarts(i);
+    const node = await VisionNode.init(
+      {
+        dataDir: join(dir, `node${i}`), spec, sim: { key: { ebid: k.ebid, secretKey: k.secretKey, blsSecretKey: k.blsSecretKey, blsPubkey: k.blsPubkey }, frames, values, ...(reopen ? { reopen } : {}), ...(restarts ? { keepProtection: true } : {}) }, apiHost: "127.0.0.1", apiPort: 0, apiListen: false, produce: i < v && !adv.silent.includes(i), mine: false, miningWorkers: 1,
+        // A full node refuses a dial before any peer exchange: the bootnodes have inbound room for every
+        // node (past the at most 8 slots kept for their own dials), so none is left without addresses.
+        p2p: { ...o.p2p, ...(i < 2 && o.p2p?.maxPeers !== undefined ? { maxPeers: Math.max(o.p2p.maxPeers, n + 8) } : {}), host: "0.0.0.0", port: SIM_P2P_PORT, peers: [...[0, 1].filter((b) => b !== i), ...coalitionPeers(adv.coalition, i)].map(url) },
+        clock, rng: seededRng(deriveSeed(o.seed, reopen ? `node:${i}:restart` : `node:${i}`)), store: "memory",
+        ...(adv.offsets[i] ? { clockOffsetMs: adv.offsets[i] } : {}),
+        transport: tapTransport(attackTransport(equivocationTransport(withholdingTransport(net.transport(addresses[i]!), i), i), i), (data) => {
+          const hash = recording && !off(i) ? blockFrameHash(data) : undefined;
+          if (hash === undefined) return;
+          delivered[i]!.add(hash);
+          events.push({ type: "deliver", atMs: clock.now(), node: i, hash });
+        }),
+      },
+      log.child({ node: i }),
+    );
+    record(node, i);
+    if (reopen) {
+      if (node.chain.head.height < o.heights) below.add(i);
+      fault.onRestarted(i, clock.now(), node.chain.head.height, liveHeight);
+    }
+    return node;
+  }
+
+  /** Node j's head height, or undefined while it is down. */
+  function liveHeight(j: number): number | undefined {
+    return off(j) ? undefined : nodes[j]!.chain.head.height;
+  }
+
+  /** Whether node i is down: crashed for good, or between a crash and its restart. */
+  function off(i: number): boolean {
+    return crashedAt.has(i) || fault.isDown(i);
   }
 
   // The node's chain events as SimEvents: its own block's store is a `produce`; another block
@@ -343,7 +392,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       events.push({ type: "finalize", atMs: clock.now(), node: i, height: f.height, hash: f.hash });
     };
     node.chain.on("imported", (meta, block) => {
-      if (!recording || crashedAt.has(i)) return;
+      if (!recording || off(i)) return;
       if (meta.producer === ebid && equivocations.some((e) => e.isTwin(meta.hash))) {
         // an equivocator's twin block, back from a peer: its produce event was recorded when it was signed
         delivered[i]!.add(meta.hash);
@@ -360,8 +409,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     });
     node.chain.on("head", (e) => {
       if (e.head.height >= o.heights) below.delete(i);
-      else if (!crashedAt.has(i) && attacks?.waitsFor(i) !== false) below.add(i);
-      if (!recording || crashedAt.has(i)) return;
+      else if (!off(i) && attacks?.waitsFor(i) !== false) below.add(i);
+      if (!recording || off(i)) return;
+      fault.onHead(i, e.head.height, clock.now(), liveHeight);
       events.push({ type: "head", atMs: clock.now(), node: i, height: e.head.height, hash: e.head.hash, reorgDepth: e.reorgDepth });
       attacks?.onHead(i, e.head);
       checkFinalized();
@@ -372,7 +422,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
 
   /** An equivocator signed a twin block (sim/equivocation.ts): its production, before any copy is sent. */
   function recordTwin(i: number, twin: Block): void {
-    if (!recording || crashedAt.has(i)) return;
+    if (!recording || off(i)) return;
     const h = twin.header;
     events.push({ type: "produce", atMs: clock.now(), node: i, hash: twin.hash, parent: h.parent_hash, height: h.height, slot: h.slot ?? 0, producer: h.producer });
   }
@@ -414,7 +464,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   function releaseWithheld(hash: string): void {
     releasing = releasing.then(async () => {
       for (const i of adv.coalition) {
-        if (crashedAt.has(i) || !recording) continue;
+        if (off(i) || !recording) continue;
         const node = nodes[i]!;
         const block = await node.chain.getBlock(hash);
         if (!block) continue;
@@ -429,6 +479,11 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
 
 /** The run's faults, from its seed. */
 interface FaultPlan {
+  /** nodes that crash and restart on their own data */
+  restarts: RestartPlan[];
+  /** each node's clock offset (ms) */
+  offsets: number[];
+  partition?: PartitionFault;
   crashes: CrashPlan[];
   /** the withholding or private-branch coalition */
   coalition: number[];
@@ -442,11 +497,13 @@ interface FaultPlan {
 }
 
 /**
- * The run's crash plan, coalition, silent validators and equivocators, from its seed (each its own
+ * The run's crash plan, coalition, silent validators, equivocators, restarts, clock offsets and
+ * partition, from its seed (each its own
  * deriveSeed label, so adding one adversary leaves the others' picks as they were).
- * @throws RangeError for both withhold and privateBranch, a privateBranchHeights below 2, or more members than validators left
+ * @throws RangeError for both withhold and privateBranch, a privateBranchHeights below 2, more members
+ * than validators left, a clock skew beyond max_future_drift_ms (unless allowed) or an unknown partition region
  */
-function planFaults(o: SimulationOptions, n: number, v: number, blockTimeMs: number): FaultPlan {
+function planFaults(o: SimulationOptions, n: number, v: number, blockTimeMs: number, params: { max_future_drift_ms: number }, regions: readonly string[]): FaultPlan {
   const f = o.faults ?? {};
   const span = o.heights * blockTimeMs;
   const [from, to] = f.crashWindowMs ?? [Math.floor(span * 0.1), Math.floor(span * 0.7)];
@@ -462,7 +519,18 @@ function planFaults(o: SimulationOptions, n: number, v: number, blockTimeMs: num
   const silent = f.silent ? silentPlan(seededRng(deriveSeed(o.seed, "silent")), v, f.silent, coalition) : [];
   const doubleBlock = f.doubleBlock ? equivocatorPlan(seededRng(deriveSeed(o.seed, "double-block")), v, f.doubleBlock, "double-block", [...coalition, ...silent]) : [];
   const doubleVote = f.doubleVote ? equivocatorPlan(seededRng(deriveSeed(o.seed, "double-vote")), v, f.doubleVote, "double-vote", [...coalition, ...silent, ...doubleBlock]) : [];
-  return { crashes, coalition, coalitionName: f.privateBranch ? "private-branch" : "withhold", chainLength, silent, doubleBlock, doubleVote };
+  const [rFrom, rTo] = f.restartWindowMs ?? [Math.floor(span * 0.1), Math.floor(span * 0.5)];
+  const [downMin, downMax] = f.restartDowntimeMs ?? [2 * blockTimeMs, 5 * blockTimeMs];
+  const restarts = f.restart ? restartPlan(seededRng(deriveSeed(o.seed, "restart")), n, f.restart, rFrom, rTo, downMin, downMax, crashes.map((c) => c.node)) : [];
+  const skew = f.clockSkewMs ?? 0;
+  const drift = maxFutureDriftMs(params);
+  if (skew > drift && !f.clockSkewBeyondDrift) throw new RangeError(`clock skew ${skew} ms is beyond the chain's max_future_drift_ms (${drift} ms); allow it explicitly: clockSkewBeyondDrift, --clock-skew-beyond-drift`);
+  const offsets = skewPlan(seededRng(deriveSeed(o.seed, "clock-skew")), n, skew);
+  if (f.partition) checkPartition(f.partition, regions);
+  return {
+    crashes, coalition, coalitionName: f.privateBranch ? "private-branch" : "withhold", chainLength, silent, doubleBlock, doubleVote,
+    restarts, offsets, ...(f.partition ? { partition: f.partition } : {}),
+  };
 }
 
 /** Whether the faults ask for any of sim/attacks.ts's attacks. */

@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import { formatZodError } from "../consensus/wire.ts";
+import { faultsReportSchema } from "./faults.ts";
 
 /** A report that does not match the schema (a hand-edited or foreign file, or a simulator bug). */
 export class SimReportError extends Error {
@@ -128,6 +129,8 @@ export const simReportSchema = z.strictObject({
       adversary_closes: z.record(z.string(), count),
     })
     .optional(),
+  /** restarts, the partition and clock skew (sim/faults.ts faultsReportSchema); absent when the run had none */
+  faults: faultsReportSchema.optional(),
 });
 
 /** See {@link simReportSchema}. */

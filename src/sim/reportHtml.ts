@@ -55,6 +55,7 @@ function rows(r: SimReport): [string, string][] {
     ["intervals over the stall window", r.stall.window_ms === null ? "–" : `${r.stall.over_window} over ${r.stall.window_ms} ms`],
     ["block interval", dist(r.block_intervals.stats, "ms")],
     ["finality lag (blocks)", dist(r.finality_lag.stats, "")],
+    ...faultRows(r),
     ...r.adversaries.map((a): [string, string] => [
       `adversary ${a.name}: production share (validator share)`,
       `${a.production_share} (${a.validator_share}): ${a.blocks} blocks, ${a.validators} validators`,
@@ -86,6 +87,23 @@ function attackRows(r: SimReport): [string, string][] {
     out.push(["grinding: published · withheld · mixes checked", `${g.published} · ${g.withheld} · ${g.seeds_checked}`]);
   }
   out.push(["bans of honest peers · of adversaries", `${a.bans.honest} · ${a.bans.adversary}`]);
+  return out;
+}
+
+/** The rows of the restart, partition and clock skew faults (sim/faults.ts), when the run had them. */
+function faultRows(r: SimReport): [string, string][] {
+  const f = r.faults;
+  if (!f) return [];
+  const out: [string, string][] = [];
+  if (f.restarts.length) {
+    out.push(["restarted nodes (crash → restart, catch-up)", f.restarts.map((x) => `${x.node}: ${x.crashed_at_ms} → ${num(x.restarted_at_ms)} ms, caught up ${x.catch_up_ms === null ? "NEVER" : `in ${x.catch_up_ms} ms`}`).join(" · ")]);
+  }
+  const p = f.partition;
+  if (p) {
+    out.push([`partition ${p.from_ms} – ${p.to_ms} ms`, p.sides.map((s) => `${s.regions.join(", ")}: ${s.nodes} nodes, ${s.blocks_during} blocks during, longest stall ${s.longest_stall_ms} ms, head ${s.head_height_at_heal} at heal`).join(" | ")]);
+    out.push(["partition heal", `${p.healed ? "" : "NOT healed · "}${p.diverged ? "sides diverged" : "sides did not diverge"} · reorg depth ${p.reorg_depth_at_heal} on ${p.reorged_nodes_at_heal} nodes · one head ${p.converged_after_ms === null ? "NEVER" : `${p.converged_after_ms} ms after`}`]);
+  }
+  if (f.clock_skew) out.push(["clock skew (offsets)", `up to ±${f.clock_skew.max_ms} ms: ${f.clock_skew.min_offset_ms} … ${f.clock_skew.max_offset_ms} ms`]);
   return out;
 }
 

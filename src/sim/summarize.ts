@@ -6,6 +6,7 @@
  */
 import type { SimReport, Stats } from "./report.ts";
 import type { AttackCounters } from "./attacks.ts";
+import { faultReport, type FaultRun } from "./faults.ts";
 
 /**
  * What the simulator records (node: index 0..nodes-1, atMs: virtual ms):
@@ -39,6 +40,8 @@ export interface SimRun {
   stallWindowMs?: number;
   /** the protocol attacks' counters (sim/attacks.ts), copied to the report's `attacks` */
   attacks?: AttackCounters;
+  /** restarts, the partition and clock skew (sim/faults.ts): the report's `faults` section */
+  faults?: FaultRun;
 }
 
 /** Points of a CDF grid: q = 0, 0.01, ..., 1. */
@@ -232,6 +235,7 @@ export function summarize(run: SimRun): SimReport {
     })
     .sort((a, b) => a.height - b.height);
 
+  const faults = faultReport(run.faults, run.events, run.startMs, crashed);
   return {
     version: 1,
     run: { nodes: n, seed: run.seed, duration_ms: round(run.endMs - run.startMs), validators: run.validators.length, events: run.events.length, crashed: (run.crashed ?? []).map((c) => ({ node: c.node, at_ms: round(c.atMs - run.startMs) })) },
@@ -271,6 +275,7 @@ export function summarize(run: SimRun): SimReport {
     finality_lag: { stats: stats(lags.map((x) => x.lag)), by_height: lags },
     adversaries,
     ...(run.attacks ? { attacks: run.attacks } : {}),
+    ...(faults ? { faults } : {}),
   };
 }
 

@@ -103,6 +103,18 @@ export class ChainDb {
     return new ChainDb(db, false, undefined, shared);
   }
 
+  /**
+   * The same memory store opened again after `close`, with everything it held (memory-level keeps its
+   * data across a close): a simulated node that crashes and restarts on its own data (sim/faults.ts).
+   * @throws Error for a store on disk (reopen it with `open` at its location) or one still open
+   */
+  async reopenMemory(): Promise<ChainDb> {
+    if (this.location !== undefined) throw new Error(`reopenMemory: ${this.location} is a store on disk`);
+    if (this.db.status !== "closed") throw new Error(`reopenMemory: the store is ${this.db.status}, not closed`);
+    await this.db.open();
+    return new ChainDb(this.db, false, undefined, this.shared);
+  }
+
   async getBlock(hash: string): Promise<Block | undefined> {
     return (await this.db.get(`b!${hash}`)) as Block | undefined;
   }

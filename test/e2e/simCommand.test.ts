@@ -1,7 +1,8 @@
 // `vision-node sim` from the command line: a small run prints its summary; --json prints the report
 // (the same bytes for the same seed) and --report writes report.json (the same bytes) and
 // report.html; a crash fault shows in the report; the attacks (liars, Sybils, grinding) show in the
-// summary; bad flags give one clear error and exit 1.
+// summary; bad flags (the restart, partition and clock skew faults' too) give one clear error and
+// exit 1.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -66,6 +67,10 @@ test("sim: bad flags give one clear error and exit 1, before any simulation", ()
     [["sim", "--nodes", "4", "--heights", "5", "--sybil", "x"], /'--sybil <keys>' argument 'x' is invalid/],
     [["sim", "--nodes", "4", "--heights", "5", "--sybil", "10"], /2 Sybil hosts need as many nodes that are neither a bootnode nor a validator \(0 are\)/],
     [["sim", "--nodes", "4", "--heights", "5", "--grind", "0.9"], /grind 0.9 of 4 validators would need a bootnode/],
+    [["sim", "--nodes", "4", "--heights", "5", "--partition", "us-east/mars@1-2"], /'--partition <a\/b@from-to>' argument 'us-east\/mars@1-2' is invalid\. unknown region "mars"/],
+    [["sim", "--nodes", "4", "--heights", "5", "--partition", "us-east,us-west"], /expected <regionsA>\/<regionsB>@<fromMs>-<toMs>/],
+    [["sim", "--nodes", "4", "--heights", "5", "--restart-downtime-ms", "5-1"], /expected <minMs>-<maxMs> with min <= max/],
+    [["sim", "--nodes", "4", "--heights", "5", "--clock-skew-ms", "2500"], /clock skew 2500 ms is beyond the chain's max_future_drift_ms \(2000 ms\).*--clock-skew-beyond-drift/],
   ];
   for (const [args, message] of cases) {
     const r = runCli(args, 60_000);
