@@ -2,7 +2,7 @@
  * Byte-level encodings shared by every consensus computation (docs/protocol.md §3).
  * Pure: no I/O, no clock.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
+import { hash } from "node:crypto";
 import canonicalizeImpl from "canonicalize";
 import { ImmutableMemo, isImmutable } from "./immutable.ts";
 
@@ -17,10 +17,14 @@ export function utf8(s: string): Uint8Array {
   return textEncoder.encode(s);
 }
 
-/** `H` = SHA-256 of the concatenation of the given byte arrays (docs/protocol.md §3). */
+/**
+ * `H` = SHA-256 of the concatenation of the given byte arrays (docs/protocol.md §3): OpenSSL's
+ * one-shot digest (node:crypto `hash`), a few times faster than a JavaScript SHA-256 on the short
+ * inputs hashed most (seeds, rerolls, canonical JSON of votes); a plain Uint8Array of 32 bytes.
+ */
 export function H(...parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return sha256(parts[0]!);
-  return sha256(concatBytes(...parts));
+  const d = hash("sha256", parts.length === 1 ? parts[0]! : concatBytes(...parts), "buffer");
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
 /** Concatenates byte arrays. */

@@ -54,6 +54,12 @@ export interface Metrics {
   reorgDepth: Histogram;
   p2pMessagesTotal: Counter<"direction" | "type">;
   p2pBytesTotal: Counter<"direction" | "type">;
+  /**
+   * Counts one P2P message of `type` and its `bytes` into `p2pMessagesTotal` and `p2pBytesTotal`:
+   * tallied in a plain map and added to the two counters when they are read (a scrape, `get()`), so
+   * the per-message cost is a map lookup instead of two label hashes.
+   */
+  countP2P(direction: "in" | "out", type: string, bytes: number): void;
   /** full gossip copies received after the first, by kind (docs/protocol.md §9.5.1) */
   gossipDuplicatesTotal: Counter<"kind">;
   /** gossip ids in `ihave` and `iwant` messages, by control type and direction */
@@ -148,6 +154,19 @@ export function createMetrics(src: MetricSources, opts: { processMetrics?: boole
     name: "vision_slashing_protection_refusals_total", help: "Blocks and votes slashing protection refused to sign (they would conflict with what this key signed)", labelNames: ["kind"], registers: r,
   });
   for (const kind of ["block", "vote"]) slashingProtectionRefusals.inc({ kind }, 0);
+  // P2P messages and bytes counted since the last read of either counter (countP2P), by direction and type
+  const p2pTally = new Map<string, { labels: { direction: string; type: string }; messages: number; bytes: number }>();
+  const flushP2P = () => {
+    for (const t of p2pTally.values()) {
+      if (t.messages === 0) continue;
+      p2pMessagesTotal.inc(t.labels, t.messages);
+      p2pBytesTotal.inc(t.labels, t.bytes);
+      t.messages = 0;
+      t.bytes = 0;
+    }
+  };
+  const p2pMessagesTotal = new Counter({ name: "vision_p2p_messages_total", help: "P2P messages by direction and type", labelNames: ["direction", "type"], registers: r, collect: flushP2P });
+  const p2pBytesTotal = new Counter({ name: "vision_p2p_bytes_total", help: "P2P bytes by direction and message type", labelNames: ["direction", "type"], registers: r, collect: flushP2P });
   return {
     registry,
     exposition: new ExpositionCache(registry),
@@ -166,8 +185,16 @@ export function createMetrics(src: MetricSources, opts: { processMetrics?: boole
     blocksImportedTotal: new Counter({ name: "vision_blocks_imported_total", help: "Blocks imported (any branch)", registers: r }),
     reorgsTotal: new Counter({ name: "vision_reorgs_total", help: "Head changes that left the old branch", registers: r }),
     reorgDepth: new Histogram({ name: "vision_reorg_depth_blocks", help: "Blocks orphaned by each reorg", buckets: [1, 2, 3, 5, 10, 20, 50], registers: r }),
-    p2pMessagesTotal: new Counter({ name: "vision_p2p_messages_total", help: "P2P messages by direction and type", labelNames: ["direction", "type"], registers: r }),
-    p2pBytesTotal: new Counter({ name: "vision_p2p_bytes_total", help: "P2P bytes by direction and message type", labelNames: ["direction", "type"], registers: r }),
+    p2pMessagesTotal,
+    p2pBytesTotal,
+    countP2P(direction, type, bytes) {
+      const key = `${direction} ${type}`;
+      const t = p2pTally.get(key);
+      if (t) {
+        t.messages++;
+        t.bytes += bytes;
+      } else p2pTally.set(key, { labels: { direction, type }, messages: 1, bytes });
+    },
     powBlocksMinedTotal: new Counter({ name: "vision_pow_blocks_mined_total", help: "PoW blocks this node mined that became the tip", registers: r }),
     powAbortSeconds: new Histogram({ name: "vision_pow_abort_seconds", help: "From a competing block to every worker stopped", buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1], registers: r }),
     validatorsActive: new Gauge({ name: "vision_validators_active", help: "Validators active at the epoch of the next height", registers: r }),

@@ -330,10 +330,7 @@ export class VisionNode {
           onPeerReady: (p) => node?.onPeerReady(p),
           onMessage: (p, msg) => node?.onMessage(p, msg),
           onRequest: (_p, path, data) => handleSyncRequest(chain, path, data),
-          onTraffic: (direction, type, bytes) => {
-            metrics.p2pMessagesTotal.inc({ direction, type });
-            metrics.p2pBytesTotal.inc({ direction, type }, bytes);
-          },
+          onTraffic: (direction, type, bytes) => metrics.countP2P(direction, type, bytes),
           // an iwant for a block the gossip cache dropped: the store has it (docs/protocol.md §9.5.1)
           gossipBody: async (kind, id) => {
             if (kind !== "block") return undefined;

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { formatZodError, hex32 } from "../consensus/wire.ts";
 import { hashJson, omit, toHex } from "../consensus/encoding.ts";
+import { ImmutableMemo } from "../consensus/immutable.ts";
 import type { Attestation } from "../consensus/types.ts";
 
 /** At most this many ids in one `ihave` or `iwant` (docs/protocol.md §9.5). */
@@ -53,7 +54,11 @@ export function parseGossipMessage(raw: unknown): { ok: true; msg: GossipMessage
 /**
  * An attestation's gossip id (docs/protocol.md §9.5): `hex(H(JCS(attestation without sig)))`, 64
  * hex, as a transfer's transaction hash. (A block's is its hash, a transfer's its transaction hash.)
+ * Kept per frozen attestation (consensus/immutable.ts): a simulation's nodes, which receive one
+ * frozen copy per line (p2p/frameMemo.ts), hash it once; any other attestation is hashed on each call.
  */
 export function attestationGossipId(attestation: Attestation): string {
-  return toHex(hashJson(omit(attestation, "sig")));
+  return gossipIdMemo.get(attestation, () => toHex(hashJson(omit(attestation, "sig"))));
 }
+
+const gossipIdMemo = new ImmutableMemo<string>();

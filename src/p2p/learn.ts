@@ -30,8 +30,24 @@ PRIVATE.addSubnet("fc00::", 7, "ipv6"); // unique local
 PRIVATE.addSubnet("fe80::", 10, "ipv6"); // link-local
 PRIVATE.addSubnet("ff00::", 8, "ipv6"); // multicast
 
-/** The scope of a host name or IP address (brackets allowed). Names are public unless `localhost` ones. */
+/**
+ * The scope of a host name or IP address (brackets allowed). Names are public unless `localhost` ones.
+ * Kept per host text (at most SCOPES_KEPT, then forgotten at once): the BlockList checks allocate
+ * a SocketAddress each, and peer exchange and admission ask about the same few hosts all the time.
+ */
 export function scopeOf(host: string): Scope {
+  let s = scopes.get(host);
+  if (s === undefined) {
+    if (scopes.size >= SCOPES_KEPT) scopes.clear();
+    scopes.set(host, (s = scopeNow(host)));
+  }
+  return s;
+}
+
+const SCOPES_KEPT = 4096;
+const scopes = new Map<string, Scope>();
+
+function scopeNow(host: string): Scope {
   const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
   if (h === "localhost" || h.endsWith(".localhost")) return 0;
   const family = isIP(h);

@@ -272,13 +272,18 @@ export class PeerManager {
     this.gossip.heartbeat();
   }
 
-  /** Sends to every ready peer except `except`; slow readers are skipped. Returns how many got it. */
+  /**
+   * Sends to every ready peer except `except`; slow readers are skipped. Returns how many got it.
+   * The message is encoded once for all peers (the same line each would get from `Peer.send`).
+   */
   broadcast(msg: object, except?: Peer): { sent: number; skipped: number } {
     let sent = 0;
     let skipped = 0;
+    const type = (msg as { type?: string }).type ?? "unknown";
+    let line: string | undefined;
     for (const p of this.readyPeers()) {
       if (p === except) continue;
-      if (p.send(msg, true)) sent++;
+      if (p.sendGossipLine((line ??= encodeLine(msg)), type)) sent++;
       else skipped++;
     }
     return { sent, skipped };

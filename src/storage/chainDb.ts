@@ -32,6 +32,7 @@ import type { AbstractBatchOperation, AbstractLevel } from "abstract-level";
 import type { Block, Tx } from "../consensus/types.ts";
 import type { BlockMeta, ChainWrite, Equivocation, ForkChoiceCheckpoints, EvidenceRecord, StoredCheckpointBase, ProducerTotals, StoredBlockChanges, StoredHeadAccount, StoredValidatorRecord } from "./records.ts";
 import type { FinalityState } from "../consensus/finality.ts";
+import { ImmutableMemo } from "../consensus/immutable.ts";
 
 /** A mempool journal operation (`p!<tx hash>`). */
 type JournalOp = { type: "put"; key: string; value: Tx } | { type: "del"; key: string };
@@ -68,6 +69,9 @@ export class SharedValues {
 
 /** Key prefixes whose values a memory store shares through `SharedValues` (the same on every node). */
 const SHARED_PREFIXES = ["b!", "d!", "f!"];
+// The JSON text of a frozen value (a block a simulation's nodes received as one shared copy):
+// stringified once for every store that interns it, not once per store.
+const jsonText = new ImmutableMemo<string>();
 
 /** Typed access to the node's LevelDB (or its in-memory stand-in, `openMemory`). */
 export class ChainDb {
@@ -201,7 +205,7 @@ export class ChainDb {
     if (shared) {
       for (let i = 0; i < flat.length; i++) {
         const op = flat[i]!;
-        if (op.type === "put" && SHARED_PREFIXES.includes(op.key.slice(0, 2))) flat[i] = { ...op, value: shared.intern(JSON.stringify(op.value)), valueEncoding: "utf8" };
+        if (op.type === "put" && SHARED_PREFIXES.includes(op.key.slice(0, 2))) flat[i] = { ...op, value: shared.intern(jsonText.get(op.value, () => JSON.stringify(op.value))), valueEncoding: "utf8" };
       }
     }
     await this.db.batch<unknown>(flat as AbstractBatchOperation<Store, unknown, unknown>[], o);

@@ -285,13 +285,17 @@ export class DueHeap<T extends { at: number; seq: number }> {
 
   push(x: T): void {
     const h = this.h;
+    // sift up: parents later than x move down into the hole, then x takes it
+    let i = h.length;
     h.push(x);
-    for (let i = h.length - 1; i > 0; ) {
+    while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!earlier(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      const p = h[parent]!;
+      if (!earlier(x, p)) break;
+      h[i] = p;
       i = parent;
     }
+    h[i] = x;
   }
 
   /** Removes the earliest event. @returns it, or undefined when empty */
@@ -299,18 +303,21 @@ export class DueHeap<T extends { at: number; seq: number }> {
     const h = this.h;
     const top = h[0];
     const last = h.pop();
-    if (h.length === 0 || last === undefined) return top;
-    h[0] = last;
-    for (let i = 0; ; ) {
+    const n = h.length;
+    if (n === 0 || last === undefined) return top;
+    // sift down: the earlier child moves up into the hole until `last` fits there
+    let i = 0;
+    for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let m = i;
-      if (l < h.length && earlier(h[l]!, h[m]!)) m = l;
-      if (r < h.length && earlier(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
+      const c = r < n && earlier(h[r]!, h[l]!) ? r : l;
+      const child = h[c]!;
+      if (!earlier(child, last)) break;
+      h[i] = child;
+      i = c;
     }
+    h[i] = last;
     return top;
   }
 }

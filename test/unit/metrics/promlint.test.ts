@@ -95,3 +95,21 @@ test("validators: active and live gauges, and the RANDAO reveals verified counte
   assert.equal(s.get("vision_validators_live"), 2);
   assert.equal(s.get("vision_randao_reveals_verified_total"), 2);
 });
+
+test("countP2P: messages and bytes counted by direction and type appear in the counters when read, added to direct incs, once each", async () => {
+  const m = metrics();
+  m.countP2P("in", "block", 500);
+  m.countP2P("in", "block", 700);
+  m.countP2P("out", "status", 90);
+  m.p2pMessagesTotal.inc({ direction: "in", type: "block" });
+  const value = async (c: typeof m.p2pMessagesTotal, direction: string, type: string) => (await c.get()).values.find((v) => v.labels.direction === direction && v.labels.type === type)?.value;
+  assert.equal(await value(m.p2pMessagesTotal, "in", "block"), 3);
+  assert.equal(await value(m.p2pBytesTotal, "in", "block"), 1200);
+  assert.equal(await value(m.p2pMessagesTotal, "out", "status"), 1);
+  assert.equal(await value(m.p2pBytesTotal, "out", "status"), 90);
+  m.countP2P("in", "block", 100);
+  const text = await m.registry.metrics();
+  assert.match(text, /^vision_p2p_messages_total\{direction="in",type="block"\} 4$/m);
+  assert.match(text, /^vision_p2p_bytes_total\{direction="in",type="block"\} 1300$/m);
+  assert.equal(await value(m.p2pMessagesTotal, "in", "block"), 4); // read again: nothing counted twice
+});

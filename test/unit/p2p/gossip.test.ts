@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { GossipRouter, defaultGossipParams, type GossipOut, type GossipParams } from "../../../src/p2p/gossip.ts";
 import { attestationGossipId, parseGossipMessage, MAX_GOSSIP_IDS } from "../../../src/p2p/gossipMessages.ts";
 import { hashJson, jcs, toHex } from "../../../src/consensus/encoding.ts";
+import { freezeDeep } from "../../../src/consensus/immutable.ts";
 import { parseMessage, PROTOCOL_VERSION } from "../../../src/p2p/messages.ts";
 import { EventQueue, seededRandom } from "../../helpers/gossipSim.ts";
 
@@ -222,6 +223,16 @@ test("an attestation's gossip id is the hash of its canonical JSON without sig: 
   assert.equal(attestationGossipId({ ...att, sig: "b".repeat(128) }), attestationGossipId(att));
   assert.notEqual(attestationGossipId({ ...att, height: 10 }), attestationGossipId(att));
   assert.match(attestationGossipId(att), /^[0-9a-f]{64}$/);
+});
+
+test("a frozen attestation (a simulation's shared copy) has the same gossip id as an unfrozen one, each frozen value its own", () => {
+  const att = { ebid: id(1), height: 9, block_hash: id(2), source_height: 0, source_hash: id(3), target_height: 8, target_hash: id(4), sig: "a".repeat(128) };
+  const frozen = freezeDeep({ ...att });
+  assert.equal(attestationGossipId(frozen), attestationGossipId(att));
+  assert.equal(attestationGossipId(frozen), attestationGossipId(att)); // the kept id, again
+  const other = freezeDeep({ ...att, height: 10 });
+  assert.equal(attestationGossipId(other), attestationGossipId({ ...att, height: 10 }));
+  assert.notEqual(attestationGossipId(other), attestationGossipId(frozen));
 });
 
 test("hello: the optional gossip field is an integer >= 1; without it the hello is as before", () => {

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { VirtualClock, seededRng, sleep, settle, systemClock, systemRng, type Timer } from "../../../src/util/clock.ts";
+import { DueHeap, VirtualClock, seededRng, sleep, settle, systemClock, systemRng, type Timer } from "../../../src/util/clock.ts";
 
 test("VirtualClock: timers fire by due time, equal times in scheduling order, and time only moves when told", () => {
   const c = new VirtualClock(1_000);
@@ -208,4 +208,28 @@ test("seededRng: numbers in range, one seed one sequence; systemRng in range; ba
     assert.ok(i >= 0 && i < 3);
   }
   for (const rng of [a, systemRng]) for (const bad of [0, -1, 1.5, Infinity]) assert.throws(() => rng.int(bad), RangeError);
+});
+
+test("DueHeap: any mix of pushes and pops gives each pop the earliest event by (at, seq)", () => {
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 20 }), fc.constant(-1)), { maxLength: 200 }), (ops) => {
+      const heap = new DueHeap<{ at: number; seq: number }>();
+      const model: { at: number; seq: number }[] = [];
+      let seq = 0;
+      for (const op of ops) {
+        if (op >= 0) {
+          const e = { at: op, seq: seq++ };
+          heap.push(e);
+          model.push(e);
+        } else {
+          model.sort((a, b) => a.at - b.at || a.seq - b.seq);
+          assert.equal(heap.pop(), model.shift());
+        }
+        assert.equal(heap.length, model.length);
+      }
+      model.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      for (const e of model) assert.equal(heap.pop(), e);
+      assert.equal(heap.pop(), undefined);
+    }),
+  );
 });
