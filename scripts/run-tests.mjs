@@ -38,7 +38,7 @@ const TIMED = ["failover", "partition", "liars", "junkMemory", "minerRace", "pow
 const isTimed = (f) => TIMED.some((name) => f.endsWith(`${name}.test.ts`));
 // The files that take longest (30-90 s: the 50-node simulations, long chains to sync, drills of
 // several phases) start first in their run, so that none of them is left running alone at its end.
-const SLOW = ["unit/sim/determinism", "unit/sim/faults", "unit/sim/doubleBlock", "unit/sim/doubleVote", "unit/sim/privateBranch", "unit/cli/cli", "unit/p2p/meshNetwork", "unit/node/protectionCrash", "e2e/fullBlockJoin", "e2e/finalityLiveness", "e2e/lateJoin", "e2e/validatorCli", "e2e/package", "e2e/crash", "e2e/health", "e2e/burst", "e2e/checkpointStart", "e2e/junkMemory", "e2e/liars"];
+const SLOW = ["unit/sim/determinism", "unit/sim/faults", "unit/sim/doubleBlock", "unit/sim/doubleVote", "unit/sim/privateBranch", "unit/sim/sybil", "unit/sim/clockSkewFault", "unit/sim/restartFault", "unit/sim/partitionFault", "unit/sim/grind", "unit/sim/liars", "unit/cli/cli", "unit/p2p/meshNetwork", "unit/node/protectionCrash", "e2e/fullBlockJoin", "e2e/finalityLiveness", "e2e/lateJoin", "e2e/validatorCli", "e2e/package", "e2e/crash", "e2e/health", "e2e/burst", "e2e/checkpointStart", "e2e/junkMemory", "e2e/liars"];
 const rank = (f) => {
   const i = SLOW.findIndex((s) => f.split("\\").join("/").includes(`${s}.test.ts`));
   return i < 0 ? SLOW.length : i;
