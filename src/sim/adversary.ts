@@ -99,6 +99,20 @@ export function stallWindowMs(p: { block_time_ms: number; backup_slots: number; 
   return p.block_time_ms + (p.backup_slots + 1) * p.claim_timeout_ms + p.jitter_max_ms;
 }
 
+/**
+ * The rule of a coalition's filter on its members' outgoing frames (withholding here, grinding in
+ * sim/grind.ts): whether a frame to node `to` must be dropped because it names one of the `hidden`
+ * block hashes anywhere in its text (the block itself, an attestation or status naming it as head,
+ * an announcement or a sync response carrying it). Frames to members, and `hello`/`hello_ack` (a
+ * connection must open), always pass; `to` undefined is an unknown node, treated as honest.
+ */
+export function namesHiddenBlock(hidden: ReadonlyMap<string, unknown>, members: ReadonlySet<number>, to: number | undefined, text: string): boolean {
+  if (hidden.size === 0 || (to !== undefined && members.has(to))) return false;
+  if (text.startsWith('{"type":"hello')) return false;
+  for (const hash of hidden.keys()) if (text.includes(hash)) return true;
+  return false;
+}
+
 interface Withheld {
   /** the coalition member that produced it */
   node: number;
@@ -179,15 +193,9 @@ export class Withholding {
 
   /** Whether a member may send `text` to node `to` (undefined: unknown, treated as honest). */
   allows(to: number | undefined, text: string): boolean {
-    if (this.withheld.size === 0 || (to !== undefined && this.memberSet.has(to))) return true;
-    if (text.startsWith('{"type":"hello')) return true;
-    for (const hash of this.withheld.keys()) {
-      if (text.includes(hash)) {
-        this.dropped++;
-        return false;
-      }
-    }
-    return true;
+    if (!namesHiddenBlock(this.withheld, this.memberSet, to, text)) return true;
+    this.dropped++;
+    return false;
   }
 }
 

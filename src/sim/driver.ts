@@ -291,7 +291,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
 
     // One timer at a time, the async work it started run to quiet before the next.
     // the nodes whose head is below the target, kept by their head events (not a walk over every node per timer)
-    const done = () => below.size === 0 && fault.settled((j) => (off(j) ? undefined : nodes[j]!.chain.head.hash));
+    // a liar (sim/liars.ts) is neither waited for nor asked to hold the one head: honest nodes may cut it off
+    const done = () => below.size === 0 && fault.settled((j) => (off(j) || attacks?.waitsFor(j) === false ? undefined : nodes[j]!.chain.head.hash));
     let reached = false;
     for (;;) {
       for (let r = 0; r < rounds; r++) await settle();
@@ -362,7 +363,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     );
     record(node, i);
     if (reopen) {
-      if (node.chain.head.height < o.heights) below.add(i);
+      if (node.chain.head.height < o.heights && attacks?.waitsFor(i) !== false) below.add(i);
       fault.onRestarted(i, clock.now(), node.chain.head.height, liveHeight);
     }
     return node;
@@ -501,7 +502,8 @@ interface FaultPlan {
  * partition, from its seed (each its own
  * deriveSeed label, so adding one adversary leaves the others' picks as they were).
  * @throws RangeError for both withhold and privateBranch, a privateBranchHeights below 2, more members
- * than validators left, a clock skew beyond max_future_drift_ms (unless allowed) or an unknown partition region
+ * than validators left, restart with liars, a clock skew beyond max_future_drift_ms (unless allowed) or an
+ * unknown partition region
  */
 function planFaults(o: SimulationOptions, n: number, v: number, blockTimeMs: number, params: { max_future_drift_ms: number }, regions: readonly string[]): FaultPlan {
   const f = o.faults ?? {};
@@ -509,6 +511,8 @@ function planFaults(o: SimulationOptions, n: number, v: number, blockTimeMs: num
   const [from, to] = f.crashWindowMs ?? [Math.floor(span * 0.1), Math.floor(span * 0.7)];
   const crashes = f.crash ? crashPlan(seededRng(deriveSeed(o.seed, "crash")), n, f.crash, from, to) : [];
   if (f.withhold && f.privateBranch) throw new RangeError("withhold and private-branch are one coalition: give one of them");
+  // A restart waits for the node to catch up with the head, which a liar that honest nodes banned never does.
+  if (f.restart && f.liars) throw new RangeError("restart and liars cannot be combined: a restarted liar that honest nodes ban never catches up");
   const chainLength = f.privateBranch ? (f.privateBranchHeights ?? 4) : 2;
   if (!(Number.isSafeInteger(chainLength) && chainLength >= 2)) throw new RangeError(`a private branch must be an integer >= 2 heights, got ${f.privateBranchHeights}`);
   const coalition = f.withhold

@@ -28,7 +28,7 @@
  * `fair-share` benchmark measures the same with one validator on a real chain).
  */
 import type { Rng } from "../util/clock.ts";
-import { fractionOf, pickIndices } from "./adversary.ts";
+import { fractionOf, namesHiddenBlock, pickIndices } from "./adversary.ts";
 
 /**
  * The grinding coalition: `round(fraction x validators)` of the validators 2..validators-1, ascending.
@@ -125,17 +125,11 @@ export class Grinding {
     return "withhold";
   }
 
-  /** Whether a member may send `text` to node `to` (undefined: unknown, treated as honest). */
+  /** Whether a member may send `text` to node `to` (undefined: unknown, treated as honest; sim/adversary.ts namesHiddenBlock). */
   allows(to: number | undefined, text: string): boolean {
-    if (this.held.size === 0 || (to !== undefined && this.memberSet.has(to))) return true;
-    if (text.startsWith('{"type":"hello')) return true;
-    for (const hash of this.held.keys()) {
-      if (text.includes(hash)) {
-        this.dropped++;
-        return false;
-      }
-    }
-    return true;
+    if (!namesHiddenBlock(this.held, this.memberSet, to, text)) return true;
+    this.dropped++;
+    return false;
   }
 
   counters(): GrindCounters {
