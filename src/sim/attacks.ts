@@ -1,5 +1,5 @@
 /**
- * The simulator's protocol attacks (issue 15), wired into a run by the driver (sim/driver.ts):
+ * The simulator's protocol attacks, wired into a run by the driver (sim/driver.ts):
  * lying heights (sim/liars.ts), unbonded Sybil attesters (sim/sybil.ts) and grinding
  * (sim/grind.ts). `Attacks` holds the plans drawn from the run's seed (`deriveSeed(seed, "liars" |
  * "sybil" | "grind")`), wraps each node's transport, takes the node's chain events, and collects

@@ -1,5 +1,5 @@
 /**
- * Equivocating adversaries of the simulator (issue 15), driven by the simulation driver
+ * Equivocating adversaries of the simulator, driven by the simulation driver
  * (sim/driver.ts) and drawn from the run's seed:
  *
  * - **double-block** (an equivocating producer): each block a member produces is also signed a

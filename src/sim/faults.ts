@@ -1,5 +1,5 @@
 /**
- * Faults of the simulator's network and nodes (issue 15), beside the adversaries of
+ * Faults of the simulator's network and nodes, beside the adversaries of
  * sim/adversary.ts, all drawn from the run's seed (`deriveSeed(seed, "<label>")` in sim/driver.ts):
  *
  * - **restart** (label "restart"): `restartPlan` picks a fraction of the nodes (never a bootnode,

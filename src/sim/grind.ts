@@ -1,5 +1,5 @@
 /**
- * The grinding adversary of the simulator (issue 15): a coalition of validators, never a bootnode,
+ * The grinding adversary of the simulator: a coalition of validators, never a bootnode,
  * whose members try to make a coalition member the next height's primary producer.
  *
  * What a producer controls (docs/protocol.md §4, §5, §6.2): its block's transfers, attestations and

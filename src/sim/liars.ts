@@ -1,5 +1,5 @@
 /**
- * The lying-heights adversary of the simulator (issue 15; the real-process drill of the same attack
+ * The lying-heights adversary of the simulator (the real-process drill of the same attack
  * is drill/liars.ts): a fraction of the nodes, never a bootnode, claim a height `ahead` blocks above
  * their real head, with a tip hash no node holds, in every `hello` and `status` they send
  * (docs/protocol.md §6.1 "Claimed and backed heights", §9.6). Their node code stays honest: the lie

@@ -1,5 +1,5 @@
 /**
- * The unbonded Sybil attesters of the simulator (issue 15): `count` keys that are not bonded (never
+ * The unbonded Sybil attesters of the simulator: `count` keys that are not bonded (never
  * in the chain spec's validators) sign well-formed attestations with FFG votes for every head their
  * host nodes adopt, with the project's real signing (consensus/signatures.ts `sign` under the
  * chain's attest domain), and the hosts gossip them to all their peers. The hosts are a few nodes,
