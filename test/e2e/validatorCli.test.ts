@@ -17,7 +17,10 @@ test("validator bond, status, unbond, withdraw: a key's whole validator life thr
   const spec = makeSpec(keys.slice(0, 2), {
     genesis_timestamp: Date.now(),
     alloc: { [bonder.ebid]: "100000" },
-    params: { block_time_ms: 500, epoch_length: 2, activation_delay_epochs: 2, unbonding_epochs: 1 },
+    // Epochs of 8 blocks (4 s): each state the test polls for through a CLI process (about 1 s a poll,
+    // several on a loaded machine) lasts at least an epoch; with 2-block epochs a poll could miss
+    // `pending` altogether (CI did, under load).
+    params: { block_time_ms: 500, epoch_length: 8, activation_delay_epochs: 2, unbonding_epochs: 1 },
   });
   const keyFile = join(t.dir, "bonder.key");
   writeKeyFile(keyFile, bonder.secretKey, bonder.blsSecretKey);
