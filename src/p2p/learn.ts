@@ -9,6 +9,7 @@
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
 import { BlockList, isIP } from "node:net";
+import { boundedLru } from "../util/lru.ts";
 
 /** How close an address is: 0 this machine, 1 a private network, 2 public. */
 export type Scope = 0 | 1 | 2;
@@ -32,20 +33,17 @@ PRIVATE.addSubnet("ff00::", 8, "ipv6"); // multicast
 
 /**
  * The scope of a host name or IP address (brackets allowed). Names are public unless `localhost` ones.
- * Kept per host text (at most SCOPES_KEPT, then forgotten at once): the BlockList checks allocate
- * a SocketAddress each, and peer exchange and admission ask about the same few hosts all the time.
+ * Kept per host text in an LRU of 4,096: the BlockList checks allocate a SocketAddress each, and peer
+ * exchange and admission ask about the same few hosts all the time; a stranger's flood of new host
+ * names evicts the least recently asked, never the whole set at once.
  */
 export function scopeOf(host: string): Scope {
   let s = scopes.get(host);
-  if (s === undefined) {
-    if (scopes.size >= SCOPES_KEPT) scopes.clear();
-    scopes.set(host, (s = scopeNow(host)));
-  }
+  if (s === undefined) scopes.set(host, (s = scopeNow(host)));
   return s;
 }
 
-const SCOPES_KEPT = 4096;
-const scopes = new Map<string, Scope>();
+const scopes = boundedLru<string, Scope>(4096);
 
 function scopeNow(host: string): Scope {
   const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
