@@ -56,7 +56,7 @@ export async function settled(net: LocalNet, ms: number): Promise<void> {
  * A drill's end-of-run reads: five tries of 10 s each. A run's report hangs on them, and a node of a
  * loaded machine (32 processes on 2 cores) may miss a 2 s timeout more than once.
  */
-const FINAL_READ = { tries: 5, timeoutMs: 10_000 };
+export const FINAL_READ = { tries: 5, timeoutMs: 10_000 };
 
 /** Compares every node's canonical hashes at heights 1..min tip. */
 export async function checkAgreement(net: LocalNet): Promise<{ heights: number; agree: boolean; firstMismatch: number | null }> {

@@ -37,7 +37,7 @@ import { getJson, getJsonRetry } from "../util/http.ts";
 import { DEFAULT_REGIONS, type RegionTable } from "../sim/network.ts";
 import { LinkProxy } from "./linkProxy.ts";
 import { cleanupLeftovers, netnsAvailable, NetnsNetwork } from "./netns.ts";
-import { drillNet, forkSummary, outcome, runDrill, settled, sleep, until, up, type BlockJson, type DrillFlags, type DrillOutcome, type Head } from "./common.ts";
+import { drillNet, FINAL_READ, forkSummary, outcome, runDrill, settled, sleep, until, up, type BlockJson, type DrillFlags, type DrillOutcome, type Head } from "./common.ts";
 import { percentile } from "./finalityWatch.ts";
 import type { LocalNode } from "./localnet.ts";
 
@@ -465,11 +465,11 @@ export async function drillNetwork(f: NetworkFlags, print: (line: string) => voi
     const produced = new Map<string, number>();
     let top = h0;
     try {
-      top = Math.min(...(await Promise.all(live.map((n) => getJsonRetry<Head>(`${n.api}/api/chain/head`, { timeoutMs: 10_000 })))).map((h) => h.height));
+      top = Math.min(...(await Promise.all(live.map((n) => getJsonRetry<Head>(`${n.api}/api/chain/head`, FINAL_READ)))).map((h) => h.height));
       for (let from = h0 + 1; from <= top; from += 20) {
         const limit = Math.min(top, from + 19) - from + 1;
         const pages = [];
-        for (const n of live) pages.push(await getJsonRetry<{ blocks: (BlockJson & { seen_at: number | null })[] }>(`${n.api}/api/blocks?from=${from}&limit=${limit}`, { timeoutMs: 10_000 }));
+        for (const n of live) pages.push(await getJsonRetry<{ blocks: (BlockJson & { seen_at: number | null })[] }>(`${n.api}/api/blocks?from=${from}&limit=${limit}`, FINAL_READ));
         pages.forEach((pg, k) => pg.blocks.forEach((b) => seen[k]!.push(b.seen_at)));
         for (const b of pages[0]!.blocks) produced.set(b.header.producer, (produced.get(b.header.producer) ?? 0) + 1);
       }
