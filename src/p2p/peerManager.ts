@@ -62,6 +62,22 @@ export interface P2PHealth {
  */
 export const LEARNED_MAX_FAILURES = 5;
 
+/**
+ * A learned address that was forgotten is not learned again from peers for this long (ms): full
+ * nodes hand every refused peer a sample of their addresses, so without it an address forgotten
+ * after LEARNED_MAX_FAILURES refusals came straight back with a fresh backoff, and a node short of
+ * peers in a full network signed and verified a handshake about every second, for nothing
+ * (docs/protocol.md §9.4).
+ */
+export const FORGOTTEN_MS = 10 * 60_000;
+/** Forgotten addresses remembered at most (the oldest go first). */
+export const FORGOTTEN_TRACKED = 1024;
+/**
+ * A dial refused with "too many peers" is tried again no sooner than this (ms), with jitter up to
+ * twice it: a full node stays full for a while, and each try costs both ends a signed handshake.
+ */
+export const FULL_RETRY_MS = 30_000;
+
 interface DialTarget {
   url: string;
   /** configured (`--peers`, bootnodes, addTarget): dialled whatever maxPeers says; learned ones wait for room */
@@ -98,6 +114,8 @@ export class PeerManager {
   // Requests being answered per address (inboundKey) of remote peers; an entry lives while one is.
   private readonly inflightByAddress = new Map<string, number>();
   private readonly targets = new Map<string, DialTarget>();
+  // Learned addresses forgotten after failing (url -> ms when), not learned again for FORGOTTEN_MS.
+  private readonly forgotten = boundedLru<string, number>(FORGOTTEN_TRACKED);
   private readonly bans: BanList;
   // Addresses (inboundKey) banned because their fresh keys kept earning bans, and their scores.
   private readonly addressBans: BanList;
@@ -627,6 +645,8 @@ export class PeerManager {
   private learn(url: string, from: string, reached: ReadonlySet<string | undefined>): boolean {
     if (this.targets.has(url) || this.stopped) return false;
     if (reached.has(url)) return false;
+    const forgottenAt = this.forgotten.get(url);
+    if (forgottenAt !== undefined && this.clock.now() - forgottenAt < FORGOTTEN_MS) return false;
     if (url.endsWith(`:${this.boundPort}`) && /\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(url)) return false;
     if (url === this.opts.advertiseUrl) return false; // ourselves, as we told others
     this.addTarget(url, false, from);
@@ -638,6 +658,7 @@ export class PeerManager {
     if (t.configured || t.failures < LEARNED_MAX_FAILURES) return false;
     this.clock.clearTimeout(t.timer);
     this.targets.delete(t.url);
+    this.forgotten.set(t.url, this.clock.now());
     if (t.group !== undefined) this.deadGroups.record(t.group, this.clock.now());
     this.log.debug({ url: t.url, failures: t.failures }, "Learned address forgotten");
     return true;
@@ -669,7 +690,9 @@ export class PeerManager {
       target.failures = lasted ? 0 : target.failures + 1;
       if (this.forgetIfDead(target)) return;
       if (this.clock.now() - peer.connectedAt >= this.opts.backoffResetMs) target.attempt = 0;
-      this.scheduleDial(target);
+      // A full node: not again before FULL_RETRY_MS (jittered up to twice it), whatever the backoff says.
+      if (reason === "too many peers") this.scheduleDial(target, Math.max(FULL_RETRY_MS * (1 + this.rng.next()), this.backoffDelay(target)));
+      else this.scheduleDial(target);
     }
   }
 
@@ -708,11 +731,14 @@ export class PeerManager {
   }
 
   // Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)].
+  private backoffDelay(t: DialTarget): number {
+    return this.rng.next() * Math.min(this.opts.backoffCapMs, this.opts.backoffBaseMs * 2 ** Math.min(t.attempt, 30));
+  }
+
   private scheduleDial(t: DialTarget, fixedMs?: number): void {
     if (this.stopped || !this.targets.has(t.url)) return;
     this.clock.clearTimeout(t.timer);
-    const ceiling = Math.min(this.opts.backoffCapMs, this.opts.backoffBaseMs * 2 ** Math.min(t.attempt, 30));
-    const delay = fixedMs ?? this.rng.next() * ceiling;
+    const delay = fixedMs ?? this.backoffDelay(t);
     t.attempt++;
     t.timer = this.clock.setTimeout(() => this.dial(t), delay).unref();
   }
