@@ -9,10 +9,11 @@
 // as it comes, as one stream: top-level test points numbered on across the runs, one plan and one
 // summary of all at the end, in the runner's own format.
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 function walk(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -44,10 +45,33 @@ const rank = (f) => {
   return i < 0 ? SLOW.length : i;
 };
 const slowFirst = (list) => [...list].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+// The runner starts one process per file, and loading the project through tsx costs a process
+// about 2 s of CPU, more than most unit files' tests take: the small unit files run BATCHES files to
+// a process, one after another (a generated file that imports them; each file's tests are still
+// reported by name, with their own file as location). A file stays in a process of its own when it
+// is slow (SLOW), or when it could leak into the next file: top-level hooks (they would attach to
+// the whole process) or a changed working directory.
+const BATCH_FILES = 12;
+const ownProcess = (f) => rank(f) < SLOW.length || /^(before|after|beforeEach|afterEach)\(|process\.chdir\(/m.test(readFileSync(f, "utf8"));
+function batched(list) {
+  const alone = list.filter(ownProcess);
+  const rest = list.filter((f) => !ownProcess(f));
+  if (rest.length < 2) return list;
+  const dir = mkdtempSync(join(tmpdir(), "vision-tests-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const batches = [];
+  for (let i = 0; i < rest.length; i += BATCH_FILES) {
+    const file = join(dir, `batch-${batches.length + 1}.test.mjs`);
+    const imports = rest.slice(i, i + BATCH_FILES).map((f) => `await import(${JSON.stringify(pathToFileURL(resolve(f)).href)});`);
+    writeFileSync(file, `// ${rest.slice(i, i + BATCH_FILES).join(", ")}\n${imports.join("\n")}\n`);
+    batches.push(file);
+  }
+  return [...alone, ...batches];
+}
 // Unit files compute (two at a time on two cores); untimed e2e files mostly wait on node processes
 // producing blocks (three at a time).
 const runs = [
-  { files: slowFirst(files.filter((f) => !isE2e(f))), concurrency: 2 },
+  { files: batched(slowFirst(files.filter((f) => !isE2e(f)))), concurrency: 2 },
   { files: slowFirst(files.filter((f) => isE2e(f) && !isTimed(f))), concurrency: 3 },
   { files: slowFirst(files.filter((f) => isE2e(f) && isTimed(f))), concurrency: 1 },
 ].filter((r) => r.files.length > 0);

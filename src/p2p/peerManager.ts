@@ -63,18 +63,18 @@ export interface P2PHealth {
 export const LEARNED_MAX_FAILURES = 5;
 
 /**
- * A learned address that was forgotten is not learned again from peers for this long (ms): full
- * nodes hand every refused peer a sample of their addresses, so without it an address forgotten
- * after LEARNED_MAX_FAILURES refusals came straight back with a fresh backoff, and a node short of
- * peers in a full network signed and verified a handshake about every second, for nothing
- * (docs/protocol.md §9.4).
+ * A learned address whose node refused us with `too many peers` is forgotten at once (its slot in
+ * the learned table goes to another address, which may have room) and is not learned again for
+ * this long (ms). Full nodes hand every refused peer a sample of their addresses, so without it the
+ * same full nodes came straight back with a fresh backoff, and a node short of peers in a full
+ * network signed and verified a handshake with them about every second (docs/protocol.md §9.4).
  */
-export const FORGOTTEN_MS = 10 * 60_000;
-/** Forgotten addresses remembered at most (the oldest go first). */
-export const FORGOTTEN_TRACKED = 1024;
+export const FULL_REFUSED_MS = 2 * 60_000;
+/** Addresses refused as full remembered at most (the oldest go first). */
+export const FULL_REFUSED_TRACKED = 1024;
 /**
- * A dial refused with "too many peers" is tried again no sooner than this (ms), with jitter up to
- * twice it: a full node stays full for a while, and each try costs both ends a signed handshake.
+ * A configured address (never forgotten) refused with `too many peers` is dialled again no sooner
+ * than this (ms), with jitter up to twice it: a full node stays full for a while.
  */
 export const FULL_RETRY_MS = 30_000;
 
@@ -114,8 +114,8 @@ export class PeerManager {
   // Requests being answered per address (inboundKey) of remote peers; an entry lives while one is.
   private readonly inflightByAddress = new Map<string, number>();
   private readonly targets = new Map<string, DialTarget>();
-  // Learned addresses forgotten after failing (url -> ms when), not learned again for FORGOTTEN_MS.
-  private readonly forgotten = boundedLru<string, number>(FORGOTTEN_TRACKED);
+  // Learned addresses refused as full (url -> ms when): not learned again for FULL_REFUSED_MS.
+  private readonly refusedFull = boundedLru<string, number>(FULL_REFUSED_TRACKED);
   private readonly bans: BanList;
   // Addresses (inboundKey) banned because their fresh keys kept earning bans, and their scores.
   private readonly addressBans: BanList;
@@ -645,8 +645,8 @@ export class PeerManager {
   private learn(url: string, from: string, reached: ReadonlySet<string | undefined>): boolean {
     if (this.targets.has(url) || this.stopped) return false;
     if (reached.has(url)) return false;
-    const forgottenAt = this.forgotten.get(url);
-    if (forgottenAt !== undefined && this.clock.now() - forgottenAt < FORGOTTEN_MS) return false;
+    const refusedAt = this.refusedFull.get(url);
+    if (refusedAt !== undefined && this.clock.now() - refusedAt < FULL_REFUSED_MS) return false;
     if (url.endsWith(`:${this.boundPort}`) && /\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(url)) return false;
     if (url === this.opts.advertiseUrl) return false; // ourselves, as we told others
     this.addTarget(url, false, from);
@@ -658,7 +658,6 @@ export class PeerManager {
     if (t.configured || t.failures < LEARNED_MAX_FAILURES) return false;
     this.clock.clearTimeout(t.timer);
     this.targets.delete(t.url);
-    this.forgotten.set(t.url, this.clock.now());
     if (t.group !== undefined) this.deadGroups.record(t.group, this.clock.now());
     this.log.debug({ url: t.url, failures: t.failures }, "Learned address forgotten");
     return true;
@@ -688,11 +687,19 @@ export class PeerManager {
       // only lost to a connection we already have with the same peer.
       const lasted = peer.readyAt !== undefined && (reason === "duplicate connection" || this.clock.now() - peer.readyAt >= this.opts.backoffResetMs);
       target.failures = lasted ? 0 : target.failures + 1;
+      if (reason === "too many peers") {
+        // A full node: a learned address makes room for another, a configured one waits a while.
+        if (!target.configured) {
+          this.clock.clearTimeout(target.timer);
+          this.targets.delete(target.url);
+          this.refusedFull.set(target.url, this.clock.now());
+          return;
+        }
+        return this.scheduleDial(target, FULL_RETRY_MS * (1 + this.rng.next()));
+      }
       if (this.forgetIfDead(target)) return;
       if (this.clock.now() - peer.connectedAt >= this.opts.backoffResetMs) target.attempt = 0;
-      // A full node: not again before FULL_RETRY_MS (jittered up to twice it), whatever the backoff says.
-      if (reason === "too many peers") this.scheduleDial(target, Math.max(FULL_RETRY_MS * (1 + this.rng.next()), this.backoffDelay(target)));
-      else this.scheduleDial(target);
+      this.scheduleDial(target);
     }
   }
 
@@ -731,14 +738,11 @@ export class PeerManager {
   }
 
   // Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)].
-  private backoffDelay(t: DialTarget): number {
-    return this.rng.next() * Math.min(this.opts.backoffCapMs, this.opts.backoffBaseMs * 2 ** Math.min(t.attempt, 30));
-  }
-
   private scheduleDial(t: DialTarget, fixedMs?: number): void {
     if (this.stopped || !this.targets.has(t.url)) return;
     this.clock.clearTimeout(t.timer);
-    const delay = fixedMs ?? this.backoffDelay(t);
+    const ceiling = Math.min(this.opts.backoffCapMs, this.opts.backoffBaseMs * 2 ** Math.min(t.attempt, 30));
+    const delay = fixedMs ?? this.rng.next() * ceiling;
     t.attempt++;
     t.timer = this.clock.setTimeout(() => this.dial(t), delay).unref();
   }

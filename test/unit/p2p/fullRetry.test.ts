@@ -1,12 +1,12 @@
 // A node short of peers in a full network (docs/protocol.md §9.4), found by the simulator: full
 // nodes hand every refused peer their addresses, so a learned address forgotten after its failed
 // dials came straight back with a fresh backoff, and the node signed and verified a handshake with
-// a full node about every second. Now a `too many peers` refusal is retried after 30-60 s, and a
-// forgotten address is not learned again for FORGOTTEN_MS. PeerManagers on a MemoryNetwork and a
-// VirtualClock.
+// a full node about every second. Now a learned address refused with `too many peers` is forgotten
+// at once and not learned again for FULL_REFUSED_MS, and a configured one is dialled again after
+// FULL_RETRY_MS at the soonest. PeerManagers on a MemoryNetwork and a VirtualClock.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FORGOTTEN_MS, FULL_RETRY_MS, LEARNED_MAX_FAILURES, PeerManager } from "../../../src/p2p/peerManager.ts";
+import { FULL_REFUSED_MS, FULL_RETRY_MS, PeerManager } from "../../../src/p2p/peerManager.ts";
 import { defaultP2POptions, type P2POptions } from "../../../src/p2p/options.ts";
 import { MemoryNetwork } from "../../../src/p2p/memoryTransport.ts";
 import type { Transport } from "../../../src/p2p/transport.ts";
@@ -26,16 +26,11 @@ async function runFor(clock: VirtualClock, ms: number): Promise<void> {
   clock.advance(end - clock.now());
 }
 
-test("a full node's address shared again and again: refused dials are spaced 30-60 s apart, and once forgotten it is not learned again for FORGOTTEN_MS", async () => {
+// `other`, a `full` node (maxPeers 1, its own dial of `other` fills it) whose listener records when
+// each connection opens, and a `sharer`; `newcomer(over)` is started by the test.
+async function fullNetwork() {
   const clock = new VirtualClock(7_000_000);
   const net = new MemoryNetwork({ clock });
-  // Counts the connections a listener opens: each one a signed handshake both ends pay for.
-  const counted = (address: string, count: { n: number }): Transport => {
-    const t = net.transport(address);
-    const listen = t.listen.bind(t);
-    t.listen = (o) => listen({ ...o, onConnection: (c) => (count.n++, o.onConnection(c)) });
-    return t;
-  };
   const manager = (address: string, key: (typeof keys)[number], over: Partial<P2POptions>, transport: Transport = net.transport(address)) =>
     new PeerManager(
       { ...defaultP2POptions, host: "0.0.0.0", port: 0, ...over },
@@ -46,45 +41,62 @@ test("a full node's address shared again and again: refused dials are spaced 30-
     );
   const other = manager("10.31.0.1", keys[0]!, {});
   await other.start();
-  // maxPeers 1: its own dial of `other` fills it, so every inbound peer is refused.
-  const atFull = { n: 0 };
-  const full = manager("10.32.0.1", keys[1]!, { maxPeers: 1, peers: [`ws://10.31.0.1:${other.port}`] }, counted("10.32.0.1", atFull));
+  // Each connection the full node's listener opens: a signed handshake both ends pay for.
+  const opened: number[] = [];
+  const t = net.transport("10.32.0.1");
+  const listen = t.listen.bind(t);
+  t.listen = (o) => listen({ ...o, onConnection: (c) => (opened.push(clock.now()), o.onConnection(c)) });
+  const full = manager("10.32.0.1", keys[1]!, { maxPeers: 1, peers: [`ws://10.31.0.1:${other.port}`] }, t);
   await full.start();
-  const fullUrl = `ws://10.32.0.1:${full.port}`;
-  // The sharer tells each peer the full node's address every 5 s.
   const sharer = manager("10.33.0.1", keys[2]!, {});
   await sharer.start();
-  const newcomer = manager("10.34.0.1", keys[3]!, { peers: [`ws://10.33.0.1:${sharer.port}`] });
-  await newcomer.start();
+  const fullUrl = `ws://10.32.0.1:${full.port}`;
+  const all = [other, full, sharer];
+  const newcomer = async (over: Partial<P2POptions>) => {
+    const n = manager("10.34.0.1", keys[3]!, over);
+    all.unshift(n);
+    await n.start();
+    return n;
+  };
+  const stop = async () => {
+    for (const m of all) await m.stop();
+  };
+  return { clock, full, fullUrl, sharer, sharerUrl: `ws://10.33.0.1:${sharer.port}`, opened, newcomer, stop };
+}
+
+const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
+
+test("a full node's address shared again every 5 s: refused once, forgotten, and not learned again for FULL_REFUSED_MS", async () => {
+  const n = await fullNetwork();
   try {
+    const newcomer = await n.newcomer({ peers: [n.sharerUrl] });
     const share = () => {
-      for (const p of sharer.readyPeers()) p.send({ type: "peers", peers: [fullUrl] });
-      clock.setTimeout(share, 5_000);
+      for (const p of n.sharer.readyPeers()) p.send({ type: "peers", peers: [n.fullUrl] });
+      n.clock.setTimeout(share, 5_000);
     };
     share();
-    await runFor(clock, 5_000);
-    const reachesSharer = () => newcomer.readyPeers().some((p) => p.ebid === keys[2]!.ebid);
-    assert.ok(reachesSharer(), "the newcomer reached the sharer");
-    assert.ok(full.readyPeers().length === 1 && full.readyPeers()[0]!.ebid === keys[0]!.ebid, "the full node holds its one peer");
-
-    // Before: 5 dials in about 15 s, forgotten, learned again at the next share: about 150 dials in
-    // 10 minutes. Now: LEARNED_MAX_FAILURES dials 30-60 s apart, then nothing until FORGOTTEN_MS.
-    const window = FORGOTTEN_MS;
-    await runFor(clock, window);
-    assert.ok(atFull.n >= 1, "the newcomer dialled the full node");
-    assert.ok(atFull.n <= LEARNED_MAX_FAILURES, `${atFull.n} connections to the full node in ${window / 60_000} min`);
-    assert.ok(LEARNED_MAX_FAILURES * FULL_RETRY_MS < window, "the window covers the refused dials");
-    assert.ok(reachesSharer(), "still connected to the sharer");
-
-    // Forgotten is not forever: once FORGOTTEN_MS has passed, a share makes it a target again.
-    const before = atFull.n;
-    await runFor(clock, FORGOTTEN_MS + 2 * FULL_RETRY_MS);
-    assert.ok(atFull.n > before, "dialled again after FORGOTTEN_MS");
-    assert.ok(atFull.n <= before + LEARNED_MAX_FAILURES + 1, `${atFull.n - before} more connections`);
+    await runFor(n.clock, 5_000);
+    assert.ok(newcomer.readyPeers().some((p) => p.ebid === keys[2]!.ebid), "the newcomer reached the sharer");
+    assert.ok(n.full.readyPeers().length === 1 && n.full.readyPeers()[0]!.ebid === keys[0]!.ebid, "the full node holds its one peer");
+    // Before: 5 refused dials in about 15 s, forgotten, learned again at the next share: 35 in 10 min.
+    await runFor(n.clock, 10 * 60_000);
+    assert.ok(n.opened.length >= 2, `the newcomer dialled the full node again after FULL_REFUSED_MS (${n.opened.length} dials)`);
+    assert.ok(n.opened.length <= Math.ceil((10 * 60_000) / FULL_REFUSED_MS) + 1, `${n.opened.length} dials to the full node in 10 min`);
+    assert.ok(gaps(n.opened).every((g) => g >= FULL_REFUSED_MS), `dials at least FULL_REFUSED_MS apart: ${gaps(n.opened).join(", ")} ms`);
+    assert.ok(newcomer.readyPeers().some((p) => p.ebid === keys[0]!.ebid), "the sample the full node sent led the newcomer to the other node");
   } finally {
-    await newcomer.stop();
-    await sharer.stop();
-    await full.stop();
-    await other.stop();
+    await n.stop();
+  }
+});
+
+test("a configured full node is dialled again FULL_RETRY_MS apart at the soonest, and never forgotten", async () => {
+  const n = await fullNetwork();
+  try {
+    await n.newcomer({ peers: [n.fullUrl] });
+    await runFor(n.clock, 10 * 60_000);
+    assert.ok(n.opened.length >= 10, `still dialled: ${n.opened.length} dials in 10 min`);
+    assert.ok(gaps(n.opened).every((g) => g >= FULL_RETRY_MS), `dials at least FULL_RETRY_MS apart: ${gaps(n.opened).join(", ")} ms`);
+  } finally {
+    await n.stop();
   }
 });
