@@ -35,7 +35,7 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 const isE2e = (f) => f.split(/[\\/]/).includes("e2e");
 // End-to-end tests that assert timing (block intervals, takeover and abort latencies, eligibility
 // shares) run alone; the others only wait on real processes and run three at a time.
-const TIMED = ["failover", "partition", "liars", "junkMemory", "minerRace", "pow", "fallback", "operatorCli", "networkDrill"];
+const TIMED = ["failover", "partition", "liars", "junkMemory", "minerRace", "pow", "fallback"];
 const isTimed = (f) => TIMED.some((name) => f.endsWith(`${name}.test.ts`));
 // The files that take longest (30-90 s: the 50-node simulations, long chains to sync, drills of
 // several phases) start first in their run, so that none of them is left running alone at its end.

@@ -3,27 +3,9 @@
  */
 import { Command, Option } from "commander";
 import { collectParam, intIn, parseAddress, parseAmount, parseHttpUrl, parseLogLevel, parsePort } from "./parse.ts";
-import { runAccount, runLoad, runTxSend } from "./tx.ts";
-import { runValidatorBond, runValidatorExit, runValidatorStatus } from "./validator.ts";
-import { runStart } from "./start.ts";
 import { addStartOptions, resolveStartOptions } from "./startOptions.ts";
-import { renderConfigDump } from "./configDump.ts";
-import { runTestnet, runTestnetInit } from "./testnet.ts";
-import { runKeygen } from "./keygen.ts";
-import { runMiner } from "./mine.ts";
-import { runPeers, runStatus } from "./status.ts";
-import { runDbResetProtection, runDbVerify } from "./db.ts";
 import { versionLine } from "../version.ts";
-import { runDrillFailover } from "../drill/failover.ts";
-import { runDrillPartition } from "../drill/partition.ts";
-import { runDrillLateJoin } from "../drill/lateJoin.ts";
-import { runDrillMinerRace } from "../drill/minerRace.ts";
-import { runDrillCrash } from "../drill/crash.ts";
-import { runDrillSoak } from "../drill/soak.ts";
-import { runDrillChaos } from "../drill/chaos.ts";
-import { runDrillLiars } from "../drill/liars.ts";
-import { parseDowntimeFlag, parseFraction, parsePartitionFlag, parsePrivateBranch, runSim } from "./sim.ts";
-import { runDrillNetwork } from "../drill/network.ts";
+import { parseDowntimeFlag, parseFraction, parsePartitionFlag, parsePrivateBranch } from "./simFlags.ts";
 
 const program = new Command("vision-node")
   .description("Vision testnet node: Proof-of-Sync block production with a PoW fallback")
@@ -31,12 +13,12 @@ const program = new Command("vision-node")
   .showHelpAfterError()
   .enablePositionalOptions();
 
-addStartOptions(program.command("start").description("run a node")).action((_o, cmd: Command) => runStart(resolveStartOptions(cmd)));
+addStartOptions(program.command("start").description("run a node")).action(async (_o, cmd: Command) => (await import("./start.ts")).runStart(resolveStartOptions(cmd)));
 
 const config = program.command("config").description("the node's configuration");
 addStartOptions(config.command("dump").description("print the effective start configuration (same options as start) as YAML, with each value's source; secrets hidden"))
-  .action((_o, cmd: Command) => {
-    process.stdout.write(renderConfigDump(resolveStartOptions(cmd)));
+  .action(async (_o, cmd: Command) => {
+    process.stdout.write((await import("./configDump.ts")).renderConfigDump(resolveStartOptions(cmd)));
   });
 
 const testnet = program
@@ -53,7 +35,7 @@ const testnet = program
   .option("--mining-workers <n>", "PoW worker threads per node", intIn(1, 256), 1)
   .addOption(new Option("--log-level <level>", "node log level").argParser(parseLogLevel).default("info"))
   .enablePositionalOptions()
-  .action((o) => runTestnet(o));
+  .action(async (o) => (await import("./testnet.ts")).runTestnet(o));
 
 testnet
   .command("init")
@@ -67,7 +49,7 @@ testnet
   .option("--param <name=value>", "a chain spec param (repeatable), e.g. --param jitter_max_ms=100", collectParam)
   .addOption(new Option("--consensus <c>", "chain consensus (docs/protocol.md §8 for pow)").choices(["proof-of-sync", "pow"]).default("proof-of-sync"))
   .option("--empty-pool", "no genesis validators: the chain bootstraps on PoW fallback blocks until nodes bond", false)
-  .action((o) => runTestnetInit(o));
+  .action(async (o) => (await import("./testnet.ts")).runTestnetInit(o));
 
 const drill = program.command("drill").description("run an operator drill on a local testnet of its own");
 
@@ -87,45 +69,45 @@ function drillCommand(name: string, description: string, minNodes: number, maxNo
 
 drillCommand("failover", "SIGKILL the primary of the next height each round; check that the first live backup takes over", 2)
   .option("--rounds <n>", "rounds", intIn(1, 1000), 5)
-  .action((o) => runDrillFailover(o));
+  .action(async (o) => (await import("../drill/failover.ts")).runDrillFailover(o));
 
 drillCommand("partition", "cut one node's links for --seconds each round (user-space proxies); check it drops out, then catches up and is eligible again", 3)
   .option("--rounds <n>", "rounds", intIn(1, 1000), 1)
   .option("--seconds <s>", "how long a node stays cut off", intIn(1, 3600), 20)
   .addOption(new Option("--mode <m>", "blackhole: links go silent, sockets stay open; cut: links close").choices(["blackhole", "cut"]).default("blackhole"))
-  .action((o) => runDrillPartition(o));
+  .action(async (o) => (await import("../drill/partition.ts")).runDrillPartition(o));
 
 drillCommand("late-join", "start the last node after the others built --blocks blocks; measure its sync and rejoin", 3)
   .option("--blocks <n>", "blocks before the last node starts", intIn(1, 1_000_000), 300)
-  .action((o) => runDrillLateJoin(o));
+  .action(async (o) => (await import("../drill/lateJoin.ts")).runDrillLateJoin(o));
 
 drillCommand("miner-race", "two PoW miners from one genesis with mining_delay_ms set (the miner race report): races, abort latency, wasted hashes, convergence", 2)
   .option("--blocks <n>", "run until both miners hold this height", intIn(1, 100_000), 10)
   .option("--delay-ms <ms>", "mining_delay_ms of both miners (pause per 4-nonce step)", intIn(0, 60_000), 100)
   .option("--difficulty <d>", "the chain's fixed difficulty", intIn(1, 8), 1)
-  .action((o) => runDrillMinerRace(o));
+  .action(async (o) => (await import("../drill/minerRace.ts")).runDrillMinerRace(o));
 
 drillCommand("crash", "SIGKILL a node at a random moment each cycle, db verify its data dir, restart it, check nothing it acknowledged was lost", 2)
   .option("--cycles <n>", "kill/restart cycles", intIn(1, 10_000), 50)
   .option("--txs <n>", "transfers submitted to the victim before each kill", intIn(0, 100), 3)
-  .action((o) => runDrillCrash(o));
+  .action(async (o) => (await import("../drill/crash.ts")).runDrillCrash(o));
 
 drillCommand("soak", "3 nodes under transfer load for --minutes: identical hashes throughout, no failed dials, bounded memory, forks, block interval", 3)
   .option("--minutes <m>", "duration", intIn(1, 24 * 60), 10)
   .option("--tps <n>", "transfers per second offered", intIn(0, 1000), 10)
-  .action((o) => runDrillSoak(o));
+  .action(async (o) => (await import("../drill/soak.ts")).runDrillSoak(o));
 
 drillCommand("chaos", "random kills, restarts, pauses (SIGSTOP/SIGCONT), partitions (user-space proxies) and clock offsets for --minutes; convergence after each heal", 3)
   .option("--minutes <m>", "duration", intIn(1, 24 * 60), 10)
   .option("--every <s>", "mean seconds between faults", intIn(5, 3600), 20)
-  .action((o) => runDrillChaos(o));
+  .action(async (o) => (await import("../drill/chaos.ts")).runDrillChaos(o));
 
 drillCommand("liars", "peers claiming a height far above the tip (fresh keys, never serving a block) against the first node: eligibility, Behind, its blocks and the interval, without and with them", 3)
   .option("--liars <n>", "lying connections at once", intIn(1, 64), 4)
   .option("--ahead <n>", "how far above the tip they claim", intIn(1, 1_000_000_000), 1000)
   .option("--seconds <s>", "seconds with liars", intIn(5, 3600), 30)
   .option("--baseline-seconds <s>", "seconds watched before the liars come", intIn(5, 3600), 30)
-  .action((o) => runDrillLiars(o));
+  .action(async (o) => (await import("../drill/liars.ts")).runDrillLiars(o));
 
 drillCommand(
   "network",
@@ -140,7 +122,7 @@ drillCommand(
   .addOption(new Option("--latency <l>", "regions: link delays of the simulator's region table; none: no delay").choices(["regions", "none"]).default("regions"))
   .option("--sample-seconds <s>", "seconds between /metrics samples (RSS, event-loop delay, peers)", intIn(1, 600), 10)
   .option("--max-peers <n>", "each node's --p2p-max-peers (default: the node's, 50); below nodes - 1 the mesh is partial", intIn(2, 10_000))
-  .action((o) => runDrillNetwork(o));
+  .action(async (o) => (await import("../drill/network.ts")).runDrillNetwork(o));
 
 program
   .command("sim")
@@ -171,7 +153,7 @@ program
   .option("--param <name=value>", "a chain spec param of the simulated chain (repeatable)", collectParam)
   .option("--json", "print the report as JSON (the summary line goes to stderr)", false)
   .option("--report <dir>", "also write DIR/report.json and DIR/report.html (plots)")
-  .action((o) => runSim(o));
+  .action(async (o) => (await import("./sim.ts")).runSim(o));
 
 const tx = program.command("tx").description("transactions");
 tx.command("send")
@@ -181,7 +163,7 @@ tx.command("send")
   .requiredOption("--amount <n>", "amount in base units", parseAmount)
   .option("--fee <n>", "fee in base units", parseAmount, "1")
   .option("--api <url>", "node API", "http://127.0.0.1:8080")
-  .action((o) => runTxSend(o));
+  .action(async (o) => (await import("./tx.ts")).runTxSend(o));
 
 const validator = program.command("validator").description("a validator's bond, exit and withdrawal, and the validator set (docs/protocol.md §5)");
 validator
@@ -191,7 +173,7 @@ validator
   .option("--amount <n>", "bond in base units (default: the chain's min_bond)", parseAmount)
   .option("--fee <n>", "fee in base units", parseAmount, "1")
   .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
-  .action((o) => runValidatorBond(o));
+  .action(async (o) => (await import("./validator.ts")).runValidatorBond(o));
 for (const [kind, what] of [["unbond", "start --key's validator exit (effective activation_delay_epochs after inclusion)"], ["withdraw", "withdraw --key's bond once unbonding_epochs have passed since its exit epoch"]] as const) {
   validator
     .command(kind)
@@ -199,7 +181,7 @@ for (const [kind, what] of [["unbond", "start --key's validator exit (effective 
     .requiredOption("--key <file>", "key file of the validator")
     .option("--fee <n>", "fee in base units", parseAmount, "1")
     .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
-    .action((o) => runValidatorExit(kind, o));
+    .action(async (o) => (await import("./validator.ts")).runValidatorExit(kind, o));
 }
 validator
   .command("status")
@@ -207,13 +189,13 @@ validator
   .argument("[ebid]", "the validator's EBID (64 hex chars)", parseAddress)
   .option("--key <file>", "key file whose EBID to show")
   .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
-  .action((ebid: string | undefined, o) => runValidatorStatus({ ...o, ebid }));
+  .action(async (ebid: string | undefined, o) => (await import("./validator.ts")).runValidatorStatus({ ...o, ebid }));
 
 program
   .command("account <address>")
   .description("balance, nonce, rewards earned and blocks produced of an address")
   .option("--api <url>", "node API", "http://127.0.0.1:8080")
-  .action((address, o) => runAccount(parseAddress(address), o));
+  .action(async (address, o) => (await import("./tx.ts")).runAccount(parseAddress(address), o));
 
 program
   .command("load")
@@ -224,7 +206,7 @@ program
   .option("--to <address>", "recipient (default: the sender itself)", parseAddress)
   .option("--api <url>", "node API", "http://127.0.0.1:8080")
   .action(async (o) => {
-    const r = await runLoad(o);
+    const r = await (await import("./tx.ts")).runLoad(o);
     process.stdout.write(
       `submitted ${r.submitted}, accepted ${r.accepted}, refused ${r.refused}, included ${r.included} in ${r.seconds.toFixed(1)} s (${r.included_per_s.toFixed(1)} included/s)` +
         (Object.keys(r.first_try_refusals).length ? `; first-try refusals ${JSON.stringify(r.first_try_refusals)}` : "") +
@@ -239,11 +221,11 @@ db.command("verify")
   .requiredOption("--data-dir <dir>", "the node's data directory")
   .option("--chain <file>", "chain spec JSON (default: the shipped testnet spec)")
   .option("--json", "print the report as JSON", false)
-  .action((o) => runDbVerify(o));
+  .action(async (o) => (await import("./db.ts")).runDbVerify(o));
 db.command("reset-protection")
   .description("move the slashing protection record (slashing-protection.json) aside when it is corrupt or another key's; only if no other copy of the key signed since")
   .requiredOption("--data-dir <dir>", "the node's data directory")
-  .action((o) => runDbResetProtection(o));
+  .action(async (o) => (await import("./db.ts")).runDbResetProtection(o));
 
 program
   .command("status")
@@ -251,13 +233,13 @@ program
   .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
   .option("--watch", "redraw every --interval ms until Ctrl-C", false)
   .option("--interval <ms>", "redraw interval with --watch", intIn(100, 60_000), 1000)
-  .action((o) => runStatus(o));
+  .action(async (o) => (await import("./status.ts")).runStatus(o));
 
 program
   .command("peers")
   .description("the node's peers: EBID, direction, height (and the backed height when lower), address, time connected, strikes")
   .option("--api <url>", "node API", parseHttpUrl, "http://127.0.0.1:8080")
-  .action((o) => runPeers(o));
+  .action(async (o) => (await import("./status.ts")).runPeers(o));
 
 program
   .command("mine")
@@ -272,7 +254,7 @@ program
     const onSignal = () => (++signals > 1 ? process.exit(130) : abort.abort());
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
-    const r = await runMiner(o, abort.signal, (line) => process.stdout.write(line + "\n"));
+    const r = await (await import("./mine.ts")).runMiner(o, abort.signal, (line) => process.stdout.write(line + "\n"));
     process.stdout.write(`accepted ${r.accepted}, stale ${r.stale}, refused ${r.refused}, aborted ${r.aborted}, hashes ${r.hashes}\n`);
     if (r.refused > 0) process.exitCode = 1;
   });
@@ -282,7 +264,7 @@ program
   .description("create a node key (ed25519 identity and BLS key): writes the key file (mode 0600, never overwritten) and prints its EBID")
   .option("--out <file>", "key file to write (default: ./node.key)")
   .option("--print-secret", "print the key as JSON {ebid, secret_key, bls_secret_key, bls_pubkey} instead of writing a file (for scripts)")
-  .action((o) => runKeygen(o));
+  .action(async (o) => (await import("./keygen.ts")).runKeygen(o));
 
 try {
   await program.parseAsync(process.argv);

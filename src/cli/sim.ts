@@ -17,8 +17,7 @@ import { summarize } from "../sim/summarize.ts";
 import { reportJson, type SimReport, type Stats } from "../sim/report.ts";
 import { writeReport } from "../sim/reportHtml.ts";
 import type { EquivocationStats } from "../sim/equivocation.ts";
-import { parseMsRange, parsePartition, type PartitionFault } from "../sim/faults.ts";
-import { DEFAULT_REGIONS } from "../sim/network.ts";
+import type { PartitionFault } from "../sim/faults.ts";
 
 /** Flags of `sim` (commander's camelCase). */
 export interface SimFlags {
@@ -49,44 +48,6 @@ export interface SimFlags {
   param?: Record<string, number>;
   json: boolean;
   report?: string;
-}
-
-/** A fraction in [0, 1) (`--crash 0.1`): a decimal of at most 6 places. */
-export function parseFraction(v: string): number {
-  if (!/^(0|0?\.[0-9]{1,6})$/.test(v)) throw new InvalidArgumentError("expected a fraction from 0 to below 1, e.g. 0.1");
-  return Number(v);
-}
-
-/**
- * `--private-branch F[:K]`: a fraction (as `parseFraction`) and the branch length K in heights, an
- * integer 2..64 (default 4).
- * @throws InvalidArgumentError for any other text
- */
-export function parsePrivateBranch(v: string): { fraction: number; heights: number } {
-  const m = /^([^:]*)(?::([0-9]{1,2}))?$/.exec(v);
-  if (!m) throw new InvalidArgumentError("expected FRACTION or FRACTION:K, e.g. 0.2:4 (K: heights of the private branch, 2..64)");
-  const fraction = parseFraction(m[1]!);
-  const heights = m[2] === undefined ? 4 : Number(m[2]);
-  if (heights < 2 || heights > 64) throw new InvalidArgumentError(`the private branch's K must be 2..64 heights, got ${heights}`);
-  return { fraction, heights };
-}
-
-/** `--partition <regionsA>/<regionsB>@<fromMs>-<toMs>` over the simulator's regions (sim/faults.ts parsePartition). */
-export function parsePartitionFlag(v: string): PartitionFault {
-  try {
-    return parsePartition(v, DEFAULT_REGIONS.regions);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
-}
-
-/** `--restart-downtime-ms <minMs>-<maxMs>` (sim/faults.ts parseMsRange). */
-export function parseDowntimeFlag(v: string): [number, number] {
-  try {
-    return parseMsRange(v);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
 }
 
 /** Estimated heap a simulated node needs (MB): chain, stores, P2P buffers (bench/simDriver.ts measures it). */

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/fixtures.ts";
-import { runCli } from "../helpers/nodeProcess.ts";
+import { runCli, runClis } from "../helpers/nodeProcess.ts";
 import { parseReport } from "../../src/sim/report.ts";
 
 const SMALL = ["sim", "--nodes", "5", "--heights", "6", "--seed", "9"];
@@ -53,7 +53,7 @@ test("sim: a 5-node run prints its summary; --json gives the same report bytes t
   }
 });
 
-test("sim: bad flags give one clear error and exit 1, before any simulation", () => {
+test("sim: bad flags give one clear error and exit 1, before any simulation", async () => {
   const cases: [string[], RegExp][] = [
     [["sim", "--heights", "5"], /required option '--nodes <n>' not specified/],
     [["sim", "--nodes", "1", "--heights", "5"], /'--nodes <n>' argument '1' is invalid\. expected a whole number from 2 to 100000/],
@@ -72,12 +72,13 @@ test("sim: bad flags give one clear error and exit 1, before any simulation", ()
     [["sim", "--nodes", "4", "--heights", "5", "--restart-downtime-ms", "5-1"], /expected <minMs>-<maxMs> with min <= max/],
     [["sim", "--nodes", "4", "--heights", "5", "--clock-skew-ms", "2500"], /clock skew 2500 ms is beyond the chain's max_future_drift_ms \(2000 ms\).*--clock-skew-beyond-drift/],
   ];
-  for (const [args, message] of cases) {
-    const r = runCli(args, 60_000);
+  const results = await runClis(cases.map(([args]) => args));
+  cases.forEach(([args, message], i) => {
+    const r = results[i]!;
     assert.equal(r.status, 1, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message, args.join(" "));
     assert.equal(r.stdout, "", "nothing on stdout");
-  }
+  });
   const t = tempDir();
   try {
     const r = runCli(["sim", "--nodes", "4", "--heights", "5", "--crash", "0.9", "--report", join(t.dir, "r")], 60_000);

@@ -69,6 +69,28 @@ export function runCli(args: string[], timeoutMs = 60_000, env: Record<string, s
 }
 
 /**
+ * Runs the CLI once per argument list, all at once, without blocking the event loop: each result
+ * as `runCli` gives it, in the order of `cases`. For the tests that try many bad flags, each a
+ * process of its own (sequentially they spent most of their time waiting on process start-up).
+ */
+export function runClis(cases: string[][], timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }[]> {
+  return Promise.all(
+    cases.map(
+      (args) =>
+        new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+          const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
+          let stdout = "";
+          let stderr = "";
+          child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+          child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+          child.on("error", reject);
+          child.on("close", (status) => resolve({ status, stdout, stderr }));
+        }),
+    ),
+  );
+}
+
+/**
  * GET `url` as JSON. A request that fails before any response ("fetch failed") is sent once more:
  * a test that blocked its event loop (spawnSync of the CLI) can find its kept-alive socket closed by
  * the server's keep-alive timeout meanwhile; a node that is really down fails the second one too.

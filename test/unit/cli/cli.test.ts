@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { mkdirSync, readdirSync, writeFileSync, statSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { BIN, runCli } from "../../helpers/nodeProcess.ts";
+import { BIN, runCli, runClis } from "../../helpers/nodeProcess.ts";
 import { tempDir } from "../../helpers/fixtures.ts";
 import { readKeyFile } from "../../../src/node/keyfile.ts";
 import { blsPublicKeyHex } from "../../../src/consensus/bls.ts";
@@ -58,7 +58,7 @@ test("keygen never prints the secrets unless asked: it writes a 0600 key file wi
   }
 });
 
-test("bad flags, a bad chain spec and a bad key file exit 1 with a message naming the problem", () => {
+test("bad flags, a bad chain spec and a bad key file exit 1 with a message naming the problem", async () => {
   const t = tempDir();
   try {
     const cases: [string[], RegExp][] = [
@@ -77,11 +77,11 @@ test("bad flags, a bad chain spec and a bad key file exit 1 with a message namin
       [["drill", "network", "--nodes", "65"], /whole number from 3 to 64/],
       [["drill", "network", "--isolation", "docker"], /Allowed choices are auto, netns, loopback/],
     ];
-    for (const [args, msg] of cases) {
-      const r = runCli(args);
-      assert.equal(r.status, 1, args.join(" "));
-      assert.match(r.stderr, msg, args.join(" "));
-    }
+    const results = await runClis(cases.map(([args]) => args));
+    cases.forEach(([args, msg], i) => {
+      assert.equal(results[i]!.status, 1, args.join(" "));
+      assert.match(results[i]!.stderr, msg, args.join(" "));
+    });
     const spec = join(t.dir, "bad.json");
     writeFileSync(spec, JSON.stringify({ chain_id: "x", genesis_timestamp: 1, consensus: "proof-of-sync", validators: [{ ebid: "nothex", bls_pubkey: "00", bond: "1" }] }));
     const r = runCli(["start", "--data-dir", join(t.dir, "d"), "--chain", spec, "--p2p-port", "0", "--api-port", "0"]);

@@ -10,7 +10,7 @@ import { Withholding } from "../../../src/sim/adversary.ts";
 import { VirtualClock, seededRng } from "../../../src/util/clock.ts";
 import { verifySlashing, votesConflict } from "../../../src/consensus/slashing.ts";
 import { encodeLine } from "../../../src/p2p/framing.ts";
-import { parsePrivateBranch } from "../../../src/cli/sim.ts";
+import { parsePrivateBranch } from "../../../src/cli/simFlags.ts";
 import { runSimulation } from "../../../src/sim/driver.ts";
 import { summarize } from "../../../src/sim/summarize.ts";
 import { reportJson } from "../../../src/sim/report.ts";
