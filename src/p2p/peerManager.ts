@@ -63,11 +63,13 @@ export interface P2PHealth {
 export const LEARNED_MAX_FAILURES = 5;
 
 /**
- * A learned address whose node refused us with `too many peers` is forgotten at once (its slot in
- * the learned table goes to another address, which may have room) and is not learned again for
- * this long (ms). Full nodes hand every refused peer a sample of their addresses, so without it the
- * same full nodes came straight back with a fresh backoff, and a node short of peers in a full
- * network signed and verified a handshake with them about every second (docs/protocol.md §9.4).
+ * A learned address whose node refused us with `too many peers` after a completed handshake is
+ * forgotten at once (its slot in the learned table goes to another address, which may have room)
+ * and is not learned again for this long (ms); after it, while the node has room, the keepalive
+ * tick learns it again (a slot may have freed). Full nodes hand every refused peer a sample of
+ * their addresses, so without it the same full nodes came straight back with a fresh backoff, and
+ * a node short of peers in a full network signed and verified a handshake with them about every
+ * second (docs/protocol.md §9.4).
  */
 export const FULL_REFUSED_MS = 2 * 60_000;
 /** Addresses refused as full remembered at most (the oldest go first). */
@@ -114,8 +116,9 @@ export class PeerManager {
   // Requests being answered per address (inboundKey) of remote peers; an entry lives while one is.
   private readonly inflightByAddress = new Map<string, number>();
   private readonly targets = new Map<string, DialTarget>();
-  // Learned addresses refused as full (url -> ms when): not learned again for FULL_REFUSED_MS.
-  private readonly refusedFull = boundedLru<string, number>(FULL_REFUSED_TRACKED);
+  // Learned addresses refused as full (url -> when, and the host that shared it): not learned
+  // again for FULL_REFUSED_MS, then learned again by the keepalive tick while there is room.
+  private readonly refusedFull = boundedLru<string, { at: number; from: string }>(FULL_REFUSED_TRACKED);
   private readonly bans: BanList;
   // Addresses (inboundKey) banned because their fresh keys kept earning bans, and their scores.
   private readonly addressBans: BanList;
@@ -509,7 +512,7 @@ export class PeerManager {
     // An inbound peer's advertise_url is checked by dialling it like a learned address (same limits)
     // before we pass it on.
     const advertised = peer.hello?.advertise_url;
-    if (peer.direction === "inbound" && advertised && this.opts.discovery) this.learnAll(peer, [advertised]);
+    if (peer.direction === "inbound" && advertised && this.opts.discovery) this.learnAll(peer.host, [advertised]);
     this.gossip.addPeer(peer);
     this.handlers.onPeerReady(peer);
   }
@@ -567,7 +570,7 @@ export class PeerManager {
       return;
     }
     if (msg.type === "peers") {
-      if (this.opts.discovery) this.learnAll(peer, msg.peers);
+      if (this.opts.discovery) this.learnAll(peer.host, msg.peers);
       return;
     }
     if (isGossipControl(msg.type)) return this.gossip.onControl(peer, msg as GossipMessage);
@@ -609,9 +612,8 @@ export class PeerManager {
   // group of hosts fills at most learnedPerGroup of them, both as sharer and as address: a stranger
   // with one address and many ports cannot fill the table with its own listeners. A group that had
   // as many learned addresses die within the hour takes none until it is over (DeadGroups).
-  private learnAll(peer: Peer, urls: readonly string[]): void {
+  private learnAll(from: string, urls: readonly string[]): void {
     const cap = learnedPerGroup(this.opts.maxPeers);
-    const from = peer.host;
     const source = addressGroup(from);
     // What we already reach, once per message rather than once per address in it.
     const reached = new Set(this.readyPeers().map((p) => p.inferredUrl));
@@ -625,9 +627,13 @@ export class PeerManager {
       if (source !== undefined && t.sourceGroup === source) fromSource++;
       bump(t.group);
     }
-    for (const url of urls) {
+    for (const shared of urls) {
       if (learned >= this.opts.maxPeers || (source !== undefined && fromSource >= cap)) return;
-      if (!isWsUrl(url) || !mayLearn(url, from)) continue;
+      if (!isWsUrl(shared)) continue;
+      // One spelling per endpoint (WHATWG URL: lower-case names, IPv4 in dotted decimal, no path),
+      // so that 0xa.32.0.1, 012.32.0.1 and 10.32.0.1/ are one address, not three targets.
+      const url = canonicalWsUrl(shared);
+      if (!mayLearn(url, from)) continue;
       const group = addressGroup(new URL(url).hostname);
       if (group !== undefined && ((perGroup.get(group) ?? 0) >= cap || this.deadGroups.closed(group, this.clock.now(), cap))) continue;
       if (!this.learn(url, from, reached)) continue;
@@ -645,8 +651,11 @@ export class PeerManager {
   private learn(url: string, from: string, reached: ReadonlySet<string | undefined>): boolean {
     if (this.targets.has(url) || this.stopped) return false;
     if (reached.has(url)) return false;
-    const refusedAt = this.refusedFull.get(url);
-    if (refusedAt !== undefined && this.clock.now() - refusedAt < FULL_REFUSED_MS) return false;
+    const refused = this.refusedFull.peek(url);
+    if (refused !== undefined) {
+      if (this.clock.now() - refused.at < FULL_REFUSED_MS) return false;
+      this.refusedFull.delete(url);
+    }
     if (url.endsWith(`:${this.boundPort}`) && /\/\/(127\.0\.0\.1|localhost|\[::1\])/.test(url)) return false;
     if (url === this.opts.advertiseUrl) return false; // ourselves, as we told others
     this.addTarget(url, false, from);
@@ -687,12 +696,14 @@ export class PeerManager {
       // only lost to a connection we already have with the same peer.
       const lasted = peer.readyAt !== undefined && (reason === "duplicate connection" || this.clock.now() - peer.readyAt >= this.opts.backoffResetMs);
       target.failures = lasted ? 0 : target.failures + 1;
-      if (reason === "too many peers") {
+      // Only after a completed handshake: a close before it proves nothing about the node (anyone
+      // can send that reason), and goes the way of a failed dial.
+      if (reason === "too many peers" && peer.readyAt !== undefined) {
         // A full node: a learned address makes room for another, a configured one waits a while.
         if (!target.configured) {
           this.clock.clearTimeout(target.timer);
           this.targets.delete(target.url);
-          this.refusedFull.set(target.url, this.clock.now());
+          this.refusedFull.set(target.url, { at: this.clock.now(), from: target.learnedFrom ?? peer.host });
           return;
         }
         return this.scheduleDial(target, FULL_RETRY_MS * (1 + this.rng.next()));
@@ -747,8 +758,29 @@ export class PeerManager {
     t.timer = this.clock.setTimeout(() => this.dial(t), delay).unref();
   }
 
+  // Learns again up to two addresses refused as full longer than FULL_REFUSED_MS ago, the oldest
+  // first, while learned targets and peers leave room: a slot on them may have freed since.
+  private relearnRefused(now: number): void {
+    if (!this.opts.discovery || this.stopped) return;
+    let learned = 0;
+    for (const t of this.targets.values()) if (!t.configured) learned++;
+    if (learned + this.slotsUsed().all >= this.opts.maxPeers) return;
+    const due: [string, string][] = [];
+    for (const url of this.refusedFull.rkeys()) {
+      const r = this.refusedFull.peek(url)!;
+      if (now - r.at < FULL_REFUSED_MS) break; // oldest first: the rest are younger
+      due.push([url, r.from]);
+      if (due.length === 2) break;
+    }
+    for (const [url, from] of due) {
+      this.refusedFull.delete(url);
+      this.learnAll(from, [url]);
+    }
+  }
+
   private tickKeepalive(): void {
     const now = this.clock.now();
+    this.relearnRefused(now);
     this.bans.prune(now);
     this.addressBans.prune(now);
     this.inboundRate.prune(now);
@@ -768,6 +800,12 @@ export class PeerManager {
 // The address group an inbound connection counts in for eviction; this machine is one.
 function groupOf(addr: string): string {
   return addressGroup(addr) ?? "this machine";
+}
+
+/** `url` (a valid ws:// or wss:// URL) as WHATWG URL writes its origin: `ws://host:port`, the port left out when it is the default. */
+function canonicalWsUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}`;
 }
 
 function short(ebid?: string): string | undefined {
