@@ -3,9 +3,10 @@
 // after building lib/ (scripts/build.mjs; quick when src/ did not change).
 // Usage: node scripts/run-tests.mjs [unit|e2e|path-fragment ...]
 //
-// Three runs: test/unit/ two files at a time (in-process tests, generous timeouts), then test/e2e/'s
-// untimed files three at a time, then its timed ones (real node processes whose block intervals and
-// latencies the drills measure) one at a time, with nothing beside them. Their TAP goes to stdout
+// Four runs: test/unit/ two files at a time (in-process tests, generous timeouts; small files
+// batched into one process), then test/e2e/'s untimed files three at a time, then its timed ones
+// (real node processes whose block intervals and latencies the drills measure) two at a time, and
+// those that load a core themselves one at a time. Their TAP goes to stdout
 // as it comes, as one stream: top-level test points numbered on across the runs, one plan and one
 // summary of all at the end, in the runner's own format.
 import { spawn, spawnSync } from "node:child_process";
@@ -34,9 +35,13 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 
 const isE2e = (f) => f.split(/[\\/]/).includes("e2e");
 // End-to-end tests that assert timing (block intervals, takeover and abort latencies, eligibility
-// shares) run alone; the others only wait on real processes and run three at a time.
-const TIMED = ["failover", "partition", "liars", "junkMemory", "minerRace", "pow", "fallback"];
-const isTimed = (f) => TIMED.some((name) => f.endsWith(`${name}.test.ts`));
+// shares) run after the others, which only wait on real processes and run three at a time: those
+// with generous bounds or a baseline measured in the same run two at a time (a few idle node
+// processes each), those that keep a core busy themselves (mining, building junk blocks) alone.
+const TIMED_PAIRS = ["failover", "partition", "liars", "fallback"];
+const TIMED_ALONE = ["junkMemory", "minerRace", "pow"];
+const endsWithAny = (f, names) => names.some((name) => f.endsWith(`${name}.test.ts`));
+const isTimed = (f) => endsWithAny(f, TIMED_PAIRS) || endsWithAny(f, TIMED_ALONE);
 // The files that take longest (30-90 s: the 50-node simulations, long chains to sync, drills of
 // several phases) start first in their run, so that none of them is left running alone at its end.
 const SLOW = ["unit/sim/determinism", "unit/sim/faults", "unit/sim/doubleBlock", "unit/sim/doubleVote", "unit/sim/privateBranch", "unit/sim/sybil", "unit/sim/clockSkewFault", "unit/sim/restartFault", "unit/sim/partitionFault", "unit/sim/grind", "unit/sim/liars", "unit/cli/cli", "unit/p2p/meshNetwork", "unit/node/protectionCrash", "e2e/fullBlockJoin", "e2e/finalityLiveness", "e2e/lateJoin", "e2e/validatorCli", "e2e/package", "e2e/crash", "e2e/health", "e2e/burst", "e2e/checkpointStart", "e2e/junkMemory", "e2e/liars"];
@@ -73,7 +78,8 @@ function batched(list) {
 const runs = [
   { files: batched(slowFirst(files.filter((f) => !isE2e(f)))), concurrency: 2 },
   { files: slowFirst(files.filter((f) => isE2e(f) && !isTimed(f))), concurrency: 3 },
-  { files: slowFirst(files.filter((f) => isE2e(f) && isTimed(f))), concurrency: 1 },
+  { files: slowFirst(files.filter((f) => isE2e(f) && endsWithAny(f, TIMED_PAIRS))), concurrency: 2 },
+  { files: slowFirst(files.filter((f) => isE2e(f) && endsWithAny(f, TIMED_ALONE))), concurrency: 1 },
 ].filter((r) => r.files.length > 0);
 
 // The runner's closing summary, unindented: `# tests 12`, `# pass 12`, ... `# duration_ms 345.6`.
