@@ -3,18 +3,17 @@
 // after building lib/ (scripts/build.mjs; quick when src/ did not change).
 // Usage: node scripts/run-tests.mjs [unit|e2e|path-fragment ...]
 //
-// Four runs: test/unit/ two files at a time (in-process tests, generous timeouts; small files
-// batched into one process), then test/e2e/'s untimed files three at a time, then its timed ones
-// (real node processes whose block intervals and latencies the drills measure) two at a time, and
-// those that load a core themselves one at a time. Their TAP goes to stdout
-// as it comes, as one stream: top-level test points numbered on across the runs, one plan and one
-// summary of all at the end, in the runner's own format.
+// Four runs: test/unit/ three files at a time (in-process tests, generous timeouts), then
+// test/e2e/'s untimed files three at a time, then its timed ones (real node processes whose block
+// intervals and latencies the drills measure) two at a time, and those that load a core themselves
+// one at a time. Their TAP goes to stdout as it comes, as one stream: top-level test points
+// numbered on across the runs, one plan and one summary of all at the end, in the runner's own
+// format; each run's time goes to stderr.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 
 function walk(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -50,33 +49,11 @@ const rank = (f) => {
   return i < 0 ? SLOW.length : i;
 };
 const slowFirst = (list) => [...list].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
-// The runner starts one process per file, and loading the project through tsx costs a process
-// about 2 s of CPU, more than most unit files' tests take: the small unit files run BATCHES files to
-// a process, one after another (a generated file that imports them; each file's tests are still
-// reported by name, with their own file as location). A file stays in a process of its own when it
-// is slow (SLOW), or when it could leak into the next file: top-level hooks (they would attach to
-// the whole process) or a changed working directory.
-const BATCH_FILES = 12;
-const ownProcess = (f) => rank(f) < SLOW.length || /^(before|after|beforeEach|afterEach)\(|process\.chdir\(/m.test(readFileSync(f, "utf8"));
-function batched(list) {
-  const alone = list.filter(ownProcess);
-  const rest = list.filter((f) => !ownProcess(f));
-  if (rest.length < 2) return list;
-  const dir = mkdtempSync(join(tmpdir(), "vision-tests-"));
-  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-  const batches = [];
-  for (let i = 0; i < rest.length; i += BATCH_FILES) {
-    const file = join(dir, `batch-${batches.length + 1}.test.mjs`);
-    const imports = rest.slice(i, i + BATCH_FILES).map((f) => `await import(${JSON.stringify(pathToFileURL(resolve(f)).href)});`);
-    writeFileSync(file, `// ${rest.slice(i, i + BATCH_FILES).join(", ")}\n${imports.join("\n")}\n`);
-    batches.push(file);
-  }
-  return [...alone, ...batches];
-}
-// Unit files compute (two at a time on two cores); untimed e2e files mostly wait on node processes
-// producing blocks (three at a time).
+// Three unit files at a time: the simulations compute, but many files spend much of their time
+// waiting on sockets, disks and timers (two at a time left the 2-core machine a third idle). The
+// untimed e2e files wait on node processes producing blocks (three at a time keep it busy).
 const runs = [
-  { files: batched(slowFirst(files.filter((f) => !isE2e(f)))), concurrency: 2 },
+  { files: slowFirst(files.filter((f) => !isE2e(f))), concurrency: 3 },
   { files: slowFirst(files.filter((f) => isE2e(f) && !isTimed(f))), concurrency: 3 },
   { files: slowFirst(files.filter((f) => isE2e(f) && endsWithAny(f, TIMED_PAIRS))), concurrency: 2 },
   { files: slowFirst(files.filter((f) => isE2e(f) && endsWithAny(f, TIMED_ALONE))), concurrency: 1 },
@@ -90,7 +67,9 @@ const totals = new Map();
 let points = 0;
 let status = 0;
 process.stdout.write("TAP version 13\n");
-for (const run of runs) {
+const started = Date.now();
+for (const [i, run] of runs.entries()) {
+  const runStarted = Date.now();
   // A test that hangs fails after 5 minutes with its name (a test may set a longer timeout itself),
   // instead of holding the whole run until CI kills it.
   const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", "--test-timeout=300000", `--test-concurrency=${run.concurrency}`, ...run.files], {
@@ -104,6 +83,9 @@ for (const run of runs) {
   }
   const code = await new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on("close", resolve)));
   if (code !== 0) status = code ?? 1;
+  // Where the time goes, on stderr (stdout is the TAP stream).
+  const secs = (ms) => (ms / 1000).toFixed(0);
+  process.stderr.write(`run-tests: run ${i + 1} of ${runs.length} (${run.files.length} files, ${run.concurrency} at a time) took ${secs(Date.now() - runStarted)} s, ${secs(Date.now() - started)} s in all\n`);
 }
 process.stdout.write(`1..${points}\n`);
 for (const [key, value] of totals) process.stdout.write(`# ${key} ${key === "duration_ms" ? value.toFixed(3) : value}\n`);
