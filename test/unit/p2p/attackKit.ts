@@ -11,6 +11,7 @@ import type { Peer } from "../../../src/p2p/peer.ts";
 import { PROTOCOL_VERSION } from "../../../src/p2p/messages.ts";
 import { pino, type Logger } from "pino";
 import { silentLog, testKey, type TestKey } from "../../helpers/fixtures.ts";
+import { settle, type VirtualClock } from "../../../src/util/clock.ts";
 import { rawClient, waitFor } from "../../helpers/net.ts";
 
 /** A new identity: EBIDs cost a stranger nothing. */
@@ -122,4 +123,14 @@ export async function freePort(): Promise<number> {
   const port = (s.address() as { port: number }).port;
   await new Promise((r) => s.close(r));
   return port;
+}
+
+/** Fires every timer due within the next `ms` of `clock`, one at a time, letting promise work run between them; then sets its time to now + ms. */
+export async function runFor(clock: VirtualClock, ms: number): Promise<void> {
+  const end = clock.now() + ms;
+  for (let at = clock.nextAt(); at !== undefined && at <= end; at = clock.nextAt()) {
+    clock.next();
+    await settle();
+  }
+  clock.advance(end - clock.now());
 }

@@ -10,21 +10,12 @@ import { FULL_REFUSED_MS, FULL_RETRY_MS, LEARNED_MAX_FAILURES, PeerManager } fro
 import { defaultP2POptions, type P2POptions } from "../../../src/p2p/options.ts";
 import { MemoryNetwork } from "../../../src/p2p/memoryTransport.ts";
 import type { Transport } from "../../../src/p2p/transport.ts";
-import { VirtualClock, seededRng, settle } from "../../../src/util/clock.ts";
+import { VirtualClock, seededRng } from "../../../src/util/clock.ts";
 import { makeKeys, silentLog } from "../../helpers/fixtures.ts";
-import { CHAIN_ID, GENESIS } from "./attackKit.ts";
+import { CHAIN_ID, GENESIS, runFor } from "./attackKit.ts";
 
 const keys = makeKeys(4);
 
-// Fires every timer due within the next `ms`, one at a time, letting promise work run between them.
-async function runFor(clock: VirtualClock, ms: number): Promise<void> {
-  const end = clock.now() + ms;
-  for (let at = clock.nextAt(); at !== undefined && at <= end; at = clock.nextAt()) {
-    clock.next();
-    await settle();
-  }
-  clock.advance(end - clock.now());
-}
 
 // `other`, a `full` node (maxPeers 1, its own dial of `other` fills it) whose listener records when
 // each connection opens, and a `sharer`; `newcomer(over)` is started by the test.

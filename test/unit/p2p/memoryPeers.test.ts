@@ -9,7 +9,7 @@ import { ADDRESS_BAN_AFTER } from "../../../src/p2p/limits.ts";
 import { MemoryNetwork } from "../../../src/p2p/memoryTransport.ts";
 import { VirtualClock, seededRng, settle } from "../../../src/util/clock.ts";
 import { makeKeys, silentLog } from "../../helpers/fixtures.ts";
-import { CHAIN_ID, GENESIS } from "./attackKit.ts";
+import { CHAIN_ID, GENESIS, runFor } from "./attackKit.ts";
 
 const keys = makeKeys(ADDRESS_BAN_AFTER + 2);
 const id = (k: (typeof keys)[number]) => ({ chainId: CHAIN_ID, genesisHash: GENESIS, ebid: k.ebid, secretKey: k.secretKey });
@@ -32,15 +32,6 @@ async function drive(clock: VirtualClock, done: () => boolean, maxMs: number, wh
   }
 }
 
-// Fires every timer due within the next `ms`, one at a time (as drive), then sets the time to now + ms.
-async function runFor(clock: VirtualClock, ms: number): Promise<void> {
-  const end = clock.now() + ms;
-  for (let at = clock.nextAt(); at !== undefined && at <= end; at = clock.nextAt()) {
-    clock.next();
-    await settle();
-  }
-  clock.advance(end - clock.now());
-}
 
 function manager(net: MemoryNetwork, address: string, key: (typeof keys)[number], over: Partial<P2POptions> = {}): PeerManager {
   return new PeerManager({ ...defaultP2POptions, host: "0.0.0.0", port: 0, ...over }, id(key), handlers, silentLog, { clock: net.clock as VirtualClock, rng: seededRng(1), transport: net.transport(address) });
