@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { totalmem } from "node:os";
 import { getHeapStatistics } from "node:v8";
 import { InvalidArgumentError } from "commander";
-import { runSimulation } from "../sim/driver.ts";
+import { runSimulation, type SimulationProgress } from "../sim/driver.ts";
 import { summarize } from "../sim/summarize.ts";
 import { reportJson, type SimReport, type Stats } from "../sim/report.ts";
 import { writeReport } from "../sim/reportHtml.ts";
@@ -85,7 +85,15 @@ export async function runSim(f: SimFlags): Promise<void> {
     return;
   }
   const t0 = performance.now();
+  // A long run says how far it got (stderr: stdout carries the summary or the JSON report).
+  const onProgress = (p: SimulationProgress) =>
+    process.stderr.write(
+      p.started < f.nodes
+        ? `sim: ${p.started} of ${f.nodes} nodes started (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`
+        : `sim: ${(p.virtualMs / 1000).toFixed(1)} s virtual, ${p.below} of ${f.nodes} nodes below height ${f.heights}, ${p.timers} timers (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`,
+    );
   const run = await runSimulation({
+    onProgress,
     nodes: f.nodes,
     heights: f.heights,
     seed: f.seed,

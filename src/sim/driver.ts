@@ -90,6 +90,24 @@ export interface SimulationOptions {
   shareFrames?: boolean;
   /** faults and adversaries (sim/adversary.ts); default none */
   faults?: SimulationFaults;
+  /**
+   * Called about every `progressEveryMs` of wall time (default 5,000) while the run goes: for a
+   * progress line. Wall time decides only when it is called: the run and its report are the same.
+   */
+  onProgress?: (p: SimulationProgress) => void;
+  progressEveryMs?: number;
+}
+
+/** Where a run stands, for `onProgress`. */
+export interface SimulationProgress {
+  /** ms of virtual time since the run's start */
+  virtualMs: number;
+  /** nodes started so far (all of them once the run is under way) */
+  started: number;
+  /** nodes waited for whose head is still below the target height */
+  below: number;
+  /** timers fired so far */
+  timers: number;
 }
 
 /** Faults and adversaries of a run, all drawn from its seed (sim/adversary.ts; the attacks: sim/attacks.ts). */
@@ -278,8 +296,18 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     : undefined;
   attacks?.start(nodes);
   for (let i = 0; i < n; i++) if (attacks && !attacks.waitsFor(i)) below.delete(i);
+  const progressEveryMs = o.progressEveryMs ?? 5_000;
+  let lastProgress = performance.now();
+  const progress = () => {
+    if (!o.onProgress || performance.now() - lastProgress < progressEveryMs) return;
+    lastProgress = performance.now();
+    o.onProgress({ virtualMs: clock.now() - startMs, started: nodes.length, below: below.size, timers });
+  };
   try {
-    for (let i = 0; i < n; i++) nodes.push(await startNode(i));
+    for (let i = 0; i < n; i++) {
+      nodes.push(await startNode(i));
+      progress();
+    }
 
     scheduleCrashes(adv.crashes);
     fault.schedule(clock, startMs, model, {
@@ -304,6 +332,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
       if (at === undefined || at > startMs + maxMs) break;
       clock.next();
       timers++;
+      if ((timers & 1023) === 0) progress();
     }
     recording = false;
     if (fault.error) throw fault.error;

@@ -2,7 +2,7 @@
 // node reaches the target height, the finalized chains agree, and one seed gives one report.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { blockFrameHash, runSimulation, type SimulationRun } from "../../../src/sim/driver.ts";
+import { blockFrameHash, runSimulation, type SimulationProgress, type SimulationRun } from "../../../src/sim/driver.ts";
 import { summarize } from "../../../src/sim/summarize.ts";
 import { reportJson } from "../../../src/sim/report.ts";
 
@@ -63,4 +63,21 @@ test("blockFrameHash: a block gossip frame's hash (hash first, or any key order)
   assert.equal(blockFrameHash(Buffer.from(JSON.stringify({ type: "block", block: { ...rest, hash } }))), hash);
   assert.equal(blockFrameHash(Buffer.from(JSON.stringify({ type: "status", height: 3, tip_hash: hash, pad: "x".repeat(100) }))), undefined);
   assert.equal(blockFrameHash(Buffer.from(`{"type":"block",${"x".repeat(100)}`)), undefined, "a broken frame");
+});
+
+test("onProgress reports start-up and then virtual time, the nodes still below the height and the timers; the report is the same without it", async () => {
+  const opts = { nodes: 5, heights: 10, seed: 9 };
+  const seen: SimulationProgress[] = [];
+  const a = await runSimulation({ ...opts, onProgress: (p) => seen.push(p), progressEveryMs: 0 });
+  const b = await runSimulation(opts);
+  assert.equal(reportJson(summarize(a)), reportJson(summarize(b)), "progress calls change nothing");
+  const starting = seen.filter((p) => p.started < 5);
+  assert.deepEqual(starting.map((p) => p.started), [1, 2, 3, 4], "one call per node started");
+  const running = seen.slice(starting.length);
+  assert.ok(running.length > 1 && running.every((p) => p.started === 5), `${running.length} calls while running`);
+  for (let i = 1; i < running.length; i++) {
+    assert.ok(running[i]!.virtualMs >= running[i - 1]!.virtualMs && running[i]!.timers > running[i - 1]!.timers);
+    assert.ok(running[i]!.below <= running[i - 1]!.below);
+  }
+  assert.ok(running.every((p) => p.timers % 1024 === 0 && p.below >= 0 && p.below <= 5));
 });
