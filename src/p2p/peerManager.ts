@@ -759,12 +759,13 @@ export class PeerManager {
   }
 
   // Learns again up to two addresses refused as full longer than FULL_REFUSED_MS ago, the oldest
-  // first, while learned targets and peers leave room: a slot on them may have freed since.
+  // first, while peers and the learned addresses still being dialled leave room: a slot on them
+  // may have freed since.
   private relearnRefused(now: number): void {
     if (!this.opts.discovery || this.stopped) return;
-    let learned = 0;
-    for (const t of this.targets.values()) if (!t.configured) learned++;
-    if (learned + this.slotsUsed().all >= this.opts.maxPeers) return;
+    let waiting = 0;
+    for (const t of this.targets.values()) if (!t.configured && !t.peer) waiting++;
+    if (waiting + this.slotsUsed().all >= this.opts.maxPeers) return;
     const due: [string, string][] = [];
     for (const url of this.refusedFull.rkeys()) {
       const r = this.refusedFull.peek(url)!;
