@@ -108,6 +108,8 @@ export class Syncer {
   private source?: Peer;
   /** ms of the running sync's last imported chunk (0: none yet) */
   private lastImportAt = 0;
+  /** ms the running sync began (its first chunk may take a while to arrive and import) */
+  private attemptAt = 0;
   /** the peer the running sync aimed at served one of its chunks */
   private primaryServed = false;
   /** peers asked for the common ancestor now */
@@ -175,6 +177,10 @@ export class Syncer {
     for (const p of this.m.peers()) {
       if (p.claimSince === undefined || p.claimsIgnored) continue;
       void this.checkBacking(p);
+      // The peer a sync began fetching from, until its first block imports or the request timeout
+      // passes: full blocks on a loaded machine may take seconds to arrive and import, and a peer
+      // that never serves is struck once the attempt times out.
+      if (p === this.source && this.running && this.lastImportAt === 0 && now - this.attemptAt <= this.opts.requestTimeoutMs) continue;
       if (p.height <= head || now - p.claimSince < this.opts.claimBackingMs) continue;
       p.claimsIgnored = true;
       this.m.log.info({ peer: p.ebid?.slice(0, 12), claimed: p.height, backed: p.backedHeight, head }, "Height claim not backed: ignored");
@@ -245,6 +251,7 @@ export class Syncer {
     this.running = true;
     this.source = peer;
     this.lastImportAt = 0;
+    this.attemptAt = this.clock.now();
     this.primaryServed = false;
     void this.run(peer, ancestor)
       .catch((e) => this.m.log.warn({ err: (e as Error).message }, "Sync failed"))
