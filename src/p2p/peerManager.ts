@@ -379,6 +379,9 @@ export class PeerManager {
   // caps; only once it is ready does it take a peer slot (ready()), so connections that never say
   // hello cannot fill the slots, however many addresses they come from.
   private accept(conn: Connection): void {
+    // A connection whose upgrade finished after stop(): kept, it would hold the listener's close
+    // (which waits for every connection) and the process open for good.
+    if (this.stopped) return conn.terminate();
     const remote = conn.remoteAddress ?? "unknown";
     let handshaking = 0;
     let fromAddress = 0;
@@ -730,7 +733,8 @@ export class PeerManager {
     const from = this.opts.dialFrom ? { localAddress: this.opts.dialFrom } : {};
     this.transport.dial(t.url, { maxPayloadBytes: this.opts.maxPayloadBytes, handshakeTimeoutMs: this.opts.handshakeTimeoutMs, ...lookup, ...from }, {
       // The address that answered: a peer dialled by name is judged by it (its scope and group), as an inbound one is.
-      open: (conn) => (t.peer = this.attach(conn, "outbound", t.url, t, conn.remoteAddress)),
+      // A dial that opens after stop() is dropped at once (nothing would ever close it).
+      open: (conn) => (this.stopped ? conn.terminate() : void (t.peer = this.attach(conn, "outbound", t.url, t, conn.remoteAddress))),
       error: (err) => {
         t.connecting = false;
         t.failures++;

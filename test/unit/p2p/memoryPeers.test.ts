@@ -110,3 +110,20 @@ test("a stop while start is binding closes what it bound; a second start waits f
   assert.equal(pm.health().listening, true, "started again after the stop");
   await pm.stop();
 });
+
+test("a dial that opens after stop() is dropped at once: no peer is kept on either side", async () => {
+  const clock = new VirtualClock(9_000_000);
+  const net = new MemoryNetwork({ clock });
+  const a = manager(net, "10.6.0.1", keys[0]!);
+  await a.start();
+  const b = manager(net, "10.6.0.2", keys[1]!, { peers: [`ws://10.6.0.1:${a.port}`] });
+  await b.start(); // its dial of `a` is on its way
+  await b.stop(); // before the connection opens at b
+  try {
+    await runFor(clock, 5_000);
+    assert.equal(b.allPeers().length, 0, "b kept no connection");
+    assert.equal(a.readyPeers().length, 0, "a holds no peer from it");
+  } finally {
+    await a.stop();
+  }
+});
