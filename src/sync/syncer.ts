@@ -181,8 +181,7 @@ export class Syncer {
       // passes: full blocks on a loaded machine may take seconds to arrive and import, and a peer
       // that never serves is struck once the attempt times out. At most one request timeout past
       // the claim's own deadline, however many attempts a peer makes us begin toward it.
-      const graceUntil = Math.min(this.attemptAt, p.claimSince + this.opts.claimBackingMs) + this.opts.requestTimeoutMs;
-      if (p === this.source && this.running && this.lastImportAt === 0 && now <= graceUntil) continue;
+      if (p === this.source && this.running && this.lastImportAt === 0 && now <= Math.min(this.attemptAt, p.claimSince + this.opts.claimBackingMs) + this.opts.requestTimeoutMs) continue;
       if (p.height <= head || now - p.claimSince < this.opts.claimBackingMs) continue;
       p.claimsIgnored = true;
       this.m.log.info({ peer: p.ebid?.slice(0, 12), claimed: p.height, backed: p.backedHeight, head }, "Height claim not backed: ignored");
