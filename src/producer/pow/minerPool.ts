@@ -237,22 +237,26 @@ export class MinerPool {
     if (!cur || m.generation !== cur.generation) return;
     switch (m.type) {
       case "found":
-        if (cur.found === undefined && cur.abortedAt === undefined) {
+        if (cur.abortedAt === undefined) {
           cur.found = m.nonce;
           this.bump(); // the others stop; their "stopped" replies are ignored
           this.current = undefined;
           cur.resolve({ status: "found", nonce: m.nonce, hashes: this.jobHashes(cur), elapsedMs: performance.now() - cur.startedAt });
+          return;
         }
+        // Found after the abort (the reply crossed it): this worker has stopped too, without a
+        // "stopped" reply of its own. Not counting it would leave the job, and its caller, waiting forever.
+        if (--cur.pending === 0) this.settleAborted();
         return;
       case "stopped":
         cur.stops.push(m);
         if (--cur.pending === 0) this.settleAborted();
         return;
       case "exhausted":
-        if (--cur.pending === 0) {
-          this.current = undefined;
-          cur.resolve({ status: "exhausted", hashes: this.jobHashes(cur), elapsedMs: performance.now() - cur.startedAt });
-        }
+        if (--cur.pending > 0) return;
+        if (cur.abortedAt !== undefined) return this.settleAborted();
+        this.current = undefined;
+        cur.resolve({ status: "exhausted", hashes: this.jobHashes(cur), elapsedMs: performance.now() - cur.startedAt });
         return;
       case "error":
         this.fail(new Error(`miner worker ${m.index}: ${m.message}`));

@@ -83,3 +83,29 @@ test("the worker pool finds a nonce that meets the difficulty, and aborts prompt
     await pool.stop();
   }
 });
+
+test("an abort that crosses a worker's find still ends the job, as aborted (the find is dropped)", async () => {
+  for (const workers of [1, 2]) {
+    const pool = new MinerPool({ workers });
+    try {
+      await pool.start();
+      const before = pool.totalHashes;
+      const job = pool.mine(randomBytes(32), 0); // difficulty 0: every worker finds on its first nonce
+      // Microtasks only, so no worker reply is read yet: the job is posted to the workers.
+      for (let i = 0; i < 20; i++) await null;
+      // Spin (without yielding) until every worker has counted its hashes, then give its "found" a
+      // moment to be posted: the abort below reaches the pool before any of those replies.
+      const deadline = performance.now() + 5000;
+      while (pool.totalHashes - before < workers && performance.now() < deadline);
+      assert.ok(pool.totalHashes - before >= workers, "every worker ran the job before the abort");
+      const posted = performance.now() + 20;
+      while (performance.now() < posted);
+      pool.abort();
+      const hung = new Promise<"hung">((r) => setTimeout(() => r("hung"), 5000).unref());
+      const result = await Promise.race([job, hung]);
+      assert.equal(result === "hung" ? result : result.status, "aborted", `${workers} worker(s)`);
+    } finally {
+      await pool.stop();
+    }
+  }
+});
