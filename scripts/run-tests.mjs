@@ -3,17 +3,18 @@
 // after building lib/ (scripts/build.mjs; quick when src/ did not change).
 // Usage: node scripts/run-tests.mjs [unit|e2e|path-fragment ...]
 //
-// Four runs: test/unit/ three files at a time (in-process tests, generous timeouts), then
-// test/e2e/'s untimed files three at a time, then its timed ones (real node processes whose block
-// intervals and latencies the drills measure) two at a time, and those that load a core themselves
-// one at a time. Their TAP goes to stdout as it comes, as one stream: top-level test points
-// numbered on across the runs, one plan and one summary of all at the end, in the runner's own
-// format; each run's time goes to stderr.
+// Four runs: test/unit/ in batches, three processes at a time (in-process tests, generous
+// timeouts), then test/e2e/'s untimed files in batches, three at a time, then its timed ones (real
+// node processes whose block intervals and latencies the drills measure) two at a time, and those
+// that load a core themselves one at a time. Their TAP goes to stdout as it comes, as one stream:
+// top-level test points (one per file) numbered on across the runs, one plan and one summary of
+// all at the end, in the runner's own format; each run's time goes to stderr.
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 function walk(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -41,20 +42,36 @@ const TIMED_PAIRS = ["failover", "partition", "liars", "fallback"];
 const TIMED_ALONE = ["junkMemory", "minerRace", "pow"];
 const endsWithAny = (f, names) => names.some((name) => f.endsWith(`${name}.test.ts`));
 const isTimed = (f) => endsWithAny(f, TIMED_PAIRS) || endsWithAny(f, TIMED_ALONE);
-// The files that take longest (30-90 s: the 50-node simulations, long chains to sync, drills of
-// several phases) start first in their run, so that none of them is left running alone at its end.
-const SLOW = ["unit/sim/determinism", "unit/sim/faults", "unit/sim/doubleBlock", "unit/sim/doubleVote", "unit/sim/privateBranch", "unit/sim/sybil", "unit/sim/clockSkewFault", "unit/sim/restartFault", "unit/sim/partitionFault", "unit/sim/grind", "unit/sim/liars", "unit/cli/cli", "unit/p2p/meshNetwork", "unit/node/protectionCrash", "e2e/fullBlockJoin", "e2e/finalityLiveness", "e2e/lateJoin", "e2e/validatorCli", "e2e/package", "e2e/crash", "e2e/health", "e2e/burst", "e2e/checkpointStart", "e2e/junkMemory", "e2e/liars"];
-const rank = (f) => {
-  const i = SLOW.findIndex((s) => f.split("\\").join("/").includes(`${s}.test.ts`));
-  return i < 0 ? SLOW.length : i;
+// Seconds each slow file takes in its run (measured with this script on the 2-core development
+// machine; unlisted files take a few seconds). The longest start first in their run, and the batches
+// below are balanced by them, so that no long file is left running alone at a run's end.
+const SECONDS = {
+  "e2e/finalityLiveness": 73, "e2e/fullBlockJoin": 58, "e2e/networkDrill": 53, "unit/sim/faults": 53, "e2e/testnet": 49,
+  "e2e/validatorCli": 48, "e2e/lateJoin": 43, "e2e/package": 36, "unit/sim/determinism": 34, "e2e/config": 31,
+  "unit/sim/clockSkewFault": 28, "unit/sim/doubleBlock": 28, "unit/cli/cli": 27, "e2e/simCommand": 26, "unit/sim/sybil": 26,
+  "e2e/health": 24, "e2e/crash": 23, "unit/node/protectionCrash": 20, "unit/p2p/meshNetwork": 19, "e2e/burst": 17,
+  "e2e/dashboard": 17, "unit/chain/grinding": 16, "unit/sync/sync": 16, "unit/sim/restartFault": 16, "unit/sim/doubleVote": 15,
+  "unit/sim/liars": 14, "e2e/checkpointStart": 14, "unit/sim/privateBranch": 13, "unit/consensus/bls": 13, "unit/sim/grind": 12,
+  "unit/sync/claims": 12, "unit/cli/validator": 12, "e2e/converge": 11, "unit/sim/partitionFault": 11, "unit/node/doppelganger": 11,
+  "e2e/metrics": 11, "e2e/p2pIdentity": 11, "unit/node/fallbackPolicy": 10, "unit/p2p/meshGossipAttack": 10, "e2e/testnetCommand": 10,
+  "unit/sim/attacks": 9, "e2e/operatorCli": 9, "e2e/hostile": 9, "unit/sync/checkpointProduce": 9, "e2e/junkBlocks": 8,
+  "unit/sim/driver": 8, "e2e/junkMemory": 60, "e2e/liars": 38, "e2e/failover": 22, "e2e/partition": 22, "e2e/fallback": 16,
 };
-const slowFirst = (list) => [...list].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
-// Three unit files at a time: the simulations compute, but many files spend much of their time
-// waiting on sockets, disks and timers (two at a time left the 2-core machine a third idle). The
-// untimed e2e files wait on node processes producing blocks (three at a time keep it busy).
+const seconds = (f) => {
+  const name = f.split("\\").join("/").replace(/^.*?test\/(.*)\.test\.ts$/, "$1");
+  return SECONDS[name] ?? (isE2e(f) ? 8 : 2);
+};
+const slowFirst = (list) => [...list].sort((a, b) => seconds(b) - seconds(a) || (a < b ? -1 : a > b ? 1 : 0));
+// Three processes at a time: the simulations compute, but many files spend much of their time
+// waiting on sockets, disks, timers and node processes producing blocks (two at a time left the
+// 2-core machine a third idle). The unit and untimed e2e files run in batches (twelve and nine
+// processes, not one per file): each process loads tsx and the node's modules once (about 2.5 s of
+// CPU, which 189 files paid 189 times). A batch imports each of its files inside a suite named
+// after it, so a file's tests and its top-level hooks stay its own. The timed files keep a process
+// each (their load is what the pairs and the one-at-a-time run are sized for).
 const runs = [
-  { files: slowFirst(files.filter((f) => !isE2e(f))), concurrency: 3 },
-  { files: slowFirst(files.filter((f) => isE2e(f) && !isTimed(f))), concurrency: 3 },
+  { files: slowFirst(files.filter((f) => !isE2e(f))), concurrency: 3, batches: 12 },
+  { files: slowFirst(files.filter((f) => isE2e(f) && !isTimed(f))), concurrency: 3, batches: 9 },
   { files: slowFirst(files.filter((f) => isE2e(f) && endsWithAny(f, TIMED_PAIRS))), concurrency: 2 },
   { files: slowFirst(files.filter((f) => isE2e(f) && endsWithAny(f, TIMED_ALONE))), concurrency: 1 },
 ].filter((r) => r.files.length > 0);
@@ -68,11 +85,34 @@ let points = 0;
 let status = 0;
 process.stdout.write("TAP version 13\n");
 const started = Date.now();
+const batchDir = mkdtempSync(join(tmpdir(), "vision-node-tests-"));
+process.on("exit", () => rmSync(batchDir, { recursive: true, force: true }));
+/**
+ * Splits `list` into `n` entry modules of about equal expected time (each file, slowest first, to
+ * the group with the least so far); returns their paths, the longest group first.
+ */
+function batch(list, n, name) {
+  const groups = Array.from({ length: Math.min(n, list.length) }, () => ({ files: [], total: 0 }));
+  for (const f of slowFirst(list)) {
+    const g = groups.reduce((a, b) => (b.total < a.total ? b : a));
+    g.files.push(f);
+    g.total += seconds(f);
+  }
+  groups.sort((a, b) => b.total - a.total);
+  return groups.map(({ files: group }, g) => {
+    const entry = join(batchDir, `${name}-${g + 1}.test.mjs`);
+    const suites = group.map((f) => `describe(${JSON.stringify(f.split("\\").join("/"))}, async () => {\n  await import(${JSON.stringify(pathToFileURL(resolve(f)).href)});\n});`);
+    writeFileSync(entry, [`import { describe } from "node:test";`, ...suites, ""].join("\n"));
+    return entry;
+  });
+}
+
 for (const [i, run] of runs.entries()) {
   const runStarted = Date.now();
+  const targets = run.batches ? batch(run.files, run.batches, `run${i + 1}`) : run.files;
   // A test that hangs fails after 5 minutes with its name (a test may set a longer timeout itself),
   // instead of holding the whole run until CI kills it.
-  const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", "--test-timeout=300000", `--test-concurrency=${run.concurrency}`, ...run.files], {
+  const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", "--test-timeout=300000", `--test-concurrency=${run.concurrency}`, ...targets], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   for await (const line of createInterface({ input: child.stdout })) {
@@ -85,7 +125,8 @@ for (const [i, run] of runs.entries()) {
   if (code !== 0) status = code ?? 1;
   // Where the time goes, on stderr (stdout is the TAP stream).
   const secs = (ms) => (ms / 1000).toFixed(0);
-  process.stderr.write(`run-tests: run ${i + 1} of ${runs.length} (${run.files.length} files, ${run.concurrency} at a time) took ${secs(Date.now() - runStarted)} s, ${secs(Date.now() - started)} s in all\n`);
+  const shape = run.batches ? `${run.files.length} files in ${targets.length} processes` : `${run.files.length} files`;
+  process.stderr.write(`run-tests: run ${i + 1} of ${runs.length} (${shape}, ${run.concurrency} at a time) took ${secs(Date.now() - runStarted)} s, ${secs(Date.now() - started)} s in all\n`);
 }
 process.stdout.write(`1..${points}\n`);
 for (const [key, value] of totals) process.stdout.write(`# ${key} ${key === "duration_ms" ? value.toFixed(3) : value}\n`);

@@ -9,6 +9,7 @@ import { makeKeys, makeSpec, tempDir } from "../helpers/fixtures.ts";
 import { getJson, runCli, startMesh, type NodeProc } from "../helpers/nodeProcess.ts";
 import { waitFor } from "../helpers/net.ts";
 import { writeKeyFile } from "../../src/node/keyfile.ts";
+import { validatorState, type ValidatorRow } from "../../src/cli/validator.ts";
 
 test("validator bond, status, unbond, withdraw: a key's whole validator life through the command line", async () => {
   const t = tempDir();
@@ -29,6 +30,18 @@ test("validator bond, status, unbond, withdraw: a key's whole validator life thr
     nodes = await startMesh(t.dir, keys.slice(0, 2), spec);
     const api = nodes[0]!.api;
     const status = () => runCli(["validator", "status", "--key", keyFile, "--api", api]).stdout;
+    // Each state is waited for over HTTP (a CLI process a poll kept a core busy for the whole
+    // test), then `validator status` is run once and must say the same.
+    const apiState = async () => {
+      // A poll that meets a closing keep-alive connection ("fetch failed") is simply the next poll's to make.
+      const r = await fetch(`${api}/api/validators/${bonder.ebid}`).catch(() => null);
+      if (!r) return "";
+      return `: ${validatorState(r.status === 200 ? ((await r.json()) as { validator: ValidatorRow }).validator : null)}\n`;
+    };
+    const reach = async (state: RegExp, what: string) => {
+      await waitFor(async () => state.test(await apiState()), 30_000, what);
+      assert.match(status(), state);
+    };
     const balance = async () => BigInt((await getJson(`${api}/api/accounts/${bonder.ebid}`)).balance as string);
     await waitFor(async () => (await getJson(`${api}/api/chain/head`)).height >= 1, 60_000, "height 1");
     assert.match(status(), new RegExp(`^${bonder.ebid}: not bonded\\n`));
@@ -36,23 +49,23 @@ test("validator bond, status, unbond, withdraw: a key's whole validator life thr
     const bond = runCli(["validator", "bond", "--key", keyFile, "--api", api]);
     assert.equal(bond.status, 0, bond.stderr);
     assert.match(bond.stdout, /^[0-9a-f]{64} \(nonce 0, added\)$/m);
-    await waitFor(() => /: pending until epoch \d+\n/.test(status()), 30_000, "pending");
+    await reach(/: pending until epoch \d+\n/, "pending");
     assert.equal(await balance(), 100000n - 1000n - 1n, "min_bond and the fee left the balance");
-    await waitFor(() => /: active\n/.test(status()), 30_000, "active");
+    await reach(/: active\n/, "active");
     const all = runCli(["validator", "status", "--api", api]).stdout;
     assert.match(all, /validators 3: active 3, pending 0, exiting 0/);
 
     const unbond = runCli(["validator", "unbond", "--key", keyFile, "--api", api]);
     assert.equal(unbond.status, 0, unbond.stderr);
-    await waitFor(() => /: exiting at epoch \d+\n/.test(status()), 30_000, "exiting");
+    await reach(/: exiting at epoch \d+\n/, "exiting");
     const early = runCli(["validator", "withdraw", "--key", keyFile, "--api", api]);
     assert.equal(early.status, 1);
     assert.match(early.stderr, /refused: not_withdrawable/);
-    await waitFor(() => /: withdrawable since epoch \d+\n/.test(status()), 30_000, "withdrawable");
+    await reach(/: withdrawable since epoch \d+\n/, "withdrawable");
     const before = await balance();
     const withdraw = runCli(["validator", "withdraw", "--key", keyFile, "--api", api]);
     assert.equal(withdraw.status, 0, withdraw.stderr);
-    await waitFor(() => /: not bonded\n/.test(status()), 30_000, "withdrawn");
+    await reach(/: not bonded\n/, "withdrawn");
     assert.equal(await balance(), before + 1000n - 1n, "the bond is back, less the fee");
 
     // The node of a genesis validator: `vision-node status` has its one validator line.
