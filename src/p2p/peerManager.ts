@@ -434,12 +434,13 @@ export class PeerManager {
     return byGroup;
   }
 
-  // Peer slots in use: every outbound connection and every ready inbound one (handshakes are capped apart).
-  private slotsUsed(except?: Peer): { all: number; inbound: number } {
+  // Peer slots in use: every outbound connection and every ready inbound one (handshakes are capped
+  // apart), but for `except` and for `replaced` (a connection to the same peer that `except` replaces).
+  private slotsUsed(except?: Peer, replaced?: Peer): { all: number; inbound: number } {
     let all = 0;
     let inbound = 0;
     for (const p of this.peers) {
-      if (p === except || (p.direction === "inbound" && p.state === "handshaking")) continue;
+      if (p === except || p === replaced || (p.direction === "inbound" && p.state === "handshaking")) continue;
       all++;
       if (p.direction === "inbound") inbound++;
     }
@@ -481,8 +482,28 @@ export class PeerManager {
       peer.close("banned");
       return;
     }
+    if (target) {
+      target.ebid = ebid;
+      // Dialling an address reached a peer that advertises it: that claim is checked.
+      for (const p of this.readyPeers()) if (p !== peer && p.ebid === ebid && p.hello?.advertise_url === target.url) p.advertiseVerified = true;
+      if (peer.hello?.advertise_url === target.url) peer.advertiseVerified = true;
+    }
+    // One connection per EBID: both ends keep the one dialled by the lower EBID (the newer one when
+    // both were dialled by the same side), so they always close the same connection. Settled before
+    // the slot count: a new connection that replaces one to the same peer takes that peer's slot,
+    // so a full node does not refuse it as "too many peers" while the other end, by this same rule,
+    // drops the old one (both links would be lost).
+    const dup = this.readyPeers().find((p) => p !== peer && p.ebid === ebid);
+    if (dup) {
+      const dialer = (p: Peer) => (p.direction === "outbound" ? this.identity.ebid : ebid);
+      const keepNew = dialer(peer) === dialer(dup) ? true : dialer(peer) < dialer(dup);
+      if (!keepNew) {
+        peer.close("duplicate connection");
+        return;
+      }
+    }
     if (peer.direction === "inbound") {
-      const used = this.slotsUsed(peer);
+      const used = this.slotsUsed(peer, dup);
       const full = used.all >= this.opts.maxPeers || used.inbound >= this.opts.maxPeers - outboundReserved(this.opts.maxPeers);
       if (full && !this.evictForDiversity(peer)) {
         // A newcomer that dialled only full nodes would otherwise learn no address at all: it gets
@@ -493,22 +514,7 @@ export class PeerManager {
         return;
       }
     }
-    if (target) {
-      target.ebid = ebid;
-      // Dialling an address reached a peer that advertises it: that claim is checked.
-      for (const p of this.readyPeers()) if (p !== peer && p.ebid === ebid && p.hello?.advertise_url === target.url) p.advertiseVerified = true;
-      if (peer.hello?.advertise_url === target.url) peer.advertiseVerified = true;
-    }
-    // One connection per EBID: both ends keep the one dialled by the lower EBID (the newer one when
-    // both were dialled by the same side), so they always close the same connection.
-    const dup = this.readyPeers().find((p) => p !== peer && p.ebid === ebid);
-    if (dup) {
-      const dialer = (p: Peer) => (p.direction === "outbound" ? this.identity.ebid : ebid);
-      const keepNew = dialer(peer) === dialer(dup) ? true : dialer(peer) < dialer(dup);
-      const loser = keepNew ? dup : peer;
-      loser.close("duplicate connection");
-      if (loser === peer) return;
-    }
+    dup?.close("duplicate connection");
     // At info only what we know ourselves; what the peer says of itself (agent, advertised address) at debug.
     this.peerLog.line("info", { peer: short(ebid), direction: peer.direction, addr: peer.dialUrl ?? peer.remoteAddress }, "Peer connected");
     this.log.debug({ peer: short(ebid), agent: peer.hello?.agent, advertise_url: peer.hello?.advertise_url, listen_url: peer.listenUrl }, "Peer details");
