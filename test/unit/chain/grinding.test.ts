@@ -107,7 +107,10 @@ test("grinding is gone: 10,000 variants of a block (timestamp, transfer order, a
     const outcomes = new Set<string>();
     for (const v of vs) outcomes.add(await nextWinners(c.chain, v));
     assert.equal(outcomes.size, 1, `epoch boundary: ${outcomes.size} different schedules for height ${parent.height + 2}`);
-    assert.ok(performance.now() - started < 20_000, "under 20 s");
+    // Generous (about 10 s on a quiet 2-core machine; a loaded one, three test processes on two
+    // cores, took 23 s): the bound only catches a schedule that got costly to compute per block.
+    const secs = (performance.now() - started) / 1000;
+    assert.ok(secs < 90, `20,000 variants took ${secs.toFixed(1)} s`);
   } finally {
     await c.destroy();
   }

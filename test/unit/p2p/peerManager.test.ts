@@ -200,7 +200,7 @@ test("limits per message type, per address, on a peer's requests in flight and o
     const waiting = [1, 2, 3].map(() => peer.request("/never", null, 60_000));
     const t0 = Date.now();
     assert.deepEqual(await peer.request("/never", null, 60_000), { ok: false, errors: ["too many pending requests to this peer"] });
-    assert.ok(Date.now() - t0 < 100);
+    assert.ok(Date.now() - t0 < 1000, "at once, not after the 60 s timeout");
 
     // Per type: two `peers` messages pass, then each one is a strike: banned after three.
     c.ws.send(Array.from({ length: 6 }, () => JSON.stringify({ type: "peers", peers: [] })).join("\n") + "\n");
