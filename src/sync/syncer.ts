@@ -110,6 +110,8 @@ export class Syncer {
   private lastImportAt = 0;
   /** ms the running sync began (its first chunk may take a while to arrive and import) */
   private attemptAt = 0;
+  /** when the running sync's first chunk was last asked for (ms; 0 before), for checkClaims */
+  private firstChunkAskedAt = 0;
   /** the peer the running sync aimed at served one of its chunks */
   private primaryServed = false;
   /** peers asked for the common ancestor now */
@@ -177,11 +179,17 @@ export class Syncer {
     for (const p of this.m.peers()) {
       if (p.claimSince === undefined || p.claimsIgnored) continue;
       void this.checkBacking(p);
-      // The peer a sync began fetching from, until its first block imports or the request timeout
-      // passes: full blocks on a loaded machine may take seconds to arrive and import, and a peer
-      // that never serves is struck once the attempt times out. At most one request timeout past
-      // the claim's own deadline, however many attempts a peer makes us begin toward it.
-      if (p === this.source && this.running && this.lastImportAt === 0 && now <= Math.min(this.attemptAt, p.claimSince + this.opts.claimBackingMs) + this.opts.requestTimeoutMs) continue;
+      // The peer a sync began fetching from, until its first block imports or a request timeout
+      // passes after the sync's first chunk was last asked for: full blocks on a loaded machine may
+      // take seconds to arrive and import; the first chunk may have gone to a peer that held it
+      // until it timed out (nothing imports before it does); and a peer that never serves is struck
+      // once the attempt times out. At most two request timeouts past the claim's own deadline,
+      // however many attempts a peer makes us begin toward it and however many peers hold the chunk.
+      if (p === this.source && this.running && this.lastImportAt === 0) {
+        const asked = Math.max(this.attemptAt, this.firstChunkAskedAt);
+        const deadline = p.claimSince + this.opts.claimBackingMs + this.opts.requestTimeoutMs;
+        if (now <= Math.min(asked, deadline) + this.opts.requestTimeoutMs) continue;
+      }
       if (p.height <= head || now - p.claimSince < this.opts.claimBackingMs) continue;
       p.claimsIgnored = true;
       this.m.log.info({ peer: p.ebid?.slice(0, 12), claimed: p.height, backed: p.backedHeight, head }, "Height claim not backed: ignored");
@@ -253,6 +261,7 @@ export class Syncer {
     this.source = peer;
     this.lastImportAt = 0;
     this.attemptAt = this.clock.now();
+    this.firstChunkAskedAt = 0;
     this.primaryServed = false;
     void this.run(peer, ancestor)
       .catch((e) => this.m.log.warn({ err: (e as Error).message }, "Sync failed"))
@@ -290,7 +299,7 @@ export class Syncer {
       for (let i = 0; i < chunks.length && !this.stopped; i++) {
         while (next < chunks.length && next < i + window) {
           const c = chunks[next]!;
-          pending.set(next, this.fetchChunk(queue, c, peer, unhelpful));
+          pending.set(next, this.fetchChunk(queue, c, peer, unhelpful, next === 0));
           next++;
         }
         const got = await pending.get(i)!;
@@ -409,7 +418,7 @@ export class Syncer {
   // sync an honest peer serves. A reply may hold only the first part of what was asked (replies are
   // capped by bytes, docs/protocol.md §9.6): the rest is asked of the same peer with range requests
   // from the next height; a chunk another peer takes over is asked of it whole.
-  private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer, unhelpful: Set<Peer>): Promise<{ blocks: Block[]; source: Peer } | undefined> {
+  private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer, unhelpful: Set<Peer>, first = false): Promise<{ blocks: Block[]; source: Peer } | undefined> {
     const tried = new Set<Peer>();
     const blocks: Block[] = [];
     let busyWaits = 0;
@@ -432,7 +441,10 @@ export class Syncer {
       while (blocks.length <= c.to - c.from) {
         const from = c.from + blocks.length;
         const peer = source;
-        const res = await queue.add(() => peer.request(req.path, req.data, this.opts.requestTimeoutMs));
+        const res = await queue.add(() => {
+          if (first) this.firstChunkAskedAt = this.clock.now();
+          return peer.request(req.path, req.data, this.opts.requestTimeoutMs);
+        });
         if (!res?.ok) {
           // A peer that is busy (its served-byte budget, or requests in flight) is asked again after
           // the wait it names, a few times, before the chunk moves on to another peer.
