@@ -112,6 +112,8 @@ export class PeerManager {
   // whatever keys it connects with, so fresh keys do not bring fresh budgets; to each connection
   // from this machine (local nodes and tools share its addresses).
   private readonly served = new WeakMap<Peer, ByteBudget>();
+  /** inbound connections that replaced our dial of the same peer: they hold its outbound slot (§9.3) */
+  private readonly outboundSlots = new WeakSet<Peer>();
   private readonly servedByAddress = boundedLru<string, ByteBudget>(SERVED_ADDRESSES_TRACKED);
   // Requests being answered per address (inboundKey) of remote peers; an entry lives while one is.
   private readonly inflightByAddress = new Map<string, number>();
@@ -425,7 +427,7 @@ export class PeerManager {
   private inboundByGroup(keep: (p: Peer) => boolean): Map<string, Peer[]> {
     const byGroup = new Map<string, Peer[]>();
     for (const p of this.peers) {
-      if (p.direction !== "inbound" || !keep(p)) continue;
+      if (p.direction !== "inbound" || this.outboundSlots.has(p) || !keep(p)) continue;
       const g = this.inboundKeys.get(p)?.group ?? groupOf(p.remoteAddress);
       let list = byGroup.get(g);
       if (!list) byGroup.set(g, (list = []));
@@ -435,14 +437,14 @@ export class PeerManager {
   }
 
   // Peer slots in use: every outbound connection and every ready inbound one (handshakes are capped
-  // apart), but for `except` and for `replaced` (a connection to the same peer that `except` replaces).
-  private slotsUsed(except?: Peer, replaced?: Peer): { all: number; inbound: number } {
+  // apart), but for `except`; `inbound` leaves out inbound connections that hold an outbound slot.
+  private slotsUsed(except?: Peer): { all: number; inbound: number } {
     let all = 0;
     let inbound = 0;
     for (const p of this.peers) {
-      if (p === except || p === replaced || (p.direction === "inbound" && p.state === "handshaking")) continue;
+      if (p === except || (p.direction === "inbound" && p.state === "handshaking")) continue;
       all++;
-      if (p.direction === "inbound") inbound++;
+      if (p.direction === "inbound" && !this.outboundSlots.has(p)) inbound++;
     }
     return { all, inbound };
   }
@@ -501,9 +503,11 @@ export class PeerManager {
         peer.close("duplicate connection");
         return;
       }
-    }
-    if (peer.direction === "inbound") {
-      const used = this.slotsUsed(peer, dup);
+      // The new connection takes the old one's slot, and its kind: an inbound one that replaces our
+      // dial still counts as outbound (the outbound share stays ours), so the counts do not change.
+      if (peer.direction === "inbound" && (dup.direction === "outbound" || this.outboundSlots.has(dup))) this.outboundSlots.add(peer);
+    } else if (peer.direction === "inbound") {
+      const used = this.slotsUsed(peer);
       const full = used.all >= this.opts.maxPeers || used.inbound >= this.opts.maxPeers - outboundReserved(this.opts.maxPeers);
       if (full && !this.evictForDiversity(peer)) {
         // A newcomer that dialled only full nodes would otherwise learn no address at all: it gets

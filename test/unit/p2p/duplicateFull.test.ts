@@ -53,6 +53,57 @@ test("a full node keeps a peer that dials it while the full node's own dial to i
   }
 });
 
+test("with its inbound share full, a node keeps the peer that replaces its dial, in the dial's slot, and evicts nobody", async () => {
+  const clock = new VirtualClock(9_000_000);
+  const net = new MemoryNetwork({ clock });
+  const make = (address: string, key: typeof low, over: Partial<P2POptions>) =>
+    new PeerManager(
+      { ...defaultP2POptions, host: "0.0.0.0", port: 0, ...over },
+      { chainId: CHAIN_ID, genesisHash: GENESIS, ebid: key!.ebid, secretKey: key!.secretKey },
+      { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady: () => undefined, onMessage: () => undefined, onRequest: async () => ({ ok: false }) },
+      silentLog,
+      { clock, rng: seededRng(6), transport: net.transport(address) },
+    );
+  // maxPeers 8: 2 outbound slots reserved, 6 inbound. `node` dials `peer`; six others fill its inbound share.
+  const others = makeKeys(14).slice(7);
+  const node = make("10.50.0.1", high, { maxPeers: 8 });
+  await node.start();
+  const peer = make("10.51.0.1", low, {});
+  await peer.start();
+  const all = [node, peer];
+  try {
+    node.addTarget(`ws://10.51.0.1:${peer.port}`);
+    for (const [i, key] of others.entries()) {
+      const m = make(`10.${60 + i}.0.1`, key, { peers: [`ws://10.50.0.1:${node.port}`] });
+      all.push(m);
+      await m.start();
+    }
+    await runFor(clock, 3_000);
+    const inbound = () => node.readyPeers().filter((p) => p.direction === "inbound").map((p) => p.ebid).sort();
+    const filled = inbound();
+    assert.equal(filled.length, 6, "the inbound share is full");
+    assert.deepEqual(node.readyPeers().filter((p) => p.direction === "outbound").map((p) => p.ebid), [low!.ebid]);
+    peer.addTarget(`ws://10.50.0.1:${node.port}`);
+    let lost = 0;
+    for (let t = 0; t < 3_000; t += 10) {
+      await runFor(clock, 10);
+      if (!peer.readyPeers().some((p) => p.ebid === high!.ebid)) lost++;
+    }
+    assert.equal(lost, 0, "the link between them was never down");
+    assert.deepEqual(peer.readyPeers().map((p) => [p.ebid, p.direction]), [[high!.ebid, "outbound"]], "the peer's dial replaced the node's");
+    assert.deepEqual(inbound(), [...filled, low!.ebid].sort(), "no inbound peer was evicted to make room");
+    // The replaced dial's slot is still an outbound one: a seventh stranger is refused.
+    const stranger = make("10.70.0.1", makeKeys(15)[14], { peers: [`ws://10.50.0.1:${node.port}`] });
+    all.push(stranger);
+    await stranger.start();
+    await runFor(clock, 3_000);
+    assert.ok(!stranger.readyPeers().some((p) => p.ebid === high!.ebid), "the inbound share stays 6 strangers");
+    assert.equal(node.readyPeers().length, 7);
+  } finally {
+    for (const m of all) await m.stop();
+  }
+});
+
 test("the same over real WebSockets on 127.0.0.1: one link, never dropped", async () => {
   const peer = manager(low!);
   await peer.start();
