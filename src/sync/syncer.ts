@@ -23,7 +23,7 @@ import type { Block } from "../consensus/types.ts";
 import type { Peer } from "../p2p/peer.ts";
 import { DEFAULT_CHUNK, MAX_CHUNK } from "./protocol.ts";
 import { SYNC_EPOCH_LENGTH, syncEpochOf } from "../consensus/params.ts";
-import { busyRetryMs } from "./busy.ts";
+import { MAX_BUSY_RETRY_MS, busyRetryMs } from "./busy.ts";
 import { sleep, systemClock, type Clock, type Timer } from "../util/clock.ts";
 
 /** Collaborators of the syncer. */
@@ -182,13 +182,14 @@ export class Syncer {
       // The peer a sync began fetching from, until its first block imports or a request timeout
       // passes after the sync's first chunk was last asked for: full blocks on a loaded machine may
       // take seconds to arrive and import; the first chunk may have gone to a peer that held it
-      // until it timed out (nothing imports before it does); and a peer that never serves is struck
-      // once the attempt times out. At most two request timeouts past the claim's own deadline,
-      // however many attempts a peer makes us begin toward it and however many peers hold the chunk.
+      // (busy replies, then a timeout; nothing imports before it does) before it goes to the source;
+      // and a peer that never serves is struck once the attempt times out. Never past the claim's own
+      // deadline plus the longest another peer may hold the chunk plus the source's own turn,
+      // however many attempts a peer makes us begin toward it.
       if (p === this.source && this.running && this.lastImportAt === 0) {
         const asked = Math.max(this.attemptAt, this.firstChunkAskedAt);
-        const deadline = p.claimSince + this.opts.claimBackingMs + this.opts.requestTimeoutMs;
-        if (now <= Math.min(asked, deadline) + this.opts.requestTimeoutMs) continue;
+        const latest = p.claimSince + this.opts.claimBackingMs + MAX_BUSY_WAITS * MAX_BUSY_RETRY_MS + this.opts.requestTimeoutMs;
+        if (now <= Math.min(asked, latest) + this.opts.requestTimeoutMs) continue;
       }
       if (p.height <= head || now - p.claimSince < this.opts.claimBackingMs) continue;
       p.claimsIgnored = true;

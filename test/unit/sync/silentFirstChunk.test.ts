@@ -4,7 +4,7 @@
 // a request timeout from when the first chunk was last asked for (the retry goes to it), not from
 // the sync's start. Found by a helper reading the sync as an attacker: a silent peer could get an
 // honest source struck.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { syncPair } from "../../helpers/syncPair.ts";
@@ -19,10 +19,14 @@ const CHUNK = 20;
 // so the chunk's blocks import past a grace counted from the sync's start (the old rule, which
 // struck the honest source) and well within one counted from the chunk's retry.
 const sync: Partial<SyncerOptions> = { chunk: CHUNK, claimBackingMs: 1000, requestTimeoutMs: 3000 };
-const pair = await syncPair(HEIGHT, sync);
-after(() => pair.close());
-
-test("a silent peer that holds the first chunk until it times out does not get the honest source struck", async () => {
+/**
+ * A joiner holding the first CHUNK blocks, a peer `holder` (fresh key, claims the honest tip) that
+ * answers the first chunk's requests with `reply(n)` (n: how many it was asked so far; undefined:
+ * no answer), and the honest server dialled at once after it. Asserts the holder was asked for the
+ * first chunk, and the honest server was not struck.
+ */
+async function holdFirstChunk(reply: (n: number) => object | undefined): Promise<void> {
+  const pair = await syncPair(HEIGHT, sync);
   const { server: a, joiner: c, spec } = pair;
   // The joiner holds the first chunk's worth already: the sync's first chunk starts at CHUNK + 1,
   // and chunks rotate over [source, other peers] by their start, so it goes to the other peer.
@@ -48,19 +52,37 @@ test("a silent peer that holds the first chunk until it times out does not get t
     genesis: c.chain.genesis.hash,
     hello: { height: tip.height, tip_hash: tip.hash },
   });
+  let asked = 0;
+  silent.ws.on("message", (d) => {
+    for (const line of d.toString().split("\n")) {
+      if (!line.includes('"req"')) continue;
+      const req = JSON.parse(line) as { id: number; data: { from_index?: number } | null };
+      if (req.data?.from_index !== CHUNK + 1) continue;
+      const res = reply(++asked);
+      if (res) silent.send({ type: "res", id: req.id, ...res });
+    }
+  });
   try {
     c.p2p.addTarget(`ws://127.0.0.1:${a.p2p.port}`);
     await waitFor(() => c.chain.head.height === HEIGHT, 30_000, `caught up (at ${c.chain.head.height} of ${HEIGHT})`);
-    const asked = silent.lines.filter((l) => l.includes('"req"')).map((l) => JSON.parse(l) as { path: string; data: { from_index?: number } | null });
-    assert.ok(
-      asked.some((r) => r.data?.from_index === CHUNK + 1),
-      `the silent peer was asked for the first chunk (from ${CHUNK + 1}): ${JSON.stringify(asked.map((r) => [r.path, r.data]))}`,
-    );
+    const reqs = silent.lines.filter((l) => l.includes('"req"')).map((l) => JSON.parse(l) as { path: string; data: { from_index?: number } | null });
+    assert.ok(asked > 0, `the holder was asked for the first chunk (from ${CHUNK + 1}): ${JSON.stringify(reqs.map((r) => [r.path, r.data]))}`);
     const peer = c.p2p.readyPeers().find((p) => p.ebid === a.key.ebid);
     assert.ok(peer, "the honest peer is still connected");
     assert.equal(peer.strikes, 0, "no strike for a claim whose first chunk a silent peer held");
     assert.equal(peer.claimsIgnored, false);
   } finally {
     silent.ws.terminate();
+    await pair.close();
   }
+}
+
+test("a silent peer that holds the first chunk until it times out does not get the honest source struck", async () => {
+  await holdFirstChunk(() => undefined);
+});
+
+test("nor one that answers it busy five times, then holds it until it times out", async () => {
+  // 5 waits of 1 s, then 3 s: the source is asked 8 s into the sync, past the claim's deadline
+  // plus two request timeouts (7 s), within the longest another peer may hold a chunk.
+  await holdFirstChunk((n) => (n <= 5 ? { ok: false, data: null, errors: ["busy: served byte budget spent, retry in 1000 ms"] } : undefined));
 });
