@@ -102,7 +102,16 @@ export class MinerPool {
 
   /** Starts the workers (compiling the kernel once) and resolves when all are ready. Idempotent. */
   start(): Promise<void> {
-    this.starting ??= (async () => {
+    // A failed boot (a worker that died or was stopped before it was ready) is not kept: the next call boots again.
+    this.starting ??= this.boot().catch((e: unknown) => {
+      this.starting = undefined;
+      throw e;
+    });
+    return this.starting;
+  }
+
+  private boot(): Promise<void> {
+    return (async () => {
       const life = this.life;
       const [module, url] = await Promise.all([compileKernel(), workerUrl()]);
       // stop() (or an idle retire) ran while the kernel compiled: start no worker it cannot see.
@@ -116,16 +125,30 @@ export class MinerPool {
             const onReady = (m: WorkerReply) => m.type === "ready" && (w.off("message", onReady), resolve());
             w.on("message", onReady);
             w.once("error", reject);
+            w.once("exit", (code) => reject(new Error(`miner worker exited (code ${code}) before it was ready`)));
           }),
         );
         w.on("message", (m: WorkerReply) => this.onReply(m));
-        w.on("error", (e) => this.fail(e));
+        w.on("error", (e) => this.lost(w, e));
+        w.on("exit", (code) => this.lost(w, new Error(`miner worker exited (code ${code})`)));
         this.workers.push(w);
       }
       await Promise.all(ready);
+      if (life !== this.life) throw new Error("the mining pool stopped while its workers booted");
       for (const w of this.workers) w.unref(); // from now on only a running job keeps the process alive
     })();
-    return this.starting;
+  }
+
+  // A worker died on its own (an error, an out-of-memory abort): its job can never settle, so the
+  // job fails, the other workers are terminated, and the next job boots a fresh pool.
+  private lost(w: Worker, e: Error): void {
+    if (!this.workers.includes(w)) return; // terminated by stop() or retire(), or already handled
+    this.life++;
+    const ws = this.workers;
+    this.workers = [];
+    this.starting = undefined;
+    for (const other of ws) if (other !== w) void other.terminate();
+    this.fail(e);
   }
 
   /**

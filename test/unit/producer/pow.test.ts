@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import type { Worker } from "node:worker_threads";
 import fc from "fast-check";
 import { compileKernel } from "../../../src/producer/pow/sha256x4.ts";
 import { PowSearcher, difficultyMask } from "../../../src/producer/pow/kernel.ts";
@@ -79,6 +80,44 @@ test("the worker pool finds a nonce that meets the difficulty, and aborts prompt
     pool.abort();
     assert.equal((await slow).status, "aborted");
     assert.ok(performance.now() - t0 < 1000, "a delayed worker wakes on abort, not after its pause");
+  } finally {
+    await pool.stop();
+  }
+});
+
+test("a mining worker that dies fails its job, and the next job boots a fresh pool", async () => {
+  const pool = new MinerPool({ workers: 2 });
+  try {
+    const job = pool.mine(randomBytes(32), 12); // never finishes here
+    job.catch(() => undefined); // read below
+    const deadline = Date.now() + 10_000;
+    while (pool.totalHashes === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(pool.running, 2);
+    // A worker crash (an out-of-memory abort, say), from outside: its job could never settle.
+    await (pool as unknown as { workers: Worker[] }).workers[0]!.terminate();
+    const hung = new Promise<"hung">((r) => setTimeout(() => r("hung"), 10_000).unref());
+    const outcome = await Promise.race([job.then(() => "settled", (e: Error) => e.message), hung]);
+    assert.match(outcome, /miner worker exited/);
+    const next = await pool.mine(randomBytes(32), 2);
+    assert.equal(next.status, "found", "the next job ran on a fresh pool");
+    assert.equal(pool.running, 2);
+  } finally {
+    await pool.stop();
+  }
+});
+
+test("stop() while the workers boot: start() fails at once instead of waiting forever, and a later job boots again", async () => {
+  const pool = new MinerPool({ workers: 2 });
+  const booting = pool.start();
+  booting.catch(() => undefined); // read below
+  // The workers exist (the kernel compiled) but have not said they are ready: stop them now.
+  while (pool.running === 0) await new Promise((r) => setImmediate(r));
+  await pool.stop();
+  const hung = new Promise<"hung">((r) => setTimeout(() => r("hung"), 10_000).unref());
+  const outcome = await Promise.race([booting.then(() => "started", (e: Error) => e.message), hung]);
+  assert.match(outcome, /before it was ready|stopped while its workers booted/);
+  try {
+    assert.equal((await pool.mine(randomBytes(32), 2)).status, "found", "a job after the failed boot boots the pool again");
   } finally {
     await pool.stop();
   }
