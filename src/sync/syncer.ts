@@ -110,6 +110,8 @@ export class Syncer {
   private lastImportAt = 0;
   /** ms the running sync began (its first chunk may take a while to arrive and import) */
   private attemptAt = 0;
+  /** the last claim check skipped because a sync was importing (ms; 0: none), for checkClaims */
+  private importingAt = 0;
   /** when the running sync's first chunk was last asked for (ms; 0 before), for checkClaims */
   private firstChunkAskedAt = 0;
   /** the peer the running sync aimed at served one of its chunks */
@@ -171,14 +173,21 @@ export class Syncer {
   /**
    * Once a second (the node's heartbeat): every claim above our head that stayed unbacked for
    * `claimBackingMs` is a strike, and that peer's claims are ignored until it backs one. Not while a
-   * sync imports: a claim may be honest and waiting for our sync to reach it.
+   * sync imports: a claim may be honest and waiting for our sync to reach it, and its time unbacked
+   * counts from when the import stopped (a tip that moved during a long sync is a few blocks ahead
+   * when it ends), not from before the sync.
    */
   checkClaims(now = this.clock.now()): void {
-    if (this.stopped || this.serving) return;
+    if (this.stopped) return;
+    if (this.serving) {
+      this.importingAt = now;
+      return;
+    }
     const head = this.m.chain.head.height;
     for (const p of this.m.peers()) {
       if (p.claimSince === undefined || p.claimsIgnored) continue;
       void this.checkBacking(p);
+      const since = Math.max(p.claimSince, this.importingAt);
       // The peer a sync began fetching from, until its first block imports or a request timeout
       // passes after the sync's first chunk was last asked for: full blocks on a loaded machine may
       // take seconds to arrive and import; the first chunk may have gone to a peer that held it
@@ -188,13 +197,13 @@ export class Syncer {
       // however many attempts a peer makes us begin toward it.
       if (p === this.source && this.running && this.lastImportAt === 0) {
         const asked = Math.max(this.attemptAt, this.firstChunkAskedAt);
-        const latest = p.claimSince + this.opts.claimBackingMs + MAX_BUSY_WAITS * MAX_BUSY_RETRY_MS + this.opts.requestTimeoutMs;
+        const latest = since + this.opts.claimBackingMs + MAX_BUSY_WAITS * MAX_BUSY_RETRY_MS + this.opts.requestTimeoutMs;
         if (now <= Math.min(asked, latest) + this.opts.requestTimeoutMs) continue;
       }
-      if (p.height <= head || now - p.claimSince < this.opts.claimBackingMs) continue;
+      if (p.height <= head || now - since < this.opts.claimBackingMs) continue;
       p.claimsIgnored = true;
       this.m.log.info({ peer: p.ebid?.slice(0, 12), claimed: p.height, backed: p.backedHeight, head }, "Height claim not backed: ignored");
-      this.m.penalize(p, `height ${p.height} claimed ${Math.round((now - p.claimSince) / 1000)} s ago and never backed`);
+      this.m.penalize(p, `height ${p.height} claimed and not backed for ${Math.round((now - since) / 1000)} s`);
     }
   }
 
