@@ -103,10 +103,13 @@ export class MinerPool {
   /** Starts the workers (compiling the kernel once) and resolves when all are ready. Idempotent. */
   start(): Promise<void> {
     // A failed boot (a worker that died or was stopped before it was ready) is not kept: the next call boots again.
-    this.starting ??= this.boot().catch((e: unknown) => {
-      this.starting = undefined;
-      throw e;
-    });
+    if (!this.starting) {
+      const booting: Promise<void> = this.boot().catch((e: unknown) => {
+        if (this.starting === booting) this.starting = undefined; // not a newer boot's
+        throw e;
+      });
+      this.starting = booting;
+    }
     return this.starting;
   }
 
@@ -175,6 +178,8 @@ export class MinerPool {
     await this.start();
     this.abortCurrent();
     await this.idle;
+    // A worker died meanwhile (lost() emptied the pool): a job posted now would reach no worker.
+    if (this.workers.length !== this.size) throw new Error("the mining pool lost a worker; the next job starts them again");
     if (this.aborts !== ticket) return { result: Promise.resolve({ status: "aborted", hashes: 0, elapsedMs: 0, abortLatencyMs: 0, wastedHashes: 0 }) };
     const generation = Atomics.add(this.ctrl, CTRL_GENERATION, 1) + 1;
     const slice = Math.floor(MAX_NONCE / this.size / 4) * 4;
