@@ -55,7 +55,7 @@ const SECONDS = {
   "unit/sync/claims": 12, "unit/cli/validator": 12, "e2e/converge": 11, "unit/sim/partitionFault": 11, "unit/node/doppelganger": 11,
   "e2e/metrics": 11, "e2e/p2pIdentity": 11, "unit/node/fallbackPolicy": 10, "unit/p2p/meshGossipAttack": 10, "e2e/testnetCommand": 10,
   "unit/sim/attacks": 9, "e2e/operatorCli": 9, "e2e/hostile": 9, "unit/sync/checkpointProduce": 9, "e2e/junkBlocks": 8,
-  "unit/sim/driver": 8, "unit/sync/silentFirstChunk": 25, "unit/sync/claimAfterSync": 11, "e2e/junkMemory": 60, "e2e/liars": 38, "e2e/failover": 22, "e2e/partition": 22, "e2e/fallback": 16,
+  "unit/sim/driver": 8, "unit/sync/silentFirstChunk": 35, "unit/sync/claimAfterSync": 11, "e2e/junkMemory": 60, "e2e/liars": 38, "e2e/failover": 22, "e2e/partition": 22, "e2e/fallback": 16,
 };
 const seconds = (f) => {
   const name = f.split("\\").join("/").replace(/^.*?test\/(.*)\.test\.ts$/, "$1");

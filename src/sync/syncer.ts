@@ -188,14 +188,14 @@ export class Syncer {
       if (p.claimSince === undefined || p.claimsIgnored) continue;
       void this.checkBacking(p);
       const since = Math.max(p.claimSince, this.importingAt);
-      // The peer a sync began fetching from, until its first block imports or a request timeout
-      // passes after the sync's first chunk was last asked for: full blocks on a loaded machine may
-      // take seconds to arrive and import; the first chunk may have gone to a peer that held it
-      // (busy replies, then a timeout; nothing imports before it does) before it goes to the source;
-      // and a peer that never serves is struck once the attempt times out. Never past the claim's own
-      // deadline plus the longest another peer may hold the chunk plus the source's own turn,
-      // however many attempts a peer makes us begin toward it.
-      if (p === this.source && this.running && this.lastImportAt === 0) {
+      // While a sync runs and none of its blocks has imported yet, every claim waits on its first
+      // chunk: until a request timeout passes after that chunk was last asked for. Full blocks on a
+      // loaded machine may take seconds to arrive and import; the first chunk may have gone to a
+      // peer that held it (busy replies, then a timeout; nothing imports before it does) before it
+      // goes to the source or another peer; and a source that never serves is struck once the
+      // attempt times out. Never past the claim's own deadline plus the longest another peer may
+      // hold the chunk plus one more turn, however many attempts a peer makes us begin toward it.
+      if (this.running && this.lastImportAt === 0) {
         const asked = Math.max(this.attemptAt, this.firstChunkAskedAt);
         const latest = since + this.opts.claimBackingMs + MAX_BUSY_WAITS * MAX_BUSY_RETRY_MS + this.opts.requestTimeoutMs;
         if (now <= Math.min(asked, latest) + this.opts.requestTimeoutMs) continue;
@@ -451,10 +451,15 @@ export class Syncer {
       while (blocks.length <= c.to - c.from) {
         const from = c.from + blocks.length;
         const peer = source;
-        const res = await queue.add(() => {
-          if (first) this.firstChunkAskedAt = this.clock.now();
-          return peer.request(req.path, req.data, this.opts.requestTimeoutMs);
-        });
+        // The first chunk's requests (and its retries after busy waits) go before the others' in
+        // the queue: nothing imports before it, and every claim's grace waits on it.
+        const res = await queue.add(
+          () => {
+            if (first) this.firstChunkAskedAt = this.clock.now();
+            return peer.request(req.path, req.data, this.opts.requestTimeoutMs);
+          },
+          { priority: first ? 1 : 0 },
+        );
         if (!res?.ok) {
           // A peer that is busy (its served-byte budget, or requests in flight) is asked again after
           // the wait it names, a few times, before the chunk moves on to another peer.

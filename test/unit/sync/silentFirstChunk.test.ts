@@ -25,8 +25,8 @@ const sync: Partial<SyncerOptions> = { chunk: CHUNK, claimBackingMs: 1000, reque
  * no answer), and the honest server dialled at once after it. Asserts the holder was asked for the
  * first chunk, and the honest server was not struck.
  */
-async function holdFirstChunk(reply: (n: number) => object | undefined): Promise<void> {
-  const pair = await syncPair(HEIGHT, sync);
+async function holdFirstChunk(reply: (n: number) => object | undefined, servers = 1): Promise<void> {
+  const pair = await syncPair(HEIGHT, sync, { servers });
   const { server: a, joiner: c, spec } = pair;
   // The joiner holds the first chunk's worth already: the sync's first chunk starts at CHUNK + 1,
   // and chunks rotate over [source, other peers] by their start, so it goes to the other peer.
@@ -63,14 +63,16 @@ async function holdFirstChunk(reply: (n: number) => object | undefined): Promise
     }
   });
   try {
-    c.p2p.addTarget(`ws://127.0.0.1:${a.p2p.port}`);
+    for (const server of pair.servers) c.p2p.addTarget(`ws://127.0.0.1:${server.p2p.port}`);
     await waitFor(() => c.chain.head.height === HEIGHT, 30_000, `caught up (at ${c.chain.head.height} of ${HEIGHT})`);
     const reqs = silent.lines.filter((l) => l.includes('"req"')).map((l) => JSON.parse(l) as { path: string; data: { from_index?: number } | null });
     assert.ok(asked > 0, `the holder was asked for the first chunk (from ${CHUNK + 1}): ${JSON.stringify(reqs.map((r) => [r.path, r.data]))}`);
-    const peer = c.p2p.readyPeers().find((p) => p.ebid === a.key.ebid);
-    assert.ok(peer, "the honest peer is still connected");
-    assert.equal(peer.strikes, 0, "no strike for a claim whose first chunk a silent peer held");
-    assert.equal(peer.claimsIgnored, false);
+    for (const server of pair.servers) {
+      const peer = c.p2p.readyPeers().find((p) => p.ebid === server.key.ebid);
+      assert.ok(peer, "the honest peer is still connected");
+      assert.equal(peer.strikes, 0, "no strike for a claim whose first chunk a silent peer held");
+      assert.equal(peer.claimsIgnored, false);
+    }
   } finally {
     silent.ws.terminate();
     await pair.close();
@@ -79,6 +81,12 @@ async function holdFirstChunk(reply: (n: number) => object | undefined): Promise
 
 test("a silent peer that holds the first chunk until it times out does not get the honest source struck", async () => {
   await holdFirstChunk(() => undefined);
+});
+
+test("nor the other honest peers ahead: their claims wait on the same first chunk", async () => {
+  // Two honest servers: the sync targets one, and the silent peer (connected first) is the first of
+  // the others, so the first chunk goes to it; the other server's claim must wait too.
+  await holdFirstChunk(() => undefined, 2);
 });
 
 test("nor one that answers it busy five times, then holds it until it times out", async () => {
