@@ -9,7 +9,7 @@ import { PeerManager } from "../../../src/p2p/peerManager.ts";
 import { defaultP2POptions, type P2POptions } from "../../../src/p2p/options.ts";
 import { MemoryNetwork } from "../../../src/p2p/memoryTransport.ts";
 import { VirtualClock, seededRng } from "../../../src/util/clock.ts";
-import { makeKeys, silentLog } from "../../helpers/fixtures.ts";
+import { makeKeys, silentLog, type TestKey } from "../../helpers/fixtures.ts";
 import { CHAIN_ID, GENESIS, manager, runFor, sleep } from "./attackKit.ts";
 
 // The duplicate rule keeps the connection dialled by the lower EBID: `low` dials the full node
@@ -19,17 +19,23 @@ const [low, high] = makeKeys(6)
   .sort((a, b) => (a.ebid < b.ebid ? -1 : 1));
 const states = (m: PeerManager) => m.allPeers().map((p) => p.state);
 
-test("a full node keeps a peer that dials it while the full node's own dial to it is up (MemoryNetwork)", async () => {
+/** A MemoryNetwork on a VirtualClock, and `make(address, key, options)` for a PeerManager on it. */
+function memoryNetwork(seed: number) {
   const clock = new VirtualClock(9_000_000);
   const net = new MemoryNetwork({ clock });
-  const make = (address: string, key: typeof low, over: Partial<P2POptions>) =>
+  const make = (address: string, key: TestKey | undefined, over: Partial<P2POptions>) =>
     new PeerManager(
       { ...defaultP2POptions, host: "0.0.0.0", port: 0, ...over },
       { chainId: CHAIN_ID, genesisHash: GENESIS, ebid: key!.ebid, secretKey: key!.secretKey },
       { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady: () => undefined, onMessage: () => undefined, onRequest: async () => ({ ok: false }) },
       silentLog,
-      { clock, rng: seededRng(5), transport: net.transport(address) },
+      { clock, rng: seededRng(seed), transport: net.transport(address) },
     );
+  return { clock, make };
+}
+
+test("a full node keeps a peer that dials it while the full node's own dial to it is up (MemoryNetwork)", async () => {
+  const { clock, make } = memoryNetwork(5);
   const peer = make("10.41.0.1", low, {});
   await peer.start();
   const full = make("10.42.0.1", high, { maxPeers: 1, peers: [`ws://10.41.0.1:${peer.port}`] });
@@ -54,16 +60,7 @@ test("a full node keeps a peer that dials it while the full node's own dial to i
 });
 
 test("with its inbound share full, a node keeps the peer that replaces its dial, in the dial's slot, and evicts nobody", async () => {
-  const clock = new VirtualClock(9_000_000);
-  const net = new MemoryNetwork({ clock });
-  const make = (address: string, key: typeof low, over: Partial<P2POptions>) =>
-    new PeerManager(
-      { ...defaultP2POptions, host: "0.0.0.0", port: 0, ...over },
-      { chainId: CHAIN_ID, genesisHash: GENESIS, ebid: key!.ebid, secretKey: key!.secretKey },
-      { status: () => ({ height: 0, tip_hash: GENESIS }), onPeerReady: () => undefined, onMessage: () => undefined, onRequest: async () => ({ ok: false }) },
-      silentLog,
-      { clock, rng: seededRng(6), transport: net.transport(address) },
-    );
+  const { clock, make } = memoryNetwork(6);
   // maxPeers 8: 2 outbound slots reserved, 6 inbound. `node` dials `peer`; six others fill its inbound share.
   const others = makeKeys(14).slice(7);
   const node = make("10.50.0.1", high, { maxPeers: 8 });
