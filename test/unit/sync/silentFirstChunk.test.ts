@@ -1,9 +1,9 @@
-// A sync whose first chunk went to a peer that holds it until the request times out, over real
-// WebSockets and LevelDB (docs/protocol.md §6.1): nothing imports before that chunk does, so the
-// honest peer the sync targets must not be struck for its unbacked claim meanwhile. Its grace runs
-// a request timeout from when the first chunk was last asked for (the retry goes to it), not from
-// the sync's start. Found by a helper reading the sync as an attacker: a silent peer could get an
-// honest source struck.
+// A sync whose first chunk went to a peer that holds it (silent until the request times out, or
+// busy replies first), over real WebSockets and LevelDB (docs/protocol.md §6.1): nothing imports
+// before that chunk does, so neither the honest peer the sync targets nor any other honest peer
+// ahead may be struck for its unbacked claim meanwhile. While the sync has imported nothing, every
+// claim's grace runs a request timeout from when the first chunk was last asked for (the retry goes
+// to the source), not from the sync's start. Found by helpers reading the sync as an attacker.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -22,8 +22,8 @@ const sync: Partial<SyncerOptions> = { chunk: CHUNK, claimBackingMs: 1000, reque
 /**
  * A joiner holding the first CHUNK blocks, a peer `holder` (fresh key, claims the honest tip) that
  * answers the first chunk's requests with `reply(n)` (n: how many it was asked so far; undefined:
- * no answer), and the honest server dialled at once after it. Asserts the holder was asked for the
- * first chunk, and the honest server was not struck.
+ * no answer), and the honest servers dialled at once after it. Asserts the holder was asked for the
+ * first chunk, and no honest server was struck.
  */
 async function holdFirstChunk(reply: (n: number) => object | undefined, servers = 1): Promise<void> {
   const pair = await syncPair(HEIGHT, sync, { servers });
