@@ -13,6 +13,11 @@ export async function waitFor<T>(fn: () => T | Promise<T>, ms = 10_000, what = "
   }
 }
 
+/** `p`, or "hung" when it has not settled within `ms`: a promise that would wait forever fails its test, not the run. */
+export function settledWithin<T>(p: Promise<T>, ms: number): Promise<T | "hung"> {
+  return Promise.race([p, new Promise<"hung">((r) => setTimeout(() => r("hung"), ms).unref())]);
+}
+
 /** A raw WebSocket client that records every line it receives; from `localAddress` when given. */
 export async function rawClient(url: string, localAddress?: string): Promise<{ ws: WebSocket; lines: string[]; closed: Promise<{ code: number; reason: string }> }> {
   const ws = new WebSocket(url, localAddress ? { localAddress } : {});

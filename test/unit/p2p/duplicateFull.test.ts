@@ -19,6 +19,16 @@ const [low, high] = makeKeys(6)
   .sort((a, b) => (a.ebid < b.ebid ? -1 : 1));
 const states = (m: PeerManager) => m.allPeers().map((p) => p.state);
 
+/** Runs the clock 3 s in 10 ms steps; returns in how many steps `m` had no ready peer `ebid`. */
+async function downSamples(clock: VirtualClock, m: PeerManager, ebid: string): Promise<number> {
+  let down = 0;
+  for (let t = 0; t < 3_000; t += 10) {
+    await runFor(clock, 10);
+    if (!m.readyPeers().some((p) => p.ebid === ebid)) down++;
+  }
+  return down;
+}
+
 /** A MemoryNetwork on a VirtualClock, and `make(address, key, options)` for a PeerManager on it. */
 function memoryNetwork(seed: number) {
   const clock = new VirtualClock(9_000_000);
@@ -45,11 +55,7 @@ test("a full node keeps a peer that dials it while the full node's own dial to i
     assert.deepEqual(full.readyPeers().map((p) => [p.ebid, p.direction]), [[low!.ebid, "outbound"]], "the full node's one slot: its dial of the peer");
     // The peer dials the full node (it learned or was given its address): a second connection.
     peer.addTarget(`ws://10.42.0.1:${full.port}`);
-    let lost = 0;
-    for (let t = 0; t < 3_000; t += 10) {
-      await runFor(clock, 10);
-      if (!peer.readyPeers().some((p) => p.ebid === high!.ebid)) lost++;
-    }
+    const lost = await downSamples(clock, peer, high!.ebid);
     assert.equal(lost, 0, "the link between them was never down");
     assert.deepEqual(full.readyPeers().map((p) => [p.ebid, p.direction]), [[low!.ebid, "inbound"]], "the full node kept the peer's dial (lower EBID), in the same slot");
     assert.deepEqual(peer.readyPeers().map((p) => [p.ebid, p.direction]), [[high!.ebid, "outbound"]]);
@@ -81,11 +87,7 @@ test("with its inbound share full, a node keeps the peer that replaces its dial,
     assert.equal(filled.length, 6, "the inbound share is full");
     assert.deepEqual(node.readyPeers().filter((p) => p.direction === "outbound").map((p) => p.ebid), [low!.ebid]);
     peer.addTarget(`ws://10.50.0.1:${node.port}`);
-    let lost = 0;
-    for (let t = 0; t < 3_000; t += 10) {
-      await runFor(clock, 10);
-      if (!peer.readyPeers().some((p) => p.ebid === high!.ebid)) lost++;
-    }
+    const lost = await downSamples(clock, peer, high!.ebid);
     assert.equal(lost, 0, "the link between them was never down");
     assert.deepEqual(peer.readyPeers().map((p) => [p.ebid, p.direction]), [[high!.ebid, "outbound"]], "the peer's dial replaced the node's");
     assert.deepEqual(inbound(), [...filled, low!.ebid].sort(), "no inbound peer was evicted to make room");

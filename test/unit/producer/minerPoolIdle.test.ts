@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MinerPool } from "../../../src/producer/pow/minerPool.ts";
+import { settledWithin } from "../../helpers/net.ts";
 
 test("idle workers are terminated after idleStopMs and restarted by the next job; hashes keep counting", async () => {
   const pool = new MinerPool({ workers: 1, idleStopMs: 300 });
@@ -51,4 +52,20 @@ test("stop() while the workers boot leaves none behind (a node closed during its
   await booting.catch(() => undefined);
   await sleep(50);
   assert.equal(pool.running, 0, "no worker outlives stop()");
+});
+
+test("stop() while the workers boot: start() fails at once instead of waiting forever, and a later job boots again", async () => {
+  const pool = new MinerPool({ workers: 2 });
+  const booting = pool.start();
+  booting.catch(() => undefined); // read below
+  // The workers exist (the kernel compiled) but have not said they are ready: stop them now.
+  while (pool.running === 0) await new Promise((r) => setImmediate(r));
+  await pool.stop();
+  const outcome = await settledWithin(booting.then(() => "started", (e: Error) => e.message), 10_000);
+  assert.match(outcome, /before it was ready|stopped while its workers booted/);
+  try {
+    assert.equal((await pool.mine(randomBytes(32), 2)).status, "found", "a job after the failed boot boots the pool again");
+  } finally {
+    await pool.stop();
+  }
 });

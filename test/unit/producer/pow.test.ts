@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { compileKernel } from "../../../src/producer/pow/sha256x4.ts";
 import { PowSearcher, difficultyMask } from "../../../src/producer/pow/kernel.ts";
 import { MinerPool } from "../../../src/producer/pow/minerPool.ts";
+import { settledWithin } from "../../helpers/net.ts";
 import { meetsDifficulty, powHash } from "../../../src/consensus/hashing.ts";
 
 function firstByReference(seal: Uint8Array, start: number, count: number, difficulty: number): number {
@@ -95,29 +96,11 @@ test("a mining worker that dies fails its job, and the next job boots a fresh po
     assert.equal(pool.running, 2);
     // A worker crash (an out-of-memory abort, say), from outside: its job could never settle.
     await (pool as unknown as { workers: Worker[] }).workers[0]!.terminate();
-    const hung = new Promise<"hung">((r) => setTimeout(() => r("hung"), 10_000).unref());
-    const outcome = await Promise.race([job.then(() => "settled", (e: Error) => e.message), hung]);
+    const outcome = await settledWithin(job.then(() => "settled", (e: Error) => e.message), 10_000);
     assert.match(outcome, /miner worker exited/);
     const next = await pool.mine(randomBytes(32), 2);
     assert.equal(next.status, "found", "the next job ran on a fresh pool");
     assert.equal(pool.running, 2);
-  } finally {
-    await pool.stop();
-  }
-});
-
-test("stop() while the workers boot: start() fails at once instead of waiting forever, and a later job boots again", async () => {
-  const pool = new MinerPool({ workers: 2 });
-  const booting = pool.start();
-  booting.catch(() => undefined); // read below
-  // The workers exist (the kernel compiled) but have not said they are ready: stop them now.
-  while (pool.running === 0) await new Promise((r) => setImmediate(r));
-  await pool.stop();
-  const hung = new Promise<"hung">((r) => setTimeout(() => r("hung"), 10_000).unref());
-  const outcome = await Promise.race([booting.then(() => "started", (e: Error) => e.message), hung]);
-  assert.match(outcome, /before it was ready|stopped while its workers booted/);
-  try {
-    assert.equal((await pool.mine(randomBytes(32), 2)).status, "found", "a job after the failed boot boots the pool again");
   } finally {
     await pool.stop();
   }
@@ -140,8 +123,7 @@ test("an abort that crosses a worker's find still ends the job, as aborted (the 
       const posted = performance.now() + 20;
       while (performance.now() < posted);
       pool.abort();
-      const hung = new Promise<"hung">((r) => setTimeout(() => r("hung"), 5000).unref());
-      const result = await Promise.race([job, hung]);
+      const result = await settledWithin(job, 5000);
       assert.equal(result === "hung" ? result : result.status, "aborted", `${workers} worker(s)`);
     } finally {
       await pool.stop();
