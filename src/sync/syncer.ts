@@ -184,21 +184,22 @@ export class Syncer {
       return;
     }
     const head = this.m.chain.head.height;
+    const T = this.opts.requestTimeoutMs;
+    // While a sync runs and none of its blocks has imported yet, every claim waits on its first
+    // chunk: until a request timeout passes after that chunk was last asked for. Full blocks on a
+    // loaded machine may take seconds to arrive and import; the first chunk may have gone to a peer
+    // that held it (busy replies, then a timeout; nothing imports before it does) before it goes to
+    // the source or another peer; and a source that never serves is struck once the attempt times
+    // out. Never past the claim's own deadline plus the longest another peer may hold the chunk plus
+    // one more turn, however many attempts a peer makes us begin toward it.
+    const firstChunkAsked = this.running && this.lastImportAt === 0 ? Math.max(this.attemptAt, this.firstChunkAskedAt) : undefined;
     for (const p of this.m.peers()) {
       if (p.claimSince === undefined || p.claimsIgnored) continue;
       void this.checkBacking(p);
       const since = Math.max(p.claimSince, this.importingAt);
-      // While a sync runs and none of its blocks has imported yet, every claim waits on its first
-      // chunk: until a request timeout passes after that chunk was last asked for. Full blocks on a
-      // loaded machine may take seconds to arrive and import; the first chunk may have gone to a
-      // peer that held it (busy replies, then a timeout; nothing imports before it does) before it
-      // goes to the source or another peer; and a source that never serves is struck once the
-      // attempt times out. Never past the claim's own deadline plus the longest another peer may
-      // hold the chunk plus one more turn, however many attempts a peer makes us begin toward it.
-      if (this.running && this.lastImportAt === 0) {
-        const asked = Math.max(this.attemptAt, this.firstChunkAskedAt);
-        const latest = since + this.opts.claimBackingMs + MAX_BUSY_WAITS * MAX_BUSY_RETRY_MS + this.opts.requestTimeoutMs;
-        if (now <= Math.min(asked, latest) + this.opts.requestTimeoutMs) continue;
+      if (firstChunkAsked !== undefined) {
+        const latest = since + this.opts.claimBackingMs + MAX_BUSY_WAITS * MAX_BUSY_RETRY_MS + T;
+        if (now <= Math.min(firstChunkAsked, latest) + T) continue;
       }
       if (p.height <= head || now - since < this.opts.claimBackingMs) continue;
       p.claimsIgnored = true;
