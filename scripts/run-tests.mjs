@@ -33,7 +33,8 @@ if (files.length === 0) {
 const build = spawnSync(process.execPath, [fileURLToPath(new URL("./build.mjs", import.meta.url)), "--no-check"], { stdio: "inherit" });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-const isE2e = (f) => f.split(/[\\/]/).includes("e2e");
+const posix = (f) => f.split("\\").join("/");
+const isE2e = (f) => posix(f).split("/").includes("e2e");
 // End-to-end tests that assert timing (block intervals, takeover and abort latencies, eligibility
 // shares) run after the others, which only wait on real processes and run three at a time: those
 // with generous bounds or a baseline measured in the same run two at a time (a few idle node
@@ -43,8 +44,9 @@ const TIMED_ALONE = ["junkMemory", "minerRace", "pow"];
 const endsWithAny = (f, names) => names.some((name) => f.endsWith(`${name}.test.ts`));
 const isTimed = (f) => endsWithAny(f, TIMED_PAIRS) || endsWithAny(f, TIMED_ALONE);
 // Seconds each file takes in its run (measured in a clean-clone CI run of this script on the 2-core
-// development machine; unlisted files take about a second, e2e ones a few). The longest start first in their run, and the batches
-// below are balanced by them, so that no long file is left running alone at a run's end.
+// development machine; unlisted files take about a second, e2e ones a few). The longest start first
+// in their run, and the batches below are balanced by them, so that no long file is left running
+// alone at a run's end.
 const SECONDS = {
   "e2e/finalityLiveness": 72, "e2e/fullBlockJoin": 71, "e2e/junkMemory": 60, "e2e/networkDrill": 59,
   "e2e/validatorCli": 51, "e2e/testnet": 50, "e2e/lateJoin": 40, "e2e/liars": 38, "e2e/package": 36,
@@ -70,7 +72,7 @@ const SECONDS = {
   "unit/sim/adversary": 3, "unit/sync/liarChunks": 3, "unit/sync/loopingSource": 6,
 };
 const seconds = (f) => {
-  const name = f.split("\\").join("/").replace(/^.*?test\/(.*)\.test\.ts$/, "$1");
+  const name = posix(f).replace(/^.*?test\/(.*)\.test\.ts$/, "$1");
   return SECONDS[name] ?? (isE2e(f) ? 8 : 1);
 };
 const slowFirst = (list) => [...list].sort((a, b) => seconds(b) - seconds(a) || (a < b ? -1 : a > b ? 1 : 0));
@@ -113,7 +115,7 @@ function batch(list, n, name) {
   groups.sort((a, b) => b.total - a.total);
   return groups.map(({ files: group }, g) => {
     const entry = join(batchDir, `${name}-${g + 1}.test.mjs`);
-    const suites = group.map((f) => `describe(${JSON.stringify(f.split("\\").join("/"))}, async () => {\n  await import(${JSON.stringify(pathToFileURL(resolve(f)).href)});\n});`);
+    const suites = group.map((f) => `describe(${JSON.stringify(posix(f))}, async () => {\n  await import(${JSON.stringify(pathToFileURL(resolve(f)).href)});\n});`);
     writeFileSync(entry, [`import { describe } from "node:test";`, ...suites, ""].join("\n"));
     return entry;
   });
