@@ -21,7 +21,7 @@ import { blockSchema } from "../consensus/wire.ts";
 import { compareTips } from "../consensus/forkChoice.ts";
 import type { Block } from "../consensus/types.ts";
 import type { Peer } from "../p2p/peer.ts";
-import { DEFAULT_CHUNK, MAX_CHUNK } from "./protocol.ts";
+import { DEFAULT_CHUNK, MAX_CHUNK, MAX_REPLY_BYTES } from "./protocol.ts";
 import { SYNC_EPOCH_LENGTH, syncEpochOf } from "../consensus/params.ts";
 import { MAX_BUSY_RETRY_MS, busyRetryMs } from "./busy.ts";
 import { sleep, systemClock, type Clock, type Timer } from "../util/clock.ts";
@@ -449,6 +449,8 @@ export class Syncer {
       blocks.length = 0;
       // The strategy's own request first; continuations (after a partial reply) are ranges.
       let req = this.requestFor(c);
+      // Bytes of the last reply's blocks when the byte cap cut it (has_more before the chunk's end), else undefined.
+      let cutAt: number | undefined;
       while (blocks.length <= c.to - c.from) {
         const from = c.from + blocks.length;
         const peer = source;
@@ -487,6 +489,15 @@ export class Syncer {
           failed(peer);
           break;
         }
+        // A reply is cut only when its next block would take it past the byte cap (docs/protocol.md
+        // §9.6): one cut sooner (a block a reply, each just inside the request timeout) would hold
+        // the chunk for up to chunk × timeout. This reply's first block is the last one's next.
+        if (cutAt !== undefined && got.length > 0 && cutAt + replyBlockBytes(res.data, got[0]!.header.height) <= MAX_REPLY_BYTES) {
+          this.m.penalize(source, `range reply cut at ${cutAt} bytes, before the ${MAX_REPLY_BYTES}-byte cap`);
+          failed(peer);
+          break;
+        }
+        cutAt = !whole && hasMore ? replyBlockBytes(res.data) : undefined;
         // Only an epoch reply cut before our chunk starts may hold nothing new: go on with a range.
         if (got.length === 0 && req.path !== "/data/miner_block/epoch") {
           failed(peer);
@@ -520,6 +531,20 @@ export class Syncer {
     }
     return out;
   }
+}
+
+/**
+ * Bytes of a block-carrying reply's blocks as its server counted them for the 2 MiB cap (the UTF-8
+ * of each block's JSON, docs/protocol.md §9.6; JSON.parse keeps key order, so they stringify back
+ * to the bytes sent): all of them, or (`height`) the one at that height. Only for replies already
+ * parsed as blocks.
+ */
+function replyBlockBytes(data: unknown, height?: number): number {
+  let bytes = 0;
+  for (const raw of (data as { blocks: { header: { height: number } }[] }).blocks) {
+    if (height === undefined || raw.header.height === height) bytes += Buffer.byteLength(JSON.stringify(raw));
+  }
+  return bytes;
 }
 
 /** Busy replies waited out per chunk before it moves to another peer. */
