@@ -173,6 +173,8 @@ export class VisionNode {
   private metricsServer?: MetricsServer;
   private readonly seenBlocks = boundedLru<string, true>(4096);
   private readonly seenAttestations = boundedLru<string, true>(16_384);
+  /** `ebid:block_hash` → distinct votes verified for it: a second one is evidence, a third is not checked */
+  private readonly votesPerHead = boundedLru<string, number>(16_384);
   // the finalized checkpoint whose records last pruned the evidence pool (pruneEvidence)
   private evidencePrunedAt?: string;
   private readonly seenTxs = boundedLru<string, true>(65_536);
@@ -725,8 +727,9 @@ export class VisionNode {
     // may be the answer to our iwant, and an announcer that delivered must not be struck for it.
     const gossipId = attestationGossipId(a);
     this.p2p.gossipReceived(peer, "attestation", gossipId);
-    const id = `${a.ebid}:${a.block_hash}`;
-    if (this.seenAttestations.has(id)) return;
+    // Seen by content: a second vote of one validator for the same head with another FFG vote is
+    // evidence (a double vote), not a copy.
+    if (this.seenAttestations.has(gossipId)) return;
     const head = this.chain.head.height;
     const maxAge = this.chain.spec.params.attestation_max_age;
     if (a.height > head + 1 || a.height + maxAge < head) return; // stale or far ahead: ignore quietly
@@ -738,12 +741,17 @@ export class VisionNode {
     const fault = this.ffgShapeFault(a);
     if (fault) return this.p2p.penalize(peer, `attestation FFG vote: ${fault}`);
     if (this.attestations.full(a.ebid, a.height)) return; // a bounded few per (ebid, height): no verify, no relay
+    // One vote per (voter, head), and one conflicting with it for evidence: more are not checked.
+    const headKey = `${a.ebid}:${a.block_hash}`;
+    const perHead = this.votesPerHead.get(headKey) ?? 0;
+    if (perHead >= 2) return;
     if (!verify(this.chain.domains.attest, a, a.sig, a.ebid)) {
       // The gossip id leaves the signature out: a copy with a forged one must not hide the real vote.
       this.p2p.gossipRejected(peer, "attestation", gossipId);
       return this.p2p.penalize(peer, "attestation signature invalid");
     }
-    this.seenAttestations.set(id, true);
+    this.seenAttestations.set(gossipId, true);
+    this.votesPerHead.set(headKey, perHead + 1);
     // A vote that conflicts with one seen before is evidence; one of this node's key (an old copy
     // of this data dir running elsewhere, or a restore) raises the protection record.
     if (this.evidence.noteVote(a)) this.log.warn({ ebid: a.ebid, target_height: a.target_height }, "Slashing evidence: conflicting FFG votes");
@@ -840,7 +848,7 @@ export class VisionNode {
 
   // The attestations an imported block carries are known: gossip of them is not relayed again.
   private knowAttestations(block: Block): void {
-    for (const a of block.attestations) this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);
+    for (const a of block.attestations) this.seenAttestations.set(attestationGossipId(a), true);
   }
 
   private onHead(e: HeadEvent): void {
@@ -881,9 +889,10 @@ export class VisionNode {
       const ffg = { source_height: source.height, source_hash: source.hash, target_height: target.height, target_hash: target.hash };
       const a: Attestation | undefined = this.protection.signVote(ffg, () => ({ ...body, sig: sign(this.chain.domains.attest, body, this.key.secretKey) }));
       if (!a) return;
-      this.seenAttestations.set(`${a.ebid}:${a.block_hash}`, true);
+      const gossipId = attestationGossipId(a);
+      this.seenAttestations.set(gossipId, true);
       this.attestations.add(a);
-      this.p2p.publish("attestation", attestationGossipId(a), { type: "attestation", attestation: a }, true);
+      this.p2p.publish("attestation", gossipId, { type: "attestation", attestation: a }, true);
     }
   }
 }

@@ -51,3 +51,26 @@ test("gossiped conflicting votes and stored equivocating blocks become evidence;
     await lone.close();
   }
 });
+
+test("two conflicting votes of one validator for the same head are both checked: the second is evidence, not a copy", async () => {
+  const lone = await loneNode(spec);
+  const { node, genesis } = lone;
+  try {
+    await extend(node.chain, keys, 2 * I); // head at the second checkpoint
+    const head = node.chain.head;
+    const cp = (await node.chain.getCanonicalMeta(I))!;
+    const voter = keys[1]!;
+    const from = await lone.join();
+    const target = { height: 2 * I, hash: head.hash };
+    // One head, two sources for one target: a double vote (docs/protocol.md §6.5).
+    const one = attest(voter, head.height, head.hash, { source: { height: 0, hash: genesis }, target }, genesis);
+    const two = attest(voter, head.height, head.hash, { source: { height: I, hash: cp.hash }, target }, genesis);
+    for (const a of [one, two, one]) from.ws.send(JSON.stringify({ type: "attestation", attestation: a }) + "\n");
+    await waitFor(() => node.evidence.size === 1, 3000, "the double vote for one head held as evidence");
+    const [item] = node.evidence.pending(await node.chain.registryAfter(head));
+    assert.equal(item?.kind, "votes");
+    from.ws.terminate();
+  } finally {
+    await lone.close();
+  }
+});
