@@ -449,8 +449,8 @@ export class Syncer {
       blocks.length = 0;
       // The strategy's own request first; continuations (after a partial reply) are ranges.
       let req = this.requestFor(c);
-      // Bytes of the last reply's blocks when the byte cap cut it (has_more before the chunk's end), else undefined.
-      let cutAt: number | undefined;
+      // The last reply's blocks and their bytes when the byte cap cut it (has_more before the chunk's end), else undefined.
+      let cut: { blocks: number; bytes: number } | undefined;
       while (blocks.length <= c.to - c.from) {
         const from = c.from + blocks.length;
         const peer = source;
@@ -471,12 +471,15 @@ export class Syncer {
             await sleep(this.clock, wait);
             continue;
           }
-          if (wait === undefined) failed(peer);
+          // Busy past the waits, or failed: no other chunk of this sync is asked of it (a peer that
+          // answered busy to every request held each chunk it was given for the five waits).
+          failed(peer);
           break;
         }
         // an epoch reply may start before the chunk (we already hold those blocks)
-        const got = this.parseBlocks(source, res.data)?.filter((b) => b.header.height >= from && b.header.height <= c.to);
-        if (!got) {
+        const parsed = this.parseBlocks(source, res.data);
+        const got = parsed?.filter((b) => b.header.height >= from && b.header.height <= c.to);
+        if (!parsed || !got) {
           failed(peer);
           break;
         }
@@ -491,13 +494,21 @@ export class Syncer {
         }
         // A reply is cut only when its next block would take it past the byte cap (docs/protocol.md
         // §9.6): one cut sooner (a block a reply, each just inside the request timeout) would hold
-        // the chunk for up to chunk × timeout. This reply's first block is the last one's next.
-        if (cutAt !== undefined && got.length > 0 && cutAt + replyBlockBytes(res.data, got[0]!.header.height) <= MAX_REPLY_BYTES) {
-          this.m.penalize(source, `range reply cut at ${cutAt} bytes, before the ${MAX_REPLY_BYTES}-byte cap`);
-          failed(peer);
-          break;
+        // the chunk for up to chunk × timeout. This reply's first block is the cut one's next. The
+        // chunk moves on without a strike: a peer can hold it as long by not answering, and the
+        // check counts blocks as parsed (what a peer cannot pad), a little under the server's count.
+        if (cut && got.length > 0) {
+          const next = blockBytes(got[0]!);
+          if (cut.bytes + next + (cut.blocks + 1) * MAX_STATUS_FIELDS_BYTES <= MAX_REPLY_BYTES) {
+            this.m.log.debug({ peer: source.ebid?.slice(0, 12), blocks: cut.blocks, bytes: cut.bytes, next }, "Sync: a reply was cut before the byte cap; the chunk moves on");
+            failed(peer);
+            break;
+          }
         }
-        cutAt = !whole && hasMore ? replyBlockBytes(res.data) : undefined;
+        // The blocks the cut reply's server counted: one a height from the request's first height
+        // (an epoch reply starts at its epoch) to the chunk's end; got is non-empty, so the next
+        // reply starts right after them.
+        cut = !whole && hasMore && got.length > 0 ? cutBlocks(parsed, requestStart(req, from), c.to) : undefined;
         // Only an epoch reply cut before our chunk starts may hold nothing new: go on with a range.
         if (got.length === 0 && req.path !== "/data/miner_block/epoch") {
           failed(peer);
@@ -534,17 +545,33 @@ export class Syncer {
 }
 
 /**
- * Bytes of a block-carrying reply's blocks as its server counted them for the 2 MiB cap (the UTF-8
- * of each block's JSON, docs/protocol.md §9.6; JSON.parse keeps key order, so they stringify back
- * to the bytes sent): all of them, or (`height`) the one at that height. Only for replies already
- * parsed as blocks.
+ * Bytes a server may count for a block's MinerBlock status fields (docs/protocol.md §9.6: epoch,
+ * is_canonical, is_orphaned, seen_at, orphaned_at, orphan_reason, competing_hash), which a parsed
+ * block no longer holds: the cut check allows this much per block.
  */
-function replyBlockBytes(data: unknown, height?: number): number {
+const MAX_STATUS_FIELDS_BYTES = 512;
+
+/** The UTF-8 bytes of a parsed block's JSON (its wire fields only: unknown ones were dropped by the schema). */
+function blockBytes(b: Block): number {
+  return Buffer.byteLength(JSON.stringify(b));
+}
+
+/** The first height a block-carrying request asks for: an epoch's first height, else `from_index`. */
+function requestStart(req: { path: string; data: unknown }, from: number): number {
+  return req.path === "/data/miner_block/epoch" ? (req.data as { epoch: number }).epoch * SYNC_EPOCH_LENGTH : from;
+}
+
+/** A cut reply's blocks in [start, end], one per height (a repeated height is not counted twice), and their bytes. */
+function cutBlocks(blocks: readonly Block[], start: number, end: number): { blocks: number; bytes: number } {
+  const heights = new Set<number>();
   let bytes = 0;
-  for (const raw of (data as { blocks: { header: { height: number } }[] }).blocks) {
-    if (height === undefined || raw.header.height === height) bytes += Buffer.byteLength(JSON.stringify(raw));
+  for (const b of blocks) {
+    const h = b.header.height;
+    if (h < start || h > end || heights.has(h)) continue;
+    heights.add(h);
+    bytes += blockBytes(b);
   }
-  return bytes;
+  return { blocks: heights.size, bytes };
 }
 
 /** Busy replies waited out per chunk before it moves to another peer. */

@@ -8,32 +8,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Syncer } from "../../../src/sync/syncer.ts";
 import { handleSyncRequest } from "../../../src/sync/protocol.ts";
-import type { Chain } from "../../../src/chain/chain.ts";
-import type { ResEnvelope, Peer } from "../../../src/p2p/peer.ts";
 import { extend, makeKeys, makeSpec, openTestChain, silentLog } from "../../helpers/fixtures.ts";
 import { waitFor } from "../../helpers/net.ts";
-
-function fakePeer(name: string, chain: Chain, answer: (path: string, data: unknown, n: number) => Promise<ResEnvelope>): Peer {
-  let n = 0;
-  const p = {
-    ebid: name.padEnd(64, "0"),
-    remoteAddress: "127.0.0.1",
-    state: "ready",
-    height: chain.head.height,
-    tipHash: chain.head.hash,
-    backedHeight: 0,
-    claimSince: undefined as number | undefined,
-    claimsIgnored: false,
-    get usableHeight() {
-      return p.height;
-    },
-    back(h: number) {
-      p.backedHeight = Math.max(p.backedHeight, h);
-    },
-    request: (path: string, data: unknown) => answer(path, data, n++),
-  };
-  return p as unknown as Peer;
-}
+import { fakeSyncPeer } from "../../helpers/fakeSyncPeer.ts";
 
 test("a chunk a liar served in part and then dropped is asked whole of the next peer, which is not struck", async () => {
   const keys = makeKeys(3);
@@ -45,13 +22,13 @@ test("a chunk a liar served in part and then dropped is asked whole of the next 
     await extend(honest.chain, keys, 10);
     await extend(other.chain, keys, 10, 1); // another branch: the slot-1 backups' blocks
     // The liar serves 3 blocks of its branch with has_more, then never answers again.
-    const liar = fakePeer("a", other.chain, async (path, data, n) => {
+    const liar = fakeSyncPeer("a", other.chain, async (path, data, n) => {
       if (n > 0) return { ok: false, data: null, errors: ["request timed out"] };
       const r = await handleSyncRequest(other.chain, path, data);
       const d = r.data as { blocks: unknown[] };
       return { ...r, data: { ...d, blocks: d.blocks.slice(0, 3), count: 3, has_more: true } };
     });
-    const good = fakePeer("b", honest.chain, (path, data) => handleSyncRequest(honest.chain, path, data));
+    const good = fakeSyncPeer("b", honest.chain, (path, data) => handleSyncRequest(honest.chain, path, data));
     const struck: string[] = [];
     const syncer = new Syncer(
       { chain: joining.chain, peers: () => [liar, good], penalize: (p, reason) => struck.push(`${p.ebid!.slice(0, 1)}: ${reason}`), log: silentLog },
