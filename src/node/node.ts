@@ -12,6 +12,7 @@ import type { Block, Attestation, Tx } from "../consensus/types.ts";
 import { Mempool, type AddOutcome } from "../chain/mempool.ts";
 import { TxError, txAddresses, txHash, type TxErrorCode } from "../chain/tx.ts";
 import { sign, verify } from "../consensus/signatures.ts";
+import { votesConflict } from "../consensus/slashing.ts";
 import { ChainDb, type SharedValues } from "../storage/chainDb.ts";
 import { Chain, type HeadEvent } from "../chain/chain.ts";
 import { AttestationPool } from "../chain/attestationPool.ts";
@@ -173,8 +174,11 @@ export class VisionNode {
   private metricsServer?: MetricsServer;
   private readonly seenBlocks = boundedLru<string, true>(4096);
   private readonly seenAttestations = boundedLru<string, true>(16_384);
-  /** `ebid:block_hash` → distinct votes verified for it: a second one is evidence, a third is not checked */
-  private readonly votesPerHead = boundedLru<string, number>(16_384);
+  /**
+   * `ebid:block_hash` → the first vote verified for it, or false once a second, conflicting one was
+   * checked too: only a vote that conflicts with the held one is worth a signature check (evidence)
+   */
+  private readonly votesPerHead = boundedLru<string, Attestation | false>(16_384);
   // the finalized checkpoint whose records last pruned the evidence pool (pruneEvidence)
   private evidencePrunedAt?: string;
   private readonly seenTxs = boundedLru<string, true>(65_536);
@@ -741,17 +745,18 @@ export class VisionNode {
     const fault = this.ffgShapeFault(a);
     if (fault) return this.p2p.penalize(peer, `attestation FFG vote: ${fault}`);
     if (this.attestations.full(a.ebid, a.height)) return; // a bounded few per (ebid, height): no verify, no relay
-    // One vote per (voter, head), and one conflicting with it for evidence: more are not checked.
+    // One vote per (voter, head), and one conflicting with it for evidence: no other is checked (a
+    // variant that conflicts with nothing held must not use up the room a double vote needs).
     const headKey = `${a.ebid}:${a.block_hash}`;
-    const perHead = this.votesPerHead.get(headKey) ?? 0;
-    if (perHead >= 2) return;
+    const held = this.votesPerHead.get(headKey);
+    if (held === false || (held && votesConflict(held, a) === null)) return;
     if (!verify(this.chain.domains.attest, a, a.sig, a.ebid)) {
       // The gossip id leaves the signature out: a copy with a forged one must not hide the real vote.
       this.p2p.gossipRejected(peer, "attestation", gossipId);
       return this.p2p.penalize(peer, "attestation signature invalid");
     }
     this.seenAttestations.set(gossipId, true);
-    this.votesPerHead.set(headKey, perHead + 1);
+    this.votesPerHead.set(headKey, held ? false : a);
     // A vote that conflicts with one seen before is evidence; one of this node's key (an old copy
     // of this data dir running elsewhere, or a restore) raises the protection record.
     if (this.evidence.noteVote(a)) this.log.warn({ ebid: a.ebid, target_height: a.target_height }, "Slashing evidence: conflicting FFG votes");
