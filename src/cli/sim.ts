@@ -16,7 +16,6 @@ import { runSimulation, type SimulationProgress } from "../sim/driver.ts";
 import { summarize } from "../sim/summarize.ts";
 import { reportJson, type SimReport, type Stats } from "../sim/report.ts";
 import { writeReport } from "../sim/reportHtml.ts";
-import type { EquivocationStats } from "../sim/equivocation.ts";
 import type { PartitionFault } from "../sim/faults.ts";
 
 /** Flags of `sim` (commander's camelCase). */
@@ -116,7 +115,7 @@ export async function runSim(f: SimFlags): Promise<void> {
     process.stdout.write(reportJson(report));
     process.stderr.write(`sim: ${wall}${files ? `; wrote ${files.json} and ${files.html}` : ""}\n`);
   } else {
-    process.stdout.write(summaryText(report, { reached: run.reached, wall, lagBound: 2 * (f.param?.checkpoint_interval ?? 8) + 2, equivocation: run.equivocation }));
+    process.stdout.write(summaryText(report, { reached: run.reached, wall, lagBound: 2 * (f.param?.checkpoint_interval ?? 8) + 2 }));
     if (files) process.stdout.write(`report         ${files.html} (and ${files.json})\n`);
   }
   if (report.safety.violations > 0 || !run.reached) process.exitCode = 1;
@@ -147,7 +146,7 @@ const n = (x: number | null) => (x === null ? "-" : String(x));
 const dist = (s: Stats, unit: string) => (s.count === 0 ? "-" : `p50 ${n(s.p50)}, p95 ${n(s.p95)}, p99 ${n(s.p99)}, max ${n(s.max)}${unit}`);
 
 /** The report as a readable summary: one line per figure (what `sim` prints without --json). */
-export function summaryText(r: SimReport, run: { reached: boolean; wall: string; lagBound: number; equivocation?: readonly EquivocationStats[] }): string {
+export function summaryText(r: SimReport, run: { reached: boolean; wall: string; lagBound: number }): string {
   const lines: [string, string][] = [
     ["run", `${r.run.nodes} nodes, ${r.run.validators} validators, seed ${r.run.seed}: ${r.run.duration_ms} ms virtual, ${run.wall}`],
     ["heights", `${r.heights.produced} of ${r.heights.target}${run.reached ? "" : " (NOT reached by every live node)"}; blocks ${r.heights.blocks}, orphaned ${r.heights.orphaned}`],
@@ -168,9 +167,9 @@ export function summaryText(r: SimReport, run: { reached: boolean; wall: string;
     ["crashed", r.run.crashed.length ? `${r.run.crashed.length} nodes` : "none"],
     ...faultLines(r),
     ...r.adversaries.map((a): [string, string] => [`adversary`, `${a.name}: ${a.validators} validators (${a.validator_share}), ${a.blocks} canonical blocks (${a.production_share})`]),
-    ...(run.equivocation ?? []).map((e): [string, string] => [
+    ...(r.slashing ?? []).map((e): [string, string] => [
       "slashed",
-      `${e.kind}: ${e.twinned} ${e.kind === "double-block" ? "blocks" : "votes"} signed twice; ${e.slashedAtHead.length} of ${e.members.length} members slashed at node 0's head${e.slashed.length ? `, items in the blocks at heights ${e.slashed.map((x) => x.height).join(",")}` : ""}`,
+      `${e.kind}: ${e.twinned} ${e.kind === "double-block" ? "blocks" : "votes"} signed twice; ${e.slashed_at_head.length} of ${e.members.length} members slashed at node 0's head${e.slashed.length ? `, items in the blocks at heights ${e.slashed.map((x) => x.height).join(",")}` : ""}`,
     ]),
     ...attackLines(r),
   ];

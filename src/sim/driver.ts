@@ -35,7 +35,7 @@ import { VirtualClock, seededRng, settle } from "../util/clock.ts";
 import { DEFAULT_REGIONS, NetworkModel, type NetworkModelOptions, type RegionTable } from "./network.ts";
 import type { SimEvent, SimRun } from "./summarize.ts";
 import { filterTransport, rewriteTransport, tapTransport } from "./hookedTransport.ts";
-import { Equivocation, equivocatorPlan, type EquivocationStats } from "./equivocation.ts";
+import { Equivocation, equivocatorPlan } from "./equivocation.ts";
 import { coalitionPlan, crashPlan, silentPlan, stallWindowMs, Withholding, type CrashPlan } from "./adversary.ts";
 import { Attacks, type AttackOptions } from "./attacks.ts";
 import { checkPartition, FaultState, maxFutureDriftMs, restartPlan, skewPlan, type PartitionFault, type RestartPlan } from "./faults.ts";
@@ -170,8 +170,6 @@ export interface SimulationRun extends SimRun {
   peers: number[];
   /** the withholding (or private-branch) coalition's counters, when there is one */
   withholding?: { members: number; released: number; droppedFrames: number; stillWithheld: number };
-  /** each equivocating adversary's counters and its members' slashings on node 0's chain (sim/equivocation.ts) */
-  equivocation?: EquivocationStats[];
 }
 
 /** One simulated validator key: an ed25519 seed and its BLS key, as the node's key file holds them. */

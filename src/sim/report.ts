@@ -129,6 +129,24 @@ export const simReportSchema = z.strictObject({
       adversary_closes: z.record(z.string(), count),
     })
     .optional(),
+  /**
+   * each equivocating adversary of the run (sim/equivocation.ts), when it had one: its members (node
+   * indexes); blocks or votes they signed twice; frames that carried a twin instead of the original;
+   * the slashing items on node 0's canonical chain (the offender's node, the carrying block's height
+   * and hash, the item's kind); the members slashed in node 0's registry after its head
+   */
+  slashing: z
+    .array(
+      z.strictObject({
+        kind: z.enum(["double-block", "double-vote"]),
+        members: z.array(count),
+        twinned: count,
+        frames_rewritten: count,
+        slashed: z.array(z.strictObject({ node: count, height, hash, kind: z.enum(["blocks", "votes"]) })),
+        slashed_at_head: z.array(count),
+      }),
+    )
+    .optional(),
   /** restarts, the partition and clock skew (sim/faults.ts faultsReportSchema); absent when the run had none */
   faults: faultsReportSchema.optional(),
 });

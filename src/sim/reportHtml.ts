@@ -61,7 +61,19 @@ function rows(r: SimReport): [string, string][] {
       `${a.production_share} (${a.validator_share}): ${a.blocks} blocks, ${a.validators} validators`,
     ]),
     ...attackRows(r),
+    ...slashingRows(r),
   ];
+}
+
+/** The rows of the report's `slashing` section (sim/equivocation.ts); none without one. */
+function slashingRows(r: SimReport): [string, string][] {
+  return (r.slashing ?? []).flatMap((e): [string, string][] => [
+    [`${e.kind}: members · ${e.kind === "double-block" ? "blocks" : "votes"} signed twice · frames with a twin`, `${e.members.join(", ")} · ${e.twinned} · ${e.frames_rewritten}`],
+    [
+      `${e.kind}: slashed at node 0's head · items on its chain`,
+      `${e.slashed_at_head.length} of ${e.members.length}${e.slashed.length ? ` · ${e.slashed.map((x) => `node ${x.node} at height ${x.height}`).join(", ")}` : " · none"}`,
+    ],
+  ]);
 }
 
 /** The table rows of the report's `attacks` section (sim/attacks.ts); none without one. */

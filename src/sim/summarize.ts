@@ -6,6 +6,7 @@
  */
 import type { SimReport, Stats } from "./report.ts";
 import type { AttackCounters } from "./attacks.ts";
+import type { EquivocationStats } from "./equivocation.ts";
 import { faultReport, type FaultRun } from "./faults.ts";
 
 /**
@@ -42,6 +43,8 @@ export interface SimRun {
   attacks?: AttackCounters;
   /** restarts, the partition and clock skew (sim/faults.ts): the report's `faults` section */
   faults?: FaultRun;
+  /** each equivocating adversary's counters and its members' slashings on node 0's chain (sim/equivocation.ts): the report's `slashing` */
+  equivocation?: readonly EquivocationStats[];
 }
 
 /** Points of a CDF grid: q = 0, 0.01, ..., 1. */
@@ -275,6 +278,18 @@ export function summarize(run: SimRun): SimReport {
     finality_lag: { stats: stats(lags.map((x) => x.lag)), by_height: lags },
     adversaries,
     ...(run.attacks ? { attacks: run.attacks } : {}),
+    ...(run.equivocation?.length
+      ? {
+          slashing: run.equivocation.map((e) => ({
+            kind: e.kind,
+            members: [...e.members],
+            twinned: e.twinned,
+            frames_rewritten: e.framesRewritten,
+            slashed: e.slashed.map((x) => ({ node: x.node, height: x.height, hash: x.hash, kind: x.kind })),
+            slashed_at_head: [...e.slashedAtHead],
+          })),
+        }
+      : {}),
     ...(faults ? { faults } : {}),
   };
 }

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { runSimulation } from "../../../src/sim/driver.ts";
 import { summarize } from "../../../src/sim/summarize.ts";
 import { finalHeadsAgree } from "../../helpers/simChecks.ts";
+import { parseReport, reportJson } from "../../../src/sim/report.ts";
+import { renderHtml } from "../../../src/sim/reportHtml.ts";
 
 const HEIGHTS = 20;
 const INTERVAL = 8; // the default checkpoint_interval: votes of interval 0 have genesis as target, no twin
@@ -32,6 +34,10 @@ test("50 nodes, 20% of 20 validators double-vote: safety holds and every equivoc
     assert.ok(s.height > INTERVAL && s.height <= HEIGHTS, `slashed at ${s.height}`);
   }
   assert.deepEqual([...new Set(eq.slashed.map((s) => s.node))].sort((a, b) => a - b), eq.members, "one slashing item per equivocator on the canonical chain");
+  // The report carries the slashings (JSON and HTML).
+  const s = parseReport(JSON.parse(reportJson(r))).slashing?.find((x) => x.kind === "double-vote");
+  assert.deepEqual(s && [s.members, s.twinned, s.slashed_at_head, s.slashed.map((x) => [x.node, x.height])], [eq.members, eq.twinned, eq.slashedAtHead, eq.slashed.map((x) => [x.node, x.height])]);
+  assert.ok(renderHtml(r).includes(`${eq.members.length} of ${eq.members.length} · node ${eq.slashed[0]!.node} at height ${eq.slashed[0]!.height}`), "the HTML report names the slashings");
   assert.deepEqual([a.validators, a.validator_share], [4, 0.2]);
   assert.ok(a.production_share <= 2 * a.validator_share, `share ${a.production_share} against ${a.validator_share}`);
 });
