@@ -69,7 +69,8 @@ const SECONDS = {
   "unit/sim/grind": 4, "unit/sim/liars": 4, "unit/api/mineOwnKey": 3, "unit/chain/finalityForkChoice": 3,
   "unit/chain/stateTree": 3, "unit/cli/statusFinality": 3, "unit/node/voteProtection": 3,
   "unit/p2p/attackSlots": 3, "unit/p2p/peerManager": 3, "unit/producer/minerPoolIdle": 3,
-  "unit/sim/adversary": 3, "unit/sync/liarChunks": 3, "unit/sync/loopingSource": 6,
+  "unit/sim/adversary": 3, "unit/sync/liarChunks": 3, "unit/sync/loopingSource": 6, "unit/sync/dripSource": 14,
+  "unit/sync/busyChunks": 2,
 };
 const seconds = (f) => {
   const name = posix(f).replace(/^.*?test\/(.*)\.test\.ts$/, "$1");
