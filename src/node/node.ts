@@ -175,8 +175,10 @@ export class VisionNode {
   private readonly seenBlocks = boundedLru<string, true>(4096);
   private readonly seenAttestations = boundedLru<string, true>(16_384);
   /**
-   * `ebid:block_hash` → the first vote verified for it, or false once a second, conflicting one was
-   * checked too: only a vote that conflicts with the held one is worth a signature check (evidence)
+   * `ebid:block_hash:target_height` → the first vote verified for it, or false once a second,
+   * conflicting one was checked too: only a vote that conflicts with the held one is worth a
+   * signature check (evidence). Keyed by target too: a vote for another target conflicts with
+   * neither of a double vote's two, so held first it would hide both.
    */
   private readonly votesPerHead = boundedLru<string, Attestation | false>(16_384);
   // the finalized checkpoint whose records last pruned the evidence pool (pruneEvidence)
@@ -745,9 +747,9 @@ export class VisionNode {
     const fault = this.ffgShapeFault(a);
     if (fault) return this.p2p.penalize(peer, `attestation FFG vote: ${fault}`);
     if (this.attestations.full(a.ebid, a.height)) return; // a bounded few per (ebid, height): no verify, no relay
-    // One vote per (voter, head), and one conflicting with it for evidence: no other is checked (a
-    // variant that conflicts with nothing held must not use up the room a double vote needs).
-    const headKey = `${a.ebid}:${a.block_hash}`;
+    // One vote per (voter, head, target), and one conflicting with it for evidence: no other is
+    // checked (a variant that conflicts with nothing held must not use up the room a double vote needs).
+    const headKey = `${a.ebid}:${a.block_hash}:${a.target_height}`;
     const held = this.votesPerHead.get(headKey);
     if (held === false || (held && votesConflict(held, a) === null)) return;
     if (!verify(this.chain.domains.attest, a, a.sig, a.ebid)) {

@@ -62,13 +62,14 @@ test("two conflicting votes of one validator for the same head are both checked:
     const voter = keys[1]!;
     const from = await lone.join();
     const target = { height: 2 * I, hash: head.hash };
-    // One head, two sources for one target: a double vote (docs/protocol.md §6.5). Before it, the
-    // same vote under another height of the interval: a variant that conflicts with nothing, which
-    // must not use up the room the double vote needs.
+    // One head, two sources for one target: a double vote (docs/protocol.md §6.5). Before it, votes
+    // that conflict with neither, which must not use up the room the double vote needs: one for the
+    // previous target (a height of the previous interval), and the same vote under another height.
+    const cross = attest(voter, head.height - 1, head.hash, { source: { height: 0, hash: genesis }, target: { height: I, hash: cp.hash } }, genesis);
     const one = attest(voter, head.height, head.hash, { source: { height: 0, hash: genesis }, target }, genesis);
     const variant = attest(voter, head.height + 1, head.hash, { source: { height: 0, hash: genesis }, target }, genesis);
     const two = attest(voter, head.height, head.hash, { source: { height: I, hash: cp.hash }, target }, genesis);
-    for (const a of [one, variant, one, two]) from.ws.send(JSON.stringify({ type: "attestation", attestation: a }) + "\n");
+    for (const a of [cross, one, variant, one, two]) from.ws.send(JSON.stringify({ type: "attestation", attestation: a }) + "\n");
     await waitFor(() => node.evidence.size === 1, 3000, "the double vote for one head held as evidence");
     const [item] = node.evidence.pending(await node.chain.registryAfter(head));
     assert.equal(item?.kind, "votes");
