@@ -432,7 +432,6 @@ export class Syncer {
   private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer, unhelpful: Set<Peer>, first = false): Promise<{ blocks: Block[]; source: Peer } | undefined> {
     const tried = new Set<Peer>();
     const blocks: Block[] = [];
-    let busyWaits = 0;
     let source: Peer | undefined;
     for (let attempt = 0; attempt < this.opts.attempts && blocks.length <= c.to - c.from; attempt++) {
       const candidates = [primary, ...this.m.peers().filter((p) => p !== primary)].filter(
@@ -447,6 +446,8 @@ export class Syncer {
       // Each peer serves the whole chunk: what an earlier one served in part may be another branch,
       // and the chunk's blocks are credited to (or blamed on) the one peer that sent them.
       blocks.length = 0;
+      // Busy waits are the peer's own: one that used them up does not leave the next peer none.
+      let busyWaits = 0;
       // The strategy's own request first; continuations (after a partial reply) are ranges.
       let req = this.requestFor(c);
       // The last reply's blocks and their bytes when the byte cap cut it (has_more before the chunk's end), else undefined.

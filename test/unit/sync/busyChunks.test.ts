@@ -48,3 +48,32 @@ test("a peer that answers busy to every chunk is waited out for one chunk, then 
     await Promise.all([honest.destroy(), joining.destroy()]);
   }
 });
+
+test("a peer that used up a chunk's busy waits does not leave the next peer none", async () => {
+  const keys = makeKeys(3);
+  const spec = makeSpec(keys);
+  const honest = await openTestChain(spec);
+  const joining = await openTestChain(spec);
+  try {
+    await extend(honest.chain, keys, 2 * CHUNK);
+    // The busy peer takes the second chunk first (chunks rotate over [primary, busy]) and waits out
+    // its five; the primary, asked next, is busy once for each chunk (a loaded honest server), then serves.
+    const busy = fakeSyncPeer("b", honest.chain, async () => ({ ok: false, data: null, errors: ["busy: too many requests in flight, retry in 20 ms"] }));
+    const once = new Set<number>();
+    const good = fakeSyncPeer("a", honest.chain, async (path, data) => {
+      const from = (data as { from_index: number }).from_index;
+      if (!once.has(from)) {
+        once.add(from);
+        return { ok: false, data: null, errors: ["busy: too many requests in flight, retry in 20 ms"] };
+      }
+      return handleSyncRequest(honest.chain, path, data);
+    });
+    const syncer = new Syncer({ chain: joining.chain, peers: () => [good, busy], penalize: () => undefined, log: silentLog }, { chunk: CHUNK, requestTimeoutMs: 1000 });
+    syncer.maybeSync(good);
+    await waitFor(() => joining.chain.head.height === 2 * CHUNK, 10_000, `caught up (at ${joining.chain.head.height})`);
+    syncer.stop();
+    assert.equal(joining.chain.head.hash, honest.chain.head.hash);
+  } finally {
+    await Promise.all([honest.destroy(), joining.destroy()]);
+  }
+});
