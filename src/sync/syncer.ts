@@ -485,11 +485,17 @@ export class Syncer {
           break;
         }
         const prev = blocks[blocks.length - 1];
-        const contiguous = got.every((b, i) => b.header.height === from + i && (i === 0 ? !prev || b.header.parent_hash === prev.hash : b.header.parent_hash === got[i - 1]!.hash));
+        const contiguous = got.every((b, i) => b.header.height === from + i && (i === 0 || b.header.parent_hash === got[i - 1]!.hash));
         const whole = got.length === c.to - from + 1;
         const hasMore = (res.data as { has_more?: unknown }).has_more === true;
         if (!contiguous || (!whole && !hasMore)) {
           this.m.penalize(source, "range reply is not the contiguous range asked for");
+          failed(peer);
+          break;
+        }
+        // A continuation that does not join the blocks before it: the server's chain moved between
+        // the two replies (a reorg at its tip), which an honest server does too; no strike.
+        if (prev && got.length > 0 && got[0]!.header.parent_hash !== prev.hash) {
           failed(peer);
           break;
         }

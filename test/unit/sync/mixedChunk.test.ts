@@ -45,3 +45,35 @@ test("a chunk a liar served in part and then dropped is asked whole of the next 
     await Promise.all([honest.destroy(), other.destroy(), joining.destroy()]);
   }
 });
+
+test("a continuation from a server whose chain moved between two replies (a reorg) moves the chunk on without a strike", async () => {
+  const keys = makeKeys(3);
+  const spec = makeSpec(keys);
+  const honest = await openTestChain(spec);
+  const other = await openTestChain(spec);
+  const joining = await openTestChain(spec);
+  try {
+    await extend(honest.chain, keys, 10);
+    await extend(other.chain, keys, 10, 1); // the branch the server moved to
+    // Its first reply is cut after 3 blocks of one branch; its continuation comes from the other.
+    const moved = fakeSyncPeer("a", honest.chain, async (path, data, n) => {
+      const r = await handleSyncRequest(n === 0 ? honest.chain : other.chain, path, data);
+      if (n > 0) return r;
+      const d = r.data as { blocks: unknown[] };
+      return { ...r, data: { ...d, blocks: d.blocks.slice(0, 3), count: 3, has_more: true } };
+    });
+    const good = fakeSyncPeer("b", honest.chain, (path, data) => handleSyncRequest(honest.chain, path, data));
+    const struck: string[] = [];
+    const syncer = new Syncer(
+      { chain: joining.chain, peers: () => [moved, good], penalize: (p, reason) => struck.push(`${p.ebid!.slice(0, 1)}: ${reason}`), log: silentLog },
+      { chunk: 10, requestTimeoutMs: 1000 },
+    );
+    syncer.maybeSync(moved);
+    await waitFor(() => joining.chain.head.height === 10, 5000, `caught up (at ${joining.chain.head.height})`);
+    assert.equal(joining.chain.head.hash, honest.chain.head.hash);
+    assert.deepEqual(struck, [], "no strike for a chain that moved");
+    syncer.stop();
+  } finally {
+    await Promise.all([honest.destroy(), other.destroy(), joining.destroy()]);
+  }
+});
