@@ -432,6 +432,11 @@ export class Syncer {
   private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer, unhelpful: Set<Peer>, first = false): Promise<{ blocks: Block[]; source: Peer } | undefined> {
     const tried = new Set<Peer>();
     const blocks: Block[] = [];
+    // Busy waits of the chunk: the peers other than the primary share five (so peers in turn hold
+    // it no longer than one could), and the primary has its own five (a peer that used the shared
+    // ones up does not leave the peer we sync toward none).
+    let sharedWaits = 0;
+    let primaryWaits = 0;
     let source: Peer | undefined;
     for (let attempt = 0; attempt < this.opts.attempts && blocks.length <= c.to - c.from; attempt++) {
       const candidates = [primary, ...this.m.peers().filter((p) => p !== primary)].filter(
@@ -446,8 +451,8 @@ export class Syncer {
       // Each peer serves the whole chunk: what an earlier one served in part may be another branch,
       // and the chunk's blocks are credited to (or blamed on) the one peer that sent them.
       blocks.length = 0;
-      // Busy waits are the peer's own: one that used them up does not leave the next peer none.
-      let busyWaits = 0;
+      // busy waits this peer was given in this attempt
+      let mine = 0;
       // The strategy's own request first; continuations (after a partial reply) are ranges.
       let req = this.requestFor(c);
       // The last reply's blocks and their bytes when the byte cap cut it (has_more before the chunk's end), else undefined.
@@ -468,13 +473,17 @@ export class Syncer {
           // A peer that is busy (its served-byte budget, or requests in flight) is asked again after
           // the wait it names, a few times, before the chunk moves on to another peer.
           const wait = busyRetryMs(res?.errors);
-          if (wait !== undefined && busyWaits++ < MAX_BUSY_WAITS) {
+          if (wait !== undefined && (peer === primary ? primaryWaits : sharedWaits) < MAX_BUSY_WAITS) {
+            if (peer === primary) primaryWaits++;
+            else sharedWaits++;
+            mine++;
             await sleep(this.clock, wait);
             continue;
           }
-          // Busy past the waits, or failed: no other chunk of this sync is asked of it (a peer that
-          // answered busy to every request held each chunk it was given for the five waits).
-          failed(peer);
+          // Failed, or busy past waits it was given itself: no other chunk of this sync is asked of
+          // it (a peer that answered busy to every request held each chunk it was given for the
+          // five waits). One that others left no waits only moves the chunk on.
+          if (wait === undefined || mine > 0) failed(peer);
           break;
         }
         // an epoch reply may start before the chunk (we already hold those blocks)
