@@ -590,7 +590,7 @@ function cutBlocks(blocks: readonly Block[], start: number, end: number): { bloc
   return { blocks: heights.size, bytes };
 }
 
-/** Busy replies waited out per chunk before it moves to another peer. */
+/** Busy replies waited out per chunk: shared by the peers other than the primary, and as many again for the primary. */
 const MAX_BUSY_WAITS = 5;
 
 export { busyRetryMs } from "./busy.ts";
