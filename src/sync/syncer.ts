@@ -488,11 +488,11 @@ export class Syncer {
         }
         // an epoch reply may start before the chunk (we already hold those blocks)
         const parsed = this.parseBlocks(source, res.data);
-        const got = parsed?.filter((b) => b.header.height >= from && b.header.height <= c.to);
-        if (!parsed || !got) {
+        if (!parsed) {
           failed(peer);
           break;
         }
+        const got = parsed.filter((b) => b.header.height >= from && b.header.height <= c.to);
         const prev = blocks[blocks.length - 1];
         const contiguous = got.every((b, i) => b.header.height === from + i && (i === 0 || b.header.parent_hash === got[i - 1]!.hash));
         const whole = got.length === c.to - from + 1;
@@ -591,6 +591,6 @@ function cutBlocks(blocks: readonly Block[], start: number, end: number): { bloc
 }
 
 /** Busy replies waited out per chunk: shared by the peers other than the primary, and as many again for the primary. */
-const MAX_BUSY_WAITS = 5;
+export const MAX_BUSY_WAITS = 5;
 
 export { busyRetryMs } from "./busy.ts";

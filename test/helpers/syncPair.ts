@@ -1,6 +1,7 @@
 // Two in-process nodes for sync tests, over real WebSockets and LevelDB: `server` holds a chain of
-// `height` blocks (`servers`: that many nodes, each with a copy), `joiner` starts on an empty data dir; neither produces nor mines, and they are
-// not connected (a test dials when it is ready). Both use the syncer options given.
+// `height` blocks (`servers`: that many nodes, each with a copy), `joiner` starts on an empty data
+// dir; none produces nor mines, and they are not connected (a test dials when it is ready). All use
+// the syncer options given.
 import { cpSync } from "node:fs";
 import { VisionNode } from "../../src/node/node.ts";
 import type { SyncerOptions } from "../../src/sync/syncer.ts";

@@ -113,33 +113,32 @@ export class MinerPool {
     return this.starting;
   }
 
-  private boot(): Promise<void> {
-    return (async () => {
-      const life = this.life;
-      const [module, url] = await Promise.all([compileKernel(), workerUrl()]);
-      // stop() (or an idle retire) ran while the kernel compiled: start no worker it cannot see.
-      if (life !== this.life) throw new Error("the mining pool stopped while its workers booted");
-      const ready: Promise<void>[] = [];
-      for (let index = 0; index < this.size; index++) {
-        const data: WorkerData = { index, module, ctrl: this.ctrl.buffer as SharedArrayBuffer, hashes: this.hashes.buffer as SharedArrayBuffer };
-        const w = new Worker(url, { workerData: data, execArgv: [] }); // no inherited --import tsx: the code is plain JS
-        ready.push(
-          new Promise<void>((resolve, reject) => {
-            const onReady = (m: WorkerReply) => m.type === "ready" && (w.off("message", onReady), resolve());
-            w.on("message", onReady);
-            w.once("error", reject);
-            w.once("exit", (code) => reject(new Error(`miner worker exited (code ${code}) before it was ready`)));
-          }),
-        );
-        w.on("message", (m: WorkerReply) => this.onReply(m));
-        w.on("error", (e) => this.lost(w, e));
-        w.on("exit", (code) => this.lost(w, new Error(`miner worker exited (code ${code})`)));
-        this.workers.push(w);
-      }
-      await Promise.all(ready);
-      if (life !== this.life) throw new Error("the mining pool stopped while its workers booted");
-      for (const w of this.workers) w.unref(); // from now on only a running job keeps the process alive
-    })();
+  // Compiles the kernel and starts the workers; rejects when stop() ran meanwhile or a worker died before it was ready.
+  private async boot(): Promise<void> {
+    const life = this.life;
+    const [module, url] = await Promise.all([compileKernel(), workerUrl()]);
+    // stop() (or an idle retire) ran while the kernel compiled: start no worker it cannot see.
+    if (life !== this.life) throw new Error("the mining pool stopped while its workers booted");
+    const ready: Promise<void>[] = [];
+    for (let index = 0; index < this.size; index++) {
+      const data: WorkerData = { index, module, ctrl: this.ctrl.buffer as SharedArrayBuffer, hashes: this.hashes.buffer as SharedArrayBuffer };
+      const w = new Worker(url, { workerData: data, execArgv: [] }); // no inherited --import tsx: the code is plain JS
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          const onReady = (m: WorkerReply) => m.type === "ready" && (w.off("message", onReady), resolve());
+          w.on("message", onReady);
+          w.once("error", reject);
+          w.once("exit", (code) => reject(new Error(`miner worker exited (code ${code}) before it was ready`)));
+        }),
+      );
+      w.on("message", (m: WorkerReply) => this.onReply(m));
+      w.on("error", (e) => this.lost(w, e));
+      w.on("exit", (code) => this.lost(w, new Error(`miner worker exited (code ${code})`)));
+      this.workers.push(w);
+    }
+    await Promise.all(ready);
+    if (life !== this.life) throw new Error("the mining pool stopped while its workers booted");
+    for (const w of this.workers) w.unref(); // from now on only a running job keeps the process alive
   }
 
   // A worker died on its own (an error, an out-of-memory abort): its job can never settle, so the

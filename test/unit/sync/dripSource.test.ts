@@ -1,6 +1,6 @@
 // A sync source that drips a chunk, over real WebSockets and LevelDB (docs/protocol.md §9.6): it
-// serves the real chain, but every range reply holds one block and says `has_more`, and comes just
-// inside the request timeout. A reply is cut only when its next block would pass the 2 MiB cap, so
+// serves the real chain, but every range reply holds one block and says `has_more`, and comes late
+// (within the request timeout). A reply is cut only when its next block would pass the 2 MiB cap, so
 // the second reply shows the first was cut early, and the chunk is asked of another peer. Without
 // that check the source held each chunk it was given for chunk × (almost) the request timeout.
 import { test } from "node:test";
@@ -13,7 +13,8 @@ import type { SyncerOptions } from "../../../src/sync/syncer.ts";
 
 const HEIGHT = 30;
 const TIMEOUT_MS = 2000;
-const sync: Partial<SyncerOptions> = { chunk: 10, requestTimeoutMs: TIMEOUT_MS };
+const CHUNK = 10;
+const sync: Partial<SyncerOptions> = { chunk: CHUNK, requestTimeoutMs: TIMEOUT_MS };
 
 for (const pad of [0, 1_100_000]) {
   test(`a chunk whose replies are cut before the byte cap moves to another peer at the second reply${pad ? " (each block padded past the cap with a field the schema drops)" : ""}`, () => dripCase(pad));
@@ -29,7 +30,7 @@ async function dripCase(pad: number): Promise<void> {
       genesis: c.chain.genesis.hash,
       hello: { height: HEIGHT, tip_hash: a.chain.head.hash },
     });
-    // Replies per chunk (chunks of 10 from height 1): the first, and the continuations of a cut one.
+    // Replies per chunk (chunks from height 1): the first, and the continuations of a cut one.
     const perChunk = new Map<number, number>();
     drip.ws.on("message", (d) => {
       for (const line of d.toString().split("\n")) {
@@ -39,9 +40,9 @@ async function dripCase(pad: number): Promise<void> {
         void handleSyncRequest(a.chain, req.path, req.data).then(async (res) => {
           const data = res.data as { blocks?: { header: { height: number } }[] } | null;
           if (res.ok && data?.blocks && data.blocks.length > 1) {
-            // One block, "cut", just inside the timeout.
-            const from = data.blocks[0]!.header.height;
-            perChunk.set(Math.floor((from - 1) / 10), (perChunk.get(Math.floor((from - 1) / 10)) ?? 0) + 1);
+            // One block, "cut", late.
+            const chunk = Math.floor((data.blocks[0]!.header.height - 1) / CHUNK);
+            perChunk.set(chunk, (perChunk.get(chunk) ?? 0) + 1);
             await sleep(TIMEOUT_MS * 0.3);
             const block = pad ? { ...data.blocks[0]!, padding: "x".repeat(pad) } : data.blocks[0]!;
             return answer({ ...res, data: { ...data, blocks: [block], count: 1, to_index: block.header.height, has_more: true } });
