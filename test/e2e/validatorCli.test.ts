@@ -18,10 +18,12 @@ test("validator bond, status, unbond, withdraw: a key's whole validator life thr
   const spec = makeSpec(keys.slice(0, 2), {
     genesis_timestamp: Date.now(),
     alloc: { [bonder.ebid]: "100000" },
-    // Epochs of 8 blocks (4 s): each state the test polls for through a CLI process (about 1 s a poll,
-    // several on a loaded machine) lasts at least an epoch; with 2-block epochs a poll could miss
-    // `pending` altogether (CI did, under load).
-    params: { block_time_ms: 500, epoch_length: 8, activation_delay_epochs: 2, unbonding_epochs: 1 },
+    // Epochs of 8 blocks (4 s): each state the test waits for, then checks with one CLI process
+    // (about 1 s, several on a loaded machine), lasts at least an epoch; with 2-block epochs a poll
+    // could miss `pending` altogether (CI did, under load). Activation 3 epochs on: a bond included
+    // at an epoch's last block was pending for only one epoch, and under load the CLI read `active`
+    // after the API had shown `pending` (CI did).
+    params: { block_time_ms: 500, epoch_length: 8, activation_delay_epochs: 3, unbonding_epochs: 1 },
   });
   const keyFile = join(t.dir, "bonder.key");
   writeKeyFile(keyFile, bonder.secretKey, bonder.blsSecretKey);
