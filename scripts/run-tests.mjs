@@ -48,7 +48,7 @@ const isTimed = (f) => endsWithAny(f, TIMED_PAIRS) || endsWithAny(f, TIMED_ALONE
 // in their run, and the batches below are balanced by them, so that no long file is left running
 // alone at a run's end.
 const SECONDS = {
-  "e2e/fullBlockJoin": 79, "e2e/finalityLiveness": 74, "e2e/networkDrill": 65, "e2e/testnet": 55,
+  "e2e/fullBlockJoin": 30, "e2e/finalityLiveness": 74, "e2e/networkDrill": 65, "e2e/testnet": 55,
   "e2e/validatorCli": 49, "e2e/lateJoin": 43, "unit/cli/cli": 39, "e2e/package": 35,
   "e2e/crash": 27, "e2e/simCommand": 26, "unit/node/protectionCrash": 25, "e2e/config": 24,
   "unit/sim/clockSkewFault": 24, "e2e/health": 23, "unit/sim/faults": 23, "unit/sim/sybil": 22,

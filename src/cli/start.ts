@@ -8,7 +8,7 @@ import { genesisBlock, loadChainSpec } from "../chain/spec.ts";
 import { ConfigError } from "../node/options/errors.ts";
 import { checkpointFromUrl, checkpointOf } from "./checkpointUrl.ts";
 import { VisionNode } from "../node/node.ts";
-import type { ResolvedStartOptions } from "./startOptions.ts";
+import { p2pOptionsOf, type ResolvedStartOptions } from "./startOptions.ts";
 import { envNameOf, fileKeyOf, OPTION_NAMES } from "../node/options/table.ts";
 
 /** The chain spec shipped with the node. */
@@ -46,17 +46,7 @@ export async function runStart(resolved: ResolvedStartOptions): Promise<void> {
     {
       dataDir: resolve(flags.dataDir),
       spec,
-      p2p: {
-        host: flags.p2pHost,
-        port: flags.p2pPort,
-        peers: flags.peers,
-        discovery: flags.discovery,
-        maxPeers: flags.p2pMaxPeers,
-        maxInboundPerAddress: flags.p2pMaxInboundPerAddress,
-        banMs: flags.p2pBanMs,
-        advertiseUrl: flags.p2pAdvertise,
-        dialFrom: flags.p2pDialFrom,
-      },
+      p2p: p2pOptionsOf(flags),
       apiHost: flags.apiHost,
       apiPort: flags.apiPort,
       apiCors: flags.apiCors,

@@ -11,6 +11,7 @@ import { ConfigError } from "../node/options/errors.ts";
 import { readConfigFile, suggest } from "../node/options/file.ts";
 import { ENV_PREFIX, envNameOf, fileKeyOf, OPTION_NAMES, optionOfEnvName, START_OPTIONS, type OptionName, type StartValues } from "../node/options/table.ts";
 import { OptionValueError, type ValueParser } from "../node/options/values.ts";
+import type { P2POptions } from "../p2p/options.ts";
 
 /** Where an effective value came from. */
 export type ValueSource = "flag" | "env" | "file" | "default";
@@ -93,4 +94,21 @@ function checkEnvNames(env: NodeJS.ProcessEnv): void {
     if (fileOnly) throw new ConfigError(`env ${name}: ${fileKeyOf(fileOnly)} is read from the --config file only`);
     throw new ConfigError(`env ${name}: unknown variable${suggest(name, known)}; start flag --x-y is read from ${ENV_PREFIX}X_Y`);
   }
+}
+
+/** The P2P options a start's values set (the rest keep `defaultP2POptions`). */
+export function p2pOptionsOf(v: StartValues): Partial<P2POptions> {
+  return {
+    host: v.p2pHost,
+    port: v.p2pPort,
+    peers: v.peers,
+    discovery: v.discovery,
+    maxPeers: v.p2pMaxPeers,
+    maxInboundPerAddress: v.p2pMaxInboundPerAddress,
+    banMs: v.p2pBanMs,
+    servedBytesPerSec: v.p2pServedBytesPerSec,
+    servedBytesBurst: v.p2pServedBytesBurst,
+    advertiseUrl: v.p2pAdvertise,
+    dialFrom: v.p2pDialFrom,
+  };
 }

@@ -195,6 +195,8 @@ const FLAGS: Partial<Record<keyof P2POptions, string>> = {
   maxPeers: "--p2p-max-peers",
   maxInboundPerAddress: "--p2p-max-inbound-per-address",
   banMs: "--p2p-ban-ms",
+  servedBytesPerSec: "--p2p-served-bytes-per-sec",
+  servedBytesBurst: "--p2p-served-bytes-burst",
 };
 
 /**

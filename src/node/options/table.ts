@@ -27,6 +27,9 @@ export interface StartValues {
   p2pMaxPeers: number;
   p2pMaxInboundPerAddress: number;
   p2pBanMs: number;
+  /** bytes a second of sync replies served to one peer (one address), and the burst on top */
+  p2pServedBytesPerSec: number;
+  p2pServedBytesBurst: number;
   apiHost: string;
   apiPort: number;
   apiCors: string[];
@@ -92,6 +95,8 @@ export const START_OPTIONS: StartOptionTable = {
   p2pMaxPeers: { flag: "--p2p-max-peers <n>", help: "most connected peers", parse: intIn(1, 10_000), default: defaultP2POptions.maxPeers, applies: "restart" },
   p2pMaxInboundPerAddress: { flag: "--p2p-max-inbound-per-address <n>", help: "most inbound connections from one IP address", parse: intIn(1, 10_000), default: defaultP2POptions.maxInboundPerAddress, applies: "restart" },
   p2pBanMs: { flag: "--p2p-ban-ms <ms>", help: "how long a misbehaving peer stays banned", parse: intIn(0, 30 * 24 * 3_600_000), default: defaultP2POptions.banMs, applies: "restart" },
+  p2pServedBytesPerSec: { flag: "--p2p-served-bytes-per-sec <n>", help: "bytes a second of sync replies served to one peer address (docs/protocol.md §9.6)", parse: intIn(1024, 4096 * 1024 * 1024), default: defaultP2POptions.servedBytesPerSec, applies: "restart" },
+  p2pServedBytesBurst: { flag: "--p2p-served-bytes-burst <n>", help: "bytes of sync replies one peer address may take at once, above the rate", parse: intIn(1024, 4096 * 1024 * 1024), default: defaultP2POptions.servedBytesBurst, applies: "restart" },
   apiHost: { flag: "--api-host <host>", help: "HTTP API bind address", parse: host, default: "127.0.0.1", applies: "restart" },
   apiPort: { flag: "--api-port <port>", help: "HTTP API port", parse: port, default: 8080, applies: "restart" },
   apiCors: { flag: "--api-cors <origins>", help: "comma-separated browser origins allowed to call the API, or *", parse: corsOrigins, default: [], list: true, applies: "restart" },

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { Command } from "commander";
-import { addStartOptions, resolveStartOptions } from "../../../src/cli/startOptions.ts";
+import { addStartOptions, p2pOptionsOf, resolveStartOptions } from "../../../src/cli/startOptions.ts";
+import { assertP2POptions, defaultP2POptions, resolveP2POptions } from "../../../src/p2p/options.ts";
 import { tempDir } from "../../helpers/fixtures.ts";
 
 function resolve(argv: string[], env: Record<string, string> = {}) {
@@ -74,6 +75,23 @@ test("a bad value names its source and key, whatever the source; unknown variabl
     assert.equal(resolve([], { VISIONARY: "1", PATH: "/bin", vision_api_port: "1" }).values.apiPort, 8080);
     // A bad flag is commander's error, with the same expectation.
     assert.throws(() => resolve(["--api-port", "70000"]), /expected a port number 0\.\.65535/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("every P2P start option reaches the node's P2P options: the served-byte budget by flag, file or default", () => {
+  const t = tempDir();
+  try {
+    const file = join(t.dir, "node.yaml");
+    writeFileSync(file, "p2p_served_bytes_burst: 4194304\n");
+    const fromDefaults = p2pOptionsOf(resolve([]).values);
+    assert.equal(fromDefaults.servedBytesPerSec, defaultP2POptions.servedBytesPerSec);
+    assert.equal(fromDefaults.servedBytesBurst, defaultP2POptions.servedBytesBurst);
+    const set = p2pOptionsOf(resolve(["--config", file, "--p2p-served-bytes-per-sec", "65536", "--p2p-max-peers", "9", "--p2p-advertise", "ws://node.example.org:7072"]).values);
+    assert.deepEqual([set.servedBytesPerSec, set.servedBytesBurst, set.maxPeers, set.advertiseUrl], [65_536, 4_194_304, 9, "ws://node.example.org:7072"]);
+    assertP2POptions(resolveP2POptions(set, []));
+    assert.throws(() => resolve(["--p2p-served-bytes-burst", "1000"]), /1024/);
   } finally {
     t.cleanup();
   }
