@@ -103,6 +103,23 @@ export class EvidencePool {
   }
 
   /**
+   * Whether `vote` would complete an item: it conflicts with the vote remembered of its EBID for its
+   * target height, or (none remembered there) with one for another target height (a surround), and
+   * the pool holds no item on that EBID. A lookup, signature not checked: for deciding whether a
+   * vote is worth a signature check.
+   */
+  conflicts(vote: Vote): boolean {
+    if (this.items.has(vote.ebid)) return false;
+    const same = this.votes.peek(`${vote.ebid}!${vote.target_height}`);
+    if (same) return votesConflict(same, vote) !== null;
+    for (const t of this.targets.get(vote.ebid) ?? []) {
+      const v = this.votes.peek(`${vote.ebid}!${t}`);
+      if (v && votesConflict(v, vote) !== null) return true;
+    }
+    return false;
+  }
+
+  /**
    * Notes an FFG vote (an attestation of protocol version 3, from gossip or a block). Returns the
    * `votes` item it completes when it conflicts with a vote remembered from the same EBID and the
    * pool took the item; else undefined. A vote whose signature does not verify is ignored (a verify

@@ -181,6 +181,11 @@ export class VisionNode {
    * neither of a double vote's two, so held first it would hide both.
    */
   private readonly votesPerHead = boundedLru<string, Attestation | false>(16_384);
+  /**
+   * `ebid:target_height` of the votes checked past the cap of attestations per (ebid, height): only
+   * one that is evidence (`EvidencePool.conflicts`) is, once per key.
+   */
+  private readonly evidenceChecked = boundedLru<string, true>(16_384);
   // the finalized checkpoint whose records last pruned the evidence pool (pruneEvidence)
   private evidencePrunedAt?: string;
   private readonly seenTxs = boundedLru<string, true>(65_536);
@@ -746,25 +751,39 @@ export class VisionNode {
     // The FFG vote's shape (docs/protocol.md §5), before the signature: an honest node never sends another.
     const fault = this.ffgShapeFault(a);
     if (fault) return this.p2p.penalize(peer, `attestation FFG vote: ${fault}`);
-    if (this.attestations.full(a.ebid, a.height)) return; // a bounded few per (ebid, height): no verify, no relay
-    // One vote per (voter, head, target), and one conflicting with it for evidence: no other is
-    // checked (a variant that conflicts with nothing held must not use up the room a double vote needs).
-    const headKey = `${a.ebid}:${a.block_hash}:${a.target_height}`;
-    const held = this.votesPerHead.get(headKey);
-    if (held === false || (held && votesConflict(held, a) === null)) return;
+    // A bounded few per (ebid, height) are held and relayed: past them, only a vote that conflicts
+    // with one the evidence pool remembers of its voter is checked, once per (ebid, target height),
+    // so one side of a double vote filling the cap cannot hide the other side.
+    let headKey: string | undefined;
+    let held: Attestation | false | undefined;
+    const pastCap = this.attestations.full(a.ebid, a.height);
+    const evidenceKey = `${a.ebid}:${a.target_height}`;
+    if (pastCap) {
+      if (this.evidenceChecked.has(evidenceKey) || !this.evidence.conflicts(a)) return;
+    } else {
+      // One vote per (voter, head, target), and one conflicting with it for evidence: no other is
+      // checked (a variant that conflicts with nothing held must not use up the room a double vote needs).
+      headKey = `${a.ebid}:${a.block_hash}:${a.target_height}`;
+      held = this.votesPerHead.get(headKey);
+      if (held === false || (held && votesConflict(held, a) === null)) return;
+    }
     if (!verify(this.chain.domains.attest, a, a.sig, a.ebid)) {
       // The gossip id leaves the signature out: a copy with a forged one must not hide the real vote.
       this.p2p.gossipRejected(peer, "attestation", gossipId);
       return this.p2p.penalize(peer, "attestation signature invalid");
     }
     this.seenAttestations.set(gossipId, true);
-    this.votesPerHead.set(headKey, held ? false : a);
+    if (pastCap) this.evidenceChecked.set(evidenceKey, true);
+    if (headKey !== undefined) this.votesPerHead.set(headKey, held ? false : a);
     // A vote that conflicts with one seen before is evidence; one of this node's key (an old copy
     // of this data dir running elsewhere, or a restore) raises the protection record.
-    if (this.evidence.noteVote(a)) this.log.warn({ ebid: a.ebid, target_height: a.target_height }, "Slashing evidence: conflicting FFG votes");
+    const evidence = this.evidence.noteVote(a);
+    if (evidence) this.log.warn({ ebid: a.ebid, target_height: a.target_height }, "Slashing evidence: conflicting FFG votes");
     if (a.ebid === this.key.ebid) this.protection.observeVote({ source_height: a.source_height, source_hash: a.source_hash, target_height: a.target_height, target_hash: a.target_hash });
-    // Relay only what is new: not one the pool already holds (seenAttestations is bounded and forgets).
-    if (this.attestations.add(a)) this.p2p.publish("attestation", gossipId, { type: "attestation", attestation: a });
+    // Relay only what is new: not one the pool already holds (seenAttestations is bounded and
+    // forgets); and the vote that made new evidence here, so that every node sees both sides (at
+    // most once per offender: the evidence pool takes one item per offender).
+    if (this.attestations.add(a) || evidence) this.p2p.publish("attestation", gossipId, { type: "attestation", attestation: a });
   }
 
   /**

@@ -78,3 +78,36 @@ test("two conflicting votes of one validator for the same head are both checked:
     await lone.close();
   }
 });
+
+test("a validator that fills its cap per height with one side of a double vote does not hide the other side: it is checked, held as evidence and relayed", async () => {
+  const lone = await loneNode(spec);
+  const { node, genesis } = lone;
+  try {
+    await extend(node.chain, keys, 2 * I); // head at the second checkpoint
+    const head = node.chain.head;
+    const voter = keys[1]!;
+    const from = await lone.join();
+    const watcher = await lone.join();
+    const target = { height: 2 * I, hash: head.hash };
+    const source = { height: 0, hash: genesis };
+    // One side, under four made-up heads: the most the node holds of one validator at one height.
+    const fillers = [1, 2, 3, 4].map((i) => attest(voter, head.height, fakeHash(i), { source, target }, genesis));
+    // The other side: another target block at the same target height (a double vote), and a vote
+    // that surrounds nothing and conflicts with nothing, also past the cap (ignored, not checked).
+    const other = attest(voter, head.height, fakeHash(9), { source, target: { height: 2 * I, hash: fakeHash(9) } }, genesis);
+    const harmless = attest(voter, head.height, fakeHash(5), { source, target }, genesis);
+    const lines = (xs: typeof fillers) => xs.map((a) => JSON.stringify({ type: "attestation", attestation: a }) + "\n").join("");
+    from.ws.send(lines(fillers));
+    await waitFor(() => fillers.every((f) => watcher.lines.some((l) => l.includes(f.block_hash))), 3000, "the four fillers relayed");
+    from.ws.send(lines([harmless, other]));
+    await waitFor(() => node.evidence.size === 1, 3000, "the other side held as evidence past the cap");
+    const [item] = node.evidence.pending(await node.chain.registryAfter(head));
+    assert.equal(item?.kind, "votes");
+    await waitFor(() => watcher.lines.some((l) => l.includes(fakeHash(9))), 3000, "the evidence vote relayed, so other nodes see both sides");
+    assert.ok(!watcher.lines.some((l) => l.includes(fakeHash(5))), "a fifth vote that is no evidence is neither checked nor relayed");
+    from.ws.terminate();
+    watcher.ws.terminate();
+  } finally {
+    await lone.close();
+  }
+});

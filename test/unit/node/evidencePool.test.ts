@@ -78,6 +78,21 @@ test("noteVote: a double vote or a surround (either order) yields a votes item; 
   assert.ok(strict.noteVote(vote(k0, 0, 8, { targetHash: fakeHash(900) }), bonded));
 });
 
+test("conflicts: true exactly for a vote noteVote would make an item of (a double vote, a surround), before any signature check", () => {
+  const pool = new EvidencePool(testDomains);
+  assert.equal(pool.conflicts(vote(k0, 0, 8)), false, "nothing remembered");
+  pool.noteVote(vote(k0, 0, 8));
+  pool.noteVote(vote(k1, 8, 16));
+  assert.equal(pool.conflicts(vote(k0, 0, 8, { height: 11, head: 77 })), false, "the same FFG vote under another head");
+  assert.equal(pool.conflicts(vote(k0, 8, 16)), false, "the next link");
+  assert.equal(pool.conflicts(vote(k0, 0, 8, { targetHash: fakeHash(900) })), true, "a double vote");
+  assert.equal(pool.conflicts(vote(k0, 0, 8, { targetHash: fakeHash(900), signer: k1 })), true, "a lookup: the signature is the caller's to check");
+  assert.equal(pool.conflicts(vote(k1, 0, 24)), true, "a surround of a remembered vote");
+  assert.equal(pool.conflicts(vote(k2, 0, 24)), false, "another voter");
+  assert.ok(pool.noteVote(vote(k0, 0, 8, { targetHash: fakeHash(900) })));
+  assert.equal(pool.conflicts(vote(k0, 0, 8, { targetHash: fakeHash(901) })), false, "k0 has an item already");
+});
+
 test("bounds: 64 items (the oldest offender dropped first), a bounded vote memory; pending() offers at most 8 slashable offenders", () => {
   const many = makeKeys(MAX_EVIDENCE + 1, 10);
   const pool = new EvidencePool(testDomains);
