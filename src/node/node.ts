@@ -43,7 +43,7 @@ import { mkdirSync } from "node:fs";
 import type { Transport } from "../p2p/transport.ts";
 import type { FrameMemo } from "../p2p/frameMemo.ts";
 import { startMetricsServer, type MetricsServer } from "./metricsServer.ts";
-import { EvidencePool } from "./evidencePool.ts";
+import { EvidencePool, MAX_REMEMBERED_VOTES } from "./evidencePool.ts";
 import { checkpointIntervalOf, SlashingProtection } from "./slashingProtection.ts";
 import { buildInfo } from "../version.ts";
 import { checkpointHeight, voteSource, type Checkpoint } from "../consensus/finality.ts";
@@ -275,7 +275,10 @@ export class VisionNode {
       }
       const chain = await Chain.open({ spec: opts.spec, now, clock }, { db, logger: log.child({ module: "chain" }) });
       cleanup.push(() => chain.close());
-      const evidence = new EvidencePool(chain.domains);
+      // Votes remembered: four targets' worth of a full validator set at least (every vote within the
+      // attestation window names one of two targets), so honest votes cannot push out the one a
+      // double vote's other side must meet.
+      const evidence = new EvidencePool(chain.domains, { maxVotes: Math.max(MAX_REMEMBERED_VOTES, 4 * opts.spec.params.max_validators) });
       const attestations = new AttestationPool({ epochLength: opts.spec.params.epoch_length });
       const mempool = new Mempool({ now: () => clock.now() });
       const claims = new ClaimReceipts();

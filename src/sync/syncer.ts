@@ -313,8 +313,15 @@ export class Syncer {
           pending.set(next, this.fetchChunk(queue, c, peer, unhelpful, next === 0));
           next++;
         }
-        const got = await pending.get(i)!;
+        let got = await pending.get(i)!;
         pending.delete(i);
+        // A chunk from a peer other than the one we sync toward that does not chain on is asked
+        // again of the others, that peer left out for the rest of the sync: it may be on another
+        // branch, or a liar claiming our target's heights, and must not stop the sync either way.
+        while (got && got.source !== peer && got.blocks[0]!.header.parent_hash !== prevHash) {
+          unhelpful.add(got.source);
+          got = await this.fetchChunk(queue, chunks[i]!, peer, unhelpful, i === 0);
+        }
         if (!got) {
           log.warn({ from: chunks[i]!.from, to: chunks[i]!.to }, "Sync stopped: no peer served the range");
           return;

@@ -4,7 +4,8 @@
 // the honest peer's blocks fail to connect, and the honest peer was struck for it. The syncer runs
 // on a real chain in LevelDB; the peers are fakes that answer with the real sync server
 // (`handleSyncRequest`) over their own chains. A server whose chain moved between a cut reply and its
-// continuation (a reorg) is not struck either.
+// continuation (a reorg) is not struck either, and a chunk from another peer that does not chain on
+// is asked again of the others instead of stopping the sync.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Syncer } from "../../../src/sync/syncer.ts";
@@ -64,3 +65,34 @@ test("a continuation from a server whose chain moved between two replies (a reor
   // Its first reply is cut after 3 blocks of one branch; its continuation comes from the other.
   syncPastFirst((honest, other, path, data, n) => (n === 0 ? cutReply(honest, path, data) : handleSyncRequest(other, path, data))),
 );
+
+test("a chunk that does not chain on, from a peer other than the one we sync toward, is asked again of the others: the sync goes on", async () => {
+  const keys = makeKeys(3);
+  const spec = makeSpec(keys);
+  const honest = await openTestChain(spec);
+  const other = await openTestChain(spec);
+  const joining = await openTestChain(spec);
+  try {
+    await extend(honest.chain, keys, 20);
+    await extend(other.chain, keys, 20, 1); // another branch from height 1 on
+    const asked: string[] = [];
+    const target = fakeSyncPeer("a", honest.chain, (path, data) => (asked.push(`a ${(data as { from_index: number }).from_index}`), handleSyncRequest(honest.chain, path, data)));
+    // Claims the target's heights, and serves its own branch: chunk 2 (heights 11..20) is its by rotation.
+    const liar = fakeSyncPeer("b", honest.chain, (path, data) => (asked.push(`b ${(data as { from_index: number }).from_index}`), handleSyncRequest(other.chain, path, data)));
+    const struck: string[] = [];
+    const syncer = new Syncer(
+      { chain: joining.chain, peers: () => [target, liar], penalize: (p, reason) => struck.push(`${p.ebid!.slice(0, 1)}: ${reason}`), log: silentLog },
+      { chunk: 10, requestTimeoutMs: 1000 },
+    );
+    syncer.maybeSync(target);
+    await waitFor(() => joining.chain.head.height === 20, 5000, "caught up to the target's head").catch((e) => {
+      throw new Error(`${(e as Error).message}: at ${joining.chain.head.height}; asked ${asked.join(", ")}`);
+    });
+    assert.equal(joining.chain.head.hash, honest.chain.head.hash);
+    assert.deepEqual(asked.filter((a) => a.startsWith("b")), ["b 11"], "the liar was asked once, for the chunk it was given");
+    assert.deepEqual(struck, [], "no peer was struck (the liar may be an honest peer on another branch)");
+    syncer.stop();
+  } finally {
+    await Promise.all([honest.destroy(), other.destroy(), joining.destroy()]);
+  }
+});
