@@ -315,37 +315,30 @@ export class Syncer {
         }
         let got = await pending.get(i)!;
         pending.delete(i);
-        // A chunk from a peer other than the one we sync toward that does not chain on is asked
-        // again of the others, that peer left out for the rest of the sync: it may be on another
-        // branch, or a liar claiming our target's heights, and must not stop the sync either way.
-        while (got && got.source !== peer && got.blocks[0]!.header.parent_hash !== prevHash) {
-          unhelpful.add(got.source);
-          got = await this.fetchChunk(queue, chunks[i]!, peer, unhelpful, i === 0);
-        }
-        if (!got) {
-          log.warn({ from: chunks[i]!.from, to: chunks[i]!.to }, "Sync stopped: no peer served the range");
-          return;
-        }
-        // The chunks must chain onto each other: a peer on another branch cannot splice in.
-        if (got.blocks[0]!.header.parent_hash !== prevHash) {
-          log.info({ height: chunks[i]!.from }, "Sync stopped: range does not connect (peers on different branches)");
-          return;
-        }
-        for (const b of got.blocks) {
-          try {
-            const out = await chain.importBlock(b, { source: `peer:${got.source.ebid ?? got.source.remoteAddress}`, sync: true });
-            if (out.status === "imported") {
-              this.status.imported++;
-              // Progress per block, not per chunk: a chunk of full blocks on a busy machine may take
-              // longer to import than the claim backing timeout, and its server must not be struck
-              // meanwhile (a block valid on our branch backs its server's heights up to it).
-              this.source = got.source;
-              this.lastImportAt = this.clock.now();
-            }
-          } catch (e) {
-            if (e instanceof BlockError) return this.m.penalize(got.source, `invalid block in range: ${e.code}: ${e.message}`);
-            throw e;
+        // A chunk from a peer other than the one we sync toward that does not chain on, or holds an
+        // invalid block (struck), is asked again of the peer we sync toward alone, and the other peer
+        // is left out for the rest of the sync: it may be on another branch, or a liar claiming our
+        // target's heights, and must not stop the sync. Once a chunk, so that its attempts and busy
+        // waits stay bounded (peers in turn cannot hold it).
+        for (;;) {
+          if (!got) {
+            log.warn({ from: chunks[i]!.from, to: chunks[i]!.to }, "Sync stopped: no peer served the range");
+            return;
           }
+          // The chunks must chain onto each other: a peer on another branch cannot splice in.
+          if (got.blocks[0]!.header.parent_hash !== prevHash) {
+            if (got.source === peer) {
+              log.info({ height: chunks[i]!.from }, "Sync stopped: range does not connect (peers on different branches)");
+              return;
+            }
+          } else {
+            const bad = await this.importChunk(got);
+            if (!bad) break;
+            this.m.penalize(got.source, `invalid block in range: ${bad.code}: ${bad.message}`);
+            if (got.source === peer) return;
+          }
+          unhelpful.add(got.source);
+          got = await this.fetchChunk(queue, chunks[i]!, peer, unhelpful, i === 0, true);
         }
         prevHash = got.blocks[got.blocks.length - 1]!.hash;
         // Valid blocks up to here: the serving peer backed these heights. Only blocks we did not
@@ -371,6 +364,27 @@ export class Syncer {
       );
       this.status = { ...this.status, syncing: false };
     }
+  }
+
+  // Imports a fetched chunk's blocks in order; the first invalid one's error ends it (those before stay).
+  private async importChunk(got: { blocks: Block[]; source: Peer }): Promise<BlockError | undefined> {
+    for (const b of got.blocks) {
+      try {
+        const out = await this.m.chain.importBlock(b, { source: `peer:${got.source.ebid ?? got.source.remoteAddress}`, sync: true });
+        if (out.status === "imported") {
+          this.status.imported++;
+          // Progress per block, not per chunk: a chunk of full blocks on a busy machine may take
+          // longer to import than the claim backing timeout, and its server must not be struck
+          // meanwhile (a block valid on our branch backs its server's heights up to it).
+          this.source = got.source;
+          this.lastImportAt = this.clock.now();
+        }
+      } catch (e) {
+        if (e instanceof BlockError) return e;
+        throw e;
+      }
+    }
+    return undefined;
   }
 
   // Heights [from, to] cut into requests: fixed-size chunks, or whole epochs for `epoch`.
@@ -436,7 +450,7 @@ export class Syncer {
   // sync an honest peer serves. A reply may hold only the first part of what was asked (replies are
   // capped by bytes, docs/protocol.md §9.6): the rest is asked of the same peer with range requests
   // from the next height; a chunk another peer takes over is asked of it whole.
-  private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer, unhelpful: Set<Peer>, first = false): Promise<{ blocks: Block[]; source: Peer } | undefined> {
+  private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer, unhelpful: Set<Peer>, first = false, onlyPrimary = false): Promise<{ blocks: Block[]; source: Peer } | undefined> {
     const tried = new Set<Peer>();
     const blocks: Block[] = [];
     // Busy waits of the chunk: the peers other than the primary share five (so peers in turn hold
@@ -446,7 +460,7 @@ export class Syncer {
     let primaryWaits = 0;
     let source: Peer | undefined;
     for (let attempt = 0; attempt < this.opts.attempts && blocks.length <= c.to - c.from; attempt++) {
-      const candidates = [primary, ...this.m.peers().filter((p) => p !== primary)].filter(
+      const candidates = [primary, ...(onlyPrimary ? [] : this.m.peers().filter((p) => p !== primary))].filter(
         (p) => p.state === "ready" && p.usableHeight >= c.to && !tried.has(p) && !unhelpful.has(p),
       );
       // spread chunks over peers (rotate by chunk start); a retry asks the sync's peer first
