@@ -42,6 +42,8 @@ export interface MetricSources {
 /** The node's metrics, typed. */
 export interface Metrics {
   registry: Registry;
+  /** stops the event-loop delay probe (`vision_eventloop_delay_seconds`), if it runs */
+  stop(): void;
   /** the registry's text exposition, at most 2 s old, rendered at most once a second (what `GET /metrics` serves) */
   exposition: ExpositionCache;
   miningClaimsTotal: Counter;
@@ -102,6 +104,32 @@ function blocksProduced(r: Registry[]): Metrics["miningBlocksProduced"] {
   };
 }
 
+/** How often the event-loop delay probe's timer is due (ms). */
+export const LOOP_PROBE_MS = 20;
+
+/**
+ * `vision_eventloop_delay_seconds`: how late a timer due every LOOP_PROBE_MS fires, a histogram over
+ * the process's life. prom-client's `nodejs_eventloop_lag_*` gauges cover one scrape interval each
+ * (reset at every scrape), so the p99 over a run (a drill's goal) cannot be read from them; bucket
+ * counts read at two times give the delays between them. The timer is unref'd.
+ */
+function eventLoopProbe(registers: Registry[]): NodeJS.Timeout {
+  const delay = new Histogram({
+    name: "vision_eventloop_delay_seconds",
+    help: `How late a timer due every ${LOOP_PROBE_MS} ms fires: the event loop's delay, over the process's life`,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    delay.observe(Math.max(0, now - last - LOOP_PROBE_MS) / 1000);
+    last = now;
+  }, LOOP_PROBE_MS);
+  timer.unref();
+  return timer;
+}
+
 /**
  * Builds the registry with process defaults and every node metric.
  * @param opts.processMetrics prom-client's process defaults (event loop delay, GC, heap, handles);
@@ -110,11 +138,13 @@ function blocksProduced(r: Registry[]): Metrics["miningBlocksProduced"] {
  */
 export function createMetrics(src: MetricSources, opts: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const processMetrics = opts.processMetrics ?? true;
+  if (processMetrics) collectDefaultMetrics({ register: registry });
   // prom-client's handle/request/resource totals are gauges named like counters (promtool refuses
   // them); the same counts by type stay in nodejs_active_handles, _requests and _resources.
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
   const r = [registry];
+  const probe = processMetrics ? eventLoopProbe(r) : undefined;
   const build = buildInfo();
   new Gauge({ name: "vision_build_info", help: "Always 1; the labels say which build runs (commit \"unknown\" when not built from a checkout)", labelNames: ["version", "commit", "node_version"], registers: r })
     .set({ version: build.version, commit: build.commit ?? "unknown", node_version: build.nodeVersion }, 1);
@@ -168,6 +198,7 @@ export function createMetrics(src: MetricSources, opts: { processMetrics?: boole
   const p2pMessagesTotal = new Counter({ name: "vision_p2p_messages_total", help: "P2P messages by direction and type", labelNames: ["direction", "type"], registers: r, collect: flushP2P });
   const p2pBytesTotal = new Counter({ name: "vision_p2p_bytes_total", help: "P2P bytes by direction and message type", labelNames: ["direction", "type"], registers: r, collect: flushP2P });
   return {
+    stop: () => clearInterval(probe),
     registry,
     exposition: new ExpositionCache(registry),
     powJobsTotal,

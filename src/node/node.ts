@@ -525,6 +525,7 @@ export class VisionNode {
       this.syncer.stop();
       this.snapshot.stop();
       await this.metricsServer?.close();
+      this.metrics.stop();
       this.live.close();
       await new Promise<void>((r) => {
         this.httpServer.close(() => r());

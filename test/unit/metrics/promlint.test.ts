@@ -2,15 +2,15 @@
 // promtool), blocks produced appear under both names, and the checker catches each rule.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createMetrics, MISNAMED_DEFAULTS } from "../../../src/metrics/index.ts";
+import { createMetrics, LOOP_PROBE_MS, MISNAMED_DEFAULTS } from "../../../src/metrics/index.ts";
 import { promLint } from "../../helpers/promlint.ts";
 
-function metrics() {
+function metrics(opts: { processMetrics?: boolean } = {}) {
   return createMetrics({
     height: () => 7, poolSize: () => 3, mySlot: () => 1, peers: () => 2, mempoolSize: () => 4,
     sync: () => ({ syncing: false, target_height: 7, imported: 5 }), powHashes: () => 1000, eligible: () => true,
     finality: () => ({ finalized: 0, justified: 4 }),
-  });
+  }, opts);
 }
 
 /** Series name (labels dropped) → summed value. */
@@ -42,6 +42,30 @@ test("the node's exposition is promtool-clean, with every metric used at least o
   const s = series(text);
   for (const name of MISNAMED_DEFAULTS) assert.equal(s.has(name), false, `${name} is left out`);
   assert.ok(s.has("nodejs_active_handles"), "the handle counts by type stay");
+  m.stop();
+});
+
+test("vision_eventloop_delay_seconds: its probe sees a blocked event loop past 100 ms, stop() ends it, and a simulated node has none", async () => {
+  const m = metrics();
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const read = async () => {
+    const text = await m.registry.metrics();
+    const get = (name: string) => Number(new RegExp(`^vision_eventloop_delay_seconds_${name} (\\d+)$`, "m").exec(text)?.[1]);
+    return { all: get("count"), within100ms: get('bucket\\{le="0.1"\\}') };
+  };
+  await sleep(LOOP_PROBE_MS * 5);
+  const before = await read();
+  assert.ok(before.all >= 2, `the probe ran (${before.all} probes)`);
+  const until = performance.now() + 250;
+  while (performance.now() < until); // the loop blocked for 250 ms
+  await sleep(LOOP_PROBE_MS * 3);
+  const after = await read();
+  assert.ok(after.all - after.within100ms > before.all - before.within100ms, `a probe later than 100 ms (${JSON.stringify([before, after])})`);
+  m.stop();
+  const stopped = (await read()).all;
+  await sleep(LOOP_PROBE_MS * 4);
+  assert.equal((await read()).all, stopped, "no probe after stop()");
+  assert.doesNotMatch(await metrics({ processMetrics: false }).registry.metrics(), /vision_eventloop_delay_seconds/);
 });
 
 test("blocks produced: the conventional counter and the mining spec's original name carry the same value", async () => {
