@@ -23,37 +23,44 @@ async function cutReply(chain: Chain, path: string, data: unknown): Promise<ResE
   return { ...r, data: { ...d, blocks: d.blocks.slice(0, 3), count: 3, has_more: true } };
 }
 
-/**
- * Syncs 10 blocks toward peer "a", which answers with `first` (given the honest chain, another
- * branch's, and its request count), while peer "b" serves the honest chain: the joining chain must
- * end on the honest head, and no peer be struck.
- */
-async function syncPastFirst(first: (honest: Chain, other: Chain, path: string, data: unknown, n: number) => Promise<ResEnvelope>): Promise<void> {
+/** Runs `body` over three chains on LevelDB: `honest` and `other` (another branch from height 1 on: the slot-1 backups' blocks), `heights` blocks each, and an empty `joining` one. */
+async function withBranches(heights: number, body: (honest: Chain, other: Chain, joining: Chain) => Promise<void>): Promise<void> {
   const keys = makeKeys(3);
   const spec = makeSpec(keys);
   const honest = await openTestChain(spec);
   const other = await openTestChain(spec);
   const joining = await openTestChain(spec);
   try {
-    await extend(honest.chain, keys, 10);
-    await extend(other.chain, keys, 10, 1); // another branch: the slot-1 backups' blocks
-    const a = fakeSyncPeer("a", honest.chain, (path, data, n) => first(honest.chain, other.chain, path, data, n));
-    const good = fakeSyncPeer("b", honest.chain, (path, data) => handleSyncRequest(honest.chain, path, data));
-    const struck: string[] = [];
-    const syncer = new Syncer(
-      { chain: joining.chain, peers: () => [a, good], penalize: (p, reason) => struck.push(`${p.ebid!.slice(0, 1)}: ${reason}`), log: silentLog },
-      { chunk: 10, requestTimeoutMs: 1000 },
-    );
-    syncer.maybeSync(a);
-    await waitFor(() => joining.chain.head.height === 10, 5000, `caught up (at ${joining.chain.head.height})`).catch((e) => {
-      throw new Error(`${(e as Error).message}; strikes: ${JSON.stringify(struck)}`);
-    });
-    assert.equal(joining.chain.head.hash, honest.chain.head.hash);
-    assert.deepEqual(struck, [], "no peer was struck");
-    syncer.stop();
+    await extend(honest.chain, keys, heights);
+    await extend(other.chain, keys, heights, 1);
+    await body(honest.chain, other.chain, joining.chain);
   } finally {
     await Promise.all([honest.destroy(), other.destroy(), joining.destroy()]);
   }
+}
+
+/**
+ * Syncs 10 blocks toward peer "a", which answers with `first` (given the honest chain, another
+ * branch's, and its request count), while peer "b" serves the honest chain: the joining chain must
+ * end on the honest head, and no peer be struck.
+ */
+async function syncPastFirst(first: (honest: Chain, other: Chain, path: string, data: unknown, n: number) => Promise<ResEnvelope>): Promise<void> {
+  await withBranches(10, async (honest, other, joining) => {
+    const a = fakeSyncPeer("a", honest, (path, data, n) => first(honest, other, path, data, n));
+    const good = fakeSyncPeer("b", honest, (path, data) => handleSyncRequest(honest, path, data));
+    const struck: string[] = [];
+    const syncer = new Syncer(
+      { chain: joining, peers: () => [a, good], penalize: (p, reason) => struck.push(`${p.ebid!.slice(0, 1)}: ${reason}`), log: silentLog },
+      { chunk: 10, requestTimeoutMs: 1000 },
+    );
+    syncer.maybeSync(a);
+    await waitFor(() => joining.head.height === 10, 5000, "caught up").catch((e) => {
+      throw new Error(`${(e as Error).message} (at ${joining.head.height}); strikes: ${JSON.stringify(struck)}`);
+    });
+    assert.equal(joining.head.hash, honest.head.hash);
+    assert.deepEqual(struck, [], "no peer was struck");
+    syncer.stop();
+  });
 }
 
 test("a chunk a liar served in part and then dropped is asked whole of the next peer, which is not struck", () =>
@@ -73,35 +80,26 @@ test("a continuation from a server whose chain moved between two replies (a reor
  * strikes in `strikes` be made.
  */
 async function syncPastLiar(reply: (honest: Chain, other: Chain, path: string, data: unknown) => Promise<ResEnvelope>, strikes: RegExp[]): Promise<void> {
-  const keys = makeKeys(3);
-  const spec = makeSpec(keys);
-  const honest = await openTestChain(spec);
-  const other = await openTestChain(spec);
-  const joining = await openTestChain(spec);
-  try {
-    await extend(honest.chain, keys, 20);
-    await extend(other.chain, keys, 20, 1); // another branch from height 1 on
+  await withBranches(20, async (honest, other, joining) => {
     const asked: string[] = [];
     const fromOf = (data: unknown) => (data as { from_index?: number }).from_index ?? "-";
-    const target = fakeSyncPeer("a", honest.chain, (path, data) => (asked.push(`a ${fromOf(data)}`), handleSyncRequest(honest.chain, path, data)));
-    const liar = fakeSyncPeer("b", honest.chain, (path, data) => (asked.push(`b ${fromOf(data)}`), reply(honest.chain, other.chain, path, data)));
+    const target = fakeSyncPeer("a", honest, (path, data) => (asked.push(`a ${fromOf(data)}`), handleSyncRequest(honest, path, data)));
+    const liar = fakeSyncPeer("b", honest, (path, data) => (asked.push(`b ${fromOf(data)}`), reply(honest, other, path, data)));
     const struck: string[] = [];
     const syncer = new Syncer(
-      { chain: joining.chain, peers: () => [target, liar], penalize: (p, reason) => struck.push(`${p.ebid!.slice(0, 1)}: ${reason}`), log: silentLog },
+      { chain: joining, peers: () => [target, liar], penalize: (p, reason) => struck.push(`${p.ebid!.slice(0, 1)}: ${reason}`), log: silentLog },
       { chunk: 10, requestTimeoutMs: 1000 },
     );
     syncer.maybeSync(target);
-    await waitFor(() => joining.chain.head.height === 20, 5000, "caught up to the target's head").catch((e) => {
-      throw new Error(`${(e as Error).message}: at ${joining.chain.head.height}; asked ${asked.join(", ")}; strikes ${JSON.stringify(struck)}`);
+    await waitFor(() => joining.head.height === 20, 5000, "caught up to the target's head").catch((e) => {
+      throw new Error(`${(e as Error).message}: at ${joining.head.height}; asked ${asked.join(", ")}; strikes ${JSON.stringify(struck)}`);
     });
-    assert.equal(joining.chain.head.hash, honest.chain.head.hash);
+    assert.equal(joining.head.hash, honest.head.hash);
     assert.deepEqual(asked.filter((a) => a.startsWith("b")), ["b 11"], "the liar was asked once, for the chunk it was given");
     assert.equal(struck.length, strikes.length, `strikes: ${JSON.stringify(struck)}`);
     strikes.forEach((re, k) => assert.match(struck[k]!, re));
     syncer.stop();
-  } finally {
-    await Promise.all([honest.destroy(), other.destroy(), joining.destroy()]);
-  }
+  });
 }
 
 test("a chunk that does not chain on, from a peer other than the one we sync toward, is asked again of that one: the sync goes on, no strike", () =>
