@@ -449,7 +449,8 @@ export class Syncer {
   // sync: peers that claim the heights and never serve cannot fail the chunks (3 tries each) of a
   // sync an honest peer serves. A reply may hold only the first part of what was asked (replies are
   // capped by bytes, docs/protocol.md §9.6): the rest is asked of the same peer with range requests
-  // from the next height; a chunk another peer takes over is asked of it whole.
+  // from the next height; a chunk another peer takes over is asked of it whole. `onlyPrimary`: asked
+  // of `primary` alone (a chunk another peer served that did not chain on, or was invalid).
   private async fetchChunk(queue: PQueue, c: Chunk, primary: Peer, unhelpful: Set<Peer>, first = false, onlyPrimary = false): Promise<{ blocks: Block[]; source: Peer } | undefined> {
     const tried = new Set<Peer>();
     const blocks: Block[] = [];
