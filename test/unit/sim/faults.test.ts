@@ -8,10 +8,12 @@ import { runSimulation } from "../../../src/sim/driver.ts";
 import { summarize } from "../../../src/sim/summarize.ts";
 
 const NODES = 50;
-const HEIGHTS = 20;
+const HEIGHTS = 14;
+// Checkpoints every 4 heights (the least I allows), so 14 heights finalize some.
+const params = { checkpoint_interval: 4, attestation_max_age: 4 };
 
 test("50 nodes, 10% crash at random times: safety holds, every live node reaches the height, no stall beyond the backup window", async () => {
-  const run = await runSimulation({ nodes: NODES, heights: HEIGHTS, seed: 10, p2p: { maxPeers: 8 }, faults: { crash: 0.1 } });
+  const run = await runSimulation({ nodes: NODES, heights: HEIGHTS, seed: 10, p2p: { maxPeers: 8 }, params, faults: { crash: 0.1 } });
   assert.equal(run.crashed?.length, 5, "5 of 50 nodes crashed");
   assert.ok(run.crashed!.every((c) => c.node >= 2), "never a bootnode");
   assert.ok(run.reached, "every live node reached the height");
@@ -27,7 +29,7 @@ test("50 nodes, 10% crash at random times: safety holds, every live node reaches
 
 test("50 nodes, a 20% withholding coalition: honest nodes see its blocks only on release; safety holds; its share stays within 2x its validator share", async () => {
   const releaseMs = 2000;
-  const run = await runSimulation({ nodes: NODES, heights: HEIGHTS, seed: 20, p2p: { maxPeers: 8 }, faults: { withhold: 0.2, withholdReleaseMs: releaseMs } });
+  const run = await runSimulation({ nodes: NODES, heights: HEIGHTS, seed: 20, p2p: { maxPeers: 8 }, params, faults: { withhold: 0.2, withholdReleaseMs: releaseMs } });
   assert.ok(run.reached, "every node reached the height");
   const members = new Set(run.validators.flatMap((v, i) => (v.adversary === "withhold" ? [i] : [])));
   assert.equal(members.size, 10);
