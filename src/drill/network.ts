@@ -307,7 +307,7 @@ export function parseScrape(text: string): Scrape {
 
 /**
  * The event-loop delay between two readings of `vision_eventloop_delay_seconds`: the share of probes
- * later than `goalMs` (%), and the least bucket bound the p99 is at or below (ms; Infinity past the
+ * later than `goalMs` (%; at most: a goal between two bucket bounds is taken at the lower one), and the least bucket bound the p99 is at or below (ms; Infinity past the
  * last bound). Null without both readings or without probes between them.
  */
 export function loopDelayBetween(a: Map<number, number> | undefined, b: Map<number, number> | undefined, goalMs: number): { p99BoundMs: number; overGoalPct: number; probes: number } | null {
@@ -317,7 +317,10 @@ export function loopDelayBetween(a: Map<number, number> | undefined, b: Map<numb
   const total = delta(Infinity);
   if (!(total > 0)) return null;
   const p99 = bounds.find((le) => delta(le) >= 0.99 * total) ?? Infinity;
-  const goal = b.has(goalMs / 1000) ? delta(goalMs / 1000) : NaN;
+  // probes within the goal: those up to the largest bucket bound at or below it (a goal between two
+  // bounds counts the probes between them as over it)
+  const within = bounds.filter((le) => le <= goalMs / 1000).at(-1);
+  const goal = within === undefined ? 0 : delta(within);
   return { p99BoundMs: p99 === Infinity ? Infinity : Math.round(p99 * 1e6) / 1e3, overGoalPct: Math.round(((total - goal) / total) * 10_000) / 100, probes: total };
 }
 

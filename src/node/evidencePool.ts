@@ -109,14 +109,19 @@ export class EvidencePool {
    * vote is worth a signature check.
    */
   conflicts(vote: Vote): boolean {
-    if (this.items.has(vote.ebid)) return false;
+    return !this.items.has(vote.ebid) && this.conflictingWith(vote) !== undefined;
+  }
+
+  // The remembered vote `vote` conflicts with: the one for its target height when there is one
+  // (only it), else any of its EBID's for another target height (a surround).
+  private conflictingWith(vote: Vote): Vote | undefined {
     const same = this.votes.peek(`${vote.ebid}!${vote.target_height}`);
-    if (same) return votesConflict(same, vote) !== null;
+    if (same) return votesConflict(same, vote) !== null ? same : undefined;
     for (const t of this.targets.get(vote.ebid) ?? []) {
       const v = this.votes.peek(`${vote.ebid}!${t}`);
-      if (v && votesConflict(v, vote) !== null) return true;
+      if (v && votesConflict(v, vote) !== null) return v;
     }
-    return false;
+    return undefined;
   }
 
   /**
@@ -130,18 +135,9 @@ export class EvidencePool {
     if (registry && !slashable(registry, vote.ebid)) return undefined;
     if (!verify(this.domains.attest, vote, vote.sig, vote.ebid)) return undefined;
     const key = `${vote.ebid}!${vote.target_height}`;
-    const same = this.votes.get(key);
-    let other: Vote | undefined;
-    if (same) {
-      if (votesConflict(same, vote) !== null) other = same;
-    } else {
-      for (const t of this.targets.get(vote.ebid) ?? []) {
-        const v = this.votes.peek(`${vote.ebid}!${t}`);
-        if (v && votesConflict(v, vote) !== null) {
-          other = v;
-          break;
-        }
-      }
+    const other = this.conflictingWith(vote);
+    // get, not peek: a vote noted again stays remembered
+    if (!this.votes.get(key)) {
       this.votes.set(key, vote);
       const set = this.targets.get(vote.ebid) ?? new Set<number>();
       set.add(vote.target_height);

@@ -760,9 +760,8 @@ export class VisionNode {
     // so one side of a double vote filling the cap cannot hide the other side.
     let headKey: string | undefined;
     let held: Attestation | false | undefined;
-    const pastCap = this.attestations.full(a.ebid, a.height);
-    const evidenceKey = `${a.ebid}:${a.target_height}`;
-    if (pastCap) {
+    const evidenceKey = this.attestations.full(a.ebid, a.height) ? `${a.ebid}:${a.target_height}` : undefined;
+    if (evidenceKey !== undefined) {
       if (this.evidenceChecked.has(evidenceKey) || !this.evidence.conflicts(a)) return;
     } else {
       // One vote per (voter, head, target), and one conflicting with it for evidence: no other is
@@ -777,7 +776,7 @@ export class VisionNode {
       return this.p2p.penalize(peer, "attestation signature invalid");
     }
     this.seenAttestations.set(gossipId, true);
-    if (pastCap) this.evidenceChecked.set(evidenceKey, true);
+    if (evidenceKey !== undefined) this.evidenceChecked.set(evidenceKey, true);
     if (headKey !== undefined) this.votesPerHead.set(headKey, held ? false : a);
     // A vote that conflicts with one seen before is evidence; one of this node's key (an old copy
     // of this data dir running elsewhere, or a restore) raises the protection record.

@@ -45,6 +45,7 @@ test("the event-loop delay over a run, from two readings of the node's histogram
   // 20 probes later than 100 ms: the p99 is past that bucket
   const c = parseScrape(hist([1080, 1090, 1090, 1109, 1120]));
   assert.deepEqual(loopDelayBetween(a.loopBuckets, c.loopBuckets, 100), { p99BoundMs: 500, overGoalPct: 2, probes: 1000 });
+  assert.equal(loopDelayBetween(a.loopBuckets, b.loopBuckets, 70)?.overGoalPct, 1, "a goal between bounds is taken at the lower one (50 ms): 10 probes over it");
   assert.equal(loopDelayBetween(a.loopBuckets, a.loopBuckets, 100), null, "no probes between them");
   assert.equal(loopDelayBetween(undefined, b.loopBuckets, 100), null);
 });
